@@ -1,0 +1,30 @@
+// Two projects: `unit` is pure logic (no servers, runs in threads); `integration` talks to
+// real engines — a Temporal dev server and a kube-apiserver started once per run by the global
+// setup, and the embedded store — and uses the `forks` pool because Temporal Workers hold
+// native resources that do not belong in worker threads.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          pool: 'threads',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'test/replay/**/*.test.ts'],
+          globalSetup: ['test/helpers/global-setup.ts'],
+          pool: 'forks',
+          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+        },
+      },
+    ],
+  },
+});
