@@ -1,0 +1,167 @@
+// Function: row-preserving compute over an Index (function-crd.md). The operator runs its worker;
+// the orchestrator owns discovery, queueing, retries, leases and writeback.
+import { z } from 'zod';
+import { API_VERSION } from './group.js';
+import { labelSelectorSchema, objectMetaSchema, openValue } from './common.js';
+import { pausedSchema, scalingSchema, workerSchema, workloadStatusSchema } from './workload.js';
+
+/** Defaults the Function seed implies (its example values). */
+export const FUNCTION_DEFAULTS = {
+  schedule: { discoveryIntervalSeconds: 300, leaseSeconds: 120, maxInFlightBatches: 8, maxConcurrentScans: 1 },
+  retry: { maxAttempts: 8, initialBackoffSeconds: 5, maxBackoffSeconds: 300 },
+  triggers: ['discovery'],
+} as const;
+
+export const functionOutputSchema = z
+  .strictObject({
+    attribute: z.string().min(1).max(128).describe('Row attribute the worker output is patched onto.'),
+    kind: z
+      .string()
+      .min(1)
+      .max(63)
+      .describe('What the output is, e.g. tags, text or embedding. embedding requires dim.'),
+    version: z
+      .string()
+      .min(1)
+      .max(63)
+      .optional()
+      .describe('Output version; rows whose <attribute>_v differs are recomputed (see filter).'),
+    dim: z.int().min(1).max(65536).optional().describe('Vector length for kind embedding, so consumers can validate shape.'),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      { rule: "self.kind != 'embedding' || has(self.dim)", message: 'output.dim is required when output.kind is embedding' },
+    ],
+  })
+  .superRefine((o, ctx) => {
+    if (o.kind === 'embedding' && o.dim === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['dim'], message: 'required when output.kind is embedding' });
+    }
+  })
+  .describe('Where and what the function writes.');
+
+export const functionScheduleSchema = z
+  .strictObject({
+    discoveryIntervalSeconds: z
+      .int()
+      .min(1)
+      .default(FUNCTION_DEFAULTS.schedule.discoveryIntervalSeconds)
+      .describe('Seconds between discovery scans for rows matching filter.'),
+    leaseSeconds: z
+      .int()
+      .min(1)
+      .default(FUNCTION_DEFAULTS.schedule.leaseSeconds)
+      .describe('Seconds a claimed batch stays leased to one worker before it can be claimed again.'),
+    maxInFlightBatches: z
+      .int()
+      .min(1)
+      .default(FUNCTION_DEFAULTS.schedule.maxInFlightBatches)
+      .describe('Most batches queued or running at once for this function.'),
+    maxConcurrentScans: z
+      .int()
+      .min(1)
+      .default(FUNCTION_DEFAULTS.schedule.maxConcurrentScans)
+      .describe('Most namespaces scanned at once during discovery.'),
+  })
+  .describe('Discovery and batching cadence.');
+
+export const functionRetrySchema = z
+  .strictObject({
+    maxAttempts: z
+      .int()
+      .min(1)
+      .default(FUNCTION_DEFAULTS.retry.maxAttempts)
+      .describe('Attempts per batch before its rows are recorded as failed.'),
+    initialBackoffSeconds: z
+      .int()
+      .min(0)
+      .default(FUNCTION_DEFAULTS.retry.initialBackoffSeconds)
+      .describe('Delay before the first retry; doubles per attempt.'),
+    maxBackoffSeconds: z
+      .int()
+      .min(0)
+      .default(FUNCTION_DEFAULTS.retry.maxBackoffSeconds)
+      .describe('Upper bound of the retry delay.'),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: 'self.initialBackoffSeconds <= self.maxBackoffSeconds',
+        message: 'retry.initialBackoffSeconds must be <= retry.maxBackoffSeconds',
+      },
+    ],
+  })
+  .superRefine((r, ctx) => {
+    if (r.initialBackoffSeconds > r.maxBackoffSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['initialBackoffSeconds'], message: 'must be <= maxBackoffSeconds' });
+    }
+  })
+  .describe('Retry policy for failed batches.');
+
+export const functionTriggerSchema = z
+  .enum(['discovery'])
+  .describe('discovery: periodic scans find rows that match filter.');
+
+export const functionSpecSchema = z
+  .strictObject({
+    targetNamespaces: z
+      .array(z.string().min(1).max(128))
+      .max(256)
+      .optional()
+      .meta({ 'x-kubernetes-list-type': 'set' })
+      .describe('Turbopuffer namespaces to run over, listed explicitly. Set this or indexSelector.'),
+    indexSelector: labelSelectorSchema
+      .optional()
+      .describe('Selects Index resources by label; their namespaces are the targets. Set this or targetNamespaces.'),
+    inputs: z.array(z.string().min(1).max(128)).min(1).max(64).describe('Row attributes sent to the worker.'),
+    output: functionOutputSchema,
+    filter: openValue()
+      .optional()
+      .describe(
+      'Optional Turbopuffer filter (any JSON, including array form) limiting which rows are processed. ' +
+        'Stored exactly as written and evaluated during discovery.',
+    ),
+    worker: workerSchema,
+    schedule: functionScheduleSchema.prefault({}),
+    retry: functionRetrySchema.prefault({}),
+    triggers: z
+      .array(functionTriggerSchema)
+      .max(4)
+      .default([...FUNCTION_DEFAULTS.triggers])
+      .meta({ 'x-kubernetes-list-type': 'set' })
+      .describe('What starts work for this function.'),
+    scaling: scalingSchema.prefault({}),
+    paused: pausedSchema,
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.targetNamespaces) != has(self.indexSelector)',
+        message: 'set exactly one of targetNamespaces or indexSelector',
+      },
+    ],
+  })
+  .superRefine((s, ctx) => {
+    if ((s.targetNamespaces === undefined) === (s.indexSelector === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targetNamespaces'],
+        message: 'set exactly one of targetNamespaces or indexSelector',
+      });
+    }
+  })
+  .describe('Desired state of a Function.');
+export type FunctionSpec = z.infer<typeof functionSpecSchema>;
+
+export const functionStatusSchema = workloadStatusSchema;
+export type FunctionStatus = z.infer<typeof functionStatusSchema>;
+
+export const functionSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Function'),
+  metadata: objectMetaSchema,
+  spec: functionSpecSchema,
+  status: functionStatusSchema.optional(),
+});
+export type LayerFunction = z.infer<typeof functionSchema>;
+

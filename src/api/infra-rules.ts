@@ -1,0 +1,110 @@
+// InfraRules: the cluster-scoped policy for Layer-managed runtime infrastructure
+// (infrarules-crd.md). Exactly one object, InfraRules/default.
+import { z } from 'zod';
+import { API_VERSION, INFRA_RULES_NAME } from './group.js';
+import {
+  conditionsSchema,
+  DNS_LABEL_RE,
+  nodeSelectorSchema,
+  objectMetaSchema,
+  observedGenerationSchema,
+  resourceRequirementsSchema,
+  tolerationSchema,
+} from './common.js';
+
+export const computePoolSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .min(1)
+      .max(63)
+      .regex(DNS_LABEL_RE, 'must be lowercase letters, digits and -')
+      .describe('Pool name, referenced by spec.scaling.pool on Pipeline and Function resources.'),
+    kind: z
+      .string()
+      .min(1)
+      .max(63)
+      .describe('Pool class label such as cpu or gpu. gpu pools request nvidia.com/gpu "1" and tolerate the NVIDIA taint.'),
+    gpuType: z.string().max(128).optional().describe('Optional descriptive GPU type (SKU hint) for GPU pools.'),
+    nodeSelector: nodeSelectorSchema.optional().describe('Applied to worker pods that choose the pool.'),
+    tolerations: z.array(tolerationSchema).max(32).optional().describe('Applied to worker pods that choose the pool.'),
+    resources: resourceRequirementsSchema.optional().describe('Container resources applied to worker pods.'),
+    maxReplicasPerWorkload: z
+      .int()
+      .min(1)
+      .max(1000)
+      .describe('Hard ceiling on replicas.max for one Pipeline or Function on this pool.'),
+  })
+  .describe('A class of worker capacity workloads choose with spec.scaling.pool.');
+export type ComputePool = z.infer<typeof computePoolSchema>;
+
+export const documentCacheSchema = z
+  .strictObject({
+    capGiB: z.int().min(1).describe('Cache capacity in GiB.'),
+    replicationFactor: z.int().min(1).max(8).default(1).describe('Copies of each cached document.'),
+    scaling: z
+      .strictObject({
+        mode: z
+          .enum(['autoscale', 'fixed', 'disabled'])
+          .default('autoscale')
+          .describe('autoscale between nodes.min and nodes.max, fixed at nodes.min, or disabled.'),
+        nodes: z
+          .strictObject({
+            min: z.int().min(0).default(1).describe('Fewest cache nodes.'),
+            max: z.int().min(1).default(3).describe('Most cache nodes.'),
+          })
+          .meta({ 'x-kubernetes-validations': [{ rule: 'self.min <= self.max', message: 'nodes.min must be <= nodes.max' }] })
+          .superRefine((n, ctx) => {
+            if (n.min > n.max) ctx.addIssue({ code: 'custom', path: ['min'], message: 'must be <= nodes.max' });
+          })
+          .prefault({})
+          .describe('Node count bounds.'),
+      })
+      .prefault({})
+      .describe('How the cache scales.'),
+  })
+  .describe('Declared envelope of the operator-owned document cache (capacity, replication, node count).');
+
+export const infraRulesSpecSchema = z
+  .strictObject({
+    computePools: z
+      .array(computePoolSchema)
+      .max(64)
+      .default([])
+      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
+      .superRefine((pools, ctx) => {
+        const seen = new Set<string>();
+        pools.forEach((p, i) => {
+          if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate pool name ${p.name}` });
+          seen.add(p.name);
+        });
+      })
+      .describe('Compute pools Pipelines and Functions choose from.'),
+    documentCache: documentCacheSchema.optional(),
+  })
+  .describe('Cluster-wide compute pools and document cache rules.');
+export type InfraRulesSpec = z.infer<typeof infraRulesSpecSchema>;
+
+export const infraRulesStatusSchema = z
+  .strictObject({
+    observedGeneration: observedGenerationSchema.optional(),
+    conditions: conditionsSchema.optional(),
+    pools: z.array(z.string()).max(64).optional().describe('Names of the pools the operator accepted.'),
+  })
+  .describe('Observed state, written by the operator.');
+
+export const infraRulesSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('InfraRules'),
+  metadata: objectMetaSchema.superRefine((m, ctx) => {
+    if (m.name !== INFRA_RULES_NAME) {
+      ctx.addIssue({ code: 'custom', path: ['name'], message: `InfraRules must be named ${INFRA_RULES_NAME}` });
+    }
+    if (m.namespace !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['namespace'], message: 'InfraRules is cluster-scoped; remove namespace' });
+    }
+  }),
+  spec: infraRulesSpecSchema,
+  status: infraRulesStatusSchema.optional(),
+});
+export type InfraRules = z.infer<typeof infraRulesSchema>;

@@ -1,0 +1,121 @@
+// The envelopes Pipeline and Function share (pipeline-crd.md: "Pipeline and Function resources
+// share the same spec.worker and spec.scaling envelopes"), and the status both report.
+import { z } from 'zod';
+import { conditionsSchema, DNS_LABEL_RE, observedGenerationSchema, openObject } from './common.js';
+
+/** Defaults the seeds imply (the Function seed's values); documented on each field. */
+export const WORKER_DEFAULTS = { dispatch: 'pull', port: 8080, batchSize: 32, timeoutSeconds: 30 } as const;
+export const SCALING_DEFAULTS = { mode: 'autoscale', min: 0, max: 1 } as const;
+
+export const computeClassSchema = z
+  .enum(['cpu', 'gpu'])
+  .describe(
+    'Stock pool class used when scaling.pool is empty: cpu selects the stock cpu pool, gpu the stock gpu pool. ' +
+      'With neither set the workload runs on the cpu pool.',
+  );
+
+export const workerSchema = z
+  .strictObject({
+    image: z.string().min(1).describe('Worker container image.'),
+    dispatch: z
+      .enum(['pull', 'push'])
+      .default(WORKER_DEFAULTS.dispatch)
+      .describe(
+        'pull: SDK workers claim batches by polling their task queue (Deployment only). ' +
+          'push: HTTP workers serve POST /run on worker.port (Deployment, Service and readiness probe).',
+      ),
+    port: z
+      .int()
+      .min(1)
+      .max(65535)
+      .default(WORKER_DEFAULTS.port)
+      .describe('Port a push worker serves on; the Service and readiness probe use it. Ignored for pull.'),
+    batchSize: z
+      .int()
+      .min(1)
+      .max(10000)
+      .default(WORKER_DEFAULTS.batchSize)
+      .describe('Rows (Function) or work items (Pipeline) per batch.'),
+    timeoutSeconds: z
+      .int()
+      .min(1)
+      .max(86400)
+      .default(WORKER_DEFAULTS.timeoutSeconds)
+      .describe('Worker call timeout in seconds; a batch not finished in time is retried.'),
+    computeClass: computeClassSchema.optional(),
+    podSpec: openObject()
+      .optional()
+      .describe(
+        'Optional pod-level JSON merge patch (RFC 7386) applied last to the worker PodSpec the operator builds. ' +
+          'Lists such as containers are replaced whole; null deletes a field.',
+      ),
+  })
+  .describe('The worker the operator runs for this workload.');
+export type Worker = z.infer<typeof workerSchema>;
+
+export const scalingModeSchema = z
+  .enum(['autoscale', 'fixed', 'disabled'])
+  .describe(
+    'autoscale: a KEDA ScaledObject scales the Deployment between replicas.min and replicas.max on queue depth. ' +
+      'fixed: replicas.min replicas, no ScaledObject. disabled: 0 replicas, no ScaledObject.',
+  );
+export type ScalingMode = z.infer<typeof scalingModeSchema>;
+
+export const replicasSchema = z
+  .strictObject({
+    min: z.int().min(0).max(1000).default(SCALING_DEFAULTS.min).describe('Lowest replica count (0 allows scale to zero).'),
+    max: z
+      .int()
+      .min(1)
+      .max(1000)
+      .default(SCALING_DEFAULTS.max)
+      .describe("Highest replica count; must not exceed the pool's maxReplicasPerWorkload."),
+  })
+  .meta({ 'x-kubernetes-validations': [{ rule: 'self.min <= self.max', message: 'replicas.min must be <= replicas.max' }] })
+  .superRefine((r, ctx) => {
+    if (r.min > r.max) ctx.addIssue({ code: 'custom', path: ['min'], message: `min (${r.min}) is greater than max (${r.max})` });
+  })
+  .describe('Replica bounds.');
+
+export const scalingSchema = z
+  .strictObject({
+    pool: z
+      .string()
+      .max(63)
+      .regex(DNS_LABEL_RE, 'must be a pool name (lowercase letters, digits and -)')
+      .optional()
+      .describe('Compute pool in InfraRules/default.spec.computePools. Empty: the stock pool for worker.computeClass.'),
+    mode: scalingModeSchema.default(SCALING_DEFAULTS.mode),
+    replicas: replicasSchema.prefault({}),
+  })
+  .describe('How many workers run and where (inline; there is no separate autoscaling resource).');
+export type Scaling = z.infer<typeof scalingSchema>;
+
+export const pausedSchema = z
+  .boolean()
+  .default(false)
+  .describe('true scales the worker to zero and removes its ScaledObject until set back to false.');
+
+export const managedObjectSchema = z
+  .strictObject({
+    apiVersion: z.string().describe('API version of the object.'),
+    kind: z.string().describe('Kind of the object.'),
+    name: z.string().describe('Name of the object, in the workload namespace.'),
+  })
+  .describe('An object the operator created for this workload.');
+export type ManagedObject = z.infer<typeof managedObjectSchema>;
+
+export const workloadStatusSchema = z
+  .strictObject({
+    observedGeneration: observedGenerationSchema.optional(),
+    conditions: conditionsSchema.optional(),
+    pool: z.string().optional().describe('Compute pool the workload resolved to.'),
+    taskQueue: z.string().optional().describe('Temporal task queue of the workload.'),
+    managedObjects: z
+      .array(managedObjectSchema)
+      .max(8)
+      .optional()
+      .describe('Objects the operator manages for this workload (deleted with it by garbage collection).'),
+  })
+  .describe('Observed state, written by the operator.');
+export type WorkloadStatus = z.infer<typeof workloadStatusSchema>;
