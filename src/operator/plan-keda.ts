@@ -1,0 +1,64 @@
+// The KEDA objects for an autoscaled workload: a ScaledObject whose metrics-api trigger polls the
+// orchestrator's queue-depth endpoint (no Prometheus needed), and a TriggerAuthentication carrying
+// the worker bearer Secret when the API requires one. Contract: docs/adr/0003-keda-metrics-api-contract.md.
+import type { Workload } from '../api/parse.js';
+import { QUEUE_DEPTH_VALUE_LOCATION, queueDepthMetric, queueDepthUrl } from '../contracts/names.js';
+import type { ObjectMetadata, ScaledObject, TriggerAuthentication } from './plan-types.js';
+import { workerBearerSecret, type OperatorSettings } from './settings.js';
+
+/** metrics-api auth parameter KEDA reads the bearer token from. */
+export const BEARER_PARAMETER = 'bearerToken';
+
+/** TriggerAuthentication for the bearer, or undefined when inbound auth is open. */
+export function triggerAuthentication(meta: ObjectMetadata, settings: OperatorSettings): TriggerAuthentication | undefined {
+  const bearer = workerBearerSecret(settings);
+  if (bearer === undefined) return undefined;
+  return {
+    apiVersion: 'keda.sh/v1alpha1',
+    kind: 'TriggerAuthentication',
+    metadata: meta,
+    spec: { secretTargetRef: [{ parameter: BEARER_PARAMETER, name: bearer.name, key: bearer.key }] },
+  };
+}
+
+/** ScaledObject scaling `deploymentName` between replicas.min and replicas.max on queue depth. */
+export function scaledObject(
+  w: Workload,
+  meta: ObjectMetadata,
+  deploymentName: string,
+  auth: TriggerAuthentication | undefined,
+  settings: OperatorSettings,
+): ScaledObject {
+  const ns = meta.namespace;
+  const metadata: Record<string, string> = {
+    url: queueDepthUrl(settings.apiBaseUrl, w.kind, ns, w.metadata.name),
+    format: 'json',
+    valueLocation: QUEUE_DEPTH_VALUE_LOCATION,
+    // KEDA metadata values are strings, even numbers.
+    targetValue: String(settings.keda.targetQueueDepthPerReplica),
+    // Any queued batch wakes a scaled-to-zero workload.
+    activationTargetValue: '0',
+  };
+  if (auth) metadata.authMode = 'bearer';
+  return {
+    apiVersion: 'keda.sh/v1alpha1',
+    kind: 'ScaledObject',
+    metadata: meta,
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: deploymentName },
+      minReplicaCount: w.spec.scaling.replicas.min,
+      maxReplicaCount: w.spec.scaling.replicas.max,
+      pollingInterval: settings.keda.pollingIntervalSeconds,
+      cooldownPeriod: settings.keda.cooldownPeriodSeconds,
+      triggers: [
+        {
+          type: 'metrics-api',
+          name: queueDepthMetric(w.kind),
+          metricType: 'AverageValue',
+          metadata,
+          ...(auth ? { authenticationRef: { name: auth.metadata.name, kind: 'TriggerAuthentication' as const } } : {}),
+        },
+      ],
+    },
+  };
+}
