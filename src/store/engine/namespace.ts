@@ -1,0 +1,171 @@
+// One namespace held in memory: rows by id, an ordered id set, the schema, and lazily built
+// equality indexes (attribute value → ordered ids). Mutation happens only through `apply`,
+// which a write calls after its plan has been validated and logged, so a failed request never
+// leaves a half-applied change behind.
+import { compareIds, type Id } from './ids.js';
+import { SortedIds } from './sorted-ids.js';
+import { conjuncts, type FilterNode, type Row } from './filter.js';
+import { elementType, isVectorType, type Schema, type Value } from './schema.js';
+
+/** At most this many attributes get an equality index per namespace. */
+const MAX_INDEXES = 16;
+
+type IndexKey = string | number | boolean | null;
+
+export interface NamespaceMeta {
+  createdAt: number;
+  updatedAt: number;
+  lastWriteAt: number;
+  distanceMetric?: string;
+  pinning?: unknown;
+}
+
+export class NamespaceState {
+  readonly rows = new Map<Id, Row>();
+  readonly ids = new SortedIds();
+  schema: Schema = new Map();
+  logicalBytes = 0;
+  private readonly indexes = new Map<string, Map<IndexKey, SortedIds>>();
+
+  constructor(
+    readonly name: string,
+    public meta: NamespaceMeta,
+  ) {}
+
+  /** Replaces (or removes, when `row` is null) one document, keeping indexes in step. */
+  put(id: Id, row: Row | null): void {
+    const old = this.rows.get(id);
+    if (old) this.logicalBytes -= rowBytes(id, old);
+    if (row) {
+      this.rows.set(id, row);
+      if (!old) this.ids.add(id);
+      this.logicalBytes += rowBytes(id, row);
+    } else if (old) {
+      this.rows.delete(id);
+      this.ids.delete(id);
+    }
+    for (const [attr, index] of this.indexes) {
+      const before = old ? indexKey(old[attr]) : undefined;
+      const after = row ? indexKey(row[attr]) : undefined;
+      if (before === after) continue;
+      if (before !== undefined) {
+        const set = index.get(before);
+        if (set) {
+          set.delete(id);
+          if (set.size === 0) index.delete(before);
+        }
+      }
+      if (after !== undefined) {
+        let set = index.get(after);
+        if (!set) index.set(after, (set = new SortedIds()));
+        set.add(id);
+      }
+    }
+  }
+
+  /** Ordered ids holding `value` in `attr`, building the index on first use; undefined if not indexable. */
+  idsWithValue(attr: string, value: unknown): SortedIds | undefined {
+    let index = this.indexes.get(attr);
+    if (!index) {
+      const entry = this.schema.get(attr);
+      if (!entry || elementType(entry.type) !== undefined || isVectorType(entry.type)) return undefined;
+      if (this.indexes.size >= MAX_INDEXES) return undefined;
+      index = new Map();
+      for (const id of this.ids.ascending()) {
+        const key = indexKey(this.rows.get(id)![attr]);
+        if (key === undefined) continue;
+        let set = index.get(key);
+        if (!set) index.set(key, (set = new SortedIds()));
+        set.add(id);
+      }
+      this.indexes.set(attr, index);
+    }
+    return index.get(value as IndexKey) ?? EMPTY;
+  }
+
+  indexedAttributes(): string[] {
+    return [...this.indexes.keys()];
+  }
+
+  /**
+   * Candidate ids for `filter` in id order, narrowed by what the filter pins down: an id range
+   * from top-level `id` comparisons, an explicit id list from `id Eq/In`, or the ordered ids of
+   * the most selective top-level `attr Eq value`. Every candidate must still be tested against
+   * the full filter; callers stop pulling once they have enough matches.
+   */
+  candidates(filter: FilterNode | undefined, descending: boolean): { ids: Iterable<Id>; plan: string } {
+    let lower: { id: Id; inclusive: boolean } | undefined;
+    let upper: { id: Id; inclusive: boolean } | undefined;
+    let idList: Id[] | undefined;
+    let best: { attr: string; set: SortedIds } | undefined;
+    for (const c of conjuncts(filter)) {
+      if (c.kind !== 'cond' || c.isRef) continue;
+      if (c.attr === 'id') {
+        const v = c.operand as Id;
+        if (c.op === 'Gt' || c.op === 'Gte') {
+          if (v !== null && (!lower || compareIds(v, lower.id) > 0)) lower = { id: v, inclusive: c.op === 'Gte' };
+        } else if (c.op === 'Lt' || c.op === 'Lte') {
+          if (v !== null && (!upper || compareIds(v, upper.id) < 0)) upper = { id: v, inclusive: c.op === 'Lte' };
+        } else if (c.op === 'Eq' && v !== null && !Array.isArray(v)) idList = [v];
+        else if (c.op === 'In') idList = (c.operand as Id[]).slice();
+      } else if (c.op === 'Eq' && !Array.isArray(c.operand)) {
+        const set = this.idsWithValue(c.attr, c.operand);
+        if (set && (!best || set.size < best.set.size)) best = { attr: c.attr, set };
+      }
+    }
+    const inRange = (id: Id): boolean => {
+      if (lower && compareIds(id, lower.id) < (lower.inclusive ? 0 : 1)) return false;
+      if (upper && compareIds(id, upper.id) > (upper.inclusive ? 0 : -1)) return false;
+      return true;
+    };
+    const range = `${lower ? `id ${lower.inclusive ? '>=' : '>'} ${String(lower.id)}` : ''}${lower && upper ? ' and ' : ''}${upper ? `id ${upper.inclusive ? '<=' : '<'} ${String(upper.id)}` : ''}`;
+    if (idList) {
+      const sorted = [...new Set(idList)].filter((id) => this.rows.has(id) && inRange(id)).sort(compareIds);
+      if (descending) sorted.reverse();
+      return { ids: sorted, plan: `lookup ${sorted.length} ids` };
+    }
+    const source = best?.set ?? this.ids;
+    const plan = `${best ? `index scan on ${best.attr} (${best.set.size} ids)` : `id scan (${this.ids.size} ids)`}${range ? ` from ${range}` : ''}`;
+    return { ids: bounded(source, lower, upper, descending), plan };
+  }
+}
+
+function* bounded(
+  set: SortedIds,
+  lower: { id: Id; inclusive: boolean } | undefined,
+  upper: { id: Id; inclusive: boolean } | undefined,
+  descending: boolean,
+): Generator<Id> {
+  if (!descending) {
+    for (const id of set.ascending(lower?.id, lower?.inclusive)) {
+      if (upper && compareIds(id, upper.id) > (upper.inclusive ? 0 : -1)) return;
+      yield id;
+    }
+  } else {
+    for (const id of set.descending(upper?.id, upper?.inclusive)) {
+      if (lower && compareIds(id, lower.id) < (lower.inclusive ? 0 : 1)) return;
+      yield id;
+    }
+  }
+}
+
+const EMPTY = new SortedIds();
+
+function indexKey(v: Value | undefined): IndexKey | undefined {
+  if (v === undefined || v === null) return null;
+  if (Array.isArray(v)) return undefined;
+  return v;
+}
+
+/** A cheap estimate of a document's logical size (what metadata reports). */
+export function rowBytes(id: Id, row: Row): number {
+  let n = typeof id === 'number' ? 8 : id.length;
+  for (const k in row) {
+    const v = row[k];
+    n += k.length;
+    if (typeof v === 'string') n += v.length;
+    else if (Array.isArray(v)) n += v.length * 8;
+    else n += 8;
+  }
+  return n;
+}

@@ -1,0 +1,210 @@
+// The store: all namespaces, their write locks, and (unless in memory) their disk persistence.
+// Writes: lock the namespace → plan (pure validation) → log + fsync → apply → answer. Reads run
+// synchronously against memory without the lock; since applying a plan is synchronous too, a
+// read sees a write entirely or not at all.
+import { badRequest, namespaceNotFound, unprocessable } from './errors.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { NamespaceState } from './namespace.js';
+import { applyRecord, DiskPersistence, type WalRecord } from './persistence.js';
+import { fuseRrf, MAX_SUBQUERIES, runQuery, validateConsistency, type QueryOutput } from './query.js';
+import { compactSchema, mergeSchema, normalizedSchema, parseSchemaInput } from './schema.js';
+import { planWrite } from './write.js';
+
+type Obj = Record<string, unknown>;
+
+export interface StoreOptions {
+  /** Directory for durable data; omit for an in-memory store. */
+  dataDir?: string;
+  /** Minimum log size before a namespace is snapshotted (default 64 MiB). */
+  minSnapshotWalBytes?: number;
+  /** Clock, injectable for tests. */
+  now?: () => number;
+}
+
+const NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/;
+
+export function validateNamespaceName(name: string): void {
+  if (!NAME_RE.test(name) || name === '.' || name === '..') {
+    throw badRequest(`invalid namespace name '${name.slice(0, 140)}': use 1-128 characters from [A-Za-z0-9-_.]`);
+  }
+}
+
+export class Store {
+  private readonly namespaces = new Map<string, NamespaceState>();
+  private readonly locks = new KeyedMutex();
+  private readonly now: () => number;
+
+  private constructor(
+    private readonly disk: DiskPersistence | undefined,
+    opts: StoreOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  static async open(opts: StoreOptions = {}): Promise<Store> {
+    const disk = opts.dataDir ? new DiskPersistence(opts.dataDir, opts.minSnapshotWalBytes) : undefined;
+    const store = new Store(disk, opts);
+    if (disk) for (const ns of await disk.loadAll()) store.namespaces.set(ns.name, ns);
+    return store;
+  }
+
+  private require(name: string): NamespaceState {
+    validateNamespaceName(name);
+    const ns = this.namespaces.get(name);
+    if (!ns) throw namespaceNotFound(name);
+    return ns;
+  }
+
+  get(name: string): NamespaceState | undefined {
+    return this.namespaces.get(name);
+  }
+
+  list(prefix: string | undefined, cursor: string | undefined, pageSize: number): { namespaces: { id: string }[]; next_cursor?: string } {
+    const names = [...this.namespaces.keys()]
+      .filter((n) => (!prefix || n.startsWith(prefix)) && (!cursor || n > cursor))
+      .sort();
+    const page = names.slice(0, pageSize);
+    const out: { namespaces: { id: string }[]; next_cursor?: string } = { namespaces: page.map((id) => ({ id })) };
+    if (names.length > pageSize) out.next_cursor = page[page.length - 1]!;
+    return out;
+  }
+
+  write(name: string, body: unknown): Promise<Obj> {
+    validateNamespaceName(name);
+    return this.locks.run(name, async () => {
+      const existing = this.namespaces.get(name);
+      const plan = planWrite(existing, name, body, { lookup: (n) => this.namespaces.get(n) });
+      if (!existing && !plan.creates) return plan.response;
+      const at = this.now();
+      const rec: WalRecord = { at, schema: [...plan.schema], dm: plan.distanceMetric ?? null, put: [], del: [] };
+      if (plan.creates) rec.created = at;
+      for (const [id, row] of plan.changes) {
+        if (row) rec.put.push([id, row]);
+        else rec.del.push(id);
+      }
+      const snapshotDue = this.disk ? await this.disk.append(name, rec) : false;
+      const ns = existing ?? new NamespaceState(name, { createdAt: at, updatedAt: at, lastWriteAt: at });
+      applyRecord(ns, rec);
+      this.namespaces.set(name, ns);
+      if (snapshotDue) await this.disk!.snapshot(ns);
+      return plan.response;
+    });
+  }
+
+  query(name: string, body: unknown): QueryOutput & { size: number } {
+    const ns = this.require(name);
+    const out = runQuery(ns, body as Obj);
+    return { ...out, size: ns.rows.size };
+  }
+
+  multiQuery(name: string, body: Obj): { results: Obj[]; examined: number; size: number } {
+    const ns = this.require(name);
+    for (const key of Object.keys(body)) {
+      if (!['queries', 'consistency', 'vector_encoding', 'rerank_by', 'limit'].includes(key)) {
+        throw unprocessable(`unknown field \`${key}\` in multi-query; sub-query fields go inside \`queries\``);
+      }
+    }
+    validateConsistency(body.consistency);
+    const queries = body.queries;
+    if (!Array.isArray(queries) || queries.length === 0) throw unprocessable('queries: expected a non-empty array of queries');
+    if (queries.length > MAX_SUBQUERIES) throw badRequest(`at most ${MAX_SUBQUERIES} queries per multi-query, got ${queries.length}`);
+    const enc = body.vector_encoding === 'base64' ? 'base64' : 'float';
+    let examined = 0;
+    const outs = queries.map((q, i) => {
+      try {
+        const o = runQuery(ns, q as Obj, { vectorEncoding: enc });
+        examined += o.examined;
+        return o;
+      } catch (e) {
+        if (e instanceof Error) e.message = `queries[${i}]: ${e.message}`;
+        throw e;
+      }
+    });
+    if (body.rerank_by != null) {
+      const rr = body.rerank_by;
+      if (!Array.isArray(rr) || rr[0] !== 'RRF') throw badRequest('rerank_by: expected ["RRF"] or ["RRF", {"rank_constant": k, "weights": [...]}]');
+      const lim = body.limit;
+      const total = typeof lim === 'number' ? lim : typeof lim === 'object' && lim !== null ? Number((lim as Obj).total) : Math.max(...outs.map((o) => o.rows?.length ?? 0));
+      return { results: [{ rows: fuseRrf(outs.map((o) => o.rows ?? []), rr[1], total) }], examined, size: ns.rows.size };
+    }
+    const results = outs.map((o) => {
+      const r: Obj = {};
+      if (o.rows) r.rows = o.rows;
+      if (o.aggregations) r.aggregations = o.aggregations;
+      if (o.aggregation_groups) r.aggregation_groups = o.aggregation_groups;
+      return r;
+    });
+    return { results, examined, size: ns.rows.size };
+  }
+
+  explain(name: string, body: unknown): string {
+    return this.query(name, body).plan;
+  }
+
+  deleteNamespace(name: string): Promise<void> {
+    validateNamespaceName(name);
+    return this.locks.run(name, async () => {
+      this.require(name);
+      await this.disk?.drop(name);
+      this.namespaces.delete(name);
+    });
+  }
+
+  schema(name: string): Obj {
+    return normalizedSchema(this.require(name).schema);
+  }
+
+  updateSchema(name: string, body: unknown): Promise<Obj> {
+    validateNamespaceName(name);
+    return this.locks.run(name, async () => {
+      const ns = this.require(name);
+      const schema = new Map([...ns.schema].map(([k, v]) => [k, { ...v }]));
+      mergeSchema(schema, parseSchemaInput(body), ns.rows.size > 0);
+      const rec: WalRecord = { at: this.now(), schema: [...schema], put: [], del: [] };
+      await this.disk?.append(name, rec);
+      applyRecord(ns, rec);
+      return normalizedSchema(ns.schema);
+    });
+  }
+
+  updateMetadata(name: string, body: unknown): Promise<Obj> {
+    validateNamespaceName(name);
+    return this.locks.run(name, async () => {
+      const ns = this.require(name);
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw unprocessable('metadata update: expected a JSON object');
+      for (const key of Object.keys(body)) {
+        if (key !== 'pinning' && key !== 'read_only') throw unprocessable(`unknown field \`${key}\` in metadata update; expected pinning`);
+      }
+      const pinning = (body as Obj).pinning;
+      const rec: WalRecord = { at: this.now(), schema: [...ns.schema], pinning: pinning ?? null, put: [], del: [] };
+      await this.disk?.append(name, rec);
+      applyRecord(ns, rec);
+      return this.metadata(name, 'v2');
+    });
+  }
+
+  metadata(name: string, version: 'v1' | 'v2'): Obj {
+    const ns = this.require(name);
+    const iso = (ms: number): string => new Date(ms).toISOString();
+    const out: Obj = {
+      schema: version === 'v2' ? compactSchema(ns.schema, ns.meta.distanceMetric) : normalizedSchema(ns.schema),
+      approx_row_count: ns.rows.size,
+      approx_logical_bytes: ns.logicalBytes,
+      created_at: iso(ns.meta.createdAt),
+      updated_at: iso(ns.meta.updatedAt),
+      last_write_at: iso(ns.meta.lastWriteAt),
+      encryption: version === 'v2' ? { mode: 'default' } : { sse: true },
+      index: { status: 'up-to-date' },
+    };
+    const pinning = ns.meta.pinning;
+    if (pinning !== undefined && pinning !== null && pinning !== false) {
+      out.pinning = pinning === true ? { replicas: 1 } : pinning;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.locks.idle();
+    await this.disk?.close();
+  }
+}
