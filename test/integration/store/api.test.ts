@@ -33,7 +33,7 @@ describe('namespace endpoints', () => {
       schema: { id: { type: 'uint' }, private: { type: 'bool', filterable: true } },
     });
     expect(Date.parse(md.created_at)).not.toBeNaN();
-    const v1 = await h.tpuf.get<unknown, Record<string, unknown>>(`/v1/namespaces/${name}/metadata`);
+    const v1 = await h.tpuf.get<Record<string, unknown>>(`/v1/namespaces/${name}/metadata`);
     expect(v1).toMatchObject({ encryption: { sse: true }, approx_row_count: 1 });
     const patched = await ns.updateMetadata({ pinning: { replicas: 2 } });
     expect(patched.pinning).toMatchObject({ replicas: 2 });
