@@ -29,22 +29,32 @@ export const resourceRequirementsSchema = z
   .strictObject({
     requests: resourceListSchema
       .optional()
-      .describe('Minimum resources the scheduler reserves, by resource name (cpu, memory, nvidia.com/gpu, ...).'),
-    limits: resourceListSchema.optional().describe('Maximum resources the container may use, by resource name.'),
+      .describe(
+        'Minimum resources the scheduler reserves, by resource name (cpu, memory, nvidia.com/gpu, ...).',
+      ),
+    limits: resourceListSchema
+      .optional()
+      .describe('Maximum resources the container may use, by resource name.'),
   })
   .describe('Container resources (core/v1 ResourceRequirements: requests and limits).');
 export type ResourceRequirements = z.infer<typeof resourceRequirementsSchema>;
 
 export const tolerationSchema = z
   .strictObject({
-    key: z.string().optional().describe('Taint key the toleration applies to; empty with operator Exists matches all.'),
+    key: z
+      .string()
+      .optional()
+      .describe('Taint key the toleration applies to; empty with operator Exists matches all.'),
     operator: z.enum(['Exists', 'Equal']).optional().describe('Exists or Equal (default Equal).'),
     value: z.string().optional().describe('Taint value to match when operator is Equal.'),
     effect: z
       .enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'])
       .optional()
       .describe('Taint effect to match; empty matches all effects.'),
-    tolerationSeconds: z.int().optional().describe('How long a NoExecute taint is tolerated before eviction.'),
+    tolerationSeconds: z
+      .int()
+      .optional()
+      .describe('How long a NoExecute taint is tolerated before eviction.'),
   })
   .describe('A core/v1 Toleration.');
 export type Toleration = z.infer<typeof tolerationSchema>;
@@ -55,7 +65,10 @@ export const nodeSelectorSchema = z
 
 export const secretKeyRefSchema = z
   .strictObject({
-    name: z.string().min(1).describe('Name of a Secret in the same namespace as the object that refers to it.'),
+    name: z
+      .string()
+      .min(1)
+      .describe('Name of a Secret in the same namespace as the object that refers to it.'),
     key: z.string().min(1).describe('Key inside the Secret.'),
   })
   .describe('A key in a Secret. Credentials are only ever referenced, never written into a resource.');
@@ -63,13 +76,21 @@ export type SecretKeyRef = z.infer<typeof secretKeyRefSchema>;
 
 export const labelSelectorSchema = z
   .strictObject({
-    matchLabels: z.record(z.string(), z.string()).optional().describe('Labels that must all be present with these values.'),
+    matchLabels: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Labels that must all be present with these values.'),
     matchExpressions: z
       .array(
         z.strictObject({
           key: z.string().min(1).describe('Label key.'),
-          operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']).describe('How the key relates to values.'),
-          values: z.array(z.string()).optional().describe('Values for In and NotIn; empty for Exists and DoesNotExist.'),
+          operator: z
+            .enum(['In', 'NotIn', 'Exists', 'DoesNotExist'])
+            .describe('How the key relates to values.'),
+          values: z
+            .array(z.string())
+            .optional()
+            .describe('Values for In and NotIn; empty for Exists and DoesNotExist.'),
         }),
       )
       .optional()
@@ -131,7 +152,9 @@ export const conditionsSchema = z
 export const observedGenerationSchema = z
   .int()
   .min(0)
-  .describe('metadata.generation the operator last acted on; status is current when it equals metadata.generation.');
+  .describe(
+    'metadata.generation the operator last acted on; status is current when it equals metadata.generation.',
+  );
 
 // ---------------------------------------------------------------------------------------------
 // Metadata: only what we read is typed; everything else (managedFields, finalizers...) passes.
@@ -151,3 +174,23 @@ export const objectMetaSchema = z.looseObject({
   annotations: z.record(z.string(), z.string()).optional(),
 });
 export type ObjectMeta = z.infer<typeof objectMetaSchema>;
+
+/**
+ * Report a cross-field rule from a superRefine, with the fix `parseResource` shows next to it.
+ * The hint travels in the issue's params so error formatting stays in one place.
+ */
+export function refineIssue(
+  ctx: {
+    addIssue: (issue: {
+      code: 'custom';
+      path: PropertyKey[];
+      message: string;
+      params: { hint: string };
+    }) => void;
+  },
+  path: PropertyKey[],
+  message: string,
+  hint: string,
+): void {
+  ctx.addIssue({ code: 'custom', path, message, params: { hint } });
+}

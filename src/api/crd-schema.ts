@@ -21,7 +21,18 @@ export class CrdSchemaError extends Error {
 const PRESERVE = 'x-kubernetes-preserve-unknown-fields';
 const INT_OR_STRING = 'x-kubernetes-int-or-string';
 /** Keywords the apiserver refuses in a CRD schema (§2.7). */
-const FORBIDDEN = ['definitions', 'dependencies', 'deprecated', 'discriminator', 'id', 'patternProperties', 'readOnly', 'writeOnly', 'xml', '$ref'];
+const FORBIDDEN = [
+  'definitions',
+  'dependencies',
+  'deprecated',
+  'discriminator',
+  'id',
+  'patternProperties',
+  'readOnly',
+  'writeOnly',
+  'xml',
+  '$ref',
+];
 
 /**
  * The structural openAPIV3Schema for one zod schema (a spec or status object).
@@ -44,12 +55,20 @@ export function structural(input: JsonSchemaProps, path: string): JsonSchemaProp
   const node: JsonSchemaProps = { ...input };
   for (const k of ['$schema', '$id', '$defs']) delete node[k];
   for (const k of FORBIDDEN) {
-    if (k in node) throw new CrdSchemaError(path, `${k} is not allowed in a CRD schema (zod schemas for CRDs must not use ids or recursion)`);
+    if (k in node)
+      throw new CrdSchemaError(
+        path,
+        `${k} is not allowed in a CRD schema (zod schemas for CRDs must not use ids or recursion)`,
+      );
   }
   if (node[INT_OR_STRING] === true) return intOrString(node);
   if (isUntyped(node)) return { ...pick(node, ['description', 'default']), [PRESERVE]: true };
   for (const k of ['anyOf', 'oneOf', 'allOf', 'not']) {
-    if (k in node) throw new CrdSchemaError(path, `${k} is not structural; model variants as optional fields plus a CEL rule`);
+    if (k in node)
+      throw new CrdSchemaError(
+        path,
+        `${k} is not structural; model variants as optional fields plus a CEL rule`,
+      );
   }
   if (node.uniqueItems === true) {
     // uniqueItems is forbidden; a set-typed list is the Kubernetes way to say the same thing.
@@ -137,7 +156,8 @@ export function structuralViolations(node: JsonSchemaProps, path = '(root)'): st
   for (const [k, v] of Object.entries((node.properties ?? {}) as Record<string, JsonSchemaProps>)) {
     out.push(...structuralViolations(v, `${path}.${k}`));
   }
-  if (typeof node.items === 'object' && node.items !== null) out.push(...structuralViolations(node.items as JsonSchemaProps, `${path}[]`));
+  if (typeof node.items === 'object' && node.items !== null)
+    out.push(...structuralViolations(node.items as JsonSchemaProps, `${path}[]`));
   if (typeof node.additionalProperties === 'object' && node.additionalProperties !== null) {
     out.push(...structuralViolations(node.additionalProperties as JsonSchemaProps, `${path}.*`));
   }

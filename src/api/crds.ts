@@ -31,7 +31,12 @@ interface KindDefinition {
 }
 
 const readyColumns: PrinterColumn[] = [
-  { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Ready condition status.' },
+  {
+    name: 'Ready',
+    type: 'string',
+    jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+    description: 'Ready condition status.',
+  },
   {
     name: 'Reason',
     type: 'string',
@@ -44,10 +49,30 @@ const ageColumn: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metada
 
 const workloadColumns: PrinterColumn[] = [
   ...readyColumns,
-  { name: 'Pool', type: 'string', jsonPath: '.status.pool', description: 'Compute pool the workload resolved to.' },
-  { name: 'Mode', type: 'string', jsonPath: '.spec.scaling.mode', description: 'autoscale, fixed or disabled.' },
-  { name: 'Min', type: 'integer', jsonPath: '.spec.scaling.replicas.min', description: 'Lowest replica count.' },
-  { name: 'Max', type: 'integer', jsonPath: '.spec.scaling.replicas.max', description: 'Highest replica count.' },
+  {
+    name: 'Pool',
+    type: 'string',
+    jsonPath: '.status.pool',
+    description: 'Compute pool the workload resolved to.',
+  },
+  {
+    name: 'Mode',
+    type: 'string',
+    jsonPath: '.spec.scaling.mode',
+    description: 'autoscale, fixed or disabled.',
+  },
+  {
+    name: 'Min',
+    type: 'integer',
+    jsonPath: '.spec.scaling.replicas.min',
+    description: 'Lowest replica count.',
+  },
+  {
+    name: 'Max',
+    type: 'integer',
+    jsonPath: '.spec.scaling.replicas.max',
+    description: 'Highest replica count.',
+  },
   { name: 'Paused', type: 'boolean', jsonPath: '.spec.paused', priority: 1 },
   { name: 'Image', type: 'string', jsonPath: '.spec.worker.image', priority: 1 },
   ageColumn,
@@ -59,7 +84,8 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
     kind: 'VectorStore',
     plural: 'vectorstores',
     scope: 'Namespaced',
-    description: 'An upstream vector store the gateway fronts: endpoint, credential reference and inbound auth policy.',
+    description:
+      'An upstream vector store the gateway fronts: endpoint, credential reference and inbound auth policy.',
     spec: vectorStoreSpecSchema,
     specRequired: true,
     status: vectorStoreStatusSchema,
@@ -75,13 +101,24 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
     kind: 'Index',
     plural: 'indexes',
     scope: 'Namespaced',
-    description: 'One Turbopuffer namespace the gateway manages, with its store routing and snapshot/scan policy.',
+    description:
+      'One Turbopuffer namespace the gateway manages, with its store routing and snapshot/scan policy.',
     spec: indexSpecSchema,
     specRequired: false,
     status: indexStatusSchema,
     columns: [
-      { name: 'Namespace', type: 'string', jsonPath: '.spec.namespace', description: 'Turbopuffer namespace (empty: the name).' },
-      { name: 'Store', type: 'string', jsonPath: '.spec.backend.storeRef.name', description: 'VectorStore (empty: default).' },
+      {
+        name: 'Namespace',
+        type: 'string',
+        jsonPath: '.spec.namespace',
+        description: 'Turbopuffer namespace (empty: the name).',
+      },
+      {
+        name: 'Store',
+        type: 'string',
+        jsonPath: '.spec.backend.storeRef.name',
+        description: 'VectorStore (empty: default).',
+      },
       ...readyColumns,
       ageColumn,
     ],
@@ -90,19 +127,28 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
     kind: 'InfraRules',
     plural: 'infrarules',
     scope: 'Cluster',
-    description: 'Cluster-wide compute pools and document cache rules. Exactly one object exists: InfraRules/default.',
+    description:
+      'Cluster-wide compute pools and document cache rules. Exactly one object exists: InfraRules/default.',
     spec: infraRulesSpecSchema,
     specRequired: true,
     status: infraRulesStatusSchema,
     columns: [
-      { name: 'Pools', type: 'string', jsonPath: '.spec.computePools[*].name', description: 'Compute pool names.' },
+      {
+        name: 'Pools',
+        type: 'string',
+        jsonPath: '.spec.computePools[*].name',
+        description: 'Compute pool names.',
+      },
       ...readyColumns,
       ageColumn,
     ],
     // CEL can read metadata.name at the root of a CRD schema (the apiserver exposes name and
     // generateName there), so the "only default" rule lives in the schema, not in a webhook.
     rootValidations: [
-      { rule: `self.metadata.name == '${INFRA_RULES_NAME}'`, message: `InfraRules must be named ${INFRA_RULES_NAME}` },
+      {
+        rule: `self.metadata.name == '${INFRA_RULES_NAME}'`,
+        message: `InfraRules must be named ${INFRA_RULES_NAME}`,
+      },
     ],
   },
   {
@@ -192,7 +238,8 @@ export function crdFileName(crd: JsonSchemaProps): string {
 }
 
 /** Header on every generated file, so nobody edits one by hand. */
-export const GENERATED_HEADER = '# Generated by `npm run gen:crds` from src/api (zod schemas). Do not edit by hand.\n';
+export const GENERATED_HEADER =
+  '# Generated by `npm run gen:crds` from src/api (zod schemas). Do not edit by hand.\n';
 
 /** The YAML text of one CRD file in deploy/crds/. */
 export function crdYaml(crd: JsonSchemaProps): string {

@@ -10,7 +10,11 @@ export const NODE_ROLE_LABEL = 'layer.hev.dev/node-role';
 /** Extended resource the NVIDIA device plugin advertises. */
 export const NVIDIA_GPU_RESOURCE = 'nvidia.com/gpu';
 /** The standard NVIDIA toleration: GPU nodes carry a `nvidia.com/gpu:NoSchedule` taint. */
-export const NVIDIA_TOLERATION: Toleration = { key: NVIDIA_GPU_RESOURCE, operator: 'Exists', effect: 'NoSchedule' };
+export const NVIDIA_TOLERATION: Toleration = {
+  key: NVIDIA_GPU_RESOURCE,
+  operator: 'Exists',
+  effect: 'NoSchedule',
+};
 
 /** Pool names Helm installs; `worker.computeClass` maps to the first and last. */
 export const STOCK_POOL = { cpu: 'cpu', cpuLarge: 'cpu-large', gpu: 'gpu' } as const;

@@ -2,12 +2,17 @@
 // the orchestrator owns discovery, queueing, retries, leases and writeback.
 import { z } from 'zod';
 import { API_VERSION } from './group.js';
-import { labelSelectorSchema, objectMetaSchema, openValue } from './common.js';
+import { labelSelectorSchema, objectMetaSchema, openValue, refineIssue } from './common.js';
 import { pausedSchema, scalingSchema, workerSchema, workloadStatusSchema } from './workload.js';
 
 /** Defaults the Function seed implies (its example values). */
 export const FUNCTION_DEFAULTS = {
-  schedule: { discoveryIntervalSeconds: 300, leaseSeconds: 120, maxInFlightBatches: 8, maxConcurrentScans: 1 },
+  schedule: {
+    discoveryIntervalSeconds: 300,
+    leaseSeconds: 120,
+    maxInFlightBatches: 8,
+    maxConcurrentScans: 1,
+  },
   retry: { maxAttempts: 8, initialBackoffSeconds: 5, maxBackoffSeconds: 300 },
   triggers: ['discovery'],
 } as const;
@@ -26,16 +31,29 @@ export const functionOutputSchema = z
       .max(63)
       .optional()
       .describe('Output version; rows whose <attribute>_v differs are recomputed (see filter).'),
-    dim: z.int().min(1).max(65536).optional().describe('Vector length for kind embedding, so consumers can validate shape.'),
+    dim: z
+      .int()
+      .min(1)
+      .max(65536)
+      .optional()
+      .describe('Vector length for kind embedding, so consumers can validate shape.'),
   })
   .meta({
     'x-kubernetes-validations': [
-      { rule: "self.kind != 'embedding' || has(self.dim)", message: 'output.dim is required when output.kind is embedding' },
+      {
+        rule: "self.kind != 'embedding' || has(self.dim)",
+        message: 'output.dim is required when output.kind is embedding',
+      },
     ],
   })
   .superRefine((o, ctx) => {
     if (o.kind === 'embedding' && o.dim === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['dim'], message: 'required when output.kind is embedding' });
+      refineIssue(
+        ctx,
+        ['dim'],
+        'required when output.kind is embedding',
+        'set output.dim to the length of the embedding vectors',
+      );
     }
   })
   .describe('Where and what the function writes.');
@@ -93,7 +111,12 @@ export const functionRetrySchema = z
   })
   .superRefine((r, ctx) => {
     if (r.initialBackoffSeconds > r.maxBackoffSeconds) {
-      ctx.addIssue({ code: 'custom', path: ['initialBackoffSeconds'], message: 'must be <= maxBackoffSeconds' });
+      refineIssue(
+        ctx,
+        ['initialBackoffSeconds'],
+        'must be <= maxBackoffSeconds',
+        'lower initialBackoffSeconds or raise maxBackoffSeconds',
+      );
     }
   })
   .describe('Retry policy for failed batches.');
@@ -112,15 +135,17 @@ export const functionSpecSchema = z
       .describe('Turbopuffer namespaces to run over, listed explicitly. Set this or indexSelector.'),
     indexSelector: labelSelectorSchema
       .optional()
-      .describe('Selects Index resources by label; their namespaces are the targets. Set this or targetNamespaces.'),
+      .describe(
+        'Selects Index resources by label; their namespaces are the targets. Set this or targetNamespaces.',
+      ),
     inputs: z.array(z.string().min(1).max(128)).min(1).max(64).describe('Row attributes sent to the worker.'),
     output: functionOutputSchema,
     filter: openValue()
       .optional()
       .describe(
-      'Optional Turbopuffer filter (any JSON, including array form) limiting which rows are processed. ' +
-        'Stored exactly as written and evaluated during discovery.',
-    ),
+        'Optional Turbopuffer filter (any JSON, including array form) limiting which rows are processed. ' +
+          'Stored exactly as written and evaluated during discovery.',
+      ),
     worker: workerSchema,
     schedule: functionScheduleSchema.prefault({}),
     retry: functionRetrySchema.prefault({}),
@@ -143,11 +168,12 @@ export const functionSpecSchema = z
   })
   .superRefine((s, ctx) => {
     if ((s.targetNamespaces === undefined) === (s.indexSelector === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['targetNamespaces'],
-        message: 'set exactly one of targetNamespaces or indexSelector',
-      });
+      refineIssue(
+        ctx,
+        ['targetNamespaces'],
+        'set exactly one of targetNamespaces or indexSelector',
+        'keep targetNamespaces (explicit namespaces) or indexSelector (Index labels), not both and not neither',
+      );
     }
   })
   .describe('Desired state of a Function.');
@@ -164,4 +190,3 @@ export const functionSchema = z.strictObject({
   status: functionStatusSchema.optional(),
 });
 export type LayerFunction = z.infer<typeof functionSchema>;
-

@@ -35,7 +35,12 @@ export const indexSpecSchema = z
       .describe('Snapshot policy.'),
     scan: z
       .strictObject({
-        threads: z.int().min(1).max(256).optional().describe('Parallel scan threads the gateway uses for this namespace.'),
+        threads: z
+          .int()
+          .min(1)
+          .max(256)
+          .optional()
+          .describe('Parallel scan threads the gateway uses for this namespace.'),
       })
       .optional()
       .describe('Scan policy.'),

@@ -1,6 +1,14 @@
 // Public surface of the hevlayer.com/v1alpha1 API: schemas, types, defaults, condition
 // constants, parsing and CRD generation. Import from here rather than from the files.
-export { API_VERSION, GROUP, VERSION, KINDS, INFRA_RULES_NAME, OPERATOR_FIELD_MANAGER, type LayerKind } from './group.js';
+export {
+  API_VERSION,
+  GROUP,
+  VERSION,
+  KINDS,
+  INFRA_RULES_NAME,
+  OPERATOR_FIELD_MANAGER,
+  type LayerKind,
+} from './group.js';
 export {
   conditionSchema,
   conditionsSchema,
@@ -31,9 +39,21 @@ export {
   type Worker,
   type WorkloadStatus,
 } from './workload.js';
-export { FUNCTION_DEFAULTS, functionSchema, functionSpecSchema, type FunctionSpec, type LayerFunction } from './function.js';
+export {
+  FUNCTION_DEFAULTS,
+  functionSchema,
+  functionSpecSchema,
+  type FunctionSpec,
+  type LayerFunction,
+} from './function.js';
 export { pipelineSchema, pipelineSpecSchema, type LayerPipeline, type PipelineSpec } from './pipeline.js';
-export { computePoolSchema, infraRulesSchema, infraRulesSpecSchema, type ComputePool, type InfraRules } from './infra-rules.js';
+export {
+  computePoolSchema,
+  infraRulesSchema,
+  infraRulesSpecSchema,
+  type ComputePool,
+  type InfraRules,
+} from './infra-rules.js';
 export {
   DEFAULT_STORE_URL,
   DEFAULT_WORKER_SECRET_KEY,
@@ -66,5 +86,19 @@ export {
   type ParseResult,
   type Workload,
 } from './parse.js';
-export { CrdSchemaError, structural, structuralViolations, toCrdSchema, type JsonSchemaProps } from './crd-schema.js';
-export { KIND_DEFINITIONS, buildAllCrds, buildCrd, crdFileName, crdYaml, pluralOf, type PrinterColumn } from './crds.js';
+export {
+  CrdSchemaError,
+  structural,
+  structuralViolations,
+  toCrdSchema,
+  type JsonSchemaProps,
+} from './crd-schema.js';
+export {
+  KIND_DEFINITIONS,
+  buildAllCrds,
+  buildCrd,
+  crdFileName,
+  crdYaml,
+  pluralOf,
+  type PrinterColumn,
+} from './crds.js';

@@ -10,6 +10,7 @@ import {
   observedGenerationSchema,
   resourceRequirementsSchema,
   tolerationSchema,
+  refineIssue,
 } from './common.js';
 
 export const computePoolSchema = z
@@ -24,10 +25,20 @@ export const computePoolSchema = z
       .string()
       .min(1)
       .max(63)
-      .describe('Pool class label such as cpu or gpu. gpu pools request nvidia.com/gpu "1" and tolerate the NVIDIA taint.'),
-    gpuType: z.string().max(128).optional().describe('Optional descriptive GPU type (SKU hint) for GPU pools.'),
+      .describe(
+        'Pool class label such as cpu or gpu. gpu pools request nvidia.com/gpu "1" and tolerate the NVIDIA taint.',
+      ),
+    gpuType: z
+      .string()
+      .max(128)
+      .optional()
+      .describe('Optional descriptive GPU type (SKU hint) for GPU pools.'),
     nodeSelector: nodeSelectorSchema.optional().describe('Applied to worker pods that choose the pool.'),
-    tolerations: z.array(tolerationSchema).max(32).optional().describe('Applied to worker pods that choose the pool.'),
+    tolerations: z
+      .array(tolerationSchema)
+      .max(32)
+      .optional()
+      .describe('Applied to worker pods that choose the pool.'),
     resources: resourceRequirementsSchema.optional().describe('Container resources applied to worker pods.'),
     maxReplicasPerWorkload: z
       .int()
@@ -53,9 +64,14 @@ export const documentCacheSchema = z
             min: z.int().min(0).default(1).describe('Fewest cache nodes.'),
             max: z.int().min(1).default(3).describe('Most cache nodes.'),
           })
-          .meta({ 'x-kubernetes-validations': [{ rule: 'self.min <= self.max', message: 'nodes.min must be <= nodes.max' }] })
+          .meta({
+            'x-kubernetes-validations': [
+              { rule: 'self.min <= self.max', message: 'nodes.min must be <= nodes.max' },
+            ],
+          })
           .superRefine((n, ctx) => {
-            if (n.min > n.max) ctx.addIssue({ code: 'custom', path: ['min'], message: 'must be <= nodes.max' });
+            if (n.min > n.max)
+              refineIssue(ctx, ['min'], 'must be <= nodes.max', 'lower nodes.min or raise nodes.max');
           })
           .prefault({})
           .describe('Node count bounds.'),
@@ -75,7 +91,8 @@ export const infraRulesSpecSchema = z
       .superRefine((pools, ctx) => {
         const seen = new Set<string>();
         pools.forEach((p, i) => {
-          if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate pool name ${p.name}` });
+          if (seen.has(p.name))
+            refineIssue(ctx, [i, 'name'], `duplicate pool name ${p.name}`, 'give every pool a unique name');
           seen.add(p.name);
         });
       })
@@ -98,10 +115,15 @@ export const infraRulesSchema = z.strictObject({
   kind: z.literal('InfraRules'),
   metadata: objectMetaSchema.superRefine((m, ctx) => {
     if (m.name !== INFRA_RULES_NAME) {
-      ctx.addIssue({ code: 'custom', path: ['name'], message: `InfraRules must be named ${INFRA_RULES_NAME}` });
+      refineIssue(
+        ctx,
+        ['name'],
+        `InfraRules must be named ${INFRA_RULES_NAME}`,
+        `rename it to ${INFRA_RULES_NAME} (the only InfraRules the operator reads)`,
+      );
     }
     if (m.namespace !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['namespace'], message: 'InfraRules is cluster-scoped; remove namespace' });
+      refineIssue(ctx, ['namespace'], 'InfraRules is cluster-scoped', 'remove metadata.namespace');
     }
   }),
   spec: infraRulesSpecSchema,

@@ -48,7 +48,8 @@ export class ResourceValidationError extends InvalidInputError {
   }
 }
 
-export type ParseResult<T = LayerResource> = { ok: true; resource: T } | { ok: false; error: ResourceValidationError };
+export type ParseResult<T = LayerResource> =
+  { ok: true; resource: T } | { ok: false; error: ResourceValidationError };
 
 /**
  * Validate and default one resource of any of the five kinds.
@@ -59,18 +60,32 @@ export type ParseResult<T = LayerResource> = { ok: true; resource: T } | { ok: f
  */
 export function parseResource(input: unknown): ParseResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return fail('document', [{ path: '(root)', message: 'not an object', hint: 'give a YAML mapping with apiVersion, kind, metadata and spec' }]);
+    return fail('document', [
+      {
+        path: '(root)',
+        message: 'not an object',
+        hint: 'give a YAML mapping with apiVersion, kind, metadata and spec',
+      },
+    ]);
   }
   const obj = input as Record<string, unknown>;
   const label = describeDocument(obj);
   if (obj.apiVersion !== API_VERSION) {
     return fail(label, [
-      { path: 'apiVersion', message: `expected ${API_VERSION}, got ${JSON.stringify(obj.apiVersion)}`, hint: `set apiVersion: ${API_VERSION}` },
+      {
+        path: 'apiVersion',
+        message: `expected ${API_VERSION}, got ${JSON.stringify(obj.apiVersion)}`,
+        hint: `set apiVersion: ${API_VERSION}`,
+      },
     ]);
   }
   if (!isLayerKind(obj.kind)) {
     return fail(label, [
-      { path: 'kind', message: `unknown kind ${JSON.stringify(obj.kind)}`, hint: `use one of ${KINDS.join(', ')}` },
+      {
+        path: 'kind',
+        message: `unknown kind ${JSON.stringify(obj.kind)}`,
+        hint: `use one of ${KINDS.join(', ')}`,
+      },
     ]);
   }
   const parsed = resourceSchemas[obj.kind].safeParse(obj);
@@ -86,7 +101,10 @@ export function parseResourceOrThrow(input: unknown): LayerResource {
 }
 
 /** Parse a resource that must be of one kind (e.g. the operator reading Functions). */
-export function parseKind<K extends LayerKind>(kind: K, input: unknown): ParseResult<z.infer<(typeof resourceSchemas)[K]>> {
+export function parseKind<K extends LayerKind>(
+  kind: K,
+  input: unknown,
+): ParseResult<z.infer<(typeof resourceSchemas)[K]>> {
   const r = parseResource(input);
   if (!r.ok) return r;
   if (r.resource.kind !== kind) {
@@ -111,7 +129,10 @@ function fail(resource: string, issues: FieldIssue[]): { ok: false; error: Resou
 
 function describeDocument(obj: Record<string, unknown>): string {
   const kind = typeof obj.kind === 'string' ? obj.kind : 'document';
-  const meta = (typeof obj.metadata === 'object' && obj.metadata !== null ? obj.metadata : {}) as Record<string, unknown>;
+  const meta = (typeof obj.metadata === 'object' && obj.metadata !== null ? obj.metadata : {}) as Record<
+    string,
+    unknown
+  >;
   const name = typeof meta.name === 'string' ? meta.name : undefined;
   const ns = typeof meta.namespace === 'string' ? meta.namespace : undefined;
   if (name === undefined) return kind;
@@ -134,7 +155,11 @@ function toFieldIssue(issue: z.core.$ZodIssue): FieldIssue {
       if (issue.input === undefined) {
         return { path, message: 'required', hint: `add ${field} (${issue.expected})` };
       }
-      return { path, message: `expected ${issue.expected}, got ${describeValue(issue.input)}`, hint: `set ${field} to a ${issue.expected}` };
+      return {
+        path,
+        message: `expected ${issue.expected}, got ${describeValue(issue.input)}`,
+        hint: `set ${field} to a ${issue.expected}`,
+      };
     case 'invalid_value':
       return {
         path,
@@ -154,20 +179,26 @@ function toFieldIssue(issue: z.core.$ZodIssue): FieldIssue {
     case 'invalid_format':
       return { path, message: issue.message, hint: `fix the format of ${field}` };
     case 'invalid_union':
-      return { path, message: 'matches no allowed form', hint: `check the type of ${field} (e.g. a quantity is "500m" or an integer)` };
+      return {
+        path,
+        message: 'matches no allowed form',
+        hint: `check the type of ${field} (e.g. a quantity is "500m" or an integer)`,
+      };
+    case 'custom': {
+      const hint = (issue.params as { hint?: unknown } | undefined)?.hint;
+      return {
+        path,
+        message: issue.message,
+        hint: typeof hint === 'string' ? hint : `change ${field}: ${issue.message}`,
+      };
+    }
     default:
-      return { path, message: issue.message, hint: fixFromMessage(issue.message, field) };
+      return { path, message: issue.message, hint: `change ${field}: ${issue.message}` };
   }
 }
 
 function joinPath(base: string, key: string): string {
   return base === '(root)' ? key : `${base}.${key}`;
-}
-
-function fixFromMessage(message: string, field: string): string {
-  // Custom refinements phrase the rule ("required when ...", "set exactly one of ..."); restating
-  // it as an instruction is the fix.
-  return message.startsWith('set ') || message.startsWith('use ') ? message : `change ${field}: ${message}`;
 }
 
 function describeValue(v: unknown): string {

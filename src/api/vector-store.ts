@@ -2,7 +2,13 @@
 // (install.md "Install shape" and "Gateway auth modes"; operator-overview.md).
 import { z } from 'zod';
 import { API_VERSION } from './group.js';
-import { conditionsSchema, objectMetaSchema, observedGenerationSchema, secretKeyRefSchema } from './common.js';
+import {
+  conditionsSchema,
+  objectMetaSchema,
+  observedGenerationSchema,
+  secretKeyRefSchema,
+  refineIssue,
+} from './common.js';
 
 /** Turbopuffer's AWS us-east-1 endpoint: the Helm default for vectorStore.endpoint.url. */
 export const DEFAULT_STORE_URL = 'https://aws-us-east-1.turbopuffer.com';
@@ -30,7 +36,9 @@ export const inboundKeySchema = z
       .string()
       .min(1)
       .optional()
-      .describe('Literal key, for charts that render it; prefer secretRef so the key lives only in a Secret.'),
+      .describe(
+        'Literal key, for charts that render it; prefer secretRef so the key lives only in a Secret.',
+      ),
     secretRef: z
       .strictObject({
         name: z.string().optional().describe('Secret name; empty uses the release Secret.'),
@@ -46,7 +54,12 @@ export const inboundKeySchema = z
   })
   .superRefine((k, ctx) => {
     if (k.apiKey === undefined && k.secretRef === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['secretRef'], message: 'set apiKey or secretRef' });
+      refineIssue(
+        ctx,
+        ['secretRef'],
+        'a key needs apiKey or secretRef',
+        'add secretRef (preferred) or apiKey',
+      );
     }
   })
   .describe('A gateway-only bearer key.');
@@ -63,7 +76,9 @@ export const inboundAuthSchema = z
     workerSecretName: z
       .string()
       .optional()
-      .describe('Secret holding the bearer workers, KEDA and the dashboard use in keys mode; empty: the release Secret.'),
+      .describe(
+        'Secret holding the bearer workers, KEDA and the dashboard use in keys mode; empty: the release Secret.',
+      ),
     workerSecretKey: z
       .string()
       .min(1)
@@ -72,12 +87,20 @@ export const inboundAuthSchema = z
   })
   .meta({
     'x-kubernetes-validations': [
-      { rule: "self.mode != 'keys' || (has(self.keys) && size(self.keys) > 0)", message: 'keys mode needs at least one key' },
+      {
+        rule: "self.mode != 'keys' || (has(self.keys) && size(self.keys) > 0)",
+        message: 'keys mode needs at least one key',
+      },
     ],
   })
   .superRefine((a, ctx) => {
     if (a.mode === 'keys' && (a.keys ?? []).length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['keys'], message: 'keys mode needs at least one key' });
+      refineIssue(
+        ctx,
+        ['keys'],
+        'keys mode needs at least one key',
+        'add inboundAuth.keys or choose mode deriveFromStore or open',
+      );
     }
   })
   .describe('How the gateway authenticates its clients.');
@@ -87,7 +110,10 @@ export const vectorStoreSpecSchema = z
   .strictObject({
     endpoint: z
       .strictObject({
-        url: z.url().default(DEFAULT_STORE_URL).describe("Upstream store API base URL (default: Turbopuffer's AWS us-east-1)."),
+        url: z
+          .url()
+          .default(DEFAULT_STORE_URL)
+          .describe("Upstream store API base URL (default: Turbopuffer's AWS us-east-1)."),
         region: z.string().min(1).max(63).describe('Region label, e.g. aws-us-east-1.'),
       })
       .describe('Where the upstream store is.'),

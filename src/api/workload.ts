@@ -1,7 +1,13 @@
 // The envelopes Pipeline and Function share (pipeline-crd.md: "Pipeline and Function resources
 // share the same spec.worker and spec.scaling envelopes"), and the status both report.
 import { z } from 'zod';
-import { conditionsSchema, DNS_LABEL_RE, observedGenerationSchema, openObject } from './common.js';
+import {
+  conditionsSchema,
+  DNS_LABEL_RE,
+  observedGenerationSchema,
+  openObject,
+  refineIssue,
+} from './common.js';
 
 /** Defaults the seeds imply (the Function seed's values); documented on each field. */
 export const WORKER_DEFAULTS = { dispatch: 'pull', port: 8080, batchSize: 32, timeoutSeconds: 30 } as const;
@@ -63,7 +69,12 @@ export type ScalingMode = z.infer<typeof scalingModeSchema>;
 
 export const replicasSchema = z
   .strictObject({
-    min: z.int().min(0).max(1000).default(SCALING_DEFAULTS.min).describe('Lowest replica count (0 allows scale to zero).'),
+    min: z
+      .int()
+      .min(0)
+      .max(1000)
+      .default(SCALING_DEFAULTS.min)
+      .describe('Lowest replica count (0 allows scale to zero).'),
     max: z
       .int()
       .min(1)
@@ -71,9 +82,19 @@ export const replicasSchema = z
       .default(SCALING_DEFAULTS.max)
       .describe("Highest replica count; must not exceed the pool's maxReplicasPerWorkload."),
   })
-  .meta({ 'x-kubernetes-validations': [{ rule: 'self.min <= self.max', message: 'replicas.min must be <= replicas.max' }] })
+  .meta({
+    'x-kubernetes-validations': [
+      { rule: 'self.min <= self.max', message: 'replicas.min must be <= replicas.max' },
+    ],
+  })
   .superRefine((r, ctx) => {
-    if (r.min > r.max) ctx.addIssue({ code: 'custom', path: ['min'], message: `min (${r.min}) is greater than max (${r.max})` });
+    if (r.min > r.max)
+      refineIssue(
+        ctx,
+        ['min'],
+        `min (${r.min}) is greater than max (${r.max})`,
+        'lower replicas.min or raise replicas.max',
+      );
   })
   .describe('Replica bounds.');
 
@@ -84,7 +105,9 @@ export const scalingSchema = z
       .max(63)
       .regex(DNS_LABEL_RE, 'must be a pool name (lowercase letters, digits and -)')
       .optional()
-      .describe('Compute pool in InfraRules/default.spec.computePools. Empty: the stock pool for worker.computeClass.'),
+      .describe(
+        'Compute pool in InfraRules/default.spec.computePools. Empty: the stock pool for worker.computeClass.',
+      ),
     mode: scalingModeSchema.default(SCALING_DEFAULTS.mode),
     replicas: replicasSchema.prefault({}),
   })

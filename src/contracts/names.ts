@@ -52,7 +52,9 @@ export function pipelineWorkflowId(k8sNamespace: string, name: string): string {
 
 /** Workflow ID for either workload kind. */
 export function workloadWorkflowId(kind: WorkloadKind, k8sNamespace: string, name: string): string {
-  return kind === 'Function' ? functionWorkflowId(k8sNamespace, name) : pipelineWorkflowId(k8sNamespace, name);
+  return kind === 'Function'
+    ? functionWorkflowId(k8sNamespace, name)
+    : pipelineWorkflowId(k8sNamespace, name);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -91,7 +93,12 @@ export function queueDepthPath(kind: WorkloadKind, k8sNamespace: string, name: s
 }
 
 /** Full queue-depth URL for an API base such as `http://layer-orchestrator.layer.svc:8080`. */
-export function queueDepthUrl(apiBaseUrl: string, kind: WorkloadKind, k8sNamespace: string, name: string): string {
+export function queueDepthUrl(
+  apiBaseUrl: string,
+  kind: WorkloadKind,
+  k8sNamespace: string,
+  name: string,
+): string {
   return `${apiBaseUrl.replace(/\/+$/, '')}${queueDepthPath(kind, k8sNamespace, name)}`;
 }
 

@@ -10,7 +10,10 @@ import { workerBearerSecret, type OperatorSettings } from './settings.js';
 export const BEARER_PARAMETER = 'bearerToken';
 
 /** TriggerAuthentication for the bearer, or undefined when inbound auth is open. */
-export function triggerAuthentication(meta: ObjectMetadata, settings: OperatorSettings): TriggerAuthentication | undefined {
+export function triggerAuthentication(
+  meta: ObjectMetadata,
+  settings: OperatorSettings,
+): TriggerAuthentication | undefined {
   const bearer = workerBearerSecret(settings);
   if (bearer === undefined) return undefined;
   return {
@@ -56,7 +59,9 @@ export function scaledObject(
           name: queueDepthMetric(w.kind),
           metricType: 'AverageValue',
           metadata,
-          ...(auth ? { authenticationRef: { name: auth.metadata.name, kind: 'TriggerAuthentication' as const } } : {}),
+          ...(auth
+            ? { authenticationRef: { name: auth.metadata.name, kind: 'TriggerAuthentication' as const } }
+            : {}),
         },
       ],
     },

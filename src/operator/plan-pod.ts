@@ -1,6 +1,12 @@
 // The worker pod, Deployment and Service for one workload. Small pure helpers; plan.ts decides
 // which of them to use.
-import type { V1Container, V1EnvVar, V1PodSpec, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1EnvVar,
+  V1PodSpec,
+  V1ResourceRequirements,
+  V1Toleration,
+} from '@kubernetes/client-node';
 import { NVIDIA_GPU_RESOURCE, NVIDIA_TOLERATION } from '../api/defaults.js';
 import type { Quantity } from '../api/common.js';
 import type { ComputePool } from '../api/infra-rules.js';
@@ -41,13 +47,18 @@ export function workerEnv(w: Workload, settings: OperatorSettings): V1EnvVar[] {
   if (worker.dispatch === 'push') env.push({ name: WorkerEnv.port, value: String(worker.port) });
   if (w.kind === 'Pipeline') {
     env.push({ name: WorkerEnv.targetNamespace, value: w.spec.target.namespace });
-    if (w.spec.sourceRef !== undefined) env.push({ name: WorkerEnv.sourceRef, value: JSON.stringify(w.spec.sourceRef) });
+    if (w.spec.sourceRef !== undefined)
+      env.push({ name: WorkerEnv.sourceRef, value: JSON.stringify(w.spec.sourceRef) });
   }
   const bearer = workerBearerSecret(settings);
-  if (bearer) env.push({ name: WorkerEnv.apiKey, valueFrom: { secretKeyRef: { name: bearer.name, key: bearer.key } } });
+  if (bearer)
+    env.push({ name: WorkerEnv.apiKey, valueFrom: { secretKeyRef: { name: bearer.name, key: bearer.key } } });
   const temporalKey = settings.temporal.apiKeySecretRef;
   if (temporalKey) {
-    env.push({ name: WorkerEnv.temporalApiKey, valueFrom: { secretKeyRef: { name: temporalKey.name, key: temporalKey.key } } });
+    env.push({
+      name: WorkerEnv.temporalApiKey,
+      valueFrom: { secretKeyRef: { name: temporalKey.name, key: temporalKey.key } },
+    });
   }
   return env;
 }
@@ -79,7 +90,9 @@ export function poolResources(pool: ComputePool): V1ResourceRequirements {
 /** The pool's tolerations; a gpu pool also tolerates the standard NVIDIA taint. */
 export function poolTolerations(pool: ComputePool): V1Toleration[] {
   const tolerations: V1Toleration[] = (pool.tolerations ?? []).map((t) => ({ ...t }));
-  const toleratesGpu = tolerations.some((t) => t.key === NVIDIA_GPU_RESOURCE || (t.key === undefined && t.operator === 'Exists'));
+  const toleratesGpu = tolerations.some(
+    (t) => t.key === NVIDIA_GPU_RESOURCE || (t.key === undefined && t.operator === 'Exists'),
+  );
   if (pool.kind === 'gpu' && !toleratesGpu) tolerations.push({ ...NVIDIA_TOLERATION });
   return tolerations;
 }
@@ -108,7 +121,8 @@ export function workerPodSpec(w: Workload, pool: ComputePool, settings: Operator
     // Let an in-flight batch finish (or time out) before the pod is killed on scale-down.
     terminationGracePeriodSeconds: w.spec.worker.timeoutSeconds + GRACE_MARGIN_SECONDS,
   };
-  if (pool.nodeSelector && Object.keys(pool.nodeSelector).length > 0) base.nodeSelector = { ...pool.nodeSelector };
+  if (pool.nodeSelector && Object.keys(pool.nodeSelector).length > 0)
+    base.nodeSelector = { ...pool.nodeSelector };
   const tolerations = poolTolerations(pool);
   if (tolerations.length > 0) base.tolerations = tolerations;
   const patch = w.spec.worker.podSpec;
@@ -148,7 +162,9 @@ export function workerService(w: Workload, meta: ObjectMetadata): PlannedService
     spec: {
       type: 'ClusterIP',
       selector: selectorLabels(w.kind, w.metadata.name),
-      ports: [{ name: HTTP_PORT_NAME, port: w.spec.worker.port, targetPort: HTTP_PORT_NAME, protocol: 'TCP' }],
+      ports: [
+        { name: HTTP_PORT_NAME, port: w.spec.worker.port, targetPort: HTTP_PORT_NAME, protocol: 'TCP' },
+      ],
     },
   };
 }

@@ -23,7 +23,11 @@ export interface RenderResult {
  * Plan every workload in `resources`. With no InfraRules among them the Helm default pools apply
  * (what a stock install has); with a VectorStore its inbound auth decides the worker bearer.
  */
-export function renderResources(resources: readonly LayerResource[], settings: OperatorSettings, now: string): RenderResult {
+export function renderResources(
+  resources: readonly LayerResource[],
+  settings: OperatorSettings,
+  now: string,
+): RenderResult {
   const given = resources.find((r): r is InfraRules => r.kind === 'InfraRules');
   const infraRules = given ?? helmDefaultInfraRules();
   const store = resources.find((r): r is VectorStore => r.kind === 'VectorStore');

@@ -12,7 +12,8 @@ import type { DesiredCondition, WorkloadPlan } from './plan-types.js';
 export function setCondition(previous: readonly Condition[], desired: Condition): Condition[] {
   const existing = previous.find((c) => c.type === desired.type);
   if (existing === undefined) return [...previous, desired];
-  const lastTransitionTime = existing.status === desired.status ? existing.lastTransitionTime : desired.lastTransitionTime;
+  const lastTransitionTime =
+    existing.status === desired.status ? existing.lastTransitionTime : desired.lastTransitionTime;
   return previous.map((c) => (c.type === desired.type ? { ...desired, lastTransitionTime } : c));
 }
 
@@ -37,5 +38,9 @@ export function buildStatus(w: Workload, plan: WorkloadPlan, now: string): Workl
 }
 
 function toCondition(d: DesiredCondition, now: string, generation: number | undefined): Condition {
-  return { ...d, ...(generation !== undefined ? { observedGeneration: generation } : {}), lastTransitionTime: now };
+  return {
+    ...d,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    lastTransitionTime: now,
+  };
 }

@@ -46,7 +46,11 @@ export interface ObjectMetadata {
   ownerReferences?: V1OwnerReference[];
 }
 
-export type PlannedDeployment = V1Deployment & { apiVersion: 'apps/v1'; kind: 'Deployment'; metadata: ObjectMetadata };
+export type PlannedDeployment = V1Deployment & {
+  apiVersion: 'apps/v1';
+  kind: 'Deployment';
+  metadata: ObjectMetadata;
+};
 export type PlannedService = V1Service & { apiVersion: 'v1'; kind: 'Service'; metadata: ObjectMetadata };
 export type PlannedObject = PlannedDeployment | PlannedService | ScaledObject | TriggerAuthentication;
 

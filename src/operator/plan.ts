@@ -13,7 +13,14 @@ import { workloadLabels } from './labels.js';
 import { workloadObjectName } from './names.js';
 import { workerDeployment, workerService } from './plan-pod.js';
 import { scaledObject, triggerAuthentication } from './plan-keda.js';
-import type { DesiredCondition, ObjectMetadata, ObjectRef, PlanInput, PlannedObject, WorkloadPlan } from './plan-types.js';
+import type {
+  DesiredCondition,
+  ObjectMetadata,
+  ObjectRef,
+  PlanInput,
+  PlannedObject,
+  WorkloadPlan,
+} from './plan-types.js';
 import type { OperatorSettings } from './settings.js';
 
 export type * from './plan-types.js';
@@ -43,7 +50,8 @@ export function planWorkload(input: PlanInput, settings: OperatorSettings): Work
     taskQueue: workloadTaskQueue(w.kind, namespace, w.metadata.name),
   };
   const poolName = resolvePoolName(w);
-  const blockedBy = specProblem(w) ?? poolProblem(poolName, input.infraRules) ?? limitProblem(w, poolName, input.infraRules);
+  const blockedBy =
+    specProblem(w) ?? poolProblem(poolName, input.infraRules) ?? limitProblem(w, poolName, input.infraRules);
   if (blockedBy !== undefined) {
     return { ...base, pool: poolName, apply: [], remove: [], blocked: true, conditions: blockedBy };
   }
@@ -56,7 +64,12 @@ export function planWorkload(input: PlanInput, settings: OperatorSettings): Work
     remove: absentObjects(apply, workloadObjectName(w.kind, w.metadata.name)),
     blocked: false,
     conditions: [
-      { type: ConditionType.PoolResolved, status: 'True', reason: ConditionReason.PoolFound, message: `pool ${pool.name}` },
+      {
+        type: ConditionType.PoolResolved,
+        status: 'True',
+        reason: ConditionReason.PoolFound,
+        message: `pool ${pool.name}`,
+      },
       {
         type: ConditionType.ReplicasWithinLimit,
         status: 'True',
@@ -96,7 +109,12 @@ export function isAutoscaled(w: Workload): boolean {
   return !w.spec.paused && w.spec.scaling.mode === 'autoscale';
 }
 
-function desiredObjects(w: Workload, pool: ComputePool, namespace: string, settings: OperatorSettings): PlannedObject[] {
+function desiredObjects(
+  w: Workload,
+  pool: ComputePool,
+  namespace: string,
+  settings: OperatorSettings,
+): PlannedObject[] {
   const meta = objectMetadata(w, namespace);
   const objects: PlannedObject[] = [workerDeployment(w, meta, deploymentReplicas(w), pool, settings)];
   if (w.spec.worker.dispatch === 'push') objects.push(workerService(w, cloneMeta(meta)));
@@ -126,7 +144,14 @@ export function objectMetadata(w: Workload, namespace: string): ObjectMetadata {
  */
 export function ownerReference(w: Workload): V1OwnerReference | undefined {
   if (!w.metadata.uid) return undefined;
-  return { apiVersion: API_VERSION, kind: w.kind, name: w.metadata.name, uid: w.metadata.uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: API_VERSION,
+    kind: w.kind,
+    name: w.metadata.name,
+    uid: w.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 function cloneMeta(meta: ObjectMetadata): ObjectMetadata {
@@ -146,7 +171,10 @@ function specProblem(w: Workload): DesiredCondition[] | undefined {
   // The schema refuses this too; checked again because the planner is also fed objects that were
   // never parsed (tests, future callers), and a plan must never produce a half-valid Function.
   if (w.kind === 'Function' && w.spec.output.kind === 'embedding' && w.spec.output.dim === undefined) {
-    return blocked(ConditionReason.InvalidSpec, 'spec.output.dim is required when spec.output.kind is embedding; set it to the vector length');
+    return blocked(
+      ConditionReason.InvalidSpec,
+      'spec.output.dim is required when spec.output.kind is embedding; set it to the vector length',
+    );
   }
   return undefined;
 }
@@ -172,7 +200,12 @@ function poolProblem(poolName: string, infraRules: PlanInput['infraRules']): Des
       (names.length > 0 ? `existing pools: ${names.join(', ')}` : 'it has no pools') +
       '. Set spec.scaling.pool to an existing pool or add the pool to InfraRules/default.';
     return [
-      { type: ConditionType.PoolResolved, status: 'False', reason: ConditionReason.ComputePoolNotFound, message },
+      {
+        type: ConditionType.PoolResolved,
+        status: 'False',
+        reason: ConditionReason.ComputePoolNotFound,
+        message,
+      },
       notEvaluated(ConditionType.ReplicasWithinLimit),
       ready('False', ConditionReason.ComputePoolNotFound, message),
     ];
@@ -180,7 +213,11 @@ function poolProblem(poolName: string, infraRules: PlanInput['infraRules']): Des
   return undefined;
 }
 
-function limitProblem(w: Workload, poolName: string, infraRules: PlanInput['infraRules']): DesiredCondition[] | undefined {
+function limitProblem(
+  w: Workload,
+  poolName: string,
+  infraRules: PlanInput['infraRules'],
+): DesiredCondition[] | undefined {
   const pool = findPool(poolName, infraRules);
   const max = w.spec.scaling.replicas.max;
   if (pool === undefined || max <= pool.maxReplicasPerWorkload) return undefined;
@@ -188,8 +225,18 @@ function limitProblem(w: Workload, poolName: string, infraRules: PlanInput['infr
     `replicas.max ${max} is above pool ${pool.name}'s maxReplicasPerWorkload ${pool.maxReplicasPerWorkload}; ` +
     `lower spec.scaling.replicas.max to at most ${pool.maxReplicasPerWorkload} or raise the pool ceiling in InfraRules/${INFRA_RULES_NAME}`;
   return [
-    { type: ConditionType.PoolResolved, status: 'True', reason: ConditionReason.PoolFound, message: `pool ${pool.name}` },
-    { type: ConditionType.ReplicasWithinLimit, status: 'False', reason: ConditionReason.ReplicasExceedPoolLimit, message },
+    {
+      type: ConditionType.PoolResolved,
+      status: 'True',
+      reason: ConditionReason.PoolFound,
+      message: `pool ${pool.name}`,
+    },
+    {
+      type: ConditionType.ReplicasWithinLimit,
+      status: 'False',
+      reason: ConditionReason.ReplicasExceedPoolLimit,
+      message,
+    },
     ready('False', ConditionReason.ReplicasExceedPoolLimit, message),
   ];
 }
@@ -199,10 +246,19 @@ function blocked(reason: ConditionReason, message: string): DesiredCondition[] {
 }
 
 function notEvaluated(type: ConditionType): DesiredCondition {
-  return { type, status: 'Unknown', reason: ConditionReason.NotEvaluated, message: 'the compute pool is not resolved' };
+  return {
+    type,
+    status: 'Unknown',
+    reason: ConditionReason.NotEvaluated,
+    message: 'the compute pool is not resolved',
+  };
 }
 
-function ready(status: DesiredCondition['status'], reason: ConditionReason, message: string): DesiredCondition {
+function ready(
+  status: DesiredCondition['status'],
+  reason: ConditionReason,
+  message: string,
+): DesiredCondition {
   return { type: ConditionType.Ready, status, reason, message };
 }
 
@@ -211,9 +267,14 @@ function ready(status: DesiredCondition['status'], reason: ConditionReason, mess
  * state asked for. Running ones are Unknown until the operator observes the Deployment.
  */
 function readyWhenPlanned(w: Workload, pool: ComputePool): DesiredCondition {
-  if (w.spec.paused) return ready('True', ConditionReason.Paused, 'spec.paused is true: worker scaled to 0, no ScaledObject');
+  if (w.spec.paused)
+    return ready('True', ConditionReason.Paused, 'spec.paused is true: worker scaled to 0, no ScaledObject');
   if (w.spec.scaling.mode === 'disabled') {
-    return ready('True', ConditionReason.ScalingDisabled, 'scaling.mode is disabled: worker scaled to 0, no ScaledObject');
+    return ready(
+      'True',
+      ConditionReason.ScalingDisabled,
+      'scaling.mode is disabled: worker scaled to 0, no ScaledObject',
+    );
   }
   const how =
     w.spec.scaling.mode === 'autoscale'

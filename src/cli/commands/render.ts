@@ -4,7 +4,13 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parseAllDocuments, stringify } from 'yaml';
-import { buildAllCrds, crdFileName, crdYaml, structuralViolations, type JsonSchemaProps } from '../../api/index.js';
+import {
+  buildAllCrds,
+  crdFileName,
+  crdYaml,
+  structuralViolations,
+  type JsonSchemaProps,
+} from '../../api/index.js';
 import { parseResource, type FieldIssue, type LayerResource } from '../../api/parse.js';
 import { renderResources } from '../../operator/plan-render.js';
 import { operatorSettings } from '../../operator/settings.js';
@@ -35,7 +41,12 @@ export function registerRenderCommands(program: Command): void {
       'print every object the operator would create for the given resources, then each workload with its status ' +
         '(no InfraRules given: the Helm default pools)',
     )
-    .requiredOption('-f, --filename <file>', 'YAML file with one or more documents; - reads stdin (repeatable)', collect, [])
+    .requiredOption(
+      '-f, --filename <file>',
+      'YAML file with one or more documents; - reads stdin (repeatable)',
+      collect,
+      [],
+    )
     .option('--api-url <url>', 'orchestrator HTTP API base URL workers and KEDA use')
     .option('--temporal-address <host:port>', 'Temporal frontend address for workers')
     .option('--temporal-namespace <ns>', 'Temporal namespace for workers')
@@ -78,12 +89,19 @@ function assertStructural(crd: JsonSchemaProps): void {
   const versions = (crd.spec as { versions: { schema: { openAPIV3Schema: JsonSchemaProps } }[] }).versions;
   for (const v of versions) {
     const problems = structuralViolations(v.schema.openAPIV3Schema);
-    if (problems.length > 0) throw new LayerError(`generated CRD is not structural: ${problems.join('; ')}`, 'fix the zod schema in src/api');
+    if (problems.length > 0)
+      throw new LayerError(
+        `generated CRD is not structural: ${problems.join('; ')}`,
+        'fix the zod schema in src/api',
+      );
   }
 }
 
 /** The whole `layer render` output for some files (exported for tests). */
-export async function renderFiles(opts: RenderOptions, readStdin: () => Promise<string> = readAllStdin): Promise<string> {
+export async function renderFiles(
+  opts: RenderOptions,
+  readStdin: () => Promise<string> = readAllStdin,
+): Promise<string> {
   const resources: LayerResource[] = [];
   const problems: FieldIssue[] = [];
   for (const file of opts.filename) {
@@ -106,7 +124,10 @@ export async function renderFiles(opts: RenderOptions, readStdin: () => Promise<
 }
 
 /** Parse a multi-document YAML text into resources; problems carry `<source>#<doc>` locations. */
-export function parseYamlResources(text: string, source: string): { resources: LayerResource[]; problems: FieldIssue[] } {
+export function parseYamlResources(
+  text: string,
+  source: string,
+): { resources: LayerResource[]; problems: FieldIssue[] } {
   const resources: LayerResource[] = [];
   const problems: FieldIssue[] = [];
   parseAllDocuments(text).forEach((doc, i) => {
@@ -114,14 +135,19 @@ export function parseYamlResources(text: string, source: string): { resources: L
     if (doc.errors.length > 0) {
       const e = doc.errors[0];
       const line = e?.linePos?.[0].line;
-      problems.push({ path: `${source}${line ? `:${line}` : ''}`, message: e?.message ?? 'YAML error', hint: 'fix the YAML syntax' });
+      problems.push({
+        path: `${source}${line ? `:${line}` : ''}`,
+        message: e?.message ?? 'YAML error',
+        hint: 'fix the YAML syntax',
+      });
       return;
     }
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) return; // empty document between ---
     const r = parseResource(value);
     if (r.ok) resources.push(r.resource);
-    else problems.push(...r.error.issues.map((p) => ({ ...p, path: `${where} ${r.error.resource} ${p.path}` })));
+    else
+      problems.push(...r.error.issues.map((p) => ({ ...p, path: `${where} ${r.error.resource} ${p.path}` })));
   });
   return { resources, problems };
 }

@@ -1,0 +1,236 @@
+// The schemas accept every seed example, fill the defaults the seeds imply, and refuse bad input
+// with a field path and a fix.
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  functionSchema,
+  helmDefaultInfraRules,
+  inboundAuthSchema,
+  parseResource,
+  scalingSchema,
+  type LayerFunction,
+} from '../../../src/api/index.js';
+import { mergePatch } from '../../../src/operator/merge-patch.js';
+import { loadSeed, SEED_RESOURCES } from '../../fixtures/seeds.js';
+
+function parseFn(patch: Record<string, unknown>) {
+  return parseResource(mergePatch(loadSeed('function'), patch));
+}
+
+describe('seed examples', () => {
+  it.each(SEED_RESOURCES)('%s parses unchanged', (name) => {
+    const r = parseResource(loadSeed(name));
+    if (!r.ok) throw r.error;
+    expect(r.resource.kind).toBe(loadSeed(name).kind);
+  });
+
+  it('the Function keeps its array-form filter exactly as written', () => {
+    const r = parseResource(loadSeed('function'));
+    expect(r.ok && (r.resource as LayerFunction).spec.filter).toEqual([
+      'Or',
+      [
+        ['tags_v', 'NotEq', 'v1'],
+        ['tags_v', 'Eq', null],
+      ],
+    ]);
+  });
+
+  it('the Pipeline keeps sourceRef exactly as written', () => {
+    const r = parseResource(loadSeed('pipeline'));
+    expect(r.ok && r.resource.kind === 'Pipeline' && r.resource.spec.sourceRef).toEqual(
+      loadSeed('pipeline').spec.sourceRef,
+    );
+  });
+
+  it.each(['workloadScaling', 'pipelineScaling'] as const)(
+    'the %s fragment is a valid spec.scaling',
+    (name) => {
+      expect(scalingSchema.parse(loadSeed(name).scaling)).toMatchObject({ pool: 'cpu', mode: 'autoscale' });
+    },
+  );
+
+  it.each(['valuesDeriveFromStore', 'valuesKeys'] as const)(
+    'the Helm %s inboundAuth is a valid VectorStore inboundAuth',
+    (name) => {
+      const auth = inboundAuthSchema.parse(loadSeed(name).vectorStore.inboundAuth);
+      expect(auth.workerSecretKey).toBe('layer-inbound-worker-api-key');
+    },
+  );
+
+  it('the Helm default InfraRules is valid', () => {
+    const r = parseResource(helmDefaultInfraRules());
+    expect(r.ok).toBe(true);
+  });
+});
+
+describe('defaults', () => {
+  it('a minimal Function gets the defaults the seeds imply', () => {
+    const min = {
+      apiVersion: 'hevlayer.com/v1alpha1',
+      kind: 'Function',
+      metadata: { name: 'f' },
+      spec: {
+        targetNamespaces: ['n'],
+        inputs: ['id'],
+        output: { attribute: 'a', kind: 'tags' },
+        worker: { image: 'i' },
+      },
+    };
+    const f = functionSchema.parse(min);
+    expect(f.spec.worker).toEqual({
+      image: 'i',
+      dispatch: 'pull',
+      port: 8080,
+      batchSize: 32,
+      timeoutSeconds: 30,
+    });
+    expect(f.spec.schedule).toEqual({
+      discoveryIntervalSeconds: 300,
+      leaseSeconds: 120,
+      maxInFlightBatches: 8,
+      maxConcurrentScans: 1,
+    });
+    expect(f.spec.retry).toEqual({ maxAttempts: 8, initialBackoffSeconds: 5, maxBackoffSeconds: 300 });
+    expect(f.spec.scaling).toEqual({ mode: 'autoscale', replicas: { min: 0, max: 1 } });
+    expect(f.spec.triggers).toEqual(['discovery']);
+    expect(f.spec.paused).toBe(false);
+  });
+});
+
+describe('invalid input names the field and the fix', () => {
+  it.each([
+    // embedding vectors need a dimension so consumers can validate shape.
+    {
+      row: 'embedding without dim',
+      patch: { spec: { output: { kind: 'embedding' } } },
+      path: 'spec.output.dim',
+    },
+    // Exactly one way to choose targets.
+    {
+      row: 'targetNamespaces and indexSelector',
+      patch: { spec: { indexSelector: { matchLabels: { a: 'b' } } } },
+      path: 'spec.targetNamespaces',
+    },
+    // min above max can never be satisfied.
+    {
+      row: 'replicas min > max',
+      patch: { spec: { scaling: { replicas: { min: 9, max: 2 } } } },
+      path: 'spec.scaling.replicas.min',
+    },
+    // Typos must not be silently dropped.
+    { row: 'unknown field', patch: { spec: { worker: { batchsize: 3 } } }, path: 'spec.worker.batchsize' },
+    // Enum values are listed in the fix.
+    {
+      row: 'bad scaling mode',
+      patch: { spec: { scaling: { mode: 'auto' } } },
+      path: 'spec.scaling.mode',
+      hint: 'autoscale',
+    },
+    // Missing required field.
+    {
+      row: 'no image',
+      patch: { spec: { worker: { image: null } } },
+      path: 'spec.worker.image',
+      hint: 'add image',
+    },
+    // Wrong type.
+    {
+      row: 'batchSize as string',
+      patch: { spec: { worker: { batchSize: 'many' } } },
+      path: 'spec.worker.batchSize',
+    },
+    // CR names are DNS subdomains.
+    { row: 'uppercase name', patch: { metadata: { name: 'Tag' } }, path: 'metadata.name' },
+  ])('$row', ({ patch, path, hint }) => {
+    const r = parseFn(patch);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.issues.map((i) => i.path)).toContain(path);
+    expect(r.error.message).toContain('Function layer/');
+    if (hint) expect(r.error.hint).toContain(hint);
+  });
+
+  it.each([
+    // InfraRules/default is the only allowed object.
+    {
+      row: 'InfraRules not named default',
+      doc: { ...loadSeed('infraRules'), metadata: { name: 'other' } },
+      path: 'metadata.name',
+    },
+    // A quantity must look like one.
+    {
+      row: 'bad quantity',
+      doc: mergePatch(loadSeed('infraRules'), {
+        spec: {
+          computePools: [
+            { name: 'cpu', kind: 'cpu', maxReplicasPerWorkload: 1, resources: { requests: { cpu: 'lots' } } },
+          ],
+        },
+      }),
+      path: 'spec.computePools[0].resources.requests.cpu',
+    },
+    // Unknown kinds list the five that exist.
+    {
+      row: 'unknown kind',
+      doc: { apiVersion: 'hevlayer.com/v1alpha1', kind: 'Widget', metadata: { name: 'x' } },
+      path: 'kind',
+    },
+    // Other API groups are not ours.
+    {
+      row: 'wrong apiVersion',
+      doc: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' } },
+      path: 'apiVersion',
+    },
+    // keys mode without keys cannot authenticate anyone.
+    {
+      row: 'keys mode without keys',
+      doc: {
+        apiVersion: 'hevlayer.com/v1alpha1',
+        kind: 'VectorStore',
+        metadata: { name: 'default', namespace: 'layer' },
+        spec: {
+          endpoint: { region: 'r' },
+          credential: { secretRef: { name: 's', key: 'k' } },
+          inboundAuth: { mode: 'keys' },
+        },
+      },
+      path: 'spec.inboundAuth.keys',
+    },
+  ])('$row', ({ doc, path }) => {
+    const r = parseResource(doc);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.issues.map((i) => i.path)).toContain(path);
+  });
+});
+
+describe('property: invalid input always yields a readable path', () => {
+  // Replace one leaf of the seed Function with an arbitrary JSON value; when that makes it invalid
+  // every issue must carry a dotted path and a non-empty fix.
+  const leafPaths = [
+    ['spec', 'inputs'],
+    ['spec', 'output', 'kind'],
+    ['spec', 'worker', 'image'],
+    ['spec', 'worker', 'dispatch'],
+    ['spec', 'worker', 'batchSize'],
+    ['spec', 'scaling', 'replicas', 'max'],
+    ['spec', 'scaling', 'mode'],
+    ['spec', 'schedule', 'leaseSeconds'],
+    ['metadata', 'name'],
+  ];
+  it('holds', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...leafPaths), fc.jsonValue({ maxDepth: 2 }), (path, value) => {
+        const doc = loadSeed('function');
+        let node = doc;
+        for (const k of path.slice(0, -1)) node = node[k];
+        node[path[path.length - 1]!] = value;
+        const r = parseResource(doc);
+        if (r.ok) return true;
+        return r.error.issues.every(
+          (i) => /^[A-Za-z(][\w.[\]()/-]*$/.test(i.path) && i.hint.length > 0 && i.message.length > 0,
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
