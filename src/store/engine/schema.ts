@@ -152,32 +152,38 @@ function inferScalar(v: unknown): string | undefined {
   return undefined;
 }
 
-function convertScalar(type: string, v: unknown, where: string): string | number | boolean {
-  const fail = (): never => {
-    throw badRequest(`${where}: expected a value of type ${type}, got ${JSON.stringify(v)?.slice(0, 80)}`);
-  };
+function scalarMismatch(type: string, v: unknown, attr: string): never {
+  throw badRequest(`attribute '${attr}': expected a value of type ${type}, got ${JSON.stringify(v)?.slice(0, 80)}`);
+}
+
+function convertScalar(type: string, v: unknown, attr: string): string | number | boolean {
   switch (type) {
     case 'string':
-      return typeof v === 'string' ? v : fail();
+      if (typeof v === 'string') return v;
+      break;
     case 'bool':
-      return typeof v === 'boolean' ? v : fail();
+      if (typeof v === 'boolean') return v;
+      break;
     case 'float':
-      return typeof v === 'number' && Number.isFinite(v) ? v : fail();
+      if (typeof v === 'number' && Number.isFinite(v)) return v;
+      break;
     case 'int':
-      return typeof v === 'number' && Number.isInteger(v) ? v : fail();
+      if (typeof v === 'number' && Number.isInteger(v)) return v;
+      break;
     case 'uint':
-      return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fail();
+      if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+      break;
     case 'uuid':
-      return typeof v === 'string' && isUuid(v) ? canonicalUuid(v) : fail();
+      if (typeof v === 'string' && isUuid(v)) return canonicalUuid(v);
+      break;
     case 'datetime': {
       if (typeof v === 'number' && Number.isFinite(v)) return v;
-      if (typeof v !== 'string') return fail();
-      const ms = parseDatetime(v);
-      return ms ?? fail();
+      const ms = typeof v === 'string' ? parseDatetime(v) : undefined;
+      if (ms !== undefined) return ms;
+      break;
     }
-    default:
-      return fail();
   }
+  return scalarMismatch(type, v, attr);
 }
 
 export function parseDatetime(s: string): number | undefined {
@@ -195,6 +201,10 @@ export function parseDatetime(s: string): number | undefined {
 export function convertValue(schema: Schema, attr: string, v: unknown): Value {
   if (v === null || v === undefined) return null;
   const entry = schema.get(attr);
+  if (entry !== undefined && typeof v !== 'object') {
+    const t = entry.type;
+    if ((t === 'string' && typeof v === 'string') || (t === 'float' && typeof v === 'number' && Number.isFinite(v)) || (t === 'bool' && typeof v === 'boolean')) return v as Value;
+  }
   const where = `attribute '${attr}'`;
   if (!entry) {
     if (attr === 'vector' && (Array.isArray(v) || typeof v === 'string')) {
@@ -231,7 +241,7 @@ export function convertValue(schema: Schema, attr: string, v: unknown): Value {
       schema.set(attr, { ...entry, type: '[]float' });
       return convertValue(schema, attr, v);
     }
-    return v.map((x) => convertScalar(el, x, where));
+    return v.map((x) => convertScalar(el, x, attr));
   }
   if (Array.isArray(v)) throw badRequest(`${where}: expected a value of type ${entry.type}, got an array`);
   if (entry.type === 'int' && typeof v === 'number' && !Number.isInteger(v)) {
@@ -240,7 +250,7 @@ export function convertValue(schema: Schema, attr: string, v: unknown): Value {
     schema.set(attr, { ...entry, type: 'float' });
     return v;
   }
-  return convertScalar(entry.type, v, where);
+  return convertScalar(entry.type, v, attr);
 }
 
 /** Stored value → wire value (datetimes back to RFC 3339). */

@@ -184,10 +184,10 @@ export function planWrite(ns: NamespaceState | undefined, name: string, body: un
   const upserts = upsertRows.map((r, i) => {
     const id = claim(r.id, `upsert_rows[${i}]`);
     const row: Row = {};
-    for (const [k, v] of Object.entries(r)) {
+    for (const k in r) {
       if (k === 'id') continue;
-      validateAttributeName(k);
-      const value = convertValue(schema, k, v);
+      if (!schema.has(k)) validateAttributeName(k);
+      const value = convertValue(schema, k, r[k]);
       if (value !== null) row[k] = value;
     }
     return { id, row };

@@ -1,0 +1,129 @@
+// Store benchmark, everything through the official client over HTTP against a durable store
+// running in its own process (so its peak RSS is measured on its own):
+//   1. upsert 1M catalogue rows (8 attributes) in 10k-row requests,
+//   2. a filtered, id-paged scan of all of them (10k rows a page),
+//   3. patch 100k rows in 10k-row requests.
+// Prints rows/s per phase and peak RSS; the last line is one JSON object.
+// Usage: npm run bench:store [-- --rows N --patch N --batch N]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createStoreClient } from '../src/store/client.js';
+import { generateProducts } from '../src/store/seed.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const ROWS = arg('rows', 1_000_000);
+const PATCH = arg('patch', 100_000);
+const BATCH = arg('batch', 10_000);
+const NAMESPACE = 'bench-products';
+
+function peakRssMb(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+
+async function startServer(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
+  const bin = fileURLToPath(new URL('../bin/layer.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'store', 'serve', '--data', dataDir, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, LAYER_FROM_SOURCE: process.env.LAYER_FROM_SOURCE ?? '' },
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`store exited with ${code} before listening`)));
+  });
+  return { url, child };
+}
+
+function rate(rows: number, ms: number): number {
+  return Math.round(rows / (ms / 1000));
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'layer-bench-store-'));
+  const { url, child } = await startServer(dataDir);
+  const client = createStoreClient({ baseUrl: url, apiKey: 'bench', timeoutMs: 600_000 });
+  const log = (s: string): void => void process.stdout.write(`${s}\n`);
+  try {
+    log(`store ${url}, data ${dataDir}; ${ROWS} rows, ${PATCH} patches, ${BATCH} rows per request`);
+
+    // 1. Upsert. Two requests in flight so client-side generation and JSON overlap server work.
+    let t = performance.now();
+    let next = 1;
+    const upsertWorker = async (): Promise<void> => {
+      while (next <= ROWS) {
+        const start = next;
+        const n = Math.min(BATCH, ROWS - start + 1);
+        next += n;
+        await client.upsertRows(NAMESPACE, generateProducts(n, 42, start));
+      }
+    };
+    await Promise.all([upsertWorker(), upsertWorker()]);
+    const upsertMs = performance.now() - t;
+    log(`upsert: ${ROWS} rows in ${(upsertMs / 1000).toFixed(1)} s = ${rate(ROWS, upsertMs)} rows/s`);
+
+    // 2. Filtered id-paged scan of everything (the filter holds for every row: price >= 0).
+    t = performance.now();
+    let scanned = 0;
+    let afterId: string | number | null = null;
+    do {
+      const page = await client.scanPage({
+        namespace: NAMESPACE,
+        filter: ['price', 'Gte', 0],
+        afterId,
+        limit: BATCH,
+        attributes: ['title', 'category', 'price'],
+      });
+      scanned += page.rows.length;
+      afterId = page.nextAfterId;
+    } while (afterId !== null);
+    const scanMs = performance.now() - t;
+    if (scanned !== ROWS) throw new Error(`scan returned ${scanned} rows, expected ${ROWS}`);
+    log(`scan:   ${scanned} rows in ${(scanMs / 1000).toFixed(1)} s = ${rate(scanned, scanMs)} rows/s`);
+
+    // 3. Patch 100k rows spread over the id space.
+    t = performance.now();
+    const stride = Math.max(1, Math.floor(ROWS / PATCH));
+    let patched = 0;
+    for (let i = 0; i < PATCH; i += BATCH) {
+      const rows = Array.from({ length: Math.min(BATCH, PATCH - i) }, (_, j) => ({ id: 1 + ((i + j) * stride) % ROWS, stock: i + j, on_sale: true }));
+      const res = await client.patchRows(NAMESPACE, rows);
+      patched += res.rows_patched ?? 0;
+    }
+    const patchMs = performance.now() - t;
+    if (patched !== PATCH) throw new Error(`patched ${patched} rows, expected ${PATCH}`);
+    log(`patch:  ${patched} rows in ${(patchMs / 1000).toFixed(1)} s = ${rate(patched, patchMs)} rows/s`);
+
+    const serverRss = peakRssMb(child.pid);
+    const clientRss = Math.round(process.resourceUsage().maxRSS / 1024);
+    log(`peak RSS: store ${serverRss} MB, bench client ${clientRss} MB`);
+    log(
+      JSON.stringify({
+        rows: ROWS,
+        upsert_rows_per_s: rate(ROWS, upsertMs),
+        scan_rows_per_s: rate(scanned, scanMs),
+        patch_rows_per_s: rate(patched, patchMs),
+        peak_rss_mb: serverRss,
+        client_peak_rss_mb: clientRss,
+      }),
+    );
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
