@@ -36,14 +36,24 @@ export default tseslint.config(
             })),
             { name: '@temporalio/activity', message: 'Workflows call activities through proxyActivities.' },
             { name: '@temporalio/client', message: 'Use child workflows or activities from a workflow.' },
-            { name: '@temporalio/worker', message: 'Workers are wired in src/workers, never in workflow code.' },
+            {
+              name: '@temporalio/worker',
+              message: 'Workers are wired in src/workers, never in workflow code.',
+            },
             { name: '@kubernetes/client-node', message: 'Kubernetes calls belong in activities.' },
             { name: '@turbopuffer/turbopuffer', message: 'Store calls belong in activities.' },
             { name: '@aws-sdk/client-s3', message: 'S3 calls belong in activities or the payload codec.' },
           ],
           patterns: [
-            { group: ['**/activities/*', '!**/activities/index.js'], allowTypeImports: true, message: 'Import activity types only: import type * as activities.' },
-            { group: ['**/store/*', '**/operator/*', '**/dev/*', '**/cli/*', '**/workers/*'], message: 'Not sandbox-safe.' },
+            {
+              group: ['**/activities/*', '!**/activities/index.js'],
+              allowTypeImports: true,
+              message: 'Import activity types only: import type * as activities.',
+            },
+            {
+              group: ['**/store/*', '**/operator/*', '**/dev/*', '**/cli/*', '**/workers/*'],
+              message: 'Not sandbox-safe.',
+            },
           ],
         },
       ],

@@ -19,10 +19,12 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/replay/**/*.test.ts'],
           globalSetup: ['test/helpers/global-setup.ts'],
+          setupFiles: ['test/helpers/setup-integration.ts'],
           pool: 'forks',
-          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
           testTimeout: 120_000,
-          hookTimeout: 600_000,
+          // A cold cache builds the servers from Go modules inside the global setup (.ci/run
+          // provisions first, so there this is only the start-up).
+          hookTimeout: 45 * 60_000,
         },
       },
     ],

@@ -1,0 +1,32 @@
+// Custom search attributes every Layer workflow carries, so a person can filter the Temporal
+// UI by kind, name or target namespace. The dev-server harness registers exactly this list;
+// a production namespace needs the same (`temporal operator search-attribute create`, see
+// docker-compose.yml). Sandbox-safe: imported by workflows.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const SEARCH_ATTRIBUTES = {
+  /** Function | Pipeline | Reconcile */
+  LayerKind: 'Keyword',
+  /** metadata.name of the custom resource */
+  LayerName: 'Keyword',
+  /** metadata.namespace of the custom resource (Kubernetes namespace, or "local") */
+  LayerK8sNamespace: 'Keyword',
+  /** Turbopuffer namespaces the workload reads or writes */
+  LayerTargetNamespace: 'KeywordList',
+  /** running | paused | idle | failed */
+  LayerPhase: 'Keyword',
+} as const;
+
+export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
+
+export const LayerKindKey = defineSearchAttributeKey('LayerKind', SearchAttributeType.KEYWORD);
+export const LayerNameKey = defineSearchAttributeKey('LayerName', SearchAttributeType.KEYWORD);
+export const LayerK8sNamespaceKey = defineSearchAttributeKey(
+  'LayerK8sNamespace',
+  SearchAttributeType.KEYWORD,
+);
+export const LayerTargetNamespaceKey = defineSearchAttributeKey(
+  'LayerTargetNamespace',
+  SearchAttributeType.KEYWORD_LIST,
+);
+export const LayerPhaseKey = defineSearchAttributeKey('LayerPhase', SearchAttributeType.KEYWORD);

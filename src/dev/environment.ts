@@ -1,0 +1,143 @@
+// `layer dev up` / `layer dev down`: the local environment as background servers whose
+// coordinates are written to <state>/state.json, so a later command (or a person) can find
+// them and `dev down` can stop exactly what `dev up` started.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { startKubeApiServer } from './kube-apiserver.js';
+import { isAlive, stopPid } from './process.js';
+import { startTemporalDevServer } from './temporal-server.js';
+import type { Logger } from './binaries.js';
+
+const DevStateSchema = z.object({
+  temporal: z.object({
+    address: z.string(),
+    namespace: z.string(),
+    uiUrl: z.string(),
+    pid: z.number(),
+    logFile: z.string(),
+  }),
+  kube: z
+    .object({
+      serverUrl: z.string(),
+      kubeconfigPath: z.string(),
+      pids: z.object({ etcd: z.number(), apiserver: z.number() }),
+    })
+    .optional(),
+  store: z.object({ url: z.string(), pid: z.number(), dataDir: z.string(), logFile: z.string() }).optional(),
+});
+export type DevState = z.infer<typeof DevStateSchema>;
+
+/** What `layer dev up --json` prints: one object, stable keys. */
+export interface DevEndpoints {
+  temporalAddress: string;
+  temporalNamespace: string;
+  temporalUiUrl: string;
+  kubeconfig: string | null;
+  kubeServerUrl: string | null;
+  storeUrl: string | null;
+  stateDir: string;
+}
+
+export function endpointsOf(state: DevState, stateDir: string): DevEndpoints {
+  return {
+    temporalAddress: state.temporal.address,
+    temporalNamespace: state.temporal.namespace,
+    temporalUiUrl: state.temporal.uiUrl,
+    kubeconfig: state.kube?.kubeconfigPath ?? null,
+    kubeServerUrl: state.kube?.serverUrl ?? null,
+    storeUrl: state.store?.url ?? null,
+    stateDir,
+  };
+}
+
+function stateFile(stateDir: string): string {
+  return join(stateDir, 'state.json');
+}
+
+/** The running environment, or undefined when none is (stale state from a reboot counts as none). */
+export function readDevState(stateDir: string): DevState | undefined {
+  const file = stateFile(stateDir);
+  if (!existsSync(file)) return undefined;
+  const parsed = DevStateSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) return undefined;
+  return isAlive(parsed.data.temporal.pid) ? parsed.data : undefined;
+}
+
+function writeDevState(stateDir: string, state: DevState): void {
+  writeFileSync(stateFile(stateDir), JSON.stringify(state, null, 2) + '\n');
+}
+
+export interface DevUpOptions {
+  stateDir: string;
+  kube: boolean;
+  log: Logger;
+  /** Starts the embedded store and returns its coordinates (wired by the store module). */
+  startStore?: (stateDir: string) => Promise<DevState['store']>;
+}
+
+export async function devUp(opts: DevUpOptions): Promise<DevState> {
+  mkdirSync(opts.stateDir, { recursive: true });
+  let state = readDevState(opts.stateDir);
+  if (!state) {
+    const temporal = await startTemporalDevServer({
+      log: opts.log,
+      dbFile: join(opts.stateDir, 'temporal.sqlite'),
+      logFile: join(opts.stateDir, 'temporal.log'),
+      detached: true,
+    });
+    if (temporal.pid === undefined || !temporal.logFile)
+      throw new Error('dev up needs a Temporal CLI process it can leave running');
+    state = {
+      temporal: {
+        address: temporal.address,
+        namespace: temporal.namespace,
+        uiUrl: temporal.uiUrl,
+        pid: temporal.pid,
+        logFile: temporal.logFile,
+      },
+    };
+    writeDevState(opts.stateDir, state);
+  } else {
+    opts.log(`temporal dev server already running at ${state.temporal.address}`);
+  }
+  if (opts.kube && !(state.kube && isAlive(state.kube.pids.apiserver))) {
+    const kube = await startKubeApiServer({
+      log: opts.log,
+      stateDir: join(opts.stateDir, 'kube'),
+      detached: true,
+    });
+    state = {
+      ...state,
+      kube: { serverUrl: kube.serverUrl, kubeconfigPath: kube.kubeconfigPath, pids: kube.pids },
+    };
+    writeDevState(opts.stateDir, state);
+  }
+  if (opts.startStore && !(state.store && isAlive(state.store.pid))) {
+    state = { ...state, store: await opts.startStore(opts.stateDir) };
+    writeDevState(opts.stateDir, state);
+  }
+  return state;
+}
+
+/** Stops everything `dev up` started; data stays unless `purge`. Returns what was stopped. */
+export async function devDown(
+  stateDir: string,
+  { purge = false }: { purge?: boolean } = {},
+): Promise<string[]> {
+  const file = stateFile(stateDir);
+  const stopped: string[] = [];
+  if (existsSync(file)) {
+    const parsed = DevStateSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    if (parsed.success) {
+      const s = parsed.data;
+      if (s.store && (await stopPid(s.store.pid))) stopped.push('store');
+      if (s.kube && (await stopPid(s.kube.pids.apiserver))) stopped.push('kube-apiserver');
+      if (s.kube && (await stopPid(s.kube.pids.etcd))) stopped.push('etcd');
+      if (await stopPid(s.temporal.pid)) stopped.push('temporal');
+    }
+    rmSync(file, { force: true });
+  }
+  if (purge) rmSync(stateDir, { recursive: true, force: true });
+  return stopped;
+}

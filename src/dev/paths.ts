@@ -1,0 +1,34 @@
+// Where the local environment keeps things. Built binaries are shared by every checkout on the
+// machine (they are slow to build and never change for a pinned version); runtime state
+// (databases, logs, pid files) is project-local so two checkouts never share a server.
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface PathEnv {
+  LAYER_CACHE_DIR?: string;
+  XDG_CACHE_HOME?: string;
+  LAYER_STATE_DIR?: string;
+}
+
+/** Cache for built binaries: $LAYER_CACHE_DIR, else $XDG_CACHE_HOME/layer-orchestrator, else ~/.cache/layer-orchestrator. */
+export function cacheDir(env: PathEnv = process.env): string {
+  if (env.LAYER_CACHE_DIR) return resolve(env.LAYER_CACHE_DIR);
+  return join(
+    env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(homedir(), '.cache'),
+    'layer-orchestrator',
+  );
+}
+
+export function binCacheDir(env: PathEnv = process.env): string {
+  return join(cacheDir(env), 'bin');
+}
+
+/** Runtime state of `layer dev up`: $LAYER_STATE_DIR, else ./.layer/dev under the working directory. */
+export function devStateDir(env: PathEnv = process.env, cwd = process.cwd()): string {
+  return env.LAYER_STATE_DIR ? resolve(env.LAYER_STATE_DIR) : join(cwd, '.layer', 'dev');
+}
+
+/** The repository (or installed package) root, found from this file's location. */
+export function packageRoot(): string {
+  return resolve(new URL('../..', import.meta.url).pathname);
+}
