@@ -6,7 +6,9 @@
 //   converter drops `additionalProperties: false`; the apiserver prunes unknown fields instead);
 // - no unions except int-or-string quantities, no tuples, no recursion, no schema ids;
 // - every field has `.describe()` so `kubectl explain` helps;
-// - nested defaults use `.prefault({})` so zod and the apiserver both fill inner defaults.
+// - nested defaults use `.prefault(...)` so zod and the apiserver both fill inner defaults; when the
+//   object carries a CEL rule the prefault spells out every defaulted field, because the apiserver
+//   checks a default against CEL as written (a bare {} fails with "no such key").
 import { z } from 'zod';
 
 /** RFC 1123 DNS label: namespaces, Service names, pool names. */

@@ -147,8 +147,9 @@ export const functionSpecSchema = z
           'Stored exactly as written and evaluated during discovery.',
       ),
     worker: workerSchema,
-    schedule: functionScheduleSchema.prefault({}),
-    retry: functionRetrySchema.prefault({}),
+    // Full default values, not {}: the apiserver checks a default against the CEL rules as written.
+    schedule: functionScheduleSchema.prefault({ ...FUNCTION_DEFAULTS.schedule }),
+    retry: functionRetrySchema.prefault({ ...FUNCTION_DEFAULTS.retry }),
     triggers: z
       .array(functionTriggerSchema)
       .max(4)

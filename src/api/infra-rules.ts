@@ -73,7 +73,7 @@ export const documentCacheSchema = z
             if (n.min > n.max)
               refineIssue(ctx, ['min'], 'must be <= nodes.max', 'lower nodes.min or raise nodes.max');
           })
-          .prefault({})
+          .prefault({ min: 1, max: 3 }) // full values: the apiserver checks defaults against CEL
           .describe('Node count bounds.'),
       })
       .prefault({})

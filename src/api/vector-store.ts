@@ -122,7 +122,11 @@ export const vectorStoreSpecSchema = z
         secretRef: secretKeyRefSchema.describe('Secret key holding the upstream API key.'),
       })
       .describe('Upstream store credential, by Secret reference only.'),
-    inboundAuth: inboundAuthSchema.prefault({}),
+    // Full default values, not {}: the apiserver checks a default against the CEL rules as written.
+    inboundAuth: inboundAuthSchema.prefault({
+      mode: 'deriveFromStore',
+      workerSecretKey: DEFAULT_WORKER_SECRET_KEY,
+    }),
   })
   .describe('Desired state of a VectorStore.');
 export type VectorStoreSpec = z.infer<typeof vectorStoreSpecSchema>;

@@ -109,7 +109,8 @@ export const scalingSchema = z
         'Compute pool in InfraRules/default.spec.computePools. Empty: the stock pool for worker.computeClass.',
       ),
     mode: scalingModeSchema.default(SCALING_DEFAULTS.mode),
-    replicas: replicasSchema.prefault({}),
+    // Full default values, not {}: the apiserver checks a default against the CEL rules as written.
+    replicas: replicasSchema.prefault({ min: SCALING_DEFAULTS.min, max: SCALING_DEFAULTS.max }),
   })
   .describe('How many workers run and where (inline; there is no separate autoscaling resource).');
 export type Scaling = z.infer<typeof scalingSchema>;

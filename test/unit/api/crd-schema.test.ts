@@ -161,6 +161,24 @@ describe('generated CRDs', () => {
     });
   });
 
+  it('an object default that sits under a CEL rule spells out every defaulted field', () => {
+    // The apiserver validates a default against x-kubernetes-validations as written, without
+    // applying nested defaults first; `default: {}` there fails CRD creation ("no such key").
+    const bad: string[] = [];
+    const walk = (node: JsonSchemaProps, path: string) => {
+      const props = (node.properties ?? {}) as Record<string, JsonSchemaProps>;
+      if (node['x-kubernetes-validations'] && typeof node.default === 'object' && node.default !== null) {
+        for (const [k, v] of Object.entries(props)) {
+          if (v.default !== undefined && !(k in (node.default as object))) bad.push(`${path}.${k}`);
+        }
+      }
+      for (const [k, v] of Object.entries(props)) walk(v, `${path}.${k}`);
+      if (node.items) walk(node.items as JsonSchemaProps, `${path}[]`);
+    };
+    for (const c of crds) walk(c.spec.versions[0]!.schema.openAPIV3Schema, c.metadata.name);
+    expect(bad).toEqual([]);
+  });
+
   it('every spec field has a description (kubectl explain)', () => {
     const missing: string[] = [];
     const walk = (node: JsonSchemaProps, path: string) => {
