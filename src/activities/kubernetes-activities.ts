@@ -1,0 +1,348 @@
+// Activities of the reconcile workflow: everything that touches Kubernetes, the upstream store or
+// the workload engines. A factory over injected dependencies (the KubeConfig the operator runs
+// with, the engine, settings, a clock), so the worker wires real clients and tests wire fakes.
+//
+// Secrets: only probeVectorStore reads one, and it returns conditions, never the value; errors
+// from the store are scrubbed of the key before they leave (they become condition messages).
+import { ApplicationFailure } from '@temporalio/activity';
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { pluralOf } from '../api/crds.js';
+import { GROUP, INFRA_RULES_NAME, OPERATOR_FIELD_MANAGER, VERSION } from '../api/group.js';
+import { parseKind } from '../api/parse.js';
+import type { VectorStore } from '../api/vector-store.js';
+import type { ReconcileRef } from '../contracts/reconcile.js';
+import type { WorkloadKind } from '../contracts/names.js';
+import { createStoreClient } from '../store/client.js';
+import { StoreAuthError, toStoreError } from '../store/errors.js';
+import { setFinalizer } from '../operator/finalizer.js';
+import { LABEL, MANAGED_BY } from '../operator/labels.js';
+import { labelValue } from '../operator/names.js';
+import type { ObjectRef, PlannedObject } from '../operator/plan-types.js';
+import { OperatorConditionType, OperatorReason } from '../operator/reconcile-conditions.js';
+import { finalStatus, planReconcile } from '../operator/reconcile-plan.js';
+import type {
+  EngineResult,
+  ObservedState,
+  RawObject,
+  ReconcilePlan,
+  StatusDraft,
+  StoreProbe,
+} from '../operator/reconcile-types.js';
+import type { OperatorSettings } from '../operator/settings.js';
+import type { EngineRef, EngineSync, WorkloadEngine } from '../operator/workload-engine.js';
+
+export interface KubernetesActivitiesDeps {
+  /** Credentials the operator runs with (deploy/operator ClusterRole). */
+  kubeConfig: KubeConfig;
+  engine: WorkloadEngine;
+  settings: OperatorSettings;
+  /** VectorStore whose inbound auth decides the worker bearer (Helm renders one). */
+  defaultVectorStore?: { namespace: string; name: string };
+  /** Injected clock (status timestamps). */
+  clock?: () => Date;
+  /** Timeout of the VectorStore reachability call (default 5 s). */
+  storeProbeTimeoutMs?: number;
+}
+
+const KEDA_GROUP = 'keda.sh';
+const KEDA_VERSION = 'v1alpha1';
+const KEDA_PLURALS: Record<string, string> = {
+  ScaledObject: 'scaledobjects',
+  TriggerAuthentication: 'triggerauthentications',
+};
+
+/** Failure type of a Kubernetes request the apiserver refused for good (retrying cannot help). */
+export const KUBERNETES_REJECTED = 'KubernetesRejected';
+
+/**
+ * @example
+ * const activities = createKubernetesActivities({ kubeConfig, engine, settings: operatorSettings() });
+ * await Worker.create({ taskQueue: ORCHESTRATOR_TASK_QUEUE, workflowsPath, activities, ... });
+ */
+export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
+  const kc = deps.kubeConfig;
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const clock = deps.clock ?? (() => new Date());
+
+  async function readCr(kind: ReconcileRef['kind'], namespace: string | undefined, name: string): Promise<RawObject | null> {
+    const target = { group: GROUP, version: VERSION, plural: pluralOf(kind), name };
+    return orNull(() =>
+      namespace
+        ? custom.getNamespacedCustomObject({ ...target, namespace })
+        : custom.getClusterCustomObject(target),
+    ) as Promise<RawObject | null>;
+  }
+
+  async function listCr(kind: ReconcileRef['kind'], namespace?: string): Promise<RawObject[]> {
+    const target = { group: GROUP, version: VERSION, plural: pluralOf(kind) };
+    const list = (namespace
+      ? await custom.listNamespacedCustomObject({ ...target, namespace })
+      : await custom.listClusterCustomObject(target)) as { items?: RawObject[] };
+    return list.items ?? [];
+  }
+
+  async function ownedObjects(kind: WorkloadKind, namespace: string, name: string): Promise<ObjectRef[]> {
+    const labelSelector = `${LABEL.managedBy}=${MANAGED_BY},${LABEL.kind}=${kind},${LABEL.workloadName}=${labelValue(name)}`;
+    const refs = (apiVersion: string, kind: string, items: { metadata?: { name?: string } }[]): ObjectRef[] =>
+      items.flatMap((i) => (i.metadata?.name ? [{ apiVersion, kind, name: i.metadata.name }] : []));
+    const [deployments, services, ...keda] = await Promise.all([
+      apps.listNamespacedDeployment({ namespace, labelSelector }),
+      core.listNamespacedService({ namespace, labelSelector }),
+      ...Object.entries(KEDA_PLURALS).map(async ([k, plural]) => {
+        // KEDA may not be installed: then nothing of it can exist.
+        const list = (await orNull(() =>
+          custom.listNamespacedCustomObject({ group: KEDA_GROUP, version: KEDA_VERSION, namespace, plural, labelSelector }),
+        )) as { items?: RawObject[] } | null;
+        return refs(`${KEDA_GROUP}/${KEDA_VERSION}`, k, list?.items ?? []);
+      }),
+    ]);
+    return [
+      ...refs('apps/v1', 'Deployment', deployments.items),
+      ...refs('v1', 'Service', services.items),
+      ...keda.flat(),
+    ];
+  }
+
+  return {
+    /** Read everything one pass needs: the object, and per kind its context. */
+    async observeResource(ref: ReconcileRef): Promise<ObservedState> {
+      return kubeCall(async () => {
+        const object = await readCr(ref.kind, ref.namespace, ref.name);
+        const observed: ObservedState = { ref, object };
+        if (ref.kind === 'Function' || ref.kind === 'Pipeline') {
+          const ns = ref.namespace ?? 'default';
+          const [infraRules, owned, defaultVectorStore] = await Promise.all([
+            readCr('InfraRules', undefined, INFRA_RULES_NAME),
+            ownedObjects(ref.kind, ns, ref.name),
+            deps.defaultVectorStore
+              ? readCr('VectorStore', deps.defaultVectorStore.namespace, deps.defaultVectorStore.name)
+              : Promise.resolve(null),
+          ]);
+          Object.assign(observed, { infraRules, owned, defaultVectorStore });
+          const selector = (object?.spec as { indexSelector?: unknown } | undefined)?.indexSelector;
+          if (ref.kind === 'Function' && selector !== undefined) observed.indexes = await listCr('Index', ns);
+        } else if (ref.kind === 'Index' && object !== null) {
+          const [indexes, stores] = await Promise.all([listCr('Index'), listCr('VectorStore', ref.namespace ?? 'default')]);
+          observed.indexes = indexes;
+          observed.vectorStores = stores.flatMap((s) => (s.metadata?.name ? [s.metadata.name] : []));
+        }
+        return observed;
+      });
+    },
+
+    /**
+     * Resolve a VectorStore's credential Secret and make one cheap store call with it. Returns
+     * conditions only: the key never leaves this function.
+     */
+    async probeVectorStore(ref: ReconcileRef): Promise<StoreProbe> {
+      const raw = await kubeCall(() => readCr('VectorStore', ref.namespace, ref.name));
+      const parsed = raw ? parseKind('VectorStore', { ...raw, status: undefined }) : undefined;
+      if (!parsed?.ok) {
+        const skipped = (type: string) => ({ type, status: 'Unknown' as const, reason: OperatorReason.NotChecked, message: 'spec is not valid' });
+        return { credential: skipped(OperatorConditionType.CredentialResolved), endpoint: skipped(OperatorConditionType.EndpointReachable) };
+      }
+      const store = parsed.resource as VectorStore;
+      const ns = store.metadata.namespace ?? 'default';
+      const secretRef = store.spec.credential.secretRef;
+      const notChecked = {
+        type: OperatorConditionType.EndpointReachable,
+        status: 'Unknown' as const,
+        reason: OperatorReason.NotChecked,
+        message: 'the credential is not resolved',
+      };
+      const secret = await kubeCall(() => orNull(() => core.readNamespacedSecret({ name: secretRef.name, namespace: ns })));
+      if (secret === null) {
+        return {
+          credential: {
+            type: OperatorConditionType.CredentialResolved,
+            status: 'False',
+            reason: OperatorReason.SecretNotFound,
+            message: `Secret ${ns}/${secretRef.name} does not exist; create it with key ${secretRef.key}`,
+          },
+          endpoint: notChecked,
+        };
+      }
+      const encoded = secret.data?.[secretRef.key];
+      if (encoded === undefined) {
+        return {
+          credential: {
+            type: OperatorConditionType.CredentialResolved,
+            status: 'False',
+            reason: OperatorReason.SecretKeyMissing,
+            message: `Secret ${ns}/${secretRef.name} has no key ${secretRef.key}`,
+          },
+          endpoint: notChecked,
+        };
+      }
+      const apiKey = Buffer.from(encoded, 'base64').toString('utf8');
+      const credential = {
+        type: OperatorConditionType.CredentialResolved,
+        status: 'True' as const,
+        reason: OperatorReason.SecretFound,
+        message: `Secret ${ns}/${secretRef.name} key ${secretRef.key}`,
+      };
+      const client = createStoreClient({
+        baseUrl: store.spec.endpoint.url,
+        apiKey,
+        maxRetries: 0,
+        timeoutMs: deps.storeProbeTimeoutMs ?? 5000,
+      });
+      try {
+        await client.raw.namespaces({ page_size: 1 });
+        return {
+          credential,
+          endpoint: {
+            type: OperatorConditionType.EndpointReachable,
+            status: 'True',
+            reason: OperatorReason.Reachable,
+            message: `${store.spec.endpoint.url} answered`,
+          },
+        };
+      } catch (err) {
+        const e = toStoreError(err);
+        const message = scrub(`${store.spec.endpoint.url}: ${e.message}`, apiKey);
+        return {
+          credential,
+          endpoint: {
+            type: OperatorConditionType.EndpointReachable,
+            status: 'False',
+            reason: e instanceof StoreAuthError ? OperatorReason.CredentialRejected : OperatorReason.Unreachable,
+            message,
+          },
+        };
+      }
+    },
+
+    /** The pure planner, as an activity (workflow code may not import the operator module). */
+    async planResource(input: { observed: ObservedState; probe?: StoreProbe }): Promise<ReconcilePlan> {
+      return planReconcile({ ...input, settings: deps.settings });
+    },
+
+    async setResourceFinalizer(input: { ref: ReconcileRef; want: 'add' | 'remove' }): Promise<boolean> {
+      return kubeCall(() => setFinalizer(kc, input.ref, input.want));
+    },
+
+    /** Server-side apply, field manager layer-operator, in plan order. */
+    async applyObjects(input: { objects: PlannedObject[] }): Promise<number> {
+      return kubeCall(async () => {
+        for (const obj of input.objects) {
+          await objects.patch(
+            obj as KubernetesObject,
+            undefined,
+            undefined,
+            OPERATOR_FIELD_MANAGER,
+            true,
+            PatchStrategy.ServerSideApply,
+          );
+        }
+        return input.objects.length;
+      });
+    },
+
+    /** Delete operator objects (already-missing ones are fine). No GC runs, so this is the cleanup. */
+    async deleteObjects(input: { namespace: string; objects: ObjectRef[] }): Promise<number> {
+      return kubeCall(async () => {
+        let deleted = 0;
+        for (const o of input.objects) {
+          const gone = await orNull(() =>
+            objects.delete(
+              { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.name, namespace: input.namespace } },
+              undefined,
+              undefined,
+              undefined,
+              undefined,
+              'Background',
+            ),
+          );
+          if (gone !== null) deleted++;
+        }
+        return deleted;
+      });
+    },
+
+    async syncWorkload(action: EngineSync): Promise<EngineResult> {
+      return deps.engine.sync(action);
+    },
+
+    async stopWorkload(ref: EngineRef): Promise<boolean> {
+      return deps.engine.stop(ref);
+    },
+
+    /** The pass's one status write (skipped when nothing changed). Returns whether it wrote. */
+    async writeStatus(input: { ref: ReconcileRef; draft: StatusDraft; engine?: EngineResult }): Promise<boolean> {
+      const { status, changed } = finalStatus(input.draft, input.engine, clock().toISOString());
+      if (!changed) return false;
+      const { ref } = input;
+      const target = { group: GROUP, version: VERSION, plural: pluralOf(ref.kind), name: ref.name, body: { status } };
+      const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+      const wrote = await kubeCall(() =>
+        orNull(() =>
+          ref.namespace
+            ? custom.patchNamespacedCustomObjectStatus({ ...target, namespace: ref.namespace }, merge)
+            : custom.patchClusterCustomObjectStatus(target, merge),
+        ),
+      );
+      return wrote !== null;
+    },
+  };
+}
+
+export type KubernetesActivities = ReturnType<typeof createKubernetesActivities>;
+
+/** The call's result, or null on 404. */
+async function orNull<T>(fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (statusOf(err) === 404) return null;
+    throw err;
+  }
+}
+
+function statusOf(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/**
+ * Requests the apiserver refused for a reason a retry cannot fix become non-retryable failures;
+ * conflicts, throttling, auth hiccups and server errors are retried by the activity's policy.
+ */
+async function kubeCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const code = statusOf(err);
+    if (code !== undefined && [400, 404, 405, 415, 422].includes(code)) {
+      throw ApplicationFailure.nonRetryable(`Kubernetes refused the request (${code}): ${briefly(err)}`, KUBERNETES_REJECTED);
+    }
+    throw err;
+  }
+}
+
+function briefly(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body = err.body as unknown;
+    const message = typeof body === 'string' ? body : (body as { message?: string } | undefined)?.message;
+    return (message ?? err.message).slice(0, 1000);
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function scrub(text: string, secret: string): string {
+  return secret.length > 0 ? text.split(secret).join('***') : text;
+}

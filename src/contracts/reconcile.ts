@@ -1,0 +1,35 @@
+// Wire contract of the reconcile workflow (src/workflows/reconcile-workflow.ts): its input and the
+// signal the watcher sends with signal-with-start. Sandbox-safe: plain types and
+// @temporalio/workflow definitions only. See docs/adr/0020-reconcile-as-workflow.md.
+import { defineSignal } from '@temporalio/workflow';
+import type { ReconcileKind } from './names.js';
+
+/** The object a reconcile workflow owns: one per kind/namespace/name. */
+export interface ReconcileRef {
+  kind: ReconcileKind;
+  /** Absent for cluster-scoped kinds (InfraRules). */
+  namespace?: string;
+  name: string;
+}
+
+export interface ReconcileWorkflowInput {
+  ref: ReconcileRef;
+  /** Passes already run by previous runs of this workflow ID (continue-as-new carries it). */
+  passesSoFar?: number;
+}
+
+/** Result of a finished reconcile workflow run. */
+export interface ReconcileWorkflowResult {
+  passes: number;
+  /** Outcome of the last pass, e.g. `applied`, `blocked`, `invalid`, `deleted`, `gone`. */
+  outcome: string;
+}
+
+/**
+ * "Something about this object may have changed": the payload is the event that caused it, for the
+ * Temporal UI only — reconcile is level-triggered and never branches on it.
+ */
+export const reconcileSignal = defineSignal<[{ reason: string }]>('reconcile');
+
+/** Event reason the watcher uses for periodic resyncs. */
+export const RESYNC_REASON = 'resync';

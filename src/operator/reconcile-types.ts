@@ -1,0 +1,89 @@
+// Plain-JSON shapes that flow between the reconcile workflow's activities (and so through
+// Temporal history). None of them may carry a credential: Secrets are read inside activities and
+// only their existence and the outcome of a store call leave them.
+import type { Condition } from '../api/common.js';
+import type { FunctionRuntimeSpec } from '../contracts/function.js';
+import type { ReconcileRef } from '../contracts/reconcile.js';
+import type { WorkloadKind } from '../contracts/names.js';
+import type { ObjectRef, PlannedObject } from './plan-types.js';
+import type { ConditionInput } from './reconcile-conditions.js';
+
+/** A Kubernetes object as the apiserver returned it, untyped. */
+export type RawObject = Record<string, unknown> & {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    deletionTimestamp?: string;
+    finalizers?: string[];
+    labels?: Record<string, string>;
+    creationTimestamp?: string;
+  };
+  status?: Record<string, unknown>;
+};
+
+/** Everything one pass needs to know, read by the observe activity. */
+export interface ObservedState {
+  ref: ReconcileRef;
+  /** The object, or null when it does not exist (deleted, never created). */
+  object: RawObject | null;
+  /** InfraRules/default (workloads only; null when missing). */
+  infraRules?: RawObject | null;
+  /** The operator's objects that exist for this workload (found by label). */
+  owned?: ObjectRef[];
+  /** Index CRs: the Function's namespace (indexSelector), or the whole cluster (Index uniqueness). */
+  indexes?: RawObject[];
+  /** Index: names of the VectorStores in its namespace. */
+  vectorStores?: string[];
+  /** The default VectorStore the operator is configured with (its inbound auth shapes the plan). */
+  defaultVectorStore?: RawObject | null;
+}
+
+/** Outcome of the VectorStore probe: conditions only, never the credential. */
+export interface StoreProbe {
+  credential: ConditionInput;
+  endpoint: ConditionInput;
+}
+
+/** What to tell the workload engine. */
+export type EngineAction =
+  | { action: 'none' }
+  | { action: 'sync'; kind: 'Function'; spec: FunctionRuntimeSpec }
+  | { action: 'sync'; kind: 'Pipeline'; namespace: string; name: string; paused: boolean; generation: number }
+  | { action: 'stop'; kind: WorkloadKind; namespace: string; name: string };
+
+/** The status write of one pass, before the engine's condition is folded in. */
+export interface StatusDraft {
+  previous: Record<string, unknown> | undefined;
+  generation: number | undefined;
+  conditions: ConditionInput[];
+  /** Fields besides observedGeneration and conditions (pool, taskQueue, managedObjects, pools). */
+  fields: Record<string, unknown>;
+  /** Previous conditions (already filtered to valid ones). */
+  previousConditions: Condition[];
+  /** The planner's Ready (workloads), used when no other condition is False. */
+  ready?: ConditionInput;
+  /** Message of Ready=True when the summary is computed from the other conditions. */
+  readyMessage: string;
+}
+
+export type ReconcileOutcome = 'gone' | 'deleting' | 'invalid' | 'blocked' | 'applied';
+
+/** The pure plan of one pass. */
+export interface ReconcilePlan {
+  outcome: ReconcileOutcome;
+  finalizer: 'add' | 'remove' | 'none';
+  apply: PlannedObject[];
+  /** Objects to delete (namespace is the ref's). */
+  remove: ObjectRef[];
+  engine: EngineAction;
+  /** Absent when the object is gone or being deleted (nothing to write). */
+  status?: StatusDraft;
+}
+
+/** What the engine reports back: one condition for the workload's status. */
+export interface EngineResult {
+  condition: ConditionInput;
+}

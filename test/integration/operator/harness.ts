@@ -1,0 +1,216 @@
+// Shared set-up of the operator integration tests: CRDs installed, the operator's kube client
+// minted from deploy/operator's ClusterRole, a Temporal Worker running the reconcile workflow with
+// the real Kubernetes activities and a recording fake engine, and small helpers.
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  ApiextensionsV1Api,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1ClusterRole,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { parse, parseAllDocuments } from 'yaml';
+import { createKubernetesActivities } from '../../../src/activities/kubernetes-activities.js';
+import { reconcileSignal, type ReconcileRef } from '../../../src/contracts/reconcile.js';
+import { reconcileWorkflowId } from '../../../src/contracts/names.js';
+import { operatorSettings, type OperatorSettingsInput } from '../../../src/operator/settings.js';
+import type { EngineRef, EngineSync, WorkloadEngine } from '../../../src/operator/workload-engine.js';
+import { pipelineEngineUnavailable, workflowRunning } from '../../../src/operator/workload-engine.js';
+import { mintServiceAccountCredentials } from '../../../src/dev/kube-apiserver.js';
+import { reconcileWorkflow } from '../../../src/workflows/reconcile-workflow.js';
+import { kubeConfig, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
+
+export const GROUP = 'hevlayer.com';
+export const VERSION = 'v1alpha1';
+export const OPERATOR_ROLE = 'layer-operator';
+
+const ssa = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** The deploy/operator ClusterRole, exactly as shipped. */
+export function operatorClusterRole(): V1ClusterRole {
+  const text = readFileSync(new URL('../../../deploy/operator/10-rbac.yaml', import.meta.url), 'utf8');
+  const docs = parseAllDocuments(text).map((d) => d.toJSON() as { kind: string });
+  const role = docs.find((d) => d.kind === 'ClusterRole');
+  if (!role) throw new Error('deploy/operator/10-rbac.yaml has no ClusterRole');
+  return role as V1ClusterRole;
+}
+
+async function installCrd(admin: KubeConfig, crd: V1CustomResourceDefinition): Promise<void> {
+  const ext = admin.makeApiClient(ApiextensionsV1Api);
+  await ext.patchCustomResourceDefinition(
+    { name: crd.metadata!.name!, body: crd, fieldManager: 'layer-test', force: true },
+    ssa,
+  );
+  await eventually(`${crd.metadata?.name} Established`, async () => {
+    const got = await ext.readCustomResourceDefinition({ name: crd.metadata!.name! });
+    return got.status?.conditions?.find((c) => c.type === 'Established')?.status === 'True' ? true : undefined;
+  });
+}
+
+/** Install the generated CRDs, the KEDA CRDs, and the operator ClusterRole (idempotent). */
+export async function installOperatorPrerequisites(admin: KubeConfig): Promise<void> {
+  for (const dir of [new URL('../../../deploy/crds/', import.meta.url), new URL('../../fixtures/keda/', import.meta.url)]) {
+    for (const f of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+      await installCrd(admin, parse(readFileSync(new URL(f, dir), 'utf8')) as V1CustomResourceDefinition);
+    }
+  }
+  const role = operatorClusterRole();
+  await admin
+    .makeApiClient(RbacAuthorizationV1Api)
+    .patchClusterRole({ name: role.metadata!.name!, body: role, fieldManager: 'layer-test', force: true }, ssa);
+}
+
+/** Records every engine call; behaves like a healthy Function engine. */
+export class FakeEngine implements WorkloadEngine {
+  readonly syncs: EngineSync[] = [];
+  readonly stops: EngineRef[] = [];
+  async sync(action: EngineSync) {
+    this.syncs.push(JSON.parse(JSON.stringify(action)) as EngineSync);
+    if (action.kind === 'Pipeline') return pipelineEngineUnavailable;
+    return workflowRunning(action.spec.paused, action.spec.generation);
+  }
+  async stop(ref: EngineRef) {
+    this.stops.push({ kind: ref.kind, namespace: ref.namespace, name: ref.name });
+    return true;
+  }
+  syncsFor(namespace: string, name: string): EngineSync[] {
+    return this.syncs.filter((s) => (s.kind === 'Function' ? s.spec.k8sNamespace === namespace && s.spec.name === name : s.namespace === namespace && s.name === name));
+  }
+}
+
+export interface OperatorHarness {
+  admin: KubeConfig;
+  /** The operator's own credentials: exactly the deploy/operator ClusterRole. */
+  operatorKc: KubeConfig;
+  client: Client;
+  taskQueue: string;
+  engine: FakeEngine;
+  worker: Worker;
+  custom: CustomObjectsApi;
+  apps: AppsV1Api;
+  core: CoreV1Api;
+  /** Signal-with-start the reconcile workflow of one object and wait for the run to finish. */
+  reconcile(ref: ReconcileRef): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: { settings?: OperatorSettingsInput; defaultVectorStore?: { namespace: string; name: string } } = {}): Promise<OperatorHarness> {
+  const admin = kubeConfig();
+  await installOperatorPrerequisites(admin);
+  const minted = await mintServiceAccountCredentials(admin, {
+    name: `operator-${randomUUID().slice(0, 6)}`,
+    namespace: 'layer-optest',
+    clusterRole: OPERATOR_ROLE,
+  });
+  const operatorKc = minted.kubeConfig;
+  // RBAC takes a moment to reach the authorizer.
+  await eventually('operator RBAC', () =>
+    operatorKc.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces({ limit: 1 }).then(() => true),
+  );
+  const connection = await Connection.connect({ address: temporalAddress() });
+  const client = new Client({ connection, namespace: temporalNamespace() });
+  const nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
+  const taskQueue = `optest-${randomUUID()}`;
+  const engine = new FakeEngine();
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    namespace: temporalNamespace(),
+    taskQueue,
+    workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
+    activities: createKubernetesActivities({
+      kubeConfig: operatorKc,
+      engine,
+      settings: operatorSettings(opts.settings ?? { inboundAuth: { mode: 'open' } }),
+      ...(opts.defaultVectorStore ? { defaultVectorStore: opts.defaultVectorStore } : {}),
+    }),
+  });
+  const running = worker.run();
+  return {
+    admin,
+    operatorKc,
+    client,
+    taskQueue,
+    engine,
+    worker,
+    custom: admin.makeApiClient(CustomObjectsApi),
+    apps: admin.makeApiClient(AppsV1Api),
+    core: admin.makeApiClient(CoreV1Api),
+    async reconcile(ref) {
+      const handle = await client.workflow.signalWithStart(reconcileWorkflow, {
+        workflowId: reconcileWorkflowId(ref.kind, ref.namespace, ref.name),
+        taskQueue,
+        args: [{ ref }],
+        signal: reconcileSignal,
+        signalArgs: [{ reason: 'test' }],
+      });
+      await handle.result();
+    },
+    async close() {
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
+    },
+  };
+}
+
+/** A fresh namespace for one test. */
+export async function testNamespace(admin: KubeConfig, prefix = 'op'): Promise<string> {
+  const name = `${prefix}-${randomUUID().slice(0, 8)}`;
+  await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  return name;
+}
+
+/** Server-side apply a CR as a user would (`kubectl apply --server-side`). */
+export async function applyCr(custom: CustomObjectsApi, obj: Record<string, unknown>, fieldManager = 'kubectl'): Promise<void> {
+  const meta = obj.metadata as { name: string; namespace?: string };
+  const plural = pluralFor(obj.kind as string);
+  const common = { group: GROUP, version: VERSION, plural, name: meta.name, body: obj, fieldManager, force: true };
+  if (meta.namespace) await custom.patchNamespacedCustomObject({ ...common, namespace: meta.namespace }, ssa);
+  else await custom.patchClusterCustomObject(common, ssa);
+}
+
+export function pluralFor(kind: string): string {
+  return ({ Function: 'functions', Pipeline: 'pipelines', Index: 'indexes', VectorStore: 'vectorstores', InfraRules: 'infrarules' } as Record<string, string>)[kind]!;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Live = Record<string, any>;
+
+export async function readCr(custom: CustomObjectsApi, kind: string, namespace: string | undefined, name: string): Promise<Live | undefined> {
+  try {
+    const target = { group: GROUP, version: VERSION, plural: pluralFor(kind), name };
+    return (namespace ? await custom.getNamespacedCustomObject({ ...target, namespace }) : await custom.getClusterCustomObject(target)) as Live;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return undefined;
+    throw err;
+  }
+}
+
+export function condition(obj: Live | undefined, type: string): Live | undefined {
+  return (obj?.status?.conditions as Live[] | undefined)?.find((c) => c.type === type);
+}
