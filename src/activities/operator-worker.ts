@@ -1,0 +1,34 @@
+// What the orchestrator Worker needs to run reconcile workflows: the Kubernetes activities wired
+// to the real engines. The orchestrator entry point (src/workers/) adds these activities to its
+// Worker, whose workflow bundle (src/workflows/index.ts) exports reconcileWorkflow.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import { createTemporalWorkloadEngine, type WorkloadEngine } from '../operator/workload-engine.js';
+import { operatorSettings, type OperatorSettings } from '../operator/settings.js';
+import { createKubernetesActivities, type KubernetesActivities } from './kubernetes-activities.js';
+
+export interface OperatorWorkerDeps {
+  kubeConfig: KubeConfig;
+  /** Temporal client the Function engine client API uses. */
+  client: Client;
+  settings?: OperatorSettings;
+  defaultVectorStore?: { namespace: string; name: string };
+  /** Tests: replace the Temporal-backed engines. */
+  engine?: WorkloadEngine;
+}
+
+/**
+ * @example
+ * const { activities } = createOperatorWorkerParts({ kubeConfig, client });
+ * await Worker.create({ taskQueue: ORCHESTRATOR_TASK_QUEUE, workflowsPath, activities: { ...functionActivities, ...activities } });
+ */
+export function createOperatorWorkerParts(deps: OperatorWorkerDeps): { activities: KubernetesActivities } {
+  return {
+    activities: createKubernetesActivities({
+      kubeConfig: deps.kubeConfig,
+      engine: deps.engine ?? createTemporalWorkloadEngine(deps.client),
+      settings: deps.settings ?? operatorSettings(),
+      ...(deps.defaultVectorStore ? { defaultVectorStore: deps.defaultVectorStore } : {}),
+    }),
+  };
+}

@@ -1,0 +1,249 @@
+// The watcher: informers on the five kinds and on the objects the operator owns; every event that
+// can change a reconcile's outcome signals-with-start the resource's reconcile workflow (ID from
+// reconcileWorkflowId), so bursts collapse and replicas never race. A periodic resync re-signals
+// every cached resource (level-triggered safety net for missed or silently stalled watches), and
+// an informer that stops with an error is restarted with exponential backoff.
+// See docs/adr/0020-reconcile-as-workflow.md.
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  makeInformer,
+  type Informer,
+  type KubeConfig,
+  type KubernetesObject,
+  type ObjectCache,
+} from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import { GROUP, INFRA_RULES_NAME, KINDS, VERSION, type LayerKind } from '../api/group.js';
+import { pluralOf } from '../api/crds.js';
+import { ORCHESTRATOR_TASK_QUEUE } from '../contracts/function.js';
+import { reconcileWorkflowId } from '../contracts/names.js';
+import { RESYNC_REASON, reconcileSignal, type ReconcileRef } from '../contracts/reconcile.js';
+import type { reconcileWorkflow } from '../workflows/reconcile-workflow.js';
+import { LABEL, MANAGED_BY } from './labels.js';
+import type { RawObject } from './reconcile-types.js';
+import {
+  changedPools,
+  fingerprint,
+  functionsSelectingIndexes,
+  ownerOf,
+  poolsOf,
+  refOf,
+  workloadsOnPools,
+} from './watch-rules.js';
+
+export interface WatcherOptions {
+  kubeConfig: KubeConfig;
+  client: Client;
+  /** Task queue the orchestrator Worker (which runs reconcileWorkflow) polls. */
+  taskQueue?: string;
+  /** Re-signal every cached resource this often (default 5 min). */
+  resyncIntervalMs?: number;
+  /** Restart backoff of a failed informer (default 1 s doubling to 60 s). */
+  backoff?: { initialMs: number; maxMs: number };
+  /** Only these resources are reconciled (tests scope a watcher to their namespaces). */
+  filter?: (ref: ReconcileRef) => boolean;
+  /** Whether to watch KEDA ScaledObjects (default true; off when KEDA is not installed). */
+  watchScaledObjects?: boolean;
+  log?: (line: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface OperatorWatcher {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** True once every informer has listed at least once (readiness). */
+  synced(): boolean;
+  /** Signal-with-start one resource's reconcile workflow. */
+  enqueue(ref: ReconcileRef, reason: string): void;
+  /** Resolves when no signal is in flight (tests). */
+  idle(): Promise<void>;
+}
+
+type Cached = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+
+interface Watched {
+  name: string;
+  informer: Cached;
+  connected: boolean;
+  backoffMs: number;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * @example
+ * const watcher = createOperatorWatcher({ kubeConfig, client });
+ * await watcher.start(); // ... await watcher.stop();
+ */
+export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
+  const kc = opts.kubeConfig;
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
+  const taskQueue = opts.taskQueue ?? ORCHESTRATOR_TASK_QUEUE;
+  const backoff = opts.backoff ?? { initialMs: 1000, maxMs: 60_000 };
+  const log = opts.log ?? (() => undefined);
+  const filter = opts.filter ?? (() => true);
+  const ownedSelector = `${LABEL.managedBy}=${MANAGED_BY}`;
+
+  const watched: Watched[] = [];
+  const crInformers = new Map<LayerKind, Cached>();
+  const seen = new Map<string, string>(); // workflow ID → fingerprint
+  let infraPools: Record<string, string> | undefined;
+  let infraKnown = false;
+  const inFlight = new Map<string, Promise<void>>();
+  const again = new Set<string>();
+  let stopped = true;
+  let resyncTimer: NodeJS.Timeout | undefined;
+
+  function enqueue(ref: ReconcileRef, reason: string): void {
+    if (stopped || !filter(ref)) return;
+    const workflowId = reconcileWorkflowId(ref.kind, ref.namespace, ref.name);
+    if (inFlight.has(workflowId)) {
+      again.add(workflowId); // one more signal after this one; the workflow coalesces anyway
+      return;
+    }
+    const p = opts.client.workflow
+      .signalWithStart<typeof reconcileWorkflow, [{ reason: string }]>('reconcileWorkflow', {
+        workflowId,
+        taskQueue,
+        args: [{ ref }],
+        signal: reconcileSignal,
+        signalArgs: [{ reason }],
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => log('signal-with-start failed; the next resync retries', { workflowId, error: String(err) }),
+      )
+      .finally(() => {
+        inFlight.delete(workflowId);
+        if (again.delete(workflowId)) enqueue(ref, reason);
+      });
+    inFlight.set(workflowId, p);
+  }
+
+  function onCr(kind: LayerKind, verb: 'add' | 'update' | 'delete', obj: RawObject): void {
+    const ref = refOf({ ...obj, kind });
+    const id = reconcileWorkflowId(kind, ref.namespace, ref.name);
+    if (verb === 'delete') seen.delete(id);
+    else {
+      const fp = fingerprint(obj);
+      // Status-only updates (our own status writes) cannot change the outcome.
+      if (verb === 'update' && seen.get(id) === fp) return;
+      seen.set(id, fp);
+    }
+    enqueue(ref, `${kind} ${verb}`);
+    if (kind === 'InfraRules' && ref.name === INFRA_RULES_NAME) {
+      const after = verb === 'delete' ? undefined : poolsOf(obj);
+      const changed = infraKnown ? changedPools(infraPools, after) : '*';
+      infraPools = after;
+      const first = !infraKnown;
+      infraKnown = true;
+      // The initial list reconciles every workload anyway.
+      if (!first) for (const w of workloadsOnPools(changed, workloads())) enqueue(w, 'InfraRules/default changed');
+    }
+    if (kind === 'Index') {
+      for (const f of functionsSelectingIndexes(ref.namespace, cached('Function'))) enqueue(f, 'Index changed');
+    }
+  }
+
+  function cached(kind: LayerKind): RawObject[] {
+    return (crInformers.get(kind)?.list() ?? []).map((o) => ({ ...(o as RawObject), kind }));
+  }
+  function workloads(): RawObject[] {
+    return [...cached('Function'), ...cached('Pipeline')];
+  }
+
+  function onOwned(verb: 'add' | 'update' | 'delete', obj: RawObject): void {
+    const owner = ownerOf(obj);
+    // Adds are our own applies; deletes and foreign edits need a pass to restore the object.
+    if (owner && verb !== 'add') enqueue(owner, `owned object ${verb}`);
+  }
+
+  function watch(name: string, informer: Cached, on: (verb: 'add' | 'update' | 'delete', obj: RawObject) => void): void {
+    const w: Watched = { name, informer, connected: false, backoffMs: backoff.initialMs };
+    informer.on('add', (o) => on('add', o as RawObject));
+    informer.on('update', (o) => on('update', o as RawObject));
+    informer.on('delete', (o) => on('delete', o as RawObject));
+    informer.on('connect', () => {
+      w.connected = true;
+      w.backoffMs = backoff.initialMs;
+    });
+    informer.on('error', (err: unknown) => {
+      if (stopped || w.timer) return; // one restart at a time
+      log('informer stopped; restarting', { informer: name, error: String(err), inMs: w.backoffMs });
+      w.timer = setTimeout(() => {
+        w.timer = undefined;
+        if (stopped) return;
+        informer.start().catch((e: unknown) => log('informer restart failed', { informer: name, error: String(e) }));
+      }, w.backoffMs);
+      w.backoffMs = Math.min(backoff.maxMs, w.backoffMs * 2);
+    });
+    watched.push(w);
+  }
+
+  function build(): void {
+    for (const kind of KINDS) {
+      const plural = pluralOf(kind);
+      const informer = makeInformer<KubernetesObject>(kc, `/apis/${GROUP}/${VERSION}/${plural}`, () =>
+        custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as never,
+      );
+      crInformers.set(kind, informer);
+      watch(kind, informer, (verb, obj) => onCr(kind, verb, obj));
+    }
+    watch(
+      'deployments',
+      makeInformer<KubernetesObject>(kc, '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces({ labelSelector: ownedSelector }) as never, ownedSelector),
+      onOwned,
+    );
+    watch(
+      'services',
+      makeInformer<KubernetesObject>(kc, '/api/v1/services', () => core.listServiceForAllNamespaces({ labelSelector: ownedSelector }) as never, ownedSelector),
+      onOwned,
+    );
+    if (opts.watchScaledObjects ?? true) {
+      watch(
+        'scaledobjects',
+        makeInformer<KubernetesObject>(
+          kc,
+          '/apis/keda.sh/v1alpha1/scaledobjects',
+          () => custom.listClusterCustomObject({ group: 'keda.sh', version: 'v1alpha1', plural: 'scaledobjects', labelSelector: ownedSelector }) as never,
+          ownedSelector,
+        ),
+        onOwned,
+      );
+    }
+  }
+
+  function resync(): void {
+    for (const kind of KINDS) for (const obj of cached(kind)) enqueue(refOf(obj), RESYNC_REASON);
+  }
+
+  return {
+    async start() {
+      if (!stopped) return;
+      stopped = false;
+      if (watched.length === 0) build();
+      // An informer whose first list fails emits `error` and is restarted by its handler.
+      await Promise.all(watched.map((w) => w.informer.start().catch(() => undefined)));
+      resyncTimer = setInterval(resync, opts.resyncIntervalMs ?? 5 * 60_000);
+      resyncTimer.unref();
+    },
+    async stop() {
+      stopped = true;
+      if (resyncTimer) clearInterval(resyncTimer);
+      for (const w of watched) {
+        if (w.timer) clearTimeout(w.timer);
+        w.timer = undefined;
+        w.connected = false;
+      }
+      await Promise.all(watched.map((w) => w.informer.stop()));
+      await Promise.allSettled([...inFlight.values()]);
+    },
+    synced: () => watched.length > 0 && watched.every((w) => w.connected),
+    enqueue,
+    async idle() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight.values()]);
+    },
+  };
+}
