@@ -1,0 +1,243 @@
+// The orchestrator HTTP API (node:http): health, readiness, Prometheus metrics, the queue-depth
+// route KEDA's metrics-api trigger polls (docs/adr/0003-keda-metrics-api-contract.md), and
+// Function / Pipeline status. Every /v1 route and /metrics is authenticated per the VectorStore's
+// inbound auth; refusals are 401/403 with a fixed body that leaks nothing.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FunctionStatus } from '../contracts/function.js';
+import {
+  FUNCTION_QUEUE_DEPTH_METRIC,
+  PIPELINE_QUEUE_DEPTH_METRIC,
+  queueDepthMetric,
+  type QueueDepthResponse,
+  type WorkloadKind,
+} from '../contracts/names.js';
+import { queueDepthOf } from '../operator/workload-engine.js';
+import { authorize, type ResolvedInboundAuth, type Scope } from './inbound-auth.js';
+
+export interface WorkloadKey {
+  namespace: string;
+  name: string;
+}
+
+export interface HttpApiDeps {
+  /** Current inbound auth (resolved from the VectorStore; see createKubeInboundAuthResolver). */
+  auth: () => Promise<ResolvedInboundAuth>;
+  /** Readiness: the watcher synced and Temporal reachable. */
+  ready: () => boolean;
+  functions: {
+    /** Known Functions with their batch size (from the CRs). */
+    list(): Promise<(WorkloadKey & { batchSize: number })[]>;
+    /** The Function's batch size, or undefined when no such Function exists. */
+    lookup(namespace: string, name: string): Promise<{ batchSize: number } | undefined>;
+    /** The engine's status, or undefined when its workflow is not running. */
+    status(namespace: string, name: string): Promise<FunctionStatus | undefined>;
+    /** Write scope: start a discovery pass now. */
+    discoverNow(namespace: string, name: string): Promise<void>;
+    /** Admin scope: clear dead letters so their rows are retried. */
+    replayDeadLetters(namespace: string, name: string): Promise<number>;
+  };
+  pipelines: {
+    list(): Promise<WorkloadKey[]>;
+    exists(namespace: string, name: string): Promise<boolean>;
+  };
+  log?: (line: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface HttpApi {
+  server: Server;
+  /** Listen (port 0: any free port); resolves to the base URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(body);
+  }
+}
+
+const NOT_FOUND = new HttpError(404, 'not found');
+
+type Handler = (m: string[], deps: HttpApiDeps) => Promise<{ status?: number; json?: unknown; text?: string }>;
+interface Route {
+  method: 'GET' | 'POST';
+  pattern: RegExp;
+  scope: Scope | 'none';
+  handle: Handler;
+}
+
+const SEG = '([^/]+)';
+
+async function functionQueueDepth(deps: HttpApiDeps, ns: string, name: string): Promise<number> {
+  const fn = await deps.functions.lookup(ns, name);
+  if (fn === undefined) throw NOT_FOUND;
+  const status = await deps.functions.status(ns, name);
+  return status ? queueDepthOf(status.pendingRows, fn.batchSize, status.inFlightBatches) : 0;
+}
+
+function depthBody(kind: WorkloadKind, namespace: string, name: string, queueDepth: number): QueueDepthResponse {
+  return { queueDepth, metric: queueDepthMetric(kind), kind, namespace, name };
+}
+
+const ROUTES: Route[] = [
+  { method: 'GET', pattern: /^\/healthz$/, scope: 'none', handle: async () => ({ text: 'ok\n' }) },
+  {
+    method: 'GET',
+    pattern: /^\/readyz$/,
+    scope: 'none',
+    handle: async (_m, deps) => (deps.ready() ? { text: 'ready\n' } : { status: 503, text: 'not ready\n' }),
+  },
+  { method: 'GET', pattern: /^\/metrics$/, scope: 'read', handle: async (_m, deps) => ({ text: await metricsText(deps) }) },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/v1/queue-depth/functions/${SEG}/${SEG}$`),
+    scope: 'read',
+    handle: async ([ns, name], deps) => ({ json: depthBody('Function', ns!, name!, await functionQueueDepth(deps, ns!, name!)) }),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/v1/queue-depth/pipelines/${SEG}/${SEG}$`),
+    scope: 'read',
+    handle: async ([ns, name], deps) => {
+      if (!(await deps.pipelines.exists(ns!, name!))) throw NOT_FOUND;
+      // No pipeline engine yet (later issue): nothing is ever queued.
+      return { json: depthBody('Pipeline', ns!, name!, 0) };
+    },
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/v1/functions/${SEG}/${SEG}/status$`),
+    scope: 'read',
+    handle: async ([ns, name], deps) => {
+      const fn = await deps.functions.lookup(ns!, name!);
+      if (fn === undefined) throw NOT_FOUND;
+      const status = await deps.functions.status(ns!, name!);
+      return {
+        json: {
+          kind: 'Function',
+          namespace: ns,
+          name,
+          workflow: status ? 'running' : 'absent',
+          queueDepth: status ? queueDepthOf(status.pendingRows, fn.batchSize, status.inFlightBatches) : 0,
+          ...(status ? { status } : {}),
+        },
+      };
+    },
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/v1/pipelines/${SEG}/${SEG}/status$`),
+    scope: 'read',
+    handle: async ([ns, name], deps) => {
+      if (!(await deps.pipelines.exists(ns!, name!))) throw NOT_FOUND;
+      return { json: { kind: 'Pipeline', namespace: ns, name, workflow: 'unavailable', queueDepth: 0 } };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/functions/${SEG}/${SEG}/discover$`),
+    scope: 'write',
+    handle: async ([ns, name], deps) => {
+      if ((await deps.functions.lookup(ns!, name!)) === undefined) throw NOT_FOUND;
+      await deps.functions.discoverNow(ns!, name!);
+      return { status: 202, json: { accepted: true } };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/functions/${SEG}/${SEG}/replay-dead-letters$`),
+    scope: 'admin',
+    handle: async ([ns, name], deps) => {
+      if ((await deps.functions.lookup(ns!, name!)) === undefined) throw NOT_FOUND;
+      return { json: { cleared: await deps.functions.replayDeadLetters(ns!, name!) } };
+    },
+  },
+];
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+/** Prometheus text exposition (format 0.0.4) of the queue depths. */
+export async function metricsText(deps: HttpApiDeps): Promise<string> {
+  const lines = [
+    `# HELP ${FUNCTION_QUEUE_DEPTH_METRIC} Batches waiting for or held by a worker of a Function.`,
+    `# TYPE ${FUNCTION_QUEUE_DEPTH_METRIC} gauge`,
+  ];
+  for (const f of await deps.functions.list()) {
+    const status = await deps.functions.status(f.namespace, f.name).catch(() => undefined);
+    const depth = status ? queueDepthOf(status.pendingRows, f.batchSize, status.inFlightBatches) : 0;
+    lines.push(`${FUNCTION_QUEUE_DEPTH_METRIC}{namespace="${escapeLabel(f.namespace)}",name="${escapeLabel(f.name)}"} ${depth}`);
+  }
+  lines.push(
+    `# HELP ${PIPELINE_QUEUE_DEPTH_METRIC} Work items waiting for or held by a worker of a Pipeline.`,
+    `# TYPE ${PIPELINE_QUEUE_DEPTH_METRIC} gauge`,
+  );
+  for (const p of await deps.pipelines.list()) {
+    lines.push(`${PIPELINE_QUEUE_DEPTH_METRIC}{namespace="${escapeLabel(p.namespace)}",name="${escapeLabel(p.name)}"} 0`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function send(res: ServerResponse, status: number, body: { json?: unknown; text?: string }, headers: Record<string, string> = {}): void {
+  const isJson = body.json !== undefined;
+  const payload = isJson ? JSON.stringify(body.json) : (body.text ?? '');
+  res.writeHead(status, {
+    'content-type': isJson ? 'application/json' : status === 200 && body.text?.startsWith('# HELP') ? 'text/plain; version=0.0.4' : 'text/plain',
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(payload);
+}
+
+async function handle(deps: HttpApiDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  const candidates = ROUTES.filter((r) => r.pattern.test(path));
+  if (candidates.length === 0) return send(res, 404, { json: { error: 'not found' } });
+  const route = candidates.find((r) => r.method === req.method);
+  if (route === undefined) return send(res, 405, { json: { error: 'method not allowed' } }, { allow: candidates.map((r) => r.method).join(', ') });
+  if (route.scope !== 'none') {
+    const decision = authorize(await deps.auth(), req.headers.authorization, route.scope);
+    if (!decision.ok) {
+      return decision.status === 401
+        ? send(res, 401, { json: { error: 'unauthorized' } }, { 'www-authenticate': 'Bearer' })
+        : send(res, 403, { json: { error: 'forbidden' } });
+    }
+  }
+  const m = (route.pattern.exec(path) ?? []).slice(1).map((s) => decodeURIComponent(s));
+  const out = await route.handle(m, deps);
+  send(res, out.status ?? 200, out);
+}
+
+/**
+ * @example
+ * const api = createHttpApi(deps);
+ * const url = await api.listen(8080, '0.0.0.0');
+ */
+export function createHttpApi(deps: HttpApiDeps): HttpApi {
+  const log = deps.log ?? (() => undefined);
+  const server = createServer((req, res) => {
+    handle(deps, req, res).catch((err: unknown) => {
+      if (err instanceof HttpError) return send(res, err.status, { json: { error: err.body } });
+      log('http api request failed', { path: req.url, error: String(err) });
+      if (!res.headersSent) send(res, 500, { json: { error: 'internal error' } });
+      else res.end();
+    });
+  });
+  return {
+    server,
+    listen: (port = 0, host = '127.0.0.1') =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const a = server.address() as AddressInfo;
+          resolve(`http://${host.includes(':') ? `[${host}]` : host}:${a.port}`);
+        });
+      }),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
