@@ -1,0 +1,6 @@
+// Activity factories of the orchestrator's Worker. Workflows import this module's TYPES only.
+export {
+  createFunctionActivities,
+  type FunctionActivities,
+  type FunctionActivityDeps,
+} from './function-activities.js';

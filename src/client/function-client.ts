@@ -1,0 +1,128 @@
+// The one client API for Function workflows: what the operator's reconcile, `layer apply`,
+// the CLI and the HTTP API call. Start-or-update is a single update-with-start, so a spec
+// change reaches a running workflow without a restart and a missing workflow is created — no
+// read-modify-write race between two callers.
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { functionWorkflowId } from '../contracts/names.js';
+import {
+  ORCHESTRATOR_TASK_QUEUE,
+  discoverNowSignal,
+  replayDeadLettersUpdate,
+  setPausedUpdate,
+  statusQuery,
+  updateSpecUpdate,
+  type FunctionRuntimeSpec,
+  type FunctionStatus,
+} from '../contracts/function.js';
+import {
+  LayerK8sNamespaceKey,
+  LayerKindKey,
+  LayerNameKey,
+  LayerPhaseKey,
+  LayerTargetNamespaceKey,
+} from '../contracts/search-attributes.js';
+import type { functionWorkflow } from '../workflows/function-workflow.js';
+
+export interface FunctionRef {
+  k8sNamespace: string;
+  name: string;
+}
+
+export interface StartOrUpdateResult {
+  workflowId: string;
+  /** The generation the running workflow now holds. */
+  generation: number;
+}
+
+function staticDetails(spec: FunctionRuntimeSpec): string {
+  return [
+    `**Function** \`${spec.k8sNamespace}/${spec.name}\``,
+    '',
+    `- output: \`${spec.output.attribute}\` (${spec.output.kind}, version \`${spec.output.version}\`${spec.output.dim ? `, dim ${spec.output.dim}` : ''})`,
+    `- inputs: ${spec.inputs.map((i) => `\`${i}\``).join(', ')}`,
+    `- target namespaces: ${spec.targetNamespaces.map((n) => `\`${n}\``).join(', ') || '(none yet)'}`,
+    `- worker: ${spec.worker.dispatch}, batch ${spec.worker.batchSize}, timeout ${spec.worker.timeoutSeconds}s`,
+    `- schedule: discovery every ${spec.schedule.discoveryIntervalSeconds}s, lease ${spec.schedule.leaseSeconds}s, ≤${spec.schedule.maxInFlightBatches} batches in flight`,
+    `- retry: ${spec.retry.maxAttempts} attempts, backoff ${spec.retry.initialBackoffSeconds}s…${spec.retry.maxBackoffSeconds}s`,
+  ].join('\n');
+}
+
+/**
+ * Starts the Function's workflow, or hands a running one the new spec (validated by the
+ * workflow's update validator before it reaches history). Idempotent.
+ */
+export async function startOrUpdateFunction(
+  client: Client,
+  spec: FunctionRuntimeSpec,
+): Promise<StartOrUpdateResult> {
+  const workflowId = functionWorkflowId(spec.k8sNamespace, spec.name);
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof functionWorkflow>('functionWorkflow', {
+    workflowId,
+    taskQueue: ORCHESTRATOR_TASK_QUEUE,
+    args: [{ spec }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `Function ${spec.k8sNamespace}/${spec.name} → ${spec.output.attribute}@${spec.output.version}`,
+    staticDetails: staticDetails(spec),
+    typedSearchAttributes: [
+      { key: LayerKindKey, value: 'Function' },
+      { key: LayerNameKey, value: spec.name },
+      { key: LayerK8sNamespaceKey, value: spec.k8sNamespace },
+      { key: LayerTargetNamespaceKey, value: spec.targetNamespaces },
+      { key: LayerPhaseKey, value: spec.paused ? 'paused' : 'running' },
+    ],
+  });
+  const result = await client.workflow.executeUpdateWithStart(updateSpecUpdate, {
+    args: [spec],
+    startWorkflowOperation,
+  });
+  return { workflowId, generation: result.generation };
+}
+
+export function functionHandle(client: Client, ref: FunctionRef): WorkflowHandle<typeof functionWorkflow> {
+  return client.workflow.getHandle<typeof functionWorkflow>(functionWorkflowId(ref.k8sNamespace, ref.name));
+}
+
+export async function setFunctionPaused(client: Client, ref: FunctionRef, paused: boolean): Promise<void> {
+  await functionHandle(client, ref).executeUpdate(setPausedUpdate, { args: [paused] });
+}
+
+export async function discoverFunctionNow(client: Client, ref: FunctionRef): Promise<void> {
+  await functionHandle(client, ref).signal(discoverNowSignal);
+}
+
+export async function replayFunctionDeadLetters(
+  client: Client,
+  ref: FunctionRef,
+  filter?: unknown,
+): Promise<number> {
+  const res = await functionHandle(client, ref).executeUpdate(replayDeadLettersUpdate, {
+    args: [{ filter }],
+  });
+  return res.cleared;
+}
+
+export async function getFunctionStatus(client: Client, ref: FunctionRef): Promise<FunctionStatus> {
+  return functionHandle(client, ref).query(statusQuery);
+}
+
+/**
+ * Stops the Function's workflow (the Function was deleted): cancellation lets in-flight batches
+ * finish their writeback or be abandoned cleanly. Returns false when no workflow was running.
+ */
+export async function stopFunction(client: Client, ref: FunctionRef): Promise<boolean> {
+  try {
+    const handle = functionHandle(client, ref);
+    const desc = await handle.describe();
+    if (desc.status.name !== 'RUNNING') return false;
+    await handle.cancel();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,115 @@
+// One Function batch, end to end: read the rows' inputs, ask the worker, check its answer, and
+// write the outputs back with a conditional patch. The same code runs in the orchestrator (push
+// dispatch: the worker is an HTTP /run endpoint) and inside the worker SDK (pull dispatch: the
+// worker is the user's handler), so both paths have identical read, validation and write rules.
+import type {
+  BatchRow,
+  FunctionBatchInput,
+  FunctionBatchResult,
+  RowId,
+  RunBatchRequest,
+} from '../contracts/function.js';
+import type { StoreClient } from '../store/client.js';
+import { versionAttribute, workFilter } from './function-filters.js';
+import { validateWorkerOutputs, type ValidatedOutput } from './worker-output.js';
+
+/** Computes outputs for a batch: the user's handler (pull) or an HTTP call (push). */
+export type BatchCompute = (request: RunBatchRequest) => Promise<unknown>;
+
+export interface BatchRunOptions {
+  /** Called between steps so a long batch reports liveness (Temporal heartbeat). */
+  heartbeat?: () => void;
+}
+
+/**
+ * Reads the batch's rows, re-checking the work filter: a row finished or deleted since
+ * discovery is skipped rather than recomputed. Returns the rows and each row's observed version.
+ */
+async function readBatchRows(
+  store: StoreClient,
+  input: FunctionBatchInput,
+): Promise<{ rows: BatchRow[]; observedVersion: Map<RowId, unknown> }> {
+  const { spec, namespace, ids } = input;
+  const vAttr = versionAttribute(spec.output);
+  const res = await store.query(namespace, {
+    filters: ['And', [['id', 'In', ids], workFilter(spec.output, spec.filter)]] as never,
+    rank_by: ['id', 'asc'],
+    limit: ids.length,
+    include_attributes: [...new Set([...spec.inputs.filter((a) => a !== 'id'), vAttr])],
+  });
+  const rows: BatchRow[] = [];
+  const observedVersion = new Map<RowId, unknown>();
+  for (const row of res.rows ?? []) {
+    const id = row.id as RowId;
+    const record = row as Record<string, unknown>;
+    const inputs: Record<string, unknown> = {};
+    for (const name of spec.inputs) inputs[name] = name === 'id' ? id : (record[name] ?? null);
+    rows.push({ id, inputs });
+    observedVersion.set(id, record[vAttr] ?? null);
+  }
+  return { rows, observedVersion };
+}
+
+/**
+ * Writes outputs with compare-and-set on the version attribute: a row is patched only if its
+ * version is still the one read before computing, or already ours (a re-delivered batch writes
+ * the same values). A newer version written meanwhile is never overwritten by a stale batch.
+ * Rows are grouped by observed version — one patch per group, nearly always one per batch.
+ */
+async function writeOutputs(
+  store: StoreClient,
+  input: FunctionBatchInput,
+  outputs: ValidatedOutput[],
+  observedVersion: Map<RowId, unknown>,
+): Promise<{ written: number; superseded: number }> {
+  const { spec, namespace } = input;
+  const vAttr = versionAttribute(spec.output);
+  const groups = new Map<string, { observed: unknown; rows: Record<string, unknown>[] }>();
+  for (const { id, value } of outputs) {
+    const observed = observedVersion.get(id) ?? null;
+    const key = JSON.stringify(observed);
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { observed, rows: [] }));
+    group.rows.push({ id, [spec.output.attribute]: value, [vAttr]: spec.output.version });
+  }
+  let written = 0;
+  for (const { observed, rows } of groups.values()) {
+    const condition =
+      observed === spec.output.version
+        ? [vAttr, 'Eq', spec.output.version]
+        : [
+            'Or',
+            [
+              [vAttr, 'Eq', observed],
+              [vAttr, 'Eq', spec.output.version],
+            ],
+          ];
+    const res = await store.patchRows(namespace, rows as never, condition as never);
+    written += Number((res as { rows_patched?: number }).rows_patched ?? res.rows_affected ?? 0);
+  }
+  return { written, superseded: outputs.length - written };
+}
+
+export async function runFunctionBatchWith(
+  store: StoreClient,
+  input: FunctionBatchInput,
+  compute: BatchCompute,
+  options: BatchRunOptions = {},
+): Promise<FunctionBatchResult> {
+  const { rows, observedVersion } = await readBatchRows(store, input);
+  const skipped = input.ids.length - rows.length;
+  if (rows.length === 0) return { batchId: input.batchId, written: 0, skipped, superseded: 0 };
+  options.heartbeat?.();
+  const request: RunBatchRequest = {
+    batchId: input.batchId,
+    function: { k8sNamespace: input.spec.k8sNamespace, name: input.spec.name },
+    namespace: input.namespace,
+    output: input.spec.output,
+    rows,
+  };
+  const raw = await compute(request);
+  options.heartbeat?.();
+  const outputs = validateWorkerOutputs(rows, raw, input.spec.output);
+  const { written, superseded } = await writeOutputs(store, input, outputs, observedVersion);
+  return { batchId: input.batchId, written, skipped, superseded };
+}

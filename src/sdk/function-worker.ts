@@ -1,0 +1,272 @@
+// What a Function's worker image imports. Pull: `runFunctionWorker({ handler })` polls the
+// Function's task queue and runs batches through the handler. Push: `createPushServer(handler)`
+// serves POST /run and GET /healthz. Either way the handler sees `{ id, inputs }` rows and
+// returns one `{ id, value }` per row; the batch contract is src/contracts/function.ts.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
+import {
+  RUN_FUNCTION_BATCH_ACTIVITY,
+  runBatchRequestSchema,
+  type BatchRow,
+  type FunctionBatchInput,
+  type FunctionBatchResult,
+  type FunctionOutputSpec,
+  type RowId,
+} from '../contracts/function.js';
+import { WorkerEnv, functionTaskQueue } from '../contracts/names.js';
+import { classified, WorkerCallError } from '../activities/failures.js';
+import { runFunctionBatchWith } from '../engine/function-batch.js';
+import { createStoreClient, type StoreClient } from '../store/client.js';
+
+export interface BatchContext {
+  batchId: string;
+  /** Turbopuffer namespace the rows come from. */
+  namespace: string;
+  output: FunctionOutputSpec;
+  /** Aborted when the batch times out or is cancelled. */
+  signal: AbortSignal;
+}
+
+export interface FunctionOutput {
+  id: RowId;
+  value: unknown;
+}
+
+export type FunctionHandler = (
+  rows: BatchRow[],
+  context: BatchContext,
+) => Promise<FunctionOutput[]> | FunctionOutput[];
+
+/** Extra environment a pull worker reads: where the store (the gateway, in a cluster) is. */
+export const StoreEnv = { url: 'LAYER_STORE_URL', apiKey: 'LAYER_STORE_API_KEY' } as const;
+
+export interface RunFunctionWorkerOptions {
+  handler: FunctionHandler;
+  /** Default: $LAYER_TASK_QUEUE, else derived from $LAYER_WORKLOAD_NAMESPACE/$LAYER_WORKLOAD_NAME. */
+  taskQueue?: string;
+  /** Batches run at once by this process (default 4). */
+  concurrency?: number;
+  /** Default: $LAYER_TEMPORAL_ADDRESS (localhost:7233) and $LAYER_TEMPORAL_NAMESPACE (default). */
+  temporal?: { address?: string; namespace?: string; connection?: NativeConnection };
+  /** Default: $LAYER_STORE_URL / $LAYER_STORE_API_KEY (falling back to $LAYER_API_URL / $LAYER_API_KEY). */
+  store?: StoreClient | { url: string; apiKey?: string };
+  /** Stops the worker (otherwise it runs until SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+function withTimeout<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  timeoutMs: number,
+  parent?: AbortSignal,
+): Promise<T> {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(parent?.reason);
+  parent?.addEventListener('abort', onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort(new Error('timeout'));
+      reject(
+        new WorkerCallError(
+          `handler did not finish within ${timeoutMs / 1000}s (worker.timeoutSeconds)`,
+          true,
+        ),
+      );
+    }, timeoutMs);
+  });
+  return Promise.race([work(controller.signal), timeout]).finally(() => {
+    clearTimeout(timer);
+    parent?.removeEventListener('abort', onAbort);
+  });
+}
+
+async function callHandler(
+  handler: FunctionHandler,
+  rows: BatchRow[],
+  context: Omit<BatchContext, 'signal'>,
+  timeoutSeconds: number,
+  parent?: AbortSignal,
+) {
+  return withTimeout(
+    async (signal) => {
+      try {
+        return await handler(rows, { ...context, signal });
+      } catch (err) {
+        throw new WorkerCallError(
+          `handler failed: ${err instanceof Error ? err.message : String(err)}`,
+          true,
+        );
+      }
+    },
+    timeoutSeconds * 1000,
+    parent,
+  );
+}
+
+/** The activity a pull worker registers: read rows, run the handler, validate, write back. */
+export function createFunctionBatchActivity(handler: FunctionHandler, store: StoreClient) {
+  return async (input: FunctionBatchInput): Promise<FunctionBatchResult> =>
+    classified(() => {
+      let ctx: Context | undefined;
+      try {
+        ctx = Context.current();
+      } catch {
+        ctx = undefined;
+      }
+      return runFunctionBatchWith(
+        store,
+        input,
+        (request) =>
+          callHandler(
+            handler,
+            request.rows,
+            { batchId: request.batchId, namespace: request.namespace, output: request.output },
+            input.spec.worker.timeoutSeconds,
+            ctx?.cancellationSignal,
+          ),
+        { heartbeat: () => ctx?.heartbeat() },
+      );
+    });
+}
+
+function resolveStore(opts: RunFunctionWorkerOptions, env: NodeJS.ProcessEnv): StoreClient {
+  if (opts.store && 'scanPage' in opts.store) return opts.store;
+  const url = opts.store?.url ?? env[StoreEnv.url] ?? env[WorkerEnv.apiBaseUrl];
+  if (!url) throw new Error(`set ${StoreEnv.url} (the store or gateway URL) or pass options.store`);
+  return createStoreClient({
+    baseUrl: url,
+    apiKey: opts.store?.apiKey ?? env[StoreEnv.apiKey] ?? env[WorkerEnv.apiKey],
+  });
+}
+
+function resolveTaskQueue(opts: RunFunctionWorkerOptions, env: NodeJS.ProcessEnv): string {
+  if (opts.taskQueue) return opts.taskQueue;
+  if (env[WorkerEnv.taskQueue]) return env[WorkerEnv.taskQueue]!;
+  const ns = env[WorkerEnv.workloadNamespace];
+  const name = env[WorkerEnv.workloadName];
+  if (ns && name) return functionTaskQueue(ns, name);
+  throw new Error(
+    `set ${WorkerEnv.taskQueue} (or ${WorkerEnv.workloadNamespace} and ${WorkerEnv.workloadName}), or pass options.taskQueue`,
+  );
+}
+
+/**
+ * Runs a pull worker until `signal` aborts or the process gets SIGINT/SIGTERM.
+ *
+ * @example
+ * await runFunctionWorker({ handler: async (rows) => rows.map((r) => ({ id: r.id, value: tag(r.inputs.title) })) });
+ */
+export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise<void> {
+  const env = opts.env ?? process.env;
+  const store = resolveStore(opts, env);
+  const taskQueue = resolveTaskQueue(opts, env);
+  const connection =
+    opts.temporal?.connection ??
+    (await NativeConnection.connect({
+      address: opts.temporal?.address ?? env[WorkerEnv.temporalAddress] ?? 'localhost:7233',
+    }));
+  const concurrency = opts.concurrency ?? 4;
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.temporal?.namespace ?? env[WorkerEnv.temporalNamespace] ?? 'default',
+    taskQueue,
+    activities: { [RUN_FUNCTION_BATCH_ACTIVITY]: createFunctionBatchActivity(opts.handler, store) },
+    maxConcurrentActivityTaskExecutions: concurrency,
+    // A pull worker only runs activities; its pollers scale with the batches it may hold.
+    maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
+  });
+  const stop = () => worker.shutdown();
+  opts.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    await worker.run();
+  } finally {
+    opts.signal?.removeEventListener('abort', stop);
+    if (!opts.temporal?.connection) await connection.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Push
+
+export interface PushServer {
+  server: Server;
+  /** Resolves with the port once listening (0 picks a free one). */
+  listen(port?: number, host?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * An HTTP push worker: POST /run with a batch → `{ outputs }`; GET /healthz → 200 (the
+ * readiness probe). A malformed request gets 400 naming the field; a handler error 500.
+ */
+export function createPushServer(
+  handler: FunctionHandler,
+  options: { timeoutSeconds?: number } = {},
+): PushServer {
+  const server = createServer((req, res) => {
+    void (async () => {
+      if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz'))
+        return sendJson(res, 200, { status: 'ok' });
+      if (req.method !== 'POST' || req.url !== '/run')
+        return sendJson(res, 404, { error: 'not found: use POST /run or GET /healthz' });
+      let parsed;
+      try {
+        parsed = runBatchRequestSchema.safeParse(JSON.parse(await readBody(req)));
+      } catch {
+        return sendJson(res, 400, { error: 'body is not JSON' });
+      }
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        return sendJson(res, 400, {
+          error: `invalid batch: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+        });
+      }
+      const batch = parsed.data;
+      const controller = new AbortController();
+      req.on('close', () => controller.abort());
+      try {
+        const run = handler(batch.rows, {
+          batchId: batch.batchId,
+          namespace: batch.namespace,
+          output: batch.output,
+          signal: controller.signal,
+        });
+        const outputs = options.timeoutSeconds
+          ? await withTimeout(async () => run, options.timeoutSeconds * 1000)
+          : await run;
+        sendJson(res, 200, { outputs });
+      } catch (err) {
+        sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
+      }
+    })();
+  });
+  return {
+    server,
+    listen: (port = 0, host = '127.0.0.1') =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const addr = server.address();
+          resolve(typeof addr === 'object' && addr ? addr.port : port);
+        });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,13 @@
+// The worker SDK: what Function and Pipeline worker images import.
+export {
+  runFunctionWorker,
+  createPushServer,
+  createFunctionBatchActivity,
+  StoreEnv,
+  type FunctionHandler,
+  type FunctionOutput,
+  type BatchContext,
+  type PushServer,
+  type RunFunctionWorkerOptions,
+} from './function-worker.js';
+export type { BatchRow, RunBatchRequest, RunBatchResponse } from '../contracts/function.js';

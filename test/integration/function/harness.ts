@@ -1,0 +1,199 @@
+// Shared set-up for Function engine tests: the real Temporal dev server (global setup), an
+// embedded store over HTTP, the orchestrator Worker and pull workers built from the SDK.
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { FunctionRuntimeSpec, FunctionStatus } from '../../../src/contracts/function.js';
+import { functionTaskQueue } from '../../../src/contracts/names.js';
+import { getFunctionStatus, type FunctionRef } from '../../../src/client/function-client.js';
+import { runFunctionWorker, type FunctionHandler } from '../../../src/sdk/function-worker.js';
+import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
+import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import {
+  bundleOrchestratorWorkflows,
+  createOrchestratorWorker,
+} from '../../../src/workers/orchestrator-worker.js';
+import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
+
+export interface EngineHarness {
+  client: Client;
+  connection: Connection;
+  nativeConnection: NativeConnection;
+  storeServer: StoreServer;
+  store: StoreClient;
+  bundle: { code: string };
+  orchestrator: Worker;
+  orchestratorRun: Promise<void>;
+  /** A fresh orchestrator (after stopping the first one). */
+  startOrchestrator(): Promise<void>;
+  stopOrchestrator(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startEngineHarness(): Promise<EngineHarness> {
+  const storeServer = await startStoreServer({ memory: true });
+  const store = createStoreClient({ baseUrl: storeServer.url, apiKey: 'test' });
+  const connection = await Connection.connect({ address: temporalAddress() });
+  const client = new Client({ connection, namespace: temporalNamespace() });
+  const nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
+  const bundle = await bundleOrchestratorWorkflows();
+  const h = {
+    client,
+    connection,
+    nativeConnection,
+    storeServer,
+    store,
+    bundle,
+  } as EngineHarness;
+  h.startOrchestrator = async () => {
+    h.orchestrator = await createOrchestratorWorker({
+      connection: nativeConnection,
+      namespace: temporalNamespace(),
+      storeFor: () => store,
+      workflowBundle: bundle,
+    });
+    h.orchestratorRun = h.orchestrator.run();
+  };
+  h.stopOrchestrator = async () => {
+    if (h.orchestrator.getState() === 'RUNNING') h.orchestrator.shutdown();
+    await h.orchestratorRun;
+  };
+  h.close = async () => {
+    await h.stopOrchestrator();
+    await nativeConnection.close();
+    await connection.close();
+    await storeServer.close();
+  };
+  await h.startOrchestrator();
+  return h;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export async function seedRows(
+  store: StoreClient,
+  namespace: string,
+  ids: number[],
+  extra: (id: number) => Record<string, unknown> = () => ({}),
+) {
+  const rows = ids.map((id) => ({
+    id,
+    title: `Product number ${id} deluxe`,
+    category: id % 2 ? 'odd' : 'even',
+    ...extra(id),
+  }));
+  for (let i = 0; i < rows.length; i += 5000)
+    await store.upsertRows(namespace, rows.slice(i, i + 5000) as never);
+}
+
+export function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}
+
+export function baseSpec(
+  name: string,
+  namespace: string,
+  overrides: Partial<FunctionRuntimeSpec> = {},
+): FunctionRuntimeSpec {
+  return {
+    k8sNamespace: 'test',
+    name,
+    generation: 1,
+    targetNamespaces: [namespace],
+    inputs: ['id', 'title'],
+    output: { attribute: 'tags', kind: 'tags', version: 'v1' },
+    filter: [
+      'Or',
+      [
+        ['tags_v', 'NotEq', 'v1'],
+        ['tags_v', 'Eq', null],
+      ],
+    ],
+    worker: { dispatch: 'pull', batchSize: 8, timeoutSeconds: 10 },
+    schedule: { discoveryIntervalSeconds: 1, leaseSeconds: 10, maxInFlightBatches: 4, maxConcurrentScans: 1 },
+    retry: { maxAttempts: 3, initialBackoffSeconds: 0, maxBackoffSeconds: 1 },
+    paused: false,
+    ...overrides,
+  };
+}
+
+/** A handler that tags a row with the words of its title, recording every id it saw. */
+export function taggingHandler(seen: Map<string, number> = new Map()): FunctionHandler {
+  return async (rows) =>
+    rows.map((r) => {
+      seen.set(String(r.id), (seen.get(String(r.id)) ?? 0) + 1);
+      return { id: r.id, value: String(r.inputs.title).toLowerCase().split(/\s+/) };
+    });
+}
+
+export interface RunningPullWorker {
+  stop(): Promise<void>;
+}
+
+export function startPullWorker(
+  h: EngineHarness,
+  spec: FunctionRuntimeSpec,
+  handler: FunctionHandler,
+  concurrency = 4,
+): RunningPullWorker {
+  const controller = new AbortController();
+  const run = runFunctionWorker({
+    handler,
+    taskQueue: functionTaskQueue(spec.k8sNamespace, spec.name),
+    concurrency,
+    temporal: { connection: h.nativeConnection, namespace: temporalNamespace() },
+    store: h.store,
+    signal: controller.signal,
+  });
+  return {
+    stop: async () => {
+      controller.abort();
+      await run;
+    },
+  };
+}
+
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  predicate: (v: T) => boolean,
+  timeoutMs = 60_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (predicate(last)) return last;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(
+    `timed out waiting for ${what}; last value: ${JSON.stringify(last)}${lastErr ? `; last error: ${String(lastErr)}` : ''}`,
+  );
+}
+
+export function statusOf(h: EngineHarness, ref: FunctionRef): Promise<FunctionStatus> {
+  return getFunctionStatus(h.client, ref);
+}
+
+/** Every row of a namespace with the given attributes, ordered by id. */
+export async function readAll(
+  store: StoreClient,
+  namespace: string,
+  attributes: string[],
+): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  let afterId: unknown = null;
+  do {
+    const page = await store.scanPage({ namespace, afterId: afterId as never, limit: 1000, attributes });
+    out.push(...(page.rows as Record<string, unknown>[]));
+    afterId = page.nextAfterId;
+  } while (afterId !== null);
+  return out;
+}
