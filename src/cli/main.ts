@@ -6,6 +6,10 @@ import { registerDevCommands } from './commands/dev.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerRenderCommands } from './commands/render.js';
 import { registerStoreCommands } from './commands/store.js';
+import { registerApplyCommand } from './commands/apply.js';
+import { registerFunctionCommands } from './commands/function.js';
+import { registerOrchestratorCommand } from './commands/orchestrator.js';
+import { registerOperatorCommand } from './commands/operator.js';
 import { formatCliError } from './errors.js';
 
 export function buildProgram(): Command {
@@ -17,6 +21,10 @@ export function buildProgram(): Command {
   registerDevCommands(program);
   registerRenderCommands(program);
   registerStoreCommands(program);
+  registerApplyCommand(program);
+  registerFunctionCommands(program);
+  registerOrchestratorCommand(program);
+  registerOperatorCommand(program);
   return program;
 }
 

@@ -1,0 +1,227 @@
+// `layer apply -f FILE`: local mode without Kubernetes. Function CRs are validated with the same
+// schemas the operator uses, turned into the engine's FunctionRuntimeSpec by the same helper, and
+// started or updated through the one client API. Apply only talks to Temporal; an orchestrator
+// Worker (`layer orchestrator`) and the Function's worker make the progress.
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { parseAllDocuments } from 'yaml';
+import { parseResource, type LayerFunction } from '../../api/index.js';
+import { functionHandle, startOrUpdateFunction } from '../../client/function-client.js';
+import { loadConfig, type Config } from '../../config.js';
+import type { FunctionRuntimeSpec } from '../../contracts/function.js';
+import { runtimeSpecProblems, toFunctionRuntimeSpec } from '../../operator/runtime-spec.js';
+import { InvalidInputError, LayerError } from '../../util/errors.js';
+import { connectTemporalClient, temporalUiWorkflowUrl } from '../temporal-connect.js';
+
+/** Kubernetes namespace a Function without metadata.namespace gets in local mode. */
+export const LOCAL_K8S_NAMESPACE = 'local';
+/** Annotation giving a push worker's base URL in local mode (no Service to derive it from). */
+export const PUSH_URL_ANNOTATION = 'hevlayer.com/push-url';
+
+/** One document of an input file, with where it came from for error messages. */
+export interface SourcedFunction {
+  fn: LayerFunction;
+  source: string;
+}
+
+/**
+ * Every Function in a multi-document YAML text, validated and defaulted. Empty documents are
+ * skipped; any other kind, or any invalid field, fails the whole file with the field path and
+ * the fix (nothing is applied from a file that has one bad document).
+ */
+export function parseFunctionDocuments(text: string, file: string): SourcedFunction[] {
+  const out: SourcedFunction[] = [];
+  const docs = parseAllDocuments(text);
+  if (!Array.isArray(docs)) return out; // an empty stream
+  docs.forEach((doc, i) => {
+    const source = docs.length > 1 ? `${file} (document ${i + 1})` : file;
+    if (doc.errors.length > 0) {
+      const e = doc.errors[0]!;
+      throw new LayerError(
+        `${source}: not valid YAML: ${e.message.split('\n')[0]}`,
+        'fix the YAML syntax at that line',
+      );
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return;
+    const r = parseResource(value);
+    if (!r.ok) throw new LayerError(`${source}: ${r.error.message}`, r.error.hint);
+    if (r.resource.kind !== 'Function') {
+      throw new LayerError(
+        `${source}: ${r.resource.kind} ${r.resource.metadata.name} cannot be applied in local mode`,
+        'local mode (layer apply) runs Functions only; apply other kinds to a cluster with kubectl and run `layer operator`',
+      );
+    }
+    out.push({ fn: r.resource, source });
+  });
+  return out;
+}
+
+/**
+ * The engine spec of a Function in local mode: k8sNamespace defaults to `local`, targets come from
+ * spec.targetNamespaces (no Index CRs to resolve an indexSelector), and a push worker's URL comes
+ * from `--push-url` or the hevlayer.com/push-url annotation.
+ */
+export function toLocalRuntimeSpec(
+  { fn, source }: SourcedFunction,
+  opts: { pushUrl?: string } = {},
+): FunctionRuntimeSpec {
+  const label = `${source}: Function ${fn.metadata.name}`;
+  if (fn.spec.targetNamespaces === undefined) {
+    throw new InvalidInputError(
+      'spec.indexSelector',
+      `${label}: local mode cannot resolve an indexSelector (there are no Index resources without Kubernetes)`,
+      'list the store namespaces in spec.targetNamespaces instead, or apply the Function to a cluster running `layer operator`',
+    );
+  }
+  const local: LayerFunction = {
+    ...fn,
+    metadata: { ...fn.metadata, namespace: fn.metadata.namespace ?? LOCAL_K8S_NAMESPACE },
+  };
+  const spec = toFunctionRuntimeSpec(local, fn.spec.targetNamespaces);
+  if (spec.worker.dispatch === 'push') {
+    const url = opts.pushUrl ?? fn.metadata.annotations?.[PUSH_URL_ANNOTATION];
+    if (!url) {
+      throw new InvalidInputError(
+        'spec.worker.dispatch',
+        `${label}: a push worker needs a URL in local mode (there is no Service to derive it from)`,
+        `pass --push-url http://host:port, or set the annotation ${PUSH_URL_ANNOTATION}`,
+      );
+    }
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+      throw new InvalidInputError(
+        opts.pushUrl ? '--push-url' : `metadata.annotations.${PUSH_URL_ANNOTATION}`,
+        `${label}: ${JSON.stringify(url)} is not an http(s) URL`,
+        'give the push worker base URL, e.g. http://127.0.0.1:8080 (the worker serves /run)',
+      );
+    }
+    spec.worker.pushUrl = url.replace(/\/+$/, '');
+  }
+  const problems = runtimeSpecProblems(spec);
+  if (problems.length > 0) {
+    throw new LayerError(
+      `${label}: ${problems.join('; ')}`,
+      'change those fields so the engine accepts them',
+    );
+  }
+  return spec;
+}
+
+async function readInput(file: string, stdin: NodeJS.ReadableStream): Promise<string> {
+  if (file !== '-') {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw new LayerError(
+        `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        'pass an existing YAML file with -f, or - for stdin',
+      );
+    }
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export interface ApplyOptions {
+  file: string[];
+  pushUrl?: string;
+  json?: boolean;
+}
+
+export interface AppliedFunction {
+  workflowId: string;
+  k8sNamespace: string;
+  name: string;
+  action: 'started' | 'updated';
+  taskQueue: string;
+  workerTaskQueue?: string;
+  pushUrl?: string;
+  uiUrl?: string;
+}
+
+/** Validate every document first, then start or update each Function (all-or-nothing on input). */
+export async function applyFiles(opts: ApplyOptions, config: Config): Promise<AppliedFunction[]> {
+  if (opts.file.length === 0)
+    throw new InvalidInputError('-f', 'no file given', 'pass -f FILE (repeatable), or -f - for stdin');
+  const specs: FunctionRuntimeSpec[] = [];
+  for (const file of opts.file) {
+    const text = await readInput(file, process.stdin);
+    for (const doc of parseFunctionDocuments(text, file === '-' ? '<stdin>' : file)) {
+      specs.push(toLocalRuntimeSpec(doc, opts.pushUrl ? { pushUrl: opts.pushUrl } : {}));
+    }
+  }
+  if (specs.length === 0)
+    throw new LayerError('no Function found in the input', 'give a file with at least one Function document');
+  const temporal = await connectTemporalClient(config);
+  try {
+    const applied: AppliedFunction[] = [];
+    for (const spec of specs) {
+      const ref = { k8sNamespace: spec.k8sNamespace, name: spec.name };
+      const running = await functionHandle(temporal.client, ref)
+        .describe()
+        .then((d) => d.status.name === 'RUNNING')
+        .catch(() => false);
+      const { workflowId } = await startOrUpdateFunction(temporal.client, spec, {
+        taskQueue: config.temporal.taskQueue,
+      });
+      applied.push({
+        workflowId,
+        k8sNamespace: spec.k8sNamespace,
+        name: spec.name,
+        action: running ? 'updated' : 'started',
+        taskQueue: config.temporal.taskQueue,
+        ...(spec.worker.taskQueue ? { workerTaskQueue: spec.worker.taskQueue } : {}),
+        ...(spec.worker.pushUrl ? { pushUrl: spec.worker.pushUrl } : {}),
+        ...(config.temporal.uiUrl
+          ? { uiUrl: temporalUiWorkflowUrl(config.temporal.uiUrl, config.temporal.namespace, workflowId) }
+          : {}),
+      });
+    }
+    return applied;
+  } finally {
+    await temporal.close();
+  }
+}
+
+function describeApplied(a: AppliedFunction, config: Config): string {
+  const worker = a.workerTaskQueue
+    ? `pull workers poll task queue ${a.workerTaskQueue}`
+    : `batches are POSTed to ${a.pushUrl}/run`;
+  return [
+    `function ${a.k8sNamespace}/${a.name} ${a.action} (workflow ${a.workflowId})`,
+    `  ${worker}`,
+    `  progress: layer function status ${a.name} -n ${a.k8sNamespace} --watch`,
+    `  Temporal UI: ${a.uiUrl ?? `workflow ${a.workflowId} in namespace ${config.temporal.namespace} at ${config.temporal.address}`}`,
+  ].join('\n');
+}
+
+export function registerApplyCommand(program: Command): void {
+  program
+    .command('apply')
+    .description('start or update Functions from YAML in local mode (no Kubernetes; talks to Temporal only)')
+    .requiredOption(
+      '-f, --file <file>',
+      'a YAML file of Function documents, or - for stdin (repeatable)',
+      collect,
+      [] as string[],
+    )
+    .option('--push-url <url>', `base URL of a push worker (overrides the ${PUSH_URL_ANNOTATION} annotation)`)
+    .option('--json', 'print one JSON object per applied Function')
+    .action(async (opts: ApplyOptions) => {
+      const config = loadConfig();
+      const applied = await applyFiles(opts, config);
+      for (const a of applied) {
+        process.stdout.write((opts.json ? JSON.stringify(a) : describeApplied(a, config)) + '\n');
+      }
+      if (!opts.json) {
+        process.stdout.write(
+          `\nNothing moves without an orchestrator worker on task queue ${config.temporal.taskQueue} (run \`layer orchestrator\`) and the Function's worker.\n`,
+        );
+      }
+    });
+}

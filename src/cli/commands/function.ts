@@ -1,0 +1,268 @@
+// `layer function status|pause|resume|discover-now|replay NAME`: control and observe one
+// Function's workflow through the engine's client API. The workflow is found by its
+// deterministic ID (function/<namespace>/<name>); a missing one says how to create it.
+import type { Command } from 'commander';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import {
+  discoverFunctionNow,
+  getFunctionStatus,
+  replayFunctionDeadLetters,
+  setFunctionPaused,
+  type FunctionRef,
+} from '../../client/function-client.js';
+import { loadConfig, type Config } from '../../config.js';
+import type { FunctionStatus } from '../../contracts/function.js';
+import { functionWorkflowId } from '../../contracts/names.js';
+import { InvalidInputError, LayerError } from '../../util/errors.js';
+import { createProgressWriter, formatDuration, type ProgressInput } from '../progress.js';
+import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
+import { LOCAL_K8S_NAMESPACE } from './apply.js';
+
+/** How long a query or update may wait for the orchestrator Worker before we say so. */
+const CALL_TIMEOUT_MS = 10_000;
+
+/** The Function has no workflow in Temporal. */
+export class FunctionNotFoundError extends LayerError {
+  constructor(
+    readonly workflowId: string,
+    config: Config,
+  ) {
+    super(
+      `no workflow ${workflowId} in Temporal namespace ${config.temporal.namespace} at ${config.temporal.address}`,
+      'start it with `layer apply -f function.yaml` (and pass -n when the Function sets metadata.namespace; the default is local)',
+    );
+  }
+}
+
+/** Parse `--filter` JSON (a Turbopuffer filter) or fail naming the flag. */
+export function parseFilterFlag(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new InvalidInputError(
+      '--filter',
+      `not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+      `give a Turbopuffer filter as JSON, e.g. --filter '["category", "Eq", "books"]'`,
+    );
+  }
+}
+
+const fmt = new Intl.NumberFormat('en-US');
+
+/** The human form of a status query answer. */
+export function formatStatus(s: FunctionStatus, now: Date = new Date()): string {
+  const c = s.counters;
+  const byNs = Object.entries(s.pendingRowsByNamespace)
+    .map(([ns, n]) => `${ns} ${fmt.format(n)}`)
+    .join(', ');
+  const lines = [
+    `Function ${s.k8sNamespace}/${s.name} (generation ${s.generation}, output version ${s.outputVersion})`,
+    `  phase:           ${s.phase}`,
+    `  targets:         ${s.targetNamespaces.join(', ') || '(none)'}`,
+    `  pending rows:    ${fmt.format(s.pendingRows)}${byNs ? ` (${byNs})` : ''}`,
+    `  in flight:       ${s.inFlightBatches} batches, ${fmt.format(s.inFlightRows)} rows`,
+    `  processed:       ${fmt.format(c.processed)} rows (${fmt.format(c.superseded)} superseded) in ${fmt.format(c.batches)} batches`,
+    `  failed:          ${fmt.format(c.failedBatches)} batches; ${fmt.format(c.deadLettered)} rows dead-lettered`,
+    `  rate:            ${s.rowsPerSecond} rows/s`,
+    `  last discovery:  ${
+      s.lastDiscoveryAt
+        ? `${s.lastDiscoveryAt} (${formatDuration((now.getTime() - Date.parse(s.lastDiscoveryAt)) / 1000)} ago)`
+        : 'never'
+    }`,
+  ];
+  if (s.lastError) lines.push(`  last error:      ${s.lastError}`);
+  return lines.join('\n');
+}
+
+/**
+ * Progress of a watch: done counts rows written since the watch started plus those written
+ * before it; total is what was written at the start plus what was pending then, re-based when a
+ * later count shows more work than that (rows added meanwhile).
+ */
+export interface WatchState {
+  startedAtMs: number;
+  total: number;
+  samples: { atMs: number; processed: number }[];
+}
+
+export function startWatch(s: FunctionStatus, nowMs: number): WatchState {
+  return {
+    startedAtMs: nowMs,
+    total: s.counters.processed + s.pendingRows,
+    samples: [{ atMs: nowMs, processed: s.counters.processed }],
+  };
+}
+
+/** Folds one status into the watch and returns the line to draw (rate over the last 10 s). */
+export function watchProgress(
+  w: WatchState,
+  s: FunctionStatus,
+  nowMs: number,
+  windowMs = 10_000,
+): ProgressInput {
+  const done = s.counters.processed;
+  w.samples.push({ atMs: nowMs, processed: done });
+  while (w.samples.length > 2 && w.samples[0]!.atMs < nowMs - windowMs) w.samples.shift();
+  const first = w.samples[0]!;
+  const spanMs = nowMs - first.atMs;
+  const rate = spanMs > 0 ? ((done - first.processed) / spanMs) * 1000 : s.rowsPerSecond;
+  // Work beyond the original total (rows added meanwhile) extends the bar.
+  if (done + s.pendingRows > w.total && done >= w.total) w.total = done + s.pendingRows;
+  return { done, total: w.total, rowsPerSecond: rate, elapsedMs: nowMs - w.startedAtMs };
+}
+
+interface FunctionFlags {
+  namespace: string;
+}
+
+async function withFunction<T>(
+  name: string,
+  flags: FunctionFlags,
+  fn: (t: TemporalClient, ref: FunctionRef, config: Config) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig();
+  const ref = { k8sNamespace: flags.namespace, name };
+  const t = await connectTemporalClient(config);
+  try {
+    return await t.connection.withDeadline(Date.now() + CALL_TIMEOUT_MS, () => fn(t, ref, config));
+  } catch (err) {
+    throw explain(err, ref, config);
+  } finally {
+    await t.close();
+  }
+}
+
+function explain(err: unknown, ref: FunctionRef, config: Config): unknown {
+  if (
+    err instanceof WorkflowNotFoundError ||
+    (err instanceof Error && /workflow not found|not found for ID/i.test(err.message))
+  ) {
+    return new FunctionNotFoundError(functionWorkflowId(ref.k8sNamespace, ref.name), config);
+  }
+  if (err instanceof Error && /deadline exceeded|timeout/i.test(err.message)) {
+    return new LayerError(
+      `workflow ${functionWorkflowId(ref.k8sNamespace, ref.name)} did not answer within ${CALL_TIMEOUT_MS / 1000}s`,
+      `is an orchestrator worker running on task queue ${config.temporal.taskQueue}? start one with \`layer orchestrator\``,
+      { cause: err },
+    );
+  }
+  return err;
+}
+
+async function watchStatus(
+  name: string,
+  flags: FunctionFlags & { json?: boolean; intervalMs: number },
+): Promise<void> {
+  const config = loadConfig();
+  const ref = { k8sNamespace: flags.namespace, name };
+  const t = await connectTemporalClient(config);
+  const query = () =>
+    t.connection
+      .withDeadline(Date.now() + CALL_TIMEOUT_MS, () => getFunctionStatus(t.client, ref))
+      .catch((err: unknown) => {
+        throw explain(err, ref, config);
+      });
+  const stream = process.stderr;
+  const bar = createProgressWriter(stream);
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const onSignal = () => stop();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const first = await query();
+    const w = startWatch(first, Date.now());
+    if (!flags.json)
+      process.stdout.write(`watching ${functionWorkflowId(ref.k8sNamespace, name)} (Ctrl-C to stop)\n`);
+    let last: ProgressInput | undefined;
+    for (;;) {
+      const s = await query();
+      last = watchProgress(w, s, Date.now());
+      if (flags.json) process.stdout.write(JSON.stringify({ ...s, progress: last }) + '\n');
+      else bar.update(last);
+      const tick = new Promise<'tick'>((r) => setTimeout(() => r('tick'), flags.intervalMs).unref());
+      if ((await Promise.race([tick, stopped.then(() => 'stop' as const)])) === 'stop') break;
+    }
+    if (!flags.json) bar.finish(last);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await t.close();
+  }
+}
+
+export function registerFunctionCommands(program: Command): void {
+  const fn = program.command('function').description("observe and control a Function's workflow");
+  const nsOption = [
+    '-n, --namespace <namespace>',
+    'Kubernetes namespace of the Function',
+    LOCAL_K8S_NAMESPACE,
+  ] as const;
+
+  fn.command('status')
+    .description('phase, pending rows, in-flight batches and counters; --watch shows a live progress bar')
+    .argument('<name>', 'Function name')
+    .option(...nsOption)
+    .option('-w, --watch', 'redraw a progress bar with rows/s and ETA until Ctrl-C')
+    .option('--json', 'print the status as JSON (one object per poll with --watch)')
+    .option('--interval <seconds>', 'seconds between polls with --watch', '1')
+    .action(
+      async (name: string, flags: FunctionFlags & { watch?: boolean; json?: boolean; interval: string }) => {
+        if (flags.watch) {
+          const seconds = Number(flags.interval);
+          if (!Number.isFinite(seconds) || seconds <= 0)
+            throw new InvalidInputError(
+              '--interval',
+              `expected a positive number, got '${flags.interval}'`,
+              'e.g. --interval 2',
+            );
+          return watchStatus(name, { ...flags, intervalMs: seconds * 1000 });
+        }
+        const s = await withFunction(name, flags, (t, ref) => getFunctionStatus(t.client, ref));
+        process.stdout.write((flags.json ? JSON.stringify(s) : formatStatus(s)) + '\n');
+      },
+    );
+
+  fn.command('pause')
+    .description('stop dispatching batches (in-flight batches finish)')
+    .argument('<name>', 'Function name')
+    .option(...nsOption)
+    .action(async (name: string, flags: FunctionFlags) => {
+      await withFunction(name, flags, (t, ref) => setFunctionPaused(t.client, ref, true));
+      process.stdout.write(`function ${flags.namespace}/${name} paused\n`);
+    });
+
+  fn.command('resume')
+    .description('dispatch again (and run a discovery pass now)')
+    .argument('<name>', 'Function name')
+    .option(...nsOption)
+    .action(async (name: string, flags: FunctionFlags) => {
+      await withFunction(name, flags, (t, ref) => setFunctionPaused(t.client, ref, false));
+      process.stdout.write(`function ${flags.namespace}/${name} resumed\n`);
+    });
+
+  fn.command('discover-now')
+    .description('start a discovery pass now instead of at the next interval')
+    .argument('<name>', 'Function name')
+    .option(...nsOption)
+    .action(async (name: string, flags: FunctionFlags) => {
+      await withFunction(name, flags, (t, ref) => discoverFunctionNow(t.client, ref));
+      process.stdout.write(`function ${flags.namespace}/${name}: discovery requested\n`);
+    });
+
+  fn.command('replay')
+    .description('clear dead-lettered rows (optionally only those matching --filter) so they run again')
+    .argument('<name>', 'Function name')
+    .option(...nsOption)
+    .option('--filter <json>', 'Turbopuffer filter (JSON) limiting which dead-lettered rows are replayed')
+    .action(async (name: string, flags: FunctionFlags & { filter?: string }) => {
+      const filter = parseFilterFlag(flags.filter);
+      const cleared = await withFunction(name, flags, (t, ref) =>
+        replayFunctionDeadLetters(t.client, ref, filter),
+      );
+      process.stdout.write(
+        `function ${flags.namespace}/${name}: ${fmt.format(cleared)} dead-lettered rows cleared for replay\n`,
+      );
+    });
+}

@@ -1,0 +1,145 @@
+// `layer operator`: by default one process runs everything the operator needs — the watcher
+// (informers → reconcile workflows), the orchestrator Worker with the operator's activities, and
+// the HTTP API. `--no-watcher`, `--no-worker` and `--no-api` split the roles across Deployments
+// in production; every role reads the same configuration (loadConfig).
+import type { NativeConnection } from '@temporalio/worker';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config.js';
+import { createOperatorWatcher, type OperatorWatcher } from '../../operator/watcher.js';
+import { createHttpApi, type HttpApi } from '../../server/http-api.js';
+import { createOperatorApiDeps } from '../../server/operator-api.js';
+import { InvalidInputError, LayerError } from '../../util/errors.js';
+import {
+  connectTemporalClient,
+  connectTemporalWorker,
+  loadKubeConfig,
+  type TemporalClient,
+} from '../temporal-connect.js';
+import { roleLogger, shutdownSignal, startOrchestratorWorker, type RunningWorker } from './orchestrator.js';
+
+interface OperatorFlags {
+  watcher: boolean;
+  worker: boolean;
+  api: boolean;
+  port?: string;
+  scaledObjects: boolean;
+}
+
+/** The roles this process runs, from the flags (at least one). */
+export function operatorRoles(
+  flags: Pick<OperatorFlags, 'watcher' | 'worker' | 'api'>,
+): ('watcher' | 'worker' | 'api')[] {
+  const roles = (['watcher', 'worker', 'api'] as const).filter((r) => flags[r]);
+  if (roles.length === 0) {
+    throw new InvalidInputError(
+      '--no-watcher --no-worker --no-api',
+      'every role is disabled',
+      'drop one of the --no-* flags',
+    );
+  }
+  return roles;
+}
+
+export function parsePortFlag(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new InvalidInputError(
+      '--port',
+      `expected a port number 0-65535, got '${value}'`,
+      'e.g. --port 8080 (0 picks a free port)',
+    );
+  }
+  return n;
+}
+
+export function registerOperatorCommand(program: Command): void {
+  program
+    .command('operator')
+    .description(
+      'run the operator: watcher, orchestrator worker (with operator activities) and HTTP API in one process',
+    )
+    .option('--no-watcher', 'do not run the watcher (informers that start reconcile workflows)')
+    .option('--no-worker', 'do not run the orchestrator Temporal Worker')
+    .option('--no-api', 'do not serve the orchestrator HTTP API')
+    .option('--port <port>', 'HTTP API port (default $LAYER_API_PORT or 8080)')
+    .option('--no-scaled-objects', 'do not watch KEDA ScaledObjects (KEDA not installed)')
+    .action(async (flags: OperatorFlags) => {
+      const log = roleLogger('operator');
+      const roles = operatorRoles(flags);
+      const config = loadConfig();
+      const port = parsePortFlag(flags.port, config.api.port);
+      const kube = loadKubeConfig(config);
+      if (!kube) {
+        throw new LayerError(
+          'layer operator needs Kubernetes, and no kubeconfig was found',
+          'set KUBECONFIG (or run `layer dev up --kube`, or run in a pod); without Kubernetes use `layer orchestrator` and `layer apply`',
+        );
+      }
+      log(`running ${roles.join(' + ')}`, {
+        kubernetes: `${kube.source} (${kube.detail})`,
+        cluster: kube.kubeConfig.getCurrentCluster()?.server,
+        temporal: `${config.temporal.address}/${config.temporal.namespace}`,
+        taskQueue: config.temporal.taskQueue,
+      });
+
+      let temporal: TemporalClient | undefined;
+      let connection: NativeConnection | undefined;
+      let worker: RunningWorker | undefined;
+      let watcher: OperatorWatcher | undefined;
+      let api: HttpApi | undefined;
+      try {
+        temporal = await connectTemporalClient(config);
+        if (flags.worker) {
+          connection = await connectTemporalWorker(config);
+          worker = await startOrchestratorWorker({
+            config,
+            connection,
+            client: temporal.client,
+            kubeConfig: kube.kubeConfig,
+            log: roleLogger('operator/worker'),
+          });
+        }
+        if (flags.watcher) {
+          watcher = createOperatorWatcher({
+            kubeConfig: kube.kubeConfig,
+            client: temporal.client,
+            taskQueue: config.temporal.taskQueue,
+            watchScaledObjects: flags.scaledObjects,
+            log: roleLogger('operator/watcher'),
+          });
+          await watcher.start();
+          roleLogger('operator/watcher')('informers started; reconcile workflows go to the task queue', {
+            taskQueue: config.temporal.taskQueue,
+          });
+        }
+        if (flags.api) {
+          const w = watcher;
+          api = createHttpApi(
+            createOperatorApiDeps({
+              kubeConfig: kube.kubeConfig,
+              client: temporal.client,
+              ...(config.api.vectorStore ? { vectorStore: config.api.vectorStore } : {}),
+              // Ready when the informers listed (if this process watches) — API-only replicas are ready at once.
+              ready: () => (w ? w.synced() : true),
+              log: roleLogger('operator/api'),
+            }),
+          );
+          const url = await api.listen(port, config.api.host);
+          roleLogger('operator/api')(`listening on ${url}`, {
+            auth: config.api.vectorStore
+              ? `VectorStore ${config.api.vectorStore.namespace}/${config.api.vectorStore.name}`
+              : 'open (LAYER_VECTOR_STORE unset)',
+          });
+        }
+        await Promise.race([shutdownSignal(log), ...(worker ? [worker.run] : [])]);
+      } finally {
+        await api?.close();
+        await watcher?.stop();
+        await worker?.stop();
+        await connection?.close();
+        await temporal?.close();
+        log('stopped');
+      }
+    });
+}

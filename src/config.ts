@@ -1,0 +1,186 @@
+// The process configuration of every `layer` entry point that talks to Temporal, the store,
+// Kubernetes or serves the HTTP API. Parsed once, at the entry point, from the environment
+// (nothing else in the project reads process.env for these); a value that is wrong fails here
+// with the variable's name and how to fix it, not later as a confusing connection error.
+//
+// Defaults follow the local workflow: when `layer dev up` is running, its Temporal, store and
+// kubeconfig are used, so `layer apply` / `layer orchestrator` need no variables at all.
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import { ORCHESTRATOR_TASK_QUEUE } from './contracts/function.js';
+import { readDevState, type DevState } from './dev/environment.js';
+import { devStateDir } from './dev/paths.js';
+import { InvalidInputError } from './util/errors.js';
+
+/** Where the Temporal frontend is when neither TEMPORAL_ADDRESS nor a `layer dev up` env says. */
+export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
+/** The embedded store's default address (`layer store serve`). */
+export const DEFAULT_STORE_URL = 'http://127.0.0.1:8787';
+export const DEFAULT_API_PORT = 8080;
+/** Service-account files Kubernetes mounts into every pod (in-cluster configuration). */
+export const IN_CLUSTER_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/** Every variable loadConfig reads, by the config field it sets. */
+export const ConfigEnv = {
+  temporalAddress: 'TEMPORAL_ADDRESS',
+  temporalNamespace: 'TEMPORAL_NAMESPACE',
+  temporalUiUrl: 'LAYER_TEMPORAL_UI_URL',
+  taskQueue: 'LAYER_ORCHESTRATOR_TASK_QUEUE',
+  storeUrl: 'LAYER_STORE_URL',
+  storeApiKey: 'LAYER_STORE_API_KEY',
+  apiPort: 'LAYER_API_PORT',
+  apiHost: 'LAYER_API_HOST',
+  vectorStore: 'LAYER_VECTOR_STORE',
+  kubeconfig: 'KUBECONFIG',
+  kubernetesServiceHost: 'KUBERNETES_SERVICE_HOST',
+} as const;
+
+const hostPort = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
+const k8sName = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+const configSchema = z.object({
+  temporal: z.object({
+    /** Temporal frontend `host:port`. */
+    address: z
+      .string()
+      .regex(hostPort, 'expected host:port')
+      .refine((a) => Number(a.slice(a.lastIndexOf(':') + 1)) <= 65535, 'port is above 65535'),
+    namespace: z.string().min(1),
+    /** Task queue of the orchestrator Worker; workflows are started on it. */
+    taskQueue: z.string().min(1),
+    /** Temporal Web UI base URL, for links the CLI prints (the dev env's, when running). */
+    uiUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  }),
+  store: z.object({
+    /** Base URL of the Turbopuffer-compatible store (embedded store, gateway or Turbopuffer). */
+    url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+    apiKey: z.string().min(1).optional(),
+  }),
+  api: z.object({
+    /** Port of the orchestrator HTTP API (0: any free port). */
+    port: z.coerce.number({ error: 'expected a number' }).int('expected an integer').min(0).max(65535),
+    host: z.string().min(1),
+    /** `namespace/name` of the VectorStore whose inboundAuth guards the API; absent: open. */
+    vectorStore: z
+      .string()
+      .refine((v) => {
+        const [ns, name, ...rest] = v.split('/');
+        return rest.length === 0 && !!ns && !!name && k8sName.test(ns) && k8sName.test(name);
+      }, 'expected namespace/name')
+      .transform((v) => {
+        const [namespace = '', name = ''] = v.split('/');
+        return { namespace, name };
+      })
+      .optional(),
+  }),
+  kube: z.object({
+    /** Explicit kubeconfig file (KUBECONFIG, or the `layer dev up --kube` one). */
+    kubeconfig: z.string().min(1).optional(),
+    /** Running in a pod: use the mounted service account. */
+    inCluster: z.boolean(),
+  }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Which env var feeds each schema path, for error messages. */
+const envOfPath: Record<string, string> = {
+  'temporal.address': ConfigEnv.temporalAddress,
+  'temporal.namespace': ConfigEnv.temporalNamespace,
+  'temporal.taskQueue': ConfigEnv.taskQueue,
+  'temporal.uiUrl': ConfigEnv.temporalUiUrl,
+  'store.url': ConfigEnv.storeUrl,
+  'store.apiKey': ConfigEnv.storeApiKey,
+  'api.port': ConfigEnv.apiPort,
+  'api.host': ConfigEnv.apiHost,
+  'api.vectorStore': ConfigEnv.vectorStore,
+  'kube.kubeconfig': ConfigEnv.kubeconfig,
+};
+
+const hintOfEnv: Record<string, string> = {
+  [ConfigEnv.temporalAddress]: `set ${ConfigEnv.temporalAddress} to host:port, e.g. localhost:7233 (or unset it to use \`layer dev up\`)`,
+  [ConfigEnv.temporalNamespace]: `set ${ConfigEnv.temporalNamespace} to a Temporal namespace, e.g. default`,
+  [ConfigEnv.temporalUiUrl]: `set ${ConfigEnv.temporalUiUrl} to the Temporal Web UI's URL, e.g. http://localhost:8233`,
+  [ConfigEnv.taskQueue]: `set ${ConfigEnv.taskQueue} to a task queue name, or unset it for ${ORCHESTRATOR_TASK_QUEUE}`,
+  [ConfigEnv.storeUrl]: `set ${ConfigEnv.storeUrl} to the store's base URL, e.g. ${DEFAULT_STORE_URL}`,
+  [ConfigEnv.storeApiKey]: `set ${ConfigEnv.storeApiKey} to the store's bearer key, or unset it`,
+  [ConfigEnv.apiPort]: `set ${ConfigEnv.apiPort} to a port number 0-65535, e.g. ${DEFAULT_API_PORT}`,
+  [ConfigEnv.apiHost]: `set ${ConfigEnv.apiHost} to an address to listen on, e.g. 0.0.0.0`,
+  [ConfigEnv.vectorStore]: `set ${ConfigEnv.vectorStore} to <namespace>/<name> of a VectorStore, e.g. layer/default`,
+  [ConfigEnv.kubeconfig]: `set ${ConfigEnv.kubeconfig} to a kubeconfig file path, or unset it`,
+};
+
+export interface LoadConfigOptions {
+  /** The running `layer dev up` environment; default: read from $LAYER_STATE_DIR / ./.layer/dev. */
+  devState?: DevState | null;
+}
+
+/** An env var's value, with blank treated as unset (Kubernetes renders absent values as ""). */
+function read(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v ? v : undefined;
+}
+
+/**
+ * Parse the process configuration. Call once per entry point and pass the result down.
+ *
+ * @example
+ * const config = loadConfig();
+ * const connection = await Connection.connect({ address: config.temporal.address });
+ *
+ * @throws InvalidInputError naming the variable and the fix when a value is wrong.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfigOptions = {}): Config {
+  const dev =
+    opts.devState === undefined ? readDevStateSafely(devStateDir(env)) : (opts.devState ?? undefined);
+  const kubeconfig = read(env, ConfigEnv.kubeconfig) ?? dev?.kube?.kubeconfigPath;
+  const inCluster = !!read(env, ConfigEnv.kubernetesServiceHost) && existsSync(IN_CLUSTER_TOKEN_PATH);
+  const raw = {
+    temporal: {
+      address: read(env, ConfigEnv.temporalAddress) ?? dev?.temporal.address ?? DEFAULT_TEMPORAL_ADDRESS,
+      namespace:
+        read(env, ConfigEnv.temporalNamespace) ??
+        (dev && !read(env, ConfigEnv.temporalAddress) ? dev.temporal.namespace : 'default'),
+      taskQueue: read(env, ConfigEnv.taskQueue) ?? ORCHESTRATOR_TASK_QUEUE,
+      // The dev env's UI only belongs with the dev env's server.
+      uiUrl:
+        read(env, ConfigEnv.temporalUiUrl) ??
+        (dev && !read(env, ConfigEnv.temporalAddress) ? dev.temporal.uiUrl : undefined),
+    },
+    store: {
+      url: read(env, ConfigEnv.storeUrl) ?? dev?.store?.url ?? DEFAULT_STORE_URL,
+      apiKey: read(env, ConfigEnv.storeApiKey),
+    },
+    api: {
+      port: read(env, ConfigEnv.apiPort) ?? DEFAULT_API_PORT,
+      // In a pod the API must be reachable from KEDA and workers; locally keep it private.
+      host:
+        read(env, ConfigEnv.apiHost) ??
+        (read(env, ConfigEnv.kubernetesServiceHost) ? '0.0.0.0' : '127.0.0.1'),
+      vectorStore: read(env, ConfigEnv.vectorStore),
+    },
+    kube: { kubeconfig, inCluster },
+  };
+  const parsed = configSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const path = issue.path.map(String).join('.');
+  const name = envOfPath[path] ?? path;
+  const value = path
+    .split('.')
+    .reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], raw);
+  throw new InvalidInputError(
+    name,
+    `${issue.message} (got ${JSON.stringify(value)})`,
+    hintOfEnv[name] ?? `fix ${name}`,
+  );
+}
+
+/** A corrupt state file must not stop commands that do not need the dev env. */
+function readDevStateSafely(stateDir: string): DevState | undefined {
+  try {
+    return readDevState(stateDir);
+  } catch {
+    return undefined;
+  }
+}
