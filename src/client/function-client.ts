@@ -59,11 +59,13 @@ function staticDetails(spec: FunctionRuntimeSpec): string {
 export async function startOrUpdateFunction(
   client: Client,
   spec: FunctionRuntimeSpec,
+  options: { taskQueue?: string } = {},
 ): Promise<StartOrUpdateResult> {
   const workflowId = functionWorkflowId(spec.k8sNamespace, spec.name);
   const startWorkflowOperation = new WithStartWorkflowOperation<typeof functionWorkflow>('functionWorkflow', {
     workflowId,
-    taskQueue: ORCHESTRATOR_TASK_QUEUE,
+    // The orchestrator's queue; tests give each file its own so workers never cross.
+    taskQueue: options.taskQueue ?? ORCHESTRATOR_TASK_QUEUE,
     args: [{ spec }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     staticSummary: `Function ${spec.k8sNamespace}/${spec.name} → ${spec.output.attribute}@${spec.output.version}`,

@@ -2,7 +2,7 @@
 // activities, on one task queue. This is the one place that wires real clients into the
 // activity factories.
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
+import { Worker, bundleWorkflowCode, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { ORCHESTRATOR_TASK_QUEUE } from '../contracts/function.js';
 import { createFunctionActivities } from '../activities/function-activities.js';
 import type { StoreClient } from '../store/client.js';
@@ -17,8 +17,8 @@ export interface OrchestratorWorkerOptions {
   taskQueue?: string;
   /** Pre-built bundle (tests and benchmarks reuse one across workers). */
   workflowBundle?: { code: string };
-  /** More activities registered on the same queue (the operator's). */
-  extraActivities?: Record<string, (...args: never[]) => Promise<unknown>>;
+  /** More activities registered on the same queue (the operator's: createOperatorWorkerParts). */
+  extraActivities?: object;
   tuning?: Pick<
     WorkerOptions,
     'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'
@@ -39,7 +39,7 @@ export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions):
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? ORCHESTRATOR_TASK_QUEUE,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_ENTRY }),
-    activities: { ...createFunctionActivities({ storeFor: opts.storeFor }), ...(opts.extraActivities ?? {}) },
+    activities: { ...createFunctionActivities({ storeFor: opts.storeFor }), ...opts.extraActivities },
     ...opts.tuning,
   });
 }

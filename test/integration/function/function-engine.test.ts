@@ -6,7 +6,6 @@ import {
   discoverFunctionNow,
   replayFunctionDeadLetters,
   setFunctionPaused,
-  startOrUpdateFunction,
 } from '../../../src/client/function-client.js';
 import {
   baseSpec,
@@ -15,12 +14,15 @@ import {
   readAll,
   seedRows,
   startEngineHarness,
+  startFunction,
   startPullWorker,
+  recordHistories,
   statusOf,
   taggingHandler,
   uniqueName,
   type EngineHarness,
 } from './harness.js';
+import { functionWorkflowId } from '../../../src/contracts/names.js';
 
 let h: EngineHarness;
 
@@ -42,7 +44,7 @@ describe('Function engine (pull workers)', () => {
     const spec = baseSpec(name, ns);
     const worker = startPullWorker(h, spec, taggingHandler(seen));
     try {
-      await startOrUpdateFunction(h.client, spec);
+      await startFunction(h, spec);
       const ref = { k8sNamespace: spec.k8sNamespace, name };
       await eventually(
         () => statusOf(h, ref),
@@ -88,7 +90,7 @@ describe('Function engine (pull workers)', () => {
     const worker = startPullWorker(h, spec, taggingHandler(seen));
     const ref = { k8sNamespace: spec.k8sNamespace, name };
     try {
-      await startOrUpdateFunction(h.client, spec);
+      await startFunction(h, spec);
       await discoverFunctionNow(h.client, ref);
       await new Promise((r) => setTimeout(r, 2_000));
       const paused = await statusOf(h, ref);
@@ -129,7 +131,7 @@ describe('Function engine (pull workers)', () => {
     );
     const ref = { k8sNamespace: spec.k8sNamespace, name };
     try {
-      await startOrUpdateFunction(h.client, spec);
+      await startFunction(h, spec);
       const s = await eventually(
         () => statusOf(h, ref),
         (x) => x.counters.processed === 16,
@@ -160,7 +162,7 @@ describe('Function engine (pull workers)', () => {
     });
     const ref = { k8sNamespace: spec.k8sNamespace, name };
     try {
-      await startOrUpdateFunction(h.client, spec);
+      await startFunction(h, spec);
       const s = await eventually(
         () => statusOf(h, ref),
         (x) => x.counters.processed === 30 && x.counters.deadLettered === 2,
@@ -196,6 +198,7 @@ describe('Function engine (pull workers)', () => {
       expect(after.counters.deadLettered).toBe(0);
       const final = await readAll(h.store, ns, ['tags_v', 'tags_error']);
       expect(final.every((r) => r.tags_v === 'v1' && r.tags_error == null)).toBe(true);
+      await recordHistories(h, functionWorkflowId(spec.k8sNamespace, name), 'function-poison-replay');
     } finally {
       await worker.stop();
     }
@@ -222,7 +225,7 @@ describe('Function engine (pull workers)', () => {
     });
     const ref = { k8sNamespace: spec.k8sNamespace, name };
     try {
-      await startOrUpdateFunction(h.client, spec);
+      await startFunction(h, spec);
       const s = await eventually(
         () => statusOf(h, ref),
         (x) => x.counters.deadLettered === 1 && x.counters.processed === 3,
@@ -254,11 +257,9 @@ describe('Function engine (pull workers)', () => {
     try {
       // At most 3 batches start per run before it drains (plus the discovered page it already
       // holds, at most maxInFlightBatches = 4): 10 batches need at least 3 runs.
-      const { functionWorkflowId } = await import('../../../src/contracts/names.js');
-      const { ORCHESTRATOR_TASK_QUEUE } = await import('../../../src/contracts/function.js');
       await h.client.workflow.start('functionWorkflow', {
         workflowId: functionWorkflowId(spec.k8sNamespace, name),
-        taskQueue: ORCHESTRATOR_TASK_QUEUE,
+        taskQueue: h.taskQueue,
         args: [{ spec, batchesPerRun: 3 }],
       });
       const s = await eventually(
@@ -270,6 +271,7 @@ describe('Function engine (pull workers)', () => {
       expect(s.runsSoFar).toBeGreaterThanOrEqual(3);
       expect(s.counters.batches).toBe(10);
       expect([...seen.values()].every((n) => n === 1)).toBe(true);
+      await recordHistories(h, functionWorkflowId(spec.k8sNamespace, name), 'function-continue-as-new');
     } finally {
       await worker.stop();
     }

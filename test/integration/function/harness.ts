@@ -5,7 +5,11 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FunctionRuntimeSpec, FunctionStatus } from '../../../src/contracts/function.js';
 import { functionTaskQueue } from '../../../src/contracts/names.js';
-import { getFunctionStatus, type FunctionRef } from '../../../src/client/function-client.js';
+import {
+  getFunctionStatus,
+  startOrUpdateFunction,
+  type FunctionRef,
+} from '../../../src/client/function-client.js';
 import { runFunctionWorker, type FunctionHandler } from '../../../src/sdk/function-worker.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
@@ -16,6 +20,8 @@ import {
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 
 export interface EngineHarness {
+  /** This file's own orchestrator task queue (workers of other test files never poll it). */
+  taskQueue: string;
   client: Client;
   connection: Connection;
   nativeConnection: NativeConnection;
@@ -38,6 +44,7 @@ export async function startEngineHarness(): Promise<EngineHarness> {
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
   const bundle = await bundleOrchestratorWorkflows();
   const h = {
+    taskQueue: `layer-orchestrator-test-${randomUUID().slice(0, 8)}`,
     client,
     connection,
     nativeConnection,
@@ -51,6 +58,7 @@ export async function startEngineHarness(): Promise<EngineHarness> {
       namespace: temporalNamespace(),
       storeFor: () => store,
       workflowBundle: bundle,
+      taskQueue: h.taskQueue,
     });
     h.orchestratorRun = h.orchestrator.run();
   };
@@ -119,6 +127,11 @@ export function baseSpec(
   };
 }
 
+/** startOrUpdateFunction on this harness's orchestrator queue. */
+export function startFunction(h: EngineHarness, spec: FunctionRuntimeSpec) {
+  return startOrUpdateFunction(h.client, spec, { taskQueue: h.taskQueue });
+}
+
 /** A handler that tags a row with the words of its title, recording every id it saw. */
 export function taggingHandler(seen: Map<string, number> = new Map()): FunctionHandler {
   return async (rows) =>
@@ -180,6 +193,25 @@ export async function eventually<T>(
 
 export function statusOf(h: EngineHarness, ref: FunctionRef): Promise<FunctionStatus> {
   return getFunctionStatus(h.client, ref);
+}
+
+/**
+ * With LAYER_RECORD_HISTORIES=1, saves every run of a workflow as test/replay/histories/<label>-<n>.json,
+ * the fixtures the replay tests run against the current workflow code.
+ */
+export async function recordHistories(h: EngineHarness, workflowId: string, label: string): Promise<void> {
+  if (process.env.LAYER_RECORD_HISTORIES !== '1') return;
+  const { writeFileSync } = await import('node:fs');
+  const { historyToJSON } = await import('../../helpers/history-json.js');
+  let n = 0;
+  for await (const wf of h.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
+    const history = await h.client.workflow.getHandle(workflowId, wf.runId).fetchHistory();
+    n += 1;
+    writeFileSync(
+      new URL(`../../replay/histories/${label}-${n}.json`, import.meta.url),
+      historyToJSON(history),
+    );
+  }
 }
 
 /** Every row of a namespace with the given attributes, ordered by id. */

@@ -1,0 +1,174 @@
+// The one client API for Pipeline workflows: what the operator's reconcile, the CLI
+// (`layer pipeline submit|status`) and the HTTP API call. Start-or-update is a single
+// update-with-start, like Functions.
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { pipelineWorkflowId } from '../contracts/names.js';
+import { ORCHESTRATOR_TASK_QUEUE } from '../contracts/function.js';
+import {
+  itemStatesQuery,
+  listSourceNowSignal,
+  pipelineQueueDepth,
+  pipelineRuntimeSpecSchema,
+  pipelineStatusQuery,
+  setPipelinePausedUpdate,
+  submitItemsUpdate,
+  updatePipelineSpecUpdate,
+  type ItemState,
+  type PipelineItem,
+  type PipelineRuntimeSpec,
+  type PipelineStatus,
+  type SubmitItemsResult,
+} from '../contracts/pipeline.js';
+import {
+  LayerK8sNamespaceKey,
+  LayerKindKey,
+  LayerNameKey,
+  LayerPhaseKey,
+  LayerTargetNamespaceKey,
+} from '../contracts/search-attributes.js';
+import type { pipelineWorkflow } from '../workflows/pipeline-workflow.js';
+
+export interface PipelineRef {
+  k8sNamespace: string;
+  name: string;
+}
+
+export interface StartOrUpdatePipelineOptions {
+  /** The orchestrator's task queue (tests run their own). */
+  taskQueue?: string;
+  /** Tests only: continue-as-new after this many batches. */
+  batchesPerRun?: number;
+}
+
+function staticDetails(spec: PipelineRuntimeSpec): string {
+  const p = pipelineRuntimeSpecSchema.parse(spec);
+  return [
+    `**Pipeline** \`${p.k8sNamespace}/${p.name}\` → \`${p.targetNamespace}\``,
+    '',
+    `- source: \`${JSON.stringify(p.sourceRef ?? { kind: 'submit' })}\``,
+    `- worker: ${p.worker.dispatch}, batch ${p.worker.batchSize}, timeout ${p.worker.timeoutSeconds}s`,
+    `- lease ${p.schedule.leaseSeconds}s, ≤${p.schedule.maxInFlightBatches} batches in flight, ≤${p.schedule.maxPendingItems} items queued`,
+    `- retry: ${p.retry.maxAttempts} attempts, backoff ${p.retry.initialBackoffSeconds}s…${p.retry.maxBackoffSeconds}s`,
+  ].join('\n');
+}
+
+/**
+ * Starts the Pipeline's workflow, or hands a running one the new spec (validated by the
+ * workflow before it reaches history). Idempotent.
+ *
+ * @example
+ * await startOrUpdatePipeline(client, { k8sNamespace: 'layer', name: 'docs', targetNamespace: 'docs',
+ *   worker: { dispatch: 'pull', batchSize: 64, timeoutSeconds: 60 } });
+ */
+export async function startOrUpdatePipeline(
+  client: Client,
+  spec: PipelineRuntimeSpec,
+  options: StartOrUpdatePipelineOptions = {},
+): Promise<{ workflowId: string; generation: number }> {
+  const workflowId = pipelineWorkflowId(spec.k8sNamespace, spec.name);
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof pipelineWorkflow>('pipelineWorkflow', {
+    workflowId,
+    taskQueue: options.taskQueue ?? ORCHESTRATOR_TASK_QUEUE,
+    args: [{ spec, ...(options.batchesPerRun ? { batchesPerRun: options.batchesPerRun } : {}) }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `Pipeline ${spec.k8sNamespace}/${spec.name} → ${spec.targetNamespace}`,
+    staticDetails: staticDetails(spec),
+    typedSearchAttributes: [
+      { key: LayerKindKey, value: 'Pipeline' },
+      { key: LayerNameKey, value: spec.name },
+      { key: LayerK8sNamespaceKey, value: spec.k8sNamespace },
+      { key: LayerTargetNamespaceKey, value: [spec.targetNamespace] },
+      { key: LayerPhaseKey, value: spec.paused ? 'paused' : 'running' },
+    ],
+  });
+  const result = await client.workflow.executeUpdateWithStart(updatePipelineSpecUpdate, {
+    args: [spec],
+    startWorkflowOperation,
+  });
+  return { workflowId, generation: result.generation };
+}
+
+export function pipelineHandle(client: Client, ref: PipelineRef): WorkflowHandle<typeof pipelineWorkflow> {
+  return client.workflow.getHandle<typeof pipelineWorkflow>(pipelineWorkflowId(ref.k8sNamespace, ref.name));
+}
+
+/**
+ * Submits items (idempotent by key and version: a repeated item is counted as a duplicate).
+ * Large lists go in several updates; a full queue is retried with backoff until `deadlineMs`.
+ */
+export async function submitPipelineItems(
+  client: Client,
+  ref: PipelineRef,
+  items: PipelineItem[],
+  options: { chunkSize?: number; deadlineMs?: number } = {},
+): Promise<SubmitItemsResult> {
+  const handle = pipelineHandle(client, ref);
+  const size = options.chunkSize ?? 500;
+  const deadline = Date.now() + (options.deadlineMs ?? 10 * 60_000);
+  const total: SubmitItemsResult = { accepted: 0, duplicates: 0 };
+  for (let i = 0; i < items.length; i += size) {
+    const part = items.slice(i, i + size);
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        const res = await handle.executeUpdate(submitItemsUpdate, { args: [part] });
+        total.accepted += res.accepted;
+        total.duplicates += res.duplicates;
+        break;
+      } catch (err) {
+        if (!/queue full/.test(String((err as Error).message)) || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+  return total;
+}
+
+export async function getPipelineStatus(client: Client, ref: PipelineRef): Promise<PipelineStatus> {
+  return pipelineHandle(client, ref).query(pipelineStatusQuery);
+}
+
+/** The queue depth the HTTP API serves KEDA for this Pipeline (0 when no workflow runs). */
+export async function getPipelineQueueDepth(client: Client, ref: PipelineRef): Promise<number> {
+  try {
+    return pipelineQueueDepth(await getPipelineStatus(client, ref));
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 0;
+    throw err;
+  }
+}
+
+export async function getPipelineItemStates(
+  client: Client,
+  ref: PipelineRef,
+  identities: string[],
+): Promise<Record<string, ItemState>> {
+  return pipelineHandle(client, ref).query(itemStatesQuery, identities);
+}
+
+export async function setPipelinePaused(client: Client, ref: PipelineRef, paused: boolean): Promise<void> {
+  await pipelineHandle(client, ref).executeUpdate(setPipelinePausedUpdate, { args: [paused] });
+}
+
+/** Asks the built-in S3 source to list now instead of at its next interval. */
+export async function listPipelineSourceNow(client: Client, ref: PipelineRef): Promise<void> {
+  await pipelineHandle(client, ref).signal(listSourceNowSignal);
+}
+
+/** Stops the Pipeline's workflow (the Pipeline was deleted). False when none was running. */
+export async function stopPipeline(client: Client, ref: PipelineRef): Promise<boolean> {
+  try {
+    const handle = pipelineHandle(client, ref);
+    const desc = await handle.describe();
+    if (desc.status.name !== 'RUNNING') return false;
+    await handle.cancel();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}

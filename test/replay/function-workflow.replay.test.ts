@@ -1,0 +1,47 @@
+// Recorded histories of real runs (test/replay/histories, refreshed with
+// LAYER_RECORD_HISTORIES=1 npx vitest run test/integration/function/function-engine.test.ts)
+// replayed against the current workflow code: a change that would break running workflows
+// fails here first.
+import { readdirSync, readFileSync } from 'node:fs';
+import { Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleOrchestratorWorkflows } from '../../src/workers/orchestrator-worker.js';
+import { historyFromJSON } from '../helpers/history-json.js';
+
+
+const dir = new URL('./histories/', import.meta.url);
+const files = readdirSync(dir).filter((f) => f.startsWith('function-') && f.endsWith('.json'));
+
+function load(file: string): unknown {
+  return JSON.parse(readFileSync(new URL(file, dir), 'utf8'));
+}
+
+let workflowBundle: { code: string };
+beforeAll(async () => {
+  workflowBundle = await bundleOrchestratorWorkflows();
+});
+
+describe('functionWorkflow replay', () => {
+  it('has recorded histories to replay', () => {
+    // Splits and dead letters, and a chain of continue-as-new runs.
+    expect(files.some((f) => f.startsWith('function-poison-replay'))).toBe(true);
+    expect(files.filter((f) => f.startsWith('function-continue-as-new')).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it.each(files)('replays %s deterministically', async (file) => {
+    await Worker.runReplayHistory({ workflowBundle }, historyFromJSON(load(file)));
+  });
+
+  it('detects a history the current code would not produce', async () => {
+    const history = load('function-continue-as-new-1.json') as {
+      events: { activityTaskScheduledEventAttributes?: { activityType?: { name: string } } }[];
+    };
+    const scheduled = history.events.find((e) => e.activityTaskScheduledEventAttributes);
+    // The code schedules a different activity at this point than the history says.
+    scheduled!.activityTaskScheduledEventAttributes!.activityType!.name = 'somethingElse';
+    await expect(
+      Worker.runReplayHistory({ workflowBundle }, historyFromJSON(history)),
+    ).rejects.toBeInstanceOf(DeterminismViolationError);
+  });
+});
