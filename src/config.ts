@@ -58,7 +58,11 @@ const configSchema = z.object({
   }),
   api: z.object({
     /** Port of the orchestrator HTTP API (0: any free port). */
-    port: z.coerce.number({ error: 'expected a number' }).int('expected an integer').min(0).max(65535),
+    port: z.coerce
+      .number()
+      .int('expected an integer')
+      .min(0, 'expected a port number >= 0')
+      .max(65535, 'expected a port number <= 65535'),
     host: z.string().min(1),
     /** `namespace/name` of the VectorStore whose inboundAuth guards the API; absent: open. */
     vectorStore: z

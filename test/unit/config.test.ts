@@ -1,0 +1,147 @@
+// loadConfig: defaults, the dev env as the default for local commands, and every bad value
+// failing with the variable's name and a fix.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, DEFAULT_STORE_URL, DEFAULT_TEMPORAL_ADDRESS } from '../../src/config.js';
+import { ORCHESTRATOR_TASK_QUEUE } from '../../src/contracts/function.js';
+import type { DevState } from '../../src/dev/environment.js';
+import { InvalidInputError } from '../../src/util/errors.js';
+
+const devState: DevState = {
+  temporal: {
+    address: '127.0.0.1:17233',
+    namespace: 'dev',
+    uiUrl: 'http://127.0.0.1:18233',
+    pid: 1,
+    logFile: '/tmp/t.log',
+  },
+  store: { url: 'http://127.0.0.1:18787', pid: 1, dataDir: '/tmp/store', logFile: '/tmp/s.log' },
+  kube: {
+    serverUrl: 'https://127.0.0.1:6443',
+    kubeconfigPath: '/tmp/dev-kubeconfig',
+    pids: { etcd: 1, apiserver: 1 },
+  },
+};
+
+/** No dev env unless a test gives one. */
+const load = (env: Record<string, string>, dev: DevState | null = null) => loadConfig(env, { devState: dev });
+
+describe('loadConfig defaults', () => {
+  it('uses the documented defaults with an empty environment and no dev env', () => {
+    expect(load({})).toEqual({
+      temporal: {
+        address: DEFAULT_TEMPORAL_ADDRESS,
+        namespace: 'default',
+        taskQueue: ORCHESTRATOR_TASK_QUEUE,
+      },
+      store: { url: DEFAULT_STORE_URL },
+      api: { port: 8080, host: '127.0.0.1' },
+      kube: { inCluster: false },
+    });
+  });
+
+  it('takes Temporal, its UI, the store and the kubeconfig from a running `layer dev up`', () => {
+    const c = load({}, devState);
+    expect(c.temporal).toMatchObject({
+      address: '127.0.0.1:17233',
+      namespace: 'dev',
+      uiUrl: 'http://127.0.0.1:18233',
+    });
+    expect(c.store.url).toBe('http://127.0.0.1:18787');
+    expect(c.kube.kubeconfig).toBe('/tmp/dev-kubeconfig');
+  });
+
+  it('lets explicit variables win over the dev env, without mixing in its namespace or UI', () => {
+    const c = load(
+      {
+        TEMPORAL_ADDRESS: 'temporal.example:7233',
+        LAYER_STORE_URL: 'https://store.example',
+        KUBECONFIG: '/k',
+      },
+      devState,
+    );
+    expect(c.temporal).toEqual({
+      address: 'temporal.example:7233',
+      namespace: 'default',
+      taskQueue: ORCHESTRATOR_TASK_QUEUE,
+    });
+    expect(c.store.url).toBe('https://store.example');
+    expect(c.kube.kubeconfig).toBe('/k');
+  });
+
+  it('reads the dev env from $LAYER_STATE_DIR when none is passed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'layer-config-'));
+    writeFileSync(
+      join(dir, 'state.json'),
+      JSON.stringify({ ...devState, temporal: { ...devState.temporal, pid: process.pid } }),
+    );
+    expect(loadConfig({ LAYER_STATE_DIR: dir }).temporal.address).toBe('127.0.0.1:17233');
+    expect(loadConfig({ LAYER_STATE_DIR: join(dir, 'missing') }).temporal.address).toBe(
+      DEFAULT_TEMPORAL_ADDRESS,
+    );
+  });
+});
+
+describe('loadConfig values', () => {
+  it.each([
+    // Every variable in its ordinary form.
+    [{ TEMPORAL_ADDRESS: 'temporal:7233' }, 'temporal.address', 'temporal:7233'],
+    // IPv6 literals need brackets to separate the port.
+    [{ TEMPORAL_ADDRESS: '[::1]:7233' }, 'temporal.address', '[::1]:7233'],
+    [{ TEMPORAL_NAMESPACE: 'prod' }, 'temporal.namespace', 'prod'],
+    // Tests and parallel environments use their own orchestrator queue.
+    [{ LAYER_ORCHESTRATOR_TASK_QUEUE: 'q-1' }, 'temporal.taskQueue', 'q-1'],
+    [{ LAYER_STORE_URL: 'http://gw:8080' }, 'store.url', 'http://gw:8080'],
+    [{ LAYER_STORE_API_KEY: 'k' }, 'store.apiKey', 'k'],
+    // Env strings become numbers for the port.
+    [{ LAYER_API_PORT: '9090' }, 'api.port', 9090],
+    // 0 asks the OS for a free port (tests).
+    [{ LAYER_API_PORT: '0' }, 'api.port', 0],
+    [{ LAYER_API_HOST: '0.0.0.0' }, 'api.host', '0.0.0.0'],
+    // In a pod the API must listen on every interface for KEDA and workers.
+    [{ KUBERNETES_SERVICE_HOST: '10.0.0.1' }, 'api.host', '0.0.0.0'],
+    [{ LAYER_VECTOR_STORE: 'layer/default' }, 'api.vectorStore', { namespace: 'layer', name: 'default' }],
+    // Kubernetes renders an unset optional env value as "": that means unset, not invalid.
+    [{ TEMPORAL_ADDRESS: '', LAYER_API_PORT: '  ' }, 'api.port', 8080],
+    [{ KUBECONFIG: '/home/me/.kube/config' }, 'kube.kubeconfig', '/home/me/.kube/config'],
+    // KUBERNETES_SERVICE_HOST alone (no mounted token, as here) is not in-cluster.
+    [{ KUBERNETES_SERVICE_HOST: '10.0.0.1' }, 'kube.inCluster', false],
+  ])('%j sets %s', (env, path, expected) => {
+    const c = load(env) as unknown as Record<string, Record<string, unknown>>;
+    const [section, key] = path.split('.') as [string, string];
+    expect(c[section]![key]).toEqual(expected);
+  });
+
+  it.each([
+    // No port: the SDK would fail later with a confusing gRPC error.
+    [{ TEMPORAL_ADDRESS: 'localhost' }, 'TEMPORAL_ADDRESS', 'host:port'],
+    // A URL is not an address.
+    [{ TEMPORAL_ADDRESS: 'http://localhost:7233' }, 'TEMPORAL_ADDRESS', 'host:port'],
+    [{ TEMPORAL_ADDRESS: 'localhost:99999' }, 'TEMPORAL_ADDRESS', '65535'],
+    [{ LAYER_STORE_URL: 'localhost:8787' }, 'LAYER_STORE_URL', 'http'],
+    [{ LAYER_STORE_URL: 'ftp://store' }, 'LAYER_STORE_URL', 'http'],
+    [{ LAYER_TEMPORAL_UI_URL: 'not a url' }, 'LAYER_TEMPORAL_UI_URL', 'http'],
+    [{ LAYER_API_PORT: 'eighty' }, 'LAYER_API_PORT', 'number'],
+    [{ LAYER_API_PORT: '80.5' }, 'LAYER_API_PORT', 'integer'],
+    [{ LAYER_API_PORT: '70000' }, 'LAYER_API_PORT', '65535'],
+    [{ LAYER_API_PORT: '-1' }, 'LAYER_API_PORT', '0'],
+    // namespace/name, both Kubernetes names.
+    [{ LAYER_VECTOR_STORE: 'default' }, 'LAYER_VECTOR_STORE', 'namespace/name'],
+    [{ LAYER_VECTOR_STORE: 'a/b/c' }, 'LAYER_VECTOR_STORE', 'namespace/name'],
+    [{ LAYER_VECTOR_STORE: 'Layer/Default' }, 'LAYER_VECTOR_STORE', 'namespace/name'],
+  ])('%j fails naming %s', (env, variable, fragment) => {
+    let err: unknown;
+    try {
+      load(env);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InvalidInputError);
+    const e = err as InvalidInputError;
+    expect(e.path).toBe(variable);
+    expect(e.message).toContain(fragment);
+    expect(e.hint).toContain(variable);
+  });
+});
