@@ -1,0 +1,711 @@
+// Function engine benchmark, in one run, against a real Temporal dev server and the embedded
+// store (each in its own child process), with the orchestrator Worker in a third child process
+// so its peak RSS and CPU are its own:
+//   1. no-op pull worker (a constant tag per row), batchSize 64            → noop_rows_per_s
+//   2. a fixed 100 ms-per-batch pull worker, 4 batches in flight, batch 32  → worker_bound_efficiency
+//      (achieved rows/s ÷ the ideal 4 × 32 / 0.1 s = 1280 rows/s)
+//   3. the same work as phase 1 without Temporal: a direct loop scan page → handler → patch through
+//      the same store client and the same batch core (the pull SDK's batch function), batch 64
+//                                                                          → direct_rows_per_s
+// plus Temporal history events per batch (phase 1, summed over every continue-as-new run, with a
+// breakdown by event type) and the orchestrator's peak RSS. A measuring script: it asserts no
+// timing. Human-readable figures first; the last line is one JSON object.
+//
+// Usage: npm run bench:function [-- --rows N] [--slow-rows N] [--noop-in-flight N] [--timeout-s S]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import type { History } from '@temporalio/common/lib/proto-utils.js';
+import { tsToMs } from '@temporalio/common/lib/time.js';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { getFunctionStatus, startOrUpdateFunction } from '../src/client/function-client.js';
+import type { FunctionRuntimeSpec, FunctionStatus } from '../src/contracts/function.js';
+import { functionTaskQueue, functionWorkflowId } from '../src/contracts/names.js';
+import { workFilter } from '../src/engine/function-filters.js';
+import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/temporal-server.js';
+import {
+  createFunctionBatchActivity,
+  runFunctionWorker,
+  type FunctionHandler,
+} from '../src/sdk/function-worker.js';
+import { createStoreClient, type StoreClient } from '../src/store/client.js';
+import { seedProducts } from '../src/store/seed.js';
+import { bundleOrchestratorWorkflows } from '../src/workers/orchestrator-worker.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const n = Number(process.argv[i + 1]);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} expects a positive integer`);
+  return n;
+}
+
+const ROWS = arg('rows', 100_000);
+const SLOW_ROWS = arg('slow-rows', ROWS);
+const NOOP_BATCH = 64;
+/** Batches in flight for the no-op phase: the seed Function's default (maxInFlightBatches 8). */
+const NOOP_IN_FLIGHT = arg('noop-in-flight', 8);
+const SLOW_BATCH = 32;
+const SLOW_IN_FLIGHT = 4;
+const SLOW_BATCH_MS = 100;
+const IDEAL_SLOW_ROWS_PER_S = (SLOW_IN_FLIGHT * SLOW_BATCH) / (SLOW_BATCH_MS / 1000);
+const DIRECT_BATCH = 64;
+/** Give up on a phase after this long (reported, never silently shortened). */
+const PHASE_TIMEOUT_S = arg('timeout-s', 900);
+const OUTPUT_VERSION = 'bench-v1';
+const TEMPORAL_NAMESPACE = 'default';
+const RUN_TAG = Date.now().toString(36);
+
+const log = (s: string): void => void process.stdout.write(`${s}\n`);
+const round = (n: number, digits = 0): number => Math.round(n * 10 ** digits) / 10 ** digits;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// ---- child processes ------------------------------------------------------------------------
+
+const children = new Set<ChildProcess>();
+let temporal: TemporalDevServer | undefined;
+
+function killChildren(): void {
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+process.once('exit', killChildren);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`\n${signal}: stopping child processes`);
+    killChildren();
+    void (temporal?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
+function track(child: ChildProcess, name: string): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  child.once('error', (err) => log(`${name}: ${err.message}`));
+  return child;
+}
+
+/** Resolves with the first capture of `pattern` on the child's stdout; rejects if it exits first. */
+function waitForLine(
+  child: ChildProcess,
+  name: string,
+  pattern: RegExp,
+  timeoutMs = 120_000,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${name}: not ready after ${timeoutMs} ms`)), timeoutMs);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = pattern.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1] ?? m[0]);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${signal ?? code}) before it was ready; output:\n${out}`));
+    });
+  });
+}
+
+async function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function startStore(): Promise<{ url: string; child: ChildProcess }> {
+  const bin = fileURLToPath(new URL('../bin/layer.js', import.meta.url));
+  const child = track(
+    spawn(process.execPath, [bin, 'store', 'serve', '--memory', '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+    'store',
+  );
+  const url = await waitForLine(child, 'store', /listening on (http:\/\/\S+)/);
+  return { url, child };
+}
+
+async function startOrchestrator(
+  address: string,
+  storeUrl: string,
+  bundleFile: string,
+): Promise<{ child: ChildProcess; finalLine: Promise<string> }> {
+  const entry = fileURLToPath(new URL('./orchestrator-process.ts', import.meta.url));
+  const child = track(
+    spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        entry,
+        '--temporal',
+        address,
+        '--namespace',
+        TEMPORAL_NAMESPACE,
+        '--store',
+        storeUrl,
+        '--bundle',
+        bundleFile,
+      ],
+      // stdin stays open: the child stops itself when it closes (the bench died).
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    ),
+    'orchestrator',
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => void (out += d.toString()));
+  const finalLine = new Promise<string>((resolve) =>
+    child.once('exit', () => resolve(out.trim().split('\n').pop() ?? '')),
+  );
+  await waitForLine(child, 'orchestrator', /orchestrator ready/);
+  return { child, finalLine };
+}
+
+/** Wraps a store client so every call's count and latency are recorded by method name. */
+type StoreTimings = Map<string, { calls: number; ms: number }>;
+function timedStore(store: StoreClient, timings: StoreTimings): StoreClient {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        const t = performance.now();
+        try {
+          return (await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)) as unknown;
+        } finally {
+          const entry = timings.get(String(prop)) ?? { calls: 0, ms: 0 };
+          entry.calls += 1;
+          entry.ms += performance.now() - t;
+          timings.set(String(prop), entry);
+        }
+      };
+    },
+  });
+}
+
+function formatTimings(timings: StoreTimings): string {
+  return [...timings.entries()]
+    .map(([name, { calls, ms }]) => `${name} ${calls}× ${round(ms / Math.max(1, calls), 1)} ms`)
+    .join(', ');
+}
+
+// ---- /proc readings -------------------------------------------------------------------------
+
+function procStatusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number {
+  if (pid === undefined) return 0;
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** User + system CPU seconds of a process (and its reaped children) so far. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After "(comm) ": state is field 3, so utime (14) … cstime (17) are indices 11 … 14.
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+    return ticks / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+interface CpuProbe {
+  name: string;
+  read: () => number;
+}
+
+function cpuSnapshot(probes: CpuProbe[]): Map<string, number> {
+  return new Map(probes.map((p) => [p.name, p.read()]));
+}
+
+function cpuReport(probes: CpuProbe[], before: Map<string, number>, wallS: number): string {
+  const parts = probes.map((p) => {
+    const used = p.read() - (before.get(p.name) ?? 0);
+    return `${p.name} ${round(used, 1)} s (${round((used / wallS) * 100)}%)`;
+  });
+  return `CPU over ${round(wallS, 1)} s wall: ${parts.join(', ')}`;
+}
+
+// ---- Temporal history -----------------------------------------------------------------------
+
+interface HistoryStats {
+  runs: number;
+  events: number;
+  byType: Record<string, number>;
+  activitiesByType: Record<string, number>;
+  batchActivities: number;
+  /** Batch activity latencies in ms (means): scheduled→started, started→completed. */
+  batchScheduleToStartMs: number;
+  batchStartToCloseMs: number;
+  discoverScheduleToCloseMs: number;
+}
+
+type HistoryEvent = NonNullable<History['events']>[number];
+
+/** `activityTaskScheduledEventAttributes` → `ActivityTaskScheduled`. */
+function eventTypeName(event: HistoryEvent): string {
+  for (const [key, value] of Object.entries(event)) {
+    if (value && key.endsWith('EventAttributes')) {
+      const name = key.slice(0, -'EventAttributes'.length);
+      return name[0]!.toUpperCase() + name.slice(1);
+    }
+  }
+  return `EventType${String(event.eventType)}`;
+}
+
+/** Every run of the workflow (following continue-as-new back from the latest run). */
+async function historyStats(client: Client, workflowId: string): Promise<HistoryStats> {
+  const stats: HistoryStats = {
+    runs: 0,
+    events: 0,
+    byType: {},
+    activitiesByType: {},
+    batchActivities: 0,
+    batchScheduleToStartMs: 0,
+    batchStartToCloseMs: 0,
+    discoverScheduleToCloseMs: 0,
+  };
+  let scheduleToStart = 0;
+  let startToClose = 0;
+  let discoverTotal = 0;
+  let discoverCount = 0;
+  let runId: string | undefined = undefined;
+  const seen = new Set<string>();
+  for (;;) {
+    const history: History = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = history.events ?? [];
+    const started = events[0]?.workflowExecutionStartedEventAttributes;
+    const thisRun = started?.originalExecutionRunId ?? runId ?? 'latest';
+    if (seen.has(thisRun)) break;
+    seen.add(thisRun);
+    stats.runs += 1;
+    stats.events += events.length;
+    const scheduled = new Map<string, { type: string; at: number }>();
+    const startedAt = new Map<string, number>();
+    for (const event of events) {
+      const type = eventTypeName(event);
+      stats.byType[type] = (stats.byType[type] ?? 0) + 1;
+      const at = tsToMs(event.eventTime);
+      const id = String(event.eventId);
+      if (event.activityTaskScheduledEventAttributes) {
+        const activity = event.activityTaskScheduledEventAttributes.activityType?.name ?? '?';
+        stats.activitiesByType[activity] = (stats.activitiesByType[activity] ?? 0) + 1;
+        scheduled.set(id, { type: activity, at });
+      } else if (event.activityTaskStartedEventAttributes) {
+        startedAt.set(String(event.activityTaskStartedEventAttributes.scheduledEventId), at);
+      } else if (event.activityTaskCompletedEventAttributes) {
+        const sid = String(event.activityTaskCompletedEventAttributes.scheduledEventId);
+        const s = scheduled.get(sid);
+        const st = startedAt.get(sid);
+        if (s?.type === 'runFunctionBatch' && st !== undefined) {
+          stats.batchActivities += 1;
+          scheduleToStart += st - s.at;
+          startToClose += at - st;
+        } else if (s?.type === 'discoverRows') {
+          discoverTotal += at - s.at;
+          discoverCount += 1;
+        }
+      }
+    }
+    const previous: string | null | undefined = started?.continuedExecutionRunId;
+    if (!previous) break;
+    runId = previous;
+  }
+  const batches = stats.activitiesByType.runFunctionBatch ?? 0;
+  if (stats.batchActivities > 0) {
+    stats.batchScheduleToStartMs = round(scheduleToStart / stats.batchActivities, 1);
+    stats.batchStartToCloseMs = round(startToClose / stats.batchActivities, 1);
+  }
+  if (discoverCount > 0) stats.discoverScheduleToCloseMs = round(discoverTotal / discoverCount, 1);
+  stats.batchActivities = batches;
+  return stats;
+}
+
+function formatBreakdown(stats: HistoryStats): string[] {
+  const batches = Math.max(1, stats.batchActivities);
+  const lines = Object.entries(stats.byType)
+    .sort((a, b) => b[1] - a[1])
+    .map(([type, n]) => `    ${type.padEnd(36)} ${String(n).padStart(7)}  ${round(n / batches, 2)} / batch`);
+  const acts = Object.entries(stats.activitiesByType)
+    .map(([type, n]) => `${type} ${n}`)
+    .join(', ');
+  return [...lines, `    activities scheduled: ${acts}`];
+}
+
+// ---- phases ---------------------------------------------------------------------------------
+
+function benchSpec(
+  name: string,
+  namespace: string,
+  batchSize: number,
+  inFlight: number,
+): FunctionRuntimeSpec {
+  return {
+    k8sNamespace: 'bench',
+    name,
+    generation: 1,
+    targetNamespaces: [namespace],
+    inputs: ['id', 'title'],
+    output: { attribute: 'tags', kind: 'tags', version: OUTPUT_VERSION },
+    // The seed Function's filter, at this bench's version.
+    filter: [
+      'Or',
+      [
+        ['tags_v', 'NotEq', OUTPUT_VERSION],
+        ['tags_v', 'Eq', null],
+      ],
+    ],
+    worker: { dispatch: 'pull', batchSize, timeoutSeconds: 30 },
+    schedule: {
+      // One pass covers the namespace; no second pass starts during the phase.
+      discoveryIntervalSeconds: 300,
+      leaseSeconds: 120,
+      maxInFlightBatches: inFlight,
+      maxConcurrentScans: 1,
+    },
+    retry: { maxAttempts: 3, initialBackoffSeconds: 1, maxBackoffSeconds: 10 },
+    paused: false,
+  };
+}
+
+const noopHandler: FunctionHandler = (rows) => rows.map((r) => ({ id: r.id, value: ['bench'] }));
+const slowHandler: FunctionHandler = async (rows) => {
+  await sleep(SLOW_BATCH_MS);
+  return rows.map((r) => ({ id: r.id, value: ['bench'] }));
+};
+
+interface TemporalPhaseResult {
+  rows: number;
+  seconds: number;
+  rowsPerS: number;
+  status: FunctionStatus;
+  history: HistoryStats;
+  finished: boolean;
+}
+
+async function runTemporalPhase(opts: {
+  label: string;
+  client: Client;
+  workerConnection: NativeConnection;
+  store: StoreClient;
+  spec: FunctionRuntimeSpec;
+  rows: number;
+  handler: FunctionHandler;
+  workerConcurrency: number;
+  cpuProbes: CpuProbe[];
+}): Promise<TemporalPhaseResult> {
+  const { spec, client } = opts;
+  const ref = { k8sNamespace: spec.k8sNamespace, name: spec.name };
+  const controller = new AbortController();
+  const timings: StoreTimings = new Map();
+  const workerRun = runFunctionWorker({
+    handler: opts.handler,
+    taskQueue: functionTaskQueue(spec.k8sNamespace, spec.name),
+    concurrency: opts.workerConcurrency,
+    temporal: { connection: opts.workerConnection, namespace: TEMPORAL_NAMESPACE },
+    store: timedStore(opts.store, timings),
+    signal: controller.signal,
+  });
+  // Let the pull worker start polling before the clock starts.
+  await sleep(500);
+  const cpuBefore = cpuSnapshot(opts.cpuProbes);
+  const started = performance.now();
+  let status: FunctionStatus | undefined;
+  let finished = false;
+  let lastReport = started;
+  try {
+    await startOrUpdateFunction(client, spec);
+    const deadline = started + PHASE_TIMEOUT_S * 1000;
+    while (performance.now() < deadline) {
+      try {
+        status = await getFunctionStatus(client, ref);
+      } catch {
+        // The first workflow task may not have run yet.
+      }
+      if (status && status.counters.processed >= opts.rows) {
+        finished = true;
+        break;
+      }
+      if (performance.now() - lastReport >= 10_000) {
+        lastReport = performance.now();
+        const s = (lastReport - started) / 1000;
+        const done = status?.counters.processed ?? 0;
+        log(`  ${opts.label}: ${done}/${opts.rows} rows after ${round(s)} s (${round(done / s)} rows/s)`);
+      }
+      await sleep(100);
+    }
+  } finally {
+    const seconds = (performance.now() - started) / 1000;
+    log(`  ${opts.label}: ${cpuReport(opts.cpuProbes, cpuBefore, seconds)}`);
+    await client.workflow
+      .getHandle(functionWorkflowId(spec.k8sNamespace, spec.name))
+      .terminate('benchmark phase finished')
+      .catch(() => undefined);
+    controller.abort();
+    await workerRun;
+    log(`  ${opts.label}: pull worker's store calls (mean latency): ${formatTimings(timings)}`);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const processed = status?.counters.processed ?? 0;
+  if (!finished)
+    log(`  ${opts.label}: NOT FINISHED after ${PHASE_TIMEOUT_S} s (${processed}/${opts.rows} rows)`);
+  const history = await historyStats(client, functionWorkflowId(spec.k8sNamespace, spec.name));
+  return {
+    rows: processed,
+    seconds,
+    rowsPerS: processed / seconds,
+    status: status!,
+    history,
+    finished,
+  };
+}
+
+/** Phase 3: scan page → handler → patch, no Temporal, with the pull SDK's batch function. */
+async function runDirectLoop(
+  store: StoreClient,
+  namespace: string,
+  spec: FunctionRuntimeSpec,
+  cpuProbes: CpuProbe[],
+): Promise<{ rows: number; seconds: number; rowsPerS: number; batches: number }> {
+  const timings: StoreTimings = new Map();
+  store = timedStore(store, timings);
+  const runBatch = createFunctionBatchActivity(noopHandler, store);
+  const filter = workFilter(spec.output, spec.filter);
+  // The engine declares its attributes before the first filtered scan; so do we.
+  await store.write(namespace, { schema: { tags_v: 'string', tags_error: 'string' } } as never);
+  const cpuBefore = cpuSnapshot(cpuProbes);
+  const started = performance.now();
+  let written = 0;
+  let batches = 0;
+  let afterId: string | number | null = null;
+  do {
+    const page = await store.scanPage({
+      namespace,
+      filter: filter as never,
+      afterId,
+      limit: DIRECT_BATCH,
+      attributes: false,
+    });
+    afterId = page.nextAfterId as string | number | null;
+    if (page.rows.length === 0) break;
+    batches += 1;
+    const res = await runBatch({
+      batchId: `direct-${batches}`,
+      spec,
+      namespace,
+      ids: page.rows.map((r) => r.id as string | number),
+    });
+    written += res.written;
+  } while (afterId !== null);
+  const seconds = (performance.now() - started) / 1000;
+  log(`  direct: ${cpuReport(cpuProbes, cpuBefore, seconds)}`);
+  log(`  direct: store calls (mean latency): ${formatTimings(timings)}`);
+  return { rows: written, seconds, rowsPerS: written / seconds, batches };
+}
+
+// ---- main -----------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  // The SDK's INFO lines (worker state changes) would drown the figures.
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const workDir = mkdtempSync(join(tmpdir(), 'layer-bench-function-'));
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    log(
+      `bench:function — ${ROWS} rows (no-op, batch ${NOOP_BATCH}, ${NOOP_IN_FLIGHT} in flight), ` +
+        `${SLOW_ROWS} rows (${SLOW_BATCH_MS} ms/batch, batch ${SLOW_BATCH}, ${SLOW_IN_FLIGHT} in flight), ` +
+        `direct loop batch ${DIRECT_BATCH}`,
+    );
+    let t = performance.now();
+    const [server, storeProc, bundle] = await Promise.all([
+      startTemporalDevServer({ log: (s: string) => log(`  ${s}`) }),
+      startStore(),
+      bundleOrchestratorWorkflows(),
+    ]);
+    temporal = server;
+    closers.push(() => server.stop());
+    closers.push(() => stopChild(storeProc.child));
+    const bundleFile = join(workDir, 'workflow-bundle.js');
+    writeFileSync(bundleFile, bundle.code);
+    log(
+      `temporal ${server.address} (UI ${server.uiUrl}), store ${storeProc.url}; ` +
+        `started in ${round((performance.now() - t) / 1000, 1)} s`,
+    );
+
+    const store = createStoreClient({ baseUrl: storeProc.url, apiKey: 'bench', timeoutMs: 300_000 });
+    const ns = {
+      noop: `bench-fn-noop-${RUN_TAG}`,
+      slow: `bench-fn-slow-${RUN_TAG}`,
+      direct: `bench-fn-direct-${RUN_TAG}`,
+    };
+    t = performance.now();
+    await seedProducts(store, { namespace: ns.noop, rows: ROWS });
+    await seedProducts(store, { namespace: ns.slow, rows: SLOW_ROWS });
+    await seedProducts(store, { namespace: ns.direct, rows: ROWS });
+    const seeded = 2 * ROWS + SLOW_ROWS;
+    const seedS = (performance.now() - t) / 1000;
+    log(`seeded ${seeded} rows in 3 namespaces in ${round(seedS, 1)} s (${round(seeded / seedS)} rows/s)`);
+
+    const orchestrator = await startOrchestrator(server.address, storeProc.url, bundleFile);
+    closers.push(() => stopChild(orchestrator.child));
+    const orchestratorPid = orchestrator.child.pid;
+    log(
+      `orchestrator worker pid ${orchestratorPid}: RSS ${procStatusMb(orchestratorPid, 'VmRSS')} MB at idle`,
+    );
+
+    const connection = await Connection.connect({ address: server.address });
+    closers.push(() => connection.close());
+    const client = new Client({ connection, namespace: TEMPORAL_NAMESPACE });
+    const workerConnection = await NativeConnection.connect({ address: server.address });
+    closers.push(() => workerConnection.close());
+
+    const cpuProbes: CpuProbe[] = [
+      { name: 'orchestrator', read: () => cpuSeconds(orchestratorPid) },
+      { name: 'temporal', read: () => cpuSeconds(server.pid) },
+      { name: 'store', read: () => cpuSeconds(storeProc.child.pid) },
+      {
+        name: 'bench+pull worker',
+        read: () => {
+          const u = process.cpuUsage();
+          return (u.user + u.system) / 1e6;
+        },
+      },
+    ];
+
+    // Phase 1: no-op pull worker.
+    log(`\nphase 1: no-op pull worker, batch ${NOOP_BATCH}, ${NOOP_IN_FLIGHT} in flight, ${ROWS} rows`);
+    const noopSpec = benchSpec(`noop-${RUN_TAG}`, ns.noop, NOOP_BATCH, NOOP_IN_FLIGHT);
+    const noop = await runTemporalPhase({
+      label: 'noop',
+      client,
+      workerConnection,
+      store,
+      spec: noopSpec,
+      rows: ROWS,
+      handler: noopHandler,
+      workerConcurrency: NOOP_IN_FLIGHT,
+      cpuProbes,
+    });
+    const rssAfterNoop = procStatusMb(orchestratorPid, 'VmHWM');
+    const noopEventsPerBatch = noop.history.events / Math.max(1, noop.history.batchActivities);
+    log(
+      `  no-op: ${noop.rows} rows in ${round(noop.seconds, 1)} s = ${round(noop.rowsPerS)} rows/s; ` +
+        `${noop.history.batchActivities} batches in ${noop.history.runs} runs; ` +
+        `${noop.history.events} history events = ${round(noopEventsPerBatch, 2)} per batch`,
+    );
+    log(
+      `  batch activity: ${noop.history.batchScheduleToStartMs} ms scheduled→started, ` +
+        `${noop.history.batchStartToCloseMs} ms started→completed; discoverRows ` +
+        `${noop.history.discoverScheduleToCloseMs} ms scheduled→completed`,
+    );
+    log(`  history events by type (all runs):`);
+    for (const line of formatBreakdown(noop.history)) log(line);
+    log(`  orchestrator peak RSS so far ${rssAfterNoop} MB`);
+
+    // Phase 2: 100 ms-per-batch pull worker.
+    log(
+      `\nphase 2: ${SLOW_BATCH_MS} ms-per-batch pull worker, batch ${SLOW_BATCH}, ${SLOW_IN_FLIGHT} in flight, ` +
+        `${SLOW_ROWS} rows (ideal ${IDEAL_SLOW_ROWS_PER_S} rows/s)`,
+    );
+    const slowSpec = benchSpec(`slow-${RUN_TAG}`, ns.slow, SLOW_BATCH, SLOW_IN_FLIGHT);
+    const slow = await runTemporalPhase({
+      label: 'slow',
+      client,
+      workerConnection,
+      store,
+      spec: slowSpec,
+      rows: SLOW_ROWS,
+      handler: slowHandler,
+      workerConcurrency: SLOW_IN_FLIGHT,
+      cpuProbes,
+    });
+    const efficiency = slow.rowsPerS / IDEAL_SLOW_ROWS_PER_S;
+    const slowEventsPerBatch = slow.history.events / Math.max(1, slow.history.batchActivities);
+    log(
+      `  100 ms worker: ${slow.rows} rows in ${round(slow.seconds, 1)} s = ${round(slow.rowsPerS)} rows/s ` +
+        `= ${round(efficiency * 100, 1)}% of ideal; ${slow.history.batchActivities} batches in ` +
+        `${slow.history.runs} runs; ${round(slowEventsPerBatch, 2)} history events per batch`,
+    );
+    log(
+      `  batch activity: ${slow.history.batchScheduleToStartMs} ms scheduled→started, ` +
+        `${slow.history.batchStartToCloseMs} ms started→completed; discoverRows ` +
+        `${slow.history.discoverScheduleToCloseMs} ms scheduled→completed`,
+    );
+    log(`  history events by type (all runs):`);
+    for (const line of formatBreakdown(slow.history)) log(line);
+
+    const orchestratorPeakMb = procStatusMb(orchestratorPid, 'VmHWM');
+    await stopChild(orchestrator.child);
+    const childReport = await orchestrator.finalLine;
+    log(`  orchestrator peak RSS ${orchestratorPeakMb} MB (/proc VmHWM); child's own report: ${childReport}`);
+
+    // Phase 3: the same no-op work without Temporal.
+    log(`\nphase 3: direct loop (scan → handler → patch, no Temporal), batch ${DIRECT_BATCH}, ${ROWS} rows`);
+    const direct = await runDirectLoop(
+      store,
+      ns.direct,
+      benchSpec(`direct-${RUN_TAG}`, ns.direct, DIRECT_BATCH, 1),
+      cpuProbes,
+    );
+    log(
+      `  direct: ${direct.rows} rows in ${round(direct.seconds, 1)} s = ${round(direct.rowsPerS)} rows/s ` +
+        `(${direct.batches} batches, ${round((direct.seconds * 1000) / Math.max(1, direct.batches), 1)} ms each)`,
+    );
+
+    const noopVsDirect = noop.rowsPerS / direct.rowsPerS;
+    log(
+      `\nsummary: no-op ${round(noop.rowsPerS)} rows/s vs direct ${round(direct.rowsPerS)} rows/s = ` +
+        `${round(noopVsDirect, 2)}×; 100 ms worker at ${round(efficiency * 100, 1)}% of ideal; ` +
+        `${round(noopEventsPerBatch, 2)} history events per batch; orchestrator peak RSS ${orchestratorPeakMb} MB; ` +
+        `store peak RSS ${procStatusMb(storeProc.child.pid, 'VmHWM')} MB`,
+    );
+    log(
+      JSON.stringify({
+        rows: ROWS,
+        slow_rows: SLOW_ROWS,
+        noop_batch_size: NOOP_BATCH,
+        noop_max_in_flight: NOOP_IN_FLIGHT,
+        slow_batch_size: SLOW_BATCH,
+        slow_max_in_flight: SLOW_IN_FLIGHT,
+        slow_batch_ms: SLOW_BATCH_MS,
+        direct_batch_size: DIRECT_BATCH,
+        noop_rows_per_s: round(noop.rowsPerS),
+        noop_seconds: round(noop.seconds, 1),
+        noop_finished: noop.finished,
+        direct_rows_per_s: round(direct.rowsPerS),
+        noop_vs_direct: round(noopVsDirect, 3),
+        slow_rows_per_s: round(slow.rowsPerS),
+        slow_ideal_rows_per_s: IDEAL_SLOW_ROWS_PER_S,
+        slow_finished: slow.finished,
+        worker_bound_efficiency: round(efficiency, 3),
+        history_events_per_batch: round(noopEventsPerBatch, 2),
+        history_events_per_batch_slow: round(slowEventsPerBatch, 2),
+        history_runs: noop.history.runs,
+        history_events: noop.history.events,
+        batches: noop.history.batchActivities,
+        orchestrator_peak_rss_mb: orchestratorPeakMb,
+      }),
+    );
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    killChildren();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+await main();
