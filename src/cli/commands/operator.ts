@@ -5,17 +5,11 @@
 import type { NativeConnection } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import { createOperatorWatcher, type OperatorWatcher } from '../../operator/watcher.js';
-import { createHttpApi, type HttpApi } from '../../server/http-api.js';
-import { createOperatorApiDeps } from '../../server/operator-api.js';
+import type { OperatorWatcher } from '../../operator/watcher.js';
+import type { HttpApi } from '../../server/http-api.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
-import {
-  connectTemporalClient,
-  connectTemporalWorker,
-  loadKubeConfig,
-  type TemporalClient,
-} from '../temporal-connect.js';
-import { roleLogger, shutdownSignal, startOrchestratorWorker, type RunningWorker } from './orchestrator.js';
+import type { RunningWorker } from '../roles.js';
+import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
 
 interface OperatorFlags {
   watcher: boolean;
@@ -65,6 +59,11 @@ export function registerOperatorCommand(program: Command): void {
     .option('--port <port>', 'HTTP API port (default $LAYER_API_PORT or 8080)')
     .option('--no-scaled-objects', 'do not watch KEDA ScaledObjects (KEDA not installed)')
     .action(async (flags: OperatorFlags) => {
+      const { connectTemporalWorker, loadKubeConfig, roleLogger, shutdownSignal, startOrchestratorWorker } =
+        await import('../roles.js');
+      const { createOperatorWatcher } = await import('../../operator/watcher.js');
+      const { createHttpApi } = await import('../../server/http-api.js');
+      const { createOperatorApiDeps } = await import('../../server/operator-api.js');
       const log = roleLogger('operator');
       const roles = operatorRoles(flags);
       const config = loadConfig();

@@ -1,0 +1,134 @@
+// What the long-running roles (`layer orchestrator`, `layer operator`) share: the Worker's
+// native connection, the KubeConfig, the orchestrator Worker itself, logging and shutdown.
+// Loaded lazily by those commands so the short ones never pay for @temporalio/worker and
+// @kubernetes/client-node at start-up.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { createOperatorWorkerParts } from '../activities/operator-worker.js';
+import type { Config } from '../config.js';
+import { createStoreClient } from '../store/client.js';
+import { LayerError } from '../util/errors.js';
+import { createOrchestratorWorker } from '../workers/orchestrator-worker.js';
+import { TemporalUnreachableError } from './temporal-connect.js';
+
+/** The connection a Temporal Worker polls with, or TemporalUnreachableError. */
+export async function connectTemporalWorker(config: Config): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect({ address: config.temporal.address });
+  } catch (err) {
+    throw new TemporalUnreachableError(config.temporal.address, err);
+  }
+}
+
+/** Where a KubeConfig came from, for the start-up log. */
+export type KubeSource = 'kubeconfig' | 'in-cluster' | 'home';
+
+/**
+ * A KubeConfig from config.kube: the explicit file (first entry of a KUBECONFIG list), else the
+ * pod's service account, else ~/.kube/config; undefined when none exists (local mode).
+ */
+export function loadKubeConfig(
+  config: Config,
+  home: string = homedir(),
+): { kubeConfig: KubeConfig; source: KubeSource; detail: string } | undefined {
+  const kc = new KubeConfig();
+  const explicit = config.kube.kubeconfig?.split(':').find((p) => p.length > 0);
+  if (explicit) {
+    if (!existsSync(explicit)) {
+      throw new LayerError(
+        `KUBECONFIG names ${explicit}, which does not exist`,
+        'point KUBECONFIG at an existing kubeconfig file, or unset it for local mode',
+      );
+    }
+    kc.loadFromFile(explicit);
+    return { kubeConfig: kc, source: 'kubeconfig', detail: explicit };
+  }
+  if (config.kube.inCluster) {
+    kc.loadFromCluster();
+    return { kubeConfig: kc, source: 'in-cluster', detail: 'service account' };
+  }
+  const homeFile = join(home, '.kube', 'config');
+  if (existsSync(homeFile)) {
+    kc.loadFromFile(homeFile);
+    return { kubeConfig: kc, source: 'home', detail: homeFile };
+  }
+  return undefined;
+}
+
+export type Log = (line: string, fields?: Record<string, unknown>) => void;
+
+/** One line per event on stderr: `<role>: message {fields}`. */
+export function roleLogger(role: string): Log {
+  return (line, fields) =>
+    process.stderr.write(
+      `${role}: ${line}${fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ''}\n`,
+    );
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  run: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the orchestrator Worker on config.temporal; operator activities when kubeConfig is given. */
+export async function startOrchestratorWorker(opts: {
+  config: Config;
+  connection: NativeConnection;
+  client: Client;
+  kubeConfig?: KubeConfig;
+  log: Log;
+}): Promise<RunningWorker> {
+  const { config } = opts;
+  const store = createStoreClient({
+    baseUrl: config.store.url,
+    ...(config.store.apiKey ? { apiKey: config.store.apiKey } : {}),
+  });
+  const worker = await createOrchestratorWorker({
+    connection: opts.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    storeFor: () => store,
+    ...(opts.kubeConfig
+      ? {
+          extraActivities: createOperatorWorkerParts({ kubeConfig: opts.kubeConfig, client: opts.client })
+            .activities,
+        }
+      : {}),
+  });
+  const run = worker.run();
+  opts.log('orchestrator worker polling', {
+    temporal: config.temporal.address,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    store: config.store.url,
+    activities: opts.kubeConfig ? 'function + operator' : 'function only (no kubeconfig)',
+  });
+  return {
+    worker,
+    run,
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await run;
+    },
+  };
+}
+
+/** Resolves on the first SIGINT or SIGTERM (a second one exits at once). */
+export function shutdownSignal(log: Log): Promise<string> {
+  return new Promise((resolve) => {
+    const onSignal = (sig: string) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.once('SIGINT', () => process.exit(130));
+      log(`${sig}: shutting down (in-flight activities finish; send it again to exit now)`);
+      resolve(sig);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
