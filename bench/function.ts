@@ -14,7 +14,7 @@
 // Usage: npm run bench:function [-- --rows N] [--slow-rows N] [--noop-in-flight N] [--timeout-s S]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -229,6 +229,13 @@ interface CpuProbe {
   read: () => number;
 }
 
+/** 1/5/15-minute load averages: other work on the machine skews every figure here. */
+function loadText(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
+}
+
 function cpuSnapshot(probes: CpuProbe[]): Map<string, number> {
   return new Map(probes.map((p) => [p.name, p.read()]));
 }
@@ -423,6 +430,7 @@ async function runTemporalPhase(opts: {
   });
   // Let the pull worker start polling before the clock starts.
   await sleep(500);
+  log(`  ${opts.label}: machine load average ${loadText()} at start`);
   const cpuBefore = cpuSnapshot(opts.cpuProbes);
   const started = performance.now();
   let status: FunctionStatus | undefined;
@@ -447,11 +455,12 @@ async function runTemporalPhase(opts: {
         const done = status?.counters.processed ?? 0;
         log(`  ${opts.label}: ${done}/${opts.rows} rows after ${round(s)} s (${round(done / s)} rows/s)`);
       }
-      await sleep(100);
+      // Each poll is a query task on the orchestrator: keep it cheap next to the work measured.
+      await sleep(250);
     }
   } finally {
     const seconds = (performance.now() - started) / 1000;
-    log(`  ${opts.label}: ${cpuReport(opts.cpuProbes, cpuBefore, seconds)}`);
+    log(`  ${opts.label}: ${cpuReport(opts.cpuProbes, cpuBefore, seconds)}; load average ${loadText()}`);
     await client.workflow
       .getHandle(functionWorkflowId(spec.k8sNamespace, spec.name))
       .terminate('benchmark phase finished')
@@ -513,7 +522,7 @@ async function runDirectLoop(
     written += res.written;
   } while (afterId !== null);
   const seconds = (performance.now() - started) / 1000;
-  log(`  direct: ${cpuReport(cpuProbes, cpuBefore, seconds)}`);
+  log(`  direct: ${cpuReport(cpuProbes, cpuBefore, seconds)}; load average ${loadText()}`);
   log(`  direct: store calls (mean latency): ${formatTimings(timings)}`);
   return { rows: written, seconds, rowsPerS: written / seconds, batches };
 }
@@ -699,6 +708,8 @@ async function main(): Promise<void> {
         history_events: noop.history.events,
         batches: noop.history.batchActivities,
         orchestrator_peak_rss_mb: orchestratorPeakMb,
+        cpus: availableParallelism(),
+        load_avg_1m_end: round(loadavg()[0] ?? 0, 2),
       }),
     );
   } finally {
