@@ -1,0 +1,221 @@
+// The `layer` CLI as a person runs it: `layer apply -f` and `layer function status --json` as
+// real subprocesses against the real Temporal dev server, with an orchestrator Worker (on this
+// file's own task queue) and a pull worker in this process and the embedded store over HTTP.
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { functionHandle, getFunctionStatus } from '../../../src/client/function-client.js';
+import type { FunctionStatus } from '../../../src/contracts/function.js';
+import { functionTaskQueue, functionWorkflowId } from '../../../src/contracts/names.js';
+import { runFunctionWorker } from '../../../src/sdk/function-worker.js';
+import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
+import {
+  bundleOrchestratorWorkflows,
+  createOrchestratorWorker,
+} from '../../../src/workers/orchestrator-worker.js';
+import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
+
+const LAYER = fileURLToPath(new URL('../../../bin/layer.js', import.meta.url));
+const ROWS = 40;
+
+const id = randomUUID().slice(0, 8);
+const taskQueue = `layer-orchestrator-cli-${id}`;
+const name = `cli-tag-${id}`;
+const namespace = `cli-products-${id}`;
+const dir = mkdtempSync(join(tmpdir(), 'layer-cli-'));
+
+let storeServer: StoreServer;
+let store: StoreClient;
+let connection: Connection;
+let client: Client;
+let native: NativeConnection;
+let orchestrator: Worker;
+let orchestratorRun: Promise<void>;
+const pullWorker = new AbortController();
+let pullRun: Promise<void>;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `node bin/layer.js ...args` with only this test's configuration in its environment. */
+function layer(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [LAYER, ...args],
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          LAYER_FROM_SOURCE: '1',
+          // No `layer dev up` state: everything comes from the variables below.
+          LAYER_STATE_DIR: join(dir, 'no-dev-env'),
+          TEMPORAL_ADDRESS: temporalAddress(),
+          TEMPORAL_NAMESPACE: temporalNamespace(),
+          LAYER_ORCHESTRATOR_TASK_QUEUE: taskQueue,
+        },
+        timeout: 60_000,
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+function functionYaml(spec: Record<string, unknown> = {}): string {
+  return stringify({
+    apiVersion: 'hevlayer.com/v1alpha1',
+    kind: 'Function',
+    metadata: { name },
+    spec: {
+      targetNamespaces: [namespace],
+      inputs: ['title'],
+      output: { attribute: 'tags', kind: 'tags', version: 'v1' },
+      filter: [
+        'Or',
+        [
+          ['tags_v', 'NotEq', 'v1'],
+          ['tags_v', 'Eq', null],
+        ],
+      ],
+      worker: { image: 'example/tagger:1', dispatch: 'pull', batchSize: 8, timeoutSeconds: 10 },
+      schedule: { discoveryIntervalSeconds: 1, leaseSeconds: 10, maxInFlightBatches: 4 },
+      retry: { maxAttempts: 3, initialBackoffSeconds: 0, maxBackoffSeconds: 1 },
+      ...spec,
+    },
+  });
+}
+
+async function eventually<T>(
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (ok(last)) return last;
+    } catch {
+      // not there yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+}
+
+beforeAll(async () => {
+  storeServer = await startStoreServer({ memory: true });
+  store = createStoreClient({ baseUrl: storeServer.url, apiKey: 'test' });
+  await store.upsertRows(
+    namespace,
+    Array.from({ length: ROWS }, (_, i) => ({ id: i + 1, title: `Blue Cotton Shirt ${i + 1}` })),
+  );
+  connection = await Connection.connect({ address: temporalAddress() });
+  client = new Client({ connection, namespace: temporalNamespace() });
+  native = await NativeConnection.connect({ address: temporalAddress() });
+  orchestrator = await createOrchestratorWorker({
+    connection: native,
+    namespace: temporalNamespace(),
+    taskQueue,
+    storeFor: () => store,
+    workflowBundle: await bundleOrchestratorWorkflows(),
+  });
+  orchestratorRun = orchestrator.run();
+  pullRun = runFunctionWorker({
+    handler: async (rows) =>
+      rows.map((r) => ({ id: r.id, value: String(r.inputs.title).toLowerCase().split(/\s+/) })),
+    taskQueue: functionTaskQueue('local', name),
+    temporal: { connection: native, namespace: temporalNamespace() },
+    store,
+    signal: pullWorker.signal,
+  });
+});
+
+afterAll(async () => {
+  await functionHandle(client, { k8sNamespace: 'local', name })
+    .terminate('test done')
+    .catch(() => undefined);
+  pullWorker.abort();
+  await pullRun;
+  if (orchestrator?.getState() === 'RUNNING') orchestrator.shutdown();
+  await orchestratorRun;
+  await native?.close();
+  await connection?.close();
+  await storeServer?.close();
+});
+
+describe('layer apply and layer function status (subprocesses)', () => {
+  it('applies a Function file, every row gets processed, and status --json reports it', async () => {
+    const file = join(dir, 'function.yaml');
+    writeFileSync(file, functionYaml());
+    // Refusals run alongside: an invalid file and a Function that was never applied.
+    const badFile = join(dir, 'bad.yaml');
+    writeFileSync(badFile, functionYaml({ worker: { image: 'x', batchSize: 0 } }));
+    const [applied, invalid, missing] = await Promise.all([
+      layer('apply', '-f', file, '--json'),
+      layer('apply', '-f', badFile),
+      layer('function', 'status', `never-applied-${id}`, '--json'),
+    ]);
+
+    expect(applied.stderr).toBe('');
+    expect(applied.code).toBe(0);
+    expect(JSON.parse(applied.stdout.trim())).toMatchObject({
+      workflowId: functionWorkflowId('local', name),
+      action: 'started',
+      taskQueue,
+      workerTaskQueue: functionTaskQueue('local', name),
+    });
+
+    // Nothing of the bad file reached Temporal; the error names the field and the fix.
+    expect(invalid.code).not.toBe(0);
+    expect(invalid.stderr).toContain(`${badFile}: Function ${name}: spec.worker.batchSize`);
+    expect(invalid.stderr).toMatch(/fix: spec\.worker\.batchSize: use a value of at least 1/);
+
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain(`no workflow function/local/never-applied-${id}`);
+    expect(missing.stderr).toContain('layer apply -f');
+
+    await eventually(
+      () => getFunctionStatus(client, { k8sNamespace: 'local', name }),
+      (s) => s.counters.processed === ROWS && s.pendingRows === 0 && s.inFlightBatches === 0,
+      30_000,
+      'every row processed',
+    );
+    const rows = await store.scanPage({ namespace, limit: 100, attributes: ['tags', 'tags_v'] });
+    expect(rows.rows).toHaveLength(ROWS);
+    expect(rows.rows.every((r) => r.tags_v === 'v1' && Array.isArray(r.tags))).toBe(true);
+
+    const status = await layer('function', 'status', name, '--json');
+    expect(status.code).toBe(0);
+    const s = JSON.parse(status.stdout) as FunctionStatus;
+    expect(s).toMatchObject({
+      name,
+      k8sNamespace: 'local',
+      targetNamespaces: [namespace],
+      pendingRows: 0,
+      inFlightBatches: 0,
+      counters: { processed: ROWS, deadLettered: 0 },
+    });
+
+    // Re-applying the same file updates the running workflow instead of starting another.
+    const again = await layer('apply', '-f', file, '--json');
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout.trim())).toMatchObject({ action: 'updated' });
+  });
+});
