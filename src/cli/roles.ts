@@ -7,13 +7,25 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createOperatorWorkerParts } from '../activities/operator-worker.js';
 import type { Config } from '../config.js';
 import { createStoreClient } from '../store/client.js';
 import { LayerError } from '../util/errors.js';
-import { createOrchestratorWorker } from '../workers/orchestrator-worker.js';
+import { bundleOrchestratorWorkflows, createOrchestratorWorker } from '../workers/orchestrator-worker.js';
 import { TemporalUnreachableError } from './temporal-connect.js';
+
+/**
+ * The Temporal SDK logs every worker state change and the webpack report at INFO; a role's own
+ * log lines say what runs where, so keep the SDK to warnings and errors. Call before connecting.
+ */
+export function quietTemporalRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // A Runtime already exists (installed by the embedding program): keep it.
+  }
+}
 
 /** The connection a Temporal Worker polls with, or TemporalUnreachableError. */
 export async function connectTemporalWorker(config: Config): Promise<NativeConnection> {
@@ -93,6 +105,7 @@ export async function startOrchestratorWorker(opts: {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     storeFor: () => store,
+    workflowBundle: await bundleOrchestratorWorkflows(),
     ...(opts.kubeConfig
       ? {
           extraActivities: createOperatorWorkerParts({ kubeConfig: opts.kubeConfig, client: opts.client })

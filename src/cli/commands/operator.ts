@@ -59,8 +59,15 @@ export function registerOperatorCommand(program: Command): void {
     .option('--port <port>', 'HTTP API port (default $LAYER_API_PORT or 8080)')
     .option('--no-scaled-objects', 'do not watch KEDA ScaledObjects (KEDA not installed)')
     .action(async (flags: OperatorFlags) => {
-      const { connectTemporalWorker, loadKubeConfig, roleLogger, shutdownSignal, startOrchestratorWorker } =
-        await import('../roles.js');
+      const {
+        connectTemporalWorker,
+        loadKubeConfig,
+        quietTemporalRuntime,
+        roleLogger,
+        shutdownSignal,
+        startOrchestratorWorker,
+      } = await import('../roles.js');
+      quietTemporalRuntime();
       const { createOperatorWatcher } = await import('../../operator/watcher.js');
       const { createHttpApi } = await import('../../server/http-api.js');
       const { createOperatorApiDeps } = await import('../../server/operator-api.js');

@@ -13,8 +13,15 @@ export function registerOrchestratorCommand(program: Command): void {
       'run the orchestrator Temporal Worker (workflows, Function activities, operator activities with a kubeconfig)',
     )
     .action(async () => {
-      const { connectTemporalWorker, loadKubeConfig, roleLogger, shutdownSignal, startOrchestratorWorker } =
-        await import('../roles.js');
+      const {
+        connectTemporalWorker,
+        loadKubeConfig,
+        quietTemporalRuntime,
+        roleLogger,
+        shutdownSignal,
+        startOrchestratorWorker,
+      } = await import('../roles.js');
+      quietTemporalRuntime();
       const log = roleLogger('orchestrator');
       const config = loadConfig();
       const kube = loadKubeConfig(config);
