@@ -12,6 +12,10 @@ declare module 'vitest' {
     kubeconfigPath: string;
     kubeAdminToken: string;
     kubeServerUrl: string;
+    s3Endpoint: string;
+    s3AccessKeyId: string;
+    s3SecretAccessKey: string;
+    s3Region: string;
   }
 }
 
@@ -32,4 +36,19 @@ export function kubeConfig(): KubeConfig {
 
 export function kubeconfigPath(): string {
   return inject('kubeconfigPath');
+}
+
+/** The real S3-compatible server (MinIO) of this run: endpoint and credentials. */
+export function s3Server(): {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+} {
+  return {
+    endpoint: inject('s3Endpoint'),
+    accessKeyId: inject('s3AccessKeyId'),
+    secretAccessKey: inject('s3SecretAccessKey'),
+    region: inject('s3Region'),
+  };
 }

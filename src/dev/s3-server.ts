@@ -1,0 +1,212 @@
+// A real S3-compatible server on this machine: MinIO, built from Go modules by the tool module in
+// test/s3-bin (docs/adr/0031-minio-from-go-modules.md). Used by the test global setup (Pipeline S3
+// source, S3 payload codec), benchmarks and `layer dev provision`. Resolution follows
+// src/dev/binaries.ts: $LAYER_MINIO → the cache → `go build` into the cache, serialised across
+// processes by a lock directory; nothing is downloaded prebuilt.
+import { execFile } from 'node:child_process';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { goAvailable, ProvisionError, type Logger, type ResolvedBinary } from './binaries.js';
+import { freePorts, waitFor } from './net.js';
+import { binCacheDir, packageRoot } from './paths.js';
+import { startProcess } from './process.js';
+
+const exec = promisify(execFile);
+
+/** MinIO module version pinned in test/s3-bin/go.mod (MinIO tags are RELEASE.*; this is its pseudo-version). */
+export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
+
+export interface S3ServerOptions {
+  log: Logger;
+  /** Where objects live; a fresh temp dir (removed on stop) when omitted. */
+  dataDir?: string;
+  port?: number;
+  logFile?: string;
+  detached?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface S3Server {
+  /** e.g. http://127.0.0.1:9000 — use with forcePathStyle: true. */
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+  binary: string;
+  pid?: number;
+  stop(): Promise<void>;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export function s3ToolModuleDir(): string {
+  return join(packageRoot(), 'test', 's3-bin');
+}
+
+async function withLock<T>(dir: string, fn: () => Promise<T>, log: Logger): Promise<T> {
+  mkdirSync(dir, { recursive: true });
+  const lock = join(dir, '.build.lock');
+  let announced = false;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 3_600_000) rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // the holder just finished
+      }
+      if (!announced) log(`waiting for another process building into ${dir}`);
+      announced = true;
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** MinIO, in order: $LAYER_MINIO → the cache → `go build` of test/s3-bin into the cache. */
+export async function resolveMinio(
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ResolvedBinary> {
+  if (env.LAYER_MINIO) {
+    if (!isExecutable(env.LAYER_MINIO))
+      throw new ProvisionError('minio', `LAYER_MINIO=${env.LAYER_MINIO} is not an executable file`);
+    return { path: env.LAYER_MINIO, source: 'env', version: 'unknown' };
+  }
+  const dir = join(binCacheDir(env), `minio-${MINIO_VERSION}`);
+  const cached = join(dir, 'minio');
+  if (isExecutable(cached)) return { path: cached, source: 'cache', version: MINIO_VERSION };
+  const go = await goAvailable(env);
+  if (!go)
+    throw new ProvisionError(
+      'minio',
+      'no cached MinIO and no Go toolchain to build it: install Go >= 1.25 or set LAYER_MINIO',
+    );
+  const moduleDir = s3ToolModuleDir();
+  if (!existsSync(join(moduleDir, 'go.mod')))
+    throw new ProvisionError('minio', `tool module missing at ${moduleDir}`);
+  await withLock(
+    dir,
+    async () => {
+      if (isExecutable(cached)) return;
+      const tmp = join(dir, `tmp-${process.pid}`);
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      log(`building minio ${MINIO_VERSION} from Go modules (first run only; 10+ minutes on 2 cores)`);
+      const started = Date.now();
+      try {
+        await exec(
+          go,
+          ['build', '-trimpath', '-ldflags=-s -w', '-o', join(tmp, 'minio'), 'github.com/minio/minio'],
+          {
+            cwd: moduleDir,
+            env: { ...env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+            maxBuffer: 64 * 1024 * 1024,
+            timeout: 60 * 60_000,
+          },
+        );
+      } catch (err) {
+        const e = err as { stderr?: string; message: string };
+        throw new ProvisionError(
+          'minio',
+          `go build failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-15).join('\n')}`,
+        );
+      }
+      renameSync(join(tmp, 'minio'), cached);
+      rmSync(tmp, { recursive: true, force: true });
+      log(`built minio in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    },
+    log,
+  );
+  return { path: cached, source: 'built', version: MINIO_VERSION };
+}
+
+/**
+ * Starts MinIO on a free port with fixed dev credentials and waits until it serves.
+ *
+ * @example
+ * const s3 = await startS3Server({ log: console.log });
+ * const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true,
+ *   credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+ */
+export async function startS3Server(opts: S3ServerOptions): Promise<S3Server> {
+  const env = opts.env ?? process.env;
+  const bin = await resolveMinio(opts.log, env);
+  const [port = 0, consolePort = 0] = opts.port ? [opts.port, (await freePorts(1))[0]!] : await freePorts(2);
+  const ownDir = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'layer-minio-'));
+  const dataDir = opts.dataDir ?? ownDir!;
+  mkdirSync(dataDir, { recursive: true });
+  const accessKeyId = 'layerdev';
+  const secretAccessKey = 'layerdev-secret';
+  const endpoint = `http://127.0.0.1:${port}`;
+  const logFile = opts.logFile ?? join(tmpdir(), `layer-minio-${port}.log`);
+  const proc = startProcess({
+    name: 'minio',
+    command: bin.path,
+    args: [
+      'server',
+      dataDir,
+      '--address',
+      `127.0.0.1:${port}`,
+      '--console-address',
+      `127.0.0.1:${consolePort}`,
+      '--quiet',
+    ],
+    logFile,
+    env: {
+      ...env,
+      MINIO_ROOT_USER: accessKeyId,
+      MINIO_ROOT_PASSWORD: secretAccessKey,
+      MINIO_BROWSER: 'off',
+      MINIO_UPDATE: 'off',
+    },
+    detached: opts.detached,
+  });
+  try {
+    await waitFor(
+      `MinIO on ${endpoint}`,
+      async () => (await fetch(`${endpoint}/minio/health/live`, { signal: AbortSignal.timeout(2_000) })).ok,
+      { timeoutMs: 60_000, isAlive: proc.exitReason },
+    );
+  } catch (err) {
+    await proc.stop();
+    throw new ProvisionError('minio', (err as Error).message);
+  }
+  opts.log(`minio ready at ${endpoint} (${bin.source} ${bin.path}, data ${dataDir}, log ${logFile})`);
+  return {
+    endpoint,
+    accessKeyId,
+    secretAccessKey,
+    region: 'us-east-1',
+    binary: bin.path,
+    pid: proc.pid,
+    stop: async () => {
+      await proc.stop();
+      if (ownDir) rmSync(ownDir, { recursive: true, force: true });
+    },
+  };
+}
