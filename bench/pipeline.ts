@@ -1,0 +1,190 @@
+// Pipeline engine benchmark against a real Temporal dev server (child process) and the embedded
+// store: a generated corpus (default 10k documents, 4 paragraphs each) is submitted to one
+// Pipeline and chunked by an SDK pull worker (runPipelineWorker), batch 64, 8 batches in flight.
+// Prints documents/s, chunks/s and history events per batch (summed over every continue-as-new
+// run), then reads the target namespace back and counts missing and stale chunks. A measuring
+// script: it asserts no timing. Human-readable figures first; the last line is one JSON object.
+//
+// Usage: npm run bench:pipeline [-- --documents N] [--chunks N] [--timeout-s S]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { createPipelineActivities } from '../src/activities/pipeline-activities.js';
+import {
+  getPipelineStatus,
+  startOrUpdatePipeline,
+  submitPipelineItems,
+} from '../src/client/pipeline-client.js';
+import { ChunkAttr, type PipelineRuntimeSpec, type QueuedItem } from '../src/contracts/pipeline.js';
+import { pipelineTaskQueue, pipelineWorkflowId } from '../src/contracts/names.js';
+import { startTemporalDevServer } from '../src/dev/temporal-server.js';
+import { chunkId } from '../src/engine/pipeline-write.js';
+import { runPipelineWorker } from '../src/sdk/pipeline-worker.js';
+import { createStoreClient } from '../src/store/client.js';
+import { startStoreServer } from '../src/store/server.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const n = Number(process.argv[i + 1]);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} expects a positive integer`);
+  return n;
+}
+
+const DOCUMENTS = arg('documents', 10_000);
+const CHUNKS = arg('chunks', 4);
+const TIMEOUT_S = arg('timeout-s', 900);
+const BATCH = 64;
+const IN_FLIGHT = 8;
+const RUN_TAG = Date.now().toString(36);
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+/** The corpus: document n has CHUNKS paragraphs, deterministic from n. */
+function paragraphsOf(n: number): string[] {
+  return Array.from(
+    { length: CHUNKS },
+    (_, p) =>
+      `document ${n} paragraph ${p}: ${'the quick brown fox jumps over the lazy dog '.repeat(2 + ((n + p) % 5))}`,
+  );
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const dir = mkdtempSync(join(tmpdir(), 'layer-bench-pipeline-'));
+  const temporal = await startTemporalDevServer({ log, logFile: join(dir, 'temporal.log') });
+  const storeServer = await startStoreServer({ memory: true });
+  const store = createStoreClient({ baseUrl: storeServer.url, apiKey: 'bench' });
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection, namespace: temporal.namespace });
+  const native = await NativeConnection.connect({ address: temporal.address });
+  const taskQueue = `layer-orchestrator-bench-${RUN_TAG}`;
+  const orchestrator = await Worker.create({
+    connection: native,
+    namespace: temporal.namespace,
+    taskQueue,
+    workflowBundle: await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('../src/workflows/pipeline-workflow.ts', import.meta.url)),
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
+    }),
+    activities: createPipelineActivities({ storeFor: () => store }),
+  });
+  const orchestratorRun = orchestrator.run();
+
+  const name = `bench-${RUN_TAG}`;
+  const ns = `bench-chunks-${RUN_TAG}`;
+  const spec: PipelineRuntimeSpec = {
+    k8sNamespace: 'bench',
+    name,
+    targetNamespace: ns,
+    worker: { dispatch: 'pull', batchSize: BATCH, timeoutSeconds: 60 },
+    schedule: { leaseSeconds: 120, maxInFlightBatches: IN_FLIGHT, maxPendingItems: 5_000 },
+  };
+  const ref = { k8sNamespace: spec.k8sNamespace, name };
+  const controller = new AbortController();
+  const worker = runPipelineWorker({
+    taskQueue: pipelineTaskQueue(ref.k8sNamespace, name),
+    temporal: { connection: native, namespace: temporal.namespace },
+    store,
+    concurrency: IN_FLIGHT,
+    signal: controller.signal,
+    process: (items: QueuedItem[]) =>
+      items.map((i) => ({
+        itemKey: i.key,
+        chunks: paragraphsOf((i.payload as { n: number }).n).map((text) => ({ text })),
+      })),
+  });
+
+  await startOrUpdatePipeline(client, spec, { taskQueue });
+  log(
+    `${DOCUMENTS} documents × ${CHUNKS} chunks, batch ${BATCH}, ${IN_FLIGHT} in flight, ${availableParallelism()} cores`,
+  );
+  const started = Date.now();
+  const items = Array.from({ length: DOCUMENTS }, (_, n) => ({ key: `doc-${n}`, payload: { n } }));
+  await submitPipelineItems(client, ref, items, { chunkSize: 500, deadlineMs: TIMEOUT_S * 1000 });
+  log(`submitted in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  let status = await getPipelineStatus(client, ref);
+  const deadline = started + TIMEOUT_S * 1000;
+  while (status.queue.done + status.queue.failed < DOCUMENTS && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    status = await getPipelineStatus(client, ref);
+  }
+  const elapsedS = (Date.now() - started) / 1000;
+
+  // History events over every run of the workflow (continue-as-new chain).
+  let events = 0;
+  let runs = 0;
+  const workflowId = pipelineWorkflowId(ref.k8sNamespace, name);
+  for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    runs += 1;
+    const history = await client.workflow.getHandle(workflowId, wf.runId).fetchHistory();
+    events += history.events?.length ?? 0;
+  }
+
+  // Read back: every expected chunk present, nothing else.
+  const expected = new Set<string>();
+  for (let n = 0; n < DOCUMENTS; n++)
+    for (const text of paragraphsOf(n)) expected.add(chunkId(`doc-${n}`, { text }));
+  let found = 0;
+  let stale = 0;
+  let afterId: unknown = null;
+  do {
+    const page = await store.scanPage({
+      namespace: ns,
+      afterId: afterId as never,
+      limit: 10_000,
+      attributes: [ChunkAttr.docId],
+    });
+    for (const r of page.rows) {
+      if (expected.has(String(r.id))) found += 1;
+      else stale += 1;
+    }
+    afterId = page.nextAfterId;
+  } while (afterId !== null);
+
+  controller.abort();
+  await worker;
+  orchestrator.shutdown();
+  await orchestratorRun;
+  await native.close();
+  await connection.close();
+  await storeServer.close();
+  await temporal.stop();
+  rmSync(dir, { recursive: true, force: true });
+
+  const c = status.counters;
+  const result = {
+    documents: DOCUMENTS,
+    chunks_per_document: CHUNKS,
+    documents_done: status.queue.done,
+    documents_failed: status.queue.failed,
+    chunks_written: c.chunksWritten,
+    elapsed_s: Math.round(elapsedS * 10) / 10,
+    documents_per_s: Math.round((status.queue.done / elapsedS) * 10) / 10,
+    chunks_per_s: Math.round((c.chunksWritten / elapsedS) * 10) / 10,
+    batches: c.batches,
+    workflow_runs: runs,
+    history_events: events,
+    history_events_per_batch: c.batches ? Math.round((events / c.batches) * 100) / 100 : null,
+    missing_chunks: expected.size - found,
+    stale_chunks: stale,
+    batch_size: BATCH,
+    in_flight_batches: IN_FLIGHT,
+    cores: availableParallelism(),
+  };
+  console.log(`documents/s: ${result.documents_per_s}`);
+  console.log(`chunks/s: ${result.chunks_per_s}`);
+  console.log(
+    `history events per batch: ${result.history_events_per_batch} (${events} events, ${c.batches} batches, ${runs} runs)`,
+  );
+  console.log(`read back: ${result.missing_chunks} missing, ${result.stale_chunks} stale`);
+  console.log(JSON.stringify(result));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
