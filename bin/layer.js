@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const compiled = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const compiled = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 if (existsSync(compiled) && process.env.LAYER_FROM_SOURCE !== '1') {
   await import(pathToFileURL(compiled).href);
 } else {

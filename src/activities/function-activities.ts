@@ -12,7 +12,7 @@ import { runFunctionBatchWith } from '../engine/function-batch.js';
 import { deadLetterFilter, errorAttribute, workFilter } from '../engine/function-filters.js';
 import type { StoreClient } from '../store/client.js';
 import { StoreBadRequestError, StoreNotFoundError } from '../store/errors.js';
-import { versionAttribute } from '../engine/function-filters.js';
+import { declareEngineAttributes } from '../engine/engine-attributes.js';
 import { classified, WorkerCallError } from './failures.js';
 
 export interface FunctionActivityDeps {
@@ -95,9 +95,7 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
   const fetchFn = deps.fetch ?? fetch;
   const now = deps.now ?? (() => new Date());
 
-  // Turbopuffer answers 400 to a filter on an attribute the namespace has never seen, and the
-  // engine's filters name <attribute>_v and <attribute>_error before the first row has them.
-  // So declare both (strings) once per namespace and process; a schema write is idempotent.
+  // Declared once per namespace and process (see declareEngineAttributes).
   const declared = new Set<string>();
   const ensureEngineAttributes = async (
     store: StoreClient,
@@ -106,10 +104,7 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
   ): Promise<boolean> => {
     const key = `${namespace}\u0000${output.attribute}`;
     if (declared.has(key)) return true;
-    if (!(await store.exists(namespace))) return false;
-    await store.write(namespace, {
-      schema: { [versionAttribute(output)]: 'string', [errorAttribute(output)]: 'string' },
-    } as never);
+    if (!(await declareEngineAttributes(store, namespace, output))) return false;
     declared.add(key);
     return true;
   };

@@ -9,6 +9,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -47,8 +48,20 @@ const SPLIT_MAX_ATTEMPTS = 2;
 /** Largest discovery page, whatever the free capacity. */
 const MAX_DISCOVERY_PAGE = 10_000;
 
+// Orchestrator-side calls are single store requests: a short timeout means an orchestrator
+// that dies mid-call delays the Function by seconds, not minutes (its attempt is re-run).
 const orchestrator = proxyActivities<ReturnType<typeof activities.createFunctionActivities>>({
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '15 seconds',
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: [...FAILURE_TYPES_NOT_RETRIED],
+  },
+});
+
+/** Clearing dead letters pages through patch_by_filter requests: allow it minutes. */
+const replayProxy = proxyActivities<ReturnType<typeof activities.createFunctionActivities>>({
+  startToCloseTimeout: '5 minutes',
   retry: {
     initialInterval: '1 second',
     maximumInterval: '30 seconds',
@@ -122,8 +135,17 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
   const runTag = workflowInfo().runId.slice(0, 8);
 
   let reservedSlots = 0;
+  // Discovery reads ahead one window: up to maxInFlightBatches batches wait, already
+  // discovered, behind those in flight, so a finished batch is replaced in the same workflow
+  // task instead of after a scan (docs/adr/0010). Workflow state stays bounded by
+  // 2 × maxInFlightBatches × batchSize ids.
+  // Runs recorded before read-ahead replay without it (the patch marker decides).
+  const readAhead = patched('discovery-read-ahead');
+  const capacity = () => (readAhead ? 2 : 1) * spec.schedule.maxInFlightBatches;
   /** Batch slots neither in flight, waiting, nor promised to a running scan. */
-  const freeSlots = () => spec.schedule.maxInFlightBatches - inFlight.size - waiting.length - reservedSlots;
+  const freeSlots = () => capacity() - inFlight.size - waiting.length - reservedSlots;
+  /** Scan only when half the read-ahead is gone, so each scan fetches several batches. */
+  const scanThreshold = () => (readAhead ? Math.max(1, Math.ceil(spec.schedule.maxInFlightBatches / 2)) : 1);
 
   const status = (): FunctionStatus => {
     const byNs: Record<string, number> = {};
@@ -197,7 +219,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     bump();
   });
   setHandler(replayDeadLettersUpdate, async ({ filter }) => {
-    const cleared = await orchestrator.clearDeadLetters({
+    const cleared = await replayProxy.clearDeadLetters({
       namespaces: spec.targetNamespaces,
       output: spec.output,
       filter,
@@ -409,7 +431,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         const toScan = Object.entries(cursors).filter(([, c]) => !c.exhausted && !c.scanning);
         for (const [i, [ns, cursor]] of toScan.entries()) {
           const free = freeSlots();
-          if (scansRunning >= spec.schedule.maxConcurrentScans || free <= 0) break;
+          if (scansRunning >= spec.schedule.maxConcurrentScans || free < scanThreshold()) break;
           // Share the free slots among the scans that may still start now.
           const startable = Math.min(toScan.length - i, spec.schedule.maxConcurrentScans - scansRunning);
           launchScan(ns, cursor, Math.max(1, Math.floor(free / startable)));

@@ -9,7 +9,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleOrchestratorWorkflows } from '../../src/workers/orchestrator-worker.js';
 import { historyFromJSON } from '../helpers/history-json.js';
 
-
 const dir = new URL('./histories/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.startsWith('function-') && f.endsWith('.json'));
 
@@ -24,7 +23,8 @@ beforeAll(async () => {
 
 describe('functionWorkflow replay', () => {
   it('has recorded histories to replay', () => {
-    // Splits and dead letters, and a chain of continue-as-new runs.
+    // Splits and dead letters, and a chain of continue-as-new runs, from before and after the
+    // discovery-read-ahead patch.
     expect(files.some((f) => f.startsWith('function-poison-replay'))).toBe(true);
     expect(files.filter((f) => f.startsWith('function-continue-as-new')).length).toBeGreaterThanOrEqual(2);
   });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { devDown, devUp, endpointsOf } from '../../dev/environment.js';
 import { devStateDir } from '../../dev/paths.js';
+import { startStoreProcess } from '../../dev/store-process.js';
 import { registerProvisionCommand } from './provision.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -9,7 +10,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 export function registerDevCommands(program: Command): void {
   const dev = program
     .command('dev')
-    .description('run the local environment (Temporal dev server, optional kube-apiserver)');
+    .description('run the local environment (Temporal dev server, embedded store, optional kube-apiserver)');
   dev
     .command('up')
     .description('start the local servers in the background and print where they are')
@@ -17,7 +18,12 @@ export function registerDevCommands(program: Command): void {
     .option('--json', 'print one JSON object with the endpoints')
     .option('--state-dir <dir>', 'where state, data and logs live', devStateDir())
     .action(async (opts: { kube?: boolean; json?: boolean; stateDir: string }) => {
-      const state = await devUp({ stateDir: opts.stateDir, kube: Boolean(opts.kube), log });
+      const state = await devUp({
+        stateDir: opts.stateDir,
+        kube: Boolean(opts.kube),
+        log,
+        startStore: startStoreProcess,
+      });
       const endpoints = endpointsOf(state, opts.stateDir);
       if (opts.json) {
         process.stdout.write(JSON.stringify(endpoints) + '\n');
