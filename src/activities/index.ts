@@ -4,3 +4,8 @@ export {
   type FunctionActivities,
   type FunctionActivityDeps,
 } from './function-activities.js';
+export {
+  createPipelineActivities,
+  type PipelineActivities,
+  type PipelineActivityDeps,
+} from './pipeline-activities.js';

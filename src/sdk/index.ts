@@ -11,3 +11,12 @@ export {
   type RunFunctionWorkerOptions,
 } from './function-worker.js';
 export type { BatchRow, RunBatchRequest, RunBatchResponse } from '../contracts/function.js';
+export {
+  runPipelineWorker,
+  createPipelinePushServer,
+  createPipelineBatchActivity,
+  type ProcessFn,
+  type ProcessContext,
+  type RunPipelineWorkerOptions,
+} from './pipeline-worker.js';
+export { S3PayloadCodec, s3DataConverter, s3PayloadCodecConfigSchema } from '../codec/s3-payload-codec.js';

@@ -4,7 +4,11 @@
 import { fileURLToPath } from 'node:url';
 import { Worker, bundleWorkflowCode, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { ORCHESTRATOR_TASK_QUEUE } from '../contracts/function.js';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { DataConverter } from '@temporalio/common';
 import { createFunctionActivities } from '../activities/function-activities.js';
+import { createPipelineActivities } from '../activities/pipeline-activities.js';
+import type { S3SourceRef } from '../contracts/pipeline.js';
 import type { StoreClient } from '../store/client.js';
 
 export const WORKFLOWS_ENTRY = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -17,6 +21,10 @@ export interface OrchestratorWorkerOptions {
   taskQueue?: string;
   /** Pre-built bundle (tests and benchmarks reuse one across workers). */
   workflowBundle?: { code: string };
+  /** The S3 client for a Pipeline's built-in S3 source. */
+  s3For?: (source: S3SourceRef) => S3Client;
+  /** Payload codec (large payloads to S3); Clients must use the same one. */
+  dataConverter?: DataConverter;
   /** More activities registered on the same queue (the operator's: createOperatorWorkerParts). */
   extraActivities?: object;
   tuning?: Pick<
@@ -34,12 +42,21 @@ export async function bundleOrchestratorWorkflows(): Promise<{ code: string }> {
 }
 
 export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions): Promise<Worker> {
+  // Without an explicit client, S3 sources use the AWS SDK's default chain (AWS_REGION,
+  // AWS_ENDPOINT_URL_S3, credentials from env, profile or IRSA), created on first use.
+  let defaultS3: S3Client | undefined;
+  const s3For = opts.s3For ?? (() => (defaultS3 ??= new S3Client({ forcePathStyle: true })));
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? ORCHESTRATOR_TASK_QUEUE,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_ENTRY }),
-    activities: { ...createFunctionActivities({ storeFor: opts.storeFor }), ...opts.extraActivities },
+    activities: {
+      ...createFunctionActivities({ storeFor: opts.storeFor }),
+      ...createPipelineActivities({ storeFor: opts.storeFor, s3For }),
+      ...opts.extraActivities,
+    },
+    ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
     ...opts.tuning,
   });
 }

@@ -1,13 +1,17 @@
 import type { Command } from 'commander';
 import { resolveKubeBinaries, resolveTemporalCli, ProvisionError } from '../../dev/binaries.js';
+import { resolveMinio } from '../../dev/s3-server.js';
 
 /** `layer dev provision`: find or build the server binaries into the cache, start nothing. */
 export function registerProvisionCommand(dev: Command): void {
   dev
     .command('provision')
-    .description('find or build the Temporal CLI (and with --kube, kube-apiserver + etcd) into the cache')
+    .description(
+      'find or build the Temporal CLI (with --kube kube-apiserver + etcd, with --s3 MinIO) into the cache',
+    )
     .option('--kube', 'also kube-apiserver and etcd')
-    .action(async (opts: { kube?: boolean }) => {
+    .option('--s3', 'also MinIO (the S3-compatible server the tests use)')
+    .action(async (opts: { kube?: boolean; s3?: boolean }) => {
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const temporal = await resolveTemporalCli(log);
       if (!temporal) {
@@ -17,5 +21,6 @@ export function registerProvisionCommand(dev: Command): void {
         );
       }
       if (opts.kube) await resolveKubeBinaries(log);
+      if (opts.s3) await resolveMinio(log);
     });
 }
