@@ -165,11 +165,18 @@ function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind): Reconc
 }
 
 /** Owned objects that are not planned, plus planned-absent kinds that exist (by kind and name). */
-function unplanned(owned: readonly ObjectRef[], apply: ReconcilePlan['apply'], absent: readonly ObjectRef[]): ObjectRef[] {
+function unplanned(
+  owned: readonly ObjectRef[],
+  apply: ReconcilePlan['apply'],
+  absent: readonly ObjectRef[],
+): ObjectRef[] {
   const planned = new Set(apply.map((o) => `${o.kind}/${o.metadata.name}`));
   const out = owned.filter((o) => !planned.has(`${o.kind}/${o.name}`));
   for (const a of absent) {
-    if (!out.some((o) => o.kind === a.kind && o.name === a.name) && owned.some((o) => o.kind === a.kind && o.name === a.name))
+    if (
+      !out.some((o) => o.kind === a.kind && o.name === a.name) &&
+      owned.some((o) => o.kind === a.kind && o.name === a.name)
+    )
       out.push(a);
   }
   return out;
@@ -223,7 +230,12 @@ function settingsFor(settings: OperatorSettings, rawStore: RawObject | null | un
 // ---------------------------------------------------------------------------------------------
 // InfraRules, VectorStore, Index: status only.
 
-function statusOnly(obj: RawObject, conditions: ConditionInput[], readyMessage: string, fields: Record<string, unknown> = {}): ReconcilePlan {
+function statusOnly(
+  obj: RawObject,
+  conditions: ConditionInput[],
+  readyMessage: string,
+  fields: Record<string, unknown> = {},
+): ReconcilePlan {
   return {
     outcome: 'applied',
     finalizer: 'none',
@@ -251,7 +263,12 @@ function planInfraRules(observed: ObservedState): ReconcilePlan {
   if (obj.metadata?.deletionTimestamp) return nothing('deleting');
   // A name other than default is refused by the schema, so it gets SchemaInvalid quoting why.
   const parsed = parseKind('InfraRules', forParsing(obj));
-  if (!parsed.ok) return { ...nothing('gone'), outcome: 'invalid', status: invalidStatus(obj, parsed.error.message, hintOf(parsed.error)) };
+  if (!parsed.ok)
+    return {
+      ...nothing('gone'),
+      outcome: 'invalid',
+      status: invalidStatus(obj, parsed.error.message, hintOf(parsed.error)),
+    };
   const rules = parsed.resource as InfraRules;
   const cache = rules.spec.documentCache;
   const cacheCondition: ConditionInput = cache
@@ -276,12 +293,26 @@ function planVectorStore(observed: ObservedState, probe: StoreProbe | undefined)
   if (obj === null) return nothing('gone');
   if (obj.metadata?.deletionTimestamp) return nothing('deleting');
   const parsed = parseKind('VectorStore', forParsing(obj));
-  if (!parsed.ok) return { ...nothing('gone'), outcome: 'invalid', status: invalidStatus(obj, parsed.error.message, hintOf(parsed.error)) };
+  if (!parsed.ok)
+    return {
+      ...nothing('gone'),
+      outcome: 'invalid',
+      status: invalidStatus(obj, parsed.error.message, hintOf(parsed.error)),
+    };
   const store = parsed.resource as VectorStore;
-  const notChecked = (type: string): ConditionInput => ({ type, status: 'Unknown', reason: OperatorReason.NotChecked, message: 'not checked yet' });
+  const notChecked = (type: string): ConditionInput => ({
+    type,
+    status: 'Unknown',
+    reason: OperatorReason.NotChecked,
+    message: 'not checked yet',
+  });
   return statusOnly(
     obj,
-    [valid(), probe?.credential ?? notChecked(OperatorConditionType.CredentialResolved), probe?.endpoint ?? notChecked(OperatorConditionType.EndpointReachable)],
+    [
+      valid(),
+      probe?.credential ?? notChecked(OperatorConditionType.CredentialResolved),
+      probe?.endpoint ?? notChecked(OperatorConditionType.EndpointReachable),
+    ],
     `${store.spec.endpoint.url} reachable; inbound auth ${store.spec.inboundAuth.mode}`,
   );
 }
@@ -291,15 +322,30 @@ function planIndex(observed: ObservedState): ReconcilePlan {
   if (obj === null) return nothing('gone');
   if (obj.metadata?.deletionTimestamp) return nothing('deleting');
   const parsed = parseKind('Index', forParsing(obj));
-  if (!parsed.ok) return { ...nothing('gone'), outcome: 'invalid', status: invalidStatus(obj, parsed.error.message, hintOf(parsed.error)) };
+  if (!parsed.ok)
+    return {
+      ...nothing('gone'),
+      outcome: 'invalid',
+      status: invalidStatus(obj, parsed.error.message, hintOf(parsed.error)),
+    };
   const index = parsed.resource as LayerIndex;
   const ns = index.metadata.namespace ?? 'default';
   const storeRef = index.spec.backend?.storeRef?.name;
   const store: ConditionInput =
     storeRef === undefined
-      ? { type: OperatorConditionType.StoreResolved, status: 'True', reason: OperatorReason.DefaultStore, message: 'served by the default VectorStore' }
+      ? {
+          type: OperatorConditionType.StoreResolved,
+          status: 'True',
+          reason: OperatorReason.DefaultStore,
+          message: 'served by the default VectorStore',
+        }
       : (observed.vectorStores ?? []).includes(storeRef)
-        ? { type: OperatorConditionType.StoreResolved, status: 'True', reason: OperatorReason.StoreFound, message: `served by VectorStore ${ns}/${storeRef}` }
+        ? {
+            type: OperatorConditionType.StoreResolved,
+            status: 'True',
+            reason: OperatorReason.StoreFound,
+            message: `served by VectorStore ${ns}/${storeRef}`,
+          }
         : {
             type: OperatorConditionType.StoreResolved,
             status: 'False',
@@ -312,9 +358,16 @@ function planIndex(observed: ObservedState): ReconcilePlan {
     return p.ok && indexNamespace(p.resource as LayerIndex) === tpufNs ? [p.resource as LayerIndex] : [];
   });
   const owner = namespaceOwner(claimants.length > 0 ? claimants : [index]);
-  const mine = owner === undefined || (owner.metadata.name === index.metadata.name && owner.metadata.namespace === index.metadata.namespace);
+  const mine =
+    owner === undefined ||
+    (owner.metadata.name === index.metadata.name && owner.metadata.namespace === index.metadata.namespace);
   const unique: ConditionInput = mine
-    ? { type: OperatorConditionType.NamespaceUnique, status: 'True', reason: OperatorReason.Unique, message: `manages namespace ${tpufNs}` }
+    ? {
+        type: OperatorConditionType.NamespaceUnique,
+        status: 'True',
+        reason: OperatorReason.Unique,
+        message: `manages namespace ${tpufNs}`,
+      }
     : {
         type: OperatorConditionType.NamespaceUnique,
         status: 'False',
@@ -336,7 +389,9 @@ export function finalStatus(
   engine: EngineResult | undefined,
   now: string,
 ): { status: Record<string, unknown>; changed: boolean } {
-  const desired = [...draft.conditions, ...(engine ? [engine.condition] : [])].filter((c) => c.type !== ConditionType.Ready);
+  const desired = [...draft.conditions, ...(engine ? [engine.condition] : [])].filter(
+    (c) => c.type !== ConditionType.Ready,
+  );
   const bad = desired.find((c) => c.status === 'False');
   const ready: ConditionInput = bad
     ? { type: ConditionType.Ready, status: 'False', reason: bad.reason, message: bad.message }
@@ -356,7 +411,14 @@ function invalidStatus(obj: RawObject, message: string, hint: string): StatusDra
     previous: obj.status,
     generation: obj.metadata?.generation,
     previousConditions: validConditions(obj.status),
-    conditions: [{ type: OperatorConditionType.SpecValid, status: 'False', reason: OperatorReason.SchemaInvalid, message: full }],
+    conditions: [
+      {
+        type: OperatorConditionType.SpecValid,
+        status: 'False',
+        reason: OperatorReason.SchemaInvalid,
+        message: full,
+      },
+    ],
     readyMessage: '',
     fields: keepFields(obj.status),
   };
@@ -369,7 +431,12 @@ function keepFields(status: Record<string, unknown> | undefined): Record<string,
 }
 
 function valid(): ConditionInput {
-  return { type: OperatorConditionType.SpecValid, status: 'True', reason: OperatorReason.Valid, message: 'spec is valid' };
+  return {
+    type: OperatorConditionType.SpecValid,
+    status: 'True',
+    reason: OperatorReason.Valid,
+    message: 'spec is valid',
+  };
 }
 
 function hintOf(err: { hint?: string }): string {

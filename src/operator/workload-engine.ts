@@ -31,8 +31,18 @@ export interface WorkloadEngine {
 export function workflowRunning(paused: boolean, generation: number): EngineResult {
   return {
     condition: paused
-      ? { type: OperatorConditionType.WorkflowReady, status: 'True', reason: OperatorReason.WorkflowPaused, message: `workflow paused at generation ${generation}` }
-      : { type: OperatorConditionType.WorkflowReady, status: 'True', reason: OperatorReason.WorkflowRunning, message: `workflow runs generation ${generation}` },
+      ? {
+          type: OperatorConditionType.WorkflowReady,
+          status: 'True',
+          reason: OperatorReason.WorkflowPaused,
+          message: `workflow paused at generation ${generation}`,
+        }
+      : {
+          type: OperatorConditionType.WorkflowReady,
+          status: 'True',
+          reason: OperatorReason.WorkflowRunning,
+          message: `workflow runs generation ${generation}`,
+        },
   };
 }
 
@@ -42,7 +52,8 @@ export const pipelineEngineUnavailable: EngineResult = {
     type: OperatorConditionType.WorkflowReady,
     status: 'False',
     reason: OperatorReason.EngineUnavailable,
-    message: 'the Pipeline engine is not available in this release; worker objects are applied but no pipeline workflow runs',
+    message:
+      'the Pipeline engine is not available in this release; worker objects are applied but no pipeline workflow runs',
   },
 };
 
@@ -85,7 +96,12 @@ export function createTemporalWorkloadEngine(client: Client): WorkloadEngine {
 }
 
 /** Queue depth of a Function for KEDA: pending rows in batches (rounded up) plus batches in flight. */
-export async function functionQueueDepth(client: Client, namespace: string, name: string, batchSize: number): Promise<number> {
+export async function functionQueueDepth(
+  client: Client,
+  namespace: string,
+  name: string,
+  batchSize: number,
+): Promise<number> {
   const s = await getFunctionStatus(client, { k8sNamespace: namespace, name });
   return queueDepthOf(s.pendingRows, batchSize, s.inFlightBatches);
 }

@@ -62,7 +62,10 @@ class HttpError extends Error {
 
 const NOT_FOUND = new HttpError(404, 'not found');
 
-type Handler = (m: string[], deps: HttpApiDeps) => Promise<{ status?: number; json?: unknown; text?: string }>;
+type Handler = (
+  m: string[],
+  deps: HttpApiDeps,
+) => Promise<{ status?: number; json?: unknown; text?: string }>;
 interface Route {
   method: 'GET' | 'POST';
   pattern: RegExp;
@@ -79,7 +82,12 @@ async function functionQueueDepth(deps: HttpApiDeps, ns: string, name: string): 
   return status ? queueDepthOf(status.pendingRows, fn.batchSize, status.inFlightBatches) : 0;
 }
 
-function depthBody(kind: WorkloadKind, namespace: string, name: string, queueDepth: number): QueueDepthResponse {
+function depthBody(
+  kind: WorkloadKind,
+  namespace: string,
+  name: string,
+  queueDepth: number,
+): QueueDepthResponse {
   return { queueDepth, metric: queueDepthMetric(kind), kind, namespace, name };
 }
 
@@ -91,12 +99,19 @@ const ROUTES: Route[] = [
     scope: 'none',
     handle: async (_m, deps) => (deps.ready() ? { text: 'ready\n' } : { status: 503, text: 'not ready\n' }),
   },
-  { method: 'GET', pattern: /^\/metrics$/, scope: 'read', handle: async (_m, deps) => ({ text: await metricsText(deps) }) },
+  {
+    method: 'GET',
+    pattern: /^\/metrics$/,
+    scope: 'read',
+    handle: async (_m, deps) => ({ text: await metricsText(deps) }),
+  },
   {
     method: 'GET',
     pattern: new RegExp(`^/v1/queue-depth/functions/${SEG}/${SEG}$`),
     scope: 'read',
-    handle: async ([ns, name], deps) => ({ json: depthBody('Function', ns!, name!, await functionQueueDepth(deps, ns!, name!)) }),
+    handle: async ([ns, name], deps) => ({
+      json: depthBody('Function', ns!, name!, await functionQueueDepth(deps, ns!, name!)),
+    }),
   },
   {
     method: 'GET',
@@ -171,23 +186,36 @@ export async function metricsText(deps: HttpApiDeps): Promise<string> {
   for (const f of await deps.functions.list()) {
     const status = await deps.functions.status(f.namespace, f.name).catch(() => undefined);
     const depth = status ? queueDepthOf(status.pendingRows, f.batchSize, status.inFlightBatches) : 0;
-    lines.push(`${FUNCTION_QUEUE_DEPTH_METRIC}{namespace="${escapeLabel(f.namespace)}",name="${escapeLabel(f.name)}"} ${depth}`);
+    lines.push(
+      `${FUNCTION_QUEUE_DEPTH_METRIC}{namespace="${escapeLabel(f.namespace)}",name="${escapeLabel(f.name)}"} ${depth}`,
+    );
   }
   lines.push(
     `# HELP ${PIPELINE_QUEUE_DEPTH_METRIC} Work items waiting for or held by a worker of a Pipeline.`,
     `# TYPE ${PIPELINE_QUEUE_DEPTH_METRIC} gauge`,
   );
   for (const p of await deps.pipelines.list()) {
-    lines.push(`${PIPELINE_QUEUE_DEPTH_METRIC}{namespace="${escapeLabel(p.namespace)}",name="${escapeLabel(p.name)}"} 0`);
+    lines.push(
+      `${PIPELINE_QUEUE_DEPTH_METRIC}{namespace="${escapeLabel(p.namespace)}",name="${escapeLabel(p.name)}"} 0`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
 
-function send(res: ServerResponse, status: number, body: { json?: unknown; text?: string }, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: { json?: unknown; text?: string },
+  headers: Record<string, string> = {},
+): void {
   const isJson = body.json !== undefined;
   const payload = isJson ? JSON.stringify(body.json) : (body.text ?? '');
   res.writeHead(status, {
-    'content-type': isJson ? 'application/json' : status === 200 && body.text?.startsWith('# HELP') ? 'text/plain; version=0.0.4' : 'text/plain',
+    'content-type': isJson
+      ? 'application/json'
+      : status === 200 && body.text?.startsWith('# HELP')
+        ? 'text/plain; version=0.0.4'
+        : 'text/plain',
     'cache-control': 'no-store',
     ...headers,
   });
@@ -199,7 +227,13 @@ async function handle(deps: HttpApiDeps, req: IncomingMessage, res: ServerRespon
   const candidates = ROUTES.filter((r) => r.pattern.test(path));
   if (candidates.length === 0) return send(res, 404, { json: { error: 'not found' } });
   const route = candidates.find((r) => r.method === req.method);
-  if (route === undefined) return send(res, 405, { json: { error: 'method not allowed' } }, { allow: candidates.map((r) => r.method).join(', ') });
+  if (route === undefined)
+    return send(
+      res,
+      405,
+      { json: { error: 'method not allowed' } },
+      { allow: candidates.map((r) => r.method).join(', ') },
+    );
   if (route.scope !== 'none') {
     const decision = authorize(await deps.auth(), req.headers.authorization, route.scope);
     if (!decision.ok) {

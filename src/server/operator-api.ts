@@ -4,7 +4,11 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { GROUP, VERSION } from '../api/group.js';
 import { WORKER_DEFAULTS } from '../api/workload.js';
-import { discoverFunctionNow, getFunctionStatus, replayFunctionDeadLetters } from '../client/function-client.js';
+import {
+  discoverFunctionNow,
+  getFunctionStatus,
+  replayFunctionDeadLetters,
+} from '../client/function-client.js';
 import type { HttpApiDeps } from './http-api.js';
 import { createKubeInboundAuthResolver, type ResolvedInboundAuth } from './inbound-auth.js';
 
@@ -29,15 +33,28 @@ export function createOperatorApiDeps(opts: {
   const custom = opts.kubeConfig.makeApiClient(CustomObjectsApi);
   const get = async (plural: string, namespace: string, name: string): Promise<RawWorkload | undefined> => {
     try {
-      return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural, namespace, name })) as RawWorkload;
+      return (await custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural,
+        namespace,
+        name,
+      })) as RawWorkload;
     } catch (err) {
       if ((err as { code?: number }).code === 404) return undefined;
       throw err;
     }
   };
   const list = async (plural: string): Promise<RawWorkload[]> =>
-    ((await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as { items?: RawWorkload[] }).items ?? [];
-  const key = (w: RawWorkload) => ({ namespace: w.metadata?.namespace ?? 'default', name: w.metadata?.name ?? '' });
+    (
+      (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as {
+        items?: RawWorkload[];
+      }
+    ).items ?? [];
+  const key = (w: RawWorkload) => ({
+    namespace: w.metadata?.namespace ?? 'default',
+    name: w.metadata?.name ?? '',
+  });
   const batchSize = (w: RawWorkload) => w.spec?.worker?.batchSize ?? WORKER_DEFAULTS.batchSize;
   const ref = (namespace: string, name: string) => ({ k8sNamespace: namespace, name });
 

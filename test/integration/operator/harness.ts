@@ -35,7 +35,11 @@ export const OPERATOR_ROLE = 'layer-operator';
 
 const ssa = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -67,13 +71,18 @@ async function installCrd(admin: KubeConfig, crd: V1CustomResourceDefinition): P
   );
   await eventually(`${crd.metadata?.name} Established`, async () => {
     const got = await ext.readCustomResourceDefinition({ name: crd.metadata!.name! });
-    return got.status?.conditions?.find((c) => c.type === 'Established')?.status === 'True' ? true : undefined;
+    return got.status?.conditions?.find((c) => c.type === 'Established')?.status === 'True'
+      ? true
+      : undefined;
   });
 }
 
 /** Install the generated CRDs, the KEDA CRDs, and the operator ClusterRole (idempotent). */
 export async function installOperatorPrerequisites(admin: KubeConfig): Promise<void> {
-  for (const dir of [new URL('../../../deploy/crds/', import.meta.url), new URL('../../fixtures/keda/', import.meta.url)]) {
+  for (const dir of [
+    new URL('../../../deploy/crds/', import.meta.url),
+    new URL('../../fixtures/keda/', import.meta.url),
+  ]) {
     for (const f of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
       await installCrd(admin, parse(readFileSync(new URL(f, dir), 'utf8')) as V1CustomResourceDefinition);
     }
@@ -81,7 +90,10 @@ export async function installOperatorPrerequisites(admin: KubeConfig): Promise<v
   const role = operatorClusterRole();
   await admin
     .makeApiClient(RbacAuthorizationV1Api)
-    .patchClusterRole({ name: role.metadata!.name!, body: role, fieldManager: 'layer-test', force: true }, ssa);
+    .patchClusterRole(
+      { name: role.metadata!.name!, body: role, fieldManager: 'layer-test', force: true },
+      ssa,
+    );
 }
 
 /** Records every engine call; behaves like a healthy Function engine. */
@@ -98,7 +110,11 @@ export class FakeEngine implements WorkloadEngine {
     return true;
   }
   syncsFor(namespace: string, name: string): EngineSync[] {
-    return this.syncs.filter((s) => (s.kind === 'Function' ? s.spec.k8sNamespace === namespace && s.spec.name === name : s.namespace === namespace && s.name === name));
+    return this.syncs.filter((s) =>
+      s.kind === 'Function'
+        ? s.spec.k8sNamespace === namespace && s.spec.name === name
+        : s.namespace === namespace && s.name === name,
+    );
   }
 }
 
@@ -118,7 +134,9 @@ export interface OperatorHarness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { settings?: OperatorSettingsInput; defaultVectorStore?: { namespace: string; name: string } } = {}): Promise<OperatorHarness> {
+export async function startHarness(
+  opts: { settings?: OperatorSettingsInput; defaultVectorStore?: { namespace: string; name: string } } = {},
+): Promise<OperatorHarness> {
   const admin = kubeConfig();
   await installOperatorPrerequisites(admin);
   const minted = await mintServiceAccountCredentials(admin, {
@@ -129,7 +147,10 @@ export async function startHarness(opts: { settings?: OperatorSettingsInput; def
   const operatorKc = minted.kubeConfig;
   // RBAC takes a moment to reach the authorizer.
   await eventually('operator RBAC', () =>
-    operatorKc.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces({ limit: 1 }).then(() => true),
+    operatorKc
+      .makeApiClient(AppsV1Api)
+      .listDeploymentForAllNamespaces({ limit: 1 })
+      .then(() => true),
   );
   const connection = await Connection.connect({ address: temporalAddress() });
   const client = new Client({ connection, namespace: temporalNamespace() });
@@ -186,25 +207,54 @@ export async function testNamespace(admin: KubeConfig, prefix = 'op'): Promise<s
 }
 
 /** Server-side apply a CR as a user would (`kubectl apply --server-side`). */
-export async function applyCr(custom: CustomObjectsApi, obj: Record<string, unknown>, fieldManager = 'kubectl'): Promise<void> {
+export async function applyCr(
+  custom: CustomObjectsApi,
+  obj: Record<string, unknown>,
+  fieldManager = 'kubectl',
+): Promise<void> {
   const meta = obj.metadata as { name: string; namespace?: string };
   const plural = pluralFor(obj.kind as string);
-  const common = { group: GROUP, version: VERSION, plural, name: meta.name, body: obj, fieldManager, force: true };
+  const common = {
+    group: GROUP,
+    version: VERSION,
+    plural,
+    name: meta.name,
+    body: obj,
+    fieldManager,
+    force: true,
+  };
   if (meta.namespace) await custom.patchNamespacedCustomObject({ ...common, namespace: meta.namespace }, ssa);
   else await custom.patchClusterCustomObject(common, ssa);
 }
 
 export function pluralFor(kind: string): string {
-  return ({ Function: 'functions', Pipeline: 'pipelines', Index: 'indexes', VectorStore: 'vectorstores', InfraRules: 'infrarules' } as Record<string, string>)[kind]!;
+  return (
+    {
+      Function: 'functions',
+      Pipeline: 'pipelines',
+      Index: 'indexes',
+      VectorStore: 'vectorstores',
+      InfraRules: 'infrarules',
+    } as Record<string, string>
+  )[kind]!;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Live = Record<string, any>;
 
-export async function readCr(custom: CustomObjectsApi, kind: string, namespace: string | undefined, name: string): Promise<Live | undefined> {
+export async function readCr(
+  custom: CustomObjectsApi,
+  kind: string,
+  namespace: string | undefined,
+  name: string,
+): Promise<Live | undefined> {
   try {
     const target = { group: GROUP, version: VERSION, plural: pluralFor(kind), name };
-    return (namespace ? await custom.getNamespacedCustomObject({ ...target, namespace }) : await custom.getClusterCustomObject(target)) as Live;
+    return (
+      namespace
+        ? await custom.getNamespacedCustomObject({ ...target, namespace })
+        : await custom.getClusterCustomObject(target)
+    ) as Live;
   } catch (err) {
     if ((err as { code?: number }).code === 404) return undefined;
     throw err;

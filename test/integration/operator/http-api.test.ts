@@ -9,7 +9,13 @@ import { createKubeInboundAuthResolver } from '../../../src/server/inbound-auth.
 import { mintServiceAccountCredentials } from '../../../src/dev/kube-apiserver.js';
 import type { FunctionStatus } from '../../../src/contracts/function.js';
 import { kubeConfig } from '../../helpers/servers.js';
-import { applyCr, eventually, installOperatorPrerequisites, OPERATOR_ROLE, testNamespace } from './harness.js';
+import {
+  applyCr,
+  eventually,
+  installOperatorPrerequisites,
+  OPERATOR_ROLE,
+  testNamespace,
+} from './harness.js';
 
 const STORE_KEY = `tpuf_${randomUUID()}`;
 const READ_KEY = `layer_read_${randomUUID()}`;
@@ -25,7 +31,11 @@ function status(pendingRows: number, inFlightBatches: number): FunctionStatus {
 
 async function startApi(store: string): Promise<string> {
   const deps: HttpApiDeps = {
-    auth: createKubeInboundAuthResolver({ kubeConfig: operatorKc, vectorStore: { namespace: ns, name: store }, cacheMs: 0 }),
+    auth: createKubeInboundAuthResolver({
+      kubeConfig: operatorKc,
+      vectorStore: { namespace: ns, name: store },
+      cacheMs: 0,
+    }),
     ready: () => true,
     functions: {
       list: async () => [{ namespace: 'layer', name: 'tag-products', batchSize: 32 }],
@@ -34,7 +44,10 @@ async function startApi(store: string): Promise<string> {
       discoverNow: async () => undefined,
       replayDeadLetters: async () => 3,
     },
-    pipelines: { list: async () => [{ namespace: 'layer', name: 'product-images' }], exists: async (_n, name) => name === 'product-images' },
+    pipelines: {
+      list: async () => [{ namespace: 'layer', name: 'product-images' }],
+      exists: async (_n, name) => name === 'product-images',
+    },
   };
   const api = createHttpApi(deps);
   apis.push(api);
@@ -42,7 +55,10 @@ async function startApi(store: string): Promise<string> {
 }
 
 async function call(base: string, path: string, token?: string, method = 'GET') {
-  const res = await fetch(`${base}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
   return { status: res.status, body: await res.text() };
 }
 
@@ -51,7 +67,11 @@ function vectorStore(name: string, inboundAuth: Record<string, unknown>) {
     apiVersion: 'hevlayer.com/v1alpha1',
     kind: 'VectorStore',
     metadata: { name, namespace: ns },
-    spec: { endpoint: { url: 'http://127.0.0.1:1', region: 'test' }, credential: { secretRef: { name: 'layer', key: 'vector-store-api-key' } }, inboundAuth },
+    spec: {
+      endpoint: { url: 'http://127.0.0.1:1', region: 'test' },
+      credential: { secretRef: { name: 'layer', key: 'vector-store-api-key' } },
+      inboundAuth,
+    },
   };
 }
 
@@ -61,7 +81,14 @@ beforeAll(async () => {
   ns = await testNamespace(admin, 'opapi');
   await admin.makeApiClient(CoreV1Api).createNamespacedSecret({
     namespace: ns,
-    body: { metadata: { name: 'layer' }, stringData: { 'vector-store-api-key': STORE_KEY, 'read-key': READ_KEY, 'layer-inbound-worker-api-key': ADMIN_KEY } },
+    body: {
+      metadata: { name: 'layer' },
+      stringData: {
+        'vector-store-api-key': STORE_KEY,
+        'read-key': READ_KEY,
+        'layer-inbound-worker-api-key': ADMIN_KEY,
+      },
+    },
   });
   const custom = admin.makeApiClient(CustomObjectsApi);
   await applyCr(custom, vectorStore('open', { mode: 'open' }));
@@ -72,12 +99,27 @@ beforeAll(async () => {
       mode: 'keys',
       keys: [
         { name: 'reader', scopes: ['read'], secretRef: { key: 'read-key' } },
-        { name: 'worker', scopes: ['read', 'write', 'admin'], secretRef: { key: 'layer-inbound-worker-api-key' } },
+        {
+          name: 'worker',
+          scopes: ['read', 'write', 'admin'],
+          secretRef: { key: 'layer-inbound-worker-api-key' },
+        },
       ],
     }),
   );
-  operatorKc = (await mintServiceAccountCredentials(admin, { name: `api-${randomUUID().slice(0, 6)}`, namespace: 'layer-optest', clusterRole: OPERATOR_ROLE })).kubeConfig;
-  await eventually('operator RBAC', () => operatorKc.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces({ limit: 1 }).then(() => true));
+  operatorKc = (
+    await mintServiceAccountCredentials(admin, {
+      name: `api-${randomUUID().slice(0, 6)}`,
+      namespace: 'layer-optest',
+      clusterRole: OPERATOR_ROLE,
+    })
+  ).kubeConfig;
+  await eventually('operator RBAC', () =>
+    operatorKc
+      .makeApiClient(AppsV1Api)
+      .listDeploymentForAllNamespaces({ limit: 1 })
+      .then(() => true),
+  );
 });
 
 afterAll(async () => {
@@ -97,13 +139,24 @@ describe('orchestrator HTTP API', () => {
     const r = await call(base, '/v1/queue-depth/functions/layer/tag-products');
     expect(r.status).toBe(200);
     // ceil(100 / 32) + 2 in flight
-    expect(JSON.parse(r.body)).toEqual({ queueDepth: 6, metric: 'layer_udf_queue_depth', kind: 'Function', namespace: 'layer', name: 'tag-products' });
+    expect(JSON.parse(r.body)).toEqual({
+      queueDepth: 6,
+      metric: 'layer_udf_queue_depth',
+      kind: 'Function',
+      namespace: 'layer',
+      name: 'tag-products',
+    });
     expect((await call(base, '/v1/queue-depth/functions/layer/missing')).status).toBe(404);
-    expect(JSON.parse((await call(base, '/v1/queue-depth/pipelines/layer/product-images')).body)).toMatchObject({ queueDepth: 0, metric: 'layer_pipeline_queue_depth' });
+    expect(
+      JSON.parse((await call(base, '/v1/queue-depth/pipelines/layer/product-images')).body),
+    ).toMatchObject({ queueDepth: 0, metric: 'layer_pipeline_queue_depth' });
     const metrics = await call(base, '/metrics');
     expect(metrics.body).toContain('layer_udf_queue_depth{namespace="layer",name="tag-products"} 6');
     expect(metrics.body).toContain('layer_pipeline_queue_depth{namespace="layer",name="product-images"} 0');
-    expect(JSON.parse((await call(base, '/v1/functions/layer/tag-products/status')).body)).toMatchObject({ workflow: 'running', queueDepth: 6 });
+    expect(JSON.parse((await call(base, '/v1/functions/layer/tag-products/status')).body)).toMatchObject({
+      workflow: 'running',
+      queueDepth: 6,
+    });
   });
 
   it('deriveFromStore: the bearer must equal the upstream store key', async () => {
@@ -126,7 +179,9 @@ describe('orchestrator HTTP API', () => {
     expect(noWrite).toEqual({ status: 403, body: JSON.stringify({ error: 'forbidden' }) });
     expect((await call(base, `${path}/replay-dead-letters`, READ_KEY, 'POST')).status).toBe(403);
     expect((await call(base, `${path}/discover`, ADMIN_KEY, 'POST')).status).toBe(202);
-    expect(JSON.parse((await call(base, `${path}/replay-dead-letters`, ADMIN_KEY, 'POST')).body)).toEqual({ cleared: 3 });
+    expect(JSON.parse((await call(base, `${path}/replay-dead-letters`, ADMIN_KEY, 'POST')).body)).toEqual({
+      cleared: 3,
+    });
     // The store key is not a gateway key in keys mode.
     for (const token of [undefined, STORE_KEY, 'layer_guess', READ_KEY.slice(0, -1)]) {
       const r = await call(base, `${path}/status`, token);

@@ -26,14 +26,31 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await applyCr(h.custom, { apiVersion: 'hevlayer.com/v1alpha1', kind: 'InfraRules', metadata: { name: 'default' }, spec: { computePools: [] } }, `optest-${POOL}`).catch(() => undefined);
+  await applyCr(
+    h.custom,
+    {
+      apiVersion: 'hevlayer.com/v1alpha1',
+      kind: 'InfraRules',
+      metadata: { name: 'default' },
+      spec: { computePools: [] },
+    },
+    `optest-${POOL}`,
+  ).catch(() => undefined);
   await h?.close();
 });
 
-async function setPool(p: { nodeSelector: Record<string, string>; maxReplicasPerWorkload: number }): Promise<void> {
+async function setPool(p: {
+  nodeSelector: Record<string, string>;
+  maxReplicasPerWorkload: number;
+}): Promise<void> {
   await applyCr(
     h.custom,
-    { apiVersion: 'hevlayer.com/v1alpha1', kind: 'InfraRules', metadata: { name: 'default' }, spec: { computePools: [{ name: POOL, kind: 'cpu', ...p }] } },
+    {
+      apiVersion: 'hevlayer.com/v1alpha1',
+      kind: 'InfraRules',
+      metadata: { name: 'default' },
+      spec: { computePools: [{ name: POOL, kind: 'cpu', ...p }] },
+    },
     `optest-${POOL}`,
   );
 }
@@ -43,7 +60,11 @@ function fn(namespace: string, name: string, spec: Live = {}): Live {
   return {
     ...seed,
     metadata: { name, namespace },
-    spec: { ...seed.spec, ...spec, scaling: { ...seed.spec.scaling, pool: POOL, replicas: { min: 0, max: 2 }, ...(spec.scaling ?? {}) } },
+    spec: {
+      ...seed.spec,
+      ...spec,
+      scaling: { ...seed.spec.scaling, pool: POOL, replicas: { min: 0, max: 2 }, ...(spec.scaling ?? {}) },
+    },
   };
 }
 
@@ -56,7 +77,13 @@ async function deployment(ns: string, name: string) {
 
 async function scaledObject(ns: string, name: string): Promise<Live | undefined> {
   return (await h.custom
-    .getNamespacedCustomObject({ group: 'keda.sh', version: 'v1alpha1', namespace: ns, plural: 'scaledobjects', name })
+    .getNamespacedCustomObject({
+      group: 'keda.sh',
+      version: 'v1alpha1',
+      namespace: ns,
+      plural: 'scaledobjects',
+      name,
+    })
     .catch((e: { code?: number }) => {
       if (e.code === 404) return undefined;
       throw e;
@@ -73,22 +100,39 @@ describe('reconcile workflow', () => {
     const d = await deployment(ns, 'layer-fn-tag-products');
     expect(d?.spec?.template.spec?.nodeSelector).toEqual({ 'karpenter.sh/nodepool': 'cpu' });
     expect(d?.metadata?.managedFields?.map((f) => f.manager)).toContain('layer-operator');
-    expect(d?.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Function', name: 'tag-products', controller: true });
+    expect(d?.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'Function',
+      name: 'tag-products',
+      controller: true,
+    });
     const so = await scaledObject(ns, 'layer-fn-tag-products');
-    expect(so?.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 6, scaleTargetRef: { name: 'layer-fn-tag-products' } });
+    expect(so?.spec).toMatchObject({
+      minReplicaCount: 0,
+      maxReplicaCount: 6,
+      scaleTargetRef: { name: 'layer-fn-tag-products' },
+    });
 
     const cr = await readCr(h.custom, 'Function', ns, 'tag-products');
     expect(cr?.metadata.finalizers).toContain(FINALIZER);
     expect(cr?.status.observedGeneration).toBe(cr?.metadata.generation);
     expect(cr?.status.pool).toBe('cpu');
-    expect(condition(cr, 'PoolResolved')).toMatchObject({ status: 'True', reason: 'PoolFound', observedGeneration: cr?.metadata.generation });
+    expect(condition(cr, 'PoolResolved')).toMatchObject({
+      status: 'True',
+      reason: 'PoolFound',
+      observedGeneration: cr?.metadata.generation,
+    });
     expect(condition(cr, 'WorkflowReady')).toMatchObject({ status: 'True', reason: 'WorkflowRunning' });
     expect(condition(cr, 'Ready')?.reason).toBe('Progressing');
 
     const sync = h.engine.syncsFor(ns, 'tag-products').at(-1);
     expect(sync).toMatchObject({
       kind: 'Function',
-      spec: { targetNamespaces: ['products'], output: { version: 'v1' }, worker: { dispatch: 'pull', taskQueue: `layer-fn.${ns}.tag-products` }, paused: false },
+      spec: {
+        targetNamespaces: ['products'],
+        output: { version: 'v1' },
+        worker: { dispatch: 'pull', taskQueue: `layer-fn.${ns}.tag-products` },
+        paused: false,
+      },
     });
   });
 
@@ -121,7 +165,10 @@ describe('reconcile workflow', () => {
     await applyCr(h.custom, fn(ns, 'too-big', { scaling: { replicas: { min: 0, max: 50 } } }));
     await h.reconcile({ kind: 'Function', namespace: ns, name: 'too-big' });
     const cr = await readCr(h.custom, 'Function', ns, 'too-big');
-    expect(condition(cr, 'ReplicasWithinLimit')).toMatchObject({ status: 'False', reason: 'ReplicasExceedPoolLimit' });
+    expect(condition(cr, 'ReplicasWithinLimit')).toMatchObject({
+      status: 'False',
+      reason: 'ReplicasExceedPoolLimit',
+    });
     expect(condition(cr, 'Ready')).toMatchObject({ status: 'False', reason: 'ReplicasExceedPoolLimit' });
     expect(condition(cr, 'Ready')?.message).toContain('maxReplicasPerWorkload 3');
     expect(await deployment(ns, 'layer-fn-too-big')).toBeUndefined();
@@ -144,41 +191,63 @@ describe('reconcile workflow', () => {
     await h.reconcile({ kind: 'Function', namespace: ns, name: 'nap' });
     expect(await scaledObject(ns, 'layer-fn-nap')).toBeDefined();
 
-    await applyCr(h.custom, fn(ns, 'nap', { paused: true, output: { attribute: 'tags', kind: 'tags', version: 'v2' } }));
+    await applyCr(
+      h.custom,
+      fn(ns, 'nap', { paused: true, output: { attribute: 'tags', kind: 'tags', version: 'v2' } }),
+    );
     await h.reconcile({ kind: 'Function', namespace: ns, name: 'nap' });
     expect((await deployment(ns, 'layer-fn-nap'))?.spec?.replicas).toBe(0);
     expect(await scaledObject(ns, 'layer-fn-nap')).toBeUndefined();
     const cr = await readCr(h.custom, 'Function', ns, 'nap');
     expect(condition(cr, 'Ready')).toMatchObject({ status: 'True', reason: 'Paused' });
     expect(condition(cr, 'WorkflowReady')).toMatchObject({ status: 'True', reason: 'WorkflowPaused' });
-    expect(h.engine.syncsFor(ns, 'nap').at(-1)).toMatchObject({ spec: { paused: true, output: { version: 'v2' }, generation: cr?.metadata.generation } });
+    expect(h.engine.syncsFor(ns, 'nap').at(-1)).toMatchObject({
+      spec: { paused: true, output: { version: 'v2' }, generation: cr?.metadata.generation },
+    });
   });
 
   it('InfraRules pool edited → the pod template follows on the next pass', async () => {
     const ns = await testNamespace(h.admin);
     await applyCr(h.custom, fn(ns, 'follow'));
     await h.reconcile({ kind: 'Function', namespace: ns, name: 'follow' });
-    expect((await deployment(ns, 'layer-fn-follow'))?.spec?.template.spec?.nodeSelector).toEqual({ 'hevlayer.com/test-pool': 'a' });
+    expect((await deployment(ns, 'layer-fn-follow'))?.spec?.template.spec?.nodeSelector).toEqual({
+      'hevlayer.com/test-pool': 'a',
+    });
     await setPool({ nodeSelector: { 'hevlayer.com/test-pool': 'b' }, maxReplicasPerWorkload: 3 });
     await h.reconcile({ kind: 'Function', namespace: ns, name: 'follow' });
-    expect((await deployment(ns, 'layer-fn-follow'))?.spec?.template.spec?.nodeSelector).toEqual({ 'hevlayer.com/test-pool': 'b' });
+    expect((await deployment(ns, 'layer-fn-follow'))?.spec?.template.spec?.nodeSelector).toEqual({
+      'hevlayer.com/test-pool': 'b',
+    });
     await setPool({ nodeSelector: { 'hevlayer.com/test-pool': 'a' }, maxReplicasPerWorkload: 3 });
   });
 
   it('delete → workflow stopped, owned objects deleted, finalizer removed, CR gone', async () => {
     const ns = await testNamespace(h.admin);
-    await applyCr(h.custom, fn(ns, 'bye', { worker: { ...loadSeed('function').spec.worker, dispatch: 'push' } }));
+    await applyCr(
+      h.custom,
+      fn(ns, 'bye', { worker: { ...loadSeed('function').spec.worker, dispatch: 'push' } }),
+    );
     await h.reconcile({ kind: 'Function', namespace: ns, name: 'bye' });
     expect(await h.core.readNamespacedService({ name: 'layer-fn-bye', namespace: ns })).toBeDefined();
-    expect(h.engine.syncsFor(ns, 'bye').at(-1)).toMatchObject({ spec: { worker: { pushUrl: `http://layer-fn-bye.${ns}.svc:8080` } } });
+    expect(h.engine.syncsFor(ns, 'bye').at(-1)).toMatchObject({
+      spec: { worker: { pushUrl: `http://layer-fn-bye.${ns}.svc:8080` } },
+    });
 
-    await h.custom.deleteNamespacedCustomObject({ group: 'hevlayer.com', version: 'v1alpha1', namespace: ns, plural: 'functions', name: 'bye' });
+    await h.custom.deleteNamespacedCustomObject({
+      group: 'hevlayer.com',
+      version: 'v1alpha1',
+      namespace: ns,
+      plural: 'functions',
+      name: 'bye',
+    });
     expect((await readCr(h.custom, 'Function', ns, 'bye'))?.metadata.deletionTimestamp).toBeDefined();
     await h.reconcile({ kind: 'Function', namespace: ns, name: 'bye' });
     expect(await readCr(h.custom, 'Function', ns, 'bye')).toBeUndefined();
     expect(await deployment(ns, 'layer-fn-bye')).toBeUndefined();
     expect(await scaledObject(ns, 'layer-fn-bye')).toBeUndefined();
-    await expect(h.core.readNamespacedService({ name: 'layer-fn-bye', namespace: ns })).rejects.toMatchObject({ code: 404 });
+    await expect(h.core.readNamespacedService({ name: 'layer-fn-bye', namespace: ns })).rejects.toMatchObject(
+      { code: 404 },
+    );
     expect(h.engine.stops).toContainEqual({ kind: 'Function', namespace: ns, name: 'bye' });
   });
 
@@ -187,7 +256,10 @@ describe('reconcile workflow', () => {
     // JavaScript cannot hold exactly.
     const ns = await testNamespace(h.admin);
     const huge = 2 ** 60;
-    await applyCr(h.custom, fn(ns, 'odd', { schedule: { ...loadSeed('function').spec.schedule, leaseSeconds: huge } }));
+    await applyCr(
+      h.custom,
+      fn(ns, 'odd', { schedule: { ...loadSeed('function').spec.schedule, leaseSeconds: huge } }),
+    );
     await h.reconcile({ kind: 'Function', namespace: ns, name: 'odd' });
     const cr = await readCr(h.custom, 'Function', ns, 'odd');
     expect(condition(cr, 'SpecValid')).toMatchObject({ status: 'False', reason: 'SchemaInvalid' });
