@@ -98,7 +98,11 @@ async function main(): Promise<void> {
     const stride = Math.max(1, Math.floor(ROWS / PATCH));
     let patched = 0;
     for (let i = 0; i < PATCH; i += BATCH) {
-      const rows = Array.from({ length: Math.min(BATCH, PATCH - i) }, (_, j) => ({ id: 1 + ((i + j) * stride) % ROWS, stock: i + j, on_sale: true }));
+      const rows = Array.from({ length: Math.min(BATCH, PATCH - i) }, (_, j) => ({
+        id: 1 + (((i + j) * stride) % ROWS),
+        stock: i + j,
+        on_sale: true,
+      }));
       const res = await client.patchRows(NAMESPACE, rows);
       patched += res.rows_patched ?? 0;
     }

@@ -77,7 +77,11 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
   const objects = KubernetesObjectApi.makeApiClient(kc);
   const clock = deps.clock ?? (() => new Date());
 
-  async function readCr(kind: ReconcileRef['kind'], namespace: string | undefined, name: string): Promise<RawObject | null> {
+  async function readCr(
+    kind: ReconcileRef['kind'],
+    namespace: string | undefined,
+    name: string,
+  ): Promise<RawObject | null> {
     const target = { group: GROUP, version: VERSION, plural: pluralOf(kind), name };
     return orNull(() =>
       namespace
@@ -88,9 +92,11 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
 
   async function listCr(kind: ReconcileRef['kind'], namespace?: string): Promise<RawObject[]> {
     const target = { group: GROUP, version: VERSION, plural: pluralOf(kind) };
-    const list = (namespace
-      ? await custom.listNamespacedCustomObject({ ...target, namespace })
-      : await custom.listClusterCustomObject(target)) as { items?: RawObject[] };
+    const list = (
+      namespace
+        ? await custom.listNamespacedCustomObject({ ...target, namespace })
+        : await custom.listClusterCustomObject(target)
+    ) as { items?: RawObject[] };
     return list.items ?? [];
   }
 
@@ -104,7 +110,13 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
       ...Object.entries(KEDA_PLURALS).map(async ([k, plural]) => {
         // KEDA may not be installed: then nothing of it can exist.
         const list = (await orNull(() =>
-          custom.listNamespacedCustomObject({ group: KEDA_GROUP, version: KEDA_VERSION, namespace, plural, labelSelector }),
+          custom.listNamespacedCustomObject({
+            group: KEDA_GROUP,
+            version: KEDA_VERSION,
+            namespace,
+            plural,
+            labelSelector,
+          }),
         )) as { items?: RawObject[] } | null;
         return refs(`${KEDA_GROUP}/${KEDA_VERSION}`, k, list?.items ?? []);
       }),
@@ -135,7 +147,10 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
           const selector = (object?.spec as { indexSelector?: unknown } | undefined)?.indexSelector;
           if (ref.kind === 'Function' && selector !== undefined) observed.indexes = await listCr('Index', ns);
         } else if (ref.kind === 'Index' && object !== null) {
-          const [indexes, stores] = await Promise.all([listCr('Index'), listCr('VectorStore', ref.namespace ?? 'default')]);
+          const [indexes, stores] = await Promise.all([
+            listCr('Index'),
+            listCr('VectorStore', ref.namespace ?? 'default'),
+          ]);
           observed.indexes = indexes;
           observed.vectorStores = stores.flatMap((s) => (s.metadata?.name ? [s.metadata.name] : []));
         }
@@ -151,8 +166,16 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
       const raw = await kubeCall(() => readCr('VectorStore', ref.namespace, ref.name));
       const parsed = raw ? parseKind('VectorStore', { ...raw, status: undefined }) : undefined;
       if (!parsed?.ok) {
-        const skipped = (type: string) => ({ type, status: 'Unknown' as const, reason: OperatorReason.NotChecked, message: 'spec is not valid' });
-        return { credential: skipped(OperatorConditionType.CredentialResolved), endpoint: skipped(OperatorConditionType.EndpointReachable) };
+        const skipped = (type: string) => ({
+          type,
+          status: 'Unknown' as const,
+          reason: OperatorReason.NotChecked,
+          message: 'spec is not valid',
+        });
+        return {
+          credential: skipped(OperatorConditionType.CredentialResolved),
+          endpoint: skipped(OperatorConditionType.EndpointReachable),
+        };
       }
       const store = parsed.resource as VectorStore;
       const ns = store.metadata.namespace ?? 'default';
@@ -163,7 +186,9 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
         reason: OperatorReason.NotChecked,
         message: 'the credential is not resolved',
       };
-      const secret = await kubeCall(() => orNull(() => core.readNamespacedSecret({ name: secretRef.name, namespace: ns })));
+      const secret = await kubeCall(() =>
+        orNull(() => core.readNamespacedSecret({ name: secretRef.name, namespace: ns })),
+      );
       if (secret === null) {
         return {
           credential: {
@@ -219,7 +244,8 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
           endpoint: {
             type: OperatorConditionType.EndpointReachable,
             status: 'False',
-            reason: e instanceof StoreAuthError ? OperatorReason.CredentialRejected : OperatorReason.Unreachable,
+            reason:
+              e instanceof StoreAuthError ? OperatorReason.CredentialRejected : OperatorReason.Unreachable,
             message,
           },
         };
@@ -259,7 +285,11 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
         for (const o of input.objects) {
           const gone = await orNull(() =>
             objects.delete(
-              { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.name, namespace: input.namespace } },
+              {
+                apiVersion: o.apiVersion,
+                kind: o.kind,
+                metadata: { name: o.name, namespace: input.namespace },
+              },
               undefined,
               undefined,
               undefined,
@@ -282,11 +312,21 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
     },
 
     /** The pass's one status write (skipped when nothing changed). Returns whether it wrote. */
-    async writeStatus(input: { ref: ReconcileRef; draft: StatusDraft; engine?: EngineResult }): Promise<boolean> {
+    async writeStatus(input: {
+      ref: ReconcileRef;
+      draft: StatusDraft;
+      engine?: EngineResult;
+    }): Promise<boolean> {
       const { status, changed } = finalStatus(input.draft, input.engine, clock().toISOString());
       if (!changed) return false;
       const { ref } = input;
-      const target = { group: GROUP, version: VERSION, plural: pluralOf(ref.kind), name: ref.name, body: { status } };
+      const target = {
+        group: GROUP,
+        version: VERSION,
+        plural: pluralOf(ref.kind),
+        name: ref.name,
+        body: { status },
+      };
       const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
       const wrote = await kubeCall(() =>
         orNull(() =>
@@ -328,7 +368,10 @@ async function kubeCall<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     const code = statusOf(err);
     if (code !== undefined && [400, 404, 405, 415, 422].includes(code)) {
-      throw ApplicationFailure.nonRetryable(`Kubernetes refused the request (${code}): ${briefly(err)}`, KUBERNETES_REJECTED);
+      throw ApplicationFailure.nonRetryable(
+        `Kubernetes refused the request (${code}): ${briefly(err)}`,
+        KUBERNETES_REJECTED,
+      );
     }
     throw err;
   }

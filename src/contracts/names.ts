@@ -161,6 +161,10 @@ export const CLUSTER_SCOPE_SEGMENT = '-';
  * @example reconcileWorkflowId('Function', 'layer', 'tag-products') // 'reconcile/Function/layer/tag-products'
  * @example reconcileWorkflowId('InfraRules', undefined, 'default') // 'reconcile/InfraRules/-/default'
  */
-export function reconcileWorkflowId(kind: ReconcileKind, k8sNamespace: string | undefined, name: string): string {
+export function reconcileWorkflowId(
+  kind: ReconcileKind,
+  k8sNamespace: string | undefined,
+  name: string,
+): string {
   return `reconcile/${kind}/${k8sNamespace || CLUSTER_SCOPE_SEGMENT}/${name}`;
 }

@@ -51,8 +51,15 @@ export interface StoreClient {
   readonly raw: Turbopuffer;
   write(namespace: string, params: Omit<NamespaceWriteParams, 'namespace'>): Promise<NamespaceWriteResponse>;
   query(namespace: string, params: Omit<NamespaceQueryParams, 'namespace'>): Promise<NamespaceQueryResponse>;
-  multiQuery(namespace: string, params: Omit<NamespaceMultiQueryParams, 'namespace'>): Promise<NamespaceMultiQueryResponse>;
-  upsertRows(namespace: string, rows: Row[], options?: { condition?: Filter; distanceMetric?: 'cosine_distance' | 'euclidean_squared' }): Promise<NamespaceWriteResponse>;
+  multiQuery(
+    namespace: string,
+    params: Omit<NamespaceMultiQueryParams, 'namespace'>,
+  ): Promise<NamespaceMultiQueryResponse>;
+  upsertRows(
+    namespace: string,
+    rows: Row[],
+    options?: { condition?: Filter; distanceMetric?: 'cosine_distance' | 'euclidean_squared' },
+  ): Promise<NamespaceWriteResponse>;
   /** Patches existing rows (missing ids are ignored); with `condition`, only rows where it holds. */
   patchRows(namespace: string, rows: Row[], condition?: Filter): Promise<NamespaceWriteResponse>;
   deleteRows(namespace: string, ids: ID[], condition?: Filter): Promise<NamespaceWriteResponse>;
@@ -114,7 +121,8 @@ export function createStoreClient(opts: StoreClientOptions): StoreClient {
       const conds: Filter[] = [];
       if (filter) conds.push(filter);
       if (afterId !== undefined && afterId !== null) conds.push(['id', 'Gt', afterId]);
-      const filters: Filter | undefined = conds.length === 0 ? undefined : conds.length === 1 ? conds[0] : ['And', conds];
+      const filters: Filter | undefined =
+        conds.length === 0 ? undefined : conds.length === 1 ? conds[0] : ['And', conds];
       const res = await call(namespace, () =>
         ns(namespace).query({
           rank_by: ['id', 'asc'],

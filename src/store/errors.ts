@@ -52,9 +52,18 @@ function serverMessage(err: APIError): string {
 export function toStoreError(err: unknown, namespace?: string): StoreError {
   if (err instanceof StoreError) return err;
   const where = namespace ? ` (namespace ${namespace})` : '';
-  if (err instanceof APIUserAbortError) return new StoreAbortedError(`store request aborted${where}`, undefined, namespace, false, { cause: err });
+  if (err instanceof APIUserAbortError)
+    return new StoreAbortedError(`store request aborted${where}`, undefined, namespace, false, {
+      cause: err,
+    });
   if (err instanceof APIConnectionTimeoutError || err instanceof APIConnectionError) {
-    return new StoreConnectionError(`store unreachable${where}: ${err.message}`, undefined, namespace, undefined, { cause: err });
+    return new StoreConnectionError(
+      `store unreachable${where}: ${err.message}`,
+      undefined,
+      namespace,
+      undefined,
+      { cause: err },
+    );
   }
   if (err instanceof APIError) {
     const status = err.status as number | undefined;
@@ -71,7 +80,9 @@ export function toStoreError(err: unknown, namespace?: string): StoreError {
     return new StoreError(...args);
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new StoreError(`store call failed${where}: ${message}`, undefined, namespace, undefined, { cause: err });
+  return new StoreError(`store call failed${where}: ${message}`, undefined, namespace, undefined, {
+    cause: err,
+  });
 }
 
 /**

@@ -16,9 +16,46 @@ export interface Product {
   [key: string]: unknown;
 }
 
-export const CATEGORIES = ['books', 'electronics', 'garden', 'grocery', 'home', 'music', 'outdoors', 'sports', 'toys', 'tools'] as const;
-const BRANDS = ['Acme', 'Borealis', 'Cobalt', 'Dune', 'Ember', 'Fjord', 'Granite', 'Harbor', 'Iris', 'Juniper', 'Kestrel', 'Lumen'];
-const ADJECTIVES = ['Compact', 'Deluxe', 'Eco', 'Classic', 'Smart', 'Portable', 'Rugged', 'Vintage', 'Ultra', 'Everyday', 'Quiet', 'Bright'];
+export const CATEGORIES = [
+  'books',
+  'electronics',
+  'garden',
+  'grocery',
+  'home',
+  'music',
+  'outdoors',
+  'sports',
+  'toys',
+  'tools',
+] as const;
+const BRANDS = [
+  'Acme',
+  'Borealis',
+  'Cobalt',
+  'Dune',
+  'Ember',
+  'Fjord',
+  'Granite',
+  'Harbor',
+  'Iris',
+  'Juniper',
+  'Kestrel',
+  'Lumen',
+];
+const ADJECTIVES = [
+  'Compact',
+  'Deluxe',
+  'Eco',
+  'Classic',
+  'Smart',
+  'Portable',
+  'Rugged',
+  'Vintage',
+  'Ultra',
+  'Everyday',
+  'Quiet',
+  'Bright',
+];
 const NOUNS: Record<(typeof CATEGORIES)[number], string[]> = {
   books: ['Novel', 'Cookbook', 'Atlas', 'Field Guide', 'Anthology'],
   electronics: ['Headphones', 'Charger', 'Speaker', 'Keyboard', 'Monitor'],

@@ -103,7 +103,13 @@ async function readBody(req: IncomingMessage, max: number): Promise<unknown> {
   }
 }
 
-async function send(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): Promise<void> {
+async function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  extra: Record<string, string> = {},
+): Promise<void> {
   let payload: Buffer = Buffer.from(JSON.stringify(body));
   const headers: Record<string, string | number> = { 'content-type': 'application/json', ...extra };
   if (payload.length > 1024 && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
@@ -118,7 +124,10 @@ async function send(req: IncomingMessage, res: ServerResponse, status: number, b
 function sendError(req: IncomingMessage, res: ServerResponse, err: unknown): Promise<void> {
   const status = err instanceof StoreEngineError ? err.status : 500;
   const message = err instanceof Error ? err.message : String(err);
-  if (status >= 500) process.stderr.write(`store: internal error on ${req.method} ${req.url}: ${err instanceof Error ? err.stack : message}\n`);
+  if (status >= 500)
+    process.stderr.write(
+      `store: internal error on ${req.method} ${req.url}: ${err instanceof Error ? err.stack : message}\n`,
+    );
   const headers: Record<string, string> = status < 500 ? { 'x-should-retry': 'false' } : {};
   return send(req, res, status, { status: 'error', error: message }, headers);
 }
@@ -134,25 +143,43 @@ function performance(started: number, extra: Obj = {}): Obj {
   return { server_total_ms: Math.round(ms), ...extra };
 }
 
-async function handle(store: Store, keys: Set<string>, maxBody: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  store: Store,
+  keys: Set<string>,
+  maxBody: number,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const started = Number(process.hrtime.bigint());
   try {
-    if (!authorized(keys, req)) throw new HttpError(401, 'unauthorized: missing or unknown API key (send Authorization: Bearer <key>)');
+    if (!authorized(keys, req))
+      throw new HttpError(401, 'unauthorized: missing or unknown API key (send Authorization: Bearer <key>)');
     const url = new URL(req.url ?? '/', 'http://store');
     // Route on the path alone; `?stainless_overload=…` is ignored. An optional leading
     // `/{region}` segment is accepted.
     let segs = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    if (segs.length > 1 && segs[0] !== 'v1' && segs[0] !== 'v2' && (segs[1] === 'v1' || segs[1] === 'v2')) segs = segs.slice(1);
+    if (segs.length > 1 && segs[0] !== 'v1' && segs[0] !== 'v2' && (segs[1] === 'v1' || segs[1] === 'v2'))
+      segs = segs.slice(1);
     const [version, coll, name, action, ...rest] = segs;
     const method = req.method ?? 'GET';
-    if (coll !== 'namespaces' || (version !== 'v1' && version !== 'v2') || rest.length > (action === '_debug' ? 1 : 0)) throw notFoundRoute(method, url.pathname);
+    if (
+      coll !== 'namespaces' ||
+      (version !== 'v1' && version !== 'v2') ||
+      rest.length > (action === '_debug' ? 1 : 0)
+    )
+      throw notFoundRoute(method, url.pathname);
 
     if (name === undefined) {
       if (method !== 'GET') throw notFoundRoute(method, url.pathname);
       const pageSizeRaw = url.searchParams.get('page_size');
       const pageSize = pageSizeRaw === null ? 100 : Number(pageSizeRaw);
-      if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw badRequest('page_size must be an integer from 1 to 1000');
-      const out = store.list(url.searchParams.get('prefix') ?? undefined, url.searchParams.get('cursor') ?? undefined, pageSize);
+      if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)
+        throw badRequest('page_size must be an integer from 1 to 1000');
+      const out = store.list(
+        url.searchParams.get('prefix') ?? undefined,
+        url.searchParams.get('cursor') ?? undefined,
+        pageSize,
+      );
       return await send(req, res, 200, out);
     }
 
@@ -218,7 +245,11 @@ async function handle(store: Store, keys: Set<string>, maxBody: number, req: Inc
         const topK = typeof body.top_k === 'number' ? body.top_k : 10;
         const count = Math.min(topK, store.get(name)?.rows.size ?? 0);
         store.metadata(name, 'v2');
-        return await send(req, res, 200, { avg_recall: 1, avg_exhaustive_count: count, avg_ann_count: count });
+        return await send(req, res, 200, {
+          avg_recall: 1,
+          avg_exhaustive_count: count,
+          avg_ann_count: count,
+        });
       }
       default:
         throw notFoundRoute(method, url.pathname);
@@ -233,7 +264,10 @@ async function handle(store: Store, keys: Set<string>, maxBody: number, req: Inc
 }
 
 function notFoundRoute(method: string, path: string): HttpError {
-  return new HttpError(404, `no route for ${method} ${path}; the store serves the Turbopuffer v1/v2 namespace API`);
+  return new HttpError(
+    404,
+    `no route for ${method} ${path}; the store serves the Turbopuffer v1/v2 namespace API`,
+  );
 }
 
 function billing(): Obj {

@@ -21,13 +21,23 @@ import {
 
 const k8s = proxyActivities<KubernetesActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 6,
+  },
 });
 
 /** The engine may take longer (update-with-start waits for the workflow's validator). */
 const engine = proxyActivities<KubernetesActivities>({
   startToCloseTimeout: '60 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+  },
 });
 
 type EngineResult = Awaited<ReturnType<KubernetesActivities['syncWorkload']>>;
@@ -96,7 +106,12 @@ async function pass(ref: ReconcileWorkflowInput['ref']): Promise<string> {
       engineResult = await engine.syncWorkload(plan.engine);
     } catch (err) {
       engineResult = {
-        condition: { type: 'WorkflowReady', status: 'False', reason: 'EngineError', message: failureMessage(err) },
+        condition: {
+          type: 'WorkflowReady',
+          status: 'False',
+          reason: 'EngineError',
+          message: failureMessage(err),
+        },
       };
     }
   }

@@ -5,7 +5,15 @@
 // at evaluation time from the document being written.
 import { compareIds, canonicalUuid, isUuid, type Id } from './ids.js';
 import { badRequest, unprocessable } from './errors.js';
-import { elementType, isFilterable, isVectorType, operandKind, parseDatetime, type Schema, type Value } from './schema.js';
+import {
+  elementType,
+  isFilterable,
+  isVectorType,
+  operandKind,
+  parseDatetime,
+  type Schema,
+  type Value,
+} from './schema.js';
 import { globToRegExp } from './glob.js';
 
 export type Row = Record<string, Value>;
@@ -32,9 +40,31 @@ export interface FilterContext {
 }
 
 const OPS = new Set([
-  'Eq', 'NotEq', 'In', 'NotIn', 'Lt', 'Lte', 'Gt', 'Gte', 'AnyLt', 'AnyLte', 'AnyGt', 'AnyGte',
-  'Contains', 'NotContains', 'ContainsAny', 'NotContainsAny', 'Glob', 'NotGlob', 'IGlob', 'NotIGlob',
-  'Regex', 'ContainsAllTokens', 'ContainsAnyToken', 'ContainsTokenSequence', 'Fuzzy',
+  'Eq',
+  'NotEq',
+  'In',
+  'NotIn',
+  'Lt',
+  'Lte',
+  'Gt',
+  'Gte',
+  'AnyLt',
+  'AnyLte',
+  'AnyGt',
+  'AnyGte',
+  'Contains',
+  'NotContains',
+  'ContainsAny',
+  'NotContainsAny',
+  'Glob',
+  'NotGlob',
+  'IGlob',
+  'NotIGlob',
+  'Regex',
+  'ContainsAllTokens',
+  'ContainsAnyToken',
+  'ContainsTokenSequence',
+  'Fuzzy',
 ]);
 
 const SHAPE =
@@ -56,7 +86,9 @@ function compileNode(input: unknown, ctx: FilterContext, path: string): FilterNo
   const [head, second] = input as unknown[];
   if (head === 'And' || head === 'Or') {
     if (!Array.isArray(second) || input.length !== 2) {
-      throw badRequest(`invalid filter at ${path}: ${String(head)} takes one array of filters, e.g. ["${String(head)}", [f1, f2]]; got ${show(input)}`);
+      throw badRequest(
+        `invalid filter at ${path}: ${String(head)} takes one array of filters, e.g. ["${String(head)}", [f1, f2]]; got ${show(input)}`,
+      );
     }
     const children = second.map((c, i) => compileNode(c, ctx, `${path}[1][${i}]`));
     const tests = children.map((c) => c.test);
@@ -73,7 +105,8 @@ function compileNode(input: unknown, ctx: FilterContext, path: string): FilterNo
     return { kind: head === 'And' ? 'and' : 'or', children, test };
   }
   if (head === 'Not') {
-    if (input.length !== 2) throw badRequest(`invalid filter at ${path}: Not takes exactly one filter; got ${show(input)}`);
+    if (input.length !== 2)
+      throw badRequest(`invalid filter at ${path}: Not takes exactly one filter; got ${show(input)}`);
     const child = compileNode(second, ctx, `${path}[1]`);
     const t = child.test;
     return { kind: 'not', child, test: (id, row, ref) => !t(id, row, ref) };
@@ -82,7 +115,9 @@ function compileNode(input: unknown, ctx: FilterContext, path: string): FilterNo
     throw badRequest(`invalid filter at ${path}: ${SHAPE}; got ${show(input)}`);
   }
   if (!OPS.has(second)) {
-    throw badRequest(`invalid filter at ${path}: unknown operator '${second}' (operators are case-sensitive: ${[...OPS].join(', ')})`);
+    throw badRequest(
+      `invalid filter at ${path}: unknown operator '${second}' (operators are case-sensitive: ${[...OPS].join(', ')})`,
+    );
   }
   return compileCond(head, second, input[2], input[3], ctx, path);
 }
@@ -105,17 +140,23 @@ function attrInfo(attr: string, ctx: FilterContext, op: string, path: string): A
   const entry = ctx.schema.get(attr);
   if (!entry) {
     const known = [...ctx.schema.keys()].slice(0, 20).join(', ');
-    throw badRequest(`invalid filter at ${path}: unknown attribute '${attr}' (the namespace has: ${known || 'no attributes'})`);
+    throw badRequest(
+      `invalid filter at ${path}: unknown attribute '${attr}' (the namespace has: ${known || 'no attributes'})`,
+    );
   }
-  if (isVectorType(entry.type)) throw badRequest(`invalid filter at ${path}: vector attribute '${attr}' cannot be filtered`);
+  if (isVectorType(entry.type))
+    throw badRequest(`invalid filter at ${path}: vector attribute '${attr}' cannot be filtered`);
   const needs = op === 'Regex' ? 'regex' : /Glob$/.test(op) ? 'glob' : null;
   const tokenOp = /Token/.test(op);
   if (tokenOp && !entry.full_text_search) {
     throw badRequest(`invalid filter at ${path}: ${op} needs full_text_search enabled on '${attr}'`);
   }
-  if (needs === 'regex' && !entry.regex) throw badRequest(`invalid filter at ${path}: Regex needs regex: true in the schema of '${attr}'`);
+  if (needs === 'regex' && !entry.regex)
+    throw badRequest(`invalid filter at ${path}: Regex needs regex: true in the schema of '${attr}'`);
   if (!tokenOp && needs !== 'regex' && !isFilterable(entry) && !(needs === 'glob' && entry.glob)) {
-    throw badRequest(`invalid filter at ${path}: attribute '${attr}' is not filterable (set filterable: true in its schema)`);
+    throw badRequest(
+      `invalid filter at ${path}: attribute '${attr}' is not filterable (set filterable: true in its schema)`,
+    );
   }
   const el = elementType(entry.type);
   return { type: entry.type, isArray: el !== undefined, kind: operandKind(el ?? entry.type) };
@@ -126,11 +167,19 @@ function isRef(v: unknown): v is { $ref_new: string } {
 }
 
 function typeMismatch(attr: string, op: string, expected: string, got: unknown, path: string): never {
-  throw badRequest(`invalid filter at ${path}: filter error in key \`${attr}\`: type mismatch, ${op} expects ${expected}, but got ${show(got)}`);
+  throw badRequest(
+    `invalid filter at ${path}: filter error in key \`${attr}\`: type mismatch, ${op} expects ${expected}, but got ${show(got)}`,
+  );
 }
 
 /** Normalizes a literal operand for `info` (datetimes → ms, UUIDs canonical) and checks its kind. */
-function scalarOperand(attr: string, op: string, info: AttrInfo, v: unknown, path: string): string | number | boolean | null {
+function scalarOperand(
+  attr: string,
+  op: string,
+  info: AttrInfo,
+  v: unknown,
+  path: string,
+): string | number | boolean | null {
   if (v === null) return null;
   if (info.type === 'datetime' || info.type === '[]datetime') {
     if (typeof v === 'string') {
@@ -155,7 +204,8 @@ function scalarOperand(attr: string, op: string, info: AttrInfo, v: unknown, pat
 
 function listOperand(attr: string, op: string, info: AttrInfo, v: unknown, path: string): Set<unknown> {
   if (!Array.isArray(v)) typeMismatch(attr, op, `[]${info.kind ?? 'value'}`, v, path);
-  if (v.some((x) => x === null)) throw unprocessable(`invalid filter at ${path}: ${op} lists must not contain null`);
+  if (v.some((x) => x === null))
+    throw unprocessable(`invalid filter at ${path}: ${op} lists must not contain null`);
   return new Set(v.map((x) => scalarOperand(attr, op, info, x, path)));
 }
 
@@ -168,7 +218,8 @@ function compareValues(a: unknown, b: unknown): number | undefined {
 
 function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   return false;
 }
 
@@ -176,15 +227,31 @@ export function tokenize(s: string): string[] {
   return s.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? [];
 }
 
-function compileCond(attr: string, op: string, raw: unknown, params: unknown, ctx: FilterContext, path: string): FilterNode {
+function compileCond(
+  attr: string,
+  op: string,
+  raw: unknown,
+  params: unknown,
+  ctx: FilterContext,
+  path: string,
+): FilterNode {
   const info = attrInfo(attr, ctx, op, path);
   const get = attr === 'id' ? (id: Id): unknown => id : (_id: Id, row: Row): unknown => row[attr];
-  const node = (test: RowTest, operand: unknown, ref = false): FilterNode => ({ kind: 'cond', attr, op, operand, isRef: ref, test });
+  const node = (test: RowTest, operand: unknown, ref = false): FilterNode => ({
+    kind: 'cond',
+    attr,
+    op,
+    operand,
+    isRef: ref,
+    test,
+  });
 
   if (isRef(raw)) {
-    if (!ctx.allowRefNew) throw badRequest(`invalid filter at ${path}: $ref_new is only allowed in write conditions`);
+    if (!ctx.allowRefNew)
+      throw badRequest(`invalid filter at ${path}: $ref_new is only allowed in write conditions`);
     const refAttr = raw.$ref_new;
-    if (typeof refAttr !== 'string') throw badRequest(`invalid filter at ${path}: $ref_new takes an attribute name`);
+    if (typeof refAttr !== 'string')
+      throw badRequest(`invalid filter at ${path}: $ref_new takes an attribute name`);
     const refGet = (ref: RefNew | undefined): unknown =>
       !ref ? null : refAttr === 'id' ? (ref.row ? ref.id : null) : (ref.row?.[refAttr] ?? null);
     const cmp = compareOp(op, path);
@@ -222,7 +289,10 @@ function compileCond(attr: string, op: string, raw: unknown, params: unknown, ct
     case 'Lte':
     case 'Gt':
     case 'Gte': {
-      if (info.isArray) throw badRequest(`invalid filter at ${path}: ${op} does not apply to array attribute '${attr}'; use Any${op}`);
+      if (info.isArray)
+        throw badRequest(
+          `invalid filter at ${path}: ${op} does not apply to array attribute '${attr}'; use Any${op}`,
+        );
       const operand = scalarOperand(attr, op, info, raw, path);
       const cmp = compareOp(op, path);
       return node((id, row) => cmp(get(id, row) ?? null, operand), operand);
@@ -231,7 +301,10 @@ function compileCond(attr: string, op: string, raw: unknown, params: unknown, ct
     case 'AnyLte':
     case 'AnyGt':
     case 'AnyGte': {
-      if (!info.isArray && info.type !== undefined) throw badRequest(`invalid filter at ${path}: ${op} needs an array attribute; '${attr}' is ${info.type}`);
+      if (!info.isArray && info.type !== undefined)
+        throw badRequest(
+          `invalid filter at ${path}: ${op} needs an array attribute; '${attr}' is ${info.type}`,
+        );
       const operand = scalarOperand(attr, op, info, raw, path);
       const cmp = compareOp(op.slice(3), path);
       return node((id, row) => {
@@ -241,7 +314,10 @@ function compileCond(attr: string, op: string, raw: unknown, params: unknown, ct
     }
     case 'Contains':
     case 'NotContains': {
-      if (!info.isArray) throw badRequest(`invalid filter at ${path}: ${op} needs an array attribute; '${attr}' is ${info.type}, use Eq`);
+      if (!info.isArray)
+        throw badRequest(
+          `invalid filter at ${path}: ${op} needs an array attribute; '${attr}' is ${info.type}, use Eq`,
+        );
       const operand = scalarOperand(attr, op, info, raw, path);
       const has = (id: Id, row: Row): boolean => {
         const v = get(id, row);
@@ -251,7 +327,10 @@ function compileCond(attr: string, op: string, raw: unknown, params: unknown, ct
     }
     case 'ContainsAny':
     case 'NotContainsAny': {
-      if (!info.isArray) throw badRequest(`invalid filter at ${path}: ${op} needs an array attribute; '${attr}' is ${info.type}, use In`);
+      if (!info.isArray)
+        throw badRequest(
+          `invalid filter at ${path}: ${op} needs an array attribute; '${attr}' is ${info.type}, use In`,
+        );
       const set = listOperand(attr, op, info, raw, path);
       const any = (id: Id, row: Row): boolean => {
         const v = get(id, row);
@@ -265,7 +344,10 @@ function compileCond(attr: string, op: string, raw: unknown, params: unknown, ct
     case 'NotIGlob':
     case 'Regex': {
       if (typeof raw !== 'string') typeMismatch(attr, op, 'string', raw, path);
-      if (info.kind !== undefined && info.kind !== 'string') throw badRequest(`invalid filter at ${path}: ${op} needs a string attribute; '${attr}' is ${info.type}`);
+      if (info.kind !== undefined && info.kind !== 'string')
+        throw badRequest(
+          `invalid filter at ${path}: ${op} needs a string attribute; '${attr}' is ${info.type}`,
+        );
       let re: RegExp;
       if (op === 'Regex') {
         try {
@@ -284,16 +366,27 @@ function compileCond(attr: string, op: string, raw: unknown, params: unknown, ct
     case 'ContainsAllTokens':
     case 'ContainsAnyToken':
     case 'ContainsTokenSequence': {
-      const tokens = typeof raw === 'string' ? tokenize(raw) : Array.isArray(raw) && raw.every((x) => typeof x === 'string') ? raw.map((x) => x.toLowerCase()) : typeMismatch(attr, op, 'string or []string', raw, path);
-      const prefix = typeof params === 'object' && params !== null && (params as { last_as_prefix?: unknown }).last_as_prefix === true;
-      const tokenMatch = (have: string, want: string, last: boolean): boolean => (prefix && last ? have.startsWith(want) : have === want);
+      const tokens =
+        typeof raw === 'string'
+          ? tokenize(raw)
+          : Array.isArray(raw) && raw.every((x) => typeof x === 'string')
+            ? raw.map((x) => x.toLowerCase())
+            : typeMismatch(attr, op, 'string or []string', raw, path);
+      const prefix =
+        typeof params === 'object' &&
+        params !== null &&
+        (params as { last_as_prefix?: unknown }).last_as_prefix === true;
+      const tokenMatch = (have: string, want: string, last: boolean): boolean =>
+        prefix && last ? have.startsWith(want) : have === want;
       return node((id, row) => {
         const v = get(id, row);
         const text = typeof v === 'string' ? v : Array.isArray(v) ? v.join(' ') : null;
         if (text === null || tokens.length === 0) return false;
         const have = tokenize(text);
-        if (op === 'ContainsAnyToken') return tokens.some((t, i) => have.some((h) => tokenMatch(h, t, i === tokens.length - 1)));
-        if (op === 'ContainsAllTokens') return tokens.every((t, i) => have.some((h) => tokenMatch(h, t, i === tokens.length - 1)));
+        if (op === 'ContainsAnyToken')
+          return tokens.some((t, i) => have.some((h) => tokenMatch(h, t, i === tokens.length - 1)));
+        if (op === 'ContainsAllTokens')
+          return tokens.every((t, i) => have.some((h) => tokenMatch(h, t, i === tokens.length - 1)));
         for (let s = 0; s + tokens.length <= have.length; s++) {
           if (tokens.every((t, i) => tokenMatch(have[s + i]!, t, i === tokens.length - 1))) return true;
         }

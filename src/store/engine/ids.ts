@@ -30,7 +30,9 @@ export function canonicalUuid(s: string): string {
 export function parseId(value: unknown, idType: string | undefined): Id {
   if (typeof value === 'number') {
     if (!Number.isInteger(value) || value < 0) {
-      throw badRequest(`invalid document id ${JSON.stringify(value)}: ids are unsigned integers, UUIDs or strings`);
+      throw badRequest(
+        `invalid document id ${JSON.stringify(value)}: ids are unsigned integers, UUIDs or strings`,
+      );
     }
     if (idType === 'string' || idType === 'uuid') {
       throw badRequest(`invalid document id ${value}: this namespace has ${idType} ids`);
@@ -46,9 +48,13 @@ export function parseId(value: unknown, idType: string | undefined): Id {
       throw badRequest(`invalid document id ${JSON.stringify(value)}: this namespace has integer ids`);
     }
     if (Buffer.byteLength(value, 'utf8') > 64) {
-      throw badRequest(`invalid document id ${JSON.stringify(value.slice(0, 80))}: string ids are at most 64 bytes`);
+      throw badRequest(
+        `invalid document id ${JSON.stringify(value.slice(0, 80))}: string ids are at most 64 bytes`,
+      );
     }
     return value;
   }
-  throw badRequest(`invalid document id ${JSON.stringify(value)}: ids are unsigned integers, UUIDs or strings`);
+  throw badRequest(
+    `invalid document id ${JSON.stringify(value)}: ids are unsigned integers, UUIDs or strings`,
+  );
 }

@@ -103,9 +103,11 @@ export class NamespaceState {
       if (c.attr === 'id') {
         const v = c.operand as Id;
         if (c.op === 'Gt' || c.op === 'Gte') {
-          if (v !== null && (!lower || compareIds(v, lower.id) > 0)) lower = { id: v, inclusive: c.op === 'Gte' };
+          if (v !== null && (!lower || compareIds(v, lower.id) > 0))
+            lower = { id: v, inclusive: c.op === 'Gte' };
         } else if (c.op === 'Lt' || c.op === 'Lte') {
-          if (v !== null && (!upper || compareIds(v, upper.id) < 0)) upper = { id: v, inclusive: c.op === 'Lte' };
+          if (v !== null && (!upper || compareIds(v, upper.id) < 0))
+            upper = { id: v, inclusive: c.op === 'Lte' };
         } else if (c.op === 'Eq' && v !== null && !Array.isArray(v)) idList = [v];
         else if (c.op === 'In') idList = (c.operand as Id[]).slice();
       } else if (c.op === 'Eq' && !Array.isArray(c.operand)) {

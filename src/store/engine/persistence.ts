@@ -70,7 +70,10 @@ export class DiskPersistence {
     const dir = this.dir(name);
     let ns: NamespaceState | undefined;
     const snapPath = join(dir, 'snapshot.jsonl');
-    const snapSize = await stat(snapPath).then((s) => s.size, () => -1);
+    const snapSize = await stat(snapPath).then(
+      (s) => s.size,
+      () => -1,
+    );
     if (snapSize >= 0) {
       const lines = createInterface({ input: createReadStream(snapPath), crlfDelay: Infinity });
       for await (const line of lines) {
@@ -105,7 +108,11 @@ export class DiskPersistence {
         }
         break; // torn tail from a crash mid-append
       }
-      ns ??= new NamespaceState(name, { createdAt: rec.created ?? rec.at, updatedAt: rec.at, lastWriteAt: rec.at });
+      ns ??= new NamespaceState(name, {
+        createdAt: rec.created ?? rec.at,
+        updatedAt: rec.at,
+        lastWriteAt: rec.at,
+      });
       applyRecord(ns, rec);
       start = end + 1;
       good = start;
@@ -147,7 +154,13 @@ export class DiskPersistence {
     const fh = await open(tmp, 'w');
     let bytes = 0;
     try {
-      const header: SnapshotHeader = { v: 1, name: ns.name, meta: ns.meta, schema: [...ns.schema], rows: ns.rows.size };
+      const header: SnapshotHeader = {
+        v: 1,
+        name: ns.name,
+        meta: ns.meta,
+        schema: [...ns.schema],
+        rows: ns.rows.size,
+      };
       const write = async (s: string): Promise<void> => {
         const b = Buffer.from(s);
         await fh.write(b, 0, b.length);
@@ -183,7 +196,11 @@ export class DiskPersistence {
     this.wals.delete(name);
     this.snapshotBytes.delete(name);
     await wal?.fh.close();
-    const trash = join(this.dataDir, 'namespaces', `.trash-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+    const trash = join(
+      this.dataDir,
+      'namespaces',
+      `.trash-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    );
     await rename(this.dir(name), trash).catch(() => undefined);
     await syncDir(join(this.dataDir, 'namespaces'));
     await rm(trash, { recursive: true, force: true });

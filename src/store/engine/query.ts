@@ -6,7 +6,14 @@
 import { compareIds, type Id } from './ids.js';
 import { badRequest, unprocessable } from './errors.js';
 import { compileFilter, type FilterNode, type Row } from './filter.js';
-import { elementType, encodeBase64Vector, isVectorType, outputValue, vectorDims, type Value } from './schema.js';
+import {
+  elementType,
+  encodeBase64Vector,
+  isVectorType,
+  outputValue,
+  vectorDims,
+  type Value,
+} from './schema.js';
 import type { NamespaceState } from './namespace.js';
 
 export const MAX_TOP_K = 10_000;
@@ -14,8 +21,18 @@ export const DEFAULT_TOP_K = 10;
 export const MAX_SUBQUERIES = 16;
 
 const QUERY_FIELDS = new Set([
-  'rank_by', 'top_k', 'limit', 'filters', 'include_attributes', 'exclude_attributes', 'aggregate_by',
-  'group_by', 'distance_metric', 'consistency', 'vector_encoding', 'offset',
+  'rank_by',
+  'top_k',
+  'limit',
+  'filters',
+  'include_attributes',
+  'exclude_attributes',
+  'aggregate_by',
+  'group_by',
+  'distance_metric',
+  'consistency',
+  'vector_encoding',
+  'offset',
 ]);
 
 type Obj = Record<string, unknown>;
@@ -45,16 +62,22 @@ interface Limit {
 
 export function validateConsistency(v: unknown): void {
   if (v === undefined || v === null) return;
-  if (typeof v !== 'object' || Array.isArray(v)) throw unprocessable(`consistency: invalid type: ${JSON.stringify(v)}, expected struct Consistency`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw unprocessable(`consistency: invalid type: ${JSON.stringify(v)}, expected struct Consistency`);
   const level = (v as Obj).level;
   if (level !== undefined && level !== 'strong' && level !== 'eventual') {
-    throw unprocessable(`consistency.level: unknown variant \`${String(level)}\`, expected \`strong\` or \`eventual\``);
+    throw unprocessable(
+      `consistency.level: unknown variant \`${String(level)}\`, expected \`strong\` or \`eventual\``,
+    );
   }
 }
 
 function vectorEncodingOf(v: unknown): 'float' | 'base64' | undefined {
   if (v === undefined || v === null) return undefined;
-  if (v !== 'float' && v !== 'base64') throw unprocessable(`vector_encoding: unknown variant \`${String(v)}\`, expected \`float\` or \`base64\``);
+  if (v !== 'float' && v !== 'base64')
+    throw unprocessable(
+      `vector_encoding: unknown variant \`${String(v)}\`, expected \`float\` or \`base64\``,
+    );
   return v;
 }
 
@@ -63,12 +86,14 @@ function parseLimit(q: Obj, fallback: number): Limit {
   if (q.limit != null && q.top_k != null) throw badRequest('top_k and limit are aliases; set only one');
   if (raw === undefined || raw === null) return { total: fallback };
   const check = (n: unknown, field: string): number => {
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw unprocessable(`${field}: expected a non-negative integer`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+      throw unprocessable(`${field}: expected a non-negative integer`);
     if (n > MAX_TOP_K) throw badRequest(`${field} must be at most ${MAX_TOP_K}, got ${n}`);
     return n;
   };
   if (typeof raw === 'number') return { total: check(raw, q.limit != null ? 'limit' : 'top_k') };
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw unprocessable('limit: expected an integer or {"total": n, "per": {...}}');
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw unprocessable('limit: expected an integer or {"total": n, "per": {...}}');
   const l = raw as Obj;
   const out: Limit = { total: check(l.total, 'limit.total') };
   if (l.per != null) {
@@ -95,23 +120,28 @@ function nullsFirstCompare(a: Value | undefined, b: Value | undefined): number {
 function projector(ns: NamespaceState, q: Obj, enc: 'float' | 'base64'): (id: Id, row: Row) => Obj {
   const inc = q.include_attributes;
   const exc = q.exclude_attributes;
-  if (inc != null && exc != null) throw badRequest('include_attributes and exclude_attributes cannot be combined');
+  if (inc != null && exc != null)
+    throw badRequest('include_attributes and exclude_attributes cannot be combined');
   let attrs: string[] | 'all' | null = null;
   let excluded: Set<string> | null = null;
   if (inc === true) attrs = 'all';
   else if (Array.isArray(inc)) {
-    if (!inc.every((a) => typeof a === 'string')) throw unprocessable('include_attributes: expected true, false or an array of names');
+    if (!inc.every((a) => typeof a === 'string'))
+      throw unprocessable('include_attributes: expected true, false or an array of names');
     attrs = inc.filter((a) => a !== 'id');
-  } else if (inc != null && inc !== false) throw unprocessable('include_attributes: expected true, false or an array of names');
+  } else if (inc != null && inc !== false)
+    throw unprocessable('include_attributes: expected true, false or an array of names');
   if (exc != null) {
-    if (!Array.isArray(exc) || !exc.every((a) => typeof a === 'string')) throw unprocessable('exclude_attributes: expected an array of names');
+    if (!Array.isArray(exc) || !exc.every((a) => typeof a === 'string'))
+      throw unprocessable('exclude_attributes: expected an array of names');
     attrs = 'all';
     excluded = new Set(exc);
   }
   const schema = ns.schema;
   const conv = (k: string, v: Value): unknown => {
     const entry = schema.get(k);
-    if (entry && enc === 'base64' && isVectorType(entry.type) && Array.isArray(v)) return encodeBase64Vector(v as number[]);
+    if (entry && enc === 'base64' && isVectorType(entry.type) && Array.isArray(v))
+      return encodeBase64Vector(v as number[]);
     return outputValue(entry, v);
   };
   return (id, row) => {
@@ -147,11 +177,13 @@ function parseOrder(ns: NamespaceState, rankBy: unknown[]): OrderKey[] | undefin
   let keys: unknown[];
   if (isKey(rankBy)) keys = [rankBy];
   else if (rankBy.length > 0 && rankBy.every((k) => Array.isArray(k))) keys = rankBy;
-  else if (rankBy.length === 0) throw badRequest('rank_by: an empty list orders nothing; give at least one [attribute, "asc"|"desc"]');
+  else if (rankBy.length === 0)
+    throw badRequest('rank_by: an empty list orders nothing; give at least one [attribute, "asc"|"desc"]');
   else return undefined;
   if (keys.length > 8) throw badRequest(`rank_by: at most 8 ordering keys, got ${keys.length}`);
   return keys.map((k, i) => {
-    if (!isKey(k)) throw badRequest(`rank_by[${i}]: expected [attribute, "asc"|"desc"], got ${JSON.stringify(k)}`);
+    if (!isKey(k))
+      throw badRequest(`rank_by[${i}]: expected [attribute, "asc"|"desc"], got ${JSON.stringify(k)}`);
     const [attr, dir] = k;
     if (attr !== 'id') {
       const entry = ns.schema.get(attr);
@@ -165,23 +197,34 @@ function parseOrder(ns: NamespaceState, rankBy: unknown[]): OrderKey[] | undefin
 }
 
 export function runQuery(ns: NamespaceState, q: Obj, opts: QueryOptions = {}): QueryOutput {
-  if (typeof q !== 'object' || q === null || Array.isArray(q)) throw unprocessable('query body must be a JSON object');
+  if (typeof q !== 'object' || q === null || Array.isArray(q))
+    throw unprocessable('query body must be a JSON object');
   for (const key of Object.keys(q)) {
     if (!QUERY_FIELDS.has(key)) {
-      const hint = key === 'queries' ? ' (multi-query bodies hold only queries, consistency, vector_encoding, rerank_by and limit)' : '';
-      throw unprocessable(`unknown field \`${key}\` in query${hint}; expected one of ${[...QUERY_FIELDS].join(', ')}`);
+      const hint =
+        key === 'queries'
+          ? ' (multi-query bodies hold only queries, consistency, vector_encoding, rerank_by and limit)'
+          : '';
+      throw unprocessable(
+        `unknown field \`${key}\` in query${hint}; expected one of ${[...QUERY_FIELDS].join(', ')}`,
+      );
     }
   }
   validateConsistency(q.consistency);
   const enc = vectorEncodingOf(q.vector_encoding) ?? opts.vectorEncoding ?? 'float';
-  const filter = q.filters != null ? compileFilter(q.filters, { schema: ns.schema, field: 'filters', allowRefNew: false }) : undefined;
+  const filter =
+    q.filters != null
+      ? compileFilter(q.filters, { schema: ns.schema, field: 'filters', allowRefNew: false })
+      : undefined;
   if (q.aggregate_by != null) {
     if (q.rank_by != null) throw badRequest('aggregate_by cannot be combined with rank_by');
-    if (q.include_attributes != null || q.exclude_attributes != null) throw badRequest('aggregate_by cannot be combined with include_attributes');
+    if (q.include_attributes != null || q.exclude_attributes != null)
+      throw badRequest('aggregate_by cannot be combined with include_attributes');
     return aggregate(ns, q, filter);
   }
   if (q.group_by != null) throw badRequest('group_by requires aggregate_by');
-  if (q.rank_by == null) throw badRequest('rank_by is required unless aggregate_by is set, e.g. "rank_by": ["id", "asc"]');
+  if (q.rank_by == null)
+    throw badRequest('rank_by is required unless aggregate_by is set, e.g. "rank_by": ["id", "asc"]');
   if (!Array.isArray(q.rank_by)) throw unprocessable('rank_by: expected an array such as ["id", "asc"]');
   const limit = parseLimit(q, DEFAULT_TOP_K);
   const offset = q.offset == null ? 0 : Number(q.offset);
@@ -231,19 +274,25 @@ export function runQuery(ns: NamespaceState, q: Obj, opts: QueryOptions = {}): Q
       rows.push(project(id, row));
       if (rows.length >= wanted) break;
     }
-    return { rows: rows.slice(offset), examined, plan: `${plan}, sorted by ${order.map((k) => `${k.attr} ${k.desc ? 'desc' : 'asc'}`).join(', ')}` };
+    return {
+      rows: rows.slice(offset),
+      examined,
+      plan: `${plan}, sorted by ${order.map((k) => `${k.attr} ${k.desc ? 'desc' : 'asc'}`).join(', ')}`,
+    };
   }
 
   const [attr, op, target] = q.rank_by as unknown[];
   if ((op === 'ANN' || op === 'kNN') && typeof attr === 'string') {
     const entry = ns.schema.get(attr);
-    if (!entry || !isVectorType(entry.type)) throw badRequest(`rank_by: '${String(attr)}' is not a vector attribute`);
+    if (!entry || !isVectorType(entry.type))
+      throw badRequest(`rank_by: '${String(attr)}' is not a vector attribute`);
     const dims = vectorDims(entry.type)!;
     const vec = typeof target === 'string' ? decodeVector(target) : target;
     if (!Array.isArray(vec) || !vec.every((x) => typeof x === 'number')) {
       throw badRequest(`rank_by: ${String(op)} takes a query vector of ${dims} numbers`);
     }
-    if (vec.length !== dims) throw badRequest(`rank_by: query vector has ${vec.length} dimensions; '${attr}' has ${dims}`);
+    if (vec.length !== dims)
+      throw badRequest(`rank_by: query vector has ${vec.length} dimensions; '${attr}' has ${dims}`);
     const metric = (q.distance_metric as string | undefined) ?? ns.meta.distanceMetric ?? 'cosine_distance';
     const dist = metric === 'euclidean_squared' ? euclideanSquared : cosineDistance;
     const scored: { id: Id; d: number }[] = [];
@@ -308,7 +357,9 @@ function aggregate(ns: NamespaceState, q: Obj, filter: FilterNode | undefined): 
   }
   const aggs: Agg[] = Object.entries(spec as Obj).map(([label, a]) => {
     if (!Array.isArray(a) || (a[0] !== 'Count' && a[0] !== 'Sum')) {
-      throw badRequest(`aggregate_by.${label}: expected ["Count"] or ["Sum", "attribute"], got ${JSON.stringify(a)}`);
+      throw badRequest(
+        `aggregate_by.${label}: expected ["Count"] or ["Sum", "attribute"], got ${JSON.stringify(a)}`,
+      );
     }
     const attr = a[1] as unknown;
     if (attr !== undefined && (typeof attr !== 'string' || (attr !== 'id' && !ns.schema.has(attr)))) {
@@ -317,10 +368,13 @@ function aggregate(ns: NamespaceState, q: Obj, filter: FilterNode | undefined): 
     if (a[0] === 'Sum') {
       if (typeof attr !== 'string') throw badRequest(`aggregate_by.${label}: Sum needs an attribute`);
       const t = ns.schema.get(attr)?.type;
-      if (t !== 'int' && t !== 'uint' && t !== 'float') throw badRequest(`aggregate_by.${label}: Sum needs a numeric attribute; '${attr}' is ${t}`);
+      if (t !== 'int' && t !== 'uint' && t !== 'float')
+        throw badRequest(`aggregate_by.${label}: Sum needs a numeric attribute; '${attr}' is ${t}`);
       return { label, kind: 'sum', attr };
     }
-    return attr === undefined || attr === 'id' ? { label, kind: 'count' } : { label, kind: 'countAttr', attr };
+    return attr === undefined || attr === 'id'
+      ? { label, kind: 'count' }
+      : { label, kind: 'countAttr', attr };
   });
   const groupBy = (q.group_by ?? []) as unknown;
   if (!Array.isArray(groupBy)) throw unprocessable('group_by: expected an array of attribute names');
@@ -331,8 +385,15 @@ function aggregate(ns: NamespaceState, q: Obj, filter: FilterNode | undefined): 
     }
     const entries = typeof g === 'object' && g !== null ? Object.entries(g as Obj) : [];
     const [out, fn] = entries[0] ?? [];
-    if (entries.length !== 1 || !Array.isArray(fn) || fn[0] !== 'ForEachUnique' || typeof fn[1] !== 'string') {
-      throw badRequest(`group_by[${i}]: expected an attribute name or {"name": ["ForEachUnique", "array_attribute"]}`);
+    if (
+      entries.length !== 1 ||
+      !Array.isArray(fn) ||
+      fn[0] !== 'ForEachUnique' ||
+      typeof fn[1] !== 'string'
+    ) {
+      throw badRequest(
+        `group_by[${i}]: expected an attribute name or {"name": ["ForEachUnique", "array_attribute"]}`,
+      );
     }
     return { out: out!, attr: fn[1], each: true };
   });

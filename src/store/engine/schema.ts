@@ -84,11 +84,16 @@ export function parseSchemaInput(input: unknown): Map<string, AttrSchema> {
       entry = { type: obj.type };
       for (const flag of ['filterable', 'regex', 'glob', 'fuzzy'] as const) {
         if (obj[flag] !== undefined && obj[flag] !== null) {
-          if (typeof obj[flag] !== 'boolean') throw unprocessable(`schema.${attr}.${flag}: expected a boolean`);
+          if (typeof obj[flag] !== 'boolean')
+            throw unprocessable(`schema.${attr}.${flag}: expected a boolean`);
           entry[flag] = obj[flag];
         }
       }
-      if (obj.full_text_search !== undefined && obj.full_text_search !== null && obj.full_text_search !== false) {
+      if (
+        obj.full_text_search !== undefined &&
+        obj.full_text_search !== null &&
+        obj.full_text_search !== false
+      ) {
         entry.full_text_search = obj.full_text_search as boolean | Record<string, unknown>;
       }
       if (obj.ann !== undefined && obj.ann !== null && obj.ann !== false) {
@@ -109,7 +114,11 @@ export function parseSchemaInput(input: unknown): Map<string, AttrSchema> {
 }
 
 /** Merges declared entries into `schema` (mutating it). Changing a type is an error. */
-export function mergeSchema(schema: Schema, declared: Map<string, AttrSchema>, namespaceHasRows: boolean): void {
+export function mergeSchema(
+  schema: Schema,
+  declared: Map<string, AttrSchema>,
+  namespaceHasRows: boolean,
+): void {
   for (const [attr, entry] of declared) {
     const prev = schema.get(attr);
     if (prev && prev.type !== entry.type) {
@@ -128,7 +137,8 @@ export function mergeSchema(schema: Schema, declared: Map<string, AttrSchema>, n
 export function validateAttributeName(attr: string): void {
   if (attr.length === 0) throw badRequest('attribute names must not be empty');
   if (attr.startsWith('$')) throw badRequest(`attribute name '${attr}' must not start with '$'`);
-  if (Buffer.byteLength(attr, 'utf8') > 128) throw badRequest(`attribute name '${attr.slice(0, 40)}…' is longer than 128 bytes`);
+  if (Buffer.byteLength(attr, 'utf8') > 128)
+    throw badRequest(`attribute name '${attr.slice(0, 40)}…' is longer than 128 bytes`);
 }
 
 function decodeBase64Vector(s: string, attr: string): number[] {
@@ -153,7 +163,9 @@ function inferScalar(v: unknown): string | undefined {
 }
 
 function scalarMismatch(type: string, v: unknown, attr: string): never {
-  throw badRequest(`attribute '${attr}': expected a value of type ${type}, got ${JSON.stringify(v)?.slice(0, 80)}`);
+  throw badRequest(
+    `attribute '${attr}': expected a value of type ${type}, got ${JSON.stringify(v)?.slice(0, 80)}`,
+  );
 }
 
 function convertScalar(type: string, v: unknown, attr: string): string | number | boolean {
@@ -203,13 +215,19 @@ export function convertValue(schema: Schema, attr: string, v: unknown): Value {
   const entry = schema.get(attr);
   if (entry !== undefined && typeof v !== 'object') {
     const t = entry.type;
-    if ((t === 'string' && typeof v === 'string') || (t === 'float' && typeof v === 'number' && Number.isFinite(v)) || (t === 'bool' && typeof v === 'boolean')) return v as Value;
+    if (
+      (t === 'string' && typeof v === 'string') ||
+      (t === 'float' && typeof v === 'number' && Number.isFinite(v)) ||
+      (t === 'bool' && typeof v === 'boolean')
+    )
+      return v as Value;
   }
   const where = `attribute '${attr}'`;
   if (!entry) {
     if (attr === 'vector' && (Array.isArray(v) || typeof v === 'string')) {
       const vec = typeof v === 'string' ? decodeBase64Vector(v, where) : v;
-      if (vec.length === 0 || !vec.every((x) => typeof x === 'number')) throw badRequest(`${where}: vectors are non-empty arrays of numbers`);
+      if (vec.length === 0 || !vec.every((x) => typeof x === 'number'))
+        throw badRequest(`${where}: vectors are non-empty arrays of numbers`);
       schema.set(attr, { type: `[${vec.length}]f32`, ann: true });
       return vec as number[];
     }
@@ -218,25 +236,31 @@ export function convertValue(schema: Schema, attr: string, v: unknown): Value {
       if (first === undefined) return [];
       const el = inferScalar(first);
       if (!el) throw badRequest(`${where}: unsupported array element ${JSON.stringify(first)?.slice(0, 80)}`);
-      const elType = el === 'int' && v.some((x) => typeof x === 'number' && !Number.isInteger(x)) ? 'float' : el;
+      const elType =
+        el === 'int' && v.some((x) => typeof x === 'number' && !Number.isInteger(x)) ? 'float' : el;
       schema.set(attr, { type: `[]${elType}` });
       return convertValue(schema, attr, v);
     }
     const t = inferScalar(v);
-    if (!t) throw badRequest(`${where}: unsupported value ${JSON.stringify(v)?.slice(0, 80)} (objects are not attribute values)`);
+    if (!t)
+      throw badRequest(
+        `${where}: unsupported value ${JSON.stringify(v)?.slice(0, 80)} (objects are not attribute values)`,
+      );
     schema.set(attr, { type: t });
     return v as string | number | boolean;
   }
   const dims = vectorDims(entry.type);
   if (dims !== undefined) {
     const vec = typeof v === 'string' ? decodeBase64Vector(v, where) : v;
-    if (!Array.isArray(vec) || !vec.every((x) => typeof x === 'number')) throw badRequest(`${where}: expected a vector of ${dims} numbers`);
+    if (!Array.isArray(vec) || !vec.every((x) => typeof x === 'number'))
+      throw badRequest(`${where}: expected a vector of ${dims} numbers`);
     if (vec.length !== dims) throw badRequest(`${where}: expected ${dims} dimensions, got ${vec.length}`);
     return vec as number[];
   }
   const el = elementType(entry.type);
   if (el !== undefined) {
-    if (!Array.isArray(v)) throw badRequest(`${where}: expected an array of ${el}, got ${JSON.stringify(v)?.slice(0, 80)}`);
+    if (!Array.isArray(v))
+      throw badRequest(`${where}: expected an array of ${el}, got ${JSON.stringify(v)?.slice(0, 80)}`);
     if (el === 'int' && v.some((x) => typeof x === 'number' && !Number.isInteger(x))) {
       schema.set(attr, { ...entry, type: '[]float' });
       return convertValue(schema, attr, v);
@@ -257,7 +281,8 @@ export function convertValue(schema: Schema, attr: string, v: unknown): Value {
 export function outputValue(entry: AttrSchema | undefined, v: Value): unknown {
   if (!entry) return v;
   if (entry.type === 'datetime' && typeof v === 'number') return new Date(v).toISOString();
-  if (entry.type === '[]datetime' && Array.isArray(v)) return v.map((x) => (typeof x === 'number' ? new Date(x).toISOString() : x));
+  if (entry.type === '[]datetime' && Array.isArray(v))
+    return v.map((x) => (typeof x === 'number' ? new Date(x).toISOString() : x));
   return v;
 }
 
@@ -303,7 +328,10 @@ export function compactSchema(schema: Schema, distanceMetric: string | undefined
     if (e.regex) item.regex = true;
     if (e.glob) item.glob = true;
     if (e.full_text_search) {
-      item.full_text_search = { ...FTS_DEFAULTS, ...(typeof e.full_text_search === 'object' ? e.full_text_search : {}) };
+      item.full_text_search = {
+        ...FTS_DEFAULTS,
+        ...(typeof e.full_text_search === 'object' ? e.full_text_search : {}),
+      };
     }
     out[attr] = item;
   }

@@ -25,7 +25,9 @@ const NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/;
 
 export function validateNamespaceName(name: string): void {
   if (!NAME_RE.test(name) || name === '.' || name === '..') {
-    throw badRequest(`invalid namespace name '${name.slice(0, 140)}': use 1-128 characters from [A-Za-z0-9-_.]`);
+    throw badRequest(
+      `invalid namespace name '${name.slice(0, 140)}': use 1-128 characters from [A-Za-z0-9-_.]`,
+    );
   }
 }
 
@@ -59,12 +61,18 @@ export class Store {
     return this.namespaces.get(name);
   }
 
-  list(prefix: string | undefined, cursor: string | undefined, pageSize: number): { namespaces: { id: string }[]; next_cursor?: string } {
+  list(
+    prefix: string | undefined,
+    cursor: string | undefined,
+    pageSize: number,
+  ): { namespaces: { id: string }[]; next_cursor?: string } {
     const names = [...this.namespaces.keys()]
       .filter((n) => (!prefix || n.startsWith(prefix)) && (!cursor || n > cursor))
       .sort();
     const page = names.slice(0, pageSize);
-    const out: { namespaces: { id: string }[]; next_cursor?: string } = { namespaces: page.map((id) => ({ id })) };
+    const out: { namespaces: { id: string }[]; next_cursor?: string } = {
+      namespaces: page.map((id) => ({ id })),
+    };
     if (names.length > pageSize) out.next_cursor = page[page.length - 1]!;
     return out;
   }
@@ -76,7 +84,13 @@ export class Store {
       const plan = planWrite(existing, name, body, { lookup: (n) => this.namespaces.get(n) });
       if (!existing && !plan.creates) return plan.response;
       const at = this.now();
-      const rec: WalRecord = { at, schema: [...plan.schema], dm: plan.distanceMetric ?? null, put: [], del: [] };
+      const rec: WalRecord = {
+        at,
+        schema: [...plan.schema],
+        dm: plan.distanceMetric ?? null,
+        put: [],
+        del: [],
+      };
       if (plan.creates) rec.created = at;
       for (const [id, row] of plan.changes) {
         if (row) rec.put.push([id, row]);
@@ -101,13 +115,17 @@ export class Store {
     const ns = this.require(name);
     for (const key of Object.keys(body)) {
       if (!['queries', 'consistency', 'vector_encoding', 'rerank_by', 'limit'].includes(key)) {
-        throw unprocessable(`unknown field \`${key}\` in multi-query; sub-query fields go inside \`queries\``);
+        throw unprocessable(
+          `unknown field \`${key}\` in multi-query; sub-query fields go inside \`queries\``,
+        );
       }
     }
     validateConsistency(body.consistency);
     const queries = body.queries;
-    if (!Array.isArray(queries) || queries.length === 0) throw unprocessable('queries: expected a non-empty array of queries');
-    if (queries.length > MAX_SUBQUERIES) throw badRequest(`at most ${MAX_SUBQUERIES} queries per multi-query, got ${queries.length}`);
+    if (!Array.isArray(queries) || queries.length === 0)
+      throw unprocessable('queries: expected a non-empty array of queries');
+    if (queries.length > MAX_SUBQUERIES)
+      throw badRequest(`at most ${MAX_SUBQUERIES} queries per multi-query, got ${queries.length}`);
     const enc = body.vector_encoding === 'base64' ? 'base64' : 'float';
     let examined = 0;
     const outs = queries.map((q, i) => {
@@ -122,10 +140,28 @@ export class Store {
     });
     if (body.rerank_by != null) {
       const rr = body.rerank_by;
-      if (!Array.isArray(rr) || rr[0] !== 'RRF') throw badRequest('rerank_by: expected ["RRF"] or ["RRF", {"rank_constant": k, "weights": [...]}]');
+      if (!Array.isArray(rr) || rr[0] !== 'RRF')
+        throw badRequest('rerank_by: expected ["RRF"] or ["RRF", {"rank_constant": k, "weights": [...]}]');
       const lim = body.limit;
-      const total = typeof lim === 'number' ? lim : typeof lim === 'object' && lim !== null ? Number((lim as Obj).total) : Math.max(...outs.map((o) => o.rows?.length ?? 0));
-      return { results: [{ rows: fuseRrf(outs.map((o) => o.rows ?? []), rr[1], total) }], examined, size: ns.rows.size };
+      const total =
+        typeof lim === 'number'
+          ? lim
+          : typeof lim === 'object' && lim !== null
+            ? Number((lim as Obj).total)
+            : Math.max(...outs.map((o) => o.rows?.length ?? 0));
+      return {
+        results: [
+          {
+            rows: fuseRrf(
+              outs.map((o) => o.rows ?? []),
+              rr[1],
+              total,
+            ),
+          },
+        ],
+        examined,
+        size: ns.rows.size,
+      };
     }
     const results = outs.map((o) => {
       const r: Obj = {};
@@ -171,12 +207,20 @@ export class Store {
     validateNamespaceName(name);
     return this.locks.run(name, async () => {
       const ns = this.require(name);
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw unprocessable('metadata update: expected a JSON object');
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw unprocessable('metadata update: expected a JSON object');
       for (const key of Object.keys(body)) {
-        if (key !== 'pinning' && key !== 'read_only') throw unprocessable(`unknown field \`${key}\` in metadata update; expected pinning`);
+        if (key !== 'pinning' && key !== 'read_only')
+          throw unprocessable(`unknown field \`${key}\` in metadata update; expected pinning`);
       }
       const pinning = (body as Obj).pinning;
-      const rec: WalRecord = { at: this.now(), schema: [...ns.schema], pinning: pinning ?? null, put: [], del: [] };
+      const rec: WalRecord = {
+        at: this.now(),
+        schema: [...ns.schema],
+        pinning: pinning ?? null,
+        put: [],
+        del: [],
+      };
       await this.disk?.append(name, rec);
       applyRecord(ns, rec);
       return this.metadata(name, 'v2');
@@ -187,7 +231,8 @@ export class Store {
     const ns = this.require(name);
     const iso = (ms: number): string => new Date(ms).toISOString();
     const out: Obj = {
-      schema: version === 'v2' ? compactSchema(ns.schema, ns.meta.distanceMetric) : normalizedSchema(ns.schema),
+      schema:
+        version === 'v2' ? compactSchema(ns.schema, ns.meta.distanceMetric) : normalizedSchema(ns.schema),
       approx_row_count: ns.rows.size,
       approx_logical_bytes: ns.logicalBytes,
       created_at: iso(ns.meta.createdAt),

@@ -5,18 +5,41 @@
 import { parseId, type Id } from './ids.js';
 import { badRequest, namespaceNotFound, unprocessable } from './errors.js';
 import { compileFilter, type FilterNode, type RefNew, type Row } from './filter.js';
-import { convertValue, isVectorType, mergeSchema, parseSchemaInput, validateAttributeName, type Schema } from './schema.js';
+import {
+  convertValue,
+  isVectorType,
+  mergeSchema,
+  parseSchemaInput,
+  validateAttributeName,
+  type Schema,
+} from './schema.js';
 import type { NamespaceState } from './namespace.js';
 
 export const PATCH_BY_FILTER_LIMIT = 50_000;
 export const DELETE_BY_FILTER_LIMIT = 5_000_000;
 
 const WRITE_FIELDS = new Set([
-  'upsert_rows', 'upsert_columns', 'patch_rows', 'patch_columns', 'deletes', 'upsert_condition',
-  'patch_condition', 'delete_condition', 'delete_by_filter', 'delete_by_filter_allow_partial',
-  'patch_by_filter', 'patch_by_filter_allow_partial', 'distance_metric', 'schema', 'encryption',
-  'return_affected_ids', 'disable_backpressure', 'copy_from_namespace', 'branch_from_namespace',
-  'sharding', 'create_namespace',
+  'upsert_rows',
+  'upsert_columns',
+  'patch_rows',
+  'patch_columns',
+  'deletes',
+  'upsert_condition',
+  'patch_condition',
+  'delete_condition',
+  'delete_by_filter',
+  'delete_by_filter_allow_partial',
+  'patch_by_filter',
+  'patch_by_filter_allow_partial',
+  'distance_metric',
+  'schema',
+  'encryption',
+  'return_affected_ids',
+  'disable_backpressure',
+  'copy_from_namespace',
+  'branch_from_namespace',
+  'sharding',
+  'create_namespace',
 ]);
 
 export interface WritePlan {
@@ -39,13 +62,15 @@ type Obj = Record<string, unknown>;
 function asRows(v: unknown, field: string): Obj[] {
   if (!Array.isArray(v)) throw unprocessable(`${field}: invalid type: expected a sequence of row objects`);
   return v.map((r, i) => {
-    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw unprocessable(`${field}[${i}]: expected a row object`);
+    if (typeof r !== 'object' || r === null || Array.isArray(r))
+      throw unprocessable(`${field}[${i}]: expected a row object`);
     return r as Obj;
   });
 }
 
 function columnsToRows(v: unknown, field: string): Obj[] {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw unprocessable(`${field}: expected an object of equal-length columns`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw unprocessable(`${field}: expected an object of equal-length columns`);
   const cols = v as Record<string, unknown>;
   const ids = cols.id;
   if (!Array.isArray(ids)) throw unprocessable(`${field}.id: expected an array of ids`);
@@ -60,8 +85,14 @@ function columnsToRows(v: unknown, field: string): Obj[] {
   return rows;
 }
 
-export function planWrite(ns: NamespaceState | undefined, name: string, body: unknown, source: WriteSource): WritePlan {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw unprocessable('write body must be a JSON object');
+export function planWrite(
+  ns: NamespaceState | undefined,
+  name: string,
+  body: unknown,
+  source: WriteSource,
+): WritePlan {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw unprocessable('write body must be a JSON object');
   const req = body as Obj;
   for (const key of Object.keys(req)) {
     if (!WRITE_FIELDS.has(key)) throw unprocessable(`unknown field \`${key}\` in write request`);
@@ -69,15 +100,20 @@ export function planWrite(ns: NamespaceState | undefined, name: string, body: un
   const schema: Schema = new Map([...(ns?.schema ?? new Map())].map(([k, v]) => [k, { ...v }]));
   const hasRows = (ns?.rows.size ?? 0) > 0;
 
-  if (req.schema !== undefined && req.schema !== null) mergeSchema(schema, parseSchemaInput(req.schema), hasRows);
+  if (req.schema !== undefined && req.schema !== null)
+    mergeSchema(schema, parseSchemaInput(req.schema), hasRows);
 
   let distanceMetric = ns?.meta.distanceMetric;
   if (req.distance_metric !== undefined && req.distance_metric !== null) {
     if (req.distance_metric !== 'cosine_distance' && req.distance_metric !== 'euclidean_squared') {
-      throw unprocessable(`distance_metric: unknown variant \`${String(req.distance_metric)}\`, expected \`cosine_distance\` or \`euclidean_squared\``);
+      throw unprocessable(
+        `distance_metric: unknown variant \`${String(req.distance_metric)}\`, expected \`cosine_distance\` or \`euclidean_squared\``,
+      );
     }
     if (distanceMetric && distanceMetric !== req.distance_metric && hasRows) {
-      throw badRequest(`distance_metric: the namespace uses ${distanceMetric}; it cannot change to ${req.distance_metric}`);
+      throw badRequest(
+        `distance_metric: the namespace uses ${distanceMetric}; it cannot change to ${req.distance_metric}`,
+      );
     }
     distanceMetric = req.distance_metric;
   }
@@ -90,14 +126,22 @@ export function planWrite(ns: NamespaceState | undefined, name: string, body: un
     ...(req.patch_rows != null ? asRows(req.patch_rows, 'patch_rows') : []),
     ...(req.patch_columns != null ? columnsToRows(req.patch_columns, 'patch_columns') : []),
   ];
-  if (req.deletes != null && !Array.isArray(req.deletes)) throw unprocessable('deletes: expected an array of ids');
+  if (req.deletes != null && !Array.isArray(req.deletes))
+    throw unprocessable('deletes: expected an array of ids');
   const deletes = (req.deletes as unknown[] | undefined) ?? [];
 
   const copySource = req.copy_from_namespace ?? req.branch_from_namespace;
-  const createsRequested = req.create_namespace === true || (req.schema != null && Object.keys(req.schema as Obj).length > 0);
+  const createsRequested =
+    req.create_namespace === true || (req.schema != null && Object.keys(req.schema as Obj).length > 0);
   const creates = !ns && (upsertRows.length > 0 || createsRequested || copySource != null);
   if (!ns && !creates) {
-    if (req.create_namespace === false || patchRows.length > 0 || deletes.length > 0 || req.patch_by_filter != null || req.delete_by_filter != null) {
+    if (
+      req.create_namespace === false ||
+      patchRows.length > 0 ||
+      deletes.length > 0 ||
+      req.patch_by_filter != null ||
+      req.delete_by_filter != null
+    ) {
       throw namespaceNotFound(name);
     }
   }
@@ -131,12 +175,17 @@ export function planWrite(ns: NamespaceState | undefined, name: string, body: un
 
   // 1. delete_by_filter runs first.
   if (req.delete_by_filter != null) {
-    if (req.delete_condition != null) throw badRequest('delete_condition does not apply to delete_by_filter; put the condition in the filter');
+    if (req.delete_condition != null)
+      throw badRequest(
+        'delete_condition does not apply to delete_by_filter; put the condition in the filter',
+      );
     const f = compile(req.delete_by_filter, 'delete_by_filter', false);
     const ids = matching(ns, f, DELETE_BY_FILTER_LIMIT + 1);
     if (ids.length > DELETE_BY_FILTER_LIMIT) {
       if (req.delete_by_filter_allow_partial !== true) {
-        throw badRequest(`delete_by_filter matches more than ${DELETE_BY_FILTER_LIMIT} rows; narrow the filter or set delete_by_filter_allow_partial`);
+        throw badRequest(
+          `delete_by_filter matches more than ${DELETE_BY_FILTER_LIMIT} rows; narrow the filter or set delete_by_filter_allow_partial`,
+        );
       }
       ids.length = DELETE_BY_FILTER_LIMIT;
       response.rows_remaining = true;
@@ -148,9 +197,16 @@ export function planWrite(ns: NamespaceState | undefined, name: string, body: un
 
   // 2. patch_by_filter.
   if (req.patch_by_filter != null) {
-    if (req.patch_condition != null) throw badRequest('patch_condition does not apply to patch_by_filter; put the condition in the filter');
+    if (req.patch_condition != null)
+      throw badRequest('patch_condition does not apply to patch_by_filter; put the condition in the filter');
     const pbf = req.patch_by_filter as Obj;
-    if (typeof pbf !== 'object' || Array.isArray(pbf) || typeof pbf.patch !== 'object' || pbf.patch === null || Array.isArray(pbf.patch)) {
+    if (
+      typeof pbf !== 'object' ||
+      Array.isArray(pbf) ||
+      typeof pbf.patch !== 'object' ||
+      pbf.patch === null ||
+      Array.isArray(pbf.patch)
+    ) {
       throw unprocessable('patch_by_filter: expected {"filters": filter, "patch": {attribute: value}}');
     }
     const f = compile(pbf.filters, 'patch_by_filter.filters', false);
@@ -160,7 +216,9 @@ export function planWrite(ns: NamespaceState | undefined, name: string, body: un
     const ids = matching(ns, f, PATCH_BY_FILTER_LIMIT + 1).filter((id) => changes.get(id) !== null);
     if (ids.length > PATCH_BY_FILTER_LIMIT) {
       if (req.patch_by_filter_allow_partial !== true) {
-        throw badRequest(`patch_by_filter matches more than ${PATCH_BY_FILTER_LIMIT} rows; narrow the filter or set patch_by_filter_allow_partial`);
+        throw badRequest(
+          `patch_by_filter matches more than ${PATCH_BY_FILTER_LIMIT} rows; narrow the filter or set patch_by_filter_allow_partial`,
+        );
       }
       ids.length = PATCH_BY_FILTER_LIMIT;
       response.rows_remaining = true;
@@ -175,7 +233,8 @@ export function planWrite(ns: NamespaceState | undefined, name: string, body: un
   const claim = (raw: unknown, field: string): Id => {
     if (raw === undefined) throw unprocessable(`${field}: every row needs an id`);
     const id = parseId(raw, idType);
-    if (seen.has(id)) throw badRequest(`duplicate document id ${JSON.stringify(id)} in one write request (${field})`);
+    if (seen.has(id))
+      throw badRequest(`duplicate document id ${JSON.stringify(id)} in one write request (${field})`);
     seen.add(id);
     return id;
   };
@@ -198,7 +257,8 @@ export function planWrite(ns: NamespaceState | undefined, name: string, body: un
     return { id, patch: convertPatch(schema, patch, `patch_rows[${i}]`) };
   });
 
-  const upsertCond = req.upsert_condition != null ? compile(req.upsert_condition, 'upsert_condition', true) : undefined;
+  const upsertCond =
+    req.upsert_condition != null ? compile(req.upsert_condition, 'upsert_condition', true) : undefined;
   for (const { id, row } of upserts) {
     const cur = state(id);
     if (upsertCond && cur && !upsertCond.test(id, cur, { id, row })) continue;
@@ -206,7 +266,8 @@ export function planWrite(ns: NamespaceState | undefined, name: string, body: un
     affected.upserted.push(id);
   }
 
-  const patchCond = req.patch_condition != null ? compile(req.patch_condition, 'patch_condition', true) : undefined;
+  const patchCond =
+    req.patch_condition != null ? compile(req.patch_condition, 'patch_condition', true) : undefined;
   for (const { id, patch } of patches) {
     const cur = state(id);
     if (!cur) continue;
@@ -216,7 +277,8 @@ export function planWrite(ns: NamespaceState | undefined, name: string, body: un
     affected.patched.push(id);
   }
 
-  const deleteCond = req.delete_condition != null ? compile(req.delete_condition, 'delete_condition', true) : undefined;
+  const deleteCond =
+    req.delete_condition != null ? compile(req.delete_condition, 'delete_condition', true) : undefined;
   for (const [i, raw] of deletes.entries()) {
     const id = claim(raw, `deletes[${i}]`);
     const cur = state(id);
@@ -229,14 +291,19 @@ export function planWrite(ns: NamespaceState | undefined, name: string, body: un
 
   const usesVectors = [...schema.values()].some((e) => isVectorType(e.type));
   if (usesVectors && !distanceMetric && changes.size > 0) {
-    throw badRequest('distance_metric is required when writing vectors (cosine_distance or euclidean_squared)');
+    throw badRequest(
+      'distance_metric is required when writing vectors (cosine_distance or euclidean_squared)',
+    );
   }
 
   if (upsertRows.length > 0) response.rows_upserted = affected.upserted.length;
   if (patchRows.length > 0 || req.patch_by_filter != null) response.rows_patched = affected.patched.length;
   if (deletes.length > 0 || req.delete_by_filter != null) response.rows_deleted = affected.deleted.length;
   response.rows_affected =
-    (response.rows_affected as number) + affected.upserted.length + affected.patched.length + affected.deleted.length;
+    (response.rows_affected as number) +
+    affected.upserted.length +
+    affected.patched.length +
+    affected.deleted.length;
   if (req.return_affected_ids === true) {
     if (affected.upserted.length) response.upserted_ids = affected.upserted;
     if (affected.patched.length) response.patched_ids = affected.patched;

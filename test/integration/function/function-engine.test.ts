@@ -272,7 +272,11 @@ describe('Function engine (pull workers)', () => {
       expect(s.runsSoFar).toBeGreaterThanOrEqual(2);
       expect(s.counters.batches).toBe(10);
       expect([...seen.values()].every((n) => n === 1)).toBe(true);
-      await recordHistories(h, functionWorkflowId(spec.k8sNamespace, name), 'function-continue-as-new-read-ahead');
+      await recordHistories(
+        h,
+        functionWorkflowId(spec.k8sNamespace, name),
+        'function-continue-as-new-read-ahead',
+      );
     } finally {
       await worker.stop();
     }

@@ -49,9 +49,14 @@ describe('namespace endpoints', () => {
       id: { type: 'uint', filterable: null, full_text_search: null },
       title: { type: 'string', filterable: true, full_text_search: null },
     });
-    const updated = await ns.updateSchema({ schema: { title: { type: 'string', glob: true, full_text_search: false } } });
+    const updated = await ns.updateSchema({
+      schema: { title: { type: 'string', glob: true, full_text_search: false } },
+    });
     expect(updated.title).toMatchObject({ type: 'string', glob: true, full_text_search: null });
-    await expect(ns.updateSchema({ schema: { title: 'int' } })).rejects.toMatchObject({ status: 400, message: expect.stringContaining('cannot change type') });
+    await expect(ns.updateSchema({ schema: { title: 'int' } })).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining('cannot change type'),
+    });
   });
 
   it('lists namespaces by prefix across pages', async () => {
@@ -90,9 +95,15 @@ describe('namespace endpoints', () => {
 
 describe('errors', () => {
   it('unknown namespace → 404 with x-should-retry: false', async () => {
-    const err = await h.tpuf.namespace('does-not-exist').query({ rank_by: ['id', 'asc'], top_k: 1 }).catch((e: unknown) => e);
+    const err = await h.tpuf
+      .namespace('does-not-exist')
+      .query({ rank_by: ['id', 'asc'], top_k: 1 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotFoundError);
-    expect((err as NotFoundError).error).toEqual({ status: 'error', error: "namespace 'does-not-exist' was not found" });
+    expect((err as NotFoundError).error).toEqual({
+      status: 'error',
+      error: "namespace 'does-not-exist' was not found",
+    });
     expect((err as NotFoundError).headers.get('x-should-retry')).toBe('false');
   });
 
@@ -108,7 +119,9 @@ describe('errors', () => {
       [['Or', [['color', 'Eq', 'red'], ['color']]], /at filters\[1\]\[1\]/],
     ];
     for (const [filters, message] of cases) {
-      const err = await ns.query({ rank_by: ['id', 'asc'], top_k: 1, filters: filters as never }).catch((e: unknown) => e);
+      const err = await ns
+        .query({ rank_by: ['id', 'asc'], top_k: 1, filters: filters as never })
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ status: 400 });
       expect((err as { error: { error: string } }).error.error).toMatch(message);
     }
@@ -118,7 +131,9 @@ describe('errors', () => {
     const name = uniqueNamespace();
     const ns = h.tpuf.namespace(name);
     await ns.write({ upsert_rows: [{ id: 1 }] });
-    await expect(ns.query({ rank_by: ['id', 'asc'], top_k: 1, consistency: 'eventual' as never })).rejects.toMatchObject({ status: 422 });
+    await expect(
+      ns.query({ rank_by: ['id', 'asc'], top_k: 1, consistency: 'eventual' as never }),
+    ).rejects.toMatchObject({ status: 422 });
     await expect(ns.query({ top_k: 1 })).rejects.toMatchObject({
       status: 400,
       error: { error: expect.stringContaining('"rank_by": ["id", "asc"]') },
@@ -126,10 +141,14 @@ describe('errors', () => {
   });
 
   it('the project client maps errors to typed classes with one retry rule', async () => {
-    const err = await h.store.query('nope-missing', { rank_by: ['id', 'asc'], top_k: 1 }).catch((e: unknown) => e);
+    const err = await h.store
+      .query('nope-missing', { rank_by: ['id', 'asc'], top_k: 1 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreNotFoundError);
     expect(isRetryableStoreError(err)).toBe(false);
-    const bad = await h.store.write(uniqueNamespace(), { upsert_rows: [{ id: 1 }, { id: 1 }] }).catch((e: unknown) => e);
+    const bad = await h.store
+      .write(uniqueNamespace(), { upsert_rows: [{ id: 1 }, { id: 1 }] })
+      .catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(StoreBadRequestError);
     expect(isRetryableStoreError(bad)).toBe(false);
 
@@ -145,7 +164,12 @@ describe('auth', () => {
     const secured = await startHarness({ memory: true, apiKeys: ['k1', 'k2'] });
     try {
       await secured.tpuf.namespace('a').write({ upsert_rows: [{ id: 1 }] });
-      const other = new Turbopuffer({ apiKey: 'k2', baseURL: secured.server.url, region: null, maxRetries: 0 });
+      const other = new Turbopuffer({
+        apiKey: 'k2',
+        baseURL: secured.server.url,
+        region: null,
+        maxRetries: 0,
+      });
       expect(await other.namespace('a').exists()).toBe(true);
       const wrong = createStoreClient({ baseUrl: secured.server.url, apiKey: 'nope', maxRetries: 0 });
       const err = await wrong.countRows('a').catch((e: unknown) => e);

@@ -44,7 +44,14 @@ describe('persistence', () => {
     const dir = dataDir();
     const a = await start(dir);
     const ns = a.tpuf.namespace('catalog');
-    await ns.write({ schema: { at: 'datetime' }, upsert_rows: [{ id: 1, at: '2025-01-01T00:00:00Z', n: 1 }, { id: 2, n: 2 }, { id: 3, n: 3 }] });
+    await ns.write({
+      schema: { at: 'datetime' },
+      upsert_rows: [
+        { id: 1, at: '2025-01-01T00:00:00Z', n: 1 },
+        { id: 2, n: 2 },
+        { id: 3, n: 3 },
+      ],
+    });
     await ns.write({ deletes: [2], patch_rows: [{ id: 3, n: 30 }] });
     await a.tpuf.namespace('gone').write({ upsert_rows: [{ id: 1 }] });
     await a.tpuf.namespace('gone').deleteAll();
@@ -52,7 +59,10 @@ describe('persistence', () => {
     await stop(a);
 
     const b = await start(dir);
-    expect(await dump(b, 'catalog')).toEqual([{ id: 1, at: '2025-01-01T00:00:00.000Z', n: 1 }, { id: 3, n: 30 }]);
+    expect(await dump(b, 'catalog')).toEqual([
+      { id: 1, at: '2025-01-01T00:00:00.000Z', n: 1 },
+      { id: 3, n: 30 },
+    ]);
     expect(await b.tpuf.namespace('gone').exists()).toBe(false);
     const after = await b.tpuf.namespace('catalog').metadata();
     expect(after.schema).toEqual(before.schema);
@@ -64,7 +74,11 @@ describe('persistence', () => {
     const a = await start(dir, 64 * 1024); // snapshot after ~64 KiB of log
     const name = uniqueNamespace();
     for (let batch = 0; batch < 10; batch++) {
-      const rows = Array.from({ length: 500 }, (_, i) => ({ id: batch * 500 + i, text: `row ${batch}-${i}`, batch }));
+      const rows = Array.from({ length: 500 }, (_, i) => ({
+        id: batch * 500 + i,
+        text: `row ${batch}-${i}`,
+        batch,
+      }));
       await a.store.upsertRows(name, rows);
     }
     await a.store.deleteRows(name, [0, 1, 2]);
@@ -91,7 +105,10 @@ describe('persistence', () => {
     await b.store.upsertRows('torn', [{ id: 2, v: 'after' }]);
     await stop(b);
     const c = await start(dir);
-    expect(await dump(c, 'torn')).toEqual([{ id: 1, v: 'kept' }, { id: 2, v: 'after' }]);
+    expect(await dump(c, 'torn')).toEqual([
+      { id: 1, v: 'kept' },
+      { id: 2, v: 'after' },
+    ]);
   });
 });
 
@@ -102,7 +119,10 @@ describe('concurrent writers', () => {
     const name = uniqueNamespace();
     await Promise.all(
       Array.from({ length: 20 }, (_, w) =>
-        h.store.upsertRows(name, Array.from({ length: 100 }, (_, i) => ({ id: w * 100 + i, writer: w }))),
+        h.store.upsertRows(
+          name,
+          Array.from({ length: 100 }, (_, i) => ({ id: w * 100 + i, writer: w })),
+        ),
       ),
     );
     expect(await h.store.countRows(name)).toBe(2000);
@@ -116,14 +136,26 @@ describe('concurrent writers', () => {
       let attempts = 0;
       for (;;) {
         attempts++;
-        const res = await h.store.query(name, { rank_by: ['id', 'asc'], top_k: 1, include_attributes: ['counter'] });
+        const res = await h.store.query(name, {
+          rank_by: ['id', 'asc'],
+          top_k: 1,
+          include_attributes: ['counter'],
+        });
         const current = res.rows![0]!.counter as number;
-        const w = await h.store.patchRows(name, [{ id: 1, counter: current + 1 }], ['counter', 'Lt', { $ref_new: 'counter' }]);
+        const w = await h.store.patchRows(
+          name,
+          [{ id: 1, counter: current + 1 }],
+          ['counter', 'Lt', { $ref_new: 'counter' }],
+        );
         if (w.rows_patched === 1) return attempts;
       }
     };
     const attempts = await Promise.all(Array.from({ length: 12 }, increment));
-    const final = await h.store.query(name, { rank_by: ['id', 'asc'], top_k: 1, include_attributes: ['counter'] });
+    const final = await h.store.query(name, {
+      rank_by: ['id', 'asc'],
+      top_k: 1,
+      include_attributes: ['counter'],
+    });
     expect(final.rows![0]!.counter).toBe(12);
     // The conditions really raced: some writers had to retry.
     expect(attempts.some((a) => a > 1)).toBe(true);
@@ -133,7 +165,9 @@ describe('concurrent writers', () => {
     const h = await start(dataDir());
     const name = uniqueNamespace();
     await h.store.upsertRows(name, [{ id: 7 }]);
-    await Promise.all(Array.from({ length: 30 }, (_, i) => h.store.patchRows(name, [{ id: 7, [`f${i}`]: i }])));
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => h.store.patchRows(name, [{ id: 7, [`f${i}`]: i }])),
+    );
     const res = await h.store.query(name, { rank_by: ['id', 'asc'], top_k: 1, include_attributes: true });
     expect(Object.keys(res.rows![0]!)).toHaveLength(31);
   });

@@ -19,7 +19,10 @@ const ROWS = [
 
 beforeAll(async () => {
   h = await startHarness();
-  await h.tpuf.namespace(NS).write({ upsert_rows: ROWS, schema: { s: { type: 'string', glob: true, filterable: true, regex: true } } });
+  await h.tpuf.namespace(NS).write({
+    upsert_rows: ROWS,
+    schema: { s: { type: 'string', glob: true, filterable: true, regex: true } },
+  });
 });
 afterAll(async () => {
   await h.server.close();
@@ -46,7 +49,17 @@ describe('filters', () => {
     ['Gt excludes null', ['n', 'Gt', 1], [1, 6]],
     ['Gte', ['n', 'Gte', 1], [1, 3, 6]],
     ['Gt on strings is lexicographic', ['s', 'Gt', 'date'], [5, 6]],
-    ['id range', ['And', [['id', 'Gt', 2], ['id', 'Lte', 4]]], [3, 4]],
+    [
+      'id range',
+      [
+        'And',
+        [
+          ['id', 'Gt', 2],
+          ['id', 'Lte', 4],
+        ],
+      ],
+      [3, 4],
+    ],
     ['AnyLt on arrays', ['nums', 'AnyLt', 2], [1]],
     ['AnyGte on arrays', ['nums', 'AnyGte', 9], [3]],
     ['Contains', ['tags', 'Contains', 'fruit'], [1, 2, 6]],
@@ -62,8 +75,29 @@ describe('filters', () => {
     ['NotIGlob', ['s', 'NotIGlob', '*A*'], [3, 5, 6]],
     ['Regex', ['s', 'Regex', '^[a-c]'], [1, 3]],
     ['bool Eq', ['flag', 'Eq', true], [1, 6]],
-    ['And', ['And', [['n', 'Eq', 3], ['flag', 'Eq', true], ['tags', 'Contains', 'green']]], [6]],
-    ['Or', ['Or', [['id', 'Eq', 1], ['s', 'Eq', 'date']]], [1, 4]],
+    [
+      'And',
+      [
+        'And',
+        [
+          ['n', 'Eq', 3],
+          ['flag', 'Eq', true],
+          ['tags', 'Contains', 'green'],
+        ],
+      ],
+      [6],
+    ],
+    [
+      'Or',
+      [
+        'Or',
+        [
+          ['id', 'Eq', 1],
+          ['s', 'Eq', 'date'],
+        ],
+      ],
+      [1, 4],
+    ],
     ['Not', ['Not', ['n', 'Eq', null]], [1, 3, 6]],
     ['Not Not is the identity', ['Not', ['Not', ['n', 'Eq', 3]]], [1, 6]],
   ])('%s', async (_name, filter, expected) => {
@@ -92,23 +126,38 @@ describe('ordering and limits', () => {
   });
 
   it('multi-key ordering and id descending', async () => {
-    const res = await h.tpuf.namespace(NS).query({ rank_by: [['flag', 'desc'], ['id', 'desc']], top_k: 3 });
+    const res = await h.tpuf.namespace(NS).query({
+      rank_by: [
+        ['flag', 'desc'],
+        ['id', 'desc'],
+      ],
+      top_k: 3,
+    });
     expect(res.rows?.map((r) => r.id)).toEqual([6, 1, 2]);
     const byId = await h.tpuf.namespace(NS).query({ rank_by: ['id', 'desc'], limit: 2 });
     expect(byId.rows?.map((r) => r.id)).toEqual([6, 5]);
   });
 
   it('include_attributes / exclude_attributes shape the rows; missing attributes are left out', async () => {
-    const inc = await h.tpuf.namespace(NS).query({ rank_by: ['id', 'asc'], top_k: 2, include_attributes: ['n', 'flag'] });
-    expect(inc.rows).toEqual([{ id: 1, n: 3, flag: true }, { id: 2, flag: false }]);
-    const exc = await h.tpuf.namespace(NS).query({ rank_by: ['id', 'asc'], top_k: 1, exclude_attributes: ['tags', 'nums'] });
+    const inc = await h.tpuf
+      .namespace(NS)
+      .query({ rank_by: ['id', 'asc'], top_k: 2, include_attributes: ['n', 'flag'] });
+    expect(inc.rows).toEqual([
+      { id: 1, n: 3, flag: true },
+      { id: 2, flag: false },
+    ]);
+    const exc = await h.tpuf
+      .namespace(NS)
+      .query({ rank_by: ['id', 'asc'], top_k: 1, exclude_attributes: ['tags', 'nums'] });
     expect(exc.rows).toEqual([{ id: 1, n: 3, s: 'apple', flag: true }]);
     const none = await h.tpuf.namespace(NS).query({ rank_by: ['id', 'asc'], top_k: 1 });
     expect(none.rows).toEqual([{ id: 1 }]);
   });
 
   it('limit.per caps rows per attribute value', async () => {
-    const res = await h.tpuf.namespace(NS).query({ rank_by: ['id', 'asc'], limit: { total: 10, per: { attributes: ['n'], limit: 1 } } });
+    const res = await h.tpuf
+      .namespace(NS)
+      .query({ rank_by: ['id', 'asc'], limit: { total: 10, per: { attributes: ['n'], limit: 1 } } });
     expect(res.rows?.map((r) => r.id)).toEqual([1, 2, 3]);
   });
 
@@ -123,7 +172,13 @@ describe('ordering and limits', () => {
     let afterId: string | number | null = null;
     let pages = 0;
     do {
-      const page = await h.store.scanPage({ namespace: name, filter: ['bucket', 'Eq', 2], afterId, limit: 1000, attributes: ['bucket'] });
+      const page = await h.store.scanPage({
+        namespace: name,
+        filter: ['bucket', 'Eq', 2],
+        afterId,
+        limit: 1000,
+        attributes: ['bucket'],
+      });
       pages++;
       for (const r of page.rows) {
         expect(r.bucket).toBe(2);
@@ -136,20 +191,35 @@ describe('ordering and limits', () => {
     expect(seen[0]).toBe(3);
     expect(pages).toBe(6); // 5 full pages and one empty one that ends the scan
     // The page's work is proportional to the page: a scan from the middle examines ≈ limit rows.
-    const res = await ns.query({ rank_by: ['id', 'asc'], limit: 100, filters: ['And', [['even', 'Eq', true], ['id', 'Gt', 20_000]]] });
+    const res = await ns.query({
+      rank_by: ['id', 'asc'],
+      limit: 100,
+      filters: [
+        'And',
+        [
+          ['even', 'Eq', true],
+          ['id', 'Gt', 20_000],
+        ],
+      ],
+    });
     expect(res.rows?.[0]?.id).toBe(20_002);
     expect(res.performance.exhaustive_search_count).toBeLessThanOrEqual(200);
   });
 
   it('top_k above 10,000 is a 400', async () => {
-    await expect(h.tpuf.namespace(NS).query({ rank_by: ['id', 'asc'], top_k: 10_001 })).rejects.toMatchObject({ status: 400 });
+    await expect(h.tpuf.namespace(NS).query({ rank_by: ['id', 'asc'], top_k: 10_001 })).rejects.toMatchObject(
+      { status: 400 },
+    );
   });
 });
 
 describe('aggregates', () => {
   it('Count with and without filters, Sum, and the store client helper', async () => {
     const ns = h.tpuf.namespace(NS);
-    const res = await ns.query({ aggregate_by: { count: ['Count'], total: ['Sum', 'n'] }, filters: ['n', 'NotEq', null] });
+    const res = await ns.query({
+      aggregate_by: { count: ['Count'], total: ['Sum', 'n'] },
+      filters: ['n', 'NotEq', null],
+    });
     expect(res.aggregations).toEqual({ count: 3, total: 7 });
     expect((await ns.query({ aggregate_by: { c: ['Count', 'id'] } })).aggregations).toEqual({ c: 6 });
     expect(await h.store.countRows(NS, ['tags', 'Contains', 'fruit'])).toBe(3);
@@ -159,13 +229,26 @@ describe('aggregates', () => {
   it('group_by, ForEachUnique, with null groups first and top_k on groups', async () => {
     const ns = h.tpuf.namespace(NS);
     const res = await ns.query({ aggregate_by: { c: ['Count'] }, group_by: ['n'] });
-    expect(res.aggregation_groups).toEqual([{ n: null, c: 3 }, { n: 1, c: 1 }, { n: 3, c: 2 }]);
-    const tags = await ns.query({ aggregate_by: { c: ['Count'] }, group_by: [{ tag: ['ForEachUnique', 'tags'] }], top_k: 2 });
-    expect(tags.aggregation_groups).toEqual([{ tag: 'fruit', c: 3 }, { tag: 'green', c: 1 }]);
+    expect(res.aggregation_groups).toEqual([
+      { n: null, c: 3 },
+      { n: 1, c: 1 },
+      { n: 3, c: 2 },
+    ]);
+    const tags = await ns.query({
+      aggregate_by: { c: ['Count'] },
+      group_by: [{ tag: ['ForEachUnique', 'tags'] }],
+      top_k: 2,
+    });
+    expect(tags.aggregation_groups).toEqual([
+      { tag: 'fruit', c: 3 },
+      { tag: 'green', c: 1 },
+    ]);
   });
 
   it('aggregate_by with rank_by is a 400', async () => {
-    await expect(h.tpuf.namespace(NS).query({ aggregate_by: { c: ['Count'] }, rank_by: ['id', 'asc'] })).rejects.toMatchObject({ status: 400 });
+    await expect(
+      h.tpuf.namespace(NS).query({ aggregate_by: { c: ['Count'] }, rank_by: ['id', 'asc'] }),
+    ).rejects.toMatchObject({ status: 400 });
   });
 });
 
@@ -216,7 +299,13 @@ describe('multi-query and vectors', () => {
     const near = await cos.query({ rank_by: ['vector', 'ANN', [1, 0]], top_k: 2 });
     expect(near.rows?.map((r) => r.id)).toEqual([1, 3]);
     expect(near.rows?.[0]?.$dist).toBeCloseTo(0);
-    const filtered = await cos.query({ rank_by: ['vector', 'kNN', [1, 0]], top_k: 2, filters: ['kind', 'Eq', 'b'], include_attributes: ['vector'], vector_encoding: 'base64' });
+    const filtered = await cos.query({
+      rank_by: ['vector', 'kNN', [1, 0]],
+      top_k: 2,
+      filters: ['kind', 'Eq', 'b'],
+      include_attributes: ['vector'],
+      vector_encoding: 'base64',
+    });
     expect(filtered.rows?.map((r) => r.id)).toEqual([3, 2]);
     expect(typeof filtered.rows?.[0]?.vector).toBe('string');
 

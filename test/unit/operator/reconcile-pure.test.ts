@@ -2,9 +2,23 @@
 // rules, queue depth, inbound auth decisions and status change detection.
 import { describe, expect, it } from 'vitest';
 import { seedFunction } from '../../fixtures/seeds.js';
-import { toFunctionRuntimeSpec, runtimeSpecProblems, functionPushUrl } from '../../../src/operator/runtime-spec.js';
-import { matchesSelector, namespaceOwner, resolveTargetNamespaces } from '../../../src/operator/index-selector.js';
-import { changedPools, fingerprint, poolsOf, rawWorkloadPool, workloadsOnPools } from '../../../src/operator/watch-rules.js';
+import {
+  toFunctionRuntimeSpec,
+  runtimeSpecProblems,
+  functionPushUrl,
+} from '../../../src/operator/runtime-spec.js';
+import {
+  matchesSelector,
+  namespaceOwner,
+  resolveTargetNamespaces,
+} from '../../../src/operator/index-selector.js';
+import {
+  changedPools,
+  fingerprint,
+  poolsOf,
+  rawWorkloadPool,
+  workloadsOnPools,
+} from '../../../src/operator/watch-rules.js';
 import { queueDepthOf } from '../../../src/operator/workload-engine.js';
 import { authorize, bearerOf } from '../../../src/server/inbound-auth.js';
 import { finalStatus, planReconcile } from '../../../src/operator/reconcile-plan.js';
@@ -17,7 +31,12 @@ describe('toFunctionRuntimeSpec', () => {
     delete fn.spec.output.version;
     const spec = toFunctionRuntimeSpec(fn, ['products']);
     expect(spec.output.version).toBe('v1');
-    expect(spec.worker).toEqual({ dispatch: 'pull', batchSize: 32, timeoutSeconds: 30, taskQueue: 'layer-fn.layer.tag-products' });
+    expect(spec.worker).toEqual({
+      dispatch: 'pull',
+      batchSize: 32,
+      timeoutSeconds: 30,
+      taskQueue: 'layer-fn.layer.tag-products',
+    });
     expect(runtimeSpecProblems(spec)).toEqual([]);
   });
   it('push workers get the planner Service URL', () => {
@@ -48,7 +67,10 @@ describe('label selectors', () => {
     expect(matchesSelector(selector, labels)).toBe(expected);
   });
   it('resolves sorted unique namespaces; the oldest Index owns a namespace', () => {
-    const idx = (name: string, ns: string | undefined, created: string, labels = { t: 'x' }) => ({ metadata: { name, namespace: 'layer', labels, creationTimestamp: created }, spec: ns ? { namespace: ns } : {} });
+    const idx = (name: string, ns: string | undefined, created: string, labels = { t: 'x' }) => ({
+      metadata: { name, namespace: 'layer', labels, creationTimestamp: created },
+      spec: ns ? { namespace: ns } : {},
+    });
     const list = [idx('b', undefined, '2'), idx('a', 'b', '1'), idx('c', 'z', '3', { t: 'y' })];
     expect(resolveTargetNamespaces({ matchLabels: { t: 'x' } }, list)).toEqual(['b']);
     expect(namespaceOwner(list.slice(0, 2))?.metadata.name).toBe('a');
@@ -62,11 +84,21 @@ describe('watcher rules', () => {
     expect(fingerprint(a)).not.toBe(fingerprint({ ...a, metadata: { ...a.metadata, generation: 2 } }));
   });
   it('InfraRules edits requeue only workloads on changed pools', () => {
-    const rules = (sel: string) => ({ spec: { computePools: [{ name: 'cpu', nodeSelector: { a: sel } }, { name: 'gpu' }] } });
+    const rules = (sel: string) => ({
+      spec: { computePools: [{ name: 'cpu', nodeSelector: { a: sel } }, { name: 'gpu' }] },
+    });
     const changed = changedPools(poolsOf(rules('1')), poolsOf(rules('2')));
     expect(changed).toEqual(new Set(['cpu']));
-    const w = (name: string, spec: object) => ({ kind: 'Function', metadata: { name, namespace: 'n' }, spec });
-    const refs = workloadsOnPools(changed, [w('a', { scaling: { pool: 'cpu' } }), w('b', { worker: { computeClass: 'gpu' } }), w('c', {})]);
+    const w = (name: string, spec: object) => ({
+      kind: 'Function',
+      metadata: { name, namespace: 'n' },
+      spec,
+    });
+    const refs = workloadsOnPools(changed, [
+      w('a', { scaling: { pool: 'cpu' } }),
+      w('b', { worker: { computeClass: 'gpu' } }),
+      w('c', {}),
+    ]);
     expect(refs.map((r) => r.name)).toEqual(['a', 'c']);
     expect(changedPools(undefined, poolsOf(rules('1')))).toBe('*');
     expect(rawWorkloadPool(w('g', { worker: { computeClass: 'gpu' } }))).toBe('gpu');
@@ -87,7 +119,13 @@ describe('queue depth and ids', () => {
 });
 
 describe('inbound auth', () => {
-  const keys = { mode: 'keys' as const, keys: [{ name: 'r', scopes: ['read' as const], key: 'rk' }, { name: 'w', scopes: ['write' as const], key: 'wk' }] };
+  const keys = {
+    mode: 'keys' as const,
+    keys: [
+      { name: 'r', scopes: ['read' as const], key: 'rk' },
+      { name: 'w', scopes: ['write' as const], key: 'wk' },
+    ],
+  };
   it.each([
     [{ mode: 'open' as const }, undefined, 'admin', true],
     [{ mode: 'deriveFromStore' as const, storeKey: 's' }, 'Bearer s', 'admin', true],
@@ -110,22 +148,66 @@ describe('inbound auth', () => {
 
 describe('planReconcile and finalStatus', () => {
   const settings = operatorSettings({ inboundAuth: { mode: 'open' } });
-  const fnRaw = (extra: object = {}) => ({ ...JSON.parse(JSON.stringify(seedFunction())), metadata: { name: 'f', namespace: 'layer', generation: 3, uid: 'u', finalizers: ['hevlayer.com/finalizer'] }, ...extra });
-  const rules = { apiVersion: 'hevlayer.com/v1alpha1', kind: 'InfraRules', metadata: { name: 'default' }, spec: { computePools: [{ name: 'cpu', kind: 'cpu', maxReplicasPerWorkload: 10 }] } };
+  const fnRaw = (extra: object = {}) => ({
+    ...JSON.parse(JSON.stringify(seedFunction())),
+    metadata: {
+      name: 'f',
+      namespace: 'layer',
+      generation: 3,
+      uid: 'u',
+      finalizers: ['hevlayer.com/finalizer'],
+    },
+    ...extra,
+  });
+  const rules = {
+    apiVersion: 'hevlayer.com/v1alpha1',
+    kind: 'InfraRules',
+    metadata: { name: 'default' },
+    spec: { computePools: [{ name: 'cpu', kind: 'cpu', maxReplicasPerWorkload: 10 }] },
+  };
 
   it('a deleting workload stops its workflow, deletes what it owns and releases the finalizer', () => {
     const owned = [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'layer-fn-f' }];
-    const plan = planReconcile({ settings, observed: { ref: { kind: 'Function', namespace: 'layer', name: 'f' }, object: fnRaw({ metadata: { name: 'f', namespace: 'layer', deletionTimestamp: 'now', finalizers: ['hevlayer.com/finalizer'] } }), owned } });
-    expect(plan).toMatchObject({ outcome: 'deleting', finalizer: 'remove', remove: owned, engine: { action: 'stop' } });
+    const plan = planReconcile({
+      settings,
+      observed: {
+        ref: { kind: 'Function', namespace: 'layer', name: 'f' },
+        object: fnRaw({
+          metadata: {
+            name: 'f',
+            namespace: 'layer',
+            deletionTimestamp: 'now',
+            finalizers: ['hevlayer.com/finalizer'],
+          },
+        }),
+        owned,
+      },
+    });
+    expect(plan).toMatchObject({
+      outcome: 'deleting',
+      finalizer: 'remove',
+      remove: owned,
+      engine: { action: 'stop' },
+    });
   });
   it('an unchanged pass reports no change; generation is stamped on every condition', () => {
-    const observed = { ref: { kind: 'Function' as const, namespace: 'layer', name: 'f' }, object: fnRaw(), infraRules: rules, owned: [] };
+    const observed = {
+      ref: { kind: 'Function' as const, namespace: 'layer', name: 'f' },
+      object: fnRaw(),
+      infraRules: rules,
+      owned: [],
+    };
     const plan = planReconcile({ settings, observed });
     expect(plan.outcome).toBe('applied');
     const first = finalStatus(plan.status!, undefined, '2026-01-01T00:00:00Z');
     expect(first.changed).toBe(true);
-    expect((first.status.conditions as { observedGeneration: number }[]).every((c) => c.observedGeneration === 3)).toBe(true);
-    const again = planReconcile({ settings, observed: { ...observed, object: { ...fnRaw(), status: first.status } } });
+    expect(
+      (first.status.conditions as { observedGeneration: number }[]).every((c) => c.observedGeneration === 3),
+    ).toBe(true);
+    const again = planReconcile({
+      settings,
+      observed: { ...observed, object: { ...fnRaw(), status: first.status } },
+    });
     expect(finalStatus(again.status!, undefined, '2026-01-02T00:00:00Z').changed).toBe(false);
   });
 });

@@ -14,7 +14,10 @@ const schema: Schema = new Map([
 ]);
 
 function test(filter: unknown, row: Row, id = 1): boolean {
-  return compileFilter(filter, { schema, field: 'filters', allowRefNew: true }).test(id, row, { id, row: { n: 5 } });
+  return compileFilter(filter, { schema, field: 'filters', allowRefNew: true }).test(id, row, {
+    id,
+    row: { n: 5 },
+  });
 }
 
 describe('compileFilter', () => {
@@ -28,9 +31,24 @@ describe('compileFilter', () => {
     [['tags', 'NotContainsAny', ['a']], {}, true, 'a missing array contains nothing'],
     [['s', 'Glob', 'a\\*'], { s: 'a*' }, true, 'backslash escapes a glob metacharacter'],
     [['s', 'Glob', 'a\\*'], { s: 'ab' }, false, 'escaped star is literal'],
-    [['body', 'ContainsAllTokens', 'quick fox'], { body: 'The Quick brown fox' }, true, 'tokens are case-folded'],
-    [['body', 'ContainsTokenSequence', 'brown fox'], { body: 'the quick brown fox' }, true, 'phrase in order'],
-    [['body', 'ContainsTokenSequence', 'fox brown'], { body: 'the quick brown fox' }, false, 'phrase out of order'],
+    [
+      ['body', 'ContainsAllTokens', 'quick fox'],
+      { body: 'The Quick brown fox' },
+      true,
+      'tokens are case-folded',
+    ],
+    [
+      ['body', 'ContainsTokenSequence', 'brown fox'],
+      { body: 'the quick brown fox' },
+      true,
+      'phrase in order',
+    ],
+    [
+      ['body', 'ContainsTokenSequence', 'fox brown'],
+      { body: 'the quick brown fox' },
+      false,
+      'phrase out of order',
+    ],
   ])('%j on %j → %s (%s)', (filter, row, expected) => {
     expect(test(filter, row)).toBe(expected);
   });
@@ -50,7 +68,9 @@ describe('compileFilter', () => {
   });
 
   it('rejects $ref_new outside write conditions', () => {
-    expect(() => compileFilter(['n', 'Eq', { $ref_new: 'n' }], { schema, field: 'filters', allowRefNew: false })).toThrow(/only allowed in write conditions/);
+    expect(() =>
+      compileFilter(['n', 'Eq', { $ref_new: 'n' }], { schema, field: 'filters', allowRefNew: false }),
+    ).toThrow(/only allowed in write conditions/);
   });
 });
 

@@ -25,7 +25,9 @@ describe('SortedIds', () => {
         expect([...set.ascending(from)]).toEqual(sorted.filter((x) => compareIds(x, from) > 0));
         expect([...set.ascending(from, true)]).toEqual(sorted.filter((x) => compareIds(x, from) >= 0));
         expect([...set.descending(from)]).toEqual(sorted.filter((x) => compareIds(x, from) < 0).reverse());
-        expect([...set.descending(from, true)]).toEqual(sorted.filter((x) => compareIds(x, from) <= 0).reverse());
+        expect([...set.descending(from, true)]).toEqual(
+          sorted.filter((x) => compareIds(x, from) <= 0).reverse(),
+        );
       }),
       { numRuns: 150 },
     );
