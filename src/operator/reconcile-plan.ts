@@ -28,6 +28,7 @@ import type {
   StatusDraft,
   StoreProbe,
 } from './reconcile-types.js';
+import { pipelineRuntimeSpecProblems, toPipelineRuntimeSpec } from './pipeline-runtime-spec.js';
 import { runtimeSpecProblems, toFunctionRuntimeSpec } from './runtime-spec.js';
 import { withVectorStore, type OperatorSettings } from './settings.js';
 
@@ -125,14 +126,16 @@ function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind): Reconc
       });
     } else engine = { action: 'sync', kind: 'Function', spec };
   } else {
-    engine = {
-      action: 'sync',
-      kind: 'Pipeline',
-      namespace,
-      name,
-      paused: w.spec.paused,
-      generation: w.metadata.generation ?? 0,
-    };
+    const spec = toPipelineRuntimeSpec(w);
+    const problems = pipelineRuntimeSpecProblems(spec);
+    if (problems.length > 0) {
+      extra.push({
+        type: OperatorConditionType.WorkflowReady,
+        status: 'False',
+        reason: OperatorReason.EngineRejectedSpec,
+        message: `the Pipeline engine refuses this spec: ${problems.join('; ')}`,
+      });
+    } else engine = { action: 'sync', kind: 'Pipeline', spec };
   }
 
   const ready = plan.conditions.find((c) => c.type === ConditionType.Ready);

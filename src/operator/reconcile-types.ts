@@ -3,6 +3,7 @@
 // only their existence and the outcome of a store call leave them.
 import type { Condition } from '../api/common.js';
 import type { FunctionRuntimeSpec } from '../contracts/function.js';
+import type { PipelineRuntimeSpec } from '../contracts/pipeline.js';
 import type { ReconcileRef } from '../contracts/reconcile.js';
 import type { WorkloadKind } from '../contracts/names.js';
 import type { ObjectRef, PlannedObject } from './plan-types.js';
@@ -51,7 +52,7 @@ export interface StoreProbe {
 export type EngineAction =
   | { action: 'none' }
   | { action: 'sync'; kind: 'Function'; spec: FunctionRuntimeSpec }
-  | { action: 'sync'; kind: 'Pipeline'; namespace: string; name: string; paused: boolean; generation: number }
+  | { action: 'sync'; kind: 'Pipeline'; spec: PipelineRuntimeSpec }
   | { action: 'stop'; kind: WorkloadKind; namespace: string; name: string };
 
 /** The status write of one pass, before the engine's condition is folded in. */

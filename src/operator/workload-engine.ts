@@ -1,7 +1,7 @@
 // The reconcile workflow's view of the engines that run workloads: start or update (which also
-// pauses and resumes) and stop. The Function implementation is the Function engine's client
-// (src/client/function-client.ts); the Pipeline engine is a later issue, so its implementation
-// says so in a condition instead of pretending. Tests inject a fake.
+// pauses and resumes) and stop. Functions go through the Function engine's client
+// (src/client/function-client.ts), Pipelines through the Pipeline engine's
+// (src/client/pipeline-client.ts). Tests inject a fake.
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import {
   getFunctionStatus,
@@ -9,7 +9,9 @@ import {
   startOrUpdateFunction,
   stopFunction,
 } from '../client/function-client.js';
+import { startOrUpdatePipeline, stopPipeline } from '../client/pipeline-client.js';
 import type { WorkloadKind } from '../contracts/names.js';
+import { pipelineRuntimeSpecProblems } from './pipeline-runtime-spec.js';
 import { OperatorConditionType, OperatorReason } from './reconcile-conditions.js';
 import type { EngineAction, EngineResult } from './reconcile-types.js';
 
@@ -46,51 +48,65 @@ export function workflowRunning(paused: boolean, generation: number): EngineResu
   };
 }
 
-/** The Pipeline engine does not exist yet: objects are applied, no workflow runs. */
-export const pipelineEngineUnavailable: EngineResult = {
-  condition: {
-    type: OperatorConditionType.WorkflowReady,
-    status: 'False',
-    reason: OperatorReason.EngineUnavailable,
-    message:
-      'the Pipeline engine is not available in this release; worker objects are applied but no pipeline workflow runs',
-  },
-};
+/** The spec was refused (by the engine's schema or the workflow's update validator): retrying cannot help until it changes. */
+function rejectedSpec(message: string): EngineResult {
+  return {
+    condition: {
+      type: OperatorConditionType.WorkflowReady,
+      status: 'False',
+      reason: OperatorReason.EngineRejectedSpec,
+      message,
+    },
+  };
+}
+
+export interface TemporalWorkloadEngineOptions {
+  /** Task queue the orchestrator worker polls for workload workflows (tests run their own). */
+  taskQueue?: string;
+}
 
 /**
- * Engines over a Temporal client: Functions through the Function engine's client API.
+ * Engines over a Temporal client: Functions through the Function engine's client API, Pipelines
+ * through the Pipeline engine's. A paused spec pauses the workflow (it keeps running, dispatching
+ * nothing); stop cancels it.
  *
  * @example
  * const engine = createTemporalWorkloadEngine(client);
  * await engine.sync({ action: 'sync', kind: 'Function', spec });
  */
-export function createTemporalWorkloadEngine(client: Client): WorkloadEngine {
+export function createTemporalWorkloadEngine(
+  client: Client,
+  options: TemporalWorkloadEngineOptions = {},
+): WorkloadEngine {
+  const startOptions = options.taskQueue ? { taskQueue: options.taskQueue } : {};
   return {
     async sync(action) {
-      if (action.kind === 'Pipeline') return pipelineEngineUnavailable;
-      const spec = action.spec;
       try {
-        const res = await startOrUpdateFunction(client, spec);
+        if (action.kind === 'Pipeline') {
+          // The client parses the spec before it starts anything: refuse here rather than throw
+          // (a throw is retried by the reconcile activity, and would be forever).
+          const problems = pipelineRuntimeSpecProblems(action.spec);
+          if (problems.length > 0)
+            return rejectedSpec(`the Pipeline engine refuses this spec: ${problems.join('; ')}`);
+          // The spec update carries `paused`, so one update-with-start starts, updates, pauses and resumes.
+          const res = await startOrUpdatePipeline(client, action.spec, startOptions);
+          return workflowRunning(action.spec.paused ?? false, res.generation);
+        }
+        const spec = action.spec;
+        const res = await startOrUpdateFunction(client, spec, startOptions);
         await setFunctionPaused(client, { k8sNamespace: spec.k8sNamespace, name: spec.name }, spec.paused);
         return workflowRunning(spec.paused, res.generation);
       } catch (err) {
-        // The workflow's update validator refused the spec: retrying cannot help until it changes.
-        if (err instanceof WorkflowUpdateFailedError) {
-          return {
-            condition: {
-              type: OperatorConditionType.WorkflowReady,
-              status: 'False',
-              reason: OperatorReason.EngineRejectedSpec,
-              message: `the Function workflow refused the spec: ${err.cause?.message ?? err.message}`,
-            },
-          };
-        }
+        if (err instanceof WorkflowUpdateFailedError)
+          return rejectedSpec(
+            `the ${action.kind} workflow refused the spec: ${err.cause?.message ?? err.message}`,
+          );
         throw err;
       }
     },
     async stop(ref) {
-      if (ref.kind === 'Pipeline') return false;
-      return stopFunction(client, { k8sNamespace: ref.namespace, name: ref.name });
+      const workload = { k8sNamespace: ref.namespace, name: ref.name };
+      return ref.kind === 'Pipeline' ? stopPipeline(client, workload) : stopFunction(client, workload);
     },
   };
 }

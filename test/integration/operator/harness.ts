@@ -24,7 +24,7 @@ import { reconcileSignal, type ReconcileRef } from '../../../src/contracts/recon
 import { reconcileWorkflowId } from '../../../src/contracts/names.js';
 import { operatorSettings, type OperatorSettingsInput } from '../../../src/operator/settings.js';
 import type { EngineRef, EngineSync, WorkloadEngine } from '../../../src/operator/workload-engine.js';
-import { pipelineEngineUnavailable, workflowRunning } from '../../../src/operator/workload-engine.js';
+import { workflowRunning } from '../../../src/operator/workload-engine.js';
 import { mintServiceAccountCredentials } from '../../../src/dev/kube-apiserver.js';
 import { reconcileWorkflow } from '../../../src/workflows/reconcile-workflow.js';
 import { kubeConfig, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
@@ -96,25 +96,20 @@ export async function installOperatorPrerequisites(admin: KubeConfig): Promise<v
     );
 }
 
-/** Records every engine call; behaves like a healthy Function engine. */
+/** Records every engine call; behaves like a healthy Function and Pipeline engine. */
 export class FakeEngine implements WorkloadEngine {
   readonly syncs: EngineSync[] = [];
   readonly stops: EngineRef[] = [];
   async sync(action: EngineSync) {
     this.syncs.push(JSON.parse(JSON.stringify(action)) as EngineSync);
-    if (action.kind === 'Pipeline') return pipelineEngineUnavailable;
-    return workflowRunning(action.spec.paused, action.spec.generation);
+    return workflowRunning(action.spec.paused ?? false, action.spec.generation ?? 0);
   }
   async stop(ref: EngineRef) {
     this.stops.push({ kind: ref.kind, namespace: ref.namespace, name: ref.name });
     return true;
   }
   syncsFor(namespace: string, name: string): EngineSync[] {
-    return this.syncs.filter((s) =>
-      s.kind === 'Function'
-        ? s.spec.k8sNamespace === namespace && s.spec.name === name
-        : s.namespace === namespace && s.name === name,
-    );
+    return this.syncs.filter((s) => s.spec.k8sNamespace === namespace && s.spec.name === name);
   }
 }
 

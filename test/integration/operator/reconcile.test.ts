@@ -146,7 +146,7 @@ describe('reconcile workflow', () => {
     expect(after?.metadata.resourceVersion).toBe(before?.metadata.resourceVersion);
   });
 
-  it('seed Pipeline → objects applied, and a condition saying the pipeline engine is not available', async () => {
+  it('seed Pipeline → objects applied, the Pipeline engine given its spec, WorkflowReady set', async () => {
     const ns = await testNamespace(h.admin);
     const seed = loadSeed('pipeline');
     await applyCr(h.custom, { ...seed, metadata: { ...seed.metadata, namespace: ns } });
@@ -156,8 +156,27 @@ describe('reconcile workflow', () => {
     for (const o of cr?.status.managedObjects ?? []) {
       if (o.kind === 'Deployment') expect(await deployment(ns, o.name)).toBeDefined();
     }
-    expect(condition(cr, 'WorkflowReady')).toMatchObject({ status: 'False', reason: 'EngineUnavailable' });
-    expect(condition(cr, 'Ready')).toMatchObject({ status: 'False', reason: 'EngineUnavailable' });
+    expect(h.engine.syncsFor(ns, seed.metadata.name).at(-1)).toEqual({
+      action: 'sync',
+      kind: 'Pipeline',
+      spec: {
+        k8sNamespace: ns,
+        name: seed.metadata.name,
+        generation: cr?.metadata.generation,
+        targetNamespace: 'products',
+        sourceRef: seed.spec.sourceRef,
+        worker: {
+          dispatch: 'pull',
+          batchSize: 64,
+          timeoutSeconds: 60,
+          taskQueue: `layer-pl.${ns}.${seed.metadata.name}`,
+        },
+        paused: false,
+      },
+    });
+    expect(condition(cr, 'WorkflowReady')).toMatchObject({ status: 'True', reason: 'WorkflowRunning' });
+    // Nothing is False any more: Ready waits for the worker Deployment, as for a Function.
+    expect(condition(cr, 'Ready')?.reason).toBe('Progressing');
   });
 
   it('replicas over the pool ceiling → condition, no objects, engine untouched', async () => {
