@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FunctionStatus } from '../contracts/function.js';
+import { pipelineQueueDepth, type PipelineStatus } from '../contracts/pipeline.js';
 import {
   FUNCTION_QUEUE_DEPTH_METRIC,
   PIPELINE_QUEUE_DEPTH_METRIC,
@@ -40,6 +41,10 @@ export interface HttpApiDeps {
   pipelines: {
     list(): Promise<WorkloadKey[]>;
     exists(namespace: string, name: string): Promise<boolean>;
+    /** Queue depth KEDA scales on (pipeline-client `getPipelineQueueDepth`): 0 when no workflow runs. */
+    queueDepth(namespace: string, name: string): Promise<number>;
+    /** The engine's status, or undefined when its workflow is not running. */
+    status(namespace: string, name: string): Promise<PipelineStatus | undefined>;
   };
   log?: (line: string, fields?: Record<string, unknown>) => void;
 }
@@ -119,8 +124,7 @@ const ROUTES: Route[] = [
     scope: 'read',
     handle: async ([ns, name], deps) => {
       if (!(await deps.pipelines.exists(ns!, name!))) throw NOT_FOUND;
-      // No pipeline engine yet (later issue): nothing is ever queued.
-      return { json: depthBody('Pipeline', ns!, name!, 0) };
+      return { json: depthBody('Pipeline', ns!, name!, await deps.pipelines.queueDepth(ns!, name!)) };
     },
   },
   {
@@ -149,7 +153,18 @@ const ROUTES: Route[] = [
     scope: 'read',
     handle: async ([ns, name], deps) => {
       if (!(await deps.pipelines.exists(ns!, name!))) throw NOT_FOUND;
-      return { json: { kind: 'Pipeline', namespace: ns, name, workflow: 'unavailable', queueDepth: 0 } };
+      const status = await deps.pipelines.status(ns!, name!);
+      return {
+        json: {
+          kind: 'Pipeline',
+          namespace: ns,
+          name,
+          workflow: status ? 'running' : 'absent',
+          // The same pure computation getPipelineQueueDepth applies, on the status already read.
+          queueDepth: status ? pipelineQueueDepth(status) : 0,
+          ...(status ? { status } : {}),
+        },
+      };
     },
   },
   {
@@ -191,12 +206,13 @@ export async function metricsText(deps: HttpApiDeps): Promise<string> {
     );
   }
   lines.push(
-    `# HELP ${PIPELINE_QUEUE_DEPTH_METRIC} Work items waiting for or held by a worker of a Pipeline.`,
+    `# HELP ${PIPELINE_QUEUE_DEPTH_METRIC} Batches of work items waiting for or held by a worker of a Pipeline.`,
     `# TYPE ${PIPELINE_QUEUE_DEPTH_METRIC} gauge`,
   );
   for (const p of await deps.pipelines.list()) {
+    const depth = await deps.pipelines.queueDepth(p.namespace, p.name).catch(() => 0);
     lines.push(
-      `${PIPELINE_QUEUE_DEPTH_METRIC}{namespace="${escapeLabel(p.namespace)}",name="${escapeLabel(p.name)}"} 0`,
+      `${PIPELINE_QUEUE_DEPTH_METRIC}{namespace="${escapeLabel(p.namespace)}",name="${escapeLabel(p.name)}"} ${depth}`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -1,5 +1,5 @@
 // HttpApiDeps over the real cluster and Temporal: Functions and Pipelines from their CRs, status
-// from the Function engine's client API, inbound auth from the default VectorStore.
+// from the Function and Pipeline engines' client APIs, inbound auth from the default VectorStore.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { GROUP, VERSION } from '../api/group.js';
@@ -9,6 +9,7 @@ import {
   getFunctionStatus,
   replayFunctionDeadLetters,
 } from '../client/function-client.js';
+import { getPipelineQueueDepth, getPipelineStatus } from '../client/pipeline-client.js';
 import type { HttpApiDeps } from './http-api.js';
 import { createKubeInboundAuthResolver, type ResolvedInboundAuth } from './inbound-auth.js';
 
@@ -86,6 +87,15 @@ export function createOperatorApiDeps(opts: {
     pipelines: {
       list: async () => (await list('pipelines')).map(key),
       exists: async (ns, name) => (await get('pipelines', ns, name)) !== undefined,
+      queueDepth: (ns, name) => getPipelineQueueDepth(opts.client, ref(ns, name)),
+      status: async (ns, name) => {
+        try {
+          return await getPipelineStatus(opts.client, ref(ns, name));
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) return undefined;
+          throw err;
+        }
+      },
     },
   };
 }

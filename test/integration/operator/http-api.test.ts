@@ -8,6 +8,7 @@ import { createHttpApi, type HttpApi, type HttpApiDeps } from '../../../src/serv
 import { createKubeInboundAuthResolver } from '../../../src/server/inbound-auth.js';
 import { mintServiceAccountCredentials } from '../../../src/dev/kube-apiserver.js';
 import type { FunctionStatus } from '../../../src/contracts/function.js';
+import type { PipelineStatus } from '../../../src/contracts/pipeline.js';
 import { kubeConfig } from '../../helpers/servers.js';
 import {
   applyCr,
@@ -29,6 +30,15 @@ function status(pendingRows: number, inFlightBatches: number): FunctionStatus {
   return { pendingRows, inFlightBatches } as FunctionStatus;
 }
 
+function pipelineStatus(pending: number, batchSize: number, inFlightBatches: number): PipelineStatus {
+  return {
+    phase: 'running',
+    batchSize,
+    inFlightBatches,
+    queue: { pending, inFlight: 64, done: 0, failed: 0 },
+  } as PipelineStatus;
+}
+
 async function startApi(store: string): Promise<string> {
   const deps: HttpApiDeps = {
     auth: createKubeInboundAuthResolver({
@@ -47,6 +57,9 @@ async function startApi(store: string): Promise<string> {
     pipelines: {
       list: async () => [{ namespace: 'layer', name: 'product-images' }],
       exists: async (_n, name) => name === 'product-images',
+      // ceil(130 / 64) waiting + 1 in flight, as pipelineQueueDepth computes it from the status below
+      queueDepth: async () => 4,
+      status: async () => pipelineStatus(130, 64, 1),
     },
   };
   const api = createHttpApi(deps);
@@ -147,12 +160,23 @@ describe('orchestrator HTTP API', () => {
       name: 'tag-products',
     });
     expect((await call(base, '/v1/queue-depth/functions/layer/missing')).status).toBe(404);
-    expect(
-      JSON.parse((await call(base, '/v1/queue-depth/pipelines/layer/product-images')).body),
-    ).toMatchObject({ queueDepth: 0, metric: 'layer_pipeline_queue_depth' });
+    expect(JSON.parse((await call(base, '/v1/queue-depth/pipelines/layer/product-images')).body)).toEqual({
+      queueDepth: 4,
+      metric: 'layer_pipeline_queue_depth',
+      kind: 'Pipeline',
+      namespace: 'layer',
+      name: 'product-images',
+    });
+    expect((await call(base, '/v1/queue-depth/pipelines/layer/missing')).status).toBe(404);
+    expect(JSON.parse((await call(base, '/v1/pipelines/layer/product-images/status')).body)).toMatchObject({
+      kind: 'Pipeline',
+      workflow: 'running',
+      queueDepth: 4,
+      status: { phase: 'running', batchSize: 64 },
+    });
     const metrics = await call(base, '/metrics');
     expect(metrics.body).toContain('layer_udf_queue_depth{namespace="layer",name="tag-products"} 6');
-    expect(metrics.body).toContain('layer_pipeline_queue_depth{namespace="layer",name="product-images"} 0');
+    expect(metrics.body).toContain('layer_pipeline_queue_depth{namespace="layer",name="product-images"} 4');
     expect(JSON.parse((await call(base, '/v1/functions/layer/tag-products/status')).body)).toMatchObject({
       workflow: 'running',
       queueDepth: 6,
