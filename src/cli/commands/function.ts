@@ -76,20 +76,27 @@ export function formatStatus(s: FunctionStatus, now: Date = new Date()): string 
 }
 
 /**
- * Progress of a watch: done counts rows written since the watch started plus those written
- * before it; total is what was written at the start plus what was pending then, re-based when a
- * later count shows more work than that (rows added meanwhile).
+ * Progress of a watch. The workflow recounts pending rows once per discovery pass, so between
+ * passes `pendingRows` is a snapshot, not a live number. done = rows written; total = rows
+ * written + rows pending, taken whenever a new count arrives (pendingRows changes) and snapped
+ * to done when the workflow goes idle with nothing in flight (every pending row was handled).
  */
 export interface WatchState {
   startedAtMs: number;
   total: number;
+  lastPending: number;
   samples: { atMs: number; processed: number }[];
+}
+
+function isIdle(s: FunctionStatus): boolean {
+  return s.phase === 'idle' && s.inFlightBatches === 0;
 }
 
 export function startWatch(s: FunctionStatus, nowMs: number): WatchState {
   return {
     startedAtMs: nowMs,
-    total: s.counters.processed + s.pendingRows,
+    total: isIdle(s) ? s.counters.processed : s.counters.processed + s.pendingRows,
+    lastPending: s.pendingRows,
     samples: [{ atMs: nowMs, processed: s.counters.processed }],
   };
 }
@@ -107,9 +114,14 @@ export function watchProgress(
   const first = w.samples[0]!;
   const spanMs = nowMs - first.atMs;
   const rate = spanMs > 0 ? ((done - first.processed) / spanMs) * 1000 : s.rowsPerSecond;
-  // Work beyond the original total (rows added meanwhile) extends the bar.
-  if (done + s.pendingRows > w.total && done >= w.total) w.total = done + s.pendingRows;
-  return { done, total: w.total, rowsPerSecond: rate, elapsedMs: nowMs - w.startedAtMs };
+  if (s.pendingRows !== w.lastPending) {
+    // A fresh count: what is left now is exactly what it says.
+    w.lastPending = s.pendingRows;
+    w.total = done + s.pendingRows;
+  } else if (isIdle(s)) {
+    w.total = done;
+  }
+  return { done, total: Math.max(w.total, done), rowsPerSecond: rate, elapsedMs: nowMs - w.startedAtMs };
 }
 
 interface FunctionFlags {
@@ -181,7 +193,7 @@ async function watchStatus(
       last = watchProgress(w, s, Date.now());
       if (flags.json) process.stdout.write(JSON.stringify({ ...s, progress: last }) + '\n');
       else bar.update(last);
-      const tick = new Promise<'tick'>((r) => setTimeout(() => r('tick'), flags.intervalMs).unref());
+      const tick = new Promise<'tick'>((r) => setTimeout(() => r('tick'), flags.intervalMs));
       if ((await Promise.race([tick, stopped.then(() => 'stop' as const)])) === 'stop') break;
     }
     if (!flags.json) bar.finish(last);

@@ -75,26 +75,37 @@ describe('watchProgress', () => {
   it('takes total = processed at start + pending at start and a rate over the window', () => {
     const w = startWatch(status(100, 900), 0);
     expect(w.total).toBe(1000);
-    const p = watchProgress(w, status(300, 700), 2000);
+    const p = watchProgress(w, status(300, 900), 2000);
     expect(p).toEqual({ done: 300, total: 1000, rowsPerSecond: 100, elapsedMs: 2000 });
   });
 
-  it('keeps the total while a stale pending count would inflate it', () => {
+  it('keeps the total while pending is the same snapshot (it is recounted once per discovery pass)', () => {
     const w = startWatch(status(0, 100), 0);
-    // pending is recounted per discovery pass; until then it still says 100.
     expect(watchProgress(w, status(60, 100), 1000).total).toBe(100);
   });
 
-  it('extends the total when more rows turn up after the original work is done', () => {
+  it('re-bases the total when a new count arrives (rows added meanwhile)', () => {
     const w = startWatch(status(0, 100), 0);
     expect(watchProgress(w, status(100, 50), 1000).total).toBe(150);
   });
 
+  it('snaps the total to done when the workflow goes idle, even if the start snapshot was stale', () => {
+    // Watch started mid-run: 1,152 written, but pending still says the 3,000 of the pass start.
+    const w = startWatch(status(1152, 3000), 0);
+    expect(w.total).toBe(4152);
+    const idle = status(3000, 3000, { phase: 'idle', inFlightBatches: 0 });
+    expect(watchProgress(w, idle, 5000)).toMatchObject({ done: 3000, total: 3000 });
+  });
+
+  it('starts complete when the workflow is already idle', () => {
+    expect(startWatch(status(40, 40, { phase: 'idle', inFlightBatches: 0 }), 0).total).toBe(40);
+  });
+
   it('drops samples older than the window from the rate', () => {
     const w = startWatch(status(0, 10000), 0);
-    watchProgress(w, status(5000, 5000), 1000); // a burst long ago
-    watchProgress(w, status(5000, 5000), 20_000);
-    expect(watchProgress(w, status(5100, 4900), 21_000).rowsPerSecond).toBe(100);
+    watchProgress(w, status(5000, 10000), 1000); // a burst long ago
+    watchProgress(w, status(5000, 10000), 20_000);
+    expect(watchProgress(w, status(5100, 10000), 21_000).rowsPerSecond).toBe(100);
   });
 });
 
