@@ -8,6 +8,7 @@ import { registerRenderCommands } from './commands/render.js';
 import { registerStoreCommands } from './commands/store.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerFunctionCommands } from './commands/function.js';
+import { registerPipelineCommands } from './commands/pipeline.js';
 import { registerOrchestratorCommand } from './commands/orchestrator.js';
 import { registerOperatorCommand } from './commands/operator.js';
 import { formatCliError } from './errors.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerStoreCommands(program);
   registerApplyCommand(program);
   registerFunctionCommands(program);
+  registerPipelineCommands(program);
   registerOrchestratorCommand(program);
   registerOperatorCommand(program);
   return program;

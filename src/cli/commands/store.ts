@@ -13,7 +13,8 @@ function collect(value: string, previous: string[]): string[] {
 
 function positiveInt(flag: string, value: string, min = 0): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new InvalidInputError(flag, `expected an integer >= ${min}, got '${value}'`);
+  if (!Number.isInteger(n) || n < min)
+    throw new InvalidInputError(flag, `expected an integer >= ${min}, got '${value}'`);
   return n;
 }
 
