@@ -29,14 +29,20 @@ export function finalizerPatch(obj: RawObject, want: 'add' | 'remove'): Record<s
  * Add or remove the finalizer on the live object (read fresh). Returns false when the object is
  * gone or already as wanted.
  */
-export async function setFinalizer(kc: KubeConfig, ref: ReconcileRef, want: 'add' | 'remove'): Promise<boolean> {
+export async function setFinalizer(
+  kc: KubeConfig,
+  ref: ReconcileRef,
+  want: 'add' | 'remove',
+): Promise<boolean> {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const target = { group: GROUP, version: VERSION, plural: pluralOf(ref.kind), name: ref.name };
   let obj: RawObject;
   try {
-    obj = (ref.namespace
-      ? await custom.getNamespacedCustomObject({ ...target, namespace: ref.namespace })
-      : await custom.getClusterCustomObject(target)) as RawObject;
+    obj = (
+      ref.namespace
+        ? await custom.getNamespacedCustomObject({ ...target, namespace: ref.namespace })
+        : await custom.getClusterCustomObject(target)
+    ) as RawObject;
   } catch (err) {
     if ((err as { code?: number }).code === 404) return false;
     throw err;
@@ -47,7 +53,8 @@ export async function setFinalizer(kc: KubeConfig, ref: ReconcileRef, want: 'add
   if (body === undefined) return false;
   const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   try {
-    if (ref.namespace) await custom.patchNamespacedCustomObject({ ...target, namespace: ref.namespace, body }, merge);
+    if (ref.namespace)
+      await custom.patchNamespacedCustomObject({ ...target, namespace: ref.namespace, body }, merge);
     else await custom.patchClusterCustomObject({ ...target, body }, merge);
   } catch (err) {
     if ((err as { code?: number }).code === 404) return false;

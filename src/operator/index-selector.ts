@@ -9,7 +9,10 @@ export function indexNamespace(index: Pick<LayerIndex, 'metadata' | 'spec'>): st
 }
 
 /** metav1 LabelSelector semantics; an empty selector matches everything. */
-export function matchesSelector(selector: LabelSelector, labels: Record<string, string> | undefined): boolean {
+export function matchesSelector(
+  selector: LabelSelector,
+  labels: Record<string, string> | undefined,
+): boolean {
   const l = labels ?? {};
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (l[k] !== v) return false;
   for (const e of selector.matchExpressions ?? []) {

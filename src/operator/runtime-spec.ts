@@ -2,10 +2,7 @@
 // hands the engine exactly what the CR says (defaults applied, namespaces resolved) and nothing
 // else — in particular no credential. The engine validates it again with the same schema.
 import type { LayerFunction } from '../api/function.js';
-import {
-  functionRuntimeSpecSchema,
-  type FunctionRuntimeSpec,
-} from '../contracts/function.js';
+import { functionRuntimeSpecSchema, type FunctionRuntimeSpec } from '../contracts/function.js';
 import { functionTaskQueue } from '../contracts/names.js';
 import { workloadObjectName } from './names.js';
 
@@ -29,7 +26,10 @@ export function functionPushUrl(k8sNamespace: string, name: string, port: number
  * const spec = toFunctionRuntimeSpec(fn, fn.spec.targetNamespaces ?? []);
  * await startOrUpdateFunction(client, spec);
  */
-export function toFunctionRuntimeSpec(fn: LayerFunction, targetNamespaces: readonly string[]): FunctionRuntimeSpec {
+export function toFunctionRuntimeSpec(
+  fn: LayerFunction,
+  targetNamespaces: readonly string[],
+): FunctionRuntimeSpec {
   const ns = fn.metadata.namespace ?? 'default';
   const s = fn.spec;
   const worker: FunctionRuntimeSpec['worker'] = {

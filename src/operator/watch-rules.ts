@@ -30,7 +30,7 @@ type Pools = Record<string, string>;
 /** Pool name → canonical JSON of the pool, from a raw InfraRules (undefined: no object). */
 export function poolsOf(rules: RawObject | undefined): Pools | undefined {
   if (rules === undefined) return undefined;
-  const pools = ((rules.spec as { computePools?: { name?: string }[] } | undefined)?.computePools ?? []);
+  const pools = (rules.spec as { computePools?: { name?: string }[] } | undefined)?.computePools ?? [];
   return Object.fromEntries(pools.map((p) => [p.name ?? '', canonical(p)]));
 }
 
@@ -45,22 +45,38 @@ export function changedPools(before: Pools | undefined, after: Pools | undefined
 }
 
 /** Workloads to re-reconcile after an InfraRules/default change. */
-export function workloadsOnPools(changed: Set<string> | '*', workloads: readonly RawObject[]): ReconcileRef[] {
-  return workloads
-    .filter((w) => changed === '*' || changed.has(rawWorkloadPool(w)))
-    .map((w) => refOf(w));
+export function workloadsOnPools(
+  changed: Set<string> | '*',
+  workloads: readonly RawObject[],
+): ReconcileRef[] {
+  return workloads.filter((w) => changed === '*' || changed.has(rawWorkloadPool(w))).map((w) => refOf(w));
 }
 
 /** Functions whose indexSelector may be affected by an Index in `namespace`. */
-export function functionsSelectingIndexes(namespace: string | undefined, functions: readonly RawObject[]): ReconcileRef[] {
+export function functionsSelectingIndexes(
+  namespace: string | undefined,
+  functions: readonly RawObject[],
+): ReconcileRef[] {
   return functions
-    .filter((f) => f.metadata?.namespace === namespace && (f.spec as { indexSelector?: unknown } | undefined)?.indexSelector !== undefined)
+    .filter(
+      (f) =>
+        f.metadata?.namespace === namespace &&
+        (f.spec as { indexSelector?: unknown } | undefined)?.indexSelector !== undefined,
+    )
     .map(refOf);
 }
 
 /** The workload an operator-owned object belongs to, from its controller owner reference. */
-export function ownerOf(obj: RawObject & { metadata?: { ownerReferences?: { kind?: string; name?: string; controller?: boolean; apiVersion?: string }[] } }): ReconcileRef | undefined {
-  const owner = obj.metadata?.ownerReferences?.find((o) => o.controller && o.apiVersion?.startsWith('hevlayer.com/'));
+export function ownerOf(
+  obj: RawObject & {
+    metadata?: {
+      ownerReferences?: { kind?: string; name?: string; controller?: boolean; apiVersion?: string }[];
+    };
+  },
+): ReconcileRef | undefined {
+  const owner = obj.metadata?.ownerReferences?.find(
+    (o) => o.controller && o.apiVersion?.startsWith('hevlayer.com/'),
+  );
   if (!owner || (owner.kind !== 'Function' && owner.kind !== 'Pipeline') || !owner.name) return undefined;
   return { kind: owner.kind, namespace: obj.metadata?.namespace ?? 'default', name: owner.name };
 }

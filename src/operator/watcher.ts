@@ -113,7 +113,8 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
       })
       .then(
         () => undefined,
-        (err: unknown) => log('signal-with-start failed; the next resync retries', { workflowId, error: String(err) }),
+        (err: unknown) =>
+          log('signal-with-start failed; the next resync retries', { workflowId, error: String(err) }),
       )
       .finally(() => {
         inFlight.delete(workflowId);
@@ -140,10 +141,12 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
       const first = !infraKnown;
       infraKnown = true;
       // The initial list reconciles every workload anyway.
-      if (!first) for (const w of workloadsOnPools(changed, workloads())) enqueue(w, 'InfraRules/default changed');
+      if (!first)
+        for (const w of workloadsOnPools(changed, workloads())) enqueue(w, 'InfraRules/default changed');
     }
     if (kind === 'Index') {
-      for (const f of functionsSelectingIndexes(ref.namespace, cached('Function'))) enqueue(f, 'Index changed');
+      for (const f of functionsSelectingIndexes(ref.namespace, cached('Function')))
+        enqueue(f, 'Index changed');
     }
   }
 
@@ -160,7 +163,11 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
     if (owner && verb !== 'add') enqueue(owner, `owned object ${verb}`);
   }
 
-  function watch(name: string, informer: Cached, on: (verb: 'add' | 'update' | 'delete', obj: RawObject) => void): void {
+  function watch(
+    name: string,
+    informer: Cached,
+    on: (verb: 'add' | 'update' | 'delete', obj: RawObject) => void,
+  ): void {
     const w: Watched = { name, informer, connected: false, backoffMs: backoff.initialMs };
     informer.on('add', (o) => on('add', o as RawObject));
     informer.on('update', (o) => on('update', o as RawObject));
@@ -175,7 +182,9 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
       w.timer = setTimeout(() => {
         w.timer = undefined;
         if (stopped) return;
-        informer.start().catch((e: unknown) => log('informer restart failed', { informer: name, error: String(e) }));
+        informer
+          .start()
+          .catch((e: unknown) => log('informer restart failed', { informer: name, error: String(e) }));
       }, w.backoffMs);
       w.backoffMs = Math.min(backoff.maxMs, w.backoffMs * 2);
     });
@@ -185,20 +194,32 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
   function build(): void {
     for (const kind of KINDS) {
       const plural = pluralOf(kind);
-      const informer = makeInformer<KubernetesObject>(kc, `/apis/${GROUP}/${VERSION}/${plural}`, () =>
-        custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as never,
+      const informer = makeInformer<KubernetesObject>(
+        kc,
+        `/apis/${GROUP}/${VERSION}/${plural}`,
+        () => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as never,
       );
       crInformers.set(kind, informer);
       watch(kind, informer, (verb, obj) => onCr(kind, verb, obj));
     }
     watch(
       'deployments',
-      makeInformer<KubernetesObject>(kc, '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces({ labelSelector: ownedSelector }) as never, ownedSelector),
+      makeInformer<KubernetesObject>(
+        kc,
+        '/apis/apps/v1/deployments',
+        () => apps.listDeploymentForAllNamespaces({ labelSelector: ownedSelector }) as never,
+        ownedSelector,
+      ),
       onOwned,
     );
     watch(
       'services',
-      makeInformer<KubernetesObject>(kc, '/api/v1/services', () => core.listServiceForAllNamespaces({ labelSelector: ownedSelector }) as never, ownedSelector),
+      makeInformer<KubernetesObject>(
+        kc,
+        '/api/v1/services',
+        () => core.listServiceForAllNamespaces({ labelSelector: ownedSelector }) as never,
+        ownedSelector,
+      ),
       onOwned,
     );
     if (opts.watchScaledObjects ?? true) {
@@ -207,7 +228,13 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
         makeInformer<KubernetesObject>(
           kc,
           '/apis/keda.sh/v1alpha1/scaledobjects',
-          () => custom.listClusterCustomObject({ group: 'keda.sh', version: 'v1alpha1', plural: 'scaledobjects', labelSelector: ownedSelector }) as never,
+          () =>
+            custom.listClusterCustomObject({
+              group: 'keda.sh',
+              version: 'v1alpha1',
+              plural: 'scaledobjects',
+              labelSelector: ownedSelector,
+            }) as never,
           ownedSelector,
         ),
         onOwned,

@@ -20,7 +20,11 @@ export type ResolvedInboundAuth =
 export type AuthDecision = { ok: true; principal: string } | { ok: false; status: 401 | 403 };
 
 /** Scopes that satisfy a need: admin ⊇ write ⊇ read. */
-const SATISFIES: Record<Scope, Scope[]> = { read: ['read', 'write', 'admin'], write: ['write', 'admin'], admin: ['admin'] };
+const SATISFIES: Record<Scope, Scope[]> = {
+  read: ['read', 'write', 'admin'],
+  write: ['write', 'admin'],
+  admin: ['admin'],
+};
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
@@ -47,13 +51,17 @@ export function authorize(auth: ResolvedInboundAuth, header: string | undefined,
   const token = bearerOf(header);
   if (token === undefined) return { ok: false, status: 401 };
   if (auth.mode === 'deriveFromStore') {
-    return safeEqual(token, auth.storeKey) ? { ok: true, principal: 'store-credential' } : { ok: false, status: 401 };
+    return safeEqual(token, auth.storeKey)
+      ? { ok: true, principal: 'store-credential' }
+      : { ok: false, status: 401 };
   }
   // Compare against every key (no early exit), then decide.
   let match: (typeof auth.keys)[number] | undefined;
   for (const k of auth.keys) if (safeEqual(token, k.key) && match === undefined) match = k;
   if (match === undefined) return { ok: false, status: 401 };
-  return match.scopes.some((s) => SATISFIES[need].includes(s)) ? { ok: true, principal: match.name } : { ok: false, status: 403 };
+  return match.scopes.some((s) => SATISFIES[need].includes(s))
+    ? { ok: true, principal: match.name }
+    : { ok: false, status: 403 };
 }
 
 /**
@@ -87,7 +95,13 @@ export function createKubeInboundAuthResolver(opts: {
   async function resolve(): Promise<ResolvedInboundAuth> {
     let raw: unknown;
     try {
-      raw = await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'vectorstores', name });
+      raw = await custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: 'vectorstores',
+        name,
+      });
     } catch {
       return closed;
     }
@@ -105,7 +119,10 @@ export function createKubeInboundAuthResolver(opts: {
     const keys: { name: string; scopes: Scope[]; key: string }[] = [];
     for (const k of auth.keys ?? []) {
       const key = k.secretRef
-        ? await secretValue(k.secretRef.name || opts.releaseSecretName || DEFAULT_RELEASE_SECRET_NAME, k.secretRef.key)
+        ? await secretValue(
+            k.secretRef.name || opts.releaseSecretName || DEFAULT_RELEASE_SECRET_NAME,
+            k.secretRef.key,
+          )
         : k.apiKey;
       if (key) keys.push({ name: k.name, scopes: k.scopes, key });
     }

@@ -27,12 +27,21 @@ function vectorStore(name: string, secret: string, url = store.url) {
     apiVersion: 'hevlayer.com/v1alpha1',
     kind: 'VectorStore',
     metadata: { name, namespace: ns },
-    spec: { endpoint: { url, region: 'test' }, credential: { secretRef: { name: secret, key: 'api-key' } }, inboundAuth: { mode: 'deriveFromStore' } },
+    spec: {
+      endpoint: { url, region: 'test' },
+      credential: { secretRef: { name: secret, key: 'api-key' } },
+      inboundAuth: { mode: 'deriveFromStore' },
+    },
   };
 }
 
 function index(name: string, labels: Record<string, string>, spec: Record<string, unknown> = {}) {
-  return { apiVersion: 'hevlayer.com/v1alpha1', kind: 'Index', metadata: { name, namespace: ns, labels }, spec };
+  return {
+    apiVersion: 'hevlayer.com/v1alpha1',
+    kind: 'Index',
+    metadata: { name, namespace: ns, labels },
+    spec,
+  };
 }
 
 beforeAll(async () => {
@@ -43,7 +52,10 @@ beforeAll(async () => {
     ['store-credential', STORE_KEY],
     ['wrong-credential', WRONG_KEY],
   ] as const) {
-    await h.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name }, stringData: { 'api-key': key } } });
+    await h.core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name }, stringData: { 'api-key': key } },
+    });
   }
   await applyCr(h.custom, loadSeed('infraRules'));
 });
@@ -60,7 +72,10 @@ describe('VectorStore', () => {
     const cr = await readCr(h.custom, 'VectorStore', ns, 'main');
     expect(condition(cr, 'CredentialResolved')).toMatchObject({ status: 'True', reason: 'SecretFound' });
     expect(condition(cr, 'EndpointReachable')).toMatchObject({ status: 'True', reason: 'Reachable' });
-    expect(condition(cr, 'Ready')).toMatchObject({ status: 'True', observedGeneration: cr?.metadata.generation });
+    expect(condition(cr, 'Ready')).toMatchObject({
+      status: 'True',
+      observedGeneration: cr?.metadata.generation,
+    });
   });
 
   it('a key the store refuses → CredentialRejected; a missing Secret → SecretNotFound', async () => {
@@ -69,26 +84,39 @@ describe('VectorStore', () => {
     await reconcile({ kind: 'VectorStore', namespace: ns, name: 'wrong' });
     await reconcile({ kind: 'VectorStore', namespace: ns, name: 'nosecret' });
     const wrong = await readCr(h.custom, 'VectorStore', ns, 'wrong');
-    expect(condition(wrong, 'EndpointReachable')).toMatchObject({ status: 'False', reason: 'CredentialRejected' });
+    expect(condition(wrong, 'EndpointReachable')).toMatchObject({
+      status: 'False',
+      reason: 'CredentialRejected',
+    });
     expect(JSON.stringify(wrong)).not.toContain(WRONG_KEY);
     const missing = await readCr(h.custom, 'VectorStore', ns, 'nosecret');
-    expect(condition(missing, 'CredentialResolved')).toMatchObject({ status: 'False', reason: 'SecretNotFound' });
+    expect(condition(missing, 'CredentialResolved')).toMatchObject({
+      status: 'False',
+      reason: 'SecretNotFound',
+    });
     expect(condition(missing, 'Ready')).toMatchObject({ status: 'False', reason: 'SecretNotFound' });
   });
 });
 
 describe('Index', () => {
   it('one Index per namespace; storeRef must exist', async () => {
-    await applyCr(h.custom, index('products', { team: 'search' }, { backend: { storeRef: { name: 'main' } } }));
+    await applyCr(
+      h.custom,
+      index('products', { team: 'search' }, { backend: { storeRef: { name: 'main' } } }),
+    );
     await reconcile({ kind: 'Index', namespace: ns, name: 'products' });
     await applyCr(h.custom, index('products-again', {}, { namespace: 'products' }));
     await applyCr(h.custom, index('orphan', {}, { backend: { storeRef: { name: 'nope' } } }));
-    for (const name of ['products', 'products-again', 'orphan']) await reconcile({ kind: 'Index', namespace: ns, name });
+    for (const name of ['products', 'products-again', 'orphan'])
+      await reconcile({ kind: 'Index', namespace: ns, name });
     const first = await readCr(h.custom, 'Index', ns, 'products');
     expect(condition(first, 'Ready')).toMatchObject({ status: 'True' });
     expect(condition(first, 'StoreResolved')).toMatchObject({ status: 'True', reason: 'StoreFound' });
     const dup = await readCr(h.custom, 'Index', ns, 'products-again');
-    expect(condition(dup, 'NamespaceUnique')).toMatchObject({ status: 'False', reason: 'DuplicateNamespace' });
+    expect(condition(dup, 'NamespaceUnique')).toMatchObject({
+      status: 'False',
+      reason: 'DuplicateNamespace',
+    });
     expect(condition(dup, 'NamespaceUnique')?.message).toContain(`${ns}/products`);
     const orphan = await readCr(h.custom, 'Index', ns, 'orphan');
     expect(condition(orphan, 'StoreResolved')).toMatchObject({ status: 'False', reason: 'StoreNotFound' });
@@ -98,12 +126,18 @@ describe('Index', () => {
     await applyCr(h.custom, index('reviews', { team: 'search' }, { namespace: 'reviews-v2' }));
     const seed = loadSeed('function');
     const { targetNamespaces: _t, ...spec } = seed.spec;
-    await applyCr(h.custom, { ...seed, metadata: { name: 'by-label', namespace: ns }, spec: { ...spec, indexSelector: { matchLabels: { team: 'search' } } } });
+    await applyCr(h.custom, {
+      ...seed,
+      metadata: { name: 'by-label', namespace: ns },
+      spec: { ...spec, indexSelector: { matchLabels: { team: 'search' } } },
+    });
     await reconcile({ kind: 'Function', namespace: ns, name: 'by-label' });
     const cr = await readCr(h.custom, 'Function', ns, 'by-label');
     expect(condition(cr, 'TargetsResolved')).toMatchObject({ status: 'True', reason: 'TargetsFound' });
     expect(condition(cr, 'TargetsResolved')?.message).toContain('products, reviews-v2');
-    expect(h.engine.syncsFor(ns, 'by-label').at(-1)).toMatchObject({ spec: { targetNamespaces: ['products', 'reviews-v2'] } });
+    expect(h.engine.syncsFor(ns, 'by-label').at(-1)).toMatchObject({
+      spec: { targetNamespaces: ['products', 'reviews-v2'] },
+    });
   });
 });
 

@@ -4,7 +4,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { createOperatorWatcher, type OperatorWatcher } from '../../../src/operator/watcher.js';
-import { applyCr, condition, eventually, readCr, startHarness, testNamespace, type Live, type OperatorHarness } from './harness.js';
+import {
+  applyCr,
+  condition,
+  eventually,
+  readCr,
+  startHarness,
+  testNamespace,
+  type Live,
+  type OperatorHarness,
+} from './harness.js';
 
 let h: OperatorHarness;
 let watcher: OperatorWatcher;
@@ -14,7 +23,21 @@ const MANAGER = `optest-${POOL}`;
 async function setPool(value: string): Promise<void> {
   await applyCr(
     h.custom,
-    { apiVersion: 'hevlayer.com/v1alpha1', kind: 'InfraRules', metadata: { name: 'default' }, spec: { computePools: [{ name: POOL, kind: 'cpu', maxReplicasPerWorkload: 4, nodeSelector: { 'hevlayer.com/test-pool': value } }] } },
+    {
+      apiVersion: 'hevlayer.com/v1alpha1',
+      kind: 'InfraRules',
+      metadata: { name: 'default' },
+      spec: {
+        computePools: [
+          {
+            name: POOL,
+            kind: 'cpu',
+            maxReplicasPerWorkload: 4,
+            nodeSelector: { 'hevlayer.com/test-pool': value },
+          },
+        ],
+      },
+    },
     MANAGER,
   );
 }
@@ -36,23 +59,39 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await watcher?.stop();
-  await applyCr(h.custom, { apiVersion: 'hevlayer.com/v1alpha1', kind: 'InfraRules', metadata: { name: 'default' }, spec: { computePools: [] } }, MANAGER).catch(() => undefined);
+  await applyCr(
+    h.custom,
+    {
+      apiVersion: 'hevlayer.com/v1alpha1',
+      kind: 'InfraRules',
+      metadata: { name: 'default' },
+      spec: { computePools: [] },
+    },
+    MANAGER,
+  ).catch(() => undefined);
   await h?.close();
 });
 
 function fn(namespace: string, name: string): Live {
   const seed = loadSeed('function');
-  return { ...seed, metadata: { name, namespace }, spec: { ...seed.spec, scaling: { pool: POOL, mode: 'autoscale', replicas: { min: 0, max: 2 } } } };
+  return {
+    ...seed,
+    metadata: { name, namespace },
+    spec: { ...seed.spec, scaling: { pool: POOL, mode: 'autoscale', replicas: { min: 0, max: 2 } } },
+  };
 }
 
 const nodeSelector = async (ns: string, name: string) =>
-  (await h.apps.readNamespacedDeployment({ name, namespace: ns }).catch(() => undefined))?.spec?.template.spec?.nodeSelector?.['hevlayer.com/test-pool'];
+  (await h.apps.readNamespacedDeployment({ name, namespace: ns }).catch(() => undefined))?.spec?.template.spec
+    ?.nodeSelector?.['hevlayer.com/test-pool'];
 
 describe('operator watcher', () => {
   it('apply → objects; InfraRules edit → template follows; owned object deleted → restored; CR deleted → cleaned up', async () => {
     const ns = await testNamespace(h.admin, 'opw');
     await applyCr(h.custom, fn(ns, 'watched'));
-    await eventually('Deployment on pool a', async () => ((await nodeSelector(ns, 'layer-fn-watched')) === 'a' ? true : undefined));
+    await eventually('Deployment on pool a', async () =>
+      (await nodeSelector(ns, 'layer-fn-watched')) === 'a' ? true : undefined,
+    );
     const cr = await eventually('Ready condition', async () => {
       const r = await readCr(h.custom, 'Function', ns, 'watched');
       return condition(r, 'Ready') ? r : undefined;
@@ -60,36 +99,61 @@ describe('operator watcher', () => {
     expect(condition(cr, 'PoolResolved')?.status).toBe('True');
 
     await setPool('b');
-    await eventually('Deployment follows pool b', async () => ((await nodeSelector(ns, 'layer-fn-watched')) === 'b' ? true : undefined));
+    await eventually('Deployment follows pool b', async () =>
+      (await nodeSelector(ns, 'layer-fn-watched')) === 'b' ? true : undefined,
+    );
 
     await h.apps.deleteNamespacedDeployment({ name: 'layer-fn-watched', namespace: ns });
-    await eventually('Deployment restored', async () => ((await nodeSelector(ns, 'layer-fn-watched')) === 'b' ? true : undefined));
+    await eventually('Deployment restored', async () =>
+      (await nodeSelector(ns, 'layer-fn-watched')) === 'b' ? true : undefined,
+    );
 
-    await h.custom.deleteNamespacedCustomObject({ group: 'hevlayer.com', version: 'v1alpha1', namespace: ns, plural: 'functions', name: 'watched' });
+    await h.custom.deleteNamespacedCustomObject({
+      group: 'hevlayer.com',
+      version: 'v1alpha1',
+      namespace: ns,
+      plural: 'functions',
+      name: 'watched',
+    });
     await eventually('Function and Deployment gone', async () =>
-      (await readCr(h.custom, 'Function', ns, 'watched')) === undefined && (await nodeSelector(ns, 'layer-fn-watched')) === undefined ? true : undefined,
+      (await readCr(h.custom, 'Function', ns, 'watched')) === undefined &&
+      (await nodeSelector(ns, 'layer-fn-watched')) === undefined
+        ? true
+        : undefined,
     );
   });
 
   it('stopped and restarted mid-stream: nothing missed, nothing duplicated', async () => {
     const ns = await testNamespace(h.admin, 'opw');
     await applyCr(h.custom, fn(ns, 'before'));
-    await eventually('first Deployment', async () => ((await nodeSelector(ns, 'layer-fn-before')) ? true : undefined));
+    await eventually('first Deployment', async () =>
+      (await nodeSelector(ns, 'layer-fn-before')) ? true : undefined,
+    );
     await watcher.stop();
     // While the operator is down: a new Function, and an edit of the existing one.
     await applyCr(h.custom, fn(ns, 'during'));
     await applyCr(h.custom, { ...fn(ns, 'before'), spec: { ...fn(ns, 'before').spec, paused: true } });
     await watcher.start();
-    await eventually('missed Function reconciled', async () => ((await nodeSelector(ns, 'layer-fn-during')) ? true : undefined));
+    await eventually('missed Function reconciled', async () =>
+      (await nodeSelector(ns, 'layer-fn-during')) ? true : undefined,
+    );
     await eventually('missed edit reconciled', async () =>
-      (await h.apps.readNamespacedDeployment({ name: 'layer-fn-before', namespace: ns })).spec?.replicas === 0 ? true : undefined,
+      (await h.apps.readNamespacedDeployment({ name: 'layer-fn-before', namespace: ns })).spec?.replicas === 0
+        ? true
+        : undefined,
     );
     await watcher.idle();
     const deployments = await h.apps.listNamespacedDeployment({ namespace: ns });
-    expect(deployments.items.map((d) => d.metadata?.name).sort()).toEqual(['layer-fn-before', 'layer-fn-during']);
+    expect(deployments.items.map((d) => d.metadata?.name).sort()).toEqual([
+      'layer-fn-before',
+      'layer-fn-during',
+    ]);
     // At most one reconcile workflow per resource is ever running.
     const running: string[] = [];
-    for await (const wf of h.client.workflow.list({ query: `ExecutionStatus = "Running" AND WorkflowId STARTS_WITH "reconcile/Function/${ns}/"` })) running.push(wf.workflowId);
+    for await (const wf of h.client.workflow.list({
+      query: `ExecutionStatus = "Running" AND WorkflowId STARTS_WITH "reconcile/Function/${ns}/"`,
+    }))
+      running.push(wf.workflowId);
     expect(new Set(running).size).toBe(running.length);
   });
 });
