@@ -34,7 +34,7 @@ export class ProvisionError extends Error {
   }
 }
 
-function isExecutable(path: string): boolean {
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return statSync(path).isFile();
@@ -71,7 +71,7 @@ export async function goAvailable(env: NodeJS.ProcessEnv = process.env): Promise
  * Serialise builds of one cache entry across processes (the test run and `layer dev up` may
  * both want it): mkdir is atomic, and a lock older than an hour is a crashed build.
  */
-async function withBuildLock<T>(dir: string, fn: () => Promise<T>, log: Logger): Promise<T> {
+export async function withBuildLock<T>(dir: string, fn: () => Promise<T>, log: Logger): Promise<T> {
   mkdirSync(dir, { recursive: true });
   const lock = join(dir, '.build.lock');
   let announced = false;
@@ -97,7 +97,7 @@ async function withBuildLock<T>(dir: string, fn: () => Promise<T>, log: Logger):
   }
 }
 
-async function goBuild(
+export async function goBuild(
   component: string,
   go: string,
   args: string[],

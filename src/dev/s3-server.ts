@@ -3,26 +3,21 @@
 // source, S3 payload codec), benchmarks and `layer dev provision`. Resolution follows
 // src/dev/binaries.ts: $LAYER_MINIO → the cache → `go build` into the cache, serialised across
 // processes by a lock directory; nothing is downloaded prebuilt.
-import { execFile } from 'node:child_process';
-import {
-  accessSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { goAvailable, ProvisionError, type Logger, type ResolvedBinary } from './binaries.js';
+import {
+  goAvailable,
+  goBuild,
+  isExecutable,
+  ProvisionError,
+  withBuildLock,
+  type Logger,
+  type ResolvedBinary,
+} from './binaries.js';
 import { freePorts, waitFor } from './net.js';
 import { binCacheDir, packageRoot } from './paths.js';
 import { startProcess } from './process.js';
-
-const exec = promisify(execFile);
 
 /** MinIO module version pinned in test/s3-bin/go.mod (MinIO tags are RELEASE.*; this is its pseudo-version). */
 export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
@@ -48,43 +43,8 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
 export function s3ToolModuleDir(): string {
   return join(packageRoot(), 'test', 's3-bin');
-}
-
-async function withLock<T>(dir: string, fn: () => Promise<T>, log: Logger): Promise<T> {
-  mkdirSync(dir, { recursive: true });
-  const lock = join(dir, '.build.lock');
-  let announced = false;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 3_600_000) rmSync(lock, { recursive: true, force: true });
-      } catch {
-        // the holder just finished
-      }
-      if (!announced) log(`waiting for another process building into ${dir}`);
-      announced = true;
-      await new Promise((r) => setTimeout(r, 2_000));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
 }
 
 /** MinIO, in order: $LAYER_MINIO → the cache → `go build` of test/s3-bin into the cache. */
@@ -109,36 +69,23 @@ export async function resolveMinio(
   const moduleDir = s3ToolModuleDir();
   if (!existsSync(join(moduleDir, 'go.mod')))
     throw new ProvisionError('minio', `tool module missing at ${moduleDir}`);
-  await withLock(
+  await withBuildLock(
     dir,
     async () => {
       if (isExecutable(cached)) return;
       const tmp = join(dir, `tmp-${process.pid}`);
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(tmp, { recursive: true });
-      log(`building minio ${MINIO_VERSION} from Go modules (first run only; 10+ minutes on 2 cores)`);
-      const started = Date.now();
-      try {
-        await exec(
-          go,
-          ['build', '-trimpath', '-ldflags=-s -w', '-o', join(tmp, 'minio'), 'github.com/minio/minio'],
-          {
-            cwd: moduleDir,
-            env: { ...env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
-            maxBuffer: 64 * 1024 * 1024,
-            timeout: 60 * 60_000,
-          },
-        );
-      } catch (err) {
-        const e = err as { stderr?: string; message: string };
-        throw new ProvisionError(
-          'minio',
-          `go build failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-15).join('\n')}`,
-        );
-      }
+      await goBuild(
+        `minio ${MINIO_VERSION}`,
+        go,
+        ['build', '-trimpath', '-ldflags=-s -w', '-o', join(tmp, 'minio'), 'github.com/minio/minio'],
+        moduleDir,
+        { ...env, GOFLAGS: '-mod=mod' },
+        log,
+      );
       renameSync(join(tmp, 'minio'), cached);
       rmSync(tmp, { recursive: true, force: true });
-      log(`built minio in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     },
     log,
   );
