@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
+import type { DataConverter } from '@temporalio/common';
 import {
   RUN_FUNCTION_BATCH_ACTIVITY,
   runBatchRequestSchema,
@@ -48,7 +49,13 @@ export interface RunFunctionWorkerOptions {
   /** Batches run at once by this process (default 4). */
   concurrency?: number;
   /** Default: $LAYER_TEMPORAL_ADDRESS (localhost:7233) and $LAYER_TEMPORAL_NAMESPACE (default). */
-  temporal?: { address?: string; namespace?: string; connection?: NativeConnection };
+  temporal?: {
+    address?: string;
+    namespace?: string;
+    connection?: NativeConnection;
+    /** The orchestrator's data converter (e.g. the S3 payload codec), when it uses one. */
+    dataConverter?: DataConverter;
+  };
   /** Default: $LAYER_STORE_URL / $LAYER_STORE_API_KEY (falling back to $LAYER_API_URL / $LAYER_API_KEY). */
   store?: StoreClient | { url: string; apiKey?: string };
   /** Stops the worker (otherwise it runs until SIGINT/SIGTERM). */
@@ -173,6 +180,7 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
     namespace: opts.temporal?.namespace ?? env[WorkerEnv.temporalNamespace] ?? 'default',
     taskQueue,
     activities: { [RUN_FUNCTION_BATCH_ACTIVITY]: createFunctionBatchActivity(opts.handler, store) },
+    ...(opts.temporal?.dataConverter ? { dataConverter: opts.temporal.dataConverter } : {}),
     maxConcurrentActivityTaskExecutions: concurrency,
     // A pull worker only runs activities; its pollers scale with the batches it may hold.
     maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import type { FunctionRuntimeSpec, FunctionStatus } from '../../../src/contracts/function.js';
 import { functionTaskQueue } from '../../../src/contracts/names.js';
 import {
@@ -36,11 +37,17 @@ export interface EngineHarness {
   close(): Promise<void>;
 }
 
-export async function startEngineHarness(): Promise<EngineHarness> {
+export async function startEngineHarness(
+  opts: { dataConverter?: DataConverter } = {},
+): Promise<EngineHarness> {
   const storeServer = await startStoreServer({ memory: true });
   const store = createStoreClient({ baseUrl: storeServer.url, apiKey: 'test' });
   const connection = await Connection.connect({ address: temporalAddress() });
-  const client = new Client({ connection, namespace: temporalNamespace() });
+  const client = new Client({
+    connection,
+    namespace: temporalNamespace(),
+    ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
+  });
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
   const bundle = await bundleOrchestratorWorkflows();
   const h = {
@@ -59,6 +66,7 @@ export async function startEngineHarness(): Promise<EngineHarness> {
       storeFor: () => store,
       workflowBundle: bundle,
       taskQueue: h.taskQueue,
+      ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
     });
     h.orchestratorRun = h.orchestrator.run();
   };
@@ -150,13 +158,14 @@ export function startPullWorker(
   spec: FunctionRuntimeSpec,
   handler: FunctionHandler,
   concurrency = 4,
+  dataConverter?: DataConverter,
 ): RunningPullWorker {
   const controller = new AbortController();
   const run = runFunctionWorker({
     handler,
     taskQueue: functionTaskQueue(spec.k8sNamespace, spec.name),
     concurrency,
-    temporal: { connection: h.nativeConnection, namespace: temporalNamespace() },
+    temporal: { connection: h.nativeConnection, namespace: temporalNamespace(), dataConverter },
     store: h.store,
     signal: controller.signal,
   });
