@@ -7,6 +7,8 @@
 // kubeconfig are used, so `layer apply` / `layer orchestrator` need no variables at all.
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import type { DataConverter } from '@temporalio/common';
+import { s3DataConverter } from './codec/s3-payload-codec.js';
 import { ORCHESTRATOR_TASK_QUEUE } from './contracts/function.js';
 import { readDevState, type DevState } from './dev/environment.js';
 import { devStateDir } from './dev/paths.js';
@@ -33,7 +35,13 @@ export const ConfigEnv = {
   vectorStore: 'LAYER_VECTOR_STORE',
   kubeconfig: 'KUBECONFIG',
   kubernetesServiceHost: 'KUBERNETES_SERVICE_HOST',
+  payloadBucket: 'LAYER_PAYLOAD_BUCKET',
+  payloadPrefix: 'LAYER_PAYLOAD_PREFIX',
+  payloadThresholdBytes: 'LAYER_PAYLOAD_THRESHOLD_BYTES',
 } as const;
+
+/** Payloads above this size go to S3 when a payload bucket is configured (Temporal warns at 256 KiB). */
+export const DEFAULT_PAYLOAD_THRESHOLD_BYTES = 128 * 1024;
 
 const hostPort = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
 const k8sName = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -77,6 +85,21 @@ const configSchema = z.object({
       })
       .optional(),
   }),
+  payloads: z.object({
+    /**
+     * S3 bucket for payloads over the threshold (the S3 payload codec); absent: no codec, every
+     * payload stays in history — the embedded default, which needs no setup. S3 endpoint and
+     * credentials come from the AWS SDK's default chain (AWS_REGION, AWS_ENDPOINT_URL_S3, ...).
+     */
+    bucket: z
+      .string()
+      .min(3)
+      .max(63)
+      .regex(/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/, 'expected an S3 bucket name')
+      .optional(),
+    prefix: z.string(),
+    thresholdBytes: z.coerce.number().int('expected an integer').min(1, 'expected a byte count >= 1'),
+  }),
   kube: z.object({
     /** Explicit kubeconfig file (KUBECONFIG, or the `layer dev up --kube` one). */
     kubeconfig: z.string().min(1).optional(),
@@ -86,6 +109,16 @@ const configSchema = z.object({
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** The data converter every Client and Worker of this process uses (undefined: SDK default). */
+export function payloadDataConverter(config: Config): DataConverter | undefined {
+  if (!config.payloads.bucket) return undefined;
+  return s3DataConverter({
+    bucket: config.payloads.bucket,
+    prefix: config.payloads.prefix,
+    thresholdBytes: config.payloads.thresholdBytes,
+  });
+}
 
 /** Which env var feeds each schema path, for error messages. */
 const envOfPath: Record<string, string> = {
@@ -99,6 +132,9 @@ const envOfPath: Record<string, string> = {
   'api.host': ConfigEnv.apiHost,
   'api.vectorStore': ConfigEnv.vectorStore,
   'kube.kubeconfig': ConfigEnv.kubeconfig,
+  'payloads.bucket': ConfigEnv.payloadBucket,
+  'payloads.prefix': ConfigEnv.payloadPrefix,
+  'payloads.thresholdBytes': ConfigEnv.payloadThresholdBytes,
 };
 
 const hintOfEnv: Record<string, string> = {
@@ -112,6 +148,9 @@ const hintOfEnv: Record<string, string> = {
   [ConfigEnv.apiHost]: `set ${ConfigEnv.apiHost} to an address to listen on, e.g. 0.0.0.0`,
   [ConfigEnv.vectorStore]: `set ${ConfigEnv.vectorStore} to <namespace>/<name> of a VectorStore, e.g. layer/default`,
   [ConfigEnv.kubeconfig]: `set ${ConfigEnv.kubeconfig} to a kubeconfig file path, or unset it`,
+  [ConfigEnv.payloadBucket]: `set ${ConfigEnv.payloadBucket} to an S3 bucket name (lowercase), or unset it to keep payloads in history`,
+  [ConfigEnv.payloadPrefix]: `set ${ConfigEnv.payloadPrefix} to a key prefix such as layer-payloads/`,
+  [ConfigEnv.payloadThresholdBytes]: `set ${ConfigEnv.payloadThresholdBytes} to a byte count, e.g. ${DEFAULT_PAYLOAD_THRESHOLD_BYTES}`,
 };
 
 export interface LoadConfigOptions {
@@ -162,6 +201,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
         read(env, ConfigEnv.apiHost) ??
         (read(env, ConfigEnv.kubernetesServiceHost) ? '0.0.0.0' : '127.0.0.1'),
       vectorStore: read(env, ConfigEnv.vectorStore),
+    },
+    payloads: {
+      bucket: read(env, ConfigEnv.payloadBucket),
+      prefix: read(env, ConfigEnv.payloadPrefix) ?? 'layer-payloads/',
+      thresholdBytes: read(env, ConfigEnv.payloadThresholdBytes) ?? DEFAULT_PAYLOAD_THRESHOLD_BYTES,
     },
     kube: { kubeconfig, inCluster },
   };

@@ -9,7 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createOperatorWorkerParts } from '../activities/operator-worker.js';
-import type { Config } from '../config.js';
+import { payloadDataConverter, type Config } from '../config.js';
 import { createStoreClient } from '../store/client.js';
 import { LayerError } from '../util/errors.js';
 import { bundleOrchestratorWorkflows, createOrchestratorWorker } from '../workers/orchestrator-worker.js';
@@ -96,6 +96,11 @@ export async function startOrchestratorWorker(opts: {
   log: Log;
 }): Promise<RunningWorker> {
   const { config } = opts;
+  const dataConverter = payloadDataConverter(config);
+  if (dataConverter)
+    opts.log(
+      `payloads over ${config.payloads.thresholdBytes} bytes go to s3://${config.payloads.bucket}/${config.payloads.prefix}`,
+    );
   const store = createStoreClient({
     baseUrl: config.store.url,
     ...(config.store.apiKey ? { apiKey: config.store.apiKey } : {}),
@@ -106,6 +111,7 @@ export async function startOrchestratorWorker(opts: {
     taskQueue: config.temporal.taskQueue,
     storeFor: () => store,
     workflowBundle: await bundleOrchestratorWorkflows(),
+    ...(dataConverter ? { dataConverter } : {}),
     ...(opts.kubeConfig
       ? {
           extraActivities: createOperatorWorkerParts({ kubeConfig: opts.kubeConfig, client: opts.client })

@@ -3,7 +3,7 @@
 // of @temporalio/worker and @kubernetes/client-node so `apply` and `function` start quickly
 // (the long-running roles load those from roles.ts).
 import { Client, Connection } from '@temporalio/client';
-import type { Config } from '../config.js';
+import { payloadDataConverter, type Config } from '../config.js';
 import { LayerError } from '../util/errors.js';
 
 /** Temporal is not reachable at the configured address. */
@@ -39,7 +39,12 @@ export async function connectTemporalClient(config: Config): Promise<TemporalCli
   } catch (err) {
     throw new TemporalUnreachableError(config.temporal.address, err);
   }
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const dataConverter = payloadDataConverter(config);
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    ...(dataConverter ? { dataConverter } : {}),
+  });
   return { client, connection, close: () => connection.close() };
 }
 

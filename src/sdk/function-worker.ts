@@ -19,6 +19,7 @@ import { WorkerEnv, functionTaskQueue } from '../contracts/names.js';
 import { classified, WorkerCallError } from '../activities/failures.js';
 import { runFunctionBatchWith } from '../engine/function-batch.js';
 import { createStoreClient, type StoreClient } from '../store/client.js';
+import { s3DataConverter } from '../codec/s3-payload-codec.js';
 
 export interface BatchContext {
   batchId: string;
@@ -175,12 +176,25 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
       address: opts.temporal?.address ?? env[WorkerEnv.temporalAddress] ?? 'localhost:7233',
     }));
   const concurrency = opts.concurrency ?? 4;
+  // The orchestrator's S3 payload codec, when it uses one (same variables as its config).
+  const bucket = env.LAYER_PAYLOAD_BUCKET?.trim();
+  const dataConverter =
+    opts.temporal?.dataConverter ??
+    (bucket
+      ? s3DataConverter({
+          bucket,
+          prefix: env.LAYER_PAYLOAD_PREFIX?.trim() || 'layer-payloads/',
+          ...(env.LAYER_PAYLOAD_THRESHOLD_BYTES
+            ? { thresholdBytes: Number(env.LAYER_PAYLOAD_THRESHOLD_BYTES) }
+            : {}),
+        })
+      : undefined);
   const worker = await Worker.create({
     connection,
     namespace: opts.temporal?.namespace ?? env[WorkerEnv.temporalNamespace] ?? 'default',
     taskQueue,
     activities: { [RUN_FUNCTION_BATCH_ACTIVITY]: createFunctionBatchActivity(opts.handler, store) },
-    ...(opts.temporal?.dataConverter ? { dataConverter: opts.temporal.dataConverter } : {}),
+    ...(dataConverter ? { dataConverter } : {}),
     maxConcurrentActivityTaskExecutions: concurrency,
     // A pull worker only runs activities; its pollers scale with the batches it may hold.
     maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),

@@ -4,7 +4,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, DEFAULT_STORE_URL, DEFAULT_TEMPORAL_ADDRESS } from '../../src/config.js';
+import {
+  loadConfig,
+  DEFAULT_PAYLOAD_THRESHOLD_BYTES,
+  DEFAULT_STORE_URL,
+  DEFAULT_TEMPORAL_ADDRESS,
+} from '../../src/config.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../../src/contracts/function.js';
 import type { DevState } from '../../src/dev/environment.js';
 import { InvalidInputError } from '../../src/util/errors.js';
@@ -38,6 +43,7 @@ describe('loadConfig defaults', () => {
       },
       store: { url: DEFAULT_STORE_URL },
       api: { port: 8080, host: '127.0.0.1' },
+      payloads: { prefix: 'layer-payloads/', thresholdBytes: DEFAULT_PAYLOAD_THRESHOLD_BYTES },
       kube: { inCluster: false },
     });
   });
@@ -108,6 +114,11 @@ describe('loadConfig values', () => {
     [{ KUBECONFIG: '/home/me/.kube/config' }, 'kube.kubeconfig', '/home/me/.kube/config'],
     // KUBERNETES_SERVICE_HOST alone (no mounted token, as here) is not in-cluster.
     [{ KUBERNETES_SERVICE_HOST: '10.0.0.1' }, 'kube.inCluster', false],
+    // No bucket: no payload codec, everything stays in history (the embedded default).
+    [{}, 'payloads.bucket', undefined],
+    [{ LAYER_PAYLOAD_BUCKET: 'layer-payloads' }, 'payloads.bucket', 'layer-payloads'],
+    [{ LAYER_PAYLOAD_PREFIX: 'prod/' }, 'payloads.prefix', 'prod/'],
+    [{ LAYER_PAYLOAD_THRESHOLD_BYTES: '4096' }, 'payloads.thresholdBytes', 4096],
   ])('%j sets %s', (env, path, expected) => {
     const c = load(env) as unknown as Record<string, Record<string, unknown>>;
     const [section, key] = path.split('.') as [string, string];
@@ -131,6 +142,9 @@ describe('loadConfig values', () => {
     [{ LAYER_VECTOR_STORE: 'default' }, 'LAYER_VECTOR_STORE', 'namespace/name'],
     [{ LAYER_VECTOR_STORE: 'a/b/c' }, 'LAYER_VECTOR_STORE', 'namespace/name'],
     [{ LAYER_VECTOR_STORE: 'Layer/Default' }, 'LAYER_VECTOR_STORE', 'namespace/name'],
+    // S3 bucket names are lowercase.
+    [{ LAYER_PAYLOAD_BUCKET: 'My_Bucket' }, 'LAYER_PAYLOAD_BUCKET', 'bucket'],
+    [{ LAYER_PAYLOAD_THRESHOLD_BYTES: 'big' }, 'LAYER_PAYLOAD_THRESHOLD_BYTES', 'number'],
   ])('%j fails naming %s', (env, variable, fragment) => {
     let err: unknown;
     try {
