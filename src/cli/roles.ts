@@ -10,6 +10,7 @@ import type { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createOperatorWorkerParts } from '../activities/operator-worker.js';
 import { payloadDataConverter, type Config } from '../config.js';
+import { createStoreRouter } from '../operator/store-router.js';
 import { createStoreClient } from '../store/client.js';
 import { LayerError } from '../util/errors.js';
 import { bundleOrchestratorWorkflows, createOrchestratorWorker } from '../workers/orchestrator-worker.js';
@@ -105,11 +106,20 @@ export async function startOrchestratorWorker(opts: {
     baseUrl: config.store.url,
     ...(config.store.apiKey ? { apiKey: config.store.apiKey } : {}),
   });
+  // In a cluster, Index backend.storeRef routes a namespace to its VectorStore.
+  const router = opts.kubeConfig
+    ? await createStoreRouter({
+        kubeConfig: opts.kubeConfig,
+        fallback: store,
+        onError: (err) =>
+          opts.log(`store routes not refreshed: ${err instanceof Error ? err.message : String(err)}`),
+      })
+    : undefined;
   const worker = await createOrchestratorWorker({
     connection: opts.connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    storeFor: () => store,
+    storeFor: router ? router.storeFor : () => store,
     workflowBundle: await bundleOrchestratorWorkflows(),
     ...(dataConverter ? { dataConverter } : {}),
     ...(opts.kubeConfig
