@@ -138,6 +138,10 @@ export const WorkerEnv = {
   apiBaseUrl: 'LAYER_API_URL',
   /** Bearer for the orchestrator/gateway API, from a Secret (absent when inbound auth is open). */
   apiKey: 'LAYER_API_KEY',
+  /** Turbopuffer-compatible store (the gateway) pull workers read rows from and write outputs to. */
+  storeUrl: 'LAYER_STORE_URL',
+  /** Bearer for that store, from the same Secret as apiKey. */
+  storeApiKey: 'LAYER_STORE_API_KEY',
   /** Pipeline only: Turbopuffer namespace the pipeline writes. */
   targetNamespace: 'LAYER_TARGET_NAMESPACE',
   /** Pipeline only: spec.sourceRef as JSON, exactly as written. */

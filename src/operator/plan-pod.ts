@@ -43,6 +43,7 @@ export function workerEnv(w: Workload, settings: OperatorSettings): V1EnvVar[] {
     { name: WorkerEnv.batchSize, value: String(worker.batchSize) },
     { name: WorkerEnv.timeoutSeconds, value: String(worker.timeoutSeconds) },
     { name: WorkerEnv.apiBaseUrl, value: settings.apiBaseUrl },
+    { name: WorkerEnv.storeUrl, value: settings.storeUrl },
   ];
   if (worker.dispatch === 'push') env.push({ name: WorkerEnv.port, value: String(worker.port) });
   if (w.kind === 'Pipeline') {
@@ -51,8 +52,11 @@ export function workerEnv(w: Workload, settings: OperatorSettings): V1EnvVar[] {
       env.push({ name: WorkerEnv.sourceRef, value: JSON.stringify(w.spec.sourceRef) });
   }
   const bearer = workerBearerSecret(settings);
-  if (bearer)
-    env.push({ name: WorkerEnv.apiKey, valueFrom: { secretKeyRef: { name: bearer.name, key: bearer.key } } });
+  if (bearer) {
+    const ref = { secretKeyRef: { name: bearer.name, key: bearer.key } };
+    env.push({ name: WorkerEnv.apiKey, valueFrom: ref });
+    env.push({ name: WorkerEnv.storeApiKey, valueFrom: ref });
+  }
   const temporalKey = settings.temporal.apiKeySecretRef;
   if (temporalKey) {
     env.push({

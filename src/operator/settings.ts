@@ -22,6 +22,11 @@ export const operatorSettingsSchema = z.object({
     .prefault({}),
   /** Orchestrator HTTP API base URL, reachable from worker pods and from KEDA. */
   apiBaseUrl: z.url().default('http://layer-orchestrator.layer.svc:8080'),
+  /**
+   * Turbopuffer-compatible base URL pull workers read rows from and write outputs to: the hev
+   * layer gateway (install.md), authenticated with the worker bearer.
+   */
+  storeUrl: z.url().default('http://layer-gateway.layer.svc:8080'),
   inboundAuth: z
     .object({
       mode: inboundAuthModeSchema.default('deriveFromStore'),

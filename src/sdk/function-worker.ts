@@ -41,7 +41,7 @@ export type FunctionHandler = (
 ) => Promise<FunctionOutput[]> | FunctionOutput[];
 
 /** Extra environment a pull worker reads: where the store (the gateway, in a cluster) is. */
-export const StoreEnv = { url: 'LAYER_STORE_URL', apiKey: 'LAYER_STORE_API_KEY' } as const;
+export const StoreEnv = { url: WorkerEnv.storeUrl, apiKey: WorkerEnv.storeApiKey } as const;
 
 export interface RunFunctionWorkerOptions {
   handler: FunctionHandler;

@@ -413,8 +413,14 @@ describe('worker container environment', () => {
     const p = plan(fn(), helmRules(), operatorSettings({ inboundAuth: auth }));
     const e = podSpec(p).containers[0]?.env ?? [];
     const key = e.find((v) => v.name === 'LAYER_API_KEY');
-    if (ref === undefined) expect(key).toBeUndefined();
-    else expect(key).toEqual({ name: 'LAYER_API_KEY', valueFrom: { secretKeyRef: ref } });
+    // Pull workers read and write rows through the gateway with the same bearer.
+    const storeKey = e.find((v) => v.name === 'LAYER_STORE_API_KEY');
+    expect(e.find((v) => v.name === 'LAYER_STORE_URL')?.value).toBe('http://layer-gateway.layer.svc:8080');
+    if (ref === undefined) expect([key, storeKey]).toEqual([undefined, undefined]);
+    else {
+      expect(key).toEqual({ name: 'LAYER_API_KEY', valueFrom: { secretKeyRef: ref } });
+      expect(storeKey).toEqual({ name: 'LAYER_STORE_API_KEY', valueFrom: { secretKeyRef: ref } });
+    }
     // No env var ever carries a literal credential.
     expect(e.filter((v) => /KEY|TOKEN|SECRET|PASSWORD/.test(v.name) && v.value !== undefined)).toEqual([]);
   });
