@@ -19,6 +19,7 @@ import {
   createOrchestratorWorker,
 } from '../../../src/workers/orchestrator-worker.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
+import { recordHistories as recordClientHistories } from '../../helpers/history-json.js';
 
 export interface EngineHarness {
   /** This file's own orchestrator task queue (workers of other test files never poll it). */
@@ -209,18 +210,7 @@ export function statusOf(h: EngineHarness, ref: FunctionRef): Promise<FunctionSt
  * the fixtures the replay tests run against the current workflow code.
  */
 export async function recordHistories(h: EngineHarness, workflowId: string, label: string): Promise<void> {
-  if (process.env.LAYER_RECORD_HISTORIES !== '1') return;
-  const { writeFileSync } = await import('node:fs');
-  const { historyToJSON } = await import('../../helpers/history-json.js');
-  let n = 0;
-  for await (const wf of h.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
-    const history = await h.client.workflow.getHandle(workflowId, wf.runId).fetchHistory();
-    n += 1;
-    writeFileSync(
-      new URL(`../../replay/histories/${label}-${n}.json`, import.meta.url),
-      historyToJSON(history),
-    );
-  }
+  await recordClientHistories(h.client, workflowId, label);
 }
 
 /** Every row of a namespace with the given attributes, ordered by id. */

@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { FINALIZER } from '../../../src/operator/finalizer.js';
+import { reconcileWorkflowId } from '../../../src/contracts/names.js';
+import { recordHistories } from '../../helpers/history-json.js';
 import {
   applyCr,
   condition,
@@ -113,6 +115,11 @@ describe('reconcile workflow', () => {
     });
 
     const cr = await readCr(h.custom, 'Function', ns, 'tag-products');
+    await recordHistories(
+      h.client,
+      reconcileWorkflowId('Function', ns, 'tag-products'),
+      'reconcile-function',
+    );
     expect(cr?.metadata.finalizers).toContain(FINALIZER);
     expect(cr?.status.observedGeneration).toBe(cr?.metadata.generation);
     expect(cr?.status.pool).toBe('cpu');

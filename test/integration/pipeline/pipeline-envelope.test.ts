@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitPipelineItems } from '../../../src/client/pipeline-client.js';
 import { createPipelinePushServer } from '../../../src/sdk/pipeline-worker.js';
+import { pipelineWorkflowId } from '../../../src/contracts/names.js';
+import { recordHistories } from '../../helpers/history-json.js';
 import {
   byDocument,
   chunker,
@@ -87,6 +89,11 @@ describe('Pipeline envelope', () => {
       const docs = byDocument(await readChunks(h.store, ns));
       expect(Object.keys(docs)).toHaveLength(20);
       for (const it of submitted) expect(docs[it.key]).toEqual(paragraphs(it.payload.text));
+      await recordHistories(
+        h.client,
+        pipelineWorkflowId(spec.k8sNamespace, name),
+        'pipeline-continue-as-new',
+      );
     } finally {
       await worker.stop();
     }

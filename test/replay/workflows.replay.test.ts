@@ -1,5 +1,5 @@
-// Recorded histories of real runs (test/replay/histories, refreshed with
-// LAYER_RECORD_HISTORIES=1 npx vitest run test/integration/function/function-engine.test.ts)
+// Recorded histories of real runs (test/replay/histories, refreshed with LAYER_RECORD_HISTORIES=1
+// on the function engine, pipeline envelope and operator reconcile tests)
 // replayed against the current workflow code: a change that would break running workflows
 // fails here first.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { bundleOrchestratorWorkflows } from '../../src/workers/orchestrator-work
 import { historyFromJSON } from '../helpers/history-json.js';
 
 const dir = new URL('./histories/', import.meta.url);
-const files = readdirSync(dir).filter((f) => f.startsWith('function-') && f.endsWith('.json'));
+const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 function load(file: string): unknown {
   return JSON.parse(readFileSync(new URL(file, dir), 'utf8'));
@@ -21,12 +21,15 @@ beforeAll(async () => {
   workflowBundle = await bundleOrchestratorWorkflows();
 });
 
-describe('functionWorkflow replay', () => {
+describe('workflow replay (function, pipeline, reconcile)', () => {
   it('has recorded histories to replay', () => {
     // Splits and dead letters, and a chain of continue-as-new runs, from before and after the
     // discovery-read-ahead patch.
     expect(files.some((f) => f.startsWith('function-poison-replay'))).toBe(true);
     expect(files.filter((f) => f.startsWith('function-continue-as-new')).length).toBeGreaterThanOrEqual(2);
+    // Every workflow in the bundle has recorded runs.
+    expect(files.some((f) => f.startsWith('pipeline-continue-as-new'))).toBe(true);
+    expect(files.some((f) => f.startsWith('reconcile-'))).toBe(true);
   });
 
   it.each(files)('replays %s deterministically', async (file) => {
