@@ -2,7 +2,7 @@
 // orchestrator Worker and the pull worker, a workflow input and batch inputs over the threshold
 // (here, a large filter) are stored in the bucket and the history holds only references.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Payload } from '@temporalio/common';
+import { payloadsIn } from '../../helpers/history-payloads.js';
 import { S3PayloadCodec, isS3Reference } from '../../../src/codec/s3-payload-codec.js';
 import { functionHandle } from '../../../src/client/function-client.js';
 import { newS3Client } from '../pipeline/harness.js';
@@ -37,21 +37,6 @@ afterAll(async () => {
   await h?.close();
   codec?.s3.destroy();
 });
-
-function payloadsIn(value: unknown, out: Payload[] = []): Payload[] {
-  if (!value || typeof value !== 'object') return out;
-  if (Array.isArray(value)) {
-    for (const v of value) payloadsIn(v, out);
-    return out;
-  }
-  const o = value as Record<string, unknown>;
-  if (o.data instanceof Uint8Array && o.metadata && typeof o.metadata === 'object') {
-    out.push(o as Payload);
-    return out;
-  }
-  for (const v of Object.values(o)) payloadsIn(v, out);
-  return out;
-}
 
 describe('Function payloads over the threshold', () => {
   it('travel through S3 while the Function completes normally', async () => {

@@ -29,6 +29,7 @@ import {
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
 import { s3Server, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
+import { eventually as pollUntil } from '../../helpers/eventually.js';
 
 const WORKFLOWS = fileURLToPath(new URL('./workflows.ts', import.meta.url));
 
@@ -187,27 +188,14 @@ export function startWorker<T extends PipelineItem>(
   };
 }
 
-export async function eventually<T>(
+/** The shared poller with this harness's default timeout (30 s). */
+export function eventually<T>(
   fn: () => Promise<T>,
   predicate: (v: T) => boolean,
   timeoutMs = 30_000,
   what = 'condition',
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastErr: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await fn();
-      if (predicate(last)) return last;
-    } catch (err) {
-      lastErr = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(
-    `timed out waiting for ${what}; last value: ${JSON.stringify(last)}${lastErr ? `; last error: ${String(lastErr)}` : ''}`,
-  );
+  return pollUntil(fn, predicate, timeoutMs, what);
 }
 
 export function statusOf(h: PipelineHarness, ref: PipelineRef): Promise<PipelineStatus> {

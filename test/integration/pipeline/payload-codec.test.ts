@@ -2,7 +2,7 @@
 // batch over the threshold is stored in the bucket and workflow history holds only references.
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Payload } from '@temporalio/common';
+import { payloadsIn } from '../../helpers/history-payloads.js';
 import { temporalNamespace } from '../../helpers/servers.js';
 import { S3PayloadCodec, isS3Reference, readS3Reference } from '../../../src/codec/s3-payload-codec.js';
 import { pipelineHandle, submitPipelineItems } from '../../../src/client/pipeline-client.js';
@@ -36,22 +36,6 @@ afterAll(async () => {
   await h?.close();
   codec?.s3.destroy();
 });
-
-/** Every payload anywhere in a history event (deep walk of the decoded proto objects). */
-function payloadsIn(value: unknown, out: Payload[] = []): Payload[] {
-  if (!value || typeof value !== 'object') return out;
-  if (Array.isArray(value)) {
-    for (const v of value) payloadsIn(v, out);
-    return out;
-  }
-  const o = value as Record<string, unknown>;
-  if (o.data instanceof Uint8Array && o.metadata && typeof o.metadata === 'object') {
-    out.push(o as Payload);
-    return out;
-  }
-  for (const v of Object.values(o)) payloadsIn(v, out);
-  return out;
-}
 
 describe('the S3 payload codec', () => {
   it('moves a batch over the threshold to S3 and keeps only references in history', async () => {
