@@ -2,7 +2,7 @@
 // Function's task queue and runs batches through the handler. Push: `createPushServer(handler)`
 // serves POST /run and GET /healthz. Either way the handler sees `{ id, inputs }` rows and
 // returns one `{ id, value }` per row; the batch contract is src/contracts/function.ts.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import type { DataConverter } from '@temporalio/common';
@@ -20,6 +20,7 @@ import { classified, WorkerCallError } from '../activities/failures.js';
 import { runFunctionBatchWith } from '../engine/function-batch.js';
 import { createStoreClient, type StoreClient } from '../store/client.js';
 import { s3DataConverter } from '../codec/s3-payload-codec.js';
+import { listening, type Listening } from './http-listen.js';
 
 export interface BatchContext {
   batchId: string;
@@ -212,12 +213,8 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
 // ---------------------------------------------------------------------------------------------
 // Push
 
-export interface PushServer {
-  server: Server;
-  /** Resolves with the port once listening (0 picks a free one). */
-  listen(port?: number, host?: string): Promise<number>;
-  close(): Promise<void>;
-}
+/** A push worker's HTTP server, with listen/close. */
+export type PushServer = Listening;
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -275,20 +272,5 @@ export function createPushServer(
       }
     })();
   });
-  return {
-    server,
-    listen: (port = 0, host = '127.0.0.1') =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          const addr = server.address();
-          resolve(typeof addr === 'object' && addr ? addr.port : port);
-        });
-      }),
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listening(server);
 }

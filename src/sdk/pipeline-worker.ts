@@ -29,6 +29,7 @@ import { runPipelineBatchWith } from '../engine/pipeline-write.js';
 import { getPipelineItemStates, submitPipelineItems, type PipelineRef } from '../client/pipeline-client.js';
 import { createStoreClient, type StoreClient } from '../store/client.js';
 import { StoreEnv } from './function-worker.js';
+import { listening } from './http-listen.js';
 
 export interface ProcessContext {
   batchId: string;
@@ -337,20 +338,5 @@ export function createPipelinePushServer(
       }
     })();
   });
-  return {
-    server,
-    listen: (port = 0, host = '127.0.0.1') =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          const addr = server.address();
-          resolve(typeof addr === 'object' && addr ? addr.port : port);
-        });
-      }),
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listening(server);
 }

@@ -32,7 +32,6 @@ import {
   type FunctionBatchInput,
   type FunctionBatchResult,
   type FunctionPhase,
-  type FunctionRuntimeSpec,
   type FunctionStatus,
   type FunctionWorkflowInput,
   type RowId,
@@ -40,6 +39,7 @@ import {
 import { functionTaskQueue } from '../contracts/names.js';
 import { LayerPhaseKey, LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
 import { FAILURE_TYPES_NOT_RETRIED } from './function-failure-types.js';
+import { batchRetryPolicy, type BatchRetrySpec } from './batch-retry-policy.js';
 
 /** Batches per run before continue-as-new even if the server has not suggested it yet. */
 export const DEFAULT_BATCHES_PER_RUN = 500;
@@ -84,18 +84,8 @@ interface ScanCursor {
   scanning: boolean;
 }
 
-function retryPolicy(spec: FunctionRuntimeSpec, maxAttempts: number): RetryPolicy {
-  return {
-    initialInterval: Math.max(1, spec.retry.initialBackoffSeconds * 1000),
-    backoffCoefficient: 2,
-    maximumInterval: Math.max(
-      1,
-      spec.retry.maxBackoffSeconds * 1000,
-      spec.retry.initialBackoffSeconds * 1000,
-    ),
-    maximumAttempts: maxAttempts,
-    nonRetryableErrorTypes: [...FAILURE_TYPES_NOT_RETRIED],
-  };
+function retryPolicy(spec: { retry: BatchRetrySpec }, maxAttempts: number): RetryPolicy {
+  return batchRetryPolicy(spec.retry, maxAttempts, FAILURE_TYPES_NOT_RETRIED);
 }
 
 function failureMessage(err: unknown): { message: string; nonRetryable: boolean } {

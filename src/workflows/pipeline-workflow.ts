@@ -39,7 +39,6 @@ import {
   submitItemsUpdate,
   updatePipelineSpecUpdate,
   type ItemState,
-  type ParsedPipelineSpec,
   type PipelineBatchInput,
   type PipelineBatchResult,
   type PipelinePhase,
@@ -49,6 +48,7 @@ import {
 } from '../contracts/pipeline.js';
 import { pipelineTaskQueue } from '../contracts/names.js';
 import { LayerPhaseKey, LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
+import { batchRetryPolicy, type BatchRetrySpec } from './batch-retry-policy.js';
 
 /** Batches per run before continue-as-new even if the server has not suggested it yet. */
 export const DEFAULT_PIPELINE_BATCHES_PER_RUN = 400;
@@ -79,18 +79,8 @@ interface Batch {
   since: number;
 }
 
-function retryPolicy(spec: ParsedPipelineSpec, maxAttempts: number): RetryPolicy {
-  return {
-    initialInterval: Math.max(1, spec.retry.initialBackoffSeconds * 1000),
-    backoffCoefficient: 2,
-    maximumInterval: Math.max(
-      1,
-      spec.retry.maxBackoffSeconds * 1000,
-      spec.retry.initialBackoffSeconds * 1000,
-    ),
-    maximumAttempts: maxAttempts,
-    nonRetryableErrorTypes: NOT_RETRIED,
-  };
+function retryPolicy(spec: { retry: BatchRetrySpec }, maxAttempts: number): RetryPolicy {
+  return batchRetryPolicy(spec.retry, maxAttempts, NOT_RETRIED);
 }
 
 function failureMessage(err: unknown): string {
