@@ -24,7 +24,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/workflows/**/*.ts', 'src/contracts/**/*.ts'],
+    files: ['src/workflows/**/*.ts', 'src/contracts/**/*.ts', 'src/envelope/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

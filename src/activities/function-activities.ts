@@ -1,19 +1,22 @@
 // Orchestrator-side activities of the Function engine, as a factory over injected
 // dependencies: the worker wires the real store client and fetch, tests may wire others.
-import { heartbeat } from '@temporalio/activity';
+import { Context, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
 import type {
   FunctionBatchInput,
   FunctionBatchResult,
+  FunctionClaimInput,
   FunctionOutputSpec,
   RowId,
   RunBatchRequest,
 } from '../contracts/function.js';
-import { runFunctionBatchWith } from '../engine/function-batch.js';
+import { runFunctionBatchWith, runFunctionClaimWith } from '../engine/function-batch.js';
 import { deadLetterFilter, errorAttribute, workFilter } from '../engine/function-filters.js';
 import type { StoreClient } from '../store/client.js';
 import { StoreBadRequestError, StoreNotFoundError } from '../store/errors.js';
 import { declareEngineAttributes } from '../engine/engine-attributes.js';
-import { classified, WorkerCallError } from './failures.js';
+import { classified, pushStatusFailureType, WorkerCallError } from '../engine/failures.js';
 
 export interface FunctionActivityDeps {
   /** The store that holds a Turbopuffer namespace (one store, or routed per Index). */
@@ -74,14 +77,16 @@ async function postBatch(
   } catch (err) {
     throw new WorkerCallError(
       `push worker ${url} unreachable or too slow (timeout ${timeoutSeconds}s): ${(err as Error).message}`,
-      true,
+      // A timeout is this batch's (the handler may hang on a row); a refused connection is systemic.
+      (err as Error).name === 'TimeoutError' ? 'HandlerFailed' : 'WorkerUnavailable',
     );
   }
   const text = await res.text();
   if (!res.ok) {
-    // 408/429 and 5xx may pass on retry; any other 4xx means the worker rejects this request.
-    const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-    throw new WorkerCallError(`push worker ${url} answered ${res.status}: ${text.slice(0, 500)}`, retryable);
+    throw new WorkerCallError(
+      `push worker ${url} answered ${res.status}: ${text.slice(0, 500)}`,
+      pushStatusFailureType(res.status),
+    );
   }
   try {
     const body = JSON.parse(text) as { outputs?: unknown };
@@ -157,18 +162,42 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
       });
     },
 
-    /** Push dispatch: POST the batch to the worker's /run and write the answer back. */
+    /** Push dispatch of a claim: each batch POSTed to the worker's /run and written back in turn. */
+    async runPushClaim(input: FunctionClaimInput): Promise<ClaimReport> {
+      return classified(async () => {
+        const baseUrl = input.spec.worker.pushUrl;
+        if (!baseUrl)
+          throw new WorkerCallError('push dispatch needs worker.pushUrl (the worker Service URL)', false);
+        const ctx = Context.current();
+        return runFunctionClaimWith(
+          (ns) => deps.storeFor(ns),
+          input,
+          (request) => postBatch(fetchFn, baseUrl, request, input.spec.worker.timeoutSeconds),
+          {
+            resumeFrom: claimProgressFrom(ctx.info.heartbeatDetails, input.claimId),
+            heartbeat: (progress) => ctx.heartbeat(progress),
+            signal: ctx.cancellationSignal,
+          },
+        );
+      });
+    },
+
+    /** Push dispatch of one batch (workflows started before engine v2). */
     async runPushBatch(input: FunctionBatchInput): Promise<FunctionBatchResult> {
       return classified(async () => {
         const baseUrl = input.spec.worker.pushUrl;
         if (!baseUrl)
           throw new WorkerCallError('push dispatch needs worker.pushUrl (the worker Service URL)', false);
-        return runFunctionBatchWith(
+        const { rowFailures, ...result } = await runFunctionBatchWith(
           deps.storeFor(input.namespace),
           input,
           (request) => postBatch(fetchFn, baseUrl, request, input.spec.worker.timeoutSeconds),
           { heartbeat: () => heartbeat() },
         );
+        const first = rowFailures[0];
+        if (first)
+          throw ApplicationFailure.create({ type: first.type, message: first.message, nonRetryable: true });
+        return result;
       });
     },
 

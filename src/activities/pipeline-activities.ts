@@ -21,7 +21,7 @@ import {
 } from '../engine/pipeline-write.js';
 import type { StoreClient } from '../store/client.js';
 import { StoreNotFoundError } from '../store/errors.js';
-import { classified, WorkerCallError } from './failures.js';
+import { classified, WorkerCallError } from '../engine/failures.js';
 
 export interface PipelineActivityDeps {
   storeFor(namespace: string): StoreClient;

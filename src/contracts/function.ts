@@ -4,11 +4,22 @@
 // own input with these schemas after continue-as-new.
 import { z } from 'zod';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { envelopeCarriedSchema } from './claims.js';
+import type { BatchOutcome, ClaimReport } from './claims.js';
 
 /** Task queue of the orchestrator's own Worker (workflows and orchestrator-side activities). */
 export const ORCHESTRATOR_TASK_QUEUE = 'layer-orchestrator';
 
-/** Name of the activity a pull worker registers; the workflow schedules it on the Function's task queue. */
+/**
+ * Name of the claim activity a pull worker registers; the workflow schedules it on the
+ * Function's task queue. One claim carries several batches (docs/adr/0011).
+ */
+export const RUN_FUNCTION_CLAIM_ACTIVITY = 'runFunctionClaim';
+
+/**
+ * The one-batch activity of workflows started before engine v2. Pull workers still register it
+ * so such runs finish; nothing new schedules it.
+ */
 export const RUN_FUNCTION_BATCH_ACTIVITY = 'runFunctionBatch';
 
 /** Failure type of a batch whose worker output is malformed: never retried. */
@@ -71,15 +82,27 @@ export const functionCountersSchema = z.object({
   processed: z.number().int().nonnegative().default(0),
   /** Rows skipped at writeback because a newer version was already there. */
   superseded: z.number().int().nonnegative().default(0),
+  /** Batches that failed for good at their size (then split, or dead-lettered when one row). */
   failedBatches: z.number().int().nonnegative().default(0),
+  /** Batch attempts that failed and were retried after backoff. */
+  retries: z.number().int().nonnegative().default(0),
   deadLettered: z.number().int().nonnegative().default(0),
   batches: z.number().int().nonnegative().default(0),
   discoveries: z.number().int().nonnegative().default(0),
 });
 export type FunctionCounters = z.infer<typeof functionCountersSchema>;
 
+/** A Function batch as the envelope holds it: ids of one store namespace. */
+export const functionBatchPayloadSchema = z.object({
+  namespace: z.string(),
+  ids: z.array(rowIdSchema),
+});
+export type FunctionBatchPayload = z.infer<typeof functionBatchPayloadSchema>;
+
 /** What a Function workflow carries from one run to the next (plain JSON, bounded). */
 export const functionCarriedStateSchema = z.object({
+  /** Batches discovered and not yet dispatched, and the envelope's measurements (engine v2). */
+  envelope: envelopeCarriedSchema(functionBatchPayloadSchema).optional(),
   counters: functionCountersSchema.prefault({}),
   /** Last known count of rows matching the filter and not dead-lettered, per namespace. */
   pendingRows: z.record(z.string(), z.number().int().nonnegative()).default({}),
@@ -96,12 +119,25 @@ export type FunctionCarriedState = z.infer<typeof functionCarriedStateSchema>;
 export const functionWorkflowInputSchema = z.object({
   spec: functionRuntimeSpecSchema,
   state: functionCarriedStateSchema.optional(),
-  /** Tests only: continue-as-new after this many batches instead of the default. */
+  /** Tests only: continue-as-new after this many dispatches (claims) instead of the default. */
   batchesPerRun: z.number().int().positive().optional(),
 });
 export type FunctionWorkflowInput = z.infer<typeof functionWorkflowInputSchema>;
 
-export type FunctionPhase = 'running' | 'idle' | 'paused' | 'draining';
+/** `degraded`: a systemic failure (store credentials, store or worker down) holds dispatch back. */
+export type FunctionPhase = 'running' | 'idle' | 'paused' | 'draining' | 'degraded';
+
+/** Why dispatch is held back, while phase is `degraded`. */
+export interface DegradedStatus {
+  /** The failure type: StoreRejected, StoreUnavailable, WorkerUnavailable, Quota, … */
+  reason: string;
+  message: string;
+  /** What to do about it. */
+  hint: string;
+  since: string;
+  /** When the next probe claim goes out. */
+  retryAt: string;
+}
 
 export interface InFlightBatchStatus {
   batchId: string;
@@ -122,9 +158,13 @@ export interface FunctionStatus {
   /** Rows still to do per the last count (matching the filter, not dead-lettered, not in flight excluded). */
   pendingRows: number;
   pendingRowsByNamespace: Record<string, number>;
+  /** Batches in claims held by workers (queued inside a claim or running). */
   inFlightBatches: number;
   inFlightRows: number;
+  /** Claims out; each leases one batch at a time, so this bounds the batches being computed. */
+  claimsInFlight: number;
   inFlight: InFlightBatchStatus[];
+  degraded?: DegradedStatus;
   counters: FunctionCounters;
   lastDiscoveryAt?: string;
   lastError?: string;
@@ -174,6 +214,23 @@ export interface FunctionBatchInput {
   namespace: string;
   ids: RowId[];
 }
+
+/** Input of one claim activity (pull: on the Function's task queue; push: on the orchestrator's). */
+export interface FunctionClaimInput {
+  claimId: string;
+  spec: FunctionBatchInput['spec'];
+  batches: { batchId: string; namespace: string; ids: RowId[] }[];
+}
+
+/** Counters a Function batch reports in its outcome. */
+export interface FunctionBatchCounts extends Record<string, number> {
+  written: number;
+  skipped: number;
+  superseded: number;
+}
+
+export type FunctionBatchOutcome = BatchOutcome;
+export type FunctionClaimResult = ClaimReport;
 
 /** Result of one batch activity. */
 export interface FunctionBatchResult {

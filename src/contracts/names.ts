@@ -134,6 +134,11 @@ export const WorkerEnv = {
   batchSize: 'LAYER_BATCH_SIZE',
   /** Worker call timeout in seconds. */
   timeoutSeconds: 'LAYER_TIMEOUT_SECONDS',
+  /**
+   * Claims one worker process runs at once (each runs one batch at a time). The operator sets
+   * it to the workload's maxInFlightBatches; the global bound is the workflow's, not this.
+   */
+  concurrency: 'LAYER_WORKER_CONCURRENCY',
   /** Orchestrator HTTP API base URL. */
   apiBaseUrl: 'LAYER_API_URL',
   /** Bearer for the orchestrator/gateway API, from a Secret (absent when inbound auth is open). */

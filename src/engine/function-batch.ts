@@ -2,8 +2,11 @@
 // write the outputs back with a conditional patch. The same code runs in the orchestrator (push
 // dispatch: the worker is an HTTP /run endpoint) and inside the worker SDK (pull dispatch: the
 // worker is the user's handler), so both paths have identical read, validation and write rules.
+import type { ClaimReport } from '../contracts/claims.js';
+import { runClaim, type ClaimRunOptions } from './claim-runner.js';
 import type {
   BatchRow,
+  FunctionClaimInput,
   FunctionBatchInput,
   FunctionBatchResult,
   RowId,
@@ -11,7 +14,8 @@ import type {
 } from '../contracts/function.js';
 import type { StoreClient } from '../store/client.js';
 import { versionAttribute, workFilter } from './function-filters.js';
-import { validateWorkerOutputs, type ValidatedOutput } from './worker-output.js';
+import type { FailureReport } from '../contracts/failures.js';
+import { rowFailureReports, validateWorkerOutputs, type ValidatedOutput } from './worker-output.js';
 
 /** Computes outputs for a batch: the user's handler (pull) or an HTTP call (push). */
 export type BatchCompute = (request: RunBatchRequest) => Promise<unknown>;
@@ -90,15 +94,21 @@ async function writeOutputs(
   return { written, superseded: outputs.length - written };
 }
 
+/** A batch's result, with the rows that could not be written (row-scoped failures). */
+export interface FunctionBatchRun extends FunctionBatchResult {
+  rowFailures: FailureReport[];
+}
+
 export async function runFunctionBatchWith(
   store: StoreClient,
   input: FunctionBatchInput,
   compute: BatchCompute,
   options: BatchRunOptions = {},
-): Promise<FunctionBatchResult> {
+): Promise<FunctionBatchRun> {
   const { rows, observedVersion } = await readBatchRows(store, input);
   const skipped = input.ids.length - rows.length;
-  if (rows.length === 0) return { batchId: input.batchId, written: 0, skipped, superseded: 0 };
+  if (rows.length === 0)
+    return { batchId: input.batchId, written: 0, skipped, superseded: 0, rowFailures: [] };
   options.heartbeat?.();
   const request: RunBatchRequest = {
     batchId: input.batchId,
@@ -109,7 +119,45 @@ export async function runFunctionBatchWith(
   };
   const raw = await compute(request);
   options.heartbeat?.();
-  const outputs = validateWorkerOutputs(rows, raw, input.spec.output);
-  const { written, superseded } = await writeOutputs(store, input, outputs, observedVersion);
-  return { batchId: input.batchId, written, skipped, superseded };
+  const { valid, rowProblems } = validateWorkerOutputs(rows, raw, input.spec.output);
+  const { written, superseded } =
+    valid.length > 0
+      ? await writeOutputs(store, input, valid, observedVersion)
+      : { written: 0, superseded: 0 };
+  return {
+    batchId: input.batchId,
+    written,
+    skipped,
+    superseded,
+    rowFailures: rowFailureReports(rowProblems),
+  };
+}
+
+/**
+ * Runs a Function claim: each batch through runFunctionBatchWith, one after another (see
+ * src/engine/claim-runner.ts for resumption, heartbeats and failure handling).
+ */
+export function runFunctionClaimWith(
+  store: StoreClient | ((namespace: string) => StoreClient),
+  input: FunctionClaimInput,
+  compute: BatchCompute,
+  options: ClaimRunOptions = {},
+): Promise<ClaimReport> {
+  const storeFor = typeof store === 'function' ? store : () => store;
+  return runClaim(
+    input.claimId,
+    input.batches,
+    async (batch) => {
+      const res = await runFunctionBatchWith(
+        storeFor(batch.namespace),
+        { batchId: batch.batchId, namespace: batch.namespace, ids: batch.ids, spec: input.spec },
+        compute,
+      );
+      return {
+        counts: { written: res.written, skipped: res.skipped, superseded: res.superseded },
+        rowFailures: res.rowFailures,
+      };
+    },
+    options,
+  );
 }

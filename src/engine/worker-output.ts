@@ -3,13 +3,22 @@
 // without retries and the message names the row and the field, so the person reading it in the
 // Temporal UI (or on the dead-lettered row) knows what to fix.
 import type { BatchRow, FunctionOutputSpec, RowId } from '../contracts/function.js';
+import { FailureType, type FailureReport } from '../contracts/failures.js';
 import { LayerError } from '../util/errors.js';
 
+/** One row's output does not fit the output spec (row-scoped: that row is dead-lettered). */
 export class InvalidWorkerOutputError extends LayerError {
   constructor(
     message: string,
     readonly rowId?: RowId,
   ) {
+    super(message, 'fix the worker so each row gets a value of output.kind (and output.dim)');
+  }
+}
+
+/** The answer as a whole is malformed (not an array; missing, extra or duplicate ids). */
+export class InvalidWorkerAnswerError extends LayerError {
+  constructor(message: string) {
     super(message, 'fix the worker so it returns exactly one valid output per input row id');
   }
 }
@@ -71,59 +80,100 @@ function idKey(id: RowId): string {
   return typeof id === 'number' ? `n:${id}` : `s:${id}`;
 }
 
+/** Rows whose output could not be written: a bad value, or the handler's own `{ id, error }`. */
+export interface RowProblem {
+  id: RowId;
+  message: string;
+  /** `rejected`: the handler refused the row; `invalid`: its value does not fit the output spec. */
+  cause: 'rejected' | 'invalid';
+}
+
+function summary(problems: readonly { message: string }[]): string {
+  const first = problems[0]!;
+  const more =
+    problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+  return `${first.message}${more}`;
+}
+
 /**
- * One output per input row: no missing, extra or duplicate ids, every value of the right shape.
- * Throws InvalidWorkerOutputError naming the first problem (and how many more there are).
+ * One output per input row. Structure problems (not an array, missing, extra or duplicate ids)
+ * throw InvalidWorkerAnswerError: the batch is at fault. A value that does not fit, or an entry
+ * `{ id, error }` by which the handler refuses a row, is a problem of that row only: it comes
+ * back in `rowProblems` and the other rows are written.
  */
 export function validateWorkerOutputs(
   rows: readonly BatchRow[],
   outputs: unknown,
   output: FunctionOutputSpec,
-): ValidatedOutput[] {
+): { valid: ValidatedOutput[]; rowProblems: RowProblem[] } {
   if (!Array.isArray(outputs)) {
-    throw new InvalidWorkerOutputError(
-      `worker output: expected an array of {id, value}, got ${describe(outputs)}`,
+    throw new InvalidWorkerAnswerError(
+      `invalid worker output: expected an array of {id, value}, got ${describe(outputs)}`,
     );
   }
   const expected = new Map(rows.map((r) => [idKey(r.id), r.id]));
   const seen = new Set<string>();
-  const problems: { message: string; id?: RowId }[] = [];
+  const structure: { message: string }[] = [];
+  const rowProblems: RowProblem[] = [];
   const valid: ValidatedOutput[] = [];
   outputs.forEach((entry, index) => {
     if (entry === null || typeof entry !== 'object' || !('id' in entry)) {
-      problems.push({ message: `outputs[${index}]: expected {id, value}, got ${describe(entry)}` });
+      structure.push({ message: `outputs[${index}]: expected {id, value}, got ${describe(entry)}` });
       return;
     }
-    const { id, value } = entry as { id: unknown; value: unknown };
+    const { id, value, error } = entry as { id: unknown; value: unknown; error?: unknown };
     if (typeof id !== 'number' && typeof id !== 'string') {
-      problems.push({ message: `outputs[${index}].id: expected a row id, got ${describe(id)}` });
+      structure.push({ message: `outputs[${index}].id: expected a row id, got ${describe(id)}` });
       return;
     }
     const key = idKey(id);
     if (!expected.has(key)) {
-      problems.push({ message: `row ${JSON.stringify(id)}: not in the batch (extra id)`, id });
+      structure.push({ message: `row ${JSON.stringify(id)}: not in the batch (extra id)` });
       return;
     }
     if (seen.has(key)) {
-      problems.push({ message: `row ${JSON.stringify(id)}: returned more than once`, id });
+      structure.push({ message: `row ${JSON.stringify(id)}: returned more than once` });
       return;
     }
     seen.add(key);
+    if (error !== undefined && error !== null) {
+      const why = typeof error === 'string' ? error : JSON.stringify(error);
+      rowProblems.push({
+        id,
+        cause: 'rejected',
+        message: `row ${JSON.stringify(id)}: the handler refused it: ${why}`,
+      });
+      return;
+    }
     const problem = outputValueProblem(value, output);
-    if (problem) problems.push({ message: `row ${JSON.stringify(id)}: ${output.attribute} ${problem}`, id });
+    if (problem)
+      rowProblems.push({
+        id,
+        cause: 'invalid',
+        message: `row ${JSON.stringify(id)}: ${output.attribute} ${problem}`,
+      });
     else valid.push({ id, value });
   });
   for (const [key, id] of expected) {
     if (!seen.has(key))
-      problems.push({ message: `row ${JSON.stringify(id)}: missing from the worker output`, id });
+      structure.push({ message: `row ${JSON.stringify(id)}: missing from the worker output` });
   }
-  if (problems.length > 0) {
-    const first = problems[0]!;
-    const more =
-      problems.length > 1
-        ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})`
-        : '';
-    throw new InvalidWorkerOutputError(`invalid worker output: ${first.message}${more}`, first.id);
+  if (structure.length > 0)
+    throw new InvalidWorkerAnswerError(`invalid worker output: ${summary(structure)}`);
+  return { valid, rowProblems };
+}
+
+/** Row problems grouped into one failure report per cause (one dead-letter write each). */
+export function rowFailureReports(problems: readonly RowProblem[]): FailureReport[] {
+  const out: FailureReport[] = [];
+  for (const cause of ['invalid', 'rejected'] as const) {
+    const group = problems.filter((p) => p.cause === cause);
+    if (group.length === 0) continue;
+    out.push({
+      type: cause === 'invalid' ? FailureType.InvalidWorkerOutput : FailureType.RowRejected,
+      message: cause === 'invalid' ? `invalid worker output: ${summary(group)}` : summary(group),
+      rowIds: group.map((p) => p.id),
+    });
   }
-  return valid;
+  return out;
 }

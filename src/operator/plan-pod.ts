@@ -21,6 +21,8 @@ import { workerBearerSecret, type OperatorSettings } from './settings.js';
 export const WORKER_CONTAINER = 'worker';
 /** Named container port of push workers; the Service and readiness probe refer to it. */
 export const HTTP_PORT_NAME = 'http';
+/** Claims a Pipeline workflow lets out at once (src/contracts/pipeline.ts schedule default). */
+const PIPELINE_DEFAULT_IN_FLIGHT = 8;
 /** Extra seconds past the batch timeout a terminating pod gets to finish its batch. */
 const GRACE_MARGIN_SECONDS = 15;
 
@@ -45,6 +47,10 @@ export function workerEnv(w: Workload, settings: OperatorSettings): V1EnvVar[] {
     { name: WorkerEnv.apiBaseUrl, value: settings.apiBaseUrl },
     { name: WorkerEnv.storeUrl, value: settings.storeUrl },
   ];
+  // A replica may hold every claim the workflow lets out (its maxInFlightBatches, the global bound):
+  // more slots than that would never be used. Pipelines have no such field in the CRD (default 8).
+  const claims = w.kind === 'Function' ? w.spec.schedule.maxInFlightBatches : PIPELINE_DEFAULT_IN_FLIGHT;
+  env.push({ name: WorkerEnv.concurrency, value: String(claims) });
   if (worker.dispatch === 'push') env.push({ name: WorkerEnv.port, value: String(worker.port) });
   if (w.kind === 'Pipeline') {
     env.push({ name: WorkerEnv.targetNamespace, value: w.spec.target.namespace });

@@ -6,9 +6,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import type { DataConverter } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
+import { claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
 import {
   RUN_FUNCTION_BATCH_ACTIVITY,
+  RUN_FUNCTION_CLAIM_ACTIVITY,
   runBatchRequestSchema,
+  type FunctionClaimInput,
   type BatchRow,
   type FunctionBatchInput,
   type FunctionBatchResult,
@@ -16,8 +20,8 @@ import {
   type RowId,
 } from '../contracts/function.js';
 import { WorkerEnv, functionTaskQueue } from '../contracts/names.js';
-import { classified, WorkerCallError } from '../activities/failures.js';
-import { runFunctionBatchWith } from '../engine/function-batch.js';
+import { classified, WorkerCallError } from '../engine/failures.js';
+import { runFunctionBatchWith, runFunctionClaimWith } from '../engine/function-batch.js';
 import { createStoreClient, type StoreClient } from '../store/client.js';
 import { s3DataConverter } from '../codec/s3-payload-codec.js';
 import { listening, type Listening } from './http-listen.js';
@@ -31,10 +35,11 @@ export interface BatchContext {
   signal: AbortSignal;
 }
 
-export interface FunctionOutput {
-  id: RowId;
-  value: unknown;
-}
+/**
+ * One output per input row: `{ id, value }`, or `{ id, error }` to refuse a row — that row alone
+ * is dead-lettered with the message (no retries), and the others are written.
+ */
+export type FunctionOutput = { id: RowId; value: unknown } | { id: RowId; error: string };
 
 export type FunctionHandler = (
   rows: BatchRow[],
@@ -48,7 +53,11 @@ export interface RunFunctionWorkerOptions {
   handler: FunctionHandler;
   /** Default: $LAYER_TASK_QUEUE, else derived from $LAYER_WORKLOAD_NAMESPACE/$LAYER_WORKLOAD_NAME. */
   taskQueue?: string;
-  /** Batches run at once by this process (default 4). */
+  /**
+   * Claims this process runs at once; each runs its batches one after another, so this is also
+   * the number of handler calls in progress. Default: $LAYER_WORKER_CONCURRENCY (the operator sets
+   * it to the Function's maxInFlightBatches), else 4.
+   */
   concurrency?: number;
   /** Default: $LAYER_TEMPORAL_ADDRESS (localhost:7233) and $LAYER_TEMPORAL_NAMESPACE (default). */
   temporal?: {
@@ -114,30 +123,76 @@ async function callHandler(
   );
 }
 
-/** The activity a pull worker registers: read rows, run the handler, validate, write back. */
-export function createFunctionBatchActivity(handler: FunctionHandler, store: StoreClient) {
-  return async (input: FunctionBatchInput): Promise<FunctionBatchResult> =>
+function currentContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined; // called outside an activity (a direct loop, a test)
+  }
+}
+
+function handlerCompute(handler: FunctionHandler, timeoutSeconds: number, signal?: AbortSignal) {
+  return (request: { batchId: string; namespace: string; output: FunctionOutputSpec; rows: BatchRow[] }) =>
+    callHandler(
+      handler,
+      request.rows,
+      { batchId: request.batchId, namespace: request.namespace, output: request.output },
+      timeoutSeconds,
+      signal,
+    );
+}
+
+/**
+ * The claim activity a pull worker registers: runs the claim's batches one after another (read
+ * rows, run the handler, validate, write back), heartbeating progress so a retried claim resumes
+ * after its last finished batch.
+ */
+export function createFunctionClaimActivity(handler: FunctionHandler, store: StoreClient) {
+  return async (input: FunctionClaimInput): Promise<ClaimReport> =>
     classified(() => {
-      let ctx: Context | undefined;
-      try {
-        ctx = Context.current();
-      } catch {
-        ctx = undefined;
-      }
-      return runFunctionBatchWith(
+      const ctx = currentContext();
+      return runFunctionClaimWith(
         store,
         input,
-        (request) =>
-          callHandler(
-            handler,
-            request.rows,
-            { batchId: request.batchId, namespace: request.namespace, output: request.output },
-            input.spec.worker.timeoutSeconds,
-            ctx?.cancellationSignal,
-          ),
-        { heartbeat: () => ctx?.heartbeat() },
+        handlerCompute(handler, input.spec.worker.timeoutSeconds, ctx?.cancellationSignal),
+        {
+          resumeFrom: claimProgressFrom(ctx?.info.heartbeatDetails, input.claimId),
+          heartbeat: (progress) => ctx?.heartbeat(progress),
+          signal: ctx?.cancellationSignal,
+        },
       );
     });
+}
+
+/** The one-batch activity of workflows started before engine v2 (kept so they can finish). */
+export function createFunctionBatchActivity(handler: FunctionHandler, store: StoreClient) {
+  return async (input: FunctionBatchInput): Promise<FunctionBatchResult> =>
+    classified(async () => {
+      const ctx = currentContext();
+      const { rowFailures, ...result } = await runFunctionBatchWith(
+        store,
+        input,
+        handlerCompute(handler, input.spec.worker.timeoutSeconds, ctx?.cancellationSignal),
+        { heartbeat: () => ctx?.heartbeat() },
+      );
+      // Those runs know no row-scoped outcome: fail the batch as they always did.
+      const first = rowFailures[0];
+      if (first)
+        throw ApplicationFailure.create({ type: first.type, message: first.message, nonRetryable: true });
+      return result;
+    });
+}
+
+/** $LAYER_WORKER_CONCURRENCY as a positive integer; a bad value is an error naming the variable. */
+export function workerConcurrencyFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env[WorkerEnv.concurrency]?.trim();
+  if (!raw) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw new Error(
+      `${WorkerEnv.concurrency}=${raw}: expected a whole number from 1 to 1000 (claims run at once)`,
+    );
+  return n;
 }
 
 function resolveStore(opts: RunFunctionWorkerOptions, env: NodeJS.ProcessEnv): StoreClient {
@@ -176,7 +231,7 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
     (await NativeConnection.connect({
       address: opts.temporal?.address ?? env[WorkerEnv.temporalAddress] ?? 'localhost:7233',
     }));
-  const concurrency = opts.concurrency ?? 4;
+  const concurrency = opts.concurrency ?? workerConcurrencyFromEnv(env) ?? 4;
   // The orchestrator's S3 payload codec, when it uses one (same variables as its config).
   const bucket = env.LAYER_PAYLOAD_BUCKET?.trim();
   const dataConverter =
@@ -194,7 +249,10 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
     connection,
     namespace: opts.temporal?.namespace ?? env[WorkerEnv.temporalNamespace] ?? 'default',
     taskQueue,
-    activities: { [RUN_FUNCTION_BATCH_ACTIVITY]: createFunctionBatchActivity(opts.handler, store) },
+    activities: {
+      [RUN_FUNCTION_CLAIM_ACTIVITY]: createFunctionClaimActivity(opts.handler, store),
+      [RUN_FUNCTION_BATCH_ACTIVITY]: createFunctionBatchActivity(opts.handler, store),
+    },
     ...(dataConverter ? { dataConverter } : {}),
     maxConcurrentActivityTaskExecutions: concurrency,
     // A pull worker only runs activities; its pollers scale with the batches it may hold.

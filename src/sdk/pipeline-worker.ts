@@ -23,7 +23,7 @@ import {
   type QueuedItem,
 } from '../contracts/pipeline.js';
 import { WorkerEnv, pipelineTaskQueue } from '../contracts/names.js';
-import { WorkerCallError } from '../activities/failures.js';
+import { WorkerCallError } from '../engine/failures.js';
 import { pipelineClassified } from '../activities/pipeline-activities.js';
 import { runPipelineBatchWith } from '../engine/pipeline-write.js';
 import { getPipelineItemStates, submitPipelineItems, type PipelineRef } from '../client/pipeline-client.js';

@@ -1,5 +1,5 @@
-// Failure types the Function workflow never retries, mirrored from src/activities/failures.ts
-// (which imports Node-only code and so cannot be imported here). A unit test keeps them equal.
+// FROZEN with function-workflow-v1.ts: the failure types that code never retries. Every other
+// place reads the catalogue in src/contracts/failures.ts.
 export const FAILURE_TYPES_NOT_RETRIED: readonly string[] = [
   'InvalidWorkerOutput',
   'WorkerRejectedBatch',

@@ -1,10 +1,11 @@
-// One long-running workflow per Function: a coordinator that discovers rows needing work,
-// cuts them into batches, keeps at most maxInFlightBatches leased to workers, isolates and
-// dead-letters rows that keep failing, and continues-as-new before its history grows large.
-// Rows never pass through this workflow — only ids and batch descriptors (docs/adr/0010).
+// One long-running workflow per Function. A thin shell: the scheduling rules live in the batch
+// envelope (src/envelope/batch-envelope.ts) and discovery in FunctionDiscovery, both pure and
+// table-tested; this file wires messages, runs the commands they return as activities, and feeds
+// the results back. Rows never pass through it — only ids (docs/adr/0010, docs/adr/0011).
 import {
   ActivityFailure,
   ApplicationFailure,
+  TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -17,10 +18,21 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { RetryPolicy } from '@temporalio/common';
 import type * as activities from '../activities/index.js';
 import {
-  RUN_FUNCTION_BATCH_ACTIVITY,
+  CLAIM_HEARTBEAT_TIMEOUT_MS,
+  claimProgressFrom,
+  type BatchOutcome,
+  type ClaimReport,
+} from '../contracts/claims.js';
+import {
+  FailureType,
+  NON_RETRYABLE_FAILURE_TYPES,
+  failureKind,
+  type FailureReport,
+} from '../contracts/failures.js';
+import {
+  RUN_FUNCTION_CLAIM_ACTIVITY,
   discoverNowSignal,
   functionCarriedStateSchema,
   functionRuntimeSpecSchema,
@@ -29,121 +41,126 @@ import {
   setPausedUpdate,
   statusQuery,
   updateSpecUpdate,
-  type FunctionBatchInput,
-  type FunctionBatchResult,
+  type FunctionBatchPayload,
+  type FunctionClaimInput,
   type FunctionPhase,
+  type FunctionRuntimeSpec,
   type FunctionStatus,
   type FunctionWorkflowInput,
-  type RowId,
 } from '../contracts/function.js';
 import { functionTaskQueue } from '../contracts/names.js';
 import { LayerPhaseKey, LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
-import { FAILURE_TYPES_NOT_RETRIED } from './function-failure-types.js';
-import { batchRetryPolicy, type BatchRetrySpec } from './batch-retry-policy.js';
+import {
+  BatchEnvelope,
+  DEFAULT_CLAIM_SIZING,
+  type Claim,
+  type EnvelopeCommand,
+  type EnvelopeSettings,
+} from '../envelope/batch-envelope.js';
+import { FunctionDiscovery, functionPayloadOps, idKey } from '../envelope/function-discovery.js';
+import { batchRetryPolicy } from './batch-retry-policy.js';
+import { functionWorkflowV1 } from './function-workflow-v1.js';
 
-/** Batches per run before continue-as-new even if the server has not suggested it yet. */
-export const DEFAULT_BATCHES_PER_RUN = 500;
-/** Retries for a half of a failed batch: the whole batch already used the full policy. */
-const SPLIT_MAX_ATTEMPTS = 2;
-/** Largest discovery page, whatever the free capacity. */
-const MAX_DISCOVERY_PAGE = 10_000;
+/** Claims per run before continue-as-new even if the server has not suggested it yet. */
+export const DEFAULT_CLAIMS_PER_RUN = 500;
+/** Marks runs that use the envelope and claims; runs without it replay the frozen v1 code. */
+export const ENGINE_V2_PATCH = 'engine-v2';
 
-// Orchestrator-side calls are single store requests: a short timeout means an orchestrator
-// that dies mid-call delays the Function by seconds, not minutes (its attempt is re-run).
-const orchestrator = proxyActivities<ReturnType<typeof activities.createFunctionActivities>>({
+type FunctionActivities = ReturnType<typeof activities.createFunctionActivities>;
+
+// Orchestrator-side calls are single store requests: a short timeout means an orchestrator that
+// dies mid-call delays the Function by seconds, not minutes (its attempt is re-run).
+const orchestrator = proxyActivities<FunctionActivities>({
   startToCloseTimeout: '15 seconds',
   retry: {
     initialInterval: '1 second',
     maximumInterval: '30 seconds',
-    nonRetryableErrorTypes: [...FAILURE_TYPES_NOT_RETRIED],
+    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
   },
 });
 
 /** Clearing dead letters pages through patch_by_filter requests: allow it minutes. */
-const replayProxy = proxyActivities<ReturnType<typeof activities.createFunctionActivities>>({
+const replayProxy = proxyActivities<FunctionActivities>({
   startToCloseTimeout: '5 minutes',
   retry: {
     initialInterval: '1 second',
     maximumInterval: '30 seconds',
-    nonRetryableErrorTypes: [...FAILURE_TYPES_NOT_RETRIED],
+    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
   },
 });
 
-interface Batch {
-  batchId: string;
-  namespace: string;
-  ids: RowId[];
-  /** 0 for a discovered batch; n for a batch split n times from a failing one. */
-  splitDepth: number;
-  since: number;
+function envelopeSettings(spec: FunctionRuntimeSpec): EnvelopeSettings {
+  return {
+    maxInFlightClaims: spec.schedule.maxInFlightBatches,
+    retry: spec.retry,
+    ...DEFAULT_CLAIM_SIZING,
+  };
 }
 
-interface ScanCursor {
-  afterId: RowId | null;
-  exhausted: boolean;
-  scanning: boolean;
-}
-
-function retryPolicy(spec: { retry: BatchRetrySpec }, maxAttempts: number): RetryPolicy {
-  return batchRetryPolicy(spec.retry, maxAttempts, FAILURE_TYPES_NOT_RETRIED);
-}
-
-function failureMessage(err: unknown): { message: string; nonRetryable: boolean } {
+/** A failed activity as a typed report, with the claim's last heartbeat when it has one. */
+function failureOf(err: unknown): { failure: FailureReport; progress?: unknown } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
+  if (cause instanceof TimeoutFailure) {
     return {
-      message: cause.message,
-      nonRetryable: cause.nonRetryable || FAILURE_TYPES_NOT_RETRIED.includes(cause.type ?? ''),
+      failure: { type: FailureType.ClaimLost, message: `claim lost by its worker: ${cause.message}` },
+      progress: cause.lastHeartbeatDetails,
     };
   }
-  return { message: cause instanceof Error ? cause.message : String(cause), nonRetryable: false };
+  if (cause instanceof ApplicationFailure) {
+    const report = cause.details?.[0] as FailureReport | undefined;
+    return {
+      failure: {
+        type: cause.type ?? FailureType.HandlerFailed,
+        message: cause.message,
+        ...(report?.rowIds ? { rowIds: report.rowIds } : {}),
+      },
+    };
+  }
+  return {
+    failure: {
+      type: FailureType.HandlerFailed,
+      message: cause instanceof Error ? cause.message : String(cause),
+    },
+  };
 }
 
 export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise<void> {
+  // Runs started before engine v2 finish on the frozen code; their next run starts here.
+  if (!patched(ENGINE_V2_PATCH)) return functionWorkflowV1(rawInput);
+
   // Parse, don't trust: after continue-as-new the input is JSON from the previous run.
   const input = functionWorkflowInputSchema.parse(rawInput);
   let spec = input.spec;
   const state = functionCarriedStateSchema.parse(input.state ?? {});
   state.runsSoFar += 1;
-  const batchesPerRun = input.batchesPerRun ?? DEFAULT_BATCHES_PER_RUN;
+  const claimsPerRun = input.batchesPerRun ?? DEFAULT_CLAIMS_PER_RUN;
+  const runTag = workflowInfo().runId.slice(0, 8);
 
-  const inFlight = new Map<string, Batch>();
-  const inFlightIds = new Set<string>();
-  const waiting: Batch[] = [];
-  let cursors: Record<string, ScanCursor> = {};
-  let passActive = false;
+  const envelope = new BatchEnvelope<FunctionBatchPayload>(
+    functionPayloadOps,
+    envelopeSettings(spec),
+    runTag,
+    state.envelope,
+  );
+  const discovery = new FunctionDiscovery(runTag);
   let nextPassAtMs = Date.now();
-  let batchSeq = 0;
-  let batchesThisRun = 0;
+  let claimsThisRun = 0;
+  let countsRunning = 0;
+  let deadLettersRunning = 0;
   let draining = false;
   let phase: FunctionPhase = 'idle';
   let wake = 0;
   const bump = () => {
     wake += 1;
   };
-  const idKey = (ns: string, id: RowId) => `${ns}\u0000${typeof id}:${id}`;
-  const runTag = workflowInfo().runId.slice(0, 8);
-
-  let reservedSlots = 0;
-  // Discovery reads ahead one window: up to maxInFlightBatches batches wait, already
-  // discovered, behind those in flight, so a finished batch is replaced in the same workflow
-  // task instead of after a scan (docs/adr/0010). Workflow state stays bounded by
-  // 2 × maxInFlightBatches × batchSize ids.
-  // Runs recorded before read-ahead replay without it (the patch marker decides).
-  const readAhead = patched('discovery-read-ahead');
-  const capacity = () => (readAhead ? 2 : 1) * spec.schedule.maxInFlightBatches;
-  /** Batch slots neither in flight, waiting, nor promised to a running scan. */
-  const freeSlots = () => capacity() - inFlight.size - waiting.length - reservedSlots;
-  /** Scan only when half the read-ahead is gone, so each scan fetches several batches. */
-  const scanThreshold = () => (readAhead ? Math.max(1, Math.ceil(spec.schedule.maxInFlightBatches / 2)) : 1);
 
   const status = (): FunctionStatus => {
     const byNs: Record<string, number> = {};
     for (const ns of spec.targetNamespaces) byNs[ns] = state.pendingRows[ns] ?? 0;
     const elapsedMs = state.rateWindow ? Date.now() - state.rateWindow.startedAtMs : 0;
     const done = state.rateWindow ? state.counters.processed - state.rateWindow.processedAtStart : 0;
-    let inFlightRows = 0;
-    for (const b of inFlight.values()) inFlightRows += b.ids.length;
+    const claims = envelope.state.claims;
+    const d = envelope.degraded;
     return {
       name: spec.name,
       k8sNamespace: spec.k8sNamespace,
@@ -153,14 +170,26 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       targetNamespaces: spec.targetNamespaces,
       pendingRows: Object.values(byNs).reduce((a, b) => a + b, 0),
       pendingRowsByNamespace: byNs,
-      inFlightBatches: inFlight.size,
-      inFlightRows,
-      inFlight: [...inFlight.values()].slice(0, 50).map((b) => ({
-        batchId: b.batchId,
-        namespace: b.namespace,
-        rows: b.ids.length,
-        since: new Date(b.since).toISOString(),
+      inFlightBatches: envelope.batchesInFlight,
+      inFlightRows: envelope.rowsInFlight,
+      claimsInFlight: envelope.claimsInFlight,
+      inFlight: claims.slice(0, 50).map((c) => ({
+        batchId: c.claimId,
+        namespace: [...new Set(c.batches.map((b) => b.payload.namespace))].join(','),
+        rows: c.batches.reduce((n, b) => n + b.rows, 0),
+        since: new Date(c.sinceMs).toISOString(),
       })),
+      ...(d
+        ? {
+            degraded: {
+              reason: d.reason,
+              message: d.message,
+              hint: failureKind(d.reason).hint,
+              since: new Date(d.sinceMs).toISOString(),
+              retryAt: new Date(d.retryAtMs).toISOString(),
+            },
+          }
+        : {}),
       counters: { ...state.counters },
       lastDiscoveryAt: state.lastDiscoveryAt,
       lastError: state.lastError,
@@ -174,14 +203,19 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
   setHandler(
     updateSpecUpdate,
     (next) => {
-      const previousNamespaces = spec.targetNamespaces.join('\u0000');
+      // Level-triggered callers resend the spec they want: an equal spec changes nothing.
+      if (JSON.stringify(next) === JSON.stringify(spec)) return { generation: spec.generation };
+      const work = (s: FunctionRuntimeSpec) => JSON.stringify([s.targetNamespaces, s.output, s.filter]);
+      const workChanged = work(next) !== work(spec);
+      if (next.targetNamespaces.join('\u0000') !== spec.targetNamespaces.join('\u0000'))
+        upsertSearchAttributes([{ key: LayerTargetNamespaceKey, value: next.targetNamespaces }]);
       spec = next;
-      // A new spec may change filter, version or namespaces: start a fresh pass now.
-      state.discoveryRequested = true;
-      cursors = {};
-      passActive = false;
-      if (previousNamespaces !== spec.targetNamespaces.join('\u0000')) {
-        upsertSearchAttributes([{ key: LayerTargetNamespaceKey, value: spec.targetNamespaces }]);
+      envelope.settings = envelopeSettings(spec);
+      if (workChanged) {
+        // Filter, version or namespaces changed: what was discovered may no longer be work.
+        envelope.clearWaiting();
+        discovery.reset();
+        state.discoveryRequested = true;
       }
       bump();
       return { generation: spec.generation };
@@ -220,113 +254,126 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     return { cleared };
   });
 
-  // ---- batches --------------------------------------------------------------------------
-  const batchInput = (b: Batch): FunctionBatchInput => ({
-    batchId: b.batchId,
-    namespace: b.namespace,
-    ids: b.ids,
-    spec: {
-      k8sNamespace: spec.k8sNamespace,
-      name: spec.name,
-      inputs: spec.inputs,
-      output: spec.output,
-      filter: spec.filter,
-      worker: spec.worker,
-    },
-  });
-
-  const executeBatch = (b: Batch): Promise<FunctionBatchResult> => {
-    const first = b.ids[0];
-    const last = b.ids[b.ids.length - 1];
-    const options: ActivityOptions = {
-      // The lease: a worker that vanishes loses the batch after leaseSeconds and it is re-dispatched.
-      startToCloseTimeout: spec.schedule.leaseSeconds * 1000,
-      retry: retryPolicy(
-        spec,
-        b.splitDepth === 0 ? spec.retry.maxAttempts : Math.min(spec.retry.maxAttempts, SPLIT_MAX_ATTEMPTS),
-      ),
-      summary: `batch ${b.batchId}: ${b.ids.length} rows of ${b.namespace} (ids ${String(first)}…${String(last)})`,
+  // ---- claims ---------------------------------------------------------------------------
+  const startClaim = (claim: Claim<FunctionBatchPayload>, maxAttempts: number): Promise<ClaimReport> => {
+    const claimInput: FunctionClaimInput = {
+      claimId: claim.claimId,
+      spec: {
+        k8sNamespace: spec.k8sNamespace,
+        name: spec.name,
+        inputs: spec.inputs,
+        output: spec.output,
+        filter: spec.filter,
+        worker: spec.worker,
+      },
+      batches: claim.batches.map((b) => ({
+        batchId: b.batchId,
+        namespace: b.payload.namespace,
+        ids: b.payload.ids,
+      })),
     };
-    if (spec.worker.dispatch === 'push') {
-      return proxyActivities<ReturnType<typeof activities.createFunctionActivities>>(options).runPushBatch(
-        batchInput(b),
-      );
-    }
-    const pull = proxyActivities<Record<string, (i: FunctionBatchInput) => Promise<FunctionBatchResult>>>({
+    const rows = claim.batches.reduce((n, b) => n + b.rows, 0);
+    const leaseMs = spec.schedule.leaseSeconds * 1000;
+    const options: ActivityOptions = {
+      // The lease bounds a live claimant (leaseSeconds per batch it carries); the heartbeat
+      // timeout finds a dead one within seconds, and the retry resumes after its last batch.
+      startToCloseTimeout: leaseMs * claim.batches.length,
+      heartbeatTimeout: Math.min(leaseMs, CLAIM_HEARTBEAT_TIMEOUT_MS),
+      retry: batchRetryPolicy(spec.retry, maxAttempts, NON_RETRYABLE_FAILURE_TYPES),
+      summary: `claim ${claim.claimId}: ${claim.batches.length} batches, ${rows} rows${claim.probe ? ' (probe)' : ''}`,
+    };
+    if (spec.worker.dispatch === 'push')
+      return proxyActivities<FunctionActivities>(options).runPushClaim(claimInput);
+    const pull = proxyActivities<Record<string, (i: FunctionClaimInput) => Promise<ClaimReport>>>({
       ...options,
       taskQueue: spec.worker.taskQueue ?? functionTaskQueue(spec.k8sNamespace, spec.name),
     });
-    return pull[RUN_FUNCTION_BATCH_ACTIVITY]!(batchInput(b));
+    return pull[RUN_FUNCTION_CLAIM_ACTIVITY]!(claimInput);
   };
 
-  const release = (b: Batch) => {
-    inFlight.delete(b.batchId);
-    for (const id of b.ids) inFlightIds.delete(idKey(b.namespace, id));
-    bump();
-  };
-
-  const onBatchFailed = async (b: Batch, err: unknown) => {
-    const { message } = failureMessage(err);
-    state.counters.failedBatches += 1;
-    state.lastError = `${b.batchId} (${b.namespace}): ${message}`;
-    if (b.ids.length > 1) {
-      // Isolate the rows that fail: retry each half on its own, down to single rows.
-      const mid = Math.ceil(b.ids.length / 2);
-      [b.ids.slice(0, mid), b.ids.slice(mid)].forEach((ids, half) => {
-        waiting.push({
-          batchId: `${b.batchId}.${half + 1}`,
-          namespace: b.namespace,
-          ids,
-          splitDepth: b.splitDepth + 1,
-          since: Date.now(),
-        });
-      });
-      return;
+  const count = (outcomes: readonly BatchOutcome[]) => {
+    for (const o of outcomes) {
+      if (o.status === 'done') {
+        state.counters.batches += 1;
+        state.counters.processed += o.counts?.written ?? 0;
+        state.counters.superseded += o.counts?.superseded ?? 0;
+      } else state.lastError = `${o.batchId}: ${o.failure.message}`;
     }
-    const attempts =
-      b.splitDepth === 0 ? spec.retry.maxAttempts : Math.min(spec.retry.maxAttempts, SPLIT_MAX_ATTEMPTS);
-    const marked = await orchestrator.deadLetterRows({
-      namespace: b.namespace,
-      ids: b.ids,
-      output: spec.output,
-      message,
-      attempts,
-    });
-    state.counters.deadLettered += marked;
   };
 
-  const dispatch = (b: Batch) => {
-    inFlight.set(b.batchId, b);
-    for (const id of b.ids) inFlightIds.add(idKey(b.namespace, id));
-    batchesThisRun += 1;
-    state.counters.batches += 1;
+  const execute = (commands: EnvelopeCommand<FunctionBatchPayload>[]) => {
+    for (const command of commands) {
+      switch (command.kind) {
+        case 'dispatch':
+          dispatch(command.claim, command.maxAttempts);
+          break;
+        case 'deadLetter':
+          // A whole batch (one row) that failed for good; row-scoped failures fail no batch.
+          if (!command.rowIds) state.counters.failedBatches += 1;
+          deadLetter(command);
+          break;
+        case 'split':
+          state.counters.failedBatches += 1;
+          break;
+        case 'retry':
+          state.counters.retries += 1;
+          break;
+        case 'degraded':
+          state.lastError = `${command.degraded.reason}: ${command.degraded.message}`;
+          break;
+        case 'recovered':
+        case 'continueAsNew':
+          break;
+      }
+    }
+  };
+
+  const dispatch = (claim: Claim<FunctionBatchPayload>, maxAttempts: number) => {
+    claimsThisRun += 1;
     if (!state.rateWindow)
       state.rateWindow = { startedAtMs: Date.now(), processedAtStart: state.counters.processed };
-    executeBatch(b)
-      .then((res) => {
-        state.counters.processed += res.written;
-        state.counters.superseded += res.superseded;
-        release(b);
+    startClaim(claim, maxAttempts)
+      .then((report) => {
+        count(report.outcomes);
+        execute(envelope.onClaimReport(report, Date.now()));
       })
-      .catch(async (err: unknown) => {
-        // Cancelled (the Function was deleted): nothing to record, the run is ending.
-        if (isCancellation(err)) return release(b);
-        try {
-          await onBatchFailed(b, err);
-        } catch (deadLetterErr) {
-          if (!isCancellation(deadLetterErr))
-            state.lastError = `dead-lettering ${b.batchId}: ${failureMessage(deadLetterErr).message}`;
-        }
-        release(b);
-        // Split halves keep their rows leased: re-claim the ids the parent's release dropped.
-        for (const w of waiting) for (const id of w.ids) inFlightIds.add(idKey(w.namespace, id));
+      .catch((err: unknown) => {
+        // Cancelled: the Function was deleted and the run is ending.
+        if (isCancellation(err)) return;
+        const { failure, progress } = failureOf(err);
+        const finished = claimProgressFrom(progress, claim.claimId);
+        if (finished) count(finished.outcomes);
+        state.lastError = `${claim.claimId}: ${failure.message}`;
+        execute(envelope.onClaimFailed(claim.claimId, failure, finished, Date.now()));
+      })
+      .finally(bump);
+  };
+
+  const deadLetter = (command: Extract<EnvelopeCommand<FunctionBatchPayload>, { kind: 'deadLetter' }>) => {
+    deadLettersRunning += 1;
+    orchestrator
+      .deadLetterRows({
+        namespace: command.batch.payload.namespace,
+        ids: command.rowIds ?? command.batch.payload.ids,
+        output: spec.output,
+        message: command.failure.message,
+        attempts: command.attempts,
+      })
+      .then((marked) => {
+        state.counters.deadLettered += marked;
+        state.lastError = `${command.batch.batchId} (${command.batch.payload.namespace}): ${command.failure.message}`;
+      })
+      .catch((err: unknown) => {
+        if (!isCancellation(err))
+          state.lastError = `dead-lettering ${command.batch.batchId}: ${failureOf(err).failure.message}`;
+      })
+      .finally(() => {
+        deadLettersRunning -= 1;
+        bump();
       });
   };
 
   // ---- discovery ------------------------------------------------------------------------
-  let scansRunning = 0;
-  let countsRunning = 0;
-
   const refreshPendingCounts = () => {
     countsRunning += 1;
     orchestrator
@@ -335,7 +382,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         state.pendingRows = counts;
       })
       .catch((err: unknown) => {
-        state.lastError = `counting pending rows: ${failureMessage(err).message}`;
+        state.lastError = `counting pending rows: ${failureOf(err).failure.message}`;
       })
       .finally(() => {
         countsRunning -= 1;
@@ -343,59 +390,37 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       });
   };
 
-  const startPass = () => {
-    passActive = true;
-    state.discoveryRequested = false;
-    state.counters.discoveries += 1;
-    state.lastDiscoveryAt = new Date(Date.now()).toISOString();
-    cursors = Object.fromEntries(
-      spec.targetNamespaces.map((ns) => [ns, { afterId: null, exhausted: false, scanning: false }]),
-    );
-    if (inFlight.size === 0) state.rateWindow = undefined;
-    refreshPendingCounts();
-  };
-
-  const launchScan = (ns: string, cursor: ScanCursor, slots: number) => {
-    const limit = Math.min(MAX_DISCOVERY_PAGE, slots * spec.worker.batchSize);
-    cursor.scanning = true;
-    scansRunning += 1;
-    reservedSlots += slots;
-    const passCursors = cursors;
-    orchestrator
-      .discoverRows({
-        namespace: ns,
-        output: spec.output,
-        filter: spec.filter,
-        afterId: cursor.afterId,
-        limit,
-      })
-      .then((page) => {
-        if (passCursors !== cursors) return; // the pass was restarted meanwhile (spec change)
-        cursor.afterId = page.nextAfterId;
-        cursor.exhausted = page.nextAfterId === null;
-        // Rows leased to a batch are not rediscovered: skip ids already in flight.
-        const fresh = page.ids.filter((id) => !inFlightIds.has(idKey(ns, id)));
-        for (let i = 0; i < fresh.length; i += spec.worker.batchSize) {
-          batchSeq += 1;
-          waiting.push({
-            batchId: `${runTag}-${batchSeq}`,
-            namespace: ns,
-            ids: fresh.slice(i, i + spec.worker.batchSize),
-            splitDepth: 0,
-            since: Date.now(),
-          });
-        }
-      })
-      .catch((err: unknown) => {
-        cursor.exhausted = true;
-        state.lastError = `discovery in ${ns}: ${failureMessage(err).message}`;
-      })
-      .finally(() => {
-        cursor.scanning = false;
-        scansRunning -= 1;
-        reservedSlots -= slots;
-        bump();
-      });
+  const startScans = () => {
+    const rowsPerClaim = envelope.targetBatchesPerClaim() * spec.worker.batchSize;
+    const scans = discovery.scansToStart({
+      heldRows: envelope.waitingRows + envelope.rowsInFlight,
+      // One window out and one waiting, so a finished claim is replaced without a scan.
+      readAheadRows:
+        2 * spec.schedule.maxInFlightBatches * Math.min(rowsPerClaim, DEFAULT_CLAIM_SIZING.maxRowsPerClaim),
+      maxConcurrentScans: spec.schedule.maxConcurrentScans,
+    });
+    const passCursors = discovery.cursors;
+    for (const scan of scans) {
+      orchestrator
+        .discoverRows({
+          namespace: scan.namespace,
+          output: spec.output,
+          filter: spec.filter,
+          afterId: scan.afterId,
+          limit: scan.limit,
+        })
+        .then((page) => {
+          const held = new Set(
+            envelope.heldPayloads().flatMap((p) => p.ids.map((id) => idKey(p.namespace, id))),
+          );
+          envelope.add(discovery.onPage(scan.namespace, passCursors, page, held, spec.worker.batchSize));
+        })
+        .catch((err: unknown) => {
+          discovery.onScanFailed(scan.namespace, passCursors);
+          state.lastError = `discovery in ${scan.namespace}: ${failureOf(err).failure.message}`;
+        })
+        .finally(bump);
+    }
   };
 
   const setPhase = (next: FunctionPhase) => {
@@ -404,63 +429,73 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     upsertSearchAttributes([{ key: LayerPhaseKey, value: next }]);
   };
 
-  const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || batchesThisRun >= batchesPerRun;
-
   // ---- main loop ------------------------------------------------------------------------
   for (;;) {
-    if (!draining && shouldContinueAsNew()) draining = true;
+    if (!draining && (workflowInfo().continueAsNewSuggested || claimsThisRun >= claimsPerRun))
+      draining = true;
+    const now = Date.now();
 
-    if (!spec.paused) {
-      // Already-discovered batches (and halves of failing ones) go out even while draining.
-      while (waiting.length > 0 && inFlight.size < spec.schedule.maxInFlightBatches)
-        dispatch(waiting.shift()!);
-    }
     if (!spec.paused && !draining) {
-      if (!passActive && (state.discoveryRequested || Date.now() >= nextPassAtMs)) startPass();
-      if (passActive) {
-        const toScan = Object.entries(cursors).filter(([, c]) => !c.exhausted && !c.scanning);
-        for (const [i, [ns, cursor]] of toScan.entries()) {
-          const free = freeSlots();
-          if (scansRunning >= spec.schedule.maxConcurrentScans || free < scanThreshold()) break;
-          // Share the free slots among the scans that may still start now.
-          const startable = Math.min(toScan.length - i, spec.schedule.maxConcurrentScans - scansRunning);
-          launchScan(ns, cursor, Math.max(1, Math.floor(free / startable)));
-        }
-        const passDone = Object.values(cursors).every((c) => c.exhausted && !c.scanning);
-        if (passDone && waiting.length === 0 && inFlight.size === 0) {
-          passActive = false;
-          nextPassAtMs = Date.now() + spec.schedule.discoveryIntervalSeconds * 1000;
-          refreshPendingCounts();
-        }
+      if (!discovery.passActive && (state.discoveryRequested || now >= nextPassAtMs)) {
+        discovery.startPass(spec.targetNamespaces);
+        state.discoveryRequested = false;
+        state.counters.discoveries += 1;
+        state.lastDiscoveryAt = new Date(now).toISOString();
+        if (envelope.claimsInFlight === 0) state.rateWindow = undefined;
+        refreshPendingCounts();
+      }
+      startScans();
+      if (discovery.passActive && discovery.exhausted && envelope.idle) {
+        discovery.reset();
+        nextPassAtMs = now + spec.schedule.discoveryIntervalSeconds * 1000;
+        refreshPendingCounts();
       }
     }
+    const commands = envelope.plan(now, { paused: spec.paused, draining });
+    const handOver = commands.some((c) => c.kind === 'continueAsNew');
+    execute(commands);
 
     setPhase(
-      spec.paused ? 'paused' : draining ? 'draining' : inFlight.size > 0 || passActive ? 'running' : 'idle',
+      spec.paused
+        ? 'paused'
+        : draining
+          ? 'draining'
+          : envelope.degraded
+            ? 'degraded'
+            : envelope.claimsInFlight > 0 || discovery.passActive
+              ? 'running'
+              : 'idle',
     );
     setCurrentDetails(currentDetails(status()));
 
-    if (
-      draining &&
-      inFlight.size === 0 &&
-      waiting.length === 0 &&
-      scansRunning === 0 &&
-      countsRunning === 0
-    ) {
+    if (handOver && discovery.scansRunning === 0 && countsRunning === 0 && deadLettersRunning === 0) {
       await condition(allHandlersFinished);
+      const { waiting, claimSeq, batchMsAverage, degraded } = envelope.state;
       const next: FunctionWorkflowInput = {
         spec,
-        // A pass cut short by the hand-over resumes at once in the next run.
-        state: { ...state, discoveryRequested: state.discoveryRequested || passActive },
+        state: {
+          ...state,
+          envelope: {
+            waiting,
+            claimSeq,
+            ...(batchMsAverage !== undefined ? { batchMsAverage } : {}),
+            ...(degraded ? { degraded } : {}),
+          },
+          // A pass cut short by the hand-over resumes at once in the next run.
+          discoveryRequested: state.discoveryRequested || discovery.passActive,
+        },
         batchesPerRun: input.batchesPerRun,
       };
       await continueAsNew<typeof functionWorkflow>(next);
     }
 
     const seen = wake;
-    const idleTimeout =
-      !passActive && !spec.paused && !draining ? Math.max(1, nextPassAtMs - Date.now()) : undefined;
-    if (idleTimeout !== undefined) await condition(() => wake !== seen, idleTimeout);
+    const wakeAt = [
+      !discovery.passActive && !spec.paused && !draining ? nextPassAtMs : undefined,
+      envelope.nextWakeAtMs(now),
+    ].filter((t): t is number => t !== undefined);
+    if (wakeAt.length > 0)
+      await condition(() => wake !== seen, Math.max(1, Math.min(...wakeAt) - Date.now()));
     else await condition(() => wake !== seen);
   }
 }
@@ -468,8 +503,13 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
 function currentDetails(s: FunctionStatus): string {
   const c = s.counters;
   return [
-    `**${s.phase}** — ${c.processed} rows written, ${s.pendingRows} pending, ${s.inFlightBatches} batches in flight (${s.inFlightRows} rows)`,
+    `**${s.phase}** — ${c.processed} rows written, ${s.pendingRows} pending, ${s.claimsInFlight} claims out (${s.inFlightBatches} batches, ${s.inFlightRows} rows)`,
     '',
+    ...(s.degraded
+      ? [
+          `- **degraded: ${s.degraded.reason}** since ${s.degraded.since}, next try ${s.degraded.retryAt}: ${s.degraded.message} — ${s.degraded.hint}`,
+        ]
+      : []),
     `- rate: ${s.rowsPerSecond} rows/s; batches ${c.batches}, failed batches ${c.failedBatches}, dead-lettered rows ${c.deadLettered}, superseded ${c.superseded}`,
     `- last discovery: ${s.lastDiscoveryAt ?? 'never'} (${c.discoveries} passes); run ${s.runsSoFar}`,
     ...(s.lastError ? [`- last error: ${s.lastError}`] : []),

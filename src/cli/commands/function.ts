@@ -58,10 +58,10 @@ export function formatStatus(s: FunctionStatus, now: Date = new Date()): string 
     .join(', ');
   const lines = [
     `Function ${s.k8sNamespace}/${s.name} (generation ${s.generation}, output version ${s.outputVersion})`,
-    `  phase:           ${s.phase}`,
+    `  phase:           ${s.phase}${s.degraded ? ` (${s.degraded.reason} since ${s.degraded.since}; next try ${s.degraded.retryAt})` : ''}`,
     `  targets:         ${s.targetNamespaces.join(', ') || '(none)'}`,
     `  pending rows:    ${fmt.format(s.pendingRows)}${byNs ? ` (${byNs})` : ''}`,
-    `  in flight:       ${s.inFlightBatches} batches, ${fmt.format(s.inFlightRows)} rows`,
+    `  in flight:       ${s.claimsInFlight ?? s.inFlightBatches} claims, ${s.inFlightBatches} batches, ${fmt.format(s.inFlightRows)} rows`,
     `  processed:       ${fmt.format(c.processed)} rows (${fmt.format(c.superseded)} superseded) in ${fmt.format(c.batches)} batches`,
     `  failed:          ${fmt.format(c.failedBatches)} batches; ${fmt.format(c.deadLettered)} rows dead-lettered`,
     `  rate:            ${s.rowsPerSecond} rows/s`,
@@ -71,6 +71,7 @@ export function formatStatus(s: FunctionStatus, now: Date = new Date()): string 
         : 'never'
     }`,
   ];
+  if (s.degraded) lines.push(`  degraded:        ${s.degraded.message} — ${s.degraded.hint}`);
   if (s.lastError) lines.push(`  last error:      ${s.lastError}`);
   return lines.join('\n');
 }

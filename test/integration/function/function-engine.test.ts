@@ -140,6 +140,7 @@ describe('Function engine (pull workers)', () => {
       );
       expect(s.counters.deadLettered).toBe(0);
       expect(s.counters.failedBatches).toBe(0);
+      expect(s.counters.retries).toBe(2);
       expect(calls).toBe(4); // 2 failures + 2 successful batches of 8
     } finally {
       await worker.stop();
@@ -204,7 +205,7 @@ describe('Function engine (pull workers)', () => {
     }
   });
 
-  it('rejects an embedding of the wrong dimension and writes nothing of that batch', async () => {
+  it('dead-letters exactly the row whose embedding has the wrong dimension, without bisecting, and writes the rest', async () => {
     const ns = uniqueName('products');
     const name = uniqueName('embed');
     await seedRows(h.store, ns, range(1, 5));
@@ -233,14 +234,22 @@ describe('Function engine (pull workers)', () => {
         'bad row isolated',
       );
       expect(s.lastError).toMatch(/row 3: vec has length 3, but output\.dim is 4/);
-      // Never retried (non-retryable): [1-4] fails once, halves [1,2] ok and [3,4] fail once,
-      // then [3] fails once and [4] is written — 5 calls, where 5 attempts each would be 25.
-      expect(calls).toBe(5);
+      // Row-scoped: the failure names row 3, so the batch is neither retried nor bisected —
+      // one handler call (v1 bisected: 5 calls).
+      expect(calls).toBe(1);
+      expect(s.counters.failedBatches).toBe(0);
       const rows = await readAll(h.store, ns, ['vec', 'vec_v', 'vec_error']);
       const row3 = rows.find((r) => r.id === 3)!;
       expect(row3.vec).toBeUndefined();
       expect(row3.vec_v).toBeUndefined();
       expect(String(row3.vec_error)).toContain('output.dim is 4');
+      // The other rows of that batch carry exactly the values the handler returned.
+      for (const id of [1, 2, 4]) {
+        const row = rows.find((r) => r.id === id)!;
+        expect(row.vec_v).toBe('e1');
+        expect(row.vec_error ?? null).toBeNull();
+        expect((row.vec as number[]).map((x) => Math.round(x * 10) / 10)).toEqual([0.1, 0.2, 0.3, 0.4]);
+      }
     } finally {
       await worker.stop();
     }

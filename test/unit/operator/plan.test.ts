@@ -389,6 +389,15 @@ describe('worker container environment', () => {
   });
 
   it.each([
+    // The seed Function's maxInFlightBatches (8): one replica may hold every claim.
+    { row: 'Function: its maxInFlightBatches', workload: () => fn(), want: '8' },
+    // Pipelines carry no such field in the CRD: the workflow's default.
+    { row: 'Pipeline: the default claims in flight', workload: () => pipeline(), want: '8' },
+  ])('worker concurrency — $row', ({ workload, want }) => {
+    expect(env(plan(workload()))).toMatchObject({ LAYER_WORKER_CONCURRENCY: want });
+  });
+
+  it.each([
     // keys mode: the worker key from the named Secret.
     {
       row: 'keys, named secret',
