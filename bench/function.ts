@@ -7,9 +7,12 @@
 //   3. the same work as phase 1 without Temporal: a direct loop scan page → handler → patch through
 //      the same store client and the same batch core (the pull SDK's batch function), batch 64
 //                                                                          → direct_rows_per_s
-// plus Temporal history events per batch (phase 1, summed over every continue-as-new run, with a
-// breakdown by event type) and the orchestrator's peak RSS. A measuring script: it asserts no
-// timing. Human-readable figures first; the last line is one JSON object.
+// plus Temporal history events per batch and per 1,000 rows (summed over every continue-as-new run,
+// with a breakdown by event type), rows per dispatch (claim), the slow phase's worker idle fraction
+// (1 − Σ batch time on the worker ÷ slots × phase time, from the claim results in history) and the
+// orchestrator's peak RSS (`orchestrator_rss_1m_mb` too when --rows is 1,000,000 or more). A
+// measuring script: it asserts no timing. Run it with nothing else on the machine; it prints the
+// 1-minute load average around each phase. Human-readable figures first; the last line is JSON.
 //
 // Usage: npm run bench:function [-- --rows N] [--slow-rows N] [--noop-in-flight N] [--timeout-s S]
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,7 +25,12 @@ import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { getFunctionStatus, startOrUpdateFunction } from '../src/client/function-client.js';
-import type { FunctionRuntimeSpec, FunctionStatus } from '../src/contracts/function.js';
+import type { ClaimReport } from '../src/contracts/claims.js';
+import {
+  RUN_FUNCTION_CLAIM_ACTIVITY,
+  type FunctionRuntimeSpec,
+  type FunctionStatus,
+} from '../src/contracts/function.js';
 import { functionTaskQueue, functionWorkflowId } from '../src/contracts/names.js';
 import { workFilter } from '../src/engine/function-filters.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/temporal-server.js';
@@ -44,7 +52,8 @@ function arg(name: string, fallback: number): number {
 }
 
 const ROWS = arg('rows', 100_000);
-const SLOW_ROWS = arg('slow-rows', ROWS);
+/** The slow phase runs at ~1,280 rows/s: 100k rows is enough to measure it, at any --rows. */
+const SLOW_ROWS = arg('slow-rows', Math.min(ROWS, 100_000));
 const NOOP_BATCH = 64;
 /** Batches in flight for the no-op phase: the seed Function's default (maxInFlightBatches 8). */
 const NOOP_IN_FLIGHT = arg('noop-in-flight', 8);
@@ -253,6 +262,11 @@ function cpuReport(probes: CpuProbe[], before: Map<string, number>, wallS: numbe
 interface HistoryStats {
   runs: number;
   events: number;
+  /** Events of the longest run (Temporal's limits are per run). */
+  maxRunEvents: number;
+  /** Σ of the batches' worker time (ms), from the claim results. */
+  batchWorkMs: number;
+  handlerBatches: number;
   byType: Record<string, number>;
   activitiesByType: Record<string, number>;
   batchActivities: number;
@@ -263,6 +277,19 @@ interface HistoryStats {
 }
 
 type HistoryEvent = NonNullable<History['events']>[number];
+
+/** The claim activity: one dispatch, several handler batches (docs/adr/0011). */
+const CLAIM_ACTIVITY = RUN_FUNCTION_CLAIM_ACTIVITY;
+
+/** A claim's result payload (JSON) from history. */
+function claimResult(data: Uint8Array | null | undefined): ClaimReport | undefined {
+  if (!data) return undefined;
+  try {
+    return JSON.parse(Buffer.from(data).toString('utf8')) as ClaimReport;
+  } catch {
+    return undefined;
+  }
+}
 
 /** `activityTaskScheduledEventAttributes` → `ActivityTaskScheduled`. */
 function eventTypeName(event: HistoryEvent): string {
@@ -280,6 +307,9 @@ async function historyStats(client: Client, workflowId: string): Promise<History
   const stats: HistoryStats = {
     runs: 0,
     events: 0,
+    maxRunEvents: 0,
+    batchWorkMs: 0,
+    handlerBatches: 0,
     byType: {},
     activitiesByType: {},
     batchActivities: 0,
@@ -302,6 +332,7 @@ async function historyStats(client: Client, workflowId: string): Promise<History
     seen.add(thisRun);
     stats.runs += 1;
     stats.events += events.length;
+    stats.maxRunEvents = Math.max(stats.maxRunEvents, events.length);
     const scheduled = new Map<string, { type: string; at: number }>();
     const startedAt = new Map<string, number>();
     for (const event of events) {
@@ -319,10 +350,15 @@ async function historyStats(client: Client, workflowId: string): Promise<History
         const sid = String(event.activityTaskCompletedEventAttributes.scheduledEventId);
         const s = scheduled.get(sid);
         const st = startedAt.get(sid);
-        if (s?.type === 'runFunctionBatch' && st !== undefined) {
+        if (s?.type === CLAIM_ACTIVITY && st !== undefined) {
           stats.batchActivities += 1;
           scheduleToStart += st - s.at;
           startToClose += at - st;
+          const result = claimResult(event.activityTaskCompletedEventAttributes.result?.payloads?.[0]?.data);
+          for (const o of result?.outcomes ?? []) {
+            stats.handlerBatches += 1;
+            stats.batchWorkMs += o.ms;
+          }
         } else if (s?.type === 'discoverRows') {
           discoverTotal += at - s.at;
           discoverCount += 1;
@@ -333,7 +369,7 @@ async function historyStats(client: Client, workflowId: string): Promise<History
     if (!previous) break;
     runId = previous;
   }
-  const batches = stats.activitiesByType.runFunctionBatch ?? 0;
+  const batches = stats.activitiesByType[CLAIM_ACTIVITY] ?? 0;
   if (stats.batchActivities > 0) {
     stats.batchScheduleToStartMs = round(scheduleToStart / stats.batchActivities, 1);
     stats.batchStartToCloseMs = round(startToClose / stats.batchActivities, 1);
@@ -344,7 +380,7 @@ async function historyStats(client: Client, workflowId: string): Promise<History
 }
 
 function formatBreakdown(stats: HistoryStats): string[] {
-  const batches = Math.max(1, stats.batchActivities);
+  const batches = Math.max(1, stats.handlerBatches);
   const lines = Object.entries(stats.byType)
     .sort((a, b) => b[1] - a[1])
     .map(([type, n]) => `    ${type.padEnd(36)} ${String(n).padStart(7)}  ${round(n / batches, 2)} / batch`);
@@ -611,14 +647,18 @@ async function main(): Promise<void> {
       cpuProbes,
     });
     const rssAfterNoop = procStatusMb(orchestratorPid, 'VmHWM');
-    const noopEventsPerBatch = noop.history.events / Math.max(1, noop.history.batchActivities);
+    const noopEventsPerBatch = noop.history.events / Math.max(1, noop.history.handlerBatches);
+    const noopEventsPer1k = (noop.history.events / Math.max(1, noop.rows)) * 1000;
+    const rowsPerDispatch = noop.rows / Math.max(1, noop.history.batchActivities);
     log(
       `  no-op: ${noop.rows} rows in ${round(noop.seconds, 1)} s = ${round(noop.rowsPerS)} rows/s; ` +
-        `${noop.history.batchActivities} batches in ${noop.history.runs} runs; ` +
-        `${noop.history.events} history events = ${round(noopEventsPerBatch, 2)} per batch`,
+        `${noop.history.handlerBatches} batches in ${noop.history.batchActivities} claims ` +
+        `(${round(rowsPerDispatch)} rows per dispatch) in ${noop.history.runs} runs; ` +
+        `${noop.history.events} history events = ${round(noopEventsPerBatch, 2)} per batch, ` +
+        `${round(noopEventsPer1k, 1)} per 1,000 rows; largest run ${noop.history.maxRunEvents} events`,
     );
     log(
-      `  batch activity: ${noop.history.batchScheduleToStartMs} ms scheduled→started, ` +
+      `  claim activity: ${noop.history.batchScheduleToStartMs} ms scheduled→started, ` +
         `${noop.history.batchStartToCloseMs} ms started→completed; discoverRows ` +
         `${noop.history.discoverScheduleToCloseMs} ms scheduled→completed`,
     );
@@ -644,14 +684,20 @@ async function main(): Promise<void> {
       cpuProbes,
     });
     const efficiency = slow.rowsPerS / IDEAL_SLOW_ROWS_PER_S;
-    const slowEventsPerBatch = slow.history.events / Math.max(1, slow.history.batchActivities);
+    const slowEventsPerBatch = slow.history.events / Math.max(1, slow.history.handlerBatches);
+    // Slot time with no batch: 1 − Σ batch time (read, handler, write) ÷ (slots × phase time).
+    const workerIdleFraction = Math.max(
+      0,
+      1 - slow.history.batchWorkMs / (SLOW_IN_FLIGHT * slow.seconds * 1000),
+    );
     log(
       `  100 ms worker: ${slow.rows} rows in ${round(slow.seconds, 1)} s = ${round(slow.rowsPerS)} rows/s ` +
-        `= ${round(efficiency * 100, 1)}% of ideal; ${slow.history.batchActivities} batches in ` +
+        `= ${round(efficiency * 100, 1)}% of ideal; worker slots idle ${round(workerIdleFraction * 100, 1)}% ` +
+        `of the time; ${slow.history.handlerBatches} batches in ${slow.history.batchActivities} claims in ` +
         `${slow.history.runs} runs; ${round(slowEventsPerBatch, 2)} history events per batch`,
     );
     log(
-      `  batch activity: ${slow.history.batchScheduleToStartMs} ms scheduled→started, ` +
+      `  claim activity: ${slow.history.batchScheduleToStartMs} ms scheduled→started, ` +
         `${slow.history.batchStartToCloseMs} ms started→completed; discoverRows ` +
         `${slow.history.discoverScheduleToCloseMs} ms scheduled→completed`,
     );
@@ -702,12 +748,18 @@ async function main(): Promise<void> {
         slow_ideal_rows_per_s: IDEAL_SLOW_ROWS_PER_S,
         slow_finished: slow.finished,
         worker_bound_efficiency: round(efficiency, 3),
+        worker_idle_fraction: round(workerIdleFraction, 3),
         history_events_per_batch: round(noopEventsPerBatch, 2),
         history_events_per_batch_slow: round(slowEventsPerBatch, 2),
+        history_events_per_1k_rows: round(noopEventsPer1k, 1),
+        history_max_run_events: noop.history.maxRunEvents,
         history_runs: noop.history.runs,
         history_events: noop.history.events,
-        batches: noop.history.batchActivities,
+        batches: noop.history.handlerBatches,
+        dispatches: noop.history.batchActivities,
+        rows_per_dispatch: round(rowsPerDispatch),
         orchestrator_peak_rss_mb: orchestratorPeakMb,
+        ...(ROWS >= 1_000_000 ? { orchestrator_rss_1m_mb: orchestratorPeakMb } : {}),
         cpus: availableParallelism(),
         load_avg_1m_end: round(loadavg()[0] ?? 0, 2),
       }),

@@ -54,6 +54,24 @@ async function readBatchRows(
   return { rows, observedVersion };
 }
 
+/** Of the batch's ids the read did not return, how many already carry this output version. */
+async function countAlreadyWritten(
+  store: StoreClient,
+  input: FunctionBatchInput,
+  read: BatchRow[],
+): Promise<number> {
+  const found = new Set(read.map((r) => `${typeof r.id}:${r.id}`));
+  const missing = input.ids.filter((id) => !found.has(`${typeof id}:${id}`));
+  const vAttr = versionAttribute(input.spec.output);
+  return store.countRows(input.namespace, [
+    'And',
+    [
+      ['id', 'In', missing],
+      [vAttr, 'Eq', input.spec.output.version],
+    ],
+  ] as never);
+}
+
 /**
  * Writes outputs with compare-and-set on the version attribute: a row is patched only if its
  * version is still the one read before computing, or already ours (a re-delivered batch writes
@@ -106,9 +124,13 @@ export async function runFunctionBatchWith(
   options: BatchRunOptions = {},
 ): Promise<FunctionBatchRun> {
   const { rows, observedVersion } = await readBatchRows(store, input);
-  const skipped = input.ids.length - rows.length;
+  let skipped = input.ids.length - rows.length;
+  // Rows that gained this version since discovery were written by an earlier attempt of this
+  // very batch (its worker died before its heartbeat said so): count them as written, once.
+  const alreadyWritten = skipped > 0 ? await countAlreadyWritten(store, input, rows) : 0;
+  skipped -= alreadyWritten;
   if (rows.length === 0)
-    return { batchId: input.batchId, written: 0, skipped, superseded: 0, rowFailures: [] };
+    return { batchId: input.batchId, written: alreadyWritten, skipped, superseded: 0, rowFailures: [] };
   options.heartbeat?.();
   const request: RunBatchRequest = {
     batchId: input.batchId,
@@ -126,7 +148,7 @@ export async function runFunctionBatchWith(
       : { written: 0, superseded: 0 };
   return {
     batchId: input.batchId,
-    written,
+    written: written + alreadyWritten,
     skipped,
     superseded,
     rowFailures: rowFailureReports(rowProblems),

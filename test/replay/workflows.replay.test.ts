@@ -30,10 +30,27 @@ describe('workflow replay (function, pipeline, reconcile)', () => {
     // Every workflow in the bundle has recorded runs.
     expect(files.some((f) => f.startsWith('pipeline-continue-as-new'))).toBe(true);
     expect(files.some((f) => f.startsWith('reconcile-'))).toBe(true);
+    // Engine v2 (patched 'engine-v2'): claims, pause, push dispatch, a poison split inside a
+    // multi-batch claim, a degraded (systemic) stretch, and continue-as-new.
+    for (const label of ['claims', 'pause', 'push', 'poison-split', 'degraded', 'continue-as-new'])
+      expect(files.some((f) => f.startsWith(`function-v2-${label}-`))).toBe(true);
   });
 
   it.each(files)('replays %s deterministically', async (file) => {
     await Worker.runReplayHistory({ workflowBundle }, historyFromJSON(load(file)));
+  });
+
+  it('detects an engine-v2 history whose claim is not the one the code schedules', async () => {
+    const history = load('function-v2-claims-1.json') as {
+      events: { activityTaskScheduledEventAttributes?: { activityType?: { name: string } } }[];
+    };
+    const claim = history.events.find(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runFunctionClaim',
+    );
+    claim!.activityTaskScheduledEventAttributes!.activityType!.name = 'runFunctionBatch';
+    await expect(
+      Worker.runReplayHistory({ workflowBundle }, historyFromJSON(history)),
+    ).rejects.toBeInstanceOf(DeterminismViolationError);
   });
 
   it('detects a history the current code would not produce', async () => {

@@ -104,6 +104,7 @@ describe('Function engine (pull workers)', () => {
         60_000,
         '40 rows after resume',
       );
+      await recordHistories(h, functionWorkflowId(spec.k8sNamespace, name), 'function-v2-pause');
     } finally {
       await worker.stop();
     }
@@ -199,7 +200,7 @@ describe('Function engine (pull workers)', () => {
       expect(after.counters.deadLettered).toBe(0);
       const final = await readAll(h.store, ns, ['tags_v', 'tags_error']);
       expect(final.every((r) => r.tags_v === 'v1' && r.tags_error == null)).toBe(true);
-      await recordHistories(h, functionWorkflowId(spec.k8sNamespace, name), 'function-poison-read-ahead');
+      await recordHistories(h, functionWorkflowId(spec.k8sNamespace, name), 'function-v2-poison-replay');
     } finally {
       await worker.stop();
     }
@@ -281,11 +282,7 @@ describe('Function engine (pull workers)', () => {
       expect(s.runsSoFar).toBeGreaterThanOrEqual(2);
       expect(s.counters.batches).toBe(10);
       expect([...seen.values()].every((n) => n === 1)).toBe(true);
-      await recordHistories(
-        h,
-        functionWorkflowId(spec.k8sNamespace, name),
-        'function-continue-as-new-read-ahead',
-      );
+      await recordHistories(h, functionWorkflowId(spec.k8sNamespace, name), 'function-v2-continue-as-new');
     } finally {
       await worker.stop();
     }

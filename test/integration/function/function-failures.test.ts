@@ -3,7 +3,8 @@
 // push worker serves /run end to end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPushServer } from '../../../src/sdk/function-worker.js';
-import { functionTaskQueue } from '../../../src/contracts/names.js';
+import { functionTaskQueue, functionWorkflowId } from '../../../src/contracts/names.js';
+import { recordHistories } from '../../helpers/history-json.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import {
   baseSpec,
@@ -167,6 +168,7 @@ describe('Function engine under failure', () => {
       expect(requests.sort((a, b) => a - b)).toEqual([2, 16, 16, 16]);
       const rows = await readAll(h.store, ns, ['tags', 'tags_v']);
       expect(rows.find((r) => r.id === 42)?.tags).toEqual(['pushed', '42']);
+      await recordHistories(h.client, functionWorkflowId(spec.k8sNamespace, name), 'function-v2-push');
       // A malformed /run request is refused with the field named.
       const bad = await fetch(`http://127.0.0.1:${port}/run`, {
         method: 'POST',

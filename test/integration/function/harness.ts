@@ -4,7 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
-import type { FunctionRuntimeSpec, FunctionStatus } from '../../../src/contracts/function.js';
+import { tsToMs } from '@temporalio/common/lib/time.js';
+import type { ClaimReport } from '../../../src/contracts/claims.js';
+import type {
+  FunctionClaimInput,
+  FunctionRuntimeSpec,
+  FunctionStatus,
+} from '../../../src/contracts/function.js';
 import { functionTaskQueue } from '../../../src/contracts/names.js';
 import {
   getFunctionStatus,
@@ -39,9 +45,13 @@ export interface EngineHarness {
 }
 
 export async function startEngineHarness(
-  opts: { dataConverter?: DataConverter } = {},
+  /** storeApiKeys: the store accepts only these bearers (the harness's own clients use 'test'). */
+  opts: { dataConverter?: DataConverter; storeApiKeys?: string[] } = {},
 ): Promise<EngineHarness> {
-  const storeServer = await startStoreServer({ memory: true });
+  const storeServer = await startStoreServer({
+    memory: true,
+    ...(opts.storeApiKeys ? { apiKeys: opts.storeApiKeys } : {}),
+  });
   const store = createStoreClient({ baseUrl: storeServer.url, apiKey: 'test' });
   const connection = await Connection.connect({ address: temporalAddress() });
   const client = new Client({
@@ -160,6 +170,7 @@ export function startPullWorker(
   handler: FunctionHandler,
   concurrency = 4,
   dataConverter?: DataConverter,
+  store: StoreClient = h.store,
 ): RunningPullWorker {
   const controller = new AbortController();
   const run = runFunctionWorker({
@@ -167,7 +178,7 @@ export function startPullWorker(
     taskQueue: functionTaskQueue(spec.k8sNamespace, spec.name),
     concurrency,
     temporal: { connection: h.nativeConnection, namespace: temporalNamespace(), dataConverter },
-    store: h.store,
+    store,
     signal: controller.signal,
   });
   return {
@@ -206,4 +217,65 @@ export async function readAll(
     afterId = page.nextAfterId;
   } while (afterId !== null);
   return out;
+}
+
+/** One claim activity as its history tells it (the last attempt's start, if it started). */
+export interface ClaimInHistory {
+  claimId: string;
+  batches: number;
+  scheduledAtMs: number;
+  startedAtMs?: number;
+  /** Attempt of the recorded start: 2 or more when the claim was retried (a worker died). */
+  attempt?: number;
+  completedAtMs?: number;
+  result?: ClaimReport;
+}
+
+function jsonPayload<T>(data: Uint8Array | null | undefined): T | undefined {
+  return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as T) : undefined;
+}
+
+/** Every claim of every run of a workflow, and the run's workflow task count. */
+export async function claimHistory(
+  h: EngineHarness,
+  workflowId: string,
+): Promise<{ claims: ClaimInHistory[]; workflowTasks: number }> {
+  const claims: ClaimInHistory[] = [];
+  let workflowTasks = 0;
+  let runId: string | undefined;
+  for (;;) {
+    const history = await h.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const bySchedule = new Map<string, ClaimInHistory>();
+    for (const e of history.events ?? []) {
+      const at = tsToMs(e.eventTime);
+      if (e.workflowTaskCompletedEventAttributes) workflowTasks += 1;
+      const sched = e.activityTaskScheduledEventAttributes;
+      if (sched && /Claim$/.test(sched.activityType?.name ?? '')) {
+        const input = jsonPayload<FunctionClaimInput>(sched.input?.payloads?.[0]?.data);
+        const claim: ClaimInHistory = {
+          claimId: input!.claimId,
+          batches: input!.batches.length,
+          scheduledAtMs: at,
+        };
+        bySchedule.set(String(e.eventId), claim);
+        claims.push(claim);
+      }
+      const started = e.activityTaskStartedEventAttributes;
+      const claimStarted = started && bySchedule.get(String(started.scheduledEventId));
+      if (started && claimStarted) {
+        claimStarted.startedAtMs = at;
+        claimStarted.attempt = started.attempt ?? 1;
+      }
+      const done = e.activityTaskCompletedEventAttributes;
+      const claimDone = done && bySchedule.get(String(done.scheduledEventId));
+      if (done && claimDone) {
+        claimDone.completedAtMs = at;
+        claimDone.result = jsonPayload<ClaimReport>(done.result?.payloads?.[0]?.data);
+      }
+    }
+    const previous = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+    if (!previous) break;
+    runId = previous;
+  }
+  return { claims, workflowTasks };
 }

@@ -197,6 +197,7 @@ describe('onClaimReport: batch outcomes', () => {
       attempts: 0,
       wantWaiting: ['b1'],
       wantNotBefore: 1_001,
+      want: 'retry',
     },
     // The last attempt failed: split into halves that go first, each with SPLIT_MAX_ATTEMPTS.
     {
@@ -204,6 +205,7 @@ describe('onClaimReport: batch outcomes', () => {
       type: 'HandlerFailed',
       attempts: 2,
       wantWaiting: ['b1.1', 'b1.2'],
+      want: 'split',
     },
     // Not retryable (a push worker's 4xx): split at once.
     {
@@ -211,8 +213,9 @@ describe('onClaimReport: batch outcomes', () => {
       type: 'WorkerRejectedBatch',
       attempts: 0,
       wantWaiting: ['b1.1', 'b1.2'],
+      want: 'split',
     },
-  ])('$row', ({ type, attempts, wantWaiting, wantNotBefore }) => {
+  ])('$row', ({ type, attempts, wantWaiting, wantNotBefore, want }) => {
     const e = envelope(1, { maxInFlightClaims: 1 });
     const claim = claimOf(e);
     claim.batches[0]!.attempts = attempts;
