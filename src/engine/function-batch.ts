@@ -117,47 +117,75 @@ export interface FunctionBatchRun extends FunctionBatchResult {
   rowFailures: FailureReport[];
 }
 
+/** A batch after its read: the rows still to do and what was already done or gone. */
+interface PreparedBatch {
+  input: FunctionBatchInput;
+  rows: BatchRow[];
+  observedVersion: Map<RowId, unknown>;
+  skipped: number;
+  alreadyWritten: number;
+}
+
+/**
+ * A Function batch in three stages, so a claim can read the next batch and write the previous
+ * one while the handler computes (src/engine/claim-runner.ts): read → compute → validate + write.
+ */
+export function functionBatchStages(store: StoreClient, compute: BatchCompute) {
+  return {
+    async prepare(input: FunctionBatchInput): Promise<PreparedBatch> {
+      const { rows, observedVersion } = await readBatchRows(store, input);
+      const missing = input.ids.length - rows.length;
+      // Rows that gained this version since discovery were written by an earlier attempt of this
+      // very batch (its worker died before its heartbeat said so): count them as written, once.
+      const alreadyWritten = missing > 0 ? await countAlreadyWritten(store, input, rows) : 0;
+      return { input, rows, observedVersion, skipped: missing - alreadyWritten, alreadyWritten };
+    },
+    async compute(p: PreparedBatch): Promise<unknown> {
+      if (p.rows.length === 0) return [];
+      return compute({
+        batchId: p.input.batchId,
+        function: { k8sNamespace: p.input.spec.k8sNamespace, name: p.input.spec.name },
+        namespace: p.input.namespace,
+        output: p.input.spec.output,
+        rows: p.rows,
+      });
+    },
+    async finish(p: PreparedBatch, raw: unknown): Promise<FunctionBatchRun> {
+      const { valid, rowProblems } = validateWorkerOutputs(p.rows, raw, p.input.spec.output);
+      const { written, superseded } =
+        valid.length > 0
+          ? await writeOutputs(store, p.input, valid, p.observedVersion)
+          : { written: 0, superseded: 0 };
+      return {
+        batchId: p.input.batchId,
+        written: written + p.alreadyWritten,
+        skipped: p.skipped,
+        superseded,
+        rowFailures: rowFailureReports(rowProblems),
+      };
+    },
+  };
+}
+
+/** One batch, stage after stage (the one-batch activity of v1 runs, and the bench's direct loop). */
 export async function runFunctionBatchWith(
   store: StoreClient,
   input: FunctionBatchInput,
   compute: BatchCompute,
   options: BatchRunOptions = {},
 ): Promise<FunctionBatchRun> {
-  const { rows, observedVersion } = await readBatchRows(store, input);
-  let skipped = input.ids.length - rows.length;
-  // Rows that gained this version since discovery were written by an earlier attempt of this
-  // very batch (its worker died before its heartbeat said so): count them as written, once.
-  const alreadyWritten = skipped > 0 ? await countAlreadyWritten(store, input, rows) : 0;
-  skipped -= alreadyWritten;
-  if (rows.length === 0)
-    return { batchId: input.batchId, written: alreadyWritten, skipped, superseded: 0, rowFailures: [] };
+  const stages = functionBatchStages(store, compute);
+  const prepared = await stages.prepare(input);
   options.heartbeat?.();
-  const request: RunBatchRequest = {
-    batchId: input.batchId,
-    function: { k8sNamespace: input.spec.k8sNamespace, name: input.spec.name },
-    namespace: input.namespace,
-    output: input.spec.output,
-    rows,
-  };
-  const raw = await compute(request);
+  const raw = await stages.compute(prepared);
   options.heartbeat?.();
-  const { valid, rowProblems } = validateWorkerOutputs(rows, raw, input.spec.output);
-  const { written, superseded } =
-    valid.length > 0
-      ? await writeOutputs(store, input, valid, observedVersion)
-      : { written: 0, superseded: 0 };
-  return {
-    batchId: input.batchId,
-    written: written + alreadyWritten,
-    skipped,
-    superseded,
-    rowFailures: rowFailureReports(rowProblems),
-  };
+  return stages.finish(prepared, raw);
 }
 
 /**
- * Runs a Function claim: each batch through runFunctionBatchWith, one after another (see
- * src/engine/claim-runner.ts for resumption, heartbeats and failure handling).
+ * Runs a Function claim: its batches through the three stages, the next batch read and the
+ * previous one written while the handler computes (see src/engine/claim-runner.ts for
+ * resumption, heartbeats and failure handling).
  */
 export function runFunctionClaimWith(
   store: StoreClient | ((namespace: string) => StoreClient),
@@ -166,19 +194,26 @@ export function runFunctionClaimWith(
   options: ClaimRunOptions = {},
 ): Promise<ClaimReport> {
   const storeFor = typeof store === 'function' ? store : () => store;
+  const stagesFor = (namespace: string) => functionBatchStages(storeFor(namespace), compute);
+  const batchInput = (b: FunctionClaimInput['batches'][number]): FunctionBatchInput => ({
+    batchId: b.batchId,
+    namespace: b.namespace,
+    ids: b.ids,
+    spec: input.spec,
+  });
   return runClaim(
     input.claimId,
     input.batches,
-    async (batch) => {
-      const res = await runFunctionBatchWith(
-        storeFor(batch.namespace),
-        { batchId: batch.batchId, namespace: batch.namespace, ids: batch.ids, spec: input.spec },
-        compute,
-      );
-      return {
-        counts: { written: res.written, skipped: res.skipped, superseded: res.superseded },
-        rowFailures: res.rowFailures,
-      };
+    {
+      prepare: (b) => stagesFor(b.namespace).prepare(batchInput(b)),
+      compute: (b, prepared) => stagesFor(b.namespace).compute(prepared),
+      finish: async (b, prepared, raw) => {
+        const res = await stagesFor(b.namespace).finish(prepared, raw);
+        return {
+          counts: { written: res.written, skipped: res.skipped, superseded: res.superseded },
+          rowFailures: res.rowFailures,
+        };
+      },
     },
     options,
   );

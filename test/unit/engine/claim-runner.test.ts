@@ -1,0 +1,108 @@
+// The claim runner with stages made of promises the test resolves: what overlaps, what is
+// recorded, where a claim stops and where a retried claim resumes. No server.
+import { describe, expect, it } from 'vitest';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClaimReport } from '../../../src/contracts/claims.js';
+import { runClaim, type BatchStages } from '../../../src/engine/claim-runner.js';
+import { WorkerCallError } from '../../../src/engine/failures.js';
+import { StoreAuthError } from '../../../src/store/errors.js';
+
+type B = { batchId: string };
+const batches = (n: number): B[] => Array.from({ length: n }, (_, i) => ({ batchId: `b${i + 1}` }));
+
+/** Stages that log what runs and fail where told. */
+function stages(opts: { failCompute?: Record<string, unknown>; failFinish?: Record<string, unknown> } = {}) {
+  const log: string[] = [];
+  let computing = 0;
+  let maxComputing = 0;
+  const s: BatchStages<B, string, string> = {
+    async prepare(b) {
+      log.push(`prepare ${b.batchId}`);
+      await Promise.resolve();
+      return b.batchId;
+    },
+    async compute(b) {
+      computing += 1;
+      maxComputing = Math.max(maxComputing, computing);
+      log.push(`compute ${b.batchId}`);
+      await new Promise((r) => setTimeout(r, 2));
+      computing -= 1;
+      log.push(`computed ${b.batchId}`);
+      const err = opts.failCompute?.[b.batchId];
+      if (err) throw err;
+      return `out ${b.batchId}`;
+    },
+    async finish(b) {
+      log.push(`finish ${b.batchId}`);
+      const err = opts.failFinish?.[b.batchId];
+      if (err) throw err;
+      return { counts: { written: 1 } };
+    },
+  };
+  return { s, log, max: () => maxComputing };
+}
+
+describe('runClaim', () => {
+  it('reads the next batch before the current one computes, one compute at a time, outcomes in order', async () => {
+    const { s, log, max } = stages();
+    const report = await runClaim('c1', batches(3), s);
+    expect(report.outcomes.map((o) => [o.batchId, o.status])).toEqual([
+      ['b1', 'done'],
+      ['b2', 'done'],
+      ['b3', 'done'],
+    ]);
+    expect(max()).toBe(1);
+    // b2 is read while b1 computes (prefetch); b1 is written while b2 computes.
+    expect(log.indexOf('prepare b2')).toBeLessThan(log.indexOf('computed b1'));
+    expect(log.indexOf('finish b1')).toBeLessThan(log.indexOf('computed b2'));
+    expect(log.indexOf('computed b1')).toBeLessThan(log.indexOf('compute b2'));
+  });
+
+  it.each([
+    // A handler error fails its batch only: the claim goes on.
+    { row: 'handler error', err: new WorkerCallError('boom', 'HandlerFailed'), type: 'HandlerFailed' },
+    // A typed failure keeps its type.
+    {
+      row: 'typed failure',
+      err: ApplicationFailure.create({ type: 'WorkerRejectedBatch', message: 'no' }),
+      type: 'WorkerRejectedBatch',
+    },
+  ])('a batch that fails ($row) is recorded and the claim goes on', async ({ err, type }) => {
+    const { s } = stages({ failCompute: { b2: err } });
+    const report = await runClaim('c1', batches(3), s);
+    expect(report.outcomes.map((o) => o.status)).toEqual(['done', 'failed', 'done']);
+    expect(report.outcomes[1]).toMatchObject({ failure: { type } });
+    expect(report.systemic).toBeUndefined();
+  });
+
+  it('a systemic failure stops the claim: the batches after it are left unrun, nothing charged', async () => {
+    const auth = new StoreAuthError('store 401 error: unauthorized', 401, 'ns', false);
+    const { s } = stages({ failFinish: { b2: auth } });
+    const report = await runClaim('c1', batches(4), s);
+    expect(report.outcomes.map((o) => o.batchId)).toEqual(['b1']);
+    expect(report.systemic).toMatchObject({ type: 'StoreRejected' });
+  });
+
+  it('resumes after the batches an earlier attempt reported, heartbeating progress after each batch', async () => {
+    const { s, log } = stages();
+    const resumeFrom: ClaimReport = {
+      claimId: 'c1',
+      outcomes: [{ batchId: 'b1', status: 'done', ms: 5, counts: { written: 1 } }],
+    };
+    const beats: number[] = [];
+    const report = await runClaim('c1', batches(3), s, {
+      resumeFrom,
+      heartbeat: (p) => beats.push(p.outcomes.length),
+    });
+    expect(log.some((l) => l.endsWith(' b1'))).toBe(false);
+    expect(report.outcomes.map((o) => o.batchId)).toEqual(['b1', 'b2', 'b3']);
+    expect(beats).toEqual([2, 3]);
+  });
+
+  it('stops between batches when cancelled', async () => {
+    const { s } = stages();
+    const controller = new AbortController();
+    controller.abort(new Error('cancelled'));
+    await expect(runClaim('c1', batches(2), s, { signal: controller.signal })).rejects.toThrow('cancelled');
+  });
+});
