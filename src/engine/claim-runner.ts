@@ -8,7 +8,7 @@
 //   batch; the workflow decides about retries and splitting.
 // - A systemic failure (store credentials, store or worker down) stops the claim at once: the
 //   batches after it are not run, and the workflow holds dispatch back.
-import { CLAIM_HEARTBEAT_EVERY_MS, type BatchOutcome, type ClaimReport } from '../contracts/claims.js';
+import { CLAIM_HEARTBEAT_EVERY_MS, type ClaimReport } from '../contracts/claims.js';
 import { isSystemicFailure, type FailureReport } from '../contracts/failures.js';
 import { classifyError } from './failures.js';
 
