@@ -16,7 +16,8 @@ import { deadLetterFilter, errorAttribute, workFilter } from '../engine/function
 import type { StoreClient } from '../store/client.js';
 import { StoreBadRequestError, StoreNotFoundError } from '../store/errors.js';
 import { declareEngineAttributes } from '../engine/engine-attributes.js';
-import { classified, pushStatusFailureType, WorkerCallError } from '../engine/failures.js';
+import { classified, WorkerCallError } from '../engine/failures.js';
+import { postToPushWorker } from '../engine/push-call.js';
 
 export interface FunctionActivityDeps {
   /** The store that holds a Turbopuffer namespace (one store, or routed per Index). */
@@ -66,34 +67,8 @@ async function postBatch(
   timeoutSeconds: number,
 ): Promise<unknown> {
   const url = `${baseUrl.replace(/\/+$/, '')}/run`;
-  let res: Response;
-  try {
-    res = await fetchFn(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(request),
-      signal: AbortSignal.timeout(timeoutSeconds * 1000),
-    });
-  } catch (err) {
-    throw new WorkerCallError(
-      `push worker ${url} unreachable or too slow (timeout ${timeoutSeconds}s): ${(err as Error).message}`,
-      // A timeout is this batch's (the handler may hang on a row); a refused connection is systemic.
-      (err as Error).name === 'TimeoutError' ? 'HandlerFailed' : 'WorkerUnavailable',
-    );
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    throw new WorkerCallError(
-      `push worker ${url} answered ${res.status}: ${text.slice(0, 500)}`,
-      pushStatusFailureType(res.status),
-    );
-  }
-  try {
-    const body = JSON.parse(text) as { outputs?: unknown };
-    return body.outputs;
-  } catch {
-    throw new WorkerCallError(`push worker ${url} answered non-JSON: ${text.slice(0, 200)}`, false);
-  }
+  const answer = await postToPushWorker(fetchFn, url, request, timeoutSeconds);
+  return (answer as { outputs?: unknown } | null)?.outputs;
 }
 
 export function createFunctionActivities(deps: FunctionActivityDeps) {

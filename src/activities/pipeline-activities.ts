@@ -1,7 +1,7 @@
 // Orchestrator-side activities of the Pipeline engine, as a factory over injected
 // dependencies: the built-in S3 source (listing new/changed objects by ETag, finding deleted
 // ones) and push dispatch. The worker wires real clients; tests wire the test servers.
-import { heartbeat } from '@temporalio/activity';
+import { Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import {
@@ -11,6 +11,7 @@ import {
   sourceLabel,
   type PipelineBatchInput,
   type PipelineBatchResult,
+  type PipelineClaimInput,
   type QueuedItem,
   type S3SourceRef,
 } from '../contracts/pipeline.js';
@@ -18,10 +19,13 @@ import {
   InvalidPipelineOutputError,
   ensurePipelineSchema,
   runPipelineBatchWith,
+  runPipelineClaimWith,
 } from '../engine/pipeline-write.js';
 import type { StoreClient } from '../store/client.js';
 import { StoreNotFoundError } from '../store/errors.js';
 import { classified, WorkerCallError } from '../engine/failures.js';
+import { postToPushWorker } from '../engine/push-call.js';
+import { claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
 
 export interface PipelineActivityDeps {
   storeFor(namespace: string): StoreClient;
@@ -109,27 +113,8 @@ async function postProcess(
   items: QueuedItem[],
 ): Promise<unknown> {
   const url = `${baseUrl.replace(/\/+$/, '')}/process`;
-  let res: Response;
-  try {
-    res = await fetchFn(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...input, items }),
-      signal: AbortSignal.timeout(input.timeoutSeconds * 1000),
-    });
-  } catch (err) {
-    throw new WorkerCallError(`push worker ${url} unreachable or too slow: ${(err as Error).message}`, true);
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-    throw new WorkerCallError(`push worker ${url} answered ${res.status}: ${text.slice(0, 500)}`, retryable);
-  }
-  try {
-    return (JSON.parse(text) as { documents?: unknown }).documents;
-  } catch {
-    throw new WorkerCallError(`push worker ${url} answered non-JSON: ${text.slice(0, 200)}`, false);
-  }
+  const answer = await postToPushWorker(fetchFn, url, { ...input, items }, input.timeoutSeconds);
+  return (answer as { documents?: unknown } | null)?.documents;
 }
 
 export function createPipelineActivities(deps: PipelineActivityDeps) {
@@ -237,7 +222,28 @@ export function createPipelineActivities(deps: PipelineActivityDeps) {
       });
     },
 
-    /** Push dispatch: POST the batch to the worker's /process, then write its documents. */
+    /** Push dispatch of a claim: each batch POSTed to the worker's /process and written in turn. */
+    async runPushPipelineClaim(input: PipelineClaimInput & { pushUrl?: string }): Promise<ClaimReport> {
+      return pipelineClassified(async () => {
+        if (!input.pushUrl)
+          throw new WorkerCallError('push dispatch needs worker.pushUrl (the worker Service URL)', false);
+        const pushUrl = input.pushUrl;
+        const { batches: _batches, claimId: _claimId, pushUrl: _url, ...common } = input;
+        const ctx = Context.current();
+        return runPipelineClaimWith(
+          deps.storeFor(input.targetNamespace),
+          input,
+          (items, batchId) => postProcess(fetchFn, pushUrl, { ...common, batchId, items }, items),
+          {
+            resumeFrom: claimProgressFrom(ctx.info.heartbeatDetails, input.claimId),
+            heartbeat: (progress) => ctx.heartbeat(progress),
+            signal: ctx.cancellationSignal,
+          },
+        );
+      });
+    },
+
+    /** Push dispatch of one batch (runs started before engine v2). */
     async runPushPipelineBatch(
       input: PipelineBatchInput & { pushUrl?: string },
     ): Promise<PipelineBatchResult> {

@@ -32,6 +32,8 @@ import {
   LayerTargetNamespaceKey,
 } from '../contracts/search-attributes.js';
 import type { pipelineWorkflow } from '../workflows/pipeline-workflow.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../contracts/failures.js';
 
 export interface PipelineRef {
   k8sNamespace: string;
@@ -120,12 +122,20 @@ export async function submitPipelineItems(
         total.duplicates += res.duplicates;
         break;
       } catch (err) {
-        if (!/queue full/.test(String((err as Error).message)) || Date.now() > deadline) throw err;
+        if (!isQueueFull(err) || Date.now() > deadline) throw err;
         await new Promise((r) => setTimeout(r, delay));
       }
     }
   }
   return total;
+}
+
+/** The workflow refused a submission because its queue is full (typed, not a message match). */
+export function isQueueFull(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ApplicationFailure && e.type === FailureType.QueueFull) return true;
+  }
+  return false;
 }
 
 export async function getPipelineStatus(client: Client, ref: PipelineRef): Promise<PipelineStatus> {

@@ -31,6 +31,8 @@ export const FailureType = {
   InvalidWorkerAnswer: 'InvalidWorkerAnswer',
   /** The handler threw or timed out, or a push worker answered 500. */
   HandlerFailed: 'HandlerFailed',
+  /** A Pipeline worker's documents are malformed (same items, same answer: not retried). */
+  InvalidPipelineOutput: 'InvalidPipelineOutput',
   /** A push worker answered 4xx (other than 408/429): it refuses this request. */
   WorkerRejectedBatch: 'WorkerRejectedBatch',
   /** A push worker could not be reached, or answered 502/503/504. */
@@ -65,6 +67,11 @@ export const FAILURE_KINDS: Record<FailureTypeName, FailureKind> = {
     scope: 'batch',
     retryable: false,
     hint: 'fix the worker so it returns exactly one output per input row id',
+  },
+  InvalidPipelineOutput: {
+    scope: 'batch',
+    retryable: false,
+    hint: 'fix the worker so each document names its item and chunks carry text',
   },
   HandlerFailed: {
     scope: 'batch',

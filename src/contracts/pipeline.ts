@@ -4,8 +4,12 @@
 // @temporalio/workflow only): the workflow parses its own input with these schemas.
 import { z } from 'zod';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { envelopeCarriedSchema } from './claims.js';
 
-/** Name of the activity a pipeline pull worker registers on the Pipeline's task queue. */
+/** Name of the claim activity a pipeline pull worker registers on the Pipeline's task queue. */
+export const RUN_PIPELINE_CLAIM_ACTIVITY = 'runPipelineClaim';
+
+/** The one-batch activity of runs started before engine v2 (workers still register it). */
 export const RUN_PIPELINE_BATCH_ACTIVITY = 'runPipelineBatch';
 
 /** Failure type of a batch whose worker output is malformed: never retried. */
@@ -131,7 +135,30 @@ export type PipelineCounters = z.infer<typeof pipelineCountersSchema>;
 
 const queuedItemSchema = pipelineItemSchema.extend({ version: z.string().min(1) });
 
+/** A Pipeline batch as the envelope holds it: the items, in queue order. */
+export const pipelineBatchPayloadSchema = z.object({ items: z.array(queuedItemSchema) });
+export type PipelineBatchPayload = z.infer<typeof pipelineBatchPayloadSchema>;
+
+/** Dead letters kept in workflow state (newest last), bounded across continue-as-new. */
+export const DEAD_LETTER_LIMIT = 1_000;
+
+/** An item the Pipeline gave up on, and why. */
+export const pipelineDeadLetterSchema = z.object({
+  key: z.string(),
+  version: z.string(),
+  /** Failure type (HandlerFailed, InvalidPipelineOutput, …). */
+  type: z.string(),
+  message: z.string(),
+  attempts: z.number().int().nonnegative(),
+  at: z.string(),
+});
+export type PipelineDeadLetter = z.infer<typeof pipelineDeadLetterSchema>;
+
 export const pipelineCarriedStateSchema = z.object({
+  /** Batches cut and not yet dispatched, and the envelope's measurements (engine v2). */
+  envelope: envelopeCarriedSchema(pipelineBatchPayloadSchema).optional(),
+  /** The most recent DEAD_LETTER_LIMIT items given up on (engine v2). */
+  deadLetters: z.array(pipelineDeadLetterSchema).default([]),
   counters: pipelineCountersSchema.prefault({}),
   /** Items not yet done (in-flight ones are put back first on continue-as-new). */
   pending: z.array(queuedItemSchema).default([]),
@@ -153,7 +180,8 @@ export const pipelineWorkflowInputSchema = z.object({
 });
 export type PipelineWorkflowInput = z.input<typeof pipelineWorkflowInputSchema>;
 
-export type PipelinePhase = 'running' | 'idle' | 'paused' | 'draining';
+/** `degraded`: a systemic failure (store credentials, store or worker down) holds dispatch back. */
+export type PipelinePhase = 'running' | 'idle' | 'paused' | 'draining' | 'degraded';
 
 export type ItemState = 'pending' | 'inFlight' | 'done' | 'failed' | 'unknown';
 
@@ -167,7 +195,12 @@ export interface PipelineStatus {
   batchSize: number;
   queue: { pending: number; inFlight: number; done: number; failed: number };
   inFlightBatches: number;
+  /** Claims out (each computes one batch at a time). */
+  claimsInFlight?: number;
   counters: PipelineCounters;
+  degraded?: { reason: string; message: string; hint: string; since: string; retryAt: string };
+  /** The most recent items given up on (up to 20; the `deadLetters` query has up to 1,000). */
+  deadLetters?: PipelineDeadLetter[];
   lastListingAt?: string;
   lastError?: string;
   runsSoFar: number;
@@ -186,6 +219,8 @@ export const setPipelinePausedUpdate = defineUpdate<{ paused: boolean }, [boolea
 export const submitItemsUpdate = defineUpdate<SubmitItemsResult, [PipelineItem[]]>('submitItems');
 export const listSourceNowSignal = defineSignal<[]>('listSourceNow');
 export const pipelineStatusQuery = defineQuery<PipelineStatus>('pipelineStatus');
+/** Items given up on (newest last), with their failure. */
+export const deadLettersQuery = defineQuery<PipelineDeadLetter[]>('deadLetters');
 /** States of `key@version` identities (or bare keys: latest version seen). */
 export const itemStatesQuery = defineQuery<Record<string, ItemState>, [string[]]>('itemStates');
 
@@ -202,6 +237,12 @@ export interface PipelineBatchInput {
   timeoutSeconds: number;
   /** Where documents came from (`source` attribute). */
   source: string;
+}
+
+/** Input of one claim: several batches, run one after another by one worker (docs/adr/0011). */
+export interface PipelineClaimInput extends Omit<PipelineBatchInput, 'batchId' | 'items'> {
+  claimId: string;
+  batches: { batchId: string; items: QueuedItem[] }[];
 }
 
 export interface PipelineBatchResult {

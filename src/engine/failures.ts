@@ -12,6 +12,7 @@ import {
   isRetryableStoreError,
 } from '../store/errors.js';
 import { InvalidWorkerAnswerError, InvalidWorkerOutputError } from './worker-output.js';
+import { InvalidPipelineOutputError } from './pipeline-write.js';
 
 type WorkerFailureType = Extract<
   FailureTypeName,
@@ -69,6 +70,8 @@ export function classifyError(err: unknown): FailureReport {
     };
   if (err instanceof InvalidWorkerAnswerError)
     return { type: FailureType.InvalidWorkerAnswer, message: err.message };
+  if (err instanceof InvalidPipelineOutputError)
+    return { type: FailureType.InvalidPipelineOutput, message: err.message };
   if (err instanceof StoreError) return { type: storeFailureType(err), message: err.message };
   if (err instanceof WorkerCallError) return { type: err.type, message: err.message };
   return {

@@ -18,10 +18,13 @@ import {
   itemIdentity,
   pipelineDocumentSchema,
   type PipelineBatchResult,
+  type PipelineClaimInput,
   type PipelineDocument,
   type QueuedItem,
 } from '../contracts/pipeline.js';
 import type { Filter, Row, StoreClient } from '../store/client.js';
+import type { ClaimReport } from '../contracts/claims.js';
+import { runClaim, type ClaimRunOptions } from './claim-runner.js';
 import { StoreBadRequestError } from '../store/errors.js';
 
 /** Largest `In` list per query (the store caps filter sizes; stay well below). */
@@ -326,4 +329,74 @@ export async function runPipelineBatchWith(
     alreadyWritten: input.items.length - todo.length,
     ...counts,
   };
+}
+
+/** A Pipeline batch after its read: what is left to do once already-written items are dropped. */
+interface PreparedPipelineBatch {
+  todo: QueuedItem[];
+  live: QueuedItem[];
+  alreadyWritten: number;
+}
+
+/**
+ * A Pipeline batch in three stages for the claim runner: read (which items are already
+ * written) → process (the worker) → plan and write the documents in one atomic request.
+ */
+export function pipelineBatchStages(
+  store: StoreClient,
+  input: { targetNamespace: string; source: string },
+  process: ProcessFn,
+) {
+  return {
+    async prepare(items: QueuedItem[]): Promise<PreparedPipelineBatch> {
+      await ensurePipelineSchema(store, input.targetNamespace);
+      const written = await alreadyWritten(store, input.targetNamespace, items);
+      const todo = items.filter((i) => i.deleted || !written.has(itemIdentity(i)));
+      return { todo, live: todo.filter((i) => !i.deleted), alreadyWritten: items.length - todo.length };
+    },
+    async compute(p: PreparedPipelineBatch): Promise<unknown> {
+      return p.live.length ? process(p.live) : [];
+    },
+    async finish(p: PreparedPipelineBatch, output: unknown) {
+      const documents = p.live.length ? planDocuments(p.live, output) : [];
+      const counts = p.todo.length
+        ? await writeDocuments({
+            store,
+            namespace: input.targetNamespace,
+            source: input.source,
+            items: p.todo,
+            documents,
+          })
+        : { documents: 0, chunksWritten: 0, chunksKept: 0, chunksDeleted: 0 };
+      return { alreadyWritten: p.alreadyWritten, ...counts };
+    },
+  };
+}
+
+/** Runs a Pipeline claim: its batches through the three stages (src/engine/claim-runner.ts). */
+export function runPipelineClaimWith(
+  store: StoreClient,
+  input: PipelineClaimInput,
+  process: (items: QueuedItem[], batchId: string) => Promise<unknown>,
+  options: ClaimRunOptions = {},
+): Promise<ClaimReport> {
+  return runClaim(
+    input.claimId,
+    input.batches,
+    {
+      prepare: (b) =>
+        pipelineBatchStages(store, input, (items) => process(items, b.batchId)).prepare(b.items),
+      compute: (b, p) => pipelineBatchStages(store, input, (items) => process(items, b.batchId)).compute(p),
+      finish: async (b, p, output) => ({
+        counts: {
+          items: b.items.length,
+          ...(await pipelineBatchStages(store, input, (items) => process(items, b.batchId)).finish(
+            p,
+            output,
+          )),
+        },
+      }),
+    },
+    options,
+  );
 }

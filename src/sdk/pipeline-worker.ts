@@ -12,8 +12,11 @@ import { Context } from '@temporalio/activity';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
 import {
   RUN_PIPELINE_BATCH_ACTIVITY,
+  RUN_PIPELINE_CLAIM_ACTIVITY,
+  type PipelineClaimInput,
   itemIdentity,
   itemVersion,
   type PipelineBatchInput,
@@ -25,10 +28,10 @@ import {
 import { WorkerEnv, pipelineTaskQueue } from '../contracts/names.js';
 import { WorkerCallError } from '../engine/failures.js';
 import { pipelineClassified } from '../activities/pipeline-activities.js';
-import { runPipelineBatchWith } from '../engine/pipeline-write.js';
+import { runPipelineBatchWith, runPipelineClaimWith } from '../engine/pipeline-write.js';
 import { getPipelineItemStates, submitPipelineItems, type PipelineRef } from '../client/pipeline-client.js';
 import { createStoreClient, type StoreClient } from '../store/client.js';
-import { StoreEnv } from './function-worker.js';
+import { StoreEnv, workerConcurrencyFromEnv } from './function-worker.js';
 import { listening } from './http-listen.js';
 
 export interface ProcessContext {
@@ -65,7 +68,7 @@ export interface RunPipelineWorkerOptions<T extends PipelineItem = PipelineItem>
   pipeline?: PipelineRef;
   taskQueue?: string;
   batchSize?: number;
-  /** Batches run at once by this process (default 4). */
+  /** Claims run at once by this process (default $LAYER_WORKER_CONCURRENCY, else 4). */
   concurrency?: number;
   temporal?: {
     address?: string;
@@ -92,50 +95,79 @@ async function readS3(s3: S3Client | undefined, item: QueuedItem): Promise<Buffe
   return Buffer.from(await res.Body!.transformToByteArray());
 }
 
-/** The activity a pull worker registers: process, write, and only then report done. */
+/** Runs `process` for one batch with the Pipeline's timeout, cancelled with the activity. */
+function callProcess(
+  process: ProcessFn,
+  input: Omit<PipelineBatchInput, 'items'>,
+  items: QueuedItem[],
+  ctx: Context | undefined,
+  s3: S3Client | undefined,
+): Promise<PipelineDocument[]> {
+  const controller = new AbortController();
+  const onCancel = () => controller.abort();
+  ctx?.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    Promise.resolve(
+      process(items, {
+        batchId: input.batchId,
+        targetNamespace: input.targetNamespace,
+        sourceRef: input.sourceRef,
+        signal: controller.signal,
+        readObject: (item) => readS3(s3, item),
+      }),
+    ).catch((err: unknown) => {
+      throw new WorkerCallError(`process failed: ${err instanceof Error ? err.message : String(err)}`, true);
+    }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new WorkerCallError(`process did not finish within ${input.timeoutSeconds}s`, true));
+      }, input.timeoutSeconds * 1000);
+    }),
+  ]).finally(() => {
+    clearTimeout(timer);
+    ctx?.cancellationSignal.removeEventListener('abort', onCancel);
+  });
+}
+
+function currentContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined; // outside an activity (a direct loop, a test)
+  }
+}
+
+/**
+ * The claim activity a pull worker registers: each batch processed and its documents written
+ * (in turn, the next batch read while one processes), progress heartbeated so a retried claim
+ * resumes after its last finished batch.
+ */
+export function createPipelineClaimActivity(process: ProcessFn, store: StoreClient, s3?: S3Client) {
+  return async (input: PipelineClaimInput): Promise<ClaimReport> =>
+    pipelineClassified(() => {
+      const ctx = currentContext();
+      const { batches: _batches, claimId: _claimId, ...common } = input;
+      return runPipelineClaimWith(
+        store,
+        input,
+        (items, batchId) => callProcess(process, { ...common, batchId }, items, ctx, s3),
+        {
+          resumeFrom: claimProgressFrom(ctx?.info.heartbeatDetails, input.claimId),
+          heartbeat: (progress) => ctx?.heartbeat(progress),
+          signal: ctx?.cancellationSignal,
+        },
+      );
+    });
+}
+
+/** The one-batch activity of runs started before engine v2 (kept so they can finish). */
 export function createPipelineBatchActivity(process: ProcessFn, store: StoreClient, s3?: S3Client) {
   return async (input: PipelineBatchInput): Promise<PipelineBatchResult> =>
-    pipelineClassified(async () => {
-      let ctx: Context | undefined;
-      try {
-        ctx = Context.current();
-      } catch {
-        ctx = undefined;
-      }
-      return runPipelineBatchWith(store, input, async (items) => {
-        const controller = new AbortController();
-        const onCancel = () => controller.abort();
-        ctx?.cancellationSignal.addEventListener('abort', onCancel, { once: true });
-        let timer: NodeJS.Timeout | undefined;
-        try {
-          return await Promise.race([
-            Promise.resolve(
-              process(items, {
-                batchId: input.batchId,
-                targetNamespace: input.targetNamespace,
-                sourceRef: input.sourceRef,
-                signal: controller.signal,
-                readObject: (item) => readS3(s3, item),
-              }),
-            ).catch((err: unknown) => {
-              throw new WorkerCallError(
-                `process failed: ${err instanceof Error ? err.message : String(err)}`,
-                true,
-              );
-            }),
-            new Promise<never>((_, reject) => {
-              timer = setTimeout(() => {
-                controller.abort();
-                reject(new WorkerCallError(`process did not finish within ${input.timeoutSeconds}s`, true));
-              }, input.timeoutSeconds * 1000);
-            }),
-          ]);
-        } finally {
-          clearTimeout(timer);
-          ctx?.cancellationSignal.removeEventListener('abort', onCancel);
-        }
-      });
-    });
+    pipelineClassified(async () =>
+      runPipelineBatchWith(store, input, (items) => callProcess(process, input, items, currentContext(), s3)),
+    );
 }
 
 function resolveStore(opts: Pick<RunPipelineWorkerOptions, 'store'>, env: NodeJS.ProcessEnv): StoreClient {
@@ -244,12 +276,15 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
   const address = opts.temporal?.address ?? env[WorkerEnv.temporalAddress] ?? 'localhost:7233';
   const namespace = opts.temporal?.namespace ?? env[WorkerEnv.temporalNamespace] ?? 'default';
   const connection = opts.temporal?.connection ?? (await NativeConnection.connect({ address }));
-  const concurrency = opts.concurrency ?? 4;
+  const concurrency = opts.concurrency ?? workerConcurrencyFromEnv(env) ?? 4;
   const worker = await Worker.create({
     connection,
     namespace,
     taskQueue,
-    activities: { [RUN_PIPELINE_BATCH_ACTIVITY]: createPipelineBatchActivity(opts.process, store, opts.s3) },
+    activities: {
+      [RUN_PIPELINE_CLAIM_ACTIVITY]: createPipelineClaimActivity(opts.process, store, opts.s3),
+      [RUN_PIPELINE_BATCH_ACTIVITY]: createPipelineBatchActivity(opts.process, store, opts.s3),
+    },
     maxConcurrentActivityTaskExecutions: concurrency,
     maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
     ...(opts.temporal?.dataConverter ? { dataConverter: opts.temporal.dataConverter } : {}),

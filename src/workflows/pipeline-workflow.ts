@@ -1,17 +1,19 @@
-// One long-running workflow per Pipeline: a durable queue of items (submissions, the built-in
-// S3 source, items a worker pulled from its own source), cut into batches of worker.batchSize
-// and leased to workers (pull: an activity on the Pipeline's task queue; push: POST /process).
-// A batch is done only once its documents are written to the target namespace. Items are
-// idempotent by `key@version`; two versions of one key never run at once, so an older
-// version can never overwrite a newer one. Continues-as-new before history grows large,
-// carrying only the pending queue and a bounded memory of finished items (docs/adr/0030).
+// One long-running workflow per Pipeline: a durable queue of items (submissions, the built-in S3
+// source, items a worker pulled from its own source) cut into batches of worker.batchSize and run
+// through the batch envelope (src/envelope/batch-envelope.ts) — the same claims, retries,
+// splitting, dead letters and degraded state as a Function (docs/adr/0011). A batch is done only
+// once its documents are written to the target namespace. Items are idempotent by
+// `key@version`; two versions of one key are never out at once, so an older version can never
+// overwrite a newer one (docs/adr/0030).
 import {
   ActivityFailure,
   ApplicationFailure,
+  TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -19,11 +21,23 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { RetryPolicy } from '@temporalio/common';
 import type { createPipelineActivities } from '../activities/pipeline-activities.js';
 import {
-  INVALID_PIPELINE_OUTPUT,
-  RUN_PIPELINE_BATCH_ACTIVITY,
+  CLAIM_HEARTBEAT_TIMEOUT_MS,
+  claimProgressFrom,
+  type BatchOutcome,
+  type ClaimReport,
+} from '../contracts/claims.js';
+import {
+  FailureType,
+  NON_RETRYABLE_FAILURE_TYPES,
+  failureKind,
+  type FailureReport,
+} from '../contracts/failures.js';
+import {
+  DEAD_LETTER_LIMIT,
+  RUN_PIPELINE_CLAIM_ACTIVITY,
+  deadLettersQuery,
   itemIdentity,
   itemStatesQuery,
   itemVersion,
@@ -39,8 +53,9 @@ import {
   submitItemsUpdate,
   updatePipelineSpecUpdate,
   type ItemState,
-  type PipelineBatchInput,
-  type PipelineBatchResult,
+  type ParsedPipelineSpec,
+  type PipelineBatchPayload,
+  type PipelineClaimInput,
   type PipelinePhase,
   type PipelineStatus,
   type PipelineWorkflowInput,
@@ -48,72 +63,95 @@ import {
 } from '../contracts/pipeline.js';
 import { pipelineTaskQueue } from '../contracts/names.js';
 import { LayerPhaseKey, LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
-import { batchRetryPolicy, type BatchRetrySpec } from './batch-retry-policy.js';
+import {
+  BatchEnvelope,
+  DEFAULT_CLAIM_SIZING,
+  type Claim,
+  type EnvelopeCommand,
+  type EnvelopeSettings,
+} from '../envelope/batch-envelope.js';
+import { batchRetryPolicy } from './batch-retry-policy.js';
+import { pipelineWorkflowV1 } from './pipeline-workflow-v1.js';
 
-/** Batches per run before continue-as-new even if the server has not suggested it yet. */
-export const DEFAULT_PIPELINE_BATCHES_PER_RUN = 400;
+/** Claims per run before continue-as-new even if the server has not suggested it yet. */
+export const DEFAULT_PIPELINE_CLAIMS_PER_RUN = 400;
 /** Finished identities remembered (status of recent items, cheap duplicate detection). */
 export const RECENT_LIMIT = 2_000;
 /** Items one S3 listing call may add to the queue. */
 const LISTING_PAGE = 1_000;
 const DEFAULT_POLL_SECONDS = 30;
-const NOT_RETRIED = [
-  INVALID_PIPELINE_OUTPUT,
-  'WorkerRejectedBatch',
-  'StoreRequestRejected',
-  'InvalidWorkerOutput',
-];
+/** Items one submission may carry. */
+const MAX_SUBMISSION = 5_000;
 
 type Activities = ReturnType<typeof createPipelineActivities>;
 
 const orchestrator = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: NOT_RETRIED },
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
+  },
 });
 
-interface Batch {
-  batchId: string;
-  items: QueuedItem[];
-  splitDepth: number;
-  since: number;
+const payloadOps = {
+  split(p: PipelineBatchPayload): [PipelineBatchPayload, PipelineBatchPayload] {
+    const mid = Math.ceil(p.items.length / 2);
+    return [{ items: p.items.slice(0, mid) }, { items: p.items.slice(mid) }];
+  },
+};
+
+function envelopeSettings(spec: ParsedPipelineSpec): EnvelopeSettings {
+  return { maxInFlightClaims: spec.schedule.maxInFlightBatches, retry: spec.retry, ...DEFAULT_CLAIM_SIZING };
 }
 
-function retryPolicy(spec: { retry: BatchRetrySpec }, maxAttempts: number): RetryPolicy {
-  return batchRetryPolicy(spec.retry, maxAttempts, NOT_RETRIED);
-}
-
-function failureMessage(err: unknown): string {
+function failureOf(err: unknown): { failure: FailureReport; progress?: unknown } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) return cause.message;
-  return cause instanceof Error ? cause.message : String(cause);
+  if (cause instanceof TimeoutFailure)
+    return {
+      failure: { type: FailureType.ClaimLost, message: `claim lost by its worker: ${cause.message}` },
+      progress: cause.lastHeartbeatDetails,
+    };
+  if (cause instanceof ApplicationFailure)
+    return { failure: { type: cause.type ?? FailureType.HandlerFailed, message: cause.message } };
+  return {
+    failure: {
+      type: FailureType.HandlerFailed,
+      message: cause instanceof Error ? cause.message : String(cause),
+    },
+  };
 }
 
 export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise<void> {
+  // Runs started before engine v2 finish on the frozen code; their next run starts here.
+  if (!patched('engine-v2')) return pipelineWorkflowV1(rawInput);
+
   const input = pipelineWorkflowInputSchema.parse(rawInput);
   let spec = input.spec;
   const state = pipelineCarriedStateSchema.parse(input.state ?? {});
   state.runsSoFar += 1;
-  const batchesPerRun = input.batchesPerRun ?? DEFAULT_PIPELINE_BATCHES_PER_RUN;
+  const claimsPerRun = input.batchesPerRun ?? DEFAULT_PIPELINE_CLAIMS_PER_RUN;
+  const runTag = workflowInfo().runId.slice(0, 8);
+  const envelope = new BatchEnvelope<PipelineBatchPayload>(
+    payloadOps,
+    envelopeSettings(spec),
+    runTag,
+    state.envelope,
+  );
 
-  // Queue: FIFO of pending items; identities index it. Plain JSON on continue-as-new.
+  // Queue: FIFO of items not yet cut into a batch; identities index it. Plain JSON on continue-as-new.
   let pending: QueuedItem[] = state.pending;
   const pendingIds = new Set(pending.map(itemIdentity));
-  const inFlight = new Map<string, Batch>();
-  const inFlightIds = new Set<string>();
-  const inFlightKeys = new Set<string>();
-  /** Halves of failed batches, dispatched before new batches (their keys stay reserved). */
-  const splitQueue: Batch[] = [];
   const recent = new Map<string, 'done' | 'failed'>(state.recent);
   let batchSeq = 0;
-  let batchesThisRun = 0;
+  let claimsThisRun = 0;
   let draining = false;
   let phase: PipelinePhase = 'idle';
   let wake = 0;
   const bump = () => {
     wake += 1;
   };
-  const runTag = workflowInfo().runId.slice(0, 8);
   let listingRunning = false;
   let listingRequested = true;
   let nextListingAtMs = Date.now();
@@ -122,43 +160,59 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
     const parsed = s3SourceRefSchema.safeParse(spec.sourceRef ?? {});
     return parsed.success ? parsed.data : undefined;
   };
-
   const remember = (id: string, how: 'done' | 'failed') => {
     recent.delete(id);
     recent.set(id, how);
     while (recent.size > RECENT_LIMIT) recent.delete(recent.keys().next().value!);
   };
+  /** Items cut into batches: waiting in the envelope, or out in a claim. */
+  const heldItems = (where: 'waiting' | 'out') =>
+    (where === 'waiting' ? envelope.state.waiting : envelope.state.claims.flatMap((c) => c.batches)).flatMap(
+      (b) => b.payload.items,
+    );
 
-  const inFlightItems = () => {
-    let n = 0;
-    for (const b of inFlight.values()) n += b.items.length;
-    return n;
+  const status = (): PipelineStatus => {
+    const d = envelope.degraded;
+    return {
+      name: spec.name,
+      k8sNamespace: spec.k8sNamespace,
+      generation: spec.generation,
+      targetNamespace: spec.targetNamespace,
+      phase,
+      batchSize: spec.worker.batchSize,
+      queue: {
+        pending: pending.length + heldItems('waiting').length,
+        inFlight: heldItems('out').length,
+        done: state.counters.done,
+        failed: state.counters.failed,
+      },
+      inFlightBatches: envelope.batchesInFlight,
+      claimsInFlight: envelope.claimsInFlight,
+      counters: { ...state.counters },
+      ...(d
+        ? {
+            degraded: {
+              reason: d.reason,
+              message: d.message,
+              hint: failureKind(d.reason).hint,
+              since: new Date(d.sinceMs).toISOString(),
+              retryAt: new Date(d.retryAtMs).toISOString(),
+            },
+          }
+        : {}),
+      deadLetters: state.deadLetters.slice(-20),
+      lastListingAt: state.lastListingAt,
+      lastError: state.lastError,
+      runsSoFar: state.runsSoFar,
+    };
   };
 
-  const status = (): PipelineStatus => ({
-    name: spec.name,
-    k8sNamespace: spec.k8sNamespace,
-    generation: spec.generation,
-    targetNamespace: spec.targetNamespace,
-    phase,
-    batchSize: spec.worker.batchSize,
-    queue: {
-      pending: pending.length,
-      inFlight: inFlightItems(),
-      done: state.counters.done,
-      failed: state.counters.failed,
-    },
-    inFlightBatches: inFlight.size,
-    counters: { ...state.counters },
-    lastListingAt: state.lastListingAt,
-    lastError: state.lastError,
-    runsSoFar: state.runsSoFar,
-  });
-
-  /** Queues an item unless the same identity is queued, in flight or just done. */
-  const enqueue = (item: QueuedItem): boolean => {
+  /** Identities cut into batches (waiting or out): built once per message, not per item. */
+  const heldIdentities = () => new Set([...heldItems('waiting'), ...heldItems('out')].map(itemIdentity));
+  /** Queues an item unless the same identity is queued, cut, out or just done. */
+  const enqueue = (item: QueuedItem, held: ReadonlySet<string>): boolean => {
     const id = itemIdentity(item);
-    if (pendingIds.has(id) || inFlightIds.has(id) || recent.get(id) === 'done') return false;
+    if (pendingIds.has(id) || held.has(id) || recent.get(id) === 'done') return false;
     // A newer version of a queued key replaces the queued one (never both in the queue).
     const older = pending.findIndex((p) => p.key === item.key);
     if (older >= 0) {
@@ -173,37 +227,40 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
 
   // ---- messages -------------------------------------------------------------------------
   setHandler(pipelineStatusQuery, status);
+  setHandler(deadLettersQuery, () => [...state.deadLetters]);
   setHandler(itemStatesQuery, (ids) => {
-    const out: Record<string, ItemState> = {};
-    for (const id of ids) {
-      out[id] = inFlightIds.has(id)
+    const out = new Set(heldItems('out').map(itemIdentity));
+    const waiting = new Set(heldItems('waiting').map(itemIdentity));
+    const result: Record<string, ItemState> = {};
+    for (const id of ids)
+      result[id] = out.has(id)
         ? 'inFlight'
-        : pendingIds.has(id)
+        : pendingIds.has(id) || waiting.has(id)
           ? 'pending'
           : (recent.get(id) ?? 'unknown');
-    }
-    return out;
+    return result;
   });
   setHandler(
     submitItemsUpdate,
     (items) => {
       let accepted = 0;
-      for (const raw of items) {
-        if (enqueue({ ...raw, version: itemVersion(raw) })) accepted += 1;
-      }
+      const held = heldIdentities();
+      for (const raw of items) if (enqueue({ ...raw, version: itemVersion(raw) }, held)) accepted += 1;
       state.counters.submitted += accepted;
       state.counters.duplicates += items.length - accepted;
       bump();
       return { accepted, duplicates: items.length - accepted };
     },
     {
-      // Bad items and a full queue are refused before they reach history; the caller retries.
+      // Bad items and a full queue are refused before they reach history; the caller retries
+      // on the typed QueueFull failure.
       validator: (items) => {
-        pipelineItemSchema.array().max(5_000).parse(items);
+        pipelineItemSchema.array().max(MAX_SUBMISSION).parse(items);
         if (pending.length + items.length > spec.schedule.maxPendingItems) {
-          throw new Error(
-            `queue full: ${pending.length} items pending (maxPendingItems ${spec.schedule.maxPendingItems}); retry later`,
-          );
+          throw ApplicationFailure.create({
+            type: FailureType.QueueFull,
+            message: `queue full: ${pending.length} items pending (maxPendingItems ${spec.schedule.maxPendingItems}); retry later`,
+          });
         }
       },
     },
@@ -211,7 +268,10 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
   setHandler(
     updatePipelineSpecUpdate,
     (next) => {
-      spec = pipelineRuntimeSpecSchema.parse(next);
+      const parsed = pipelineRuntimeSpecSchema.parse(next);
+      if (JSON.stringify(parsed) === JSON.stringify(spec)) return { generation: spec.generation };
+      spec = parsed;
+      envelope.settings = envelopeSettings(spec);
       listingRequested = true;
       upsertSearchAttributes([{ key: LayerTargetNamespaceKey, value: [spec.targetNamespace] }]);
       bump();
@@ -239,118 +299,119 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
     bump();
   });
 
-  // ---- batches --------------------------------------------------------------------------
-  const batchInput = (b: Batch): PipelineBatchInput => ({
-    batchId: b.batchId,
-    pipeline: { k8sNamespace: spec.k8sNamespace, name: spec.name },
-    targetNamespace: spec.targetNamespace,
-    ...(spec.sourceRef ? { sourceRef: spec.sourceRef } : {}),
-    items: b.items,
-    timeoutSeconds: spec.worker.timeoutSeconds,
-    source: sourceLabel(spec.sourceRef),
-  });
+  // ---- batches and claims -----------------------------------------------------------------
+  /** Cuts pending items into batches while the envelope has room: no key twice among what is held. */
+  const cutBatches = () => {
+    const room = 2 * spec.schedule.maxInFlightBatches * envelope.targetBatchesPerClaim();
+    const heldKeys = new Set([...heldItems('waiting'), ...heldItems('out')].map((i) => i.key));
+    while (envelope.state.waiting.length < room && pending.length > 0) {
+      const items: QueuedItem[] = [];
+      const rest: QueuedItem[] = [];
+      for (const item of pending) {
+        if (items.length < spec.worker.batchSize && !heldKeys.has(item.key)) {
+          items.push(item);
+          heldKeys.add(item.key);
+        } else rest.push(item);
+      }
+      if (items.length === 0) break;
+      pending = rest;
+      for (const i of items) pendingIds.delete(itemIdentity(i));
+      batchSeq += 1;
+      envelope.add([{ batchId: `${runTag}-${batchSeq}`, rows: items.length, payload: { items } }]);
+    }
+  };
 
-  const executeBatch = (b: Batch): Promise<PipelineBatchResult> => {
-    const options: ActivityOptions = {
-      // The lease: a worker that vanishes loses the batch after leaseSeconds; it is re-dispatched.
-      startToCloseTimeout: spec.schedule.leaseSeconds * 1000,
-      retry: retryPolicy(
-        spec,
-        b.splitDepth === 0 ? spec.retry.maxAttempts : Math.min(2, spec.retry.maxAttempts),
-      ),
-      summary: `batch ${b.batchId}: ${b.items.length} items (${b.items[0]?.key ?? ''}…)`,
+  const startClaim = (claim: Claim<PipelineBatchPayload>, maxAttempts: number): Promise<ClaimReport> => {
+    const claimInput: PipelineClaimInput = {
+      claimId: claim.claimId,
+      pipeline: { k8sNamespace: spec.k8sNamespace, name: spec.name },
+      targetNamespace: spec.targetNamespace,
+      ...(spec.sourceRef ? { sourceRef: spec.sourceRef } : {}),
+      timeoutSeconds: spec.worker.timeoutSeconds,
+      source: sourceLabel(spec.sourceRef),
+      batches: claim.batches.map((b) => ({ batchId: b.batchId, items: b.payload.items })),
     };
-    if (spec.worker.dispatch === 'push') {
-      return proxyActivities<Activities>(options).runPushPipelineBatch({
-        ...batchInput(b),
+    const leaseMs = spec.schedule.leaseSeconds * 1000;
+    const items = claim.batches.reduce((n, b) => n + b.rows, 0);
+    const options: ActivityOptions = {
+      startToCloseTimeout: leaseMs * claim.batches.length,
+      heartbeatTimeout: Math.min(leaseMs, CLAIM_HEARTBEAT_TIMEOUT_MS),
+      retry: batchRetryPolicy(spec.retry, maxAttempts, NON_RETRYABLE_FAILURE_TYPES),
+      summary: `claim ${claim.claimId}: ${claim.batches.length} batches, ${items} items (${claim.batches[0]?.payload.items[0]?.key ?? ''}…)${claim.probe ? ' (probe)' : ''}`,
+    };
+    if (spec.worker.dispatch === 'push')
+      return proxyActivities<Activities>(options).runPushPipelineClaim({
+        ...claimInput,
         pushUrl: spec.worker.pushUrl,
       });
-    }
-    const pull = proxyActivities<Record<string, (i: PipelineBatchInput) => Promise<PipelineBatchResult>>>({
+    const pull = proxyActivities<Record<string, (i: PipelineClaimInput) => Promise<ClaimReport>>>({
       ...options,
       taskQueue: spec.worker.taskQueue ?? pipelineTaskQueue(spec.k8sNamespace, spec.name),
     });
-    return pull[RUN_PIPELINE_BATCH_ACTIVITY]!(batchInput(b));
+    return pull[RUN_PIPELINE_CLAIM_ACTIVITY]!(claimInput);
   };
 
-  const release = (b: Batch) => {
-    inFlight.delete(b.batchId);
-    for (const i of b.items) {
-      inFlightIds.delete(itemIdentity(i));
-      inFlightKeys.delete(i.key);
+  const count = (claim: Claim<PipelineBatchPayload>, outcomes: readonly BatchOutcome[]) => {
+    const byId = new Map(claim.batches.map((b) => [b.batchId, b]));
+    const c = state.counters;
+    for (const o of outcomes) {
+      const batch = byId.get(o.batchId);
+      if (!batch) continue;
+      if (o.status !== 'done') {
+        state.lastError = `${o.batchId}: ${o.failure.message}`;
+        continue;
+      }
+      c.batches += 1;
+      c.done += batch.rows;
+      c.alreadyWritten += o.counts?.alreadyWritten ?? 0;
+      c.documents += o.counts?.documents ?? 0;
+      c.chunksWritten += o.counts?.chunksWritten ?? 0;
+      c.chunksKept += o.counts?.chunksKept ?? 0;
+      c.chunksDeleted += o.counts?.chunksDeleted ?? 0;
+      for (const i of batch.payload.items) remember(itemIdentity(i), 'done');
     }
-    bump();
   };
 
-  const dispatch = (b: Batch) => {
-    inFlight.set(b.batchId, b);
-    for (const i of b.items) {
-      inFlightIds.add(itemIdentity(i));
-      inFlightKeys.add(i.key);
+  const execute = (commands: EnvelopeCommand<PipelineBatchPayload>[]) => {
+    for (const command of commands) {
+      if (command.kind === 'dispatch') dispatch(command.claim, command.maxAttempts);
+      else if (command.kind === 'deadLetter') {
+        // A one-item batch that failed for good: the item is given up on, durably recorded.
+        for (const item of command.batch.payload.items) {
+          state.counters.failed += 1;
+          remember(itemIdentity(item), 'failed');
+          state.deadLetters.push({
+            key: item.key,
+            version: item.version,
+            type: command.failure.type,
+            message: command.failure.message.slice(0, 2000),
+            attempts: command.attempts,
+            at: new Date(Date.now()).toISOString(),
+          });
+        }
+        state.deadLetters = state.deadLetters.slice(-DEAD_LETTER_LIMIT);
+        state.lastError = `${command.batch.batchId}: ${command.failure.message}`;
+      } else if (command.kind === 'degraded')
+        state.lastError = `${command.degraded.reason}: ${command.degraded.message}`;
     }
-    batchesThisRun += 1;
-    state.counters.batches += 1;
-    executeBatch(b)
-      .then((res) => {
-        const c = state.counters;
-        c.done += b.items.length;
-        c.alreadyWritten += res.alreadyWritten;
-        c.documents += res.documents;
-        c.chunksWritten += res.chunksWritten;
-        c.chunksKept += res.chunksKept;
-        c.chunksDeleted += res.chunksDeleted;
-        for (const i of b.items) remember(itemIdentity(i), 'done');
-        release(b);
+  };
+
+  const dispatch = (claim: Claim<PipelineBatchPayload>, maxAttempts: number) => {
+    claimsThisRun += 1;
+    startClaim(claim, maxAttempts)
+      .then((report) => {
+        count(claim, report.outcomes);
+        execute(envelope.onClaimReport(report, Date.now()));
       })
       .catch((err: unknown) => {
-        release(b);
-        if (isCancellation(err)) {
-          // The run is ending (Pipeline deleted): the items stay queued for whoever resumes.
-          for (const i of b.items) enqueue(i);
-          return;
-        }
-        state.lastError = `${b.batchId}: ${failureMessage(err)}`;
-        if (b.items.length > 1) {
-          // Isolate the failing items: each half goes back to the front of the queue on its own.
-          const mid = Math.ceil(b.items.length / 2);
-          splitQueue.unshift(
-            {
-              batchId: `${b.batchId}.1`,
-              items: b.items.slice(0, mid),
-              splitDepth: b.splitDepth + 1,
-              since: Date.now(),
-            },
-            {
-              batchId: `${b.batchId}.2`,
-              items: b.items.slice(mid),
-              splitDepth: b.splitDepth + 1,
-              since: Date.now(),
-            },
-          );
-          for (const half of splitQueue) for (const i of half.items) inFlightKeys.add(i.key);
-          return;
-        }
-        state.counters.failed += 1;
-        remember(itemIdentity(b.items[0]!), 'failed');
-      });
-  };
-
-  /** The next batch: up to batchSize pending items whose key is not in flight. */
-  const cutBatch = (): Batch | undefined => {
-    const items: QueuedItem[] = [];
-    const rest: QueuedItem[] = [];
-    const keys = new Set<string>();
-    for (const item of pending) {
-      if (items.length < spec.worker.batchSize && !inFlightKeys.has(item.key) && !keys.has(item.key)) {
-        items.push(item);
-        keys.add(item.key);
-      } else rest.push(item);
-    }
-    if (items.length === 0) return undefined;
-    pending = rest;
-    for (const i of items) pendingIds.delete(itemIdentity(i));
-    batchSeq += 1;
-    return { batchId: `${runTag}-${batchSeq}`, items, splitDepth: 0, since: Date.now() };
+        if (isCancellation(err)) return;
+        const { failure, progress } = failureOf(err);
+        const finished = claimProgressFrom(progress, claim.claimId);
+        if (finished) count(claim, finished.outcomes);
+        state.lastError = `${claim.claimId}: ${failure.message}`;
+        execute(envelope.onClaimFailed(claim.claimId, failure, finished, Date.now()));
+      })
+      .finally(bump);
   };
 
   // ---- the built-in S3 source -----------------------------------------------------------
@@ -359,17 +420,17 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
     if (!source) return;
     listingRunning = true;
     listingRequested = false;
-    const cursor = state.s3Cursor;
     const maxItems = Math.min(LISTING_PAGE, spec.schedule.maxPendingItems - pending.length);
     orchestrator
       .listS3Changes({
         sourceRef: spec.sourceRef!,
         targetNamespace: spec.targetNamespace,
-        startAfter: cursor,
+        startAfter: state.s3Cursor,
         maxItems,
       })
       .then(async (res) => {
-        for (const item of res.items) enqueue(item);
+        const held = heldIdentities();
+        for (const item of res.items) enqueue(item, held);
         state.s3Cursor = res.nextStartAfter;
         if (res.nextStartAfter === null) {
           // End of a pass: objects gone from the bucket lose their chunks.
@@ -377,7 +438,8 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
             sourceRef: spec.sourceRef!,
             targetNamespace: spec.targetNamespace,
           });
-          for (const key of deleted) enqueue({ key, version: 'deleted', deleted: true });
+          const heldNow = heldIdentities();
+          for (const key of deleted) enqueue({ key, version: 'deleted', deleted: true }, heldNow);
           state.counters.listings += 1;
           state.lastListingAt = new Date(Date.now()).toISOString();
           nextListingAtMs = Date.now() + (source.pollIntervalSeconds ?? DEFAULT_POLL_SECONDS) * 1000;
@@ -385,7 +447,7 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
       })
       .catch((err: unknown) => {
         if (isCancellation(err)) return;
-        state.lastError = `listing s3://${source.bucket}/${source.prefix}: ${failureMessage(err)}`;
+        state.lastError = `listing s3://${source.bucket}/${source.prefix}: ${failureOf(err).failure.message}`;
         nextListingAtMs = Date.now() + (source.pollIntervalSeconds ?? DEFAULT_POLL_SECONDS) * 1000;
       })
       .finally(() => {
@@ -402,44 +464,61 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
 
   // ---- main loop ------------------------------------------------------------------------
   for (;;) {
-    if (!draining && (workflowInfo().continueAsNewSuggested || batchesThisRun >= batchesPerRun))
+    if (!draining && (workflowInfo().continueAsNewSuggested || claimsThisRun >= claimsPerRun))
       draining = true;
-
+    const now = Date.now();
     if (!spec.paused && !draining) {
-      while (splitQueue.length > 0 && inFlight.size < spec.schedule.maxInFlightBatches) {
-        const half = splitQueue.shift()!;
-        for (const i of half.items) inFlightKeys.delete(i.key);
-        dispatch(half);
-      }
-      while (inFlight.size < spec.schedule.maxInFlightBatches) {
-        const b = cutBatch();
-        if (!b) break;
-        dispatch(b);
-      }
+      cutBatches();
       const room = pending.length < spec.schedule.maxPendingItems / 2;
-      if (s3Source() && !listingRunning && room && (listingRequested || Date.now() >= nextListingAtMs))
+      if (s3Source() && !listingRunning && room && (listingRequested || now >= nextListingAtMs))
         startListing();
     }
+    const commands = envelope.plan(now, { paused: spec.paused, draining });
+    const handOver = commands.some((c) => c.kind === 'continueAsNew');
+    execute(commands);
 
-    const busy = inFlight.size > 0 || pending.length > 0 || listingRunning;
-    setPhase(spec.paused ? 'paused' : draining ? 'draining' : busy ? 'running' : 'idle');
+    const busy = !envelope.idle || pending.length > 0 || listingRunning;
+    setPhase(
+      spec.paused
+        ? 'paused'
+        : draining
+          ? 'draining'
+          : envelope.degraded
+            ? 'degraded'
+            : busy
+              ? 'running'
+              : 'idle',
+    );
     setCurrentDetails(currentDetails(status()));
 
-    if (draining && inFlight.size === 0 && !listingRunning) {
+    if (handOver && !listingRunning) {
       await condition(allHandlersFinished);
-      // Split halves go back to the queue's front; nothing in memory is lost.
-      const carried = [...splitQueue.flatMap((b) => b.items), ...pending];
+      const { waiting, claimSeq, batchMsAverage, degraded } = envelope.state;
       const next: PipelineWorkflowInput = {
         spec,
-        state: { ...state, pending: carried, recent: [...recent.entries()] },
+        state: {
+          ...state,
+          envelope: {
+            waiting,
+            claimSeq,
+            ...(batchMsAverage !== undefined ? { batchMsAverage } : {}),
+            ...(degraded ? { degraded } : {}),
+          },
+          pending,
+          recent: [...recent.entries()],
+        },
         batchesPerRun: input.batchesPerRun,
       };
       await continueAsNew<typeof pipelineWorkflow>(next);
     }
 
     const seen = wake;
-    const listingDue = s3Source() && !spec.paused && !draining && !listingRunning;
-    if (listingDue) await condition(() => wake !== seen, Math.max(1, nextListingAtMs - Date.now()));
+    const wakeAt = [
+      s3Source() && !spec.paused && !draining && !listingRunning ? nextListingAtMs : undefined,
+      envelope.nextWakeAtMs(now),
+    ].filter((t): t is number => t !== undefined);
+    if (wakeAt.length > 0)
+      await condition(() => wake !== seen, Math.max(1, Math.min(...wakeAt) - Date.now()));
     else await condition(() => wake !== seen);
   }
 }
@@ -447,10 +526,23 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
 function currentDetails(s: PipelineStatus): string {
   const c = s.counters;
   return [
-    `**${s.phase}** — ${s.queue.pending} pending, ${s.queue.inFlight} in flight (${s.inFlightBatches} batches), ${s.queue.done} done, ${s.queue.failed} failed`,
+    `**${s.phase}** — ${s.queue.pending} pending, ${s.queue.inFlight} in flight (${s.claimsInFlight ?? 0} claims, ${s.inFlightBatches} batches), ${s.queue.done} done, ${s.queue.failed} failed`,
     '',
+    ...(s.degraded
+      ? [
+          `- **degraded: ${s.degraded.reason}** since ${s.degraded.since}, next try ${s.degraded.retryAt}: ${s.degraded.message} — ${s.degraded.hint}`,
+        ]
+      : []),
     `- target \`${s.targetNamespace}\`: ${c.documents} documents, ${c.chunksWritten} chunks written, ${c.chunksKept} kept, ${c.chunksDeleted} deleted`,
     `- submitted ${c.submitted} (duplicates ${c.duplicates}), already written ${c.alreadyWritten}; listings ${c.listings}; run ${s.runsSoFar}`,
+    ...(s.deadLetters && s.deadLetters.length > 0
+      ? [
+          `- dead letters: ${s.deadLetters
+            .slice(-3)
+            .map((d) => `${d.key}@${d.version} (${d.type})`)
+            .join(', ')}`,
+        ]
+      : []),
     ...(s.lastError ? [`- last error: ${s.lastError}`] : []),
   ].join('\n');
 }

@@ -34,6 +34,8 @@ describe('workflow replay (function, pipeline, reconcile)', () => {
     // multi-batch claim, a degraded (systemic) stretch, and continue-as-new.
     for (const label of ['claims', 'pause', 'push', 'poison-split', 'degraded', 'continue-as-new'])
       expect(files.some((f) => f.startsWith(`function-v2-${label}-`))).toBe(true);
+    for (const label of ['push', 'poison-split', 'continue-as-new'])
+      expect(files.some((f) => f.startsWith(`pipeline-v2-${label}-`))).toBe(true);
   });
 
   it.each(files)('replays %s deterministically', async (file) => {
