@@ -2,12 +2,15 @@
 // store: a generated corpus (default 10k documents, 4 paragraphs each) is submitted to one
 // Pipeline and chunked by an SDK pull worker (runPipelineWorker), batch 64, 8 batches in flight.
 // Prints documents/s, chunks/s and history events per batch (summed over every continue-as-new
-// run), then reads the target namespace back and counts missing and stale chunks. A measuring
-// script: it asserts no timing. Human-readable figures first; the last line is one JSON object.
+// run), then reads the target namespace back and counts missing and stale chunks. Then the same
+// work without Temporal: a direct loop (pull items → process → write, batch 64, the same write
+// code) into another namespace, for `documents_vs_direct`. A measuring script: it asserts no
+// timing; run it with nothing else on the machine (it prints the 1-minute load average around
+// each phase). Human-readable figures first; the last line is one JSON object.
 //
 // Usage: npm run bench:pipeline [-- --documents N] [--chunks N] [--timeout-s S]
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -21,7 +24,7 @@ import {
 import { ChunkAttr, type PipelineRuntimeSpec, type QueuedItem } from '../src/contracts/pipeline.js';
 import { pipelineTaskQueue, pipelineWorkflowId } from '../src/contracts/names.js';
 import { startTemporalDevServer } from '../src/dev/temporal-server.js';
-import { chunkId } from '../src/engine/pipeline-write.js';
+import { chunkId, pipelineBatchStages } from '../src/engine/pipeline-write.js';
 import { runPipelineWorker } from '../src/sdk/pipeline-worker.js';
 import { createStoreClient } from '../src/store/client.js';
 import { startStoreServer } from '../src/store/server.js';
@@ -42,6 +45,17 @@ const IN_FLIGHT = 8;
 const RUN_TAG = Date.now().toString(36);
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const load = () =>
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ')}`;
+
+/** The worker's process(): each item's paragraphs become its chunks. */
+const chunkItems = (items: QueuedItem[]) =>
+  items.map((i) => ({
+    itemKey: i.key,
+    chunks: paragraphsOf((i.payload as { n: number }).n).map((text) => ({ text })),
+  }));
 
 /** The corpus: document n has CHUNKS paragraphs, deterministic from n. */
 function paragraphsOf(n: number): string[] {
@@ -91,17 +105,14 @@ async function main(): Promise<void> {
     store,
     concurrency: IN_FLIGHT,
     signal: controller.signal,
-    process: (items: QueuedItem[]) =>
-      items.map((i) => ({
-        itemKey: i.key,
-        chunks: paragraphsOf((i.payload as { n: number }).n).map((text) => ({ text })),
-      })),
+    process: chunkItems,
   });
 
   await startOrUpdatePipeline(client, spec, { taskQueue });
   log(
     `${DOCUMENTS} documents × ${CHUNKS} chunks, batch ${BATCH}, ${IN_FLIGHT} in flight, ${availableParallelism()} cores`,
   );
+  log(`pipeline phase: ${load()} at start`);
   const started = Date.now();
   const items = Array.from({ length: DOCUMENTS }, (_, n) => ({ key: `doc-${n}`, payload: { n } }));
   await submitPipelineItems(client, ref, items, { chunkSize: 500, deadlineMs: TIMEOUT_S * 1000 });
@@ -113,6 +124,7 @@ async function main(): Promise<void> {
     status = await getPipelineStatus(client, ref);
   }
   const elapsedS = (Date.now() - started) / 1000;
+  log(`pipeline phase: ${status.queue.done} documents in ${elapsedS.toFixed(1)} s; ${load()} at end`);
 
   // History events over every run of the workflow (continue-as-new chain).
   let events = 0;
@@ -147,6 +159,27 @@ async function main(): Promise<void> {
 
   controller.abort();
   await worker;
+
+  // The same work without Temporal: pull a batch, process it, write it with the same code.
+  const directNs = `bench-chunks-direct-${RUN_TAG}`;
+  const stages = pipelineBatchStages(store, { targetNamespace: directNs, source: 'submit' }, async (b) =>
+    chunkItems(b),
+  );
+  log(`direct loop: ${load()} at start`);
+  const directStarted = Date.now();
+  let directDone = 0;
+  for (let n = 0; n < DOCUMENTS; n += BATCH) {
+    const batch: QueuedItem[] = Array.from({ length: Math.min(BATCH, DOCUMENTS - n) }, (_, i) => ({
+      key: `doc-${n + i}`,
+      version: 'v1',
+      payload: { n: n + i },
+    }));
+    const prepared = await stages.prepare(batch);
+    await stages.finish(prepared, await stages.compute(prepared));
+    directDone += batch.length;
+  }
+  const directS = (Date.now() - directStarted) / 1000;
+  log(`direct loop: ${directDone} documents in ${directS.toFixed(1)} s; ${load()} at end`);
   orchestrator.shutdown();
   await orchestratorRun;
   await native.close();
@@ -164,6 +197,8 @@ async function main(): Promise<void> {
     chunks_written: c.chunksWritten,
     elapsed_s: Math.round(elapsedS * 10) / 10,
     documents_per_s: Math.round((status.queue.done / elapsedS) * 10) / 10,
+    direct_documents_per_s: Math.round((directDone / directS) * 10) / 10,
+    documents_vs_direct: Math.round((status.queue.done / elapsedS / (directDone / directS)) * 1000) / 1000,
     chunks_per_s: Math.round((c.chunksWritten / elapsedS) * 10) / 10,
     batches: c.batches,
     workflow_runs: runs,
@@ -174,9 +209,13 @@ async function main(): Promise<void> {
     batch_size: BATCH,
     in_flight_batches: IN_FLIGHT,
     cores: availableParallelism(),
+    load_avg_1m_end: Math.round((loadavg()[0] ?? 0) * 100) / 100,
   };
   console.log(`documents/s: ${result.documents_per_s}`);
   console.log(`chunks/s: ${result.chunks_per_s}`);
+  console.log(
+    `direct loop: ${result.direct_documents_per_s} documents/s; pipeline ÷ direct = ${result.documents_vs_direct}`,
+  );
   console.log(
     `history events per batch: ${result.history_events_per_batch} (${events} events, ${c.batches} batches, ${runs} runs)`,
   );

@@ -146,7 +146,8 @@ describe('Function claims (engine v2)', () => {
       // Rows the child finished keep its value; the rest got the survivor's, each computed once.
       const rows = await readAll(h.store, ns, ['tags', 'tags_v', 'tags_error']);
       const byChild = rows.filter((r) => JSON.stringify(r.tags) === '["from-child"]').map((r) => r.id);
-      expect(byChild.length).toBeGreaterThanOrEqual(20); // rows 1..20 were done before the kill
+      // Rows 1..16 were written before the kill; 17..20 were being written while 21..24 computed.
+      expect(byChild.length).toBeGreaterThanOrEqual(16);
       expect(byChild.length).toBeLessThanOrEqual(4 * childBatches);
       for (const r of rows) {
         expect(r.tags_v).toBe('v1');
