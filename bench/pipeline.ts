@@ -27,7 +27,7 @@ import { startTemporalDevServer } from '../src/dev/temporal-server.js';
 import { chunkId, pipelineBatchStages } from '../src/engine/pipeline-write.js';
 import { runPipelineWorker } from '../src/sdk/pipeline-worker.js';
 import { createStoreClient } from '../src/store/client.js';
-import { startStoreServer } from '../src/store/server.js';
+import { spawn } from 'node:child_process';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -70,8 +70,23 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const dir = mkdtempSync(join(tmpdir(), 'layer-bench-pipeline-'));
   const temporal = await startTemporalDevServer({ log, logFile: join(dir, 'temporal.log') });
-  const storeServer = await startStoreServer({ memory: true });
-  const store = createStoreClient({ baseUrl: storeServer.url, apiKey: 'bench' });
+  // The store in its own process, as in production (and as bench:function runs it): the worker,
+  // the orchestrator and the direct loop all reach it over HTTP.
+  const storeProcess = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('../bin/layer.js', import.meta.url)), 'store', 'serve', '--memory', '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const storeUrl = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    storeProcess.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    storeProcess.once('exit', (code) => reject(new Error(`store exited (${code}) before listening: ${out}`)));
+  });
+  const store = createStoreClient({ baseUrl: storeUrl, apiKey: 'bench', timeoutMs: 120_000 });
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection, namespace: temporal.namespace });
   const native = await NativeConnection.connect({ address: temporal.address });
@@ -184,7 +199,7 @@ async function main(): Promise<void> {
   await orchestratorRun;
   await native.close();
   await connection.close();
-  await storeServer.close();
+  storeProcess.kill('SIGTERM');
   await temporal.stop();
   rmSync(dir, { recursive: true, force: true });
 

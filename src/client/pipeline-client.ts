@@ -101,32 +101,43 @@ export function pipelineHandle(client: Client, ref: PipelineRef): WorkflowHandle
 
 /**
  * Submits items (idempotent by key and version: a repeated item is counted as a duplicate).
- * Large lists go in several updates; a full queue is retried with backoff until `deadlineMs`.
+ * Large lists go in several updates, up to `concurrency` at once when no key repeats across the
+ * list (a key's versions must arrive in order); a full queue is retried with backoff until
+ * `deadlineMs`.
  */
 export async function submitPipelineItems(
   client: Client,
   ref: PipelineRef,
   items: PipelineItem[],
-  options: { chunkSize?: number; deadlineMs?: number } = {},
+  options: { chunkSize?: number; deadlineMs?: number; concurrency?: number } = {},
 ): Promise<SubmitItemsResult> {
   const handle = pipelineHandle(client, ref);
   const size = options.chunkSize ?? 500;
   const deadline = Date.now() + (options.deadlineMs ?? 10 * 60_000);
   const total: SubmitItemsResult = { accepted: 0, duplicates: 0 };
-  for (let i = 0; i < items.length; i += size) {
-    const part = items.slice(i, i + size);
+  const parts: PipelineItem[][] = [];
+  for (let i = 0; i < items.length; i += size) parts.push(items.slice(i, i + size));
+  const keysUnique = new Set(items.map((i) => i.key)).size === items.length;
+  const lanes = keysUnique ? Math.max(1, options.concurrency ?? 4) : 1;
+  const submitPart = async (part: PipelineItem[]) => {
     for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
       try {
         const res = await handle.executeUpdate(submitItemsUpdate, { args: [part] });
         total.accepted += res.accepted;
         total.duplicates += res.duplicates;
-        break;
+        return;
       } catch (err) {
         if (!isQueueFull(err) || Date.now() > deadline) throw err;
         await new Promise((r) => setTimeout(r, delay));
       }
     }
-  }
+  };
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(lanes, parts.length) }, async () => {
+      while (next < parts.length) await submitPart(parts[next++]!);
+    }),
+  );
   return total;
 }
 
