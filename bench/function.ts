@@ -613,7 +613,11 @@ async function main(): Promise<void> {
       `orchestrator worker pid ${orchestratorPid}: RSS ${procStatusMb(orchestratorPid, 'VmRSS')} MB at idle`,
     );
 
-    const connection = await Connection.connect({ address: server.address });
+    // A history page of 1,000 claim events (each with up to 4,096 ids) can pass gRPC's 4 MB default.
+    const connection = await Connection.connect({
+      address: server.address,
+      channelArgs: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
+    });
     closers.push(() => connection.close());
     const client = new Client({ connection, namespace: TEMPORAL_NAMESPACE });
     const workerConnection = await NativeConnection.connect({ address: server.address });

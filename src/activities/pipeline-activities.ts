@@ -2,11 +2,9 @@
 // dependencies: the built-in S3 source (listing new/changed objects by ETag, finding deleted
 // ones) and push dispatch. The worker wires real clients; tests wire the test servers.
 import { Context, heartbeat } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import {
   ChunkAttr,
-  INVALID_PIPELINE_OUTPUT,
   s3SourceRefSchema,
   sourceLabel,
   type PipelineBatchInput,
@@ -16,7 +14,6 @@ import {
   type S3SourceRef,
 } from '../contracts/pipeline.js';
 import {
-  InvalidPipelineOutputError,
   ensurePipelineSchema,
   runPipelineBatchWith,
   runPipelineClaimWith,
@@ -55,25 +52,6 @@ export interface FindDeletedInput {
   targetNamespace: string;
 }
 
-/**
- * Like `classified`, and a malformed `process()` answer fails the batch without retries
- * (type InvalidPipelineOutput): repeating the same items gives the same answer.
- */
-export async function pipelineClassified<T>(fn: () => Promise<T>): Promise<T> {
-  return classified(async () => {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof InvalidPipelineOutputError)
-        throw ApplicationFailure.create({
-          message: err.message,
-          type: INVALID_PIPELINE_OUTPUT,
-          nonRetryable: true,
-        });
-      throw err;
-    }
-  });
-}
 
 const unquote = (etag: string | undefined) => (etag ?? '').replace(/^W\//, '').replace(/"/g, '');
 
@@ -224,7 +202,7 @@ export function createPipelineActivities(deps: PipelineActivityDeps) {
 
     /** Push dispatch of a claim: each batch POSTed to the worker's /process and written in turn. */
     async runPushPipelineClaim(input: PipelineClaimInput & { pushUrl?: string }): Promise<ClaimReport> {
-      return pipelineClassified(async () => {
+      return classified(async () => {
         if (!input.pushUrl)
           throw new WorkerCallError('push dispatch needs worker.pushUrl (the worker Service URL)', false);
         const pushUrl = input.pushUrl;
@@ -247,7 +225,7 @@ export function createPipelineActivities(deps: PipelineActivityDeps) {
     async runPushPipelineBatch(
       input: PipelineBatchInput & { pushUrl?: string },
     ): Promise<PipelineBatchResult> {
-      return pipelineClassified(async () => {
+      return classified(async () => {
         if (!input.pushUrl)
           throw new WorkerCallError('push dispatch needs worker.pushUrl (the worker Service URL)', false);
         const pushUrl = input.pushUrl;

@@ -22,9 +22,6 @@ export const RUN_FUNCTION_CLAIM_ACTIVITY = 'runFunctionClaim';
  */
 export const RUN_FUNCTION_BATCH_ACTIVITY = 'runFunctionBatch';
 
-/** Failure type of a batch whose worker output is malformed: never retried. */
-export const INVALID_WORKER_OUTPUT = 'InvalidWorkerOutput';
-
 /** A row id as Turbopuffer allows it: unsigned integer or string (UUIDs are strings on the wire). */
 export const rowIdSchema = z.union([z.number().int().nonnegative(), z.string().min(1)]);
 export type RowId = z.infer<typeof rowIdSchema>;

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { envelopeCarriedSchema } from './claims.js';
+import { FailureType } from './failures.js';
 
 /** Name of the claim activity a pipeline pull worker registers on the Pipeline's task queue. */
 export const RUN_PIPELINE_CLAIM_ACTIVITY = 'runPipelineClaim';
@@ -12,8 +13,8 @@ export const RUN_PIPELINE_CLAIM_ACTIVITY = 'runPipelineClaim';
 /** The one-batch activity of runs started before engine v2 (workers still register it). */
 export const RUN_PIPELINE_BATCH_ACTIVITY = 'runPipelineBatch';
 
-/** Failure type of a batch whose worker output is malformed: never retried. */
-export const INVALID_PIPELINE_OUTPUT = 'InvalidPipelineOutput';
+/** Failure type of a batch whose worker output is malformed (the catalogue's; v1 code imports it). */
+export const INVALID_PIPELINE_OUTPUT = FailureType.InvalidPipelineOutput;
 
 /** Attributes every chunk row carries (the document state the pipeline keeps in the target namespace). */
 export const ChunkAttr = {

@@ -26,8 +26,7 @@ import {
   type QueuedItem,
 } from '../contracts/pipeline.js';
 import { WorkerEnv, pipelineTaskQueue } from '../contracts/names.js';
-import { WorkerCallError } from '../engine/failures.js';
-import { pipelineClassified } from '../activities/pipeline-activities.js';
+import { classified, WorkerCallError } from '../engine/failures.js';
 import { runPipelineBatchWith, runPipelineClaimWith } from '../engine/pipeline-write.js';
 import { getPipelineItemStates, submitPipelineItems, type PipelineRef } from '../client/pipeline-client.js';
 import { createStoreClient, type StoreClient } from '../store/client.js';
@@ -146,7 +145,7 @@ function currentContext(): Context | undefined {
  */
 export function createPipelineClaimActivity(process: ProcessFn, store: StoreClient, s3?: S3Client) {
   return async (input: PipelineClaimInput): Promise<ClaimReport> =>
-    pipelineClassified(() => {
+    classified(() => {
       const ctx = currentContext();
       const { batches: _batches, claimId: _claimId, ...common } = input;
       return runPipelineClaimWith(
@@ -165,7 +164,7 @@ export function createPipelineClaimActivity(process: ProcessFn, store: StoreClie
 /** The one-batch activity of runs started before engine v2 (kept so they can finish). */
 export function createPipelineBatchActivity(process: ProcessFn, store: StoreClient, s3?: S3Client) {
   return async (input: PipelineBatchInput): Promise<PipelineBatchResult> =>
-    pipelineClassified(async () =>
+    classified(async () =>
       runPipelineBatchWith(store, input, (items) => callProcess(process, input, items, currentContext(), s3)),
     );
 }
