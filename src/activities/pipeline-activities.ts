@@ -52,7 +52,6 @@ export interface FindDeletedInput {
   targetNamespace: string;
 }
 
-
 const unquote = (etag: string | undefined) => (etag ?? '').replace(/^W\//, '').replace(/"/g, '');
 
 /** Page size of group_by reads of the document state. */
