@@ -3,9 +3,6 @@
 // table-tested; this file wires messages, runs the commands they return as activities, and feeds
 // the results back. Rows never pass through it — only ids (docs/adr/0010, docs/adr/0011).
 import {
-  ActivityFailure,
-  ApplicationFailure,
-  TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -16,21 +13,10 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
-import {
-  CLAIM_HEARTBEAT_TIMEOUT_MS,
-  claimProgressFrom,
-  type BatchOutcome,
-  type ClaimReport,
-} from '../contracts/claims.js';
-import {
-  FailureType,
-  NON_RETRYABLE_FAILURE_TYPES,
-  failureKind,
-  type FailureReport,
-} from '../contracts/failures.js';
+import { claimProgressFrom, type BatchOutcome, type ClaimReport } from '../contracts/claims.js';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failures.js';
 import {
   RUN_FUNCTION_CLAIM_ACTIVITY,
   discoverNowSignal,
@@ -58,7 +44,14 @@ import {
   type EnvelopeSettings,
 } from '../envelope/batch-envelope.js';
 import { FunctionDiscovery, functionPayloadOps, idKey } from '../envelope/function-discovery.js';
-import { batchRetryPolicy } from './batch-retry-policy.js';
+import {
+  carriedEnvelope,
+  claimActivityOptions,
+  degradedLines,
+  degradedStatus,
+  failureOf,
+  waitForNextEvent,
+} from '../envelope/claim-shell.js';
 import { functionWorkflowV1 } from './function-workflow-v1.js';
 
 /** Claims per run before continue-as-new even if the server has not suggested it yet. */
@@ -94,33 +87,6 @@ function envelopeSettings(spec: FunctionRuntimeSpec): EnvelopeSettings {
     maxInFlightClaims: spec.schedule.maxInFlightBatches,
     retry: spec.retry,
     ...DEFAULT_CLAIM_SIZING,
-  };
-}
-
-/** A failed activity as a typed report, with the claim's last heartbeat when it has one. */
-function failureOf(err: unknown): { failure: FailureReport; progress?: unknown } {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof TimeoutFailure) {
-    return {
-      failure: { type: FailureType.ClaimLost, message: `claim lost by its worker: ${cause.message}` },
-      progress: cause.lastHeartbeatDetails,
-    };
-  }
-  if (cause instanceof ApplicationFailure) {
-    const report = cause.details?.[0] as FailureReport | undefined;
-    return {
-      failure: {
-        type: cause.type ?? FailureType.HandlerFailed,
-        message: cause.message,
-        ...(report?.rowIds ? { rowIds: report.rowIds } : {}),
-      },
-    };
-  }
-  return {
-    failure: {
-      type: FailureType.HandlerFailed,
-      message: cause instanceof Error ? cause.message : String(cause),
-    },
   };
 }
 
@@ -160,7 +126,6 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     const elapsedMs = state.rateWindow ? Date.now() - state.rateWindow.startedAtMs : 0;
     const done = state.rateWindow ? state.counters.processed - state.rateWindow.processedAtStart : 0;
     const claims = envelope.state.claims;
-    const d = envelope.degraded;
     return {
       name: spec.name,
       k8sNamespace: spec.k8sNamespace,
@@ -179,17 +144,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         rows: c.batches.reduce((n, b) => n + b.rows, 0),
         since: new Date(c.sinceMs).toISOString(),
       })),
-      ...(d
-        ? {
-            degraded: {
-              reason: d.reason,
-              message: d.message,
-              hint: failureKind(d.reason).hint,
-              since: new Date(d.sinceMs).toISOString(),
-              retryAt: new Date(d.retryAtMs).toISOString(),
-            },
-          }
-        : {}),
+      ...degradedStatus(envelope),
       counters: { ...state.counters },
       lastDiscoveryAt: state.lastDiscoveryAt,
       lastError: state.lastError,
@@ -272,16 +227,12 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         ids: b.payload.ids,
       })),
     };
-    const rows = claim.batches.reduce((n, b) => n + b.rows, 0);
-    const leaseMs = spec.schedule.leaseSeconds * 1000;
-    const options: ActivityOptions = {
-      // The lease bounds a live claimant (leaseSeconds per batch it carries); the heartbeat
-      // timeout finds a dead one within seconds, and the retry resumes after its last batch.
-      startToCloseTimeout: leaseMs * claim.batches.length,
-      heartbeatTimeout: Math.min(leaseMs, CLAIM_HEARTBEAT_TIMEOUT_MS),
-      retry: batchRetryPolicy(spec.retry, maxAttempts, NON_RETRYABLE_FAILURE_TYPES),
-      summary: `claim ${claim.claimId}: ${claim.batches.length} batches, ${rows} rows${claim.probe ? ' (probe)' : ''}`,
-    };
+    const options = claimActivityOptions(claim, {
+      leaseSeconds: spec.schedule.leaseSeconds,
+      retry: spec.retry,
+      maxAttempts,
+      what: `${claim.batches.reduce((n, b) => n + b.rows, 0)} rows`,
+    });
     if (spec.worker.dispatch === 'push')
       return proxyActivities<FunctionActivities>(options).runPushClaim(claimInput);
     const pull = proxyActivities<Record<string, (i: FunctionClaimInput) => Promise<ClaimReport>>>({
@@ -470,17 +421,11 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
 
     if (handOver && discovery.scansRunning === 0 && countsRunning === 0 && deadLettersRunning === 0) {
       await condition(allHandlersFinished);
-      const { waiting, claimSeq, batchMsAverage, degraded } = envelope.state;
       const next: FunctionWorkflowInput = {
         spec,
         state: {
           ...state,
-          envelope: {
-            waiting,
-            claimSeq,
-            ...(batchMsAverage !== undefined ? { batchMsAverage } : {}),
-            ...(degraded ? { degraded } : {}),
-          },
+          envelope: carriedEnvelope(envelope),
           // A pass cut short by the hand-over resumes at once in the next run.
           discoveryRequested: state.discoveryRequested || discovery.passActive,
         },
@@ -490,13 +435,13 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     }
 
     const seen = wake;
-    const wakeAt = [
-      !discovery.passActive && !spec.paused && !draining ? nextPassAtMs : undefined,
-      envelope.nextWakeAtMs(now),
-    ].filter((t): t is number => t !== undefined);
-    if (wakeAt.length > 0)
-      await condition(() => wake !== seen, Math.max(1, Math.min(...wakeAt) - Date.now()));
-    else await condition(() => wake !== seen);
+    await waitForNextEvent(
+      () => wake !== seen,
+      [
+        !discovery.passActive && !spec.paused && !draining ? nextPassAtMs : undefined,
+        envelope.nextWakeAtMs(now),
+      ],
+    );
   }
 }
 
@@ -505,11 +450,7 @@ function currentDetails(s: FunctionStatus): string {
   return [
     `**${s.phase}** — ${c.processed} rows written, ${s.pendingRows} pending, ${s.claimsInFlight} claims out (${s.inFlightBatches} batches, ${s.inFlightRows} rows)`,
     '',
-    ...(s.degraded
-      ? [
-          `- **degraded: ${s.degraded.reason}** since ${s.degraded.since}, next try ${s.degraded.retryAt}: ${s.degraded.message} — ${s.degraded.hint}`,
-        ]
-      : []),
+    ...degradedLines(s.degraded),
     `- rate: ${s.rowsPerSecond} rows/s; batches ${c.batches}, failed batches ${c.failedBatches}, dead-lettered rows ${c.deadLettered}, superseded ${c.superseded}`,
     `- last discovery: ${s.lastDiscoveryAt ?? 'never'} (${c.discoveries} passes); run ${s.runsSoFar}`,
     ...(s.lastError ? [`- last error: ${s.lastError}`] : []),

@@ -6,9 +6,7 @@
 // `key@version`; two versions of one key are never out at once, so an older version can never
 // overwrite a newer one (docs/adr/0030).
 import {
-  ActivityFailure,
   ApplicationFailure,
-  TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -19,21 +17,10 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { createPipelineActivities } from '../activities/pipeline-activities.js';
-import {
-  CLAIM_HEARTBEAT_TIMEOUT_MS,
-  claimProgressFrom,
-  type BatchOutcome,
-  type ClaimReport,
-} from '../contracts/claims.js';
-import {
-  FailureType,
-  NON_RETRYABLE_FAILURE_TYPES,
-  failureKind,
-  type FailureReport,
-} from '../contracts/failures.js';
+import { claimProgressFrom, type BatchOutcome, type ClaimReport } from '../contracts/claims.js';
+import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failures.js';
 import {
   DEAD_LETTER_LIMIT,
   RUN_PIPELINE_CLAIM_ACTIVITY,
@@ -70,7 +57,14 @@ import {
   type EnvelopeCommand,
   type EnvelopeSettings,
 } from '../envelope/batch-envelope.js';
-import { batchRetryPolicy } from './batch-retry-policy.js';
+import {
+  carriedEnvelope,
+  claimActivityOptions,
+  degradedLines,
+  degradedStatus,
+  failureOf,
+  waitForNextEvent,
+} from '../envelope/claim-shell.js';
 import { pipelineWorkflowV1 } from './pipeline-workflow-v1.js';
 
 /** Claims per run before continue-as-new even if the server has not suggested it yet. */
@@ -104,23 +98,6 @@ const payloadOps = {
 
 function envelopeSettings(spec: ParsedPipelineSpec): EnvelopeSettings {
   return { maxInFlightClaims: spec.schedule.maxInFlightBatches, retry: spec.retry, ...DEFAULT_CLAIM_SIZING };
-}
-
-function failureOf(err: unknown): { failure: FailureReport; progress?: unknown } {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof TimeoutFailure)
-    return {
-      failure: { type: FailureType.ClaimLost, message: `claim lost by its worker: ${cause.message}` },
-      progress: cause.lastHeartbeatDetails,
-    };
-  if (cause instanceof ApplicationFailure)
-    return { failure: { type: cause.type ?? FailureType.HandlerFailed, message: cause.message } };
-  return {
-    failure: {
-      type: FailureType.HandlerFailed,
-      message: cause instanceof Error ? cause.message : String(cause),
-    },
-  };
 }
 
 export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise<void> {
@@ -172,7 +149,6 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
     );
 
   const status = (): PipelineStatus => {
-    const d = envelope.degraded;
     return {
       name: spec.name,
       k8sNamespace: spec.k8sNamespace,
@@ -189,17 +165,7 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
       inFlightBatches: envelope.batchesInFlight,
       claimsInFlight: envelope.claimsInFlight,
       counters: { ...state.counters },
-      ...(d
-        ? {
-            degraded: {
-              reason: d.reason,
-              message: d.message,
-              hint: failureKind(d.reason).hint,
-              since: new Date(d.sinceMs).toISOString(),
-              retryAt: new Date(d.retryAtMs).toISOString(),
-            },
-          }
-        : {}),
+      ...degradedStatus(envelope),
       deadLetters: state.deadLetters.slice(-20),
       lastListingAt: state.lastListingAt,
       lastError: state.lastError,
@@ -331,14 +297,13 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
       source: sourceLabel(spec.sourceRef),
       batches: claim.batches.map((b) => ({ batchId: b.batchId, items: b.payload.items })),
     };
-    const leaseMs = spec.schedule.leaseSeconds * 1000;
     const items = claim.batches.reduce((n, b) => n + b.rows, 0);
-    const options: ActivityOptions = {
-      startToCloseTimeout: leaseMs * claim.batches.length,
-      heartbeatTimeout: Math.min(leaseMs, CLAIM_HEARTBEAT_TIMEOUT_MS),
-      retry: batchRetryPolicy(spec.retry, maxAttempts, NON_RETRYABLE_FAILURE_TYPES),
-      summary: `claim ${claim.claimId}: ${claim.batches.length} batches, ${items} items (${claim.batches[0]?.payload.items[0]?.key ?? ''}…)${claim.probe ? ' (probe)' : ''}`,
-    };
+    const options = claimActivityOptions(claim, {
+      leaseSeconds: spec.schedule.leaseSeconds,
+      retry: spec.retry,
+      maxAttempts,
+      what: `${items} items (${claim.batches[0]?.payload.items[0]?.key ?? ''}…)`,
+    });
     if (spec.worker.dispatch === 'push')
       return proxyActivities<Activities>(options).runPushPipelineClaim({
         ...claimInput,
@@ -493,17 +458,11 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
 
     if (handOver && !listingRunning) {
       await condition(allHandlersFinished);
-      const { waiting, claimSeq, batchMsAverage, degraded } = envelope.state;
       const next: PipelineWorkflowInput = {
         spec,
         state: {
           ...state,
-          envelope: {
-            waiting,
-            claimSeq,
-            ...(batchMsAverage !== undefined ? { batchMsAverage } : {}),
-            ...(degraded ? { degraded } : {}),
-          },
+          envelope: carriedEnvelope(envelope),
           pending,
           recent: [...recent.entries()],
         },
@@ -513,13 +472,13 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
     }
 
     const seen = wake;
-    const wakeAt = [
-      s3Source() && !spec.paused && !draining && !listingRunning ? nextListingAtMs : undefined,
-      envelope.nextWakeAtMs(now),
-    ].filter((t): t is number => t !== undefined);
-    if (wakeAt.length > 0)
-      await condition(() => wake !== seen, Math.max(1, Math.min(...wakeAt) - Date.now()));
-    else await condition(() => wake !== seen);
+    await waitForNextEvent(
+      () => wake !== seen,
+      [
+        s3Source() && !spec.paused && !draining && !listingRunning ? nextListingAtMs : undefined,
+        envelope.nextWakeAtMs(now),
+      ],
+    );
   }
 }
 
@@ -528,11 +487,7 @@ function currentDetails(s: PipelineStatus): string {
   return [
     `**${s.phase}** — ${s.queue.pending} pending, ${s.queue.inFlight} in flight (${s.claimsInFlight ?? 0} claims, ${s.inFlightBatches} batches), ${s.queue.done} done, ${s.queue.failed} failed`,
     '',
-    ...(s.degraded
-      ? [
-          `- **degraded: ${s.degraded.reason}** since ${s.degraded.since}, next try ${s.degraded.retryAt}: ${s.degraded.message} — ${s.degraded.hint}`,
-        ]
-      : []),
+    ...degradedLines(s.degraded),
     `- target \`${s.targetNamespace}\`: ${c.documents} documents, ${c.chunksWritten} chunks written, ${c.chunksKept} kept, ${c.chunksDeleted} deleted`,
     `- submitted ${c.submitted} (duplicates ${c.duplicates}), already written ${c.alreadyWritten}; listings ${c.listings}; run ${s.runsSoFar}`,
     ...(s.deadLetters && s.deadLetters.length > 0

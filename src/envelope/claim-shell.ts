@@ -1,0 +1,114 @@
+// What the Function and Pipeline workflow shells share around the envelope: how a failed
+// activity becomes a typed report, the claim activity's options, the degraded status, what
+// crosses continue-as-new, and the wait for the next event. Sandbox-safe.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  TimeoutFailure,
+  condition,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import { CLAIM_HEARTBEAT_TIMEOUT_MS } from '../contracts/claims.js';
+import {
+  FailureType,
+  NON_RETRYABLE_FAILURE_TYPES,
+  failureKind,
+  type FailureReport,
+} from '../contracts/failures.js';
+import { batchRetryPolicy, type BatchRetrySpec } from '../workflows/batch-retry-policy.js';
+import type { BatchEnvelope, Claim } from './batch-envelope.js';
+
+/** A failed activity as a typed report, with a claim's last heartbeat when it has one. */
+export function failureOf(err: unknown): { failure: FailureReport; progress?: unknown } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof TimeoutFailure)
+    return {
+      failure: { type: FailureType.ClaimLost, message: `claim lost by its worker: ${cause.message}` },
+      progress: cause.lastHeartbeatDetails,
+    };
+  if (cause instanceof ApplicationFailure) {
+    const rowIds = (cause.details?.[0] as FailureReport | undefined)?.rowIds;
+    return {
+      failure: {
+        type: cause.type ?? FailureType.HandlerFailed,
+        message: cause.message,
+        ...(rowIds ? { rowIds } : {}),
+      },
+    };
+  }
+  return {
+    failure: {
+      type: FailureType.HandlerFailed,
+      message: cause instanceof Error ? cause.message : String(cause),
+    },
+  };
+}
+
+/**
+ * Options of a claim activity. The lease bounds a live claimant (leaseSeconds per batch it
+ * carries); the heartbeat timeout finds a dead one within seconds, and the retry resumes after
+ * its last reported batch.
+ */
+export function claimActivityOptions(
+  claim: Claim<unknown>,
+  opts: { leaseSeconds: number; retry: BatchRetrySpec; maxAttempts: number; what: string },
+): ActivityOptions {
+  const leaseMs = opts.leaseSeconds * 1000;
+  return {
+    startToCloseTimeout: leaseMs * claim.batches.length,
+    heartbeatTimeout: Math.min(leaseMs, CLAIM_HEARTBEAT_TIMEOUT_MS),
+    retry: batchRetryPolicy(opts.retry, opts.maxAttempts, NON_RETRYABLE_FAILURE_TYPES),
+    summary: `claim ${claim.claimId}: ${claim.batches.length} batches, ${opts.what}${claim.probe ? ' (probe)' : ''}`,
+  };
+}
+
+export interface DegradedStatus {
+  reason: string;
+  message: string;
+  hint: string;
+  since: string;
+  retryAt: string;
+}
+
+/** The status field of a degraded workload (absent when dispatch is not held back). */
+export function degradedStatus(envelope: BatchEnvelope<unknown>): { degraded?: DegradedStatus } {
+  const d = envelope.degraded;
+  if (!d) return {};
+  return {
+    degraded: {
+      reason: d.reason,
+      message: d.message,
+      hint: failureKind(d.reason).hint,
+      since: new Date(d.sinceMs).toISOString(),
+      retryAt: new Date(d.retryAtMs).toISOString(),
+    },
+  };
+}
+
+/** The Temporal UI line of a degraded workload. */
+export function degradedLines(d: DegradedStatus | undefined): string[] {
+  return d
+    ? [`- **degraded: ${d.reason}** since ${d.since}, next try ${d.retryAt}: ${d.message} — ${d.hint}`]
+    : [];
+}
+
+/** What the envelope carries into the next run (its claims were drained first). */
+export function carriedEnvelope<P>(envelope: BatchEnvelope<P>) {
+  const { waiting, claimSeq, batchMsAverage, degraded } = envelope.state;
+  return {
+    waiting,
+    claimSeq,
+    ...(batchMsAverage !== undefined ? { batchMsAverage } : {}),
+    ...(degraded ? { degraded } : {}),
+  };
+}
+
+/** Waits until `changed()` or the earliest of `wakeAtMs` (workflow time), whichever comes first. */
+export async function waitForNextEvent(
+  changed: () => boolean,
+  wakeAtMs: (number | undefined)[],
+): Promise<void> {
+  const times = wakeAtMs.filter((t): t is number => t !== undefined);
+  if (times.length > 0) await condition(changed, Math.max(1, Math.min(...times) - Date.now()));
+  else await condition(changed);
+}
