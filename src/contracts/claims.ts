@@ -19,6 +19,18 @@ export type BatchOutcome =
     }
   | { batchId: string; status: 'failed'; ms: number; failure: FailureReport };
 
+/** Why dispatch is held back, while a workload's phase is `degraded` (status field). */
+export interface DegradedStatus {
+  /** The failure type: StoreRejected, StoreUnavailable, WorkerUnavailable, Quota, … */
+  reason: string;
+  message: string;
+  /** What to do about it. */
+  hint: string;
+  since: string;
+  /** When the next probe claim goes out. */
+  retryAt: string;
+}
+
 /** Progress of a claim: what its heartbeat carries, and what it returns when it ends. */
 export interface ClaimReport {
   claimId: string;

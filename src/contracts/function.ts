@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { envelopeCarriedSchema } from './claims.js';
-import type { BatchOutcome, ClaimReport } from './claims.js';
+import type { BatchOutcome, ClaimReport, DegradedStatus } from './claims.js';
 
 /** Task queue of the orchestrator's own Worker (workflows and orchestrator-side activities). */
 export const ORCHESTRATOR_TASK_QUEUE = 'layer-orchestrator';
@@ -124,17 +124,7 @@ export type FunctionWorkflowInput = z.infer<typeof functionWorkflowInputSchema>;
 /** `degraded`: a systemic failure (store credentials, store or worker down) holds dispatch back. */
 export type FunctionPhase = 'running' | 'idle' | 'paused' | 'draining' | 'degraded';
 
-/** Why dispatch is held back, while phase is `degraded`. */
-export interface DegradedStatus {
-  /** The failure type: StoreRejected, StoreUnavailable, WorkerUnavailable, Quota, … */
-  reason: string;
-  message: string;
-  /** What to do about it. */
-  hint: string;
-  since: string;
-  /** When the next probe claim goes out. */
-  retryAt: string;
-}
+export type { DegradedStatus } from './claims.js';
 
 export interface InFlightBatchStatus {
   batchId: string;

@@ -4,7 +4,7 @@
 // @temporalio/workflow only): the workflow parses its own input with these schemas.
 import { z } from 'zod';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { envelopeCarriedSchema } from './claims.js';
+import { envelopeCarriedSchema, type DegradedStatus } from './claims.js';
 import { FailureType } from './failures.js';
 
 /** Name of the claim activity a pipeline pull worker registers on the Pipeline's task queue. */
@@ -199,7 +199,7 @@ export interface PipelineStatus {
   /** Claims out (each computes one batch at a time). */
   claimsInFlight?: number;
   counters: PipelineCounters;
-  degraded?: { reason: string; message: string; hint: string; since: string; retryAt: string };
+  degraded?: DegradedStatus;
   /** The most recent items given up on (up to 20; the `deadLetters` query has up to 1,000). */
   deadLetters?: PipelineDeadLetter[];
   lastListingAt?: string;

@@ -8,7 +8,7 @@ import {
   condition,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import { CLAIM_HEARTBEAT_TIMEOUT_MS } from '../contracts/claims.js';
+import { CLAIM_HEARTBEAT_TIMEOUT_MS, type DegradedStatus } from '../contracts/claims.js';
 import {
   FailureType,
   NON_RETRYABLE_FAILURE_TYPES,
@@ -60,14 +60,6 @@ export function claimActivityOptions(
     retry: batchRetryPolicy(opts.retry, opts.maxAttempts, NON_RETRYABLE_FAILURE_TYPES),
     summary: `claim ${claim.claimId}: ${claim.batches.length} batches, ${opts.what}${claim.probe ? ' (probe)' : ''}`,
   };
-}
-
-export interface DegradedStatus {
-  reason: string;
-  message: string;
-  hint: string;
-  since: string;
-  retryAt: string;
 }
 
 /** The status field of a degraded workload (absent when dispatch is not held back). */
