@@ -139,6 +139,8 @@ export interface FunctionStatus {
   name: string;
   k8sNamespace: string;
   generation: number;
+  /** specFingerprint of the spec the workflow runs (the operator sends no equal spec again). */
+  specFingerprint?: string;
   phase: FunctionPhase;
   outputVersion: string;
   targetNamespaces: string[];

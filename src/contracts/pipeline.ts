@@ -191,6 +191,8 @@ export interface PipelineStatus {
   name: string;
   k8sNamespace: string;
   generation: number;
+  /** specFingerprint of the spec the workflow runs (the operator sends no equal spec again). */
+  specFingerprint?: string;
   targetNamespace: string;
   phase: PipelinePhase;
   batchSize: number;

@@ -18,6 +18,35 @@ export function fingerprint(obj: RawObject): string {
   });
 }
 
+/**
+ * What of an object the operator owns (Deployment, Service, ScaledObject, …) a pass restores:
+ * everything but status and the server's bookkeeping. A Deployment's status changes many times
+ * while it scales; those changes alone start no pass.
+ */
+export function ownedFingerprint(obj: RawObject): string {
+  const m = (obj.metadata ?? {}) as Record<string, unknown>;
+  return canonical({
+    generation: m.generation,
+    deletionTimestamp: m.deletionTimestamp,
+    labels: m.labels ?? {},
+    annotations: m.annotations ?? {},
+    ownerReferences: m.ownerReferences ?? [],
+    // Kinds without generation tracking (Service) change through their spec.
+    spec: m.generation === undefined ? obj.spec : undefined,
+  });
+}
+
+/** Whether an owned object's event may need a pass: not our own add, not a status-only update. */
+export function ownedEventMatters(
+  verb: 'add' | 'update' | 'delete',
+  before: string | undefined,
+  obj: RawObject,
+): boolean {
+  if (verb === 'delete') return true;
+  if (verb === 'add') return false; // our own apply
+  return before !== ownedFingerprint(obj);
+}
+
 /** Pool a raw workload runs on (mirrors the planner's resolvePoolName, without parsing). */
 export function rawWorkloadPool(obj: RawObject): string {
   const spec = (obj.spec ?? {}) as { scaling?: { pool?: string }; worker?: { computeClass?: string } };

@@ -28,6 +28,8 @@ import {
   fingerprint,
   functionsSelectingIndexes,
   ownerOf,
+  ownedEventMatters,
+  ownedFingerprint,
   poolsOf,
   refOf,
   workloadsOnPools,
@@ -89,6 +91,7 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
   const watched: Watched[] = [];
   const crInformers = new Map<LayerKind, Cached>();
   const seen = new Map<string, string>(); // workflow ID → fingerprint
+  const ownedSeen = new Map<string, string>(); // owned object → ownedFingerprint
   let infraPools: Record<string, string> | undefined;
   let infraKnown = false;
   const inFlight = new Map<string, Promise<void>>();
@@ -159,8 +162,13 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
 
   function onOwned(verb: 'add' | 'update' | 'delete', obj: RawObject): void {
     const owner = ownerOf(obj);
-    // Adds are our own applies; deletes and foreign edits need a pass to restore the object.
-    if (owner && verb !== 'add') enqueue(owner, `owned object ${verb}`);
+    const key = `${String(obj.kind ?? '')}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}/${obj.metadata?.uid ?? ''}`;
+    const before = ownedSeen.get(key);
+    if (verb === 'delete') ownedSeen.delete(key);
+    else ownedSeen.set(key, ownedFingerprint(obj));
+    // Adds are our own applies and status-only updates change nothing a pass restores; deletes
+    // and foreign edits need a pass.
+    if (owner && ownedEventMatters(verb, before, obj)) enqueue(owner, `owned object ${verb}`);
   }
 
   function watch(

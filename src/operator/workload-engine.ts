@@ -2,14 +2,22 @@
 // pauses and resumes) and stop. Functions go through the Function engine's client
 // (src/client/function-client.ts), Pipelines through the Pipeline engine's
 // (src/client/pipeline-client.ts). Tests inject a fake.
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import {
+  functionHandle,
   getFunctionStatus,
-  setFunctionPaused,
   startOrUpdateFunction,
   stopFunction,
 } from '../client/function-client.js';
-import { startOrUpdatePipeline, stopPipeline } from '../client/pipeline-client.js';
+import {
+  getPipelineStatus,
+  pipelineHandle,
+  startOrUpdatePipeline,
+  stopPipeline,
+} from '../client/pipeline-client.js';
+import { functionRuntimeSpecSchema } from '../contracts/function.js';
+import { specFingerprint } from '../contracts/fingerprint.js';
+import { pipelineRuntimeSpecSchema } from '../contracts/pipeline.js';
 import type { WorkloadKind } from '../contracts/names.js';
 import { pipelineRuntimeSpecProblems } from './pipeline-runtime-spec.js';
 import { OperatorConditionType, OperatorReason } from './reconcile-conditions.js';
@@ -79,22 +87,46 @@ export function createTemporalWorkloadEngine(
   options: TemporalWorkloadEngineOptions = {},
 ): WorkloadEngine {
   const startOptions = options.taskQueue ? { taskQueue: options.taskQueue } : {};
+  /**
+   * The fingerprint of the spec the workload's workflow runs, when it runs: a describe (server
+   * only) and a status query (no history). Undefined when no workflow runs.
+   */
+  const runningFingerprint = async (kind: WorkloadKind, ref: { k8sNamespace: string; name: string }) => {
+    const handle = kind === 'Pipeline' ? pipelineHandle(client, ref) : functionHandle(client, ref);
+    try {
+      if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
+      const status =
+        kind === 'Pipeline' ? await getPipelineStatus(client, ref) : await getFunctionStatus(client, ref);
+      return status.specFingerprint;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  };
+
   return {
     async sync(action) {
       try {
+        const ref = { k8sNamespace: action.spec.k8sNamespace, name: action.spec.name };
         if (action.kind === 'Pipeline') {
           // The client parses the spec before it starts anything: refuse here rather than throw
           // (a throw is retried by the reconcile activity, and would be forever).
           const problems = pipelineRuntimeSpecProblems(action.spec);
           if (problems.length > 0)
             return rejectedSpec(`the Pipeline engine refuses this spec: ${problems.join('; ')}`);
-          // The spec update carries `paused`, so one update-with-start starts, updates, pauses and resumes.
+          const parsed = pipelineRuntimeSpecSchema.parse(action.spec);
+          // Diff, don't resend: a running workflow with this very spec gets nothing.
+          if ((await runningFingerprint('Pipeline', ref)) === specFingerprint(parsed))
+            return workflowRunning(parsed.paused, parsed.generation);
+          // The spec carries `paused`, so one update-with-start starts, updates, pauses and resumes.
           const res = await startOrUpdatePipeline(client, action.spec, startOptions);
-          return workflowRunning(action.spec.paused ?? false, res.generation);
+          return workflowRunning(parsed.paused, res.generation);
         }
-        const spec = action.spec;
+        const spec = functionRuntimeSpecSchema.parse(action.spec);
+        if ((await runningFingerprint('Function', ref)) === specFingerprint(spec))
+          return workflowRunning(spec.paused, spec.generation);
+        // The spec carries `paused` too: one update starts, updates, pauses and resumes.
         const res = await startOrUpdateFunction(client, spec, startOptions);
-        await setFunctionPaused(client, { k8sNamespace: spec.k8sNamespace, name: spec.name }, spec.paused);
         return workflowRunning(spec.paused, res.generation);
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError)

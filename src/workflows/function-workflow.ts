@@ -35,6 +35,7 @@ import {
   type FunctionWorkflowInput,
 } from '../contracts/function.js';
 import { functionTaskQueue } from '../contracts/names.js';
+import { specFingerprint } from '../contracts/fingerprint.js';
 import { LayerPhaseKey, LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
 import {
   BatchEnvelope,
@@ -130,6 +131,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       name: spec.name,
       k8sNamespace: spec.k8sNamespace,
       generation: spec.generation,
+      specFingerprint: specFingerprint(spec),
       phase,
       outputVersion: spec.output.version,
       targetNamespaces: spec.targetNamespaces,
@@ -159,7 +161,8 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     updateSpecUpdate,
     (next) => {
       // Level-triggered callers resend the spec they want: an equal spec changes nothing.
-      if (JSON.stringify(next) === JSON.stringify(spec)) return { generation: spec.generation };
+      next = functionRuntimeSpecSchema.parse(next);
+      if (specFingerprint(next) === specFingerprint(spec)) return { generation: spec.generation };
       const work = (s: FunctionRuntimeSpec) => JSON.stringify([s.targetNamespaces, s.output, s.filter]);
       const workChanged = work(next) !== work(spec);
       if (next.targetNamespaces.join('\u0000') !== spec.targetNamespaces.join('\u0000'))

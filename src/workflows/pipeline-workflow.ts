@@ -49,6 +49,7 @@ import {
   type QueuedItem,
 } from '../contracts/pipeline.js';
 import { pipelineTaskQueue } from '../contracts/names.js';
+import { specFingerprint } from '../contracts/fingerprint.js';
 import { LayerPhaseKey, LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
 import {
   BatchEnvelope,
@@ -235,7 +236,7 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
     updatePipelineSpecUpdate,
     (next) => {
       const parsed = pipelineRuntimeSpecSchema.parse(next);
-      if (JSON.stringify(parsed) === JSON.stringify(spec)) return { generation: spec.generation };
+      if (specFingerprint(parsed) === specFingerprint(spec)) return { generation: spec.generation };
       spec = parsed;
       envelope.settings = envelopeSettings(spec);
       listingRequested = true;

@@ -2,6 +2,8 @@
 // the kube-apiserver: start, a spec change the running workflow follows without a restart
 // (same run, new output version recomputed), pause, and stop.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { functionRuntimeSpecSchema } from '../../../src/contracts/function.js';
+import { specFingerprint } from '../../../src/contracts/fingerprint.js';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { parseKind, type LayerFunction } from '../../../src/api/index.js';
 import { functionHandle } from '../../../src/client/function-client.js';
@@ -95,6 +97,20 @@ describe('Temporal workload engine: Functions', () => {
       );
       const runId = (await functionHandle(h.client, ref).describe()).runId;
 
+      // Diff, don't resend: a pass with the same spec sends no update (history gains no event),
+      // and the workflow reports the fingerprint it compares against.
+      const updates = async () =>
+        ((await functionHandle(h.client, ref).fetchHistory()).events ?? []).filter(
+          (e) => e.workflowExecutionUpdateAcceptedEventAttributes,
+        ).length;
+      const before = await updates();
+      expect(await engine.sync({ action: 'sync', kind: 'Function', spec })).toEqual(started);
+      expect(await engine.sync({ action: 'sync', kind: 'Function', spec: { ...spec } })).toEqual(started);
+      expect(await updates()).toBe(before);
+      expect((await statusOf(h, ref)).specFingerprint).toBe(
+        specFingerprint(functionRuntimeSpecSchema.parse(spec)),
+      );
+
       // A new output version (and a filter that asks for it): the same run recomputes every row.
       cr = await applyFunction(name, storeNs, {
         output: { ...cr.spec.output, version: 'v2' },
@@ -109,6 +125,7 @@ describe('Temporal workload engine: Functions', () => {
       expect(cr.metadata.generation).toBeGreaterThan(1);
       const v2 = toFunctionRuntimeSpec(cr, [storeNs]);
       await engine.sync({ action: 'sync', kind: 'Function', spec: v2 });
+      expect(await updates()).toBe(before + 1); // a changed spec is sent, once
       const s2 = await eventually(
         () => statusOf(h, ref),
         (s) => s.counters.processed === 80,
