@@ -10,7 +10,7 @@
 // Usage: npm run bench:operator [-- --latency 100 --settle 500 --concurrency 4]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -42,6 +42,8 @@ const GROUP = 'hevlayer.com';
 const VERSION = 'v1alpha1';
 const ROOT = new URL('../', import.meta.url);
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+/** Other work on the machine skews every figure: printed around each phase. */
+const load = () => `load average ${loadavg().map((l) => l.toFixed(2)).join(' / ')}`;
 const ssa = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -168,7 +170,7 @@ async function main(): Promise<void> {
     };
 
     // 1. Latency, a few Functions in flight at a time.
-    log(`latency: ${LATENCY_FUNCTIONS} Functions, ${CONCURRENCY} at a time`);
+    log(`latency: ${LATENCY_FUNCTIONS} Functions, ${CONCURRENCY} at a time; ${load()}`);
     const latencies: number[] = [];
     let next = 0;
     const one = async (i: number) => {
@@ -197,7 +199,7 @@ async function main(): Promise<void> {
     latencies.sort((a, b) => a - b);
 
     // 2. Settle: a burst, then poll lists until every Function is reconciled.
-    log(`settle: ${SETTLE_FUNCTIONS} Functions created in a burst`);
+    log(`settle: ${SETTLE_FUNCTIONS} Functions created in a burst; ${load()}`);
     const t0 = performance.now();
     let created = 0;
     await Promise.all(
@@ -289,10 +291,11 @@ async function main(): Promise<void> {
       settle_objects_seconds: Number.isNaN(objectsMs) ? null : Math.round(objectsMs / 100) / 10,
       settle_seconds: Number.isNaN(settledMs) ? null : Math.round(settledMs / 100) / 10,
       ...(Number.isNaN(settledMs) ? { unsettled_examples: unsettled } : {}),
+      load_avg_1m_end: Math.round((loadavg()[0] ?? 0) * 100) / 100,
     };
     log(
       `apply → Deployment + ScaledObject: p50 ${result.apply_to_objects_p50_ms} ms, p95 ${result.apply_to_objects_p95_ms} ms; ` +
-        `${SETTLE_FUNCTIONS} Functions settled in ${result.settle_seconds ?? 'timeout'} s`,
+        `${SETTLE_FUNCTIONS} Functions settled in ${result.settle_seconds ?? 'timeout'} s; ${load()}`,
     );
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {
