@@ -12,6 +12,7 @@ import { s3DataConverter } from './codec/s3-payload-codec.js';
 import { ORCHESTRATOR_TASK_QUEUE } from './contracts/function.js';
 import { readDevState, type DevState } from './dev/environment.js';
 import { devStateDir } from './dev/paths.js';
+import type { OperatorSettingsInput } from './operator/settings.js';
 import { InvalidInputError } from './util/errors.js';
 
 /** Where the Temporal frontend is when neither TEMPORAL_ADDRESS nor a `layer dev up` env says. */
@@ -38,6 +39,14 @@ export const ConfigEnv = {
   payloadBucket: 'LAYER_PAYLOAD_BUCKET',
   payloadPrefix: 'LAYER_PAYLOAD_PREFIX',
   payloadThresholdBytes: 'LAYER_PAYLOAD_THRESHOLD_BYTES',
+  /** Operator: the Temporal frontend as worker pods reach it (default: TEMPORAL_ADDRESS). */
+  workerTemporalAddress: 'LAYER_WORKER_TEMPORAL_ADDRESS',
+  /** Operator: the orchestrator HTTP API as worker pods and KEDA reach it. */
+  operatorApiUrl: 'LAYER_OPERATOR_API_URL',
+  /** Operator: the store (gateway) URL pull workers read and write through. */
+  workerStoreUrl: 'LAYER_WORKER_STORE_URL',
+  /** Operator: the Helm release Secret (worker bearer in keys mode, store credential). */
+  releaseSecretName: 'LAYER_RELEASE_SECRET_NAME',
 } as const;
 
 /** Payloads above this size go to S3 when a payload bucket is configured (Temporal warns at 256 KiB). */
@@ -100,6 +109,16 @@ const configSchema = z.object({
     prefix: z.string(),
     thresholdBytes: z.coerce.number().int('expected an integer').min(1, 'expected a byte count >= 1'),
   }),
+  /**
+   * What the operator writes into the objects it renders (src/operator/settings.ts fills the
+   * rest with its defaults). Worker pods reach Temporal where this process does unless told.
+   */
+  operator: z.object({
+    workerTemporalAddress: z.string().regex(hostPort, 'expected host:port'),
+    apiBaseUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+    workerStoreUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+    releaseSecretName: z.string().regex(k8sName, 'expected a Kubernetes Secret name').optional(),
+  }),
   kube: z.object({
     /** Explicit kubeconfig file (KUBECONFIG, or the `layer dev up --kube` one). */
     kubeconfig: z.string().min(1).optional(),
@@ -109,6 +128,20 @@ const configSchema = z.object({
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/**
+ * The operator's settings from the configuration: worker pods get this process's Temporal
+ * namespace and the addresses configured for them; the rest keeps the settings' defaults.
+ */
+export function operatorSettingsInput(config: Config): OperatorSettingsInput {
+  const o = config.operator;
+  return {
+    temporal: { address: o.workerTemporalAddress, namespace: config.temporal.namespace },
+    ...(o.apiBaseUrl ? { apiBaseUrl: o.apiBaseUrl } : {}),
+    ...(o.workerStoreUrl ? { storeUrl: o.workerStoreUrl } : {}),
+    ...(o.releaseSecretName ? { releaseSecretName: o.releaseSecretName } : {}),
+  };
+}
 
 /** The data converter every Client and Worker of this process uses (undefined: SDK default). */
 export function payloadDataConverter(config: Config): DataConverter | undefined {
@@ -135,6 +168,10 @@ const envOfPath: Record<string, string> = {
   'payloads.bucket': ConfigEnv.payloadBucket,
   'payloads.prefix': ConfigEnv.payloadPrefix,
   'payloads.thresholdBytes': ConfigEnv.payloadThresholdBytes,
+  'operator.workerTemporalAddress': ConfigEnv.workerTemporalAddress,
+  'operator.apiBaseUrl': ConfigEnv.operatorApiUrl,
+  'operator.workerStoreUrl': ConfigEnv.workerStoreUrl,
+  'operator.releaseSecretName': ConfigEnv.releaseSecretName,
 };
 
 const hintOfEnv: Record<string, string> = {
@@ -151,6 +188,10 @@ const hintOfEnv: Record<string, string> = {
   [ConfigEnv.payloadBucket]: `set ${ConfigEnv.payloadBucket} to an S3 bucket name (lowercase), or unset it to keep payloads in history`,
   [ConfigEnv.payloadPrefix]: `set ${ConfigEnv.payloadPrefix} to a key prefix such as layer-payloads/`,
   [ConfigEnv.payloadThresholdBytes]: `set ${ConfigEnv.payloadThresholdBytes} to a byte count, e.g. ${DEFAULT_PAYLOAD_THRESHOLD_BYTES}`,
+  [ConfigEnv.workerTemporalAddress]: `set ${ConfigEnv.workerTemporalAddress} to host:port of the Temporal frontend as worker pods reach it, e.g. temporal-frontend.temporal.svc:7233`,
+  [ConfigEnv.operatorApiUrl]: `set ${ConfigEnv.operatorApiUrl} to the orchestrator API's in-cluster URL, e.g. http://layer-orchestrator.layer.svc:8080`,
+  [ConfigEnv.workerStoreUrl]: `set ${ConfigEnv.workerStoreUrl} to the gateway URL workers use, e.g. http://layer-gateway.layer.svc:8080`,
+  [ConfigEnv.releaseSecretName]: `set ${ConfigEnv.releaseSecretName} to the Helm release Secret's name, e.g. layer`,
 };
 
 export interface LoadConfigOptions {
@@ -206,6 +247,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
       bucket: read(env, ConfigEnv.payloadBucket),
       prefix: read(env, ConfigEnv.payloadPrefix) ?? 'layer-payloads/',
       thresholdBytes: read(env, ConfigEnv.payloadThresholdBytes) ?? DEFAULT_PAYLOAD_THRESHOLD_BYTES,
+    },
+    operator: {
+      workerTemporalAddress:
+        read(env, ConfigEnv.workerTemporalAddress) ??
+        read(env, ConfigEnv.temporalAddress) ??
+        dev?.temporal.address ??
+        DEFAULT_TEMPORAL_ADDRESS,
+      apiBaseUrl: read(env, ConfigEnv.operatorApiUrl),
+      workerStoreUrl: read(env, ConfigEnv.workerStoreUrl),
+      releaseSecretName: read(env, ConfigEnv.releaseSecretName),
     },
     kube: { kubeconfig, inCluster },
   };

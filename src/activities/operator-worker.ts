@@ -13,6 +13,8 @@ export interface OperatorWorkerDeps {
   client: Client;
   settings?: OperatorSettings;
   defaultVectorStore?: { namespace: string; name: string };
+  /** Task queue of the workload workflows the engine starts (the orchestrator's own). */
+  taskQueue?: string;
   /** Tests: replace the Temporal-backed engines. */
   engine?: WorkloadEngine;
 }
@@ -26,7 +28,9 @@ export function createOperatorWorkerParts(deps: OperatorWorkerDeps): { activitie
   return {
     activities: createKubernetesActivities({
       kubeConfig: deps.kubeConfig,
-      engine: deps.engine ?? createTemporalWorkloadEngine(deps.client),
+      engine:
+        deps.engine ??
+        createTemporalWorkloadEngine(deps.client, deps.taskQueue ? { taskQueue: deps.taskQueue } : {}),
       settings: deps.settings ?? operatorSettings(),
       ...(deps.defaultVectorStore ? { defaultVectorStore: deps.defaultVectorStore } : {}),
     }),

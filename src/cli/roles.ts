@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { createOperatorWorkerParts } from '../activities/operator-worker.js';
-import { payloadDataConverter, type Config } from '../config.js';
+import { createOperatorWorkerParts, type OperatorWorkerDeps } from '../activities/operator-worker.js';
+import { operatorSettingsInput, payloadDataConverter, type Config } from '../config.js';
+import { operatorSettings } from '../operator/settings.js';
 import { createStoreRouter } from '../operator/store-router.js';
 import { createStoreClient } from '../store/client.js';
 import { LayerError } from '../util/errors.js';
@@ -88,6 +89,25 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+/**
+ * What the operator's activities get from this process's configuration: its settings (what it
+ * renders into worker pods), the task queue its engines start workload workflows on (the one
+ * this Worker polls) and the default VectorStore.
+ */
+export function operatorWorkerDeps(
+  config: Config,
+  kubeConfig: KubeConfig,
+  client: Client,
+): OperatorWorkerDeps {
+  return {
+    kubeConfig,
+    client,
+    settings: operatorSettings(operatorSettingsInput(config)),
+    taskQueue: config.temporal.taskQueue,
+    ...(config.api.vectorStore ? { defaultVectorStore: config.api.vectorStore } : {}),
+  };
+}
+
 /** Starts the orchestrator Worker on config.temporal; operator activities when kubeConfig is given. */
 export async function startOrchestratorWorker(opts: {
   config: Config;
@@ -124,7 +144,7 @@ export async function startOrchestratorWorker(opts: {
     ...(dataConverter ? { dataConverter } : {}),
     ...(opts.kubeConfig
       ? {
-          extraActivities: createOperatorWorkerParts({ kubeConfig: opts.kubeConfig, client: opts.client })
+          extraActivities: createOperatorWorkerParts(operatorWorkerDeps(config, opts.kubeConfig, opts.client))
             .activities,
         }
       : {}),

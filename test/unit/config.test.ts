@@ -4,8 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { operatorSettings } from '../../src/operator/settings.js';
 import {
   loadConfig,
+  operatorSettingsInput,
   DEFAULT_PAYLOAD_THRESHOLD_BYTES,
   DEFAULT_STORE_URL,
   DEFAULT_TEMPORAL_ADDRESS,
@@ -44,6 +46,8 @@ describe('loadConfig defaults', () => {
       store: { url: DEFAULT_STORE_URL },
       api: { port: 8080, host: '127.0.0.1' },
       payloads: { prefix: 'layer-payloads/', thresholdBytes: DEFAULT_PAYLOAD_THRESHOLD_BYTES },
+      // Worker pods reach Temporal where this process does unless told otherwise.
+      operator: { workerTemporalAddress: DEFAULT_TEMPORAL_ADDRESS },
       kube: { inCluster: false },
     });
   });
@@ -157,5 +161,50 @@ describe('loadConfig values', () => {
     expect(e.path).toBe(variable);
     expect(e.message).toContain(fragment);
     expect(e.hint).toContain(variable);
+  });
+});
+
+describe('operator settings from the configuration', () => {
+  it('gives worker pods this Temporal namespace and the addresses configured for them', () => {
+    const c = load({
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'prod',
+      LAYER_WORKER_TEMPORAL_ADDRESS: 'temporal-frontend.temporal.svc:7233',
+      LAYER_OPERATOR_API_URL: 'http://layer-orchestrator.prod.svc:8080',
+      LAYER_WORKER_STORE_URL: 'http://layer-gateway.prod.svc:8080',
+      LAYER_RELEASE_SECRET_NAME: 'layer-prod',
+    });
+    expect(operatorSettings(operatorSettingsInput(c))).toMatchObject({
+      temporal: { address: 'temporal-frontend.temporal.svc:7233', namespace: 'prod' },
+      apiBaseUrl: 'http://layer-orchestrator.prod.svc:8080',
+      storeUrl: 'http://layer-gateway.prod.svc:8080',
+      releaseSecretName: 'layer-prod',
+    });
+  });
+
+  it("defaults the workers' Temporal address to TEMPORAL_ADDRESS, the rest to the settings defaults", () => {
+    const s = operatorSettings(operatorSettingsInput(load({ TEMPORAL_ADDRESS: 'temporal.internal:7233' })));
+    expect(s.temporal).toMatchObject({ address: 'temporal.internal:7233', namespace: 'default' });
+    expect(s.storeUrl).toBe(operatorSettings().storeUrl);
+  });
+
+  it.each([
+    ['LAYER_WORKER_TEMPORAL_ADDRESS', 'no-port', /host:port/],
+    ['LAYER_OPERATOR_API_URL', 'ftp://x', /http\(s\) URL/],
+    ['LAYER_WORKER_STORE_URL', 'not a url', /URL/],
+    ['LAYER_RELEASE_SECRET_NAME', 'Bad_Name', /Secret name/],
+  ])('%s=%s is refused naming the variable and the fix', (name, value, says) => {
+    const err = (() => {
+      try {
+        load({ [name]: value });
+      } catch (e) {
+        return e as InvalidInputError;
+      }
+      throw new Error('expected an error');
+    })();
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect(err.path).toBe(name);
+    expect(err.message).toMatch(says);
+    expect(err.hint).toContain(`set ${name}`);
   });
 });
