@@ -47,6 +47,8 @@ export const ConfigEnv = {
   workerStoreUrl: 'LAYER_WORKER_STORE_URL',
   /** Operator: the Helm release Secret (worker bearer in keys mode, store credential). */
   releaseSecretName: 'LAYER_RELEASE_SECRET_NAME',
+  /** Operator: reconcile only resources in these Kubernetes namespaces (comma-separated; default all). */
+  watchNamespaces: 'LAYER_WATCH_NAMESPACES',
 } as const;
 
 /** Payloads above this size go to S3 when a payload bucket is configured (Temporal warns at 256 KiB). */
@@ -118,6 +120,11 @@ const configSchema = z.object({
     apiBaseUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
     workerStoreUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
     releaseSecretName: z.string().regex(k8sName, 'expected a Kubernetes Secret name').optional(),
+    /** Only resources in these namespaces are reconciled (cluster-scoped ones too are skipped). */
+    watchNamespaces: z
+      .array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected Kubernetes namespace names'))
+      .min(1)
+      .optional(),
   }),
   kube: z.object({
     /** Explicit kubeconfig file (KUBECONFIG, or the `layer dev up --kube` one). */
@@ -172,6 +179,7 @@ const envOfPath: Record<string, string> = {
   'operator.apiBaseUrl': ConfigEnv.operatorApiUrl,
   'operator.workerStoreUrl': ConfigEnv.workerStoreUrl,
   'operator.releaseSecretName': ConfigEnv.releaseSecretName,
+  'operator.watchNamespaces': ConfigEnv.watchNamespaces,
 };
 
 const hintOfEnv: Record<string, string> = {
@@ -192,6 +200,7 @@ const hintOfEnv: Record<string, string> = {
   [ConfigEnv.operatorApiUrl]: `set ${ConfigEnv.operatorApiUrl} to the orchestrator API's in-cluster URL, e.g. http://layer-orchestrator.layer.svc:8080`,
   [ConfigEnv.workerStoreUrl]: `set ${ConfigEnv.workerStoreUrl} to the gateway URL workers use, e.g. http://layer-gateway.layer.svc:8080`,
   [ConfigEnv.releaseSecretName]: `set ${ConfigEnv.releaseSecretName} to the Helm release Secret's name, e.g. layer`,
+  [ConfigEnv.watchNamespaces]: `set ${ConfigEnv.watchNamespaces} to comma-separated namespace names, e.g. layer,team-a, or unset it to reconcile every namespace`,
 };
 
 export interface LoadConfigOptions {
@@ -257,6 +266,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
       apiBaseUrl: read(env, ConfigEnv.operatorApiUrl),
       workerStoreUrl: read(env, ConfigEnv.workerStoreUrl),
       releaseSecretName: read(env, ConfigEnv.releaseSecretName),
+      watchNamespaces: read(env, ConfigEnv.watchNamespaces)
+        ?.split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
     },
     kube: { kubeconfig, inCluster },
   };
@@ -264,7 +277,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const path = issue.path.map(String).join('.');
-  const name = envOfPath[path] ?? path;
+  // A list's element (operator.watchNamespaces.1) is reported under the list's variable.
+  const name = envOfPath[path] ?? envOfPath[path.replace(/(\.\d+)+$/, '')] ?? path;
   const value = path
     .split('.')
     .reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], raw);

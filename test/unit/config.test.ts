@@ -193,6 +193,8 @@ describe('operator settings from the configuration', () => {
     ['LAYER_OPERATOR_API_URL', 'ftp://x', /http\(s\) URL/],
     ['LAYER_WORKER_STORE_URL', 'not a url', /URL/],
     ['LAYER_RELEASE_SECRET_NAME', 'Bad_Name', /Secret name/],
+    ['LAYER_WATCH_NAMESPACES', 'layer,Team_A', /namespace names/],
+    ['LAYER_WATCH_NAMESPACES', ' , ', /expected array to have >=1|too small|>=1/i],
   ])('%s=%s is refused naming the variable and the fix', (name, value, says) => {
     const err = (() => {
       try {
@@ -206,5 +208,15 @@ describe('operator settings from the configuration', () => {
     expect(err.path).toBe(name);
     expect(err.message).toMatch(says);
     expect(err.hint).toContain(`set ${name}`);
+  });
+});
+
+describe('LAYER_WATCH_NAMESPACES', () => {
+  it('lists the namespaces the operator reconciles', () => {
+    expect(load({ LAYER_WATCH_NAMESPACES: 'layer, team-a' }).operator.watchNamespaces).toEqual([
+      'layer',
+      'team-a',
+    ]);
+    expect(load({}).operator.watchNamespaces).toBeUndefined();
   });
 });

@@ -34,6 +34,12 @@ export function operatorRoles(
   return roles;
 }
 
+/** LAYER_WATCH_NAMESPACES: namespaced resources in these namespaces; cluster-scoped ones are not ours. */
+export function inNamespaces(namespaces: readonly string[]): (ref: { namespace?: string }) => boolean {
+  const set = new Set(namespaces);
+  return (ref) => ref.namespace !== undefined && set.has(ref.namespace);
+}
+
 export function parsePortFlag(value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -112,6 +118,9 @@ export function registerOperatorCommand(program: Command): void {
             client: temporal.client,
             taskQueue: config.temporal.taskQueue,
             watchScaledObjects: flags.scaledObjects,
+            ...(config.operator.watchNamespaces
+              ? { filter: inNamespaces(config.operator.watchNamespaces) }
+              : {}),
             log: roleLogger('operator/watcher'),
           });
           await watcher.start();

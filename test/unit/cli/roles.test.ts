@@ -6,6 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { operatorWorkerDeps } from '../../../src/cli/roles.js';
 import { loadConfig } from '../../../src/config.js';
+import { inNamespaces } from '../../../src/cli/commands/operator.js';
 
 describe('operatorWorkerDeps', () => {
   const kubeConfig = new KubeConfig();
@@ -37,5 +38,20 @@ describe('operatorWorkerDeps', () => {
     const deps = operatorWorkerDeps(loadConfig({}, { devState: null }), kubeConfig, client);
     expect(deps).not.toHaveProperty('defaultVectorStore');
     expect(deps.taskQueue).toBe('layer-orchestrator');
+  });
+});
+
+describe('inNamespaces (LAYER_WATCH_NAMESPACES)', () => {
+  const only = inNamespaces(['layer', 'team-a']);
+  it.each([
+    // A resource in a listed namespace is reconciled.
+    [{ namespace: 'layer' }, true],
+    [{ namespace: 'team-a' }, true],
+    // Another team's namespace is another operator's.
+    [{ namespace: 'team-b' }, false],
+    // Cluster-scoped (InfraRules/default) belongs to the cluster-wide operator.
+    [{}, false],
+  ])('%j → %s', (ref, want) => {
+    expect(only(ref)).toBe(want);
   });
 });

@@ -1,0 +1,227 @@
+// `layer operator` as the image runs it: a child process configured only through its
+// environment, on the real apiserver (with exactly deploy/operator's ClusterRole) and the real
+// Temporal dev server. A Function CR becomes a Deployment and a ScaledObject rendered with the
+// worker settings the process was given, its workflow runs on the task queue the process polls
+// (so a pull worker writes every row back), and deleting the CR removes it all.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AppsV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { functionTaskQueue, functionWorkflowId } from '../../../src/contracts/names.js';
+import { mintServiceAccountCredentials } from '../../../src/dev/kube-apiserver.js';
+import { workloadObjectName } from '../../../src/operator/names.js';
+import { runFunctionWorker } from '../../../src/sdk/function-worker.js';
+import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
+import { loadSeed } from '../../fixtures/seeds.js';
+import { kubeConfig, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
+import { range, readAll, seedRows, taggingHandler } from '../function/harness.js';
+import {
+  OPERATOR_ROLE,
+  applyCr,
+  condition,
+  eventually,
+  installOperatorPrerequisites,
+  readCr,
+  testNamespace,
+} from './harness.js';
+
+const WORKER_TEMPORAL = 'temporal-frontend.example.svc:7233';
+const WORKER_STORE = 'http://layer-gateway.example.svc:8080';
+
+let admin: KubeConfig;
+let dir: string;
+let storeServer: StoreServer;
+let store: StoreClient;
+let operator: ChildProcess | undefined;
+let operatorLog = '';
+let ns: string;
+const taskQueue = `layer-orchestrator-proc-${randomUUID().slice(0, 8)}`;
+
+/** Starts `layer operator` and resolves once its informers and API are up. */
+async function startOperator(env: Record<string, string>): Promise<ChildProcess> {
+  const bin = fileURLToPath(new URL('../../../bin/layer.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'operator', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LAYER_FROM_SOURCE: '1', ...env },
+  });
+  child.stdout!.on('data', (d: Buffer) => void (operatorLog += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      operatorLog += d.toString();
+      if (operatorLog.includes('informers started') && /operator\/api: listening on/.test(operatorLog))
+        resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`layer operator exited with ${code}:\n${operatorLog}`)));
+  });
+  return child;
+}
+
+beforeAll(async () => {
+  admin = kubeConfig();
+  await installOperatorPrerequisites(admin);
+  // InfraRules/default is shared with other test files: apply the seed as they do.
+  await applyCr(admin.makeApiClient(CustomObjectsApi), loadSeed('infraRules'));
+  ns = await testNamespace(admin, 'proc');
+  const minted = await mintServiceAccountCredentials(admin, {
+    name: `operator-proc-${randomUUID().slice(0, 6)}`,
+    namespace: 'layer-optest',
+    clusterRole: OPERATOR_ROLE,
+  });
+  dir = mkdtempSync(join(tmpdir(), 'layer-operator-proc-'));
+  const kubeconfigFile = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigFile, minted.kubeConfig.exportConfig());
+  storeServer = await startStoreServer({ memory: true });
+  store = createStoreClient({ baseUrl: storeServer.url, apiKey: 'test' });
+  operator = await startOperator({
+    KUBECONFIG: kubeconfigFile,
+    TEMPORAL_ADDRESS: temporalAddress(),
+    TEMPORAL_NAMESPACE: temporalNamespace(),
+    LAYER_ORCHESTRATOR_TASK_QUEUE: taskQueue,
+    LAYER_STORE_URL: storeServer.url,
+    LAYER_STATE_DIR: join(dir, 'no-dev-env'),
+    // Only this test's namespace: other files' CRs are theirs.
+    LAYER_WATCH_NAMESPACES: ns,
+    LAYER_WORKER_TEMPORAL_ADDRESS: WORKER_TEMPORAL,
+    LAYER_WORKER_STORE_URL: WORKER_STORE,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  if (operator && operator.exitCode === null) {
+    const exited = new Promise((r) => operator!.once('exit', r));
+    operator.kill('SIGTERM');
+    const timer = setTimeout(() => operator?.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  await storeServer?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('layer operator (child process)', () => {
+  it('turns a Function CR into its objects with the configured worker settings, runs it on its own task queue, and removes it all on delete', async () => {
+    const custom = admin.makeApiClient(CustomObjectsApi);
+    const apps = admin.makeApiClient(AppsV1Api);
+    const name = 'tag-products';
+    const storeNs = `products-${randomUUID().slice(0, 8)}`;
+    await seedRows(store, storeNs, range(1, 65));
+    const seed = loadSeed('function');
+    await applyCr(custom, {
+      ...seed,
+      metadata: { name, namespace: ns },
+      spec: { ...seed.spec, targetNamespaces: [storeNs] },
+    });
+
+    // The objects, rendered with what this process was configured with.
+    const objectName = workloadObjectName('Function', name);
+    const deployment = await eventually(
+      'Deployment',
+      () => apps.readNamespacedDeployment({ namespace: ns, name: objectName }).catch(() => undefined),
+      60_000,
+    );
+    const env = Object.fromEntries(
+      (deployment.spec?.template.spec?.containers[0]?.env ?? []).map((e) => [e.name, e.value]),
+    );
+    expect(env).toMatchObject({
+      LAYER_TEMPORAL_ADDRESS: WORKER_TEMPORAL,
+      LAYER_TEMPORAL_NAMESPACE: temporalNamespace(),
+      LAYER_STORE_URL: WORKER_STORE,
+      LAYER_TASK_QUEUE: functionTaskQueue(ns, name),
+      LAYER_WORKER_CONCURRENCY: String(seed.spec.schedule.maxInFlightBatches),
+    });
+    await eventually(
+      'ScaledObject',
+      () =>
+        custom
+          .getNamespacedCustomObject({
+            group: 'keda.sh',
+            version: 'v1alpha1',
+            namespace: ns,
+            plural: 'scaledobjects',
+            name: objectName,
+          })
+          .catch(() => undefined),
+      30_000,
+    );
+
+    // The Function workflow runs on the process's task queue: a pull worker writes every row.
+    const connection = await NativeConnection.connect({ address: temporalAddress() });
+    const controller = new AbortController();
+    const worker = runFunctionWorker({
+      handler: taggingHandler(),
+      taskQueue: functionTaskQueue(ns, name),
+      temporal: { connection, namespace: temporalNamespace() },
+      store,
+      signal: controller.signal,
+    });
+    try {
+      await eventually(
+        'every row tagged',
+        async () => {
+          const rows = await readAll(store, storeNs, ['tags', 'tags_v']);
+          return rows.length === 64 && rows.every((r) => r.tags_v === 'v1') ? rows : undefined;
+        },
+        90_000,
+      );
+      const rows = await readAll(store, storeNs, ['tags']);
+      expect(rows.map((r) => r.tags)).toEqual(
+        range(1, 65).map((id) => ['product', 'number', String(id), 'deluxe']),
+      );
+      const cr = await eventually(
+        'WorkflowReady',
+        async () => {
+          const live = await readCr(custom, 'Function', ns, name);
+          return condition(live, 'WorkflowReady')?.status === 'True' ? live : undefined;
+        },
+        30_000,
+      );
+      expect(condition(cr, 'WorkflowReady')?.reason).toBe('WorkflowRunning');
+    } finally {
+      controller.abort();
+      await worker;
+      await connection.close();
+    }
+
+    // Deleted: objects and CR gone, the workflow stopped.
+    await custom.deleteNamespacedCustomObject({
+      group: 'hevlayer.com',
+      version: 'v1alpha1',
+      namespace: ns,
+      plural: 'functions',
+      name,
+    });
+    await eventually(
+      'CR and Deployment gone',
+      async () => {
+        const cr = await readCr(custom, 'Function', ns, name);
+        const dep = await apps
+          .readNamespacedDeployment({ namespace: ns, name: objectName })
+          .catch(() => undefined);
+        return cr === undefined && dep === undefined ? true : undefined;
+      },
+      60_000,
+    );
+    const connection2 = await Connection.connect({ address: temporalAddress() });
+    try {
+      const client = new Client({ connection: connection2, namespace: temporalNamespace() });
+      const desc = await eventually(
+        'workflow stopped',
+        async () => {
+          const d = await client.workflow.getHandle(functionWorkflowId(ns, name)).describe();
+          return d.status.name !== 'RUNNING' ? d : undefined;
+        },
+        30_000,
+      );
+      expect(desc.taskQueue).toBe(taskQueue);
+    } finally {
+      await connection2.close();
+    }
+  });
+});
