@@ -43,7 +43,10 @@ const VERSION = 'v1alpha1';
 const ROOT = new URL('../', import.meta.url);
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 /** Other work on the machine skews every figure: printed around each phase. */
-const load = () => `load average ${loadavg().map((l) => l.toFixed(2)).join(' / ')}`;
+const load = () =>
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ')}`;
 const ssa = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
