@@ -9,6 +9,7 @@ import {
 } from '../../../src/client/function-client.js';
 import {
   baseSpec,
+  claimHistory,
   eventually,
   range,
   readAll,
@@ -92,7 +93,19 @@ describe('Function engine (pull workers)', () => {
     try {
       await startFunction(h, spec);
       await discoverFunctionNow(h.client, ref);
-      await new Promise((r) => setTimeout(r, 2_000));
+      // Wait until the workflow has handled the signal (a workflow task completed after it),
+      // then nothing may have gone out: no claim in history, no batch counted.
+      const handle = h.client.workflow.getHandle(functionWorkflowId(spec.k8sNamespace, name));
+      await eventually(
+        async () => (await handle.fetchHistory()).events ?? [],
+        (events) => {
+          const signaled = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes);
+          return signaled >= 0 && events.slice(signaled).some((e) => e.workflowTaskCompletedEventAttributes);
+        },
+        30_000,
+        'discoverNow handled',
+      );
+      expect((await claimHistory(h, functionWorkflowId(spec.k8sNamespace, name))).claims).toEqual([]);
       const paused = await statusOf(h, ref);
       expect(paused.phase).toBe('paused');
       expect(paused.counters.batches).toBe(0);

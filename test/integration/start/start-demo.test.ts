@@ -12,11 +12,15 @@ const exec = promisify(execFile);
 const bin = new URL('../../../bin/layer.js', import.meta.url).pathname;
 const stateDir = mkdtempSync(join(tmpdir(), 'layer-start-'));
 
+/** stderr of the last `layer` run (progress and log lines; stdout ends in the JSON summary). */
+let lastStderr = '';
+
 async function layer(...args: string[]): Promise<string> {
-  const { stdout } = await exec(process.execPath, [bin, ...args], {
+  const { stdout, stderr } = await exec(process.execPath, [bin, ...args], {
     timeout: 240_000,
     maxBuffer: 16 * 1024 * 1024,
   });
+  lastStderr = stderr;
   return stdout;
 }
 
@@ -45,6 +49,8 @@ describe('npm start (layer start)', () => {
 
   it('resumes on a re-run: the same servers, nothing left to do', async () => {
     const out = await layer('start', '--rows', '300', '--json', '--state-dir', stateDir);
+    // Resuming, not redoing: the re-run finds no row left to tag before it starts.
+    expect(lastStderr).toContain('applied; 0 of 300 rows to tag');
     expect(summary(out)).toMatchObject({ rows: 300, processed: 300, deadLettered: 0 });
     const down = await layer('dev', 'down', '--state-dir', stateDir);
     expect(down).toContain('temporal');
