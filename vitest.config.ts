@@ -18,8 +18,17 @@ export default defineConfig({
       },
       {
         test: {
+          // Recorded histories replayed against the workflow bundle: no server needed.
+          name: 'replay',
+          include: ['test/replay/**/*.test.ts'],
+          pool: 'forks',
+          testTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/replay/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/helpers/global-setup.ts'],
           setupFiles: ['test/helpers/setup-integration.ts'],
           pool: 'forks',

@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionTaskQueue, functionWorkflowId } from '../../../src/contracts/names.js';
 import { createStoreClient } from '../../../src/store/client.js';
+import { functionBatchStages } from '../../../src/engine/function-batch.js';
+import { declareEngineAttributes } from '../../../src/engine/engine-attributes.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import {
   baseSpec,
@@ -309,6 +311,76 @@ describe('Function claims (engine v2)', () => {
     } finally {
       await bad.stop();
       await good?.stop();
+    }
+  });
+});
+
+describe('version guard and several namespaces', () => {
+  it('a stale batch never overwrites a newer version: the write is refused and counted superseded', async () => {
+    const ns = uniqueName('products');
+    await seedRows(h.store, ns, range(1, 5));
+    const spec = baseSpec(uniqueName('stale'), ns);
+    const stages = functionBatchStages(h.store, async (req) =>
+      req.rows.map((r) => ({ id: r.id, value: ['stale'] })),
+    );
+    // Discovery declares the engine's attributes before any filtered read; so does this test.
+    await declareEngineAttributes(h.store, ns, spec.output);
+    // The batch reads its rows at no version…
+    const prepared = await stages.prepare({ batchId: 'b1', namespace: ns, ids: [1, 2, 3, 4], spec });
+    // …then a newer version lands on rows 2 and 3 before it writes.
+    await h.store.patchRows(ns, [
+      { id: 2, tags: ['newer'], tags_v: 'v2' },
+      { id: 3, tags: ['newer'], tags_v: 'v2' },
+    ] as never);
+    const result = await stages.finish(prepared, await stages.compute(prepared));
+    expect(result).toMatchObject({ written: 2, superseded: 2 });
+    const rows = await readAll(h.store, ns, ['tags', 'tags_v']);
+    expect(rows.map((r) => [r.id, r.tags_v, r.tags])).toEqual([
+      [1, 'v1', ['stale']],
+      [2, 'v2', ['newer']],
+      [3, 'v2', ['newer']],
+      [4, 'v1', ['stale']],
+    ]);
+  });
+
+  it('runs a Function over three namespaces with two scans at once, every row its value', async () => {
+    const namespaces = [uniqueName('a'), uniqueName('b'), uniqueName('c')];
+    for (const [i, ns] of namespaces.entries()) await seedRows(h.store, ns, range(1, 41 + i * 20));
+    const name = uniqueName('multi');
+    const spec = baseSpec(name, namespaces[0]!, {
+      targetNamespaces: namespaces,
+      schedule: {
+        discoveryIntervalSeconds: 60,
+        leaseSeconds: 30,
+        maxInFlightBatches: 4,
+        maxConcurrentScans: 2,
+      },
+    });
+    const worker = startPullWorker(h, spec, taggingHandler());
+    const ref = { k8sNamespace: spec.k8sNamespace, name };
+    try {
+      await startFunction(h, spec);
+      const s = await eventually(
+        () => statusOf(h, ref),
+        (x) => x.counters.processed === 40 + 60 + 80,
+        60_000,
+        '180 rows',
+      );
+      expect(s.counters.deadLettered).toBe(0);
+      for (const [i, ns] of namespaces.entries()) {
+        const rows = await readAll(h.store, ns, ['tags', 'tags_v']);
+        expect(rows.map((r) => [r.tags_v, r.tags])).toEqual(
+          range(1, 41 + i * 20).map((id) => ['v1', titleTags(id)]),
+        );
+      }
+      await eventually(
+        () => statusOf(h, ref),
+        (x) => x.phase === 'idle' && x.pendingRows === 0,
+        30_000,
+        'idle',
+      );
+    } finally {
+      await worker.stop();
     }
   });
 });
