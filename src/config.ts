@@ -47,6 +47,8 @@ export const ConfigEnv = {
   workerStoreUrl: 'LAYER_WORKER_STORE_URL',
   /** Operator: the Helm release Secret (worker bearer in keys mode, store credential). */
   releaseSecretName: 'LAYER_RELEASE_SECRET_NAME',
+  /** `true`: the HTTP API serves control calls unauthenticated even in a cluster (development only). */
+  apiOpen: 'LAYER_API_OPEN',
   /** Operator: reconcile only resources in these Kubernetes namespaces (comma-separated; default all). */
   watchNamespaces: 'LAYER_WATCH_NAMESPACES',
 } as const;
@@ -95,6 +97,8 @@ const configSchema = z.object({
         return { namespace, name };
       })
       .optional(),
+    /** LAYER_API_OPEN: serve control calls without auth when no VectorStore guards the API. */
+    open: z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true'),
   }),
   payloads: z.object({
     /**
@@ -150,6 +154,18 @@ export function operatorSettingsInput(config: Config): OperatorSettingsInput {
   };
 }
 
+/**
+ * How the HTTP API authenticates: by the configured VectorStore's policy; else open when asked
+ * (LAYER_API_OPEN=true) or outside a cluster (a developer's machine, bound to 127.0.0.1 by
+ * default); else — in a pod with no VectorStore — read-only: anyone who can reach the API may
+ * read status and queue depth, nobody may force discovery or replay dead letters.
+ */
+export function apiAuthMode(config: Config): 'vectorStore' | 'open' | 'readOnly' {
+  if (config.api.vectorStore) return 'vectorStore';
+  if (config.api.open || !config.kube.inCluster) return 'open';
+  return 'readOnly';
+}
+
 /** The data converter every Client and Worker of this process uses (undefined: SDK default). */
 export function payloadDataConverter(config: Config): DataConverter | undefined {
   if (!config.payloads.bucket) return undefined;
@@ -171,6 +187,7 @@ const envOfPath: Record<string, string> = {
   'api.port': ConfigEnv.apiPort,
   'api.host': ConfigEnv.apiHost,
   'api.vectorStore': ConfigEnv.vectorStore,
+  'api.open': ConfigEnv.apiOpen,
   'kube.kubeconfig': ConfigEnv.kubeconfig,
   'payloads.bucket': ConfigEnv.payloadBucket,
   'payloads.prefix': ConfigEnv.payloadPrefix,
@@ -192,6 +209,7 @@ const hintOfEnv: Record<string, string> = {
   [ConfigEnv.apiPort]: `set ${ConfigEnv.apiPort} to a port number 0-65535, e.g. ${DEFAULT_API_PORT}`,
   [ConfigEnv.apiHost]: `set ${ConfigEnv.apiHost} to an address to listen on, e.g. 0.0.0.0`,
   [ConfigEnv.vectorStore]: `set ${ConfigEnv.vectorStore} to <namespace>/<name> of a VectorStore, e.g. layer/default`,
+  [ConfigEnv.apiOpen]: `set ${ConfigEnv.apiOpen} to true (development only) or false, or unset it`,
   [ConfigEnv.kubeconfig]: `set ${ConfigEnv.kubeconfig} to a kubeconfig file path, or unset it`,
   [ConfigEnv.payloadBucket]: `set ${ConfigEnv.payloadBucket} to an S3 bucket name (lowercase), or unset it to keep payloads in history`,
   [ConfigEnv.payloadPrefix]: `set ${ConfigEnv.payloadPrefix} to a key prefix such as layer-payloads/`,
@@ -251,6 +269,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
         read(env, ConfigEnv.apiHost) ??
         (read(env, ConfigEnv.kubernetesServiceHost) ? '0.0.0.0' : '127.0.0.1'),
       vectorStore: read(env, ConfigEnv.vectorStore),
+      open: read(env, ConfigEnv.apiOpen) ?? 'false',
     },
     payloads: {
       bucket: read(env, ConfigEnv.payloadBucket),

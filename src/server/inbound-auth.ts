@@ -14,6 +14,11 @@ export type Scope = 'read' | 'write' | 'admin';
 /** Inbound auth with every key resolved (lives in the API process only, never in a workflow). */
 export type ResolvedInboundAuth =
   | { mode: 'open' }
+  /**
+   * In a cluster with no VectorStore configured: reads (status, queue depth) are open, control
+   * calls (discover, replay) are refused, until a VectorStore or LAYER_API_OPEN=true says otherwise.
+   */
+  | { mode: 'readOnly' }
   | { mode: 'deriveFromStore'; storeKey: string }
   | { mode: 'keys'; keys: { name: string; scopes: Scope[]; key: string }[] };
 
@@ -48,6 +53,8 @@ export function bearerOf(header: string | undefined): string | undefined {
  */
 export function authorize(auth: ResolvedInboundAuth, header: string | undefined, need: Scope): AuthDecision {
   if (auth.mode === 'open') return { ok: true, principal: 'anonymous' };
+  if (auth.mode === 'readOnly')
+    return need === 'read' ? { ok: true, principal: 'anonymous' } : { ok: false, status: 403 };
   const token = bearerOf(header);
   if (token === undefined) return { ok: false, status: 401 };
   if (auth.mode === 'deriveFromStore') {

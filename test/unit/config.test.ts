@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { operatorSettings } from '../../src/operator/settings.js';
 import {
+  apiAuthMode,
   loadConfig,
   operatorSettingsInput,
   DEFAULT_PAYLOAD_THRESHOLD_BYTES,
@@ -44,7 +45,7 @@ describe('loadConfig defaults', () => {
         taskQueue: ORCHESTRATOR_TASK_QUEUE,
       },
       store: { url: DEFAULT_STORE_URL },
-      api: { port: 8080, host: '127.0.0.1' },
+      api: { port: 8080, host: '127.0.0.1', open: false },
       payloads: { prefix: 'layer-payloads/', thresholdBytes: DEFAULT_PAYLOAD_THRESHOLD_BYTES },
       // Worker pods reach Temporal where this process does unless told otherwise.
       operator: { workerTemporalAddress: DEFAULT_TEMPORAL_ADDRESS },
@@ -218,5 +219,33 @@ describe('LAYER_WATCH_NAMESPACES', () => {
       'team-a',
     ]);
     expect(load({}).operator.watchNamespaces).toBeUndefined();
+  });
+});
+
+describe('apiAuthMode: who may call the HTTP API', () => {
+  const inCluster = (env: Record<string, string>) => ({ ...load(env), kube: { inCluster: true } });
+  it.each([
+    // A VectorStore's inboundAuth decides, wherever the process runs.
+    {
+      row: 'VectorStore configured',
+      config: () => inCluster({ LAYER_VECTOR_STORE: 'layer/default' }),
+      want: 'vectorStore',
+    },
+    // In a pod with nothing configured: reads only, control calls refused.
+    { row: 'in a cluster, nothing configured', config: () => inCluster({}), want: 'readOnly' },
+    // Asked for explicitly (logged loudly by the operator).
+    {
+      row: 'in a cluster, LAYER_API_OPEN=true',
+      config: () => inCluster({ LAYER_API_OPEN: 'true' }),
+      want: 'open',
+    },
+    // A developer's machine (API bound to 127.0.0.1 by default).
+    { row: 'outside a cluster', config: () => load({}), want: 'open' },
+  ])('$row → $want', ({ config, want }) => {
+    expect(apiAuthMode(config())).toBe(want);
+  });
+  it('LAYER_API_OPEN accepts only true or false', () => {
+    expect(() => load({ LAYER_API_OPEN: 'yes' })).toThrow(/LAYER_API_OPEN/);
+    expect(load({ LAYER_API_OPEN: 'false' }).api.open).toBe(false);
   });
 });

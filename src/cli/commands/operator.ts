@@ -4,7 +4,7 @@
 // in production; every role reads the same configuration (loadConfig).
 import type { NativeConnection } from '@temporalio/worker';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config.js';
+import { apiAuthMode, loadConfig } from '../../config.js';
 import type { OperatorWatcher } from '../../operator/watcher.js';
 import type { HttpApi } from '../../server/http-api.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
@@ -130,11 +130,17 @@ export function registerOperatorCommand(program: Command): void {
         }
         if (flags.api) {
           const w = watcher;
+          const authMode = apiAuthMode(config);
+          if (authMode === 'open' && config.kube.inCluster)
+            roleLogger('operator/api')(
+              'WARNING: LAYER_API_OPEN=true — anyone who can reach this API may force discovery and replay dead letters',
+            );
           api = createHttpApi(
             createOperatorApiDeps({
               kubeConfig: kube.kubeConfig,
               client: temporal.client,
               ...(config.api.vectorStore ? { vectorStore: config.api.vectorStore } : {}),
+              ...(authMode === 'readOnly' ? { auth: async () => ({ mode: 'readOnly' as const }) } : {}),
               // Ready when the informers listed (if this process watches) — API-only replicas are ready at once.
               ready: () => (w ? w.synced() : true),
               log: roleLogger('operator/api'),
@@ -144,7 +150,9 @@ export function registerOperatorCommand(program: Command): void {
           roleLogger('operator/api')(`listening on ${url}`, {
             auth: config.api.vectorStore
               ? `VectorStore ${config.api.vectorStore.namespace}/${config.api.vectorStore.name}`
-              : 'open (LAYER_VECTOR_STORE unset)',
+              : authMode === 'readOnly'
+                ? 'read-only: control calls refused (set LAYER_VECTOR_STORE, or LAYER_API_OPEN=true for development)'
+                : 'open (LAYER_VECTOR_STORE unset)',
           });
         }
         await Promise.race([shutdownSignal(log), ...(worker ? [worker.run] : [])]);

@@ -39,13 +39,15 @@ function pipelineStatus(pending: number, batchSize: number, inFlightBatches: num
   } as PipelineStatus;
 }
 
-async function startApi(store: string): Promise<string> {
+async function startApi(store: string, auth?: HttpApiDeps['auth']): Promise<string> {
   const deps: HttpApiDeps = {
-    auth: createKubeInboundAuthResolver({
-      kubeConfig: operatorKc,
-      vectorStore: { namespace: ns, name: store },
-      cacheMs: 0,
-    }),
+    auth:
+      auth ??
+      createKubeInboundAuthResolver({
+        kubeConfig: operatorKc,
+        vectorStore: { namespace: ns, name: store },
+        cacheMs: 0,
+      }),
     ready: () => true,
     functions: {
       list: async () => [{ namespace: 'layer', name: 'tag-products', batchSize: 32 }],
@@ -181,6 +183,16 @@ describe('orchestrator HTTP API', () => {
       workflow: 'running',
       queueDepth: 6,
     });
+  });
+
+  it('read-only (a pod with no VectorStore): status and queue depth answer, control calls are refused', async () => {
+    const base = await startApi('none', async () => ({ mode: 'readOnly' }));
+    expect((await call(base, '/v1/queue-depth/functions/layer/tag-products')).status).toBe(200);
+    expect((await call(base, '/v1/functions/layer/tag-products/status')).status).toBe(200);
+    expect((await call(base, '/metrics')).status).toBe(200);
+    const path = '/v1/functions/layer/tag-products';
+    expect((await call(base, `${path}/discover`, undefined, 'POST')).status).toBe(403);
+    expect((await call(base, `${path}/replay-dead-letters`, 'any-token', 'POST')).status).toBe(403);
   });
 
   it('deriveFromStore: the bearer must equal the upstream store key', async () => {

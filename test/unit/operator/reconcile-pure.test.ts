@@ -136,6 +136,10 @@ describe('inbound auth', () => {
     [keys, 'Bearer wk', 'read', true], // write implies read
     [keys, 'Bearer wk', 'admin', 403],
     [keys, 'Basic rk', 'read', 401],
+    // In a cluster with no VectorStore: reads stay open, control calls are refused.
+    [{ mode: 'readOnly' as const }, undefined, 'read', true],
+    [{ mode: 'readOnly' as const }, undefined, 'write', 403],
+    [{ mode: 'readOnly' as const }, 'Bearer anything', 'admin', 403],
   ] as const)('%j with %s needing %s → %s', (auth, header, need, expected) => {
     const d = authorize(auth, header, need);
     expect(d.ok ? true : d.status).toBe(expected);
