@@ -1,7 +1,6 @@
 // Orchestrator-side activities of the Function engine, as a factory over injected
 // dependencies: the worker wires the real store client and fetch, tests may wire others.
 import { Context, heartbeat } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
 import type {
   FunctionBatchInput,
@@ -11,7 +10,7 @@ import type {
   RowId,
   RunBatchRequest,
 } from '../contracts/function.js';
-import { runFunctionBatchWith, runFunctionClaimWith } from '../engine/function-batch.js';
+import { asV1BatchResult, runFunctionBatchWith, runFunctionClaimWith } from '../engine/function-batch.js';
 import { deadLetterFilter, errorAttribute, workFilter } from '../engine/function-filters.js';
 import type { StoreClient } from '../store/client.js';
 import { StoreBadRequestError, StoreNotFoundError } from '../store/errors.js';
@@ -163,16 +162,14 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
         const baseUrl = input.spec.worker.pushUrl;
         if (!baseUrl)
           throw new WorkerCallError('push dispatch needs worker.pushUrl (the worker Service URL)', false);
-        const { rowFailures, ...result } = await runFunctionBatchWith(
-          deps.storeFor(input.namespace),
-          input,
-          (request) => postBatch(fetchFn, baseUrl, request, input.spec.worker.timeoutSeconds),
-          { heartbeat: () => heartbeat() },
+        return asV1BatchResult(
+          await runFunctionBatchWith(
+            deps.storeFor(input.namespace),
+            input,
+            (request) => postBatch(fetchFn, baseUrl, request, input.spec.worker.timeoutSeconds),
+            { heartbeat: () => heartbeat() },
+          ),
         );
-        const first = rowFailures[0];
-        if (first)
-          throw ApplicationFailure.create({ type: first.type, message: first.message, nonRetryable: true });
-        return result;
       });
     },
 

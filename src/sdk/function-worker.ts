@@ -6,7 +6,6 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import type { DataConverter } from '@temporalio/common';
-import { ApplicationFailure } from '@temporalio/common';
 import { claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
 import {
   RUN_FUNCTION_BATCH_ACTIVITY,
@@ -21,7 +20,7 @@ import {
 } from '../contracts/function.js';
 import { WorkerEnv, functionTaskQueue } from '../contracts/names.js';
 import { classified, WorkerCallError } from '../engine/failures.js';
-import { runFunctionBatchWith, runFunctionClaimWith } from '../engine/function-batch.js';
+import { asV1BatchResult, runFunctionBatchWith, runFunctionClaimWith } from '../engine/function-batch.js';
 import { createStoreClient, type StoreClient } from '../store/client.js';
 import { s3DataConverter } from '../codec/s3-payload-codec.js';
 import { listening, type Listening } from './http-listen.js';
@@ -169,17 +168,14 @@ export function createFunctionBatchActivity(handler: FunctionHandler, store: Sto
   return async (input: FunctionBatchInput): Promise<FunctionBatchResult> =>
     classified(async () => {
       const ctx = currentContext();
-      const { rowFailures, ...result } = await runFunctionBatchWith(
-        store,
-        input,
-        handlerCompute(handler, input.spec.worker.timeoutSeconds, ctx?.cancellationSignal),
-        { heartbeat: () => ctx?.heartbeat() },
+      return asV1BatchResult(
+        await runFunctionBatchWith(
+          store,
+          input,
+          handlerCompute(handler, input.spec.worker.timeoutSeconds, ctx?.cancellationSignal),
+          { heartbeat: () => ctx?.heartbeat() },
+        ),
       );
-      // Those runs know no row-scoped outcome: fail the batch as they always did.
-      const first = rowFailures[0];
-      if (first)
-        throw ApplicationFailure.create({ type: first.type, message: first.message, nonRetryable: true });
-      return result;
     });
 }
 
