@@ -158,8 +158,9 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
       phase,
       batchSize: spec.worker.batchSize,
       queue: {
-        pending: pending.length + heldItems('waiting').length,
-        inFlight: heldItems('out').length,
+        // A Pipeline batch's `rows` are its items: the envelope keeps these sums.
+        pending: pending.length + envelope.waitingRows,
+        inFlight: envelope.rowsInFlight,
         done: state.counters.done,
         failed: state.counters.failed,
       },
@@ -270,6 +271,8 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
   /** Cuts pending items into batches while the envelope has room: no key twice among what is held. */
   const cutBatches = () => {
     const room = 2 * spec.schedule.maxInFlightBatches * envelope.targetBatchesPerClaim();
+    // Nothing to cut: skip building the held keys (this runs on every loop iteration).
+    if (pending.length === 0 || envelope.state.waiting.length >= room) return;
     const heldKeys = new Set([...heldItems('waiting'), ...heldItems('out')].map((i) => i.key));
     while (envelope.state.waiting.length < room && pending.length > 0) {
       const items: QueuedItem[] = [];
