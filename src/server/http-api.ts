@@ -238,6 +238,18 @@ function send(
   res.end(payload);
 }
 
+/** A malformed `%`-escape in a path parameter is the caller's mistake: 400, not a 500. */
+function decodePathParam(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(
+      400,
+      `malformed percent-escape in path segment ${JSON.stringify(segment.slice(0, 80))}; encode names with encodeURIComponent`,
+    );
+  }
+}
+
 async function handle(deps: HttpApiDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://x').pathname;
   const candidates = ROUTES.filter((r) => r.pattern.test(path));
@@ -258,7 +270,7 @@ async function handle(deps: HttpApiDeps, req: IncomingMessage, res: ServerRespon
         : send(res, 403, { json: { error: 'forbidden' } });
     }
   }
-  const m = (route.pattern.exec(path) ?? []).slice(1).map((s) => decodeURIComponent(s));
+  const m = (route.pattern.exec(path) ?? []).slice(1).map(decodePathParam);
   const out = await route.handle(m, deps);
   send(res, out.status ?? 200, out);
 }

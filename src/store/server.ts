@@ -93,13 +93,44 @@ async function readBody(req: IncomingMessage, max: number): Promise<unknown> {
     if (size > max) throw new HttpError(413, `request body is larger than ${max} bytes`);
     chunks.push(chunk as Buffer);
   }
-  let buf = Buffer.concat(chunks);
+  let buf: Buffer = Buffer.concat(chunks);
   if (buf.length === 0) return undefined;
-  if ((req.headers['content-encoding'] ?? '').includes('gzip')) buf = await gunzipAsync(buf);
+  if ((req.headers['content-encoding'] ?? '').includes('gzip')) buf = await gunzipBounded(buf, max);
   try {
     return JSON.parse(buf.toString('utf8'));
   } catch (e) {
     throw badRequest(`request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Inflates a gzip body under the same size limit as a plain one: a small body that inflates to
+ * gigabytes (a gzip bomb) is refused with 413 once the output passes `max`, never buffered whole.
+ * A body labelled gzip that is not gzip is the client's mistake: 400, not a 500.
+ */
+async function gunzipBounded(buf: Buffer, max: number): Promise<Buffer> {
+  try {
+    return await gunzipAsync(buf, { maxOutputLength: max });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError)
+      throw new HttpError(413, `request body inflates to more than ${max} bytes (gzip); send smaller writes`);
+    throw badRequest(
+      `request body is labelled content-encoding: gzip but is not valid gzip (${(e as Error).message}); ` +
+        'compress the body or drop the header',
+    );
+  }
+}
+
+/** Decodes one `%`-escaped path segment; a malformed escape is the client's mistake (400). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest(
+      `malformed percent-escape in the request path segment ${JSON.stringify(segment.slice(0, 80))}; ` +
+        'encode namespace names with encodeURIComponent',
+    );
   }
 }
 
@@ -122,14 +153,24 @@ async function send(
 }
 
 function sendError(req: IncomingMessage, res: ServerResponse, err: unknown): Promise<void> {
-  const status = err instanceof StoreEngineError ? err.status : 500;
-  const message = err instanceof Error ? err.message : String(err);
+  let status = err instanceof StoreEngineError ? err.status : 500;
+  let message = err instanceof Error ? err.message : String(err);
+  if (isStackOverflow(err)) {
+    // Only a request can nest this deep (filters and values are bounded where we know them);
+    // it is the caller's input, so it is a 400 and no stack is logged.
+    status = 400;
+    message = 'request is nested too deeply to evaluate; flatten the filter or value';
+  }
   if (status >= 500)
     process.stderr.write(
       `store: internal error on ${req.method} ${req.url}: ${err instanceof Error ? err.stack : message}\n`,
     );
   const headers: Record<string, string> = status < 500 ? { 'x-should-retry': 'false' } : {};
   return send(req, res, status, { status: 'error', error: message }, headers);
+}
+
+function isStackOverflow(err: unknown): boolean {
+  return err instanceof RangeError && /maximum call stack size exceeded/i.test(err.message);
 }
 
 function authorized(keys: Set<string>, req: IncomingMessage): boolean {
@@ -157,7 +198,7 @@ async function handle(
     const url = new URL(req.url ?? '/', 'http://store');
     // Route on the path alone; `?stainless_overload=…` is ignored. An optional leading
     // `/{region}` segment is accepted.
-    let segs = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    let segs = url.pathname.split('/').filter(Boolean).map(decodeSegment);
     if (segs.length > 1 && segs[0] !== 'v1' && segs[0] !== 'v2' && (segs[1] === 'v1' || segs[1] === 'v2'))
       segs = segs.slice(1);
     const [version, coll, name, action, ...rest] = segs;

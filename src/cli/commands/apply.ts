@@ -3,8 +3,8 @@
 // started or updated through the one client API. Apply only talks to Temporal; an orchestrator
 // Worker (`layer orchestrator`) and the Function's worker make the progress.
 import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
-import { parseAllDocuments } from 'yaml';
+import { Option, type Command } from 'commander';
+import { readYamlDocuments } from '../../api/yaml-input.js';
 import { parseResource, type LayerFunction } from '../../api/index.js';
 import { functionHandle, startOrUpdateFunction } from '../../client/function-client.js';
 import { loadConfig, type Config } from '../../config.js';
@@ -31,20 +31,11 @@ export interface SourcedFunction {
  */
 export function parseFunctionDocuments(text: string, file: string): SourcedFunction[] {
   const out: SourcedFunction[] = [];
-  const docs = parseAllDocuments(text);
-  if (!Array.isArray(docs)) return out; // an empty stream
-  docs.forEach((doc, i) => {
-    const source = docs.length > 1 ? `${file} (document ${i + 1})` : file;
-    if (doc.errors.length > 0) {
-      const e = doc.errors[0]!;
-      throw new LayerError(
-        `${source}: not valid YAML: ${e.message.split('\n')[0]}`,
-        'fix the YAML syntax at that line',
-      );
-    }
-    const value: unknown = doc.toJS();
-    if (value === null || value === undefined) return;
-    const r = parseResource(value);
+  const docs = readYamlDocuments(text, file);
+  for (const doc of docs) {
+    const source = docs.length > 1 ? `${file} (document ${doc.index})` : file;
+    if ('problem' in doc) throw new LayerError(`${doc.problem.where}: ${doc.problem.message}`, doc.problem.hint);
+    const r = parseResource(doc.value);
     if (!r.ok) throw new LayerError(`${source}: ${r.error.message}`, r.error.hint);
     if (r.resource.kind !== 'Function') {
       throw new LayerError(
@@ -53,7 +44,7 @@ export function parseFunctionDocuments(text: string, file: string): SourcedFunct
       );
     }
     out.push({ fn: r.resource, source });
-  });
+  }
   return out;
 }
 
@@ -128,7 +119,9 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 export interface ApplyOptions {
-  file: string[];
+  filename: string[];
+  /** `--file`, the spelling apply used before it matched `render` (and kubectl): still accepted. */
+  file?: string[];
   pushUrl?: string;
   json?: boolean;
 }
@@ -146,10 +139,11 @@ export interface AppliedFunction {
 
 /** Validate every document first, then start or update each Function (all-or-nothing on input). */
 export async function applyFiles(opts: ApplyOptions, config: Config): Promise<AppliedFunction[]> {
-  if (opts.file.length === 0)
+  const files = [...opts.filename, ...(opts.file ?? [])];
+  if (files.length === 0)
     throw new InvalidInputError('-f', 'no file given', 'pass -f FILE (repeatable), or -f - for stdin');
   const specs: FunctionRuntimeSpec[] = [];
-  for (const file of opts.file) {
+  for (const file of files) {
     const text = await readInput(file, process.stdin);
     for (const doc of parseFunctionDocuments(text, file === '-' ? '<stdin>' : file)) {
       specs.push(toLocalRuntimeSpec(doc, opts.pushUrl ? { pushUrl: opts.pushUrl } : {}));
@@ -204,12 +198,13 @@ export function registerApplyCommand(program: Command): void {
   program
     .command('apply')
     .description('start or update Functions from YAML in local mode (no Kubernetes; talks to Temporal only)')
-    .requiredOption(
-      '-f, --file <file>',
+    .option(
+      '-f, --filename <file>',
       'a YAML file of Function documents, or - for stdin (repeatable)',
       collect,
       [] as string[],
     )
+    .addOption(new Option('--file <file>', 'same as --filename').argParser(collect).default([]).hideHelp())
     .option('--push-url <url>', `base URL of a push worker (overrides the ${PUSH_URL_ANNOTATION} annotation)`)
     .option('--json', 'print one JSON object per applied Function')
     .action(async (opts: ApplyOptions) => {

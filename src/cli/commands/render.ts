@@ -3,7 +3,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import {
   buildAllCrds,
   crdFileName,
@@ -12,6 +12,7 @@ import {
   type JsonSchemaProps,
 } from '../../api/index.js';
 import { parseResource, type FieldIssue, type LayerResource } from '../../api/parse.js';
+import { readYamlDocuments } from '../../api/yaml-input.js';
 import { renderResources } from '../../operator/plan-render.js';
 import { operatorSettings } from '../../operator/settings.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
@@ -41,7 +42,7 @@ export function registerRenderCommands(program: Command): void {
       'print every object the operator would create for the given resources, then each workload with its status ' +
         '(no InfraRules given: the Helm default pools)',
     )
-    .requiredOption(
+    .option(
       '-f, --filename <file>',
       'YAML file with one or more documents; - reads stdin (repeatable)',
       collect,
@@ -102,6 +103,8 @@ export async function renderFiles(
   opts: RenderOptions,
   readStdin: () => Promise<string> = readAllStdin,
 ): Promise<string> {
+  if (opts.filename.length === 0)
+    throw new InvalidInputError('-f', 'no file given', 'pass -f FILE (repeatable), or -f - for stdin');
   const resources: LayerResource[] = [];
   const problems: FieldIssue[] = [];
   for (const file of opts.filename) {
@@ -111,6 +114,12 @@ export async function renderFiles(
     problems.push(...parsed.problems);
   }
   if (problems.length > 0) throw new RenderInputError(problems);
+  if (resources.length === 0)
+    throw new InvalidInputError(
+      '-f',
+      `no resource found in ${opts.filename.map((f) => (f === '-' ? 'stdin' : f)).join(', ')} (empty input)`,
+      'give YAML with at least one VectorStore, Index, InfraRules, Pipeline or Function document',
+    );
   const settings = operatorSettings({
     ...(opts.apiUrl ? { apiBaseUrl: opts.apiUrl } : {}),
     temporal: {
@@ -130,25 +139,18 @@ export function parseYamlResources(
 ): { resources: LayerResource[]; problems: FieldIssue[] } {
   const resources: LayerResource[] = [];
   const problems: FieldIssue[] = [];
-  parseAllDocuments(text).forEach((doc, i) => {
-    const where = `${source}#${i + 1}`;
-    if (doc.errors.length > 0) {
-      const e = doc.errors[0];
-      const line = e?.linePos?.[0].line;
-      problems.push({
-        path: `${source}${line ? `:${line}` : ''}`,
-        message: e?.message ?? 'YAML error',
-        hint: 'fix the YAML syntax',
-      });
-      return;
+  for (const doc of readYamlDocuments(text, source)) {
+    if ('problem' in doc) {
+      problems.push({ path: doc.problem.where, message: doc.problem.message, hint: doc.problem.hint });
+      continue;
     }
-    const value: unknown = doc.toJS();
-    if (value === null || value === undefined) return; // empty document between ---
-    const r = parseResource(value);
+    const r = parseResource(doc.value);
     if (r.ok) resources.push(r.resource);
     else
-      problems.push(...r.error.issues.map((p) => ({ ...p, path: `${where} ${r.error.resource} ${p.path}` })));
-  });
+      problems.push(
+        ...r.error.issues.map((p) => ({ ...p, path: `${source}#${doc.index} ${r.error.resource} ${p.path}` })),
+      );
+  }
   return { resources, problems };
 }
 

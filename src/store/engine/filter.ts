@@ -70,8 +70,14 @@ const OPS = new Set([
 const SHAPE =
   'expected [attribute, operator, value], ["And", [filters…]], ["Or", [filters…]] or ["Not", filter]';
 
+/**
+ * How deep `And`/`Or`/`Not` may nest. Real filters are a few levels deep; the bound keeps a
+ * hostile request from exhausting the stack (which would otherwise surface as a 500).
+ */
+export const MAX_FILTER_DEPTH = 64;
+
 export function compileFilter(input: unknown, ctx: FilterContext): FilterNode {
-  return compileNode(input, ctx, ctx.field);
+  return compileNode(input, ctx, ctx.field, 0);
 }
 
 function show(v: unknown): string {
@@ -79,7 +85,12 @@ function show(v: unknown): string {
   return s === undefined ? String(v) : s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 
-function compileNode(input: unknown, ctx: FilterContext, path: string): FilterNode {
+function compileNode(input: unknown, ctx: FilterContext, path: string, depth: number): FilterNode {
+  if (depth > MAX_FILTER_DEPTH) {
+    throw badRequest(
+      `invalid filter at ${ctx.field}: nested more than ${MAX_FILTER_DEPTH} levels deep; flatten it (And/Or take many filters)`,
+    );
+  }
   if (!Array.isArray(input) || input.length < 2) {
     throw badRequest(`invalid filter at ${path}: ${SHAPE}; got ${show(input)}`);
   }
@@ -90,7 +101,7 @@ function compileNode(input: unknown, ctx: FilterContext, path: string): FilterNo
         `invalid filter at ${path}: ${String(head)} takes one array of filters, e.g. ["${String(head)}", [f1, f2]]; got ${show(input)}`,
       );
     }
-    const children = second.map((c, i) => compileNode(c, ctx, `${path}[1][${i}]`));
+    const children = second.map((c, i) => compileNode(c, ctx, `${path}[1][${i}]`, depth + 1));
     const tests = children.map((c) => c.test);
     const test: RowTest =
       head === 'And'
@@ -107,7 +118,7 @@ function compileNode(input: unknown, ctx: FilterContext, path: string): FilterNo
   if (head === 'Not') {
     if (input.length !== 2)
       throw badRequest(`invalid filter at ${path}: Not takes exactly one filter; got ${show(input)}`);
-    const child = compileNode(second, ctx, `${path}[1]`);
+    const child = compileNode(second, ctx, `${path}[1]`, depth + 1);
     const t = child.test;
     return { kind: 'not', child, test: (id, row, ref) => !t(id, row, ref) };
   }

@@ -1,5 +1,6 @@
-// Document ids: unsigned 64-bit integers (as JS numbers; the official client types them as
-// `string | number`, so values above 2^53 cannot reach us intact anyway), UUIDs, or strings of
+// Document ids: unsigned integers (as JS numbers; the official client types them as
+// `string | number`, so values above 2^53 - 1 cannot reach us intact: they are refused rather
+// than silently rounded onto another document's id), UUIDs, or strings of
 // at most 64 bytes. One total order over both kinds: numbers first (numerically), then strings
 // (by UTF-16 code unit, which equals byte order for the ASCII ids used in practice).
 import { badRequest } from './errors.js';
@@ -32,6 +33,12 @@ export function parseId(value: unknown, idType: string | undefined): Id {
     if (!Number.isInteger(value) || value < 0) {
       throw badRequest(
         `invalid document id ${JSON.stringify(value)}: ids are unsigned integers, UUIDs or strings`,
+      );
+    }
+    if (value > Number.MAX_SAFE_INTEGER) {
+      throw badRequest(
+        `invalid document id ${value}: integer ids above 2^53 - 1 (${Number.MAX_SAFE_INTEGER}) cannot be kept exactly ` +
+          'by JSON numbers and would be rounded onto another id; send large ids as strings',
       );
     }
     if (idType === 'string' || idType === 'uuid') {

@@ -170,6 +170,10 @@ describe('orchestrator HTTP API', () => {
       name: 'product-images',
     });
     expect((await call(base, '/v1/queue-depth/pipelines/layer/missing')).status).toBe(404);
+    // A malformed %-escape is the caller's mistake: 400 with a message, not a 500.
+    const badEscape = await call(base, '/v1/queue-depth/functions/layer/tag%E0%A4%A');
+    expect(badEscape.status).toBe(400);
+    expect(badEscape.body).toMatch(/malformed percent-escape/);
     expect(JSON.parse((await call(base, '/v1/pipelines/layer/product-images/status')).body)).toMatchObject({
       kind: 'Pipeline',
       workflow: 'running',
