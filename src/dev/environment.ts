@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { z } from 'zod';
 import { startKubeApiServer } from './kube-apiserver.js';
-import { isAlive, stopPid } from './process.js';
+import { isOurProcess, processStartMarker, stopOurProcess, type ProcessIdentity } from './process.js';
 import { startTemporalDevServer } from './temporal-server.js';
 import type { Logger } from './binaries.js';
 
@@ -25,6 +25,8 @@ const DevStateSchema = z.object({
     })
     .optional(),
   store: z.object({ url: z.string(), pid: z.number(), dataDir: z.string(), logFile: z.string() }).optional(),
+  /** pid → start marker, so a pid reused by another process is never taken for ours. */
+  startMarkers: z.record(z.string(), z.string()).optional(),
 });
 export type DevState = z.infer<typeof DevStateSchema>;
 
@@ -55,17 +57,54 @@ function stateFile(stateDir: string): string {
   return join(stateDir, 'state.json');
 }
 
+type Role = 'temporal' | 'etcd' | 'kube-apiserver' | 'store';
+
+/** For state files without start markers: what each role's command line contains. */
+const COMMAND_PATTERNS: Record<Role, RegExp> = {
+  temporal: /\btemporal\b.*\bserver\b/,
+  etcd: /\betcd\b/,
+  'kube-apiserver': /\bkube-apiserver\b/,
+  store: /\bstore\b/,
+};
+
+function pidsOf(state: DevState): [Role, number][] {
+  return [
+    ...(state.store ? [['store', state.store.pid] as [Role, number]] : []),
+    ...(state.kube
+      ? [
+          ['kube-apiserver', state.kube.pids.apiserver] as [Role, number],
+          ['etcd', state.kube.pids.etcd] as [Role, number],
+        ]
+      : []),
+    ['temporal', state.temporal.pid],
+  ];
+}
+
+function identity(state: DevState, role: Role, pid: number): ProcessIdentity {
+  const startMarker = state.startMarkers?.[String(pid)];
+  return { pid, commandPattern: COMMAND_PATTERNS[role], ...(startMarker ? { startMarker } : {}) };
+}
+
+function isRunning(state: DevState, role: Role, pid: number): boolean {
+  return isOurProcess(identity(state, role, pid));
+}
+
 /** The running environment, or undefined when none is (stale state from a reboot counts as none). */
 export function readDevState(stateDir: string): DevState | undefined {
   const file = stateFile(stateDir);
   if (!existsSync(file)) return undefined;
   const parsed = DevStateSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
   if (!parsed.success) return undefined;
-  return isAlive(parsed.data.temporal.pid) ? parsed.data : undefined;
+  return isRunning(parsed.data, 'temporal', parsed.data.temporal.pid) ? parsed.data : undefined;
 }
 
 function writeDevState(stateDir: string, state: DevState): void {
-  writeFileSync(stateFile(stateDir), JSON.stringify(state, null, 2) + '\n');
+  const startMarkers: Record<string, string> = {};
+  for (const [, pid] of pidsOf(state)) {
+    const marker = state.startMarkers?.[String(pid)] ?? processStartMarker(pid);
+    if (marker) startMarkers[String(pid)] = marker;
+  }
+  writeFileSync(stateFile(stateDir), JSON.stringify({ ...state, startMarkers }, null, 2) + '\n');
 }
 
 export interface DevUpOptions {
@@ -101,7 +140,7 @@ export async function devUp(opts: DevUpOptions): Promise<DevState> {
   } else {
     opts.log(`temporal dev server already running at ${state.temporal.address}`);
   }
-  if (opts.kube && !(state.kube && isAlive(state.kube.pids.apiserver))) {
+  if (opts.kube && !(state.kube && isRunning(state, 'kube-apiserver', state.kube.pids.apiserver))) {
     const kube = await startKubeApiServer({
       log: opts.log,
       stateDir: join(opts.stateDir, 'kube'),
@@ -113,17 +152,20 @@ export async function devUp(opts: DevUpOptions): Promise<DevState> {
     };
     writeDevState(opts.stateDir, state);
   }
-  if (opts.startStore && !(state.store && isAlive(state.store.pid))) {
+  if (opts.startStore && !(state.store && isRunning(state, 'store', state.store.pid))) {
     state = { ...state, store: await opts.startStore(opts.stateDir) };
     writeDevState(opts.stateDir, state);
   }
   return state;
 }
 
-/** Stops everything `dev up` started; data stays unless `purge`. Returns what was stopped. */
+/**
+ * Stops everything `dev up` started; data stays unless `purge`. Returns what was stopped. A pid
+ * that now belongs to another process (reused after a reboot) is left alone and reported.
+ */
 export async function devDown(
   stateDir: string,
-  { purge = false }: { purge?: boolean } = {},
+  { purge = false, log = () => undefined }: { purge?: boolean; log?: Logger } = {},
 ): Promise<string[]> {
   const file = stateFile(stateDir);
   const stopped: string[] = [];
@@ -131,10 +173,12 @@ export async function devDown(
     const parsed = DevStateSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
     if (parsed.success) {
       const s = parsed.data;
-      if (s.store && (await stopPid(s.store.pid))) stopped.push('store');
-      if (s.kube && (await stopPid(s.kube.pids.apiserver))) stopped.push('kube-apiserver');
-      if (s.kube && (await stopPid(s.kube.pids.etcd))) stopped.push('etcd');
-      if (await stopPid(s.temporal.pid)) stopped.push('temporal');
+      for (const [role, pid] of pidsOf(s)) {
+        const outcome = await stopOurProcess(identity(s, role, pid));
+        if (outcome === 'stopped') stopped.push(role);
+        if (outcome === 'foreign')
+          log(`${role}: pid ${pid} now belongs to another process (pid reused since dev up); left it alone`);
+      }
     }
     rmSync(file, { force: true });
   }

@@ -1,7 +1,7 @@
 // Child server processes (Temporal dev server, etcd, kube-apiserver, the store) started by the
 // test harness and by `layer dev up`. Output goes to a log file, never to our terminal, and the
 // error a person sees on a failed start quotes the tail of that log.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, existsSync } from 'node:fs';
 
 export interface StartProcessOptions {
@@ -100,4 +100,65 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * When a process started, as an opaque marker: the kernel's start time in clock ticks since
+ * boot (`/proc/<pid>/stat` field 22) on Linux, `ps -o lstart=` elsewhere. A pid can be reused by
+ * an unrelated process after ours exits (or after a reboot); the pair (pid, start marker) cannot.
+ */
+export function processStartMarker(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm (field 2) may contain spaces and parentheses: fields resume after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ? `ticks:${fields[19]}` : undefined;
+  } catch {
+    // not Linux, or no such process
+  }
+  try {
+    const out = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    return out ? `lstart:${out}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The command line of a running process, or undefined (no such process, or not Linux). */
+export function processCommandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** How to recognise a process we started earlier, from what the state file recorded. */
+export interface ProcessIdentity {
+  pid: number;
+  /** `processStartMarker` when it was started; absent in state files written before it existed. */
+  startMarker?: string;
+  /** For such older state files: what its command line must contain. */
+  commandPattern: RegExp;
+}
+
+/** Alive and the very process we started (never an unrelated process that reused the pid). */
+export function isOurProcess(id: ProcessIdentity): boolean {
+  if (!isAlive(id.pid)) return false;
+  if (id.startMarker !== undefined) return processStartMarker(id.pid) === id.startMarker;
+  const cmd = processCommandLine(id.pid);
+  return cmd !== undefined && id.commandPattern.test(cmd);
+}
+
+/**
+ * Stops a process from an earlier run only if it is still ours. `foreign`: the pid is alive but
+ * belongs to another process now (pid reuse, reboot); it is left alone.
+ */
+export async function stopOurProcess(
+  id: ProcessIdentity,
+  timeoutMs = 10_000,
+): Promise<'stopped' | 'gone' | 'foreign'> {
+  if (!isAlive(id.pid)) return 'gone';
+  if (!isOurProcess(id)) return 'foreign';
+  return (await stopPid(id.pid, timeoutMs)) ? 'stopped' : 'gone';
 }

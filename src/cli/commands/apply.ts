@@ -9,6 +9,7 @@ import { parseResource, type LayerFunction } from '../../api/index.js';
 import { functionHandle, startOrUpdateFunction } from '../../client/function-client.js';
 import { loadConfig, type Config } from '../../config.js';
 import type { FunctionRuntimeSpec } from '../../contracts/function.js';
+import { functionWorkflowId } from '../../contracts/names.js';
 import { runtimeSpecProblems, toFunctionRuntimeSpec } from '../../operator/runtime-spec.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
 import { connectTemporalClient, temporalUiWorkflowUrl } from '../temporal-connect.js';
@@ -118,7 +119,34 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** How long apply waits for the orchestrator to confirm a spec before saying what is missing. */
+export const DEFAULT_APPLY_WAIT_SECONDS = 15;
+
+function parseWaitSeconds(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_APPLY_WAIT_SECONDS;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InvalidInputError('--timeout', `must be a positive number of seconds, got ${JSON.stringify(raw)}`, 'e.g. --timeout 30');
+  return n;
+}
+
+/**
+ * The spec is recorded by an Update that an orchestrator worker must accept. Temporal holds the
+ * start (and the admitted update) durably, so nothing is lost, but without a worker nothing
+ * confirms it: say so and what to start, instead of waiting forever with no output.
+ */
+function unconfirmed(err: unknown, workflowId: string, waitMs: number, config: Config): unknown {
+  if (!(err instanceof Error) || !/deadline exceeded|timeout|cancel/i.test(err.message)) return err;
+  return new LayerError(
+    `workflow ${workflowId} was not confirmed within ${waitMs / 1000}s: no orchestrator worker answered on task queue ${config.temporal.taskQueue}`,
+    'start one with `layer orchestrator` (same TEMPORAL_ADDRESS and task queue); the request is kept by Temporal and takes effect when it runs, then re-run `layer apply` to confirm',
+    { cause: err },
+  );
+}
+
 export interface ApplyOptions {
+  /** Seconds to wait for the orchestrator to confirm each Function (default 15). */
+  timeout?: string;
   filename: string[];
   /** `--file`, the spelling apply used before it matched `render` (and kubectl): still accepted. */
   file?: string[];
@@ -140,6 +168,7 @@ export interface AppliedFunction {
 /** Validate every document first, then start or update each Function (all-or-nothing on input). */
 export async function applyFiles(opts: ApplyOptions, config: Config): Promise<AppliedFunction[]> {
   const files = [...opts.filename, ...(opts.file ?? [])];
+  const waitMs = parseWaitSeconds(opts.timeout) * 1000;
   if (files.length === 0)
     throw new InvalidInputError('-f', 'no file given', 'pass -f FILE (repeatable), or -f - for stdin');
   const specs: FunctionRuntimeSpec[] = [];
@@ -160,9 +189,13 @@ export async function applyFiles(opts: ApplyOptions, config: Config): Promise<Ap
         .describe()
         .then((d) => d.status.name === 'RUNNING')
         .catch(() => false);
-      const { workflowId } = await startOrUpdateFunction(temporal.client, spec, {
-        taskQueue: config.temporal.taskQueue,
-      });
+      const { workflowId } = await temporal.connection
+        .withDeadline(Date.now() + waitMs, () =>
+          startOrUpdateFunction(temporal.client, spec, { taskQueue: config.temporal.taskQueue }),
+        )
+        .catch((err: unknown) => {
+          throw unconfirmed(err, functionWorkflowId(spec.k8sNamespace, spec.name), waitMs, config);
+        });
       applied.push({
         workflowId,
         k8sNamespace: spec.k8sNamespace,
@@ -207,6 +240,10 @@ export function registerApplyCommand(program: Command): void {
     .addOption(new Option('--file <file>', 'same as --filename').argParser(collect).default([]).hideHelp())
     .option('--push-url <url>', `base URL of a push worker (overrides the ${PUSH_URL_ANNOTATION} annotation)`)
     .option('--json', 'print one JSON object per applied Function')
+    .option(
+      '--timeout <seconds>',
+      `how long to wait for an orchestrator worker to confirm each Function (default ${DEFAULT_APPLY_WAIT_SECONDS})`,
+    )
     .action(async (opts: ApplyOptions) => {
       const config = loadConfig();
       const applied = await applyFiles(opts, config);

@@ -48,7 +48,7 @@ export function registerDevCommands(program: Command): void {
     .option('--purge', 'also delete their data')
     .option('--state-dir <dir>', 'where state, data and logs live', devStateDir())
     .action(async (opts: { purge?: boolean; stateDir: string }) => {
-      const stopped = await devDown(opts.stateDir, { purge: Boolean(opts.purge) });
+      const stopped = await devDown(opts.stateDir, { purge: Boolean(opts.purge), log });
       process.stdout.write(stopped.length ? `stopped: ${stopped.join(', ')}\n` : 'nothing was running\n');
     });
 }

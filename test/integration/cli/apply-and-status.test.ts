@@ -50,6 +50,10 @@ interface Run {
 
 /** `node bin/layer.js ...args` with only this test's configuration in its environment. */
 function layer(...args: string[]): Promise<Run> {
+  return layerWith({}, ...args);
+}
+
+function layerWith(env: Record<string, string>, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -64,6 +68,7 @@ function layer(...args: string[]): Promise<Run> {
           TEMPORAL_ADDRESS: temporalAddress(),
           TEMPORAL_NAMESPACE: temporalNamespace(),
           LAYER_ORCHESTRATOR_TASK_QUEUE: taskQueue,
+          ...env,
         },
         timeout: 60_000,
       },
@@ -217,5 +222,29 @@ describe('layer apply and layer function status (subprocesses)', () => {
     const again = await layer('apply', '-f', file, '--json');
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout.trim())).toMatchObject({ action: 'updated' });
+  });
+
+  it('without an orchestrator worker, apply and status stop waiting and say what to start', async () => {
+    const lonelyQueue = `layer-orchestrator-nobody-${id}`;
+    const lonely = `cli-lonely-${id}`;
+    const file = join(dir, 'lonely.yaml');
+    writeFileSync(file, functionYaml().replace(`name: ${name}`, `name: ${lonely}`));
+    const env = { LAYER_ORCHESTRATOR_TASK_QUEUE: lonelyQueue };
+    const applied = await layerWith(env, 'apply', '--filename', file, '--timeout', '2');
+    expect(applied.code).not.toBe(0);
+    expect(applied.stderr).toContain(
+      `workflow ${functionWorkflowId('local', lonely)} was not confirmed within 2s: no orchestrator worker answered on task queue ${lonelyQueue}`,
+    );
+    expect(applied.stderr).toMatch(/fix: start one with `layer orchestrator`/);
+    // Temporal kept the start: the workflow exists and waits for a worker.
+    const described = await functionHandle(client, { k8sNamespace: 'local', name: lonely }).describe();
+    expect(described.status.name).toBe('RUNNING');
+    expect(described.taskQueue).toBe(lonelyQueue);
+
+    const status = await layerWith(env, 'function', 'status', lonely);
+    expect(status.code).not.toBe(0);
+    expect(status.stderr).toMatch(/did not answer within 10s/);
+    expect(status.stderr).toMatch(/start one with `layer orchestrator`/);
+    await functionHandle(client, { k8sNamespace: 'local', name: lonely }).terminate('test done');
   });
 });
