@@ -51,6 +51,8 @@ export interface DeadLetterInput {
   output: FunctionOutputSpec;
   message: string;
   attempts: number;
+  /** The failure's classification (src/contracts/failures.ts), kept on the row beside the message. */
+  type?: string;
 }
 
 export interface ClearDeadLettersInput {
@@ -177,6 +179,7 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
     async deadLetterRows(input: DeadLetterInput): Promise<number> {
       return classified(async () => {
         const error = JSON.stringify({
+          ...(input.type ? { type: input.type } : {}),
           message: input.message.slice(0, 2000),
           attempts: input.attempts,
           version: input.output.version,

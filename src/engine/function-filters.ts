@@ -10,7 +10,7 @@ export function versionAttribute(output: Pick<FunctionOutputSpec, 'attribute'>):
   return `${output.attribute}_v`;
 }
 
-/** `<attribute>_error`: set on a dead-lettered row (JSON: message, attempts, version, at). */
+/** `<attribute>_error`: set on a dead-lettered row (JSON: type, message, attempts, version, at). */
 export function errorAttribute(output: Pick<FunctionOutputSpec, 'attribute'>): string {
   return `${output.attribute}_error`;
 }

@@ -34,9 +34,44 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/**
+ * The largest attribute value Turbopuffer stores (8 MiB, docs "Limits"). A larger output would be
+ * refused by the store after the rest of its batch was sent; it is refused here instead, as that
+ * row's fault, so the other rows of the batch are written and nothing partial reaches the store.
+ */
+export const MAX_OUTPUT_VALUE_BYTES = 8 * 1024 * 1024;
+
+/** Encoded size of a value as it goes over the wire (JSON), stopping early once past `limit`. */
+function encodedSizeOver(value: unknown, limit: number): number | undefined {
+  let size = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') size += Buffer.byteLength(v, 'utf8') + 2;
+    else if (Array.isArray(v)) {
+      size += 2 + v.length;
+      for (const item of v) stack.push(item);
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, item] of Object.entries(v)) {
+        size += Buffer.byteLength(k, 'utf8') + 4;
+        stack.push(item);
+      }
+    } else size += String(v).length;
+    if (size > limit) return size;
+  }
+  return undefined;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
 /** Checks one value against the output kind; returns the problem, or undefined when it fits. */
 export function outputValueProblem(value: unknown, output: FunctionOutputSpec): string | undefined {
   if (value === undefined || value === null) return `is ${describe(value)}; return a value for every row`;
+  const oversize = encodedSizeOver(value, MAX_OUTPUT_VALUE_BYTES);
+  if (oversize !== undefined)
+    return `is more than ${megabytes(oversize)} encoded, over the store's ${megabytes(MAX_OUTPUT_VALUE_BYTES)} limit for one attribute value`;
   switch (output.kind) {
     case 'tags':
       if (!Array.isArray(value) || value.some((t) => typeof t !== 'string')) {

@@ -312,6 +312,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         output: spec.output,
         message: command.failure.message,
         attempts: command.attempts,
+        type: command.failure.type,
       })
       .then((marked) => {
         state.counters.deadLettered += marked;
