@@ -35,7 +35,8 @@ export function parseFunctionDocuments(text: string, file: string): SourcedFunct
   const docs = readYamlDocuments(text, file);
   for (const doc of docs) {
     const source = docs.length > 1 ? `${file} (document ${doc.index})` : file;
-    if ('problem' in doc) throw new LayerError(`${doc.problem.where}: ${doc.problem.message}`, doc.problem.hint);
+    if ('problem' in doc)
+      throw new LayerError(`${doc.problem.where}: ${doc.problem.message}`, doc.problem.hint);
     const r = parseResource(doc.value);
     if (!r.ok) throw new LayerError(`${source}: ${r.error.message}`, r.error.hint);
     if (r.resource.kind !== 'Function') {
@@ -126,7 +127,11 @@ function parseWaitSeconds(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_APPLY_WAIT_SECONDS;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0)
-    throw new InvalidInputError('--timeout', `must be a positive number of seconds, got ${JSON.stringify(raw)}`, 'e.g. --timeout 30');
+    throw new InvalidInputError(
+      '--timeout',
+      `must be a positive number of seconds, got ${JSON.stringify(raw)}`,
+      'e.g. --timeout 30',
+    );
   return n;
 }
 

@@ -148,7 +148,10 @@ export function parseYamlResources(
     if (r.ok) resources.push(r.resource);
     else
       problems.push(
-        ...r.error.issues.map((p) => ({ ...p, path: `${source}#${doc.index} ${r.error.resource} ${p.path}` })),
+        ...r.error.issues.map((p) => ({
+          ...p,
+          path: `${source}#${doc.index} ${r.error.resource} ${p.path}`,
+        })),
       );
   }
   return { resources, problems };

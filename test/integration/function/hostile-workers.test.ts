@@ -111,7 +111,8 @@ const CASES: HostileCase[] = [
       correct(rows).map((o) => (Number(o.id) === TRIGGER ? { id: o.id, value: Array(50).fill(ONE_MB) } : o)),
     deadLetter: {
       type: FailureType.InvalidWorkerOutput,
-      message: /row 13: tags is more than 8\.0 MiB encoded, over the store's 8\.0 MiB limit for one attribute value/,
+      message:
+        /row 13: tags is more than 8\.0 MiB encoded, over the store's 8\.0 MiB limit for one attribute value/,
     },
   },
   {
@@ -163,7 +164,11 @@ describe('hostile pull workers', () => {
         if (c.deadLetter && id === TRIGGER) {
           expect(row.tags).toBeUndefined();
           expect(row.tags_v).toBeUndefined();
-          const error = JSON.parse(String(row.tags_error)) as { type: string; message: string; version: string };
+          const error = JSON.parse(String(row.tags_error)) as {
+            type: string;
+            message: string;
+            version: string;
+          };
           expect(error.type).toBe(c.deadLetter.type);
           expect(error.message).toMatch(c.deadLetter.message);
           expect(error.version).toBe('v1');
@@ -179,7 +184,8 @@ describe('hostile pull workers', () => {
       // Nothing partial or wrong was ever sent: each patch row is a complete, correct output.
       const outputs = writes.filter((w) => 'tags' in w);
       expect(outputs.length).toBeGreaterThanOrEqual(ROWS - deadLetters);
-      for (const w of outputs) expect(w).toEqual({ id: w.id, tags: expectedTags(Number(w.id)), tags_v: 'v1' });
+      for (const w of outputs)
+        expect(w).toEqual({ id: w.id, tags: expectedTags(Number(w.id)), tags_v: 'v1' });
       expect(outputs.some((w) => Number(w.id) === EXTRA_ID)).toBe(false);
     } finally {
       await worker.stop();

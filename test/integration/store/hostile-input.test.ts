@@ -18,7 +18,11 @@ async function post(path: string, body: Buffer | string, headers: Record<string,
     headers: { 'content-type': 'application/json', ...headers },
     body,
   });
-  return { status: res.status, retry: res.headers.get('x-should-retry'), body: (await res.json()) as { error: string } };
+  return {
+    status: res.status,
+    retry: res.headers.get('x-should-retry'),
+    body: (await res.json()) as { error: string },
+  };
 }
 
 /** `depth` pairs of Not around one condition, as JSON text (JSON.stringify would overflow too). */
@@ -31,7 +35,11 @@ describe('hostile input to the store', () => {
   it('a gzip bomb is refused with 413 once it inflates past the body limit', async () => {
     const name = uniqueNamespace('bomb');
     // 64 MiB of one JSON string compresses to ~64 KiB; the limit is 1 MiB.
-    const inflated = Buffer.concat([Buffer.from('{"upsert_rows":[{"id":1,"t":"'), Buffer.alloc(64 * 1024 * 1024, 'a'), Buffer.from('"}]}')]);
+    const inflated = Buffer.concat([
+      Buffer.from('{"upsert_rows":[{"id":1,"t":"'),
+      Buffer.alloc(64 * 1024 * 1024, 'a'),
+      Buffer.from('"}]}'),
+    ]);
     const bomb = gzipSync(inflated);
     expect(bomb.length).toBeLessThan(1024 * 1024);
     const rssBefore = process.memoryUsage().rss;
@@ -60,7 +68,9 @@ describe('hostile input to the store', () => {
       'content-encoding': 'gzip',
     });
     expect(out.status).toBe(200);
-    const rows = await h.tpuf.namespace(name).query({ rank_by: ['id', 'asc'], top_k: 5, include_attributes: true });
+    const rows = await h.tpuf
+      .namespace(name)
+      .query({ rank_by: ['id', 'asc'], top_k: 5, include_attributes: true });
     expect(rows.rows).toEqual([{ id: 7, t: 'x' }]);
   });
 
@@ -78,14 +88,19 @@ describe('hostile input to the store', () => {
       // Half the bound still evaluates (Not(Not(x)) = x).
       const ok = await post(`/v2/namespaces/${name}/query`, nestedNotQuery(MAX_FILTER_DEPTH / 4));
       expect(ok.status).toBe(200);
-      expect(stderr.mock.calls.map((c) => String(c[0])).join('')).not.toMatch(/internal error|at compileNode/);
+      expect(stderr.mock.calls.map((c) => String(c[0])).join('')).not.toMatch(
+        /internal error|at compileNode/,
+      );
     } finally {
       stderr.mockRestore();
     }
   });
 
   it('a bad %-escape in the path is a 400, not a 500', async () => {
-    const res = await fetch(`${h.server.url}/v2/namespaces/bad%E0%A4%A/query`, { method: 'POST', body: '{}' });
+    const res = await fetch(`${h.server.url}/v2/namespaces/bad%E0%A4%A/query`, {
+      method: 'POST',
+      body: '{}',
+    });
     expect(res.status).toBe(400);
     expect(res.headers.get('x-should-retry')).toBe('false');
     expect(((await res.json()) as { error: string }).error).toMatch(/malformed percent-escape/);
@@ -101,11 +116,16 @@ describe('hostile input to the store', () => {
     }
     const ok = await post(`/v2/namespaces/${name}`, `{"upsert_rows":[{"id":9007199254740991,"t":"max"}]}`);
     expect(ok.status).toBe(200);
-    const rows = await h.tpuf.namespace(name).query({ rank_by: ['id', 'asc'], top_k: 5, include_attributes: true });
+    const rows = await h.tpuf
+      .namespace(name)
+      .query({ rank_by: ['id', 'asc'], top_k: 5, include_attributes: true });
     expect(rows.rows).toEqual([{ id: 9007199254740991, t: 'max' }]);
     // The way to keep a full u64: a string id, in a namespace of string ids.
     const asString = uniqueNamespace('bigid-s');
-    const s = await post(`/v2/namespaces/${asString}`, `{"upsert_rows":[{"id":"18446744073709551615","t":"s"}]}`);
+    const s = await post(
+      `/v2/namespaces/${asString}`,
+      `{"upsert_rows":[{"id":"18446744073709551615","t":"s"}]}`,
+    );
     expect(s.status).toBe(200);
   });
 });

@@ -99,7 +99,8 @@ describe('parseFunctionDocuments', () => {
 
   it('an alias bomb is refused with the file and document, not an anonymous exception', () => {
     let bomb = 'a: &a [x, x, x, x, x, x, x, x, x]\n';
-    for (let i = 0, prev = 'a'; i < 9; prev = `b${i}`, i++) bomb += `b${i}: &b${i} [${Array(9).fill(`*${prev}`).join(', ')}]\n`;
+    for (let i = 0, prev = 'a'; i < 9; prev = `b${i}`, i++)
+      bomb += `b${i}: &b${i} [${Array(9).fill(`*${prev}`).join(', ')}]\n`;
     const err = errorOf(() => parseFunctionDocuments(`${stringify(fnDoc())}---\n${bomb}`, 'bomb.yaml'));
     expect(err.message).toMatch(/^bomb\.yaml#2: cannot be read: .*alias/i);
     expect(err.hint).toMatch(/expand the aliases/);
@@ -108,7 +109,9 @@ describe('parseFunctionDocuments', () => {
   it('!!binary in spec names the field, instead of listing Buffer methods as unknown fields', () => {
     const text = stringify(fnDoc()).replace('spec:\n', 'spec:\n  note: !!binary aGVsbG8=\n');
     const err = errorOf(() => parseFunctionDocuments(text, 'bin.yaml'));
-    expect(err.message).toBe('bin.yaml#1 spec.note: is a YAML binary value (!!binary), which a Kubernetes resource cannot hold');
+    expect(err.message).toBe(
+      'bin.yaml#1 spec.note: is a YAML binary value (!!binary), which a Kubernetes resource cannot hold',
+    );
     expect(err.message).not.toMatch(/readUInt|toJSON/);
   });
 });

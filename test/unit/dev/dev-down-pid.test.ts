@@ -22,7 +22,13 @@ function bystander(): number {
 function stateDirWith(temporalPid: number, startMarkers?: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'layer-dev-'));
   const state = {
-    temporal: { address: '127.0.0.1:1', namespace: 'default', uiUrl: 'http://x', pid: temporalPid, logFile: 'x' },
+    temporal: {
+      address: '127.0.0.1:1',
+      namespace: 'default',
+      uiUrl: 'http://x',
+      pid: temporalPid,
+      logFile: 'x',
+    },
     ...(startMarkers ? { startMarkers } : {}),
   };
   writeFileSync(join(dir, 'state.json'), JSON.stringify(state));

@@ -19,7 +19,11 @@ describe('validateWorkerOutputs: structure problems fail the whole batch', () =>
     ['an extra id', [ok(1), ok(2), ok(3), ok(9)], /row 9: not in the batch \(extra id\)/],
     ['a duplicate id', [ok(1), ok(2), ok(3), ok(2)], /row 2: returned more than once/],
     ['an entry without id', [ok(1), ok(2), ok(3), { value: 1 }], /outputs\[3\]: expected \{id, value\}/],
-    ['an id of the wrong type', [ok(1), ok(2), { id: { x: 3 }, value: [] }], /outputs\[2\]\.id: expected a row id/],
+    [
+      'an id of the wrong type',
+      [ok(1), ok(2), { id: { x: 3 }, value: [] }],
+      /outputs\[2\]\.id: expected a row id/,
+    ],
   ])('%s', (_what, outputs, message) => {
     expect(() => validateWorkerOutputs(rows, outputs, tags)).toThrow(InvalidWorkerAnswerError);
     expect(() => validateWorkerOutputs(rows, outputs, tags)).toThrow(message);
@@ -31,7 +35,11 @@ describe('validateWorkerOutputs: value problems are the row’s own', () => {
     const out = validateWorkerOutputs(rows, [ok(1), { id: 2, value: 42 }, { id: 3, error: 'nope' }], tags);
     expect(out.valid).toEqual([ok(1)]);
     expect(out.rowProblems).toEqual([
-      { id: 2, cause: 'invalid', message: 'row 2: tags must be an array of strings for kind tags, got number' },
+      {
+        id: 2,
+        cause: 'invalid',
+        message: 'row 2: tags must be an array of strings for kind tags, got number',
+      },
       { id: 3, cause: 'rejected', message: 'row 3: the handler refused it: nope' },
     ]);
   });
@@ -43,8 +51,8 @@ describe('outputValueProblem', () => {
     [null, 'is null; return a value for every row'],
     [[1], 'must be an array of strings for kind tags, got an array of 1'],
     // Over the store's 8 MiB attribute value limit: refused here, before any write.
-    [[('x').repeat(MAX_OUTPUT_VALUE_BYTES)], /over the store's 8\.0 MiB limit for one attribute value/],
-    [[('x').repeat(MAX_OUTPUT_VALUE_BYTES - 16)], undefined],
+    [['x'.repeat(MAX_OUTPUT_VALUE_BYTES)], /over the store's 8\.0 MiB limit for one attribute value/],
+    [['x'.repeat(MAX_OUTPUT_VALUE_BYTES - 16)], undefined],
   ])('%#', (value, expected) => {
     const problem = outputValueProblem(value, tags);
     if (expected instanceof RegExp) expect(problem).toMatch(expected);

@@ -88,16 +88,22 @@ describe('layer render', () => {
   it('no -f, an empty file or empty stdin is an error, never a silent exit 0', async () => {
     await expect(renderFiles({ filename: [] })).rejects.toThrow(/no file given/);
     for (const input of ['', '---\n', '# only a comment\n']) {
-      const err = await renderFiles({ filename: ['-'] }, () => Promise.resolve(input)).catch((e: unknown) => e);
+      const err = await renderFiles({ filename: ['-'] }, () => Promise.resolve(input)).catch(
+        (e: unknown) => e,
+      );
       expect((err as Error).message).toMatch(/no resource found in stdin \(empty input\)/);
     }
   });
 
   it('an alias bomb and !!binary are problems naming the source, document and field', async () => {
     const bin = seedText('function').replace('spec:\n', 'spec:\n  note: !!binary aGVsbG8=\n');
-    const err = (await renderFiles({ filename: ['-'] }, () => Promise.resolve(bin)).catch((e: unknown) => e)) as Error;
+    const err = (await renderFiles({ filename: ['-'] }, () => Promise.resolve(bin)).catch(
+      (e: unknown) => e,
+    )) as Error;
     expect(err).toBeInstanceOf(RenderInputError);
-    expect(err.message).toBe('stdin#1 spec.note: is a YAML binary value (!!binary), which a Kubernetes resource cannot hold');
+    expect(err.message).toBe(
+      'stdin#1 spec.note: is a YAML binary value (!!binary), which a Kubernetes resource cannot hold',
+    );
   });
 
   it('settings flags reach the worker and the trigger', async () => {
