@@ -7,3 +7,15 @@ export function formatCliError(err: unknown): string {
   if (err instanceof Error) return `error: ${err.message}`;
   return `error: ${String(err)}`;
 }
+
+/**
+ * A call ran out of its deadline (`connection.withDeadline`): the SDK wraps gRPC's
+ * DEADLINE_EXCEEDED in its own error ("Failed to query Workflow"), so the causes are read too.
+ */
+export function isDeadlineExceeded(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (/deadline exceeded|timeout|deadline_exceeded/i.test(e.message)) return true;
+    if ((e as { code?: unknown }).code === 4) return true; // gRPC status DEADLINE_EXCEEDED
+  }
+  return false;
+}

@@ -13,6 +13,7 @@ import { functionWorkflowId } from '../../contracts/names.js';
 import { runtimeSpecProblems, toFunctionRuntimeSpec } from '../../operator/runtime-spec.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
 import { connectTemporalClient, temporalUiWorkflowUrl } from '../temporal-connect.js';
+import { isDeadlineExceeded } from '../errors.js';
 
 /** Kubernetes namespace a Function without metadata.namespace gets in local mode. */
 export const LOCAL_K8S_NAMESPACE = 'local';
@@ -141,7 +142,7 @@ function parseWaitSeconds(raw: string | undefined): number {
  * confirms it: say so and what to start, instead of waiting forever with no output.
  */
 function unconfirmed(err: unknown, workflowId: string, waitMs: number, config: Config): unknown {
-  if (!(err instanceof Error) || !/deadline exceeded|timeout|cancel/i.test(err.message)) return err;
+  if (!isDeadlineExceeded(err)) return err;
   return new LayerError(
     `workflow ${workflowId} was not confirmed within ${waitMs / 1000}s: no orchestrator worker answered on task queue ${config.temporal.taskQueue}`,
     'start one with `layer orchestrator` (same TEMPORAL_ADDRESS and task queue); the request is kept by Temporal and takes effect when it runs, then re-run `layer apply` to confirm',

@@ -16,6 +16,7 @@ import { functionWorkflowId } from '../../contracts/names.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
 import { createProgressWriter, formatDuration, type ProgressInput } from '../progress.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
+import { isDeadlineExceeded } from '../errors.js';
 import { LOCAL_K8S_NAMESPACE } from './apply.js';
 
 /** How long a query or update may wait for the orchestrator Worker before we say so. */
@@ -153,7 +154,7 @@ function explain(err: unknown, ref: FunctionRef, config: Config): unknown {
   ) {
     return new FunctionNotFoundError(functionWorkflowId(ref.k8sNamespace, ref.name), config);
   }
-  if (err instanceof Error && /deadline exceeded|timeout/i.test(err.message)) {
+  if (isDeadlineExceeded(err)) {
     return new LayerError(
       `workflow ${functionWorkflowId(ref.k8sNamespace, ref.name)} did not answer within ${CALL_TIMEOUT_MS / 1000}s`,
       `is an orchestrator worker running on task queue ${config.temporal.taskQueue}? start one with \`layer orchestrator\``,

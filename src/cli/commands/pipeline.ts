@@ -16,6 +16,7 @@ import {
 import { InvalidInputError, LayerError } from '../../util/errors.js';
 import { createProgressWriter, formatDuration, type ProgressInput } from '../progress.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
+import { isDeadlineExceeded } from '../errors.js';
 import { LOCAL_K8S_NAMESPACE } from './apply.js';
 
 /** How long a query may wait for the orchestrator Worker before we say so. */
@@ -188,7 +189,7 @@ function explain(err: unknown, ref: PipelineRef, config: Config, timeoutMs: numb
   ) {
     return new PipelineNotFoundError(id, config);
   }
-  if (err instanceof Error && /deadline exceeded|timeout/i.test(err.message)) {
+  if (isDeadlineExceeded(err)) {
     return new LayerError(
       `workflow ${id} did not answer within ${Math.round(timeoutMs / 1000)}s`,
       `is an orchestrator worker running on task queue ${config.temporal.taskQueue}? start one with \`layer orchestrator\``,

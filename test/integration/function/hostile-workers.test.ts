@@ -70,10 +70,14 @@ interface HostileCase {
   timeoutSeconds?: number;
   /** The classification and message on the trigger row; undefined: no row is dead-lettered. */
   deadLetter?: { type: string; message: RegExp };
+  /** Resolves once the misbehaviour has played out (e.g. the late answer was returned). */
+  settled?: Promise<void>;
 }
 
 const ONE_MB = 'x'.repeat(1024 * 1024);
 let lateCalls = 0;
+let lateReturned!: () => void;
+const lateAnswer = new Promise<void>((resolve) => (lateReturned = resolve));
 
 const CASES: HostileCase[] = [
   {
@@ -128,10 +132,12 @@ const CASES: HostileCase[] = [
       if (hasTrigger(rows) && lateCalls++ === 0) {
         // Answers 2.5 s later than allowed, with values that must never be written.
         await new Promise((r) => setTimeout(r, 2_500));
+        setTimeout(lateReturned, 500); // after the SDK has seen the answer
         return rows.map((r) => ({ id: r.id, value: ['late'] }));
       }
       return correct(rows);
     },
+    settled: lateAnswer,
   },
 ];
 
@@ -156,6 +162,7 @@ describe('hostile pull workers', () => {
         90_000,
         `${ROWS - deadLetters} written, ${deadLetters} dead-lettered`,
       );
+      await c.settled;
       const rows = await readAll(h.store, ns, ['tags', 'tags_v', 'tags_error']);
       // The extra id never became a row; every row is there once.
       expect(rows.map((r) => Number(r.id))).toEqual(range(1, ROWS + 1));

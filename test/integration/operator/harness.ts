@@ -1,6 +1,7 @@
 // Shared set-up of the operator integration tests: CRDs installed, the operator's kube client
 // minted from deploy/operator's ClusterRole, a Temporal Worker running the reconcile workflow with
 // the real Kubernetes activities and a recording fake engine, and small helpers.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -258,4 +259,46 @@ export async function readCr(
 
 export function condition(obj: Live | undefined, type: string): Live | undefined {
   return (obj?.status?.conditions as Live[] | undefined)?.find((c) => c.type === type);
+}
+
+/** `layer operator` as a child process (the image's entry point), with its log captured. */
+export interface OperatorProcess {
+  child: ChildProcess;
+  log(): string;
+  /** SIGTERM, then SIGKILL after 15 s; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts `layer operator` with only `env` (plus PATH and HOME) and resolves once its informers
+ * and HTTP API are up, so a test can apply objects knowing the operator sees them.
+ */
+export async function startOperatorProcess(env: Record<string, string>): Promise<OperatorProcess> {
+  const bin = fileURLToPath(new URL('../../../bin/layer.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'operator', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LAYER_FROM_SOURCE: '1', ...env },
+  });
+  let log = '';
+  child.stdout!.on('data', (d: Buffer) => void (log += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      log += d.toString();
+      if (log.includes('informers started') && /operator\/api: listening on/.test(log)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`layer operator exited with ${code}:\n${log}`)));
+  });
+  return {
+    child,
+    log: () => log,
+    stop: async () => {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
 }

@@ -3,12 +3,10 @@
 // Temporal dev server. A Function CR becomes a Deployment and a ScaledObject rendered with the
 // worker settings the process was given, its workflow runs on the task queue the process polls
 // (so a pull worker writes every row back), and deleting the CR removes it all.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -30,6 +28,8 @@ import {
   installOperatorPrerequisites,
   readCr,
   testNamespace,
+  startOperatorProcess,
+  type OperatorProcess,
 } from './harness.js';
 
 const WORKER_TEMPORAL = 'temporal-frontend.example.svc:7233';
@@ -39,29 +39,9 @@ let admin: KubeConfig;
 let dir: string;
 let storeServer: StoreServer;
 let store: StoreClient;
-let operator: ChildProcess | undefined;
-let operatorLog = '';
+let operator: OperatorProcess | undefined;
 let ns: string;
 const taskQueue = `layer-orchestrator-proc-${randomUUID().slice(0, 8)}`;
-
-/** Starts `layer operator` and resolves once its informers and API are up. */
-async function startOperator(env: Record<string, string>): Promise<ChildProcess> {
-  const bin = fileURLToPath(new URL('../../../bin/layer.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'operator', '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LAYER_FROM_SOURCE: '1', ...env },
-  });
-  child.stdout!.on('data', (d: Buffer) => void (operatorLog += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      operatorLog += d.toString();
-      if (operatorLog.includes('informers started') && /operator\/api: listening on/.test(operatorLog))
-        resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`layer operator exited with ${code}:\n${operatorLog}`)));
-  });
-  return child;
-}
 
 beforeAll(async () => {
   admin = kubeConfig();
@@ -79,7 +59,7 @@ beforeAll(async () => {
   writeFileSync(kubeconfigFile, minted.kubeConfig.exportConfig());
   storeServer = await startStoreServer({ memory: true });
   store = createStoreClient({ baseUrl: storeServer.url, apiKey: 'test' });
-  operator = await startOperator({
+  operator = await startOperatorProcess({
     KUBECONFIG: kubeconfigFile,
     TEMPORAL_ADDRESS: temporalAddress(),
     TEMPORAL_NAMESPACE: temporalNamespace(),
@@ -94,13 +74,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (operator && operator.exitCode === null) {
-    const exited = new Promise((r) => operator!.once('exit', r));
-    operator.kill('SIGTERM');
-    const timer = setTimeout(() => operator?.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await operator?.stop();
   await storeServer?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
