@@ -254,7 +254,11 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
     // A pull worker only runs activities; its pollers scale with the batches it may hold.
     maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
   });
-  const stop = () => worker.shutdown();
+  // The Temporal runtime's own SIGINT/SIGTERM handler may have started the shutdown already; a
+  // second shutdown() throws from inside this event listener and would crash the process.
+  const stop = () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
   opts.signal?.addEventListener('abort', stop, { once: true });
   try {
     await worker.run();

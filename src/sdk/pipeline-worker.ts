@@ -292,7 +292,8 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
   const controller = new AbortController();
   const stop = () => {
     controller.abort();
-    worker.shutdown();
+    // The runtime's signal handler may be shutting it down already (see function-worker.ts).
+    if (worker.getState() === 'RUNNING') worker.shutdown();
   };
   opts.signal?.addEventListener('abort', stop, { once: true });
   let ownConnection: Connection | undefined;

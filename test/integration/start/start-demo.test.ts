@@ -1,7 +1,7 @@
 // `npm start` is the README's main job: run it for real (its own Temporal dev server and store,
 // as a person would get them), check the summary line, then run it again to see it resume
 // with nothing left to do, and stop the servers with `layer dev down`.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,5 +55,49 @@ describe('npm start (layer start)', () => {
     const down = await layer('dev', 'down', '--state-dir', stateDir);
     expect(down).toContain('temporal');
     expect(down).toContain('store');
+  }, 240_000);
+
+  it('SIGINT stops it with what is left; a re-run resumes from there and finishes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'layer-start-int-'));
+    const rows = 20_000;
+    try {
+      const child = spawn(
+        process.execPath,
+        [bin, 'start', '--rows', String(rows), '--json', '--state-dir', dir],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
+      const applied = new Promise<void>((resolve) =>
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (stderr.includes('rows to tag')) resolve();
+        }),
+      );
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      await applied;
+      await new Promise((r) => setTimeout(r, 1_500)); // let some batches land
+      child.kill('SIGINT');
+      expect(await exited, stderr.slice(-3000)).toBe(0);
+      const stopped = /Stopped after [\d.]+s with (\d+) rows still to tag; run again to resume/.exec(stdout);
+      expect(stopped, stdout).not.toBeNull();
+      const left = Number(stopped![1]);
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThan(rows);
+
+      const out = await layer('start', '--rows', String(rows), '--json', '--state-dir', dir);
+      // Resumed: it starts with at most what the interrupted run left (batches in flight at the
+      // signal may have landed since), never with the whole catalogue again.
+      const resumed = /applied; (\d+) of (\d+) rows to tag/.exec(lastStderr);
+      expect(resumed).not.toBeNull();
+      expect(Number(resumed![2])).toBe(rows);
+      expect(Number(resumed![1])).toBeLessThanOrEqual(left);
+      expect(summary(out)).toMatchObject({ rows, processed: rows, deadLettered: 0 });
+    } finally {
+      await layer('dev', 'down', '--purge', '--state-dir', dir).catch(() => undefined);
+    }
   }, 240_000);
 });

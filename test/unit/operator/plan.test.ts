@@ -472,6 +472,33 @@ describe('KEDA trigger reads queue depth from the orchestrator API', () => {
     expect(Object.values(trigger?.metadata ?? {}).every((v) => typeof v === 'string')).toBe(true);
   });
 
+  // ADR 0003's numbers: one queued batch per replica (AverageValue), any queued batch wakes a
+  // workload at zero, polled every 15 s, scaled down after 300 s; bounds from spec.scaling.replicas.
+  it.each([
+    { row: 'defaults', settings: {}, target: '1', polling: 15, cooldown: 300 },
+    {
+      row: 'operator settings',
+      settings: {
+        keda: { targetQueueDepthPerReplica: 4, pollingIntervalSeconds: 5, cooldownPeriodSeconds: 60 },
+      },
+      target: '4',
+      polling: 5,
+      cooldown: 60,
+    },
+  ])('scaling values of ADR 0003: $row', ({ settings, target, polling, cooldown }) => {
+    const w = fn();
+    const p = plan(w, helmRules(), operatorSettings(settings));
+    const so = find(p, 'ScaledObject');
+    expect(so?.spec).toMatchObject({
+      minReplicaCount: w.spec.scaling.replicas.min,
+      maxReplicaCount: w.spec.scaling.replicas.max,
+      pollingInterval: polling,
+      cooldownPeriod: cooldown,
+    });
+    expect(so?.spec.triggers[0]).toMatchObject({ metricType: 'AverageValue' });
+    expect(so?.spec.triggers[0]?.metadata).toMatchObject({ targetValue: target, activationTargetValue: '0' });
+  });
+
   it.each([
     // keys mode: a TriggerAuthentication with the worker bearer Secret.
     {
