@@ -85,3 +85,11 @@ export function envelopeCarriedSchema<P extends z.ZodType>(payload: P) {
       .optional(),
   });
 }
+
+/**
+ * How long a worker's shutdown waits for in-flight activities that ignore cancellation (a user
+ * handler that never looks at its AbortSignal, a call stuck on a dead connection) before it gives
+ * up on them. Their claims are noticed by the heartbeat timeout and resume elsewhere, so giving up
+ * loses nothing; waiting forever would wedge a rollout or a test teardown.
+ */
+export const WORKER_SHUTDOWN_FORCE_TIME = '20s';

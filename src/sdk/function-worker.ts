@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import type { DataConverter } from '@temporalio/common';
-import { claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
+import { WORKER_SHUTDOWN_FORCE_TIME, claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
 import {
   RUN_FUNCTION_BATCH_ACTIVITY,
   RUN_FUNCTION_CLAIM_ACTIVITY,
@@ -253,6 +253,7 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
     maxConcurrentActivityTaskExecutions: concurrency,
     // A pull worker only runs activities; its pollers scale with the batches it may hold.
     maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
+    shutdownForceTime: WORKER_SHUTDOWN_FORCE_TIME,
   });
   // The Temporal runtime's own SIGINT/SIGTERM handler may have started the shutdown already; a
   // second shutdown() throws from inside this event listener and would crash the process.

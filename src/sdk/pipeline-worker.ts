@@ -12,7 +12,7 @@ import { Context } from '@temporalio/activity';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
+import { WORKER_SHUTDOWN_FORCE_TIME, claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
 import {
   RUN_PIPELINE_BATCH_ACTIVITY,
   RUN_PIPELINE_CLAIM_ACTIVITY,
@@ -286,6 +286,7 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
     },
     maxConcurrentActivityTaskExecutions: concurrency,
     maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
+    shutdownForceTime: WORKER_SHUTDOWN_FORCE_TIME,
     ...(opts.temporal?.dataConverter ? { dataConverter: opts.temporal.dataConverter } : {}),
     ...opts.tuning,
   });

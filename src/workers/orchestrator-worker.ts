@@ -3,6 +3,7 @@
 // activity factories.
 import { fileURLToPath } from 'node:url';
 import { Worker, bundleWorkflowCode, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { WORKER_SHUTDOWN_FORCE_TIME } from '../contracts/claims.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../contracts/function.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DataConverter } from '@temporalio/common';
@@ -56,6 +57,7 @@ export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions):
       ...createPipelineActivities({ storeFor: opts.storeFor, s3For }),
       ...opts.extraActivities,
     },
+    shutdownForceTime: WORKER_SHUTDOWN_FORCE_TIME,
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
     ...opts.tuning,
   });
