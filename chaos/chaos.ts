@@ -302,15 +302,27 @@ async function waitForPollers(c: Cluster): Promise<void> {
 
 // ---- the fault schedule ------------------------------------------------------------------------
 
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 /** Kills one target at a time, on a seeded schedule, until stopped; every kill is restarted. */
 function startKilling(c: Cluster, random: () => number): { stop(): Promise<void> } {
   let running = true;
   const targets = [...c.starters.keys(), 'store', 'temporal'];
+  let round: string[] = [];
   const loop = (async () => {
     while (running) {
       await sleep(KILL_EVERY_S * 1000 * (0.5 + random()));
       if (!running) break;
-      const target = targets[Math.floor(random() * targets.length)]!;
+      // Every target once per round, in a seeded order, so no process escapes the schedule.
+      if (round.length === 0) round = shuffled(targets, random);
+      const target = round.pop()!;
       const downMs = 500 + Math.floor(random() * 4_500);
       c.kills += 1;
       log(`kill #${c.kills}: ${target} (back in ${downMs} ms)`);
