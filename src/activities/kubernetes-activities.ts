@@ -16,6 +16,7 @@ import {
   type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import type { Condition } from '../api/common.js';
 import { pluralOf } from '../api/crds.js';
 import { GROUP, INFRA_RULES_NAME, OPERATOR_FIELD_MANAGER, VERSION } from '../api/group.js';
 import { parseKind } from '../api/parse.js';
@@ -26,9 +27,10 @@ import { createStoreClient } from '../store/client.js';
 import { StoreAuthError, toStoreError } from '../store/errors.js';
 import { setFinalizer } from '../operator/finalizer.js';
 import { LABEL, MANAGED_BY } from '../operator/labels.js';
-import { labelValue } from '../operator/names.js';
+import { labelValue, workloadObjectName } from '../operator/names.js';
+import { podProblemsOf, type WorkerObservation } from '../operator/worker-availability.js';
 import type { ObjectRef, PlannedObject } from '../operator/plan-types.js';
-import { OperatorConditionType, OperatorReason } from '../operator/reconcile-conditions.js';
+import { OperatorConditionType, OperatorReason, statusEvents } from '../operator/reconcile-conditions.js';
 import { finalStatus, planReconcile } from '../operator/reconcile-plan.js';
 import type {
   EngineResult,
@@ -100,13 +102,22 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
     return list.items ?? [];
   }
 
-  async function ownedObjects(kind: WorkloadKind, namespace: string, name: string): Promise<ObjectRef[]> {
+  /**
+   * The operator's objects of a workload (by label), and what its Deployment and pods say about
+   * the worker: one list of each, no GET per object.
+   */
+  async function ownedObjects(
+    kind: WorkloadKind,
+    namespace: string,
+    name: string,
+  ): Promise<{ owned: ObjectRef[]; worker: WorkerObservation }> {
     const labelSelector = `${LABEL.managedBy}=${MANAGED_BY},${LABEL.kind}=${kind},${LABEL.workloadName}=${labelValue(name)}`;
     const refs = (apiVersion: string, kind: string, items: { metadata?: { name?: string } }[]): ObjectRef[] =>
       items.flatMap((i) => (i.metadata?.name ? [{ apiVersion, kind, name: i.metadata.name }] : []));
-    const [deployments, services, ...keda] = await Promise.all([
+    const [deployments, services, pods, ...keda] = await Promise.all([
       apps.listNamespacedDeployment({ namespace, labelSelector }),
       core.listNamespacedService({ namespace, labelSelector }),
+      core.listNamespacedPod({ namespace, labelSelector }),
       ...Object.entries(KEDA_PLURALS).map(async ([k, plural]) => {
         // KEDA may not be installed: then nothing of it can exist.
         const list = (await orNull(() =>
@@ -121,11 +132,30 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
         return refs(`${KEDA_GROUP}/${KEDA_VERSION}`, k, list?.items ?? []);
       }),
     ]);
-    return [
-      ...refs('apps/v1', 'Deployment', deployments.items),
-      ...refs('v1', 'Service', services.items),
-      ...keda.flat(),
-    ];
+    const deployment = deployments.items.find((d) => d.metadata?.name === workloadObjectName(kind, name));
+    const worker: WorkerObservation = {
+      podProblems: podProblemsOf(pods.items as never),
+      ...(deployment
+        ? {
+            deployment: {
+              desiredReplicas: deployment.spec?.replicas ?? 1,
+              availableReplicas: deployment.status?.availableReplicas ?? 0,
+              progressDeadlineExceeded: (deployment.status?.conditions ?? []).some(
+                (c) =>
+                  c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded',
+              ),
+            },
+          }
+        : {}),
+    };
+    return {
+      owned: [
+        ...refs('apps/v1', 'Deployment', deployments.items),
+        ...refs('v1', 'Service', services.items),
+        ...keda.flat(),
+      ],
+      worker,
+    };
   }
 
   return {
@@ -136,14 +166,14 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
         const observed: ObservedState = { ref, object };
         if (ref.kind === 'Function' || ref.kind === 'Pipeline') {
           const ns = ref.namespace ?? 'default';
-          const [infraRules, owned, defaultVectorStore] = await Promise.all([
+          const [infraRules, { owned, worker }, defaultVectorStore] = await Promise.all([
             readCr('InfraRules', undefined, INFRA_RULES_NAME),
             ownedObjects(ref.kind, ns, ref.name),
             deps.defaultVectorStore
               ? readCr('VectorStore', deps.defaultVectorStore.namespace, deps.defaultVectorStore.name)
               : Promise.resolve(null),
           ]);
-          Object.assign(observed, { infraRules, owned, defaultVectorStore });
+          Object.assign(observed, { infraRules, owned, worker, defaultVectorStore });
           const selector = (object?.spec as { indexSelector?: unknown } | undefined)?.indexSelector;
           if (ref.kind === 'Function' && selector !== undefined) observed.indexes = await listCr('Index', ns);
         } else if (ref.kind === 'Index' && object !== null) {
@@ -335,9 +365,47 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
             : custom.patchClusterCustomObjectStatus(target, merge),
         ),
       );
+      if (wrote !== null) await recordEvents(ref, input.draft, status);
       return wrote !== null;
     },
   };
+
+  /**
+   * Events for the transitions this status write made. Best effort: an Event that cannot be
+   * recorded (RBAC, a hiccup) never fails the pass — the status itself is the record.
+   */
+  async function recordEvents(ref: ReconcileRef, draft: StatusDraft, status: Record<string, unknown>) {
+    const events = statusEvents(draft.previousConditions, (status.conditions ?? []) as Condition[]);
+    if (events.length === 0 || !draft.uid) return;
+    const namespace = ref.namespace ?? 'default';
+    const at = clock();
+    for (const e of events) {
+      await core
+        .createNamespacedEvent({
+          namespace,
+          body: {
+            metadata: { generateName: `${ref.name}.`, namespace },
+            involvedObject: {
+              apiVersion: `${GROUP}/${VERSION}`,
+              kind: ref.kind,
+              name: ref.name,
+              ...(ref.namespace ? { namespace: ref.namespace } : {}),
+              uid: draft.uid,
+            },
+            type: e.type,
+            reason: e.reason,
+            message: e.message,
+            source: { component: OPERATOR_FIELD_MANAGER },
+            reportingComponent: OPERATOR_FIELD_MANAGER,
+            reportingInstance: OPERATOR_FIELD_MANAGER,
+            firstTimestamp: at,
+            lastTimestamp: at,
+            count: 1,
+          },
+        })
+        .catch(() => undefined);
+    }
+  }
 }
 
 export type KubernetesActivities = ReturnType<typeof createKubernetesActivities>;

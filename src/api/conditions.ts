@@ -3,8 +3,14 @@
 // change. Reasons are one CamelCase word (metav1.Condition rule); messages are for people.
 
 export const ConditionType = {
-  /** Summary: the workload's objects are in place and nothing in its spec blocks it. */
+  /**
+   * Summary, computed in one place (readySummary in src/operator/reconcile-conditions.ts): True
+   * when no other condition is False or Unknown and the workload is not Degraded — for a workload,
+   * its worker is available and its workflow runs the current spec.
+   */
   Ready: 'Ready',
+  /** The spec passed every check (the operator's schema and the planner's own rules). */
+  SpecValid: 'SpecValid',
   /** The compute pool the workload chose exists in InfraRules/default. */
   PoolResolved: 'PoolResolved',
   /** replicas.max is within the pool's maxReplicasPerWorkload. */

@@ -50,6 +50,18 @@ const ageColumn: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metada
 const workloadColumns: PrinterColumn[] = [
   ...readyColumns,
   {
+    name: 'Phase',
+    type: 'string',
+    jsonPath: '.status.phase',
+    description: "The workflow's phase: running, paused, degraded, ….",
+  },
+  {
+    name: 'Pending',
+    type: 'integer',
+    jsonPath: '.status.pendingRows',
+    description: 'Rows (Functions) or items (Pipelines) still to do, as last seen.',
+  },
+  {
     name: 'Pool',
     type: 'string',
     jsonPath: '.status.pool',
@@ -60,18 +72,21 @@ const workloadColumns: PrinterColumn[] = [
     type: 'string',
     jsonPath: '.spec.scaling.mode',
     description: 'autoscale, fixed or disabled.',
+    priority: 1,
   },
   {
     name: 'Min',
     type: 'integer',
     jsonPath: '.spec.scaling.replicas.min',
     description: 'Lowest replica count.',
+    priority: 1,
   },
   {
     name: 'Max',
     type: 'integer',
     jsonPath: '.spec.scaling.replicas.max',
     description: 'Highest replica count.',
+    priority: 1,
   },
   { name: 'Paused', type: 'boolean', jsonPath: '.spec.paused', priority: 1 },
   { name: 'Image', type: 'string', jsonPath: '.spec.worker.image', priority: 1 },

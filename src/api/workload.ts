@@ -135,6 +135,17 @@ export const workloadStatusSchema = z
     conditions: conditionsSchema.optional(),
     pool: z.string().optional().describe('Compute pool the workload resolved to.'),
     taskQueue: z.string().optional().describe('Temporal task queue of the workload.'),
+    phase: z
+      .string()
+      .max(64)
+      .optional()
+      .describe("The workflow's phase as last seen: running, paused, degraded, …."),
+    pendingRows: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('Rows (Functions) or items (Pipelines) still to do, as last seen.'),
     managedObjects: z
       .array(managedObjectSchema)
       .max(8)

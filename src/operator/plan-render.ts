@@ -1,20 +1,24 @@
 // What `layer render` shows, as a pure function: for a set of resources (as a person would apply
-// them), every object the operator would create, then each workload with the status it would write.
+// them), every object the operator would create, then each workload with the status it would
+// write. Both come from the operator's own pass (planReconcile + finalStatus), fed what a first
+// pass observes — the workload just applied, no Deployment yet — and an engine that accepts the
+// spec, so render cannot drift from what the operator writes.
 import { helmDefaultInfraRules } from '../api/defaults.js';
 import type { InfraRules } from '../api/infra-rules.js';
 import { isWorkload, type LayerResource, type Workload } from '../api/parse.js';
 import type { VectorStore } from '../api/vector-store.js';
-import { planWorkload } from './plan.js';
-import { buildStatus } from './plan-status.js';
-import type { PlannedObject, WorkloadPlan } from './plan-types.js';
-import { withVectorStore, type OperatorSettings } from './settings.js';
+import { FINALIZER } from './finalizer.js';
+import type { PlannedObject } from './plan-types.js';
+import { finalStatus, planReconcile } from './reconcile-plan.js';
+import type { EngineResult, RawObject } from './reconcile-types.js';
+import type { OperatorSettings } from './settings.js';
+import { workflowRunning } from './workload-engine.js';
 
 export interface RenderResult {
   /** Objects to apply, workload by workload, in apply order. */
   objects: PlannedObject[];
   /** Each workload (defaults filled in) with the status the operator would write. */
   workloads: Workload[];
-  plans: WorkloadPlan[];
   /** Which InfraRules was used: the one given or the Helm default. */
   infraRulesSource: 'input' | 'helm-default';
 }
@@ -31,15 +35,31 @@ export function renderResources(
   const given = resources.find((r): r is InfraRules => r.kind === 'InfraRules');
   const infraRules = given ?? helmDefaultInfraRules();
   const store = resources.find((r): r is VectorStore => r.kind === 'VectorStore');
-  const effective = store ? withVectorStore(settings, store) : settings;
   const objects: PlannedObject[] = [];
   const workloads: Workload[] = [];
-  const plans: WorkloadPlan[] = [];
   for (const w of resources.filter(isWorkload)) {
-    const plan = planWorkload({ workload: w, infraRules }, effective);
-    plans.push(plan);
+    const applied: RawObject = {
+      ...(w as unknown as RawObject),
+      metadata: { ...w.metadata, generation: w.metadata.generation ?? 1, finalizers: [FINALIZER] },
+    };
+    const plan = planReconcile({
+      observed: {
+        ref: { kind: w.kind, namespace: w.metadata.namespace ?? 'default', name: w.metadata.name },
+        object: applied,
+        infraRules: infraRules as unknown as RawObject,
+        owned: [],
+        worker: { podProblems: [] },
+        defaultVectorStore: (store as unknown as RawObject | undefined) ?? null,
+      },
+      settings,
+    });
     objects.push(...plan.apply);
-    workloads.push({ ...w, status: buildStatus(w, plan, now) } as Workload);
+    const engine: EngineResult | undefined =
+      plan.engine.action === 'sync'
+        ? workflowRunning(plan.engine.spec.paused ?? false, plan.engine.spec.generation ?? 0)
+        : undefined;
+    const status = plan.status ? finalStatus(plan.status, engine, now).status : undefined;
+    workloads.push({ ...w, ...(status ? { status } : {}) } as Workload);
   }
-  return { objects, workloads, plans, infraRulesSource: given ? 'input' : 'helm-default' };
+  return { objects, workloads, infraRulesSource: given ? 'input' : 'helm-default' };
 }

@@ -76,7 +76,6 @@ export function planWorkload(input: PlanInput, settings: OperatorSettings): Work
         reason: ConditionReason.WithinPoolLimit,
         message: `replicas.max ${w.spec.scaling.replicas.max} <= ${pool.maxReplicasPerWorkload} (pool ${pool.name})`,
       },
-      readyWhenPlanned(w, pool),
     ],
   };
 }
@@ -189,7 +188,6 @@ function poolProblem(poolName: string, infraRules: PlanInput['infraRules']): Des
         message: `InfraRules/${INFRA_RULES_NAME} does not exist, so pool ${poolName} cannot be resolved; create it (Helm: operator.infraRules.create=true)`,
       },
       notEvaluated(ConditionType.ReplicasWithinLimit),
-      ready('False', ConditionReason.InfraRulesNotFound, `InfraRules/${INFRA_RULES_NAME} does not exist`),
     ];
   }
   const pool = findPool(poolName, infraRules);
@@ -207,7 +205,6 @@ function poolProblem(poolName: string, infraRules: PlanInput['infraRules']): Des
         message,
       },
       notEvaluated(ConditionType.ReplicasWithinLimit),
-      ready('False', ConditionReason.ComputePoolNotFound, message),
     ];
   }
   return undefined;
@@ -237,12 +234,12 @@ function limitProblem(
       reason: ConditionReason.ReplicasExceedPoolLimit,
       message,
     },
-    ready('False', ConditionReason.ReplicasExceedPoolLimit, message),
   ];
 }
 
+/** A spec the planner refuses: SpecValid False (the reconcile's schema check writes True first). */
 function blocked(reason: ConditionReason, message: string): DesiredCondition[] {
-  return [ready('False', reason, message)];
+  return [{ type: ConditionType.SpecValid, status: 'False', reason, message }];
 }
 
 function notEvaluated(type: ConditionType): DesiredCondition {
@@ -252,33 +249,4 @@ function notEvaluated(type: ConditionType): DesiredCondition {
     reason: ConditionReason.NotEvaluated,
     message: 'the compute pool is not resolved',
   };
-}
-
-function ready(
-  status: DesiredCondition['status'],
-  reason: ConditionReason,
-  message: string,
-): DesiredCondition {
-  return { type: ConditionType.Ready, status, reason, message };
-}
-
-/**
- * Ready once objects are planned. Paused and disabled workloads are Ready: zero replicas is the
- * state asked for. Running ones are Unknown until the operator observes the Deployment.
- */
-function readyWhenPlanned(w: Workload, pool: ComputePool): DesiredCondition {
-  if (w.spec.paused)
-    return ready('True', ConditionReason.Paused, 'spec.paused is true: worker scaled to 0, no ScaledObject');
-  if (w.spec.scaling.mode === 'disabled') {
-    return ready(
-      'True',
-      ConditionReason.ScalingDisabled,
-      'scaling.mode is disabled: worker scaled to 0, no ScaledObject',
-    );
-  }
-  const how =
-    w.spec.scaling.mode === 'autoscale'
-      ? `KEDA scales it between ${w.spec.scaling.replicas.min} and ${w.spec.scaling.replicas.max} replicas on queue depth`
-      : `${w.spec.scaling.replicas.min} fixed replicas`;
-  return ready('Unknown', ConditionReason.Progressing, `worker planned on pool ${pool.name}; ${how}`);
 }

@@ -7,6 +7,8 @@ import { setCondition } from './plan-status.js';
 export const OperatorConditionType = {
   /** The object passed the operator's schema (zod), beyond what the CRD admits. */
   SpecValid: 'SpecValid',
+  /** Workloads, negative polarity: True while the engine is degraded or the worker fails. */
+  Degraded: 'Degraded',
   /** The workload's Temporal workflow runs the current spec (or is paused as asked). */
   WorkflowReady: 'WorkflowReady',
   /** Function indexSelector resolved to Turbopuffer namespaces through Index labels. */
@@ -37,6 +39,7 @@ export const OperatorReason = {
   /** The engine refused the spec (e.g. a value outside the engine's limits). */
   EngineRejectedSpec: 'EngineRejectedSpec',
   EngineError: 'EngineError',
+  NotDegraded: 'NotDegraded',
   TargetsFound: 'TargetsFound',
   NoMatchingIndexes: 'NoMatchingIndexes',
   ExplicitTargets: 'ExplicitTargets',
@@ -100,4 +103,48 @@ export function readySummary(conditions: readonly ConditionInput[], readyMessage
   const unknown = conditions.find((c) => c.status === 'Unknown');
   if (unknown) return { type: 'Ready', status: 'Unknown', reason: unknown.reason, message: unknown.message };
   return { type: 'Ready', status: 'True', reason: OperatorReason.Ready, message: readyMessage };
+}
+
+/** An Event to record for a status write: what a person should see in `kubectl describe`. */
+export interface StatusEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+/** Conditions whose changes are worth an Event (the others are details of these). */
+const EVENTFUL = ['Ready', 'Degraded', 'SpecValid'];
+
+/**
+ * Events for the transitions between two condition lists, as controllers record them with an
+ * event recorder: Ready and Degraded flips, and refusals (SpecValid False). Nothing for an
+ * unchanged status, so a resync never floods the event stream.
+ */
+export function statusEvents(
+  previous: readonly { type: string; status: string; reason: string }[],
+  next: readonly { type: string; status: string; reason: string; message: string }[],
+): StatusEvent[] {
+  const out: StatusEvent[] = [];
+  for (const type of EVENTFUL) {
+    const now = next.find((c) => c.type === type);
+    if (!now) continue;
+    const before = previous.find((c) => c.type === type);
+    if (before && before.status === now.status && before.reason === now.reason) continue;
+    // A first Degraded=False or SpecValid=True is the normal case, not news.
+    if (
+      !before &&
+      ((type === 'Degraded' && now.status === 'False') || (type === 'SpecValid' && now.status === 'True'))
+    )
+      continue;
+    const bad =
+      (type === 'Ready' && now.status === 'False') ||
+      (type === 'Degraded' && now.status === 'True') ||
+      (type === 'SpecValid' && now.status === 'False');
+    out.push({
+      type: bad ? 'Warning' : 'Normal',
+      reason: now.reason,
+      message: `${type}=${now.status}: ${now.message}`.slice(0, 1024),
+    });
+  }
+  return out;
 }

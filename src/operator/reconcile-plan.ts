@@ -30,6 +30,7 @@ import type {
 } from './reconcile-types.js';
 import { pipelineRuntimeSpecProblems, toPipelineRuntimeSpec } from './pipeline-runtime-spec.js';
 import { runtimeSpecProblems, toFunctionRuntimeSpec } from './runtime-spec.js';
+import { WorkerConditionType, WorkerReason, workerAvailability } from './worker-availability.js';
 import { withVectorStore, type OperatorSettings } from './settings.js';
 
 export interface PlanReconcileInput {
@@ -138,10 +139,27 @@ function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind): Reconc
     } else engine = { action: 'sync', kind: 'Pipeline', spec };
   }
 
-  const ready = plan.conditions.find((c) => c.type === ConditionType.Ready);
-  const planned = plan.conditions.filter((c) => c.type !== ConditionType.Ready);
   const previous = obj.status;
   const remove = plan.blocked ? [] : unplanned(owned, plan.apply, plan.remove);
+  // The worker's availability is judged from the Deployment and pods observed before this pass.
+  // A Deployment this very pass creates is judged as just created (0 available), so the next pass
+  // — which observes it — has nothing new to write.
+  const seen = observed.worker ?? { podProblems: [] };
+  const created = seen.deployment ? undefined : plan.apply.find((o) => o.kind === 'Deployment');
+  const createdReplicas = (created?.spec as { replicas?: number } | undefined)?.replicas;
+  const workerSeen = created
+    ? {
+        ...seen,
+        deployment: {
+          desiredReplicas: createdReplicas ?? 1,
+          availableReplicas: 0,
+          progressDeadlineExceeded: false,
+        },
+      }
+    : seen;
+  const worker = plan.blocked
+    ? []
+    : [workerAvailability({ paused: w.spec.paused, scalingMode: w.spec.scaling.mode }, workerSeen)];
   return {
     outcome: plan.blocked ? 'blocked' : 'applied',
     finalizer,
@@ -150,11 +168,14 @@ function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind): Reconc
     engine,
     status: {
       previous,
+      uid: obj.metadata?.uid,
       generation: obj.metadata?.generation,
       previousConditions: validConditions(previous),
-      conditions: [...extra, ...planned],
-      ...(ready ? { ready } : {}),
-      readyMessage: 'objects applied',
+      conditions: [...extra, ...plan.conditions, ...worker],
+      readyMessage: w.spec.paused
+        ? 'paused as asked: the worker runs 0 replicas and the workflow dispatches nothing'
+        : 'the worker is available and the workflow runs the current spec',
+      workload: true,
       fields: {
         pool: plan.pool,
         taskQueue: plan.taskQueue,
@@ -247,6 +268,7 @@ function statusOnly(
     engine: { action: 'none' },
     status: {
       previous: obj.status,
+      uid: obj.metadata?.uid,
       generation: obj.metadata?.generation,
       previousConditions: validConditions(obj.status),
       conditions,
@@ -393,25 +415,93 @@ export function finalStatus(
   now: string,
 ): { status: Record<string, unknown>; changed: boolean } {
   const desired = [...draft.conditions, ...(engine ? [engine.condition] : [])].filter(
-    (c) => c.type !== ConditionType.Ready,
+    (c) => c.type !== ConditionType.Ready && c.type !== OperatorConditionType.Degraded,
   );
-  const bad = desired.find((c) => c.status === 'False');
-  const ready: ConditionInput = bad
-    ? { type: ConditionType.Ready, status: 'False', reason: bad.reason, message: bad.message }
-    : (draft.ready ?? readySummary(desired, draft.readyMessage));
-  const conditions = mergeConditions(draft.previousConditions, [...desired, ready], now, draft.generation);
+  const fields: Record<string, unknown> = { ...draft.fields };
+  const extra: ConditionInput[] = [];
+  let degraded: ConditionInput | undefined;
+  if (draft.workload) {
+    degraded = degradedCondition(desired, engine);
+    extra.push(degraded);
+    // Printer columns (kubectl get functions): the engine's phase and pending work, as last seen.
+    const seen = engine?.workload ?? keptWorkloadFields(draft.previous);
+    if (seen?.phase !== undefined) fields.phase = seen.phase;
+    if (seen?.pendingRows !== undefined) fields.pendingRows = seen.pendingRows;
+  }
+  const ready =
+    degraded?.status === 'True'
+      ? {
+          type: ConditionType.Ready,
+          status: 'False' as const,
+          reason: degraded.reason,
+          message: degraded.message,
+        }
+      : readySummary(desired, draft.readyMessage);
+  const conditions = mergeConditions(
+    draft.previousConditions,
+    [...desired, ...extra, ready],
+    now,
+    draft.generation,
+  );
   const status: Record<string, unknown> = {
-    ...draft.fields,
+    ...fields,
     ...(draft.generation !== undefined ? { observedGeneration: draft.generation } : {}),
     conditions,
   };
   return { status, changed: canonical(status) !== canonical(draft.previous ?? {}) };
 }
 
+/**
+ * Degraded (negative polarity: True is bad): the engine pauses dispatch for a systemic fault (its
+ * phase is degraded, ADR 0011), or the worker crash-loops or cannot pull its image.
+ */
+function degradedCondition(
+  desired: readonly ConditionInput[],
+  engine: EngineResult | undefined,
+): ConditionInput {
+  const d = engine?.workload?.degraded;
+  if (d)
+    return {
+      type: OperatorConditionType.Degraded,
+      status: 'True',
+      reason: d.reason,
+      message: `${d.message} — ${d.hint}`,
+    };
+  const worker = desired.find(
+    (c) =>
+      c.type === WorkerConditionType &&
+      (c.reason === WorkerReason.CrashLoop || c.reason === WorkerReason.ImagePullBackOff),
+  );
+  if (worker)
+    return {
+      type: OperatorConditionType.Degraded,
+      status: 'True',
+      reason: worker.reason,
+      message: worker.message,
+    };
+  return {
+    type: OperatorConditionType.Degraded,
+    status: 'False',
+    reason: OperatorReason.NotDegraded,
+    message: 'no systemic fault and no failing worker pod',
+  };
+}
+
+function keptWorkloadFields(previous: Record<string, unknown> | undefined): {
+  phase?: string;
+  pendingRows?: number;
+} {
+  return {
+    ...(typeof previous?.phase === 'string' ? { phase: previous.phase } : {}),
+    ...(typeof previous?.pendingRows === 'number' ? { pendingRows: previous.pendingRows } : {}),
+  };
+}
+
 function invalidStatus(obj: RawObject, message: string, hint: string): StatusDraft {
   const full = hint ? `${message}. Fix: ${hint}` : message;
   return {
     previous: obj.status,
+    uid: obj.metadata?.uid,
     generation: obj.metadata?.generation,
     previousConditions: validConditions(obj.status),
     conditions: [

@@ -8,6 +8,7 @@ import type { ReconcileRef } from '../contracts/reconcile.js';
 import type { WorkloadKind } from '../contracts/names.js';
 import type { ObjectRef, PlannedObject } from './plan-types.js';
 import type { ConditionInput } from './reconcile-conditions.js';
+import type { WorkerObservation } from './worker-availability.js';
 
 /** A Kubernetes object as the apiserver returned it, untyped. */
 export type RawObject = Record<string, unknown> & {
@@ -34,6 +35,8 @@ export interface ObservedState {
   infraRules?: RawObject | null;
   /** The operator's objects that exist for this workload (found by label). */
   owned?: ObjectRef[];
+  /** Workloads: what the worker's Deployment and pods report (there is no other witness). */
+  worker?: WorkerObservation;
   /** Index CRs: the Function's namespace (indexSelector), or the whole cluster (Index uniqueness). */
   indexes?: RawObject[];
   /** Index: names of the VectorStores in its namespace. */
@@ -58,16 +61,18 @@ export type EngineAction =
 /** The status write of one pass, before the engine's condition is folded in. */
 export interface StatusDraft {
   previous: Record<string, unknown> | undefined;
+  /** The object's uid: Events name it (kubectl describe matches on it). */
+  uid?: string | undefined;
   generation: number | undefined;
   conditions: ConditionInput[];
   /** Fields besides observedGeneration and conditions (pool, taskQueue, managedObjects, pools). */
   fields: Record<string, unknown>;
   /** Previous conditions (already filtered to valid ones). */
   previousConditions: Condition[];
-  /** The planner's Ready (workloads), used when no other condition is False. */
-  ready?: ConditionInput;
   /** Message of Ready=True when the summary is computed from the other conditions. */
   readyMessage: string;
+  /** Workloads: Degraded is written, and the engine's phase and pending rows (printer columns). */
+  workload?: boolean;
 }
 
 export type ReconcileOutcome = 'gone' | 'deleting' | 'invalid' | 'blocked' | 'applied';
@@ -87,4 +92,15 @@ export interface ReconcilePlan {
 /** What the engine reports back: one condition for the workload's status. */
 export interface EngineResult {
   condition: ConditionInput;
+  /** What the engine's status query said, when it was asked this pass. */
+  workload?: EngineWorkloadStatus;
+}
+
+export interface EngineWorkloadStatus {
+  /** The workflow's phase: running, paused, degraded, … */
+  phase: string;
+  /** Rows (Functions) or items (Pipelines) still to do. */
+  pendingRows: number;
+  /** Set while the engine pauses dispatch for a systemic fault (ADR 0011). */
+  degraded?: { reason: string; message: string; hint: string };
 }

@@ -21,7 +21,7 @@ import { pipelineRuntimeSpecSchema } from '../contracts/pipeline.js';
 import type { WorkloadKind } from '../contracts/names.js';
 import { pipelineRuntimeSpecProblems } from './pipeline-runtime-spec.js';
 import { OperatorConditionType, OperatorReason } from './reconcile-conditions.js';
-import type { EngineAction, EngineResult } from './reconcile-types.js';
+import type { EngineAction, EngineResult, EngineWorkloadStatus } from './reconcile-types.js';
 
 export type EngineSync = Extract<EngineAction, { action: 'sync' }>;
 export interface EngineRef {
@@ -91,18 +91,29 @@ export function createTemporalWorkloadEngine(
    * The fingerprint of the spec the workload's workflow runs, when it runs: a describe (server
    * only) and a status query (no history). Undefined when no workflow runs.
    */
-  const runningFingerprint = async (kind: WorkloadKind, ref: { k8sNamespace: string; name: string }) => {
+  const running = async (
+    kind: WorkloadKind,
+    ref: { k8sNamespace: string; name: string },
+  ): Promise<{ fingerprint?: string; workload: EngineWorkloadStatus } | undefined> => {
     const handle = kind === 'Pipeline' ? pipelineHandle(client, ref) : functionHandle(client, ref);
     try {
       if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
-      const status =
-        kind === 'Pipeline' ? await getPipelineStatus(client, ref) : await getFunctionStatus(client, ref);
-      return status.specFingerprint;
+      if (kind === 'Pipeline') {
+        const s = await getPipelineStatus(client, ref);
+        return {
+          fingerprint: s.specFingerprint,
+          workload: workloadStatus(s.phase, s.queue.pending, s.degraded),
+        };
+      }
+      const s = await getFunctionStatus(client, ref);
+      return { fingerprint: s.specFingerprint, workload: workloadStatus(s.phase, s.pendingRows, s.degraded) };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
     }
   };
+  const withWorkload = (result: EngineResult, seen: { workload: EngineWorkloadStatus } | undefined) =>
+    seen ? { ...result, workload: seen.workload } : result;
 
   return {
     async sync(action) {
@@ -116,18 +127,20 @@ export function createTemporalWorkloadEngine(
             return rejectedSpec(`the Pipeline engine refuses this spec: ${problems.join('; ')}`);
           const parsed = pipelineRuntimeSpecSchema.parse(action.spec);
           // Diff, don't resend: a running workflow with this very spec gets nothing.
-          if ((await runningFingerprint('Pipeline', ref)) === specFingerprint(parsed))
-            return workflowRunning(parsed.paused, parsed.generation);
+          const seen = await running('Pipeline', ref);
+          if (seen?.fingerprint === specFingerprint(parsed))
+            return withWorkload(workflowRunning(parsed.paused, parsed.generation), seen);
           // The spec carries `paused`, so one update-with-start starts, updates, pauses and resumes.
           const res = await startOrUpdatePipeline(client, action.spec, startOptions);
-          return workflowRunning(parsed.paused, res.generation);
+          return withWorkload(workflowRunning(parsed.paused, res.generation), seen);
         }
         const spec = functionRuntimeSpecSchema.parse(action.spec);
-        if ((await runningFingerprint('Function', ref)) === specFingerprint(spec))
-          return workflowRunning(spec.paused, spec.generation);
+        const seen = await running('Function', ref);
+        if (seen?.fingerprint === specFingerprint(spec))
+          return withWorkload(workflowRunning(spec.paused, spec.generation), seen);
         // The spec carries `paused` too: one update starts, updates, pauses and resumes.
         const res = await startOrUpdateFunction(client, spec, startOptions);
-        return workflowRunning(spec.paused, res.generation);
+        return withWorkload(workflowRunning(spec.paused, res.generation), seen);
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError)
           return rejectedSpec(
@@ -140,6 +153,20 @@ export function createTemporalWorkloadEngine(
       const workload = { k8sNamespace: ref.namespace, name: ref.name };
       return ref.kind === 'Pipeline' ? stopPipeline(client, workload) : stopFunction(client, workload);
     },
+  };
+}
+
+function workloadStatus(
+  phase: string,
+  pendingRows: number,
+  degraded: { reason: string; message: string; hint: string } | undefined,
+): EngineWorkloadStatus {
+  return {
+    phase,
+    pendingRows,
+    ...(degraded
+      ? { degraded: { reason: degraded.reason, message: degraded.message, hint: degraded.hint } }
+      : {}),
   };
 }
 

@@ -47,6 +47,11 @@ export interface HttpApiDeps {
     status(namespace: string, name: string): Promise<PipelineStatus | undefined>;
   };
   log?: (line: string, fields?: Record<string, unknown>) => void;
+  /**
+   * How long one workload's status query may take inside /metrics (default 2 s). A workflow with
+   * no worker answering would otherwise hold the whole scrape; its sample is left out instead.
+   */
+  statusTimeoutMs?: number;
 }
 
 export interface HttpApi {
@@ -194,28 +199,69 @@ function escapeLabel(v: string): string {
 
 /** Prometheus text exposition (format 0.0.4) of the queue depths. */
 export async function metricsText(deps: HttpApiDeps): Promise<string> {
+  const timeoutMs = deps.statusTimeoutMs ?? 2_000;
+  const [functions, pipelines] = await Promise.all([deps.functions.list(), deps.pipelines.list()]);
+  // Every workload at once (a bounded number in flight), each query bounded: one workflow whose
+  // worker is gone cannot stall the scrape for all the others.
+  const functionDepths = await mapLimited(functions, 16, async (f) => {
+    const status = await withTimeout(deps.functions.status(f.namespace, f.name), timeoutMs).catch(() => null);
+    if (status === null) return undefined;
+    return status ? queueDepthOf(status.pendingRows, f.batchSize, status.inFlightBatches) : 0;
+  });
+  const pipelineDepths = await mapLimited(pipelines, 16, (p) =>
+    withTimeout(deps.pipelines.queueDepth(p.namespace, p.name), timeoutMs).catch(() => undefined),
+  );
   const lines = [
     `# HELP ${FUNCTION_QUEUE_DEPTH_METRIC} Batches waiting for or held by a worker of a Function.`,
     `# TYPE ${FUNCTION_QUEUE_DEPTH_METRIC} gauge`,
   ];
-  for (const f of await deps.functions.list()) {
-    const status = await deps.functions.status(f.namespace, f.name).catch(() => undefined);
-    const depth = status ? queueDepthOf(status.pendingRows, f.batchSize, status.inFlightBatches) : 0;
+  functions.forEach((f, i) => {
+    const depth = functionDepths[i];
+    if (depth === undefined) return; // its status could not be read in time: no sample
     lines.push(
       `${FUNCTION_QUEUE_DEPTH_METRIC}{namespace="${escapeLabel(f.namespace)}",name="${escapeLabel(f.name)}"} ${depth}`,
     );
-  }
+  });
   lines.push(
     `# HELP ${PIPELINE_QUEUE_DEPTH_METRIC} Batches of work items waiting for or held by a worker of a Pipeline.`,
     `# TYPE ${PIPELINE_QUEUE_DEPTH_METRIC} gauge`,
   );
-  for (const p of await deps.pipelines.list()) {
-    const depth = await deps.pipelines.queueDepth(p.namespace, p.name).catch(() => 0);
+  pipelines.forEach((p, i) => {
+    const depth = pipelineDepths[i];
+    if (depth === undefined) return;
     lines.push(
       `${PIPELINE_QUEUE_DEPTH_METRIC}{namespace="${escapeLabel(p.namespace)}",name="${escapeLabel(p.name)}"} ${depth}`,
     );
-  }
+  });
   return `${lines.join('\n')}\n`;
+}
+
+/** The promise's value, or a rejection after `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** `fn` over `items` with at most `limit` in flight; results in input order. */
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
 }
 
 function send(

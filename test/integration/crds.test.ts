@@ -29,7 +29,7 @@ import {
   type Workload,
 } from '../../src/api/index.js';
 import { planWorkload } from '../../src/operator/plan.js';
-import { buildStatus } from '../../src/operator/plan-status.js';
+import { renderResources } from '../../src/operator/plan-render.js';
 import { operatorSettings } from '../../src/operator/settings.js';
 
 const GROUP = 'hevlayer.com';
@@ -350,8 +350,13 @@ describe('planned objects on a real apiserver', () => {
         expect(ownsReplicas).toBe(plan.apply.some((o) => o.kind === 'ScaledObject') ? false : true);
       }
     }
-    // The status the operator would write is accepted by the status subresource.
-    const status = buildStatus(w, plan, new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
+    // The status the operator would write (its own pass, as `layer render` shows it) is accepted
+    // by the status subresource.
+    const status = renderResources(
+      [w, helmDefaultInfraRules()],
+      operatorSettings({ inboundAuth: auth }),
+      new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    ).workloads[0]!.status;
     // SSA on /status with its own field manager (reference §1.4); the header picks apply-patch.
     await custom.patchNamespacedCustomObjectStatus(
       {

@@ -1,5 +1,6 @@
 // loadConfig: defaults, the dev env as the default for local commands, and every bad value
 // failing with the variable's name and a fix.
+import { processStartMarker } from '../../src/dev/process.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,7 +87,12 @@ describe('loadConfig defaults', () => {
     const dir = mkdtempSync(join(tmpdir(), 'layer-config-'));
     writeFileSync(
       join(dir, 'state.json'),
-      JSON.stringify({ ...devState, temporal: { ...devState.temporal, pid: process.pid } }),
+      // The pid with its start marker, as `dev up` records it (a pid alone is not trusted).
+      JSON.stringify({
+        ...devState,
+        temporal: { ...devState.temporal, pid: process.pid },
+        startMarkers: { [String(process.pid)]: processStartMarker(process.pid) },
+      }),
     );
     expect(loadConfig({ LAYER_STATE_DIR: dir }).temporal.address).toBe('127.0.0.1:17233');
     expect(loadConfig({ LAYER_STATE_DIR: join(dir, 'missing') }).temporal.address).toBe(

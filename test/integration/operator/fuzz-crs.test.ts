@@ -66,6 +66,38 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  // Delete every workload while the operator still runs: it stops their workflows and removes
+  // its finalizers, so no workflow is left behind without a worker for other files to query.
+  if (custom && ns) {
+    for (const plural of ['functions', 'pipelines']) {
+      const list = (await custom
+        .listNamespacedCustomObject({ group: 'hevlayer.com', version: 'v1alpha1', namespace: ns, plural })
+        .catch(() => ({ items: [] }))) as { items: Live[] };
+      for (const item of list.items)
+        await custom
+          .deleteNamespacedCustomObject({
+            group: 'hevlayer.com',
+            version: 'v1alpha1',
+            namespace: ns,
+            plural,
+            name: item.metadata.name,
+          })
+          .catch(() => undefined);
+      await eventually(
+        `${plural} of ${ns} deleted`,
+        async () => {
+          const left = (await custom.listNamespacedCustomObject({
+            group: 'hevlayer.com',
+            version: 'v1alpha1',
+            namespace: ns,
+            plural,
+          })) as { items: Live[] };
+          return left.items.length === 0 ? true : undefined;
+        },
+        120_000,
+      ).catch(() => undefined);
+    }
+  }
   await operator?.stop();
   await storeServer?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });

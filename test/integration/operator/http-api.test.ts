@@ -189,6 +189,40 @@ describe('orchestrator HTTP API', () => {
     });
   });
 
+  it('/metrics leaves out a workload whose status query hangs instead of hanging the scrape', async () => {
+    const deps: HttpApiDeps = {
+      auth: async () => ({ mode: 'open' }),
+      ready: () => true,
+      statusTimeoutMs: 300,
+      functions: {
+        list: async () => [
+          { namespace: 'layer', name: 'stuck', batchSize: 32 },
+          { namespace: 'layer', name: 'fine', batchSize: 32 },
+        ],
+        lookup: async () => ({ batchSize: 32 }),
+        // A workflow whose worker is gone: its query never answers.
+        status: async (_n, name) => (name === 'stuck' ? new Promise<never>(() => undefined) : status(64, 1)),
+        discoverNow: async () => undefined,
+        replayDeadLetters: async () => 0,
+      },
+      pipelines: {
+        list: async () => [],
+        exists: async () => false,
+        queueDepth: async () => 0,
+        status: async () => undefined,
+      },
+    };
+    const api = createHttpApi(deps);
+    apis.push(api);
+    const base = await api.listen();
+    const started = Date.now();
+    const metrics = await call(base, '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toContain('layer_udf_queue_depth{namespace="layer",name="fine"} 3');
+    expect(metrics.body).not.toContain('name="stuck"');
+    expect(Date.now() - started).toBeLessThan(30_000); // answered, not stuck (the bound is 300 ms)
+  });
+
   it('read-only (a pod with no VectorStore): status and queue depth answer, control calls are refused', async () => {
     const base = await startApi('none', async () => ({ mode: 'readOnly' }));
     expect((await call(base, '/v1/queue-depth/functions/layer/tag-products')).status).toBe(200);

@@ -1,5 +1,6 @@
 // The reconcile workflow on the real kube-apiserver and Temporal dev server, the operator running
 // with exactly the deploy/operator ClusterRole and a recording fake workload engine.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { FINALIZER } from '../../../src/operator/finalizer.js';
@@ -129,7 +130,10 @@ describe('reconcile workflow', () => {
       observedGeneration: cr?.metadata.generation,
     });
     expect(condition(cr, 'WorkflowReady')).toMatchObject({ status: 'True', reason: 'WorkflowRunning' });
-    expect(condition(cr, 'Ready')?.reason).toBe('Progressing');
+    // No kubelet here: the Deployment was just created and no replica is available yet.
+    expect(condition(cr, 'WorkerAvailable')).toMatchObject({ status: 'Unknown', reason: 'ReplicasStarting' });
+    expect(condition(cr, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'ReplicasStarting' });
+    expect(condition(cr, 'Degraded')).toMatchObject({ status: 'False', reason: 'NotDegraded' });
 
     const sync = h.engine.syncsFor(ns, 'tag-products').at(-1);
     expect(sync).toMatchObject({
@@ -151,6 +155,100 @@ describe('reconcile workflow', () => {
     await h.reconcile({ kind: 'Function', namespace: ns, name: 'steady' });
     const after = await readCr(h.custom, 'Function', ns, 'steady');
     expect(after?.metadata.resourceVersion).toBe(before?.metadata.resourceVersion);
+  });
+
+  it('status tells the truth: Ready once the Deployment is available, Degraded on a crash-looping pod', async () => {
+    // There is no kubelet: the test writes Deployment and Pod status through the status
+    // subresource, as envtest-based suites do.
+    const ns = await testNamespace(h.admin);
+    const name = 'truthful';
+    const objectName = `layer-fn-${name}`;
+    await applyCr(h.custom, fn(ns, name));
+    await h.reconcile({ kind: 'Function', namespace: ns, name });
+    expect(condition(await readCr(h.custom, 'Function', ns, name), 'Ready')?.status).toBe('Unknown');
+
+    await h.apps.patchNamespacedDeploymentStatus(
+      {
+        name: objectName,
+        namespace: ns,
+        body: { status: { replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1 } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await h.reconcile({ kind: 'Function', namespace: ns, name });
+    let cr = await readCr(h.custom, 'Function', ns, name);
+    expect(condition(cr, 'WorkerAvailable')).toMatchObject({ status: 'True', reason: 'DeploymentAvailable' });
+    expect(condition(cr, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
+    expect(condition(cr, 'Degraded')?.status).toBe('False');
+
+    // A pod of the workload starts crash-looping.
+    const d = await deployment(ns, objectName);
+    const labels = d!.spec!.template.metadata!.labels!;
+    await h.core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: `${objectName}-abc12`, labels },
+        spec: { containers: [{ name: 'worker', image: 'example/tagger:1' }] },
+      },
+    });
+    await h.core.patchNamespacedPodStatus(
+      {
+        name: `${objectName}-abc12`,
+        namespace: ns,
+        body: {
+          status: {
+            phase: 'Running',
+            containerStatuses: [
+              {
+                name: 'worker',
+                image: 'example/tagger:1',
+                imageID: '',
+                ready: false,
+                restartCount: 5,
+                state: {
+                  waiting: {
+                    reason: 'CrashLoopBackOff',
+                    message: 'back-off 2m40s restarting failed container',
+                  },
+                },
+                lastState: { terminated: { exitCode: 1, reason: 'Error' } },
+              },
+            ],
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await h.reconcile({ kind: 'Function', namespace: ns, name });
+    cr = await readCr(h.custom, 'Function', ns, name);
+    expect(condition(cr, 'WorkerAvailable')).toMatchObject({ status: 'False', reason: 'CrashLoop' });
+    expect(condition(cr, 'WorkerAvailable')?.message).toContain(
+      `pod ${objectName}-abc12 container worker: CrashLoopBackOff`,
+    );
+    expect(condition(cr, 'Degraded')).toMatchObject({ status: 'True', reason: 'CrashLoop' });
+    expect(condition(cr, 'Ready')).toMatchObject({ status: 'False', reason: 'CrashLoop' });
+    // The transitions are Events on the Function, as `kubectl describe` shows them.
+    const events = await h.core.listNamespacedEvent({
+      namespace: ns,
+      fieldSelector: `involvedObject.name=${name},involvedObject.kind=Function`,
+    });
+    const seen = events.items.map((e) => `${e.type} ${e.reason}`);
+    expect(seen).toContain('Normal Ready');
+    expect(seen).toContain('Warning CrashLoop');
+    expect(events.items.every((e) => e.involvedObject.uid === cr?.metadata.uid)).toBe(true);
+
+    // Fixed (the pod replaced by a healthy one): Ready again.
+    await h.core.deleteNamespacedPod({ name: `${objectName}-abc12`, namespace: ns, gracePeriodSeconds: 0 });
+    await eventually('pod gone', () =>
+      h.core
+        .readNamespacedPod({ name: `${objectName}-abc12`, namespace: ns })
+        .then(() => undefined)
+        .catch(() => true),
+    );
+    await h.reconcile({ kind: 'Function', namespace: ns, name });
+    cr = await readCr(h.custom, 'Function', ns, name);
+    expect(condition(cr, 'Ready')).toMatchObject({ status: 'True' });
+    expect(condition(cr, 'Degraded')?.status).toBe('False');
   });
 
   it('seed Pipeline → objects applied, the Pipeline engine given its spec, WorkflowReady set', async () => {
@@ -183,7 +281,10 @@ describe('reconcile workflow', () => {
     });
     expect(condition(cr, 'WorkflowReady')).toMatchObject({ status: 'True', reason: 'WorkflowRunning' });
     // Nothing is False any more: Ready waits for the worker Deployment, as for a Function.
-    expect(condition(cr, 'Ready')?.reason).toBe('Progressing');
+    // No kubelet here: the Deployment was just created and no replica is available yet.
+    expect(condition(cr, 'WorkerAvailable')).toMatchObject({ status: 'Unknown', reason: 'ReplicasStarting' });
+    expect(condition(cr, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'ReplicasStarting' });
+    expect(condition(cr, 'Degraded')).toMatchObject({ status: 'False', reason: 'NotDegraded' });
   });
 
   it('replicas over the pool ceiling → condition, no objects, engine untouched', async () => {
@@ -225,7 +326,10 @@ describe('reconcile workflow', () => {
     expect((await deployment(ns, 'layer-fn-nap'))?.spec?.replicas).toBe(0);
     expect(await scaledObject(ns, 'layer-fn-nap')).toBeUndefined();
     const cr = await readCr(h.custom, 'Function', ns, 'nap');
-    expect(condition(cr, 'Ready')).toMatchObject({ status: 'True', reason: 'Paused' });
+    // Paused is a requested zero: the worker is available by definition, so the workload is Ready.
+    expect(condition(cr, 'WorkerAvailable')).toMatchObject({ status: 'True', reason: 'Paused' });
+    expect(condition(cr, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
+    expect(condition(cr, 'Ready')?.message).toContain('paused as asked');
     expect(condition(cr, 'WorkflowReady')).toMatchObject({ status: 'True', reason: 'WorkflowPaused' });
     expect(h.engine.syncsFor(ns, 'nap').at(-1)).toMatchObject({
       spec: { paused: true, output: { version: 'v2' }, generation: cr?.metadata.generation },

@@ -122,8 +122,9 @@ describe('planWorkload on schema-valid input', () => {
         const rules = rulesRaw === null ? undefined : parsed<InfraRules>(rulesRaw);
         fc.pre(w !== undefined && (rulesRaw === null || rules !== undefined));
         const p = planWorkload({ workload: w!, infraRules: rules }, operatorSettings());
-        // Exactly one Ready condition, and a blocked plan applies nothing.
-        expect(p.conditions.filter((c) => c.type === 'Ready')).toHaveLength(1);
+        // Ready is the reconcile's summary, never the planner's; a blocked plan says why and applies nothing.
+        expect(p.conditions.filter((c) => c.type === 'Ready')).toHaveLength(0);
+        if (p.blocked) expect(p.conditions.some((c) => c.status === 'False')).toBe(true);
         if (p.blocked) expect(p.apply).toEqual([]);
         else expect(p.apply.filter((o) => o.kind === 'Deployment')).toHaveLength(1);
         for (const o of p.apply) {

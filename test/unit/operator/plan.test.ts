@@ -99,13 +99,15 @@ describe('pool resolution: scaling.pool must exist in InfraRules/default', () =>
     if (blocked) {
       expect(p.apply).toEqual([]);
       expect(p.remove).toEqual([]);
-      expect(condition(p, ConditionType.Ready)).toMatchObject({ status: 'False', reason });
+      // Ready is not the planner's: the reconcile's summary takes this False condition (render.test).
+      expect(condition(p, ConditionType.Ready)).toBeUndefined();
+      expect(condition(p, ConditionType.PoolResolved)).toMatchObject({ status: 'False', reason });
     }
   });
 
   it('names the missing pool and the pools that exist', () => {
     const p = plan(fn(scaling({ pool: 'cpu-xl' })), helmRules());
-    const msg = condition(p, ConditionType.Ready)?.message ?? '';
+    const msg = condition(p, ConditionType.PoolResolved)?.message ?? '';
     expect(msg).toContain('cpu-xl');
     expect(msg).toContain('cpu, cpu-large, gpu');
   });
@@ -157,7 +159,6 @@ describe("replicas.max above the pool's maxReplicasPerWorkload is rejected in st
       expect(p.apply).toEqual([]);
       expect(c?.reason).toBe(ConditionReason.ReplicasExceedPoolLimit);
       expect(c?.message).toContain('20');
-      expect(condition(p, ConditionType.Ready)?.reason).toBe(ConditionReason.ReplicasExceedPoolLimit);
     }
   });
 });
@@ -208,19 +209,20 @@ describe('scaling modes', () => {
   });
 
   it.each([
-    // Paused is a requested zero, so the workload is Ready with reason Paused.
-    { row: 'paused', patch: { spec: { paused: true } }, status: 'True', reason: ConditionReason.Paused },
+    // Paused is a requested zero: the worker is available by definition, so Ready is True.
+    { row: 'paused', patch: { spec: { paused: true } }, status: 'True', worker: 'Paused' },
     // Disabled likewise.
-    {
-      row: 'disabled',
-      patch: scaling({ mode: 'disabled' }),
-      status: 'True',
-      reason: ConditionReason.ScalingDisabled,
-    },
-    // Running workloads wait for the operator to observe the Deployment.
-    { row: 'running', patch: {}, status: 'Unknown', reason: ConditionReason.Progressing },
-  ])('Ready for $row', ({ patch, status, reason }) => {
-    expect(condition(plan(fn(patch)), ConditionType.Ready)).toMatchObject({ status, reason });
+    { row: 'disabled', patch: scaling({ mode: 'disabled' }), status: 'True', worker: 'ScalingDisabled' },
+    // A running workload's first pass creates its Deployment: Unknown until a replica is available.
+    { row: 'running', patch: {}, status: 'Unknown', worker: 'ReplicasStarting' },
+  ])('Ready for $row, as the operator writes it on its first pass', async ({ patch, status, worker }) => {
+    const { renderResources } = await import('../../../src/operator/plan-render.js');
+    const s = renderResources([fn(patch), helmRules()], operatorSettings(), '2025-01-01T00:00:00Z')
+      .workloads[0]!.status!;
+    const byType = (t: string) => s.conditions?.find((c) => c.type === t);
+    expect(byType('WorkerAvailable')?.reason).toBe(worker);
+    expect(byType(ConditionType.Ready)?.status).toBe(status);
+    expect(byType('Degraded')?.status).toBe('False');
   });
 });
 
@@ -562,7 +564,7 @@ describe('Function output.kind embedding needs output.dim', () => {
     const p = plan(w);
     expect(p.blocked).toBe(blocked);
     if (blocked)
-      expect(condition(p, ConditionType.Ready)).toMatchObject({
+      expect(condition(p, ConditionType.SpecValid)).toMatchObject({
         status: 'False',
         reason: ConditionReason.InvalidSpec,
       });
@@ -626,11 +628,11 @@ describe('labels, owner references and names', () => {
 });
 
 describe('status', () => {
-  it('status reports pool, task queue and managed objects', async () => {
-    const { buildStatus } = await import('../../../src/operator/plan-status.js');
+  it('status reports pool, task queue and managed objects (the operator pass, as render shows it)', async () => {
+    const { renderResources } = await import('../../../src/operator/plan-render.js');
     const w = fn({ metadata: { generation: 3 } });
-    const p = plan(w);
-    const s = buildStatus(w, p, '2025-01-01T00:00:00Z');
+    const s = renderResources([w, helmRules()], operatorSettings(), '2025-01-01T00:00:00Z').workloads[0]!
+      .status!;
     expect(s).toMatchObject({ observedGeneration: 3, pool: 'cpu', taskQueue: 'layer-fn.layer.tag-products' });
     expect(s.managedObjects?.map((m) => m.kind)).toEqual([
       'Deployment',
