@@ -178,7 +178,19 @@ export async function functionQueueDepth(
   batchSize: number,
 ): Promise<number> {
   const s = await getFunctionStatus(client, { k8sNamespace: namespace, name });
-  return queueDepthOf(s.pendingRows, batchSize, s.inFlightBatches);
+  return functionStatusDepth(s, batchSize);
+}
+
+/**
+ * A Function's queue depth from its status. `pendingRows` is the last count of rows lacking the
+ * version, which includes the rows already leased in claims; those are counted once, as the
+ * batches in flight.
+ */
+export function functionStatusDepth(
+  s: { pendingRows: number; inFlightRows?: number; inFlightBatches: number },
+  batchSize: number,
+): number {
+  return queueDepthOf(Math.max(0, s.pendingRows - (s.inFlightRows ?? 0)), batchSize, s.inFlightBatches);
 }
 
 /** Pure: ceil(pendingRows / batchSize) + inFlightBatches, never negative. */

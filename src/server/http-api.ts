@@ -13,7 +13,7 @@ import {
   type QueueDepthResponse,
   type WorkloadKind,
 } from '../contracts/names.js';
-import { queueDepthOf } from '../operator/workload-engine.js';
+import { functionStatusDepth } from '../operator/workload-engine.js';
 import { authorize, type ResolvedInboundAuth, type Scope } from './inbound-auth.js';
 
 export interface WorkloadKey {
@@ -89,7 +89,7 @@ async function functionQueueDepth(deps: HttpApiDeps, ns: string, name: string): 
   const fn = await deps.functions.lookup(ns, name);
   if (fn === undefined) throw NOT_FOUND;
   const status = await deps.functions.status(ns, name);
-  return status ? queueDepthOf(status.pendingRows, fn.batchSize, status.inFlightBatches) : 0;
+  return status ? functionStatusDepth(status, fn.batchSize) : 0;
 }
 
 function depthBody(
@@ -146,7 +146,7 @@ const ROUTES: Route[] = [
           namespace: ns,
           name,
           workflow: status ? 'running' : 'absent',
-          queueDepth: status ? queueDepthOf(status.pendingRows, fn.batchSize, status.inFlightBatches) : 0,
+          queueDepth: status ? functionStatusDepth(status, fn.batchSize) : 0,
           ...(status ? { status } : {}),
         },
       };
@@ -206,7 +206,7 @@ export async function metricsText(deps: HttpApiDeps): Promise<string> {
   const functionDepths = await mapLimited(functions, 16, async (f) => {
     const status = await withTimeout(deps.functions.status(f.namespace, f.name), timeoutMs).catch(() => null);
     if (status === null) return undefined;
-    return status ? queueDepthOf(status.pendingRows, f.batchSize, status.inFlightBatches) : 0;
+    return status ? functionStatusDepth(status, f.batchSize) : 0;
   });
   const pipelineDepths = await mapLimited(pipelines, 16, (p) =>
     withTimeout(deps.pipelines.queueDepth(p.namespace, p.name), timeoutMs).catch(() => undefined),

@@ -216,6 +216,12 @@ const semanticWorkload: fc.Arbitrary<{ m: Mutation; names: string }> = fc.oneof(
     m: (o: Obj) => setPath(o, ['spec', 'scaling', 'pool'], `nopool-${pool}`),
     names: 'nopool-',
   })),
+  // The CRD bounds it only below (int64 above); the operator's schema refuses integers JavaScript
+  // cannot hold exactly: SpecValid=False naming the field.
+  fc.integer({ min: 53, max: 62 }).map((bits) => ({
+    m: (o: Obj) => setPath(o, ['spec', 'schedule', 'leaseSeconds'], 2 ** bits),
+    names: 'leaseSeconds',
+  })),
 );
 
 function cases(

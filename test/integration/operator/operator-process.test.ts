@@ -125,6 +125,18 @@ describe('layer operator (child process)', () => {
       30_000,
     );
 
+    // KEDA's queue depth, from the process's own API and the real running workflow: 64 pending
+    // rows in batches of 32, before any worker exists.
+    const apiBase = /operator\/api: listening on (http:\/\/\S+)/.exec(operator!.log())?.[1];
+    expect(apiBase).toBeDefined();
+    const depthUrl = `${apiBase}/v1/queue-depth/functions/${ns}/${name}`;
+    const depth = async () => ((await (await fetch(depthUrl)).json()) as { queueDepth: number }).queueDepth;
+    await eventually(
+      'queue depth from the running workflow',
+      async () => ((await depth()) === 2 ? true : undefined),
+      60_000,
+    );
+
     // The Function workflow runs on the process's task queue: a pull worker writes every row.
     const connection = await NativeConnection.connect({ address: temporalAddress() });
     const controller = new AbortController();
@@ -157,6 +169,8 @@ describe('layer operator (child process)', () => {
         30_000,
       );
       expect(condition(cr, 'WorkflowReady')?.reason).toBe('WorkflowRunning');
+      // Nothing left to do: KEDA reads 0 and may scale the worker to zero.
+      await eventually('queue depth 0', async () => ((await depth()) === 0 ? true : undefined), 60_000);
     } finally {
       controller.abort();
       await worker;

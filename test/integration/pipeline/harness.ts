@@ -2,13 +2,14 @@
 // setup), an embedded store over HTTP, an orchestrator Worker on this file's own task queue
 // with the Function and Pipeline activities, and pull workers built from the SDK.
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { createFunctionActivities } from '../../../src/activities/function-activities.js';
-import { createPipelineActivities } from '../../../src/activities/pipeline-activities.js';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import {
+  bundleOrchestratorWorkflows,
+  createOrchestratorWorker,
+} from '../../../src/workers/orchestrator-worker.js';
 import type {
   PipelineItem,
   PipelineRuntimeSpec,
@@ -30,8 +31,6 @@ import { startStoreServer, type StoreServer } from '../../../src/store/server.js
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
 import { s3Server, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import { eventually as pollUntil } from '../../helpers/eventually.js';
-
-const WORKFLOWS = fileURLToPath(new URL('./workflows.ts', import.meta.url));
 
 export interface PipelineHarness {
   taskQueue: string;
@@ -72,20 +71,15 @@ export async function startPipelineHarness(
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
   });
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
-  const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS,
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
-  });
   const taskQueue = `layer-orchestrator-pl-test-${randomUUID().slice(0, 8)}`;
-  const orchestrator = await Worker.create({
+  // The production wiring: the orchestrator worker and workflow bundle `layer orchestrator` runs.
+  const orchestrator = await createOrchestratorWorker({
     connection: nativeConnection,
     namespace: temporalNamespace(),
     taskQueue,
-    workflowBundle,
-    activities: {
-      ...createFunctionActivities({ storeFor: () => store }),
-      ...createPipelineActivities({ storeFor: () => store, s3For: () => s3 }),
-    },
+    workflowBundle: await bundleOrchestratorWorkflows(),
+    storeFor: () => store,
+    s3For: () => s3,
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
   });
   const run = orchestrator.run();

@@ -19,7 +19,7 @@ import {
   rawWorkloadPool,
   workloadsOnPools,
 } from '../../../src/operator/watch-rules.js';
-import { queueDepthOf } from '../../../src/operator/workload-engine.js';
+import { functionStatusDepth, queueDepthOf } from '../../../src/operator/workload-engine.js';
 import { authorize, bearerOf } from '../../../src/server/inbound-auth.js';
 import { finalStatus, planReconcile } from '../../../src/operator/reconcile-plan.js';
 import { reconcileWorkflowId } from '../../../src/contracts/names.js';
@@ -112,6 +112,16 @@ describe('queue depth and ids', () => {
     [100, 32, 2, 6],
     [-5, 32, 1, 1], // never negative
   ])('pending %i / batch %i + %i in flight = %i', (p, b, f, d) => expect(queueDepthOf(p, b, f)).toBe(d));
+  it.each([
+    // 64 rows counted pending, all 64 leased in 2 batches: 2, not ceil(64/32) + 2 = 4.
+    [{ pendingRows: 64, inFlightRows: 64, inFlightBatches: 2 }, 2],
+    // 100 pending, 32 of them leased in 1 batch: ceil(68 / 32) = 3 waiting + 1 in flight.
+    [{ pendingRows: 100, inFlightRows: 32, inFlightBatches: 1 }, 4],
+    // The count lags: more in flight than counted never goes negative.
+    [{ pendingRows: 10, inFlightRows: 64, inFlightBatches: 2 }, 2],
+  ])('a Function status counts leased rows once: %j → %i', (status, depth) =>
+    expect(functionStatusDepth(status, 32)).toBe(depth),
+  );
   it('reconcile workflow ids', () => {
     expect(reconcileWorkflowId('Function', 'layer', 'x')).toBe('reconcile/Function/layer/x');
     expect(reconcileWorkflowId('InfraRules', undefined, 'default')).toBe('reconcile/InfraRules/-/default');
