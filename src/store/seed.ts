@@ -70,8 +70,8 @@ const NOUNS: Record<(typeof CATEGORIES)[number], string[]> = {
 };
 const TAGS = ['new', 'sale', 'gift', 'bestseller', 'eco', 'limited', 'bundle', 'refurbished'];
 
-/** mulberry32 over a 32-bit state: small, fast, and the same everywhere. */
-function rng(state: number): () => number {
+/** mulberry32 over a 32-bit state: small, fast, and the same everywhere (also the chaos run's). */
+export function rng(state: number): () => number {
   let a = state >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
