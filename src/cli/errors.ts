@@ -19,3 +19,16 @@ export function isDeadlineExceeded(err: unknown): boolean {
   }
   return false;
 }
+
+/** The CLI's wait for an orchestrator answer: $LAYER_CLI_TIMEOUT_SECONDS, default 10 s. */
+export function cliTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const raw = env.LAYER_CLI_TIMEOUT_SECONDS?.trim();
+  if (!raw) return 10_000;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new LayerError(
+      `LAYER_CLI_TIMEOUT_SECONDS must be a positive number of seconds, got ${JSON.stringify(raw)}`,
+      'e.g. LAYER_CLI_TIMEOUT_SECONDS=30, or unset it for the default 10',
+    );
+  return n * 1000;
+}

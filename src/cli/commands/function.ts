@@ -16,11 +16,14 @@ import { functionWorkflowId } from '../../contracts/names.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
 import { createProgressWriter, formatDuration, type ProgressInput } from '../progress.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
-import { isDeadlineExceeded } from '../errors.js';
+import { cliTimeoutMs, isDeadlineExceeded } from '../errors.js';
 import { LOCAL_K8S_NAMESPACE } from './apply.js';
 
-/** How long a query or update may wait for the orchestrator Worker before we say so. */
-const CALL_TIMEOUT_MS = 10_000;
+/**
+ * How long a query or update may wait for the orchestrator Worker before we say so: 10 s, or
+ * $LAYER_CLI_TIMEOUT_SECONDS (a slow link to Temporal Cloud, or a test that wants the answer fast).
+ */
+const CALL_TIMEOUT_MS = cliTimeoutMs(process.env);
 
 /** The Function has no workflow in Temporal. */
 export class FunctionNotFoundError extends LayerError {

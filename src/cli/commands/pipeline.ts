@@ -16,11 +16,11 @@ import {
 import { InvalidInputError, LayerError } from '../../util/errors.js';
 import { createProgressWriter, formatDuration, type ProgressInput } from '../progress.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
-import { isDeadlineExceeded } from '../errors.js';
+import { cliTimeoutMs, isDeadlineExceeded } from '../errors.js';
 import { LOCAL_K8S_NAMESPACE } from './apply.js';
 
-/** How long a query may wait for the orchestrator Worker before we say so. */
-const CALL_TIMEOUT_MS = 10_000;
+/** How long a query may wait for the orchestrator Worker before we say so (see function.ts). */
+const CALL_TIMEOUT_MS = cliTimeoutMs(process.env);
 /** How long a submission may keep retrying a full queue. */
 const SUBMIT_DEADLINE_MS = 10 * 60_000;
 

@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
-import { getFunctionStatus, startOrUpdateFunction } from '../../client/function-client.js';
+import {
+  discoverFunctionNow,
+  getFunctionStatus,
+  startOrUpdateFunction,
+} from '../../client/function-client.js';
 import type { FunctionStatus } from '../../contracts/function.js';
 import { functionTaskQueue } from '../../contracts/names.js';
 import { devUp, endpointsOf } from '../../dev/environment.js';
@@ -125,6 +129,9 @@ export function registerStartCommand(program: Command): void {
       let status: FunctionStatus | undefined;
       try {
         await startOrUpdateFunction(client, spec);
+        // An equal spec is a no-op for a running workflow, which would find rows this run just
+        // seeded only at its next discovery interval (300 s in the example): look now.
+        await discoverFunctionNow(client, spec);
         log(
           `Function ${spec.k8sNamespace}/${spec.name} applied; ${pendingAtStart} of ${total} rows to tag. Temporal UI: ${endpoints.temporalUiUrl}`,
         );

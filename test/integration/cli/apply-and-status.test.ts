@@ -241,9 +241,9 @@ describe('layer apply and layer function status (subprocesses)', () => {
     expect(described.status.name).toBe('RUNNING');
     expect(described.taskQueue).toBe(lonelyQueue);
 
-    const status = await layerWith(env, 'function', 'status', lonely);
+    const status = await layerWith({ ...env, LAYER_CLI_TIMEOUT_SECONDS: '2' }, 'function', 'status', lonely);
     expect(status.code).not.toBe(0);
-    expect(status.stderr).toMatch(/did not answer within 10s/);
+    expect(status.stderr).toMatch(/did not answer within 2s/);
     expect(status.stderr).toMatch(/start one with `layer orchestrator`/);
     await functionHandle(client, { k8sNamespace: 'local', name: lonely }).terminate('test done');
   });

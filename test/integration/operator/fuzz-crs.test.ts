@@ -31,7 +31,7 @@ import {
 } from './harness.js';
 
 const SEED = Number(process.env.LAYER_FUZZ_SEED ?? 20261130);
-const PER_KIND = 16;
+const PER_KIND = 10;
 
 let admin: KubeConfig;
 let custom: CustomObjectsApi;
