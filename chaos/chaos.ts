@@ -407,10 +407,6 @@ const items = (from: number, to: number, revision: number): PipelineItem[] =>
     payload: { text: itemText(docKey(from + i), revision) },
   }));
 
-async function countRows(direct: StoreClient, namespace: string, filter: unknown): Promise<number> {
-  return direct.countRows(namespace, filter as never);
-}
-
 async function readAll(direct: StoreClient, namespace: string, attributes: string[]) {
   const out: Record<string, unknown>[] = [];
   let afterId: unknown = null;
@@ -464,7 +460,7 @@ async function runPhase(c: Cluster, label: string, faults: boolean): Promise<Pha
     // of the documents are revised.
     await waitUntil(
       `${label}: 40% of rows at v1`,
-      async () => (await countRows(c.direct, fnNamespace, [`${OUTPUT}_v`, 'Eq', 'v1'])) >= ROWS * 0.4,
+      async () => (await c.direct.countRows(fnNamespace, [`${OUTPUT}_v`, 'Eq', 'v1'] as never)) >= ROWS * 0.4,
       started,
     );
     await retrying('change the Function spec', () =>
@@ -482,8 +478,9 @@ async function runPhase(c: Cluster, label: string, faults: boolean): Promise<Pha
     await waitUntil(
       `${label}: every row at ${FINAL_VERSION} and every poison row dead-lettered`,
       async () =>
-        (await countRows(c.direct, fnNamespace, [`${OUTPUT}_v`, 'Eq', FINAL_VERSION])) >= expectedDone &&
-        (await countRows(c.direct, fnNamespace, [`${OUTPUT}_error`, 'NotEq', null])) >= poison.size,
+        (await c.direct.countRows(fnNamespace, [`${OUTPUT}_v`, 'Eq', FINAL_VERSION] as never)) >=
+          expectedDone &&
+        (await c.direct.countRows(fnNamespace, [`${OUTPUT}_error`, 'NotEq', null] as never)) >= poison.size,
       started,
     );
     await waitUntil(

@@ -23,7 +23,8 @@ import { LOCAL_K8S_NAMESPACE } from './apply.js';
  * How long a query or update may wait for the orchestrator Worker before we say so: 10 s, or
  * $LAYER_CLI_TIMEOUT_SECONDS (a slow link to Temporal Cloud, or a test that wants the answer fast).
  */
-const CALL_TIMEOUT_MS = cliTimeoutMs(process.env);
+/** Read when a command runs, so a bad value is reported by the CLI's error path, not at import. */
+const callTimeoutMs = (): number => cliTimeoutMs(process.env);
 
 /** The Function has no workflow in Temporal. */
 export class FunctionNotFoundError extends LayerError {
@@ -139,10 +140,11 @@ async function withFunction<T>(
   fn: (t: TemporalClient, ref: FunctionRef, config: Config) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig();
+  const timeoutMs = callTimeoutMs(); // a bad LAYER_CLI_TIMEOUT_SECONDS fails before any connection
   const ref = { k8sNamespace: flags.namespace, name };
   const t = await connectTemporalClient(config);
   try {
-    return await t.connection.withDeadline(Date.now() + CALL_TIMEOUT_MS, () => fn(t, ref, config));
+    return await t.connection.withDeadline(Date.now() + timeoutMs, () => fn(t, ref, config));
   } catch (err) {
     throw explain(err, ref, config);
   } finally {
@@ -159,7 +161,7 @@ function explain(err: unknown, ref: FunctionRef, config: Config): unknown {
   }
   if (isDeadlineExceeded(err)) {
     return new LayerError(
-      `workflow ${functionWorkflowId(ref.k8sNamespace, ref.name)} did not answer within ${CALL_TIMEOUT_MS / 1000}s`,
+      `workflow ${functionWorkflowId(ref.k8sNamespace, ref.name)} did not answer within ${callTimeoutMs() / 1000}s`,
       `is an orchestrator worker running on task queue ${config.temporal.taskQueue}? start one with \`layer orchestrator\``,
       { cause: err },
     );
@@ -176,7 +178,7 @@ async function watchStatus(
   const t = await connectTemporalClient(config);
   const query = () =>
     t.connection
-      .withDeadline(Date.now() + CALL_TIMEOUT_MS, () => getFunctionStatus(t.client, ref))
+      .withDeadline(Date.now() + callTimeoutMs(), () => getFunctionStatus(t.client, ref))
       .catch((err: unknown) => {
         throw explain(err, ref, config);
       });

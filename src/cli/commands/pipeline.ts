@@ -20,7 +20,8 @@ import { cliTimeoutMs, isDeadlineExceeded } from '../errors.js';
 import { LOCAL_K8S_NAMESPACE } from './apply.js';
 
 /** How long a query may wait for the orchestrator Worker before we say so (see function.ts). */
-const CALL_TIMEOUT_MS = cliTimeoutMs(process.env);
+/** Read when a command runs, so a bad value is reported by the CLI's error path, not at import. */
+const callTimeoutMs = (): number => cliTimeoutMs(process.env);
 /** How long a submission may keep retrying a full queue. */
 const SUBMIT_DEADLINE_MS = 10 * 60_000;
 
@@ -226,9 +227,9 @@ async function watchStatus(
   const t = await connectTemporalClient(config);
   const query = () =>
     t.connection
-      .withDeadline(Date.now() + CALL_TIMEOUT_MS, () => getPipelineStatus(t.client, ref))
+      .withDeadline(Date.now() + callTimeoutMs(), () => getPipelineStatus(t.client, ref))
       .catch((err: unknown) => {
-        throw explain(err, ref, config, CALL_TIMEOUT_MS);
+        throw explain(err, ref, config, callTimeoutMs());
       });
   const bar = createProgressWriter(process.stderr);
   let stop!: () => void;
@@ -274,7 +275,7 @@ export function registerPipelineCommands(program: Command): void {
     .action(async (name: string, flags: PipelineFlags & { file: string }) => {
       // Parse everything before connecting: a bad line fails fast and submits nothing.
       const items = readPipelineItemsFile(flags.file);
-      const res = await withPipeline(name, flags, SUBMIT_DEADLINE_MS + CALL_TIMEOUT_MS, (t, ref) =>
+      const res = await withPipeline(name, flags, SUBMIT_DEADLINE_MS + callTimeoutMs(), (t, ref) =>
         submitPipelineItems(t.client, ref, items, { deadlineMs: SUBMIT_DEADLINE_MS }),
       );
       process.stdout.write(
@@ -302,7 +303,7 @@ export function registerPipelineCommands(program: Command): void {
             );
           return watchStatus(name, { ...flags, intervalMs: seconds * 1000 });
         }
-        const s = await withPipeline(name, flags, CALL_TIMEOUT_MS, (t, ref) =>
+        const s = await withPipeline(name, flags, callTimeoutMs(), (t, ref) =>
           getPipelineStatus(t.client, ref),
         );
         process.stdout.write((flags.json ? JSON.stringify(s) : formatPipelineStatus(s)) + '\n');
