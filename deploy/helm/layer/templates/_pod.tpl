@@ -1,0 +1,183 @@
+{{/*
+The operator pod. Called with (dict "ctx" $ "role" ROLE "args" ARGS "api" BOOL): ROLE is the
+component label (operator | watcher | worker | api), ARGS the `layer operator` flags. Every
+environment variable is one src/config.ts reads (ConfigEnv), except TEMPORAL_API_KEY and
+TEMPORAL_TLS_*, the Temporal SDKs' standard client variables (issue 11 item 5).
+*/}}
+{{- define "layer.deployment" -}}
+{{- $ := .ctx -}}
+{{- $v := $.Values -}}
+{{- $vs := $v.vectorStore -}}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ printf "%s-%s" (include "layer.fullname" $) (eq .role "operator" | ternary "orchestrator" .role) }}
+  namespace: {{ $.Release.Namespace }}
+  labels:
+    {{- include "layer.labels" $ | nindent 4 }}
+    app.kubernetes.io/name: layer-orchestrator
+    app.kubernetes.io/component: {{ .role }}
+spec:
+  replicas: {{ .replicas }}
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: layer-orchestrator
+      app.kubernetes.io/instance: {{ $.Release.Name }}
+      app.kubernetes.io/component: {{ .role }}
+  template:
+    metadata:
+      labels:
+        {{- include "layer.labels" $ | nindent 8 }}
+        app.kubernetes.io/name: layer-orchestrator
+        app.kubernetes.io/component: {{ .role }}
+        {{- if .api }}
+        hevlayer.com/serves-api: 'true'
+        {{- end }}
+      annotations:
+        # Roll the pods when the release Secret changes (a rotated store key).
+        checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") $ | sha256sum }}
+        {{- with $v.operator.podAnnotations }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    spec:
+      serviceAccountName: {{ include "layer.serviceAccountName" $ }}
+      {{- with $v.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 65532
+        runAsGroup: 65532
+        fsGroup: 65532
+        seccompProfile:
+          type: RuntimeDefault
+      containers:
+        - name: orchestrator
+          image: {{ include "layer.image" $ | quote }}
+          imagePullPolicy: {{ $v.image.pullPolicy }}
+          args:
+            {{- toYaml .args | nindent 12 }}
+          env:
+            - name: TEMPORAL_ADDRESS
+              value: {{ $v.temporal.address | quote }}
+            - name: TEMPORAL_NAMESPACE
+              value: {{ $v.temporal.namespace | quote }}
+            {{- with $v.temporal.taskQueue }}
+            - name: LAYER_ORCHESTRATOR_TASK_QUEUE
+              value: {{ . | quote }}
+            {{- end }}
+            {{- with $v.temporal.uiUrl }}
+            - name: LAYER_TEMPORAL_UI_URL
+              value: {{ . | quote }}
+            {{- end }}
+            {{- with $v.temporal.workerAddress }}
+            - name: LAYER_WORKER_TEMPORAL_ADDRESS
+              value: {{ . | quote }}
+            {{- end }}
+            {{- with $v.temporal.apiKey.existingSecret }}
+            - name: TEMPORAL_API_KEY
+              valueFrom:
+                secretKeyRef:
+                  name: {{ . }}
+                  key: {{ $v.temporal.apiKey.key }}
+            {{- end }}
+            {{- if $v.temporal.tls.enabled }}
+            - name: TEMPORAL_TLS
+              value: 'true'
+            - name: TEMPORAL_TLS_CLIENT_CERT_PATH
+              value: /etc/layer/temporal-tls/tls.crt
+            - name: TEMPORAL_TLS_CLIENT_KEY_PATH
+              value: /etc/layer/temporal-tls/tls.key
+            - name: TEMPORAL_TLS_SERVER_CA_CERT_PATH
+              value: /etc/layer/temporal-tls/ca.crt
+            {{- with $v.temporal.tls.serverName }}
+            - name: TEMPORAL_TLS_SERVER_NAME
+              value: {{ . | quote }}
+            {{- end }}
+            {{- end }}
+            - name: LAYER_API_PORT
+              value: {{ $v.operator.apiPort | quote }}
+            - name: LAYER_STORE_URL
+              value: {{ $vs.endpoint.url | quote }}
+            - name: LAYER_STORE_API_KEY
+              valueFrom:
+                secretKeyRef:
+                  name: {{ include "layer.credentialSecretName" $ }}
+                  key: {{ $vs.credential.existingSecretKey }}
+            - name: LAYER_VECTOR_STORE
+              value: {{ printf "%s/%s" $.Release.Namespace $vs.name | quote }}
+            - name: LAYER_OPERATOR_API_URL
+              value: {{ include "layer.apiUrl" $ | quote }}
+            - name: LAYER_WORKER_STORE_URL
+              value: {{ $v.workers.storeUrl | default (printf "http://layer-gateway.%s.svc:8080" $.Release.Namespace) | quote }}
+            - name: LAYER_RELEASE_SECRET_NAME
+              value: {{ include "layer.secretName" $ | quote }}
+            {{- with $v.operator.watchNamespaces }}
+            - name: LAYER_WATCH_NAMESPACES
+              value: {{ join "," . | quote }}
+            {{- end }}
+            {{- if $v.s3.payloads.enabled }}
+            - name: LAYER_PAYLOAD_BUCKET
+              value: {{ $v.s3.bucket | quote }}
+            - name: LAYER_PAYLOAD_PREFIX
+              value: {{ $v.s3.payloads.prefix | quote }}
+            - name: LAYER_PAYLOAD_THRESHOLD_BYTES
+              value: {{ $v.s3.payloads.thresholdBytes | int64 | quote }}
+            {{- end }}
+            {{- with $v.s3.region }}
+            - name: AWS_REGION
+              value: {{ . | quote }}
+            {{- end }}
+            {{- with $v.operator.extraEnv }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+          {{- if .api }}
+          ports:
+            - name: http
+              containerPort: {{ $v.operator.apiPort }}
+          readinessProbe:
+            httpGet: { path: /readyz, port: http }
+            periodSeconds: 10
+          livenessProbe:
+            httpGet: { path: /healthz, port: http }
+            periodSeconds: 20
+          {{- end }}
+          resources:
+            {{- toYaml $v.operator.resources | nindent 12 }}
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            runAsNonRoot: true
+            capabilities:
+              drop: [ALL]
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+            {{- if $v.temporal.tls.enabled }}
+            - name: temporal-tls
+              mountPath: /etc/layer/temporal-tls
+              readOnly: true
+            {{- end }}
+      volumes:
+        # The Temporal worker bundles workflow code at start-up; it needs a writable scratch dir.
+        - name: tmp
+          emptyDir: {}
+        {{- if $v.temporal.tls.enabled }}
+        - name: temporal-tls
+          secret:
+            secretName: {{ $v.temporal.tls.existingSecret }}
+        {{- end }}
+      {{- with $v.operator.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $v.operator.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $v.operator.affinity }}
+      affinity:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+{{- end -}}
