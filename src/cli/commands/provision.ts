@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { resolveKubeBinaries, resolveTemporalCli, ProvisionError } from '../../dev/binaries.js';
+import { resolveHelm } from '../../dev/helm.js';
 import { resolveMinio } from '../../dev/s3-server.js';
 
 /** `layer dev provision`: find or build the server binaries into the cache, start nothing. */
@@ -7,11 +8,12 @@ export function registerProvisionCommand(dev: Command): void {
   dev
     .command('provision')
     .description(
-      'find or build the Temporal CLI (with --kube kube-apiserver + etcd, with --s3 MinIO) into the cache',
+      'find or build the Temporal CLI (with --kube kube-apiserver + etcd, with --s3 MinIO, with --helm helm) into the cache',
     )
     .option('--kube', 'also kube-apiserver and etcd')
     .option('--s3', 'also MinIO (the S3-compatible server the tests use)')
-    .action(async (opts: { kube?: boolean; s3?: boolean }) => {
+    .option('--helm', 'also the helm CLI (the Helm chart tests use it)')
+    .action(async (opts: { kube?: boolean; s3?: boolean; helm?: boolean }) => {
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const temporal = await resolveTemporalCli(log);
       if (!temporal) {
@@ -22,5 +24,6 @@ export function registerProvisionCommand(dev: Command): void {
       }
       if (opts.kube) await resolveKubeBinaries(log);
       if (opts.s3) await resolveMinio(log);
+      if (opts.helm) await resolveHelm(log);
     });
 }
