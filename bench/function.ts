@@ -16,7 +16,7 @@
 //
 // Usage: npm run bench:function [-- --rows N] [--slow-rows N] [--noop-in-flight N] [--timeout-s S]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,7 @@ import {
 import { createStoreClient, type StoreClient } from '../src/store/client.js';
 import { seedProducts } from '../src/store/seed.js';
 import { bundleOrchestratorWorkflows } from '../src/workers/orchestrator-worker.js';
+import { cpuSeconds, procStatusMb } from './proc.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -205,32 +206,6 @@ function formatTimings(timings: StoreTimings): string {
   return [...timings.entries()]
     .map(([name, { calls, ms }]) => `${name} ${calls}× ${round(ms / Math.max(1, calls), 1)} ms`)
     .join(', ');
-}
-
-// ---- /proc readings -------------------------------------------------------------------------
-
-function procStatusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number {
-  if (pid === undefined) return 0;
-  try {
-    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? round(Number(m[1]) / 1024) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** User + system CPU seconds of a process (and its reaped children) so far. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After "(comm) ": state is field 3, so utime (14) … cstime (17) are indices 11 … 14.
-    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
-    return ticks / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return 0;
-  }
 }
 
 interface CpuProbe {
