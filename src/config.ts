@@ -5,7 +5,7 @@
 //
 // Defaults follow the local workflow: when `layer dev up` is running, its Temporal, store and
 // kubeconfig are used, so `layer apply` / `layer orchestrator` need no variables at all.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { DataConverter } from '@temporalio/common';
 import { s3DataConverter } from './codec/s3-payload-codec.js';
@@ -51,7 +51,16 @@ export const ConfigEnv = {
   apiOpen: 'LAYER_API_OPEN',
   /** Operator: reconcile only resources in these Kubernetes namespaces (comma-separated; default all). */
   watchNamespaces: 'LAYER_WATCH_NAMESPACES',
+  /** Operator: `true` runs the watcher only on the replica holding a Lease (default: true in a pod). */
+  leaderElect: 'LAYER_LEADER_ELECT',
+  /** Operator: namespace of that Lease (default: the pod's namespace, else `default`). */
+  leaderElectionNamespace: 'LAYER_LEADER_ELECTION_NAMESPACE',
+  /** Operator: name of that Lease, one per installation (default `layer-operator`). */
+  leaderElectionId: 'LAYER_LEADER_ELECTION_ID',
 } as const;
+
+/** The pod's namespace, as Kubernetes mounts it beside the service account token. */
+export const IN_CLUSTER_NAMESPACE_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /** Payloads above this size go to S3 when a payload bucket is configured (Temporal warns at 256 KiB). */
 export const DEFAULT_PAYLOAD_THRESHOLD_BYTES = 128 * 1024;
@@ -129,6 +138,12 @@ const configSchema = z.object({
       .array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected Kubernetes namespace names'))
       .min(1)
       .optional(),
+    /** Lease-based leader election of the watcher (replicas > 1); off: every replica watches. */
+    leaderElection: z.object({
+      enabled: z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true'),
+      namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a Kubernetes namespace name'),
+      name: z.string().regex(k8sName, 'expected a Kubernetes object name'),
+    }),
   }),
   kube: z.object({
     /** Explicit kubeconfig file (KUBECONFIG, or the `layer dev up --kube` one). */
@@ -197,6 +212,9 @@ const envOfPath: Record<string, string> = {
   'operator.workerStoreUrl': ConfigEnv.workerStoreUrl,
   'operator.releaseSecretName': ConfigEnv.releaseSecretName,
   'operator.watchNamespaces': ConfigEnv.watchNamespaces,
+  'operator.leaderElection.enabled': ConfigEnv.leaderElect,
+  'operator.leaderElection.namespace': ConfigEnv.leaderElectionNamespace,
+  'operator.leaderElection.name': ConfigEnv.leaderElectionId,
 };
 
 const hintOfEnv: Record<string, string> = {
@@ -218,6 +236,9 @@ const hintOfEnv: Record<string, string> = {
   [ConfigEnv.operatorApiUrl]: `set ${ConfigEnv.operatorApiUrl} to the orchestrator API's in-cluster URL, e.g. http://layer-orchestrator.layer.svc:8080`,
   [ConfigEnv.workerStoreUrl]: `set ${ConfigEnv.workerStoreUrl} to the gateway URL workers use, e.g. http://layer-gateway.layer.svc:8080`,
   [ConfigEnv.releaseSecretName]: `set ${ConfigEnv.releaseSecretName} to the Helm release Secret's name, e.g. layer`,
+  [ConfigEnv.leaderElect]: `set ${ConfigEnv.leaderElect} to true (replicas share a Lease, one watches) or false (every replica watches)`,
+  [ConfigEnv.leaderElectionNamespace]: `set ${ConfigEnv.leaderElectionNamespace} to the namespace the operator runs in, e.g. layer`,
+  [ConfigEnv.leaderElectionId]: `set ${ConfigEnv.leaderElectionId} to a Lease name, e.g. layer-operator`,
   [ConfigEnv.watchNamespaces]: `set ${ConfigEnv.watchNamespaces} to comma-separated namespace names, e.g. layer,team-a, or unset it to reconcile every namespace`,
 };
 
@@ -289,6 +310,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
         ?.split(',')
         .map((n) => n.trim())
         .filter(Boolean),
+      leaderElection: {
+        enabled: read(env, ConfigEnv.leaderElect) ?? String(inCluster),
+        namespace:
+          read(env, ConfigEnv.leaderElectionNamespace) ??
+          (inCluster ? readFileQuietly(IN_CLUSTER_NAMESPACE_PATH) : undefined) ??
+          'default',
+        name: read(env, ConfigEnv.leaderElectionId) ?? 'layer-operator',
+      },
     },
     kube: { kubeconfig, inCluster },
   };
@@ -306,6 +335,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     `${issue.message} (got ${JSON.stringify(value)})`,
     hintOfEnv[name] ?? `fix ${name}`,
   );
+}
+
+function readFileQuietly(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A corrupt state file must not stop commands that do not need the dev env. */

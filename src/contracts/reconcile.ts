@@ -29,7 +29,13 @@ export interface ReconcileWorkflowResult {
  * "Something about this object may have changed": the payload is the event that caused it, for the
  * Temporal UI only — reconcile is level-triggered and never branches on it.
  */
-export const reconcileSignal = defineSignal<[{ reason: string }]>('reconcile');
+export const reconcileSignal = defineSignal<[ReconcileSignalArgs]>('reconcile');
+
+export interface ReconcileSignalArgs {
+  reason: string;
+  /** The operator replica whose watcher sent it (its leader-election identity). */
+  by?: string;
+}
 
 /** Event reason the watcher uses for periodic resyncs. */
 export const RESYNC_REASON = 'resync';

@@ -1,4 +1,5 @@
-// The watcher: informers on the five kinds and on the objects the operator owns; every event that
+// The watcher: informers on the five kinds, on the objects the operator owns and on their worker
+// pods; every event that
 // can change a reconcile's outcome signals-with-start the resource's reconcile workflow (ID from
 // reconcileWorkflowId), so bursts collapse and replicas never race. A periodic resync re-signals
 // every cached resource (level-triggered safety net for missed or silently stalled watches), and
@@ -19,7 +20,12 @@ import { GROUP, INFRA_RULES_NAME, KINDS, VERSION, type LayerKind } from '../api/
 import { pluralOf } from '../api/crds.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../contracts/function.js';
 import { reconcileWorkflowId } from '../contracts/names.js';
-import { RESYNC_REASON, reconcileSignal, type ReconcileRef } from '../contracts/reconcile.js';
+import {
+  RESYNC_REASON,
+  reconcileSignal,
+  type ReconcileRef,
+  type ReconcileSignalArgs,
+} from '../contracts/reconcile.js';
 import type { reconcileWorkflow } from '../workflows/reconcile-workflow.js';
 import { LABEL, MANAGED_BY } from './labels.js';
 import type { RawObject } from './reconcile-types.js';
@@ -30,6 +36,8 @@ import {
   ownerOf,
   ownedEventMatters,
   ownedFingerprint,
+  podFingerprint,
+  podOwner,
   poolsOf,
   refOf,
   workloadsOnPools,
@@ -49,6 +57,8 @@ export interface WatcherOptions {
   /** Whether to watch KEDA ScaledObjects (default true; off when KEDA is not installed). */
   watchScaledObjects?: boolean;
   log?: (line: string, fields?: Record<string, unknown>) => void;
+  /** This replica's identity, carried in every signal (the Temporal UI shows who sent it). */
+  identity?: string;
 }
 
 export interface OperatorWatcher {
@@ -92,6 +102,7 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
   const crInformers = new Map<LayerKind, Cached>();
   const seen = new Map<string, string>(); // workflow ID → fingerprint
   const ownedSeen = new Map<string, string>(); // owned object → ownedFingerprint
+  const podSeen = new Map<string, string>(); // worker pod → podFingerprint
   let infraPools: Record<string, string> | undefined;
   let infraKnown = false;
   const inFlight = new Map<string, Promise<void>>();
@@ -107,12 +118,12 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
       return;
     }
     const p = opts.client.workflow
-      .signalWithStart<typeof reconcileWorkflow, [{ reason: string }]>('reconcileWorkflow', {
+      .signalWithStart<typeof reconcileWorkflow, [ReconcileSignalArgs]>('reconcileWorkflow', {
         workflowId,
         taskQueue,
         args: [{ ref }],
         signal: reconcileSignal,
-        signalArgs: [{ reason }],
+        signalArgs: [{ reason, ...(opts.identity ? { by: opts.identity } : {}) }],
       })
       .then(
         () => undefined,
@@ -171,6 +182,18 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
     if (owner && ownedEventMatters(verb, before, obj)) enqueue(owner, `owned object ${verb}`);
   }
 
+  /** Worker pods: a pass when a container starts or stops failing (WorkerAvailable, Degraded). */
+  function onPod(verb: 'add' | 'update' | 'delete', pod: RawObject): void {
+    const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}/${pod.metadata?.uid ?? ''}`;
+    const before = podSeen.get(key) ?? '';
+    const now = verb === 'delete' ? '' : podFingerprint(pod);
+    if (now === '') podSeen.delete(key);
+    else podSeen.set(key, now);
+    if (before === now) return;
+    const owner = podOwner(pod, workloads());
+    if (owner) enqueue(owner, `worker pod ${verb}`);
+  }
+
   function watch(
     name: string,
     informer: Cached,
@@ -218,7 +241,17 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
         () => apps.listDeploymentForAllNamespaces({ labelSelector: ownedSelector }) as never,
         ownedSelector,
       ),
-      onOwned,
+      (verb, obj) => onOwned(verb, { ...obj, kind: 'Deployment' }),
+    );
+    watch(
+      'pods',
+      makeInformer<KubernetesObject>(
+        kc,
+        '/api/v1/pods',
+        () => core.listPodForAllNamespaces({ labelSelector: ownedSelector }) as never,
+        ownedSelector,
+      ),
+      onPod,
     );
     watch(
       'services',
@@ -228,7 +261,7 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
         () => core.listServiceForAllNamespaces({ labelSelector: ownedSelector }) as never,
         ownedSelector,
       ),
-      onOwned,
+      (verb, obj) => onOwned(verb, { ...obj, kind: 'Service' }),
     );
     if (opts.watchScaledObjects ?? true) {
       watch(

@@ -49,9 +49,27 @@ describe('loadConfig defaults', () => {
       api: { port: 8080, host: '127.0.0.1', open: false },
       payloads: { prefix: 'layer-payloads/', thresholdBytes: DEFAULT_PAYLOAD_THRESHOLD_BYTES },
       // Worker pods reach Temporal where this process does unless told otherwise.
-      operator: { workerTemporalAddress: DEFAULT_TEMPORAL_ADDRESS },
+      // Outside a pod one process watches; in a pod replicas elect a leader (below).
+      operator: {
+        workerTemporalAddress: DEFAULT_TEMPORAL_ADDRESS,
+        leaderElection: { enabled: false, namespace: 'default', name: 'layer-operator' },
+      },
       kube: { inCluster: false },
     });
+  });
+
+  it('configures leader election from LAYER_LEADER_ELECT* and names the variable of a bad value', () => {
+    expect(
+      load({
+        LAYER_LEADER_ELECT: 'true',
+        LAYER_LEADER_ELECTION_NAMESPACE: 'layer',
+        LAYER_LEADER_ELECTION_ID: 'layer-operator-prod',
+      }).operator.leaderElection,
+    ).toEqual({ enabled: true, namespace: 'layer', name: 'layer-operator-prod' });
+    expect(() => load({ LAYER_LEADER_ELECT: 'yes' })).toThrow(/LAYER_LEADER_ELECT.*expected true or false/s);
+    expect(() => load({ LAYER_LEADER_ELECTION_NAMESPACE: 'Bad_NS' })).toThrow(
+      /LAYER_LEADER_ELECTION_NAMESPACE/,
+    );
   });
 
   it('takes Temporal, its UI, the store and the kubeconfig from a running `layer dev up`', () => {

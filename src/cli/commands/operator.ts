@@ -2,9 +2,12 @@
 // (informers → reconcile workflows), the orchestrator Worker with the operator's activities, and
 // the HTTP API. `--no-watcher`, `--no-worker` and `--no-api` split the roles across Deployments
 // in production; every role reads the same configuration (loadConfig).
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { apiAuthMode, loadConfig } from '../../config.js';
+import type { LeaderElector } from '../../operator/leader-election.js';
 import type { OperatorWatcher } from '../../operator/watcher.js';
 import type { HttpApi } from '../../server/http-api.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
@@ -17,6 +20,8 @@ interface OperatorFlags {
   api: boolean;
   port?: string;
   scaledObjects: boolean;
+  /** --leader-elect / --no-leader-elect; undefined: LAYER_LEADER_ELECT (default true in a pod). */
+  leaderElect?: boolean;
 }
 
 /** The roles this process runs, from the flags (at least one). */
@@ -64,6 +69,11 @@ export function registerOperatorCommand(program: Command): void {
     .option('--no-api', 'do not serve the orchestrator HTTP API')
     .option('--port <port>', 'HTTP API port (default $LAYER_API_PORT or 8080)')
     .option('--no-scaled-objects', 'do not watch KEDA ScaledObjects (KEDA not installed)')
+    .option(
+      '--leader-elect',
+      'run the watcher only while this replica holds the Lease (default $LAYER_LEADER_ELECT, true in a pod)',
+    )
+    .option('--no-leader-elect', 'every replica runs its watcher (one replica, or local development)')
     .action(async (flags: OperatorFlags) => {
       const {
         connectTemporalWorker,
@@ -99,6 +109,7 @@ export function registerOperatorCommand(program: Command): void {
       let connection: NativeConnection | undefined;
       let worker: RunningWorker | undefined;
       let watcher: OperatorWatcher | undefined;
+      let elector: LeaderElector | undefined;
       let api: HttpApi | undefined;
       try {
         temporal = await connectTemporalClient(config);
@@ -113,7 +124,9 @@ export function registerOperatorCommand(program: Command): void {
           });
         }
         if (flags.watcher) {
-          watcher = createOperatorWatcher({
+          const watcherLog = roleLogger('operator/watcher');
+          const identity = `${hostname()}-${randomUUID().slice(0, 8)}`;
+          const w = createOperatorWatcher({
             kubeConfig: kube.kubeConfig,
             client: temporal.client,
             taskQueue: config.temporal.taskQueue,
@@ -121,12 +134,32 @@ export function registerOperatorCommand(program: Command): void {
             ...(config.operator.watchNamespaces
               ? { filter: inNamespaces(config.operator.watchNamespaces) }
               : {}),
-            log: roleLogger('operator/watcher'),
+            identity,
+            log: watcherLog,
           });
-          await watcher.start();
-          roleLogger('operator/watcher')('informers started; reconcile workflows go to the task queue', {
-            taskQueue: config.temporal.taskQueue,
-          });
+          watcher = w;
+          const startWatcher = async () => {
+            await w.start();
+            watcherLog('informers started; reconcile workflows go to the task queue', {
+              taskQueue: config.temporal.taskQueue,
+            });
+          };
+          const election = config.operator.leaderElection;
+          if (flags.leaderElect ?? election.enabled) {
+            const { createLeaderElector } = await import('../../operator/leader-election.js');
+            elector = createLeaderElector({
+              kubeConfig: kube.kubeConfig,
+              namespace: election.namespace,
+              name: election.name,
+              identity,
+              onStartedLeading: startWatcher,
+              onStoppedLeading: () => w.stop(),
+              log: watcherLog,
+            });
+            elector.start();
+          } else {
+            await startWatcher();
+          }
         }
         if (flags.api) {
           const w = watcher;
@@ -141,8 +174,9 @@ export function registerOperatorCommand(program: Command): void {
               client: temporal.client,
               ...(config.api.vectorStore ? { vectorStore: config.api.vectorStore } : {}),
               ...(authMode === 'readOnly' ? { auth: async () => ({ mode: 'readOnly' as const }) } : {}),
-              // Ready when the informers listed (if this process watches) — API-only replicas are ready at once.
-              ready: () => (w ? w.synced() : true),
+              // Ready when the informers listed (if this process watches); a standby replica and
+              // API-only replicas are ready at once.
+              ready: () => (w && (!elector || elector.isLeader()) ? w.synced() : true),
               log: roleLogger('operator/api'),
             }),
           );
@@ -158,7 +192,9 @@ export function registerOperatorCommand(program: Command): void {
         await Promise.race([shutdownSignal(log), ...(worker ? [worker.run] : [])]);
       } finally {
         await api?.close();
-        await watcher?.stop();
+        // The elector stops the watcher it started, then releases the Lease for a standby.
+        if (elector) await elector.stop();
+        else await watcher?.stop();
         await worker?.stop();
         await connection?.close();
         await temporal?.close();
