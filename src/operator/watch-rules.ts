@@ -4,6 +4,9 @@ import { STOCK_POOL } from '../api/defaults.js';
 import type { ReconcileRef } from '../contracts/reconcile.js';
 import { canonical } from './reconcile-plan.js';
 import type { RawObject } from './reconcile-types.js';
+import { LABEL } from './labels.js';
+import { labelValue } from './names.js';
+import { podProblemsOf } from './worker-availability.js';
 
 /** What of an object, when it changes, can change a reconcile's outcome (status cannot). */
 export function fingerprint(obj: RawObject): string {
@@ -19,9 +22,11 @@ export function fingerprint(obj: RawObject): string {
 }
 
 /**
- * What of an object the operator owns (Deployment, Service, ScaledObject, …) a pass restores:
- * everything but status and the server's bookkeeping. A Deployment's status changes many times
- * while it scales; those changes alone start no pass.
+ * What of an object the operator owns (Deployment, Service, ScaledObject, …) can change a pass's
+ * outcome: everything a pass restores (all but status and the server's bookkeeping), and of a
+ * Deployment's status only what WorkerAvailable reads — whether a replica is available and whether
+ * the rollout hit its progress deadline. A Deployment's status changes many times while it
+ * scales; those changes alone start no pass, but becoming available (or failing to) does.
  */
 export function ownedFingerprint(obj: RawObject): string {
   const m = (obj.metadata ?? {}) as Record<string, unknown>;
@@ -33,7 +38,54 @@ export function ownedFingerprint(obj: RawObject): string {
     ownerReferences: m.ownerReferences ?? [],
     // Kinds without generation tracking (Service) change through their spec.
     spec: m.generation === undefined ? obj.spec : undefined,
+    availability: obj.kind === 'Deployment' ? deploymentAvailability(obj) : undefined,
   });
+}
+
+function deploymentAvailability(obj: RawObject): { available: boolean; deadlineExceeded: boolean } {
+  const status = (obj.status ?? {}) as {
+    availableReplicas?: number;
+    conditions?: { type?: string; status?: string; reason?: string }[];
+  };
+  return {
+    available: (status.availableReplicas ?? 0) >= 1,
+    deadlineExceeded: (status.conditions ?? []).some(
+      (c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded',
+    ),
+  };
+}
+
+/**
+ * What of a worker pod can change a pass's outcome: the waiting reasons of its containers
+ * (CrashLoopBackOff, ImagePullBackOff, …), '' for a pod with none. A pod event matters when this
+ * changes — a healthy pod starting, restarting or going away starts no pass.
+ */
+export function podFingerprint(pod: RawObject | undefined): string {
+  if (!pod) return '';
+  return podProblemsOf([pod as never])
+    .map((p) => `${p.container}:${p.reason}`)
+    .sort()
+    .join(',');
+}
+
+/**
+ * The workload a pod of the operator's belongs to, from its selector labels (pods are owned by
+ * ReplicaSets, not by us). Label values of long names are truncated with a hash, so the name is
+ * looked up among the cached workloads of the pod's namespace.
+ */
+export function podOwner(pod: RawObject, workloads: readonly RawObject[]): ReconcileRef | undefined {
+  const labels = (pod.metadata?.labels ?? {}) as Record<string, string>;
+  const kind = labels[LABEL.kind];
+  const value = labels[LABEL.workloadName];
+  if ((kind !== 'Function' && kind !== 'Pipeline') || !value) return undefined;
+  const namespace = pod.metadata?.namespace ?? 'default';
+  const owner = workloads.find(
+    (w) =>
+      w.kind === kind &&
+      (w.metadata?.namespace ?? 'default') === namespace &&
+      labelValue(w.metadata?.name ?? '') === value,
+  );
+  return owner ? { kind, namespace, name: owner.metadata!.name! } : undefined;
 }
 
 /** Whether an owned object's event may need a pass: not our own add, not a status-only update. */

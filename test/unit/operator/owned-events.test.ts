@@ -1,7 +1,14 @@
-// Which events on objects the operator owns start a reconcile pass: deletes and foreign edits do;
-// our own adds and status churn (a Deployment scaling) do not.
+// Which events on objects the operator owns start a reconcile pass: deletes, foreign edits and
+// availability flips do; our own adds and status churn (a Deployment scaling) do not. Worker pods
+// start one when a container starts or stops failing.
 import { describe, expect, it } from 'vitest';
-import { ownedEventMatters, ownedFingerprint } from '../../../src/operator/watch-rules.js';
+import {
+  ownedEventMatters,
+  ownedFingerprint,
+  podFingerprint,
+  podOwner,
+} from '../../../src/operator/watch-rules.js';
+import { workloadLabels } from '../../../src/operator/labels.js';
 import type { RawObject } from '../../../src/operator/reconcile-types.js';
 
 const deployment = (over: Record<string, unknown> = {}, status: unknown = {}): RawObject =>
@@ -21,7 +28,7 @@ const deployment = (over: Record<string, unknown> = {}, status: unknown = {}): R
   }) as RawObject;
 
 describe('ownedEventMatters', () => {
-  const before = ownedFingerprint(deployment());
+  const before = ownedFingerprint(deployment({}, { availableReplicas: 1 }));
   it.each([
     // Our own server-side apply created it.
     { row: 'add', verb: 'add' as const, obj: deployment(), want: false },
@@ -32,10 +39,40 @@ describe('ownedEventMatters', () => {
       obj: deployment({ resourceVersion: '11' }, { availableReplicas: 2 }),
       want: false,
     },
+    // WorkerAvailable reads "at least one replica available": losing the last one needs a pass.
+    {
+      row: 'no replica available any more',
+      verb: 'update' as const,
+      obj: deployment({ resourceVersion: '12' }, { availableReplicas: 0 }),
+      want: true,
+    },
+    // The rollout is stuck (ReplicasUnavailable).
+    {
+      row: 'progress deadline exceeded',
+      verb: 'update' as const,
+      obj: deployment(
+        { resourceVersion: '13' },
+        {
+          availableReplicas: 1,
+          conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }],
+        },
+      ),
+      want: true,
+    },
     // Someone edited the spec: generation moved.
-    { row: 'foreign spec edit', verb: 'update' as const, obj: deployment({ generation: 4 }), want: true },
+    {
+      row: 'foreign spec edit',
+      verb: 'update' as const,
+      obj: deployment({ generation: 4 }, { availableReplicas: 1 }),
+      want: true,
+    },
     // Someone removed our label.
-    { row: 'label edit', verb: 'update' as const, obj: deployment({ labels: {} }), want: true },
+    {
+      row: 'label edit',
+      verb: 'update' as const,
+      obj: deployment({ labels: {} }, { availableReplicas: 1 }),
+      want: true,
+    },
     // Deleted: the pass re-creates it.
     { row: 'delete', verb: 'delete' as const, obj: deployment(), want: true },
   ])('$row → $want', ({ verb, obj, want }) => {
@@ -51,5 +88,43 @@ describe('ownedEventMatters', () => {
 
   it('an update seen first (no fingerprint yet) starts a pass', () => {
     expect(ownedEventMatters('update', undefined, deployment())).toBe(true);
+  });
+});
+
+describe('worker pod events', () => {
+  const pod = (waiting?: string, name = 'layer-fn-x-1'): RawObject =>
+    ({
+      kind: 'Pod',
+      metadata: { name, namespace: 'layer', uid: name, labels: workloadLabels('Function', 'x') },
+      status: {
+        containerStatuses: [
+          { name: 'worker', state: waiting ? { waiting: { reason: waiting } } : { running: {} } },
+        ],
+      },
+    }) as RawObject;
+
+  it.each([
+    { row: 'healthy pod', obj: pod(), want: '' },
+    { row: 'creating', obj: pod('ContainerCreating'), want: '' },
+    { row: 'crash loop', obj: pod('CrashLoopBackOff'), want: 'worker:CrashLoopBackOff' },
+    { row: 'image pull', obj: pod('ImagePullBackOff'), want: 'worker:ImagePullBackOff' },
+    { row: 'gone', obj: undefined, want: '' },
+  ])('$row → "$want"', ({ obj, want }) => {
+    expect(podFingerprint(obj)).toBe(want);
+  });
+
+  it('finds the owning workload by label, also for names longer than a label value', () => {
+    const long = 'f'.repeat(80);
+    const fns = [
+      { kind: 'Function', metadata: { name: 'x', namespace: 'layer' } },
+      { kind: 'Function', metadata: { name: long, namespace: 'layer' } },
+      { kind: 'Function', metadata: { name: 'x', namespace: 'other' } },
+    ] as RawObject[];
+    expect(podOwner(pod(), fns)).toEqual({ kind: 'Function', namespace: 'layer', name: 'x' });
+    const longPod = {
+      metadata: { name: 'p', namespace: 'layer', labels: workloadLabels('Function', long) },
+    } as RawObject;
+    expect(podOwner(longPod, fns)).toEqual({ kind: 'Function', namespace: 'layer', name: long });
+    expect(podOwner({ metadata: { name: 'p', namespace: 'layer' } } as RawObject, fns)).toBeUndefined();
   });
 });
