@@ -42,6 +42,7 @@ import type {
 } from '../operator/reconcile-types.js';
 import type { OperatorSettings } from '../operator/settings.js';
 import type { EngineRef, EngineSync, WorkloadEngine } from '../operator/workload-engine.js';
+import { specFingerprint } from '../contracts/fingerprint.js';
 
 export interface KubernetesActivitiesDeps {
   /** Credentials the operator runs with (deploy/operator ClusterRole). */
@@ -78,6 +79,8 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
   const core = kc.makeApiClient(CoreV1Api);
   const objects = KubernetesObjectApi.makeApiClient(kc);
   const clock = deps.clock ?? (() => new Date());
+  /** What this process last applied per object: the desired form's hash and the version it left. */
+  const lastApplied = new Map<string, { hash: string; version: string }>();
 
   async function readCr(
     kind: ReconcileRef['kind'],
@@ -110,10 +113,11 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
     kind: WorkloadKind,
     namespace: string,
     name: string,
-  ): Promise<{ owned: ObjectRef[]; worker: WorkerObservation }> {
+  ): Promise<{ owned: ObjectRef[]; worker: WorkerObservation; versions: Versions }> {
     const labelSelector = `${LABEL.managedBy}=${MANAGED_BY},${LABEL.kind}=${kind},${LABEL.workloadName}=${labelValue(name)}`;
     const refs = (apiVersion: string, kind: string, items: { metadata?: { name?: string } }[]): ObjectRef[] =>
       items.flatMap((i) => (i.metadata?.name ? [{ apiVersion, kind, name: i.metadata.name }] : []));
+    const kedaItems: [string, RawObject[]][] = [];
     const [deployments, services, pods, ...keda] = await Promise.all([
       apps.listNamespacedDeployment({ namespace, labelSelector }),
       core.listNamespacedService({ namespace, labelSelector }),
@@ -129,6 +133,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
             labelSelector,
           }),
         )) as { items?: RawObject[] } | null;
+        kedaItems.push([k, list?.items ?? []]);
         return refs(`${KEDA_GROUP}/${KEDA_VERSION}`, k, list?.items ?? []);
       }),
     ]);
@@ -148,7 +153,18 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
           }
         : {}),
     };
+    const versions: Versions = new Map();
+    const remember = (apiVersion: string, kind: string, items: RawObject[]) => {
+      for (const item of items) {
+        const version = versionOf(item);
+        if (version !== undefined) versions.set(objectKey({ ...item, apiVersion, kind }), version);
+      }
+    };
+    remember('apps/v1', 'Deployment', deployments.items as RawObject[]);
+    remember('v1', 'Service', services.items as RawObject[]);
+    for (const [k, items] of kedaItems) remember(`${KEDA_GROUP}/${KEDA_VERSION}`, k, items);
     return {
+      versions,
       owned: [
         ...refs('apps/v1', 'Deployment', deployments.items),
         ...refs('v1', 'Service', services.items),
@@ -158,168 +174,183 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
     };
   }
 
-  return {
-    /** Read everything one pass needs: the object, and per kind its context. */
-    async observeResource(ref: ReconcileRef): Promise<ObservedState> {
-      return kubeCall(async () => {
-        const object = await readCr(ref.kind, ref.namespace, ref.name);
-        const observed: ObservedState = { ref, object };
-        if (ref.kind === 'Function' || ref.kind === 'Pipeline') {
-          const ns = ref.namespace ?? 'default';
-          const [infraRules, { owned, worker }, defaultVectorStore] = await Promise.all([
-            readCr('InfraRules', undefined, INFRA_RULES_NAME),
-            ownedObjects(ref.kind, ns, ref.name),
-            deps.defaultVectorStore
-              ? readCr('VectorStore', deps.defaultVectorStore.namespace, deps.defaultVectorStore.name)
-              : Promise.resolve(null),
-          ]);
-          Object.assign(observed, { infraRules, owned, worker, defaultVectorStore });
-          const selector = (object?.spec as { indexSelector?: unknown } | undefined)?.indexSelector;
-          if (ref.kind === 'Function' && selector !== undefined) observed.indexes = await listCr('Index', ns);
-        } else if (ref.kind === 'Index' && object !== null) {
-          const [indexes, stores] = await Promise.all([
-            listCr('Index'),
-            listCr('VectorStore', ref.namespace ?? 'default'),
-          ]);
-          observed.indexes = indexes;
-          observed.vectorStores = stores.flatMap((s) => (s.metadata?.name ? [s.metadata.name] : []));
-        }
-        return observed;
-      });
-    },
-
-    /**
-     * Resolve a VectorStore's credential Secret and make one cheap store call with it. Returns
-     * conditions only: the key never leaves this function.
-     */
-    async probeVectorStore(ref: ReconcileRef): Promise<StoreProbe> {
-      const raw = await kubeCall(() => readCr('VectorStore', ref.namespace, ref.name));
-      const parsed = raw ? parseKind('VectorStore', { ...raw, status: undefined }) : undefined;
-      if (!parsed?.ok) {
-        const skipped = (type: string) => ({
-          type,
-          status: 'Unknown' as const,
-          reason: OperatorReason.NotChecked,
-          message: 'spec is not valid',
-        });
-        return {
-          credential: skipped(OperatorConditionType.CredentialResolved),
-          endpoint: skipped(OperatorConditionType.EndpointReachable),
-        };
+  /** Read everything one pass needs: the object, and per kind its context. */
+  async function observe(ref: ReconcileRef): Promise<{ observed: ObservedState; versions: Versions }> {
+    return kubeCall(async () => {
+      const object = await readCr(ref.kind, ref.namespace, ref.name);
+      const observed: ObservedState = { ref, object };
+      let versions: Versions = new Map();
+      if (ref.kind === 'Function' || ref.kind === 'Pipeline') {
+        const ns = ref.namespace ?? 'default';
+        const [infraRules, owned, defaultVectorStore] = await Promise.all([
+          readCr('InfraRules', undefined, INFRA_RULES_NAME),
+          ownedObjects(ref.kind, ns, ref.name),
+          deps.defaultVectorStore
+            ? readCr('VectorStore', deps.defaultVectorStore.namespace, deps.defaultVectorStore.name)
+            : Promise.resolve(null),
+        ]);
+        Object.assign(observed, { infraRules, owned: owned.owned, worker: owned.worker, defaultVectorStore });
+        versions = owned.versions;
+        const selector = (object?.spec as { indexSelector?: unknown } | undefined)?.indexSelector;
+        if (ref.kind === 'Function' && selector !== undefined) observed.indexes = await listCr('Index', ns);
+      } else if (ref.kind === 'Index' && object !== null) {
+        const [indexes, stores] = await Promise.all([
+          listCr('Index'),
+          listCr('VectorStore', ref.namespace ?? 'default'),
+        ]);
+        observed.indexes = indexes;
+        observed.vectorStores = stores.flatMap((s) => (s.metadata?.name ? [s.metadata.name] : []));
       }
-      const store = parsed.resource as VectorStore;
-      const ns = store.metadata.namespace ?? 'default';
-      const secretRef = store.spec.credential.secretRef;
-      const notChecked = {
-        type: OperatorConditionType.EndpointReachable,
+      return { observed, versions };
+    });
+  }
+
+  /**
+   * Resolve a VectorStore's credential Secret and make one cheap store call with it. Returns
+   * conditions only: the key never leaves this function.
+   */
+  async function probeVectorStore(ref: ReconcileRef): Promise<StoreProbe> {
+    const raw = await kubeCall(() => readCr('VectorStore', ref.namespace, ref.name));
+    const parsed = raw ? parseKind('VectorStore', { ...raw, status: undefined }) : undefined;
+    if (!parsed?.ok) {
+      const skipped = (type: string) => ({
+        type,
         status: 'Unknown' as const,
         reason: OperatorReason.NotChecked,
-        message: 'the credential is not resolved',
-      };
-      const secret = await kubeCall(() =>
-        orNull(() => core.readNamespacedSecret({ name: secretRef.name, namespace: ns })),
-      );
-      if (secret === null) {
-        return {
-          credential: {
-            type: OperatorConditionType.CredentialResolved,
-            status: 'False',
-            reason: OperatorReason.SecretNotFound,
-            message: `Secret ${ns}/${secretRef.name} does not exist; create it with key ${secretRef.key}`,
-          },
-          endpoint: notChecked,
-        };
-      }
-      const encoded = secret.data?.[secretRef.key];
-      if (encoded === undefined) {
-        return {
-          credential: {
-            type: OperatorConditionType.CredentialResolved,
-            status: 'False',
-            reason: OperatorReason.SecretKeyMissing,
-            message: `Secret ${ns}/${secretRef.name} has no key ${secretRef.key}`,
-          },
-          endpoint: notChecked,
-        };
-      }
-      const apiKey = Buffer.from(encoded, 'base64').toString('utf8');
-      const credential = {
-        type: OperatorConditionType.CredentialResolved,
-        status: 'True' as const,
-        reason: OperatorReason.SecretFound,
-        message: `Secret ${ns}/${secretRef.name} key ${secretRef.key}`,
-      };
-      const client = createStoreClient({
-        baseUrl: store.spec.endpoint.url,
-        apiKey,
-        maxRetries: 0,
-        timeoutMs: deps.storeProbeTimeoutMs ?? 5000,
+        message: 'spec is not valid',
       });
-      try {
-        await client.raw.namespaces({ page_size: 1 });
-        return {
-          credential,
-          endpoint: {
-            type: OperatorConditionType.EndpointReachable,
-            status: 'True',
-            reason: OperatorReason.Reachable,
-            message: `${store.spec.endpoint.url} answered`,
-          },
-        };
-      } catch (err) {
-        const e = toStoreError(err);
-        const message = scrub(`${store.spec.endpoint.url}: ${e.message}`, apiKey);
-        return {
-          credential,
-          endpoint: {
-            type: OperatorConditionType.EndpointReachable,
-            status: 'False',
-            reason:
-              e instanceof StoreAuthError ? OperatorReason.CredentialRejected : OperatorReason.Unreachable,
-            message,
-          },
-        };
-      }
-    },
+      return {
+        credential: skipped(OperatorConditionType.CredentialResolved),
+        endpoint: skipped(OperatorConditionType.EndpointReachable),
+      };
+    }
+    const store = parsed.resource as VectorStore;
+    const ns = store.metadata.namespace ?? 'default';
+    const secretRef = store.spec.credential.secretRef;
+    const notChecked = {
+      type: OperatorConditionType.EndpointReachable,
+      status: 'Unknown' as const,
+      reason: OperatorReason.NotChecked,
+      message: 'the credential is not resolved',
+    };
+    const secret = await kubeCall(() =>
+      orNull(() => core.readNamespacedSecret({ name: secretRef.name, namespace: ns })),
+    );
+    if (secret === null) {
+      return {
+        credential: {
+          type: OperatorConditionType.CredentialResolved,
+          status: 'False',
+          reason: OperatorReason.SecretNotFound,
+          message: `Secret ${ns}/${secretRef.name} does not exist; create it with key ${secretRef.key}`,
+        },
+        endpoint: notChecked,
+      };
+    }
+    const encoded = secret.data?.[secretRef.key];
+    if (encoded === undefined) {
+      return {
+        credential: {
+          type: OperatorConditionType.CredentialResolved,
+          status: 'False',
+          reason: OperatorReason.SecretKeyMissing,
+          message: `Secret ${ns}/${secretRef.name} has no key ${secretRef.key}`,
+        },
+        endpoint: notChecked,
+      };
+    }
+    const apiKey = Buffer.from(encoded, 'base64').toString('utf8');
+    const credential = {
+      type: OperatorConditionType.CredentialResolved,
+      status: 'True' as const,
+      reason: OperatorReason.SecretFound,
+      message: `Secret ${ns}/${secretRef.name} key ${secretRef.key}`,
+    };
+    const client = createStoreClient({
+      baseUrl: store.spec.endpoint.url,
+      apiKey,
+      maxRetries: 0,
+      timeoutMs: deps.storeProbeTimeoutMs ?? 5000,
+    });
+    try {
+      await client.raw.namespaces({ page_size: 1 });
+      return {
+        credential,
+        endpoint: {
+          type: OperatorConditionType.EndpointReachable,
+          status: 'True',
+          reason: OperatorReason.Reachable,
+          message: `${store.spec.endpoint.url} answered`,
+        },
+      };
+    } catch (err) {
+      const e = toStoreError(err);
+      const message = scrub(`${store.spec.endpoint.url}: ${e.message}`, apiKey);
+      return {
+        credential,
+        endpoint: {
+          type: OperatorConditionType.EndpointReachable,
+          status: 'False',
+          reason:
+            e instanceof StoreAuthError ? OperatorReason.CredentialRejected : OperatorReason.Unreachable,
+          message,
+        },
+      };
+    }
+  }
 
-    /** The pure planner, as an activity (workflow code may not import the operator module). */
-    async planResource(input: { observed: ObservedState; probe?: StoreProbe }): Promise<ReconcilePlan> {
-      return planReconcile({ ...input, settings: deps.settings });
-    },
+  /**
+   * Server-side apply (field manager layer-operator, force), all of a workload's objects at once:
+   * they reference each other by name only, so no order is needed. An object whose desired form
+   * this process applied before, and whose generation (resourceVersion for kinds without one) is
+   * still what that apply left, is skipped: nobody changed it, so applying it again changes
+   * nothing. A foreign edit moves the generation, and the next pass restores the object.
+   */
+  async function applyObjects(
+    objs: PlannedObject[],
+    current: Versions = new Map(),
+  ): Promise<{ applied: number; skipped: number }> {
+    const work = objs.map((obj) => {
+      const key = objectKey(obj);
+      const hash = specFingerprint(obj);
+      const last = lastApplied.get(key);
+      const now = current.get(key);
+      const unchanged = last !== undefined && now !== undefined && last.hash === hash && last.version === now;
+      return { obj, key, hash, unchanged };
+    });
+    await kubeCall(() =>
+      Promise.all(
+        work
+          .filter((w) => !w.unchanged)
+          .map(async (w) => {
+            const res = (await objects.patch(
+              w.obj as KubernetesObject,
+              undefined,
+              undefined,
+              OPERATOR_FIELD_MANAGER,
+              true,
+              PatchStrategy.ServerSideApply,
+            )) as RawObject;
+            const version = versionOf(res);
+            if (version !== undefined) lastApplied.set(w.key, { hash: w.hash, version });
+            else lastApplied.delete(w.key);
+          }),
+      ),
+    );
+    if (lastApplied.size > MAX_REMEMBERED_APPLIES) lastApplied.clear();
+    const skipped = work.filter((w) => w.unchanged).length;
+    return { applied: work.length - skipped, skipped };
+  }
 
-    async setResourceFinalizer(input: { ref: ReconcileRef; want: 'add' | 'remove' }): Promise<boolean> {
-      return kubeCall(() => setFinalizer(kc, input.ref, input.want));
-    },
-
-    /** Server-side apply, field manager layer-operator, in plan order. */
-    async applyObjects(input: { objects: PlannedObject[] }): Promise<number> {
-      return kubeCall(async () => {
-        for (const obj of input.objects) {
-          await objects.patch(
-            obj as KubernetesObject,
-            undefined,
-            undefined,
-            OPERATOR_FIELD_MANAGER,
-            true,
-            PatchStrategy.ServerSideApply,
-          );
-        }
-        return input.objects.length;
-      });
-    },
-
-    /** Delete operator objects (already-missing ones are fine). No GC runs, so this is the cleanup. */
-    async deleteObjects(input: { namespace: string; objects: ObjectRef[] }): Promise<number> {
-      return kubeCall(async () => {
-        let deleted = 0;
-        for (const o of input.objects) {
-          const gone = await orNull(() =>
+  /** Delete operator objects (already-missing ones are fine). No GC runs, so this is the cleanup. */
+  async function deleteObjects(namespace: string, refs: ObjectRef[]): Promise<number> {
+    return kubeCall(async () => {
+      const gone = await Promise.all(
+        refs.map((o) => {
+          lastApplied.delete(objectKey({ ...o, metadata: { name: o.name, namespace } }));
+          return orNull(() =>
             objects.delete(
-              {
-                apiVersion: o.apiVersion,
-                kind: o.kind,
-                metadata: { name: o.name, namespace: input.namespace },
-              },
+              { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.name, namespace } },
               undefined,
               undefined,
               undefined,
@@ -327,47 +358,160 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
               'Background',
             ),
           );
-          if (gone !== null) deleted++;
-        }
-        return deleted;
-      });
-    },
+        }),
+      );
+      return gone.filter((g) => g !== null).length;
+    });
+  }
 
+  /** The pass's one status write (skipped when nothing changed). Returns whether it wrote. */
+  async function writeStatus(input: {
+    ref: ReconcileRef;
+    draft: StatusDraft;
+    engine?: EngineResult;
+  }): Promise<boolean> {
+    const { status, changed } = finalStatus(input.draft, input.engine, clock().toISOString());
+    if (!changed) return false;
+    const { ref } = input;
+    const target = {
+      group: GROUP,
+      version: VERSION,
+      plural: pluralOf(ref.kind),
+      name: ref.name,
+      body: { status },
+    };
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    const wrote = await kubeCall(() =>
+      orNull(() =>
+        ref.namespace
+          ? custom.patchNamespacedCustomObjectStatus({ ...target, namespace: ref.namespace }, merge)
+          : custom.patchClusterCustomObjectStatus(target, merge),
+      ),
+    );
+    if (wrote !== null) await recordEvents(ref, input.draft, status);
+    return wrote !== null;
+  }
+
+  /**
+   * One whole reconcile pass: observe → plan → finalizer → apply → prune → engine → one status
+   * write. Every step is idempotent and level-triggered, so a retry of the activity is a new pass
+   * over what is there now (ADR 0020, update "one activity per pass").
+   */
+  async function reconcilePass(ref: ReconcileRef): Promise<PassReport> {
+    const t0 = performance.now();
+    const { observed, versions } = await observe(ref);
+    const probe =
+      ref.kind === 'VectorStore' && observed.object !== null && !observed.object.metadata?.deletionTimestamp
+        ? await probeVectorStore(ref)
+        : undefined;
+    const plan = planReconcile({ observed, ...(probe ? { probe } : {}), settings: deps.settings });
+    const namespace = ref.namespace ?? 'default';
+    const report: PassReport = {
+      outcome: plan.outcome,
+      applied: 0,
+      skipped: 0,
+      removed: 0,
+      statusWritten: false,
+    };
+
+    if (plan.outcome === 'gone' || plan.outcome === 'deleting') {
+      // Stop the workflow first so no batch is dispatched to workers that are about to go.
+      if (plan.engine.action === 'stop') await deps.engine.stop(plan.engine);
+      if (plan.remove.length > 0) report.removed = await deleteObjects(namespace, plan.remove);
+      if (plan.finalizer === 'remove') await kubeCall(() => setFinalizer(kc, ref, 'remove'));
+      return { ...report, ms: Math.round(performance.now() - t0) };
+    }
+
+    if (plan.finalizer === 'add') await kubeCall(() => setFinalizer(kc, ref, 'add'));
+    let applyFailure: string | undefined;
+    try {
+      const [applied, removed] = await Promise.all([
+        applyObjects(plan.apply, versions),
+        plan.remove.length > 0 ? deleteObjects(namespace, plan.remove) : Promise.resolve(0),
+      ]);
+      Object.assign(report, applied, { removed });
+    } catch (err) {
+      applyFailure = failureMessage(err);
+    }
+    let engineResult: EngineResult | undefined =
+      applyFailure !== undefined
+        ? {
+            condition: {
+              type: OperatorConditionType.WorkflowReady,
+              status: 'Unknown',
+              reason: OperatorReason.ApplyFailed,
+              message: `objects could not be applied: ${applyFailure}`,
+            },
+          }
+        : undefined;
+    let engineFailure: unknown;
+    if (engineResult === undefined && plan.engine.action === 'sync') {
+      try {
+        engineResult = await deps.engine.sync(plan.engine);
+      } catch (err) {
+        engineFailure = err;
+        engineResult = engineUnavailable(failureMessage(err));
+      }
+    }
+    if (plan.status) {
+      const draft = applyFailure
+        ? {
+            ...plan.status,
+            conditions: [
+              ...plan.status.conditions,
+              {
+                type: OperatorConditionType.Applied,
+                status: 'False' as const,
+                reason: OperatorReason.ApplyFailed,
+                message: applyFailure,
+              },
+            ],
+          }
+        : plan.status;
+      report.statusWritten = await writeStatus({
+        ref,
+        draft,
+        ...(engineResult ? { engine: engineResult } : {}),
+      });
+    }
+    if (applyFailure !== undefined) {
+      // Reported in status; the watcher's resync (or the next event) tries again. Failing the run
+      // makes the problem visible in the Temporal UI too.
+      throw ApplicationFailure.nonRetryable(`apply failed: ${applyFailure}`, OperatorReason.ApplyFailed);
+    }
+    // Status says EngineUnavailable; the activity's retries are the pass's retries.
+    if (engineFailure !== undefined) throw engineFailure;
+    return { ...report, ms: Math.round(performance.now() - t0) };
+  }
+
+  return {
+    reconcilePass,
+
+    // The steps of a pass as separate activities: reconcile runs started before the one-activity
+    // pass (patch `reconcile-pass-activity`) still call them until they finish.
+    async observeResource(ref: ReconcileRef): Promise<ObservedState> {
+      return (await observe(ref)).observed;
+    },
+    probeVectorStore,
+    async planResource(input: { observed: ObservedState; probe?: StoreProbe }): Promise<ReconcilePlan> {
+      return planReconcile({ ...input, settings: deps.settings });
+    },
+    async setResourceFinalizer(input: { ref: ReconcileRef; want: 'add' | 'remove' }): Promise<boolean> {
+      return kubeCall(() => setFinalizer(kc, input.ref, input.want));
+    },
+    async applyObjects(input: { objects: PlannedObject[] }): Promise<number> {
+      return (await applyObjects(input.objects)).applied;
+    },
+    async deleteObjects(input: { namespace: string; objects: ObjectRef[] }): Promise<number> {
+      return deleteObjects(input.namespace, input.objects);
+    },
     async syncWorkload(action: EngineSync): Promise<EngineResult> {
       return deps.engine.sync(action);
     },
-
     async stopWorkload(ref: EngineRef): Promise<boolean> {
       return deps.engine.stop(ref);
     },
-
-    /** The pass's one status write (skipped when nothing changed). Returns whether it wrote. */
-    async writeStatus(input: {
-      ref: ReconcileRef;
-      draft: StatusDraft;
-      engine?: EngineResult;
-    }): Promise<boolean> {
-      const { status, changed } = finalStatus(input.draft, input.engine, clock().toISOString());
-      if (!changed) return false;
-      const { ref } = input;
-      const target = {
-        group: GROUP,
-        version: VERSION,
-        plural: pluralOf(ref.kind),
-        name: ref.name,
-        body: { status },
-      };
-      const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-      const wrote = await kubeCall(() =>
-        orNull(() =>
-          ref.namespace
-            ? custom.patchNamespacedCustomObjectStatus({ ...target, namespace: ref.namespace }, merge)
-            : custom.patchClusterCustomObjectStatus(target, merge),
-        ),
-      );
-      if (wrote !== null) await recordEvents(ref, input.draft, status);
-      return wrote !== null;
-    },
+    writeStatus,
   };
 
   /**
@@ -409,6 +553,60 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
 }
 
 export type KubernetesActivities = ReturnType<typeof createKubernetesActivities>;
+
+/** What one pass did, for the workflow's history (and the benchmark's per-pass breakdown). */
+export interface PassReport {
+  outcome: string;
+  /** Objects server-side applied, and skipped because nothing changed since this process applied them. */
+  applied: number;
+  skipped: number;
+  removed: number;
+  statusWritten: boolean;
+  /** Wall time of the pass inside the activity. */
+  ms?: number;
+}
+
+/** Current version of each owned object by objectKey: `g<generation>`, or `rv<resourceVersion>`. */
+type Versions = Map<string, string>;
+
+/** Bound on remembered applies (a few per workload); past it the memory is dropped, costing one apply each. */
+const MAX_REMEMBERED_APPLIES = 20_000;
+
+function objectKey(o: {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { namespace?: string; name?: string };
+}) {
+  return `${o.apiVersion ?? ''}/${o.kind ?? ''}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+}
+
+/**
+ * The version an apply can be compared against: the generation moves only on spec changes, so a
+ * controller's status updates do not force a re-apply; kinds without one use resourceVersion.
+ */
+function versionOf(o: { metadata?: { generation?: number; resourceVersion?: string; uid?: string } }) {
+  const m = o.metadata;
+  if (!m?.uid) return undefined;
+  if (m.generation !== undefined && m.generation > 0) return `${m.uid}/g${m.generation}`;
+  return m.resourceVersion ? `${m.uid}/rv${m.resourceVersion}` : undefined;
+}
+
+/** The engine could not be asked; Degraded with this reason until it answers. */
+export function engineUnavailable(message: string): EngineResult {
+  return {
+    condition: {
+      type: OperatorConditionType.WorkflowReady,
+      status: 'False',
+      reason: OperatorReason.EngineUnavailable,
+      message,
+    },
+  };
+}
+
+function failureMessage(err: unknown): string {
+  const e = err as { cause?: { message?: string }; message?: string };
+  return (e.cause?.message ?? e.message ?? String(err)).slice(0, 1000);
+}
 
 /** The call's result, or null on 404. */
 async function orNull<T>(fn: () => Promise<T>): Promise<T | null> {

@@ -7,6 +7,8 @@ import { setCondition } from './plan-status.js';
 export const OperatorConditionType = {
   /** The object passed the operator's schema (zod), beyond what the CRD admits. */
   SpecValid: 'SpecValid',
+  /** False when the pass could not apply the planned objects (the message quotes the apiserver). */
+  Applied: 'Applied',
   /** Workloads, negative polarity: True while the engine is degraded or the worker fails. */
   Degraded: 'Degraded',
   /** The workload's Temporal workflow runs the current spec (or is paused as asked). */
@@ -34,11 +36,15 @@ export const OperatorReason = {
   WorkflowPaused: 'WorkflowPaused',
   /** The workflow was not started or updated because the plan is blocked. */
   WorkflowNotStarted: 'WorkflowNotStarted',
-  /** The Pipeline engine is a later issue; worker objects are applied but no workflow runs. */
+  /**
+   * The engine could not be asked (Temporal refused or timed out, or the workload's workflow did
+   * not answer its status query — no orchestrator worker polls its task queue). Degraded.
+   */
   EngineUnavailable: 'EngineUnavailable',
   /** The engine refused the spec (e.g. a value outside the engine's limits). */
   EngineRejectedSpec: 'EngineRejectedSpec',
-  EngineError: 'EngineError',
+  /** Server-side apply of the planned objects failed after retries. */
+  ApplyFailed: 'ApplyFailed',
   NotDegraded: 'NotDegraded',
   TargetsFound: 'TargetsFound',
   NoMatchingIndexes: 'NoMatchingIndexes',

@@ -453,7 +453,8 @@ export function finalStatus(
 
 /**
  * Degraded (negative polarity: True is bad): the engine pauses dispatch for a systemic fault (its
- * phase is degraded, ADR 0011), or the worker crash-loops or cannot pull its image.
+ * phase is degraded, ADR 0011), the engine cannot be asked at all, or the worker crash-loops or
+ * cannot pull its image.
  */
 function degradedCondition(
   desired: readonly ConditionInput[],
@@ -466,6 +467,14 @@ function degradedCondition(
       status: 'True',
       reason: d.reason,
       message: `${d.message} — ${d.hint}`,
+    };
+  // The engine did not answer: nothing tells whether rows move, so say so rather than Ready.
+  if (engine?.condition.reason === OperatorReason.EngineUnavailable)
+    return {
+      type: OperatorConditionType.Degraded,
+      status: 'True',
+      reason: OperatorReason.EngineUnavailable,
+      message: engine.condition.message,
     };
   const worker = desired.find(
     (c) =>

@@ -1,37 +1,26 @@
-// Reconcile one hevlayer.com resource, level-triggered: observe → plan → finalizer → apply → prune
-// → engine → one status write. Started (or nudged) by the watcher with signal-with-start under the
-// ID reconcileWorkflowId(kind, ns, name); events that arrive during a pass set `dirty` and cause
+// Reconcile one hevlayer.com resource, level-triggered: each pass is one activity, reconcilePass
+// (observe → plan → finalizer → apply → prune → engine → one status write). Started (or nudged)
+// by the watcher with signal-with-start under the ID reconcileWorkflowId(kind, ns, name); events that arrive during a pass set `dirty` and cause
 // exactly one more pass, so a burst of events collapses into at most two passes. The run ends
 // when a pass finds nothing new; the next event or resync starts a fresh run.
 // See docs/adr/0020-reconcile-as-workflow.md.
-import {
-  ApplicationFailure,
-  continueAsNew,
-  log,
-  proxyActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { continueAsNew, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { KubernetesActivities } from '../activities/kubernetes-activities.js';
+import { passInSteps } from './reconcile-pass-v1.js';
 import {
   reconcileSignal,
   type ReconcileWorkflowInput,
   type ReconcileWorkflowResult,
 } from '../contracts/reconcile.js';
 
-const k8s = proxyActivities<KubernetesActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '500 milliseconds',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 6,
-  },
-});
-
-/** The engine may take longer (update-with-start waits for the workflow's validator). */
-const engine = proxyActivities<KubernetesActivities>({
-  startToCloseTimeout: '60 seconds',
+/**
+ * The whole pass in one activity: one workflow task and one activity task per pass instead of
+ * five of each, which is most of what a pass cost the Temporal server (ADR 0020). Retries are new
+ * passes over what is there now; the engine's update-with-start may wait for the workflow's
+ * validator, hence the minute.
+ */
+const { reconcilePass } = proxyActivities<KubernetesActivities>({
+  startToCloseTimeout: '90 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
@@ -39,8 +28,6 @@ const engine = proxyActivities<KubernetesActivities>({
     maximumAttempts: 5,
   },
 });
-
-type EngineResult = Awaited<ReturnType<KubernetesActivities['syncWorkload']>>;
 
 /** Passes per run before continue-as-new keeps history small during a long burst. */
 const PASSES_PER_RUN = 50;
@@ -55,7 +42,9 @@ export async function reconcileWorkflow(input: ReconcileWorkflowInput): Promise<
   let outcome = 'none';
   while (dirty) {
     dirty = false;
-    outcome = await pass(ref);
+    outcome = patched('reconcile-pass-activity')
+      ? (await reconcilePass(ref)).outcome
+      : await passInSteps(ref);
     passes++;
     if (dirty && passes >= PASSES_PER_RUN) {
       await continueAsNew<typeof reconcileWorkflow>({ ref, passesSoFar: (input.passesSoFar ?? 0) + passes });
@@ -63,79 +52,4 @@ export async function reconcileWorkflow(input: ReconcileWorkflowInput): Promise<
   }
   log.info('reconciled', { workflowId: workflowInfo().workflowId, passes, outcome });
   return { passes, outcome };
-}
-
-async function pass(ref: ReconcileWorkflowInput['ref']): Promise<string> {
-  const observed = await k8s.observeResource(ref);
-  const probe =
-    ref.kind === 'VectorStore' && observed.object !== null && !observed.object.metadata?.deletionTimestamp
-      ? await k8s.probeVectorStore(ref)
-      : undefined;
-  const plan = await k8s.planResource({ observed, ...(probe ? { probe } : {}) });
-  const namespace = ref.namespace ?? 'default';
-
-  if (plan.outcome === 'gone' || plan.outcome === 'deleting') {
-    // Stop the workflow first so no batch is dispatched to workers that are about to go.
-    if (plan.engine.action === 'stop') await engine.stopWorkload(plan.engine);
-    if (plan.remove.length > 0) await k8s.deleteObjects({ namespace, objects: plan.remove });
-    if (plan.finalizer === 'remove') await k8s.setResourceFinalizer({ ref, want: 'remove' });
-    return plan.outcome;
-  }
-
-  if (plan.finalizer === 'add') await k8s.setResourceFinalizer({ ref, want: 'add' });
-  let applyFailure: string | undefined;
-  try {
-    if (plan.apply.length > 0) await k8s.applyObjects({ objects: plan.apply });
-    if (plan.remove.length > 0) await k8s.deleteObjects({ namespace, objects: plan.remove });
-  } catch (err) {
-    applyFailure = failureMessage(err);
-  }
-  let engineResult: EngineResult | undefined =
-    applyFailure !== undefined
-      ? {
-          condition: {
-            type: 'WorkflowReady',
-            status: 'Unknown' as const,
-            reason: 'ApplyFailed',
-            message: `objects could not be applied: ${applyFailure}`,
-          },
-        }
-      : undefined;
-  if (engineResult === undefined && plan.engine.action === 'sync') {
-    try {
-      engineResult = await engine.syncWorkload(plan.engine);
-    } catch (err) {
-      engineResult = {
-        condition: {
-          type: 'WorkflowReady',
-          status: 'False',
-          reason: 'EngineError',
-          message: failureMessage(err),
-        },
-      };
-    }
-  }
-  if (plan.status) {
-    const draft = applyFailure
-      ? {
-          ...plan.status,
-          conditions: [
-            ...plan.status.conditions,
-            { type: 'Applied', status: 'False' as const, reason: 'ApplyFailed', message: applyFailure },
-          ],
-        }
-      : plan.status;
-    await k8s.writeStatus({ ref, draft, ...(engineResult ? { engine: engineResult } : {}) });
-  }
-  if (applyFailure !== undefined) {
-    // Reported in status; the watcher's resync (or the next event) tries again. Failing the run
-    // makes the problem visible in the Temporal UI too.
-    throw ApplicationFailure.nonRetryable(`apply failed: ${applyFailure}`, 'ApplyFailed');
-  }
-  return plan.outcome;
-}
-
-function failureMessage(err: unknown): string {
-  const e = err as { cause?: { message?: string }; message?: string };
-  return (e.cause?.message ?? e.message ?? String(err)).slice(0, 1000);
 }

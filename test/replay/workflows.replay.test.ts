@@ -30,6 +30,9 @@ describe('workflow replay (function, pipeline, reconcile)', () => {
     // Every workflow in the bundle has recorded runs.
     expect(files.some((f) => f.startsWith('pipeline-continue-as-new'))).toBe(true);
     expect(files.some((f) => f.startsWith('reconcile-'))).toBe(true);
+    // Reconcile before and after the one-activity pass (patched 'reconcile-pass-activity').
+    expect(files).toContain('reconcile-function-1.json');
+    expect(files.some((f) => f.startsWith('reconcile-function-pass-'))).toBe(true);
     // Engine v2 (patched 'engine-v2'): claims, pause, push dispatch, a poison split inside a
     // multi-batch claim, a degraded (systemic) stretch, and continue-as-new.
     for (const label of ['claims', 'pause', 'push', 'poison-split', 'degraded', 'continue-as-new'])

@@ -24,6 +24,7 @@ import { authorize, bearerOf } from '../../../src/server/inbound-auth.js';
 import { finalStatus, planReconcile } from '../../../src/operator/reconcile-plan.js';
 import { reconcileWorkflowId } from '../../../src/contracts/names.js';
 import { operatorSettings } from '../../../src/operator/settings.js';
+import { engineUnavailable } from '../../../src/activities/kubernetes-activities.js';
 
 describe('toFunctionRuntimeSpec', () => {
   it('defaults output.version to v1 and sets the pull task queue', () => {
@@ -223,5 +224,36 @@ describe('planReconcile and finalStatus', () => {
       observed: { ...observed, object: { ...fnRaw(), status: first.status } },
     });
     expect(finalStatus(again.status!, undefined, '2026-01-02T00:00:00Z').changed).toBe(false);
+  });
+  it('an engine that cannot be asked makes the workload Degraded=EngineUnavailable and not Ready', () => {
+    const plan = planReconcile({
+      settings,
+      observed: {
+        ref: { kind: 'Function' as const, namespace: 'layer', name: 'f' },
+        object: fnRaw(),
+        infraRules: rules,
+        owned: [],
+      },
+    });
+    const { status } = finalStatus(
+      plan.status!,
+      engineUnavailable('workflow query timed out: no worker polls layer-orchestrator'),
+      '2026-01-01T00:00:00Z',
+    );
+    const conditions = status.conditions as {
+      type: string;
+      status: string;
+      reason: string;
+      message: string;
+    }[];
+    expect(conditions.find((c) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'EngineUnavailable',
+      message: expect.stringContaining('no worker polls'),
+    });
+    expect(conditions.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'EngineUnavailable',
+    });
   });
 });
