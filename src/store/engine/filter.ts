@@ -15,6 +15,9 @@ import {
   type Value,
 } from './schema.js';
 import { globToRegExp } from './glob.js';
+import { Analyzer } from './fts/analyzer.js';
+import type { FtsIndex } from './fts/bm25.js';
+import { ftsConfig } from './fts/config.js';
 
 export type Row = Record<string, Value>;
 
@@ -37,6 +40,11 @@ export interface FilterContext {
   /** Name of the request field, for error messages (`filters`, `upsert_condition`, …). */
   field: string;
   allowRefNew: boolean;
+  /**
+   * The namespace's full-text index of an attribute, when the caller has one: token filters
+   * then read a document's terms from it instead of analyzing the text again.
+   */
+  fts?: (attr: string) => FtsIndex | undefined;
 }
 
 const OPS = new Set([
@@ -234,10 +242,6 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
-export function tokenize(s: string): string[] {
-  return s.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? [];
-}
-
 function compileCond(
   attr: string,
   op: string,
@@ -376,37 +380,72 @@ function compileCond(
     }
     case 'ContainsAllTokens':
     case 'ContainsAnyToken':
-    case 'ContainsTokenSequence': {
-      const tokens =
-        typeof raw === 'string'
-          ? tokenize(raw)
-          : Array.isArray(raw) && raw.every((x) => typeof x === 'string')
-            ? raw.map((x) => x.toLowerCase())
-            : typeMismatch(attr, op, 'string or []string', raw, path);
-      const prefix =
-        typeof params === 'object' &&
-        params !== null &&
-        (params as { last_as_prefix?: unknown }).last_as_prefix === true;
-      const tokenMatch = (have: string, want: string, last: boolean): boolean =>
-        prefix && last ? have.startsWith(want) : have === want;
-      return node((id, row) => {
-        const v = get(id, row);
-        const text = typeof v === 'string' ? v : Array.isArray(v) ? v.join(' ') : null;
-        if (text === null || tokens.length === 0) return false;
-        const have = tokenize(text);
-        if (op === 'ContainsAnyToken')
-          return tokens.some((t, i) => have.some((h) => tokenMatch(h, t, i === tokens.length - 1)));
-        if (op === 'ContainsAllTokens')
-          return tokens.every((t, i) => have.some((h) => tokenMatch(h, t, i === tokens.length - 1)));
-        for (let s = 0; s + tokens.length <= have.length; s++) {
-          if (tokens.every((t, i) => tokenMatch(have[s + i]!, t, i === tokens.length - 1))) return true;
-        }
-        return false;
-      }, tokens);
-    }
+    case 'ContainsTokenSequence':
+      return node(tokenTest(attr, op, raw, params, ctx, path), raw);
     default:
       throw badRequest(`invalid filter at ${path}: operator '${op}' is not supported by the embedded store`);
   }
+}
+
+/**
+ * `ContainsAllTokens` / `ContainsAnyToken` (optionally with the last query token as a prefix)
+ * and `ContainsTokenSequence` (adjacent, in order). Query and document go through the
+ * attribute's analyzer, so stemming, stopwords and case follow its schema.
+ */
+function tokenTest(
+  attr: string,
+  op: string,
+  raw: unknown,
+  params: unknown,
+  ctx: FilterContext,
+  path: string,
+): RowTest {
+  const setting = ctx.schema.get(attr)?.full_text_search;
+  if (!setting)
+    throw badRequest(`invalid filter at ${path}: ${op} needs full_text_search enabled on '${attr}'`);
+  const index = ctx.fts?.(attr);
+  const analyzer = index?.analyzer ?? new Analyzer(ftsConfig(setting));
+  const tokens = analyzer.queryTokens(raw, `filter field "${attr}" (${op})`);
+  if (params !== undefined && params !== null) {
+    if (op === 'ContainsTokenSequence' || typeof params !== 'object' || Array.isArray(params))
+      throw badRequest(
+        `invalid filter at ${path}: ${op} takes no parameters besides {"last_as_prefix": bool}`,
+      );
+  }
+  const prefix =
+    op !== 'ContainsTokenSequence' &&
+    (params as { last_as_prefix?: unknown } | undefined)?.last_as_prefix === true;
+  if (tokens.length === 0) return () => false;
+  if (op === 'ContainsTokenSequence') {
+    return (_id, row) => {
+      const have = analyzer.analyze(row[attr]);
+      for (let s = 0; s + tokens.length <= have.length; s++) {
+        if (tokens.every((t, i) => have[s + i] === t)) return true;
+      }
+      return false;
+    };
+  }
+  const exact = prefix ? tokens.slice(0, -1) : tokens;
+  const last = prefix ? tokens[tokens.length - 1]! : undefined;
+  const termsOf = (id: Id, row: Row): Map<string, number> | Set<string> => {
+    const d = index?.docs.get(id);
+    if (d && d.row === row) return d.terms;
+    return new Set(analyzer.analyze(row[attr]));
+  };
+  const hasPrefix = (terms: Map<string, number> | Set<string>, p: string): boolean => {
+    for (const t of terms.keys()) if (t.startsWith(p)) return true;
+    return false;
+  };
+  if (op === 'ContainsAnyToken') {
+    return (id, row) => {
+      const terms = termsOf(id, row);
+      return exact.some((t) => terms.has(t)) || (last !== undefined && hasPrefix(terms, last));
+    };
+  }
+  return (id, row) => {
+    const terms = termsOf(id, row);
+    return exact.every((t) => terms.has(t)) && (last === undefined || hasPrefix(terms, last));
+  };
 }
 
 /** Comparison with Turbopuffer's null ordering: a missing value sorts below every value. */

@@ -6,6 +6,7 @@ import { compareIds, type Id } from './ids.js';
 import { SortedIds } from './sorted-ids.js';
 import { conjuncts, type FilterNode, type Row } from './filter.js';
 import { elementType, isVectorType, type Schema, type Value } from './schema.js';
+import { FtsIndex } from './fts/bm25.js';
 
 /** At most this many attributes get an equality index per namespace. */
 const MAX_INDEXES = 16;
@@ -26,6 +27,8 @@ export class NamespaceState {
   schema: Schema = new Map();
   logicalBytes = 0;
   private readonly indexes = new Map<string, Map<IndexKey, SortedIds>>();
+  /** Full-text indexes, built on first use per attribute (see ftsIndex). */
+  private readonly ftsIndexes = new Map<string, FtsIndex>();
 
   constructor(
     readonly name: string,
@@ -61,6 +64,27 @@ export class NamespaceState {
         set.add(id);
       }
     }
+    if (this.ftsIndexes.size > 0) for (const fts of this.ftsIndexes.values()) fts.update(id, old, row);
+  }
+
+  /**
+   * The full-text index of `attr`, built on first use and rebuilt when its schema setting
+   * changed; undefined when the attribute has no full_text_search.
+   */
+  ftsIndex(attr: string): FtsIndex | undefined {
+    const setting = this.schema.get(attr)?.full_text_search;
+    if (!setting) {
+      this.ftsIndexes.delete(attr);
+      return undefined;
+    }
+    const key = JSON.stringify(setting);
+    let index = this.ftsIndexes.get(attr);
+    if (!index || index.key !== key) {
+      index = new FtsIndex(attr, key, setting);
+      for (const [id, row] of this.rows) index.update(id, undefined, row);
+      this.ftsIndexes.set(attr, index);
+    }
+    return index;
   }
 
   /** Ordered ids holding `value` in `attr`, building the index on first use; undefined if not indexable. */

@@ -15,6 +15,7 @@ import {
   type Value,
 } from './schema.js';
 import type { NamespaceState } from './namespace.js';
+import { describeRank, evalRank, isTextRank, parseRank } from './fts/rank.js';
 
 export const MAX_TOP_K = 10_000;
 export const DEFAULT_TOP_K = 10;
@@ -214,7 +215,12 @@ export function runQuery(ns: NamespaceState, q: Obj, opts: QueryOptions = {}): Q
   const enc = vectorEncodingOf(q.vector_encoding) ?? opts.vectorEncoding ?? 'float';
   const filter =
     q.filters != null
-      ? compileFilter(q.filters, { schema: ns.schema, field: 'filters', allowRefNew: false })
+      ? compileFilter(q.filters, {
+          schema: ns.schema,
+          field: 'filters',
+          allowRefNew: false,
+          fts: (a) => ns.ftsIndex(a),
+        })
       : undefined;
   if (q.aggregate_by != null) {
     if (q.rank_by != null) throw badRequest('aggregate_by cannot be combined with rank_by');
@@ -278,6 +284,32 @@ export function runQuery(ns: NamespaceState, q: Obj, opts: QueryOptions = {}): Q
       rows: rows.slice(offset),
       examined,
       plan: `${plan}, sorted by ${order.map((k) => `${k.attr} ${k.desc ? 'desc' : 'asc'}`).join(', ')}`,
+    };
+  }
+
+  if (isTextRank(q.rank_by)) {
+    // Full-text ranking: score the documents the expression reaches, keep those that pass the
+    // filters with a score above zero, best first (ties by id).
+    const expr = parseRank(ns, q.rank_by);
+    const evaluated = evalRank(ns, expr);
+    examined = evaluated.examined;
+    const scored: { id: Id; d: number }[] = [];
+    for (const [id, d] of evaluated.scores) {
+      if (!(d > 0)) continue;
+      if (filter && !filter.test(id, ns.rows.get(id)!)) continue;
+      scored.push({ id, d });
+    }
+    scored.sort((a, b) => b.d - a.d || compareIds(a.id, b.id));
+    for (const { id, d } of wanted > 0 ? scored : []) {
+      const row = ns.rows.get(id)!;
+      if (!take(id, row)) continue;
+      rows.push({ id, $dist: d, ...project(id, row) });
+      if (rows.length >= wanted) break;
+    }
+    return {
+      rows: rows.slice(offset),
+      examined,
+      plan: `full-text ${describeRank(expr)} scored ${evaluated.scores.size} documents, ${scored.length} matched`,
     };
   }
 

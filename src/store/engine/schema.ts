@@ -6,6 +6,7 @@
 // canonical string, base64 vectors plain number arrays.
 import { canonicalUuid, isUuid } from './ids.js';
 import { badRequest, unprocessable } from './errors.js';
+import { normalizedFts, parseFtsSetting } from './fts/config.js';
 
 export interface AttrSchema {
   type: string;
@@ -89,13 +90,9 @@ export function parseSchemaInput(input: unknown): Map<string, AttrSchema> {
           entry[flag] = obj[flag];
         }
       }
-      if (
-        obj.full_text_search !== undefined &&
-        obj.full_text_search !== null &&
-        obj.full_text_search !== false
-      ) {
-        entry.full_text_search = obj.full_text_search as boolean | Record<string, unknown>;
-      }
+      const fts = parseFtsSetting(attr, entry.type, obj.full_text_search);
+      if (fts !== undefined) entry.full_text_search = fts;
+      else if (obj.full_text_search === false) entry.full_text_search = false;
       if (obj.ann !== undefined && obj.ann !== null && obj.ann !== false) {
         entry.ann = obj.ann as boolean | Record<string, unknown>;
       }
@@ -286,19 +283,6 @@ export function outputValue(entry: AttrSchema | undefined, v: Value): unknown {
   return v;
 }
 
-const FTS_DEFAULTS = {
-  k1: 1.2,
-  b: 0.75,
-  k3: 8,
-  language: 'english',
-  stemming: false,
-  remove_stopwords: true,
-  case_sensitive: false,
-  ascii_folding: false,
-  max_token_length: 39,
-  tokenizer: 'word_v3',
-};
-
 /** The normalized form `GET /v1/namespaces/{ns}/schema` returns. */
 export function normalizedSchema(schema: Schema): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -310,9 +294,7 @@ export function normalizedSchema(schema: Schema): Record<string, unknown> {
     if (e.glob) item.glob = true;
     if (e.fuzzy) item.fuzzy = true;
     item.filterable = attr === 'id' || vector ? null : isFilterable(e);
-    item.full_text_search = e.full_text_search
-      ? { ...FTS_DEFAULTS, ...(typeof e.full_text_search === 'object' ? e.full_text_search : {}) }
-      : null;
+    item.full_text_search = e.full_text_search ? normalizedFts(e.full_text_search) : null;
     out[attr] = item;
   }
   return out;
@@ -327,12 +309,7 @@ export function compactSchema(schema: Schema, distanceMetric: string | undefined
     else if (attr !== 'id') item.filterable = isFilterable(e);
     if (e.regex) item.regex = true;
     if (e.glob) item.glob = true;
-    if (e.full_text_search) {
-      item.full_text_search = {
-        ...FTS_DEFAULTS,
-        ...(typeof e.full_text_search === 'object' ? e.full_text_search : {}),
-      };
-    }
+    if (e.full_text_search) item.full_text_search = normalizedFts(e.full_text_search);
     out[attr] = item;
   }
   return out;
