@@ -19,6 +19,8 @@ export interface NamespaceMeta {
   lastWriteAt: number;
   distanceMetric?: string;
   pinning?: unknown;
+  /** Set on the inaugural write only; reported by metadata. */
+  sharding?: { num_shards: number };
 }
 
 export class NamespaceState {

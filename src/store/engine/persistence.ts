@@ -21,6 +21,9 @@ export interface WalRecord {
   schema: [string, AttrSchema][];
   dm?: string | null;
   pinning?: unknown;
+  sharding?: { num_shards: number };
+  /** `metadata`: a configuration change (pinning) that is neither data nor schema. */
+  kind?: 'metadata';
   put: [Id, Row][];
   del: Id[];
 }
@@ -216,9 +219,11 @@ export function applyRecord(ns: NamespaceState, rec: WalRecord): void {
   ns.schema = new Map(rec.schema);
   if (rec.dm !== undefined) ns.meta.distanceMetric = rec.dm ?? undefined;
   if (rec.pinning !== undefined) ns.meta.pinning = rec.pinning;
+  if (rec.sharding) ns.meta.sharding = rec.sharding;
   for (const [id, row] of rec.put) ns.put(id, row);
   for (const id of rec.del) ns.put(id, null);
-  ns.meta.updatedAt = rec.at;
+  // updated_at follows data and schema; a metadata-only change (pinning) leaves it alone.
+  if (rec.kind !== 'metadata') ns.meta.updatedAt = rec.at;
   if (rec.put.length || rec.del.length) ns.meta.lastWriteAt = rec.at;
 }
 

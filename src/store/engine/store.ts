@@ -92,6 +92,7 @@ export class Store {
         del: [],
       };
       if (plan.creates) rec.created = at;
+      if (plan.sharding) rec.sharding = plan.sharding;
       for (const [id, row] of plan.changes) {
         if (row) rec.put.push([id, row]);
         else rec.del.push(id);
@@ -213,14 +214,25 @@ export class Store {
         if (key !== 'pinning' && key !== 'read_only')
           throw unprocessable(`unknown field \`${key}\` in metadata update; expected pinning`);
       }
-      const pinning = (body as Obj).pinning;
-      const rec: WalRecord = {
-        at: this.now(),
-        schema: [...ns.schema],
-        pinning: pinning ?? null,
-        put: [],
-        del: [],
-      };
+      const patch = body as Obj;
+      if (patch.read_only === true)
+        throw badRequest('read_only namespaces are not supported by the embedded store');
+      if (patch.read_only !== undefined && patch.read_only !== null && patch.read_only !== false)
+        throw unprocessable('read_only: expected a boolean');
+      const pinning = patch.pinning;
+      if (
+        pinning !== undefined &&
+        pinning !== null &&
+        typeof pinning !== 'boolean' &&
+        (typeof pinning !== 'object' ||
+          Array.isArray(pinning) ||
+          ((pinning as Obj).replicas !== undefined &&
+            !(Number.isInteger((pinning as Obj).replicas) && ((pinning as Obj).replicas as number) >= 1)))
+      )
+        throw unprocessable('pinning: expected null, a boolean or {"replicas": n} with n ≥ 1');
+      const rec: WalRecord = { at: this.now(), schema: [...ns.schema], kind: 'metadata', put: [], del: [] };
+      // A missing field leaves pinning as it is; null or false removes it.
+      if ('pinning' in patch) rec.pinning = pinning ?? null;
       await this.disk?.append(name, rec);
       applyRecord(ns, rec);
       return this.metadata(name, 'v2');
@@ -241,6 +253,7 @@ export class Store {
       encryption: version === 'v2' ? { mode: 'default' } : { sse: true },
       index: { status: 'up-to-date' },
     };
+    if (ns.meta.sharding) out.sharding = ns.meta.sharding;
     const pinning = ns.meta.pinning;
     if (pinning !== undefined && pinning !== null && pinning !== false) {
       out.pinning = pinning === true ? { replicas: 1 } : pinning;

@@ -45,6 +45,8 @@ const WRITE_FIELDS = new Set([
 export interface WritePlan {
   /** True when this write creates the namespace. */
   creates: boolean;
+  /** `sharding` given on the namespace's inaugural write. */
+  sharding?: { num_shards: number };
   schema: Schema;
   distanceMetric: string | undefined;
   /** Final state per touched id: the whole document, or null to delete it. */
@@ -97,6 +99,7 @@ export function planWrite(
   for (const key of Object.keys(req)) {
     if (!WRITE_FIELDS.has(key)) throw unprocessable(`unknown field \`${key}\` in write request`);
   }
+  checkEncryption(req.encryption);
   const schema: Schema = new Map([...(ns?.schema ?? new Map())].map(([k, v]) => [k, { ...v }]));
   const hasRows = (ns?.rows.size ?? 0) > 0;
 
@@ -145,6 +148,7 @@ export function planWrite(
       throw namespaceNotFound(name);
     }
   }
+  const sharding = parseSharding(req.sharding, ns);
   if (creates && !schema.has('id')) {
     const first = upsertRows[0]?.id;
     schema.set('id', { type: typeof first === 'string' ? 'string' : 'uint' });
@@ -163,6 +167,19 @@ export function planWrite(
 
   if (copySource != null) {
     const src = typeof copySource === 'string' ? copySource : (copySource as Obj).source_namespace;
+    if (typeof copySource === 'object' && copySource !== null) {
+      const c = copySource as Obj;
+      if (c.source_region != null)
+        throw badRequest(
+          `copy_from_namespace.source_region: the embedded store is a single region; cross-region copies (from ${JSON.stringify(c.source_region)}) are not available`,
+        );
+      if (c.source_api_key != null)
+        throw badRequest(
+          'copy_from_namespace.source_api_key: the embedded store has one organization; copies from another organization are not available',
+        );
+      if (c.dest_encryption != null)
+        checkEncryption(c.dest_encryption, 'copy_from_namespace.dest_encryption');
+    }
     if (typeof src !== 'string') throw unprocessable('copy_from_namespace: expected a namespace name');
     const from = source.lookup(src);
     if (!from) throw namespaceNotFound(src);
@@ -314,7 +331,61 @@ export function planWrite(
     billing.query = { billable_logical_bytes_queried: 0, billable_logical_bytes_returned: 0 };
   }
   response.billing = billing;
-  return { creates, schema, distanceMetric, changes, response };
+  const plan: WritePlan = { creates, schema, distanceMetric, changes, response };
+  if (sharding && creates) plan.sharding = sharding;
+  return plan;
+}
+
+/** KMS key names the service accepts: a GCP crypto key resource name or an AWS KMS key ARN. */
+const KMS_KEY =
+  /^(projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+|arn:aws[\w-]*:kms:[\w-]+:\d{12}:(key|alias)\/.+)$/;
+
+/**
+ * `encryption`: the default (server-side encryption) is what the embedded store does anyway;
+ * a customer-managed key (v2 `{mode: "customer-managed", key_name}` or v1 `{cmek: {key_name}}`)
+ * is refused, with the service's text for a malformed key, instead of being accepted and ignored.
+ */
+export function checkEncryption(enc: unknown, field = 'encryption'): void {
+  if (enc === undefined || enc === null) return;
+  if (typeof enc !== 'object' || Array.isArray(enc))
+    throw unprocessable(
+      `${field}: expected {"mode": "default"} or {"mode": "customer-managed", "key_name": "…"}`,
+    );
+  const e = enc as Obj;
+  let keyName: unknown;
+  if (e.cmek !== undefined) {
+    keyName = typeof e.cmek === 'object' && e.cmek !== null ? (e.cmek as Obj).key_name : undefined;
+  } else if (e.mode === 'customer-managed') {
+    keyName = e.key_name;
+  } else if (e.mode === 'default' || (e.mode === undefined && e.sse === true)) {
+    return;
+  } else {
+    throw unprocessable(
+      `${field}.mode: unknown variant \`${String(e.mode)}\`, expected \`default\` or \`customer-managed\``,
+    );
+  }
+  if (typeof keyName !== 'string')
+    throw unprocessable(`${field}: customer-managed encryption needs a string key_name`);
+  if (!KMS_KEY.test(keyName)) throw badRequest(`Malformed Cloud KMS crypto key: ${keyName}`);
+  throw badRequest(
+    `${field}: customer-managed encryption keys (CMEK) are not available in the embedded store, which has no KMS; the key ${keyName} cannot be used. Omit encryption (data is stored unencrypted on local disk).`,
+  );
+}
+
+/** `sharding` is accepted on a namespace's inaugural write only, as the service does. */
+function parseSharding(raw: unknown, ns: NamespaceState | undefined): { num_shards: number } | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw unprocessable('sharding: expected {"num_shards": n}');
+  const n = (raw as Obj).num_shards;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
+    throw unprocessable('sharding.num_shards: expected a positive integer');
+  if (ns && ns.meta.sharding?.num_shards === n) return undefined;
+  if (ns)
+    throw badRequest(
+      "sharding can only be configured on a namespace's inaugural write; it cannot be added to or changed on an existing namespace",
+    );
+  return { num_shards: n };
 }
 
 function convertPatch(schema: Schema, patch: Obj, field: string): Row {
