@@ -1,7 +1,7 @@
 // Raw REST calls to the test apiserver for the chart tests: server-side apply of any object the
 // chart renders, sent exactly as rendered (client-node's typed models would drop unknown fields,
 // which is what fieldValidation=Strict must see), optionally as a dry run.
-import { request } from 'node:https';
+import { request, type RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Json } from '../../unit/helm/chart-files.js';
 
@@ -26,6 +26,7 @@ const PLURALS: Record<string, string> = {
   EC2NodeClass: 'ec2nodeclasses',
   ServiceMonitor: 'servicemonitors',
   Event: 'events',
+  Lease: 'leases',
 };
 
 export interface ApiResult {
@@ -49,7 +50,7 @@ export async function kubeRequest(
   contentType = 'application/json',
 ): Promise<ApiResult> {
   const server = new URL(kc.getCurrentCluster()!.server);
-  const opts: Parameters<typeof request>[0] = {
+  const opts: RequestOptions = {
     method,
     hostname: server.hostname,
     port: server.port,
@@ -129,4 +130,30 @@ export async function listNames(
     (i) =>
       `${(i.metadata as Json).namespace ? `${(i.metadata as Json).namespace}/` : ''}${(i.metadata as Json).name}`,
   );
+}
+
+/** Server-side apply CRDs and wait until each is Established (its kind is served). */
+export async function installCrds(kc: KubeConfig, crds: Json[]): Promise<void> {
+  for (const crd of crds) {
+    const r = await serverSideApply(kc, crd);
+    if (r.status >= 300)
+      throw new Error(`CRD ${crd.metadata.name as string} refused: ${JSON.stringify(r.body)}`);
+  }
+  for (const crd of crds) {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const live = await readObject(
+        kc,
+        'apiextensions.k8s.io/v1',
+        'CustomResourceDefinition',
+        undefined,
+        crd.metadata.name as string,
+      );
+      const conditions = ((live?.status as Json | undefined)?.conditions as Json[] | undefined) ?? [];
+      if (conditions.some((c) => c.type === 'Established' && c.status === 'True')) break;
+      if (Date.now() > deadline)
+        throw new Error(`CRD ${crd.metadata.name as string} not Established within 60 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }

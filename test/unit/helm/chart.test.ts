@@ -31,6 +31,17 @@ describe('chart crds/', () => {
   });
 });
 
+describe('chart files/operator-rbac.yaml', () => {
+  it('is a link to deploy/operator/10-rbac.yaml, whose ClusterRole rules the chart renders', () => {
+    const link = new URL('files/operator-rbac.yaml', CHART_DIR);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link)).toBe('../../../operator/10-rbac.yaml');
+    expect(readFileSync(link, 'utf8')).toBe(
+      readFileSync(new URL('../../../deploy/operator/10-rbac.yaml', import.meta.url), 'utf8'),
+    );
+  });
+});
+
 describe('values.yaml', () => {
   it('default compute pools are the stock pools `layer render` assumes (src/api/defaults.ts)', () => {
     expect(chartValues().operator.infraRules.computePools).toEqual(helmDefaultComputePools());

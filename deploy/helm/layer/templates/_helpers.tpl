@@ -97,3 +97,25 @@ and the fix.
 {{- printf "layer-inbound-key-%s" .name -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+The operator ClusterRole's rules, read from deploy/operator/10-rbac.yaml (files/operator-rbac.yaml
+is a link to it): the hand-written install and the chart grant exactly the same.
+*/}}
+{{- define "layer.operatorRules" -}}
+{{- $rules := list -}}
+{{- range splitList "\n---\n" (.Files.Get "files/operator-rbac.yaml") -}}
+{{- $doc := fromYaml . -}}
+{{- if eq (get $doc "kind") "ClusterRole" -}}
+{{- $rules = get $doc "rules" -}}
+{{- end -}}
+{{- end -}}
+{{- if not $rules -}}
+{{- fail "files/operator-rbac.yaml (deploy/operator/10-rbac.yaml) has no ClusterRole with rules" -}}
+{{- end -}}
+{{- toYaml $rules -}}
+{{- end -}}
+
+{{- define "layer.leaseName" -}}
+{{- printf "%s-operator" (include "layer.fullname" .) -}}
+{{- end -}}

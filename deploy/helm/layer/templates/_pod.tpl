@@ -113,6 +113,14 @@ spec:
               value: {{ $v.workers.storeUrl | default (printf "http://layer-gateway.%s.svc:8080" $.Release.Namespace) | quote }}
             - name: LAYER_RELEASE_SECRET_NAME
               value: {{ include "layer.secretName" $ | quote }}
+            - name: LAYER_LEADER_ELECT
+              value: {{ $v.operator.leaderElection.enabled | toString | quote }}
+            {{- if $v.operator.leaderElection.enabled }}
+            - name: LAYER_LEADER_ELECTION_NAMESPACE
+              value: {{ $.Release.Namespace | quote }}
+            - name: LAYER_LEADER_ELECTION_ID
+              value: {{ include "layer.leaseName" $ | quote }}
+            {{- end }}
             {{- with $v.operator.watchNamespaces }}
             - name: LAYER_WATCH_NAMESPACES
               value: {{ join "," . | quote }}
