@@ -28,6 +28,8 @@ export interface StoreServerOptions {
   maxBodyBytes?: number;
   /** Passed to the engine (snapshot threshold). */
   minSnapshotWalBytes?: number;
+  /** The engine's clock (created_at, updated_at, …), injectable for tests. */
+  now?: () => number;
 }
 
 export interface StoreServer {
@@ -52,7 +54,7 @@ class HttpError extends StoreEngineError {}
  */
 export async function startStoreServer(opts: StoreServerOptions = {}): Promise<StoreServer> {
   if (!opts.memory && !opts.dataDir) throw new Error('startStoreServer: pass dataDir, or memory: true');
-  const storeOpts: StoreOptions = { minSnapshotWalBytes: opts.minSnapshotWalBytes };
+  const storeOpts: StoreOptions = { minSnapshotWalBytes: opts.minSnapshotWalBytes, now: opts.now };
   if (!opts.memory) storeOpts.dataDir = opts.dataDir;
   const store = await Store.open(storeOpts);
   const keys = new Set(opts.apiKeys ?? []);
