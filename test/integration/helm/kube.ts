@@ -42,7 +42,22 @@ export function restPath(apiVersion: string, kind: string, namespace?: string, n
   return `${base}${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`;
 }
 
+/** One REST call; a 429 (the apiserver's storage for a kind still initialising) is retried. */
 export async function kubeRequest(
+  kc: KubeConfig,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<ApiResult> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await kubeRequestOnce(kc, method, path, body, contentType);
+    if (r.status !== 429 || attempt >= 30) return r;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+async function kubeRequestOnce(
   kc: KubeConfig,
   method: string,
   path: string,
