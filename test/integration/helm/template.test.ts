@@ -120,6 +120,22 @@ beforeAll(async () => {
       secrets: ['tpuf_...', 'layer_worker_...'],
     },
     { name: 'every option on', args: ['-f', everything], secrets: [STORE_KEY, WORKER_KEY] },
+    {
+      name: 'a pre-created credential Secret, open mode, one replica without leader election',
+      args: [
+        '--set',
+        'vectorStore.credential.existingSecret=store-credential',
+        '--set',
+        'vectorStore.inboundAuth.mode=open',
+        '--set',
+        'operator.replicas=1',
+        '--set',
+        'operator.leaderElection.enabled=false',
+        '--set',
+        'operator.infraRules.create=false',
+      ],
+      secrets: [],
+    },
   );
 }, 45 * 60_000);
 
@@ -195,6 +211,10 @@ describe('helm template', () => {
     for (const c of cases) {
       const objects = await render(c.args);
       expect(objects.filter((o) => o.kind === 'ConfigMap')).toEqual([]);
+      if (c.secrets.length === 0) {
+        expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+        continue;
+      }
       const secret = findObject(objects, 'Secret', 'layer');
       const stored = Object.values(secret.data as Record<string, string>).map((v) =>
         Buffer.from(v, 'base64').toString(),
@@ -336,6 +356,23 @@ describe('helm template', () => {
         ),
     );
     expect(served.map((d) => d.metadata.name as string)).toEqual(['layer-api']);
+  });
+});
+
+describe('helm template, a pre-created Secret', () => {
+  it('refers to it from the VectorStore and the env, renders no Secret, no Lease and no InfraRules', async () => {
+    const objects = await render(cases[4]!.args);
+    expect(findObject(objects, 'VectorStore', 'default').spec.credential).toEqual({
+      secretRef: { name: 'store-credential', key: 'vector-store-api-key' },
+    });
+    const env = Object.fromEntries(
+      (containers(objects)[0]!.env as Json[]).map((e) => [e.name as string, e.value ?? e.valueFrom]),
+    );
+    expect(env[ConfigEnv.storeApiKey]).toEqual({
+      secretKeyRef: { name: 'store-credential', key: 'vector-store-api-key' },
+    });
+    expect(env[ConfigEnv.leaderElect]).toBe('false');
+    expect(objects.map(objectLabel).filter((l) => /^(Secret|Lease|InfraRules)\//.test(l))).toEqual([]);
   });
 });
 
