@@ -37,6 +37,7 @@ import { installCrds, kubeRequest, listNames, readObject } from './kube.js';
 const RELEASE = 'layer';
 const NS = 'layer';
 const STORE_KEY = `tpuf_${randomUUID()}`;
+const ROTATED_STORE_KEY = `tpuf_rotated_${randomUUID()}`;
 const WORKER_KEY = `layer_worker_${randomUUID()}`;
 const log = (line: string) => process.stderr.write(`[helm-install] ${line}\n`);
 
@@ -60,7 +61,7 @@ beforeAll(async () => {
   // Prerequisites a cluster has before this chart: KEDA's and Karpenter's CRDs.
   await installCrds(admin, [...crdsIn(KEDA_CRD_DIR), ...crdsIn(KARPENTER_CRD_DIR)]);
   await registerTemporalNamespace(temporalNs);
-  store = await startStoreServer({ memory: true, apiKeys: [STORE_KEY] });
+  store = await startStoreServer({ memory: true, apiKeys: [STORE_KEY, ROTATED_STORE_KEY] });
 
   // install.md's keys example, with this run's store and keys, Temporal and Karpenter on.
   const values = loadSeed('valuesKeys');
@@ -278,6 +279,49 @@ describe('helm upgrade --install on a real kube-apiserver', () => {
       });
     expect((await discover()).status).toBe(401);
     expect((await discover(WORKER_KEY)).status).not.toBe(401);
+  });
+
+  it('helm upgrade with a new store key and region: the release Secret holds the new key, the operator reconciles the new generation (the store takes both keys), the Lease keeps its holder', async () => {
+    expect(operator).toBeDefined();
+    const holder = (await readObject(admin, 'coordination.k8s.io/v1', 'Lease', NS, 'layer-operator'))?.spec
+      .holderIdentity as string;
+    expect(holder).toBeTruthy();
+    await helm.ok(
+      helmArgs(
+        'upgrade',
+        RELEASE,
+        chartPath(),
+        '-n',
+        NS,
+        '-f',
+        valuesFile,
+        '--set',
+        `vectorStore.credential.apiKey=${ROTATED_STORE_KEY}`,
+        '--set',
+        'vectorStore.endpoint.region=local-2',
+      ),
+    );
+    const secret = await readObject(admin, 'v1', 'Secret', NS, 'layer');
+    expect(
+      Buffer.from((secret?.data as Record<string, string>)['vector-store-api-key']!, 'base64').toString(),
+    ).toBe(ROTATED_STORE_KEY);
+    const vs = await eventually(
+      'VectorStore/default reconciled at its new generation',
+      async () => {
+        const live = await readObject(admin, 'hevlayer.com/v1alpha1', 'VectorStore', NS, 'default');
+        const ready = condition(live, 'Ready');
+        return live?.spec.endpoint.region === 'local-2' &&
+          ready?.status === 'True' &&
+          ready.observedGeneration === live.metadata.generation
+          ? live
+          : undefined;
+      },
+      90_000,
+    );
+    expect(condition(vs, 'EndpointReachable')).toMatchObject({ status: 'True', reason: 'Reachable' });
+    // helm's three-way merge leaves the spec the operator wrote alone.
+    const lease = await readObject(admin, 'coordination.k8s.io/v1', 'Lease', NS, 'layer-operator');
+    expect(lease?.spec.holderIdentity).toBe(holder);
   });
 
   it('helm uninstall leaves no release or operator-made object behind, and keeps the CRDs', async () => {
