@@ -176,6 +176,19 @@ describe('helm lint', () => {
   });
 });
 
+describe('helm package', () => {
+  it('resolves the crds/ and files/ links into the archive, which renders and installs the same', async () => {
+    const out = join(dir, 'package');
+    await helm.ok(['package', chartPath(), '-d', out]);
+    const archive = join(out, 'layer-0.1.0.tgz');
+    const args = ['-f', seedPath('valuesKeys'), '-n', namespace, '--include-crds'];
+    const fromDir = await helm.ok(['template', 'layer', chartPath(), ...args]);
+    const fromArchive = await helm.ok(['template', 'layer', archive, ...args]);
+    expect(fromArchive).toBe(fromDir);
+    expect(manifestObjects(fromArchive).filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(5);
+  });
+});
+
 describe('helm template', () => {
   it('renders every case, and every object passes its validation', async () => {
     for (const c of cases) {
