@@ -47,7 +47,8 @@ export interface FilterContext {
   fts?: (attr: string) => FtsIndex | undefined;
 }
 
-const OPS = new Set([
+/** Every filter operator, exactly as spelled on the wire. */
+export const FILTER_OPS: ReadonlySet<string> = new Set([
   'Eq',
   'NotEq',
   'In',
@@ -133,9 +134,9 @@ function compileNode(input: unknown, ctx: FilterContext, path: string, depth: nu
   if (typeof head !== 'string' || typeof second !== 'string' || input.length < 3 || input.length > 4) {
     throw badRequest(`invalid filter at ${path}: ${SHAPE}; got ${show(input)}`);
   }
-  if (!OPS.has(second)) {
+  if (!FILTER_OPS.has(second)) {
     throw badRequest(
-      `invalid filter at ${path}: unknown operator '${second}' (operators are case-sensitive: ${[...OPS].join(', ')})`,
+      `invalid filter at ${path}: unknown operator '${second}' (operators are case-sensitive: ${[...FILTER_OPS].join(', ')})`,
     );
   }
   return compileCond(head, second, input[2], input[3], ctx, path);

@@ -242,6 +242,14 @@ describe('combinators', () => {
       merge(scale(title, 2), body, (x, y) => x + y),
     ],
     [
+      'a bare filter ranks 1 where it matches',
+      ['title', 'ContainsAnyToken', 'story'],
+      new Map([
+        [1, 1],
+        [2, 1],
+      ]),
+    ],
+    [
       'a filter inside rank_by scores 1 where it matches',
       [
         'Sum',

@@ -5,7 +5,7 @@
 // out, as the service does.
 import type { Id } from '../ids.js';
 import { badRequest } from '../errors.js';
-import { compileFilter, type FilterNode } from '../filter.js';
+import { compileFilter, FILTER_OPS, type FilterNode } from '../filter.js';
 import type { NamespaceState } from '../namespace.js';
 import type { FtsIndex } from './bm25.js';
 
@@ -26,7 +26,9 @@ export function isTextRank(rankBy: unknown[]): boolean {
   const [head, op] = rankBy;
   if (head === 'Sum' || head === 'Max' || head === 'Product') return true;
   if (typeof head === 'string' && UNSUPPORTED.has(head)) return true;
-  return op === 'BM25';
+  // A bare filter ranks too: 1 where it matches (the docs' "rank by filter").
+  if (head === 'And' || head === 'Or' || head === 'Not') return true;
+  return op === 'BM25' || (typeof op === 'string' && FILTER_OPS.has(op));
 }
 
 function show(v: unknown): string {
