@@ -431,6 +431,21 @@ describe('token filters', () => {
     expect(await ids(filter)).toEqual(expected);
   });
 
+  it('work with ordering by another attribute', async () => {
+    const res = await ns.query({
+      rank_by: ['n', 'desc'],
+      filters: [
+        'Or',
+        [
+          ['body', 'ContainsAllTokens', 'quick fox'],
+          ['body', 'ContainsTokenSequence', 'a cat'],
+        ],
+      ],
+      top_k: 10,
+    });
+    expect(res.rows?.map((r) => r.id)).toEqual([5, 3, 1]);
+  });
+
   it('BM25 with last_as_prefix scores a prefix hit 1.0', async () => {
     const res = await ns.query({ rank_by: ['body', 'BM25', 'ca', { last_as_prefix: true }], top_k: 10 });
     expect(res.rows).toEqual([{ id: 5, $dist: 1 }]);
