@@ -15,7 +15,7 @@ import type { Value } from '../schema.js';
 import { ENGLISH_STOPWORDS } from './stopwords.js';
 import type { FtsConfig } from './config.js';
 
-const segmenter = new Intl.Segmenter('und', { granularity: 'word' });
+let segmenter: Intl.Segmenter | undefined;
 const ALNUM_RUN = /[\p{L}\p{N}\p{M}]+/gu;
 const IDEOGRAPH = /\p{Ideographic}/u;
 
@@ -36,6 +36,7 @@ function stemmerFor(language: string): Stemmer {
 export function splitWords(text: string, tokenizer: FtsConfig['tokenizer']): string[] {
   if (tokenizer === 'word_v3' || tokenizer === 'word_v4') {
     const out: string[] = [];
+    segmenter ??= new Intl.Segmenter('und', { granularity: 'word' });
     for (const seg of segmenter.segment(text)) if (seg.isWordLike) out.push(seg.segment);
     return out;
   }
