@@ -273,7 +273,12 @@ export interface OperatorProcess {
  * Starts `layer operator` with only `env` (plus PATH and HOME) and resolves once its informers
  * and HTTP API are up, so a test can apply objects knowing the operator sees them.
  */
-export async function startOperatorProcess(env: Record<string, string>): Promise<OperatorProcess> {
+export async function startOperatorProcess(
+  env: Record<string, string>,
+  /** When the process counts as started (default: informers started and the API listening). */
+  startedWhen: (log: string) => boolean = (log) =>
+    log.includes('informers started') && /operator\/api: listening on/.test(log),
+): Promise<OperatorProcess> {
   const bin = fileURLToPath(new URL('../../../bin/layer.js', import.meta.url));
   const child = spawn(process.execPath, [bin, 'operator', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -284,7 +289,7 @@ export async function startOperatorProcess(env: Record<string, string>): Promise
   await new Promise<void>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
       log += d.toString();
-      if (log.includes('informers started') && /operator\/api: listening on/.test(log)) resolve();
+      if (startedWhen(log)) resolve();
     });
     child.once('exit', (code) => reject(new Error(`layer operator exited with ${code}:\n${log}`)));
   });
@@ -292,7 +297,7 @@ export async function startOperatorProcess(env: Record<string, string>): Promise
     child,
     log: () => log,
     stop: async () => {
-      if (child.exitCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);

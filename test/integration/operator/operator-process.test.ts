@@ -2,12 +2,21 @@
 // environment, on the real apiserver (with exactly deploy/operator's ClusterRole) and the real
 // Temporal dev server. A Function CR becomes a Deployment and a ScaledObject rendered with the
 // worker settings the process was given, its workflow runs on the task queue the process polls
-// (so a pull worker writes every row back), and deleting the CR removes it all.
+// (so a pull worker writes every row back), its status follows the Deployment and the worker pods
+// (Ready when available, Degraded on a crash loop) without a pass the test starts, and deleting
+// the CR removes it all.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppsV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+} from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -169,6 +178,78 @@ describe('layer operator (child process)', () => {
         30_000,
       );
       expect(condition(cr, 'WorkflowReady')?.reason).toBe('WorkflowRunning');
+
+      // There is no kubelet: the test plays it through the status subresources. The watcher sees
+      // the Deployment become available and a pod crash-loop, and the status follows without any
+      // pass started by the test.
+      const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+      await apps.patchNamespacedDeploymentStatus(
+        {
+          name: objectName,
+          namespace: ns,
+          body: { status: { replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1 } },
+        },
+        merge,
+      );
+      const ready = await eventually(
+        'Ready once the Deployment is available',
+        async () => {
+          const live = await readCr(custom, 'Function', ns, name);
+          return condition(live, 'Ready')?.status === 'True' ? live : undefined;
+        },
+        30_000,
+      );
+      expect(condition(ready, 'WorkerAvailable')?.reason).toBe('DeploymentAvailable');
+      const core = admin.makeApiClient(CoreV1Api);
+      const podName = `${objectName}-crash1`;
+      await core.createNamespacedPod({
+        namespace: ns,
+        body: {
+          metadata: { name: podName, labels: deployment.spec!.template.metadata!.labels! },
+          spec: { containers: [{ name: 'worker', image: 'example/tagger:1' }] },
+        },
+      });
+      await core.patchNamespacedPodStatus(
+        {
+          name: podName,
+          namespace: ns,
+          body: {
+            status: {
+              phase: 'Running',
+              containerStatuses: [
+                {
+                  name: 'worker',
+                  image: 'example/tagger:1',
+                  imageID: '',
+                  ready: false,
+                  restartCount: 4,
+                  state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 1m20s' } },
+                },
+              ],
+            },
+          },
+        },
+        merge,
+      );
+      const degraded = await eventually(
+        'Degraded=CrashLoop from the pod',
+        async () => {
+          const live = await readCr(custom, 'Function', ns, name);
+          return condition(live, 'Degraded')?.status === 'True' ? live : undefined;
+        },
+        30_000,
+      );
+      expect(condition(degraded, 'Degraded')?.reason).toBe('CrashLoop');
+      expect(condition(degraded, 'Ready')).toMatchObject({ status: 'False', reason: 'CrashLoop' });
+      await core.deleteNamespacedPod({ name: podName, namespace: ns, gracePeriodSeconds: 0 });
+      await eventually(
+        'Ready again once the pod is gone',
+        async () => {
+          const live = await readCr(custom, 'Function', ns, name);
+          return condition(live, 'Ready')?.status === 'True' ? live : undefined;
+        },
+        30_000,
+      );
       // Nothing left to do: KEDA reads 0 and may scale the worker to zero.
       await eventually('queue depth 0', async () => ((await depth()) === 0 ? true : undefined), 60_000);
     } finally {
