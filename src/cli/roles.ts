@@ -11,6 +11,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { createOperatorWorkerParts, type OperatorWorkerDeps } from '../activities/operator-worker.js';
 import { operatorSettingsInput, payloadDataConverter, type Config } from '../config.js';
 import { operatorSettings } from '../operator/settings.js';
+import { withKeepAlive } from '../operator/kube-keep-alive.js';
 import { createStoreRouter } from '../operator/store-router.js';
 import { createStoreClient } from '../store/client.js';
 import { LayerError } from '../util/errors.js';
@@ -49,7 +50,8 @@ export function loadKubeConfig(
   config: Config,
   home: string = homedir(),
 ): { kubeConfig: KubeConfig; source: KubeSource; detail: string } | undefined {
-  const kc = new KubeConfig();
+  // Every client made from it shares keep-alive connections (src/operator/kube-keep-alive.ts).
+  const kc = withKeepAlive(new KubeConfig());
   const explicit = config.kube.kubeconfig?.split(':').find((p) => p.length > 0);
   if (explicit) {
     if (!existsSync(explicit)) {
