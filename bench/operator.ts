@@ -6,8 +6,15 @@
 //   2. settle: a burst of Functions created as fast as the apiserver takes them; the time until
 //      every one has its Deployment and ScaledObject and a status whose observedGeneration is
 //      current.
+//   3. fleet (`--functions N`, instead of 1 and 2): N Functions applied at once; per Function the
+//      time from its create call until its Deployment and ScaledObject exist (p50 / p95, seen by
+//      watches, under that load), the time until every one has its objects and a current status
+//      (settle_all_s), then spec changes to single Functions among the N, one at a time, until
+//      each status is current again (p50 / p95); CPU seconds of the operator, apiserver, etcd and
+//      Temporal server over the burst, and the reconcile passes it took (from the histories).
 // Prints progress on stderr; the last line on stdout is one JSON object.
 // Usage: npm run bench:operator [-- --latency 100 --settle 500 --concurrency 4]
+//        npm run bench:operator -- --functions 500 [--spec-changes 20]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -18,14 +25,19 @@ import {
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  makeInformer,
   PatchStrategy,
   setHeaderOptions,
   type KubeConfig,
+  type KubernetesObject,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
 import { parse } from 'yaml';
 import { startKubeApiServer } from '../src/dev/kube-apiserver.js';
-import { startTemporalDevServer } from '../src/dev/temporal-server.js';
+import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/temporal-server.js';
+import type { KubeApiServer } from '../src/dev/kube-apiserver.js';
+import { cpuSeconds } from './proc.js';
 import { workloadObjectName } from '../src/operator/names.js';
 import { startStoreServer } from '../src/store/server.js';
 
@@ -38,6 +50,8 @@ const LATENCY_FUNCTIONS = arg('latency', 100);
 const SETTLE_FUNCTIONS = arg('settle', 500);
 const CONCURRENCY = arg('concurrency', 4);
 const SETTLE_TIMEOUT_MS = arg('settle-timeout-s', 900) * 1000;
+const FLEET_FUNCTIONS = arg('functions', 0);
+const SPEC_CHANGES = arg('spec-changes', 20);
 const GROUP = 'hevlayer.com';
 const VERSION = 'v1alpha1';
 const ROOT = new URL('../', import.meta.url);
@@ -92,10 +106,17 @@ function functionCr(namespace: string, name: string): object {
 /** `layer operator` as shipped, configured only through its environment. */
 async function startOperator(env: Record<string, string>): Promise<ChildProcess> {
   const bin = fileURLToPath(new URL('bin/layer.js', ROOT));
-  const child = spawn(process.execPath, [bin, 'operator', '--port', '0'], {
+  // e.g. LAYER_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the operator.
+  const nodeArgs = (process.env.LAYER_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, bin, 'operator', '--port', '0'], {
     // Its stdout goes to our stderr: the SDK core logs there, and our stdout ends in one JSON line.
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LAYER_FROM_SOURCE: '1', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      LAYER_FROM_SOURCE: '1',
+      ...env,
+    },
   });
   child.stdout!.pipe(process.stderr);
   await new Promise<void>((resolve, reject) => {
@@ -125,6 +146,213 @@ async function exists(fn: () => Promise<unknown>): Promise<boolean> {
   }
 }
 
+/** When each named object was first seen by a watch on a namespace (informer add events). */
+function firstSeen(
+  kc: KubeConfig,
+  path: string,
+  list: () => Promise<unknown>,
+): {
+  seen: Map<string, number>;
+  informer: { start(): Promise<void>; stop(): Promise<void> };
+  on(fn: (obj: KubernetesObject) => void): void;
+} {
+  const seen = new Map<string, number>();
+  const informer = makeInformer<KubernetesObject>(kc, path, list as never);
+  const listeners: ((obj: KubernetesObject) => void)[] = [];
+  const record = (obj: KubernetesObject) => {
+    const name = obj.metadata?.name;
+    if (name && !seen.has(name)) seen.set(name, performance.now());
+    for (const l of listeners) l(obj);
+  };
+  informer.on('add', record);
+  informer.on('update', record);
+  return { seen, informer, on: (fn) => listeners.push(fn) };
+}
+
+interface FunctionObject extends KubernetesObject {
+  status?: { observedGeneration?: number };
+}
+
+async function fleet(
+  kc: KubeConfig,
+  servers: { kube: KubeApiServer; temporal: TemporalDevServer; operator: ChildProcess },
+): Promise<Record<string, unknown>> {
+  const ns = 'bench-fleet';
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const keda = { group: 'keda.sh', version: 'v1alpha1', plural: 'scaledobjects', namespace: ns };
+  const deployments = firstSeen(kc, `/apis/apps/v1/namespaces/${ns}/deployments`, () =>
+    apps.listNamespacedDeployment({ namespace: ns }),
+  );
+  const scaledObjects = firstSeen(kc, `/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects`, () =>
+    custom.listNamespacedCustomObject(keda),
+  );
+  const fnPath = `/apis/${GROUP}/${VERSION}/namespaces/${ns}/functions`;
+  const functions = firstSeen(kc, fnPath, () =>
+    custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'functions', namespace: ns }),
+  );
+  /** name → the time its status became current for the generation being waited on. */
+  const current = new Map<string, { generation: number; at: number }>();
+  functions.on((obj) => {
+    const f = obj as FunctionObject;
+    const generation = f.metadata?.generation;
+    if (generation !== undefined && f.status?.observedGeneration === generation) {
+      const before = current.get(f.metadata!.name!);
+      if (!before || before.generation < generation)
+        current.set(f.metadata!.name!, { generation, at: performance.now() });
+    }
+  });
+  for (const w of [deployments, scaledObjects, functions]) await w.informer.start();
+
+  const pids = {
+    operator: servers.operator.pid,
+    apiserver: servers.kube.pids.apiserver,
+    etcd: servers.kube.pids.etcd,
+    temporal: servers.temporal.pid,
+  };
+  const cpu = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  const names = Array.from({ length: FLEET_FUNCTIONS }, (_, i) => `fleet-${i}`);
+  const createdAt = new Map<string, number>();
+
+  log(`fleet: ${FLEET_FUNCTIONS} Functions created at once; ${load()}`);
+  const cpu0 = cpu();
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < names.length) {
+        const name = names[next++]!;
+        createdAt.set(name, performance.now());
+        await custom.createNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: 'functions',
+          namespace: ns,
+          body: functionCr(ns, name),
+        });
+      }
+    }),
+  );
+  const createdMs = performance.now() - t0;
+  log(`  created in ${(createdMs / 1000).toFixed(1)} s`);
+  const objectName = (n: string) => workloadObjectName('Function', n);
+  const hasObjects = (n: string) =>
+    deployments.seen.has(objectName(n)) && scaledObjects.seen.has(objectName(n));
+  let settledMs = Number.NaN;
+  let lastReport = 0;
+  while (performance.now() - t0 < SETTLE_TIMEOUT_MS) {
+    const withObjects = names.filter(hasObjects).length;
+    const statusCurrent = names.filter((n) => current.has(n)).length;
+    if (withObjects === names.length && statusCurrent === names.length) {
+      settledMs =
+        Math.max(
+          ...names.map((n) => current.get(n)!.at),
+          ...names.map((n) =>
+            Math.max(deployments.seen.get(objectName(n))!, scaledObjects.seen.get(objectName(n))!),
+          ),
+        ) - t0;
+      break;
+    }
+    if (performance.now() - lastReport > 5000) {
+      lastReport = performance.now();
+      log(`  ${withObjects} with objects, ${statusCurrent} status current; ${load()}`);
+    }
+    await sleep(100);
+  }
+  const cpu1 = cpu();
+  const applyToObjects = names
+    .filter(hasObjects)
+    .map(
+      (n) =>
+        Math.max(deployments.seen.get(objectName(n))!, scaledObjects.seen.get(objectName(n))!) -
+        createdAt.get(n)!,
+    )
+    .sort((a, b) => a - b);
+  log(`  settled in ${Number.isNaN(settledMs) ? 'timeout' : (settledMs / 1000).toFixed(1)} s; ${load()}`);
+
+  // Spec changes to single Functions among the N, one at a time (nothing else in flight).
+  const specChangeMs: number[] = [];
+  for (let k = 0; k < Math.min(SPEC_CHANGES, names.length) && !Number.isNaN(settledMs); k++) {
+    const name = names[Math.floor((k * names.length) / SPEC_CHANGES)]!;
+    const before = current.get(name)!.generation;
+    const t = performance.now();
+    await custom.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: 'functions',
+        namespace: ns,
+        name,
+        body: { spec: { worker: { batchSize: 16 + k } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    while ((current.get(name)?.generation ?? 0) <= before) {
+      if (performance.now() - t > 60_000) throw new Error(`${name}: spec change not settled after 60 s`);
+      await sleep(10);
+    }
+    specChangeMs.push(current.get(name)!.at - t);
+  }
+  specChangeMs.sort((a, b) => a - b);
+  for (const w of [deployments, scaledObjects, functions]) await w.informer.stop();
+
+  // Passes the burst took, from the reconcile workflows' histories (after the measurement).
+  const connection = await Connection.connect({ address: servers.temporal.address });
+  let passes = 0;
+  let runs = 0;
+  try {
+    const client = new Client({ connection, namespace: servers.temporal.namespace });
+    const ids: { workflowId: string; runId: string }[] = [];
+    for await (const w of client.workflow.list({
+      query: `WorkflowType = 'reconcileWorkflow' AND WorkflowId STARTS_WITH 'reconcile/Function/${ns}/'`,
+    }))
+      ids.push({ workflowId: w.workflowId, runId: w.runId });
+    runs = ids.length;
+    let i = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (i < ids.length) {
+          const { workflowId, runId } = ids[i++]!;
+          const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+          for (const e of history.events ?? [])
+            if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'reconcilePass') passes++;
+        }
+      }),
+    );
+  } finally {
+    await connection.close();
+  }
+  const cpuUsed = Object.fromEntries(
+    Object.keys(pids).map((k) => [k, Math.round(((cpu1[k] ?? 0) - (cpu0[k] ?? 0)) * 10) / 10]),
+  );
+  const round = (ms: number) => Math.round(ms);
+  const result = {
+    mode: 'fleet',
+    functions: FLEET_FUNCTIONS,
+    create_seconds: Math.round(createdMs / 100) / 10,
+    settle_all_s: Number.isNaN(settledMs) ? null : Math.round(settledMs / 100) / 10,
+    apply_to_objects_p50_ms: round(percentile(applyToObjects, 50)),
+    apply_to_objects_p95_ms: round(percentile(applyToObjects, 95)),
+    apply_to_objects_max_ms: round(applyToObjects.at(-1) ?? 0),
+    spec_changes: specChangeMs.length,
+    spec_change_p50_ms: round(percentile(specChangeMs, 50)),
+    spec_change_p95_ms: round(percentile(specChangeMs, 95)),
+    cpu_seconds: cpuUsed,
+    reconcile_runs: runs,
+    reconcile_passes: passes,
+    passes_per_function: Math.round((passes / FLEET_FUNCTIONS) * 100) / 100,
+    cpu_ms_per_pass: Object.fromEntries(
+      Object.entries(cpuUsed).map(([k, v]) => [k, passes > 0 ? Math.round((v * 1000) / passes) : null]),
+    ),
+    load_avg_1m_end: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+  };
+  log(
+    `fleet of ${FLEET_FUNCTIONS}: settled in ${result.settle_all_s ?? 'timeout'} s; apply → objects p50 ${result.apply_to_objects_p50_ms} ms, p95 ${result.apply_to_objects_p95_ms} ms; ` +
+      `spec change p95 ${result.spec_change_p95_ms} ms; ${passes} passes; CPU s ${JSON.stringify(cpuUsed)}; ${load()}`,
+  );
+  return result;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'layer-bench-operator-'));
   const kube = await startKubeApiServer({ log, stateDir: join(dir, 'kube'), fastEtcd: true });
@@ -146,7 +374,7 @@ async function main(): Promise<void> {
       plural: 'infrarules',
       body: infra,
     });
-    for (const ns of ['bench-latency', 'bench-settle'])
+    for (const ns of ['bench-latency', 'bench-settle', 'bench-fleet'])
       await core.createNamespace({ body: { metadata: { name: ns } } });
 
     operator = await startOperator({
@@ -155,6 +383,12 @@ async function main(): Promise<void> {
       LAYER_STORE_URL: store.url,
       LAYER_STATE_DIR: join(dir, 'no-dev-env'),
     });
+
+    if (FLEET_FUNCTIONS > 0) {
+      const result = await fleet(kc, { kube, temporal, operator });
+      process.stdout.write(JSON.stringify(result) + '\n');
+      return;
+    }
 
     const objectsExist = async (namespace: string, name: string) => {
       const obj = workloadObjectName('Function', name);
