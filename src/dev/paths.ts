@@ -1,8 +1,10 @@
 // Where the local environment keeps things. Built binaries are shared by every checkout on the
 // machine (they are slow to build and never change for a pinned version); runtime state
 // (databases, logs, pid files) is project-local so two checkouts never share a server.
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface PathEnv {
   LAYER_CACHE_DIR?: string;
@@ -28,7 +30,26 @@ export function devStateDir(env: PathEnv = process.env, cwd = process.cwd()): st
   return env.LAYER_STATE_DIR ? resolve(env.LAYER_STATE_DIR) : join(cwd, '.layer', 'dev');
 }
 
-/** The repository (or installed package) root, found from this file's location. */
+let root: string | undefined;
+
+/**
+ * The repository (or installed package) root: the nearest folder above this file whose
+ * package.json is ours. Found by walking up because this file sits at src/dev/ in a clone but at
+ * dist/src/dev/ in a build (docs/adr/0042-production-build-and-images.md).
+ */
 export function packageRoot(): string {
-  return resolve(new URL('../..', import.meta.url).pathname);
+  if (root) return root;
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'layer-orchestrator')
+          return (root = dir);
+      } catch {
+        // not ours; keep walking
+      }
+    }
+    if (dirname(dir) === dir) return (root = resolve(here, '..', '..'));
+  }
 }

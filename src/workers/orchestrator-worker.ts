@@ -1,6 +1,7 @@
 // The orchestrator's Temporal Worker: every Layer workflow and the orchestrator-side
 // activities, on one task queue. This is the one place that wires real clients into the
 // activity factories.
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, bundleWorkflowCode, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { WORKER_SHUTDOWN_FORCE_TIME } from '../contracts/claims.js';
@@ -12,7 +13,13 @@ import { createPipelineActivities } from '../activities/pipeline-activities.js';
 import type { S3SourceRef } from '../contracts/pipeline.js';
 import type { StoreClient } from '../store/client.js';
 
-export const WORKFLOWS_ENTRY = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/**
+ * The workflow bundle's entry, next to this module: `index.ts` when running the sources (tsx),
+ * `index.js` in a build (dist/), whose compiled workflows the bundler then reads.
+ */
+export const WORKFLOWS_ENTRY = fileURLToPath(
+  new URL(`../workflows/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
 
 export interface OrchestratorWorkerOptions {
   connection: NativeConnection;
