@@ -1,9 +1,22 @@
-// Finding (or building) the real server binaries the project runs locally: the Temporal CLI
-// (its dev server) and kube-apiserver + etcd. Nothing here downloads a prebuilt binary — this
-// project must also work where only package registries are reachable — so the cache is filled
-// by `go build` from the Go module proxy; see docs/adr/0001-real-servers-from-go-modules.md.
+// Finding (or fetching) the real server binaries the project runs locally: the Temporal CLI
+// (its dev server) and kube-apiserver + etcd. The Temporal CLI is downloaded from its release
+// when the internet answers within seconds, and otherwise built with `go build` from the Go
+// module proxy — this project must also work where only package registries are reachable; see
+// docs/adr/0001-real-servers-from-go-modules.md and docs/adr/0042-production-build-and-images.md.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, accessSync, constants } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  accessSync,
+  chmodSync,
+  constants,
+  writeFileSync,
+} from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { binCacheDir, packageRoot } from './paths.js';
@@ -20,7 +33,7 @@ export type Logger = (line: string) => void;
 export interface ResolvedBinary {
   path: string;
   /** Where it came from, for the log line a person reads. */
-  source: 'env' | 'path' | 'cache' | 'built';
+  source: 'env' | 'path' | 'cache' | 'download' | 'built';
   version: string;
 }
 
@@ -124,15 +137,118 @@ export async function goBuild(
   log(`built ${component} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
+/** Where the Temporal CLI's release archives live (goreleaser: `temporal_cli_<v>_<os>_<arch>.tar.gz`). */
+export const TEMPORAL_CLI_DOWNLOAD_BASE = 'https://github.com/temporalio/cli/releases/download';
+/** How long the release server gets to answer before the Go build is used instead. */
+export const TEMPORAL_CLI_DOWNLOAD_TIMEOUT_MS = 15_000;
+
+/** The release archive for this machine, or undefined where the release has none we can unpack. */
+export function temporalCliAsset(
+  platform: NodeJS.Platform = process.platform,
+  arch: string = process.arch,
+): string | undefined {
+  const os = platform === 'linux' || platform === 'darwin' ? platform : undefined;
+  const cpu = arch === 'x64' ? 'amd64' : arch === 'arm64' ? 'arm64' : undefined;
+  if (!os || !cpu) return undefined;
+  return `temporal_cli_${TEMPORAL_CLI_VERSION.slice(1)}_${os}_${cpu}.tar.gz`;
+}
+
+/** The bytes of the regular file `name` (its base name) in a tar archive, or undefined. */
+export function fileFromTar(tar: Buffer, name: string): Buffer | undefined {
+  const field = (at: number, len: number) =>
+    tar
+      .subarray(at, at + len)
+      .toString('latin1')
+      .replace(/\0.*$/s, '');
+  for (let at = 0; at + 512 <= tar.length;) {
+    const path = field(at + 345, 155) ? `${field(at + 345, 155)}/${field(at, 100)}` : field(at, 100);
+    if (!path) return undefined; // the two zero blocks that end an archive
+    const size = parseInt(field(at + 124, 12).trim() || '0', 8);
+    const type = field(at + 156, 1);
+    const body = at + 512;
+    if ((type === '' || type === '0') && path.split('/').pop() === name)
+      return tar.subarray(body, body + size);
+    at = body + Math.ceil(size / 512) * 512;
+  }
+  return undefined;
+}
+
+export interface TemporalCliResolveOptions {
+  /** fetch for the release download (tests pass their own). */
+  fetch?: typeof globalThis.fetch;
+  /** The Go toolchain; null: none (default: `go` on PATH or /usr/local/go/bin/go). */
+  go?: string | null;
+}
+
+async function fetchWithDeadline(
+  fetchImpl: typeof globalThis.fetch,
+  url: string,
+  answerMs: number,
+): Promise<Buffer> {
+  // `answerMs` bounds the wait for the server's first answer (DNS, connect, headers) — what an
+  // offline machine spends; the body of a reachable server then gets minutes.
+  const abort = new AbortController();
+  let timer = setTimeout(
+    () => abort.abort(new Error(`no answer within ${(answerMs / 1000).toFixed(1)} s`)),
+    answerMs,
+  );
+  try {
+    const res = await fetchImpl(url, { signal: abort.signal, redirect: 'follow' });
+    if (!res.ok) throw new Error(`HTTP ${res.status} for ${url}`);
+    clearTimeout(timer);
+    timer = setTimeout(() => abort.abort(new Error('download took over 5 minutes')), 5 * 60_000);
+    return Buffer.from(await res.arrayBuffer());
+  } catch (err) {
+    const reason = abort.signal.aborted ? (abort.signal.reason as Error) : (err as Error);
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(
+      `${url}: ${reason.message}${cause && !abort.signal.aborted ? ` (${cause.code ?? cause.message})` : ''}`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
- * The Temporal CLI, in order: $TEMPORAL_CLI → `temporal` on PATH → the cache → `go install`
- * into the cache. Returns undefined when none of these can work (no Go): the caller then
- * falls back to @temporalio/testing's own download, which needs internet.
+ * Download the release archive of the pinned Temporal CLI, check it against the release's
+ * checksums.txt and write `temporal` to `dest`. Throws with the reason when anything fails.
+ */
+export async function downloadTemporalCli(
+  dest: string,
+  env: NodeJS.ProcessEnv,
+  fetchImpl: typeof globalThis.fetch = globalThis.fetch,
+): Promise<void> {
+  const asset = temporalCliAsset();
+  if (!asset) throw new Error(`no release archive for ${process.platform}/${process.arch}`);
+  const base = `${(env.LAYER_TEMPORAL_CLI_DOWNLOAD_URL ?? TEMPORAL_CLI_DOWNLOAD_BASE).replace(/\/+$/, '')}/${TEMPORAL_CLI_VERSION}`;
+  const answerMs = Number(env.LAYER_TEMPORAL_CLI_DOWNLOAD_TIMEOUT_MS) || TEMPORAL_CLI_DOWNLOAD_TIMEOUT_MS;
+  const sums = (await fetchWithDeadline(fetchImpl, `${base}/checksums.txt`, answerMs)).toString('utf8');
+  const expected = sums
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .find(([, file]) => file === asset)?.[0];
+  if (!expected) throw new Error(`${base}/checksums.txt lists no ${asset}`);
+  const archive = await fetchWithDeadline(fetchImpl, `${base}/${asset}`, answerMs);
+  const actual = createHash('sha256').update(archive).digest('hex');
+  if (actual !== expected) throw new Error(`${asset}: sha256 ${actual}, checksums.txt says ${expected}`);
+  const binary = fileFromTar(gunzipSync(archive), 'temporal');
+  if (!binary) throw new Error(`${asset} holds no \`temporal\` file`);
+  writeFileSync(dest, binary);
+  chmodSync(dest, 0o755);
+}
+
+/**
+ * The Temporal CLI, in order: $TEMPORAL_CLI → `temporal` on PATH → the cache → the release
+ * download into the cache (seconds where the internet answers; given up after
+ * LAYER_TEMPORAL_CLI_DOWNLOAD_TIMEOUT_MS, 15 s, without an answer; LAYER_TEMPORAL_CLI_DOWNLOAD=0
+ * skips it) → `go install` into the cache. Logs which path it took and why a faster one did not
+ * work; throws ProvisionError naming both reasons when neither the download nor Go works.
  */
 export async function resolveTemporalCli(
   log: Logger,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<ResolvedBinary | undefined> {
+  opts: TemporalCliResolveOptions = {},
+): Promise<ResolvedBinary> {
   let found: Omit<ResolvedBinary, 'version'> | undefined;
   if (env.TEMPORAL_CLI) {
     if (!isExecutable(env.TEMPORAL_CLI)) {
@@ -151,35 +267,60 @@ export async function resolveTemporalCli(
   const cached = join(dir, 'temporal');
   if (!found && isExecutable(cached)) found = { path: cached, source: 'cache' };
   if (!found) {
-    const go = await goAvailable(env);
-    if (!go) return undefined;
-    await withBuildLock(
+    found = await withBuildLock(
       dir,
       async () => {
-        if (isExecutable(cached)) return;
+        // Another process may have filled the cache while this one waited for the lock.
+        if (isExecutable(cached)) return { path: cached, source: 'cache' as const };
         const tmp = join(dir, `tmp-${process.pid}`);
         rmSync(tmp, { recursive: true, force: true });
         mkdirSync(tmp, { recursive: true });
-        await goBuild(
-          'temporal',
-          go,
-          [
-            'install',
-            '-trimpath',
-            // Stamp the release into `temporal --version` as its own release build does.
-            `-ldflags=-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION.slice(1)}`,
-            `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`,
-          ],
-          tmp,
-          { ...env, GOBIN: tmp, GOFLAGS: '-mod=mod' },
-          log,
-        );
-        renameSync(join(tmp, 'temporal'), cached);
-        rmSync(tmp, { recursive: true, force: true });
+        try {
+          let downloadFailure = 'skipped (LAYER_TEMPORAL_CLI_DOWNLOAD=0)';
+          if (env.LAYER_TEMPORAL_CLI_DOWNLOAD !== '0') {
+            const started = Date.now();
+            log(`temporal CLI: not cached; downloading the ${TEMPORAL_CLI_VERSION} release`);
+            try {
+              await downloadTemporalCli(join(tmp, 'temporal'), env, opts.fetch);
+              renameSync(join(tmp, 'temporal'), cached);
+              log(`temporal CLI: downloaded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+              return { path: cached, source: 'download' as const };
+            } catch (err) {
+              downloadFailure = (err as Error).message;
+              log(
+                `temporal CLI: download failed after ${((Date.now() - started) / 1000).toFixed(1)} s (${downloadFailure}); building from the Go module proxy instead`,
+              );
+            }
+          }
+          const go = opts.go === undefined ? await goAvailable(env) : (opts.go ?? undefined);
+          if (!go) {
+            throw new ProvisionError(
+              'temporal',
+              `not found, the release download failed (${downloadFailure}) and there is no Go toolchain to build it: install Go >= 1.25, put \`temporal\` on PATH or set TEMPORAL_CLI`,
+            );
+          }
+          await goBuild(
+            'temporal',
+            go,
+            [
+              'install',
+              '-trimpath',
+              // Stamp the release into `temporal --version` as its own release build does.
+              `-ldflags=-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION.slice(1)}`,
+              `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`,
+            ],
+            tmp,
+            { ...env, GOBIN: tmp, GOFLAGS: '-mod=mod' },
+            log,
+          );
+          renameSync(join(tmp, 'temporal'), cached);
+          return { path: cached, source: 'built' as const };
+        } finally {
+          rmSync(tmp, { recursive: true, force: true });
+        }
       },
       log,
     );
-    found = { path: cached, source: 'built' };
   }
   const version = await versionOf(found.path, ['--version']);
   log(`temporal CLI: ${found.path} (${found.source}; ${version})`);

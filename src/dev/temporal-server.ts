@@ -3,7 +3,6 @@
 // optional SQLite file so state survives restarts. Used by the test global setup, benchmarks,
 // `npm start` and `layer dev up`.
 import { Connection } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -29,7 +28,7 @@ export interface TemporalDevServer {
   address: string;
   namespace: string;
   uiUrl: string;
-  /** The CLI binary, or 'sdk-download' when @temporalio/testing fetched its own. */
+  /** The Temporal CLI binary the server runs from. */
   cliPath: string;
   pid?: number;
   logFile?: string;
@@ -59,30 +58,9 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   const [port = 0, uiPort = 0] = opts.port && opts.uiPort ? [opts.port, opts.uiPort] : await freePorts(2);
   const address = `127.0.0.1:${port}`;
   const uiUrl = `http://127.0.0.1:${uiPort}`;
+  // $TEMPORAL_CLI → PATH → cache → release download → go build; throws ProvisionError when none
+  // works, so a test run (CI=true or not) fails instead of skipping.
   const cli = await resolveTemporalCli(opts.log, env);
-  if (!cli) {
-    // No binary and no Go: let the SDK download the CLI (needs internet; CI of this project
-    // always has Go, so there this path is never taken).
-    if (opts.detached) {
-      throw new ProvisionError(
-        'temporal',
-        'no Temporal CLI and no Go to build it: install Go >= 1.25 or put `temporal` on PATH',
-      );
-    }
-    opts.log('temporal CLI: not found and no Go toolchain; falling back to @temporalio/testing download');
-    const testEnv = await TestWorkflowEnvironment.createLocal({
-      server: {
-        ip: '127.0.0.1',
-        port,
-        ui: true,
-        uiPort,
-        namespace,
-        dbFilename: opts.dbFile,
-        extraArgs: searchAttributeArgs(),
-      },
-    });
-    return { address, namespace, uiUrl, cliPath: 'sdk-download', stop: () => testEnv.teardown() };
-  }
   const logFile = opts.logFile ?? join(tmpdir(), `layer-temporal-${port}.log`);
   mkdirSync(dirname(logFile), { recursive: true });
   if (opts.dbFile) mkdirSync(dirname(opts.dbFile), { recursive: true });
