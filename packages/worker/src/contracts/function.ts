@@ -1,0 +1,233 @@
+// The Function engine's wire contracts: the workflow's input and carried state, its messages,
+// and the batch contract shared by pull workers (Temporal activity) and push workers (HTTP
+// /run). Sandbox-safe (zod and @temporalio/workflow only), because the workflow parses its
+// own input with these schemas after continue-as-new.
+import { z } from 'zod';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { envelopeCarriedSchema } from './claims.js';
+import type { BatchOutcome, ClaimReport, DegradedStatus } from './claims.js';
+
+/** Task queue of the orchestrator's own Worker (workflows and orchestrator-side activities). */
+export const ORCHESTRATOR_TASK_QUEUE = 'layer-orchestrator';
+
+/**
+ * Name of the claim activity a pull worker registers; the workflow schedules it on the
+ * Function's task queue. One claim carries several batches (docs/adr/0011).
+ */
+export const RUN_FUNCTION_CLAIM_ACTIVITY = 'runFunctionClaim';
+
+/**
+ * The one-batch activity of workflows started before engine v2. Pull workers still register it
+ * so such runs finish; nothing new schedules it.
+ */
+export const RUN_FUNCTION_BATCH_ACTIVITY = 'runFunctionBatch';
+
+/** A row id as Turbopuffer allows it: unsigned integer or string (UUIDs are strings on the wire). */
+export const rowIdSchema = z.union([z.number().int().nonnegative(), z.string().min(1)]);
+export type RowId = z.infer<typeof rowIdSchema>;
+
+export const functionOutputSpecSchema = z.object({
+  attribute: z.string().min(1),
+  kind: z.string().min(1),
+  version: z.string().min(1),
+  dim: z.number().int().positive().optional(),
+});
+export type FunctionOutputSpec = z.infer<typeof functionOutputSpecSchema>;
+
+/**
+ * Everything the engine needs from a Function, normalised: namespaces already resolved (from
+ * targetNamespaces or, by the operator, from indexSelector), defaults applied. Contains no
+ * secret: store and worker credentials are read by activities from their own configuration.
+ */
+export const functionRuntimeSpecSchema = z.object({
+  /** Kubernetes namespace of the Function CR ("local" for `layer apply` without Kubernetes). */
+  k8sNamespace: z.string().min(1),
+  name: z.string().min(1),
+  /** metadata.generation of the CR this spec came from (0 in local mode). */
+  generation: z.number().int().nonnegative().default(0),
+  targetNamespaces: z.array(z.string().min(1)),
+  inputs: z.array(z.string().min(1)).min(1),
+  output: functionOutputSpecSchema,
+  /** Turbopuffer filter exactly as written in the CR (absent: every row lacking this version). */
+  filter: z.unknown().optional(),
+  worker: z.object({
+    dispatch: z.enum(['pull', 'push']),
+    batchSize: z.number().int().positive(),
+    timeoutSeconds: z.number().int().positive(),
+    /** Push only: base URL of the worker (its Service, or a URL given in local mode). */
+    pushUrl: z.string().url().optional(),
+    /** Pull only: task queue the worker SDK polls (defaults to functionTaskQueue). */
+    taskQueue: z.string().min(1).optional(),
+  }),
+  schedule: z.object({
+    discoveryIntervalSeconds: z.number().positive(),
+    leaseSeconds: z.number().positive(),
+    maxInFlightBatches: z.number().int().positive().max(500),
+    maxConcurrentScans: z.number().int().positive(),
+  }),
+  retry: z.object({
+    maxAttempts: z.number().int().positive(),
+    initialBackoffSeconds: z.number().nonnegative(),
+    maxBackoffSeconds: z.number().nonnegative(),
+  }),
+  paused: z.boolean().default(false),
+});
+export type FunctionRuntimeSpec = z.infer<typeof functionRuntimeSpecSchema>;
+
+/** Counters that survive continue-as-new. */
+export const functionCountersSchema = z.object({
+  processed: z.number().int().nonnegative().default(0),
+  /** Rows skipped at writeback because a newer version was already there. */
+  superseded: z.number().int().nonnegative().default(0),
+  /** Batches that failed for good at their size (then split, or dead-lettered when one row). */
+  failedBatches: z.number().int().nonnegative().default(0),
+  /** Batch attempts that failed and were retried after backoff. */
+  retries: z.number().int().nonnegative().default(0),
+  deadLettered: z.number().int().nonnegative().default(0),
+  batches: z.number().int().nonnegative().default(0),
+  discoveries: z.number().int().nonnegative().default(0),
+});
+export type FunctionCounters = z.infer<typeof functionCountersSchema>;
+
+/** A Function batch as the envelope holds it: ids of one store namespace. */
+export const functionBatchPayloadSchema = z.object({
+  namespace: z.string(),
+  ids: z.array(rowIdSchema),
+});
+export type FunctionBatchPayload = z.infer<typeof functionBatchPayloadSchema>;
+
+/** What a Function workflow carries from one run to the next (plain JSON, bounded). */
+export const functionCarriedStateSchema = z.object({
+  /** Batches discovered and not yet dispatched, and the envelope's measurements (engine v2). */
+  envelope: envelopeCarriedSchema(functionBatchPayloadSchema).optional(),
+  counters: functionCountersSchema.prefault({}),
+  /** Last known count of rows matching the filter and not dead-lettered, per namespace. */
+  pendingRows: z.record(z.string(), z.number().int().nonnegative()).default({}),
+  lastDiscoveryAt: z.string().optional(),
+  lastError: z.string().optional(),
+  /** Workflow time (ms) and processed count when the rate window started. */
+  rateWindow: z.object({ startedAtMs: z.number(), processedAtStart: z.number() }).optional(),
+  /** A discovery pass was requested (discoverNow, spec change) and has not started yet. */
+  discoveryRequested: z.boolean().default(true),
+  runsSoFar: z.number().int().nonnegative().default(0),
+});
+export type FunctionCarriedState = z.infer<typeof functionCarriedStateSchema>;
+
+export const functionWorkflowInputSchema = z.object({
+  spec: functionRuntimeSpecSchema,
+  state: functionCarriedStateSchema.optional(),
+  /** Tests only: continue-as-new after this many dispatches (claims) instead of the default. */
+  batchesPerRun: z.number().int().positive().optional(),
+});
+export type FunctionWorkflowInput = z.infer<typeof functionWorkflowInputSchema>;
+
+/** `degraded`: a systemic failure (store credentials, store or worker down) holds dispatch back. */
+export type FunctionPhase = 'running' | 'idle' | 'paused' | 'draining' | 'degraded';
+
+export type { DegradedStatus } from './claims.js';
+
+export interface InFlightBatchStatus {
+  batchId: string;
+  namespace: string;
+  rows: number;
+  /** Workflow time the batch was dispatched (ISO). */
+  since: string;
+}
+
+/** Answer of the `status` query. */
+export interface FunctionStatus {
+  name: string;
+  k8sNamespace: string;
+  generation: number;
+  /** specFingerprint of the spec the workflow runs (the operator sends no equal spec again). */
+  specFingerprint?: string;
+  phase: FunctionPhase;
+  outputVersion: string;
+  targetNamespaces: string[];
+  /** Rows still to do per the last count (matching the filter, not dead-lettered, not in flight excluded). */
+  pendingRows: number;
+  pendingRowsByNamespace: Record<string, number>;
+  /** Batches in claims held by workers (queued inside a claim or running). */
+  inFlightBatches: number;
+  inFlightRows: number;
+  /** Claims out; each leases one batch at a time, so this bounds the batches being computed. */
+  claimsInFlight: number;
+  inFlight: InFlightBatchStatus[];
+  degraded?: DegradedStatus;
+  counters: FunctionCounters;
+  lastDiscoveryAt?: string;
+  lastError?: string;
+  /** Rows written per second over the current rate window. */
+  rowsPerSecond: number;
+  runsSoFar: number;
+}
+
+export const updateSpecUpdate = defineUpdate<{ generation: number }, [FunctionRuntimeSpec]>('updateSpec');
+export const setPausedUpdate = defineUpdate<{ paused: boolean }, [boolean]>('setPaused');
+export const replayDeadLettersUpdate = defineUpdate<{ cleared: number }, [{ filter?: unknown }]>(
+  'replayDeadLetters',
+);
+export const discoverNowSignal = defineSignal<[]>('discoverNow');
+export const statusQuery = defineQuery<FunctionStatus>('status');
+
+// ---------------------------------------------------------------------------------------------
+// The batch contract: the same JSON for a pull worker's activity and a push worker's /run.
+
+export const batchRowSchema = z.object({
+  id: rowIdSchema,
+  /** The Function's `inputs` attributes of this row (missing ones are null). */
+  inputs: z.record(z.string(), z.unknown()),
+});
+export type BatchRow = z.infer<typeof batchRowSchema>;
+
+/** What the orchestrator sends a worker: POST /run body, and the rows a pull handler receives. */
+export const runBatchRequestSchema = z.object({
+  batchId: z.string(),
+  function: z.object({ k8sNamespace: z.string(), name: z.string() }),
+  namespace: z.string(),
+  output: functionOutputSpecSchema,
+  rows: z.array(batchRowSchema),
+});
+export type RunBatchRequest = z.infer<typeof runBatchRequestSchema>;
+
+/** What a worker answers: one output per row id. */
+export const runBatchResponseSchema = z.object({
+  outputs: z.array(z.object({ id: rowIdSchema, value: z.unknown() })),
+});
+export type RunBatchResponse = z.infer<typeof runBatchResponseSchema>;
+
+/** Input of one batch activity (pull or push): ids only; inputs are read inside the activity. */
+export interface FunctionBatchInput {
+  batchId: string;
+  spec: Pick<FunctionRuntimeSpec, 'k8sNamespace' | 'name' | 'inputs' | 'output' | 'filter' | 'worker'>;
+  namespace: string;
+  ids: RowId[];
+}
+
+/** Input of one claim activity (pull: on the Function's task queue; push: on the orchestrator's). */
+export interface FunctionClaimInput {
+  claimId: string;
+  spec: FunctionBatchInput['spec'];
+  batches: { batchId: string; namespace: string; ids: RowId[] }[];
+}
+
+/** Counters a Function batch reports in its outcome. */
+export interface FunctionBatchCounts extends Record<string, number> {
+  written: number;
+  skipped: number;
+  superseded: number;
+}
+
+export type FunctionBatchOutcome = BatchOutcome;
+export type FunctionClaimResult = ClaimReport;
+
+/** Result of one batch activity. */
+export interface FunctionBatchResult {
+  batchId: string;
+  /** Rows whose output was written. */
+  written: number;
+  /** Rows that no longer matched the filter when the batch ran (done meanwhile, or deleted). */
+  skipped: number;
+  /** Rows a newer version had already been written to (the conditional write refused them). */
+  superseded: number;
+}

@@ -1,0 +1,131 @@
+// Runs one claim: its batches one after another, each written back as it finishes, progress
+// heartbeated after every batch and on a timer while a batch runs. Used by the pull worker SDK
+// and by the orchestrator's push activities, for Functions and Pipelines alike.
+//
+// - A retried claim (the worker died, its heartbeat lapsed) resumes after the last batch its
+//   heartbeat reported: finished batches are neither recomputed nor counted twice.
+// - A batch that fails is recorded with its typed failure and the claim goes on with the next
+//   batch; the workflow decides about retries and splitting.
+// - A systemic failure (store credentials, store or worker down) stops the claim at once: the
+//   batches after it are not run, and the workflow holds dispatch back.
+import { CLAIM_HEARTBEAT_EVERY_MS, type ClaimReport } from '../contracts/claims.js';
+import { isSystemicFailure, type FailureReport } from '../contracts/failures.js';
+import { classifyError } from './failures.js';
+
+export interface BatchRunResult {
+  counts: Record<string, number>;
+  rowFailures?: FailureReport[];
+}
+
+/**
+ * A batch in three stages. `compute` is the handler call and runs one at a time per claim — the
+ * lease; the next batch's `prepare` (reads) and the previous batch's `finish` (validate, write)
+ * overlap it, so the handler is never idle waiting for the store.
+ */
+export interface BatchStages<B, R, C> {
+  prepare(batch: B): Promise<R>;
+  compute(batch: B, prepared: R): Promise<C>;
+  finish(batch: B, prepared: R, computed: C): Promise<BatchRunResult>;
+}
+
+export interface ClaimRunOptions {
+  /** The last heartbeat of an earlier attempt of this claim. */
+  resumeFrom?: ClaimReport | undefined;
+  heartbeat?: (progress: ClaimReport) => void;
+  heartbeatEveryMs?: number;
+  /** Aborted when the claim is cancelled: the run stops between batches and rethrows. */
+  signal?: AbortSignal | undefined;
+  now?: () => number;
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+function settle<T>(p: Promise<T>): Promise<Settled<T>> {
+  return p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+export async function runClaim<B extends { batchId: string }, R, C>(
+  claimId: string,
+  batches: readonly B[],
+  stages: BatchStages<B, R, C>,
+  options: ClaimRunOptions = {},
+): Promise<ClaimReport> {
+  const now = options.now ?? (() => performance.now());
+  const progress: ClaimReport = { claimId, outcomes: [...(options.resumeFrom?.outcomes ?? [])] };
+  const finished = new Set(progress.outcomes.map((o) => o.batchId));
+  const todo = batches.filter((b) => !finished.has(b.batchId));
+  const beat = () => options.heartbeat?.({ claimId, outcomes: [...progress.outcomes] });
+  // A long batch must not look like a dead worker: beat on a timer as well.
+  const timer = options.heartbeat
+    ? setInterval(beat, options.heartbeatEveryMs ?? CLAIM_HEARTBEAT_EVERY_MS)
+    : undefined;
+  timer?.unref?.();
+
+  let systemic: FailureReport | undefined;
+  /** Records a batch's end, or stops the claim on a systemic failure (the batch is then unrun). */
+  const record = (batch: B, ms: number, result: Settled<BatchRunResult>) => {
+    if (systemic) return;
+    if (result.ok) {
+      const { counts, rowFailures } = result.value;
+      progress.outcomes.push({
+        batchId: batch.batchId,
+        status: 'done',
+        ms,
+        counts,
+        ...(rowFailures && rowFailures.length > 0 ? { rowFailures } : {}),
+      });
+    } else {
+      const failure = classifyError(result.error);
+      if (isSystemicFailure(failure.type)) {
+        systemic = failure;
+        return;
+      }
+      progress.outcomes.push({ batchId: batch.batchId, status: 'failed', ms, failure });
+    }
+    beat();
+  };
+
+  let preparing = todo[0] ? settle(stages.prepare(todo[0])) : undefined;
+  /** The previous batch's write: outcomes are recorded in claim order, one write at a time. */
+  let finishing: Promise<void> = Promise.resolve();
+  /** When the handler slot became free: a batch's `ms` is the slot time it took. */
+  let slotFreeAt = now();
+  try {
+    for (const [i, batch] of todo.entries()) {
+      if (options.signal?.aborted) throw options.signal.reason ?? new Error('claim cancelled');
+      const prepared = await preparing!;
+      const next = todo[i + 1];
+      preparing = next && !systemic ? settle(stages.prepare(next)) : undefined;
+      if (!prepared.ok) {
+        await finishing;
+        record(batch, Math.round(now() - slotFreeAt), prepared);
+        slotFreeAt = now();
+        if (systemic) break;
+        continue;
+      }
+      const computed = await settle(stages.compute(batch, prepared.value));
+      const ms = Math.round(now() - slotFreeAt);
+      slotFreeAt = now();
+      if (options.signal?.aborted) throw options.signal.reason ?? new Error('claim cancelled');
+      await finishing;
+      if (systemic) break;
+      if (!computed.ok) {
+        record(batch, ms, computed);
+        if (systemic) break;
+        continue;
+      }
+      finishing = settle(stages.finish(batch, prepared.value, computed.value)).then((result) =>
+        record(batch, ms, result),
+      );
+    }
+    await finishing;
+    // A prefetch started before a systemic stop must not end as an unhandled rejection.
+    await preparing;
+    return systemic ? { ...progress, systemic } : progress;
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}

@@ -1,0 +1,102 @@
+// The one place that classifies an error into a failure type of src/contracts/failures.ts, on
+// every side that runs batches: the orchestrator's activities, the pull worker SDK and the claim
+// runner. The workflows read the type (and its scope), never the message.
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType, failureKind, type FailureReport, type FailureTypeName } from '../contracts/failures.js';
+import {
+  StoreAuthError,
+  StoreBadRequestError,
+  StoreError,
+  StoreNotFoundError,
+  StoreRateLimitError,
+  isRetryableStoreError,
+} from '../store/errors.js';
+import { InvalidWorkerAnswerError, InvalidWorkerOutputError } from './worker-output.js';
+import { InvalidPipelineOutputError } from './pipeline-write.js';
+
+type WorkerFailureType = Extract<
+  FailureTypeName,
+  'HandlerFailed' | 'WorkerRejectedBatch' | 'WorkerUnavailable' | 'Quota'
+>;
+
+/** A worker call failed: the handler threw or timed out, or a push worker answered badly. */
+export class WorkerCallError extends Error {
+  readonly type: WorkerFailureType;
+  constructor(
+    message: string,
+    /** A failure type, or (older callers) retryable → HandlerFailed, not → WorkerRejectedBatch. */
+    type: WorkerFailureType | boolean,
+  ) {
+    super(message);
+    this.name = 'WorkerCallError';
+    this.type = type === true ? 'HandlerFailed' : type === false ? 'WorkerRejectedBatch' : type;
+  }
+  get retryable(): boolean {
+    return failureKind(this.type).retryable;
+  }
+}
+
+/** How a push worker's HTTP status classifies (its body is the message). */
+export function pushStatusFailureType(status: number): WorkerFailureType {
+  if (status === 429) return FailureType.Quota;
+  if (status === 502 || status === 503 || status === 504) return FailureType.WorkerUnavailable;
+  if (status >= 500 || status === 408) return FailureType.HandlerFailed;
+  return FailureType.WorkerRejectedBatch;
+}
+
+function storeFailureType(err: StoreError): FailureTypeName {
+  if (err instanceof StoreAuthError) return FailureType.StoreRejected;
+  if (err instanceof StoreRateLimitError) return FailureType.Quota;
+  if (err instanceof StoreBadRequestError || err instanceof StoreNotFoundError)
+    return FailureType.StoreRequestRejected;
+  return isRetryableStoreError(err) ? FailureType.StoreUnavailable : FailureType.StoreRequestRejected;
+}
+
+/** Classifies anything a batch (or an orchestrator activity) threw. */
+export function classifyError(err: unknown): FailureReport {
+  if (err instanceof ApplicationFailure) {
+    const rowIds = (err.details?.[0] as FailureReport | undefined)?.rowIds;
+    return {
+      type: err.type ?? FailureType.HandlerFailed,
+      message: err.message,
+      ...(rowIds ? { rowIds } : {}),
+    };
+  }
+  if (err instanceof InvalidWorkerOutputError)
+    return {
+      type: FailureType.InvalidWorkerOutput,
+      message: err.message,
+      ...(err.rowId !== undefined ? { rowIds: [err.rowId] } : {}),
+    };
+  if (err instanceof InvalidWorkerAnswerError)
+    return { type: FailureType.InvalidWorkerAnswer, message: err.message };
+  if (err instanceof InvalidPipelineOutputError)
+    return { type: FailureType.InvalidPipelineOutput, message: err.message };
+  if (err instanceof StoreError) return { type: storeFailureType(err), message: err.message };
+  if (err instanceof WorkerCallError) return { type: err.type, message: err.message };
+  return {
+    type: FailureType.HandlerFailed,
+    message: err instanceof Error ? err.message : String(err),
+  };
+}
+
+/** The ApplicationFailure an activity throws: typed, retryable per the catalogue, report in details. */
+export function toActivityFailure(err: unknown): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  const report = classifyError(err);
+  return ApplicationFailure.create({
+    message: report.message,
+    type: report.type,
+    nonRetryable: !failureKind(report.type).retryable,
+    details: [report],
+  });
+}
+
+/** Runs an activity body so every error leaves classified. */
+export async function classified<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toActivityFailure(err);
+  }
+}

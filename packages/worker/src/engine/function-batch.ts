@@ -1,0 +1,232 @@
+// One Function batch, end to end: read the rows' inputs, ask the worker, check its answer, and
+// write the outputs back with a conditional patch. The same code runs in the orchestrator (push
+// dispatch: the worker is an HTTP /run endpoint) and inside the worker SDK (pull dispatch: the
+// worker is the user's handler), so both paths have identical read, validation and write rules.
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClaimReport } from '../contracts/claims.js';
+import { runClaim, type ClaimRunOptions } from './claim-runner.js';
+import type {
+  BatchRow,
+  FunctionClaimInput,
+  FunctionBatchInput,
+  FunctionBatchResult,
+  RowId,
+  RunBatchRequest,
+} from '../contracts/function.js';
+import type { StoreClient } from '../store/client.js';
+import { versionAttribute, workFilter } from './function-filters.js';
+import type { FailureReport } from '../contracts/failures.js';
+import { rowFailureReports, validateWorkerOutputs, type ValidatedOutput } from './worker-output.js';
+
+/** Computes outputs for a batch: the user's handler (pull) or an HTTP call (push). */
+export type BatchCompute = (request: RunBatchRequest) => Promise<unknown>;
+
+export interface BatchRunOptions {
+  /** Called between steps so a long batch reports liveness (Temporal heartbeat). */
+  heartbeat?: () => void;
+}
+
+/**
+ * Reads the batch's rows, re-checking the work filter: a row finished or deleted since
+ * discovery is skipped rather than recomputed. Returns the rows and each row's observed version.
+ */
+async function readBatchRows(
+  store: StoreClient,
+  input: FunctionBatchInput,
+): Promise<{ rows: BatchRow[]; observedVersion: Map<RowId, unknown> }> {
+  const { spec, namespace, ids } = input;
+  const vAttr = versionAttribute(spec.output);
+  const res = await store.query(namespace, {
+    filters: ['And', [['id', 'In', ids], workFilter(spec.output, spec.filter)]] as never,
+    rank_by: ['id', 'asc'],
+    limit: ids.length,
+    include_attributes: [...new Set([...spec.inputs.filter((a) => a !== 'id'), vAttr])],
+  });
+  const rows: BatchRow[] = [];
+  const observedVersion = new Map<RowId, unknown>();
+  for (const row of res.rows ?? []) {
+    const id = row.id as RowId;
+    const record = row as Record<string, unknown>;
+    const inputs: Record<string, unknown> = {};
+    for (const name of spec.inputs) inputs[name] = name === 'id' ? id : (record[name] ?? null);
+    rows.push({ id, inputs });
+    observedVersion.set(id, record[vAttr] ?? null);
+  }
+  return { rows, observedVersion };
+}
+
+/** Of the batch's ids the read did not return, how many already carry this output version. */
+async function countAlreadyWritten(
+  store: StoreClient,
+  input: FunctionBatchInput,
+  read: BatchRow[],
+): Promise<number> {
+  const found = new Set(read.map((r) => `${typeof r.id}:${r.id}`));
+  const missing = input.ids.filter((id) => !found.has(`${typeof id}:${id}`));
+  const vAttr = versionAttribute(input.spec.output);
+  return store.countRows(input.namespace, [
+    'And',
+    [
+      ['id', 'In', missing],
+      [vAttr, 'Eq', input.spec.output.version],
+    ],
+  ] as never);
+}
+
+/**
+ * Writes outputs with compare-and-set on the version attribute: a row is patched only if its
+ * version is still the one read before computing, or already ours (a re-delivered batch writes
+ * the same values). A newer version written meanwhile is never overwritten by a stale batch.
+ * Rows are grouped by observed version — one patch per group, nearly always one per batch.
+ */
+async function writeOutputs(
+  store: StoreClient,
+  input: FunctionBatchInput,
+  outputs: ValidatedOutput[],
+  observedVersion: Map<RowId, unknown>,
+): Promise<{ written: number; superseded: number }> {
+  const { spec, namespace } = input;
+  const vAttr = versionAttribute(spec.output);
+  const groups = new Map<string, { observed: unknown; rows: Record<string, unknown>[] }>();
+  for (const { id, value } of outputs) {
+    const observed = observedVersion.get(id) ?? null;
+    const key = JSON.stringify(observed);
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { observed, rows: [] }));
+    group.rows.push({ id, [spec.output.attribute]: value, [vAttr]: spec.output.version });
+  }
+  let written = 0;
+  for (const { observed, rows } of groups.values()) {
+    const condition =
+      observed === spec.output.version
+        ? [vAttr, 'Eq', spec.output.version]
+        : [
+            'Or',
+            [
+              [vAttr, 'Eq', observed],
+              [vAttr, 'Eq', spec.output.version],
+            ],
+          ];
+    const res = await store.patchRows(namespace, rows as never, condition as never);
+    written += Number((res as { rows_patched?: number }).rows_patched ?? res.rows_affected ?? 0);
+  }
+  return { written, superseded: outputs.length - written };
+}
+
+/** A batch's result, with the rows that could not be written (row-scoped failures). */
+export interface FunctionBatchRun extends FunctionBatchResult {
+  rowFailures: FailureReport[];
+}
+
+/** A batch after its read: the rows still to do and what was already done or gone. */
+interface PreparedBatch {
+  input: FunctionBatchInput;
+  rows: BatchRow[];
+  observedVersion: Map<RowId, unknown>;
+  skipped: number;
+  alreadyWritten: number;
+}
+
+/**
+ * A Function batch in three stages, so a claim can read the next batch and write the previous
+ * one while the handler computes (src/engine/claim-runner.ts): read → compute → validate + write.
+ */
+export function functionBatchStages(store: StoreClient, compute: BatchCompute) {
+  return {
+    async prepare(input: FunctionBatchInput): Promise<PreparedBatch> {
+      const { rows, observedVersion } = await readBatchRows(store, input);
+      const missing = input.ids.length - rows.length;
+      // Rows that gained this version since discovery were written by an earlier attempt of this
+      // very batch (its worker died before its heartbeat said so): count them as written, once.
+      const alreadyWritten = missing > 0 ? await countAlreadyWritten(store, input, rows) : 0;
+      return { input, rows, observedVersion, skipped: missing - alreadyWritten, alreadyWritten };
+    },
+    async compute(p: PreparedBatch): Promise<unknown> {
+      if (p.rows.length === 0) return [];
+      return compute({
+        batchId: p.input.batchId,
+        function: { k8sNamespace: p.input.spec.k8sNamespace, name: p.input.spec.name },
+        namespace: p.input.namespace,
+        output: p.input.spec.output,
+        rows: p.rows,
+      });
+    },
+    async finish(p: PreparedBatch, raw: unknown): Promise<FunctionBatchRun> {
+      const { valid, rowProblems } = validateWorkerOutputs(p.rows, raw, p.input.spec.output);
+      const { written, superseded } =
+        valid.length > 0
+          ? await writeOutputs(store, p.input, valid, p.observedVersion)
+          : { written: 0, superseded: 0 };
+      return {
+        batchId: p.input.batchId,
+        written: written + p.alreadyWritten,
+        skipped: p.skipped,
+        superseded,
+        rowFailures: rowFailureReports(rowProblems),
+      };
+    },
+  };
+}
+
+/** One batch, stage after stage (the one-batch activity of v1 runs, and the bench's direct loop). */
+export async function runFunctionBatchWith(
+  store: StoreClient,
+  input: FunctionBatchInput,
+  compute: BatchCompute,
+  options: BatchRunOptions = {},
+): Promise<FunctionBatchRun> {
+  const stages = functionBatchStages(store, compute);
+  const prepared = await stages.prepare(input);
+  options.heartbeat?.();
+  const raw = await stages.compute(prepared);
+  options.heartbeat?.();
+  return stages.finish(prepared, raw);
+}
+
+/**
+ * A batch run as the one-batch activity of a v1 workflow reports it: that code knows no
+ * row-scoped outcome, so a row failure fails the batch (not retried) as it always did.
+ */
+export function asV1BatchResult({ rowFailures, ...result }: FunctionBatchRun): FunctionBatchResult {
+  const first = rowFailures[0];
+  if (first)
+    throw ApplicationFailure.create({ type: first.type, message: first.message, nonRetryable: true });
+  return result;
+}
+
+/**
+ * Runs a Function claim: its batches through the three stages, the next batch read and the
+ * previous one written while the handler computes (see src/engine/claim-runner.ts for
+ * resumption, heartbeats and failure handling).
+ */
+export function runFunctionClaimWith(
+  store: StoreClient | ((namespace: string) => StoreClient),
+  input: FunctionClaimInput,
+  compute: BatchCompute,
+  options: ClaimRunOptions = {},
+): Promise<ClaimReport> {
+  const storeFor = typeof store === 'function' ? store : () => store;
+  const stagesFor = (namespace: string) => functionBatchStages(storeFor(namespace), compute);
+  const batchInput = (b: FunctionClaimInput['batches'][number]): FunctionBatchInput => ({
+    batchId: b.batchId,
+    namespace: b.namespace,
+    ids: b.ids,
+    spec: input.spec,
+  });
+  return runClaim(
+    input.claimId,
+    input.batches,
+    {
+      prepare: (b) => stagesFor(b.namespace).prepare(batchInput(b)),
+      compute: (b, prepared) => stagesFor(b.namespace).compute(prepared),
+      finish: async (b, prepared, raw) => {
+        const res = await stagesFor(b.namespace).finish(prepared, raw);
+        return {
+          counts: { written: res.written, skipped: res.skipped, superseded: res.superseded },
+          rowFailures: res.rowFailures,
+        };
+      },
+    },
+    options,
+  );
+}

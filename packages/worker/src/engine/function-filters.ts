@@ -1,0 +1,47 @@
+// The filters the Function engine evaluates, built in one place so discovery, counting, the
+// batch re-check and dead-letter replay agree on what "a row that still needs work" means.
+// Pure and sandbox-safe (the workflow never evaluates them; activities and the CLI do).
+import type { FunctionOutputSpec } from '../contracts/function.js';
+
+export type Filter = unknown[];
+
+/** `<attribute>_v`: the version attribute the seed's filter reads. */
+export function versionAttribute(output: Pick<FunctionOutputSpec, 'attribute'>): string {
+  return `${output.attribute}_v`;
+}
+
+/** `<attribute>_error`: set on a dead-lettered row (JSON: type, message, attempts, version, at). */
+export function errorAttribute(output: Pick<FunctionOutputSpec, 'attribute'>): string {
+  return `${output.attribute}_error`;
+}
+
+/**
+ * Rows lacking this output version. Always part of discovery, even when the user's filter
+ * already says so (as the seed's does), so a filter like `["category","Eq","shoes"]` cannot
+ * make the engine recompute finished rows forever. Null means missing, hence the explicit Eq null.
+ */
+export function needsVersionFilter(output: Pick<FunctionOutputSpec, 'attribute' | 'version'>): Filter {
+  const v = versionAttribute(output);
+  return [
+    'Or',
+    [
+      [v, 'NotEq', output.version],
+      [v, 'Eq', null],
+    ],
+  ];
+}
+
+/** Rows the engine should (still) process: the user's filter ∧ lacking the version ∧ not dead-lettered. */
+export function workFilter(output: FunctionOutputSpec, userFilter: unknown): Filter {
+  const parts: unknown[] = [];
+  if (userFilter !== undefined && userFilter !== null) parts.push(userFilter);
+  parts.push(needsVersionFilter(output));
+  parts.push([errorAttribute(output), 'Eq', null]);
+  return ['And', parts];
+}
+
+/** Dead-lettered rows, optionally narrowed by a further filter (`layer function replay --filter`). */
+export function deadLetterFilter(output: FunctionOutputSpec, narrow?: unknown): Filter {
+  const dead: Filter = [errorAttribute(output), 'NotEq', null];
+  return narrow === undefined || narrow === null ? dead : ['And', [dead, narrow]];
+}

@@ -1,0 +1,321 @@
+// What a Function's worker image imports. Pull: `runFunctionWorker({ handler })` polls the
+// Function's task queue and runs batches through the handler. Push: `createPushServer(handler)`
+// serves POST /run and GET /healthz. Either way the handler sees `{ id, inputs }` rows and
+// returns one `{ id, value }` per row; the batch contract is src/contracts/function.ts.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
+import type { DataConverter } from '@temporalio/common';
+import { WORKER_SHUTDOWN_FORCE_TIME, claimProgressFrom, type ClaimReport } from './contracts/claims.js';
+import {
+  RUN_FUNCTION_BATCH_ACTIVITY,
+  RUN_FUNCTION_CLAIM_ACTIVITY,
+  runBatchRequestSchema,
+  type FunctionClaimInput,
+  type BatchRow,
+  type FunctionBatchInput,
+  type FunctionBatchResult,
+  type FunctionOutputSpec,
+  type RowId,
+} from './contracts/function.js';
+import { WorkerEnv, functionTaskQueue } from './contracts/names.js';
+import { classified, WorkerCallError } from './engine/failures.js';
+import { asV1BatchResult, runFunctionBatchWith, runFunctionClaimWith } from './engine/function-batch.js';
+import { createStoreClient, type StoreClient } from './store/client.js';
+import { DEFAULT_WORKER_CONCURRENCY, loadWorkerEnv, type WorkerSettings } from './env.js';
+import { nativeConnectionOptions, workerDataConverter } from './temporal-connection.js';
+import { listening, type Listening } from './http-listen.js';
+
+export interface BatchContext {
+  batchId: string;
+  /** Turbopuffer namespace the rows come from. */
+  namespace: string;
+  output: FunctionOutputSpec;
+  /** Aborted when the batch times out or is cancelled. */
+  signal: AbortSignal;
+}
+
+/**
+ * One output per input row: `{ id, value }`, or `{ id, error }` to refuse a row — that row alone
+ * is dead-lettered with the message (no retries), and the others are written.
+ */
+export type FunctionOutput = { id: RowId; value: unknown } | { id: RowId; error: string };
+
+export type FunctionHandler = (
+  rows: BatchRow[],
+  context: BatchContext,
+) => Promise<FunctionOutput[]> | FunctionOutput[];
+
+/** Extra environment a pull worker reads: where the store (the gateway, in a cluster) is. */
+export const StoreEnv = { url: WorkerEnv.storeUrl, apiKey: WorkerEnv.storeApiKey } as const;
+
+export interface RunFunctionWorkerOptions {
+  handler: FunctionHandler;
+  /** Default: $LAYER_TASK_QUEUE, else derived from $LAYER_WORKLOAD_NAMESPACE/$LAYER_WORKLOAD_NAME. */
+  taskQueue?: string;
+  /**
+   * Claims this process runs at once; each runs its batches one after another, so this is also
+   * the number of handler calls in progress. Default: $LAYER_WORKER_CONCURRENCY (the operator sets
+   * it to the Function's maxInFlightBatches), else 4.
+   */
+  concurrency?: number;
+  /** Default: $LAYER_TEMPORAL_ADDRESS (localhost:7233) and $LAYER_TEMPORAL_NAMESPACE (default). */
+  temporal?: {
+    address?: string;
+    namespace?: string;
+    connection?: NativeConnection;
+    /** The orchestrator's data converter (e.g. the S3 payload codec), when it uses one. */
+    dataConverter?: DataConverter;
+  };
+  /** Default: $LAYER_STORE_URL / $LAYER_STORE_API_KEY (falling back to $LAYER_API_URL / $LAYER_API_KEY). */
+  store?: StoreClient | { url: string; apiKey?: string };
+  /** Stops the worker (otherwise it runs until SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+function withTimeout<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  timeoutMs: number,
+  parent?: AbortSignal,
+): Promise<T> {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(parent?.reason);
+  parent?.addEventListener('abort', onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort(new Error('timeout'));
+      reject(
+        new WorkerCallError(
+          `handler did not finish within ${timeoutMs / 1000}s (worker.timeoutSeconds)`,
+          true,
+        ),
+      );
+    }, timeoutMs);
+  });
+  return Promise.race([work(controller.signal), timeout]).finally(() => {
+    clearTimeout(timer);
+    parent?.removeEventListener('abort', onAbort);
+  });
+}
+
+async function callHandler(
+  handler: FunctionHandler,
+  rows: BatchRow[],
+  context: Omit<BatchContext, 'signal'>,
+  timeoutSeconds: number,
+  parent?: AbortSignal,
+) {
+  return withTimeout(
+    async (signal) => {
+      try {
+        return await handler(rows, { ...context, signal });
+      } catch (err) {
+        throw new WorkerCallError(
+          `handler failed: ${err instanceof Error ? err.message : String(err)}`,
+          true,
+        );
+      }
+    },
+    timeoutSeconds * 1000,
+    parent,
+  );
+}
+
+function currentContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined; // called outside an activity (a direct loop, a test)
+  }
+}
+
+function handlerCompute(handler: FunctionHandler, timeoutSeconds: number, signal?: AbortSignal) {
+  return (request: { batchId: string; namespace: string; output: FunctionOutputSpec; rows: BatchRow[] }) =>
+    callHandler(
+      handler,
+      request.rows,
+      { batchId: request.batchId, namespace: request.namespace, output: request.output },
+      timeoutSeconds,
+      signal,
+    );
+}
+
+/**
+ * The claim activity a pull worker registers: runs the claim's batches one after another (read
+ * rows, run the handler, validate, write back), heartbeating progress so a retried claim resumes
+ * after its last finished batch.
+ */
+export function createFunctionClaimActivity(handler: FunctionHandler, store: StoreClient) {
+  return async (input: FunctionClaimInput): Promise<ClaimReport> =>
+    classified(() => {
+      const ctx = currentContext();
+      return runFunctionClaimWith(
+        store,
+        input,
+        handlerCompute(handler, input.spec.worker.timeoutSeconds, ctx?.cancellationSignal),
+        {
+          resumeFrom: claimProgressFrom(ctx?.info.heartbeatDetails, input.claimId),
+          heartbeat: (progress) => ctx?.heartbeat(progress),
+          signal: ctx?.cancellationSignal,
+        },
+      );
+    });
+}
+
+/** The one-batch activity of workflows started before engine v2 (kept so they can finish). */
+export function createFunctionBatchActivity(handler: FunctionHandler, store: StoreClient) {
+  return async (input: FunctionBatchInput): Promise<FunctionBatchResult> =>
+    classified(async () => {
+      const ctx = currentContext();
+      return asV1BatchResult(
+        await runFunctionBatchWith(
+          store,
+          input,
+          handlerCompute(handler, input.spec.worker.timeoutSeconds, ctx?.cancellationSignal),
+          { heartbeat: () => ctx?.heartbeat() },
+        ),
+      );
+    });
+}
+
+/** $LAYER_WORKER_CONCURRENCY as a positive integer; a bad value is an error naming the variable. */
+export function workerConcurrencyFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  return loadWorkerEnv({ [WorkerEnv.concurrency]: env[WorkerEnv.concurrency] }).concurrency;
+}
+
+/** The store client: options.store, else LAYER_STORE_URL (in a worker pod: the gateway). */
+export function resolveStore(
+  store: StoreClient | { url: string; apiKey?: string } | undefined,
+  settings: WorkerSettings,
+): StoreClient {
+  if (store && 'scanPage' in store) return store;
+  const url = store?.url ?? settings.store?.url;
+  if (!url) throw new Error(`set ${StoreEnv.url} (the store or gateway URL) or pass options.store`);
+  const apiKey = store?.apiKey ?? settings.store?.apiKey;
+  return createStoreClient({ baseUrl: url, ...(apiKey ? { apiKey } : {}) });
+}
+
+function resolveTaskQueue(opts: RunFunctionWorkerOptions, settings: WorkerSettings): string {
+  if (opts.taskQueue) return opts.taskQueue;
+  const w = settings.workload;
+  if (w.taskQueue) return w.taskQueue;
+  if (w.k8sNamespace && w.name) return functionTaskQueue(w.k8sNamespace, w.name);
+  throw new Error(
+    `set ${WorkerEnv.taskQueue} (or ${WorkerEnv.workloadNamespace} and ${WorkerEnv.workloadName}), or pass options.taskQueue`,
+  );
+}
+
+/**
+ * Runs a pull worker until `signal` aborts or the process gets SIGINT/SIGTERM.
+ *
+ * @example
+ * await runFunctionWorker({ handler: async (rows) => rows.map((r) => ({ id: r.id, value: tag(r.inputs.title) })) });
+ */
+export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise<void> {
+  const settings = loadWorkerEnv(opts.env ?? process.env);
+  const store = resolveStore(opts.store, settings);
+  const taskQueue = resolveTaskQueue(opts, settings);
+  const temporal = {
+    ...settings.temporal,
+    ...(opts.temporal?.address ? { address: opts.temporal.address } : {}),
+    ...(opts.temporal?.namespace ? { namespace: opts.temporal.namespace } : {}),
+  };
+  const connection =
+    opts.temporal?.connection ?? (await NativeConnection.connect(nativeConnectionOptions(temporal)));
+  const concurrency = opts.concurrency ?? settings.concurrency ?? DEFAULT_WORKER_CONCURRENCY;
+  // The orchestrator's S3 payload codec, when it uses one (same variables as its config).
+  const dataConverter = opts.temporal?.dataConverter ?? workerDataConverter(settings);
+  const worker = await Worker.create({
+    connection,
+    namespace: temporal.namespace,
+    taskQueue,
+    activities: {
+      [RUN_FUNCTION_CLAIM_ACTIVITY]: createFunctionClaimActivity(opts.handler, store),
+      [RUN_FUNCTION_BATCH_ACTIVITY]: createFunctionBatchActivity(opts.handler, store),
+    },
+    ...(dataConverter ? { dataConverter } : {}),
+    maxConcurrentActivityTaskExecutions: concurrency,
+    // A pull worker only runs activities; its pollers scale with the batches it may hold.
+    maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
+    shutdownForceTime: WORKER_SHUTDOWN_FORCE_TIME,
+  });
+  // The Temporal runtime's own SIGINT/SIGTERM handler may have started the shutdown already; a
+  // second shutdown() throws from inside this event listener and would crash the process.
+  const stop = () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
+  opts.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    await worker.run();
+  } finally {
+    opts.signal?.removeEventListener('abort', stop);
+    if (!opts.temporal?.connection) await connection.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Push
+
+/** A push worker's HTTP server, with listen/close. */
+export type PushServer = Listening;
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * An HTTP push worker: POST /run with a batch → `{ outputs }`; GET /healthz → 200 (the
+ * readiness probe). A malformed request gets 400 naming the field; a handler error 500.
+ */
+export function createPushServer(
+  handler: FunctionHandler,
+  options: { timeoutSeconds?: number } = {},
+): PushServer {
+  const server = createServer((req, res) => {
+    void (async () => {
+      if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz'))
+        return sendJson(res, 200, { status: 'ok' });
+      if (req.method !== 'POST' || req.url !== '/run')
+        return sendJson(res, 404, { error: 'not found: use POST /run or GET /healthz' });
+      let parsed;
+      try {
+        parsed = runBatchRequestSchema.safeParse(JSON.parse(await readBody(req)));
+      } catch {
+        return sendJson(res, 400, { error: 'body is not JSON' });
+      }
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        return sendJson(res, 400, {
+          error: `invalid batch: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+        });
+      }
+      const batch = parsed.data;
+      const controller = new AbortController();
+      req.on('close', () => controller.abort());
+      try {
+        const run = handler(batch.rows, {
+          batchId: batch.batchId,
+          namespace: batch.namespace,
+          output: batch.output,
+          signal: controller.signal,
+        });
+        const outputs = options.timeoutSeconds
+          ? await withTimeout(async () => run, options.timeoutSeconds * 1000)
+          : await run;
+        sendJson(res, 200, { outputs });
+      } catch (err) {
+        sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
+      }
+    })();
+  });
+  return listening(server);
+}

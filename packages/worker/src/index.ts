@@ -1,0 +1,48 @@
+// @hevlayer/worker: what Function and Pipeline worker images import. Explicit named exports; the
+// contract types are the wire format the orchestrator speaks to workers.
+export { runWorker, type RunWorkerOptions } from './run-worker.js';
+export {
+  runFunctionWorker,
+  createPushServer,
+  createFunctionBatchActivity,
+  createFunctionClaimActivity,
+  workerConcurrencyFromEnv,
+  StoreEnv,
+  type FunctionHandler,
+  type FunctionOutput,
+  type BatchContext,
+  type PushServer,
+  type RunFunctionWorkerOptions,
+} from './function-worker.js';
+export type {
+  BatchRow,
+  RowId,
+  RunBatchRequest,
+  RunBatchResponse,
+  FunctionOutputSpec,
+} from './contracts/function.js';
+export {
+  runPipelineWorker,
+  createPipelinePushServer,
+  createPipelineBatchActivity,
+  createPipelineClaimActivity,
+  type ProcessFn,
+  type ProcessContext,
+  type PullContext,
+  type RunPipelineWorkerOptions,
+} from './pipeline-worker.js';
+export type { PipelineItem, PipelineDocument, QueuedItem, PipelineBatchInput } from './contracts/pipeline.js';
+export type { PipelineRef } from './pipeline-submit.js';
+export {
+  loadWorkerEnv,
+  workerEnvSchema,
+  WorkerEnv,
+  TemporalEnv,
+  PayloadEnv,
+  WorkerEnvError,
+  type WorkerSettings,
+  type WorkerEnvVars,
+} from './env.js';
+export { nativeConnectionOptions, workerDataConverter } from './temporal-connection.js';
+export { S3PayloadCodec, s3DataConverter, s3PayloadCodecConfigSchema } from './codec/s3-payload-codec.js';
+export { createStoreClient, type StoreClient } from './store/client.js';

@@ -1,0 +1,44 @@
+// Connection options from a worker's Temporal settings: API key and TLS (mTLS files) as the
+// Temporal SDKs' environment configuration defines them.
+import { readFileSync } from 'node:fs';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
+import type { WorkerSettings } from './env.js';
+import { s3DataConverter } from './codec/s3-payload-codec.js';
+
+/** NativeConnection options for the settings' address, API key and TLS (files are read now). */
+export function nativeConnectionOptions(temporal: WorkerSettings['temporal']): NativeConnectionOptions {
+  const tls = temporal.tls;
+  return {
+    address: temporal.address,
+    ...(temporal.apiKey ? { apiKey: temporal.apiKey } : {}),
+    ...(tls
+      ? {
+          tls: {
+            ...(tls.clientCertPath && tls.clientKeyPath
+              ? {
+                  clientCertPair: {
+                    crt: readFileSync(tls.clientCertPath),
+                    key: readFileSync(tls.clientKeyPath),
+                  },
+                }
+              : {}),
+            ...(tls.serverCaCertPath ? { serverRootCACertificate: readFileSync(tls.serverCaCertPath) } : {}),
+            ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** The payload codec the settings name (the orchestrator's S3 codec, same variables), if any. */
+export function workerDataConverter(settings: WorkerSettings): DataConverter | undefined {
+  const p = settings.payloads;
+  return p
+    ? s3DataConverter({
+        bucket: p.bucket,
+        prefix: p.prefix,
+        ...(p.thresholdBytes !== undefined ? { thresholdBytes: p.thresholdBytes } : {}),
+      })
+    : undefined;
+}
