@@ -284,4 +284,102 @@ export function registerFunctionCommands(program: Command): void {
         `function ${flags.namespace}/${name}: ${fmt.format(cleared)} dead-lettered rows cleared for replay\n`,
       );
     });
+
+  fn.command('plan')
+    .description(
+      'count the rows a Function would process now (per target namespace) and estimate duration and worker-hours; writes nothing',
+    )
+    .requiredOption('-f, --filename <file>', 'the Function manifest (YAML)')
+    .option('--rows-per-second <n>', 'rows/s of one worker call, when no push worker is reachable to sample')
+    .option(
+      '--push-url <url>',
+      "a push worker's base URL to time a sample batch on (default: the manifest's)",
+    )
+    .option('--sample <rows>', 'rows in the sample batch (at most the batch size)', '32')
+    .option('--json', 'print one JSON object')
+    .action(
+      async (flags: {
+        filename: string;
+        rowsPerSecond?: string;
+        pushUrl?: string;
+        sample: string;
+        json?: boolean;
+      }) => {
+        const { readFile } = await import('node:fs/promises');
+        const { parseFunctionDocuments, toLocalRuntimeSpec, PUSH_URL_ANNOTATION } =
+          await import('./apply.js');
+        const { createStoreClient } = await import('../../store/client.js');
+        const plan = await import('./function-plan.js');
+        const given = flags.rowsPerSecond === undefined ? undefined : Number(flags.rowsPerSecond);
+        if (given !== undefined && !(Number.isFinite(given) && given > 0))
+          throw new InvalidInputError(
+            '--rows-per-second',
+            `expected a positive number, got '${flags.rowsPerSecond}'`,
+            'e.g. --rows-per-second 50 (rows one worker call handles per second)',
+          );
+        const sampleRows = Number(flags.sample);
+        if (!Number.isInteger(sampleRows) || sampleRows < 1)
+          throw new InvalidInputError(
+            '--sample',
+            `expected a whole number ≥ 1, got '${flags.sample}'`,
+            'e.g. --sample 32',
+          );
+        let text: string;
+        try {
+          text = await readFile(flags.filename, 'utf8');
+        } catch (err) {
+          throw new LayerError(
+            `cannot read ${flags.filename}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+            'pass the path of a Function manifest with -f',
+          );
+        }
+        const config = loadConfig();
+        const store = createStoreClient({
+          baseUrl: config.store.url,
+          ...(config.store.apiKey ? { apiKey: config.store.apiKey } : {}),
+        });
+        const out: unknown[] = [];
+        for (const doc of parseFunctionDocuments(text, flags.filename)) {
+          const pushUrl = flags.pushUrl ?? doc.fn.metadata.annotations?.[PUSH_URL_ANNOTATION];
+          // Counting does not depend on dispatch: a push Function without a URL is planned as pull.
+          const countable =
+            doc.fn.spec.worker.dispatch === 'push' && !pushUrl
+              ? {
+                  ...doc,
+                  fn: {
+                    ...doc.fn,
+                    spec: { ...doc.fn.spec, worker: { ...doc.fn.spec.worker, dispatch: 'pull' as const } },
+                  },
+                }
+              : doc;
+          const spec = toLocalRuntimeSpec(countable, pushUrl ? { pushUrl } : {});
+          let counts: Record<string, number>;
+          try {
+            counts = await plan.countPlannedRows(store, spec);
+          } catch (err) {
+            throw new LayerError(
+              `cannot count rows in the store at ${config.store.url}: ${err instanceof Error ? err.message : String(err)}`,
+              'start the store (`layer dev up` or `layer store serve`) or point LAYER_STORE_URL / LAYER_STORE_API_KEY at it',
+            );
+          }
+          const sampled =
+            spec.worker.dispatch === 'push' && spec.worker.pushUrl && given === undefined
+              ? await plan.samplePushWorker(store, spec, spec.worker.pushUrl, sampleRows)
+              : null;
+          const rate = sampled
+            ? { ...sampled, source: 'sample' as const }
+            : given !== undefined
+              ? { rowsPerSecondPerCall: given, source: 'given' as const }
+              : null;
+          const missing =
+            doc.fn.spec.worker.dispatch === 'pull'
+              ? 'a pull worker cannot be sampled from here: pass --rows-per-second (rows one worker call handles per second)'
+              : 'no push worker URL (or no rows to sample): pass --push-url or --rows-per-second';
+          const p = plan.planFromCounts(spec, doc.fn.spec.scaling?.replicas?.max ?? 1, counts, rate, missing);
+          out.push(p);
+          if (!flags.json) process.stdout.write(`${plan.formatPlan(p)}\n`);
+        }
+        if (flags.json) process.stdout.write(`${JSON.stringify(out.length === 1 ? out[0] : out)}\n`);
+      },
+    );
 }

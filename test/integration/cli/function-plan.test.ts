@@ -1,0 +1,194 @@
+// `layer function plan -f function.yaml`: exact counts per target namespace from the real
+// (embedded) store through the official client, batches, an estimate from a push worker's
+// sample batch or a given rate — and nothing written: the namespace's schema and updated_at
+// are what they were, and no row gained an attribute.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { createPushServer } from '../../../src/sdk/index.js';
+import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
+import { loadSeed } from '../../fixtures/seeds.js';
+import type { FunctionPlan } from '../../../src/cli/commands/function-plan.js';
+
+const LAYER = fileURLToPath(new URL('../../../bin/layer.js', import.meta.url));
+
+let dir: string;
+let server: StoreServer;
+let store: StoreClient;
+
+/** 300 products in `plan-a`: 40 already at v1, 10 dead-lettered, 50 in a category the filter skips. */
+async function seed(): Promise<void> {
+  const rows = Array.from({ length: 300 }, (_, i) => {
+    const id = i + 1;
+    return {
+      id,
+      title: `product ${id}`,
+      category: id <= 50 ? 'archived' : 'live',
+      ...(id > 50 && id <= 90 ? { tags: ['done'], tags_v: 'v1' } : {}),
+      ...(id > 90 && id <= 100 ? { tags_error: '{"type":"HandlerFailed"}' } : {}),
+    };
+  });
+  await store.upsertRows('plan-a', rows);
+  // `plan-b` has rows but has never seen the engine's attributes.
+  await store.upsertRows(
+    'plan-b',
+    Array.from({ length: 70 }, (_, i) => ({ id: i + 1, title: `b ${i + 1}`, category: 'live' })),
+  );
+}
+
+function manifest(extra: { dispatch?: 'push' | 'pull' } = {}): string {
+  const fn = loadSeed('function');
+  const file = join(dir, `fn-${extra.dispatch ?? 'pull'}.yaml`);
+  writeFileSync(
+    file,
+    stringify({
+      ...fn,
+      metadata: { name: 'plan-me' },
+      spec: {
+        ...fn.spec,
+        targetNamespaces: ['plan-a', 'plan-b', 'plan-missing'],
+        filter: ['category', 'Eq', 'live'],
+        worker: { ...fn.spec.worker, dispatch: extra.dispatch ?? 'pull', batchSize: 32 },
+        schedule: { ...fn.spec.schedule, maxInFlightBatches: 4 },
+        scaling: { ...fn.spec.scaling, replicas: { min: 0, max: 3 } },
+      },
+    }),
+  );
+  return file;
+}
+
+function layer(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [LAYER, ...args],
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          LAYER_FROM_SOURCE: '1',
+          LAYER_STATE_DIR: join(dir, 'no-dev-env'),
+          LAYER_STORE_URL: server.url,
+        },
+        timeout: 60_000,
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'layer-plan-'));
+  server = await startStoreServer({ memory: true });
+  store = createStoreClient({ baseUrl: server.url, apiKey: 'test' });
+  await seed();
+  // The engine's attributes are declared in plan-a (as a running Function leaves them).
+  await store.write('plan-a', { schema: { tags_v: 'string', tags_error: 'string' } } as never);
+});
+
+afterAll(async () => {
+  await server?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('layer function plan', () => {
+  it('counts exactly what discovery would select, per namespace, and writes nothing', async () => {
+    const before = await Promise.all(['plan-a', 'plan-b'].map((ns) => store.metadata(ns)));
+    const run = await layer('function', 'plan', '-f', manifest(), '--json', '--rows-per-second', '40');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const plan = JSON.parse(run.stdout) as FunctionPlan;
+    // plan-a: 250 live, minus 40 at v1, minus 10 dead-lettered; plan-b: all 70; missing: 0.
+    expect(plan.namespaces).toEqual({ 'plan-a': 200, 'plan-b': 70, 'plan-missing': 0 });
+    expect(plan.rows).toBe(270);
+    // The same counts the store gives for the engine's own filter (batches never span namespaces).
+    expect(
+      await store.countRows('plan-a', [
+        'And',
+        [
+          ['category', 'Eq', 'live'],
+          [
+            'Or',
+            [
+              ['tags_v', 'NotEq', 'v1'],
+              ['tags_v', 'Eq', null],
+            ],
+          ],
+          ['tags_error', 'Eq', null],
+        ],
+      ] as never),
+    ).toBe(200);
+    expect(plan.batches).toBe(Math.ceil(200 / 32) + Math.ceil(70 / 32));
+    // 40 rows/s per call × 4 batches in flight = 160 rows/s → 270 / 160 s on 3 workers.
+    expect(plan.estimate).toMatchObject({
+      source: 'given',
+      rowsPerSecond: 160,
+      workers: 3,
+      batchesInFlight: 4,
+    });
+    expect(plan.estimate!.seconds).toBeCloseTo(270 / 160, 2);
+    expect(plan.estimate!.workerHours).toBeCloseTo(((270 / 160) * 3) / 3600, 2);
+
+    const after = await Promise.all(['plan-a', 'plan-b'].map((ns) => store.metadata(ns)));
+    expect(after).toEqual(before);
+    const b = await store.query('plan-b', { rank_by: ['id', 'asc'], limit: 100, include_attributes: true });
+    expect(b.rows?.every((r) => !('tags_v' in r) && !('tags_error' in r))).toBe(true);
+  });
+
+  it('times a sample batch on a reachable push worker and estimates from it', async () => {
+    const seen: number[] = [];
+    const worker = createPushServer(async (rows) => {
+      seen.push(rows.length);
+      await new Promise((r) => setTimeout(r, 100));
+      return rows.map((r) => ({ id: r.id, value: ['x'] }));
+    });
+    const port = await worker.listen(0);
+    try {
+      const run = await layer(
+        'function',
+        'plan',
+        '-f',
+        manifest({ dispatch: 'push' }),
+        '--push-url',
+        `http://127.0.0.1:${port}`,
+        '--sample',
+        '16',
+        '--json',
+      );
+      expect(run.code, run.stderr).toBe(0);
+      const plan = JSON.parse(run.stdout) as FunctionPlan;
+      expect(plan.rows).toBe(270);
+      expect(seen).toEqual([16]);
+      expect(plan.estimate!.source).toBe('sample');
+      expect(plan.estimate!.sample!.rows).toBe(16);
+      // 16 rows in ≥ 100 ms: at most 160 rows/s per call, × 4 in flight.
+      expect(plan.estimate!.rowsPerSecond).toBeLessThanOrEqual(640);
+      expect(plan.estimate!.rowsPerSecond).toBeGreaterThan(0);
+      // The sample wrote nothing back.
+      const rows = await store.query('plan-a', {
+        rank_by: ['id', 'asc'],
+        limit: 300,
+        filters: ['tags', 'Eq', ['x']] as never,
+      });
+      expect(rows.rows ?? []).toHaveLength(0);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('says what is missing for an estimate, and names a bad flag', async () => {
+    const run = await layer('function', 'plan', '-f', manifest());
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('would process 270 rows in 10 batches');
+    expect(run.stdout).toContain('pass --rows-per-second');
+    const bad = await layer('function', 'plan', '-f', manifest(), '--rows-per-second', 'fast');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--rows-per-second');
+  });
+});
