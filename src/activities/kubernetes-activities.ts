@@ -31,7 +31,9 @@ import { labelValue, workloadObjectName } from '../operator/names.js';
 import { podProblemsOf, type WorkerObservation } from '../operator/worker-availability.js';
 import type { ObjectRef, PlannedObject } from '../operator/plan-types.js';
 import { OperatorConditionType, OperatorReason, statusEvents } from '../operator/reconcile-conditions.js';
-import { finalStatus, planReconcile } from '../operator/reconcile-plan.js';
+import { PLAN_RATE_ANNOTATION, finalStatus, planReconcile } from '../operator/reconcile-plan.js';
+import { planFromCounts, type FunctionPlan } from '../operator/function-plan.js';
+import type { FunctionRuntimeSpec } from '../contracts/function.js';
 import type {
   EngineResult,
   ObservedState,
@@ -55,6 +57,8 @@ export interface KubernetesActivitiesDeps {
   clock?: () => Date;
   /** Timeout of the VectorStore reachability call (default 5 s). */
   storeProbeTimeoutMs?: number;
+  /** Exact counts of the rows a Function would process per namespace (status.plan of a paused Function). */
+  planRows?: (spec: FunctionRuntimeSpec) => Promise<Record<string, number>>;
 }
 
 const KEDA_GROUP = 'keda.sh';
@@ -393,6 +397,37 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
   }
 
   /**
+   * status.plan of a paused Function (rows it would process, batches, estimate), or `plan: null`
+   * to remove a plan written while it was paused. Counting failures are written into the plan,
+   * never fail the pass.
+   */
+  async function rowPlanField(
+    plan: ReconcilePlan,
+    draft: StatusDraft,
+  ): Promise<{ plan: FunctionPlan | { error: string } | null } | undefined> {
+    const had = (draft.previous as { plan?: unknown } | undefined)?.plan !== undefined;
+    const rp = plan.rowPlan;
+    if (!rp || !deps.planRows) return had ? { plan: null } : undefined;
+    try {
+      const counts = await deps.planRows(rp.spec);
+      return {
+        plan: planFromCounts(
+          rp.spec,
+          rp.maxWorkers,
+          counts,
+          rp.rowsPerSecondPerCall !== undefined
+            ? { rowsPerSecondPerCall: rp.rowsPerSecondPerCall, source: 'given' }
+            : null,
+          `pull workers cannot be sampled by the operator: set the annotation ${PLAN_RATE_ANNOTATION} to the rows/s one worker call handles`,
+          rp.costPerHour,
+        ),
+      };
+    } catch (err) {
+      return { plan: { error: `rows not counted: ${failureMessage(err)}` } };
+    }
+  }
+
+  /**
    * One whole reconcile pass: observe → plan → finalizer → apply → prune → engine → one status
    * write. Every step is idempotent and level-triggered, so a retry of the activity is a new pass
    * over what is there now (ADR 0020, update "one activity per pass").
@@ -454,6 +489,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
       }
     }
     if (plan.status) {
+      const planned = await rowPlanField(plan, plan.status);
       const draft = applyFailure
         ? {
             ...plan.status,
@@ -470,7 +506,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
         : plan.status;
       report.statusWritten = await writeStatus({
         ref,
-        draft,
+        draft: planned ? { ...draft, fields: { ...draft.fields, ...planned } } : draft,
         ...(engineResult ? { engine: engineResult } : {}),
       });
     }

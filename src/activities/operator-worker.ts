@@ -6,6 +6,9 @@ import type { Client } from '@temporalio/client';
 import { createTemporalWorkloadEngine, type WorkloadEngine } from '../operator/workload-engine.js';
 import { operatorSettings, type OperatorSettings } from '../operator/settings.js';
 import { createKubernetesActivities, type KubernetesActivities } from './kubernetes-activities.js';
+import type { FunctionRuntimeSpec } from '../contracts/function.js';
+import { countPlannedRows } from '../operator/function-plan.js';
+import type { StoreClient } from '../store/client.js';
 
 export interface OperatorWorkerDeps {
   kubeConfig: KubeConfig;
@@ -17,6 +20,8 @@ export interface OperatorWorkerDeps {
   taskQueue?: string;
   /** Tests: replace the Temporal-backed engines. */
   engine?: WorkloadEngine;
+  /** The store of a Turbopuffer namespace, for status.plan of paused Functions. */
+  storeFor?: (namespace: string) => StoreClient;
 }
 
 /**
@@ -33,6 +38,9 @@ export function createOperatorWorkerParts(deps: OperatorWorkerDeps): { activitie
         createTemporalWorkloadEngine(deps.client, deps.taskQueue ? { taskQueue: deps.taskQueue } : {}),
       settings: deps.settings ?? operatorSettings(),
       ...(deps.defaultVectorStore ? { defaultVectorStore: deps.defaultVectorStore } : {}),
+      ...(deps.storeFor
+        ? { planRows: (spec: FunctionRuntimeSpec) => countPlannedRows(deps.storeFor!, spec) }
+        : {}),
     }),
   };
 }

@@ -180,7 +180,40 @@ export const functionSpecSchema = z
   .describe('Desired state of a Function.');
 export type FunctionSpec = z.infer<typeof functionSpecSchema>;
 
-export const functionStatusSchema = workloadStatusSchema;
+export const functionPlanStatusSchema = z
+  .strictObject({
+    rows: z
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('Rows the Function would process now, in all target namespaces.'),
+    namespaces: z
+      .record(z.string(), z.int().nonnegative())
+      .optional()
+      .describe('Those rows per target namespace (exact counts).'),
+    batches: z.int().nonnegative().optional().describe('Batches they make (batches never span namespaces).'),
+    batchSize: z.int().positive().optional(),
+    function: z.strictObject({ namespace: z.string(), name: z.string() }).optional(),
+    estimate: z
+      .strictObject({
+        rowsPerSecond: z.number().nonnegative(),
+        source: z.enum(['sample', 'given']),
+        workers: z.int().nonnegative(),
+        batchesInFlight: z.int().nonnegative(),
+        seconds: z.number().nonnegative(),
+        workerHours: z.number().nonnegative(),
+        cost: z.number().nonnegative().optional(),
+      })
+      .optional()
+      .describe('Duration, worker-hours and (with the pool costPerHour hint) cost at the given rate.'),
+    estimateMissing: z.string().max(512).optional().describe('Why there is no estimate, and how to get one.'),
+    error: z.string().max(1024).optional().describe('Why the rows could not be counted.'),
+  })
+  .describe('What the Function would do if resumed now; written while spec.paused is true.');
+
+export const functionStatusSchema = workloadStatusSchema.extend({
+  plan: functionPlanStatusSchema.optional(),
+});
 export type FunctionStatus = z.infer<typeof functionStatusSchema>;
 
 export const functionSchema = z.strictObject({

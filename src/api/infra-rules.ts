@@ -45,6 +45,14 @@ export const computePoolSchema = z
       .min(1)
       .max(1000)
       .describe('Hard ceiling on replicas.max for one Pipeline or Function on this pool.'),
+    costPerHour: z
+      .number()
+      .min(0)
+      .max(1_000_000)
+      .optional()
+      .describe(
+        'Optional hint: what one worker replica on this pool costs per hour (your currency). Function plans (status.plan, layer function plan) multiply their worker-hours by it.',
+      ),
   })
   .describe('A class of worker capacity workloads choose with spec.scaling.pool.');
 export type ComputePool = z.infer<typeof computePoolSchema>;

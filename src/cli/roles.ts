@@ -16,7 +16,7 @@ import { createStoreRouter } from '../operator/store-router.js';
 import { createStoreClient } from '../store/client.js';
 import { LayerError } from '../util/errors.js';
 import { bundleOrchestratorWorkflows, createOrchestratorWorker } from '../workers/orchestrator-worker.js';
-import { TemporalUnreachableError } from './temporal-connect.js';
+import { TemporalUnreachableError, temporalConnectionOptions } from './temporal-connect.js';
 
 /**
  * The Temporal SDK logs every worker state change and the webpack report at INFO; a role's own
@@ -33,7 +33,7 @@ export function quietTemporalRuntime(): void {
 /** The connection a Temporal Worker polls with, or TemporalUnreachableError. */
 export async function connectTemporalWorker(config: Config): Promise<NativeConnection> {
   try {
-    return await NativeConnection.connect({ address: config.temporal.address });
+    return await NativeConnection.connect(temporalConnectionOptions(config));
   } catch (err) {
     throw new TemporalUnreachableError(config.temporal.address, err);
   }
@@ -146,8 +146,10 @@ export async function startOrchestratorWorker(opts: {
     ...(dataConverter ? { dataConverter } : {}),
     ...(opts.kubeConfig
       ? {
-          extraActivities: createOperatorWorkerParts(operatorWorkerDeps(config, opts.kubeConfig, opts.client))
-            .activities,
+          extraActivities: createOperatorWorkerParts({
+            ...operatorWorkerDeps(config, opts.kubeConfig, opts.client),
+            storeFor: router ? router.storeFor : () => store,
+          }).activities,
         }
       : {}),
   });

@@ -160,12 +160,23 @@ function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind): Reconc
   const worker = plan.blocked
     ? []
     : [workerAvailability({ paused: w.spec.paused, scalingMode: w.spec.scaling.mode }, workerSeen)];
+  // A paused Function is planned before it runs: the pass counts its rows (status.plan).
+  const rowPlan =
+    w.kind === 'Function' && w.spec.paused && engine.action === 'sync' && engine.kind === 'Function'
+      ? {
+          spec: engine.spec,
+          maxWorkers: w.spec.scaling.replicas?.max ?? 1,
+          ...rowPlanRate(obj),
+          ...costOf(infraRules, plan.pool),
+        }
+      : undefined;
   return {
     outcome: plan.blocked ? 'blocked' : 'applied',
     finalizer,
     apply: plan.blocked ? [] : plan.apply,
     remove,
     engine,
+    ...(rowPlan ? { rowPlan } : {}),
     status: {
       previous,
       uid: obj.metadata?.uid,
@@ -186,6 +197,20 @@ function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind): Reconc
       },
     },
   };
+}
+
+/** Annotation giving the per-call rate (rows/s) a paused Function's plan estimates with. */
+export const PLAN_RATE_ANNOTATION = 'hevlayer.com/plan-rows-per-second';
+
+function rowPlanRate(obj: RawObject): { rowsPerSecondPerCall?: number } {
+  const raw = obj.metadata?.annotations?.[PLAN_RATE_ANNOTATION];
+  const n = raw === undefined ? NaN : Number(raw);
+  return Number.isFinite(n) && n > 0 ? { rowsPerSecondPerCall: n } : {};
+}
+
+function costOf(rules: InfraRules | undefined, pool: string): { costPerHour?: number } {
+  const hint = rules?.spec.computePools.find((p) => p.name === pool)?.costPerHour;
+  return hint !== undefined ? { costPerHour: hint } : {};
 }
 
 /** Owned objects that are not planned, plus planned-absent kinds that exist (by kind and name). */

@@ -21,6 +21,7 @@ export type RawObject = Record<string, unknown> & {
     deletionTimestamp?: string;
     finalizers?: string[];
     labels?: Record<string, string>;
+    annotations?: Record<string, string>;
     creationTimestamp?: string;
   };
   status?: Record<string, unknown>;
@@ -87,6 +88,15 @@ export interface ReconcilePlan {
   engine: EngineAction;
   /** Absent when the object is gone or being deleted (nothing to write). */
   status?: StatusDraft;
+  /** A paused Function: count its rows and write status.plan (src/operator/function-plan.ts). */
+  rowPlan?: {
+    spec: FunctionRuntimeSpec;
+    maxWorkers: number;
+    /** From the hevlayer.com/plan-rows-per-second annotation. */
+    rowsPerSecondPerCall?: number;
+    /** The pool's costPerHour hint. */
+    costPerHour?: number;
+  };
 }
 
 /** What the engine reports back: one condition for the workload's status. */

@@ -296,6 +296,10 @@ export function registerFunctionCommands(program: Command): void {
       "a push worker's base URL to time a sample batch on (default: the manifest's)",
     )
     .option('--sample <rows>', 'rows in the sample batch (at most the batch size)', '32')
+    .option(
+      '--cost-per-hour <n>',
+      "one worker replica's hourly cost, for an estimated cost (the pool's costPerHour in a cluster)",
+    )
     .option('--json', 'print one JSON object')
     .action(
       async (flags: {
@@ -303,6 +307,7 @@ export function registerFunctionCommands(program: Command): void {
         rowsPerSecond?: string;
         pushUrl?: string;
         sample: string;
+        costPerHour?: string;
         json?: boolean;
       }) => {
         const { readFile } = await import('node:fs/promises');
@@ -316,6 +321,13 @@ export function registerFunctionCommands(program: Command): void {
             '--rows-per-second',
             `expected a positive number, got '${flags.rowsPerSecond}'`,
             'e.g. --rows-per-second 50 (rows one worker call handles per second)',
+          );
+        const costPerHour = flags.costPerHour === undefined ? undefined : Number(flags.costPerHour);
+        if (costPerHour !== undefined && !(Number.isFinite(costPerHour) && costPerHour >= 0))
+          throw new InvalidInputError(
+            '--cost-per-hour',
+            `expected a number ≥ 0, got '${flags.costPerHour}'`,
+            'e.g. --cost-per-hour 0.34 (what one worker replica costs per hour)',
           );
         const sampleRows = Number(flags.sample);
         if (!Number.isInteger(sampleRows) || sampleRows < 1)
@@ -375,7 +387,14 @@ export function registerFunctionCommands(program: Command): void {
             doc.fn.spec.worker.dispatch === 'pull'
               ? 'a pull worker cannot be sampled from here: pass --rows-per-second (rows one worker call handles per second)'
               : 'no push worker URL (or no rows to sample): pass --push-url or --rows-per-second';
-          const p = plan.planFromCounts(spec, doc.fn.spec.scaling?.replicas?.max ?? 1, counts, rate, missing);
+          const p = plan.planFromCounts(
+            spec,
+            doc.fn.spec.scaling?.replicas?.max ?? 1,
+            counts,
+            rate,
+            missing,
+            costPerHour,
+          );
           out.push(p);
           if (!flags.json) process.stdout.write(`${plan.formatPlan(p)}\n`);
         }

@@ -22,6 +22,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { parse, parseAllDocuments } from 'yaml';
 import { createKubernetesActivities } from '../../../src/activities/kubernetes-activities.js';
 import { reconcileSignal, type ReconcileRef } from '../../../src/contracts/reconcile.js';
+import type { FunctionRuntimeSpec } from '../../../src/contracts/function.js';
 import { reconcileWorkflowId } from '../../../src/contracts/names.js';
 import { operatorSettings, type OperatorSettingsInput } from '../../../src/operator/settings.js';
 import type { EngineRef, EngineSync, WorkloadEngine } from '../../../src/operator/workload-engine.js';
@@ -131,7 +132,12 @@ export interface OperatorHarness {
 }
 
 export async function startHarness(
-  opts: { settings?: OperatorSettingsInput; defaultVectorStore?: { namespace: string; name: string } } = {},
+  opts: {
+    settings?: OperatorSettingsInput;
+    defaultVectorStore?: { namespace: string; name: string };
+    /** Counts rows for status.plan of paused Functions (the operator process passes its store). */
+    planRows?: (spec: FunctionRuntimeSpec) => Promise<Record<string, number>>;
+  } = {},
 ): Promise<OperatorHarness> {
   const admin = kubeConfig();
   await installOperatorPrerequisites(admin);
@@ -163,6 +169,7 @@ export async function startHarness(
       engine,
       settings: operatorSettings(opts.settings ?? { inboundAuth: { mode: 'open' } }),
       ...(opts.defaultVectorStore ? { defaultVectorStore: opts.defaultVectorStore } : {}),
+      ...(opts.planRows ? { planRows: opts.planRows } : {}),
     }),
   });
   const running = worker.run();

@@ -25,6 +25,7 @@ import { finalStatus, planReconcile } from '../../../src/operator/reconcile-plan
 import { reconcileWorkflowId } from '../../../src/contracts/names.js';
 import { operatorSettings } from '../../../src/operator/settings.js';
 import { engineUnavailable } from '../../../src/activities/kubernetes-activities.js';
+import { planFromCounts } from '../../../src/operator/function-plan.js';
 
 describe('toFunctionRuntimeSpec', () => {
   it('defaults output.version to v1 and sets the pull task queue', () => {
@@ -255,5 +256,58 @@ describe('planReconcile and finalStatus', () => {
       status: 'False',
       reason: 'EngineUnavailable',
     });
+  });
+
+  it("a paused Function is planned with the annotated rate and its pool's cost hint", () => {
+    const plan = planReconcile({
+      settings,
+      observed: {
+        ref: { kind: 'Function' as const, namespace: 'layer', name: 'f' },
+        object: fnRaw({
+          metadata: {
+            name: 'f',
+            namespace: 'layer',
+            generation: 1,
+            uid: 'u',
+            finalizers: ['hevlayer.com/finalizer'],
+            annotations: { 'hevlayer.com/plan-rows-per-second': '12.5' },
+          },
+          spec: { ...JSON.parse(JSON.stringify(seedFunction())).spec, paused: true },
+        }),
+        infraRules: {
+          ...rules,
+          spec: {
+            computePools: [{ name: 'cpu', kind: 'cpu', maxReplicasPerWorkload: 10, costPerHour: 0.5 }],
+          },
+        },
+        owned: [],
+      },
+    });
+    expect(plan.rowPlan).toMatchObject({ rowsPerSecondPerCall: 12.5, costPerHour: 0.5, maxWorkers: 6 });
+    // 3,600 rows at 12.5 rows/s per call × 8 in flight = 100 rows/s → 36 s on 6 workers.
+    const p = planFromCounts(
+      plan.rowPlan!.spec,
+      6,
+      { a: 3000, b: 600 },
+      { rowsPerSecondPerCall: 12.5, source: 'given' },
+      undefined,
+      0.5,
+    );
+    expect(p).toMatchObject({ rows: 3600, batches: Math.ceil(3000 / 32) + Math.ceil(600 / 32) });
+    expect(p.estimate).toMatchObject({ rowsPerSecond: 100, seconds: 36, workers: 6, batchesInFlight: 8 });
+    expect(p.estimate!.workerHours).toBeCloseTo((36 * 6) / 3600, 2);
+    expect(p.estimate!.cost).toBeCloseTo(p.estimate!.workerHours * 0.5, 2);
+    // Not paused: no plan.
+    expect(
+      planReconcile({
+        settings,
+        observed: {
+          ref: { kind: 'Function' as const, namespace: 'layer', name: 'f' },
+          object: fnRaw(),
+          infraRules: rules,
+          owned: [],
+        },
+      }).rowPlan,
+    ).toBeUndefined();
   });
 });

@@ -1,0 +1,122 @@
+// What a Function would do now, before it runs (issue 16, "plan before you run"): exact counts of
+// the rows discovery would select per target namespace (the store's aggregate Count on the same
+// filter), the batches, and an estimate of duration, worker-hours and cost from a per-call rate.
+// Shared by `layer function plan` and the operator (status.plan of a paused Function). Counting
+// writes nothing: attributes the engine has not declared yet are left out of the filter rather
+// than declared, since no row can carry them.
+import type { FunctionRuntimeSpec } from '../contracts/function.js';
+import { errorAttribute, needsVersionFilter, versionAttribute } from '../engine/function-filters.js';
+import type { StoreClient } from '../store/client.js';
+import { StoreNotFoundError } from '../store/errors.js';
+
+export interface FunctionPlan {
+  function: { namespace: string; name: string };
+  /** Rows the Function would process now, in all target namespaces. */
+  rows: number;
+  namespaces: Record<string, number>;
+  batches: number;
+  batchSize: number;
+  estimate: RunEstimate | null;
+  /** Why there is no estimate (no worker to sample and no --rows-per-second). */
+  estimateMissing?: string;
+}
+
+export interface RunEstimate {
+  /** Rows per second of the whole Function: one worker call's rate × calls in flight × workers. */
+  rowsPerSecond: number;
+  source: 'sample' | 'given';
+  /** Sample only: rows sent and the handler's wall time for them. */
+  sample?: { rows: number; ms: number };
+  /** Workers the run would use: scaling.replicas.max, fewer when there are fewer batches. */
+  workers: number;
+  batchesInFlight: number;
+  seconds: number;
+  workerHours: number;
+  /** workerHours × the pool's costPerHour hint (InfraRules), when the pool has one. */
+  cost?: number;
+}
+
+/** The filter discovery uses, without the clauses on attributes the namespace has never seen. */
+export function planFilter(
+  spec: Pick<FunctionRuntimeSpec, 'output' | 'filter'>,
+  declared: ReadonlySet<string>,
+): unknown[] | undefined {
+  const parts: unknown[] = [];
+  if (spec.filter !== undefined && spec.filter !== null) parts.push(spec.filter);
+  // No row has an undeclared version attribute: every row lacks the version, none is dead.
+  if (declared.has(versionAttribute(spec.output))) parts.push(needsVersionFilter(spec.output));
+  if (declared.has(errorAttribute(spec.output))) parts.push([errorAttribute(spec.output), 'Eq', null]);
+  if (parts.length === 0) return undefined;
+  return parts.length === 1 ? (parts[0] as unknown[]) : ['And', parts];
+}
+
+/** Pure: counts and a per-call rate → the plan's figures. */
+export function planFromCounts(
+  spec: Pick<FunctionRuntimeSpec, 'k8sNamespace' | 'name' | 'worker' | 'schedule'>,
+  /** Worker replicas the Function scales to at most (spec.scaling.replicas.max). */
+  maxWorkers: number,
+  counts: Record<string, number>,
+  rate: {
+    rowsPerSecondPerCall: number;
+    source: 'sample' | 'given';
+    sample?: { rows: number; ms: number };
+  } | null,
+  estimateMissing?: string,
+  costPerHour?: number,
+): FunctionPlan {
+  const batchSize = spec.worker.batchSize;
+  const rows = Object.values(counts).reduce((a, b) => a + b, 0);
+  // Batches never span namespaces: each namespace is cut on its own.
+  const batches = Object.values(counts).reduce((a, n) => a + Math.ceil(n / batchSize), 0);
+  const workers = Math.max(1, maxWorkers);
+  // maxInFlightBatches caps the Function's batches in flight, however many workers share them.
+  const inFlight = Math.max(1, spec.schedule.maxInFlightBatches);
+  let estimate: RunEstimate | null = null;
+  if (rate && rate.rowsPerSecondPerCall > 0) {
+    const rowsPerSecond = rate.rowsPerSecondPerCall * inFlight;
+    const seconds = rows / rowsPerSecond;
+    estimate = {
+      rowsPerSecond: round(rowsPerSecond),
+      source: rate.source,
+      ...(rate.sample ? { sample: rate.sample } : {}),
+      workers: Math.min(workers, Math.max(1, batches)),
+      batchesInFlight: inFlight,
+      seconds: round(seconds),
+      // Every worker the scaler would run (one per in-flight batch at most) for the whole run.
+      workerHours: round((seconds / 3600) * Math.min(workers, inFlight, Math.max(1, batches))),
+    };
+    if (costPerHour !== undefined) estimate.cost = round(estimate.workerHours * costPerHour);
+  }
+  return {
+    function: { namespace: spec.k8sNamespace, name: spec.name },
+    rows,
+    namespaces: counts,
+    batches,
+    batchSize,
+    estimate,
+    ...(estimate ? {} : { estimateMissing: estimateMissing ?? 'no rate: pass --rows-per-second' }),
+  };
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/** Exact counts per target namespace; a namespace that does not exist has 0 rows. Writes nothing. */
+export async function countPlannedRows(
+  store: StoreClient | ((namespace: string) => StoreClient),
+  spec: Pick<FunctionRuntimeSpec, 'output' | 'filter' | 'targetNamespaces'>,
+): Promise<Record<string, number>> {
+  const storeFor = typeof store === 'function' ? store : () => store;
+  const counts: Record<string, number> = {};
+  for (const ns of spec.targetNamespaces) {
+    const store = storeFor(ns);
+    try {
+      const meta = (await store.metadata(ns)) as { schema?: Record<string, unknown> };
+      const filter = planFilter(spec, new Set(Object.keys(meta.schema ?? {})));
+      counts[ns] = await store.countRows(ns, filter as never);
+    } catch (err) {
+      if (err instanceof StoreNotFoundError) counts[ns] = 0;
+      else throw err;
+    }
+  }
+  return counts;
+}
