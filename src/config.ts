@@ -28,6 +28,13 @@ export const ConfigEnv = {
   temporalAddress: 'TEMPORAL_ADDRESS',
   temporalNamespace: 'TEMPORAL_NAMESPACE',
   temporalUiUrl: 'LAYER_TEMPORAL_UI_URL',
+  /** The Temporal SDKs' standard client variables (docs.temporal.io, environment configuration). */
+  temporalApiKey: 'TEMPORAL_API_KEY',
+  temporalTls: 'TEMPORAL_TLS',
+  temporalTlsClientCertPath: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  temporalTlsClientKeyPath: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  temporalTlsServerCaCertPath: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  temporalTlsServerName: 'TEMPORAL_TLS_SERVER_NAME',
   taskQueue: 'LAYER_ORCHESTRATOR_TASK_QUEUE',
   storeUrl: 'LAYER_STORE_URL',
   storeApiKey: 'LAYER_STORE_API_KEY',
@@ -41,6 +48,20 @@ export const ConfigEnv = {
   payloadThresholdBytes: 'LAYER_PAYLOAD_THRESHOLD_BYTES',
   /** Operator: the Temporal frontend as worker pods reach it (default: TEMPORAL_ADDRESS). */
   workerTemporalAddress: 'LAYER_WORKER_TEMPORAL_ADDRESS',
+  /** Operator: the Temporal namespace worker pods use (default: TEMPORAL_NAMESPACE). */
+  workerTemporalNamespace: 'LAYER_WORKER_TEMPORAL_NAMESPACE',
+  /** Operator: Secret (in each workload's namespace) with the API key worker pods send to Temporal. */
+  workerTemporalApiKeySecretName: 'LAYER_WORKER_TEMPORAL_API_KEY_SECRET_NAME',
+  /** Operator: key in that Secret (default `api-key`, the chart's temporal.apiKey.key default). */
+  workerTemporalApiKeySecretKey: 'LAYER_WORKER_TEMPORAL_API_KEY_SECRET_KEY',
+  /** Operator: `true`/`false` written as TEMPORAL_TLS into worker pods (default: unset). */
+  workerTemporalTls: 'LAYER_WORKER_TEMPORAL_TLS',
+  /** Operator: KEDA ScaledObject pollingInterval of worker Deployments (seconds, default 15). */
+  kedaPollingIntervalSeconds: 'LAYER_KEDA_POLLING_INTERVAL_SECONDS',
+  /** Operator: KEDA cooldownPeriod (seconds, default 300). */
+  kedaCooldownPeriodSeconds: 'LAYER_KEDA_COOLDOWN_PERIOD_SECONDS',
+  /** Operator: queued batches per replica KEDA aims for (default 1). */
+  kedaTargetQueueDepthPerReplica: 'LAYER_KEDA_TARGET_QUEUE_DEPTH_PER_REPLICA',
   /** Operator: the orchestrator HTTP API as worker pods and KEDA reach it. */
   operatorApiUrl: 'LAYER_OPERATOR_API_URL',
   /** Operator: the store (gateway) URL pull workers read and write through. */
@@ -80,6 +101,21 @@ const configSchema = z.object({
     taskQueue: z.string().min(1),
     /** Temporal Web UI base URL, for links the CLI prints (the dev env's, when running). */
     uiUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+    /** TEMPORAL_API_KEY (Temporal Cloud); implies TLS unless TEMPORAL_TLS=false. */
+    apiKey: z.string().min(1).optional(),
+    /** TLS to the frontend: absent when off; the files are PEM paths (mTLS needs cert and key). */
+    tls: z
+      .object({
+        clientCertPath: z.string().min(1).optional(),
+        clientKeyPath: z.string().min(1).optional(),
+        serverCaCertPath: z.string().min(1).optional(),
+        serverName: z.string().min(1).optional(),
+      })
+      .refine((t) => !t.clientCertPath === !t.clientKeyPath, {
+        path: ['clientCertPath'],
+        error: 'set both TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH, or neither',
+      })
+      .optional(),
   }),
   store: z.object({
     /** Base URL of the Turbopuffer-compatible store (embedded store, gateway or Turbopuffer). */
@@ -134,6 +170,22 @@ const configSchema = z.object({
     workerStoreUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
     releaseSecretName: z.string().regex(k8sName, 'expected a Kubernetes Secret name').optional(),
     /** Only resources in these namespaces are reconciled (cluster-scoped ones too are skipped). */
+    workerTemporalNamespace: z.string().min(1).optional(),
+    workerTemporalApiKeySecret: z
+      .object({
+        name: z.string().regex(k8sName, 'expected a Kubernetes Secret name'),
+        key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'expected a Secret key'),
+      })
+      .optional(),
+    workerTemporalTls: z
+      .enum(['true', 'false'], { error: 'expected true or false' })
+      .transform((v) => v === 'true')
+      .optional(),
+    keda: z.object({
+      pollingIntervalSeconds: z.coerce.number().int('expected an integer').min(1).optional(),
+      cooldownPeriodSeconds: z.coerce.number().int('expected an integer').min(0).optional(),
+      targetQueueDepthPerReplica: z.coerce.number().int('expected an integer').min(1).optional(),
+    }),
     watchNamespaces: z
       .array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected Kubernetes namespace names'))
       .min(1)
@@ -161,11 +213,23 @@ export type Config = z.infer<typeof configSchema>;
  */
 export function operatorSettingsInput(config: Config): OperatorSettingsInput {
   const o = config.operator;
+  const keda = Object.fromEntries(Object.entries(o.keda).filter(([, v]) => v !== undefined));
+  const p = config.payloads;
   return {
-    temporal: { address: o.workerTemporalAddress, namespace: config.temporal.namespace },
+    temporal: {
+      address: o.workerTemporalAddress,
+      namespace: o.workerTemporalNamespace ?? config.temporal.namespace,
+      ...(o.workerTemporalApiKeySecret ? { apiKeySecretRef: o.workerTemporalApiKeySecret } : {}),
+      ...(o.workerTemporalTls !== undefined ? { tls: o.workerTemporalTls } : {}),
+    },
     ...(o.apiBaseUrl ? { apiBaseUrl: o.apiBaseUrl } : {}),
     ...(o.workerStoreUrl ? { storeUrl: o.workerStoreUrl } : {}),
     ...(o.releaseSecretName ? { releaseSecretName: o.releaseSecretName } : {}),
+    ...(Object.keys(keda).length ? { keda } : {}),
+    // Workers must decode what the orchestrator encodes: they get its payload codec settings.
+    ...(p.bucket
+      ? { payloads: { bucket: p.bucket, prefix: p.prefix, thresholdBytes: p.thresholdBytes } }
+      : {}),
   };
 }
 
@@ -197,6 +261,11 @@ const envOfPath: Record<string, string> = {
   'temporal.namespace': ConfigEnv.temporalNamespace,
   'temporal.taskQueue': ConfigEnv.taskQueue,
   'temporal.uiUrl': ConfigEnv.temporalUiUrl,
+  'temporal.apiKey': ConfigEnv.temporalApiKey,
+  'temporal.tls.clientCertPath': ConfigEnv.temporalTlsClientCertPath,
+  'temporal.tls.clientKeyPath': ConfigEnv.temporalTlsClientKeyPath,
+  'temporal.tls.serverCaCertPath': ConfigEnv.temporalTlsServerCaCertPath,
+  'temporal.tls.serverName': ConfigEnv.temporalTlsServerName,
   'store.url': ConfigEnv.storeUrl,
   'store.apiKey': ConfigEnv.storeApiKey,
   'api.port': ConfigEnv.apiPort,
@@ -212,6 +281,13 @@ const envOfPath: Record<string, string> = {
   'operator.workerStoreUrl': ConfigEnv.workerStoreUrl,
   'operator.releaseSecretName': ConfigEnv.releaseSecretName,
   'operator.watchNamespaces': ConfigEnv.watchNamespaces,
+  'operator.workerTemporalNamespace': ConfigEnv.workerTemporalNamespace,
+  'operator.workerTemporalApiKeySecret.name': ConfigEnv.workerTemporalApiKeySecretName,
+  'operator.workerTemporalApiKeySecret.key': ConfigEnv.workerTemporalApiKeySecretKey,
+  'operator.workerTemporalTls': ConfigEnv.workerTemporalTls,
+  'operator.keda.pollingIntervalSeconds': ConfigEnv.kedaPollingIntervalSeconds,
+  'operator.keda.cooldownPeriodSeconds': ConfigEnv.kedaCooldownPeriodSeconds,
+  'operator.keda.targetQueueDepthPerReplica': ConfigEnv.kedaTargetQueueDepthPerReplica,
   'operator.leaderElection.enabled': ConfigEnv.leaderElect,
   'operator.leaderElection.namespace': ConfigEnv.leaderElectionNamespace,
   'operator.leaderElection.name': ConfigEnv.leaderElectionId,
@@ -239,6 +315,13 @@ const hintOfEnv: Record<string, string> = {
   [ConfigEnv.leaderElect]: `set ${ConfigEnv.leaderElect} to true (replicas share a Lease, one watches) or false (every replica watches)`,
   [ConfigEnv.leaderElectionNamespace]: `set ${ConfigEnv.leaderElectionNamespace} to the namespace the operator runs in, e.g. layer`,
   [ConfigEnv.leaderElectionId]: `set ${ConfigEnv.leaderElectionId} to a Lease name, e.g. layer-operator`,
+  [ConfigEnv.temporalTls]: `set ${ConfigEnv.temporalTls} to true or false, or unset it (an API key or TLS files turn TLS on)`,
+  [ConfigEnv.temporalTlsClientCertPath]: `set both ${ConfigEnv.temporalTlsClientCertPath} and ${ConfigEnv.temporalTlsClientKeyPath} to PEM files (mTLS), or neither`,
+  [ConfigEnv.workerTemporalApiKeySecretName]: `set ${ConfigEnv.workerTemporalApiKeySecretName} to the Secret with the Temporal API key worker pods use, e.g. temporal-api-key`,
+  [ConfigEnv.workerTemporalTls]: `set ${ConfigEnv.workerTemporalTls} to true or false, or unset it`,
+  [ConfigEnv.kedaPollingIntervalSeconds]: `set ${ConfigEnv.kedaPollingIntervalSeconds} to whole seconds >= 1, e.g. 15`,
+  [ConfigEnv.kedaCooldownPeriodSeconds]: `set ${ConfigEnv.kedaCooldownPeriodSeconds} to whole seconds >= 0, e.g. 300`,
+  [ConfigEnv.kedaTargetQueueDepthPerReplica]: `set ${ConfigEnv.kedaTargetQueueDepthPerReplica} to a whole number >= 1, e.g. 1`,
   [ConfigEnv.watchNamespaces]: `set ${ConfigEnv.watchNamespaces} to comma-separated namespace names, e.g. layer,team-a, or unset it to reconcile every namespace`,
 };
 
@@ -278,6 +361,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
       uiUrl:
         read(env, ConfigEnv.temporalUiUrl) ??
         (dev && !read(env, ConfigEnv.temporalAddress) ? dev.temporal.uiUrl : undefined),
+      apiKey: read(env, ConfigEnv.temporalApiKey),
+      tls: temporalTls(env),
     },
     store: {
       url: read(env, ConfigEnv.storeUrl) ?? dev?.store?.url ?? DEFAULT_STORE_URL,
@@ -305,6 +390,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
         DEFAULT_TEMPORAL_ADDRESS,
       apiBaseUrl: read(env, ConfigEnv.operatorApiUrl),
       workerStoreUrl: read(env, ConfigEnv.workerStoreUrl),
+      workerTemporalNamespace: read(env, ConfigEnv.workerTemporalNamespace),
+      workerTemporalApiKeySecret: read(env, ConfigEnv.workerTemporalApiKeySecretName)
+        ? {
+            name: read(env, ConfigEnv.workerTemporalApiKeySecretName),
+            key: read(env, ConfigEnv.workerTemporalApiKeySecretKey) ?? 'api-key',
+          }
+        : undefined,
+      workerTemporalTls: read(env, ConfigEnv.workerTemporalTls),
+      keda: {
+        pollingIntervalSeconds: read(env, ConfigEnv.kedaPollingIntervalSeconds),
+        cooldownPeriodSeconds: read(env, ConfigEnv.kedaCooldownPeriodSeconds),
+        targetQueueDepthPerReplica: read(env, ConfigEnv.kedaTargetQueueDepthPerReplica),
+      },
       releaseSecretName: read(env, ConfigEnv.releaseSecretName),
       watchNamespaces: read(env, ConfigEnv.watchNamespaces)
         ?.split(',')
@@ -335,6 +433,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     `${issue.message} (got ${JSON.stringify(value)})`,
     hintOfEnv[name] ?? `fix ${name}`,
   );
+}
+
+/**
+ * TLS settings from the Temporal SDKs' variables: on with TEMPORAL_TLS=true, an API key or any TLS
+ * file; off with TEMPORAL_TLS=false (a plain connection even with an API key).
+ */
+function temporalTls(env: NodeJS.ProcessEnv): Record<string, string | undefined> | undefined {
+  const flag = read(env, ConfigEnv.temporalTls);
+  if (flag !== undefined && flag !== 'true' && flag !== 'false') {
+    throw new InvalidInputError(
+      ConfigEnv.temporalTls,
+      `expected true or false (got ${JSON.stringify(flag)})`,
+      hintOfEnv[ConfigEnv.temporalTls]!,
+    );
+  }
+  const files = {
+    clientCertPath: read(env, ConfigEnv.temporalTlsClientCertPath),
+    clientKeyPath: read(env, ConfigEnv.temporalTlsClientKeyPath),
+    serverCaCertPath: read(env, ConfigEnv.temporalTlsServerCaCertPath),
+    serverName: read(env, ConfigEnv.temporalTlsServerName),
+  };
+  const any = Object.values(files).some(Boolean) || !!read(env, ConfigEnv.temporalApiKey);
+  if (flag === 'false' || (flag === undefined && !any)) return undefined;
+  return files;
 }
 
 function readFileQuietly(path: string): string | undefined {

@@ -4,6 +4,7 @@
 // (the long-running roles load those from roles.ts).
 import { Client, Connection } from '@temporalio/client';
 import { payloadDataConverter, type Config } from '../config.js';
+import { nativeConnectionOptions } from '../../packages/worker/src/temporal-connection.js';
 import { LayerError } from '../util/errors.js';
 
 /** Temporal is not reachable at the configured address. */
@@ -28,12 +29,26 @@ export interface TemporalClient {
   close(): Promise<void>;
 }
 
+/**
+ * Address, API key and TLS (TEMPORAL_API_KEY, TEMPORAL_TLS*) of config.temporal as connection
+ * options — the same helper the worker SDK uses, so the orchestrator and workers connect alike.
+ */
+export function temporalConnectionOptions(config: Config): ReturnType<typeof nativeConnectionOptions> {
+  const t = config.temporal;
+  return nativeConnectionOptions({
+    address: t.address,
+    namespace: t.namespace,
+    ...(t.apiKey ? { apiKey: t.apiKey } : {}),
+    ...(t.tls ? { tls: t.tls } : {}),
+  });
+}
+
 /** A Temporal client on config.temporal, or TemporalUnreachableError. */
 export async function connectTemporalClient(config: Config): Promise<TemporalClient> {
   let connection: Connection;
   try {
     connection = await Connection.connect({
-      address: config.temporal.address,
+      ...temporalConnectionOptions(config),
       connectTimeout: CONNECT_TIMEOUT_MS,
     });
   } catch (err) {

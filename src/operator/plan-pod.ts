@@ -12,6 +12,7 @@ import type { Quantity } from '../api/common.js';
 import type { ComputePool } from '../api/infra-rules.js';
 import type { Workload } from '../api/parse.js';
 import { WorkerEnv, workloadTaskQueue } from '../contracts/names.js';
+import { PayloadEnv, TemporalEnv } from '../../packages/worker/src/env.js';
 import { selectorLabels } from './labels.js';
 import { mergePatch } from './merge-patch.js';
 import type { ObjectMetadata, PlannedDeployment, PlannedService } from './plan-types.js';
@@ -30,7 +31,11 @@ function namespaceOf(w: Workload): string {
   return w.metadata.namespace ?? 'default';
 }
 
-/** Container environment: plain values for configuration, Secret references for credentials. */
+/**
+ * Container environment: plain values for configuration, Secret references for credentials. The
+ * names and their meaning are the worker SDK's schema (packages/worker/src/env.ts, which
+ * loadWorkerEnv parses); a test feeds this list to it and gets the planned settings back.
+ */
 export function workerEnv(w: Workload, settings: OperatorSettings): V1EnvVar[] {
   const ns = namespaceOf(w);
   const worker = w.spec.worker;
@@ -69,6 +74,15 @@ export function workerEnv(w: Workload, settings: OperatorSettings): V1EnvVar[] {
       name: WorkerEnv.temporalApiKey,
       valueFrom: { secretKeyRef: { name: temporalKey.name, key: temporalKey.key } },
     });
+  }
+  if (settings.temporal.tls !== undefined)
+    env.push({ name: TemporalEnv.tls, value: String(settings.temporal.tls) });
+  const payloads = settings.payloads;
+  if (payloads) {
+    env.push({ name: PayloadEnv.bucket, value: payloads.bucket });
+    env.push({ name: PayloadEnv.prefix, value: payloads.prefix });
+    if (payloads.thresholdBytes !== undefined)
+      env.push({ name: PayloadEnv.thresholdBytes, value: String(payloads.thresholdBytes) });
   }
   return env;
 }

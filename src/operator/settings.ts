@@ -17,9 +17,23 @@ export const operatorSettingsSchema = z.object({
     .object({
       address: z.string().min(1).default('layer-temporal-frontend.layer.svc:7233'),
       namespace: z.string().min(1).default('default'),
+      /** Secret key with a Temporal API key; worker pods get it as LAYER_TEMPORAL_API_KEY. */
       apiKeySecretRef: secretKeyRefSchema.optional(),
+      /** TLS to the frontend without a client certificate (implied by an API key). */
+      tls: z.boolean().optional(),
     })
     .prefault({}),
+  /**
+   * The orchestrator's S3 payload codec; worker pods get the same LAYER_PAYLOAD_* variables so
+   * they decode and encode what the orchestrator does (absent: payloads stay in history).
+   */
+  payloads: z
+    .object({
+      bucket: z.string().min(1),
+      prefix: z.string().min(1).default('layer-payloads/'),
+      thresholdBytes: z.int().min(1).optional(),
+    })
+    .optional(),
   /** Orchestrator HTTP API base URL, reachable from worker pods and from KEDA. */
   apiBaseUrl: z.url().default('http://layer-orchestrator.layer.svc:8080'),
   /**

@@ -53,9 +53,64 @@ describe('loadConfig defaults', () => {
       operator: {
         workerTemporalAddress: DEFAULT_TEMPORAL_ADDRESS,
         leaderElection: { enabled: false, namespace: 'default', name: 'layer-operator' },
+        keda: {},
       },
       kube: { inCluster: false },
     });
+  });
+
+  it("reads the Temporal SDKs' standard API key and TLS variables (TLS on with a key, off when told)", () => {
+    expect(load({ TEMPORAL_API_KEY: 'k' }).temporal).toMatchObject({ apiKey: 'k', tls: {} });
+    expect(load({ TEMPORAL_API_KEY: 'k', TEMPORAL_TLS: 'false' }).temporal.tls).toBeUndefined();
+    expect(load({}).temporal.tls).toBeUndefined();
+    expect(
+      load({
+        TEMPORAL_TLS: 'true',
+        TEMPORAL_TLS_CLIENT_CERT_PATH: '/etc/layer/temporal-tls/tls.crt',
+        TEMPORAL_TLS_CLIENT_KEY_PATH: '/etc/layer/temporal-tls/tls.key',
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/etc/layer/temporal-tls/ca.crt',
+        TEMPORAL_TLS_SERVER_NAME: 'frontend',
+      }).temporal.tls,
+    ).toEqual({
+      clientCertPath: '/etc/layer/temporal-tls/tls.crt',
+      clientKeyPath: '/etc/layer/temporal-tls/tls.key',
+      serverCaCertPath: '/etc/layer/temporal-tls/ca.crt',
+      serverName: 'frontend',
+    });
+    expect(() => load({ TEMPORAL_TLS: 'yes' })).toThrow(/TEMPORAL_TLS.*expected true or false/s);
+    expect(() => load({ TEMPORAL_TLS_CLIENT_CERT_PATH: '/c' })).toThrow(/TEMPORAL_TLS_CLIENT_CERT_PATH/);
+  });
+
+  it("gives the operator's settings what only `layer render` could set before: worker Temporal, KEDA, payloads", () => {
+    const config = load({
+      TEMPORAL_NAMESPACE: 'orchestrator-ns',
+      LAYER_WORKER_TEMPORAL_NAMESPACE: 'workers-ns',
+      LAYER_WORKER_TEMPORAL_API_KEY_SECRET_NAME: 'temporal-cloud',
+      LAYER_WORKER_TEMPORAL_TLS: 'true',
+      LAYER_KEDA_POLLING_INTERVAL_SECONDS: '5',
+      LAYER_KEDA_COOLDOWN_PERIOD_SECONDS: '60',
+      LAYER_KEDA_TARGET_QUEUE_DEPTH_PER_REPLICA: '3',
+      LAYER_PAYLOAD_BUCKET: 'layer-payloads',
+    });
+    expect(operatorSettings(operatorSettingsInput(config))).toMatchObject({
+      temporal: {
+        namespace: 'workers-ns',
+        apiKeySecretRef: { name: 'temporal-cloud', key: 'api-key' },
+        tls: true,
+      },
+      keda: { pollingIntervalSeconds: 5, cooldownPeriodSeconds: 60, targetQueueDepthPerReplica: 3 },
+      payloads: {
+        bucket: 'layer-payloads',
+        prefix: 'layer-payloads/',
+        thresholdBytes: DEFAULT_PAYLOAD_THRESHOLD_BYTES,
+      },
+    });
+    expect(() => load({ LAYER_KEDA_COOLDOWN_PERIOD_SECONDS: 'soon' })).toThrow(
+      /LAYER_KEDA_COOLDOWN_PERIOD_SECONDS/,
+    );
+    expect(() => load({ LAYER_WORKER_TEMPORAL_API_KEY_SECRET_NAME: 'Bad_Name' })).toThrow(
+      /LAYER_WORKER_TEMPORAL_API_KEY_SECRET_NAME/,
+    );
   });
 
   it('configures leader election from LAYER_LEADER_ELECT* and names the variable of a bad value', () => {
