@@ -15,6 +15,12 @@ const hasBuild = existsSync(compiled);
 const fromSource = mode === '1' || (mode !== '0' && (existsSync(source) || !hasBuild));
 
 if (!fromSource) {
+  if (!hasBuild) {
+    process.stderr.write(
+      `layer: LAYER_FROM_SOURCE=0 but there is no build at ${compiled}; run \`npm run build\`\n`,
+    );
+    process.exit(1);
+  }
   await import(pathToFileURL(compiled).href);
 } else {
   let register;

@@ -13,6 +13,7 @@ import {
   readFileSync,
   rmSync,
   symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,8 @@ const exec = promisify(execFile);
 const repo = new URL('../../..', import.meta.url).pathname;
 let work: string;
 let app: string;
+/** The build stage's folder: sources, tsx (dev dependencies) and the build side by side, as in a clone. */
+let clone: string;
 /** The runtime's environment: no tsx to be found, HOME and caches on a fresh temp folder. */
 let runEnv: NodeJS.ProcessEnv;
 
@@ -39,7 +42,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'layer-build-'));
   // Build stage (Dockerfile: COPY . . && npm ci && npm run build): the sources the build reads,
   // with the repository's node_modules standing in for its `npm ci`.
-  const src = join(work, 'src-copy');
+  const src = (clone = join(work, 'src-copy'));
   mkdirSync(src);
   for (const entry of [
     'package.json',
@@ -189,4 +192,23 @@ describe('the production install (Dockerfile runtime stage)', () => {
     expect(result.entry).toBe(join(app, 'dist', 'src', 'workflows', 'index.js'));
     expect(result.bytes).toBeGreaterThan(10_000);
   }, 90_000);
+});
+
+describe('bin/layer.js in a clone that holds a build', () => {
+  it('runs the sources, never a possibly stale dist/, unless LAYER_FROM_SOURCE=0', async () => {
+    // Stand a marker in for the built CLI: whichever file runs prints itself.
+    writeFileSync(join(clone, 'dist', 'src', 'cli', 'main.js'), "console.log('ran dist/');\n");
+    const run = (extra: NodeJS.ProcessEnv) =>
+      exec(process.execPath, ['bin/layer.js', '--help'], {
+        cwd: clone,
+        env: { ...process.env, ...extra },
+        timeout: 60_000,
+      });
+    const [fromClone, forced] = await Promise.all([
+      run({ LAYER_FROM_SOURCE: '' }),
+      run({ LAYER_FROM_SOURCE: '0' }),
+    ]);
+    expect(fromClone.stdout).toContain('Usage: layer');
+    expect(forced.stdout.trim()).toBe('ran dist/');
+  }, 60_000);
 });
