@@ -1,8 +1,7 @@
 // The seed's tag-products Function (function-crd.md): tags for a product from its title.
 // Pure and deterministic, so the same row always gets the same tags (a re-delivered batch
 // writes identical values).
-import type { BatchRow } from '../../src/contracts/function.js';
-import type { FunctionOutput } from '../../src/sdk/index.js';
+import type { BatchRow, FunctionOutput } from '@hevlayer/worker';
 
 const STOPWORDS = new Set(['and', 'the', 'for', 'with', 'from', 'of', 'a', 'an', 'in', 'on']);
 
