@@ -58,22 +58,26 @@ beforeAll(async () => {
       cpSync(join(repo, entry), join(src, entry), { recursive: true, filter: withoutDeps });
   }
   symlinkSync(join(repo, 'node_modules'), join(src, 'node_modules'), 'dir');
-  await exec('npm', ['run', 'build'], { cwd: src, timeout: 120_000 });
+  // The deps stage (package.json + lock, `npm ci --omit=dev`) needs no build, so it runs beside
+  // the build stage, as BuildKit runs the two.
+  app = join(work, 'app');
+  mkdirSync(app);
+  for (const file of ['package.json', 'package-lock.json']) cpSync(join(repo, file), join(app, file));
+  await Promise.all([
+    exec('npm', ['run', 'build'], { cwd: src, timeout: 180_000 }),
+    exec('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], {
+      cwd: app,
+      timeout: 180_000,
+      env: { ...process.env, NODE_ENV: 'production' },
+    }),
+  ]);
   expect(existsSync(join(src, 'dist', 'src', 'cli', 'main.js'))).toBe(true);
 
-  // Runtime stage: the packed package (what `files` ships) plus the lock, production deps only.
+  // Runtime stage: the packed package (what `files` ships) over those production dependencies.
   await exec('npm', ['pack', '--pack-destination', work, '--silent'], { cwd: src, timeout: 60_000 });
   const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
   if (!tarball) throw new Error(`npm pack wrote no tarball into ${work}`);
-  app = join(work, 'app');
-  mkdirSync(app);
   await exec('tar', ['xzf', join(work, tarball), '--strip-components=1', '-C', app]);
-  cpSync(join(repo, 'package-lock.json'), join(app, 'package-lock.json'));
-  await exec('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], {
-    cwd: app,
-    timeout: 180_000,
-    env: { ...process.env, NODE_ENV: 'production' },
-  });
   // The image's root filesystem is read-only: nothing under the app may be written at runtime.
   await exec('chmod', ['-R', 'a-w', app]);
   const home = join(work, 'home');
