@@ -23,7 +23,11 @@ import { classified, WorkerCallError } from './engine/failures.js';
 import { asV1BatchResult, runFunctionBatchWith, runFunctionClaimWith } from './engine/function-batch.js';
 import { createStoreClient, type StoreClient } from './store/client.js';
 import { DEFAULT_WORKER_CONCURRENCY, loadWorkerEnv, type WorkerSettings } from './env.js';
-import { nativeConnectionOptions, workerDataConverter } from './temporal-connection.js';
+import {
+  nativeConnectionOptions,
+  withTemporalOverrides,
+  workerDataConverter,
+} from './temporal-connection.js';
 import { listening, type Listening } from './http-listen.js';
 
 export interface BatchContext {
@@ -217,11 +221,7 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
   const settings = loadWorkerEnv(opts.env ?? process.env);
   const store = resolveStore(opts.store, settings);
   const taskQueue = resolveTaskQueue(opts, settings);
-  const temporal = {
-    ...settings.temporal,
-    ...(opts.temporal?.address ? { address: opts.temporal.address } : {}),
-    ...(opts.temporal?.namespace ? { namespace: opts.temporal.namespace } : {}),
-  };
+  const temporal = withTemporalOverrides(settings.temporal, opts.temporal);
   const connection =
     opts.temporal?.connection ?? (await NativeConnection.connect(nativeConnectionOptions(temporal)));
   const concurrency = opts.concurrency ?? settings.concurrency ?? DEFAULT_WORKER_CONCURRENCY;

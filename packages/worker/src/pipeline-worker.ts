@@ -32,7 +32,11 @@ import { getPipelineItemStates, submitPipelineItems, type PipelineRef } from './
 import type { StoreClient } from './store/client.js';
 import { resolveStore } from './function-worker.js';
 import { DEFAULT_WORKER_CONCURRENCY, loadWorkerEnv } from './env.js';
-import { nativeConnectionOptions, workerDataConverter } from './temporal-connection.js';
+import {
+  nativeConnectionOptions,
+  withTemporalOverrides,
+  workerDataConverter,
+} from './temporal-connection.js';
 import { listening } from './http-listen.js';
 
 export interface ProcessContext {
@@ -260,11 +264,7 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
       `set ${WorkerEnv.taskQueue} (or ${WorkerEnv.workloadNamespace} and ${WorkerEnv.workloadName}), or pass options.pipeline`,
     );
   }
-  const temporal = {
-    ...settings.temporal,
-    ...(opts.temporal?.address ? { address: opts.temporal.address } : {}),
-    ...(opts.temporal?.namespace ? { namespace: opts.temporal.namespace } : {}),
-  };
+  const temporal = withTemporalOverrides(settings.temporal, opts.temporal);
   const namespace = temporal.namespace;
   const connection =
     opts.temporal?.connection ?? (await NativeConnection.connect(nativeConnectionOptions(temporal)));

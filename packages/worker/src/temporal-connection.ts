@@ -6,6 +6,18 @@ import type { DataConverter } from '@temporalio/common';
 import type { WorkerSettings } from './env.js';
 import { s3DataConverter } from './codec/s3-payload-codec.js';
 
+/** The environment's Temporal settings with an explicit address or namespace from options. */
+export function withTemporalOverrides(
+  temporal: WorkerSettings['temporal'],
+  options: { address?: string; namespace?: string } | undefined,
+): WorkerSettings['temporal'] {
+  return {
+    ...temporal,
+    ...(options?.address ? { address: options.address } : {}),
+    ...(options?.namespace ? { namespace: options.namespace } : {}),
+  };
+}
+
 /** NativeConnection options for the settings' address, API key and TLS (files are read now). */
 export function nativeConnectionOptions(temporal: WorkerSettings['temporal']): NativeConnectionOptions {
   const tls = temporal.tls;
