@@ -1,12 +1,11 @@
 // The `layer` CLI as a person runs it: `layer apply -f` and `layer function status --json` as
 // real subprocesses against the real Temporal dev server, with an orchestrator Worker (on this
 // file's own task queue) and a pull worker in this process and the embedded store over HTTP.
-import { execFile } from 'node:child_process';
+import { runLayer, type LayerRun } from '../../helpers/layer-cli.js';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +22,6 @@ import {
 } from '../../../src/workers/orchestrator-worker.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 
-const LAYER = fileURLToPath(new URL('../../../bin/layer.js', import.meta.url));
 const ROWS = 40;
 
 const id = randomUUID().slice(0, 8);
@@ -42,11 +40,7 @@ let orchestratorRun: Promise<void>;
 const pullWorker = new AbortController();
 let pullRun: Promise<void>;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = LayerRun;
 
 /** `node bin/layer.js ...args` with only this test's configuration in its environment. */
 function layer(...args: string[]): Promise<Run> {
@@ -54,30 +48,17 @@ function layer(...args: string[]): Promise<Run> {
 }
 
 function layerWith(env: Record<string, string>, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [LAYER, ...args],
-      {
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          LAYER_FROM_SOURCE: '1',
-          // No `layer dev up` state: everything comes from the variables below.
-          LAYER_STATE_DIR: join(dir, 'no-dev-env'),
-          TEMPORAL_ADDRESS: temporalAddress(),
-          TEMPORAL_NAMESPACE: temporalNamespace(),
-          LAYER_ORCHESTRATOR_TASK_QUEUE: taskQueue,
-          ...env,
-        },
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+  return runLayer(
+    {
+      // No `layer dev up` state: everything comes from the variables below.
+      LAYER_STATE_DIR: join(dir, 'no-dev-env'),
+      TEMPORAL_ADDRESS: temporalAddress(),
+      TEMPORAL_NAMESPACE: temporalNamespace(),
+      LAYER_ORCHESTRATOR_TASK_QUEUE: taskQueue,
+      ...env,
+    },
+    args,
+  );
 }
 
 function functionYaml(spec: Record<string, unknown> = {}): string {

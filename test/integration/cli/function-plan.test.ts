@@ -2,20 +2,17 @@
 // (embedded) store through the official client, batches, an estimate from a push worker's
 // sample batch or a given rate — and nothing written: the namespace's schema and updated_at
 // are what they were, and no row gained an attribute.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createPushServer } from '../../../src/sdk/index.js';
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';
+import { runLayer, type LayerRun } from '../../helpers/layer-cli.js';
 import type { FunctionPlan } from '../../../src/cli/commands/function-plan.js';
-
-const LAYER = fileURLToPath(new URL('../../../bin/layer.js', import.meta.url));
 
 let dir: string;
 let server: StoreServer;
@@ -62,25 +59,8 @@ function manifest(extra: { dispatch?: 'push' | 'pull' } = {}): string {
   return file;
 }
 
-function layer(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [LAYER, ...args],
-      {
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          LAYER_FROM_SOURCE: '1',
-          LAYER_STATE_DIR: join(dir, 'no-dev-env'),
-          LAYER_STORE_URL: server.url,
-        },
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
+function layer(...args: string[]): Promise<LayerRun> {
+  return runLayer({ LAYER_STATE_DIR: join(dir, 'no-dev-env'), LAYER_STORE_URL: server.url }, args);
 }
 
 beforeAll(async () => {

@@ -6,28 +6,24 @@
 // operator's own schema accepts the object, False naming the first bad field when it does not —
 // and it must never crash or wedge (a valid Function applied last still reconciles).
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseResource } from '../../../src/api/parse.js';
-import { mintServiceAccountCredentials } from '../../../src/dev/kube-apiserver.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';
-import { kubeConfig, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
+import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import {
-  OPERATOR_ROLE,
   applyCr,
   condition,
   eventually,
-  installOperatorPrerequisites,
   readCr,
-  testNamespace,
   type Live,
   type OperatorProcess,
   startOperatorProcess,
+  operatorProcessSetup,
 } from './harness.js';
 
 const SEED = Number(process.env.LAYER_FUZZ_SEED ?? 20261130);
@@ -41,18 +37,8 @@ let storeServer: StoreServer;
 let operator: OperatorProcess;
 
 beforeAll(async () => {
-  admin = kubeConfig();
+  ({ admin, ns, dir } = await operatorProcessSetup('fuzz'));
   custom = admin.makeApiClient(CustomObjectsApi);
-  await installOperatorPrerequisites(admin);
-  await applyCr(custom, loadSeed('infraRules'));
-  ns = await testNamespace(admin, 'fuzz');
-  const minted = await mintServiceAccountCredentials(admin, {
-    name: `operator-fuzz-${randomUUID().slice(0, 6)}`,
-    namespace: 'layer-optest',
-    clusterRole: OPERATOR_ROLE,
-  });
-  dir = mkdtempSync(join(tmpdir(), 'layer-fuzz-'));
-  writeFileSync(join(dir, 'kubeconfig'), minted.kubeConfig.exportConfig());
   storeServer = await startStoreServer({ memory: true });
   operator = await startOperatorProcess({
     KUBECONFIG: join(dir, 'kubeconfig'),

@@ -3,7 +3,9 @@
 // the real Kubernetes activities and a recording fake engine, and small helpers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ApiextensionsV1Api,
@@ -30,6 +32,7 @@ import { workflowRunning } from '../../../src/operator/workload-engine.js';
 import { mintServiceAccountCredentials } from '../../../src/dev/kube-apiserver.js';
 import { reconcileWorkflow } from '../../../src/workflows/reconcile-workflow.js';
 import { kubeConfig, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
+import { loadSeed } from '../../fixtures/seeds.js';
 
 export const GROUP = 'hevlayer.com';
 export const VERSION = 'v1alpha1';
@@ -313,4 +316,28 @@ export async function startOperatorProcess(
       return code;
     },
   };
+}
+
+/**
+ * What a test that runs `layer operator` as a child process sets up first: CRDs, the seed
+ * InfraRules/default (shared by every file, applied as they all do), a fresh namespace, and a
+ * kubeconfig file in a temp dir holding a service account bound to exactly deploy/operator's
+ * ClusterRole.
+ */
+export async function operatorProcessSetup(
+  prefix: string,
+): Promise<{ admin: KubeConfig; ns: string; dir: string; kubeconfigFile: string }> {
+  const admin = kubeConfig();
+  await installOperatorPrerequisites(admin);
+  await applyCr(admin.makeApiClient(CustomObjectsApi), loadSeed('infraRules'));
+  const ns = await testNamespace(admin, prefix);
+  const minted = await mintServiceAccountCredentials(admin, {
+    name: `operator-${prefix}-${randomUUID().slice(0, 6)}`,
+    namespace: 'layer-optest',
+    clusterRole: OPERATOR_ROLE,
+  });
+  const dir = mkdtempSync(join(tmpdir(), `layer-operator-${prefix}-`));
+  const kubeconfigFile = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigFile, minted.kubeConfig.exportConfig());
+  return { admin, ns, dir, kubeconfigFile };
 }

@@ -6,8 +6,7 @@
 // (Ready when available, Degraded on a crash loop) without a pass the test starts, and deleting
 // the CR removes it all.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AppsV1Api,
@@ -21,24 +20,21 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionTaskQueue, functionWorkflowId } from '../../../src/contracts/names.js';
-import { mintServiceAccountCredentials } from '../../../src/dev/kube-apiserver.js';
 import { workloadObjectName } from '../../../src/operator/names.js';
 import { runFunctionWorker } from '../../../src/sdk/function-worker.js';
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';
-import { kubeConfig, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
+import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import { range, readAll, seedRows, taggingHandler } from '../function/harness.js';
 import {
-  OPERATOR_ROLE,
   applyCr,
   condition,
   eventually,
-  installOperatorPrerequisites,
   readCr,
-  testNamespace,
   startOperatorProcess,
   type OperatorProcess,
+  operatorProcessSetup,
 } from './harness.js';
 
 const WORKER_TEMPORAL = 'temporal-frontend.example.svc:7233';
@@ -53,19 +49,8 @@ let ns: string;
 const taskQueue = `layer-orchestrator-proc-${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
-  admin = kubeConfig();
-  await installOperatorPrerequisites(admin);
-  // InfraRules/default is shared with other test files: apply the seed as they do.
-  await applyCr(admin.makeApiClient(CustomObjectsApi), loadSeed('infraRules'));
-  ns = await testNamespace(admin, 'proc');
-  const minted = await mintServiceAccountCredentials(admin, {
-    name: `operator-proc-${randomUUID().slice(0, 6)}`,
-    namespace: 'layer-optest',
-    clusterRole: OPERATOR_ROLE,
-  });
-  dir = mkdtempSync(join(tmpdir(), 'layer-operator-proc-'));
-  const kubeconfigFile = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfigFile, minted.kubeConfig.exportConfig());
+  let kubeconfigFile: string;
+  ({ admin, ns, dir, kubeconfigFile } = await operatorProcessSetup('proc'));
   storeServer = await startStoreServer({ memory: true });
   store = createStoreClient({ baseUrl: storeServer.url, apiKey: 'test' });
   operator = await startOperatorProcess({

@@ -4,29 +4,25 @@
 // objects have one field manager and carry no conflict, and when the leader is SIGKILLed the
 // standby takes the Lease and reconciles what is applied next.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, CoordinationV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcileWorkflowId } from '../../../src/contracts/names.js';
-import { mintServiceAccountCredentials } from '../../../src/dev/kube-apiserver.js';
 import { workloadObjectName } from '../../../src/operator/names.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { payloadsIn } from '../../helpers/history-payloads.js';
-import { kubeConfig, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
+import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import {
-  OPERATOR_ROLE,
   applyCr,
   condition,
   eventually,
-  installOperatorPrerequisites,
   readCr,
   startOperatorProcess,
-  testNamespace,
   type OperatorProcess,
+  operatorProcessSetup,
 } from './harness.js';
 
 const FUNCTIONS = 6;
@@ -46,18 +42,8 @@ const leaderIdentity = (op: OperatorProcess): string | undefined =>
   /operator\/watcher: leading: [^\n]*"identity":"([^"]+)"/.exec(op.log())?.[1];
 
 beforeAll(async () => {
-  admin = kubeConfig();
-  await installOperatorPrerequisites(admin);
-  await applyCr(admin.makeApiClient(CustomObjectsApi), loadSeed('infraRules'));
-  ns = await testNamespace(admin, 'two');
-  const minted = await mintServiceAccountCredentials(admin, {
-    name: `operator-two-${randomUUID().slice(0, 6)}`,
-    namespace: 'layer-optest',
-    clusterRole: OPERATOR_ROLE,
-  });
-  dir = mkdtempSync(join(tmpdir(), 'layer-two-operators-'));
-  const kubeconfigFile = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfigFile, minted.kubeConfig.exportConfig());
+  let kubeconfigFile: string;
+  ({ admin, ns, dir, kubeconfigFile } = await operatorProcessSetup('two'));
   storeServer = await startStoreServer({ memory: true });
   env = {
     KUBECONFIG: kubeconfigFile,
