@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveKubeBinaries, resolveTemporalCli, ProvisionError } from '../../dev/binaries.js';
+import { resolveKubeBinaries, resolveTemporalCli } from '../../dev/binaries.js';
 import { resolveHelm } from '../../dev/helm.js';
 import { resolveMinio } from '../../dev/s3-server.js';
 
@@ -15,13 +15,8 @@ export function registerProvisionCommand(dev: Command): void {
     .option('--helm', 'also the helm CLI (the Helm chart tests use it)')
     .action(async (opts: { kube?: boolean; s3?: boolean; helm?: boolean }) => {
       const log = (line: string) => process.stderr.write(`${line}\n`);
-      const temporal = await resolveTemporalCli(log);
-      if (!temporal) {
-        throw new ProvisionError(
-          'temporal',
-          'no Temporal CLI found and no Go toolchain to build it: install Go >= 1.25 or put `temporal` on PATH',
-        );
-      }
+      // Throws ProvisionError naming why neither the download nor the Go build worked.
+      await resolveTemporalCli(log);
       if (opts.kube) await resolveKubeBinaries(log);
       if (opts.s3) await resolveMinio(log);
       if (opts.helm) await resolveHelm(log);
