@@ -78,6 +78,14 @@ export const ConfigEnv = {
   leaderElectionNamespace: 'LAYER_LEADER_ELECTION_NAMESPACE',
   /** Operator: name of that Lease, one per installation (default `layer-operator`). */
   leaderElectionId: 'LAYER_LEADER_ELECTION_ID',
+  /** Operator: `true` creates an Index CR per store namespace no Index claims (leader only). */
+  indexDiscovery: 'LAYER_INDEX_DISCOVERY',
+  /** Operator: namespace of the discovered Index CRs (default: the leader election namespace). */
+  indexDiscoveryNamespace: 'LAYER_INDEX_DISCOVERY_NAMESPACE',
+  /** Operator: seconds between discovery passes (default 60). */
+  indexDiscoveryIntervalSeconds: 'LAYER_INDEX_DISCOVERY_INTERVAL_SECONDS',
+  /** Operator: `true` deletes discovered Index CRs whose store namespace is gone. */
+  indexGc: 'LAYER_INDEX_GC',
 } as const;
 
 /** The pod's namespace, as Kubernetes mounts it beside the service account token. */
@@ -196,6 +204,17 @@ const configSchema = z.object({
       namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a Kubernetes namespace name'),
       name: z.string().regex(k8sName, 'expected a Kubernetes object name'),
     }),
+    /** Index discovery (src/operator/index-discovery.ts), on the leader. */
+    indexDiscovery: z.object({
+      enabled: z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true'),
+      namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a Kubernetes namespace name'),
+      intervalSeconds: z.coerce
+        .number()
+        .int('expected an integer')
+        .min(5, 'expected at least 5 seconds')
+        .max(86_400, 'expected at most 86400 seconds'),
+      gc: z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true'),
+    }),
   }),
   kube: z.object({
     /** Explicit kubeconfig file (KUBECONFIG, or the `layer dev up --kube` one). */
@@ -291,6 +310,10 @@ const envOfPath: Record<string, string> = {
   'operator.leaderElection.enabled': ConfigEnv.leaderElect,
   'operator.leaderElection.namespace': ConfigEnv.leaderElectionNamespace,
   'operator.leaderElection.name': ConfigEnv.leaderElectionId,
+  'operator.indexDiscovery.enabled': ConfigEnv.indexDiscovery,
+  'operator.indexDiscovery.namespace': ConfigEnv.indexDiscoveryNamespace,
+  'operator.indexDiscovery.intervalSeconds': ConfigEnv.indexDiscoveryIntervalSeconds,
+  'operator.indexDiscovery.gc': ConfigEnv.indexGc,
 };
 
 const hintOfEnv: Record<string, string> = {
@@ -314,6 +337,10 @@ const hintOfEnv: Record<string, string> = {
   [ConfigEnv.releaseSecretName]: `set ${ConfigEnv.releaseSecretName} to the Helm release Secret's name, e.g. layer`,
   [ConfigEnv.leaderElect]: `set ${ConfigEnv.leaderElect} to true (replicas share a Lease, one watches) or false (every replica watches)`,
   [ConfigEnv.leaderElectionNamespace]: `set ${ConfigEnv.leaderElectionNamespace} to the namespace the operator runs in, e.g. layer`,
+  [ConfigEnv.indexDiscovery]: `set ${ConfigEnv.indexDiscovery} to true (create an Index per new store namespace) or false`,
+  [ConfigEnv.indexDiscoveryNamespace]: `set ${ConfigEnv.indexDiscoveryNamespace} to the namespace discovered Index CRs go to, e.g. layer`,
+  [ConfigEnv.indexDiscoveryIntervalSeconds]: `set ${ConfigEnv.indexDiscoveryIntervalSeconds} to seconds between discovery passes (5-86400), e.g. 60`,
+  [ConfigEnv.indexGc]: `set ${ConfigEnv.indexGc} to true (delete discovered Index CRs whose namespace is gone) or false`,
   [ConfigEnv.leaderElectionId]: `set ${ConfigEnv.leaderElectionId} to a Lease name, e.g. layer-operator`,
   [ConfigEnv.temporalTls]: `set ${ConfigEnv.temporalTls} to true or false, or unset it (an API key or TLS files turn TLS on)`,
   [ConfigEnv.temporalTlsClientCertPath]: `set both ${ConfigEnv.temporalTlsClientCertPath} and ${ConfigEnv.temporalTlsClientKeyPath} to PEM files (mTLS), or neither`,
@@ -415,6 +442,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
           (inCluster ? readFileQuietly(IN_CLUSTER_NAMESPACE_PATH) : undefined) ??
           'default',
         name: read(env, ConfigEnv.leaderElectionId) ?? 'layer-operator',
+      },
+      indexDiscovery: {
+        enabled: read(env, ConfigEnv.indexDiscovery) ?? 'false',
+        namespace:
+          read(env, ConfigEnv.indexDiscoveryNamespace) ??
+          read(env, ConfigEnv.leaderElectionNamespace) ??
+          (inCluster ? readFileQuietly(IN_CLUSTER_NAMESPACE_PATH) : undefined) ??
+          'default',
+        intervalSeconds: read(env, ConfigEnv.indexDiscoveryIntervalSeconds) ?? 60,
+        gc: read(env, ConfigEnv.indexGc) ?? 'false',
       },
     },
     kube: { kubeconfig, inCluster },

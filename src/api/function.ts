@@ -192,7 +192,7 @@ export const functionPlanStatusSchema = z
       .optional()
       .describe('Those rows per target namespace (exact counts).'),
     batches: z.int().nonnegative().optional().describe('Batches they make (batches never span namespaces).'),
-    batchSize: z.int().positive().optional(),
+    batchSize: z.int().min(1).optional(),
     function: z.strictObject({ namespace: z.string(), name: z.string() }).optional(),
     estimate: z
       .strictObject({

@@ -53,6 +53,7 @@ describe('loadConfig defaults', () => {
       operator: {
         workerTemporalAddress: DEFAULT_TEMPORAL_ADDRESS,
         leaderElection: { enabled: false, namespace: 'default', name: 'layer-operator' },
+        indexDiscovery: { enabled: false, namespace: 'default', intervalSeconds: 60, gc: false },
         keda: {},
       },
       kube: { inCluster: false },
@@ -110,6 +111,26 @@ describe('loadConfig defaults', () => {
     );
     expect(() => load({ LAYER_WORKER_TEMPORAL_API_KEY_SECRET_NAME: 'Bad_Name' })).toThrow(
       /LAYER_WORKER_TEMPORAL_API_KEY_SECRET_NAME/,
+    );
+  });
+
+  it('configures index discovery from LAYER_INDEX_* (namespace follows the Lease namespace)', () => {
+    expect(load({}).operator.indexDiscovery).toEqual({
+      enabled: false,
+      namespace: 'default',
+      intervalSeconds: 60,
+      gc: false,
+    });
+    expect(
+      load({
+        LAYER_INDEX_DISCOVERY: 'true',
+        LAYER_LEADER_ELECTION_NAMESPACE: 'layer',
+        LAYER_INDEX_DISCOVERY_INTERVAL_SECONDS: '30',
+        LAYER_INDEX_GC: 'true',
+      }).operator.indexDiscovery,
+    ).toEqual({ enabled: true, namespace: 'layer', intervalSeconds: 30, gc: true });
+    expect(() => load({ LAYER_INDEX_DISCOVERY_INTERVAL_SECONDS: '1' })).toThrow(
+      /LAYER_INDEX_DISCOVERY_INTERVAL_SECONDS.*at least 5/s,
     );
   });
 

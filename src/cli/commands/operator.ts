@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { apiAuthMode, loadConfig } from '../../config.js';
+import type { IndexDiscovery } from '../../operator/index-discovery.js';
 import type { LeaderElector } from '../../operator/leader-election.js';
 import type { OperatorWatcher } from '../../operator/watcher.js';
 import type { HttpApi } from '../../server/http-api.js';
@@ -110,6 +111,7 @@ export function registerOperatorCommand(program: Command): void {
       let worker: RunningWorker | undefined;
       let watcher: OperatorWatcher | undefined;
       let elector: LeaderElector | undefined;
+      let discovery: IndexDiscovery | undefined;
       let api: HttpApi | undefined;
       try {
         temporal = await connectTemporalClient(config);
@@ -138,11 +140,35 @@ export function registerOperatorCommand(program: Command): void {
             log: watcherLog,
           });
           watcher = w;
+          const discoveryConfig = config.operator.indexDiscovery;
+          if (discoveryConfig.enabled) {
+            const { createIndexDiscovery } = await import('../../operator/index-discovery.js');
+            const { createStoreClient } = await import('../../store/client.js');
+            discovery = createIndexDiscovery({
+              kubeConfig: kube.kubeConfig,
+              store: createStoreClient({
+                baseUrl: config.store.url,
+                ...(config.store.apiKey ? { apiKey: config.store.apiKey } : {}),
+              }),
+              indexNamespace: discoveryConfig.namespace,
+              intervalMs: discoveryConfig.intervalSeconds * 1000,
+              gc: discoveryConfig.gc,
+              log: roleLogger('operator/discovery'),
+            });
+          }
+          const d = discovery;
+          // Index discovery runs where the watcher runs: on the leader only, so replicas never
+          // race to create the same Index.
           const startWatcher = async () => {
             await w.start();
             watcherLog('informers started; reconcile workflows go to the task queue', {
               taskQueue: config.temporal.taskQueue,
             });
+            d?.start();
+          };
+          const stopWatcher = async () => {
+            await d?.stop();
+            await w.stop();
           };
           const election = config.operator.leaderElection;
           if (flags.leaderElect ?? election.enabled) {
@@ -153,7 +179,7 @@ export function registerOperatorCommand(program: Command): void {
               name: election.name,
               identity,
               onStartedLeading: startWatcher,
-              onStoppedLeading: () => w.stop(),
+              onStoppedLeading: stopWatcher,
               log: watcherLog,
             });
             elector.start();
@@ -194,7 +220,10 @@ export function registerOperatorCommand(program: Command): void {
         await api?.close();
         // The elector stops the watcher it started, then releases the Lease for a standby.
         if (elector) await elector.stop();
-        else await watcher?.stop();
+        else {
+          await discovery?.stop();
+          await watcher?.stop();
+        }
         await worker?.stop();
         await connection?.close();
         await temporal?.close();

@@ -3,14 +3,25 @@
 // user-authored Index CRs alone, and with GC removes discovered ones whose namespace was
 // hard-deleted upstream (never a user's).
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintServiceAccountCredentials } from '../../../src/dev/kube-apiserver.js';
 import { DISCOVERED_LABEL, createIndexDiscovery } from '../../../src/operator/index-discovery.js';
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
-import { kubeConfig } from '../../helpers/servers.js';
-import { OPERATOR_ROLE, applyCr, installOperatorPrerequisites, testNamespace, type Live } from './harness.js';
+import { kubeConfig, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
+import {
+  OPERATOR_ROLE,
+  applyCr,
+  eventually,
+  installOperatorPrerequisites,
+  operatorProcessSetup,
+  startOperatorProcess,
+  testNamespace,
+  type Live,
+} from './harness.js';
 
 let admin: KubeConfig;
 let operatorKc: KubeConfig;
@@ -90,5 +101,49 @@ describe('index discovery', () => {
     expect(indexes.map((i) => i.metadata.name).sort()).toEqual(
       ['my-docs', discovered.find((i) => i.spec.namespace === `${p}-Reports_2025`)!.metadata.name].sort(),
     );
+  });
+
+  it('runs inside `layer operator` when LAYER_INDEX_DISCOVERY=true, and the operator reconciles what it created', async () => {
+    const setup = await operatorProcessSetup('discproc');
+    const p = `e${randomUUID().slice(0, 6)}`;
+    await store.upsertRows(`${p}-catalogue`, [{ id: 1, title: 'x' }]);
+    const operator = await startOperatorProcess({
+      KUBECONFIG: setup.kubeconfigFile,
+      TEMPORAL_ADDRESS: temporalAddress(),
+      TEMPORAL_NAMESPACE: temporalNamespace(),
+      LAYER_ORCHESTRATOR_TASK_QUEUE: `layer-orchestrator-disc-${randomUUID().slice(0, 8)}`,
+      LAYER_STORE_URL: server.url,
+      LAYER_STATE_DIR: join(setup.dir, 'no-dev-env'),
+      LAYER_WATCH_NAMESPACES: setup.ns,
+      LAYER_INDEX_DISCOVERY: 'true',
+      LAYER_INDEX_DISCOVERY_NAMESPACE: setup.ns,
+      LAYER_INDEX_DISCOVERY_INTERVAL_SECONDS: '5',
+      LAYER_INDEX_GC: 'true',
+    });
+    try {
+      const reconciled = await eventually(
+        'a discovered Index, reconciled',
+        async () => {
+          const found = (await indexesIn(setup.ns)).find((i) => i.spec.namespace === `${p}-catalogue`);
+          return found?.status?.observedGeneration === found?.metadata.generation && found?.status
+            ? found
+            : undefined;
+        },
+        60_000,
+      );
+      expect(reconciled.metadata.labels?.[DISCOVERED_LABEL]).toBe('true');
+      // Deleted upstream: gone on the next pass (GC on).
+      await store.deleteNamespace(`${p}-catalogue`);
+      await eventually(
+        'the discovered Index removed',
+        async () =>
+          (await indexesIn(setup.ns)).some((i) => i.spec.namespace === `${p}-catalogue`) ? undefined : true,
+        60_000,
+      );
+      expect(operator.log()).toContain('operator/discovery: index discovery');
+    } finally {
+      await operator.stop();
+      rmSync(setup.dir, { recursive: true, force: true });
+    }
   });
 });

@@ -121,6 +121,16 @@ spec:
             - name: LAYER_LEADER_ELECTION_ID
               value: {{ include "layer.leaseName" $ | quote }}
             {{- end }}
+            {{- if $v.operator.discovery.enabled }}
+            - name: LAYER_INDEX_DISCOVERY
+              value: "true"
+            - name: LAYER_INDEX_DISCOVERY_NAMESPACE
+              value: {{ default $.Release.Namespace $v.operator.discovery.indexNamespace | quote }}
+            - name: LAYER_INDEX_DISCOVERY_INTERVAL_SECONDS
+              value: {{ $v.operator.discovery.intervalSeconds | toString | quote }}
+            - name: LAYER_INDEX_GC
+              value: {{ $v.gateway.indexGc.enabled | toString | quote }}
+            {{- end }}
             {{- with $v.operator.watchNamespaces }}
             - name: LAYER_WATCH_NAMESPACES
               value: {{ join "," . | quote }}
