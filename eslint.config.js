@@ -24,7 +24,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/workflows/**/*.ts', 'src/contracts/**/*.ts', 'src/envelope/**/*.ts'],
+    files: [
+      'src/workflows/**/*.ts',
+      'src/contracts/**/*.ts',
+      'packages/worker/src/contracts/**/*.ts',
+      'src/envelope/**/*.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -244,7 +244,11 @@ describe('helm template', () => {
       }
       for (const container of containers(objects))
         for (const e of container.env as Json[])
-          if (/KEY|TOKEN|PASSWORD|SECRET/.test(e.name as string) && !/_PATH$|_NAME$/.test(e.name as string))
+          // Paths, Secret names and the key *name* within a Secret (…_SECRET_KEY) are not secrets.
+          if (
+            /KEY|TOKEN|PASSWORD|SECRET/.test(e.name as string) &&
+            !/_PATH$|_NAME$|_SECRET_KEY$/.test(e.name as string)
+          )
             expect(
               e.valueFrom?.secretKeyRef,
               `${c.name}: ${e.name as string} must come from a Secret`,

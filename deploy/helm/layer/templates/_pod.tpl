@@ -96,6 +96,29 @@ spec:
               value: {{ . | quote }}
             {{- end }}
             {{- end }}
+            {{- /* What worker pods get for Temporal Cloud: the same Secret by name, TLS on. */}}
+            {{- with $v.temporal.apiKey.existingSecret }}
+            - name: LAYER_WORKER_TEMPORAL_API_KEY_SECRET_NAME
+              value: {{ . | quote }}
+            - name: LAYER_WORKER_TEMPORAL_API_KEY_SECRET_KEY
+              value: {{ $v.temporal.apiKey.key | quote }}
+            {{- end }}
+            {{- if $v.temporal.tls.enabled }}
+            - name: LAYER_WORKER_TEMPORAL_TLS
+              value: "true"
+            {{- end }}
+            {{- with $v.keda.pollingIntervalSeconds }}
+            - name: LAYER_KEDA_POLLING_INTERVAL_SECONDS
+              value: {{ . | toString | quote }}
+            {{- end }}
+            {{- with $v.keda.cooldownPeriodSeconds }}
+            - name: LAYER_KEDA_COOLDOWN_PERIOD_SECONDS
+              value: {{ . | toString | quote }}
+            {{- end }}
+            {{- with $v.keda.targetQueueDepthPerReplica }}
+            - name: LAYER_KEDA_TARGET_QUEUE_DEPTH_PER_REPLICA
+              value: {{ . | toString | quote }}
+            {{- end }}
             - name: LAYER_API_PORT
               value: {{ $v.operator.apiPort | quote }}
             - name: LAYER_STORE_URL
