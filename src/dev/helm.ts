@@ -5,9 +5,10 @@
 // `layer dev provision --helm`.
 import { execFile } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
+  findOnPath,
   goAvailable,
   goBuild,
   isExecutable,
@@ -28,15 +29,6 @@ export const HELM_VERSION = 'v3.22.0';
  * go.mod (k8s.io/client-go v0.37.0 for v3.22.0), and so do we.
  */
 const HELM_K8S_VERSION = { major: '1', minor: '37' };
-
-function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    if (isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
 
 async function helmVersionOf(path: string): Promise<string> {
   try {
