@@ -141,8 +141,15 @@ function parseWaitSeconds(raw: string | undefined): number {
  * start (and the admitted update) durably, so nothing is lost, but without a worker nothing
  * confirms it: say so and what to start, instead of waiting forever with no output.
  */
-function unconfirmed(err: unknown, workflowId: string, waitMs: number, config: Config): unknown {
-  if (!isDeadlineExceeded(err)) return err;
+function unconfirmed(
+  err: unknown,
+  workflowId: string,
+  waitMs: number,
+  config: Config,
+  /** Our deadline had passed: gRPC may say CANCELLED rather than DEADLINE_EXCEEDED then. */
+  pastDeadline = false,
+): unknown {
+  if (!pastDeadline && !isDeadlineExceeded(err)) return err;
   return new LayerError(
     `workflow ${workflowId} was not confirmed within ${waitMs / 1000}s: no orchestrator worker answered on task queue ${config.temporal.taskQueue}`,
     'start one with `layer orchestrator` (same TEMPORAL_ADDRESS and task queue); the request is kept by Temporal and takes effect when it runs, then re-run `layer apply` to confirm',
@@ -195,12 +202,19 @@ export async function applyFiles(opts: ApplyOptions, config: Config): Promise<Ap
         .describe()
         .then((d) => d.status.name === 'RUNNING')
         .catch(() => false);
+      const deadline = Date.now() + waitMs;
       const { workflowId } = await temporal.connection
-        .withDeadline(Date.now() + waitMs, () =>
+        .withDeadline(deadline, () =>
           startOrUpdateFunction(temporal.client, spec, { taskQueue: config.temporal.taskQueue }),
         )
         .catch((err: unknown) => {
-          throw unconfirmed(err, functionWorkflowId(spec.k8sNamespace, spec.name), waitMs, config);
+          throw unconfirmed(
+            err,
+            functionWorkflowId(spec.k8sNamespace, spec.name),
+            waitMs,
+            config,
+            Date.now() >= deadline,
+          );
         });
       applied.push({
         workflowId,

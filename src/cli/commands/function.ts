@@ -143,23 +143,29 @@ async function withFunction<T>(
   const timeoutMs = callTimeoutMs(); // a bad LAYER_CLI_TIMEOUT_SECONDS fails before any connection
   const ref = { k8sNamespace: flags.namespace, name };
   const t = await connectTemporalClient(config);
+  const deadline = Date.now() + timeoutMs;
   try {
-    return await t.connection.withDeadline(Date.now() + timeoutMs, () => fn(t, ref, config));
+    return await t.connection.withDeadline(deadline, () => fn(t, ref, config));
   } catch (err) {
-    throw explain(err, ref, config);
+    throw explain(err, ref, config, Date.now() >= deadline);
   } finally {
     await t.close();
   }
 }
 
-function explain(err: unknown, ref: FunctionRef, config: Config): unknown {
+/**
+ * A failure in the words of what happened. `pastDeadline`: our own deadline had passed when the
+ * call failed — gRPC then reports DEADLINE_EXCEEDED or, depending on timing, CANCELLED ("Call
+ * cancelled", "Failed to query Workflow"); both mean nobody answered in time.
+ */
+function explain(err: unknown, ref: FunctionRef, config: Config, pastDeadline = false): unknown {
   if (
     err instanceof WorkflowNotFoundError ||
     (err instanceof Error && /workflow not found|not found for ID/i.test(err.message))
   ) {
     return new FunctionNotFoundError(functionWorkflowId(ref.k8sNamespace, ref.name), config);
   }
-  if (isDeadlineExceeded(err)) {
+  if (pastDeadline || isDeadlineExceeded(err)) {
     return new LayerError(
       `workflow ${functionWorkflowId(ref.k8sNamespace, ref.name)} did not answer within ${callTimeoutMs() / 1000}s`,
       `is an orchestrator worker running on task queue ${config.temporal.taskQueue}? start one with \`layer orchestrator\``,
@@ -176,12 +182,14 @@ async function watchStatus(
   const config = loadConfig();
   const ref = { k8sNamespace: flags.namespace, name };
   const t = await connectTemporalClient(config);
-  const query = () =>
-    t.connection
-      .withDeadline(Date.now() + callTimeoutMs(), () => getFunctionStatus(t.client, ref))
+  const query = () => {
+    const deadline = Date.now() + callTimeoutMs();
+    return t.connection
+      .withDeadline(deadline, () => getFunctionStatus(t.client, ref))
       .catch((err: unknown) => {
-        throw explain(err, ref, config);
+        throw explain(err, ref, config, Date.now() >= deadline);
       });
+  };
   const stream = process.stderr;
   const bar = createProgressWriter(stream);
   let stop!: () => void;
