@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readDevState } from '../../../src/dev/environment.js';
+import { createStoreClient } from '../../../src/store/client.js';
 
 const exec = promisify(execFile);
 const bin = new URL('../../../bin/layer.js', import.meta.url).pathname;
@@ -77,7 +79,14 @@ describe('npm start (layer start)', () => {
       );
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       await applied;
-      await new Promise((r) => setTimeout(r, 3_000)); // let some batches land
+      // Interrupt mid-run: once some rows beyond the first run's 300 carry the version (a fixed
+      // delay was a race — 20,000 rows can finish in 3 s), read from the store the run uses.
+      const store = createStoreClient({ baseUrl: readDevState(dir)!.store!.url });
+      const deadline = Date.now() + 60_000;
+      while ((await store.countRows('products', ['tags_v', 'Eq', 'v1'] as never)) < 1_300) {
+        if (Date.now() > deadline) throw new Error(`no progress within 60 s:\n${stderr.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
       child.kill('SIGINT');
       expect(await exited, stderr.slice(-3000)).toBe(0);
       const stopped = /Stopped after [\d.]+s with (\d+) rows still to tag; run again to resume/.exec(stdout);
