@@ -22,7 +22,13 @@ import { kubeConfigFor, startKubeApiServer, type KubeApiServer } from '../../../
 import { startStoreServer, type StoreServer } from '../../../src/store/index.js';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { temporalAddress } from '../../helpers/servers.js';
-import { condition, eventually, startOperatorProcess, type OperatorProcess } from '../operator/harness.js';
+import {
+  condition,
+  eventually,
+  leaderIdentity,
+  startOperatorProcess,
+  type OperatorProcess,
+} from '../operator/harness.js';
 import {
   CRD_DIR,
   KARPENTER_CRD_DIR,
@@ -265,7 +271,8 @@ describe('helm upgrade --install on a real kube-apiserver', () => {
     expect(rules.status.pools).toEqual(['cpu', 'cpu-large', 'gpu']);
     // The watcher runs because this replica holds the Lease the chart rendered.
     const lease = await readObject(admin, 'coordination.k8s.io/v1', 'Lease', NS, 'layer-operator');
-    expect(lease?.spec.holderIdentity).toBeTruthy();
+    expect(leaderIdentity(operator)).toBeDefined();
+    expect(lease?.spec.holderIdentity).toBe(leaderIdentity(operator));
     expect(lease?.metadata.labels).toMatchObject({ 'app.kubernetes.io/instance': RELEASE });
     expect(rules.status.observedGeneration).toBe(rules.metadata.generation);
 
@@ -285,7 +292,7 @@ describe('helm upgrade --install on a real kube-apiserver', () => {
     expect(operator).toBeDefined();
     const holder = (await readObject(admin, 'coordination.k8s.io/v1', 'Lease', NS, 'layer-operator'))?.spec
       .holderIdentity as string;
-    expect(holder).toBeTruthy();
+    expect(holder).toBe(leaderIdentity(operator!));
     await helm.ok(
       helmArgs(
         'upgrade',

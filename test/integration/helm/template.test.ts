@@ -207,7 +207,11 @@ describe('helm template', () => {
         if (obj.kind === 'ServiceMonitor') {
           // No Prometheus Operator CRD here: check the shape the operator's docs require.
           expect(obj.apiVersion).toBe('monitoring.coreos.com/v1');
-          expect(obj.spec.selector.matchLabels).toBeTruthy();
+          // It must select the HTTP API's Service, whose port `http` serves /metrics.
+          const service = objects.find((o) => o.kind === 'Service');
+          expect(service, label).toBeDefined();
+          expect(Object.keys(obj.spec.selector.matchLabels as object).length).toBeGreaterThan(0);
+          expect(service!.metadata.labels).toMatchObject(obj.spec.selector.matchLabels as object);
           expect(obj.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
           continue;
         }

@@ -279,6 +279,10 @@ export interface OperatorProcess {
   stop(): Promise<number | null>;
 }
 
+/** This process's identity from its `leading: … {"identity": "…"}` log line, once it leads. */
+export const leaderIdentity = (op: OperatorProcess): string | undefined =>
+  /operator\/watcher: leading: [^\n]*"identity":"([^"]+)"/.exec(op.log())?.[1];
+
 /**
  * Starts `layer operator` with only `env` (plus PATH and HOME) and resolves once its informers
  * and HTTP API are up, so a test can apply objects knowing the operator sees them.

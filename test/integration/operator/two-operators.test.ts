@@ -19,6 +19,7 @@ import {
   applyCr,
   condition,
   eventually,
+  leaderIdentity,
   readCr,
   startOperatorProcess,
   type OperatorProcess,
@@ -36,10 +37,6 @@ let env: Record<string, string>;
 const operators: OperatorProcess[] = [];
 let connection: Connection;
 let client: Client;
-
-/** `leading: … {"identity": "…"}` from an operator's log, once it leads. */
-const leaderIdentity = (op: OperatorProcess): string | undefined =>
-  /operator\/watcher: leading: [^\n]*"identity":"([^"]+)"/.exec(op.log())?.[1];
 
 beforeAll(async () => {
   let kubeconfigFile: string;
