@@ -17,12 +17,16 @@ import { StoreBadRequestError, StoreNotFoundError } from '../store/errors.js';
 import { declareEngineAttributes } from '../engine/engine-attributes.js';
 import { classified, WorkerCallError } from '../engine/failures.js';
 import { postToPushWorker } from '../engine/push-call.js';
+import type { Client } from '@temporalio/client';
+import { functionRateLimitGate } from '../sdk/function-worker.js';
 
 export interface FunctionActivityDeps {
   /** The store that holds a Turbopuffer namespace (one store, or routed per Index). */
   storeFor(namespace: string): StoreClient;
   fetch?: typeof fetch;
   now?: () => Date;
+  /** Reaches the limiter workflow of a Function's shared rate limit (spec.worker.rateLimit). */
+  rateLimitClient?: Client;
 }
 
 export interface DiscoverRowsInput {
@@ -153,6 +157,8 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
             resumeFrom: claimProgressFrom(ctx.info.heartbeatDetails, input.claimId),
             heartbeat: (progress) => ctx.heartbeat(progress),
             signal: ctx.cancellationSignal,
+            // The limiter runs on this orchestrator's own task queue.
+            rateLimit: functionRateLimitGate(deps.rateLimitClient, input.spec, ctx.info.taskQueue),
           },
         );
       });

@@ -20,6 +20,54 @@ export const computeClassSchema = z
       'With neither set the workload runs on the cpu pool.',
   );
 
+export const rateLimitSchema = z
+  .strictObject({
+    key: z
+      .string()
+      .min(1)
+      .max(63)
+      .regex(DNS_LABEL_RE, 'must be a key name (lowercase letters, digits and -), e.g. openai')
+      .describe(
+        'Name of the shared budget. Every Function and Pipeline in this Kubernetes namespace with the same key ' +
+          'shares one budget across all their workers and replicas (e.g. one provider API quota).',
+      ),
+    requestsPerSecond: z
+      .number()
+      .min(0.001)
+      .max(100000)
+      .optional()
+      .describe('Handler calls (batches) per second the key allows, all its workloads together.'),
+    rowsPerMinute: z
+      .number()
+      .min(1)
+      .max(100000000)
+      .optional()
+      .describe('Rows (Function) or items (Pipeline) per minute the key allows, all its workloads together.'),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.requestsPerSecond) || has(self.rowsPerMinute)',
+        message: 'worker.rateLimit needs requestsPerSecond, rowsPerMinute or both',
+      },
+    ],
+  })
+  .superRefine((r, ctx) => {
+    if (r.requestsPerSecond === undefined && r.rowsPerMinute === undefined)
+      refineIssue(
+        ctx,
+        ['requestsPerSecond'],
+        'set requestsPerSecond, rowsPerMinute or both',
+        'add worker.rateLimit.requestsPerSecond (calls/s) and/or worker.rateLimit.rowsPerMinute (rows/min), positive numbers',
+      );
+  })
+  .describe(
+    'A rate limit shared by key: workers ask the orchestrator for a permit before each handler call, and a 429 ' +
+      '(Retry-After honoured) slows the shared budget down, recovering gradually. The workloads under one key ' +
+      'get the strictest budget any of them declares.',
+  );
+export type RateLimit = z.infer<typeof rateLimitSchema>;
+
 export const workerSchema = z
   .strictObject({
     image: z.string().min(1).describe('Worker container image.'),
@@ -55,6 +103,7 @@ export const workerSchema = z
         'Optional pod-level JSON merge patch (RFC 7386) applied last to the worker PodSpec the operator builds. ' +
           'Lists such as containers are replaced whole; null deletes a field.',
       ),
+    rateLimit: rateLimitSchema.optional(),
   })
   .describe('The worker the operator runs for this workload.');
 export type Worker = z.infer<typeof workerSchema>;

@@ -2,6 +2,7 @@
 // same way for both kinds: unreachable → WorkerUnavailable, a timeout → HandlerFailed (the
 // handler may hang on a row), and the HTTP status per pushStatusFailureType.
 import { pushStatusFailureType, WorkerCallError } from './failures.js';
+import { retryAfterMsOf } from './rate-limit-gate.js';
 
 /** POSTs `body` as JSON and returns the parsed JSON answer. */
 export async function postToPushWorker(
@@ -29,6 +30,8 @@ export async function postToPushWorker(
     throw new WorkerCallError(
       `push worker ${url} answered ${res.status}: ${text.slice(0, 500)}`,
       pushStatusFailureType(res.status),
+      // A 429's Retry-After slows a shared rate limit down (docs/adr/0051).
+      res.status === 429 ? retryAfterMsOf(res.headers) : undefined,
     );
   try {
     return JSON.parse(text) as unknown;

@@ -37,6 +37,7 @@ export function toFunctionRuntimeSpec(
     batchSize: s.worker.batchSize,
     timeoutSeconds: s.worker.timeoutSeconds,
   };
+  if (s.worker.rateLimit) worker.rateLimit = { ...s.worker.rateLimit };
   if (s.worker.dispatch === 'push') worker.pushUrl = functionPushUrl(ns, fn.metadata.name, s.worker.port);
   else worker.taskQueue = functionTaskQueue(ns, fn.metadata.name);
   const spec: FunctionRuntimeSpec = {

@@ -8,6 +8,7 @@ import { WORKER_SHUTDOWN_FORCE_TIME } from '../contracts/claims.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../contracts/function.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DataConverter } from '@temporalio/common';
+import { Client } from '@temporalio/client';
 import { createFunctionActivities } from '../activities/function-activities.js';
 import { createPipelineActivities } from '../activities/pipeline-activities.js';
 import type { S3SourceRef } from '../contracts/pipeline.js';
@@ -60,7 +61,15 @@ export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions):
     taskQueue: opts.taskQueue ?? ORCHESTRATOR_TASK_QUEUE,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_ENTRY }),
     activities: {
-      ...createFunctionActivities({ storeFor: opts.storeFor }),
+      ...createFunctionActivities({
+        storeFor: opts.storeFor,
+        // Push claims ask shared rate limits' limiter workflows for permits over this connection.
+        rateLimitClient: new Client({
+          connection: opts.connection,
+          namespace: opts.namespace,
+          ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
+        }),
+      }),
       ...createPipelineActivities({ storeFor: opts.storeFor, s3For }),
       ...opts.extraActivities,
     },

@@ -117,6 +117,8 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
   let draining = false;
   let phase: FunctionPhase = 'idle';
   let wake = 0;
+  /** Share of the last reported claim's batch time that went to rate-limit permits. */
+  let lastClaimWaitShare = 0;
   const bump = () => {
     wake += 1;
   };
@@ -152,6 +154,16 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       lastError: state.lastError,
       rowsPerSecond: elapsedMs > 0 ? Math.round((done / elapsedMs) * 1000 * 10) / 10 : 0,
       runsSoFar: state.runsSoFar,
+      ...(spec.worker.rateLimit
+        ? {
+            rateLimit: {
+              key: spec.worker.rateLimit.key,
+              lastClaimWaitShare: Math.round(lastClaimWaitShare * 100) / 100,
+              waiting: lastClaimWaitShare >= 0.5,
+              waitedSeconds: Math.round((state.counters.rateLimitWaitMs ?? 0) / 100) / 10,
+            },
+          }
+        : {}),
     };
   };
 
@@ -222,7 +234,13 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         inputs: spec.inputs,
         output: spec.output,
         filter: spec.filter,
-        worker: spec.worker,
+        // A shared rate limit's limiter runs on this workflow's task queue (workers can't know it).
+        worker: spec.worker.rateLimit
+          ? {
+              ...spec.worker,
+              rateLimit: { ...spec.worker.rateLimit, limiterTaskQueue: workflowInfo().taskQueue },
+            }
+          : spec.worker,
       },
       batches: claim.batches.map((b) => ({
         batchId: b.batchId,
@@ -246,6 +264,16 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
   };
 
   const count = (outcomes: readonly BatchOutcome[]) => {
+    let waitedMs = 0;
+    let batchMs = 0;
+    for (const o of outcomes) {
+      waitedMs += (o.status === 'done' ? o.counts?.rateLimitWaitMs : 0) ?? 0;
+      batchMs += o.ms;
+    }
+    if (spec.worker.rateLimit) {
+      state.counters.rateLimitWaitMs = (state.counters.rateLimitWaitMs ?? 0) + waitedMs;
+      if (batchMs > 0) lastClaimWaitShare = Math.min(1, waitedMs / batchMs);
+    }
     for (const o of outcomes) {
       if (o.status === 'done') {
         state.counters.batches += 1;
@@ -457,6 +485,11 @@ function currentDetails(s: FunctionStatus): string {
     ...degradedLines(s.degraded),
     `- rate: ${s.rowsPerSecond} rows/s; batches ${c.batches}, failed batches ${c.failedBatches}, dead-lettered rows ${c.deadLettered}, superseded ${c.superseded}`,
     `- last discovery: ${s.lastDiscoveryAt ?? 'never'} (${c.discoveries} passes); run ${s.runsSoFar}`,
+    ...(s.rateLimit
+      ? [
+          `- shared rate limit \`${s.rateLimit.key}\`: ${s.rateLimit.waiting ? '**waiting on the shared budget** — ' : ''}${Math.round(s.rateLimit.lastClaimWaitShare * 100)}% of the last claim's time went to permits; ${s.rateLimit.waitedSeconds} s in all`,
+        ]
+      : []),
     ...(s.lastError ? [`- last error: ${s.lastError}`] : []),
   ].join('\n');
 }

@@ -3,3 +3,4 @@
 export { functionWorkflow } from './function-workflow.js';
 export { pipelineWorkflow } from './pipeline-workflow.js';
 export { reconcileWorkflow } from './reconcile-workflow.js';
+export { rateLimitWorkflow } from './rate-limit-workflow.js';

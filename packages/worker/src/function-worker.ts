@@ -4,6 +4,7 @@
 // returns one `{ id, value }` per row; the batch contract is src/contracts/function.ts.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import type { DataConverter } from '@temporalio/common';
 import { WORKER_SHUTDOWN_FORCE_TIME, claimProgressFrom, type ClaimReport } from './contracts/claims.js';
@@ -19,6 +20,9 @@ import {
   type RowId,
 } from './contracts/function.js';
 import { WorkerEnv, functionTaskQueue } from './contracts/names.js';
+import { ORCHESTRATOR_TASK_QUEUE } from './contracts/function.js';
+import { rateLimitHolder } from './contracts/rate-limit.js';
+import { createRateLimitGate, RateLimitedError, type RateLimitGate } from './engine/rate-limit-gate.js';
 import { classified, WorkerCallError } from './engine/failures.js';
 import { asV1BatchResult, runFunctionBatchWith, runFunctionClaimWith } from './engine/function-batch.js';
 import { createStoreClient, type StoreClient } from './store/client.js';
@@ -116,6 +120,9 @@ async function callHandler(
       try {
         return await handler(rows, { ...context, signal });
       } catch (err) {
+        // The handler's provider said 429: a Quota failure, and a shared rate limit slows down.
+        if (err instanceof RateLimitedError)
+          throw new WorkerCallError(`handler rate-limited: ${err.message}`, 'Quota', err.retryAfterMs);
         throw new WorkerCallError(
           `handler failed: ${err instanceof Error ? err.message : String(err)}`,
           true,
@@ -151,7 +158,12 @@ function handlerCompute(handler: FunctionHandler, timeoutSeconds: number, signal
  * rows, run the handler, validate, write back), heartbeating progress so a retried claim resumes
  * after its last finished batch.
  */
-export function createFunctionClaimActivity(handler: FunctionHandler, store: StoreClient) {
+export function createFunctionClaimActivity(
+  handler: FunctionHandler,
+  store: StoreClient,
+  /** A Temporal client for the Function's shared rate limit (spec.worker.rateLimit), if any. */
+  rateLimitClient?: Client,
+) {
   return async (input: FunctionClaimInput): Promise<ClaimReport> =>
     classified(() => {
       const ctx = currentContext();
@@ -163,9 +175,33 @@ export function createFunctionClaimActivity(handler: FunctionHandler, store: Sto
           resumeFrom: claimProgressFrom(ctx?.info.heartbeatDetails, input.claimId),
           heartbeat: (progress) => ctx?.heartbeat(progress),
           signal: ctx?.cancellationSignal,
+          rateLimit: functionRateLimitGate(rateLimitClient, input.spec, ORCHESTRATOR_TASK_QUEUE),
         },
       );
     });
+}
+
+/** The gate of a Function's shared rate limit, when it declares one (and a client is at hand). */
+export function functionRateLimitGate(
+  client: Client | undefined,
+  spec: FunctionClaimInput['spec'],
+  defaultTaskQueue: string,
+): RateLimitGate | undefined {
+  const rateLimit = spec.worker.rateLimit;
+  if (!rateLimit) return undefined;
+  if (!client)
+    throw new WorkerCallError(
+      `spec.worker.rateLimit (key "${rateLimit.key}") needs a Temporal client to reach its limiter; ` +
+        'pass one to createFunctionClaimActivity',
+      false,
+    );
+  return createRateLimitGate({
+    client,
+    k8sNamespace: spec.k8sNamespace,
+    holder: rateLimitHolder('Function', spec.k8sNamespace, spec.name),
+    rateLimit,
+    defaultTaskQueue,
+  });
 }
 
 /** The one-batch activity of workflows started before engine v2 (kept so they can finish). */
@@ -227,12 +263,18 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
   const concurrency = opts.concurrency ?? settings.concurrency ?? DEFAULT_WORKER_CONCURRENCY;
   // The orchestrator's S3 payload codec, when it uses one (same variables as its config).
   const dataConverter = opts.temporal?.dataConverter ?? workerDataConverter(settings);
+  // Asks a shared rate limit's limiter for permits, over the worker's own connection.
+  const client = new Client({
+    connection,
+    namespace: temporal.namespace,
+    ...(dataConverter ? { dataConverter } : {}),
+  });
   const worker = await Worker.create({
     connection,
     namespace: temporal.namespace,
     taskQueue,
     activities: {
-      [RUN_FUNCTION_CLAIM_ACTIVITY]: createFunctionClaimActivity(opts.handler, store),
+      [RUN_FUNCTION_CLAIM_ACTIVITY]: createFunctionClaimActivity(opts.handler, store, client),
       [RUN_FUNCTION_BATCH_ACTIVITY]: createFunctionBatchActivity(opts.handler, store),
     },
     ...(dataConverter ? { dataConverter } : {}),

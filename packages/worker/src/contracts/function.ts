@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { envelopeCarriedSchema } from './claims.js';
+import { rateLimitRuntimeSchema } from './rate-limit.js';
 import type { BatchOutcome, ClaimReport, DegradedStatus } from './claims.js';
 
 /** Task queue of the orchestrator's own Worker (workflows and orchestrator-side activities). */
@@ -58,6 +59,8 @@ export const functionRuntimeSpecSchema = z.object({
     pushUrl: z.string().url().optional(),
     /** Pull only: task queue the worker SDK polls (defaults to functionTaskQueue). */
     taskQueue: z.string().min(1).optional(),
+    /** A budget shared with every workload under the same key (docs/adr/0051). */
+    rateLimit: rateLimitRuntimeSchema.optional(),
   }),
   schedule: z.object({
     discoveryIntervalSeconds: z.number().positive(),
@@ -86,6 +89,8 @@ export const functionCountersSchema = z.object({
   deadLettered: z.number().int().nonnegative().default(0),
   batches: z.number().int().nonnegative().default(0),
   discoveries: z.number().int().nonnegative().default(0),
+  /** Time handler calls waited for permits of the shared rate limit (ms, summed over batches). */
+  rateLimitWaitMs: z.number().nonnegative().optional(),
 });
 export type FunctionCounters = z.infer<typeof functionCountersSchema>;
 
@@ -160,6 +165,17 @@ export interface FunctionStatus {
   /** Rows written per second over the current rate window. */
   rowsPerSecond: number;
   runsSoFar: number;
+  /** The shared rate limit, when spec.worker.rateLimit is set: how much it holds the Function back. */
+  rateLimit?: FunctionRateLimitStatus;
+}
+
+export interface FunctionRateLimitStatus {
+  key: string;
+  /** Share of the last claim's batch time spent waiting for permits (0..1). */
+  lastClaimWaitShare: number;
+  /** True when that share is at least half: the shared budget, not the worker, sets the pace. */
+  waiting: boolean;
+  waitedSeconds: number;
 }
 
 export const updateSpecUpdate = defineUpdate<{ generation: number }, [FunctionRuntimeSpec]>('updateSpec');

@@ -36,6 +36,8 @@ export interface ClaimRunOptions {
   /** Aborted when the claim is cancelled: the run stops between batches and rethrows. */
   signal?: AbortSignal | undefined;
   now?: () => number;
+  /** Sees every error a stage threw, before classification (a shared rate limit hears 429s). */
+  onStageError?: (err: unknown) => void;
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -78,6 +80,7 @@ export async function runClaim<B extends { batchId: string }, R, C>(
         ...(rowFailures && rowFailures.length > 0 ? { rowFailures } : {}),
       });
     } else {
+      options.onStageError?.(result.error);
       const failure = classifyError(result.error);
       if (isSystemicFailure(failure.type)) {
         systemic = failure;

@@ -26,6 +26,8 @@ export class WorkerCallError extends Error {
     message: string,
     /** A failure type, or (older callers) retryable → HandlerFailed, not → WorkerRejectedBatch. */
     type: WorkerFailureType | boolean,
+    /** A 429's Retry-After in ms, when the worker or provider sent one (shared rate limits). */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'WorkerCallError';

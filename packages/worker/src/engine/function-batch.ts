@@ -17,6 +17,7 @@ import type { StoreClient } from '../store/client.js';
 import { versionAttribute, workFilter } from './function-filters.js';
 import type { FailureReport } from '../contracts/failures.js';
 import { rowFailureReports, validateWorkerOutputs, type ValidatedOutput } from './worker-output.js';
+import type { RateLimitGate } from './rate-limit-gate.js';
 
 /** Computes outputs for a batch: the user's handler (pull) or an HTTP call (push). */
 export type BatchCompute = (request: RunBatchRequest) => Promise<unknown>;
@@ -202,10 +203,22 @@ export function asV1BatchResult({ rowFailures, ...result }: FunctionBatchRun): F
 export function runFunctionClaimWith(
   store: StoreClient | ((namespace: string) => StoreClient),
   input: FunctionClaimInput,
-  compute: BatchCompute,
-  options: ClaimRunOptions = {},
+  unlimitedCompute: BatchCompute,
+  options: ClaimRunOptions & {
+    /** The Function's shared rate limit: a permit before each handler call (docs/adr/0051). */
+    rateLimit?: RateLimitGate | undefined;
+  } = {},
 ): Promise<ClaimReport> {
   const storeFor = typeof store === 'function' ? store : () => store;
+  const { rateLimit, ...claimOptions } = options;
+  /** Per batch: ms its handler call waited for a permit (reported in its outcome's counts). */
+  const waited = new Map<string, number>();
+  const compute: BatchCompute = rateLimit
+    ? async (request) => {
+        waited.set(request.batchId, await rateLimit.acquire(request.rows.length, options.signal));
+        return unlimitedCompute(request);
+      }
+    : unlimitedCompute;
   const stagesFor = (namespace: string) => functionBatchStages(storeFor(namespace), compute);
   const batchInput = (b: FunctionClaimInput['batches'][number]): FunctionBatchInput => ({
     batchId: b.batchId,
@@ -221,12 +234,27 @@ export function runFunctionClaimWith(
       compute: (b, prepared) => stagesFor(b.namespace).compute(prepared),
       finish: async (b, prepared, raw) => {
         const res = await stagesFor(b.namespace).finish(prepared, raw);
+        const waitMs = waited.get(b.batchId);
+        waited.delete(b.batchId);
         return {
-          counts: { written: res.written, skipped: res.skipped, superseded: res.superseded },
+          counts: {
+            written: res.written,
+            skipped: res.skipped,
+            superseded: res.superseded,
+            ...(waitMs !== undefined ? { rateLimitWaitMs: waitMs } : {}),
+          },
           rowFailures: res.rowFailures,
         };
       },
     },
-    options,
+    rateLimit
+      ? {
+          ...claimOptions,
+          onStageError: (err) => {
+            rateLimit.observe(err);
+            claimOptions.onStageError?.(err);
+          },
+        }
+      : claimOptions,
   );
 }

@@ -10,6 +10,7 @@ import {
   APIUserAbortError,
 } from '@turbopuffer/turbopuffer';
 import { LayerError } from '../util/errors.js';
+import { parseRetryAfter } from '../contracts/rate-budget.js';
 
 /** Base class: a store call failed. `status` is the HTTP status, when there was a response. */
 export class StoreError extends LayerError {
@@ -34,7 +35,10 @@ export class StoreNotFoundError extends StoreError {}
 /** 409: a conflicting concurrent operation (the service's lock timeout). Retryable. */
 export class StoreConflictError extends StoreError {}
 /** 429: rate, concurrency or write-backpressure limit. Retryable. */
-export class StoreRateLimitError extends StoreError {}
+export class StoreRateLimitError extends StoreError {
+  /** The store's Retry-After in ms, when it sent one (a shared rate limit slows down by it). */
+  retryAfterMs?: number;
+}
 /** 5xx: the store failed. Retryable unless the server said otherwise. */
 export class StoreServerError extends StoreError {}
 /** No response: connection refused or reset, DNS, or a timeout. Retryable. */
@@ -75,7 +79,15 @@ export function toStoreError(err: unknown, namespace?: string): StoreError {
     if (status === 401 || status === 403) return new StoreAuthError(...args);
     if (status === 404) return new StoreNotFoundError(...args);
     if (status === 409) return new StoreConflictError(...args);
-    if (status === 429) return new StoreRateLimitError(...args);
+    if (status === 429) {
+      const limited = new StoreRateLimitError(...args);
+      const retryAfter = parseRetryAfter(
+        (err.headers as Headers | undefined)?.get?.('retry-after'),
+        Date.now(),
+      );
+      if (retryAfter !== undefined) limited.retryAfterMs = retryAfter;
+      return limited;
+    }
     if (status !== undefined && status >= 500) return new StoreServerError(...args);
     return new StoreError(...args);
   }
