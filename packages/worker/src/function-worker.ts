@@ -355,6 +355,13 @@ export function createPushServer(
           : await run;
         sendJson(res, 200, { outputs });
       } catch (err) {
+        // The provider's 429 passes through, Retry-After included: the orchestrator then slows
+        // the Function's shared rate limit down (docs/adr/0051).
+        if (err instanceof RateLimitedError) {
+          if (err.retryAfterMs !== undefined)
+            res.setHeader('retry-after', String(Math.ceil(err.retryAfterMs / 1000)));
+          return sendJson(res, 429, { error: err.message });
+        }
         sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
       }
     })();

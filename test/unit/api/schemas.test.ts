@@ -141,6 +141,26 @@ describe('invalid input names the field and the fix', () => {
     },
     // CR names are DNS subdomains.
     { row: 'uppercase name', patch: { metadata: { name: 'Tag' } }, path: 'metadata.name' },
+    // A shared rate limit without a budget limits nothing: say which fields give one.
+    {
+      row: 'rateLimit with neither requestsPerSecond nor rowsPerMinute',
+      patch: { spec: { worker: { rateLimit: { key: 'openai' } } } },
+      path: 'spec.worker.rateLimit.requestsPerSecond',
+      hint: 'rowsPerMinute',
+    },
+    // A zero or negative budget could never grant a permit.
+    {
+      row: 'rateLimit rowsPerMinute 0',
+      patch: { spec: { worker: { rateLimit: { key: 'openai', rowsPerMinute: 0 } } } },
+      path: 'spec.worker.rateLimit.rowsPerMinute',
+      hint: 'at least 1',
+    },
+    // The key names a shared budget; it must be a plain name.
+    {
+      row: 'rateLimit key with spaces',
+      patch: { spec: { worker: { rateLimit: { key: 'Open AI', requestsPerSecond: 5 } } } },
+      path: 'spec.worker.rateLimit.key',
+    },
   ])('$row', ({ patch, path, hint }) => {
     const r = parseFn(patch);
     expect(r.ok).toBe(false);

@@ -46,6 +46,13 @@ describe('toFunctionRuntimeSpec', () => {
     fn.spec.worker.dispatch = 'push';
     expect(toFunctionRuntimeSpec(fn, []).worker.pushUrl).toBe(functionPushUrl('layer', 'tag-products', 8080));
   });
+  it('carries spec.worker.rateLimit to the engine as written', () => {
+    const fn = seedFunction();
+    fn.spec.worker.rateLimit = { key: 'openai', rowsPerMinute: 3000 };
+    const spec = toFunctionRuntimeSpec(fn, []);
+    expect(spec.worker.rateLimit).toEqual({ key: 'openai', rowsPerMinute: 3000 });
+    expect(runtimeSpecProblems(spec)).toEqual([]);
+  });
   it('values the engine refuses become problems, not calls', () => {
     const fn = seedFunction();
     fn.spec.schedule.maxInFlightBatches = 5000;

@@ -1,0 +1,246 @@
+// A shared rate limit (spec.worker.rateLimit, docs/adr/0051) on the real Temporal dev server and
+// the embedded store. Two Functions — one pull, one push — share one key: the combined call log
+// of their handlers never exceeds the budget in any sliding window, both make progress, and the
+// limiter counts exactly the calls each made. A push worker answering 429 with Retry-After
+// pauses its key for the Retry-After and halves the rate, which then climbs back to the budget.
+// Both scenarios run at once (different keys) to keep the file's wall time to one of them.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPushServer, type FunctionHandler } from '../../../src/sdk/function-worker.js';
+import { RateLimitedError } from '../../../src/engine/rate-limit-gate.js';
+import {
+  rateLimitStatusQuery,
+  rateLimitWorkflowId,
+  type RateLimitStatus,
+} from '../../../src/contracts/rate-limit.js';
+import type { FunctionRuntimeSpec, FunctionStatus } from '../../../src/contracts/function.js';
+import {
+  baseSpec,
+  eventually,
+  range,
+  seedRows,
+  startEngineHarness,
+  startFunction,
+  startPullWorker,
+  statusOf,
+  uniqueName,
+  type EngineHarness,
+} from './harness.js';
+
+interface Call {
+  fn: string;
+  at: number;
+  rows: number;
+}
+
+let h: EngineHarness;
+
+beforeAll(async () => {
+  h = await startEngineHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** A handler that logs each call (time, rows) and tags the rows. */
+function loggingHandler(fn: string, log: Call[], before?: (call: number) => void): FunctionHandler {
+  let calls = 0;
+  return async (rows) => {
+    calls += 1;
+    before?.(calls);
+    log.push({ fn, at: Date.now(), rows: rows.length });
+    return rows.map((r) => ({ id: r.id, value: ['tagged'] }));
+  };
+}
+
+function limiterStatus(k8sNamespace: string, key: string): Promise<RateLimitStatus> {
+  return h.client.workflow.getHandle(rateLimitWorkflowId(k8sNamespace, key)).query(rateLimitStatusQuery);
+}
+
+/** The most rows started in any window [t, t + windowMs) that opens at a call. */
+function maxRowsInWindow(log: Call[], windowMs: number): number {
+  let max = 0;
+  for (const a of log) {
+    const rows = log.filter((c) => c.at >= a.at && c.at < a.at + windowMs).reduce((n, c) => n + c.rows, 0);
+    max = Math.max(max, rows);
+  }
+  return max;
+}
+
+async function twoFunctionsShareOneKey() {
+  // 10 rows/s shared; 2 × 60 rows in batches of 6 → 20 calls, about 12 s.
+  const key = uniqueName('provider');
+  const rowsPerMinute = 600;
+  const batchSize = 6;
+  const rateLimit = { key, rowsPerMinute };
+  const log: Call[] = [];
+  const nsA = uniqueName('products');
+  const nsB = uniqueName('products');
+  await seedRows(h.store, nsA, range(1, 61));
+  await seedRows(h.store, nsB, range(1, 61));
+  const server = createPushServer(loggingHandler('push', log));
+  const port = await server.listen(0);
+  const schedule = {
+    discoveryIntervalSeconds: 60,
+    leaseSeconds: 60,
+    maxInFlightBatches: 3,
+    maxConcurrentScans: 1,
+  };
+  const pull = baseSpec(uniqueName('rl-pull'), nsA, {
+    worker: { dispatch: 'pull', batchSize, timeoutSeconds: 10, rateLimit },
+    schedule,
+  });
+  const push = baseSpec(uniqueName('rl-push'), nsB, {
+    worker: {
+      dispatch: 'push',
+      batchSize,
+      timeoutSeconds: 10,
+      pushUrl: `http://127.0.0.1:${port}`,
+      rateLimit,
+    },
+    schedule,
+  });
+  const worker = startPullWorker(h, pull, loggingHandler('pull', log), 3);
+  try {
+    await startFunction(h, pull);
+    await startFunction(h, push);
+    // While both run, the pull Function's status says the shared budget sets its pace.
+    const waiting = await eventually(
+      () => statusOf(h, pull),
+      (s: FunctionStatus) => s.rateLimit?.waiting === true,
+      30_000,
+      'pull Function reports waiting on its shared limit',
+    );
+    expect(waiting.rateLimit?.key).toBe(key);
+    for (const spec of [pull, push])
+      await eventually(
+        () => statusOf(h, spec),
+        (s: FunctionStatus) => s.counters.processed === 60,
+        60_000,
+        `${spec.name}: 60 rows`,
+      );
+  } finally {
+    await worker.stop();
+    await server.close();
+  }
+  return { key, rowsPerMinute, batchSize, log, pull, push };
+}
+
+async function pushWorker429(): Promise<{
+  key: string;
+  log: Call[];
+  hitAt: number;
+  afterPause: RateLimitStatus;
+  spec: FunctionRuntimeSpec;
+}> {
+  // 5 calls/s; the 4th call answers 429 with Retry-After 3 s (longer than the Function's own
+  // 1 s degraded backoff, so the pause seen is the limiter's).
+  const key = uniqueName('flaky');
+  const log: Call[] = [];
+  let hitAt = 0;
+  const server = createPushServer(
+    loggingHandler('push429', log, (call) => {
+      if (call === 4) {
+        hitAt = Date.now();
+        throw new RateLimitedError('provider quota exceeded', 3_000);
+      }
+    }),
+  );
+  const port = await server.listen(0);
+  const ns = uniqueName('products');
+  await seedRows(h.store, ns, range(1, 25));
+  const spec = baseSpec(uniqueName('rl-429'), ns, {
+    worker: {
+      dispatch: 'push',
+      batchSize: 1,
+      timeoutSeconds: 10,
+      pushUrl: `http://127.0.0.1:${port}`,
+      rateLimit: { key, requestsPerSecond: 5 },
+    },
+    // One call at a time, so the log's gaps are the limiter's spacing.
+    schedule: {
+      discoveryIntervalSeconds: 60,
+      leaseSeconds: 60,
+      maxInFlightBatches: 1,
+      maxConcurrentScans: 1,
+    },
+    retry: { maxAttempts: 5, initialBackoffSeconds: 0, maxBackoffSeconds: 1 },
+  });
+  try {
+    await startFunction(h, spec);
+    const afterPause = await eventually(
+      () => limiterStatus(spec.k8sNamespace, key),
+      (s) => s.rateLimited === 1,
+      30_000,
+      'the 429 reached the limiter',
+    );
+    await eventually(
+      () => statusOf(h, spec),
+      (s: FunctionStatus) => s.counters.processed === 24,
+      60_000,
+      '24 rows',
+    );
+    return { key, log, hitAt, afterPause, spec };
+  } finally {
+    await server.close();
+  }
+}
+
+describe('shared rate limit', () => {
+  it('two Functions (pull and push) under one key stay within its budget in every window and both progress; a 429 with Retry-After pauses the key, halves its rate, and the rate recovers', async () => {
+    const [shared, flaky] = await Promise.all([twoFunctionsShareOneKey(), pushWorker429()]);
+
+    // ---- one budget for both Functions --------------------------------------------------
+    const { log, rowsPerMinute, batchSize } = shared;
+    const perSecond = rowsPerMinute / 60;
+    log.sort((a, b) => a.at - b.at);
+    expect(log.reduce((n, c) => n + c.rows, 0)).toBe(120);
+    // Stated bound: in any window of W s, rows started ≤ rate·W + one call (no burst beyond
+    // one call), plus one more call for the jitter between a permit's answer and the call
+    // (Workflow Update round trips on a busy machine). Unlimited, 120 rows start within ~1 s.
+    for (const windowMs of [1_000, 2_000, 5_000]) {
+      const bound = perSecond * (windowMs / 1000) + 2 * batchSize;
+      expect(maxRowsInWindow(log, windowMs), `rows started in a ${windowMs} ms window`).toBeLessThanOrEqual(
+        bound,
+      );
+    }
+    const spanMs = log.at(-1)!.at - log[0]!.at;
+    // 120 rows at 10 rows/s, the first call free: at least (120 - 6) / 10 s.
+    expect(spanMs).toBeGreaterThanOrEqual(((120 - batchSize) / perSecond) * 1000 - 500);
+    // Both progressed together: each had a share of the calls in the first half of the run.
+    const half = log[0]!.at + spanMs / 2;
+    for (const fn of ['pull', 'push'])
+      expect(log.filter((c) => c.fn === fn && c.at < half).length).toBeGreaterThanOrEqual(3);
+    // The limiter granted each holder exactly the calls its handler made.
+    const limiter = await limiterStatus(shared.pull.k8sNamespace, shared.key);
+    expect(limiter.limits).toEqual({ rowsPerMinute });
+    expect(limiter.holders[`Function ${shared.pull.k8sNamespace}/${shared.pull.name}`]?.grants).toBe(
+      log.filter((c) => c.fn === 'pull').length,
+    );
+    expect(limiter.holders[`Function ${shared.push.k8sNamespace}/${shared.push.name}`]?.grants).toBe(
+      log.filter((c) => c.fn === 'push').length,
+    );
+    const pullStatus = await statusOf(h, shared.pull);
+    expect(pullStatus.rateLimit?.waitedSeconds).toBeGreaterThan(1);
+
+    // ---- 429 with Retry-After -------------------------------------------------------------
+    const calls = flaky.log.sort((a, b) => a.at - b.at);
+    expect(flaky.afterPause.rateLimited).toBe(1);
+    expect(flaky.afterPause.factor).toBeLessThan(1);
+    const resumed = calls.filter((c) => c.at > flaky.hitAt);
+    // Nothing ran during the Retry-After (3 s, vs the Function's own 1 s degraded backoff)…
+    expect(resumed[0]!.at - flaky.hitAt).toBeGreaterThanOrEqual(2_900);
+    // …then calls are spaced at the halved rate (≥ 400 ms at 5/s × 0.5), not the 200 ms before.
+    const gaps = resumed.slice(1, 4).map((c, i) => c.at - resumed[i]!.at);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(330);
+    const before = calls.filter((c) => c.at < flaky.hitAt);
+    expect(before.length).toBe(3);
+    // And the rate climbs back: the factor returns to 1 within 10 s of the pause's end.
+    const recovered = await eventually(
+      () => limiterStatus(flaky.spec.k8sNamespace, flaky.key),
+      (s) => s.factor === 1,
+      20_000,
+      'factor back to 1',
+    );
+    expect(recovered.limits).toEqual({ requestsPerSecond: 5 });
+  }, 120_000);
+});
