@@ -22,6 +22,8 @@ import type { StoreClient } from '../store/client.js';
 import { StoreNotFoundError } from '../store/errors.js';
 import { classified, WorkerCallError } from '../engine/failures.js';
 import { postToPushWorker } from '../engine/push-call.js';
+import type { Client } from '@temporalio/client';
+import { workloadRateLimitGate } from '../engine/rate-limit-gate.js';
 import { claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
 
 export interface PipelineActivityDeps {
@@ -29,6 +31,8 @@ export interface PipelineActivityDeps {
   /** The S3 client for a Pipeline's S3 source (credentials from the orchestrator's configuration). */
   s3For?(source: S3SourceRef): S3Client;
   fetch?: typeof fetch;
+  /** Reaches the limiter workflow of a Pipeline's shared rate limit (spec.worker.rateLimit). */
+  rateLimitClient?: Client;
 }
 
 export interface ListS3ChangesInput {
@@ -205,7 +209,7 @@ export function createPipelineActivities(deps: PipelineActivityDeps) {
         if (!input.pushUrl)
           throw new WorkerCallError('push dispatch needs worker.pushUrl (the worker Service URL)', false);
         const pushUrl = input.pushUrl;
-        const { batches: _batches, claimId: _claimId, pushUrl: _url, ...common } = input;
+        const { batches: _batches, claimId: _claimId, pushUrl: _url, rateLimit, ...common } = input;
         const ctx = Context.current();
         return runPipelineClaimWith(
           deps.storeFor(input.targetNamespace),
@@ -215,6 +219,13 @@ export function createPipelineActivities(deps: PipelineActivityDeps) {
             resumeFrom: claimProgressFrom(ctx.info.heartbeatDetails, input.claimId),
             heartbeat: (progress) => ctx.heartbeat(progress),
             signal: ctx.cancellationSignal,
+            // The limiter runs on this orchestrator's own task queue.
+            rateLimit: workloadRateLimitGate(
+              deps.rateLimitClient,
+              { kind: 'Pipeline', ...input.pipeline },
+              rateLimit,
+              ctx.info.taskQueue,
+            ),
           },
         );
       });

@@ -34,6 +34,7 @@ export function toPipelineRuntimeSpec(pipeline: LayerPipeline): PipelineRuntimeS
     batchSize: s.worker.batchSize,
     timeoutSeconds: s.worker.timeoutSeconds,
   };
+  if (s.worker.rateLimit) worker.rateLimit = { ...s.worker.rateLimit };
   if (s.worker.dispatch === 'push') worker.pushUrl = pipelinePushUrl(ns, name, s.worker.port);
   else worker.taskQueue = pipelineTaskQueue(ns, name);
   const spec: PipelineRuntimeSpec = {

@@ -55,22 +55,20 @@ export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions):
   // AWS_ENDPOINT_URL_S3, credentials from env, profile or IRSA), created on first use.
   let defaultS3: S3Client | undefined;
   const s3For = opts.s3For ?? (() => (defaultS3 ??= new S3Client({ forcePathStyle: true })));
+  // Push claims ask shared rate limits' limiter workflows for permits over this connection.
+  const rateLimitClient = new Client({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
+  });
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? ORCHESTRATOR_TASK_QUEUE,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_ENTRY }),
     activities: {
-      ...createFunctionActivities({
-        storeFor: opts.storeFor,
-        // Push claims ask shared rate limits' limiter workflows for permits over this connection.
-        rateLimitClient: new Client({
-          connection: opts.connection,
-          namespace: opts.namespace,
-          ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
-        }),
-      }),
-      ...createPipelineActivities({ storeFor: opts.storeFor, s3For }),
+      ...createFunctionActivities({ storeFor: opts.storeFor, rateLimitClient }),
+      ...createPipelineActivities({ storeFor: opts.storeFor, s3For, rateLimitClient }),
       ...opts.extraActivities,
     },
     shutdownForceTime: WORKER_SHUTDOWN_FORCE_TIME,

@@ -300,6 +300,10 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
       timeoutSeconds: spec.worker.timeoutSeconds,
       source: sourceLabel(spec.sourceRef),
       batches: claim.batches.map((b) => ({ batchId: b.batchId, items: b.payload.items })),
+      // A shared rate limit's limiter runs on this workflow's task queue (workers can't know it).
+      ...(spec.worker.rateLimit
+        ? { rateLimit: { ...spec.worker.rateLimit, limiterTaskQueue: workflowInfo().taskQueue } }
+        : {}),
     };
     const items = claim.batches.reduce((n, b) => n + b.rows, 0);
     const options = claimActivityOptions(claim, {

@@ -15,6 +15,7 @@ import {
 } from '@temporalio/workflow';
 import {
   factorAt,
+  fullRateAtMs,
   initialBudgetState,
   onRateLimited,
   reserve,
@@ -60,11 +61,13 @@ export async function rateLimitWorkflow(rawInput: RateLimitWorkflowInput): Promi
 
   const status = (): RateLimitStatus => {
     const nowMs = Date.now();
+    const fullAt = fullRateAtMs(budget, nowMs);
     return {
       key: input.key,
       k8sNamespace: input.k8sNamespace,
       limits: activeLimits(nowMs),
       factor: Math.round(factorAt(budget, nowMs) * 1000) / 1000,
+      ...(fullAt !== undefined ? { fullRateAt: new Date(Math.round(fullAt)).toISOString() } : {}),
       rateLimited,
       ...(lastRateLimitedAt ? { lastRateLimitedAt } : {}),
       holders: Object.fromEntries(
@@ -89,7 +92,7 @@ export async function rateLimitWorkflow(rawInput: RateLimitWorkflowInput): Promi
     ].filter(Boolean);
     setCurrentDetails(
       [
-        `**shared rate limit \`${s.key}\`** — ${limits.join(', ') || 'no budget declared'} × ${s.factor}`,
+        `**shared rate limit \`${s.key}\`** — ${limits.join(', ') || 'no budget declared'} × ${s.factor}${s.fullRateAt ? ` (slowed by a 429; full rate at ${s.fullRateAt})` : ''}`,
         '',
         `- 429s reported: ${s.rateLimited}${lastRateLimitedAt ? ` (last ${lastRateLimitedAt}, ${lastRateLimitedSource ?? 'unknown source'})` : ''}`,
         ...Object.entries(s.holders).map(

@@ -21,8 +21,7 @@ import {
 } from './contracts/function.js';
 import { WorkerEnv, functionTaskQueue } from './contracts/names.js';
 import { ORCHESTRATOR_TASK_QUEUE } from './contracts/function.js';
-import { rateLimitHolder } from './contracts/rate-limit.js';
-import { createRateLimitGate, RateLimitedError, type RateLimitGate } from './engine/rate-limit-gate.js';
+import { RateLimitedError, workloadRateLimitGate, type RateLimitGate } from './engine/rate-limit-gate.js';
 import { classified, WorkerCallError } from './engine/failures.js';
 import { asV1BatchResult, runFunctionBatchWith, runFunctionClaimWith } from './engine/function-batch.js';
 import { createStoreClient, type StoreClient } from './store/client.js';
@@ -187,21 +186,12 @@ export function functionRateLimitGate(
   spec: FunctionClaimInput['spec'],
   defaultTaskQueue: string,
 ): RateLimitGate | undefined {
-  const rateLimit = spec.worker.rateLimit;
-  if (!rateLimit) return undefined;
-  if (!client)
-    throw new WorkerCallError(
-      `spec.worker.rateLimit (key "${rateLimit.key}") needs a Temporal client to reach its limiter; ` +
-        'pass one to createFunctionClaimActivity',
-      false,
-    );
-  return createRateLimitGate({
+  return workloadRateLimitGate(
     client,
-    k8sNamespace: spec.k8sNamespace,
-    holder: rateLimitHolder('Function', spec.k8sNamespace, spec.name),
-    rateLimit,
+    { kind: 'Function', k8sNamespace: spec.k8sNamespace, name: spec.name },
+    spec.worker.rateLimit,
     defaultTaskQueue,
-  });
+  );
 }
 
 /** The one-batch activity of workflows started before engine v2 (kept so they can finish). */

@@ -27,6 +27,8 @@ import {
 } from './contracts/pipeline.js';
 import { WorkerEnv, pipelineTaskQueue } from './contracts/names.js';
 import { classified, WorkerCallError } from './engine/failures.js';
+import { RateLimitedError, workloadRateLimitGate } from './engine/rate-limit-gate.js';
+import { ORCHESTRATOR_TASK_QUEUE } from './contracts/function.js';
 import { runPipelineBatchWith, runPipelineClaimWith } from './engine/pipeline-write.js';
 import { getPipelineItemStates, submitPipelineItems, type PipelineRef } from './pipeline-submit.js';
 import type { StoreClient } from './store/client.js';
@@ -122,6 +124,9 @@ function callProcess(
         readObject: (item) => readS3(s3, item),
       }),
     ).catch((err: unknown) => {
+      // The provider's 429: a Quota failure, and a shared rate limit slows down.
+      if (err instanceof RateLimitedError)
+        throw new WorkerCallError(`process rate-limited: ${err.message}`, 'Quota', err.retryAfterMs);
       throw new WorkerCallError(`process failed: ${err instanceof Error ? err.message : String(err)}`, true);
     }),
     new Promise<never>((_, reject) => {
@@ -149,11 +154,17 @@ function currentContext(): Context | undefined {
  * (in turn, the next batch read while one processes), progress heartbeated so a retried claim
  * resumes after its last finished batch.
  */
-export function createPipelineClaimActivity(process: ProcessFn, store: StoreClient, s3?: S3Client) {
+export function createPipelineClaimActivity(
+  process: ProcessFn,
+  store: StoreClient,
+  s3?: S3Client,
+  /** A Temporal client for the Pipeline's shared rate limit (spec.worker.rateLimit), if any. */
+  rateLimitClient?: Client,
+) {
   return async (input: PipelineClaimInput): Promise<ClaimReport> =>
     classified(() => {
       const ctx = currentContext();
-      const { batches: _batches, claimId: _claimId, ...common } = input;
+      const { batches: _batches, claimId: _claimId, rateLimit, ...common } = input;
       return runPipelineClaimWith(
         store,
         input,
@@ -162,6 +173,12 @@ export function createPipelineClaimActivity(process: ProcessFn, store: StoreClie
           resumeFrom: claimProgressFrom(ctx?.info.heartbeatDetails, input.claimId),
           heartbeat: (progress) => ctx?.heartbeat(progress),
           signal: ctx?.cancellationSignal,
+          rateLimit: workloadRateLimitGate(
+            rateLimitClient,
+            { kind: 'Pipeline', ...input.pipeline },
+            rateLimit,
+            ORCHESTRATOR_TASK_QUEUE,
+          ),
         },
       );
     });
@@ -271,12 +288,14 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
   const concurrency = opts.concurrency ?? settings.concurrency ?? DEFAULT_WORKER_CONCURRENCY;
   // The same payload codec as the orchestrator's (LAYER_PAYLOAD_*), or none.
   const dataConverter = opts.temporal?.dataConverter ?? workerDataConverter(settings);
+  // Asks a shared rate limit's limiter for permits, over the worker's own connection.
+  const client = new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
   const worker = await Worker.create({
     connection,
     namespace,
     taskQueue,
     activities: {
-      [RUN_PIPELINE_CLAIM_ACTIVITY]: createPipelineClaimActivity(opts.process, store, opts.s3),
+      [RUN_PIPELINE_CLAIM_ACTIVITY]: createPipelineClaimActivity(opts.process, store, opts.s3, client),
       [RUN_PIPELINE_BATCH_ACTIVITY]: createPipelineBatchActivity(opts.process, store, opts.s3),
     },
     maxConcurrentActivityTaskExecutions: concurrency,
@@ -365,6 +384,12 @@ export function createPipelinePushServer(
         });
         send(200, { documents });
       } catch (err) {
+        // The provider's 429 passes through with its Retry-After (a shared rate limit slows down).
+        if (err instanceof RateLimitedError) {
+          if (err.retryAfterMs !== undefined)
+            res.setHeader('retry-after', String(Math.ceil(err.retryAfterMs / 1000)));
+          return send(429, { error: err.message });
+        }
         send(500, { error: err instanceof Error ? err.message : String(err) });
       }
     })();

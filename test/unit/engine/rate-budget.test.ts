@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import {
   AIMD,
   factorAt,
+  fullRateAtMs,
   initialBudgetState,
   onRateLimited,
   parseRetryAfter,
@@ -159,6 +160,8 @@ describe('AIMD', () => {
     expect(factorAt(second.state, 8_000)).toBeCloseTo(0.75, 10);
     expect(factorAt(second.state, 13_000)).toBe(1);
     expect(factorAt(second.state, 60_000)).toBe(1);
+    expect(fullRateAtMs(second.state, 3_000)).toBe(13_000);
+    expect(fullRateAtMs(second.state, 13_000)).toBeUndefined();
   });
 
   it.each([

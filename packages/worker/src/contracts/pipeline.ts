@@ -3,6 +3,7 @@
 // (Temporal activity) and push workers (HTTP /process). Sandbox-safe (zod and
 // @temporalio/workflow only): the workflow parses its own input with these schemas.
 import { z } from 'zod';
+import { rateLimitRuntimeSchema, type RateLimitRuntime } from './rate-limit.js';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { envelopeCarriedSchema, type DegradedStatus } from './claims.js';
 import { FailureType } from './failures.js';
@@ -78,6 +79,8 @@ export const runtimeWorkerSchema = z.object({
   timeoutSeconds: z.number().int().positive(),
   pushUrl: z.string().url().optional(),
   taskQueue: z.string().min(1).optional(),
+  /** A budget shared with every workload under the same key (docs/adr/0051); items count as rows. */
+  rateLimit: rateLimitRuntimeSchema.optional(),
 });
 
 /** The built-in S3 source (`sourceRef.kind: s3`). */
@@ -245,6 +248,8 @@ export interface PipelineBatchInput {
 /** Input of one claim: several batches, run one after another by one worker (docs/adr/0011). */
 export interface PipelineClaimInput extends Omit<PipelineBatchInput, 'batchId' | 'items'> {
   claimId: string;
+  /** The Pipeline's shared rate limit, with its limiter's task queue (not sent to push workers). */
+  rateLimit?: RateLimitRuntime;
   batches: { batchId: string; items: QueuedItem[] }[];
 }
 

@@ -59,6 +59,12 @@ export function factorAt(state: BudgetState, nowMs: number): number {
   return Math.min(1, state.factor + AIMD.increasePerSecond * elapsedS);
 }
 
+/** Workflow time at which the factor is back to 1 (undefined when it is 1 at `nowMs`). */
+export function fullRateAtMs(state: BudgetState, nowMs: number): number | undefined {
+  if (factorAt(state, nowMs) >= 1) return undefined;
+  return state.factorAtMs + ((1 - state.factor) / AIMD.increasePerSecond) * 1000;
+}
+
 /** Milliseconds one call's units occupy in a dimension at rate `perSecond` × factor. */
 function costMs(units: number, perSecond: number | undefined, factor: number): number {
   if (!perSecond || units <= 0) return 0;

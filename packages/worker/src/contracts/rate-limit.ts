@@ -107,8 +107,14 @@ export interface RateLimitStatus {
   k8sNamespace: string;
   /** The budget enforced now: the strictest of the active holders' declarations. */
   limits: RateLimits;
-  /** AIMD factor now (1: the full budget). */
+  /**
+   * AIMD factor (1: the full budget). A query answers as of the limiter's last message
+   * (workflow time stands still between messages), so an idle limiter shows the factor it had
+   * then; `fullRateAt` says when it is back to 1 regardless.
+   */
   factor: number;
+  /** When the factor is back to 1 (absent when it is 1 already). */
+  fullRateAt?: string;
   /** 429s reported so far. */
   rateLimited: number;
   lastRateLimitedAt?: string;

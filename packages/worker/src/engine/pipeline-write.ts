@@ -24,6 +24,7 @@ import {
 } from '../contracts/pipeline.js';
 import type { Filter, Row, StoreClient } from '../store/client.js';
 import type { ClaimReport } from '../contracts/claims.js';
+import type { RateLimitGate } from './rate-limit-gate.js';
 import { runClaim, type ClaimRunOptions } from './claim-runner.js';
 import { StoreBadRequestError } from '../store/errors.js';
 
@@ -377,9 +378,19 @@ export function pipelineBatchStages(
 export function runPipelineClaimWith(
   store: StoreClient,
   input: PipelineClaimInput,
-  process: (items: QueuedItem[], batchId: string) => Promise<unknown>,
-  options: ClaimRunOptions = {},
+  unlimitedProcess: (items: QueuedItem[], batchId: string) => Promise<unknown>,
+  options: ClaimRunOptions & {
+    /** The Pipeline's shared rate limit: a permit (items as rows) before each process call. */
+    rateLimit?: RateLimitGate | undefined;
+  } = {},
 ): Promise<ClaimReport> {
+  const { rateLimit, ...claimOptions } = options;
+  const process = rateLimit
+    ? async (items: QueuedItem[], batchId: string) => {
+        await rateLimit.acquire(items.length, options.signal);
+        return unlimitedProcess(items, batchId);
+      }
+    : unlimitedProcess;
   return runClaim(
     input.claimId,
     input.batches,
@@ -397,6 +408,14 @@ export function runPipelineClaimWith(
         },
       }),
     },
-    options,
+    rateLimit
+      ? {
+          ...claimOptions,
+          onStageError: (err) => {
+            rateLimit.observe(err);
+            claimOptions.onStageError?.(err);
+          },
+        }
+      : claimOptions,
   );
 }

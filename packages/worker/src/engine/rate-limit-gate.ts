@@ -6,6 +6,7 @@
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { parseRetryAfter } from '../contracts/rate-budget.js';
 import {
+  rateLimitHolder,
   acquirePermitUpdate,
   rateLimitWorkflowId,
   reportRateLimitedUpdate,
@@ -152,4 +153,30 @@ export function retryAfterMsOf(
   headers: { get(name: string): string | null } | undefined,
 ): number | undefined {
   return parseRetryAfter(headers?.get('retry-after'), Date.now());
+}
+
+/**
+ * The gate of a workload's shared rate limit, when it declares one; an error naming the fix when
+ * it does but no Temporal client was given to reach the limiter.
+ */
+export function workloadRateLimitGate(
+  client: Client | undefined,
+  workload: { kind: 'Function' | 'Pipeline'; k8sNamespace: string; name: string },
+  rateLimit: RateLimitRuntime | undefined,
+  defaultTaskQueue: string,
+): RateLimitGate | undefined {
+  if (!rateLimit) return undefined;
+  if (!client)
+    throw new WorkerCallError(
+      `spec.worker.rateLimit (key "${rateLimit.key}") needs a Temporal client to reach its limiter; ` +
+        `pass one to create${workload.kind}ClaimActivity`,
+      false,
+    );
+  return createRateLimitGate({
+    client,
+    k8sNamespace: workload.k8sNamespace,
+    holder: rateLimitHolder(workload.kind, workload.k8sNamespace, workload.name),
+    rateLimit,
+    defaultTaskQueue,
+  });
 }
