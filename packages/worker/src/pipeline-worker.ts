@@ -289,13 +289,15 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
   // The same payload codec as the orchestrator's (LAYER_PAYLOAD_*), or none.
   const dataConverter = opts.temporal?.dataConverter ?? workerDataConverter(settings);
   // Asks a shared rate limit's limiter for permits, over the worker's own connection.
-  const client = new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
+  const limiterClient =
+    opts.temporal?.client ??
+    new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
   const worker = await Worker.create({
     connection,
     namespace,
     taskQueue,
     activities: {
-      [RUN_PIPELINE_CLAIM_ACTIVITY]: createPipelineClaimActivity(opts.process, store, opts.s3, client),
+      [RUN_PIPELINE_CLAIM_ACTIVITY]: createPipelineClaimActivity(opts.process, store, opts.s3, limiterClient),
       [RUN_PIPELINE_BATCH_ACTIVITY]: createPipelineBatchActivity(opts.process, store, opts.s3),
     },
     maxConcurrentActivityTaskExecutions: concurrency,
