@@ -39,6 +39,11 @@ describe('workflow replay (function, pipeline, reconcile)', () => {
       expect(files.some((f) => f.startsWith(`function-v2-${label}-`))).toBe(true);
     for (const label of ['push', 'poison-split', 'continue-as-new'])
       expect(files.some((f) => f.startsWith(`pipeline-v2-${label}-`))).toBe(true);
+    // Shared rate limits (docs/adr/0051): a limiter serving three workloads, one slowed by a 429,
+    // one carried across continue-as-new, and a Function run under a limit.
+    for (const label of ['shared', '429', 'continue-as-new'])
+      expect(files.some((f) => f.startsWith(`rate-limit-${label}-`))).toBe(true);
+    expect(files.some((f) => f.startsWith('function-v2-rate-limit-'))).toBe(true);
   });
 
   it.each(files)('replays %s deterministically', async (file) => {

@@ -21,9 +21,12 @@ import {
   submitPipelineItems,
 } from '../../../src/client/pipeline-client.js';
 import { temporalNamespace } from '../../helpers/servers.js';
+import { functionWorkflowId } from '../../../src/contracts/names.js';
+import { createRateLimitGate } from '../../../src/engine/rate-limit-gate.js';
 import {
   baseSpec,
   eventually,
+  recordHistories,
   range,
   seedRows,
   startEngineHarness,
@@ -290,5 +293,54 @@ describe('shared rate limit', () => {
       13_000,
     );
     expect(flaky.afterPause.limits).toEqual({ requestsPerSecond: 5 });
+
+    await recordHistories(h, rateLimitWorkflowId(shared.pull.k8sNamespace, shared.key), 'rate-limit-shared');
+    await recordHistories(h, rateLimitWorkflowId(flaky.spec.k8sNamespace, flaky.key), 'rate-limit-429');
+    await recordHistories(
+      h,
+      functionWorkflowId(shared.pull.k8sNamespace, shared.pull.name),
+      'function-v2-rate-limit',
+    );
   }, 120_000);
+
+  it("carries the bucket, the factor and every holder's counts across continue-as-new", async () => {
+    const key = uniqueName('can');
+    const workflowId = rateLimitWorkflowId('test', key);
+    // Started by hand to continue-as-new every 5 messages; workers then find it (USE_EXISTING).
+    await h.client.workflow.start('rateLimitWorkflow', {
+      workflowId,
+      taskQueue: h.taskQueue,
+      args: [{ k8sNamespace: 'test', key, messagesPerRun: 5 }],
+    });
+    const gate = (holder: string) =>
+      createRateLimitGate({
+        client: h.client,
+        k8sNamespace: 'test',
+        holder,
+        rateLimit: { key, requestsPerSecond: 1_000 },
+        defaultTaskQueue: h.taskQueue,
+      });
+    const a = gate('Function test/a');
+    const b = gate('Pipeline test/b');
+    for (let i = 0; i < 6; i += 1) {
+      await a.acquire(4);
+      await b.acquire(2);
+    }
+    // A 429 in the middle of it all is carried too.
+    b.observe(new RateLimitedError('quota', 0));
+    const s = await eventually(
+      () => limiterStatus('test', key),
+      (x) => x.rateLimited === 1,
+      10_000,
+      'the 429 reported',
+    );
+    expect(s.holders['Function test/a']).toMatchObject({ grants: 6, rows: 24 });
+    expect(s.holders['Pipeline test/b']).toMatchObject({ grants: 6, rows: 12 });
+    expect(s.factor).toBe(0.5);
+    let runs = 0;
+    for await (const _ of h.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs += 1;
+    // 13 messages at 5 per run: at least three runs (visibility may lag by the last one).
+    expect(runs).toBeGreaterThanOrEqual(2);
+    await recordHistories(h, workflowId, 'rate-limit-continue-as-new');
+  });
 });
