@@ -11,6 +11,13 @@ import { planReconcile } from '../../../src/operator/reconcile-plan.js';
 import { operatorSettings } from '../../../src/operator/settings.js';
 
 describe('toPipelineRuntimeSpec', () => {
+  it('carries spec.worker.rateLimit to the engine as written (items count as rows)', () => {
+    const p = seedPipeline();
+    p.spec.worker.rateLimit = { key: 'openai', requestsPerSecond: 2, rowsPerMinute: 600 };
+    const spec = toPipelineRuntimeSpec(p);
+    expect(spec.worker.rateLimit).toEqual({ key: 'openai', requestsPerSecond: 2, rowsPerMinute: 600 });
+    expect(pipelineRuntimeSpecProblems(spec)).toEqual([]);
+  });
   it('the seed: target, sourceRef as written, pull task queue; the engine schema accepts it', () => {
     const p = seedPipeline();
     p.metadata.generation = 4;
