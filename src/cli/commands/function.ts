@@ -70,6 +70,12 @@ export function formatStatus(s: FunctionStatus, now: Date = new Date()): string 
     `  processed:       ${fmt.format(c.processed)} rows (${fmt.format(c.superseded)} superseded) in ${fmt.format(c.batches)} batches`,
     `  failed:          ${fmt.format(c.failedBatches)} batches; ${fmt.format(c.deadLettered)} rows dead-lettered`,
     `  rate:            ${s.rowsPerSecond} rows/s`,
+    ...(s.rateLimit
+      ? [
+          `  shared limit:    ${s.rateLimit.key}${s.rateLimit.waiting ? ' — waiting on the shared budget' : ''} ` +
+            `(${Math.round(s.rateLimit.lastClaimWaitShare * 100)}% of the last claim's time; ${s.rateLimit.waitedSeconds} s waited in all)`,
+        ]
+      : []),
     `  last discovery:  ${
       s.lastDiscoveryAt
         ? `${s.lastDiscoveryAt} (${formatDuration((now.getTime() - Date.parse(s.lastDiscoveryAt)) / 1000)} ago)`

@@ -75,6 +75,17 @@ describe('formatStatus', () => {
     expect(text).toMatch(/last error:\s+store down/);
   });
 
+  it('says when a shared rate limit sets the pace', () => {
+    const text = formatStatus({
+      ...status(100, 50),
+      rateLimit: { key: 'openai', waiting: true, lastClaimWaitShare: 0.62, waitedSeconds: 12.3 },
+    });
+    expect(text).toContain(
+      "shared limit:    openai — waiting on the shared budget (62% of the last claim's time; 12.3 s waited in all)",
+    );
+    expect(formatStatus(status(100, 50))).not.toContain('shared limit');
+  });
+
   it('says never before the first discovery', () => {
     expect(formatStatus(status(0, 0))).toMatch(/last discovery:\s+never/);
   });
