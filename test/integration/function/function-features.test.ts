@@ -17,6 +17,7 @@ import {
   eventually,
   range,
   readAll,
+  recordHistories,
   seedRows,
   startEngineHarness,
   startFunction,
@@ -256,6 +257,7 @@ describe('canary rollouts', () => {
       expect((await layer('function', 'abort', name, '-n', 'test')).stderr).toContain(
         'the rollout of v3 is already aborted: the engine runs v2',
       );
+      await recordHistories(h, functionWorkflowId(spec.k8sNamespace, name), 'function-v2-canary');
     } finally {
       await worker.stop();
     }
