@@ -3,6 +3,7 @@
 // table-tested; this file wires messages, runs the commands they return as activities, and feeds
 // the results back. Rows never pass through it — only ids (docs/adr/0010, docs/adr/0011).
 import {
+  CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -133,6 +134,8 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
   let countsRunning = 0;
   let deadLettersRunning = 0;
   let canaryRunning = false;
+  /** The running canary's scope: an abort or a new version cancels its claim. */
+  let canaryScope: CancellationScope | undefined;
   let cleanupsRunning = 0;
   let draining = false;
   let phase: FunctionPhase = 'idle';
@@ -268,6 +271,8 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
   function applyRollout(change: RolloutChange) {
     const before = state.rollout;
     state.rollout = change.rollout;
+    // A canary whose rollout was aborted or replaced stops computing (its worker may be gone).
+    if (before && before !== change.rollout && canaryScope) canaryScope.cancel();
     if (change.clearCanary && before) clearCanaryOf(before);
   }
 
@@ -350,12 +355,15 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         });
       }
     };
-    work()
+    const scope = (canaryScope = new CancellationScope());
+    scope
+      .run(work)
       .catch((err: unknown) => {
         if (!isCancellation(err)) rollout.error = failureOf(err).failure.message;
       })
       .finally(() => {
         canaryRunning = false;
+        canaryScope = undefined;
         if (stillCurrent()) rollout.stage = 'awaitingPromotion';
         // Aborted or replaced while the claim ran: its writes may have come after the cleanup.
         else clearCanaryOf(rollout);

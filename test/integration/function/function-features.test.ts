@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discoverFunctionNow } from '../../../src/client/function-client.js';
+import { abortFunctionRollout, discoverFunctionNow } from '../../../src/client/function-client.js';
 import type { FunctionHandler } from '../../../src/sdk/function-worker.js';
 import { inputFingerprint } from '../../../packages/worker/src/engine/input-fingerprint.js';
 import { functionWorkflowId } from '../../../src/contracts/names.js';
@@ -257,6 +257,40 @@ describe('canary rollouts', () => {
       expect((await layer('function', 'abort', name, '-n', 'test')).stderr).toContain(
         'the rollout of v3 is already aborted: the engine runs v2',
       );
+
+      // v4 with no worker to compute the canary: an abort cancels the canary's claim at once.
+      await worker.stop();
+      await startFunction(h, { ...spec, generation: 4, output: { ...spec.output, version: 'v4' } });
+      await eventually(
+        () => statusOf(h, ref),
+        (s) => s.phase === 'canary',
+        30_000,
+        'v4 canary',
+      );
+      await eventually(
+        async () => (await handle.fetchHistory()).events ?? [],
+        (events) =>
+          events.some((e) =>
+            e.activityTaskScheduledEventAttributes?.input?.payloads?.[0]?.data
+              ? Buffer.from(e.activityTaskScheduledEventAttributes.input.payloads[0].data)
+                  .toString()
+                  .includes('tags__canary')
+              : false,
+          ) && events.filter((e) => e.activityTaskScheduledEventAttributes).length > 0,
+        30_000,
+        'canary claim scheduled',
+      );
+      await abortFunctionRollout(h.client, ref);
+      const abortedV4 = await eventually(
+        () => statusOf(h, ref),
+        (s) => s.phase === 'idle' && s.rollout?.stage === 'aborted' && s.rollout.toVersion === 'v4',
+        30_000,
+        'v4 aborted while its canary ran',
+      );
+      expect(abortedV4.outputVersion).toBe('v2');
+      const events = (await handle.fetchHistory()).events ?? [];
+      expect(events.filter((e) => e.activityTaskCancelRequestedEventAttributes)).toHaveLength(1);
+      expect(events.filter((e) => e.activityTaskCanceledEventAttributes)).toHaveLength(1);
       await recordHistories(h, functionWorkflowId(spec.k8sNamespace, name), 'function-v2-canary');
     } finally {
       await worker.stop();
