@@ -1,8 +1,10 @@
 // Orchestrator-side activities of the Function engine, as a factory over injected
 // dependencies: the worker wires the real store client and fetch, tests may wire others.
+import { createHash } from 'node:crypto';
 import { Context, heartbeat } from '@temporalio/activity';
 import { claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
 import type {
+  CanaryComparison,
   FunctionBatchInput,
   FunctionBatchResult,
   FunctionClaimInput,
@@ -11,7 +13,14 @@ import type {
   RunBatchRequest,
 } from '../contracts/function.js';
 import { asV1BatchResult, runFunctionBatchWith, runFunctionClaimWith } from '../engine/function-batch.js';
-import { deadLetterFilter, errorAttribute, workFilter } from '../engine/function-filters.js';
+import {
+  candidateFilter,
+  deadLetterFilter,
+  errorAttribute,
+  versionAttribute,
+  workFilter,
+} from '../engine/function-filters.js';
+import { attributesToDecide, rowNeedsWork } from '../../packages/worker/src/engine/input-fingerprint.js';
 import type { StoreClient } from '../store/client.js';
 import { StoreBadRequestError, StoreNotFoundError } from '../store/errors.js';
 import { declareEngineAttributes } from '../engine/engine-attributes.js';
@@ -35,6 +44,8 @@ export interface DiscoverRowsInput {
   filter?: unknown;
   afterId: RowId | null;
   limit: number;
+  /** The Function's inputs: with output.inputFingerprint the scan hashes them (runs before it lack it). */
+  inputs?: string[];
 }
 
 export interface DiscoverRowsResult {
@@ -59,6 +70,32 @@ export interface DeadLetterInput {
   type?: string;
 }
 
+export interface SampleCanaryInput {
+  namespaces: string[];
+  /** The output the rows carry now (its dead letters are left out of the sample). */
+  output: FunctionOutputSpec;
+  /** Where the canary writes (declared here so the worker's filters may name it). */
+  canaryOutput: FunctionOutputSpec;
+  filter?: unknown;
+  rows: number;
+  /** Mixed into the hash that orders rows: another version samples other rows. */
+  seed: string;
+}
+
+export interface CanaryComparisonInput {
+  rows: { namespace: string; id: RowId }[];
+  output: FunctionOutputSpec;
+  canaryOutput: FunctionOutputSpec;
+}
+
+export interface ClearCanaryInput {
+  namespaces: string[];
+  canaryOutput: FunctionOutputSpec;
+}
+
+/** Rows per namespace the canary sample is drawn from (the first ones by id beyond that). */
+export const CANARY_SAMPLE_SCAN_LIMIT = 100_000;
+
 export interface ClearDeadLettersInput {
   namespaces: string[];
   output: FunctionOutputSpec;
@@ -74,6 +111,13 @@ async function postBatch(
   const url = `${baseUrl.replace(/\/+$/, '')}/run`;
   const answer = await postToPushWorker(fetchFn, url, request, timeoutSeconds);
   return (answer as { outputs?: unknown } | null)?.outputs;
+}
+
+/** Sort key of a row in the canary sample: a hash, so the sample is spread over the ids. */
+function sampleRank(seed: string, namespace: string, id: RowId): string {
+  return createHash('sha256')
+    .update(`${seed}\u0000${namespace}\u0000${typeof id}:${id}`)
+    .digest('hex');
 }
 
 export function createFunctionActivities(deps: FunctionActivityDeps) {
@@ -107,14 +151,20 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
           // A namespace that does not exist (yet) has nothing to do.
           if (!(await ensureEngineAttributes(store, input.namespace, input.output)))
             return { ids: [], nextAfterId: null };
+          const byFingerprint = input.output.inputFingerprint === true && input.inputs !== undefined;
           const page = await store.scanPage({
             namespace: input.namespace,
-            filter: workFilter(input.output, input.filter) as never,
+            filter: candidateFilter(input.output, input.filter) as never,
             afterId: input.afterId,
             limit: input.limit,
-            attributes: false,
+            // Ids only, unless the fingerprint of the inputs decides: then the inputs come along
+            // in the same request (no round trip per row) and the rows still done are dropped.
+            attributes: byFingerprint ? attributesToDecide(input.output, input.inputs!) : false,
           });
-          return { ids: page.rows.map((r) => r.id as RowId), nextAfterId: page.nextAfterId as RowId | null };
+          const rows = byFingerprint
+            ? page.rows.filter((r) => rowNeedsWork(input.output, input.inputs!, r as Record<string, unknown>))
+            : page.rows;
+          return { ids: rows.map((r) => r.id as RowId), nextAfterId: page.nextAfterId as RowId | null };
         } catch (err) {
           if (err instanceof StoreNotFoundError) return { ids: [], nextAfterId: null };
           forgetOnBadRequest(err, input.namespace, input.output);
@@ -198,6 +248,107 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
             input.ids.map((id) => ({ id, [errorAttribute(input.output)]: error })) as never,
           );
         return Number((res as { rows_patched?: number }).rows_patched ?? res.rows_affected ?? 0);
+      });
+    },
+
+    /**
+     * The canary's sample: the `rows` candidates (user filter, not dead-lettered) with the
+     * smallest hash of (seed, namespace, id) — the same rows for the same data and version, spread
+     * over the id space rather than the first ids. Reads ids only, at most
+     * CANARY_SAMPLE_SCAN_LIMIT per namespace.
+     */
+    async sampleCanaryRows(input: SampleCanaryInput): Promise<{ namespace: string; ids: RowId[] }[]> {
+      return classified(async () => {
+        const ranked: { namespace: string; id: RowId; rank: string }[] = [];
+        for (const ns of input.namespaces) {
+          const store = deps.storeFor(ns);
+          if (!(await ensureEngineAttributes(store, ns, input.output))) continue;
+          await ensureEngineAttributes(store, ns, input.canaryOutput);
+          let afterId: RowId | null = null;
+          let seen = 0;
+          do {
+            const page = await store.scanPage({
+              namespace: ns,
+              filter: [
+                'And',
+                [...(input.filter ? [input.filter] : []), [errorAttribute(input.output), 'Eq', null]],
+              ] as never,
+              afterId,
+              limit: Math.min(10_000, CANARY_SAMPLE_SCAN_LIMIT - seen),
+              attributes: false,
+            });
+            for (const row of page.rows) {
+              const id = row.id as RowId;
+              ranked.push({ namespace: ns, id, rank: sampleRank(input.seed, ns, id) });
+            }
+            seen += page.rows.length;
+            afterId = page.nextAfterId as RowId | null;
+            if (ranked.length > 4 * input.rows + 10_000) {
+              ranked.sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
+              ranked.length = input.rows;
+            }
+          } while (afterId !== null && seen < CANARY_SAMPLE_SCAN_LIMIT);
+        }
+        ranked.sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
+        const byNs = new Map<string, RowId[]>();
+        for (const r of ranked.slice(0, input.rows))
+          byNs.set(r.namespace, [...(byNs.get(r.namespace) ?? []), r.id]);
+        return [...byNs].map(([namespace, ids]) => ({ namespace, ids }));
+      });
+    },
+
+    /** Old value beside the canary's for a few sampled rows (the status shows them). */
+    async readCanaryComparison(input: CanaryComparisonInput): Promise<CanaryComparison[]> {
+      return classified(async () => {
+        const out: CanaryComparison[] = [];
+        const vAttr = versionAttribute(input.output);
+        for (const { namespace, id } of input.rows) {
+          const res = await deps.storeFor(namespace).query(namespace, {
+            filters: ['id', 'Eq', id] as never,
+            rank_by: ['id', 'asc'],
+            limit: 1,
+            include_attributes: [input.output.attribute, vAttr, input.canaryOutput.attribute],
+          });
+          const row = (res.rows?.[0] ?? {}) as Record<string, unknown>;
+          out.push({
+            namespace,
+            id,
+            old: row[input.output.attribute] ?? null,
+            oldVersion: (row[vAttr] as string | undefined) ?? null,
+            new: row[input.canaryOutput.attribute] ?? null,
+          });
+        }
+        return out;
+      });
+    },
+
+    /** Removes the canary's side attributes from every row that has them (promote, abort). */
+    async clearCanary(input: ClearCanaryInput): Promise<number> {
+      return classified(async () => {
+        let cleared = 0;
+        const c = input.canaryOutput;
+        for (const ns of input.namespaces) {
+          const store = deps.storeFor(ns);
+          if (!(await ensureEngineAttributes(store, ns, c))) continue;
+          for (;;) {
+            const res = await store.write(ns, {
+              patch_by_filter: {
+                filters: [
+                  'Or',
+                  [
+                    [versionAttribute(c), 'NotEq', null],
+                    [errorAttribute(c), 'NotEq', null],
+                  ],
+                ],
+                patch: { [c.attribute]: null, [versionAttribute(c)]: null, [errorAttribute(c)]: null },
+              },
+              patch_by_filter_allow_partial: true,
+            } as never);
+            cleared += Number((res as { rows_patched?: number }).rows_patched ?? 0);
+            if (!(res as { rows_remaining?: boolean }).rows_remaining) break;
+          }
+        }
+        return cleared;
       });
     },
 

@@ -37,6 +37,14 @@ export const functionOutputSchema = z
       .max(65536)
       .optional()
       .describe('Vector length for kind embedding, so consumers can validate shape.'),
+    inputFingerprint: z
+      .boolean()
+      .optional()
+      .describe(
+        'Also write <attribute>_fp, a hash of the inputs the value was computed from, and re-run rows ' +
+          'whose inputs changed since without a version bump. Turning it on re-runs rows that have no ' +
+          '<attribute>_fp yet once.',
+      ),
   })
   .meta({
     'x-kubernetes-validations': [
@@ -121,6 +129,19 @@ export const functionRetrySchema = z
   })
   .describe('Retry policy for failed batches.');
 
+export const functionRolloutSchema = z
+  .strictObject({
+    canaryRows: z
+      .int()
+      .min(1)
+      .max(10000)
+      .describe(
+        'When output.version changes, first compute this many sampled rows (a deterministic sample) into ' +
+          '<attribute>__canary and wait in phase awaitingPromotion for `layer function promote` or `layer function abort`.',
+      ),
+  })
+  .describe('How a new output.version is rolled out. Absent: over every row at once.');
+
 export const functionTriggerSchema = z
   .enum(['discovery'])
   .describe('discovery: periodic scans find rows that match filter.');
@@ -158,6 +179,7 @@ export const functionSpecSchema = z
       .describe('What starts work for this function.'),
     scaling: scalingSchema.prefault({}),
     paused: pausedSchema,
+    rollout: functionRolloutSchema.optional(),
   })
   .meta({
     'x-kubernetes-validations': [

@@ -88,7 +88,8 @@ export function parseResource(input: unknown): ParseResult {
       },
     ]);
   }
-  const parsed = resourceSchemas[obj.kind].safeParse(obj);
+  // reportInput: a value of the wrong type is reported as such, not as "required".
+  const parsed = resourceSchemas[obj.kind].safeParse(obj, { reportInput: true });
   if (parsed.success) return { ok: true, resource: parsed.data };
   return fail(label, parsed.error.issues.map(toFieldIssue));
 }

@@ -11,7 +11,9 @@ import {
 import { functionWorkflowId } from '../contracts/names.js';
 import {
   ORCHESTRATOR_TASK_QUEUE,
+  abortRolloutUpdate,
   discoverNowSignal,
+  promoteRolloutUpdate,
   replayDeadLettersUpdate,
   setPausedUpdate,
   statusQuery,
@@ -91,6 +93,16 @@ export function functionHandle(client: Client, ref: FunctionRef): WorkflowHandle
 
 export async function setFunctionPaused(client: Client, ref: FunctionRef, paused: boolean): Promise<void> {
   await functionHandle(client, ref).executeUpdate(setPausedUpdate, { args: [paused] });
+}
+
+/** Continues a canary rollout at its new version; returns the version the engine now runs. */
+export async function promoteFunctionRollout(client: Client, ref: FunctionRef): Promise<string> {
+  return (await functionHandle(client, ref).executeUpdate(promoteRolloutUpdate)).version;
+}
+
+/** Aborts a canary rollout: back to the rows' version, side attribute removed. */
+export async function abortFunctionRollout(client: Client, ref: FunctionRef): Promise<string> {
+  return (await functionHandle(client, ref).executeUpdate(abortRolloutUpdate)).version;
 }
 
 export async function discoverFunctionNow(client: Client, ref: FunctionRef): Promise<void> {

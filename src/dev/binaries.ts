@@ -14,6 +14,7 @@ import {
   accessSync,
   chmodSync,
   constants,
+  readFileSync,
   writeFileSync,
 } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -81,23 +82,51 @@ export async function goAvailable(env: NodeJS.ProcessEnv = process.env): Promise
   return go;
 }
 
+/** Whether a process with this pid is alive (signal 0 checks without signalling). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Serialise builds of one cache entry across processes (the test run and `layer dev up` may
- * both want it): mkdir is atomic, and a lock older than an hour is a crashed build.
+ * both want it): mkdir is atomic. The holder writes its pid into the lock, so a lock whose
+ * holder died (a test run killed mid-build) is taken over at once rather than after an hour;
+ * a lock without a pid file is a crashed build when older than an hour.
  */
 export async function withBuildLock<T>(dir: string, fn: () => Promise<T>, log: Logger): Promise<T> {
   mkdirSync(dir, { recursive: true });
   const lock = join(dir, '.build.lock');
+  const owner = join(lock, 'pid');
   let announced = false;
   for (;;) {
     try {
       mkdirSync(lock);
+      writeFileSync(owner, String(process.pid));
       break;
     } catch {
       try {
-        if (Date.now() - statSync(lock).mtimeMs > 3_600_000) rmSync(lock, { recursive: true, force: true });
+        const pid = Number(readFileSync(owner, 'utf8'));
+        const stale =
+          Number.isInteger(pid) && pid > 0 && pid !== process.pid
+            ? !processAlive(pid)
+            : Date.now() - statSync(lock).mtimeMs > 3_600_000;
+        if (stale) {
+          log(`taking over the build lock of ${dir} (its holder, pid ${pid || 'unknown'}, is gone)`);
+          rmSync(lock, { recursive: true, force: true });
+          continue;
+        }
       } catch {
-        // the holder just finished; try again
+        // no pid yet (the holder is between mkdir and write) or it just finished; try again
+        try {
+          if (Date.now() - statSync(lock).mtimeMs > 3_600_000) rmSync(lock, { recursive: true, force: true });
+        } catch {
+          // gone
+        }
       }
       if (!announced) log(`waiting for another process building into ${dir}`);
       announced = true;

@@ -51,6 +51,7 @@ export function toFunctionRuntimeSpec(
       kind: s.output.kind,
       version: s.output.version ?? DEFAULT_OUTPUT_VERSION,
       ...(s.output.dim !== undefined ? { dim: s.output.dim } : {}),
+      ...(s.output.inputFingerprint ? { inputFingerprint: true } : {}),
     },
     worker,
     schedule: { ...s.schedule },
@@ -58,6 +59,7 @@ export function toFunctionRuntimeSpec(
     paused: s.paused,
   };
   if (s.filter !== undefined) spec.filter = s.filter;
+  if (s.rollout) spec.rollout = { canaryRows: s.rollout.canaryRows };
   return spec;
 }
 

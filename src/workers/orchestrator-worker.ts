@@ -1,7 +1,7 @@
 // The orchestrator's Temporal Worker: every Layer workflow and the orchestrator-side
 // activities, on one task queue. This is the one place that wires real clients into the
 // activity factories.
-import { extname } from 'node:path';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, bundleWorkflowCode, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { WORKER_SHUTDOWN_FORCE_TIME } from '../contracts/claims.js';
@@ -13,6 +13,7 @@ import { createFunctionActivities } from '../activities/function-activities.js';
 import { createPipelineActivities } from '../activities/pipeline-activities.js';
 import type { S3SourceRef } from '../contracts/pipeline.js';
 import type { StoreClient } from '../store/client.js';
+import { bundleCacheKey, cachedBundle } from './workflow-bundle-cache.js';
 
 /**
  * The workflow bundle's entry, next to this module: `index.ts` when running the sources (tsx),
@@ -44,10 +45,19 @@ export interface OrchestratorWorkerOptions {
 
 /** Bundles the workflows once (webpack, a few seconds); pass the result to several workers. */
 export async function bundleOrchestratorWorkflows(): Promise<{ code: string }> {
-  return bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_ENTRY,
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
+  const build = () =>
+    bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_ENTRY,
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
+    });
+  // Only from the sources (tests, `npm start`): see workflow-bundle-cache.ts.
+  const fromSources = WORKFLOWS_ENTRY.endsWith('.ts');
+  if (!fromSources || process.env.LAYER_WORKFLOW_BUNDLE_CACHE === '0') return build();
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const key = bundleCacheKey(root, [join(root, 'src'), join(root, 'packages/worker/src')], {
+    entry: WORKFLOWS_ENTRY,
   });
+  return cachedBundle(join(root, '.layer', 'workflow-bundles'), key, build);
 }
 
 export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions): Promise<Worker> {
@@ -65,7 +75,8 @@ export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions):
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? ORCHESTRATOR_TASK_QUEUE,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_ENTRY }),
+    // Through bundleOrchestratorWorkflows, so runs from the sources share one cached bundle.
+    workflowBundle: opts.workflowBundle ?? (await bundleOrchestratorWorkflows()),
     activities: {
       ...createFunctionActivities({ storeFor: opts.storeFor, rateLimitClient }),
       ...createPipelineActivities({ storeFor: opts.storeFor, s3For, rateLimitClient }),

@@ -3,6 +3,7 @@
 // table-tested; this file wires messages, runs the commands they return as activities, and feeds
 // the results back. Rows never pass through it — only ids (docs/adr/0010, docs/adr/0011).
 import {
+  CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -19,7 +20,9 @@ import { claimProgressFrom, type BatchOutcome, type ClaimReport } from '../contr
 import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failures.js';
 import {
   RUN_FUNCTION_CLAIM_ACTIVITY,
+  abortRolloutUpdate,
   discoverNowSignal,
+  promoteRolloutUpdate,
   functionCarriedStateSchema,
   functionRuntimeSpecSchema,
   functionWorkflowInputSchema,
@@ -53,6 +56,19 @@ import {
   failureOf,
   waitForNextEvent,
 } from '../envelope/claim-shell.js';
+import {
+  COMPARISON_ROWS,
+  abortRefusal,
+  aborted,
+  canaryOutput,
+  effectiveSpec,
+  promoteRefusal,
+  promoted,
+  rolloutHolds,
+  rolloutOnSpecChange,
+  type RolloutChange,
+  type RolloutState,
+} from '../envelope/rollout.js';
 import { functionWorkflowV1 } from './function-workflow-v1.js';
 
 /** Claims per run before continue-as-new even if the server has not suggested it yet. */
@@ -97,8 +113,11 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
 
   // Parse, don't trust: after continue-as-new the input is JSON from the previous run.
   const input = functionWorkflowInputSchema.parse(rawInput);
-  let spec = input.spec;
   const state = functionCarriedStateSchema.parse(input.state ?? {});
+  // `desired` is the CR's spec; `spec` the one the engine runs — the same but for output.version
+  // while a canary rollout holds the old version (src/envelope/rollout.ts).
+  let desired = input.spec;
+  let spec = effectiveSpec(desired, state.rollout);
   state.runsSoFar += 1;
   const claimsPerRun = input.batchesPerRun ?? DEFAULT_CLAIMS_PER_RUN;
   const runTag = workflowInfo().runId.slice(0, 8);
@@ -114,6 +133,10 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
   let claimsThisRun = 0;
   let countsRunning = 0;
   let deadLettersRunning = 0;
+  let canaryRunning = false;
+  /** The running canary's scope: an abort or a new version cancels its claim. */
+  let canaryScope: CancellationScope | undefined;
+  let cleanupsRunning = 0;
   let draining = false;
   let phase: FunctionPhase = 'idle';
   let wake = 0;
@@ -133,7 +156,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       name: spec.name,
       k8sNamespace: spec.k8sNamespace,
       generation: spec.generation,
-      specFingerprint: specFingerprint(spec),
+      specFingerprint: specFingerprint(desired),
       phase,
       outputVersion: spec.output.version,
       targetNamespaces: spec.targetNamespaces,
@@ -164,6 +187,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
             },
           }
         : {}),
+      ...(state.rollout ? { rollout: state.rollout } : {}),
     };
   };
 
@@ -174,19 +198,19 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     (next) => {
       // Level-triggered callers resend the spec they want: an equal spec changes nothing.
       next = functionRuntimeSpecSchema.parse(next);
-      if (specFingerprint(next) === specFingerprint(spec)) return { generation: spec.generation };
-      const work = (s: FunctionRuntimeSpec) => JSON.stringify([s.targetNamespaces, s.output, s.filter]);
+      if (specFingerprint(next) === specFingerprint(desired)) return { generation: desired.generation };
+      applyRollout(rolloutOnSpecChange(state.rollout, spec.output.version, next, new Date().toISOString()));
+      desired = next;
+      next = effectiveSpec(desired, state.rollout);
+      // With input fingerprints the input list is part of what makes a row work (its hash).
+      const work = (s: FunctionRuntimeSpec) =>
+        JSON.stringify([s.targetNamespaces, s.output, s.filter, s.output.inputFingerprint ? s.inputs : null]);
       const workChanged = work(next) !== work(spec);
       if (next.targetNamespaces.join('\u0000') !== spec.targetNamespaces.join('\u0000'))
         upsertSearchAttributes([{ key: LayerTargetNamespaceKey, value: next.targetNamespaces }]);
       spec = next;
       envelope.settings = envelopeSettings(spec);
-      if (workChanged) {
-        // Filter, version or namespaces changed: what was discovered may no longer be work.
-        envelope.clearWaiting();
-        discovery.reset();
-        state.discoveryRequested = true;
-      }
+      if (workChanged) forgetDiscoveredWork();
       bump();
       return { generation: spec.generation };
     },
@@ -203,11 +227,34 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     },
   );
   setHandler(setPausedUpdate, (paused) => {
+    desired = { ...desired, paused };
     spec = { ...spec, paused };
     if (!paused) state.discoveryRequested = true;
     bump();
     return { paused };
   });
+  setHandler(
+    promoteRolloutUpdate,
+    () => {
+      applyRollout(promoted(state.rollout!));
+      spec = effectiveSpec(desired, state.rollout);
+      forgetDiscoveredWork();
+      bump();
+      return { version: spec.output.version };
+    },
+    { validator: () => refuseWith(promoteRefusal(state.rollout)) },
+  );
+  setHandler(
+    abortRolloutUpdate,
+    () => {
+      applyRollout(aborted(state.rollout!));
+      spec = effectiveSpec(desired, state.rollout);
+      forgetDiscoveredWork();
+      bump();
+      return { version: spec.output.version };
+    },
+    { validator: () => refuseWith(abortRefusal(state.rollout)) },
+  );
   setHandler(discoverNowSignal, () => {
     state.discoveryRequested = true;
     bump();
@@ -224,15 +271,131 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     return { cleared };
   });
 
+  // ---- rollouts -------------------------------------------------------------------------
+  function forgetDiscoveredWork() {
+    // Filter, version or namespaces changed: what was discovered may no longer be work.
+    envelope.clearWaiting();
+    discovery.reset();
+    state.discoveryRequested = true;
+  }
+
+  /** Takes a rollout transition; removes the side attribute of one nobody will promote. */
+  function applyRollout(change: RolloutChange) {
+    const before = state.rollout;
+    state.rollout = change.rollout;
+    // A canary whose rollout was aborted or replaced stops computing (its worker may be gone).
+    if (before && before !== change.rollout && canaryScope) canaryScope.cancel();
+    if (change.clearCanary && before) clearCanaryOf(before);
+  }
+
+  function clearCanaryOf(rollout: RolloutState) {
+    cleanupsRunning += 1;
+    replayProxy
+      .clearCanary({
+        namespaces: spec.targetNamespaces,
+        canaryOutput: canaryOutput(desired.output, rollout.toVersion),
+      })
+      .catch((err: unknown) => {
+        if (!isCancellation(err))
+          state.lastError = `removing the canary attribute: ${failureOf(err).failure.message}`;
+      })
+      .finally(() => {
+        cleanupsRunning -= 1;
+        bump();
+      });
+  }
+
+  /**
+   * The canary: sample rows, compute them at the new version into `<attribute>__canary` through
+   * the Function's own worker (one claim, same lease and retry rules), read a few back beside
+   * their old values, then wait for a person. A rollout replaced meanwhile (abort, another
+   * version) has its side attribute removed once the claim is over.
+   */
+  function runCanary(rollout: RolloutState) {
+    canaryRunning = true;
+    const side = canaryOutput(desired.output, rollout.toVersion);
+    const stillCurrent = () => state.rollout === rollout && rollout.stage === 'canary';
+    const work = async () => {
+      const sample = await orchestrator.sampleCanaryRows({
+        namespaces: spec.targetNamespaces,
+        output: spec.output,
+        canaryOutput: side,
+        filter: desired.filter,
+        rows: rollout.canaryRows,
+        seed: rollout.toVersion,
+      });
+      rollout.sampled = sample.reduce((n, s) => n + s.ids.length, 0);
+      if (rollout.sampled === 0)
+        rollout.error =
+          'no row matches spec.filter (or every match is dead-lettered): nothing to compare; a filter that names the old version (e.g. tags_v NotEq v1) must name the new one';
+      if (rollout.sampled > 0 && stillCurrent()) {
+        let seq = 0;
+        const batches = sample.flatMap(({ namespace, ids }) => {
+          const out = [];
+          for (let i = 0; i < ids.length; i += spec.worker.batchSize) {
+            const chunk = ids.slice(i, i + spec.worker.batchSize);
+            seq += 1;
+            out.push({
+              batchId: `${runTag}-canary-${seq}`,
+              rows: chunk.length,
+              payload: { namespace, ids: chunk },
+              attempts: 0,
+              maxAttempts: spec.retry.maxAttempts,
+              splitDepth: 0,
+            });
+          }
+          return out;
+        });
+        const claim: Claim<FunctionBatchPayload> = {
+          claimId: `${runTag}-canary`,
+          batches,
+          sinceMs: Date.now(),
+        };
+        const report = await startClaim(claim, spec.retry.maxAttempts, side);
+        for (const o of report.outcomes) {
+          if (o.status === 'done') {
+            rollout.written += o.counts?.written ?? 0;
+            rollout.failed += o.rowFailures?.length ?? 0;
+          } else rollout.failed += batches.find((b) => b.batchId === o.batchId)?.rows ?? 0;
+        }
+        if (report.systemic) rollout.error = report.systemic.message;
+        const shown = sample.flatMap(({ namespace, ids }) => ids.map((id) => ({ namespace, id })));
+        rollout.comparison = await orchestrator.readCanaryComparison({
+          rows: shown.slice(0, COMPARISON_ROWS),
+          output: spec.output,
+          canaryOutput: side,
+        });
+      }
+    };
+    const scope = (canaryScope = new CancellationScope());
+    scope
+      .run(work)
+      .catch((err: unknown) => {
+        if (!isCancellation(err)) rollout.error = failureOf(err).failure.message;
+      })
+      .finally(() => {
+        canaryRunning = false;
+        canaryScope = undefined;
+        if (stillCurrent()) rollout.stage = 'awaitingPromotion';
+        // Aborted or replaced while the claim ran: its writes may have come after the cleanup.
+        else clearCanaryOf(rollout);
+        bump();
+      });
+  }
+
   // ---- claims ---------------------------------------------------------------------------
-  const startClaim = (claim: Claim<FunctionBatchPayload>, maxAttempts: number): Promise<ClaimReport> => {
+  const startClaim = (
+    claim: Claim<FunctionBatchPayload>,
+    maxAttempts: number,
+    output = spec.output,
+  ): Promise<ClaimReport> => {
     const claimInput: FunctionClaimInput = {
       claimId: claim.claimId,
       spec: {
         k8sNamespace: spec.k8sNamespace,
         name: spec.name,
         inputs: spec.inputs,
-        output: spec.output,
+        output,
         filter: spec.filter,
         // A shared rate limit's limiter runs on this workflow's task queue (workers can't know it).
         worker: spec.worker.rateLimit
@@ -391,6 +554,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
           filter: spec.filter,
           afterId: scan.afterId,
           limit: scan.limit,
+          inputs: spec.inputs,
         })
         .then((page) => {
           const held = new Set(
@@ -418,7 +582,11 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       draining = true;
     const now = Date.now();
 
-    if (!spec.paused && !draining) {
+    // A canary rollout holds normal dispatch like a pause (claims already out finish).
+    const holding = spec.paused || rolloutHolds(state.rollout);
+    if (state.rollout?.stage === 'canary' && !canaryRunning && !spec.paused && !draining)
+      runCanary(state.rollout);
+    if (!holding && !draining) {
       if (!discovery.passActive && (state.discoveryRequested || now >= nextPassAtMs)) {
         discovery.startPass(spec.targetNamespaces);
         state.discoveryRequested = false;
@@ -434,7 +602,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         refreshPendingCounts();
       }
     }
-    const commands = envelope.plan(now, { paused: spec.paused, draining });
+    const commands = envelope.plan(now, { paused: holding, draining });
     const handOver = commands.some((c) => c.kind === 'continueAsNew');
     execute(commands);
 
@@ -443,18 +611,29 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         ? 'paused'
         : draining
           ? 'draining'
-          : envelope.degraded
-            ? 'degraded'
-            : envelope.claimsInFlight > 0 || discovery.passActive
-              ? 'running'
-              : 'idle',
+          : state.rollout?.stage === 'canary'
+            ? 'canary'
+            : state.rollout?.stage === 'awaitingPromotion'
+              ? 'awaitingPromotion'
+              : envelope.degraded
+                ? 'degraded'
+                : envelope.claimsInFlight > 0 || discovery.passActive
+                  ? 'running'
+                  : 'idle',
     );
     setCurrentDetails(currentDetails(status()));
 
-    if (handOver && discovery.scansRunning === 0 && countsRunning === 0 && deadLettersRunning === 0) {
+    if (
+      handOver &&
+      discovery.scansRunning === 0 &&
+      countsRunning === 0 &&
+      deadLettersRunning === 0 &&
+      !canaryRunning &&
+      cleanupsRunning === 0
+    ) {
       await condition(allHandlersFinished);
       const next: FunctionWorkflowInput = {
-        spec,
+        spec: desired,
         state: {
           ...state,
           envelope: carriedEnvelope(envelope),
@@ -469,12 +648,29 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     const seen = wake;
     await waitForNextEvent(
       () => wake !== seen,
-      [
-        !discovery.passActive && !spec.paused && !draining ? nextPassAtMs : undefined,
-        envelope.nextWakeAtMs(now),
-      ],
+      [!discovery.passActive && !holding && !draining ? nextPassAtMs : undefined, envelope.nextWakeAtMs(now)],
     );
   }
+}
+
+/** An update validator's refusal: the reason reaches the caller, nothing reaches history. */
+function refuseWith(reason: string | undefined): void {
+  if (reason) throw new Error(reason);
+}
+
+function rolloutLines(s: FunctionStatus): string[] {
+  const r = s.rollout;
+  if (!r) return [];
+  const head =
+    r.stage === 'aborted'
+      ? `- rollout of \`${r.toVersion}\` **aborted**: running \`${r.fromVersion}\` (change output.version to roll out again)`
+      : r.stage === 'canary'
+        ? `- canary of \`${r.toVersion}\` on ${r.canaryRows} sampled rows (rows keep \`${r.fromVersion}\`)`
+        : `- canary of \`${r.toVersion}\` done: ${r.written} of ${r.sampled} sampled rows written, ${r.failed} failed — **\`layer function promote ${s.name}\`** to continue or **\`layer function abort ${s.name}\`** to go back to \`${r.fromVersion}\``;
+  const rows = r.comparison.map(
+    (c) => `  - ${c.namespace}/${String(c.id)}: ${JSON.stringify(c.old)} → ${JSON.stringify(c.new)}`,
+  );
+  return [head, ...rows, ...(r.error ? [`  - canary error: ${r.error}`] : [])];
 }
 
 function currentDetails(s: FunctionStatus): string {
@@ -483,6 +679,7 @@ function currentDetails(s: FunctionStatus): string {
     `**${s.phase}** — ${c.processed} rows written, ${s.pendingRows} pending, ${s.claimsInFlight} claims out (${s.inFlightBatches} batches, ${s.inFlightRows} rows)`,
     '',
     ...degradedLines(s.degraded),
+    ...rolloutLines(s),
     `- rate: ${s.rowsPerSecond} rows/s; batches ${c.batches}, failed batches ${c.failedBatches}, dead-lettered rows ${c.deadLettered}, superseded ${c.superseded}`,
     `- last discovery: ${s.lastDiscoveryAt ?? 'never'} (${c.discoveries} passes); run ${s.runsSoFar}`,
     ...(s.rateLimit

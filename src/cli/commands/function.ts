@@ -2,9 +2,11 @@
 // Function's workflow through the engine's client API. The workflow is found by its
 // deterministic ID (function/<namespace>/<name>); a missing one says how to create it.
 import type { Command } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
+  abortFunctionRollout,
   discoverFunctionNow,
+  promoteFunctionRollout,
   getFunctionStatus,
   replayFunctionDeadLetters,
   setFunctionPaused,
@@ -83,8 +85,27 @@ export function formatStatus(s: FunctionStatus, now: Date = new Date()): string 
     }`,
   ];
   if (s.degraded) lines.push(`  degraded:        ${s.degraded.message} — ${s.degraded.hint}`);
+  lines.push(...formatRollout(s));
   if (s.lastError) lines.push(`  last error:      ${s.lastError}`);
   return lines.join('\n');
+}
+
+/** The rollout lines of a status: the canary's stage and a few old → new values. */
+export function formatRollout(s: FunctionStatus): string[] {
+  const r = s.rollout;
+  if (!r) return [];
+  const stage =
+    r.stage === 'canary'
+      ? `canary of ${r.toVersion} running on ${fmt.format(r.canaryRows)} sampled rows (rows stay at ${r.fromVersion})`
+      : r.stage === 'awaitingPromotion'
+        ? `canary of ${r.toVersion}: ${fmt.format(r.written)} of ${fmt.format(r.sampled)} sampled rows written, ${fmt.format(r.failed)} failed; ` +
+          `\`layer function promote ${s.name}\` continues at ${r.toVersion}, \`layer function abort ${s.name}\` goes back to ${r.fromVersion}`
+        : `rollout of ${r.toVersion} aborted: running ${r.fromVersion} (change spec.output.version to roll out again)`;
+  const lines = [`  rollout:         ${stage}`];
+  for (const c of r.comparison)
+    lines.push(`    ${c.namespace}/${String(c.id)}: ${JSON.stringify(c.old)} → ${JSON.stringify(c.new)}`);
+  if (r.error) lines.push(`    canary error: ${r.error}`);
+  return lines;
 }
 
 /**
@@ -170,6 +191,14 @@ function explain(err: unknown, ref: FunctionRef, config: Config, pastDeadline = 
     (err instanceof Error && /workflow not found|not found for ID/i.test(err.message))
   ) {
     return new FunctionNotFoundError(functionWorkflowId(ref.k8sNamespace, ref.name), config);
+  }
+  // The workflow refused the request (promote with nothing to promote, …): its reason, not the SDK's.
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof Error) {
+    return new LayerError(
+      `function ${ref.k8sNamespace}/${ref.name}: ${err.cause.message}`,
+      `\`layer function status ${ref.name} -n ${ref.k8sNamespace}\` shows its phase`,
+      { cause: err },
+    );
   }
   if (pastDeadline || isDeadlineExceeded(err)) {
     return new LayerError(
@@ -273,6 +302,28 @@ export function registerFunctionCommands(program: Command): void {
     .action(async (name: string, flags: FunctionFlags) => {
       await withFunction(name, flags, (t, ref) => setFunctionPaused(t.client, ref, false));
       process.stdout.write(`function ${flags.namespace}/${name} resumed\n`);
+    });
+
+  fn.command('promote')
+    .description('continue a canary rollout: backfill every row at the new output version')
+    .argument('<name>', 'Function name')
+    .option(...nsOption)
+    .action(async (name: string, flags: FunctionFlags) => {
+      const version = await withFunction(name, flags, (t, ref) => promoteFunctionRollout(t.client, ref));
+      process.stdout.write(
+        `function ${flags.namespace}/${name}: promoted, running output version ${version}\n`,
+      );
+    });
+
+  fn.command('abort')
+    .description('abort a canary rollout: back to the version the rows carry, canary attribute removed')
+    .argument('<name>', 'Function name')
+    .option(...nsOption)
+    .action(async (name: string, flags: FunctionFlags) => {
+      const version = await withFunction(name, flags, (t, ref) => abortFunctionRollout(t.client, ref));
+      process.stdout.write(
+        `function ${flags.namespace}/${name}: rollout aborted, running output version ${version}\n`,
+      );
     });
 
   fn.command('discover-now')

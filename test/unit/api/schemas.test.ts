@@ -138,6 +138,21 @@ describe('invalid input names the field and the fix', () => {
       row: 'batchSize as string',
       patch: { spec: { worker: { batchSize: 'many' } } },
       path: 'spec.worker.batchSize',
+      // Says what was given, not "required".
+      hint: 'set batchSize to a number',
+      message: 'spec.worker.batchSize: expected number, got "many"',
+    },
+    {
+      row: 'inputFingerprint as string',
+      patch: { spec: { output: { inputFingerprint: 'yes' } } },
+      path: 'spec.output.inputFingerprint',
+      message: 'spec.output.inputFingerprint: expected boolean, got "yes"',
+    },
+    {
+      row: 'a canary of no rows',
+      patch: { spec: { rollout: { canaryRows: 0 } } },
+      path: 'spec.rollout.canaryRows',
+      hint: 'use a value of at least 1',
     },
     // CR names are DNS subdomains.
     { row: 'uppercase name', patch: { metadata: { name: 'Tag' } }, path: 'metadata.name' },
@@ -161,14 +176,28 @@ describe('invalid input names the field and the fix', () => {
       patch: { spec: { worker: { rateLimit: { key: 'Open AI', requestsPerSecond: 5 } } } },
       path: 'spec.worker.rateLimit.key',
     },
-  ])('$row', ({ patch, path, hint }) => {
-    const r = parseFn(patch);
-    expect(r.ok).toBe(false);
-    if (r.ok) return;
-    expect(r.error.issues.map((i) => i.path)).toContain(path);
-    expect(r.error.message).toContain('Function layer/');
-    if (hint) expect(r.error.hint).toContain(hint);
-  });
+  ])(
+    '$row',
+    ({
+      patch,
+      path,
+      hint,
+      message,
+    }: {
+      patch: Record<string, unknown>;
+      path: string;
+      hint?: string;
+      message?: string;
+    }) => {
+      const r = parseFn(patch);
+      expect(r.ok).toBe(false);
+      if (r.ok) return;
+      expect(r.error.issues.map((i) => i.path)).toContain(path);
+      expect(r.error.message).toContain('Function layer/');
+      if (hint) expect(r.error.hint).toContain(hint);
+      if (message) expect(r.error.message).toContain(message);
+    },
+  );
 
   it.each([
     // InfraRules/default is the only allowed object.

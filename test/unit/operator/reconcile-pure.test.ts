@@ -53,6 +53,21 @@ describe('toFunctionRuntimeSpec', () => {
     expect(spec.worker.rateLimit).toEqual({ key: 'openai', rowsPerMinute: 3000 });
     expect(runtimeSpecProblems(spec)).toEqual([]);
   });
+  it('carries spec.rollout and output.inputFingerprint to the engine, and leaves them out when unset', () => {
+    const fn = seedFunction();
+    expect(toFunctionRuntimeSpec(fn, []).rollout).toBeUndefined();
+    expect(toFunctionRuntimeSpec(fn, []).output.inputFingerprint).toBeUndefined();
+    fn.spec.rollout = { canaryRows: 50 };
+    fn.spec.output.inputFingerprint = true;
+    const spec = toFunctionRuntimeSpec(fn, ['products']);
+    expect(spec.rollout).toEqual({ canaryRows: 50 });
+    expect(spec.output).toEqual({
+      attribute: 'tags',
+      kind: 'tags',
+      version: fn.spec.output.version,
+      inputFingerprint: true,
+    });
+  });
   it('values the engine refuses become problems, not calls', () => {
     const fn = seedFunction();
     fn.spec.schedule.maxInFlightBatches = 5000;

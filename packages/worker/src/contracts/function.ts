@@ -32,6 +32,8 @@ export const functionOutputSpecSchema = z.object({
   kind: z.string().min(1),
   version: z.string().min(1),
   dim: z.number().int().positive().optional(),
+  /** Write `<attribute>_fp` and re-run rows whose inputs changed since (see input-fingerprint.ts). */
+  inputFingerprint: z.boolean().optional(),
 });
 export type FunctionOutputSpec = z.infer<typeof functionOutputSpecSchema>;
 
@@ -74,8 +76,43 @@ export const functionRuntimeSpecSchema = z.object({
     maxBackoffSeconds: z.number().nonnegative(),
   }),
   paused: z.boolean().default(false),
+  /** spec.rollout: a changed output.version first runs on a sample into a side attribute. */
+  rollout: z.object({ canaryRows: z.number().int().positive() }).optional(),
 });
 export type FunctionRuntimeSpec = z.infer<typeof functionRuntimeSpecSchema>;
+
+/** Canary rollouts (src/envelope/rollout.ts). One sampled row: its current value at the old version beside the canary's value. */
+export const canaryComparisonSchema = z.object({
+  namespace: z.string(),
+  id: z.union([z.number(), z.string()]),
+  /** `<attribute>` and `<attribute>_v` as the row has them now (null when never computed). */
+  old: z.unknown(),
+  oldVersion: z.string().nullable(),
+  /** `<attribute>__canary`: what the new version computed (null when that row failed). */
+  new: z.unknown(),
+});
+export type CanaryComparison = z.infer<typeof canaryComparisonSchema>;
+
+export const rolloutStateSchema = z.object({
+  /** The version the rows carry and the engine keeps running until promotion. */
+  fromVersion: z.string(),
+  /** The version the CR asks for. */
+  toVersion: z.string(),
+  /**
+   * canary: the sample is being computed into the side attribute; awaitingPromotion: done, the
+   * engine holds until `layer function promote|abort`; aborted: the engine runs fromVersion again
+   * although the CR still names toVersion (change output.version to roll out anew).
+   */
+  stage: z.enum(['canary', 'awaitingPromotion', 'aborted']),
+  canaryRows: z.number().int().positive(),
+  startedAt: z.string(),
+  sampled: z.number().int().nonnegative().default(0),
+  written: z.number().int().nonnegative().default(0),
+  failed: z.number().int().nonnegative().default(0),
+  comparison: z.array(canaryComparisonSchema).default([]),
+  error: z.string().optional(),
+});
+export type RolloutState = z.infer<typeof rolloutStateSchema>;
 
 /** Counters that survive continue-as-new. */
 export const functionCountersSchema = z.object({
@@ -115,6 +152,8 @@ export const functionCarriedStateSchema = z.object({
   /** A discovery pass was requested (discoverNow, spec change) and has not started yet. */
   discoveryRequested: z.boolean().default(true),
   runsSoFar: z.number().int().nonnegative().default(0),
+  /** A canary rollout in progress or aborted (absent: the engine runs the spec's version). */
+  rollout: rolloutStateSchema.optional(),
 });
 export type FunctionCarriedState = z.infer<typeof functionCarriedStateSchema>;
 
@@ -127,7 +166,9 @@ export const functionWorkflowInputSchema = z.object({
 export type FunctionWorkflowInput = z.infer<typeof functionWorkflowInputSchema>;
 
 /** `degraded`: a systemic failure (store credentials, store or worker down) holds dispatch back. */
-export type FunctionPhase = 'running' | 'idle' | 'paused' | 'draining' | 'degraded';
+/** `canary` / `awaitingPromotion`: a new output version runs on a sample / waits for promote or abort. */
+export type FunctionPhase =
+  'running' | 'idle' | 'paused' | 'draining' | 'degraded' | 'canary' | 'awaitingPromotion';
 
 export type { DegradedStatus } from './claims.js';
 
@@ -167,6 +208,8 @@ export interface FunctionStatus {
   runsSoFar: number;
   /** The shared rate limit, when spec.worker.rateLimit is set: how much it holds the Function back. */
   rateLimit?: FunctionRateLimitStatus;
+  /** A canary rollout (outputVersion is then the version the engine runs, rollout.toVersion the CR's). */
+  rollout?: RolloutState;
 }
 
 export interface FunctionRateLimitStatus {
@@ -184,6 +227,10 @@ export const replayDeadLettersUpdate = defineUpdate<{ cleared: number }, [{ filt
   'replayDeadLetters',
 );
 export const discoverNowSignal = defineSignal<[]>('discoverNow');
+/** Continue the backfill at the canaried version (`layer function promote`). */
+export const promoteRolloutUpdate = defineUpdate<{ version: string }, []>('promoteRollout');
+/** Go back to the version the rows carry and remove the canary attribute (`layer function abort`). */
+export const abortRolloutUpdate = defineUpdate<{ version: string }, []>('abortRollout');
 export const statusQuery = defineQuery<FunctionStatus>('status');
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,13 @@ import type {
   RunBatchRequest,
 } from '../contracts/function.js';
 import type { StoreClient } from '../store/client.js';
-import { versionAttribute, workFilter } from './function-filters.js';
+import { candidateFilter, versionAttribute } from './function-filters.js';
+import {
+  attributesToDecide,
+  fingerprintAttribute,
+  inputFingerprint,
+  rowNeedsWork,
+} from './input-fingerprint.js';
 import type { FailureReport } from '../contracts/failures.js';
 import { rowFailureReports, validateWorkerOutputs, type ValidatedOutput } from './worker-output.js';
 import type { RateLimitGate } from './rate-limit-gate.js';
@@ -28,32 +34,48 @@ export interface BatchRunOptions {
 }
 
 /**
- * Reads the batch's rows, re-checking the work filter: a row finished or deleted since
- * discovery is skipped rather than recomputed. Returns the rows and each row's observed version.
+ * Reads the batch's rows, re-checking that each still needs work: a row finished or deleted
+ * since discovery is skipped rather than recomputed. Returns the rows, each row's observed
+ * version, the fingerprint of the inputs read (inputFingerprint only) and how many rows the read
+ * returned that no longer need work (with inputFingerprint the store cannot filter those out).
  */
 async function readBatchRows(
   store: StoreClient,
   input: FunctionBatchInput,
-): Promise<{ rows: BatchRow[]; observedVersion: Map<RowId, unknown> }> {
+): Promise<{
+  rows: BatchRow[];
+  observedVersion: Map<RowId, unknown>;
+  fingerprints: Map<RowId, string>;
+  doneSinceDiscovery: number;
+}> {
   const { spec, namespace, ids } = input;
   const vAttr = versionAttribute(spec.output);
   const res = await store.query(namespace, {
-    filters: ['And', [['id', 'In', ids], workFilter(spec.output, spec.filter)]] as never,
+    filters: ['And', [['id', 'In', ids], candidateFilter(spec.output, spec.filter)]] as never,
     rank_by: ['id', 'asc'],
     limit: ids.length,
-    include_attributes: [...new Set([...spec.inputs.filter((a) => a !== 'id'), vAttr])],
+    include_attributes: attributesToDecide(spec.output, spec.inputs),
   });
   const rows: BatchRow[] = [];
   const observedVersion = new Map<RowId, unknown>();
+  const fingerprints = new Map<RowId, string>();
+  let doneSinceDiscovery = 0;
   for (const row of res.rows ?? []) {
     const id = row.id as RowId;
     const record = row as Record<string, unknown>;
+    if (spec.output.inputFingerprint) {
+      if (!rowNeedsWork(spec.output, spec.inputs, record)) {
+        doneSinceDiscovery += 1;
+        continue;
+      }
+      fingerprints.set(id, inputFingerprint(spec.inputs, record));
+    }
     const inputs: Record<string, unknown> = {};
     for (const name of spec.inputs) inputs[name] = name === 'id' ? id : (record[name] ?? null);
     rows.push({ id, inputs });
     observedVersion.set(id, record[vAttr] ?? null);
   }
-  return { rows, observedVersion };
+  return { rows, observedVersion, fingerprints, doneSinceDiscovery };
 }
 
 /** Of the batch's ids the read did not return, how many already carry this output version. */
@@ -85,16 +107,25 @@ async function writeOutputs(
   input: FunctionBatchInput,
   outputs: ValidatedOutput[],
   observedVersion: Map<RowId, unknown>,
+  fingerprints: Map<RowId, string>,
 ): Promise<{ written: number; superseded: number }> {
   const { spec, namespace } = input;
   const vAttr = versionAttribute(spec.output);
+  const fpAttr = fingerprintAttribute(spec.output);
   const groups = new Map<string, { observed: unknown; rows: Record<string, unknown>[] }>();
   for (const { id, value } of outputs) {
     const observed = observedVersion.get(id) ?? null;
     const key = JSON.stringify(observed);
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { observed, rows: [] }));
-    group.rows.push({ id, [spec.output.attribute]: value, [vAttr]: spec.output.version });
+    const fingerprint = fingerprints.get(id);
+    group.rows.push({
+      id,
+      [spec.output.attribute]: value,
+      [vAttr]: spec.output.version,
+      // The inputs this value was computed from, as read before the handler ran.
+      ...(fingerprint !== undefined ? { [fpAttr]: fingerprint } : {}),
+    });
   }
   let written = 0;
   for (const { observed, rows } of groups.values()) {
@@ -124,6 +155,7 @@ interface PreparedBatch {
   input: FunctionBatchInput;
   rows: BatchRow[];
   observedVersion: Map<RowId, unknown>;
+  fingerprints: Map<RowId, string>;
   skipped: number;
   alreadyWritten: number;
 }
@@ -135,12 +167,25 @@ interface PreparedBatch {
 export function functionBatchStages(store: StoreClient, compute: BatchCompute) {
   return {
     async prepare(input: FunctionBatchInput): Promise<PreparedBatch> {
-      const { rows, observedVersion } = await readBatchRows(store, input);
-      const missing = input.ids.length - rows.length;
+      const { rows, observedVersion, fingerprints, doneSinceDiscovery } = await readBatchRows(store, input);
+      const missing = input.ids.length - rows.length - doneSinceDiscovery;
       // Rows that gained this version since discovery were written by an earlier attempt of this
       // very batch (its worker died before its heartbeat said so): count them as written, once.
-      const alreadyWritten = missing > 0 ? await countAlreadyWritten(store, input, rows) : 0;
-      return { input, rows, observedVersion, skipped: missing - alreadyWritten, alreadyWritten };
+      // With inputFingerprint the read returned those rows itself (doneSinceDiscovery), and a
+      // row it did not return was deleted, dead-lettered or filtered out: skipped.
+      const alreadyWritten = input.spec.output.inputFingerprint
+        ? doneSinceDiscovery
+        : missing > 0
+          ? await countAlreadyWritten(store, input, rows)
+          : 0;
+      return {
+        input,
+        rows,
+        observedVersion,
+        fingerprints,
+        skipped: missing - (input.spec.output.inputFingerprint ? 0 : alreadyWritten),
+        alreadyWritten,
+      };
     },
     async compute(p: PreparedBatch): Promise<unknown> {
       if (p.rows.length === 0) return [];
@@ -156,7 +201,7 @@ export function functionBatchStages(store: StoreClient, compute: BatchCompute) {
       const { valid, rowProblems } = validateWorkerOutputs(p.rows, raw, p.input.spec.output);
       const { written, superseded } =
         valid.length > 0
-          ? await writeOutputs(store, p.input, valid, p.observedVersion)
+          ? await writeOutputs(store, p.input, valid, p.observedVersion, p.fingerprints)
           : { written: 0, superseded: 0 };
       return {
         batchId: p.input.batchId,

@@ -40,6 +40,20 @@ export function workFilter(output: FunctionOutputSpec, userFilter: unknown): Fil
   return ['And', parts];
 }
 
+/**
+ * What discovery and the batch read select from the store. Without inputFingerprint it is the
+ * work filter. With it, rows at the version may still need work (their inputs changed), which no
+ * filter can say: the scan takes every row of the user's filter that is not dead-lettered, and
+ * rowNeedsWork (input-fingerprint.ts) decides from the attributes the scan returned.
+ */
+export function candidateFilter(output: FunctionOutputSpec, userFilter: unknown): Filter {
+  if (!output.inputFingerprint) return workFilter(output, userFilter);
+  const parts: unknown[] = [];
+  if (userFilter !== undefined && userFilter !== null) parts.push(userFilter);
+  parts.push([errorAttribute(output), 'Eq', null]);
+  return ['And', parts];
+}
+
 /** Dead-lettered rows, optionally narrowed by a further filter (`layer function replay --filter`). */
 export function deadLetterFilter(output: FunctionOutputSpec, narrow?: unknown): Filter {
   const dead: Filter = [errorAttribute(output), 'NotEq', null];
