@@ -12,6 +12,7 @@ import { createFunctionActivities } from '../activities/function-activities.js';
 import { createPipelineActivities } from '../activities/pipeline-activities.js';
 import type { S3SourceRef } from '../contracts/pipeline.js';
 import type { StoreClient } from '../store/client.js';
+import { tracingWorkerOptions } from '../observe/tracing.js';
 
 /**
  * The workflow bundle's entry, next to this module: `index.ts` when running the sources (tsx),
@@ -41,10 +42,19 @@ export interface OrchestratorWorkerOptions {
   >;
 }
 
+/**
+ * The workflow interceptors every bundle carries: OpenTelemetry for runs started traced, a
+ * pass-through for the others (src/workflows/tracing-interceptors.ts).
+ */
+export const WORKFLOW_INTERCEPTORS = fileURLToPath(
+  new URL(`../workflows/tracing-interceptors${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
+
 /** Bundles the workflows once (webpack, a few seconds); pass the result to several workers. */
 export async function bundleOrchestratorWorkflows(): Promise<{ code: string }> {
   return bundleWorkflowCode({
     workflowsPath: WORKFLOWS_ENTRY,
+    workflowInterceptorModules: [WORKFLOW_INTERCEPTORS],
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
   });
 }
@@ -54,11 +64,19 @@ export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions):
   // AWS_ENDPOINT_URL_S3, credentials from env, profile or IRSA), created on first use.
   let defaultS3: S3Client | undefined;
   const s3For = opts.s3For ?? (() => (defaultS3 ??= new S3Client({ forcePathStyle: true })));
+  // Tracing on: activity spans; always: the sink workflow spans leave the sandbox through.
+  const tracing = tracingWorkerOptions({ workflows: true });
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? ORCHESTRATOR_TASK_QUEUE,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_ENTRY }),
+    interceptors: {
+      ...tracing.interceptors,
+      // A workflowsPath build bundles here: the same interceptors as bundleOrchestratorWorkflows.
+      ...(opts.workflowBundle ? {} : { workflowModules: [WORKFLOW_INTERCEPTORS] }),
+    },
+    sinks: tracing.sinks,
     activities: {
       ...createFunctionActivities({ storeFor: opts.storeFor }),
       ...createPipelineActivities({ storeFor: opts.storeFor, s3For }),

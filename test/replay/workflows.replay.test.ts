@@ -70,3 +70,13 @@ describe('workflow replay (function, pipeline, reconcile)', () => {
     ).rejects.toBeInstanceOf(DeterminismViolationError);
   });
 });
+
+// Every bundle carries the tracing interceptors (src/workflows/tracing-interceptors.ts); they
+// must leave untraced recorded runs exactly as they were: the plain OpenTelemetry interceptors
+// do not (pipeline-continue-as-new-4 fails to replay with them).
+describe('workflow replay and the tracing interceptors', () => {
+  it('the bundle carries the OpenTelemetry workflow interceptors', () => {
+    expect(workflowBundle.code).toContain('OpenTelemetryInboundInterceptor');
+    expect(workflowBundle.code).toContain('_tracer-data');
+  });
+});
