@@ -13,6 +13,7 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import { claimProgressFrom, type BatchOutcome, type ClaimReport } from '../contracts/claims.js';
@@ -64,24 +65,25 @@ type FunctionActivities = ReturnType<typeof activities.createFunctionActivities>
 
 // Orchestrator-side calls are single store requests: a short timeout means an orchestrator that
 // dies mid-call delays the Function by seconds, not minutes (its attempt is re-run).
-const orchestrator = proxyActivities<FunctionActivities>({
+const ORCHESTRATOR_CALL: ActivityOptions = {
   startToCloseTimeout: '15 seconds',
   retry: {
     initialInterval: '1 second',
     maximumInterval: '30 seconds',
     nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
   },
-});
+};
+
+/**
+ * An orchestrator-side call with its line in the Temporal UI (the activity summary), e.g.
+ * "scan products for work after id 40": a person reads what the Function is doing, not only
+ * the activity's type.
+ */
+const orchestrator = (summary: string, options: ActivityOptions = ORCHESTRATOR_CALL) =>
+  proxyActivities<FunctionActivities>({ ...options, summary });
 
 /** Clearing dead letters pages through patch_by_filter requests: allow it minutes. */
-const replayProxy = proxyActivities<FunctionActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '30 seconds',
-    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
-  },
-});
+const REPLAY_CALL: ActivityOptions = { ...ORCHESTRATOR_CALL, startToCloseTimeout: '5 minutes' };
 
 function envelopeSettings(spec: FunctionRuntimeSpec): EnvelopeSettings {
   return {
@@ -201,7 +203,10 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     bump();
   });
   setHandler(replayDeadLettersUpdate, async ({ filter }) => {
-    const cleared = await replayProxy.clearDeadLetters({
+    const cleared = await orchestrator(
+      `clear dead letters in ${spec.targetNamespaces.join(', ')} so their rows run again`,
+      REPLAY_CALL,
+    ).clearDeadLetters({
       namespaces: spec.targetNamespaces,
       output: spec.output,
       filter,
@@ -234,7 +239,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       leaseSeconds: spec.schedule.leaseSeconds,
       retry: spec.retry,
       maxAttempts,
-      what: `${claim.batches.reduce((n, b) => n + b.rows, 0)} rows`,
+      what: `${claim.batches.reduce((n, b) => n + b.rows, 0)} rows from ns ${[...new Set(claim.batches.map((b) => b.payload.namespace))].join(', ')}`,
     });
     if (spec.worker.dispatch === 'push')
       return proxyActivities<FunctionActivities>(options).runPushClaim(claimInput);
@@ -305,7 +310,10 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
 
   const deadLetter = (command: Extract<EnvelopeCommand<FunctionBatchPayload>, { kind: 'deadLetter' }>) => {
     deadLettersRunning += 1;
-    orchestrator
+    const rows = command.rowIds?.length ?? command.batch.payload.ids.length;
+    orchestrator(
+      `dead-letter ${rows} ${rows === 1 ? 'row' : 'rows'} in ns ${command.batch.payload.namespace} (${command.failure.type}, ${command.attempts} attempts)`,
+    )
       .deadLetterRows({
         namespace: command.batch.payload.namespace,
         ids: command.rowIds ?? command.batch.payload.ids,
@@ -331,7 +339,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
   // ---- discovery ------------------------------------------------------------------------
   const refreshPendingCounts = () => {
     countsRunning += 1;
-    orchestrator
+    orchestrator(`count pending rows in ns ${spec.targetNamespaces.join(', ')}`)
       .countPendingRows({ namespaces: spec.targetNamespaces, output: spec.output, filter: spec.filter })
       .then((counts) => {
         state.pendingRows = counts;
@@ -356,7 +364,9 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     });
     const passCursors = discovery.cursors;
     for (const scan of scans) {
-      orchestrator
+      orchestrator(
+        `scan ns ${scan.namespace} for rows to do${scan.afterId !== null ? ` after id ${String(scan.afterId)}` : ''} (up to ${scan.limit})`,
+      )
         .discoverRows({
           namespace: scan.namespace,
           output: spec.output,
