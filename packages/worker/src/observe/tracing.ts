@@ -34,6 +34,17 @@ export function tracingRequested(env: NodeJS.ProcessEnv): boolean {
   return OTLP_ENDPOINT_ENV.some((name) => (env[name] ?? '').trim() !== '');
 }
 
+/**
+ * Where spans are POSTed, per the OTLP exporter spec: the traces endpoint as given, else the
+ * base endpoint + /v1/traces.
+ */
+export function otlpTracesUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (traces) return traces;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  return base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined;
+}
+
 export interface StartTracingOptions {
   /** service.name of every span this process exports (OTEL_SERVICE_NAME wins). */
   serviceName: string;
@@ -60,7 +71,7 @@ export async function startTracing(opts: StartTracingOptions): Promise<boolean> 
   let processor = opts.spanProcessor;
   if (!processor) {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
-    processor = new sdk.BatchSpanProcessor(new OTLPTraceExporter());
+    processor = new sdk.BatchSpanProcessor(new OTLPTraceExporter({ url: otlpTracesUrl(env) }));
   }
   const serviceName = env.OTEL_SERVICE_NAME || opts.serviceName;
   const resource = resources.Resource.default().merge(
