@@ -312,7 +312,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     deadLettersRunning += 1;
     const rows = command.rowIds?.length ?? command.batch.payload.ids.length;
     orchestrator(
-      `dead-letter ${rows} ${rows === 1 ? 'row' : 'rows'} in ns ${command.batch.payload.namespace} (${command.failure.type}, ${command.attempts} attempts)`,
+      `dead-letter ${rows} ${rows === 1 ? 'row' : 'rows'} in ns ${command.batch.payload.namespace} (${command.failure.type} after ${command.attempts} ${command.attempts === 1 ? 'attempt' : 'attempts'})`,
     )
       .deadLetterRows({
         namespace: command.batch.payload.namespace,
@@ -462,11 +462,12 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
 function currentDetails(s: FunctionStatus): string {
   const c = s.counters;
   return [
-    `**${s.phase}** — ${c.processed} rows written, ${s.pendingRows} pending, ${s.claimsInFlight} claims out (${s.inFlightBatches} batches, ${s.inFlightRows} rows)`,
+    // Pending is the store's count at the last discovery pass, so it can trail the rows written.
+    `**${s.phase}** — ${c.processed} rows written, ${s.pendingRows} pending at the last count; on workers now: ${s.inFlightRows} rows in ${s.inFlightBatches} batches (${s.claimsInFlight} claims)`,
     '',
     ...degradedLines(s.degraded),
     `- rate: ${s.rowsPerSecond} rows/s; batches ${c.batches}, failed batches ${c.failedBatches}, dead-lettered rows ${c.deadLettered}, superseded ${c.superseded}`,
-    `- last discovery: ${s.lastDiscoveryAt ?? 'never'} (${c.discoveries} passes); run ${s.runsSoFar}`,
+    `- last discovery: ${s.lastDiscoveryAt ?? 'never'} (${c.discoveries} ${c.discoveries === 1 ? 'pass' : 'passes'}); run ${s.runsSoFar} of this workflow`,
     ...(s.lastError ? [`- last error: ${s.lastError}`] : []),
   ].join('\n');
 }
