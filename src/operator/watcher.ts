@@ -28,6 +28,7 @@ import {
 } from '../contracts/reconcile.js';
 import type { reconcileWorkflow } from '../workflows/reconcile-workflow.js';
 import { withSpan } from '../observe/tracing.js';
+import { LayerK8sNamespaceKey, LayerKindKey, LayerNameKey } from '../contracts/search-attributes.js';
 import { LABEL, MANAGED_BY } from './labels.js';
 import type { RawObject } from './reconcile-types.js';
 import {
@@ -156,6 +157,12 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
           signalArgs: [{ reason, ...(opts.identity ? { by: opts.identity } : {}) }],
           staticSummary: reconcileSummary(ref),
           staticDetails: RECONCILE_DETAILS,
+          // So the UI's list finds them: LayerKind = 'Reconcile' AND LayerName = '…'.
+          typedSearchAttributes: [
+            { key: LayerKindKey, value: 'Reconcile' },
+            { key: LayerNameKey, value: ref.name },
+            ...(ref.namespace ? [{ key: LayerK8sNamespaceKey, value: ref.namespace }] : []),
+          ],
         },
       ),
     )

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOperatorWorkerParts } from '../../../src/activities/operator-worker.js';
 import { connectTemporalClient, type TemporalClient } from '../../../src/cli/temporal-connect.js';
 import { loadConfig } from '../../../src/config.js';
+import { LayerKindKey, LayerNameKey } from '../../../src/contracts/search-attributes.js';
 import { functionTaskQueue, functionWorkflowId, reconcileWorkflowId } from '../../../src/contracts/names.js';
 import { startTracing, stopTracing } from '../../../src/observe/tracing.js';
 import { operatorSettings } from '../../../src/operator/settings.js';
@@ -218,6 +219,14 @@ describe('tracing', () => {
     const signalWithStart = parentOf(parentOf(parentOf(parentOf(parentOf(fnRun[0]!)))));
     expect(signalWithStart.attributes.temporalWorkflowId).toBe(reconcileWorkflowId('Function', ns, name));
     expect(parentOf(first!).attributes.temporalWorkflowId).toBe(functionWorkflowId(ns, name));
+
+    // The reconcile workflow the watcher started reads well in the UI and its list finds it.
+    const reconcile = await temporal.client.workflow
+      .getHandle(reconcileWorkflowId('Function', ns, name))
+      .describe();
+    expect(await reconcile.staticSummary()).toBe(`Reconcile Function ${ns}/${name}`);
+    expect(reconcile.typedSearchAttributes.get(LayerKindKey)).toBe('Reconcile');
+    expect(reconcile.typedSearchAttributes.get(LayerNameKey)).toBe(name);
 
     // The traced run replays against the bundle it ran on.
     await Worker.runReplayHistory({ workflowBundle: bundle }, await fnHandle.fetchHistory());
