@@ -25,6 +25,7 @@ import {
   createOrchestratorWorker,
 } from '../../../src/workers/orchestrator-worker.js';
 import { loadSeed } from '../../fixtures/seeds.js';
+import { recordHistories } from '../../helpers/history-json.js';
 import { kubeConfig, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import { range, seedRows, taggingHandler } from '../function/harness.js';
 import { applyCr, eventually, installOperatorPrerequisites, testNamespace } from '../operator/harness.js';
@@ -228,7 +229,10 @@ describe('tracing', () => {
     expect(reconcile.typedSearchAttributes.get(LayerKindKey)).toBe('Reconcile');
     expect(reconcile.typedSearchAttributes.get(LayerNameKey)).toBe(name);
 
-    // The traced run replays against the bundle it ran on.
+    // The traced run replays against the bundle it ran on (and, recorded with
+    // LAYER_RECORD_HISTORIES=1, against later code in the replay tests).
+    await recordHistories(temporal.client, functionWorkflowId(ns, name), 'function-v2-traced');
+    await recordHistories(temporal.client, reconcileWorkflowId('Function', ns, name), 'reconcile-traced');
     await Worker.runReplayHistory({ workflowBundle: bundle }, await fnHandle.fetchHistory());
   });
 });
