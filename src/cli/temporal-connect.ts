@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { payloadDataConverter, type Config } from '../config.js';
 import { nativeConnectionOptions } from '../../packages/worker/src/temporal-connection.js';
 import { LayerError } from '../util/errors.js';
+import { tracingClientOptions } from '../observe/tracing.js';
 
 /** Temporal is not reachable at the configured address. */
 export class TemporalUnreachableError extends LayerError {
@@ -59,6 +60,8 @@ export async function connectTemporalClient(config: Config): Promise<TemporalCli
     connection,
     namespace: config.temporal.namespace,
     ...(dataConverter ? { dataConverter } : {}),
+    // Tracing on: every start/signal/update carries the caller's span to the workflow.
+    ...tracingClientOptions(),
   });
   return { client, connection, close: () => connection.close() };
 }

@@ -3,6 +3,7 @@
 // handler may hang on a row), and the HTTP status per pushStatusFailureType.
 import { pushStatusFailureType, WorkerCallError } from './failures.js';
 import { retryAfterMsOf } from './rate-limit-gate.js';
+import { traceHeaders } from '../observe/tracing.js';
 
 /** POSTs `body` as JSON and returns the parsed JSON answer. */
 export async function postToPushWorker(
@@ -15,7 +16,8 @@ export async function postToPushWorker(
   try {
     res = await fetchFn(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      // Tracing on: the worker's handler span joins the calling activity's trace (W3C traceparent).
+      headers: { 'content-type': 'application/json', ...traceHeaders() },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutSeconds * 1000),
     });

@@ -51,6 +51,7 @@ export function failureOf(err: unknown): { failure: FailureReport; progress?: un
  */
 export function claimActivityOptions(
   claim: Claim<unknown>,
+  /** what: the work the claim carries, e.g. "24 rows from ns products". */
   opts: { leaseSeconds: number; retry: BatchRetrySpec; maxAttempts: number; what: string },
 ): ActivityOptions {
   const leaseMs = opts.leaseSeconds * 1000;
@@ -58,8 +59,17 @@ export function claimActivityOptions(
     startToCloseTimeout: leaseMs * claim.batches.length,
     heartbeatTimeout: Math.min(leaseMs, CLAIM_HEARTBEAT_TIMEOUT_MS),
     retry: batchRetryPolicy(opts.retry, opts.maxAttempts, NON_RETRYABLE_FAILURE_TYPES),
-    summary: `claim ${claim.claimId}: ${claim.batches.length} batches, ${opts.what}${claim.probe ? ' (probe)' : ''}`,
+    summary: claimSummary(claim, opts.what),
   };
+}
+
+/**
+ * A claim activity's line in the Temporal UI: what it carries first ("24 rows from ns products"),
+ * then how it is cut and its id, so a person reads the work, not our bookkeeping.
+ */
+export function claimSummary(claim: Claim<unknown>, what: string): string {
+  const n = claim.batches.length;
+  return `${what} in ${n} ${n === 1 ? 'batch' : 'batches'} · claim ${claim.claimId}${claim.probe ? ' (probe after failures)' : ''}`;
 }
 
 /** The status field of a degraded workload (absent when dispatch is not held back). */

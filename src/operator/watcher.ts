@@ -27,6 +27,8 @@ import {
   type ReconcileSignalArgs,
 } from '../contracts/reconcile.js';
 import type { reconcileWorkflow } from '../workflows/reconcile-workflow.js';
+import { withSpan } from '../observe/tracing.js';
+import { LayerK8sNamespaceKey, LayerKindKey, LayerNameKey } from '../contracts/search-attributes.js';
 import { LABEL, MANAGED_BY } from './labels.js';
 import type { RawObject } from './reconcile-types.js';
 import {
@@ -74,6 +76,31 @@ export interface OperatorWatcher {
 
 type Cached = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
 
+/** The span the operator opens when it reacts to a change of one resource. */
+export const OPERATOR_EVENT_SPAN = (kind: string) => `OperatorEvent:${kind}`;
+
+function operatorEventAttributes(ref: ReconcileRef, reason: string) {
+  return {
+    'layer.kind': ref.kind,
+    'layer.k8s_namespace': ref.namespace ?? '',
+    'layer.name': ref.name,
+    'layer.reason': reason,
+  };
+}
+
+/** The reconcile workflow's line in the Temporal UI's list and page. */
+export function reconcileSummary(ref: ReconcileRef): string {
+  return `Reconcile ${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+}
+
+const RECONCILE_DETAILS = [
+  '**Reconcile** one hevlayer.com resource: each pass observes it, plans, applies the owned objects,',
+  'syncs its workflow and writes its status (one `reconcilePass` activity per pass).',
+  '',
+  '- started or signalled by the operator on every change that matters; a burst of changes collapses into at most two passes',
+  '- the run ends when a pass finds nothing new; the next change starts a fresh run',
+].join('\n');
+
 interface Watched {
   name: string;
   informer: Cached;
@@ -117,14 +144,28 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
       again.add(workflowId); // one more signal after this one; the workflow coalesces anyway
       return;
     }
-    const p = opts.client.workflow
-      .signalWithStart<typeof reconcileWorkflow, [ReconcileSignalArgs]>('reconcileWorkflow', {
-        workflowId,
-        taskQueue,
-        args: [{ ref }],
-        signal: reconcileSignal,
-        signalArgs: [{ reason, ...(opts.identity ? { by: opts.identity } : {}) }],
-      })
+    // Tracing on: the root of the trace that follows this change through the reconcile pass into
+    // the workload's workflow and its workers.
+    const p = withSpan(OPERATOR_EVENT_SPAN(ref.kind), operatorEventAttributes(ref, reason), () =>
+      opts.client.workflow.signalWithStart<typeof reconcileWorkflow, [ReconcileSignalArgs]>(
+        'reconcileWorkflow',
+        {
+          workflowId,
+          taskQueue,
+          args: [{ ref }],
+          signal: reconcileSignal,
+          signalArgs: [{ reason, ...(opts.identity ? { by: opts.identity } : {}) }],
+          staticSummary: reconcileSummary(ref),
+          staticDetails: RECONCILE_DETAILS,
+          // So the UI's list finds them: LayerKind = 'Reconcile' AND LayerName = '…'.
+          typedSearchAttributes: [
+            { key: LayerKindKey, value: 'Reconcile' },
+            { key: LayerNameKey, value: ref.name },
+            ...(ref.namespace ? [{ key: LayerK8sNamespaceKey, value: ref.namespace }] : []),
+          ],
+        },
+      ),
+    )
       .then(
         () => undefined,
         (err: unknown) =>

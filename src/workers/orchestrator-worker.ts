@@ -14,6 +14,7 @@ import { createPipelineActivities } from '../activities/pipeline-activities.js';
 import type { S3SourceRef } from '../contracts/pipeline.js';
 import type { StoreClient } from '../store/client.js';
 import { bundleCacheKey, cachedBundle } from './workflow-bundle-cache.js';
+import { tracingWorkerOptions } from '../observe/tracing.js';
 
 /**
  * The workflow bundle's entry, next to this module: `index.ts` when running the sources (tsx),
@@ -43,11 +44,20 @@ export interface OrchestratorWorkerOptions {
   >;
 }
 
+/**
+ * The workflow interceptors every bundle carries: OpenTelemetry for runs started traced, a
+ * pass-through for the others (src/workflows/tracing-interceptors.ts).
+ */
+export const WORKFLOW_INTERCEPTORS = fileURLToPath(
+  new URL(`../workflows/tracing-interceptors${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
+
 /** Bundles the workflows once (webpack, a few seconds); pass the result to several workers. */
 export async function bundleOrchestratorWorkflows(): Promise<{ code: string }> {
   const build = () =>
     bundleWorkflowCode({
       workflowsPath: WORKFLOWS_ENTRY,
+      workflowInterceptorModules: [WORKFLOW_INTERCEPTORS],
       logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
     });
   // Only from the sources (tests, `npm start`): see workflow-bundle-cache.ts.
@@ -56,6 +66,7 @@ export async function bundleOrchestratorWorkflows(): Promise<{ code: string }> {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const key = bundleCacheKey(root, [join(root, 'src'), join(root, 'packages/worker/src')], {
     entry: WORKFLOWS_ENTRY,
+    interceptors: [WORKFLOW_INTERCEPTORS],
   });
   return cachedBundle(join(root, '.layer', 'workflow-bundles'), key, build);
 }
@@ -71,12 +82,17 @@ export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions):
     namespace: opts.namespace,
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
   });
+  // Tracing on: activity spans; always: the sink workflow spans leave the sandbox through.
+  const tracing = tracingWorkerOptions({ workflows: true });
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? ORCHESTRATOR_TASK_QUEUE,
-    // Through bundleOrchestratorWorkflows, so runs from the sources share one cached bundle.
+    // Through bundleOrchestratorWorkflows (with the tracing wrapper in the bundle), so runs from
+    // the sources share one cached bundle.
     workflowBundle: opts.workflowBundle ?? (await bundleOrchestratorWorkflows()),
+    interceptors: tracing.interceptors,
+    sinks: tracing.sinks,
     activities: {
       ...createFunctionActivities({ storeFor: opts.storeFor, rateLimitClient }),
       ...createPipelineActivities({ storeFor: opts.storeFor, s3For, rateLimitClient }),

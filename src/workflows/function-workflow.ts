@@ -14,6 +14,7 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import { claimProgressFrom, type BatchOutcome, type ClaimReport } from '../contracts/claims.js';
@@ -80,24 +81,25 @@ type FunctionActivities = ReturnType<typeof activities.createFunctionActivities>
 
 // Orchestrator-side calls are single store requests: a short timeout means an orchestrator that
 // dies mid-call delays the Function by seconds, not minutes (its attempt is re-run).
-const orchestrator = proxyActivities<FunctionActivities>({
+const ORCHESTRATOR_CALL: ActivityOptions = {
   startToCloseTimeout: '15 seconds',
   retry: {
     initialInterval: '1 second',
     maximumInterval: '30 seconds',
     nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
   },
-});
+};
+
+/**
+ * An orchestrator-side call with its line in the Temporal UI (the activity summary), e.g.
+ * "scan products for work after id 40": a person reads what the Function is doing, not only
+ * the activity's type.
+ */
+const orchestrator = (summary: string, options: ActivityOptions = ORCHESTRATOR_CALL) =>
+  proxyActivities<FunctionActivities>({ ...options, summary });
 
 /** Clearing dead letters pages through patch_by_filter requests: allow it minutes. */
-const replayProxy = proxyActivities<FunctionActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '30 seconds',
-    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
-  },
-});
+const REPLAY_CALL: ActivityOptions = { ...ORCHESTRATOR_CALL, startToCloseTimeout: '5 minutes' };
 
 function envelopeSettings(spec: FunctionRuntimeSpec): EnvelopeSettings {
   return {
@@ -260,7 +262,10 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     bump();
   });
   setHandler(replayDeadLettersUpdate, async ({ filter }) => {
-    const cleared = await replayProxy.clearDeadLetters({
+    const cleared = await orchestrator(
+      `clear dead letters in ${spec.targetNamespaces.join(', ')} so their rows run again`,
+      REPLAY_CALL,
+    ).clearDeadLetters({
       namespaces: spec.targetNamespaces,
       output: spec.output,
       filter,
@@ -290,7 +295,10 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
 
   function clearCanaryOf(rollout: RolloutState) {
     cleanupsRunning += 1;
-    replayProxy
+    orchestrator(
+      `remove the canary attribute ${canaryOutput(desired.output, rollout.toVersion).attribute}`,
+      REPLAY_CALL,
+    )
       .clearCanary({
         namespaces: spec.targetNamespaces,
         canaryOutput: canaryOutput(desired.output, rollout.toVersion),
@@ -316,7 +324,9 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     const side = canaryOutput(desired.output, rollout.toVersion);
     const stillCurrent = () => state.rollout === rollout && rollout.stage === 'canary';
     const work = async () => {
-      const sample = await orchestrator.sampleCanaryRows({
+      const sample = await orchestrator(
+        `sample ${rollout.canaryRows} rows for the canary of ${rollout.toVersion} in ns ${spec.targetNamespaces.join(', ')}`,
+      ).sampleCanaryRows({
         namespaces: spec.targetNamespaces,
         output: spec.output,
         canaryOutput: side,
@@ -360,7 +370,9 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         }
         if (report.systemic) rollout.error = report.systemic.message;
         const shown = sample.flatMap(({ namespace, ids }) => ids.map((id) => ({ namespace, id })));
-        rollout.comparison = await orchestrator.readCanaryComparison({
+        rollout.comparison = await orchestrator(
+          `read ${Math.min(COMPARISON_ROWS, shown.length)} canary rows beside their ${rollout.fromVersion} values`,
+        ).readCanaryComparison({
           rows: shown.slice(0, COMPARISON_ROWS),
           output: spec.output,
           canaryOutput: side,
@@ -415,7 +427,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       leaseSeconds: spec.schedule.leaseSeconds,
       retry: spec.retry,
       maxAttempts,
-      what: `${claim.batches.reduce((n, b) => n + b.rows, 0)} rows`,
+      what: `${claim.batches.reduce((n, b) => n + b.rows, 0)} rows from ns ${[...new Set(claim.batches.map((b) => b.payload.namespace))].join(', ')}`,
     });
     if (spec.worker.dispatch === 'push')
       return proxyActivities<FunctionActivities>(options).runPushClaim(claimInput);
@@ -496,7 +508,10 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
 
   const deadLetter = (command: Extract<EnvelopeCommand<FunctionBatchPayload>, { kind: 'deadLetter' }>) => {
     deadLettersRunning += 1;
-    orchestrator
+    const rows = command.rowIds?.length ?? command.batch.payload.ids.length;
+    orchestrator(
+      `dead-letter ${rows} ${rows === 1 ? 'row' : 'rows'} in ns ${command.batch.payload.namespace} (${command.failure.type} after ${command.attempts} ${command.attempts === 1 ? 'attempt' : 'attempts'})`,
+    )
       .deadLetterRows({
         namespace: command.batch.payload.namespace,
         ids: command.rowIds ?? command.batch.payload.ids,
@@ -522,7 +537,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
   // ---- discovery ------------------------------------------------------------------------
   const refreshPendingCounts = () => {
     countsRunning += 1;
-    orchestrator
+    orchestrator(`count pending rows in ns ${spec.targetNamespaces.join(', ')}`)
       .countPendingRows({ namespaces: spec.targetNamespaces, output: spec.output, filter: spec.filter })
       .then((counts) => {
         state.pendingRows = counts;
@@ -547,7 +562,9 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     });
     const passCursors = discovery.cursors;
     for (const scan of scans) {
-      orchestrator
+      orchestrator(
+        `scan ns ${scan.namespace} for rows to do${scan.afterId !== null ? ` after id ${String(scan.afterId)}` : ''} (up to ${scan.limit})`,
+      )
         .discoverRows({
           namespace: scan.namespace,
           output: spec.output,
@@ -676,12 +693,13 @@ function rolloutLines(s: FunctionStatus): string[] {
 function currentDetails(s: FunctionStatus): string {
   const c = s.counters;
   return [
-    `**${s.phase}** — ${c.processed} rows written, ${s.pendingRows} pending, ${s.claimsInFlight} claims out (${s.inFlightBatches} batches, ${s.inFlightRows} rows)`,
+    // Pending is the store's count at the last discovery pass, so it can trail the rows written.
+    `**${s.phase}** — ${c.processed} rows written, ${s.pendingRows} pending at the last count; on workers now: ${s.inFlightRows} rows in ${s.inFlightBatches} batches (${s.claimsInFlight} claims)`,
     '',
     ...degradedLines(s.degraded),
     ...rolloutLines(s),
     `- rate: ${s.rowsPerSecond} rows/s; batches ${c.batches}, failed batches ${c.failedBatches}, dead-lettered rows ${c.deadLettered}, superseded ${c.superseded}`,
-    `- last discovery: ${s.lastDiscoveryAt ?? 'never'} (${c.discoveries} passes); run ${s.runsSoFar}`,
+    `- last discovery: ${s.lastDiscoveryAt ?? 'never'} (${c.discoveries} ${c.discoveries === 1 ? 'pass' : 'passes'}); run ${s.runsSoFar} of this workflow`,
     ...(s.rateLimit
       ? [
           `- shared rate limit \`${s.rateLimit.key}\`: ${s.rateLimit.waiting ? '**waiting on the shared budget** — ' : ''}${Math.round(s.rateLimit.lastClaimWaitShare * 100)}% of the last claim's time went to permits; ${s.rateLimit.waitedSeconds} s in all`,

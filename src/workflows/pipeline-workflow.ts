@@ -310,7 +310,7 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
       leaseSeconds: spec.schedule.leaseSeconds,
       retry: spec.retry,
       maxAttempts,
-      what: `${items} items (${claim.batches[0]?.payload.items[0]?.key ?? ''}…)`,
+      what: `${items} items for ns ${spec.targetNamespace} (from ${claim.batches[0]?.payload.items[0]?.key ?? ''})`,
     });
     if (spec.worker.dispatch === 'push')
       return proxyActivities<Activities>(options).runPushPipelineClaim({

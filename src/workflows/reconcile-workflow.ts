@@ -4,11 +4,20 @@
 // exactly one more pass, so a burst of events collapses into at most two passes. The run ends
 // when a pass finds nothing new; the next event or resync starts a fresh run.
 // See docs/adr/0020-reconcile-as-workflow.md.
-import { continueAsNew, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  continueAsNew,
+  log,
+  patched,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { KubernetesActivities } from '../activities/kubernetes-activities.js';
 import { passInSteps } from './reconcile-pass-v1.js';
 import {
   reconcileSignal,
+  type ReconcileRef,
   type ReconcileWorkflowInput,
   type ReconcileWorkflowResult,
 } from '../contracts/reconcile.js';
@@ -19,7 +28,7 @@ import {
  * passes over what is there now; the engine's update-with-start may wait for the workflow's
  * validator, hence the minute.
  */
-const { reconcilePass } = proxyActivities<KubernetesActivities>({
+const PASS_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '90 seconds',
   retry: {
     initialInterval: '1 second',
@@ -27,7 +36,16 @@ const { reconcilePass } = proxyActivities<KubernetesActivities>({
     maximumInterval: '30 seconds',
     maximumAttempts: 5,
   },
-});
+};
+
+/** One pass, named in the Temporal UI by what it reconciles (the activity's summary). */
+function reconcilePass(ref: ReconcileRef, pass: number) {
+  const what = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+  return proxyActivities<KubernetesActivities>({
+    ...PASS_OPTIONS,
+    summary: `pass ${pass}: ${what}`,
+  }).reconcilePass(ref);
+}
 
 /** Passes per run before continue-as-new keeps history small during a long burst. */
 const PASSES_PER_RUN = 50;
@@ -43,7 +61,7 @@ export async function reconcileWorkflow(input: ReconcileWorkflowInput): Promise<
   while (dirty) {
     dirty = false;
     outcome = patched('reconcile-pass-activity')
-      ? (await reconcilePass(ref)).outcome
+      ? (await reconcilePass(ref, passes + 1)).outcome
       : await passInSteps(ref);
     passes++;
     if (dirty && passes >= PASSES_PER_RUN) {

@@ -75,3 +75,21 @@ describe('workflow replay (function, pipeline, reconcile)', () => {
     ).rejects.toBeInstanceOf(DeterminismViolationError);
   });
 });
+
+// Every bundle carries the tracing interceptors (src/workflows/tracing-interceptors.ts); they
+// must leave untraced recorded runs exactly as they were: the plain OpenTelemetry interceptors
+// do not (pipeline-continue-as-new-4 fails to replay with them).
+describe('workflow replay and the tracing interceptors', () => {
+  it('has traced runs recorded (started with a trace context, so the interceptors ran)', () => {
+    for (const label of ['function-v2-traced', 'reconcile-traced']) {
+      const file = files.find((f) => f.startsWith(`${label}-`));
+      expect(file).toBeDefined();
+      expect(JSON.stringify(load(file!))).toContain('_tracer-data');
+    }
+  });
+
+  it('the bundle carries the OpenTelemetry workflow interceptors', () => {
+    expect(workflowBundle.code).toContain('OpenTelemetryInboundInterceptor');
+    expect(workflowBundle.code).toContain('_tracer-data');
+  });
+});

@@ -32,6 +32,14 @@ import {
   workerDataConverter,
 } from './temporal-connection.js';
 import { listening, type Listening } from './http-listen.js';
+import { tracingWorkerOptions, withSpan } from './observe/tracing.js';
+
+/** The span of one handler call (pull: under the claim activity; push: under the /run POST). */
+export const HANDLER_SPAN = 'FunctionHandler';
+
+function handlerSpanAttributes(batchId: string, namespace: string, rows: number) {
+  return { 'layer.batch_id': batchId, 'layer.namespace': namespace, 'layer.rows': rows };
+}
 
 export interface BatchContext {
   batchId: string;
@@ -114,22 +122,24 @@ async function callHandler(
   timeoutSeconds: number,
   parent?: AbortSignal,
 ) {
-  return withTimeout(
-    async (signal) => {
-      try {
-        return await handler(rows, { ...context, signal });
-      } catch (err) {
-        // The handler's provider said 429: a Quota failure, and a shared rate limit slows down.
-        if (err instanceof RateLimitedError)
-          throw new WorkerCallError(`handler rate-limited: ${err.message}`, 'Quota', err.retryAfterMs);
-        throw new WorkerCallError(
-          `handler failed: ${err instanceof Error ? err.message : String(err)}`,
-          true,
-        );
-      }
-    },
-    timeoutSeconds * 1000,
-    parent,
+  return withSpan(HANDLER_SPAN, handlerSpanAttributes(context.batchId, context.namespace, rows.length), () =>
+    withTimeout(
+      async (signal) => {
+        try {
+          return await handler(rows, { ...context, signal });
+        } catch (err) {
+          // The handler's provider said 429: a Quota failure, and a shared rate limit slows down.
+          if (err instanceof RateLimitedError)
+            throw new WorkerCallError(`handler rate-limited: ${err.message}`, 'Quota', err.retryAfterMs);
+          throw new WorkerCallError(
+            `handler failed: ${err instanceof Error ? err.message : String(err)}`,
+            true,
+          );
+        }
+      },
+      timeoutSeconds * 1000,
+      parent,
+    ),
   );
 }
 
@@ -268,6 +278,8 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
       [RUN_FUNCTION_BATCH_ACTIVITY]: createFunctionBatchActivity(opts.handler, store),
     },
     ...(dataConverter ? { dataConverter } : {}),
+    // Tracing on (startTracing): each claim runs in a span under the workflow's.
+    ...tracingWorkerOptions({ workflows: false }),
     maxConcurrentActivityTaskExecutions: concurrency,
     // A pull worker only runs activities; its pollers scale with the batches it may hold.
     maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
@@ -334,15 +346,23 @@ export function createPushServer(
       const controller = new AbortController();
       req.on('close', () => controller.abort());
       try {
-        const run = handler(batch.rows, {
-          batchId: batch.batchId,
-          namespace: batch.namespace,
-          output: batch.output,
-          signal: controller.signal,
-        });
-        const outputs = options.timeoutSeconds
-          ? await withTimeout(async () => run, options.timeoutSeconds * 1000)
-          : await run;
+        // Under the orchestrator's span when the POST carries a traceparent.
+        const outputs = await withSpan(
+          HANDLER_SPAN,
+          handlerSpanAttributes(batch.batchId, batch.namespace, batch.rows.length),
+          async () => {
+            const run = handler(batch.rows, {
+              batchId: batch.batchId,
+              namespace: batch.namespace,
+              output: batch.output,
+              signal: controller.signal,
+            });
+            return options.timeoutSeconds
+              ? await withTimeout(async () => run, options.timeoutSeconds * 1000)
+              : await run;
+          },
+          req.headers,
+        );
         sendJson(res, 200, { outputs });
       } catch (err) {
         // The provider's 429 passes through, Retry-After included: the orchestrator then slows

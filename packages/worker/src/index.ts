@@ -47,3 +47,4 @@ export { nativeConnectionOptions, workerDataConverter } from './temporal-connect
 export { S3PayloadCodec, s3DataConverter, s3PayloadCodecConfigSchema } from './codec/s3-payload-codec.js';
 export { createStoreClient, type StoreClient } from './store/client.js';
 export { RateLimitedError } from './engine/rate-limit-gate.js';
+export { startTracing, stopTracing, tracingEnabled, type StartTracingOptions } from './observe/tracing.js';

@@ -40,6 +40,7 @@ import {
   workerDataConverter,
 } from './temporal-connection.js';
 import { listening } from './http-listen.js';
+import { tracingWorkerOptions } from './observe/tracing.js';
 
 export interface ProcessContext {
   batchId: string;
@@ -304,6 +305,8 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
     maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
     shutdownForceTime: WORKER_SHUTDOWN_FORCE_TIME,
     ...(dataConverter ? { dataConverter } : {}),
+    // Tracing on (startTracing): each claim runs in a span under the workflow's.
+    ...tracingWorkerOptions({ workflows: false }),
     ...opts.tuning,
   });
   const controller = new AbortController();

@@ -3,6 +3,7 @@
 import { loadWorkerEnv, type WorkerSettings } from './env.js';
 import { createPushServer, runFunctionWorker, type FunctionHandler } from './function-worker.js';
 import { createPipelinePushServer, runPipelineWorker, type ProcessFn } from './pipeline-worker.js';
+import { startTracing, stopTracing } from './observe/tracing.js';
 
 export interface RunWorkerOptions {
   /** A Function's handler (LAYER_WORKLOAD_KIND=Function, the default). */
@@ -39,6 +40,22 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
   const signal = opts.signal ?? processSignal();
   if (kind === 'Function' && !opts.handler) throw new Error('a Function worker needs options.handler');
   if (kind === 'Pipeline' && !opts.process) throw new Error('a Pipeline worker needs options.process');
+  // Traces only when OTEL_EXPORTER_OTLP_ENDPOINT is set; flushed when the worker stops.
+  const traced = await startTracing({ serviceName: 'layer-worker', env });
+  try {
+    await runKind(opts, kind, settings, env, signal);
+  } finally {
+    if (traced) await stopTracing();
+  }
+}
+
+async function runKind(
+  opts: RunWorkerOptions,
+  kind: 'Function' | 'Pipeline',
+  settings: WorkerSettings,
+  env: Record<string, string | undefined>,
+  signal: AbortSignal,
+): Promise<void> {
   if (settings.dispatch === 'push') {
     const server =
       kind === 'Function'

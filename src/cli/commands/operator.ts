@@ -14,6 +14,7 @@ import type { HttpApi } from '../../server/http-api.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
 import type { RunningWorker } from '../roles.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
+import { startRoleTracing } from '../../observe/tracing.js';
 
 interface OperatorFlags {
   watcher: boolean;
@@ -106,6 +107,7 @@ export function registerOperatorCommand(program: Command): void {
         taskQueue: config.temporal.taskQueue,
       });
 
+      const stopTracing = await startRoleTracing('operator', log);
       let temporal: TemporalClient | undefined;
       let connection: NativeConnection | undefined;
       let worker: RunningWorker | undefined;
@@ -227,6 +229,7 @@ export function registerOperatorCommand(program: Command): void {
         await worker?.stop();
         await connection?.close();
         await temporal?.close();
+        await stopTracing();
         log('stopped');
       }
     });

@@ -5,6 +5,7 @@ import type { NativeConnection } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
+import { startRoleTracing } from '../../observe/tracing.js';
 
 export function registerOrchestratorCommand(program: Command): void {
   program
@@ -27,6 +28,7 @@ export function registerOrchestratorCommand(program: Command): void {
       const kube = loadKubeConfig(config);
       if (kube)
         log('kubernetes configured; operator activities enabled', { source: kube.source, from: kube.detail });
+      const stopTracing = await startRoleTracing('orchestrator', log);
       let temporal: TemporalClient | undefined;
       let connection: NativeConnection | undefined;
       try {
@@ -46,6 +48,7 @@ export function registerOrchestratorCommand(program: Command): void {
       } finally {
         await connection?.close();
         await temporal?.close();
+        await stopTracing();
       }
     });
 }

@@ -26,6 +26,7 @@ import { generateProducts } from '../../store/seed.js';
 import { createOrchestratorWorker } from '../../workers/orchestrator-worker.js';
 import { tagProducts } from '../../../examples/tag-products/handler.js';
 import { InvalidInputError } from '../../util/errors.js';
+import { startRoleTracing, tracingClientOptions } from '../../observe/tracing.js';
 import { createProgressWriter } from '../progress.js';
 import { parseFunctionDocuments, toLocalRuntimeSpec } from './apply.js';
 
@@ -93,8 +94,13 @@ export function registerStartCommand(program: Command): void {
       const total = await store.countRows(namespace);
       const pendingAtStart = await store.countRows(namespace, workFilter(spec.output, spec.filter) as never);
 
+      const stopTracing = await startRoleTracing('start', (line) => log(line));
       const connection = await Connection.connect({ address: endpoints.temporalAddress });
-      const client = new Client({ connection, namespace: endpoints.temporalNamespace });
+      const client = new Client({
+        connection,
+        namespace: endpoints.temporalNamespace,
+        ...tracingClientOptions(),
+      });
       const native = await NativeConnection.connect({ address: endpoints.temporalAddress });
       const orchestrator = await createOrchestratorWorker({
         connection: native,
@@ -123,6 +129,7 @@ export function registerStartCommand(program: Command): void {
         await Promise.allSettled([orchestratorRun, pullRun]);
         await native.close();
         await connection.close();
+        await stopTracing();
       };
       const started = Date.now();
       let pending = pendingAtStart;

@@ -78,9 +78,16 @@ describe('@hevlayer/worker packed and installed like a user would', () => {
     ) as { dependencies: Record<string, string> };
     expect(Object.keys(installed.dependencies).sort()).toEqual([
       '@aws-sdk/client-s3',
+      // Tracing (started only when OTEL_EXPORTER_OTLP_ENDPOINT is set, docs/adr/0064).
+      '@opentelemetry/api',
+      '@opentelemetry/context-async-hooks',
+      '@opentelemetry/exporter-trace-otlp-proto',
+      '@opentelemetry/resources',
+      '@opentelemetry/sdk-trace-base',
       '@temporalio/activity',
       '@temporalio/client',
       '@temporalio/common',
+      '@temporalio/interceptors-opentelemetry',
       '@temporalio/worker',
       '@temporalio/workflow',
       '@turbopuffer/turbopuffer',
