@@ -161,6 +161,12 @@ export function registerStartCommand(program: Command): void {
       } finally {
         await stopAll();
       }
+      // The last poll may predate the signal by a slow status query: once the workers have
+      // stopped, what is left is what the store says now (the store keeps running).
+      if (interrupted)
+        pending = await store
+          .countRows(namespace, workFilter(spec.output, spec.filter) as never)
+          .catch(() => pending);
       const seconds = Math.round((Date.now() - started) / 100) / 10;
       const deadLettered = status?.counters.deadLettered ?? 0;
       const summary = {
