@@ -36,6 +36,7 @@ import {
 } from '../contracts/function.js';
 import { functionTaskQueue } from '../contracts/names.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
+import { observeBatch, observeFailure, observeRetry } from '../contracts/observations.js';
 import { LayerPhaseKey, LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
 import {
   BatchEnvelope,
@@ -152,6 +153,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       lastError: state.lastError,
       rowsPerSecond: elapsedMs > 0 ? Math.round((done / elapsedMs) * 1000 * 10) / 10 : 0,
       runsSoFar: state.runsSoFar,
+      observations: state.observations,
     };
   };
 
@@ -251,7 +253,12 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         state.counters.batches += 1;
         state.counters.processed += o.counts?.written ?? 0;
         state.counters.superseded += o.counts?.superseded ?? 0;
-      } else state.lastError = `${o.batchId}: ${o.failure.message}`;
+        const c = o.counts ?? {};
+        observeBatch(state.observations, o.ms, (c.written ?? 0) + (c.skipped ?? 0) + (c.superseded ?? 0));
+      } else {
+        state.lastError = `${o.batchId}: ${o.failure.message}`;
+        observeFailure(state.observations, o.failure.type);
+      }
     }
   };
 
@@ -271,6 +278,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
           break;
         case 'retry':
           state.counters.retries += 1;
+          observeRetry(state.observations, command.failure.type);
           break;
         case 'degraded':
           state.lastError = `${command.degraded.reason}: ${command.degraded.message}`;
@@ -289,6 +297,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     startClaim(claim, maxAttempts)
       .then((report) => {
         count(report.outcomes);
+        if (report.systemic) observeFailure(state.observations, report.systemic.type);
         execute(envelope.onClaimReport(report, Date.now()));
       })
       .catch((err: unknown) => {
@@ -297,6 +306,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         const { failure, progress } = failureOf(err);
         const finished = claimProgressFrom(progress, claim.claimId);
         if (finished) count(finished.outcomes);
+        observeFailure(state.observations, failure.type);
         state.lastError = `${claim.claimId}: ${failure.message}`;
         execute(envelope.onClaimFailed(claim.claimId, failure, finished, Date.now()));
       })

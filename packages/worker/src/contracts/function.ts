@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { envelopeCarriedSchema } from './claims.js';
 import type { BatchOutcome, ClaimReport, DegradedStatus } from './claims.js';
+import { workloadObservationsSchema, type WorkloadObservations } from './observations.js';
 
 /** Task queue of the orchestrator's own Worker (workflows and orchestrator-side activities). */
 export const ORCHESTRATOR_TASK_QUEUE = 'layer-orchestrator';
@@ -110,6 +111,8 @@ export const functionCarriedStateSchema = z.object({
   /** A discovery pass was requested (discoverNow, spec change) and has not started yet. */
   discoveryRequested: z.boolean().default(true),
   runsSoFar: z.number().int().nonnegative().default(0),
+  /** What /metrics exports beyond the counters (failures by type, batch histograms). */
+  observations: workloadObservationsSchema.prefault({}),
 });
 export type FunctionCarriedState = z.infer<typeof functionCarriedStateSchema>;
 
@@ -160,6 +163,8 @@ export interface FunctionStatus {
   /** Rows written per second over the current rate window. */
   rowsPerSecond: number;
   runsSoFar: number;
+  /** Absent from runs of engine v1 (no measurements there). */
+  observations?: WorkloadObservations;
 }
 
 export const updateSpecUpdate = defineUpdate<{ generation: number }, [FunctionRuntimeSpec]>('updateSpec');
