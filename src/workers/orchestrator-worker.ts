@@ -12,6 +12,12 @@ import { createFunctionActivities } from '../activities/function-activities.js';
 import { createPipelineActivities } from '../activities/pipeline-activities.js';
 import type { S3SourceRef } from '../contracts/pipeline.js';
 import type { StoreClient } from '../store/client.js';
+import {
+  instrumentActivities,
+  instrumentStore,
+  processLayerMetrics,
+  type LayerMetrics,
+} from '../observe/index.js';
 
 /**
  * The workflow bundle's entry, next to this module: `index.ts` when running the sources (tsx),
@@ -35,6 +41,8 @@ export interface OrchestratorWorkerOptions {
   dataConverter?: DataConverter;
   /** More activities registered on the same queue (the operator's: createOperatorWorkerParts). */
   extraActivities?: object;
+  /** Where activity and store figures are recorded (default: this process's registry, /metrics). */
+  metrics?: LayerMetrics;
   tuning?: Pick<
     WorkerOptions,
     'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'
@@ -54,16 +62,21 @@ export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions):
   // AWS_ENDPOINT_URL_S3, credentials from env, profile or IRSA), created on first use.
   let defaultS3: S3Client | undefined;
   const s3For = opts.s3For ?? (() => (defaultS3 ??= new S3Client({ forcePathStyle: true })));
+  const metrics = opts.metrics ?? processLayerMetrics();
+  const storeFor = (namespace: string) => instrumentStore(opts.storeFor(namespace), metrics);
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? ORCHESTRATOR_TASK_QUEUE,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_ENTRY }),
-    activities: {
-      ...createFunctionActivities({ storeFor: opts.storeFor }),
-      ...createPipelineActivities({ storeFor: opts.storeFor, s3For }),
-      ...opts.extraActivities,
-    },
+    activities: instrumentActivities(
+      {
+        ...createFunctionActivities({ storeFor }),
+        ...createPipelineActivities({ storeFor, s3For }),
+        ...opts.extraActivities,
+      },
+      metrics,
+    ),
     shutdownForceTime: WORKER_SHUTDOWN_FORCE_TIME,
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
     ...opts.tuning,
