@@ -7,6 +7,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -296,6 +297,13 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       state.rateWindow = { startedAtMs: Date.now(), processedAtStart: state.counters.processed };
     startClaim(claim, maxAttempts)
       .then((report) => {
+        // Through the Runtime's logger (src/observe): the SDK adds workflowId and runId.
+        log.debug('claim finished', {
+          function: `${spec.k8sNamespace}/${spec.name}`,
+          claimId: claim.claimId,
+          batchIds: report.outcomes.map((o) => o.batchId),
+          failed: report.outcomes.filter((o) => o.status === 'failed').length,
+        });
         count(report.outcomes);
         if (report.systemic) observeFailure(state.observations, report.systemic.type);
         execute(envelope.onClaimReport(report, Date.now()));
@@ -307,6 +315,12 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         const finished = claimProgressFrom(progress, claim.claimId);
         if (finished) count(finished.outcomes);
         observeFailure(state.observations, failure.type);
+        log.warn('claim failed', {
+          function: `${spec.k8sNamespace}/${spec.name}`,
+          claimId: claim.claimId,
+          failureType: failure.type,
+          message: failure.message,
+        });
         state.lastError = `${claim.claimId}: ${failure.message}`;
         execute(envelope.onClaimFailed(claim.claimId, failure, finished, Date.now()));
       })
@@ -325,6 +339,14 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         type: command.failure.type,
       })
       .then((marked) => {
+        log.warn('rows dead-lettered', {
+          function: `${spec.k8sNamespace}/${spec.name}`,
+          batchId: command.batch.batchId,
+          namespace: command.batch.payload.namespace,
+          rows: marked,
+          failureType: command.failure.type,
+          message: command.failure.message,
+        });
         state.counters.deadLettered += marked;
         state.lastError = `${command.batch.batchId} (${command.batch.payload.namespace}): ${command.failure.message}`;
       })

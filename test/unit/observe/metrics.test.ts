@@ -22,7 +22,7 @@ async function value(
   const wanted = name.endsWith('_count') ? name : undefined;
   return metric?.values.find(
     (v) =>
-      (wanted ? v.metricName === wanted : true) &&
+      (wanted ? (v as { metricName?: string }).metricName === wanted : true) &&
       Object.entries(labels).every(([k, l]) => String((v.labels as Record<string, unknown>)[k]) === l),
   )?.value;
 }
@@ -34,7 +34,7 @@ describe('process metrics', () => {
     const fake = {
       countRows: async () => 7,
       query: async () => {
-        throw new StoreAuthError('store 401 error', 401, 'products', 'check the key', undefined);
+        throw new StoreAuthError('store 401 error', 401, 'products', undefined);
       },
     } as unknown as StoreClient;
     const store = instrumentStore(fake, m);
@@ -83,7 +83,7 @@ describe('process metrics', () => {
 
   it.each([
     [ApplicationFailure.retryable('x', 'StoreUnavailable'), 'StoreUnavailable'],
-    [new StoreAuthError('m', 401, undefined, 'h', undefined), 'StoreAuthError'],
+    [new StoreAuthError('m', 401, undefined, undefined), 'StoreAuthError'],
     [new TypeError('x'), 'TypeError'],
     [{ type: 'has spaces and is long' }, 'object'],
     ['a string', 'string'],
