@@ -15,21 +15,28 @@ import { withKeepAlive } from '../operator/kube-keep-alive.js';
 import { createStoreRouter } from '../operator/store-router.js';
 import { createStoreClient } from '../store/client.js';
 import { LayerError } from '../util/errors.js';
-import { logFn, observeProcess, processLogger, registerSecret } from '../observe/index.js';
+import {
+  logFn,
+  observeProcess,
+  observeTemporalRuntime,
+  processLogger,
+  registerSecret,
+} from '../observe/index.js';
 import { bundleOrchestratorWorkflows, createOrchestratorWorker } from '../workers/orchestrator-worker.js';
 import { TemporalUnreachableError, temporalConnectionOptions } from './temporal-connect.js';
 
 /**
- * Structured logs, metrics and the Temporal Runtime wired into both (src/observe). The SDK's
- * lifecycle chatter (worker state changes, the webpack report) is demoted to debug: a role's own
- * log lines say what runs where. Call before connecting.
+ * Structured logs and metrics (src/observe); the Temporal Runtime is wired into both when the
+ * Worker connects. The SDK's lifecycle chatter (worker state changes, the webpack report) is
+ * demoted to debug there: a role's own log lines say what runs where. Call first.
  */
-export async function quietTemporalRuntime(): Promise<void> {
-  await observeProcess();
+export function quietTemporalRuntime(): void {
+  observeProcess();
 }
 
 /** The connection a Temporal Worker polls with, or TemporalUnreachableError. */
 export async function connectTemporalWorker(config: Config): Promise<NativeConnection> {
+  await observeTemporalRuntime();
   try {
     return await NativeConnection.connect(temporalConnectionOptions(config));
   } catch (err) {

@@ -25,17 +25,32 @@ const SECRET_ENV = [
 ];
 
 /**
- * Sets up logging and metrics for a role (`layer operator`, `layer orchestrator`): call once,
- * before any Temporal connection. Returns the process logger.
+ * Sets up logging and metrics for a role (`layer operator`, `layer orchestrator`): call once, at
+ * start. Returns the process logger.
  */
-export async function observeProcess(env: NodeJS.ProcessEnv = process.env): Promise<Logger> {
+export function observeProcess(env: NodeJS.ProcessEnv = process.env): Logger {
   const logger = createLogger({ level: parseLogLevel(env.LAYER_LOG_LEVEL) });
   setProcessLogger(logger);
   for (const name of SECRET_ENV) registerSecret(env[name]);
+  // Node prints process warnings (deprecations, the AWS SDK's Node-version notice) as free text
+  // on stderr; as log records they stay one JSON object per line.
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: string }) =>
+    logger.warn({ warning: w.name, ...(w.code ? { code: w.code } : {}) }, w.message),
+  );
   processLayerMetrics();
-  const metricsAddress = env.LAYER_TEMPORAL_METRICS_ADDRESS;
-  await installTemporalRuntime({ logger, ...(metricsAddress ? { metricsAddress } : {}) });
   return processLogger();
+}
+
+/**
+ * Installs the Temporal Runtime with our logger and SDK metrics: call right before the process's
+ * first NativeConnection (a Worker's). Not earlier: a Runtime that forwards Core's logs holds the
+ * event loop open until its last native connection closes, so a role that fails before connecting
+ * would never exit.
+ */
+export async function observeTemporalRuntime(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  const metricsAddress = env.LAYER_TEMPORAL_METRICS_ADDRESS;
+  return installTemporalRuntime({ logger: processLogger(), ...(metricsAddress ? { metricsAddress } : {}) });
 }
 
 /** This process's own metrics and the Temporal SDK's, as Prometheus text. */

@@ -84,7 +84,7 @@ export function registerOperatorCommand(program: Command): void {
         shutdownSignal,
         startOrchestratorWorker,
       } = await import('../roles.js');
-      await quietTemporalRuntime();
+      quietTemporalRuntime();
       const { createOperatorWatcher } = await import('../../operator/watcher.js');
       const { createHttpApi } = await import('../../server/http-api.js');
       const { createOperatorApiDeps } = await import('../../server/operator-api.js');

@@ -21,7 +21,7 @@ export function registerOrchestratorCommand(program: Command): void {
         shutdownSignal,
         startOrchestratorWorker,
       } = await import('../roles.js');
-      await quietTemporalRuntime();
+      quietTemporalRuntime();
       const log = roleLogger('orchestrator');
       const config = loadConfig();
       const kube = loadKubeConfig(config);

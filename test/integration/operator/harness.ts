@@ -329,6 +329,11 @@ export async function startOperatorProcess(
       if (startedWhen(log)) resolve();
     });
     child.once('exit', (code) => reject(new Error(`layer operator exited with ${code}:\n${log}`)));
+    // Fail with what it said rather than a bare hook timeout.
+    setTimeout(
+      () => reject(new Error(`layer operator not started after 150 s:\n${log.slice(-4000)}`)),
+      150_000,
+    ).unref();
   });
   return {
     child,

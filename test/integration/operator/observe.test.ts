@@ -6,7 +6,7 @@
 // secret values the run used (store key, inbound keys, S3 keys, Temporal API key).
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { NativeConnection } from '@temporalio/worker';
@@ -200,6 +200,9 @@ describe('observe a Function run (layer operator child process)', () => {
       await connection.close();
     }
 
+    // Kept for a person to read (test artifact, not committed: .layer/ is ignored).
+    mkdirSync(join('.layer', 'observe'), { recursive: true });
+    writeFileSync(join('.layer', 'observe', 'metrics.txt'), text);
     // promlint = `promtool check metrics`: a strict parse (one HELP/TYPE per family, grouped
     // samples) and the naming rules (_total counters, base units, help text).
     const lint = spawnSync(promlint, [], { input: text, encoding: 'utf8' });
@@ -260,6 +263,7 @@ describe('observe a Function run (layer operator child process)', () => {
     // Function and its batch ids; no secret value anywhere.
     await operator!.stop();
     const log = operator!.log();
+    writeFileSync(join('.layer', 'observe', 'operator.log'), log);
     const lines = log.split('\n').filter((l) => l.trim() !== '');
     const notJson = lines.filter((l) => {
       try {
