@@ -1,6 +1,6 @@
 // The Grafana dashboard queries only metrics the code exports (the names come from the metrics
 // registry modules, not a copied list), and the chart ships the same dashboard.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exportedMetricNames } from '../../../src/observe/metrics.js';
@@ -58,7 +58,8 @@ describe('Grafana dashboard', () => {
     expect(exported.has(names[0]!)).toBe(false);
   });
 
-  it('the Helm chart ships the same dashboard', () => {
+  it('the Helm chart ships the same dashboard (files/ links to it, as it links the RBAC)', () => {
+    expect(readlinkSync(CHART_COPY)).toBe('../../../grafana/layer-dashboard.json');
     expect(readFileSync(CHART_COPY, 'utf8')).toBe(readFileSync(DASHBOARD, 'utf8'));
   });
 });
