@@ -8,6 +8,7 @@ import {
   parseLogLevel,
   type Logger,
 } from './logger.js';
+import { ConfigEnv } from '../config.js';
 import { processLayerMetrics } from './metrics.js';
 import { installTemporalRuntime, temporalMetricsText } from './temporal-runtime.js';
 
@@ -29,7 +30,7 @@ const SECRET_ENV = [
  * start. Returns the process logger.
  */
 export function observeProcess(env: NodeJS.ProcessEnv = process.env): Logger {
-  const logger = createLogger({ level: parseLogLevel(env.LAYER_LOG_LEVEL) });
+  const logger = createLogger({ level: parseLogLevel(env[ConfigEnv.logLevel]) });
   setProcessLogger(logger);
   for (const name of SECRET_ENV) registerSecret(env[name]);
   // Node prints process warnings (deprecations, the AWS SDK's Node-version notice) as free text
@@ -49,7 +50,7 @@ export function observeProcess(env: NodeJS.ProcessEnv = process.env): Logger {
  * would never exit.
  */
 export async function observeTemporalRuntime(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  const metricsAddress = env.LAYER_TEMPORAL_METRICS_ADDRESS;
+  const metricsAddress = env[ConfigEnv.temporalMetricsAddress];
   return installTemporalRuntime({ logger: processLogger(), ...(metricsAddress ? { metricsAddress } : {}) });
 }
 
