@@ -8,6 +8,7 @@ import {
   BATCH_ROWS_PER_SECOND_BUCKETS,
   BATCH_SECONDS_BUCKETS,
   type HistogramState,
+  type WorkloadObservations,
 } from '../contracts/observations.js';
 import { FUNCTION_QUEUE_DEPTH_METRIC, PIPELINE_QUEUE_DEPTH_METRIC } from '../contracts/names.js';
 import { pipelineQueueDepth, type PipelineStatus } from '../contracts/pipeline.js';
@@ -138,6 +139,31 @@ export const WORKLOAD_FAMILIES = {
     type: 'gauge',
     help: 'Batches of a Pipeline in claims held by workers.',
   },
+  pipelineFailures: {
+    name: 'layer_pipeline_batch_failures_total',
+    type: 'counter',
+    help: 'Failed batch attempts and failed claims of a Pipeline, by failure type.',
+  },
+  pipelineRetries: {
+    name: 'layer_pipeline_retries_total',
+    type: 'counter',
+    help: 'Batch attempts of a Pipeline that failed and were scheduled again, by failure type.',
+  },
+  pipelineLeaseExpirations: {
+    name: 'layer_pipeline_lease_expirations_total',
+    type: 'counter',
+    help: 'Claims of a Pipeline whose worker stopped heartbeating or overran its lease.',
+  },
+  pipelineBatchSeconds: {
+    name: 'layer_pipeline_batch_duration_seconds',
+    type: 'histogram',
+    help: 'Wall time of one Pipeline batch on its worker (fetch, chunk, embed, write), as the worker reported it.',
+  },
+  pipelineBatchItemsPerSecond: {
+    name: 'layer_pipeline_batch_items_per_second',
+    type: 'histogram',
+    help: 'Work items per second of one Pipeline batch on its worker.',
+  },
 } as const satisfies Record<string, FamilyDef>;
 
 export const FUNCTION_PHASES = ['running', 'idle', 'paused', 'draining', 'degraded'] as const;
@@ -171,6 +197,21 @@ export function workloadFamilies(
   const add = (def: FamilyDef, labels: Record<string, string>, value: number, suffix = '') =>
     families.get(def.name)!.samples.push({ labels, value, ...(suffix ? { suffix } : {}) });
   const F = WORKLOAD_FAMILIES;
+  const addObservations = (
+    o: WorkloadObservations,
+    key: Record<string, string>,
+    defs: Record<'failures' | 'retries' | 'leaseExpirations' | 'seconds' | 'perSecond', FamilyDef>,
+  ) => {
+    for (const [type, n] of sortedEntries(o.failuresByType))
+      add(defs.failures, { ...key, failure_type: type }, n);
+    for (const [type, n] of sortedEntries(o.retriesByType))
+      add(defs.retries, { ...key, failure_type: type }, n);
+    add(defs.leaseExpirations, key, o.leaseExpirations);
+    for (const x of histogramSamples(o.batchSeconds, BATCH_SECONDS_BUCKETS, key))
+      add(defs.seconds, x.labels, x.value, x.suffix);
+    for (const x of histogramSamples(o.batchRowsPerSecond, BATCH_ROWS_PER_SECOND_BUCKETS, key))
+      add(defs.perSecond, x.labels, x.value, x.suffix);
+  };
 
   for (const f of functions) {
     if (f.status === undefined) continue;
@@ -190,19 +231,15 @@ export function workloadFamilies(
     add(F.functionClaimsInFlight, key, s.claimsInFlight);
     add(F.functionRowsPerSecond, key, s.rowsPerSecond);
     for (const phase of FUNCTION_PHASES) add(F.functionPhase, { ...key, phase }, s.phase === phase ? 1 : 0);
-    const o = s.observations;
-    if (!o) continue; // engine v1 runs measure nothing more
-    for (const [type, n] of sortedEntries(o.failuresByType))
-      add(F.functionFailures, { ...key, failure_type: type }, n);
-    for (const [type, n] of sortedEntries(o.retriesByType))
-      add(F.functionRetries, { ...key, failure_type: type }, n);
-    add(F.functionLeaseExpirations, key, o.leaseExpirations);
-    histogramSamples(o.batchSeconds, BATCH_SECONDS_BUCKETS, key).forEach((x) =>
-      add(F.functionBatchSeconds, x.labels, x.value, x.suffix),
-    );
-    histogramSamples(o.batchRowsPerSecond, BATCH_ROWS_PER_SECOND_BUCKETS, key).forEach((x) =>
-      add(F.functionBatchRowsPerSecond, x.labels, x.value, x.suffix),
-    );
+    // Engine v1 runs measure nothing more.
+    if (s.observations)
+      addObservations(s.observations, key, {
+        failures: F.functionFailures,
+        retries: F.functionRetries,
+        leaseExpirations: F.functionLeaseExpirations,
+        seconds: F.functionBatchSeconds,
+        perSecond: F.functionBatchRowsPerSecond,
+      });
   }
 
   for (const p of pipelines) {
@@ -224,6 +261,14 @@ export function workloadFamilies(
     add(F.pipelineChunksWritten, key, c.chunksWritten);
     add(F.pipelinePendingItems, key, s.queue.pending);
     add(F.pipelineInFlightBatches, key, s.inFlightBatches);
+    if (s.observations)
+      addObservations(s.observations, key, {
+        failures: F.pipelineFailures,
+        retries: F.pipelineRetries,
+        leaseExpirations: F.pipelineLeaseExpirations,
+        seconds: F.pipelineBatchSeconds,
+        perSecond: F.pipelineBatchItemsPerSecond,
+      });
   }
   return [...families.values()];
 }

@@ -138,7 +138,12 @@ describe('workload families', () => {
   });
 
   it('Pipelines: items by outcome, pending, in flight, depth', () => {
+    const observations = workloadObservationsSchema.parse({});
+    observeBatch(observations, 500, 10); // 0.5 s, 20 items/s
+    observeRetry(observations, 'WorkerUnavailable');
+    observeFailure(observations, 'ClaimLost');
     const status = {
+      observations,
       phase: 'running',
       batchSize: 10,
       inFlightBatches: 1,
@@ -158,6 +163,11 @@ describe('workload families', () => {
     expect(sample(p, 'layer_pipeline_items_total', { ...k, outcome: 'failed' })).toBe(1);
     expect(sample(p, 'layer_pipeline_pending_items', k)).toBe(25);
     expect(sample(p, 'layer_pipeline_chunks_written_total', k)).toBe(12);
+    expect(sample(p, 'layer_pipeline_batch_duration_seconds_bucket', { ...k, le: '0.5' })).toBe(1);
+    expect(sample(p, 'layer_pipeline_batch_duration_seconds_bucket', { ...k, le: '0.25' })).toBe(0);
+    expect(sample(p, 'layer_pipeline_batch_items_per_second_bucket', { ...k, le: '50' })).toBe(1);
+    expect(sample(p, 'layer_pipeline_retries_total', { ...k, failure_type: 'WorkerUnavailable' })).toBe(1);
+    expect(sample(p, 'layer_pipeline_lease_expirations_total', k)).toBe(1);
   });
 });
 
