@@ -59,10 +59,10 @@ export const WORKLOAD_FAMILIES = {
     type: 'counter',
     help: 'Batch attempts of a Function that failed and were scheduled again, by failure type.',
   },
-  functionLeaseExpirations: {
-    name: 'layer_function_lease_expirations_total',
+  functionClaimsLost: {
+    name: 'layer_function_claims_lost_total',
     type: 'counter',
-    help: 'Claims of a Function whose worker stopped heartbeating or overran its lease.',
+    help: "Claims of a Function that ended lost (worker stopped heartbeating or overran its lease) after the claim's own retries.",
   },
   functionDiscoveryPasses: {
     name: 'layer_function_discovery_passes_total',
@@ -149,10 +149,10 @@ export const WORKLOAD_FAMILIES = {
     type: 'counter',
     help: 'Batch attempts of a Pipeline that failed and were scheduled again, by failure type.',
   },
-  pipelineLeaseExpirations: {
-    name: 'layer_pipeline_lease_expirations_total',
+  pipelineClaimsLost: {
+    name: 'layer_pipeline_claims_lost_total',
     type: 'counter',
-    help: 'Claims of a Pipeline whose worker stopped heartbeating or overran its lease.',
+    help: "Claims of a Pipeline that ended lost (worker stopped heartbeating or overran its lease) after the claim's own retries.",
   },
   pipelineBatchSeconds: {
     name: 'layer_pipeline_batch_duration_seconds',
@@ -200,13 +200,13 @@ export function workloadFamilies(
   const addObservations = (
     o: WorkloadObservations,
     key: Record<string, string>,
-    defs: Record<'failures' | 'retries' | 'leaseExpirations' | 'seconds' | 'perSecond', FamilyDef>,
+    defs: Record<'failures' | 'retries' | 'claimsLost' | 'seconds' | 'perSecond', FamilyDef>,
   ) => {
     for (const [type, n] of sortedEntries(o.failuresByType))
       add(defs.failures, { ...key, failure_type: type }, n);
     for (const [type, n] of sortedEntries(o.retriesByType))
       add(defs.retries, { ...key, failure_type: type }, n);
-    add(defs.leaseExpirations, key, o.leaseExpirations);
+    add(defs.claimsLost, key, o.claimsLost);
     for (const x of histogramSamples(o.batchSeconds, BATCH_SECONDS_BUCKETS, key))
       add(defs.seconds, x.labels, x.value, x.suffix);
     for (const x of histogramSamples(o.batchRowsPerSecond, BATCH_ROWS_PER_SECOND_BUCKETS, key))
@@ -236,7 +236,7 @@ export function workloadFamilies(
       addObservations(s.observations, key, {
         failures: F.functionFailures,
         retries: F.functionRetries,
-        leaseExpirations: F.functionLeaseExpirations,
+        claimsLost: F.functionClaimsLost,
         seconds: F.functionBatchSeconds,
         perSecond: F.functionBatchRowsPerSecond,
       });
@@ -265,7 +265,7 @@ export function workloadFamilies(
       addObservations(s.observations, key, {
         failures: F.pipelineFailures,
         retries: F.pipelineRetries,
-        leaseExpirations: F.pipelineLeaseExpirations,
+        claimsLost: F.pipelineClaimsLost,
         seconds: F.pipelineBatchSeconds,
         perSecond: F.pipelineBatchItemsPerSecond,
       });

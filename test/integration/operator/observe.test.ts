@@ -225,7 +225,7 @@ describe('observe a Function run (layer operator child process)', () => {
     expect(valueOf(all, 'layer_function_batch_rows_per_second_count', key)).toBe(2);
     expect(valueOf(all, 'layer_function_batches_failed_total', key)).toBe(0);
     expect(valueOf(all, 'layer_function_dead_lettered_rows', key)).toBe(0);
-    expect(valueOf(all, 'layer_function_lease_expirations_total', key)).toBe(0);
+    expect(valueOf(all, 'layer_function_claims_lost_total', key)).toBe(0);
     expect(valueOf(all, 'layer_function_rows_superseded_total', key)).toBe(0);
     expect(valueOf(all, 'layer_function_in_flight_batches', key)).toBe(0);
     expect(valueOf(all, 'layer_udf_queue_depth', key)).toBe(0);

@@ -86,7 +86,7 @@ describe('workload families', () => {
     ['layer_function_claims_in_flight', key, 1],
     ['layer_function_rows_per_second', key, 12.5],
     ['layer_function_discovery_passes_total', key, 4],
-    ['layer_function_lease_expirations_total', key, 1],
+    ['layer_function_claims_lost_total', key, 1],
     ['layer_function_phase', { ...key, phase: 'running' }, 1],
     ['layer_function_phase', { ...key, phase: 'idle' }, 0],
     ['layer_function_batch_failures_total', { ...key, failure_type: 'HandlerFailed' }, 1],
@@ -167,7 +167,7 @@ describe('workload families', () => {
     expect(sample(p, 'layer_pipeline_batch_duration_seconds_bucket', { ...k, le: '0.25' })).toBe(0);
     expect(sample(p, 'layer_pipeline_batch_items_per_second_bucket', { ...k, le: '50' })).toBe(1);
     expect(sample(p, 'layer_pipeline_retries_total', { ...k, failure_type: 'WorkerUnavailable' })).toBe(1);
-    expect(sample(p, 'layer_pipeline_lease_expirations_total', k)).toBe(1);
+    expect(sample(p, 'layer_pipeline_claims_lost_total', k)).toBe(1);
   });
 });
 

@@ -1,5 +1,5 @@
 // What a workload workflow measures about its own batches for Prometheus: failure and retry counts
-// by type, lease expirations, and two fixed-bucket histograms (batch seconds, rows/s) built from
+// by type, lost claims, and two fixed-bucket histograms (batch seconds, rows/s) built from
 // the `ms` and counts every worker already reports in a batch outcome. Held in workflow state so
 // they survive continue-as-new and cover pull and push workers alike; the HTTP API exports them
 // from the status query (docs/adr/0060-metrics-where-measured.md). Sandbox-safe: zod only.
@@ -29,8 +29,12 @@ export const workloadObservationsSchema = z.object({
   retriesByType: z.record(z.string(), z.number().int().nonnegative()).default({}),
   /** Failed batch outcomes and failed claims, by failure type (retried or not). */
   failuresByType: z.record(z.string(), z.number().int().nonnegative()).default({}),
-  /** Claims whose worker stopped heartbeating or overran its lease (FailureType.ClaimLost). */
-  leaseExpirations: z.number().int().nonnegative().default(0),
+  /**
+   * Claims that ended lost (FailureType.ClaimLost: heartbeat or lease timeout) once Temporal's
+   * retries of the claim activity were used up. A lapse that a retry of the same claim recovers
+   * is not seen by the workflow (it shows as the claim's attempt count in the Temporal UI).
+   */
+  claimsLost: z.number().int().nonnegative().default(0),
   batchSeconds: histogramStateSchema.prefault({}),
   batchRowsPerSecond: histogramStateSchema.prefault({}),
 });
@@ -63,11 +67,11 @@ export function observeBatch(o: WorkloadObservations, ms: number, rows: number):
   if (ms > 0) observeHistogram(o.batchRowsPerSecond, BATCH_ROWS_PER_SECOND_BUCKETS, (rows * 1000) / ms);
 }
 
-/** Counts one failure (and a lease expiry when it is one). */
+/** Counts one failure (and a lost claim when it is one). */
 export function observeFailure(o: WorkloadObservations, type: string): void {
   const label = failureTypeLabel(type);
   o.failuresByType[label] = (o.failuresByType[label] ?? 0) + 1;
-  if (type === FailureType.ClaimLost) o.leaseExpirations += 1;
+  if (type === FailureType.ClaimLost) o.claimsLost += 1;
 }
 
 export function observeRetry(o: WorkloadObservations, type: string): void {
