@@ -64,6 +64,11 @@ export const WORKLOAD_FAMILIES = {
     type: 'counter',
     help: "Claims of a Function that ended lost (worker stopped heartbeating or overran its lease) after the claim's own retries.",
   },
+  functionClaimRetries: {
+    name: 'layer_function_claim_retries_total',
+    type: 'counter',
+    help: 'Claim attempts of a Function after the first that Temporal ran (an earlier attempt lost its lease, mostly).',
+  },
   functionDiscoveryPasses: {
     name: 'layer_function_discovery_passes_total',
     type: 'counter',
@@ -154,6 +159,11 @@ export const WORKLOAD_FAMILIES = {
     type: 'counter',
     help: "Claims of a Pipeline that ended lost (worker stopped heartbeating or overran its lease) after the claim's own retries.",
   },
+  pipelineClaimRetries: {
+    name: 'layer_pipeline_claim_retries_total',
+    type: 'counter',
+    help: 'Claim attempts of a Pipeline after the first that Temporal ran (an earlier attempt lost its lease, mostly).',
+  },
   pipelineBatchSeconds: {
     name: 'layer_pipeline_batch_duration_seconds',
     type: 'histogram',
@@ -200,13 +210,14 @@ export function workloadFamilies(
   const addObservations = (
     o: WorkloadObservations,
     key: Record<string, string>,
-    defs: Record<'failures' | 'retries' | 'claimsLost' | 'seconds' | 'perSecond', FamilyDef>,
+    defs: Record<'failures' | 'retries' | 'claimsLost' | 'claimRetries' | 'seconds' | 'perSecond', FamilyDef>,
   ) => {
     for (const [type, n] of sortedEntries(o.failuresByType))
       add(defs.failures, { ...key, failure_type: type }, n);
     for (const [type, n] of sortedEntries(o.retriesByType))
       add(defs.retries, { ...key, failure_type: type }, n);
     add(defs.claimsLost, key, o.claimsLost);
+    add(defs.claimRetries, key, o.claimRetries);
     for (const x of histogramSamples(o.batchSeconds, BATCH_SECONDS_BUCKETS, key))
       add(defs.seconds, x.labels, x.value, x.suffix);
     for (const x of histogramSamples(o.batchRowsPerSecond, BATCH_ROWS_PER_SECOND_BUCKETS, key))
@@ -237,6 +248,7 @@ export function workloadFamilies(
         failures: F.functionFailures,
         retries: F.functionRetries,
         claimsLost: F.functionClaimsLost,
+        claimRetries: F.functionClaimRetries,
         seconds: F.functionBatchSeconds,
         perSecond: F.functionBatchRowsPerSecond,
       });
@@ -266,6 +278,7 @@ export function workloadFamilies(
         failures: F.pipelineFailures,
         retries: F.pipelineRetries,
         claimsLost: F.pipelineClaimsLost,
+        claimRetries: F.pipelineClaimRetries,
         seconds: F.pipelineBatchSeconds,
         perSecond: F.pipelineBatchItemsPerSecond,
       });

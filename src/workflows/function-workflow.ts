@@ -37,7 +37,12 @@ import {
 } from '../contracts/function.js';
 import { functionTaskQueue } from '../contracts/names.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
-import { observeBatch, observeFailure, observeRetry } from '../contracts/observations.js';
+import {
+  observeBatch,
+  observeClaimAttempt,
+  observeFailure,
+  observeRetry,
+} from '../contracts/observations.js';
 import { LayerPhaseKey, LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
 import {
   BatchEnvelope,
@@ -306,6 +311,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         });
         count(report.outcomes);
         if (report.systemic) observeFailure(state.observations, report.systemic.type);
+        observeClaimAttempt(state.observations, report.attempt);
         execute(envelope.onClaimReport(report, Date.now()));
       })
       .catch((err: unknown) => {

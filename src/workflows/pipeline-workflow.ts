@@ -50,7 +50,12 @@ import {
 } from '../contracts/pipeline.js';
 import { pipelineTaskQueue } from '../contracts/names.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
-import { observeBatch, observeFailure, observeRetry } from '../contracts/observations.js';
+import {
+  observeBatch,
+  observeClaimAttempt,
+  observeFailure,
+  observeRetry,
+} from '../contracts/observations.js';
 import { LayerPhaseKey, LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
 import {
   BatchEnvelope,
@@ -376,6 +381,7 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
       .then((report) => {
         count(claim, report.outcomes);
         if (report.systemic) observeFailure(state.observations, report.systemic.type);
+        observeClaimAttempt(state.observations, report.attempt);
         execute(envelope.onClaimReport(report, Date.now()));
       })
       .catch((err: unknown) => {

@@ -161,6 +161,7 @@ export function createFunctionClaimActivity(handler: FunctionHandler, store: Sto
         handlerCompute(handler, input.spec.worker.timeoutSeconds, ctx?.cancellationSignal),
         {
           resumeFrom: claimProgressFrom(ctx?.info.heartbeatDetails, input.claimId),
+          attempt: ctx?.info.attempt,
           heartbeat: (progress) => ctx?.heartbeat(progress),
           signal: ctx?.cancellationSignal,
         },

@@ -6,6 +6,7 @@ import {
   BATCH_SECONDS_BUCKETS,
   failureTypeLabel,
   observeBatch,
+  observeClaimAttempt,
   observeFailure,
   observeRetry,
   workloadObservationsSchema,
@@ -26,6 +27,8 @@ function functionStatus(): FunctionStatus {
   observeFailure(observations, 'ClaimLost');
   observeFailure(observations, 'SomethingAHandlerMadeUp');
   observeRetry(observations, 'HandlerFailed');
+  observeClaimAttempt(observations, 3); // two lost attempts before the one that finished
+  observeClaimAttempt(observations, undefined);
   return {
     name: 'tag-products',
     k8sNamespace: 'layer',
@@ -87,6 +90,7 @@ describe('workload families', () => {
     ['layer_function_rows_per_second', key, 12.5],
     ['layer_function_discovery_passes_total', key, 4],
     ['layer_function_claims_lost_total', key, 1],
+    ['layer_function_claim_retries_total', key, 2],
     ['layer_function_phase', { ...key, phase: 'running' }, 1],
     ['layer_function_phase', { ...key, phase: 'idle' }, 0],
     ['layer_function_batch_failures_total', { ...key, failure_type: 'HandlerFailed' }, 1],

@@ -35,6 +35,8 @@ export const workloadObservationsSchema = z.object({
    * is not seen by the workflow (it shows as the claim's attempt count in the Temporal UI).
    */
   claimsLost: z.number().int().nonnegative().default(0),
+  /** Claim attempts after the first that Temporal ran (an earlier attempt's lease lapsed, mostly). */
+  claimRetries: z.number().int().nonnegative().default(0),
   batchSeconds: histogramStateSchema.prefault({}),
   batchRowsPerSecond: histogramStateSchema.prefault({}),
 });
@@ -77,4 +79,9 @@ export function observeFailure(o: WorkloadObservations, type: string): void {
 export function observeRetry(o: WorkloadObservations, type: string): void {
   const label = failureTypeLabel(type);
   o.retriesByType[label] = (o.retriesByType[label] ?? 0) + 1;
+}
+
+/** Counts the lost attempts before a claim's finishing one (ClaimReport.attempt). */
+export function observeClaimAttempt(o: WorkloadObservations, attempt: number | undefined): void {
+  if (attempt !== undefined && attempt > 1) o.claimRetries += attempt - 1;
 }
