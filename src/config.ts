@@ -78,6 +78,10 @@ export const ConfigEnv = {
   leaderElectionNamespace: 'LAYER_LEADER_ELECTION_NAMESPACE',
   /** Operator: name of that Lease, one per installation (default `layer-operator`). */
   leaderElectionId: 'LAYER_LEADER_ELECTION_ID',
+  /** Log level of the role processes: trace, debug, info (default), warn, error, fatal, silent (src/observe). */
+  logLevel: 'LAYER_LOG_LEVEL',
+  /** host:port of the Temporal SDK's Prometheus exporter /metrics appends (default a free loopback port; `off`). */
+  temporalMetricsAddress: 'LAYER_TEMPORAL_METRICS_ADDRESS',
   /** Operator: `true` creates an Index CR per store namespace no Index claims (leader only). */
   indexDiscovery: 'LAYER_INDEX_DISCOVERY',
   /** Operator: namespace of the discovered Index CRs (default: the leader election namespace). */

@@ -205,6 +205,7 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
           (request) => postBatch(fetchFn, baseUrl, request, input.spec.worker.timeoutSeconds),
           {
             resumeFrom: claimProgressFrom(ctx.info.heartbeatDetails, input.claimId),
+            attempt: ctx.info.attempt,
             heartbeat: (progress) => ctx.heartbeat(progress),
             signal: ctx.cancellationSignal,
             // The limiter runs on this orchestrator's own task queue.

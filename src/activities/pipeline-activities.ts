@@ -217,6 +217,7 @@ export function createPipelineActivities(deps: PipelineActivityDeps) {
           (items, batchId) => postProcess(fetchFn, pushUrl, { ...common, batchId, items }, items),
           {
             resumeFrom: claimProgressFrom(ctx.info.heartbeatDetails, input.claimId),
+            attempt: ctx.info.attempt,
             heartbeat: (progress) => ctx.heartbeat(progress),
             signal: ctx.cancellationSignal,
             // The limiter runs on this orchestrator's own task queue.

@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createOperatorWorkerParts, type OperatorWorkerDeps } from '../activities/operator-worker.js';
 import { operatorSettingsInput, payloadDataConverter, type Config } from '../config.js';
 import { operatorSettings } from '../operator/settings.js';
@@ -15,23 +15,28 @@ import { withKeepAlive } from '../operator/kube-keep-alive.js';
 import { createStoreRouter } from '../operator/store-router.js';
 import { createStoreClient } from '../store/client.js';
 import { LayerError } from '../util/errors.js';
+import {
+  logFn,
+  observeProcess,
+  observeTemporalRuntime,
+  processLogger,
+  registerSecret,
+} from '../observe/index.js';
 import { bundleOrchestratorWorkflows, createOrchestratorWorker } from '../workers/orchestrator-worker.js';
 import { TemporalUnreachableError, temporalConnectionOptions } from './temporal-connect.js';
 
 /**
- * The Temporal SDK logs every worker state change and the webpack report at INFO; a role's own
- * log lines say what runs where, so keep the SDK to warnings and errors. Call before connecting.
+ * Structured logs and metrics (src/observe); the Temporal Runtime is wired into both when the
+ * Worker connects. The SDK's lifecycle chatter (worker state changes, the webpack report) is
+ * demoted to debug there: a role's own log lines say what runs where. Call first.
  */
 export function quietTemporalRuntime(): void {
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch {
-    // A Runtime already exists (installed by the embedding program): keep it.
-  }
+  observeProcess();
 }
 
 /** The connection a Temporal Worker polls with, or TemporalUnreachableError. */
 export async function connectTemporalWorker(config: Config): Promise<NativeConnection> {
+  await observeTemporalRuntime();
   try {
     return await NativeConnection.connect(temporalConnectionOptions(config));
   } catch (err) {
@@ -77,12 +82,9 @@ export function loadKubeConfig(
 
 export type Log = (line: string, fields?: Record<string, unknown>) => void;
 
-/** One line per event on stderr: `<role>: message {fields}`. */
+/** One structured line per event on stderr (JSON, or `<role>: message key=value` on a terminal). */
 export function roleLogger(role: string): Log {
-  return (line, fields) =>
-    process.stderr.write(
-      `${role}: ${line}${fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ''}\n`,
-    );
+  return logFn(processLogger().child({ role }));
 }
 
 export interface RunningWorker {
@@ -119,6 +121,9 @@ export async function startOrchestratorWorker(opts: {
   log: Log;
 }): Promise<RunningWorker> {
   const { config } = opts;
+  // Values no log line may carry, whatever prints them (src/observe/logger.ts scrubs them).
+  registerSecret(config.store.apiKey);
+  registerSecret(config.temporal.apiKey);
   const dataConverter = payloadDataConverter(config);
   if (dataConverter)
     opts.log(

@@ -468,3 +468,47 @@ export async function resolveKubeBinaries(
   );
   return pick(apiserver, etcd, 'built');
 }
+
+/** client_golang release whose promlint the tool module in test/promlint-bin builds. */
+export const PROMLINT_VERSION = 'v1.23.2';
+
+/**
+ * promlint — the check `promtool check metrics` runs, built from test/promlint-bin (client_golang
+ * only, about half a minute cold; all of Prometheus would take many minutes): $PROMLINT → the
+ * cache → `go build` into the cache. Throws ProvisionError without Go.
+ */
+export async function resolvePromlint(log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (env.PROMLINT) {
+    if (!isExecutable(env.PROMLINT))
+      throw new ProvisionError('promlint', `PROMLINT=${env.PROMLINT} is not executable`);
+    return env.PROMLINT;
+  }
+  const dir = join(binCacheDir(env), `promlint-${PROMLINT_VERSION}`);
+  const bin = join(dir, 'promlint');
+  if (isExecutable(bin)) return bin;
+  const go = await goAvailable(env);
+  if (!go)
+    throw new ProvisionError(
+      'promlint',
+      'no cached promlint and no Go toolchain to build it: install Go, or set PROMLINT',
+    );
+  const moduleDir = join(packageRoot(), 'test', 'promlint-bin');
+  await withBuildLock(
+    dir,
+    async () => {
+      if (isExecutable(bin)) return;
+      const tmp = join(dir, `tmp-${process.pid}`);
+      await goBuild(
+        'promlint',
+        go,
+        ['build', '-trimpath', '-ldflags=-s -w', '-o', tmp, '.'],
+        moduleDir,
+        env,
+        log,
+      );
+      renameSync(tmp, bin);
+    },
+    log,
+  );
+  return bin;
+}

@@ -6,13 +6,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { FunctionStatus } from '../contracts/function.js';
 import { pipelineQueueDepth, type PipelineStatus } from '../contracts/pipeline.js';
-import {
-  FUNCTION_QUEUE_DEPTH_METRIC,
-  PIPELINE_QUEUE_DEPTH_METRIC,
-  queueDepthMetric,
-  type QueueDepthResponse,
-  type WorkloadKind,
-} from '../contracts/names.js';
+import { queueDepthMetric, type QueueDepthResponse, type WorkloadKind } from '../contracts/names.js';
+import { renderFamilies, workloadFamilies } from '../observe/workload-metrics.js';
 import { functionStatusDepth } from '../operator/workload-engine.js';
 import { authorize, type ResolvedInboundAuth, type Scope } from './inbound-auth.js';
 
@@ -47,6 +42,8 @@ export interface HttpApiDeps {
     status(namespace: string, name: string): Promise<PipelineStatus | undefined>;
   };
   log?: (line: string, fields?: Record<string, unknown>) => void;
+  /** This process's own metrics and the Temporal SDK's, appended to /metrics (src/observe). */
+  processMetrics?: () => Promise<string>;
   /**
    * How long one workload's status query may take inside /metrics (default 2 s). A workflow with
    * no worker answering would otherwise hold the whole scrape; its sample is left out instead.
@@ -193,47 +190,32 @@ const ROUTES: Route[] = [
   },
 ];
 
-function escapeLabel(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
-/** Prometheus text exposition (format 0.0.4) of the queue depths. */
+/**
+ * Prometheus text exposition (format 0.0.4): the workload families read from each workflow's status
+ * (queue depth, rows processed, failures…; src/observe/workload-metrics.ts), then this process's
+ * own metrics and the Temporal SDK's (deps.processMetrics).
+ */
 export async function metricsText(deps: HttpApiDeps): Promise<string> {
   const timeoutMs = deps.statusTimeoutMs ?? 2_000;
   const [functions, pipelines] = await Promise.all([deps.functions.list(), deps.pipelines.list()]);
   // Every workload at once (a bounded number in flight), each query bounded: one workflow whose
   // worker is gone cannot stall the scrape for all the others.
-  const functionDepths = await mapLimited(functions, 16, async (f) => {
-    const status = await withTimeout(deps.functions.status(f.namespace, f.name), timeoutMs).catch(() => null);
-    if (status === null) return undefined;
-    return status ? functionStatusDepth(status, f.batchSize) : 0;
-  });
-  const pipelineDepths = await mapLimited(pipelines, 16, (p) =>
-    withTimeout(deps.pipelines.queueDepth(p.namespace, p.name), timeoutMs).catch(() => undefined),
-  );
-  const lines = [
-    `# HELP ${FUNCTION_QUEUE_DEPTH_METRIC} Batches waiting for or held by a worker of a Function.`,
-    `# TYPE ${FUNCTION_QUEUE_DEPTH_METRIC} gauge`,
-  ];
-  functions.forEach((f, i) => {
-    const depth = functionDepths[i];
-    if (depth === undefined) return; // its status could not be read in time: no sample
-    lines.push(
-      `${FUNCTION_QUEUE_DEPTH_METRIC}{namespace="${escapeLabel(f.namespace)}",name="${escapeLabel(f.name)}"} ${depth}`,
-    );
-  });
-  lines.push(
-    `# HELP ${PIPELINE_QUEUE_DEPTH_METRIC} Batches of work items waiting for or held by a worker of a Pipeline.`,
-    `# TYPE ${PIPELINE_QUEUE_DEPTH_METRIC} gauge`,
-  );
-  pipelines.forEach((p, i) => {
-    const depth = pipelineDepths[i];
-    if (depth === undefined) return;
-    lines.push(
-      `${PIPELINE_QUEUE_DEPTH_METRIC}{namespace="${escapeLabel(p.namespace)}",name="${escapeLabel(p.name)}"} ${depth}`,
-    );
-  });
-  return `${lines.join('\n')}\n`;
+  const functionStatuses = await mapLimited(functions, 16, async (f) => ({
+    ...f,
+    status: await withTimeout(deps.functions.status(f.namespace, f.name), timeoutMs).then(
+      (s) => s ?? null,
+      () => undefined,
+    ),
+  }));
+  const pipelineStatuses = await mapLimited(pipelines, 16, async (p) => ({
+    ...p,
+    status: await withTimeout(deps.pipelines.status(p.namespace, p.name), timeoutMs).then(
+      (s) => s ?? null,
+      () => undefined,
+    ),
+  }));
+  const own = await (deps.processMetrics?.() ?? Promise.resolve('')).catch(() => '');
+  return renderFamilies(workloadFamilies(functionStatuses, pipelineStatuses)) + own;
 }
 
 /** The promise's value, or a rejection after `ms`. */

@@ -10,6 +10,7 @@ import {
   replayFunctionDeadLetters,
 } from '../client/function-client.js';
 import { getPipelineQueueDepth, getPipelineStatus } from '../client/pipeline-client.js';
+import { processMetricsText } from '../observe/index.js';
 import type { HttpApiDeps } from './http-api.js';
 import { createKubeInboundAuthResolver, type ResolvedInboundAuth } from './inbound-auth.js';
 
@@ -30,6 +31,8 @@ export function createOperatorApiDeps(opts: {
   ready: () => boolean;
   auth?: () => Promise<ResolvedInboundAuth>;
   log?: HttpApiDeps['log'];
+  /** Appended to /metrics (default: this process's registry and the Temporal SDK's metrics). */
+  processMetrics?: HttpApiDeps['processMetrics'];
 }): HttpApiDeps {
   const custom = opts.kubeConfig.makeApiClient(CustomObjectsApi);
   const get = async (plural: string, namespace: string, name: string): Promise<RawWorkload | undefined> => {
@@ -66,6 +69,7 @@ export function createOperatorApiDeps(opts: {
         ? createKubeInboundAuthResolver({ kubeConfig: opts.kubeConfig, vectorStore: opts.vectorStore })
         : async () => ({ mode: 'open' as const })),
     ready: opts.ready,
+    processMetrics: opts.processMetrics ?? processMetricsText,
     ...(opts.log ? { log: opts.log } : {}),
     functions: {
       list: async () => (await list('functions')).map((f) => ({ ...key(f), batchSize: batchSize(f) })),

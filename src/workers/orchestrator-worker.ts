@@ -15,6 +15,12 @@ import type { S3SourceRef } from '../contracts/pipeline.js';
 import type { StoreClient } from '../store/client.js';
 import { bundleCacheKey, cachedBundle } from './workflow-bundle-cache.js';
 import { tracingWorkerOptions } from '../observe/tracing.js';
+import {
+  instrumentActivities,
+  instrumentStore,
+  processLayerMetrics,
+  type LayerMetrics,
+} from '../observe/index.js';
 
 /**
  * The workflow bundle's entry, next to this module: `index.ts` when running the sources (tsx),
@@ -38,6 +44,8 @@ export interface OrchestratorWorkerOptions {
   dataConverter?: DataConverter;
   /** More activities registered on the same queue (the operator's: createOperatorWorkerParts). */
   extraActivities?: object;
+  /** Where activity and store figures are recorded (default: this process's registry, /metrics). */
+  metrics?: LayerMetrics;
   tuning?: Pick<
     WorkerOptions,
     'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'
@@ -84,6 +92,8 @@ export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions):
   });
   // Tracing on: activity spans; always: the sink workflow spans leave the sandbox through.
   const tracing = tracingWorkerOptions({ workflows: true });
+  const metrics = opts.metrics ?? processLayerMetrics();
+  const storeFor = (namespace: string) => instrumentStore(opts.storeFor(namespace), metrics);
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -93,11 +103,14 @@ export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions):
     workflowBundle: opts.workflowBundle ?? (await bundleOrchestratorWorkflows()),
     interceptors: tracing.interceptors,
     sinks: tracing.sinks,
-    activities: {
-      ...createFunctionActivities({ storeFor: opts.storeFor, rateLimitClient }),
-      ...createPipelineActivities({ storeFor: opts.storeFor, s3For, rateLimitClient }),
-      ...opts.extraActivities,
-    },
+    activities: instrumentActivities(
+      {
+        ...createFunctionActivities({ storeFor, rateLimitClient }),
+        ...createPipelineActivities({ storeFor, s3For, rateLimitClient }),
+        ...opts.extraActivities,
+      },
+      metrics,
+    ),
     shutdownForceTime: WORKER_SHUTDOWN_FORCE_TIME,
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
     ...opts.tuning,

@@ -8,6 +8,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -40,6 +41,12 @@ import {
 } from '../contracts/function.js';
 import { functionTaskQueue } from '../contracts/names.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
+import {
+  observeBatch,
+  observeClaimAttempt,
+  observeFailure,
+  observeRetry,
+} from '../contracts/observations.js';
 import { LayerPhaseKey, LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
 import {
   BatchEnvelope,
@@ -190,6 +197,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
           }
         : {}),
       ...(state.rollout ? { rollout: state.rollout } : {}),
+      observations: state.observations,
     };
   };
 
@@ -454,7 +462,12 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         state.counters.batches += 1;
         state.counters.processed += o.counts?.written ?? 0;
         state.counters.superseded += o.counts?.superseded ?? 0;
-      } else state.lastError = `${o.batchId}: ${o.failure.message}`;
+        const c = o.counts ?? {};
+        observeBatch(state.observations, o.ms, (c.written ?? 0) + (c.skipped ?? 0) + (c.superseded ?? 0));
+      } else {
+        state.lastError = `${o.batchId}: ${o.failure.message}`;
+        observeFailure(state.observations, o.failure.type);
+      }
     }
   };
 
@@ -474,6 +487,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
           break;
         case 'retry':
           state.counters.retries += 1;
+          observeRetry(state.observations, command.failure.type);
           break;
         case 'degraded':
           state.lastError = `${command.degraded.reason}: ${command.degraded.message}`;
@@ -491,7 +505,16 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       state.rateWindow = { startedAtMs: Date.now(), processedAtStart: state.counters.processed };
     startClaim(claim, maxAttempts)
       .then((report) => {
+        // Through the Runtime's logger (src/observe): the SDK adds workflowId and runId.
+        log.debug('claim finished', {
+          function: `${spec.k8sNamespace}/${spec.name}`,
+          claimId: claim.claimId,
+          batchIds: report.outcomes.map((o) => o.batchId),
+          failed: report.outcomes.filter((o) => o.status === 'failed').length,
+        });
         count(report.outcomes);
+        if (report.systemic) observeFailure(state.observations, report.systemic.type);
+        observeClaimAttempt(state.observations, report.attempt);
         execute(envelope.onClaimReport(report, Date.now()));
       })
       .catch((err: unknown) => {
@@ -500,6 +523,13 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         const { failure, progress } = failureOf(err);
         const finished = claimProgressFrom(progress, claim.claimId);
         if (finished) count(finished.outcomes);
+        observeFailure(state.observations, failure.type);
+        log.warn('claim failed', {
+          function: `${spec.k8sNamespace}/${spec.name}`,
+          claimId: claim.claimId,
+          failureType: failure.type,
+          message: failure.message,
+        });
         state.lastError = `${claim.claimId}: ${failure.message}`;
         execute(envelope.onClaimFailed(claim.claimId, failure, finished, Date.now()));
       })
@@ -521,6 +551,14 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         type: command.failure.type,
       })
       .then((marked) => {
+        log.warn('rows dead-lettered', {
+          function: `${spec.k8sNamespace}/${spec.name}`,
+          batchId: command.batch.batchId,
+          namespace: command.batch.payload.namespace,
+          rows: marked,
+          failureType: command.failure.type,
+          message: command.failure.message,
+        });
         state.counters.deadLettered += marked;
         state.lastError = `${command.batch.batchId} (${command.batch.payload.namespace}): ${command.failure.message}`;
       })

@@ -50,6 +50,12 @@ import {
 } from '../contracts/pipeline.js';
 import { pipelineTaskQueue } from '../contracts/names.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
+import {
+  observeBatch,
+  observeClaimAttempt,
+  observeFailure,
+  observeRetry,
+} from '../contracts/observations.js';
 import { LayerPhaseKey, LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
 import {
   BatchEnvelope,
@@ -172,6 +178,7 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
       lastListingAt: state.lastListingAt,
       lastError: state.lastError,
       runsSoFar: state.runsSoFar,
+      observations: state.observations,
     };
   };
 
@@ -332,10 +339,12 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
       if (!batch) continue;
       if (o.status !== 'done') {
         state.lastError = `${o.batchId}: ${o.failure.message}`;
+        observeFailure(state.observations, o.failure.type);
         continue;
       }
       c.batches += 1;
       c.done += batch.rows;
+      observeBatch(state.observations, o.ms, batch.rows);
       c.alreadyWritten += o.counts?.alreadyWritten ?? 0;
       c.documents += o.counts?.documents ?? 0;
       c.chunksWritten += o.counts?.chunksWritten ?? 0;
@@ -364,7 +373,8 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
         }
         state.deadLetters = state.deadLetters.slice(-DEAD_LETTER_LIMIT);
         state.lastError = `${command.batch.batchId}: ${command.failure.message}`;
-      } else if (command.kind === 'degraded')
+      } else if (command.kind === 'retry') observeRetry(state.observations, command.failure.type);
+      else if (command.kind === 'degraded')
         state.lastError = `${command.degraded.reason}: ${command.degraded.message}`;
     }
   };
@@ -374,6 +384,8 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
     startClaim(claim, maxAttempts)
       .then((report) => {
         count(claim, report.outcomes);
+        if (report.systemic) observeFailure(state.observations, report.systemic.type);
+        observeClaimAttempt(state.observations, report.attempt);
         execute(envelope.onClaimReport(report, Date.now()));
       })
       .catch((err: unknown) => {
@@ -381,6 +393,7 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
         const { failure, progress } = failureOf(err);
         const finished = claimProgressFrom(progress, claim.claimId);
         if (finished) count(claim, finished.outcomes);
+        observeFailure(state.observations, failure.type);
         state.lastError = `${claim.claimId}: ${failure.message}`;
         execute(envelope.onClaimFailed(claim.claimId, failure, finished, Date.now()));
       })

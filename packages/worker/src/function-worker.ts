@@ -182,6 +182,7 @@ export function createFunctionClaimActivity(
         handlerCompute(handler, input.spec.worker.timeoutSeconds, ctx?.cancellationSignal),
         {
           resumeFrom: claimProgressFrom(ctx?.info.heartbeatDetails, input.claimId),
+          attempt: ctx?.info.attempt,
           heartbeat: (progress) => ctx?.heartbeat(progress),
           signal: ctx?.cancellationSignal,
           rateLimit: functionRateLimitGate(rateLimitClient, input.spec, ORCHESTRATOR_TASK_QUEUE),

@@ -172,6 +172,7 @@ export function createPipelineClaimActivity(
         (items, batchId) => callProcess(process, { ...common, batchId }, items, ctx, s3),
         {
           resumeFrom: claimProgressFrom(ctx?.info.heartbeatDetails, input.claimId),
+          attempt: ctx?.info.attempt,
           heartbeat: (progress) => ctx?.heartbeat(progress),
           signal: ctx?.cancellationSignal,
           rateLimit: workloadRateLimitGate(

@@ -39,7 +39,11 @@ export function nativeConnectionOptions(temporal: WorkerSettings['temporal']): N
             ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
           },
         }
-      : {}),
+      : // The SDK turns TLS on whenever an API key is set; TEMPORAL_TLS=false means a plain
+        // connection with the key (a local server, a TLS-terminating sidecar).
+        temporal.apiKey
+        ? { tls: false }
+        : {}),
   };
 }
 

@@ -156,6 +156,14 @@ describe('Function engine (pull workers)', () => {
       expect(s.counters.failedBatches).toBe(0);
       expect(s.counters.retries).toBe(2);
       expect(calls).toBe(4); // 2 failures + 2 successful batches of 8
+      // What /metrics exports from the status: the two failures and retries by type, both
+      // finished batches in the duration histogram, no lost claim.
+      expect(s.observations).toMatchObject({
+        failuresByType: { HandlerFailed: 2 },
+        retriesByType: { HandlerFailed: 2 },
+        claimsLost: 0,
+        batchSeconds: { count: 2 },
+      });
     } finally {
       await worker.stop();
     }

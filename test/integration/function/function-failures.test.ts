@@ -78,6 +78,8 @@ describe('Function engine under failure', () => {
       const { claims } = await claimHistory(h, functionWorkflowId(spec.k8sNamespace, name));
       expect(claims).toHaveLength(1);
       expect(claims[0]!.attempt).toBeGreaterThanOrEqual(2);
+      // …which the claim's report carries, so /metrics counts the lapsed attempts.
+      expect(s.observations).toMatchObject({ claimRetries: (claims[0]!.attempt ?? 0) - 1, claimsLost: 0 });
       const rows = await readAll(h.store, ns, ['tags', 'tags_v']);
       expect(rows.map((r) => [r.tags_v, r.tags])).toEqual(
         range(1, 9).map((id) => ['v1', ['product', 'number', String(id), 'deluxe']]),

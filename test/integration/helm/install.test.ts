@@ -25,6 +25,7 @@ import { temporalAddress } from '../../helpers/servers.js';
 import {
   condition,
   eventually,
+  apiBaseOf,
   leaderIdentity,
   startOperatorProcess,
   type OperatorProcess,
@@ -277,7 +278,7 @@ describe('helm upgrade --install on a real kube-apiserver', () => {
     expect(rules.status.observedGeneration).toBe(rules.metadata.generation);
 
     // The HTTP API follows the rendered VectorStore's keys mode: control calls need the worker key.
-    const apiBase = /operator\/api: listening on (http:\/\/\S+)/.exec(operator.log())?.[1];
+    const apiBase = apiBaseOf(operator.log());
     expect(apiBase).toBeDefined();
     const discover = (key?: string) =>
       fetch(`${apiBase}/v1/functions/${NS}/nothing-here/discover`, {

@@ -5,7 +5,7 @@
 // apiserver has a type for by a server-side dry run with fieldValidation=Strict. Secrets appear
 // only in the release Secret; env names are the ones the code reads; RBAC is deploy/operator's.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
@@ -72,7 +72,10 @@ const EVERYTHING = {
   operator: { split: { enabled: true }, watchNamespaces: ['layer', 'team-a'] },
   workers: { storeUrl: 'http://gateway.layer.svc:8080' },
   keda: { installed: false },
-  metrics: { serviceMonitor: { enabled: true, labels: { release: 'prometheus' } } },
+  metrics: {
+    serviceMonitor: { enabled: true, labels: { release: 'prometheus' } },
+    grafanaDashboard: { enabled: true },
+  },
   ingress: { host: 'layer.example.com', className: 'alb', tlsSecretName: 'layer-tls' },
   workerKarpenter: { enabled: true, clusterName: 'layer-prod', nodeRole: 'KarpenterNodeRole-layer-prod' },
 };
@@ -227,7 +230,10 @@ describe('helm template', () => {
   it('keeps every secret value in the release Secret: no ConfigMap, no env literal, no CR field holds one', async () => {
     for (const c of cases) {
       const objects = await render(c.args);
-      expect(objects.filter((o) => o.kind === 'ConfigMap')).toEqual([]);
+      // The only ConfigMap is the opt-in Grafana dashboard (checked for secrets below like the rest).
+      expect(objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.name !== 'layer-dashboard')).toEqual(
+        [],
+      );
       if (c.secrets.length === 0) {
         expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
         continue;
@@ -377,6 +383,12 @@ describe('helm template', () => {
         ),
     );
     expect(served.map((d) => d.metadata.name as string)).toEqual(['layer-api']);
+    // The Grafana dashboard, for the sidecar, exactly as deploy/grafana holds it.
+    const dashboard = findObject(objects, 'ConfigMap', 'layer-dashboard');
+    expect(dashboard.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
+    expect(JSON.parse(dashboard.data['layer-dashboard.json'] as string)).toEqual(
+      JSON.parse(readFileSync(join(chartPath(), '..', '..', 'grafana', 'layer-dashboard.json'), 'utf8')),
+    );
   });
 });
 

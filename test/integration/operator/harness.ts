@@ -279,9 +279,32 @@ export interface OperatorProcess {
   stop(): Promise<number | null>;
 }
 
-/** This process's identity from its `leading: … {"identity": "…"}` log line, once it leads. */
-export const leaderIdentity = (op: OperatorProcess): string | undefined =>
-  /operator\/watcher: leading: [^\n]*"identity":"([^"]+)"/.exec(op.log())?.[1];
+/** The process's JSON log lines (src/observe/logger.ts) whose role is `role` and message matches. */
+export function roleSaid(log: string, role: string, msg: RegExp): Record<string, unknown>[] {
+  return log
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    })
+    .filter((r) => r.role === role && typeof r.msg === 'string' && msg.test(r.msg));
+}
+
+/** The HTTP API's base URL from its `listening on <url>` line. */
+export const apiBaseOf = (log: string): string | undefined =>
+  /^listening on (http:\/\/\S+)/.exec(
+    String(roleSaid(log, 'operator/api', /^listening on /)[0]?.msg ?? ''),
+  )?.[1];
+
+/** This process's identity from its `leading: …` log line (field identity), once it leads. */
+export const leaderIdentity = (op: OperatorProcess): string | undefined => {
+  const id = roleSaid(op.log(), 'operator/watcher', /^leading:/)[0]?.identity;
+  return typeof id === 'string' ? id : undefined;
+};
 
 /**
  * Starts `layer operator` with only `env` (plus PATH and HOME) and resolves once its informers
@@ -291,7 +314,7 @@ export async function startOperatorProcess(
   env: Record<string, string>,
   /** When the process counts as started (default: informers started and the API listening). */
   startedWhen: (log: string) => boolean = (log) =>
-    log.includes('informers started') && /operator\/api: listening on/.test(log),
+    log.includes('informers started') && apiBaseOf(log) !== undefined,
 ): Promise<OperatorProcess> {
   const bin = fileURLToPath(new URL('../../../bin/layer.js', import.meta.url));
   const child = spawn(process.execPath, [bin, 'operator', '--port', '0'], {
@@ -306,6 +329,11 @@ export async function startOperatorProcess(
       if (startedWhen(log)) resolve();
     });
     child.once('exit', (code) => reject(new Error(`layer operator exited with ${code}:\n${log}`)));
+    // Fail with what it said rather than a bare hook timeout.
+    setTimeout(
+      () => reject(new Error(`layer operator not started after 150 s:\n${log.slice(-4000)}`)),
+      150_000,
+    ).unref();
   });
   return {
     child,

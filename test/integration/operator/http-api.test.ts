@@ -7,8 +7,8 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubern
 import { createHttpApi, type HttpApi, type HttpApiDeps } from '../../../src/server/http-api.js';
 import { createKubeInboundAuthResolver } from '../../../src/server/inbound-auth.js';
 import { mintServiceAccountCredentials } from '../../../src/dev/kube-apiserver.js';
-import type { FunctionStatus } from '../../../src/contracts/function.js';
-import type { PipelineStatus } from '../../../src/contracts/pipeline.js';
+import { functionCountersSchema, type FunctionStatus } from '../../../src/contracts/function.js';
+import { pipelineCountersSchema, type PipelineStatus } from '../../../src/contracts/pipeline.js';
 import { kubeConfig } from '../../helpers/servers.js';
 import {
   applyCr,
@@ -27,7 +27,15 @@ let operatorKc: KubeConfig;
 const apis: HttpApi[] = [];
 
 function status(pendingRows: number, inFlightBatches: number): FunctionStatus {
-  return { pendingRows, inFlightBatches } as FunctionStatus;
+  // What /metrics reads besides the depth: the workflow's counters and gauges.
+  return {
+    pendingRows,
+    inFlightBatches,
+    phase: 'running',
+    claimsInFlight: inFlightBatches,
+    rowsPerSecond: 0,
+    counters: functionCountersSchema.parse({}),
+  } as FunctionStatus;
 }
 
 function pipelineStatus(pending: number, batchSize: number, inFlightBatches: number): PipelineStatus {
@@ -36,6 +44,7 @@ function pipelineStatus(pending: number, batchSize: number, inFlightBatches: num
     batchSize,
     inFlightBatches,
     queue: { pending, inFlight: 64, done: 0, failed: 0 },
+    counters: pipelineCountersSchema.parse({}),
   } as PipelineStatus;
 }
 

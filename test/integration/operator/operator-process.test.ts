@@ -28,6 +28,7 @@ import { loadSeed } from '../../fixtures/seeds.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import { range, readAll, seedRows, taggingHandler } from '../function/harness.js';
 import {
+  apiBaseOf,
   applyCr,
   condition,
   eventually,
@@ -121,7 +122,7 @@ describe('layer operator (child process)', () => {
 
     // KEDA's queue depth, from the process's own API and the real running workflow: 64 pending
     // rows in batches of 32, before any worker exists.
-    const apiBase = /operator\/api: listening on (http:\/\/\S+)/.exec(operator!.log())?.[1];
+    const apiBase = apiBaseOf(operator!.log());
     expect(apiBase).toBeDefined();
     const depthUrl = `${apiBase}/v1/queue-depth/functions/${ns}/${name}`;
     const depth = async () => ((await (await fetch(depthUrl)).json()) as { queueDepth: number }).queueDepth;

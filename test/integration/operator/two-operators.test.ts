@@ -19,7 +19,9 @@ import {
   applyCr,
   condition,
   eventually,
+  apiBaseOf,
   leaderIdentity,
+  roleSaid,
   readCr,
   startOperatorProcess,
   type OperatorProcess,
@@ -55,8 +57,8 @@ beforeAll(async () => {
     LAYER_LEADER_ELECTION_ID: LEASE,
   };
   const started = (log: string) =>
-    /operator\/api: listening on/.test(log) &&
-    /operator\/watcher: (leading|standing by)/.test(log) &&
+    apiBaseOf(log) !== undefined &&
+    roleSaid(log, 'operator/watcher', /^(leading|standing by)/).length > 0 &&
     // The leader has listed before it counts as started.
     (!/leading:/.test(log) || log.includes('informers started'));
   operators.push(

@@ -136,6 +136,8 @@ spec:
               value: {{ $v.workers.storeUrl | default (printf "http://layer-gateway.%s.svc:8080" $.Release.Namespace) | quote }}
             - name: LAYER_RELEASE_SECRET_NAME
               value: {{ include "layer.secretName" $ | quote }}
+            - name: LAYER_LOG_LEVEL
+              value: {{ $v.operator.logLevel | default "info" | quote }}
             - name: LAYER_LEADER_ELECT
               value: {{ $v.operator.leaderElection.enabled | toString | quote }}
             {{- if $v.operator.leaderElection.enabled }}

@@ -38,6 +38,11 @@ export interface ClaimReport {
   outcomes: BatchOutcome[];
   /** Set when a systemic failure stopped the claim: the batches after `outcomes` did not run. */
   systemic?: FailureReport;
+  /**
+   * The activity attempt that finished the claim, when > 1: earlier attempts were lost (lease or
+   * heartbeat timeout, mostly) and Temporal retried the claim (the workflow counts them, ADR 0060).
+   */
+  attempt?: number;
 }
 
 /** Heartbeat interval of a claim, and the heartbeat timeout that detects a dead claimant. */

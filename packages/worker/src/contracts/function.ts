@@ -7,6 +7,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { envelopeCarriedSchema } from './claims.js';
 import { rateLimitRuntimeSchema } from './rate-limit.js';
 import type { BatchOutcome, ClaimReport, DegradedStatus } from './claims.js';
+import { workloadObservationsSchema, type WorkloadObservations } from './observations.js';
 
 /** Task queue of the orchestrator's own Worker (workflows and orchestrator-side activities). */
 export const ORCHESTRATOR_TASK_QUEUE = 'layer-orchestrator';
@@ -154,6 +155,8 @@ export const functionCarriedStateSchema = z.object({
   runsSoFar: z.number().int().nonnegative().default(0),
   /** A canary rollout in progress or aborted (absent: the engine runs the spec's version). */
   rollout: rolloutStateSchema.optional(),
+  /** What /metrics exports beyond the counters (failures by type, batch histograms). */
+  observations: workloadObservationsSchema.prefault({}),
 });
 export type FunctionCarriedState = z.infer<typeof functionCarriedStateSchema>;
 
@@ -210,6 +213,8 @@ export interface FunctionStatus {
   rateLimit?: FunctionRateLimitStatus;
   /** A canary rollout (outputVersion is then the version the engine runs, rollout.toVersion the CR's). */
   rollout?: RolloutState;
+  /** Absent from runs of engine v1 (no measurements there). */
+  observations?: WorkloadObservations;
 }
 
 export interface FunctionRateLimitStatus {

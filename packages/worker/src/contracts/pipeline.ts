@@ -4,6 +4,7 @@
 // @temporalio/workflow only): the workflow parses its own input with these schemas.
 import { z } from 'zod';
 import { rateLimitRuntimeSchema, type RateLimitRuntime } from './rate-limit.js';
+import { workloadObservationsSchema, type WorkloadObservations } from './observations.js';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { envelopeCarriedSchema, type DegradedStatus } from './claims.js';
 import { FailureType } from './failures.js';
@@ -173,6 +174,8 @@ export const pipelineCarriedStateSchema = z.object({
   lastListingAt: z.string().optional(),
   lastError: z.string().optional(),
   runsSoFar: z.number().int().nonnegative().default(0),
+  /** What /metrics exports beyond the counters (failures by type, batch histograms). */
+  observations: workloadObservationsSchema.prefault({}),
 });
 export type PipelineCarriedState = z.infer<typeof pipelineCarriedStateSchema>;
 
@@ -210,6 +213,8 @@ export interface PipelineStatus {
   lastListingAt?: string;
   lastError?: string;
   runsSoFar: number;
+  /** Absent from runs of engine v1. Its rows/s histogram counts work items per second. */
+  observations?: WorkloadObservations;
 }
 
 export interface SubmitItemsResult {

@@ -33,6 +33,8 @@ export interface ClaimRunOptions {
   resumeFrom?: ClaimReport | undefined;
   heartbeat?: (progress: ClaimReport) => void;
   heartbeatEveryMs?: number;
+  /** The activity attempt running the claim; reported when > 1 (an earlier attempt was lost). */
+  attempt?: number | undefined;
   /** Aborted when the claim is cancelled: the run stops between batches and rethrows. */
   signal?: AbortSignal | undefined;
   now?: () => number;
@@ -127,7 +129,8 @@ export async function runClaim<B extends { batchId: string }, R, C>(
     await finishing;
     // A prefetch started before a systemic stop must not end as an unhandled rejection.
     await preparing;
-    return systemic ? { ...progress, systemic } : progress;
+    const attempt = options.attempt !== undefined && options.attempt > 1 ? { attempt: options.attempt } : {};
+    return systemic ? { ...progress, ...attempt, systemic } : { ...progress, ...attempt };
   } finally {
     if (timer) clearInterval(timer);
   }
