@@ -3,11 +3,13 @@
 //   1. upsert 1M catalogue rows (8 attributes) in 10k-row requests,
 //   2. a filtered, id-paged scan of all of them (10k rows a page),
 //   3. patch 100k rows in 10k-row requests.
-// Prints rows/s per phase and peak RSS; the last line is one JSON object.
+// Prints rows/s per phase, peak RSS and rss_per_1m_rows_mb, each beside the 1-minute load
+// average (figures from a busy machine are not comparable); the last line is one JSON object.
 // Usage: npm run bench:store [-- --rows N --patch N --batch N]
+//        npm run bench:store -- --scale 10000000   (the 10M-row figure; --scale is --rows)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createStoreClient } from '../src/store/client.js';
@@ -18,7 +20,7 @@ function arg(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-const ROWS = arg('rows', 1_000_000);
+const ROWS = arg('scale', arg('rows', 1_000_000));
 const PATCH = arg('patch', 100_000);
 const BATCH = arg('batch', 10_000);
 const NAMESPACE = 'bench-products';
@@ -47,6 +49,10 @@ async function startServer(dataDir: string): Promise<{ url: string; child: Child
   return { url, child };
 }
 
+function load1(): string {
+  return loadavg()[0]!.toFixed(2);
+}
+
 function rate(rows: number, ms: number): number {
   return Math.round(rows / (ms / 1000));
 }
@@ -72,7 +78,9 @@ async function main(): Promise<void> {
     };
     await Promise.all([upsertWorker(), upsertWorker()]);
     const upsertMs = performance.now() - t;
-    log(`upsert: ${ROWS} rows in ${(upsertMs / 1000).toFixed(1)} s = ${rate(ROWS, upsertMs)} rows/s`);
+    log(
+      `upsert: ${ROWS} rows in ${(upsertMs / 1000).toFixed(1)} s = ${rate(ROWS, upsertMs)} rows/s (load ${load1()})`,
+    );
 
     // 2. Filtered id-paged scan of everything (the filter holds for every row: price >= 0).
     t = performance.now();
@@ -91,7 +99,9 @@ async function main(): Promise<void> {
     } while (afterId !== null);
     const scanMs = performance.now() - t;
     if (scanned !== ROWS) throw new Error(`scan returned ${scanned} rows, expected ${ROWS}`);
-    log(`scan:   ${scanned} rows in ${(scanMs / 1000).toFixed(1)} s = ${rate(scanned, scanMs)} rows/s`);
+    log(
+      `scan:   ${scanned} rows in ${(scanMs / 1000).toFixed(1)} s = ${rate(scanned, scanMs)} rows/s (load ${load1()})`,
+    );
 
     // 3. Patch 100k rows spread over the id space.
     t = performance.now();
@@ -108,11 +118,18 @@ async function main(): Promise<void> {
     }
     const patchMs = performance.now() - t;
     if (patched !== PATCH) throw new Error(`patched ${patched} rows, expected ${PATCH}`);
-    log(`patch:  ${patched} rows in ${(patchMs / 1000).toFixed(1)} s = ${rate(patched, patchMs)} rows/s`);
+    log(
+      `patch:  ${patched} rows in ${(patchMs / 1000).toFixed(1)} s = ${rate(patched, patchMs)} rows/s (load ${load1()})`,
+    );
 
     const serverRss = peakRssMb(child.pid);
     const clientRss = Math.round(process.resourceUsage().maxRSS / 1024);
-    log(`peak RSS: store ${serverRss} MB, bench client ${clientRss} MB`);
+    // At 1M rows this is the measured peak; at other scales, the peak scaled linearly (which
+    // overstates small runs, where the process's fixed ~60 MB dominates).
+    const per1m = Math.round((serverRss * 1_000_000) / ROWS);
+    log(
+      `peak RSS: store ${serverRss} MB (rss_per_1m_rows_mb ${per1m}${ROWS === 1_000_000 ? '' : ', scaled'}), bench client ${clientRss} MB (load ${load1()})`,
+    );
     log(
       JSON.stringify({
         rows: ROWS,
@@ -120,7 +137,9 @@ async function main(): Promise<void> {
         scan_rows_per_s: rate(scanned, scanMs),
         patch_rows_per_s: rate(patched, patchMs),
         peak_rss_mb: serverRss,
+        rss_per_1m_rows_mb: per1m,
         client_peak_rss_mb: clientRss,
+        load_avg_1m: Number(load1()),
       }),
     );
   } finally {

@@ -1,5 +1,6 @@
-// One namespace held in memory: rows by id, an ordered id set, the schema, and lazily built
-// equality indexes (attribute value → ordered ids). Mutation happens only through `apply`,
+// One namespace: rows by id (in memory, or on disk behind a compact in-memory index: see
+// rows.ts), an ordered id set, the schema, and lazily built equality indexes (attribute
+// value → ordered ids). Mutation happens only through `apply`,
 // which a write calls after its plan has been validated and logged, so a failed request never
 // leaves a half-applied change behind.
 import { compareIds, type Id } from './ids.js';
@@ -7,6 +8,7 @@ import { SortedIds } from './sorted-ids.js';
 import { conjuncts, type FilterNode, type Row } from './filter.js';
 import { elementType, isVectorType, type Schema, type Value } from './schema.js';
 import { FtsIndex } from './fts/bm25.js';
+import { MemoryRows, type RowTable } from './rows.js';
 
 /** At most this many attributes get an equality index per namespace. */
 const MAX_INDEXES = 16;
@@ -24,10 +26,8 @@ export interface NamespaceMeta {
 }
 
 export class NamespaceState {
-  readonly rows = new Map<Id, Row>();
   readonly ids = new SortedIds();
   schema: Schema = new Map();
-  logicalBytes = 0;
   private readonly indexes = new Map<string, Map<IndexKey, SortedIds>>();
   /** Full-text indexes, built on first use per attribute (see ftsIndex). */
   private readonly ftsIndexes = new Map<string, FtsIndex>();
@@ -35,20 +35,41 @@ export class NamespaceState {
   constructor(
     readonly name: string,
     public meta: NamespaceMeta,
-  ) {}
+    readonly rows: RowTable = new MemoryRows(),
+  ) {
+    // A segment opened from disk already holds documents: order their ids once. Numbers sort as
+    // a typed array (fast for millions), strings after them, as compareIds orders them.
+    if (rows.size > 0) {
+      const nums = new Float64Array(rows.size);
+      let n = 0;
+      const strs: string[] = [];
+      for (const id of rows.keys()) {
+        if (typeof id === 'number') nums[n++] = id;
+        else strs.push(id);
+      }
+      for (const id of nums.subarray(0, n).sort()) this.ids.add(id);
+      for (const id of strs.sort()) this.ids.add(id);
+    }
+  }
+
+  get logicalBytes(): number {
+    return this.rows.logicalBytes;
+  }
 
   /** Replaces (or removes, when `row` is null) one document, keeping indexes in step. */
   put(id: Id, row: Row | null): void {
-    const old = this.rows.get(id);
-    if (old) this.logicalBytes -= rowBytes(id, old);
+    // The previous version is read (from disk, for a durable namespace) only when an index
+    // needs it to unindex old values.
+    const indexed = this.indexes.size > 0 || this.ftsIndexes.size > 0;
+    const old = indexed ? this.rows.get(id) : undefined;
     if (row) {
+      const existed = indexed ? old !== undefined : this.rows.has(id);
       this.rows.set(id, row);
-      if (!old) this.ids.add(id);
-      this.logicalBytes += rowBytes(id, row);
-    } else if (old) {
-      this.rows.delete(id);
+      if (!existed) this.ids.add(id);
+    } else if (this.rows.delete(id)) {
       this.ids.delete(id);
     }
+    if (!indexed) return;
     for (const [attr, index] of this.indexes) {
       const before = old ? indexKey(old[attr]) : undefined;
       const after = row ? indexKey(row[attr]) : undefined;
@@ -183,17 +204,4 @@ function indexKey(v: Value | undefined): IndexKey | undefined {
   if (v === undefined || v === null) return null;
   if (Array.isArray(v)) return undefined;
   return v;
-}
-
-/** A cheap estimate of a document's logical size (what metadata reports). */
-export function rowBytes(id: Id, row: Row): number {
-  let n = typeof id === 'number' ? 8 : id.length;
-  for (const k in row) {
-    const v = row[k];
-    n += k.length;
-    if (typeof v === 'string') n += v.length;
-    else if (Array.isArray(v)) n += v.length * 8;
-    else n += 8;
-  }
-  return n;
 }

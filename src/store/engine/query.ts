@@ -259,22 +259,24 @@ export function runQuery(ns: NamespaceState, q: Obj, opts: QueryOptions = {}): Q
       }
       return { rows: rows.slice(offset), examined, plan: `${plan}, ordered by id, limit ${limit.total}` };
     }
-    const matches: Id[] = [];
+    // Each match's sort key is read once: on a durable namespace a row read is a decode.
+    const matches: { id: Id; key: (Value | undefined)[] }[] = [];
     for (const id of ids) {
       examined++;
-      if (!filter || filter.test(id, ns.rows.get(id)!)) matches.push(id);
+      const row = ns.rows.get(id)!;
+      if (!filter || filter.test(id, row))
+        matches.push({ id, key: order.map((k) => (k.attr === 'id' ? id : row[k.attr])) });
     }
-    const cmp = (a: Id, b: Id): number => {
-      const ra = ns.rows.get(a)!;
-      const rb = ns.rows.get(b)!;
-      for (const k of order) {
-        const c = k.attr === 'id' ? compareIds(a, b) : nullsFirstCompare(ra[k.attr], rb[k.attr]);
+    const cmp = (a: (typeof matches)[number], b: (typeof matches)[number]): number => {
+      for (let i = 0; i < order.length; i++) {
+        const k = order[i]!;
+        const c = k.attr === 'id' ? compareIds(a.id, b.id) : nullsFirstCompare(a.key[i], b.key[i]);
         if (c !== 0) return k.desc ? -c : c;
       }
-      return compareIds(a, b);
+      return compareIds(a.id, b.id);
     };
     matches.sort(cmp);
-    for (const id of matches) {
+    for (const { id } of matches) {
       const row = ns.rows.get(id)!;
       if (!take(id, row)) continue;
       rows.push(project(id, row));

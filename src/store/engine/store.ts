@@ -1,7 +1,8 @@
 // The store: all namespaces, their write locks, and (unless in memory) their disk persistence.
 // Writes: lock the namespace → plan (pure validation) → log + fsync → apply → answer. Reads run
-// synchronously against memory without the lock; since applying a plan is synchronous too, a
-// read sees a write entirely or not at all.
+// synchronously (a durable namespace's rows are read from its segment with synchronous I/O)
+// without the lock; since applying a plan is synchronous too, a read sees a write entirely or
+// not at all.
 import { badRequest, namespaceNotFound, unprocessable } from './errors.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { NamespaceState } from './namespace.js';
@@ -15,8 +16,10 @@ type Obj = Record<string, unknown>;
 export interface StoreOptions {
   /** Directory for durable data; omit for an in-memory store. */
   dataDir?: string;
-  /** Minimum log size before a namespace is snapshotted (default 64 MiB). */
+  /** Log size at which a durable namespace is checkpointed (default 64 MiB). */
   minSnapshotWalBytes?: number;
+  /** Decoded rows cached per durable namespace (rows.ts). */
+  rowCacheRows?: number;
   /** Clock, injectable for tests. */
   now?: () => number;
 }
@@ -44,7 +47,9 @@ export class Store {
   }
 
   static async open(opts: StoreOptions = {}): Promise<Store> {
-    const disk = opts.dataDir ? new DiskPersistence(opts.dataDir, opts.minSnapshotWalBytes) : undefined;
+    const disk = opts.dataDir
+      ? new DiskPersistence(opts.dataDir, opts.minSnapshotWalBytes, opts.rowCacheRows)
+      : undefined;
     const store = new Store(disk, opts);
     if (disk) for (const ns of await disk.loadAll()) store.namespaces.set(ns.name, ns);
     return store;
@@ -98,7 +103,8 @@ export class Store {
         else rec.del.push(id);
       }
       const snapshotDue = this.disk ? await this.disk.append(name, rec) : false;
-      const ns = existing ?? new NamespaceState(name, { createdAt: at, updatedAt: at, lastWriteAt: at });
+      const meta = { createdAt: at, updatedAt: at, lastWriteAt: at };
+      const ns = existing ?? (this.disk ? this.disk.create(name, meta) : new NamespaceState(name, meta));
       applyRecord(ns, rec);
       this.namespaces.set(name, ns);
       if (snapshotDue) await this.disk!.snapshot(ns);
