@@ -16,7 +16,7 @@ export interface HeapGovernor {
 }
 
 /** `minBudget`: bytes of garbage tolerated above the live heap (at least; half the live heap if larger). */
-export function createHeapGovernor(minBudget = 96 * 1024 * 1024): HeapGovernor {
+export function createHeapGovernor(minBudget = 64 * 1024 * 1024): HeapGovernor {
   let gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) {
     // Exposes V8's collector without requiring `node --expose-gc` on every command line.

@@ -33,7 +33,7 @@ export interface StoreServerOptions {
   rowCacheRows?: number;
   /**
    * Garbage (bytes) tolerated above the live heap before a full collection (heap-governor.ts);
-   * default 96 MiB for a durable store, off in memory. 0 turns it off.
+   * default 64 MiB for a durable store, off in memory. 0 turns it off.
    */
   heapBudgetBytes?: number;
   /** The engine's clock (created_at, updated_at, …), injectable for tests. */
@@ -71,7 +71,7 @@ export async function startStoreServer(opts: StoreServerOptions = {}): Promise<S
   const store = await Store.open(storeOpts);
   const keys = new Set(opts.apiKeys ?? []);
   const maxBody = opts.maxBodyBytes ?? 512 * 1024 * 1024;
-  const budget = opts.heapBudgetBytes ?? (opts.memory ? 0 : 96 * 1024 * 1024);
+  const budget = opts.heapBudgetBytes ?? (opts.memory ? 0 : 64 * 1024 * 1024);
   const governor = budget > 0 ? createHeapGovernor(budget) : undefined;
   const server = createServer((req, res) => {
     void handle(store, keys, maxBody, req, res).finally(() => governor?.check());
