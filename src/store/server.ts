@@ -31,6 +31,8 @@ export interface StoreServerOptions {
   minSnapshotWalBytes?: number;
   /** Passed to the engine (decoded rows cached per durable namespace). */
   rowCacheRows?: number;
+  /** Passed to the engine (rows from which unfiltered ANN queries use the HNSW index). */
+  annThreshold?: number;
   /**
    * Garbage (bytes) tolerated above the live heap before a full collection (heap-governor.ts);
    * default 64 MiB for a durable store, off in memory. 0 turns it off.
@@ -65,6 +67,7 @@ export async function startStoreServer(opts: StoreServerOptions = {}): Promise<S
   const storeOpts: StoreOptions = {
     minSnapshotWalBytes: opts.minSnapshotWalBytes,
     rowCacheRows: opts.rowCacheRows,
+    annThreshold: opts.annThreshold,
     now: opts.now,
   };
   if (!opts.memory) storeOpts.dataDir = opts.dataDir;

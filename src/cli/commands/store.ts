@@ -26,6 +26,7 @@ interface StoreServeOptions {
   key: string[];
   checkpointBytes?: string;
   rowCache?: string;
+  annThreshold?: string;
 }
 
 export function registerStoreCommands(program: Command): void {
@@ -41,6 +42,7 @@ export function registerStoreCommands(program: Command): void {
     .option('--key <key>', 'accepted bearer key (repeatable); none means open', collect, [] as string[])
     .option('--checkpoint-bytes <n>', 'checkpoint a namespace once its write-ahead log outgrows n bytes')
     .option('--row-cache <n>', 'decoded rows cached per namespace (rows themselves stay on disk)')
+    .option('--ann-threshold <n>', 'rows from which unfiltered ANN queries use an HNSW index (default 10000)')
     .action(async (opts: StoreServeOptions) => {
       const server = await startStoreServer({
         ...(opts.memory ? { memory: true } : { dataDir: opts.data }),
@@ -51,6 +53,9 @@ export function registerStoreCommands(program: Command): void {
           ? { minSnapshotWalBytes: positiveInt('--checkpoint-bytes', opts.checkpointBytes) }
           : {}),
         ...(opts.rowCache !== undefined ? { rowCacheRows: positiveInt('--row-cache', opts.rowCache) } : {}),
+        ...(opts.annThreshold !== undefined
+          ? { annThreshold: positiveInt('--ann-threshold', opts.annThreshold) }
+          : {}),
       });
       process.stdout.write(
         `store listening on ${server.url} (${opts.memory ? 'in memory' : `data in ${opts.data}`}, ${opts.key.length ? `${opts.key.length} key(s)` : 'open'})\n`,

@@ -6,9 +6,10 @@
 import { compareIds, type Id } from './ids.js';
 import { SortedIds } from './sorted-ids.js';
 import { conjuncts, type FilterNode, type Row } from './filter.js';
-import { elementType, isVectorType, type Schema, type Value } from './schema.js';
+import { elementType, isVectorType, vectorDims, type Schema, type Value } from './schema.js';
 import { FtsIndex } from './fts/bm25.js';
 import { MemoryRows, type RowTable } from './rows.js';
+import { HnswIndex, type AnnMetric } from './ann.js';
 
 /** At most this many attributes get an equality index per namespace. */
 const MAX_INDEXES = 16;
@@ -31,6 +32,8 @@ export class NamespaceState {
   private readonly indexes = new Map<string, Map<IndexKey, SortedIds>>();
   /** Full-text indexes, built on first use per attribute (see ftsIndex). */
   private readonly ftsIndexes = new Map<string, FtsIndex>();
+  /** HNSW indexes per vector attribute, built by the first ANN query over a large namespace. */
+  private readonly annIndexes = new Map<string, HnswIndex>();
 
   constructor(
     readonly name: string,
@@ -60,7 +63,7 @@ export class NamespaceState {
   put(id: Id, row: Row | null): void {
     // The previous version is read (from disk, for a durable namespace) only when an index
     // needs it to unindex old values.
-    const indexed = this.indexes.size > 0 || this.ftsIndexes.size > 0;
+    const indexed = this.indexes.size > 0 || this.ftsIndexes.size > 0 || this.annIndexes.size > 0;
     const old = indexed ? this.rows.get(id) : undefined;
     if (row) {
       const existed = indexed ? old !== undefined : this.rows.has(id);
@@ -88,6 +91,14 @@ export class NamespaceState {
       }
     }
     if (this.ftsIndexes.size > 0) for (const fts of this.ftsIndexes.values()) fts.update(id, old, row);
+    for (const [attr, ann] of this.annIndexes) {
+      const before = old?.[attr];
+      const after = row?.[attr];
+      // A patch rewrites the row but cannot change a vector: skip re-inserting an equal one.
+      if (Array.isArray(after) && Array.isArray(before) && sameVector(before, after) && ann.has(id)) continue;
+      if (Array.isArray(after)) ann.add(id, after as number[]);
+      else ann.remove(id);
+    }
   }
 
   /**
@@ -106,6 +117,26 @@ export class NamespaceState {
       index = new FtsIndex(attr, key, setting);
       for (const [id, row] of this.rows) index.update(id, undefined, row);
       this.ftsIndexes.set(attr, index);
+    }
+    return index;
+  }
+
+  /**
+   * The HNSW index of vector attribute `attr` for `metric`, built on first use (and rebuilt
+   * when the metric or dimensions changed, or once over half its nodes are deleted).
+   */
+  annIndex(attr: string, metric: AnnMetric): HnswIndex | undefined {
+    const entry = this.schema.get(attr);
+    const dims = entry ? vectorDims(entry.type) : undefined;
+    if (dims === undefined) return undefined;
+    let index = this.annIndexes.get(attr);
+    if (!index || index.metric !== metric || index.dims !== dims || index.deletedRatio > 0.5) {
+      index = new HnswIndex(dims, metric);
+      for (const id of this.ids.ascending()) {
+        const v = this.rows.get(id)?.[attr];
+        if (Array.isArray(v)) index.add(id, v as number[]);
+      }
+      this.annIndexes.set(attr, index);
     }
     return index;
   }
@@ -199,6 +230,13 @@ function* bounded(
 }
 
 const EMPTY = new SortedIds();
+
+function sameVector(a: unknown[], b: unknown[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function indexKey(v: Value | undefined): IndexKey | undefined {
   if (v === undefined || v === null) return null;

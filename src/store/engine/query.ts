@@ -40,7 +40,14 @@ type Obj = Record<string, unknown>;
 
 export interface QueryOptions {
   vectorEncoding?: 'float' | 'base64';
+  /** Namespaces with at least this many rows answer unfiltered ANN queries from an HNSW index. */
+  annThreshold?: number;
 }
+
+/** Default ANN threshold: below it exact search is fast enough and exact. */
+export const DEFAULT_ANN_THRESHOLD = 10_000;
+/** HNSW beam width for queries (at least the number of rows wanted). */
+export const ANN_EF = 128;
 
 export interface QueryOutput {
   rows?: Obj[];
@@ -329,6 +336,26 @@ export function runQuery(ns: NamespaceState, q: Obj, opts: QueryOptions = {}): Q
       throw badRequest(`rank_by: query vector has ${vec.length} dimensions; '${attr}' has ${dims}`);
     const metric = (q.distance_metric as string | undefined) ?? ns.meta.distanceMetric ?? 'cosine_distance';
     const dist = metric === 'euclidean_squared' ? euclideanSquared : cosineDistance;
+    const threshold = opts.annThreshold ?? DEFAULT_ANN_THRESHOLD;
+    if (op === 'ANN' && !filter && !limit.per && ns.rows.size >= threshold) {
+      // Approximate: the HNSW index proposes the nearest ids; $dist is recomputed exactly from
+      // each row's vector, and the page is ordered by it.
+      const index = ns.annIndex(attr, metric as 'cosine_distance' | 'euclidean_squared')!;
+      const hits = index.search(vec as number[], wanted, Math.max(ANN_EF, wanted));
+      const scored: { id: Id; d: number; row: Row }[] = [];
+      for (const h of hits) {
+        const row = ns.rows.get(h.id);
+        const v = row?.[attr];
+        if (row && Array.isArray(v)) scored.push({ id: h.id, d: dist(vec as number[], v as number[]), row });
+      }
+      scored.sort((a, b) => a.d - b.d || compareIds(a.id, b.id));
+      for (const { id, d, row } of scored) rows.push({ id, $dist: d, ...project(id, row) });
+      return {
+        rows: rows.slice(offset),
+        examined: index.lastVisited,
+        plan: `ANN (HNSW, ef ${Math.max(ANN_EF, wanted)}) ${metric} search over ${index.size} vectors, ${index.lastVisited} distances computed`,
+      };
+    }
     const scored: { id: Id; d: number }[] = [];
     for (const id of ns.candidates(filter, false).ids) {
       examined++;

@@ -20,6 +20,8 @@ export interface StoreOptions {
   minSnapshotWalBytes?: number;
   /** Decoded rows cached per durable namespace (rows.ts). */
   rowCacheRows?: number;
+  /** Rows from which unfiltered ANN queries use an HNSW index (default 10,000). */
+  annThreshold?: number;
   /** Clock, injectable for tests. */
   now?: () => number;
 }
@@ -38,12 +40,14 @@ export class Store {
   private readonly namespaces = new Map<string, NamespaceState>();
   private readonly locks = new KeyedMutex();
   private readonly now: () => number;
+  private readonly annThreshold: number | undefined;
 
   private constructor(
     private readonly disk: DiskPersistence | undefined,
     opts: StoreOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    this.annThreshold = opts.annThreshold;
   }
 
   static async open(opts: StoreOptions = {}): Promise<Store> {
@@ -114,7 +118,7 @@ export class Store {
 
   query(name: string, body: unknown): QueryOutput & { size: number } {
     const ns = this.require(name);
-    const out = runQuery(ns, body as Obj);
+    const out = runQuery(ns, body as Obj, { annThreshold: this.annThreshold });
     return { ...out, size: ns.rows.size };
   }
 
@@ -137,7 +141,7 @@ export class Store {
     let examined = 0;
     const outs = queries.map((q, i) => {
       try {
-        const o = runQuery(ns, q as Obj, { vectorEncoding: enc });
+        const o = runQuery(ns, q as Obj, { vectorEncoding: enc, annThreshold: this.annThreshold });
         examined += o.examined;
         return o;
       } catch (e) {
