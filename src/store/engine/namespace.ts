@@ -34,6 +34,7 @@ export class NamespaceState {
   private readonly ftsIndexes = new Map<string, FtsIndex>();
   /** HNSW indexes per vector attribute, built by the first ANN query over a large namespace. */
   private readonly annIndexes = new Map<string, HnswIndex>();
+  private readonly annReady = new WeakSet<HnswIndex>();
 
   constructor(
     readonly name: string,
@@ -122,23 +123,41 @@ export class NamespaceState {
   }
 
   /**
-   * The HNSW index of vector attribute `attr` for `metric`, built on first use (and rebuilt
-   * when the metric or dimensions changed, or once over half its nodes are deleted).
+   * The HNSW index of vector attribute `attr` for `metric` once it is built; undefined while it
+   * is being built (queries stay exact meanwhile). The first call starts the build, which runs
+   * in slices between requests so that a large namespace keeps answering; a changed metric or
+   * dimension count, or an index over half deleted, starts a rebuild.
    */
   annIndex(attr: string, metric: AnnMetric): HnswIndex | undefined {
     const entry = this.schema.get(attr);
     const dims = entry ? vectorDims(entry.type) : undefined;
     if (dims === undefined) return undefined;
-    let index = this.annIndexes.get(attr);
-    if (!index || index.metric !== metric || index.dims !== dims || index.deletedRatio > 0.5) {
-      index = new HnswIndex(dims, metric);
-      for (const id of this.ids.ascending()) {
+    const index = this.annIndexes.get(attr);
+    if (index && index.metric === metric && index.dims === dims && index.deletedRatio <= 0.5) {
+      return this.annReady.has(index) ? index : undefined;
+    }
+    this.buildAnn(attr, new HnswIndex(dims, metric));
+    return undefined;
+  }
+
+  private buildAnn(attr: string, index: HnswIndex): void {
+    // Registered before it is complete, so writes during the build reach it through put().
+    this.annIndexes.set(attr, index);
+    const ids = [...this.ids.ascending()];
+    let next = 0;
+    const slice = (): void => {
+      if (this.annIndexes.get(attr) !== index) return; // superseded by a rebuild
+      const until = performance.now() + 25;
+      while (next < ids.length && performance.now() < until) {
+        const id = ids[next++]!;
+        if (index.has(id)) continue; // already (re)written through put() during the build
         const v = this.rows.get(id)?.[attr];
         if (Array.isArray(v)) index.add(id, v as number[]);
       }
-      this.annIndexes.set(attr, index);
-    }
-    return index;
+      if (next < ids.length) setImmediate(slice);
+      else this.annReady.add(index);
+    };
+    slice();
   }
 
   /** Ordered ids holding `value` in `attr`, building the index on first use; undefined if not indexable. */

@@ -1,5 +1,5 @@
 // ANN through the official client: above the threshold (lowered to 1,000 rows here) unfiltered
-// ANN queries are answered from the HNSW index, and still find the true nearest neighbours
+// ANN queries are answered from the HNSW index once its background build is done, and still find the true nearest neighbours
 // (recall@10 against the exact kNN answer), with exact $dist values; below it, and with a
 // filter, search stays exact.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,20 @@ function points(n: number, seed: number): number[][] {
   return Array.from({ length: n }, () => centres[Math.floor(r() * 12)]!.map((x) => x + (r() - 0.5) * 0.5));
 }
 
+/** ANN queries stay exact while the index builds in the background; wait until it serves. */
+async function untilIndexed(
+  ns: ReturnType<Harness['tpuf']['namespace']>,
+  q: number[],
+  rows: number,
+): Promise<number> {
+  for (let attempt = 1; attempt <= 200; attempt++) {
+    const res = await ns.query({ rank_by: ['vector', 'ANN', q], top_k: 10 });
+    if (res.performance.exhaustive_search_count < rows) return attempt;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('the ANN index never became ready');
+}
+
 describe('ANN index', () => {
   it('a namespace above the threshold answers from the index with recall@10 ≥ 0.95', async () => {
     const ns = h.tpuf.namespace(uniqueNamespace('ann'));
@@ -38,14 +52,16 @@ describe('ANN index', () => {
       upsert_rows: data.map((vector, id) => ({ id, vector, odd: id % 2 === 1 })),
       distance_metric: 'euclidean_squared',
     });
+    // The first ANN query starts the build and is answered exactly.
+    expect(await untilIndexed(ns, data[0]!, 1500)).toBeGreaterThan(1);
     let hits = 0;
     const queries = points(20, 12);
     for (const q of queries) {
       const exact = await ns.query({ rank_by: ['vector', 'kNN', q], top_k: 10 });
       const ann = await ns.query({ rank_by: ['vector', 'ANN', q], top_k: 10 });
-      // The index did the work: far fewer distance computations than rows.
+      // The index did the work: fewer distance computations than rows (a beam of 256 on 1,500).
       expect(exact.performance.exhaustive_search_count).toBe(1500);
-      expect(ann.performance.exhaustive_search_count).toBeLessThan(750);
+      expect(ann.performance.exhaustive_search_count).toBeLessThan(1200);
       const truth = new Set(exact.rows!.map((r) => r.id));
       hits += ann.rows!.filter((r) => truth.has(r.id)).length;
       // $dist is the exact distance of each returned row, nearest first.
