@@ -140,6 +140,17 @@ export class NamespaceState {
     return undefined;
   }
 
+  /** Logical bytes of rows an ANN index still has to take in (0 when every index is built). */
+  unindexedBytes(): number {
+    for (const index of this.annIndexes.values()) {
+      if (!this.annReady.has(index)) {
+        const share = Math.max(0, 1 - index.size / Math.max(1, this.rows.size));
+        return Math.round(this.logicalBytes * share);
+      }
+    }
+    return 0;
+  }
+
   private buildAnn(attr: string, index: HnswIndex): void {
     // Registered before it is complete, so writes during the build reach it through put().
     this.annIndexes.set(attr, index);
@@ -157,7 +168,8 @@ export class NamespaceState {
       if (next < ids.length) setImmediate(slice);
       else this.annReady.add(index);
     };
-    slice();
+    // Not even the first slice runs inside the query that asked: it answers exactly, at once.
+    setImmediate(slice);
   }
 
   /** Ordered ids holding `value` in `attr`, building the index on first use; undefined if not indexable. */

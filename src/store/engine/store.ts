@@ -252,6 +252,7 @@ export class Store {
   metadata(name: string, version: 'v1' | 'v2'): Obj {
     const ns = this.require(name);
     const iso = (ms: number): string => new Date(ms).toISOString();
+    const unindexed = ns.unindexedBytes();
     const out: Obj = {
       schema:
         version === 'v2' ? compactSchema(ns.schema, ns.meta.distanceMetric) : normalizedSchema(ns.schema),
@@ -261,7 +262,8 @@ export class Store {
       updated_at: iso(ns.meta.updatedAt),
       last_write_at: iso(ns.meta.lastWriteAt),
       encryption: version === 'v2' ? { mode: 'default' } : { sse: true },
-      index: { status: 'up-to-date' },
+      // 'updating' while an ANN index is being built (queries are exact meanwhile).
+      index: unindexed > 0 ? { status: 'updating', unindexed_bytes: unindexed } : { status: 'up-to-date' },
     };
     if (ns.meta.sharding) out.sharding = ns.meta.sharding;
     const pinning = ns.meta.pinning;

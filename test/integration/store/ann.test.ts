@@ -30,15 +30,22 @@ function points(n: number, seed: number): number[][] {
   return Array.from({ length: n }, () => centres[Math.floor(r() * 12)]!.map((x) => x + (r() - 0.5) * 0.5));
 }
 
-/** ANN queries stay exact while the index builds in the background; wait until it serves. */
+/**
+ * ANN queries stay exact while the index builds in the background, and metadata says
+ * index.status 'updating' (with unindexed_bytes) until it is done.
+ */
 async function untilIndexed(
   ns: ReturnType<Harness['tpuf']['namespace']>,
   q: number[],
   rows: number,
-): Promise<number> {
-  for (let attempt = 1; attempt <= 200; attempt++) {
-    const res = await ns.query({ rank_by: ['vector', 'ANN', q], top_k: 10 });
-    if (res.performance.exhaustive_search_count < rows) return attempt;
+): Promise<void> {
+  const first = await ns.query({ rank_by: ['vector', 'ANN', q], top_k: 10 });
+  expect(first.performance.exhaustive_search_count).toBe(rows);
+  const during = (await ns.metadata()).index;
+  expect(during.status).toBe('updating');
+  if (during.status === 'updating') expect(during.unindexed_bytes).toBeGreaterThan(0);
+  for (let attempt = 1; attempt <= 400; attempt++) {
+    if ((await ns.metadata()).index.status === 'up-to-date') return;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error('the ANN index never became ready');
@@ -53,7 +60,7 @@ describe('ANN index', () => {
       distance_metric: 'euclidean_squared',
     });
     // The first ANN query starts the build and is answered exactly.
-    expect(await untilIndexed(ns, data[0]!, 1500)).toBeGreaterThan(1);
+    await untilIndexed(ns, data[0]!, 1500);
     let hits = 0;
     const queries = points(20, 12);
     for (const q of queries) {

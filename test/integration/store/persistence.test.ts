@@ -2,7 +2,15 @@
 // data directory (through the log, through a snapshot, and past a torn log tail), and concurrent
 // writers never lose an update.
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +108,45 @@ describe('persistence', () => {
       batch: Math.floor(id / 500),
     })).filter((r) => r.id > 2);
     expect(await dump(b, name)).toEqual(expected);
+  });
+
+  it('reads a data directory from before segments (v1 snapshot of JSON rows + log) and converts it', async () => {
+    const dir = dataDir();
+    const nsDir = join(dir, 'namespaces', 'ns-old');
+    mkdirSync(nsDir, { recursive: true });
+    const meta = { createdAt: Date.parse('2025-01-01T00:00:00Z'), updatedAt: 1, lastWriteAt: 1 };
+    const schema = [
+      ['id', { type: 'uint' }],
+      ['v', { type: 'string' }],
+    ];
+    writeFileSync(
+      join(nsDir, 'snapshot.jsonl'),
+      [
+        JSON.stringify({ v: 1, name: 'old', meta, schema, rows: 2 }),
+        '[1,{"v":"one"}]',
+        '[2,{"v":"two"}]',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(nsDir, 'wal.jsonl'),
+      JSON.stringify({ at: 2, schema, put: [[3, { v: 'three' }]], del: [1] }) + '\n',
+    );
+    const a = await start(dir);
+    expect(await dump(a, 'old')).toEqual([
+      { id: 2, v: 'two' },
+      { id: 3, v: 'three' },
+    ]);
+    expect((await a.tpuf.namespace('old').metadata()).created_at).toBe('2025-01-01T00:00:00.000Z');
+    await stop(a);
+    // Converted: a segment now holds the rows and the log is empty; it reopens the same.
+    expect(readdirSync(nsDir)).toContain('rows-0.seg');
+    expect(statSync(join(nsDir, 'wal.jsonl')).size).toBe(0);
+    const b = await start(dir);
+    expect(await dump(b, 'old')).toEqual([
+      { id: 2, v: 'two' },
+      { id: 3, v: 'three' },
+    ]);
   });
 
   it('cuts off a torn last log record (a crash mid-append) and keeps everything before it', async () => {
