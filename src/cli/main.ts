@@ -2,36 +2,48 @@
 // orchestrator roles. Each sub-command lives in src/cli/commands and registers itself here.
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../util/package-info.js';
-import { registerDevCommands } from './commands/dev.js';
-import { registerStartCommand } from './commands/start.js';
-import { registerRenderCommands } from './commands/render.js';
-import { registerStoreCommands } from './commands/store.js';
-import { registerApplyCommand } from './commands/apply.js';
-import { registerFunctionCommands } from './commands/function.js';
-import { registerPipelineCommands } from './commands/pipeline.js';
-import { registerOrchestratorCommand } from './commands/orchestrator.js';
-import { registerOperatorCommand } from './commands/operator.js';
 import { formatCliError } from './errors.js';
 
-export function buildProgram(): Command {
+/**
+ * The program. Command modules are imported on demand: `layer store …` loads only the store's,
+ * because a store process holding a large namespace should not also carry the Temporal and
+ * Kubernetes clients it never uses (about 180 MB of RSS when run from source; see
+ * docs/adr/0044-disk-backed-rows.md).
+ */
+export async function buildProgram(only?: 'store'): Promise<Command> {
   const program = new Command('layer')
     .description('hev layer orchestrator: Functions and Pipelines as durable Temporal workflows')
     .version(packageVersion(), '-v, --version', 'print the layer version')
     .showHelpAfterError('(run layer --help for usage)');
-  registerStartCommand(program);
-  registerDevCommands(program);
-  registerRenderCommands(program);
-  registerStoreCommands(program);
-  registerApplyCommand(program);
-  registerFunctionCommands(program);
-  registerPipelineCommands(program);
-  registerOrchestratorCommand(program);
-  registerOperatorCommand(program);
+  if (only === 'store') {
+    (await import('./commands/store.js')).registerStoreCommands(program);
+    return program;
+  }
+  const [start, dev, render, store, apply, fn, pipeline, orchestrator, operator] = await Promise.all([
+    import('./commands/start.js'),
+    import('./commands/dev.js'),
+    import('./commands/render.js'),
+    import('./commands/store.js'),
+    import('./commands/apply.js'),
+    import('./commands/function.js'),
+    import('./commands/pipeline.js'),
+    import('./commands/orchestrator.js'),
+    import('./commands/operator.js'),
+  ]);
+  start.registerStartCommand(program);
+  dev.registerDevCommands(program);
+  render.registerRenderCommands(program);
+  store.registerStoreCommands(program);
+  apply.registerApplyCommand(program);
+  fn.registerFunctionCommands(program);
+  pipeline.registerPipelineCommands(program);
+  orchestrator.registerOrchestratorCommand(program);
+  operator.registerOperatorCommand(program);
   return program;
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
-  const program = buildProgram().exitOverride();
+  const program = (await buildProgram(argv[2] === 'store' ? 'store' : undefined)).exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (err) {

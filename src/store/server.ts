@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { StoreEngineError, badRequest } from './engine/errors.js';
 import { Store, type StoreOptions } from './engine/store.js';
 import type { NamespaceState } from './engine/namespace.js';
+import { createHeapGovernor } from './heap-governor.js';
 
 const gunzipAsync = promisify(gunzip);
 const gzipAsync = promisify(gzip);
@@ -26,8 +27,17 @@ export interface StoreServerOptions {
   apiKeys?: string[];
   /** Largest accepted request body, in bytes (default 512 MiB, the service's limit). */
   maxBodyBytes?: number;
-  /** Passed to the engine (snapshot threshold). */
+  /** Passed to the engine (checkpoint threshold). */
   minSnapshotWalBytes?: number;
+  /** Passed to the engine (decoded rows cached per durable namespace). */
+  rowCacheRows?: number;
+  /** Passed to the engine (rows from which unfiltered ANN queries use the HNSW index). */
+  annThreshold?: number;
+  /**
+   * Garbage (bytes) tolerated above the live heap before a full collection (heap-governor.ts);
+   * default 64 MiB for a durable store, off in memory. 0 turns it off.
+   */
+  heapBudgetBytes?: number;
   /** The engine's clock (created_at, updated_at, …), injectable for tests. */
   now?: () => number;
 }
@@ -54,13 +64,20 @@ class HttpError extends StoreEngineError {}
  */
 export async function startStoreServer(opts: StoreServerOptions = {}): Promise<StoreServer> {
   if (!opts.memory && !opts.dataDir) throw new Error('startStoreServer: pass dataDir, or memory: true');
-  const storeOpts: StoreOptions = { minSnapshotWalBytes: opts.minSnapshotWalBytes, now: opts.now };
+  const storeOpts: StoreOptions = {
+    minSnapshotWalBytes: opts.minSnapshotWalBytes,
+    rowCacheRows: opts.rowCacheRows,
+    annThreshold: opts.annThreshold,
+    now: opts.now,
+  };
   if (!opts.memory) storeOpts.dataDir = opts.dataDir;
   const store = await Store.open(storeOpts);
   const keys = new Set(opts.apiKeys ?? []);
   const maxBody = opts.maxBodyBytes ?? 512 * 1024 * 1024;
+  const budget = opts.heapBudgetBytes ?? (opts.memory ? 0 : 64 * 1024 * 1024);
+  const governor = budget > 0 ? createHeapGovernor(budget) : undefined;
   const server = createServer((req, res) => {
-    void handle(store, keys, maxBody, req, res);
+    void handle(store, keys, maxBody, req, res).finally(() => governor?.check());
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

@@ -18,6 +18,17 @@ function positiveInt(flag: string, value: string, min = 0): number {
   return n;
 }
 
+interface StoreServeOptions {
+  data: string;
+  memory?: boolean;
+  port: string;
+  host: string;
+  key: string[];
+  checkpointBytes?: string;
+  rowCache?: string;
+  annThreshold?: string;
+}
+
 export function registerStoreCommands(program: Command): void {
   const store = program.command('store').description('the embedded Turbopuffer-compatible store');
 
@@ -29,12 +40,22 @@ export function registerStoreCommands(program: Command): void {
     .option('--port <port>', 'TCP port (0 picks a free one)', '8787')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--key <key>', 'accepted bearer key (repeatable); none means open', collect, [] as string[])
-    .action(async (opts: { data: string; memory?: boolean; port: string; host: string; key: string[] }) => {
+    .option('--checkpoint-bytes <n>', 'checkpoint a namespace once its write-ahead log outgrows n bytes')
+    .option('--row-cache <n>', 'decoded rows cached per namespace (rows themselves stay on disk)')
+    .option('--ann-threshold <n>', 'rows from which unfiltered ANN queries use an HNSW index (default 10000)')
+    .action(async (opts: StoreServeOptions) => {
       const server = await startStoreServer({
         ...(opts.memory ? { memory: true } : { dataDir: opts.data }),
         port: positiveInt('--port', opts.port),
         host: opts.host,
         apiKeys: opts.key,
+        ...(opts.checkpointBytes !== undefined
+          ? { minSnapshotWalBytes: positiveInt('--checkpoint-bytes', opts.checkpointBytes) }
+          : {}),
+        ...(opts.rowCache !== undefined ? { rowCacheRows: positiveInt('--row-cache', opts.rowCache) } : {}),
+        ...(opts.annThreshold !== undefined
+          ? { annThreshold: positiveInt('--ann-threshold', opts.annThreshold) }
+          : {}),
       });
       process.stdout.write(
         `store listening on ${server.url} (${opts.memory ? 'in memory' : `data in ${opts.data}`}, ${opts.key.length ? `${opts.key.length} key(s)` : 'open'})\n`,

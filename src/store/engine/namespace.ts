@@ -1,12 +1,15 @@
-// One namespace held in memory: rows by id, an ordered id set, the schema, and lazily built
-// equality indexes (attribute value → ordered ids). Mutation happens only through `apply`,
+// One namespace: rows by id (in memory, or on disk behind a compact in-memory index: see
+// rows.ts), an ordered id set, the schema, and lazily built equality indexes (attribute
+// value → ordered ids). Mutation happens only through `apply`,
 // which a write calls after its plan has been validated and logged, so a failed request never
 // leaves a half-applied change behind.
 import { compareIds, type Id } from './ids.js';
 import { SortedIds } from './sorted-ids.js';
 import { conjuncts, type FilterNode, type Row } from './filter.js';
-import { elementType, isVectorType, type Schema, type Value } from './schema.js';
+import { elementType, isVectorType, vectorDims, type Schema, type Value } from './schema.js';
 import { FtsIndex } from './fts/bm25.js';
+import { MemoryRows, type RowTable } from './rows.js';
+import { HnswIndex, type AnnMetric } from './ann.js';
 
 /** At most this many attributes get an equality index per namespace. */
 const MAX_INDEXES = 16;
@@ -24,31 +27,53 @@ export interface NamespaceMeta {
 }
 
 export class NamespaceState {
-  readonly rows = new Map<Id, Row>();
   readonly ids = new SortedIds();
   schema: Schema = new Map();
-  logicalBytes = 0;
   private readonly indexes = new Map<string, Map<IndexKey, SortedIds>>();
   /** Full-text indexes, built on first use per attribute (see ftsIndex). */
   private readonly ftsIndexes = new Map<string, FtsIndex>();
+  /** HNSW indexes per vector attribute, built by the first ANN query over a large namespace. */
+  private readonly annIndexes = new Map<string, HnswIndex>();
+  private readonly annReady = new WeakSet<HnswIndex>();
 
   constructor(
     readonly name: string,
     public meta: NamespaceMeta,
-  ) {}
+    readonly rows: RowTable = new MemoryRows(),
+  ) {
+    // A segment opened from disk already holds documents: order their ids once. Numbers sort as
+    // a typed array (fast for millions), strings after them, as compareIds orders them.
+    if (rows.size > 0) {
+      const nums = new Float64Array(rows.size);
+      let n = 0;
+      const strs: string[] = [];
+      for (const id of rows.keys()) {
+        if (typeof id === 'number') nums[n++] = id;
+        else strs.push(id);
+      }
+      for (const id of nums.subarray(0, n).sort()) this.ids.add(id);
+      for (const id of strs.sort()) this.ids.add(id);
+    }
+  }
+
+  get logicalBytes(): number {
+    return this.rows.logicalBytes;
+  }
 
   /** Replaces (or removes, when `row` is null) one document, keeping indexes in step. */
   put(id: Id, row: Row | null): void {
-    const old = this.rows.get(id);
-    if (old) this.logicalBytes -= rowBytes(id, old);
+    // The previous version is read (from disk, for a durable namespace) only when an index
+    // needs it to unindex old values.
+    const indexed = this.indexes.size > 0 || this.ftsIndexes.size > 0 || this.annIndexes.size > 0;
+    const old = indexed ? this.rows.get(id) : undefined;
     if (row) {
+      const existed = indexed ? old !== undefined : this.rows.has(id);
       this.rows.set(id, row);
-      if (!old) this.ids.add(id);
-      this.logicalBytes += rowBytes(id, row);
-    } else if (old) {
-      this.rows.delete(id);
+      if (!existed) this.ids.add(id);
+    } else if (this.rows.delete(id)) {
       this.ids.delete(id);
     }
+    if (!indexed) return;
     for (const [attr, index] of this.indexes) {
       const before = old ? indexKey(old[attr]) : undefined;
       const after = row ? indexKey(row[attr]) : undefined;
@@ -67,6 +92,14 @@ export class NamespaceState {
       }
     }
     if (this.ftsIndexes.size > 0) for (const fts of this.ftsIndexes.values()) fts.update(id, old, row);
+    for (const [attr, ann] of this.annIndexes) {
+      const before = old?.[attr];
+      const after = row?.[attr];
+      // A patch rewrites the row but cannot change a vector: skip re-inserting an equal one.
+      if (Array.isArray(after) && Array.isArray(before) && sameVector(before, after) && ann.has(id)) continue;
+      if (Array.isArray(after)) ann.add(id, after as number[]);
+      else ann.remove(id);
+    }
   }
 
   /**
@@ -87,6 +120,56 @@ export class NamespaceState {
       this.ftsIndexes.set(attr, index);
     }
     return index;
+  }
+
+  /**
+   * The HNSW index of vector attribute `attr` for `metric` once it is built; undefined while it
+   * is being built (queries stay exact meanwhile). The first call starts the build, which runs
+   * in slices between requests so that a large namespace keeps answering; a changed metric or
+   * dimension count, or an index over half deleted, starts a rebuild.
+   */
+  annIndex(attr: string, metric: AnnMetric): HnswIndex | undefined {
+    const entry = this.schema.get(attr);
+    const dims = entry ? vectorDims(entry.type) : undefined;
+    if (dims === undefined) return undefined;
+    const index = this.annIndexes.get(attr);
+    if (index && index.metric === metric && index.dims === dims && index.deletedRatio <= 0.5) {
+      return this.annReady.has(index) ? index : undefined;
+    }
+    this.buildAnn(attr, new HnswIndex(dims, metric));
+    return undefined;
+  }
+
+  /** Logical bytes of rows an ANN index still has to take in (0 when every index is built). */
+  unindexedBytes(): number {
+    for (const index of this.annIndexes.values()) {
+      if (!this.annReady.has(index)) {
+        const share = Math.max(0, 1 - index.size / Math.max(1, this.rows.size));
+        return Math.round(this.logicalBytes * share);
+      }
+    }
+    return 0;
+  }
+
+  private buildAnn(attr: string, index: HnswIndex): void {
+    // Registered before it is complete, so writes during the build reach it through put().
+    this.annIndexes.set(attr, index);
+    const ids = [...this.ids.ascending()];
+    let next = 0;
+    const slice = (): void => {
+      if (this.annIndexes.get(attr) !== index) return; // superseded by a rebuild
+      const until = performance.now() + 25;
+      while (next < ids.length && performance.now() < until) {
+        const id = ids[next++]!;
+        if (index.has(id)) continue; // already (re)written through put() during the build
+        const v = this.rows.get(id)?.[attr];
+        if (Array.isArray(v)) index.add(id, v as number[]);
+      }
+      if (next < ids.length) setImmediate(slice);
+      else this.annReady.add(index);
+    };
+    // Not even the first slice runs inside the query that asked: it answers exactly, at once.
+    setImmediate(slice);
   }
 
   /** Ordered ids holding `value` in `attr`, building the index on first use; undefined if not indexable. */
@@ -179,21 +262,15 @@ function* bounded(
 
 const EMPTY = new SortedIds();
 
+function sameVector(a: unknown[], b: unknown[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function indexKey(v: Value | undefined): IndexKey | undefined {
   if (v === undefined || v === null) return null;
   if (Array.isArray(v)) return undefined;
   return v;
-}
-
-/** A cheap estimate of a document's logical size (what metadata reports). */
-export function rowBytes(id: Id, row: Row): number {
-  let n = typeof id === 'number' ? 8 : id.length;
-  for (const k in row) {
-    const v = row[k];
-    n += k.length;
-    if (typeof v === 'string') n += v.length;
-    else if (Array.isArray(v)) n += v.length * 8;
-    else n += 8;
-  }
-  return n;
 }

@@ -1,19 +1,29 @@
-// Durable storage for namespaces: one directory per namespace holding `snapshot.jsonl` (a header
-// line, then one `[id, row]` line per document in id order) and `wal.jsonl` (one line per
-// acknowledged write: the resolved documents it put and the ids it removed, plus the schema
-// after it). A write is appended and fdatasync'd before the server answers. Records are absolute
-// (whole documents, whole schema), so replaying a record twice is harmless: this is what makes a
-// crash between "snapshot renamed" and "log truncated" safe. A torn last line (a crash mid-append)
-// is cut off on open; a bad line anywhere else refuses to start rather than lose data silently.
+// Durable storage for namespaces. One directory per namespace holds:
+//   wal.jsonl      one line per acknowledged write: the resolved documents it put and the ids it
+//                  removed, plus the schema after it. Appended and fdatasync'd before the server
+//                  answers: this is what makes an acknowledged write survive a crash.
+//   rows-<n>.seg   the documents themselves, an append-only segment (rows.ts) written as writes
+//                  apply but not fsync'd per write; memory holds only an id → offset index.
+//   snapshot.jsonl a checkpoint: one header line naming the segment and the length of it that
+//                  was fsync'd, with the schema and metadata at that point.
+// A checkpoint (when the log outgrows its threshold) fsyncs the segment, optionally compacts it
+// into rows-<n+1>.seg, writes the header atomically (tmp + rename) and then empties the log.
+// Opening cuts the segment back to the checkpointed length and replays the log on top. Log
+// records are absolute (whole documents, whole schema), so replaying one twice is harmless: this
+// is what makes a crash between "checkpoint renamed" and "log truncated" safe. A torn last log
+// line (a crash mid-append) is cut off on open; a bad line anywhere else refuses to start rather
+// than lose data silently. A v1 snapshot (every row as a JSON line, from before segments) is
+// read once and rewritten as a segment checkpoint. See docs/adr/0044-disk-backed-rows.md.
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LayerError } from '../../util/errors.js';
 import type { Id } from './ids.js';
 import type { Row } from './filter.js';
 import { NamespaceState, type NamespaceMeta } from './namespace.js';
 import type { AttrSchema } from './schema.js';
+import { SegmentRows } from './rows.js';
 
 export interface WalRecord {
   at: number;
@@ -29,26 +39,42 @@ export interface WalRecord {
 }
 
 interface SnapshotHeader {
-  v: 1;
+  /** 1: rows follow as JSON lines (legacy); 2: rows are in `segment`. */
+  v: 1 | 2;
   name: string;
   meta: NamespaceMeta;
   schema: [string, AttrSchema][];
   rows: number;
+  segment?: string;
+  /** Bytes of `segment` that were fsync'd when this checkpoint was written. */
+  segmentBytes?: number;
 }
 
 export class CorruptDataError extends LayerError {}
 
-const SNAPSHOT_BATCH = 5_000;
-
 export class DiskPersistence {
   private readonly wals = new Map<string, { fh: FileHandle; bytes: number }>();
-  private readonly snapshotBytes = new Map<string, number>();
+  private readonly segments = new Map<string, SegmentRows>();
 
   constructor(
     readonly dataDir: string,
-    /** Snapshot once the log outgrows max(this, the last snapshot's size). */
+    /** Checkpoint once the log outgrows this. */
     readonly minSnapshotWalBytes = 64 * 1024 * 1024,
+    /** Decoded rows kept in each namespace's cache. */
+    readonly cacheRows?: number,
   ) {}
+
+  /** A new, empty namespace backed by a segment; call after its first log record is appended. */
+  create(name: string, meta: NamespaceMeta): NamespaceState {
+    return new NamespaceState(name, meta, this.openSegment(name, 'rows-0.seg', 0));
+  }
+
+  private openSegment(name: string, file: string, committed: number): SegmentRows {
+    this.segments.get(name)?.close();
+    const seg = SegmentRows.open(join(this.dir(name), file), committed, this.cacheRows);
+    this.segments.set(name, seg);
+    return seg;
+  }
 
   private dir(name: string): string {
     return join(this.dataDir, 'namespaces', `ns-${name}`);
@@ -72,25 +98,33 @@ export class DiskPersistence {
   private async load(name: string): Promise<NamespaceState | undefined> {
     const dir = this.dir(name);
     let ns: NamespaceState | undefined;
+    let legacy = false;
     const snapPath = join(dir, 'snapshot.jsonl');
-    const snapSize = await stat(snapPath).then(
-      (s) => s.size,
-      () => -1,
+    const exists = await stat(snapPath).then(
+      () => true,
+      () => false,
     );
-    if (snapSize >= 0) {
+    if (exists) {
       const lines = createInterface({ input: createReadStream(snapPath), crlfDelay: Infinity });
       for await (const line of lines) {
         if (!ns) {
           const h = JSON.parse(line) as SnapshotHeader;
-          ns = new NamespaceState(name, h.meta);
+          const v2 = h.v === 2 && h.segment !== undefined;
+          ns = new NamespaceState(
+            name,
+            h.meta,
+            this.openSegment(name, v2 ? h.segment! : 'rows-0.seg', v2 ? (h.segmentBytes ?? 0) : 0),
+          );
           ns.schema = new Map(h.schema);
+          if (!v2) legacy = true;
+          else break;
           continue;
         }
         if (line.length === 0) continue;
         const [id, row] = JSON.parse(line) as [Id, Row];
         ns.put(id, row);
       }
-      this.snapshotBytes.set(name, snapSize);
+      lines.close();
     }
     const walPath = join(dir, 'wal.jsonl');
     const buf = await readFile(walPath).catch(() => Buffer.alloc(0));
@@ -111,11 +145,11 @@ export class DiskPersistence {
         }
         break; // torn tail from a crash mid-append
       }
-      ns ??= new NamespaceState(name, {
-        createdAt: rec.created ?? rec.at,
-        updatedAt: rec.at,
-        lastWriteAt: rec.at,
-      });
+      ns ??= new NamespaceState(
+        name,
+        { createdAt: rec.created ?? rec.at, updatedAt: rec.at, lastWriteAt: rec.at },
+        this.openSegment(name, 'rows-0.seg', 0),
+      );
       applyRecord(ns, rec);
       start = end + 1;
       good = start;
@@ -130,7 +164,10 @@ export class DiskPersistence {
       await fh.close();
       this.wals.delete(name);
       await rm(dir, { recursive: true, force: true });
+      return undefined;
     }
+    segmentOf(ns).flush();
+    if (legacy) await this.snapshot(ns);
     return ns;
   }
 
@@ -147,45 +184,44 @@ export class DiskPersistence {
     await wal.fh.write(line, 0, line.length);
     await wal.fh.datasync();
     wal.bytes += line.length;
-    return wal.bytes > Math.max(this.minSnapshotWalBytes, this.snapshotBytes.get(name) ?? 0);
+    return wal.bytes > this.minSnapshotWalBytes;
   }
 
-  /** Writes a full snapshot of `ns` and empties its log. The caller holds the namespace's write lock. */
+  /**
+   * Checkpoints `ns`: fsyncs (and, when mostly garbage, compacts) its segment, records it in
+   * snapshot.jsonl and empties the log. The caller holds the namespace's write lock.
+   */
   async snapshot(ns: NamespaceState): Promise<void> {
     const dir = this.dir(ns.name);
+    const seg = segmentOf(ns);
+    let oldPath: string | undefined;
+    // Compaction waits for 16 MiB of segment (or one log's worth, when checkpoints are tighter).
+    if (seg.wantsCompaction(Math.min(16 * 1024 * 1024, this.minSnapshotWalBytes))) {
+      oldPath = seg.path;
+      const gen = Number(/rows-(\d+)\.seg$/.exec(seg.path)?.[1] ?? 0) + 1;
+      seg.compactTo(join(dir, `rows-${gen}.seg`), ns.ids.ascending());
+    }
+    const segmentBytes = seg.sync();
+    const header: SnapshotHeader = {
+      v: 2,
+      name: ns.name,
+      meta: ns.meta,
+      schema: [...ns.schema],
+      rows: ns.rows.size,
+      segment: basename(seg.path),
+      segmentBytes,
+    };
     const tmp = join(dir, 'snapshot.jsonl.tmp');
     const fh = await open(tmp, 'w');
-    let bytes = 0;
     try {
-      const header: SnapshotHeader = {
-        v: 1,
-        name: ns.name,
-        meta: ns.meta,
-        schema: [...ns.schema],
-        rows: ns.rows.size,
-      };
-      const write = async (s: string): Promise<void> => {
-        const b = Buffer.from(s);
-        await fh.write(b, 0, b.length);
-        bytes += b.length;
-      };
-      await write(JSON.stringify(header) + '\n');
-      let batch: string[] = [];
-      for (const id of ns.ids.ascending()) {
-        batch.push(JSON.stringify([id, ns.rows.get(id)]));
-        if (batch.length >= SNAPSHOT_BATCH) {
-          await write(batch.join('\n') + '\n');
-          batch = [];
-        }
-      }
-      if (batch.length) await write(batch.join('\n') + '\n');
+      await fh.writeFile(JSON.stringify(header) + '\n');
       await fh.datasync();
     } finally {
       await fh.close();
     }
     await rename(tmp, join(dir, 'snapshot.jsonl'));
     await syncDir(dir);
-    this.snapshotBytes.set(ns.name, bytes);
+    if (oldPath) await rm(oldPath, { force: true });
     const wal = this.wals.get(ns.name);
     if (wal) {
       await wal.fh.truncate(0);
@@ -197,7 +233,8 @@ export class DiskPersistence {
   async drop(name: string): Promise<void> {
     const wal = this.wals.get(name);
     this.wals.delete(name);
-    this.snapshotBytes.delete(name);
+    this.segments.get(name)?.close();
+    this.segments.delete(name);
     await wal?.fh.close();
     const trash = join(
       this.dataDir,
@@ -212,7 +249,14 @@ export class DiskPersistence {
   async close(): Promise<void> {
     for (const { fh } of this.wals.values()) await fh.close();
     this.wals.clear();
+    for (const seg of this.segments.values()) seg.close();
+    this.segments.clear();
   }
+}
+
+function segmentOf(ns: NamespaceState): SegmentRows {
+  if (!(ns.rows instanceof SegmentRows)) throw new Error(`namespace ${ns.name} is not disk-backed`);
+  return ns.rows;
 }
 
 export function applyRecord(ns: NamespaceState, rec: WalRecord): void {
@@ -222,6 +266,7 @@ export function applyRecord(ns: NamespaceState, rec: WalRecord): void {
   if (rec.sharding) ns.meta.sharding = rec.sharding;
   for (const [id, row] of rec.put) ns.put(id, row);
   for (const id of rec.del) ns.put(id, null);
+  if (ns.rows instanceof SegmentRows) ns.rows.flush();
   // updated_at follows data and schema; a metadata-only change (pinning) leaves it alone.
   if (rec.kind !== 'metadata') ns.meta.updatedAt = rec.at;
   if (rec.put.length || rec.del.length) ns.meta.lastWriteAt = rec.at;

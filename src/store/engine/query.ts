@@ -40,7 +40,17 @@ type Obj = Record<string, unknown>;
 
 export interface QueryOptions {
   vectorEncoding?: 'float' | 'base64';
+  /** Namespaces with at least this many rows answer unfiltered ANN queries from an HNSW index. */
+  annThreshold?: number;
 }
+
+/** Default ANN threshold: below it exact search is fast enough and exact. */
+export const DEFAULT_ANN_THRESHOLD = 10_000;
+/**
+ * HNSW beam width for queries (at least the number of rows wanted). 256 measured recall@10
+ * 0.97 on 20k clustered 64-d vectors (cosine), where 128 gave 0.86; see docs/adr/0046.
+ */
+export const ANN_EF = 256;
 
 export interface QueryOutput {
   rows?: Obj[];
@@ -259,22 +269,24 @@ export function runQuery(ns: NamespaceState, q: Obj, opts: QueryOptions = {}): Q
       }
       return { rows: rows.slice(offset), examined, plan: `${plan}, ordered by id, limit ${limit.total}` };
     }
-    const matches: Id[] = [];
+    // Each match's sort key is read once: on a durable namespace a row read is a decode.
+    const matches: { id: Id; key: (Value | undefined)[] }[] = [];
     for (const id of ids) {
       examined++;
-      if (!filter || filter.test(id, ns.rows.get(id)!)) matches.push(id);
+      const row = ns.rows.get(id)!;
+      if (!filter || filter.test(id, row))
+        matches.push({ id, key: order.map((k) => (k.attr === 'id' ? id : row[k.attr])) });
     }
-    const cmp = (a: Id, b: Id): number => {
-      const ra = ns.rows.get(a)!;
-      const rb = ns.rows.get(b)!;
-      for (const k of order) {
-        const c = k.attr === 'id' ? compareIds(a, b) : nullsFirstCompare(ra[k.attr], rb[k.attr]);
+    const cmp = (a: (typeof matches)[number], b: (typeof matches)[number]): number => {
+      for (let i = 0; i < order.length; i++) {
+        const k = order[i]!;
+        const c = k.attr === 'id' ? compareIds(a.id, b.id) : nullsFirstCompare(a.key[i], b.key[i]);
         if (c !== 0) return k.desc ? -c : c;
       }
-      return compareIds(a, b);
+      return compareIds(a.id, b.id);
     };
     matches.sort(cmp);
-    for (const id of matches) {
+    for (const { id } of matches) {
       const row = ns.rows.get(id)!;
       if (!take(id, row)) continue;
       rows.push(project(id, row));
@@ -327,6 +339,29 @@ export function runQuery(ns: NamespaceState, q: Obj, opts: QueryOptions = {}): Q
       throw badRequest(`rank_by: query vector has ${vec.length} dimensions; '${attr}' has ${dims}`);
     const metric = (q.distance_metric as string | undefined) ?? ns.meta.distanceMetric ?? 'cosine_distance';
     const dist = metric === 'euclidean_squared' ? euclideanSquared : cosineDistance;
+    const threshold = opts.annThreshold ?? DEFAULT_ANN_THRESHOLD;
+    const index =
+      op === 'ANN' && !filter && !limit.per && ns.rows.size >= threshold
+        ? ns.annIndex(attr, metric as 'cosine_distance' | 'euclidean_squared')
+        : undefined;
+    if (index) {
+      // Approximate: the HNSW index proposes the nearest ids; $dist is recomputed exactly from
+      // each row's vector, and the page is ordered by it.
+      const hits = index.search(vec as number[], wanted, Math.max(ANN_EF, wanted));
+      const scored: { id: Id; d: number; row: Row }[] = [];
+      for (const h of hits) {
+        const row = ns.rows.get(h.id);
+        const v = row?.[attr];
+        if (row && Array.isArray(v)) scored.push({ id: h.id, d: dist(vec as number[], v as number[]), row });
+      }
+      scored.sort((a, b) => a.d - b.d || compareIds(a.id, b.id));
+      for (const { id, d, row } of scored) rows.push({ id, $dist: d, ...project(id, row) });
+      return {
+        rows: rows.slice(offset),
+        examined: index.lastVisited,
+        plan: `ANN (HNSW, ef ${Math.max(ANN_EF, wanted)}) ${metric} search over ${index.size} vectors, ${index.lastVisited} distances computed`,
+      };
+    }
     const scored: { id: Id; d: number }[] = [];
     for (const id of ns.candidates(filter, false).ids) {
       examined++;

@@ -1,7 +1,8 @@
 // The store: all namespaces, their write locks, and (unless in memory) their disk persistence.
 // Writes: lock the namespace → plan (pure validation) → log + fsync → apply → answer. Reads run
-// synchronously against memory without the lock; since applying a plan is synchronous too, a
-// read sees a write entirely or not at all.
+// synchronously (a durable namespace's rows are read from its segment with synchronous I/O)
+// without the lock; since applying a plan is synchronous too, a read sees a write entirely or
+// not at all.
 import { badRequest, namespaceNotFound, unprocessable } from './errors.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { NamespaceState } from './namespace.js';
@@ -15,8 +16,12 @@ type Obj = Record<string, unknown>;
 export interface StoreOptions {
   /** Directory for durable data; omit for an in-memory store. */
   dataDir?: string;
-  /** Minimum log size before a namespace is snapshotted (default 64 MiB). */
+  /** Log size at which a durable namespace is checkpointed (default 64 MiB). */
   minSnapshotWalBytes?: number;
+  /** Decoded rows cached per durable namespace (rows.ts). */
+  rowCacheRows?: number;
+  /** Rows from which unfiltered ANN queries use an HNSW index (default 10,000). */
+  annThreshold?: number;
   /** Clock, injectable for tests. */
   now?: () => number;
 }
@@ -35,16 +40,20 @@ export class Store {
   private readonly namespaces = new Map<string, NamespaceState>();
   private readonly locks = new KeyedMutex();
   private readonly now: () => number;
+  private readonly annThreshold: number | undefined;
 
   private constructor(
     private readonly disk: DiskPersistence | undefined,
     opts: StoreOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    this.annThreshold = opts.annThreshold;
   }
 
   static async open(opts: StoreOptions = {}): Promise<Store> {
-    const disk = opts.dataDir ? new DiskPersistence(opts.dataDir, opts.minSnapshotWalBytes) : undefined;
+    const disk = opts.dataDir
+      ? new DiskPersistence(opts.dataDir, opts.minSnapshotWalBytes, opts.rowCacheRows)
+      : undefined;
     const store = new Store(disk, opts);
     if (disk) for (const ns of await disk.loadAll()) store.namespaces.set(ns.name, ns);
     return store;
@@ -98,7 +107,8 @@ export class Store {
         else rec.del.push(id);
       }
       const snapshotDue = this.disk ? await this.disk.append(name, rec) : false;
-      const ns = existing ?? new NamespaceState(name, { createdAt: at, updatedAt: at, lastWriteAt: at });
+      const meta = { createdAt: at, updatedAt: at, lastWriteAt: at };
+      const ns = existing ?? (this.disk ? this.disk.create(name, meta) : new NamespaceState(name, meta));
       applyRecord(ns, rec);
       this.namespaces.set(name, ns);
       if (snapshotDue) await this.disk!.snapshot(ns);
@@ -108,7 +118,7 @@ export class Store {
 
   query(name: string, body: unknown): QueryOutput & { size: number } {
     const ns = this.require(name);
-    const out = runQuery(ns, body as Obj);
+    const out = runQuery(ns, body as Obj, { annThreshold: this.annThreshold });
     return { ...out, size: ns.rows.size };
   }
 
@@ -131,7 +141,7 @@ export class Store {
     let examined = 0;
     const outs = queries.map((q, i) => {
       try {
-        const o = runQuery(ns, q as Obj, { vectorEncoding: enc });
+        const o = runQuery(ns, q as Obj, { vectorEncoding: enc, annThreshold: this.annThreshold });
         examined += o.examined;
         return o;
       } catch (e) {
@@ -242,6 +252,7 @@ export class Store {
   metadata(name: string, version: 'v1' | 'v2'): Obj {
     const ns = this.require(name);
     const iso = (ms: number): string => new Date(ms).toISOString();
+    const unindexed = ns.unindexedBytes();
     const out: Obj = {
       schema:
         version === 'v2' ? compactSchema(ns.schema, ns.meta.distanceMetric) : normalizedSchema(ns.schema),
@@ -251,7 +262,8 @@ export class Store {
       updated_at: iso(ns.meta.updatedAt),
       last_write_at: iso(ns.meta.lastWriteAt),
       encryption: version === 'v2' ? { mode: 'default' } : { sse: true },
-      index: { status: 'up-to-date' },
+      // 'updating' while an ANN index is being built (queries are exact meanwhile).
+      index: unindexed > 0 ? { status: 'updating', unindexed_bytes: unindexed } : { status: 'up-to-date' },
     };
     if (ns.meta.sharding) out.sharding = ns.meta.sharding;
     const pinning = ns.meta.pinning;

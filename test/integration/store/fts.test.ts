@@ -314,6 +314,37 @@ describe('tokenizer options', () => {
     expectRows(res.rows, ranked(bm25(tokens, ['quick', 'fox'])));
   });
 
+  it('other languages: French stopwords, Greek stemming', async () => {
+    const fr = h.tpuf.namespace(uniqueNamespace('fts-fr'));
+    const frTexts = ['le chat et la souris', 'la maison', 'un chat noir'];
+    await fr.write({
+      upsert_rows: frTexts.map((body, i) => ({ id: i + 1, body })),
+      schema: { body: { type: 'string', full_text_search: { language: 'french', remove_stopwords: true } } },
+    });
+    expect((await fr.query({ rank_by: ['body', 'BM25', 'la'], top_k: 10 })).rows).toEqual([]);
+    const frRes = await fr.query({ rank_by: ['body', 'BM25', 'le chat'], top_k: 10 });
+    expectRows(
+      frRes.rows,
+      ranked(bm25({ 1: ['chat', 'souris'], 2: ['maison'], 3: ['chat', 'noir'] }, ['chat'])),
+    );
+
+    const el = h.tpuf.namespace(uniqueNamespace('fts-el'));
+    await el.write({
+      upsert_rows: [
+        { id: 1, body: 'Οι άνθρωποι τραγουδούν' },
+        { id: 2, body: 'ένα τραγούδι' },
+        { id: 3, body: 'η θάλασσα' },
+      ],
+      schema: { body: { type: 'string', full_text_search: { language: 'greek', stemming: true } } },
+    });
+    const ids = async (q: string) =>
+      (await el.query({ rank_by: ['body', 'BM25', q], top_k: 10 })).rows?.map((r) => r.id);
+    // Genitive plural, no accents, capitalised: all reach the stem of "άνθρωποι".
+    expect(await ids('ΑΝΘΡΩΠΩΝ')).toEqual([1]);
+    expect(await ids('άνθρωπος')).toEqual([1]);
+    expect(await ids('θαλασσες')).toEqual([3]);
+  });
+
   it('case sensitivity', async () => {
     const ns = await corpus({ body: { type: 'string', full_text_search: { case_sensitive: true } } });
     const ids = async (q: string) =>

@@ -13,6 +13,7 @@ import type { Stemmer } from 'snowball-stemmers';
 import { badRequest } from '../errors.js';
 import type { Value } from '../schema.js';
 import { ENGLISH_STOPWORDS } from './stopwords.js';
+import { greekStemmer, stopListFor, type StopList } from './languages.js';
 import type { FtsConfig } from './config.js';
 
 let segmenter: Intl.Segmenter | undefined;
@@ -25,6 +26,7 @@ const stemmers = new Map<string, Stemmer>();
 let snowball: typeof Snowball | undefined;
 function stemmerFor(language: string): Stemmer {
   let s = stemmers.get(language);
+  if (!s && language === 'greek') stemmers.set(language, (s = greekStemmer()));
   if (!s) {
     snowball ??= createRequire(import.meta.url)('snowball-stemmers') as typeof Snowball;
     stemmers.set(language, (s = snowball.newStemmer(language)));
@@ -70,16 +72,18 @@ export function asciiFold(token: string): string {
 
 export class Analyzer {
   private readonly stemmer: Stemmer | undefined;
-  private readonly stopwords: ReadonlySet<string> | undefined;
+  private readonly stopwords: StopList | undefined;
   readonly preTokenized: boolean;
 
   constructor(readonly config: FtsConfig) {
     this.preTokenized = config.tokenizer === 'pre_tokenized_array';
     this.stemmer = config.stemming && !this.preTokenized ? stemmerFor(config.language) : undefined;
     this.stopwords =
-      config.remove_stopwords && !this.preTokenized && config.language === 'english'
-        ? ENGLISH_STOPWORDS
-        : undefined;
+      !config.remove_stopwords || this.preTokenized
+        ? undefined
+        : config.language === 'english'
+          ? ENGLISH_STOPWORDS
+          : stopListFor(config.language);
   }
 
   /** Tokens of one word after the filters, or undefined when the word is dropped. */

@@ -3,6 +3,7 @@
 // fixture; see docs/adr/0041): BM25 k1 1.2, b 0.75, k3 8, tokenizer word_v4, english, no
 // stemming, no stopword removal, case-insensitive, no ASCII folding, tokens up to 39 bytes.
 import { badRequest, unprocessable } from '../errors.js';
+import { LUNR_STOPWORD_LANGUAGES } from './languages.js';
 
 export const LANGUAGES = [
   'arabic',
@@ -187,11 +188,11 @@ function checkCombination(where: string, type: string, cfg: Obj): void {
 }
 
 /**
- * Languages whose stopwords the embedded store can remove. The service removes Snowball's stop
- * lists for 13 languages; the embedded store ships only the English one (see ADR 0041), and
- * refuses the others rather than silently keeping every word.
+ * Languages whose stopwords the embedded store can remove: the 13 Snowball stop lists (English
+ * from fts/stopwords.ts, the others from lunr-languages, fts/languages.ts). The service refuses
+ * the rest with this same message.
  */
-export const STOPWORD_LANGUAGES = new Set<Language>(['english']);
+export const STOPWORD_LANGUAGES = new Set<Language>(['english', ...LUNR_STOPWORD_LANGUAGES]);
 
-/** Languages the Snowball stemmer package covers (all of the service's but greek). */
-export const STEMMING_LANGUAGES = new Set<Language>(LANGUAGES.filter((l) => l !== 'greek'));
+/** Languages the store can stem: snowball-stemmers' 17, and Greek from lunr-languages. */
+export const STEMMING_LANGUAGES = new Set<Language>(LANGUAGES);
