@@ -14,6 +14,7 @@ import type { HttpApi } from '../../server/http-api.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
 import type { RunningWorker } from '../roles.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
+import { ensureSearchAttributes } from '../search-attributes.js';
 import { startRoleTracing } from '../../observe/tracing.js';
 
 interface OperatorFlags {
@@ -117,6 +118,7 @@ export function registerOperatorCommand(program: Command): void {
       let api: HttpApi | undefined;
       try {
         temporal = await connectTemporalClient(config);
+        await ensureSearchAttributes(temporal.connection, config.temporal.namespace, roleLogger('operator'));
         if (flags.worker) {
           connection = await connectTemporalWorker(config);
           worker = await startOrchestratorWorker({

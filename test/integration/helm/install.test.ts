@@ -257,7 +257,15 @@ describe('helm upgrade --install on a real kube-apiserver', () => {
         return condition(live, 'Ready')?.status === 'True' ? live : undefined;
       },
       90_000,
-    );
+    ).catch(async (err: unknown) => {
+      // What the VectorStore says and what the operator logged, not only "timed out".
+      const live = await readObject(admin, 'hevlayer.com/v1alpha1', 'VectorStore', NS, 'default');
+      throw new Error(
+        `${String(err)}\nstatus: ${JSON.stringify(live?.status)}\noperator log:\n${operator!.log().slice(-4000)}`,
+      );
+    });
+    // The test's fresh Temporal namespace had none of Layer's search attributes: the operator added them.
+    expect(operator!.log()).toContain('registered the Layer search attributes the namespace lacked');
     expect(condition(vs, 'CredentialResolved')).toMatchObject({ status: 'True', reason: 'SecretFound' });
     expect(condition(vs, 'EndpointReachable')).toMatchObject({ status: 'True', reason: 'Reachable' });
     expect(JSON.stringify(vs)).not.toContain(STORE_KEY);

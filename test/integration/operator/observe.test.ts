@@ -272,7 +272,8 @@ describe('observe a Function run (layer operator child process)', () => {
         return true;
       }
     });
-    expect(notJson).toEqual([]);
+    // Joined, so a failure prints the offending lines themselves.
+    expect(notJson.join('\n')).toBe('');
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     const claim = records.find((r) => r.msg === 'claim finished' && r.function === `${ns}/${name}`);
     expect(claim).toMatchObject({
