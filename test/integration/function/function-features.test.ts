@@ -5,7 +5,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abortFunctionRollout, discoverFunctionNow } from '../../../src/client/function-client.js';
+import {
+  abortFunctionRollout,
+  discoverFunctionNow,
+  type FunctionRef,
+} from '../../../src/client/function-client.js';
+import type { FunctionRuntimeSpec } from '../../../src/contracts/function.js';
 import type { FunctionHandler } from '../../../src/sdk/function-worker.js';
 import { inputFingerprint } from '../../../packages/worker/src/engine/input-fingerprint.js';
 import { functionWorkflowId } from '../../../src/contracts/names.js';
@@ -25,6 +30,7 @@ import {
   statusOf,
   uniqueName,
   type EngineHarness,
+  type RunningPullWorker,
 } from './harness.js';
 
 let h: EngineHarness;
@@ -46,6 +52,49 @@ function versionedTagger(calls: Map<number, number>): FunctionHandler {
     });
 }
 
+/**
+ * A Function over `ns` (discovery on demand only) with its pull worker, once every one of its
+ * `rows` rows is tagged. The caller stops the worker.
+ */
+async function taggedFunction(
+  ns: string,
+  name: string,
+  rows: number,
+  overrides: Partial<FunctionRuntimeSpec>,
+): Promise<{
+  spec: FunctionRuntimeSpec;
+  ref: FunctionRef;
+  calls: Map<number, number>;
+  worker: RunningPullWorker;
+}> {
+  const spec = baseSpec(name, ns, {
+    filter: undefined,
+    schedule: {
+      discoveryIntervalSeconds: 3600,
+      leaseSeconds: 30,
+      maxInFlightBatches: 4,
+      maxConcurrentScans: 1,
+    },
+    ...overrides,
+  });
+  const ref = { k8sNamespace: spec.k8sNamespace, name };
+  const calls = new Map<number, number>();
+  const worker = startPullWorker(h, spec, versionedTagger(calls));
+  try {
+    await startFunction(h, spec);
+    await eventually(
+      () => statusOf(h, ref),
+      (s) => s.counters.processed === rows && s.phase === 'idle',
+      90_000,
+      `${rows} rows tagged`,
+    );
+  } catch (err) {
+    await worker.stop();
+    throw err;
+  }
+  return { spec, ref, calls, worker };
+}
+
 function layer(...args: string[]) {
   return runLayer(
     {
@@ -63,28 +112,11 @@ describe('input fingerprints', () => {
     const ns = uniqueName('fp');
     const name = uniqueName('fp');
     await seedRows(h.store, ns, range(1, 10_001));
-    const spec = baseSpec(name, ns, {
-      filter: undefined,
+    const { ref, calls, worker } = await taggedFunction(ns, name, 10_000, {
       output: { attribute: 'tags', kind: 'tags', version: 'v1', inputFingerprint: true },
       worker: { dispatch: 'pull', batchSize: 500, timeoutSeconds: 30 },
-      schedule: {
-        discoveryIntervalSeconds: 3600,
-        leaseSeconds: 30,
-        maxInFlightBatches: 4,
-        maxConcurrentScans: 1,
-      },
     });
-    const ref = { k8sNamespace: spec.k8sNamespace, name };
-    const calls = new Map<number, number>();
-    const worker = startPullWorker(h, spec, versionedTagger(calls));
     try {
-      await startFunction(h, spec);
-      await eventually(
-        () => statusOf(h, ref),
-        (s) => s.counters.processed === 10_000 && s.phase === 'idle',
-        90_000,
-        '10,000 rows tagged',
-      );
       expect(calls.size).toBe(10_000);
 
       const edited = [3, 777, 1500, 2048, 4001, 5555, 6000, 7321, 9000, 10_000];
@@ -133,29 +165,12 @@ describe('canary rollouts', () => {
     const ns = uniqueName('canary');
     const name = uniqueName('canary');
     await seedRows(h.store, ns, range(1, 201));
-    const spec = baseSpec(name, ns, {
-      filter: undefined,
+    // The first version rolls out over every row: there is nothing to compare it with.
+    const { spec, ref, calls, worker } = await taggedFunction(ns, name, 200, {
       rollout: { canaryRows: 20 },
       worker: { dispatch: 'pull', batchSize: 8, timeoutSeconds: 30 },
-      schedule: {
-        discoveryIntervalSeconds: 3600,
-        leaseSeconds: 30,
-        maxInFlightBatches: 4,
-        maxConcurrentScans: 1,
-      },
     });
-    const ref = { k8sNamespace: spec.k8sNamespace, name };
-    const calls = new Map<number, number>();
-    const worker = startPullWorker(h, spec, versionedTagger(calls));
     try {
-      // The first version rolls out over every row: there is nothing to compare it with.
-      await startFunction(h, spec);
-      await eventually(
-        () => statusOf(h, ref),
-        (s) => s.counters.processed === 200 && s.phase === 'idle',
-        60_000,
-        'v1 on every row',
-      );
       expect((await layer('function', 'promote', name, '-n', 'test')).stderr).toContain(
         'no rollout is waiting: change spec.output.version with spec.rollout.canaryRows set to start one',
       );
