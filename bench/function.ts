@@ -43,14 +43,7 @@ import { createStoreClient, type StoreClient } from '../src/store/client.js';
 import { seedProducts } from '../src/store/seed.js';
 import { bundleOrchestratorWorkflows } from '../src/workers/orchestrator-worker.js';
 import { cpuSeconds, procStatusMb } from './proc.js';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} expects a positive integer`);
-  return n;
-}
+import { arg } from './args.js';
 
 const ROWS = arg('rows', 100_000);
 /** The slow phase runs at ~1,280 rows/s: 100k rows is enough to measure it, at any --rows. */

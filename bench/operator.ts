@@ -40,18 +40,14 @@ import type { KubeApiServer } from '../src/dev/kube-apiserver.js';
 import { cpuSeconds } from './proc.js';
 import { workloadObjectName } from '../src/operator/names.js';
 import { startStoreServer } from '../src/store/server.js';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
+import { arg } from './args.js';
 
 const LATENCY_FUNCTIONS = arg('latency', 100);
 const SETTLE_FUNCTIONS = arg('settle', 500);
 const CONCURRENCY = arg('concurrency', 4);
 const SETTLE_TIMEOUT_MS = arg('settle-timeout-s', 900) * 1000;
-const FLEET_FUNCTIONS = arg('functions', 0);
-const SPEC_CHANGES = arg('spec-changes', 20);
+const FLEET_FUNCTIONS = arg('functions', 0, 0);
+const SPEC_CHANGES = arg('spec-changes', 20, 0);
 const GROUP = 'hevlayer.com';
 const VERSION = 'v1alpha1';
 const ROOT = new URL('../', import.meta.url);

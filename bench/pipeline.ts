@@ -28,14 +28,7 @@ import { chunkId, pipelineBatchStages } from '../src/engine/pipeline-write.js';
 import { runPipelineWorker } from '../src/sdk/pipeline-worker.js';
 import { createStoreClient } from '../src/store/client.js';
 import { spawn } from 'node:child_process';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} expects a positive integer`);
-  return n;
-}
+import { arg } from './args.js';
 
 const DOCUMENTS = arg('documents', 10_000);
 const CHUNKS = arg('chunks', 4);

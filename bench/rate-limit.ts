@@ -15,14 +15,7 @@ import { createRateLimitGate } from '../src/engine/rate-limit-gate.js';
 import { startTemporalDevServer } from '../src/dev/temporal-server.js';
 import { createStoreClient } from '../src/store/client.js';
 import { bundleOrchestratorWorkflows, createOrchestratorWorker } from '../src/workers/orchestrator-worker.js';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} expects a positive integer`);
-  return n;
-}
+import { arg, load1 } from './args.js';
 
 const SEQUENTIAL = arg('sequential', 500);
 const CALLERS = arg('callers', 16);
@@ -67,7 +60,7 @@ async function main(): Promise<void> {
     }
     ms.sort((a, b) => a - b);
     log(
-      `permit latency over ${SEQUENTIAL} sequential acquires: p50 ${round(pct(ms, 0.5))} ms, p99 ${round(pct(ms, 0.99))} ms`,
+      `permit latency over ${SEQUENTIAL} sequential acquires: p50 ${round(pct(ms, 0.5))} ms, p99 ${round(pct(ms, 0.99))} ms (load ${load1()})`,
     );
 
     // 2. ceiling
@@ -85,7 +78,9 @@ async function main(): Promise<void> {
       }),
     );
     const perS = acquired / ((performance.now() - started) / 1000);
-    log(`limiter ceiling: ${CALLERS} callers for ${SECONDS} s → ${round(perS)} permits/s on one key`);
+    log(
+      `limiter ceiling: ${CALLERS} callers for ${SECONDS} s → ${round(perS)} permits/s on one key (load ${load1()})`,
+    );
 
     // history events per permit, over every run of the ceiling key's limiter
     let events = 0;
@@ -108,6 +103,7 @@ async function main(): Promise<void> {
         acquires_per_s: round(perS),
         callers: CALLERS,
         history_events_per_permit: round(perPermit, 2),
+        load_avg_1m: load1(),
       }),
     );
   } finally {

@@ -12,21 +12,17 @@
 //        npm run bench:store -- --scale 10000000   (the 10M-row figure; --scale is --rows)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createStoreClient } from '../src/store/client.js';
 import { generateProducts } from '../src/store/seed.js';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
+import { arg, load1 } from './args.js';
 
 const ROWS = arg('scale', arg('rows', 1_000_000));
 const PATCH = arg('patch', 100_000);
 const BATCH = arg('batch', 10_000);
-const VECTORS = arg('vectors', 20_000);
+const VECTORS = arg('vectors', 20_000, 0);
 const DIMS = arg('dims', 64);
 const QUERIES = arg('queries', 100);
 const NAMESPACE = 'bench-products';
@@ -122,10 +118,6 @@ async function annPhase(
       `exact ${figures.exact_query_ms} ms, ANN ${figures.ann_query_ms} ms per query, index built in ${figures.ann_index_build_ms} ms (load ${load1()})`,
   );
   return figures;
-}
-
-function load1(): string {
-  return loadavg()[0]!.toFixed(2);
 }
 
 function rate(rows: number, ms: number): number {
