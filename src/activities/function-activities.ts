@@ -301,24 +301,29 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
     /** Old value beside the canary's for a few sampled rows (the status shows them). */
     async readCanaryComparison(input: CanaryComparisonInput): Promise<CanaryComparison[]> {
       return classified(async () => {
-        const out: CanaryComparison[] = [];
         const vAttr = versionAttribute(input.output);
-        for (const { namespace, id } of input.rows) {
+        // One read per namespace for all its shown rows, then back in the order asked.
+        const found = new Map<string, Record<string, unknown>>();
+        for (const namespace of new Set(input.rows.map((r) => r.namespace))) {
+          const ids = input.rows.filter((r) => r.namespace === namespace).map((r) => r.id);
           const res = await deps.storeFor(namespace).query(namespace, {
-            filters: ['id', 'Eq', id] as never,
+            filters: ['id', 'In', ids] as never,
             rank_by: ['id', 'asc'],
-            limit: 1,
+            limit: ids.length,
             include_attributes: [input.output.attribute, vAttr, input.canaryOutput.attribute],
           });
-          const row = (res.rows?.[0] ?? {}) as Record<string, unknown>;
-          out.push({
+          for (const row of res.rows ?? []) found.set(`${namespace}\u0000${String(row.id)}`, row as never);
+        }
+        const out: CanaryComparison[] = input.rows.map(({ namespace, id }) => {
+          const row = found.get(`${namespace}\u0000${String(id)}`) ?? {};
+          return {
             namespace,
             id,
             old: row[input.output.attribute] ?? null,
             oldVersion: (row[vAttr] as string | undefined) ?? null,
             new: row[input.canaryOutput.attribute] ?? null,
-          });
-        }
+          };
+        });
         return out;
       });
     },
