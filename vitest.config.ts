@@ -23,6 +23,8 @@ export default defineConfig({
           include: ['test/replay/**/*.test.ts'],
           pool: 'forks',
           testTimeout: 120_000,
+          // beforeAll bundles the workflows with webpack: seconds when idle, more on a busy machine.
+          hookTimeout: 180_000,
         },
       },
       {

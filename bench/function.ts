@@ -34,11 +34,8 @@ import {
 import { functionTaskQueue, functionWorkflowId } from '../src/contracts/names.js';
 import { workFilter } from '../src/engine/function-filters.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/temporal-server.js';
-import {
-  createFunctionBatchActivity,
-  runFunctionWorker,
-  type FunctionHandler,
-} from '../src/sdk/function-worker.js';
+import { runFunctionWorker, type FunctionHandler } from '../src/sdk/function-worker.js';
+import { runFunctionBatchWith } from '../packages/worker/src/engine/function-batch.js';
 import { createStoreClient, type StoreClient } from '../src/store/client.js';
 import { seedProducts } from '../src/store/seed.js';
 import { bundleOrchestratorWorkflows } from '../src/workers/orchestrator-worker.js';
@@ -497,7 +494,9 @@ async function runDirectLoop(
 ): Promise<{ rows: number; seconds: number; rowsPerS: number; batches: number }> {
   const timings: StoreTimings = new Map();
   store = timedStore(store, timings);
-  const runBatch = createFunctionBatchActivity(noopHandler, store);
+  // The pull SDK's batch stages (read, compute, write back) with the handler called in-process.
+  const runBatch = (input: Parameters<typeof runFunctionBatchWith>[1]) =>
+    runFunctionBatchWith(store, input, async (request) => noopHandler(request.rows, {} as never));
   const filter = workFilter(spec.output, spec.filter);
   // The engine declares its attributes before the first filtered scan; so do we.
   await store.write(namespace, { schema: { tags_v: 'string', tags_error: 'string' } } as never);

@@ -1,18 +1,16 @@
 // Orchestrator-side activities of the Function engine, as a factory over injected
 // dependencies: the worker wires the real store client and fetch, tests may wire others.
 import { createHash } from 'node:crypto';
-import { Context, heartbeat } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
 import type {
   CanaryComparison,
-  FunctionBatchInput,
-  FunctionBatchResult,
   FunctionClaimInput,
   FunctionOutputSpec,
   RowId,
   RunBatchRequest,
 } from '../contracts/function.js';
-import { asV1BatchResult, runFunctionBatchWith, runFunctionClaimWith } from '../engine/function-batch.js';
+import { runFunctionClaimWith } from '../engine/function-batch.js';
 import {
   candidateFilter,
   deadLetterFilter,
@@ -211,23 +209,6 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
             // The limiter runs on this orchestrator's own task queue.
             rateLimit: functionRateLimitGate(deps.rateLimitClient, input.spec, ctx.info.taskQueue),
           },
-        );
-      });
-    },
-
-    /** Push dispatch of one batch (workflows started before engine v2). */
-    async runPushBatch(input: FunctionBatchInput): Promise<FunctionBatchResult> {
-      return classified(async () => {
-        const baseUrl = input.spec.worker.pushUrl;
-        if (!baseUrl)
-          throw new WorkerCallError('push dispatch needs worker.pushUrl (the worker Service URL)', false);
-        return asV1BatchResult(
-          await runFunctionBatchWith(
-            deps.storeFor(input.namespace),
-            input,
-            (request) => postBatch(fetchFn, baseUrl, request, input.spec.worker.timeoutSeconds),
-            { heartbeat: () => heartbeat() },
-          ),
         );
       });
     },

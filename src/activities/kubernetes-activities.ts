@@ -43,7 +43,7 @@ import type {
   StoreProbe,
 } from '../operator/reconcile-types.js';
 import type { OperatorSettings } from '../operator/settings.js';
-import type { EngineRef, EngineSync, WorkloadEngine } from '../operator/workload-engine.js';
+import type { WorkloadEngine } from '../operator/workload-engine.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
 
 export interface KubernetesActivitiesDeps {
@@ -522,32 +522,6 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
 
   return {
     reconcilePass,
-
-    // The steps of a pass as separate activities: reconcile runs started before the one-activity
-    // pass (patch `reconcile-pass-activity`) still call them until they finish.
-    async observeResource(ref: ReconcileRef): Promise<ObservedState> {
-      return (await observe(ref)).observed;
-    },
-    probeVectorStore,
-    async planResource(input: { observed: ObservedState; probe?: StoreProbe }): Promise<ReconcilePlan> {
-      return planReconcile({ ...input, settings: deps.settings });
-    },
-    async setResourceFinalizer(input: { ref: ReconcileRef; want: 'add' | 'remove' }): Promise<boolean> {
-      return kubeCall(() => setFinalizer(kc, input.ref, input.want));
-    },
-    async applyObjects(input: { objects: PlannedObject[] }): Promise<number> {
-      return (await applyObjects(input.objects)).applied;
-    },
-    async deleteObjects(input: { namespace: string; objects: ObjectRef[] }): Promise<number> {
-      return deleteObjects(input.namespace, input.objects);
-    },
-    async syncWorkload(action: EngineSync): Promise<EngineResult> {
-      return deps.engine.sync(action);
-    },
-    async stopWorkload(ref: EngineRef): Promise<boolean> {
-      return deps.engine.stop(ref);
-    },
-    writeStatus,
   };
 
   /**

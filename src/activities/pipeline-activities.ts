@@ -8,14 +8,12 @@ import {
   s3SourceRefSchema,
   sourceLabel,
   type PipelineBatchInput,
-  type PipelineBatchResult,
   type PipelineClaimInput,
   type QueuedItem,
   type S3SourceRef,
 } from '../contracts/pipeline.js';
 import {
   ensurePipelineSchema,
-  runPipelineBatchWith,
   runPipelineClaimWith,
 } from '../engine/pipeline-write.js';
 import type { StoreClient } from '../store/client.js';
@@ -228,20 +226,6 @@ export function createPipelineActivities(deps: PipelineActivityDeps) {
               ctx.info.taskQueue,
             ),
           },
-        );
-      });
-    },
-
-    /** Push dispatch of one batch (runs started before engine v2). */
-    async runPushPipelineBatch(
-      input: PipelineBatchInput & { pushUrl?: string },
-    ): Promise<PipelineBatchResult> {
-      return classified(async () => {
-        if (!input.pushUrl)
-          throw new WorkerCallError('push dispatch needs worker.pushUrl (the worker Service URL)', false);
-        const pushUrl = input.pushUrl;
-        return runPipelineBatchWith(deps.storeFor(input.targetNamespace), input, (items) =>
-          postProcess(fetchFn, pushUrl, input, items),
         );
       });
     },

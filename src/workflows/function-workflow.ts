@@ -9,7 +9,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
-  patched,
+  deprecatePatch,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -77,11 +77,10 @@ import {
   type RolloutChange,
   type RolloutState,
 } from '../envelope/rollout.js';
-import { functionWorkflowV1 } from './function-workflow-v1.js';
 
 /** Claims per run before continue-as-new even if the server has not suggested it yet. */
 export const DEFAULT_CLAIMS_PER_RUN = 500;
-/** Marks runs that use the envelope and claims; runs without it replay the frozen v1 code. */
+/** The patch that once chose between the v1 and v2 engines; deprecated (ADR 0067). */
 export const ENGINE_V2_PATCH = 'engine-v2';
 
 type FunctionActivities = ReturnType<typeof activities.createFunctionActivities>;
@@ -117,9 +116,9 @@ function envelopeSettings(spec: FunctionRuntimeSpec): EnvelopeSettings {
 }
 
 export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise<void> {
-  // Runs started before engine v2 finish on the frozen code; their next run starts here.
-  if (!patched(ENGINE_V2_PATCH)) return functionWorkflowV1(rawInput);
-
+  // Runs recorded while v1 still existed carry this marker; deprecated, they replay without the
+  // v1 code. Removed in the release after next (ADR 0067).
+  deprecatePatch(ENGINE_V2_PATCH);
   // Parse, don't trust: after continue-as-new the input is JSON from the previous run.
   const input = functionWorkflowInputSchema.parse(rawInput);
   const state = functionCarriedStateSchema.parse(input.state ?? {});

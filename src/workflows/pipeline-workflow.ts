@@ -11,7 +11,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
-  patched,
+  deprecatePatch,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -72,7 +72,6 @@ import {
   failureOf,
   waitForNextEvent,
 } from '../envelope/claim-shell.js';
-import { pipelineWorkflowV1 } from './pipeline-workflow-v1.js';
 
 /** Claims per run before continue-as-new even if the server has not suggested it yet. */
 export const DEFAULT_PIPELINE_CLAIMS_PER_RUN = 400;
@@ -108,9 +107,8 @@ function envelopeSettings(spec: ParsedPipelineSpec): EnvelopeSettings {
 }
 
 export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise<void> {
-  // Runs started before engine v2 finish on the frozen code; their next run starts here.
-  if (!patched('engine-v2')) return pipelineWorkflowV1(rawInput);
-
+  // Deprecated: runs recorded while v1 existed carry the marker (ADR 0067).
+  deprecatePatch('engine-v2');
   const input = pipelineWorkflowInputSchema.parse(rawInput);
   let spec = input.spec;
   const state = pipelineCarriedStateSchema.parse(input.state ?? {});

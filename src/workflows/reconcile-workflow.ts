@@ -7,14 +7,13 @@
 import {
   continueAsNew,
   log,
-  patched,
+  deprecatePatch,
   proxyActivities,
   setHandler,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { KubernetesActivities } from '../activities/kubernetes-activities.js';
-import { passInSteps } from './reconcile-pass-v1.js';
 import {
   reconcileSignal,
   type ReconcileRef,
@@ -60,9 +59,9 @@ export async function reconcileWorkflow(input: ReconcileWorkflowInput): Promise<
   let outcome = 'none';
   while (dirty) {
     dirty = false;
-    outcome = patched('reconcile-pass-activity')
-      ? (await reconcilePass(ref, passes + 1)).outcome
-      : await passInSteps(ref);
+    // Deprecated: runs recorded while the per-step pass existed carry the marker (ADR 0067).
+    deprecatePatch('reconcile-pass-activity');
+    outcome = (await reconcilePass(ref, passes + 1)).outcome;
     passes++;
     if (dirty && passes >= PASSES_PER_RUN) {
       await continueAsNew<typeof reconcileWorkflow>({ ref, passesSoFar: (input.passesSoFar ?? 0) + passes });

@@ -23,22 +23,16 @@ beforeAll(async () => {
 
 describe('workflow replay (function, pipeline, reconcile)', () => {
   it('has recorded histories to replay', () => {
-    // Splits and dead letters, and a chain of continue-as-new runs, from before and after the
-    // discovery-read-ahead patch.
-    expect(files.some((f) => f.startsWith('function-poison-replay'))).toBe(true);
-    expect(files.filter((f) => f.startsWith('function-continue-as-new')).length).toBeGreaterThanOrEqual(2);
-    // Every workflow in the bundle has recorded runs.
-    expect(files.some((f) => f.startsWith('pipeline-continue-as-new'))).toBe(true);
-    expect(files.some((f) => f.startsWith('reconcile-'))).toBe(true);
-    // Reconcile before and after the one-activity pass (patched 'reconcile-pass-activity').
-    expect(files).toContain('reconcile-function-1.json');
-    expect(files.some((f) => f.startsWith('reconcile-function-pass-'))).toBe(true);
-    // Engine v2 (patched 'engine-v2'): claims, pause, push dispatch, a poison split inside a
-    // multi-batch claim, a degraded (systemic) stretch, and continue-as-new.
-    for (const label of ['claims', 'pause', 'push', 'poison-split', 'degraded', 'continue-as-new'])
+    // Every workflow in the bundle has recorded runs of the live code (ADR 0067: no frozen
+    // copies; a history is re-recorded when the code it was recorded from is replaced).
+    // Function: claims, pause, push dispatch, a poison split inside a multi-batch claim, a degraded
+    // (systemic) stretch, replayed dead letters, canary, and a chain of continue-as-new runs.
+    for (const label of ['claims', 'pause', 'push', 'poison-split', 'degraded', 'poison-replay', 'canary'])
       expect(files.some((f) => f.startsWith(`function-v2-${label}-`))).toBe(true);
+    expect(files.filter((f) => f.startsWith('function-v2-continue-as-new-')).length).toBeGreaterThanOrEqual(2);
     for (const label of ['push', 'poison-split', 'continue-as-new'])
       expect(files.some((f) => f.startsWith(`pipeline-v2-${label}-`))).toBe(true);
+    expect(files.some((f) => f.startsWith('reconcile-'))).toBe(true);
     // Shared rate limits (docs/adr/0051): a limiter serving three workloads, one slowed by a 429,
     // one carried across continue-as-new, and a Function run under a limit.
     for (const label of ['shared', '429', 'continue-as-new'])
@@ -64,7 +58,7 @@ describe('workflow replay (function, pipeline, reconcile)', () => {
   });
 
   it('detects a history the current code would not produce', async () => {
-    const history = load('function-continue-as-new-1.json') as {
+    const history = load('function-v2-continue-as-new-1.json') as {
       events: { activityTaskScheduledEventAttributes?: { activityType?: { name: string } } }[];
     };
     const scheduled = history.events.find((e) => e.activityTaskScheduledEventAttributes);

@@ -9,13 +9,10 @@ import { Context } from '@temporalio/activity';
 import type { DataConverter } from '@temporalio/common';
 import { WORKER_SHUTDOWN_FORCE_TIME, claimProgressFrom, type ClaimReport } from './contracts/claims.js';
 import {
-  RUN_FUNCTION_BATCH_ACTIVITY,
   RUN_FUNCTION_CLAIM_ACTIVITY,
   runBatchRequestSchema,
   type FunctionClaimInput,
   type BatchRow,
-  type FunctionBatchInput,
-  type FunctionBatchResult,
   type FunctionOutputSpec,
   type RowId,
 } from './contracts/function.js';
@@ -23,7 +20,7 @@ import { WorkerEnv, functionTaskQueue } from './contracts/names.js';
 import { ORCHESTRATOR_TASK_QUEUE } from './contracts/function.js';
 import { RateLimitedError, workloadRateLimitGate, type RateLimitGate } from './engine/rate-limit-gate.js';
 import { classified, WorkerCallError } from './engine/failures.js';
-import { asV1BatchResult, runFunctionBatchWith, runFunctionClaimWith } from './engine/function-batch.js';
+import { runFunctionClaimWith } from './engine/function-batch.js';
 import { createStoreClient, type StoreClient } from './store/client.js';
 import { DEFAULT_WORKER_CONCURRENCY, loadWorkerEnv, type WorkerSettings } from './env.js';
 import {
@@ -205,22 +202,6 @@ export function functionRateLimitGate(
   );
 }
 
-/** The one-batch activity of workflows started before engine v2 (kept so they can finish). */
-export function createFunctionBatchActivity(handler: FunctionHandler, store: StoreClient) {
-  return async (input: FunctionBatchInput): Promise<FunctionBatchResult> =>
-    classified(async () => {
-      const ctx = currentContext();
-      return asV1BatchResult(
-        await runFunctionBatchWith(
-          store,
-          input,
-          handlerCompute(handler, input.spec.worker.timeoutSeconds, ctx?.cancellationSignal),
-          { heartbeat: () => ctx?.heartbeat() },
-        ),
-      );
-    });
-}
-
 /** $LAYER_WORKER_CONCURRENCY as a positive integer; a bad value is an error naming the variable. */
 export function workerConcurrencyFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   return loadWorkerEnv({ [WorkerEnv.concurrency]: env[WorkerEnv.concurrency] }).concurrency;
@@ -276,7 +257,6 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
     taskQueue,
     activities: {
       [RUN_FUNCTION_CLAIM_ACTIVITY]: createFunctionClaimActivity(opts.handler, store, client),
-      [RUN_FUNCTION_BATCH_ACTIVITY]: createFunctionBatchActivity(opts.handler, store),
     },
     ...(dataConverter ? { dataConverter } : {}),
     // Tracing on (startTracing): each claim runs in a span under the workflow's.

@@ -4,7 +4,6 @@ export { runWorker, type RunWorkerOptions } from './run-worker.js';
 export {
   runFunctionWorker,
   createPushServer,
-  createFunctionBatchActivity,
   createFunctionClaimActivity,
   workerConcurrencyFromEnv,
   StoreEnv,
@@ -24,7 +23,6 @@ export type {
 export {
   runPipelineWorker,
   createPipelinePushServer,
-  createPipelineBatchActivity,
   createPipelineClaimActivity,
   type ProcessFn,
   type ProcessContext,

@@ -14,13 +14,11 @@ import type { DataConverter } from '@temporalio/common';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { WORKER_SHUTDOWN_FORCE_TIME, claimProgressFrom, type ClaimReport } from './contracts/claims.js';
 import {
-  RUN_PIPELINE_BATCH_ACTIVITY,
   RUN_PIPELINE_CLAIM_ACTIVITY,
   type PipelineClaimInput,
   itemIdentity,
   itemVersion,
   type PipelineBatchInput,
-  type PipelineBatchResult,
   type PipelineDocument,
   type PipelineItem,
   type QueuedItem,
@@ -29,7 +27,7 @@ import { WorkerEnv, pipelineTaskQueue } from './contracts/names.js';
 import { classified, WorkerCallError } from './engine/failures.js';
 import { RateLimitedError, workloadRateLimitGate } from './engine/rate-limit-gate.js';
 import { ORCHESTRATOR_TASK_QUEUE } from './contracts/function.js';
-import { runPipelineBatchWith, runPipelineClaimWith } from './engine/pipeline-write.js';
+import { runPipelineClaimWith } from './engine/pipeline-write.js';
 import { getPipelineItemStates, submitPipelineItems, type PipelineRef } from './pipeline-submit.js';
 import type { StoreClient } from './store/client.js';
 import { resolveStore } from './function-worker.js';
@@ -186,14 +184,6 @@ export function createPipelineClaimActivity(
     });
 }
 
-/** The one-batch activity of runs started before engine v2 (kept so they can finish). */
-export function createPipelineBatchActivity(process: ProcessFn, store: StoreClient, s3?: S3Client) {
-  return async (input: PipelineBatchInput): Promise<PipelineBatchResult> =>
-    classified(async () =>
-      runPipelineBatchWith(store, input, (items) => callProcess(process, input, items, currentContext(), s3)),
-    );
-}
-
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
@@ -300,7 +290,6 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
     taskQueue,
     activities: {
       [RUN_PIPELINE_CLAIM_ACTIVITY]: createPipelineClaimActivity(opts.process, store, opts.s3, limiterClient),
-      [RUN_PIPELINE_BATCH_ACTIVITY]: createPipelineBatchActivity(opts.process, store, opts.s3),
     },
     maxConcurrentActivityTaskExecutions: concurrency,
     maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),

@@ -18,12 +18,6 @@ export const ORCHESTRATOR_TASK_QUEUE = 'layer-orchestrator';
  */
 export const RUN_FUNCTION_CLAIM_ACTIVITY = 'runFunctionClaim';
 
-/**
- * The one-batch activity of workflows started before engine v2. Pull workers still register it
- * so such runs finish; nothing new schedules it.
- */
-export const RUN_FUNCTION_BATCH_ACTIVITY = 'runFunctionBatch';
-
 /** A row id as Turbopuffer allows it: unsigned integer or string (UUIDs are strings on the wire). */
 export const rowIdSchema = z.union([z.number().int().nonnegative(), z.string().min(1)]);
 export type RowId = z.infer<typeof rowIdSchema>;

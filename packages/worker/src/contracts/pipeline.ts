@@ -12,9 +12,6 @@ import { FailureType } from './failures.js';
 /** Name of the claim activity a pipeline pull worker registers on the Pipeline's task queue. */
 export const RUN_PIPELINE_CLAIM_ACTIVITY = 'runPipelineClaim';
 
-/** The one-batch activity of runs started before engine v2 (workers still register it). */
-export const RUN_PIPELINE_BATCH_ACTIVITY = 'runPipelineBatch';
-
 /** Failure type of a batch whose worker output is malformed (the catalogue's; v1 code imports it). */
 export const INVALID_PIPELINE_OUTPUT = FailureType.InvalidPipelineOutput;
 

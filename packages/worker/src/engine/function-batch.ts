@@ -2,7 +2,6 @@
 // write the outputs back with a conditional patch. The same code runs in the orchestrator (push
 // dispatch: the worker is an HTTP /run endpoint) and inside the worker SDK (pull dispatch: the
 // worker is the user's handler), so both paths have identical read, validation and write rules.
-import { ApplicationFailure } from '@temporalio/common';
 import type { ClaimReport } from '../contracts/claims.js';
 import { runClaim, type ClaimRunOptions } from './claim-runner.js';
 import type {
@@ -214,7 +213,7 @@ export function functionBatchStages(store: StoreClient, compute: BatchCompute) {
   };
 }
 
-/** One batch, stage after stage (the one-batch activity of v1 runs, and the bench's direct loop). */
+/** One batch, stage after stage, outside any claim (the bench's direct loop). */
 export async function runFunctionBatchWith(
   store: StoreClient,
   input: FunctionBatchInput,
@@ -227,17 +226,6 @@ export async function runFunctionBatchWith(
   const raw = await stages.compute(prepared);
   options.heartbeat?.();
   return stages.finish(prepared, raw);
-}
-
-/**
- * A batch run as the one-batch activity of a v1 workflow reports it: that code knows no
- * row-scoped outcome, so a row failure fails the batch (not retried) as it always did.
- */
-export function asV1BatchResult({ rowFailures, ...result }: FunctionBatchRun): FunctionBatchResult {
-  const first = rowFailures[0];
-  if (first)
-    throw ApplicationFailure.create({ type: first.type, message: first.message, nonRetryable: true });
-  return result;
 }
 
 /**

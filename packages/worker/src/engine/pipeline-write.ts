@@ -301,37 +301,6 @@ export async function writeDocuments(input: WriteDocumentsInput): Promise<WriteC
 
 export type ProcessFn = (items: QueuedItem[]) => Promise<unknown>;
 
-/**
- * A whole batch: skip items already written at this version, delete deleted items, run
- * `process` on the rest, write the documents. Returns once the write is durable.
- */
-export async function runPipelineBatchWith(
-  store: StoreClient,
-  input: { batchId: string; targetNamespace: string; items: QueuedItem[]; source: string },
-  process: ProcessFn,
-): Promise<PipelineBatchResult> {
-  await ensurePipelineSchema(store, input.targetNamespace);
-  const written = await alreadyWritten(store, input.targetNamespace, input.items);
-  const todo = input.items.filter((i) => i.deleted || !written.has(itemIdentity(i)));
-  const live = todo.filter((i) => !i.deleted);
-  const documents = live.length ? planDocuments(live, await process(live)) : [];
-  const counts = todo.length
-    ? await writeDocuments({
-        store,
-        namespace: input.targetNamespace,
-        source: input.source,
-        items: todo,
-        documents,
-      })
-    : { documents: 0, chunksWritten: 0, chunksKept: 0, chunksDeleted: 0 };
-  return {
-    batchId: input.batchId,
-    done: input.items.map(itemIdentity),
-    alreadyWritten: input.items.length - todo.length,
-    ...counts,
-  };
-}
-
 /** A Pipeline batch after its read: what is left to do once already-written items are dropped. */
 interface PreparedPipelineBatch {
   todo: QueuedItem[];
