@@ -31,7 +31,11 @@ export interface SourcedFunction {
  * skipped; any other kind, or any invalid field, fails the whole file with the field path and
  * the fix (nothing is applied from a file that has one bad document).
  */
-export function parseFunctionDocuments(text: string, file: string): SourcedFunction[] {
+export function parseFunctionDocuments(
+  text: string,
+  file: string,
+  command: 'apply' | 'plan' = 'apply',
+): SourcedFunction[] {
   const out: SourcedFunction[] = [];
   const docs = readYamlDocuments(text, file);
   for (const doc of docs) {
@@ -40,6 +44,12 @@ export function parseFunctionDocuments(text: string, file: string): SourcedFunct
       throw new LayerError(`${doc.problem.where}: ${doc.problem.message}`, doc.problem.hint);
     const r = parseResource(doc.value);
     if (!r.ok) throw new LayerError(`${source}: ${r.error.message}`, r.error.hint);
+    if (r.resource.kind !== 'Function' && command === 'plan') {
+      throw new LayerError(
+        `${source}: ${r.resource.kind} ${r.resource.metadata.name}: layer function plan is for Functions`,
+        'pass a Function manifest (kind: Function) with -f; a Pipeline has no plan',
+      );
+    }
     if (r.resource.kind !== 'Function') {
       throw new LayerError(
         `${source}: ${r.resource.kind} ${r.resource.metadata.name} cannot be applied in local mode`,

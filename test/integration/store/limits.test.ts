@@ -15,8 +15,8 @@ afterAll(async () => {
 
 const MiB = 1024 * 1024;
 
-function wideRow(id: number, names: number, prefix = 'a'): Record<string, unknown> {
-  const row: Record<string, unknown> = { id };
+function wideRow(id: number, names: number, prefix = 'a'): { id: number } & Record<string, unknown> {
+  const row: { id: number } & Record<string, unknown> = { id };
   for (let i = 0; i < names; i++) row[`${prefix}${i}`] = i;
   return row;
 }
