@@ -280,9 +280,11 @@ export function registerApplyCommand(program: Command): void {
       for (const a of applied) {
         process.stdout.write((opts.json ? JSON.stringify(a) : describeApplied(a, config)) + '\n');
       }
-      if (!opts.json) {
+      // Every Function above was confirmed by an orchestrator (applyFiles throws, saying to run
+      // `layer orchestrator`, when none answers), so only the Function's own worker is left to say.
+      if (!opts.json && applied.length > 0) {
         process.stdout.write(
-          `\nNothing moves without an orchestrator worker on task queue ${config.temporal.taskQueue} (run \`layer orchestrator\`) and the Function's worker.\n`,
+          `\nConfirmed by the orchestrator on task queue ${config.temporal.taskQueue}; rows move while each Function's worker runs.\n`,
         );
       }
     });
