@@ -225,6 +225,12 @@ const configSchema = z.object({
     kubeconfig: z.string().min(1).optional(),
     /** Running in a pod: use the mounted service account. */
     inCluster: z.boolean(),
+    /**
+     * KUBERNETES_SERVICE_HOST is set but no service-account token is mounted (a pod with
+     * automountServiceAccountToken: false, or a copied environment): not in-cluster, so the API
+     * stays on 127.0.0.1 and open only there; the operator says so.
+     */
+    serviceHostWithoutToken: z.boolean(),
   }),
 });
 
@@ -380,7 +386,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
   const dev =
     opts.devState === undefined ? readDevStateSafely(devStateDir(env)) : (opts.devState ?? undefined);
   const kubeconfig = read(env, ConfigEnv.kubeconfig) ?? dev?.kube?.kubeconfigPath;
-  const inCluster = !!read(env, ConfigEnv.kubernetesServiceHost) && existsSync(IN_CLUSTER_TOKEN_PATH);
+  const serviceHost = !!read(env, ConfigEnv.kubernetesServiceHost);
+  const inCluster = serviceHost && existsSync(IN_CLUSTER_TOKEN_PATH);
   const raw = {
     temporal: {
       address: read(env, ConfigEnv.temporalAddress) ?? dev?.temporal.address ?? DEFAULT_TEMPORAL_ADDRESS,
@@ -401,10 +408,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     },
     api: {
       port: read(env, ConfigEnv.apiPort) ?? DEFAULT_API_PORT,
-      // In a pod the API must be reachable from KEDA and workers; locally keep it private.
-      host:
-        read(env, ConfigEnv.apiHost) ??
-        (read(env, ConfigEnv.kubernetesServiceHost) ? '0.0.0.0' : '127.0.0.1'),
+      // In a pod the API must be reachable from KEDA and workers; locally keep it private. Only
+      // a mounted token makes it a pod: without one the API would be open on every interface.
+      host: read(env, ConfigEnv.apiHost) ?? (inCluster ? '0.0.0.0' : '127.0.0.1'),
       vectorStore: read(env, ConfigEnv.vectorStore),
       open: read(env, ConfigEnv.apiOpen) ?? 'false',
     },
@@ -458,7 +464,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
         gc: read(env, ConfigEnv.indexGc) ?? 'false',
       },
     },
-    kube: { kubeconfig, inCluster },
+    kube: { kubeconfig, inCluster, serviceHostWithoutToken: serviceHost && !inCluster },
   };
   const parsed = configSchema.safeParse(raw);
   if (parsed.success) return parsed.data;

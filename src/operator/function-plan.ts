@@ -36,18 +36,100 @@ export interface RunEstimate {
   cost?: number;
 }
 
-/** The filter discovery uses, without the clauses on attributes the namespace has never seen. */
+/**
+ * The filter discovery uses, with every clause on an attribute the namespace has never seen
+ * replaced by its value on a row that lacks the attribute (ADR 0077). `false` when no row can
+ * match, `undefined` when every row does. The store, like the service, refuses a filter naming
+ * an unknown attribute, and the plan must not declare it (it writes nothing).
+ *
+ * @example
+ * planFilter({ output, filter: ['Or', [['tags_v', 'NotEq', 'v1'], ['tags_v', 'Eq', null]]] }, new Set())
+ * // → undefined: on a namespace without tags_v every row matches
+ */
 export function planFilter(
   spec: Pick<FunctionRuntimeSpec, 'output' | 'filter'>,
   declared: ReadonlySet<string>,
-): unknown[] | undefined {
+): unknown[] | false | undefined {
   const parts: unknown[] = [];
   if (spec.filter !== undefined && spec.filter !== null) parts.push(spec.filter);
   // No row has an undeclared version attribute: every row lacks the version, none is dead.
   if (declared.has(versionAttribute(spec.output))) parts.push(needsVersionFilter(spec.output));
   if (declared.has(errorAttribute(spec.output))) parts.push([errorAttribute(spec.output), 'Eq', null]);
   if (parts.length === 0) return undefined;
-  return parts.length === 1 ? (parts[0] as unknown[]) : ['And', parts];
+  const folded = foldAbsentAttributes(parts.length === 1 ? parts[0] : ['And', parts], declared);
+  return folded === true ? undefined : folded;
+}
+
+/**
+ * Pure: a filter with each condition on an attribute outside `declared` replaced by `true` or
+ * `false` — its value on a row where the attribute is null, by the store's null semantics
+ * (null equals only null, sorts below every value, is in no list, contains nothing, matches no
+ * pattern) — and And/Or/Not simplified around it. Anything it does not recognise is kept as is,
+ * so the store still names a mistake in it.
+ */
+export function foldAbsentAttributes(filter: unknown, declared: ReadonlySet<string>): unknown[] | boolean {
+  if (!Array.isArray(filter)) return filter as unknown[];
+  const [head, a, b] = filter as unknown[];
+  if ((head === 'And' || head === 'Or') && Array.isArray(a) && filter.length === 2) {
+    const identity = head === 'And';
+    const kept: unknown[] = [];
+    for (const part of a) {
+      const f = foldAbsentAttributes(part, declared);
+      if (f === identity) continue;
+      if (f === !identity) return !identity;
+      kept.push(f);
+    }
+    if (kept.length === 0) return identity;
+    return kept.length === 1 ? (kept[0] as unknown[]) : [head, kept];
+  }
+  if (head === 'Not' && filter.length === 2) {
+    const f = foldAbsentAttributes(a, declared);
+    return typeof f === 'boolean' ? !f : ['Not', f];
+  }
+  if (typeof head !== 'string' || head === 'id' || declared.has(head) || typeof a !== 'string') return filter;
+  if (b !== null && typeof b === 'object' && !Array.isArray(b)) return filter; // $ref_new and the like
+  const onNull = conditionOnNull(a, b);
+  return onNull === undefined ? filter : onNull;
+}
+
+/** A condition's result on a null value (the store's filter.ts semantics); undefined if unknown. */
+function conditionOnNull(op: string, operand: unknown): boolean | undefined {
+  switch (op) {
+    case 'Eq':
+      return operand === null;
+    case 'NotEq':
+      return operand !== null;
+    case 'Lt':
+      return operand !== null;
+    case 'Lte':
+      return true;
+    case 'Gt':
+      return false;
+    case 'Gte':
+      return operand === null;
+    case 'NotIn':
+    case 'NotContains':
+    case 'NotContainsAny':
+    case 'NotGlob':
+    case 'NotIGlob':
+      return true;
+    case 'In':
+    case 'Contains':
+    case 'ContainsAny':
+    case 'AnyLt':
+    case 'AnyLte':
+    case 'AnyGt':
+    case 'AnyGte':
+    case 'Glob':
+    case 'IGlob':
+    case 'Regex':
+    case 'ContainsAllTokens':
+    case 'ContainsAnyToken':
+    case 'ContainsTokenSequence':
+      return false;
+    default:
+      return undefined;
+  }
 }
 
 /** Pure: counts and a per-call rate → the plan's figures. */
@@ -100,10 +182,16 @@ export function planFromCounts(
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-/** Exact counts per target namespace; a namespace that does not exist has 0 rows. Writes nothing. */
+/**
+ * Exact counts per target namespace. Writes nothing. A namespace that does not exist has 0 rows
+ * by default (the operator plans Functions whose namespaces may not be written yet); with
+ * `missingNamespace: 'throw'` its StoreNotFoundError propagates (`layer function plan`, where a
+ * typo in a target or a wrong store URL must not read as "0 rows").
+ */
 export async function countPlannedRows(
   store: StoreClient | ((namespace: string) => StoreClient),
   spec: Pick<FunctionRuntimeSpec, 'output' | 'filter' | 'targetNamespaces'>,
+  opts: { missingNamespace?: 'zero' | 'throw' } = {},
 ): Promise<Record<string, number>> {
   const storeFor = typeof store === 'function' ? store : () => store;
   const counts: Record<string, number> = {};
@@ -112,9 +200,9 @@ export async function countPlannedRows(
     try {
       const meta = (await store.metadata(ns)) as { schema?: Record<string, unknown> };
       const filter = planFilter(spec, new Set(Object.keys(meta.schema ?? {})));
-      counts[ns] = await store.countRows(ns, filter as never);
+      counts[ns] = filter === false ? 0 : await store.countRows(ns, filter as never);
     } catch (err) {
-      if (err instanceof StoreNotFoundError) counts[ns] = 0;
+      if (err instanceof StoreNotFoundError && opts.missingNamespace !== 'throw') counts[ns] = 0;
       else throw err;
     }
   }

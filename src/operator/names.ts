@@ -3,20 +3,21 @@
 // must be DNS-1035 labels (Service names: 63 chars, a letter first, no dots) and label values
 // (63 chars). Names that would break a limit are truncated and suffixed with a hash of the full
 // input, so two long names that share a prefix still get different objects.
+import { createHash } from 'node:crypto';
 import type { WorkloadKind } from '../contracts/names.js';
 
 /** Longest DNS label / label value / Service name. */
 export const MAX_NAME_LENGTH = 63;
-const HASH_LENGTH = 8;
+const HASH_LENGTH = 16;
 
-/** FNV-1a 32-bit of a string as 8 hex chars: tiny, deterministic and needs no Node built-ins. */
+/**
+ * The first 64 bits of SHA-256 of a string, as 16 hex chars. It was 32-bit FNV-1a until a
+ * colliding pair of Function names was found in under a second, giving two Functions one
+ * Deployment name (ADR 0078); 64 bits of a cryptographic hash put a crafted collision at
+ * ~2^32 SHA-256 evaluations per target. Operator-side only (never in the workflow sandbox).
+ */
 export function shortHash(s: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(HASH_LENGTH, '0');
+  return createHash('sha256').update(s, 'utf8').digest('hex').slice(0, HASH_LENGTH);
 }
 
 /**

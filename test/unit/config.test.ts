@@ -56,7 +56,7 @@ describe('loadConfig defaults', () => {
         indexDiscovery: { enabled: false, namespace: 'default', intervalSeconds: 60, gc: false },
         keda: {},
       },
-      kube: { inCluster: false },
+      kube: { inCluster: false, serviceHostWithoutToken: false },
     });
   });
 
@@ -211,8 +211,11 @@ describe('loadConfig values', () => {
     // 0 asks the OS for a free port (tests).
     [{ LAYER_API_PORT: '0' }, 'api.port', 0],
     [{ LAYER_API_HOST: '0.0.0.0' }, 'api.host', '0.0.0.0'],
-    // In a pod the API must listen on every interface for KEDA and workers.
-    [{ KUBERNETES_SERVICE_HOST: '10.0.0.1' }, 'api.host', '0.0.0.0'],
+    // KUBERNETES_SERVICE_HOST without a mounted token (as here) is not a pod: the API, open
+    // outside a cluster, must not listen on every interface (issue 28, item 13).
+    [{ KUBERNETES_SERVICE_HOST: '10.0.0.1' }, 'api.host', '127.0.0.1'],
+    [{ KUBERNETES_SERVICE_HOST: '10.0.0.1' }, 'kube.serviceHostWithoutToken', true],
+    [{}, 'kube.serviceHostWithoutToken', false],
     [{ LAYER_VECTOR_STORE: 'layer/default' }, 'api.vectorStore', { namespace: 'layer', name: 'default' }],
     // Kubernetes renders an unset optional env value as "": that means unset, not invalid.
     [{ TEMPORAL_ADDRESS: '', LAYER_API_PORT: '  ' }, 'api.port', 8080],
@@ -323,7 +326,10 @@ describe('LAYER_WATCH_NAMESPACES', () => {
 });
 
 describe('apiAuthMode: who may call the HTTP API', () => {
-  const inCluster = (env: Record<string, string>) => ({ ...load(env), kube: { inCluster: true } });
+  const inCluster = (env: Record<string, string>) => ({
+    ...load(env),
+    kube: { inCluster: true, serviceHostWithoutToken: false },
+  });
   it.each([
     // A VectorStore's inboundAuth decides, wherever the process runs.
     {

@@ -31,7 +31,11 @@ export interface SourcedFunction {
  * skipped; any other kind, or any invalid field, fails the whole file with the field path and
  * the fix (nothing is applied from a file that has one bad document).
  */
-export function parseFunctionDocuments(text: string, file: string): SourcedFunction[] {
+export function parseFunctionDocuments(
+  text: string,
+  file: string,
+  command: 'apply' | 'plan' = 'apply',
+): SourcedFunction[] {
   const out: SourcedFunction[] = [];
   const docs = readYamlDocuments(text, file);
   for (const doc of docs) {
@@ -40,6 +44,12 @@ export function parseFunctionDocuments(text: string, file: string): SourcedFunct
       throw new LayerError(`${doc.problem.where}: ${doc.problem.message}`, doc.problem.hint);
     const r = parseResource(doc.value);
     if (!r.ok) throw new LayerError(`${source}: ${r.error.message}`, r.error.hint);
+    if (r.resource.kind !== 'Function' && command === 'plan') {
+      throw new LayerError(
+        `${source}: ${r.resource.kind} ${r.resource.metadata.name}: layer function plan is for Functions`,
+        'pass a Function manifest (kind: Function) with -f; a Pipeline has no plan',
+      );
+    }
     if (r.resource.kind !== 'Function') {
       throw new LayerError(
         `${source}: ${r.resource.kind} ${r.resource.metadata.name} cannot be applied in local mode`,
@@ -270,9 +280,11 @@ export function registerApplyCommand(program: Command): void {
       for (const a of applied) {
         process.stdout.write((opts.json ? JSON.stringify(a) : describeApplied(a, config)) + '\n');
       }
-      if (!opts.json) {
+      // Every Function above was confirmed by an orchestrator (applyFiles throws, saying to run
+      // `layer orchestrator`, when none answers), so only the Function's own worker is left to say.
+      if (!opts.json && applied.length > 0) {
         process.stdout.write(
-          `\nNothing moves without an orchestrator worker on task queue ${config.temporal.taskQueue} (run \`layer orchestrator\`) and the Function's worker.\n`,
+          `\nConfirmed by the orchestrator on task queue ${config.temporal.taskQueue}; rows move while each Function's worker runs.\n`,
         );
       }
     });

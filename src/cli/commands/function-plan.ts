@@ -4,7 +4,12 @@ import type { FunctionRuntimeSpec } from '../../contracts/function.js';
 import { postToPushWorker } from '../../engine/push-call.js';
 import { planFilter, type FunctionPlan } from '../../operator/function-plan.js';
 import type { StoreClient } from '../../store/client.js';
-import { StoreNotFoundError } from '../../store/errors.js';
+import {
+  StoreAuthError,
+  StoreConnectionError,
+  StoreNotFoundError,
+  StoreServerError,
+} from '../../store/errors.js';
 import { LayerError } from '../../util/errors.js';
 
 export { countPlannedRows, planFromCounts, type FunctionPlan } from '../../operator/function-plan.js';
@@ -29,6 +34,7 @@ export async function samplePushWorker(
       throw err;
     }
     const filter = planFilter(spec, new Set(Object.keys(meta.schema ?? {})));
+    if (filter === false) continue;
     const res = await store.query(ns, {
       rank_by: ['id', 'asc'],
       limit: Math.min(sampleRows, spec.worker.batchSize),
@@ -66,6 +72,34 @@ export async function samplePushWorker(
     };
   }
   return null;
+}
+
+/**
+ * Why counting failed, with the fix that matches the cause: only an unreachable store is told
+ * to start the store; a missing namespace (or a URL that answers 404 to everything) names the
+ * targets; anything else shows the store's own message.
+ */
+export function planStoreError(err: unknown, url: string, targets: string[]): LayerError {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof StoreConnectionError || err instanceof StoreServerError)
+    return new LayerError(
+      `cannot count rows in the store at ${url}: ${message}`,
+      'start the store (`layer dev up` or `layer store serve`) or point LAYER_STORE_URL at it',
+    );
+  if (err instanceof StoreNotFoundError)
+    return new LayerError(
+      `cannot plan: namespace '${err.namespace ?? '?'}' was not found in the store at ${url} (${message})`,
+      `check spec.targetNamespaces (${targets.join(', ')}) and LAYER_STORE_URL; a URL that is not a Turbopuffer-compatible store answers 404 too`,
+    );
+  if (err instanceof StoreAuthError)
+    return new LayerError(
+      `the store at ${url} refused the key: ${message}`,
+      'set LAYER_STORE_API_KEY to a key the store accepts',
+    );
+  return new LayerError(
+    `the store at ${url} refused the plan's count: ${message}`,
+    "check the Function's spec.filter against the namespace's attributes",
+  );
 }
 
 /** The human form. */

@@ -415,8 +415,14 @@ export function registerFunctionCommands(program: Command): void {
           baseUrl: config.store.url,
           ...(config.store.apiKey ? { apiKey: config.store.apiKey } : {}),
         });
+        const docs = parseFunctionDocuments(text, flags.filename, 'plan');
+        if (docs.length === 0)
+          throw new LayerError(
+            `${flags.filename} holds no Function`,
+            'pass a Function manifest (kind: Function) with -f',
+          );
         const out: unknown[] = [];
-        for (const doc of parseFunctionDocuments(text, flags.filename)) {
+        for (const doc of docs) {
           const pushUrl = flags.pushUrl ?? doc.fn.metadata.annotations?.[PUSH_URL_ANNOTATION];
           // Counting does not depend on dispatch: a push Function without a URL is planned as pull.
           const countable =
@@ -432,12 +438,9 @@ export function registerFunctionCommands(program: Command): void {
           const spec = toLocalRuntimeSpec(countable, pushUrl ? { pushUrl } : {});
           let counts: Record<string, number>;
           try {
-            counts = await plan.countPlannedRows(store, spec);
+            counts = await plan.countPlannedRows(store, spec, { missingNamespace: 'throw' });
           } catch (err) {
-            throw new LayerError(
-              `cannot count rows in the store at ${config.store.url}: ${err instanceof Error ? err.message : String(err)}`,
-              'start the store (`layer dev up` or `layer store serve`) or point LAYER_STORE_URL / LAYER_STORE_API_KEY at it',
-            );
+            throw plan.planStoreError(err, config.store.url, spec.targetNamespaces);
           }
           const sampled =
             spec.worker.dispatch === 'push' && spec.worker.pushUrl && given === undefined

@@ -194,6 +194,13 @@ export function registerOperatorCommand(program: Command): void {
         if (flags.api) {
           const w = watcher;
           const authMode = apiAuthMode(config);
+          if (config.kube.serviceHostWithoutToken)
+            roleLogger('operator/api')(
+              `WARNING: KUBERNETES_SERVICE_HOST is set but no service-account token is mounted; the API is not in-cluster, so it is open (no auth) and listens on ${config.api.host}` +
+                (config.api.host === '127.0.0.1'
+                  ? ' only. Mount the token (automountServiceAccountToken) or configure a VectorStore before exposing it'
+                  : ' as LAYER_API_HOST asks: anyone who can reach it may force discovery and replay dead letters'),
+            );
           if (authMode === 'open' && config.kube.inCluster)
             roleLogger('operator/api')(
               'WARNING: LAYER_API_OPEN=true — anyone who can reach this API may force discovery and replay dead letters',

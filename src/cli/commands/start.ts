@@ -39,7 +39,7 @@ interface StartOptions {
 }
 
 /** Adds catalogue rows up to `rows` (ids 1..rows), never rewriting rows that exist (they may be tagged). */
-async function ensureCatalogue(
+export async function ensureCatalogue(
   store: StoreClient,
   namespace: string,
   rows: number,
@@ -54,6 +54,11 @@ async function ensureCatalogue(
     });
     present = Number(last.rows?.[0]?.id ?? 0);
   }
+  if (present > rows)
+    log(
+      `the store already holds ${present} rows in ${namespace} from an earlier run (more than --rows ${rows}); ` +
+        'they are kept (some may be tagged). To start over with fewer: layer dev down --purge, then npm start again',
+    );
   if (present >= rows) return;
   log(`seeding ${rows - present} product rows into ${namespace}`);
   for (let start = present + 1; start <= rows; start += 5000) {

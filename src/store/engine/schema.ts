@@ -131,6 +131,41 @@ export function mergeSchema(
   }
 }
 
+/** Attribute names a namespace may hold besides `id` (turbopuffer.md §10; older docs said 256). */
+export const MAX_ATTRIBUTES_PER_NAMESPACE = 1024;
+/** Largest attribute value, in bytes (turbopuffer.md §10: "attribute value 8 MiB"). */
+export const MAX_ATTRIBUTE_VALUE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Refuses a schema that grew past the service's attribute-name limit. A namespace already over
+ * it (written before the limit existed) may still be written, as long as the write adds nothing.
+ */
+export function checkAttributeCount(schema: Schema, before: number, field: string): void {
+  const count = attributeCount(schema);
+  if (count > MAX_ATTRIBUTES_PER_NAMESPACE && count > before) {
+    throw badRequest(
+      `${field}: the namespace would have ${count} attribute names; the limit is ${MAX_ATTRIBUTES_PER_NAMESPACE} per namespace. ` +
+        'Write fewer distinct attributes (nest rarely used ones into one string attribute) or use another namespace',
+    );
+  }
+}
+
+/** Attribute names in a schema, `id` excluded. */
+export function attributeCount(schema: Schema): number {
+  return schema.size - (schema.has('id') ? 1 : 0);
+}
+
+/** Bytes a written value occupies: UTF-8 strings, 8 bytes per number or boolean, arrays summed. */
+function valueBytes(v: unknown): number {
+  if (typeof v === 'string') return Buffer.byteLength(v);
+  if (Array.isArray(v)) {
+    let n = 0;
+    for (const x of v) n += valueBytes(x);
+    return n;
+  }
+  return 8;
+}
+
 export function validateAttributeName(attr: string): void {
   if (attr.length === 0) throw badRequest('attribute names must not be empty');
   if (attr.startsWith('$')) throw badRequest(`attribute name '${attr}' must not start with '$'`);
@@ -209,6 +244,14 @@ export function parseDatetime(s: string): number | undefined {
  */
 export function convertValue(schema: Schema, attr: string, v: unknown): Value {
   if (v === null || v === undefined) return null;
+  if ((typeof v === 'string' && v.length > MAX_ATTRIBUTE_VALUE_BYTES / 3) || Array.isArray(v)) {
+    const bytes = valueBytes(v);
+    if (bytes > MAX_ATTRIBUTE_VALUE_BYTES)
+      throw badRequest(
+        `attribute '${attr}': the value is ${bytes} bytes; the limit is 8 MiB (${MAX_ATTRIBUTE_VALUE_BYTES} bytes) per attribute value. ` +
+          'Store large content elsewhere (object storage) and keep a reference in the row',
+      );
+  }
   const entry = schema.get(attr);
   if (entry !== undefined && typeof v !== 'object') {
     const t = entry.type;

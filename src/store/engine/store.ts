@@ -8,7 +8,14 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { NamespaceState } from './namespace.js';
 import { applyRecord, DiskPersistence, type WalRecord } from './persistence.js';
 import { fuseRrf, MAX_SUBQUERIES, runQuery, validateConsistency, type QueryOutput } from './query.js';
-import { compactSchema, mergeSchema, normalizedSchema, parseSchemaInput } from './schema.js';
+import {
+  attributeCount,
+  checkAttributeCount,
+  compactSchema,
+  mergeSchema,
+  normalizedSchema,
+  parseSchemaInput,
+} from './schema.js';
 import { planWrite } from './write.js';
 
 type Obj = Record<string, unknown>;
@@ -207,6 +214,7 @@ export class Store {
       const ns = this.require(name);
       const schema = new Map([...ns.schema].map(([k, v]) => [k, { ...v }]));
       mergeSchema(schema, parseSchemaInput(body), ns.rows.size > 0);
+      checkAttributeCount(schema, attributeCount(ns.schema), 'schema');
       const rec: WalRecord = { at: this.now(), schema: [...schema], put: [], del: [] };
       await this.disk?.append(name, rec);
       applyRecord(ns, rec);

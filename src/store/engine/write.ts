@@ -6,6 +6,8 @@ import { parseId, type Id } from './ids.js';
 import { badRequest, namespaceNotFound, unprocessable } from './errors.js';
 import { compileFilter, type FilterNode, type RefNew, type Row } from './filter.js';
 import {
+  attributeCount,
+  checkAttributeCount,
   convertValue,
   isVectorType,
   mergeSchema,
@@ -306,6 +308,7 @@ export function planWrite(
     affected.deleted.push(id);
   }
 
+  checkAttributeCount(schema, ns ? attributeCount(ns.schema) : 0, 'write');
   const usesVectors = [...schema.values()].some((e) => isVectorType(e.type));
   if (usesVectors && !distanceMetric && changes.size > 0) {
     throw badRequest(

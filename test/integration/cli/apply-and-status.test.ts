@@ -203,6 +203,12 @@ describe('layer apply and layer function status (subprocesses)', () => {
     const again = await layer('apply', '-f', file, '--json');
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout.trim())).toMatchObject({ action: 'updated' });
+    // A confirmed update does not claim that no orchestrator is running (issue 28, item 13).
+    const human = await layer('apply', '-f', file);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`function local/${name} updated`);
+    expect(human.stdout).not.toContain('Nothing moves without an orchestrator worker');
+    expect(human.stdout).toContain('Confirmed by the orchestrator on task queue');
   });
 
   it('without an orchestrator worker, apply and status stop waiting and say what to start', async () => {

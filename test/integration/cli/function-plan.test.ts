@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createPushServer } from '../../../src/sdk/index.js';
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
@@ -48,7 +50,7 @@ function manifest(extra: { dispatch?: 'push' | 'pull' } = {}): string {
       metadata: { name: 'plan-me' },
       spec: {
         ...fn.spec,
-        targetNamespaces: ['plan-a', 'plan-b', 'plan-missing'],
+        targetNamespaces: ['plan-a', 'plan-b'],
         filter: ['category', 'Eq', 'live'],
         worker: { ...fn.spec.worker, dispatch: extra.dispatch ?? 'pull', batchSize: 32 },
         schedule: { ...fn.spec.schedule, maxInFlightBatches: 4 },
@@ -84,8 +86,8 @@ describe('layer function plan', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const plan = JSON.parse(run.stdout) as FunctionPlan;
-    // plan-a: 250 live, minus 40 at v1, minus 10 dead-lettered; plan-b: all 70; missing: 0.
-    expect(plan.namespaces).toEqual({ 'plan-a': 200, 'plan-b': 70, 'plan-missing': 0 });
+    // plan-a: 250 live, minus 40 at v1, minus 10 dead-lettered; plan-b: all 70.
+    expect(plan.namespaces).toEqual({ 'plan-a': 200, 'plan-b': 70 });
     expect(plan.rows).toBe(270);
     // The same counts the store gives for the engine's own filter (batches never span namespaces).
     expect(
@@ -170,5 +172,83 @@ describe('layer function plan', () => {
     const bad = await layer('function', 'plan', '-f', manifest(), '--rows-per-second', 'fast');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('--rows-per-second');
+  });
+
+  it("plans the seed's own Function on a namespace without tags_v: every row, nothing written", async () => {
+    // plan-b has never seen tags_v; the seed's filter names it. The store (like the service)
+    // refuses unknown filter attributes, so the plan folds them as null on every row.
+    const fn = loadSeed('function');
+    const file = join(dir, 'seed-fn.yaml');
+    writeFileSync(file, stringify({ ...fn, spec: { ...fn.spec, targetNamespaces: ['plan-b'] } }));
+    const before = await store.metadata('plan-b');
+    const run = await layer('function', 'plan', '-f', file, '--json', '--rows-per-second', '10');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as FunctionPlan).namespaces).toEqual({ 'plan-b': 70 });
+    expect(await store.metadata('plan-b')).toEqual(before);
+    // A filter that can match nothing on an absent attribute counts 0, still without a 400.
+    writeFileSync(
+      file,
+      stringify({
+        ...fn,
+        spec: { ...fn.spec, targetNamespaces: ['plan-b'], filter: ['tags_v', 'Eq', 'v1'] },
+      }),
+    );
+    const none = await layer('function', 'plan', '-f', file, '--json', '--rows-per-second', '10');
+    expect(none.code, none.stderr).toBe(0);
+    expect((JSON.parse(none.stdout) as FunctionPlan).namespaces).toEqual({ 'plan-b': 0 });
+  });
+
+  it('a target namespace that does not exist is an error naming it, not "0 rows"', async () => {
+    const fn = loadSeed('function');
+    const file = join(dir, 'missing-ns.yaml');
+    writeFileSync(
+      file,
+      stringify({ ...fn, spec: { ...fn.spec, targetNamespaces: ['plan-a', 'plan-nope'] } }),
+    );
+    const run = await layer('function', 'plan', '-f', file, '--rows-per-second', '10');
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).not.toContain('would process');
+    expect(run.stderr).toContain("namespace 'plan-nope' was not found");
+    expect(run.stderr).toContain('spec.targetNamespaces');
+    expect(run.stderr).not.toContain('start the store');
+  });
+
+  it('a store URL that answers 404 to everything is an error, not "0 rows"', async () => {
+    const notAStore = createServer((_req, res) => res.writeHead(404).end('Not Found'));
+    await new Promise<void>((r) => notAStore.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(notAStore.address() as AddressInfo).port}`;
+      const fn = loadSeed('function');
+      const file = join(dir, 'seed-404.yaml');
+      writeFileSync(file, stringify(fn));
+      const run = await runLayer({ LAYER_STATE_DIR: join(dir, 'no-dev-env'), LAYER_STORE_URL: url }, [
+        'function',
+        'plan',
+        '-f',
+        file,
+        '--rows-per-second',
+        '10',
+      ]);
+      expect(run.code).not.toBe(0);
+      expect(run.stdout).not.toContain('would process');
+      expect(run.stderr).toContain(`was not found in the store at ${url}`);
+      expect(run.stderr).toContain('not a Turbopuffer-compatible store');
+    } finally {
+      await new Promise((r) => notAStore.close(r));
+    }
+  });
+
+  it('an empty file says it holds no Function; a Pipeline file says plan is for Functions', async () => {
+    const empty = join(dir, 'empty.yaml');
+    writeFileSync(empty, '');
+    const run = await layer('function', 'plan', '-f', empty);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(`${empty} holds no Function`);
+    const pipeline = join(dir, 'pipeline.yaml');
+    writeFileSync(pipeline, stringify(loadSeed('pipeline')));
+    const p = await layer('function', 'plan', '-f', pipeline);
+    expect(p.code).not.toBe(0);
+    expect(p.stderr).toMatch(/Pipeline \S+: layer function plan is for Functions/);
   });
 });

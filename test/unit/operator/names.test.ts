@@ -37,6 +37,15 @@ describe('workloadObjectName', () => {
     );
   });
 
+  it('separates a pair of long names whose 32-bit FNV-1a hashes collide (found in under a second)', () => {
+    // `layer-fn-xxx…82vu` and `layer-fn-xxx…juea` have the same FNV-1a-32 hash; they got one Deployment.
+    const long = 'x'.repeat(80);
+    const a = workloadObjectName('Function', `${long}82vu`);
+    const b = workloadObjectName('Function', `${long}juea`);
+    expect(a).not.toBe(b);
+    expect(shortHash('anything')).toMatch(/^[0-9a-f]{16}$/);
+  });
+
   it('distinguishes names that differ only in a dot or only after the truncation point', () => {
     expect(workloadObjectName('Function', 'a.b')).not.toBe(workloadObjectName('Function', 'a-b'));
     const long = 'x'.repeat(80);
@@ -59,8 +68,8 @@ describe('labelValue and truncateWithHash', () => {
     );
   });
 
-  it('shortHash is 8 hex chars and deterministic', () => {
-    expect(shortHash('abc')).toMatch(/^[0-9a-f]{8}$/);
+  it('shortHash is 16 hex chars (64 bits of SHA-256) and deterministic', () => {
+    expect(shortHash('abc')).toMatch(/^[0-9a-f]{16}$/);
     expect(shortHash('abc')).toBe(shortHash('abc'));
     expect(truncateWithHash('abc', 63)).toBe('abc');
   });
