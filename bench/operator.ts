@@ -164,9 +164,28 @@ function firstSeen(
   };
   informer.on('add', record);
   informer.on('update', record);
-  // A watch the apiserver ends is started again (the informer relists and replays adds).
-  informer.on('error', () => setTimeout(() => void informer.start().catch(() => undefined), 1000));
-  return { seen, informer, on: (fn) => listeners.push(fn) };
+  // A watch the apiserver ends is started again (the informer relists and replays adds) — but
+  // not once stopped: stop() aborts the watch, which the informer reports as an error, and a
+  // restart from here kept watching (then retrying every second against the stopped apiserver)
+  // forever, so the bench printed its result and never exited.
+  let stopped = false;
+  let restart: NodeJS.Timeout | undefined;
+  informer.on('error', () => {
+    if (stopped) return;
+    restart = setTimeout(() => void (stopped ? undefined : informer.start().catch(() => undefined)), 1000);
+  });
+  return {
+    seen,
+    informer: {
+      start: () => informer.start(),
+      stop: async () => {
+        stopped = true;
+        clearTimeout(restart);
+        await informer.stop();
+      },
+    },
+    on: (fn) => listeners.push(fn),
+  };
 }
 
 interface FunctionObject extends KubernetesObject {
@@ -564,8 +583,10 @@ async function main(): Promise<void> {
     if (operator && operator.exitCode === null) {
       const exited = new Promise((r) => operator!.once('exit', r));
       operator.kill('SIGTERM');
-      await Promise.race([exited, sleep(15_000)]);
-      if (operator.exitCode === null) operator.kill('SIGKILL');
+      // Not sleep(): its timer would hold the bench for 15 s after the operator has exited.
+      const kill = setTimeout(() => operator!.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(kill);
     }
     await store.close();
     await temporal.stop();
