@@ -229,8 +229,9 @@ async function runStart(
   let pending = pendingAtStart;
   let status: FunctionStatus | undefined;
   try {
-    log(`applying Function ${spec.k8sNamespace}/${spec.name}`);
+    if (!interrupt.aborted) log(`applying Function ${spec.k8sNamespace}/${spec.name}`);
     await unlessInterrupted(async () => {
+      if (interrupt.aborted) return;
       await startOrUpdateFunction(client, spec);
       // An equal spec is a no-op for a running workflow, which would find rows this run just
       // seeded only at its next discovery interval (300 s in the example): look now.
