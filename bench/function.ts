@@ -27,6 +27,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { getFunctionStatus, startOrUpdateFunction } from '../src/client/function-client.js';
 import type { ClaimReport } from '../src/contracts/claims.js';
 import {
+  ORCHESTRATOR_TASK_QUEUE,
   RUN_FUNCTION_CLAIM_ACTIVITY,
   type FunctionRuntimeSpec,
   type FunctionStatus,
@@ -41,6 +42,7 @@ import { seedProducts } from '../src/store/seed.js';
 import { bundleOrchestratorWorkflows } from '../src/workers/orchestrator-worker.js';
 import { cpuSeconds, procStatusMb } from './proc.js';
 import { arg } from './args.js';
+import { startStoreChild, waitForPollers } from './servers.js';
 
 const ROWS = arg('rows', 100_000);
 /** The slow phase runs at ~1,280 rows/s: 100k rows is enough to measure it, at any --rows. */
@@ -88,31 +90,6 @@ function track(child: ChildProcess, name: string): ChildProcess {
   return child;
 }
 
-/** Resolves with the first capture of `pattern` on the child's stdout; rejects if it exits first. */
-function waitForLine(
-  child: ChildProcess,
-  name: string,
-  pattern: RegExp,
-  timeoutMs = 120_000,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${name}: not ready after ${timeoutMs} ms`)), timeoutMs);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = pattern.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1] ?? m[0]);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${signal ?? code}) before it was ready; output:\n${out}`));
-    });
-  });
-}
-
 async function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -123,15 +100,9 @@ async function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<void>
 }
 
 async function startStore(): Promise<{ url: string; child: ChildProcess }> {
-  const bin = fileURLToPath(new URL('../bin/layer.js', import.meta.url));
-  const child = track(
-    spawn(process.execPath, [bin, 'store', 'serve', '--memory', '--port', '0'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }),
-    'store',
-  );
-  const url = await waitForLine(child, 'store', /listening on (http:\/\/\S+)/);
-  return { url, child };
+  const store = await startStoreChild(['--memory'], { output: 'capture' });
+  track(store.child, 'store');
+  return store;
 }
 
 async function startOrchestrator(
@@ -166,7 +137,8 @@ async function startOrchestrator(
   const finalLine = new Promise<string>((resolve) =>
     child.once('exit', () => resolve(out.trim().split('\n').pop() ?? '')),
   );
-  await waitForLine(child, 'orchestrator', /orchestrator ready/);
+  // Ready when Temporal sees it poll (not when it says so on stdout).
+  await waitForPollers(address, TEMPORAL_NAMESPACE, ORCHESTRATOR_TASK_QUEUE, child, 'orchestrator');
   return { child, finalLine };
 }
 

@@ -19,7 +19,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   ApiextensionsV1Api,
   AppsV1Api,
@@ -41,6 +40,8 @@ import { cpuSeconds } from './proc.js';
 import { workloadObjectName } from '../src/operator/names.js';
 import { startStoreServer } from '../src/store/server.js';
 import { arg } from './args.js';
+import { LAYER_BIN, waitForHttpOk } from './servers.js';
+import { freePort } from '../src/dev/net.js';
 
 const LATENCY_FUNCTIONS = arg('latency', 100);
 const SETTLE_FUNCTIONS = arg('settle', 500);
@@ -99,36 +100,37 @@ function functionCr(namespace: string, name: string): object {
   };
 }
 
-/** `layer operator` as shipped, configured only through its environment. */
+/**
+ * `layer operator` as shipped, configured only through its environment; ready when its
+ * /readyz says so (the informers have listed) — what a kubelet's readiness probe waits for.
+ */
 async function startOperator(env: Record<string, string>): Promise<ChildProcess> {
-  const bin = fileURLToPath(new URL('bin/layer.js', ROOT));
   // e.g. LAYER_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the operator.
   const nodeArgs = (process.env.LAYER_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, bin, 'operator', '--port', '0'], {
-    // Its stdout goes to our stderr: the SDK core logs there, and our stdout ends in one JSON line.
+  const port = await freePort();
+  const child = spawn(process.execPath, [...nodeArgs, LAYER_BIN, 'operator', '--port', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
       LAYER_FROM_SOURCE: '1',
+      LAYER_API_HOST: '127.0.0.1',
       ...env,
     },
   });
-  child.stdout!.pipe(process.stderr);
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    let watcher = false;
-    let api = false;
-    child.stderr!.on('data', (d: Buffer) => {
-      const text = d.toString();
-      err += text;
-      for (const line of text.split('\n')) if (line.startsWith('operator')) log(line);
-      watcher ||= err.includes('informers started');
-      api ||= /operator\/api: listening on/.test(err);
-      if (watcher && api) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`layer operator exited with ${code}:\n${err}`)));
-  });
+  // Its log (JSON lines) is kept for the error should it exit; warnings and errors are shown.
+  let output = '';
+  const forward = (d: Buffer) => {
+    const text = d.toString();
+    output = (output + text).slice(-64_000);
+    for (const line of text.split('\n')) {
+      const level = /"level":(\d+)/.exec(line)?.[1];
+      if (level ? Number(level) >= 40 : line.trim() !== '') log(`operator: ${line}`);
+    }
+  };
+  child.stdout!.on('data', forward);
+  child.stderr!.on('data', forward);
+  await waitForHttpOk(`http://127.0.0.1:${port}/readyz`, child, 'layer operator', () => output);
   return child;
 }
 
@@ -162,9 +164,28 @@ function firstSeen(
   };
   informer.on('add', record);
   informer.on('update', record);
-  // A watch the apiserver ends is started again (the informer relists and replays adds).
-  informer.on('error', () => setTimeout(() => void informer.start().catch(() => undefined), 1000));
-  return { seen, informer, on: (fn) => listeners.push(fn) };
+  // A watch the apiserver ends is started again (the informer relists and replays adds) — but
+  // not once stopped: stop() aborts the watch, which the informer reports as an error, and a
+  // restart from here kept watching (then retrying every second against the stopped apiserver)
+  // forever, so the bench printed its result and never exited.
+  let stopped = false;
+  let restart: NodeJS.Timeout | undefined;
+  informer.on('error', () => {
+    if (stopped) return;
+    restart = setTimeout(() => void (stopped ? undefined : informer.start().catch(() => undefined)), 1000);
+  });
+  return {
+    seen,
+    informer: {
+      start: () => informer.start(),
+      stop: async () => {
+        stopped = true;
+        clearTimeout(restart);
+        await informer.stop();
+      },
+    },
+    on: (fn) => listeners.push(fn),
+  };
 }
 
 interface FunctionObject extends KubernetesObject {
@@ -562,8 +583,10 @@ async function main(): Promise<void> {
     if (operator && operator.exitCode === null) {
       const exited = new Promise((r) => operator!.once('exit', r));
       operator.kill('SIGTERM');
-      await Promise.race([exited, sleep(15_000)]);
-      if (operator.exitCode === null) operator.kill('SIGKILL');
+      // Not sleep(): its timer would hold the bench for 15 s after the operator has exited.
+      const kill = setTimeout(() => operator!.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(kill);
     }
     await store.close();
     await temporal.stop();

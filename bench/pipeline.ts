@@ -27,8 +27,8 @@ import { startTemporalDevServer } from '../src/dev/temporal-server.js';
 import { chunkId, pipelineBatchStages } from '../src/engine/pipeline-write.js';
 import { runPipelineWorker } from '../src/sdk/pipeline-worker.js';
 import { createStoreClient } from '../src/store/client.js';
-import { spawn } from 'node:child_process';
 import { arg } from './args.js';
+import { startStoreChild } from './servers.js';
 
 const DOCUMENTS = arg('documents', 10_000);
 const CHUNKS = arg('chunks', 4);
@@ -65,20 +65,7 @@ async function main(): Promise<void> {
   const temporal = await startTemporalDevServer({ log, logFile: join(dir, 'temporal.log') });
   // The store in its own process, as in production (and as bench:function runs it): the worker,
   // the orchestrator and the direct loop all reach it over HTTP.
-  const storeProcess = spawn(
-    process.execPath,
-    [fileURLToPath(new URL('../bin/layer.js', import.meta.url)), 'store', 'serve', '--memory', '--port', '0'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const storeUrl = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    storeProcess.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    storeProcess.once('exit', (code) => reject(new Error(`store exited (${code}) before listening: ${out}`)));
-  });
+  const { url: storeUrl, child: storeProcess } = await startStoreChild(['--memory'], { output: 'capture' });
   const store = createStoreClient({ baseUrl: storeUrl, apiKey: 'bench', timeoutMs: 120_000 });
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection, namespace: temporal.namespace });

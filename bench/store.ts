@@ -10,14 +10,13 @@
 // average (figures from a busy machine are not comparable); the last line is one JSON object.
 // Usage: npm run bench:store [-- --rows N --patch N --batch N --vectors N --dims N --queries N]
 //        npm run bench:store -- --scale 10000000   (the 10M-row figure; --scale is --rows)
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createStoreClient } from '../src/store/client.js';
 import { generateProducts } from '../src/store/seed.js';
 import { arg, load1 } from './args.js';
+import { startStoreChild, type ChildServer } from './servers.js';
 
 const ROWS = arg('scale', arg('rows', 1_000_000));
 const PATCH = arg('patch', 100_000);
@@ -33,22 +32,12 @@ function peakRssMb(pid: number | undefined): number {
   return m ? Math.round(Number(m[1]) / 1024) : 0;
 }
 
-async function startServer(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const bin = fileURLToPath(new URL('../bin/layer.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'store', 'serve', '--data', dataDir, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+/** The durable store in its own process; ready once it answers (bench/servers.ts). */
+function startServer(dataDir: string): Promise<ChildServer> {
+  return startStoreChild(['--data', dataDir], {
+    output: 'inherit',
     env: { ...process.env, LAYER_FROM_SOURCE: process.env.LAYER_FROM_SOURCE ?? '' },
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`store exited with ${code} before listening`)));
-  });
-  return { url, child };
 }
 
 /** Deterministic points around 50 centres (embeddings cluster; uniform noise is unrealistic). */

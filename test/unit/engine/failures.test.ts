@@ -1,8 +1,11 @@
 // The one classification of errors into failure types, and the decision each type drives.
 import { describe, expect, it } from 'vitest';
-import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { FAILURE_KINDS, NON_RETRYABLE_FAILURE_TYPES, failureKind } from '../../../src/contracts/failures.js';
 import {
+  classified,
   classifyError,
   pushStatusFailureType,
   toActivityFailure,
@@ -140,5 +143,51 @@ describe('workerConcurrencyFromEnv', () => {
     expect(() => workerConcurrencyFromEnv({ LAYER_WORKER_CONCURRENCY: value })).toThrow(
       /LAYER_WORKER_CONCURRENCY=.*whole number from 1 to 1000/,
     );
+  });
+});
+
+describe('classified: an activity that was cancelled leaves as a cancellation', () => {
+  // The SDK's activity environment gives the body a real Context whose signal `cancel` aborts, as
+  // a worker shutting down does (reason WORKER_SHUTDOWN on every claim in flight at a Ctrl-C).
+  const cancelledRun = async (thrown: (reason: unknown) => unknown) => {
+    const env = new MockActivityEnvironment();
+    const run = env.run(() =>
+      classified(async () => {
+        const signal = Context.current().cancellationSignal;
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        throw thrown(signal.reason);
+      }),
+    );
+    env.cancel('WORKER_SHUTDOWN');
+    return run.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+  };
+
+  it.each([
+    // The claim runner rethrows the signal's reason between batches.
+    { row: 'the signal reason', thrown: (reason: unknown) => reason },
+    // A handler aborted mid-batch: callHandler wraps whatever it threw as "handler failed".
+    { row: 'a handler failure', thrown: () => new WorkerCallError('handler failed: aborted', true) },
+    // A store call cut off by the shutdown.
+    { row: 'any other error', thrown: () => new Error('socket hang up') },
+  ])('$row becomes a CancelledFailure, not an ApplicationFailure', async ({ thrown }) => {
+    const err = await cancelledRun(thrown);
+    expect(err).toBeInstanceOf(CancelledFailure);
+    expect(err).not.toBeInstanceOf(ApplicationFailure);
+  });
+
+  it('a failure of an activity that was not cancelled is classified as before', async () => {
+    const env = new MockActivityEnvironment();
+    const err = await env
+      .run(() =>
+        classified(async () => {
+          throw new WorkerCallError('handler failed: boom', true);
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect((err as ApplicationFailure).type).toBe('HandlerFailed');
   });
 });

@@ -1,7 +1,8 @@
 // The one place that classifies an error into a failure type of src/contracts/failures.ts, on
 // every side that runs batches: the orchestrator's activities, the pull worker SDK and the claim
 // runner. The workflows read the type (and its scope), never the message.
-import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType, failureKind, type FailureReport, type FailureTypeName } from '../contracts/failures.js';
 import {
   StoreAuthError,
@@ -94,11 +95,32 @@ export function toActivityFailure(err: unknown): ApplicationFailure {
   });
 }
 
-/** Runs an activity body so every error leaves classified. */
+/**
+ * The running activity's own cancellation, when it has been cancelled (its worker shutting down,
+ * the workflow cancelling it, a lapsed heartbeat): whatever the body threw on the way out — the
+ * claim runner's signal reason, a handler's abort turned into "handler failed" — is not a failure
+ * to classify. The SDK reports a CancelledFailure as a cancelled attempt (retried after a
+ * shutdown, from the last heartbeat) and logs it at debug; an ApplicationFailure would be logged
+ * as "Activity failed" with its stack, once per claim in flight, on every Ctrl-C.
+ */
+export function activityCancellation(err: unknown): CancelledFailure | undefined {
+  let signal: AbortSignal;
+  try {
+    signal = Context.current().cancellationSignal;
+  } catch {
+    return undefined; // not inside an activity (a direct loop, a test)
+  }
+  if (!signal.aborted) return undefined;
+  if (err instanceof CancelledFailure) return err;
+  const reason: unknown = signal.reason;
+  return reason instanceof CancelledFailure ? reason : new CancelledFailure(String(reason ?? 'CANCELLED'));
+}
+
+/** Runs an activity body so every error leaves classified (a cancellation leaves as one). */
 export async function classified<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw toActivityFailure(err);
+    throw activityCancellation(err) ?? toActivityFailure(err);
   }
 }
