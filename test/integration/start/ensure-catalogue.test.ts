@@ -16,10 +16,10 @@ afterAll(() => server.close());
 describe('ensureCatalogue', () => {
   it('says the store already holds more rows from an earlier run, and how to reset', async () => {
     const lines: string[] = [];
-    await ensureCatalogue(store, 'catalogue-rerun', 120, (l) => lines.push(l));
+    await ensureCatalogue(store, 'catalogue-rerun', 120, (l) => lines.push(l), new AbortController().signal);
     expect(lines).toEqual(['seeding 120 product rows into catalogue-rerun']);
     lines.length = 0;
-    await ensureCatalogue(store, 'catalogue-rerun', 30, (l) => lines.push(l));
+    await ensureCatalogue(store, 'catalogue-rerun', 30, (l) => lines.push(l), new AbortController().signal);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('the store already holds 120 rows in catalogue-rerun from an earlier run');
     expect(lines[0]).toContain('layer dev down --purge');
