@@ -197,6 +197,27 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
         versions = owned.versions;
         const selector = (object?.spec as { indexSelector?: unknown } | undefined)?.indexSelector;
         if (ref.kind === 'Function' && selector !== undefined) observed.indexes = await listCr('Index', ns);
+        if (ref.kind === 'Function' && object !== null) {
+          // Output ownership (ADR 0070) is cluster-wide: any Function may write the same attribute.
+          // Only what ownership reads goes into the pass's history: metadata basics and spec.
+          const slim = (o: RawObject): RawObject => ({
+            apiVersion: o.apiVersion,
+            kind: o.kind,
+            metadata: {
+              name: o.metadata?.name,
+              namespace: o.metadata?.namespace,
+              creationTimestamp: o.metadata?.creationTimestamp,
+              deletionTimestamp: o.metadata?.deletionTimestamp,
+              labels: o.metadata?.labels,
+            },
+            spec: o.spec,
+          });
+          observed.functions = (await listCr('Function')).map(slim);
+          if (
+            observed.functions.some((f) => (f.spec as { indexSelector?: unknown } | undefined)?.indexSelector)
+          )
+            observed.allIndexes = (await listCr('Index')).map(slim);
+        }
       } else if (ref.kind === 'Index' && object !== null) {
         const [indexes, stores] = await Promise.all([
           listCr('Index'),

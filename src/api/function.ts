@@ -4,6 +4,12 @@ import { z } from 'zod';
 import { API_VERSION } from './group.js';
 import { labelSelectorSchema, objectMetaSchema, openValue, refineIssue } from './common.js';
 import { pausedSchema, scalingSchema, workerSchema, workloadStatusSchema } from './workload.js';
+import {
+  attributeNameProblem,
+  namespaceNameProblem,
+  outputAttributeProblem,
+  ownedAttributes,
+} from './store-names.js';
 
 /** Defaults the Function seed implies (its example values). */
 export const FUNCTION_DEFAULTS = {
@@ -55,6 +61,15 @@ export const functionOutputSchema = z
     ],
   })
   .superRefine((o, ctx) => {
+    const attributeProblem = outputAttributeProblem(o.attribute);
+    if (attributeProblem) {
+      refineIssue(
+        ctx,
+        ['attribute'],
+        `${JSON.stringify(o.attribute)} ${attributeProblem}`,
+        'rename output.attribute, e.g. tags or embedding_v2 (the engine also writes <attribute>_v, _error, _fp and __canary)',
+      );
+    }
     if (o.kind === 'embedding' && o.dim === undefined) {
       refineIssue(
         ctx,
@@ -197,6 +212,40 @@ export const functionSpecSchema = z
         'set exactly one of targetNamespaces or indexSelector',
         'keep targetNamespaces (explicit namespaces) or indexSelector (Index labels), not both and not neither',
       );
+    }
+    (s.targetNamespaces ?? []).forEach((ns, i) => {
+      const problem = namespaceNameProblem(ns);
+      if (problem)
+        refineIssue(
+          ctx,
+          ['targetNamespaces', i],
+          `${JSON.stringify(ns)} ${problem}`,
+          'name the store namespace itself, e.g. products (no paths)',
+        );
+    });
+    s.inputs.forEach((attr, i) => {
+      const problem = attributeNameProblem(attr);
+      if (problem)
+        refineIssue(
+          ctx,
+          ['inputs', i],
+          `${JSON.stringify(attr)} ${problem}`,
+          'name an attribute the rows carry',
+        );
+    });
+    // The engine's own attributes as inputs: every write changes the input, so with fingerprints
+    // every row is recomputed forever.
+    if (s.output.inputFingerprint) {
+      const owned = new Set(ownedAttributes(s.output.attribute));
+      s.inputs.forEach((attr, i) => {
+        if (owned.has(attr))
+          refineIssue(
+            ctx,
+            ['inputs', i],
+            `${JSON.stringify(attr)} is written by this Function (output.attribute ${s.output.attribute}); with output.inputFingerprint each write changes the inputs and the row is recomputed forever`,
+            'remove it from inputs, or set output.inputFingerprint: false',
+          );
+      });
     }
   })
   .describe('Desired state of a Function.');

@@ -73,6 +73,11 @@ export function promoteRefusal(rollout: RolloutState | undefined): string | unde
     return 'no rollout is waiting: change spec.output.version with spec.rollout.canaryRows set to start one';
   if (rollout.stage === 'canary')
     return `the canary of ${rollout.toVersion} is still running: wait for phase awaitingPromotion (layer function status) or abort it`;
+  if (rollout.stage === 'aborted')
+    return (
+      `the rollout of ${rollout.toVersion} was aborted: the engine runs ${rollout.fromVersion} and an aborted version is not promoted ` +
+      `(ADR 0055); change spec.output.version to start a new canary, or set it back to ${rollout.fromVersion}`
+    );
   return undefined;
 }
 

@@ -61,6 +61,8 @@ export const OperatorReason = {
   DefaultStore: 'DefaultStore',
   Unique: 'Unique',
   DuplicateNamespace: 'DuplicateNamespace',
+  /** SpecValid False: an older Function writes this output attribute in a shared store namespace (ADR 0070). */
+  OutputConflict: 'OutputConflict',
   CacheValid: 'CacheValid',
   NoDocumentCache: 'NoDocumentCache',
   /** Summary reasons. */

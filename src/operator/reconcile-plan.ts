@@ -10,6 +10,7 @@ import type { VectorStore } from '../api/vector-store.js';
 import type { WorkloadKind } from '../contracts/names.js';
 import { FINALIZER, hasFinalizer } from './finalizer.js';
 import { indexNamespace, namespaceOwner, resolveTargetNamespaces } from './index-selector.js';
+import { conflictMessage, outputConflict, type OutputClaim } from './output-ownership.js';
 import { planWorkload } from './plan.js';
 import type { ObjectRef } from './plan-types.js';
 import {
@@ -100,15 +101,37 @@ function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind): Reconc
   const infraRules = parseOptional('InfraRules', observed.infraRules) as InfraRules | undefined;
   const plan = planWorkload({ workload: w, infraRules }, settings);
 
-  const extra: ConditionInput[] = [valid()];
+  const extra: ConditionInput[] = [];
   let targets: string[] = [];
+  let conflict: string | undefined;
   if (w.kind === 'Function') {
     const t = functionTargets(w, observed.indexes ?? []);
     targets = t.namespaces;
     extra.push(t.condition);
+    conflict = outputConflictOf(w, targets, observed);
   }
+  extra.unshift(
+    conflict === undefined
+      ? valid()
+      : {
+          type: OperatorConditionType.SpecValid,
+          status: 'False',
+          reason: OperatorReason.OutputConflict,
+          message: conflict,
+        },
+  );
+  // A refused Function's workflow is stopped: it must not write (or clean up) another's attributes.
+  const blocked = plan.blocked || conflict !== undefined;
   let engine: EngineAction = { action: 'none' };
-  if (plan.blocked) {
+  if (conflict !== undefined) {
+    engine = stop;
+    extra.push({
+      type: OperatorConditionType.WorkflowReady,
+      status: 'False',
+      reason: OperatorReason.OutputConflict,
+      message: 'the workflow is stopped while another Function owns the output attribute',
+    });
+  } else if (plan.blocked) {
     extra.push({
       type: OperatorConditionType.WorkflowReady,
       status: 'Unknown',
@@ -140,7 +163,7 @@ function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind): Reconc
   }
 
   const previous = obj.status;
-  const remove = plan.blocked ? [] : unplanned(owned, plan.apply, plan.remove);
+  const remove = blocked ? [] : unplanned(owned, plan.apply, plan.remove);
   // The worker's availability is judged from the Deployment and pods observed before this pass.
   // A Deployment this very pass creates is judged as just created (0 available), so the next pass
   // — which observes it — has nothing new to write.
@@ -157,7 +180,7 @@ function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind): Reconc
         },
       }
     : seen;
-  const worker = plan.blocked
+  const worker = blocked
     ? []
     : [workerAvailability({ paused: w.spec.paused, scalingMode: w.spec.scaling.mode }, workerSeen)];
   // A paused Function is planned before it runs: the pass counts its rows (status.plan).
@@ -171,9 +194,9 @@ function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind): Reconc
         }
       : undefined;
   return {
-    outcome: plan.blocked ? 'blocked' : 'applied',
+    outcome: blocked ? 'blocked' : 'applied',
     finalizer,
-    apply: plan.blocked ? [] : plan.apply,
+    apply: blocked ? [] : plan.apply,
     remove,
     engine,
     ...(rowPlan ? { rowPlan } : {}),
@@ -191,7 +214,7 @@ function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind): Reconc
         pool: plan.pool,
         taskQueue: plan.taskQueue,
         // A blocked plan applies and deletes nothing, so what existed before still exists.
-        managedObjects: plan.blocked
+        managedObjects: blocked
           ? ((previous?.managedObjects as unknown[] | undefined) ?? [])
           : plan.apply.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name })),
       },
@@ -269,6 +292,40 @@ function functionTargets(
             message: `indexSelector matches no Index in namespace ${fn.metadata.namespace ?? 'default'}; label an Index to match it`,
           },
   };
+}
+
+/** Why this Function may not write its output attribute (an older Function owns it), or undefined. */
+function outputConflictOf(
+  fn: Extract<Workload, { kind: 'Function' }>,
+  targets: readonly string[],
+  observed: ObservedState,
+): string | undefined {
+  const me: OutputClaim = {
+    namespace: fn.metadata.namespace ?? 'default',
+    name: fn.metadata.name,
+    creationTimestamp: observed.object?.metadata?.creationTimestamp,
+    storeNamespaces: targets,
+    attribute: fn.spec.output.attribute,
+  };
+  const others = (observed.functions ?? []).flatMap((raw): OutputClaim[] => {
+    if (raw.metadata?.deletionTimestamp) return [];
+    const p = parseKind('Function', forParsing(raw));
+    if (!p.ok) return [];
+    const other = p.resource as Extract<Workload, { kind: 'Function' }>;
+    const ns = other.metadata.namespace ?? 'default';
+    const indexes = (observed.allIndexes ?? []).filter((i) => (i.metadata?.namespace ?? 'default') === ns);
+    return [
+      {
+        namespace: ns,
+        name: other.metadata.name,
+        creationTimestamp: raw.metadata?.creationTimestamp,
+        storeNamespaces: functionTargets(other, indexes).namespaces,
+        attribute: other.spec.output.attribute,
+      },
+    ];
+  });
+  const c = outputConflict(me, others);
+  return c ? conflictMessage(me, c) : undefined;
 }
 
 function settingsFor(settings: OperatorSettings, rawStore: RawObject | null | undefined): OperatorSettings {

@@ -40,6 +40,10 @@ export interface ObservedState {
   worker?: WorkerObservation;
   /** Index CRs: the Function's namespace (indexSelector), or the whole cluster (Index uniqueness). */
   indexes?: RawObject[];
+  /** Function: every Function in the cluster (output ownership, ADR 0070). */
+  functions?: RawObject[];
+  /** Function: every Index in the cluster, when another Function selects its targets by label. */
+  allIndexes?: RawObject[];
   /** Index: names of the VectorStores in its namespace. */
   vectorStores?: string[];
   /** The default VectorStore the operator is configured with (its inbound auth shapes the plan). */

@@ -1,6 +1,7 @@
 // Pure decisions of the watcher: which events matter and which resources an event should
 // reconcile. Kept apart from the informer plumbing so they are table-tested without a cluster.
 import { STOCK_POOL } from '../api/defaults.js';
+import { ownedAttributes } from '../api/store-names.js';
 import type { ReconcileRef } from '../contracts/reconcile.js';
 import { canonical } from './reconcile-plan.js';
 import type { RawObject } from './reconcile-types.js';
@@ -145,6 +146,25 @@ export function functionsSelectingIndexes(
         (f.spec as { indexSelector?: unknown } | undefined)?.indexSelector !== undefined,
     )
     .map(refOf);
+}
+
+/**
+ * Other Functions that write one of `fn`'s attributes (any namespace): when `fn` appears, changes
+ * or goes, which of them owns the attribute may change (ADR 0070).
+ */
+export function functionsSharingOutput(fn: RawObject, functions: readonly RawObject[]): ReconcileRef[] {
+  const attributeOf = (f: RawObject) =>
+    (f.spec as { output?: { attribute?: unknown } } | undefined)?.output?.attribute;
+  const mine = attributeOf(fn);
+  if (typeof mine !== 'string') return [];
+  const owned = new Set(ownedAttributes(mine));
+  return functions
+    .filter((f) => {
+      const other = attributeOf(f);
+      const same = f.metadata?.namespace === fn.metadata?.namespace && f.metadata?.name === fn.metadata?.name;
+      return !same && typeof other === 'string' && ownedAttributes(other).some((a) => owned.has(a));
+    })
+    .map((f) => refOf({ ...f, kind: 'Function' }));
 }
 
 /** The workload an operator-owned object belongs to, from its controller owner reference. */

@@ -35,6 +35,7 @@ import {
   changedPools,
   fingerprint,
   functionsSelectingIndexes,
+  functionsSharingOutput,
   ownerOf,
   ownedEventMatters,
   ownedFingerprint,
@@ -198,6 +199,10 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
       // The initial list reconciles every workload anyway.
       if (!first)
         for (const w of workloadsOnPools(changed, workloads())) enqueue(w, 'InfraRules/default changed');
+    }
+    if (kind === 'Function') {
+      for (const f of functionsSharingOutput(obj, cached('Function')))
+        enqueue(f, 'a Function writing its output changed');
     }
     if (kind === 'Index') {
       for (const f of functionsSelectingIndexes(ref.namespace, cached('Function')))

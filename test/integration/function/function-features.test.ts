@@ -272,6 +272,15 @@ describe('canary rollouts', () => {
       expect((await layer('function', 'abort', name, '-n', 'test')).stderr).toContain(
         'the rollout of v3 is already aborted: the engine runs v2',
       );
+      // ADR 0055: promote after abort is refused with the reason, and nothing moves.
+      const refusedPromote = await layer('function', 'promote', name, '-n', 'test');
+      expect(refusedPromote.code).not.toBe(0);
+      expect(refusedPromote.stderr).toContain(
+        `function test/${name}: the rollout of v3 was aborted: the engine runs v2 and an aborted version is not promoted`,
+      );
+      const afterRefusal = await statusOf(h, ref);
+      expect(afterRefusal.rollout?.stage).toBe('aborted');
+      expect(afterRefusal.outputVersion).toBe('v2');
 
       // v4 with no worker to compute the canary: an abort cancels the canary's claim at once.
       await worker.stop();

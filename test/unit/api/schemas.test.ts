@@ -97,6 +97,20 @@ describe('defaults', () => {
   });
 });
 
+describe('names the store accepts pass', () => {
+  it.each([
+    ['output attribute with _ and -', { spec: { output: { attribute: '_tags-v2' } } }],
+    ['namespace with . and -', { spec: { targetNamespaces: ['shop.products-2026'] } }],
+    // Inputs are the rows' own attributes: the store's rules only (no $, at most 128 bytes).
+    ['input with / and unicode', { spec: { inputs: ['meta/title', 'título'] } }],
+    // Without fingerprints the output as an input only re-reads what the row has.
+    ['output among inputs without fingerprints', { spec: { inputs: ['title', 'tags'] } }],
+  ])('%s', (_, patch) => {
+    const r = parseFn(patch);
+    if (!r.ok) throw r.error;
+  });
+});
+
 describe('invalid input names the field and the fix', () => {
   it.each([
     // embedding vectors need a dimension so consumers can validate shape.
@@ -175,6 +189,67 @@ describe('invalid input names the field and the fix', () => {
       row: 'rateLimit key with spaces',
       patch: { spec: { worker: { rateLimit: { key: 'Open AI', requestsPerSecond: 5 } } } },
       path: 'spec.worker.rateLimit.key',
+    },
+    // Issue 28 item 7: names the store refuses would leave the Function idle forever with the
+    // store's 400 only in the workflow's last error.
+    {
+      row: 'output.attribute $dist (the store reserves $)',
+      patch: { spec: { output: { attribute: '$dist' } } },
+      path: 'spec.output.attribute',
+      hint: 'rename output.attribute',
+      message: 'spec.output.attribute: "$dist" must be ASCII letters',
+    },
+    {
+      row: 'output.attribute with /',
+      patch: { spec: { output: { attribute: 'a/b' } } },
+      path: 'spec.output.attribute',
+    },
+    {
+      row: 'output.attribute in unicode',
+      patch: { spec: { output: { attribute: 'étiquettes' } } },
+      path: 'spec.output.attribute',
+    },
+    // The row key is not an output.
+    {
+      row: 'output.attribute id',
+      patch: { spec: { output: { attribute: 'id' } } },
+      path: 'spec.output.attribute',
+    },
+    // tags__canary_error must fit in the store's 128 bytes.
+    {
+      row: 'output.attribute too long for its companions',
+      patch: { spec: { output: { attribute: 'a'.repeat(115) } } },
+      path: 'spec.output.attribute',
+      message: 'longer than 114 characters',
+    },
+    {
+      row: 'target namespace a/b',
+      patch: { spec: { targetNamespaces: ['products', 'a/b'] } },
+      path: 'spec.targetNamespaces[1]',
+      hint: 'no paths',
+    },
+    {
+      row: 'target namespace ../../etc',
+      patch: { spec: { targetNamespaces: ['../../etc'] } },
+      path: 'spec.targetNamespaces[0]',
+    },
+    {
+      row: 'target namespace ..',
+      patch: { spec: { targetNamespaces: ['..'] } },
+      path: 'spec.targetNamespaces[0]',
+    },
+    { row: 'input $dist', patch: { spec: { inputs: ['title', '$dist'] } }, path: 'spec.inputs[1]' },
+    // Its own output as an input changes with every write: fingerprints would recompute forever.
+    {
+      row: 'output attribute among the inputs with inputFingerprint',
+      patch: { spec: { inputs: ['title', 'tags'], output: { inputFingerprint: true } } },
+      path: 'spec.inputs[1]',
+      hint: 'set output.inputFingerprint: false',
+    },
+    {
+      row: 'a companion (tags_v) among the inputs with inputFingerprint',
+      patch: { spec: { inputs: ['tags_v'], output: { inputFingerprint: true } } },
+      path: 'spec.inputs[0]',
     },
   ])(
     '$row',

@@ -149,7 +149,8 @@ describe('promote and abort', () => {
     ['nothing to do', undefined, 'no rollout is waiting', 'no rollout to abort'],
     ['canary running', rollout('canary'), 'still running', undefined],
     ['awaiting promotion', rollout('awaitingPromotion'), undefined, undefined],
-    ['aborted', rollout('aborted'), undefined, 'already aborted'],
+    // ADR 0055: an aborted version is never rolled out to every row without a new canary.
+    ['aborted', rollout('aborted'), 'was aborted: the engine runs v1', 'already aborted'],
   ])('%s', (_, r, promoteWhy, abortWhy) => {
     const p = promoteRefusal(r);
     const a = abortRefusal(r);

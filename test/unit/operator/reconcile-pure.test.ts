@@ -228,6 +228,56 @@ describe('planReconcile and finalStatus', () => {
       engine: { action: 'stop' },
     });
   });
+  it('a Function writing an output attribute an older Function owns is refused and its workflow stopped', () => {
+    const other = {
+      ...JSON.parse(JSON.stringify(seedFunction())),
+      metadata: { name: 'first', namespace: 'team-a', creationTimestamp: '2026-12-01T00:00:00Z' },
+    };
+    const me = fnRaw({
+      metadata: {
+        name: 'f',
+        namespace: 'layer',
+        generation: 3,
+        uid: 'u',
+        finalizers: ['hevlayer.com/finalizer'],
+        creationTimestamp: '2026-12-02T00:00:00Z',
+      },
+    });
+    const plan = planReconcile({
+      settings,
+      observed: {
+        ref: { kind: 'Function', namespace: 'layer', name: 'f' },
+        object: me,
+        infraRules: rules,
+        functions: [other, me],
+      },
+    });
+    expect(plan.outcome).toBe('blocked');
+    expect(plan.engine).toEqual({ action: 'stop', kind: 'Function', namespace: 'layer', name: 'f' });
+    expect(plan.apply).toEqual([]);
+    expect(plan.status?.conditions).toContainEqual(
+      expect.objectContaining({
+        type: 'SpecValid',
+        status: 'False',
+        reason: 'OutputConflict',
+        message: expect.stringContaining('is already written by Function team-a/first') as unknown,
+      }),
+    );
+    // The owner itself plans normally.
+    const ownerPlan = planReconcile({
+      settings,
+      observed: {
+        ref: { kind: 'Function', namespace: 'team-a', name: 'first' },
+        object: {
+          ...other,
+          metadata: { ...other.metadata, generation: 1, finalizers: ['hevlayer.com/finalizer'] },
+        },
+        infraRules: rules,
+        functions: [other, me],
+      },
+    });
+    expect(ownerPlan.engine.action).toBe('sync');
+  });
   it('an unchanged pass reports no change; generation is stamped on every condition', () => {
     const observed = {
       ref: { kind: 'Function' as const, namespace: 'layer', name: 'f' },
