@@ -15,11 +15,21 @@ import {
   failureKind,
   type FailureReport,
 } from '../contracts/failures.js';
+import { truncateErrorText } from '../contracts/error-text.js';
 import { batchRetryPolicy, type BatchRetrySpec } from '../workflows/batch-retry-policy.js';
 import type { BatchEnvelope, Claim } from './batch-envelope.js';
 
 /** A failed activity as a typed report, with a claim's last heartbeat when it has one. */
 export function failureOf(err: unknown): { failure: FailureReport; progress?: unknown } {
+  const { failure, progress } = failureOfUnbounded(err);
+  // Bounded before it reaches state, status and continue-as-new (docs/adr/0075).
+  return {
+    failure: { ...failure, message: truncateErrorText(failure.message) },
+    ...(progress !== undefined ? { progress } : {}),
+  };
+}
+
+function failureOfUnbounded(err: unknown): { failure: FailureReport; progress?: unknown } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof TimeoutFailure)
     return {

@@ -3,6 +3,7 @@
 // runner. The workflows read the type (and its scope), never the message.
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, failureKind, type FailureReport, type FailureTypeName } from '../contracts/failures.js';
+import { MAX_ERROR_TEXT_CHARS, truncateErrorText } from '../contracts/error-text.js';
 import {
   StoreAuthError,
   StoreBadRequestError,
@@ -54,8 +55,16 @@ function storeFailureType(err: StoreError): FailureTypeName {
   return isRetryableStoreError(err) ? FailureType.StoreUnavailable : FailureType.StoreRequestRejected;
 }
 
-/** Classifies anything a batch (or an orchestrator activity) threw. */
+/**
+ * Classifies anything a batch (or an orchestrator activity) threw. The message is bounded
+ * (truncateErrorText): it goes into heartbeats and completions, which gRPC caps at 4 MiB.
+ */
 export function classifyError(err: unknown): FailureReport {
+  const report = classifyUnbounded(err);
+  return { ...report, message: truncateErrorText(report.message) };
+}
+
+function classifyUnbounded(err: unknown): FailureReport {
   if (err instanceof ApplicationFailure) {
     const rowIds = (err.details?.[0] as FailureReport | undefined)?.rowIds;
     return {
@@ -84,7 +93,7 @@ export function classifyError(err: unknown): FailureReport {
 
 /** The ApplicationFailure an activity throws: typed, retryable per the catalogue, report in details. */
 export function toActivityFailure(err: unknown): ApplicationFailure {
-  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof ApplicationFailure && err.message.length <= MAX_ERROR_TEXT_CHARS) return err;
   const report = classifyError(err);
   return ApplicationFailure.create({
     message: report.message,
