@@ -62,15 +62,31 @@ function failureOfUnbounded(err: unknown): { failure: FailureReport; progress?: 
 export function claimActivityOptions(
   claim: Claim<unknown>,
   /** what: the work the claim carries, e.g. "24 rows from ns products". */
-  opts: { leaseSeconds: number; retry: BatchRetrySpec; maxAttempts: number; what: string },
+  opts: {
+    leaseSeconds: number;
+    retry: BatchRetrySpec;
+    maxAttempts: number;
+    what: string;
+    /** A shared rate limit's wait allowance (claimPermitWaitMs): added, so waits never eat the lease. */
+    permitWaitMs?: number;
+  },
 ): ActivityOptions {
   const leaseMs = opts.leaseSeconds * 1000;
   return {
-    startToCloseTimeout: leaseMs * claim.batches.length,
+    startToCloseTimeout: leaseMs * claim.batches.length + (opts.permitWaitMs ?? 0),
     heartbeatTimeout: Math.min(leaseMs, CLAIM_HEARTBEAT_TIMEOUT_MS),
     retry: batchRetryPolicy(opts.retry, opts.maxAttempts, NON_RETRYABLE_FAILURE_TYPES),
     summary: claimSummary(claim, opts.what),
   };
+}
+
+/**
+ * How long a claim may wait for shared-rate-limit permits in all (docs/adr/0074): one lease, on
+ * top of the lease per batch its handler calls have. A permit due later is not booked; the claim
+ * stops with RateLimitWait and the workload dispatches again when the permit is due.
+ */
+export function claimPermitWaitMs(leaseSeconds: number): number {
+  return leaseSeconds * 1000;
 }
 
 /**

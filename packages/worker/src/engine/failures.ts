@@ -39,6 +39,22 @@ export class WorkerCallError extends Error {
   }
 }
 
+/**
+ * The shared rate limit has no permit for this call within the claim's wait allowance
+ * (docs/adr/0074). Nothing was booked; the claim stops (failure type RateLimitWait, systemic) and
+ * the workload dispatches again when a permit is due. Not a 429: the budget is not slowed down.
+ */
+export class PermitDeferredError extends Error {
+  constructor(
+    message: string,
+    /** When a permit would be due, in ms from now. */
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+    this.name = 'PermitDeferredError';
+  }
+}
+
 /** How a push worker's HTTP status classifies (its body is the message). */
 export function pushStatusFailureType(status: number): WorkerFailureType {
   if (status === 429) return FailureType.Quota;
@@ -85,6 +101,8 @@ function classifyUnbounded(err: unknown): FailureReport {
     return { type: FailureType.InvalidPipelineOutput, message: err.message };
   if (err instanceof StoreError) return { type: storeFailureType(err), message: err.message };
   if (err instanceof WorkerCallError) return { type: err.type, message: err.message };
+  if (err instanceof PermitDeferredError)
+    return { type: FailureType.RateLimitWait, message: err.message, retryAfterMs: err.retryAfterMs };
   return {
     type: FailureType.HandlerFailed,
     message: err instanceof Error ? err.message : String(err),
