@@ -16,6 +16,12 @@ describe('truncateErrorText', () => {
     ['x'.repeat(10), 10, 'x'.repeat(10)],
     // over: cut, with the original length
     ['x'.repeat(11), 10, `${'x'.repeat(10)}… [truncated: 11 characters in all]`],
+    // cut twice: the note keeps the original length
+    [
+      `${'x'.repeat(20)}… [truncated: 999 characters in all]`,
+      10,
+      `${'x'.repeat(10)}… [truncated: 999 characters in all]`,
+    ],
   ])('%#: %s', (text, max, expected) => {
     expect(truncateErrorText(text, max)).toBe(expected);
   });

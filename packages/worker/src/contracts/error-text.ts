@@ -13,5 +13,7 @@ export const MAX_ERROR_TEXT_CHARS = 4_096;
  */
 export function truncateErrorText(text: string, max = MAX_ERROR_TEXT_CHARS): string {
   if (text.length <= max) return text;
-  return `${text.slice(0, max)}… [truncated: ${text.length} characters in all]`;
+  // Cut again (a dead letter keeps less than a report): the note keeps the first length.
+  const noted = /… \[truncated: (\d+) characters in all\]$/.exec(text);
+  return `${text.slice(0, max)}… [truncated: ${noted ? noted[1] : text.length} characters in all]`;
 }
