@@ -5,6 +5,7 @@
 //
 // Defaults follow the local workflow: when `layer dev up` is running, its Temporal, store and
 // kubeconfig are used, so `layer apply` / `layer orchestrator` need no variables at all.
+import { DEFAULT_PUSH_MAX_ANSWER_BYTES, PUSH_MAX_ANSWER_BYTES_ENV } from './engine/push-call.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { DataConverter } from '@temporalio/common';
@@ -46,6 +47,8 @@ export const ConfigEnv = {
   payloadBucket: 'LAYER_PAYLOAD_BUCKET',
   payloadPrefix: 'LAYER_PAYLOAD_PREFIX',
   payloadThresholdBytes: 'LAYER_PAYLOAD_THRESHOLD_BYTES',
+  /** Ceiling of one push worker's answer in bytes (docs/adr/0073). */
+  pushMaxAnswerBytes: PUSH_MAX_ANSWER_BYTES_ENV,
   /** Operator: the Temporal frontend as worker pods reach it (default: TEMPORAL_ADDRESS). */
   workerTemporalAddress: 'LAYER_WORKER_TEMPORAL_ADDRESS',
   /** Operator: the Temporal namespace worker pods use (default: TEMPORAL_NAMESPACE). */
@@ -171,6 +174,13 @@ const configSchema = z.object({
       .optional(),
     prefix: z.string(),
     thresholdBytes: z.coerce.number().int('expected an integer').min(1, 'expected a byte count >= 1'),
+  }),
+  push: z.object({
+    /** Ceiling of one push worker's answer (below it: batch rows × the store's 8 MiB value limit). */
+    maxAnswerBytes: z.coerce
+      .number()
+      .int('expected an integer')
+      .min(1024 * 1024, 'expected a byte count >= 1048576 (1 MiB)'),
   }),
   /**
    * What the operator writes into the objects it renders (src/operator/settings.ts fills the
@@ -305,6 +315,7 @@ const envOfPath: Record<string, string> = {
   'payloads.bucket': ConfigEnv.payloadBucket,
   'payloads.prefix': ConfigEnv.payloadPrefix,
   'payloads.thresholdBytes': ConfigEnv.payloadThresholdBytes,
+  'push.maxAnswerBytes': ConfigEnv.pushMaxAnswerBytes,
   'operator.workerTemporalAddress': ConfigEnv.workerTemporalAddress,
   'operator.apiBaseUrl': ConfigEnv.operatorApiUrl,
   'operator.workerStoreUrl': ConfigEnv.workerStoreUrl,
@@ -341,6 +352,7 @@ const hintOfEnv: Record<string, string> = {
   [ConfigEnv.payloadBucket]: `set ${ConfigEnv.payloadBucket} to an S3 bucket name (lowercase), or unset it to keep payloads in history`,
   [ConfigEnv.payloadPrefix]: `set ${ConfigEnv.payloadPrefix} to a key prefix such as layer-payloads/`,
   [ConfigEnv.payloadThresholdBytes]: `set ${ConfigEnv.payloadThresholdBytes} to a byte count, e.g. ${DEFAULT_PAYLOAD_THRESHOLD_BYTES}`,
+  [ConfigEnv.pushMaxAnswerBytes]: `set ${ConfigEnv.pushMaxAnswerBytes} to a byte count of at least 1 MiB, e.g. ${DEFAULT_PUSH_MAX_ANSWER_BYTES}`,
   [ConfigEnv.workerTemporalAddress]: `set ${ConfigEnv.workerTemporalAddress} to host:port of the Temporal frontend as worker pods reach it, e.g. temporal-frontend.temporal.svc:7233`,
   [ConfigEnv.operatorApiUrl]: `set ${ConfigEnv.operatorApiUrl} to the orchestrator API's in-cluster URL, e.g. http://layer-orchestrator.layer.svc:8080`,
   [ConfigEnv.workerStoreUrl]: `set ${ConfigEnv.workerStoreUrl} to the gateway URL workers use, e.g. http://layer-gateway.layer.svc:8080`,
@@ -419,6 +431,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
       prefix: read(env, ConfigEnv.payloadPrefix) ?? 'layer-payloads/',
       thresholdBytes: read(env, ConfigEnv.payloadThresholdBytes) ?? DEFAULT_PAYLOAD_THRESHOLD_BYTES,
     },
+    push: { maxAnswerBytes: read(env, ConfigEnv.pushMaxAnswerBytes) ?? DEFAULT_PUSH_MAX_ANSWER_BYTES },
     operator: {
       workerTemporalAddress:
         read(env, ConfigEnv.workerTemporalAddress) ??

@@ -23,7 +23,8 @@ import type { StoreClient } from '../store/client.js';
 import { StoreBadRequestError, StoreNotFoundError } from '../store/errors.js';
 import { declareEngineAttributes } from '../engine/engine-attributes.js';
 import { classified, WorkerCallError } from '../engine/failures.js';
-import { postToPushWorker } from '../engine/push-call.js';
+import { postToPushWorker, pushAnswerLimitBytes } from '../engine/push-call.js';
+import { truncateErrorText } from '../contracts/error-text.js';
 import type { Client } from '@temporalio/client';
 import { functionRateLimitGate } from '../sdk/function-worker.js';
 
@@ -31,6 +32,8 @@ export interface FunctionActivityDeps {
   /** The store that holds a Turbopuffer namespace (one store, or routed per Index). */
   storeFor(namespace: string): StoreClient;
   fetch?: typeof fetch;
+  /** Ceiling of one push worker's answer in bytes (LAYER_PUSH_MAX_ANSWER_BYTES; see push-call.ts). */
+  pushMaxAnswerBytes?: number | undefined;
   now?: () => Date;
   /** Reaches the limiter workflow of a Function's shared rate limit (spec.worker.rateLimit). */
   rateLimitClient?: Client;
@@ -105,9 +108,12 @@ async function postBatch(
   baseUrl: string,
   request: RunBatchRequest,
   timeoutSeconds: number,
+  maxAnswerCeiling: number | undefined,
 ): Promise<unknown> {
   const url = `${baseUrl.replace(/\/+$/, '')}/run`;
-  const answer = await postToPushWorker(fetchFn, url, request, timeoutSeconds);
+  const answer = await postToPushWorker(fetchFn, url, request, timeoutSeconds, {
+    maxAnswerBytes: pushAnswerLimitBytes(request.rows.length, maxAnswerCeiling),
+  });
   return (answer as { outputs?: unknown } | null)?.outputs;
 }
 
@@ -200,7 +206,8 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
         return runFunctionClaimWith(
           (ns) => deps.storeFor(ns),
           input,
-          (request) => postBatch(fetchFn, baseUrl, request, input.spec.worker.timeoutSeconds),
+          (request) =>
+            postBatch(fetchFn, baseUrl, request, input.spec.worker.timeoutSeconds, deps.pushMaxAnswerBytes),
           {
             resumeFrom: claimProgressFrom(ctx.info.heartbeatDetails, input.claimId),
             attempt: ctx.info.attempt,
@@ -218,7 +225,7 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
       return classified(async () => {
         const error = JSON.stringify({
           ...(input.type ? { type: input.type } : {}),
-          message: input.message.slice(0, 2000),
+          message: truncateErrorText(input.message, 2000),
           attempts: input.attempts,
           version: input.output.version,
           at: now().toISOString(),

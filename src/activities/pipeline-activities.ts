@@ -19,7 +19,7 @@ import {
 import type { StoreClient } from '../store/client.js';
 import { StoreNotFoundError } from '../store/errors.js';
 import { classified, WorkerCallError } from '../engine/failures.js';
-import { postToPushWorker } from '../engine/push-call.js';
+import { postToPushWorker, pushAnswerLimitBytes } from '../engine/push-call.js';
 import type { Client } from '@temporalio/client';
 import { workloadRateLimitGate } from '../engine/rate-limit-gate.js';
 import { claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
@@ -29,6 +29,8 @@ export interface PipelineActivityDeps {
   /** The S3 client for a Pipeline's S3 source (credentials from the orchestrator's configuration). */
   s3For?(source: S3SourceRef): S3Client;
   fetch?: typeof fetch;
+  /** Ceiling of one push worker's answer in bytes (LAYER_PUSH_MAX_ANSWER_BYTES; see push-call.ts). */
+  pushMaxAnswerBytes?: number | undefined;
   /** Reaches the limiter workflow of a Pipeline's shared rate limit (spec.worker.rateLimit). */
   rateLimitClient?: Client;
 }
@@ -90,9 +92,12 @@ async function postProcess(
   baseUrl: string,
   input: PipelineBatchInput,
   items: QueuedItem[],
+  maxAnswerCeiling: number | undefined,
 ): Promise<unknown> {
   const url = `${baseUrl.replace(/\/+$/, '')}/process`;
-  const answer = await postToPushWorker(fetchFn, url, { ...input, items }, input.timeoutSeconds);
+  const answer = await postToPushWorker(fetchFn, url, { ...input, items }, input.timeoutSeconds, {
+    maxAnswerBytes: pushAnswerLimitBytes(items.length, maxAnswerCeiling),
+  });
   return (answer as { documents?: unknown } | null)?.documents;
 }
 
@@ -212,7 +217,8 @@ export function createPipelineActivities(deps: PipelineActivityDeps) {
         return runPipelineClaimWith(
           deps.storeFor(input.targetNamespace),
           input,
-          (items, batchId) => postProcess(fetchFn, pushUrl, { ...common, batchId, items }, items),
+          (items, batchId) =>
+            postProcess(fetchFn, pushUrl, { ...common, batchId, items }, items, deps.pushMaxAnswerBytes),
           {
             resumeFrom: claimProgressFrom(ctx.info.heartbeatDetails, input.claimId),
             attempt: ctx.info.attempt,

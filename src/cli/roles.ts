@@ -148,6 +148,7 @@ export async function startOrchestratorWorker(opts: {
     taskQueue: config.temporal.taskQueue,
     storeFor: router ? router.storeFor : () => store,
     workflowBundle: await bundleOrchestratorWorkflows(),
+    pushMaxAnswerBytes: config.push.maxAnswerBytes,
     ...(dataConverter ? { dataConverter } : {}),
     ...(opts.kubeConfig
       ? {

@@ -355,11 +355,17 @@ export class BatchEnvelope<P> {
     const cap = Math.max(first, retry.maxBackoffSeconds * 1000);
     const previous = this.state.degraded;
     const backoffMs = previous ? Math.min(cap, previous.backoffMs * 2) : first;
+    // A failure that knows when to try again (a shared rate limit's next permit) is tried then,
+    // not after a doubling backoff: the wait is the budget's, not a fault's.
+    const retryInMs =
+      failure.retryAfterMs !== undefined
+        ? Math.max(1_000, Math.min(5 * 60_000, failure.retryAfterMs))
+        : backoffMs;
     this.state.degraded = {
       reason: failure.type,
       message: failure.message,
       sinceMs: previous?.sinceMs ?? nowMs,
-      retryAtMs: nowMs + backoffMs,
+      retryAtMs: nowMs + retryInMs,
       backoffMs,
       probing: false,
     };

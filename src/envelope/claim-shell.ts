@@ -15,11 +15,21 @@ import {
   failureKind,
   type FailureReport,
 } from '../contracts/failures.js';
+import { truncateErrorText } from '../contracts/error-text.js';
 import { batchRetryPolicy, type BatchRetrySpec } from '../workflows/batch-retry-policy.js';
 import type { BatchEnvelope, Claim } from './batch-envelope.js';
 
 /** A failed activity as a typed report, with a claim's last heartbeat when it has one. */
 export function failureOf(err: unknown): { failure: FailureReport; progress?: unknown } {
+  const { failure, progress } = failureOfUnbounded(err);
+  // Bounded before it reaches state, status and continue-as-new (docs/adr/0075).
+  return {
+    failure: { ...failure, message: truncateErrorText(failure.message) },
+    ...(progress !== undefined ? { progress } : {}),
+  };
+}
+
+function failureOfUnbounded(err: unknown): { failure: FailureReport; progress?: unknown } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof TimeoutFailure)
     return {
@@ -52,15 +62,31 @@ export function failureOf(err: unknown): { failure: FailureReport; progress?: un
 export function claimActivityOptions(
   claim: Claim<unknown>,
   /** what: the work the claim carries, e.g. "24 rows from ns products". */
-  opts: { leaseSeconds: number; retry: BatchRetrySpec; maxAttempts: number; what: string },
+  opts: {
+    leaseSeconds: number;
+    retry: BatchRetrySpec;
+    maxAttempts: number;
+    what: string;
+    /** A shared rate limit's wait allowance (claimPermitWaitMs): added, so waits never eat the lease. */
+    permitWaitMs?: number;
+  },
 ): ActivityOptions {
   const leaseMs = opts.leaseSeconds * 1000;
   return {
-    startToCloseTimeout: leaseMs * claim.batches.length,
+    startToCloseTimeout: leaseMs * claim.batches.length + (opts.permitWaitMs ?? 0),
     heartbeatTimeout: Math.min(leaseMs, CLAIM_HEARTBEAT_TIMEOUT_MS),
     retry: batchRetryPolicy(opts.retry, opts.maxAttempts, NON_RETRYABLE_FAILURE_TYPES),
     summary: claimSummary(claim, opts.what),
   };
+}
+
+/**
+ * How long a claim may wait for shared-rate-limit permits in all (docs/adr/0074): one lease, on
+ * top of the lease per batch its handler calls have. A permit due later is not booked; the claim
+ * stops with RateLimitWait and the workload dispatches again when the permit is due.
+ */
+export function claimPermitWaitMs(leaseSeconds: number): number {
+  return leaseSeconds * 1000;
 }
 
 /**

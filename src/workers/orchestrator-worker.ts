@@ -46,6 +46,8 @@ export interface OrchestratorWorkerOptions {
   extraActivities?: object;
   /** Where activity and store figures are recorded (default: this process's registry, /metrics). */
   metrics?: LayerMetrics;
+  /** Ceiling of one push worker's answer in bytes (config push.maxAnswerBytes; see push-call.ts). */
+  pushMaxAnswerBytes?: number | undefined;
   tuning?: Pick<
     WorkerOptions,
     'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'
@@ -105,8 +107,17 @@ export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions):
     sinks: tracing.sinks,
     activities: instrumentActivities(
       {
-        ...createFunctionActivities({ storeFor, rateLimitClient }),
-        ...createPipelineActivities({ storeFor, s3For, rateLimitClient }),
+        ...createFunctionActivities({
+          storeFor,
+          rateLimitClient,
+          pushMaxAnswerBytes: opts.pushMaxAnswerBytes,
+        }),
+        ...createPipelineActivities({
+          storeFor,
+          s3For,
+          rateLimitClient,
+          pushMaxAnswerBytes: opts.pushMaxAnswerBytes,
+        }),
         ...opts.extraActivities,
       },
       metrics,

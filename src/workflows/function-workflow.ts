@@ -19,7 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import { claimProgressFrom, type BatchOutcome, type ClaimReport } from '../contracts/claims.js';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failures.js';
+import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failures.js';
 import {
   RUN_FUNCTION_CLAIM_ACTIVITY,
   abortRolloutUpdate,
@@ -59,6 +59,7 @@ import { FunctionDiscovery, functionPayloadOps, idKey } from '../envelope/functi
 import {
   carriedEnvelope,
   claimActivityOptions,
+  claimPermitWaitMs,
   degradedLines,
   degradedStatus,
   failureOf,
@@ -190,7 +191,9 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
             rateLimit: {
               key: spec.worker.rateLimit.key,
               lastClaimWaitShare: Math.round(lastClaimWaitShare * 100) / 100,
-              waiting: lastClaimWaitShare >= 0.5,
+              // Waiting: permits took most of the last claim, or none is due within a claim's
+              // wait allowance (dispatch resumes when it is: degraded RateLimitWait).
+              waiting: lastClaimWaitShare >= 0.5 || envelope.degraded?.reason === FailureType.RateLimitWait,
               waitedSeconds: Math.round((state.counters.rateLimitWaitMs ?? 0) / 100) / 10,
             },
           }
@@ -420,7 +423,11 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         worker: spec.worker.rateLimit
           ? {
               ...spec.worker,
-              rateLimit: { ...spec.worker.rateLimit, limiterTaskQueue: workflowInfo().taskQueue },
+              rateLimit: {
+                ...spec.worker.rateLimit,
+                limiterTaskQueue: workflowInfo().taskQueue,
+                maxPermitWaitMs: claimPermitWaitMs(spec.schedule.leaseSeconds),
+              },
             }
           : spec.worker,
       },
@@ -432,6 +439,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     };
     const options = claimActivityOptions(claim, {
       leaseSeconds: spec.schedule.leaseSeconds,
+      ...(spec.worker.rateLimit ? { permitWaitMs: claimPermitWaitMs(spec.schedule.leaseSeconds) } : {}),
       retry: spec.retry,
       maxAttempts,
       what: `${claim.batches.reduce((n, b) => n + b.rows, 0)} rows from ns ${[...new Set(claim.batches.map((b) => b.payload.namespace))].join(', ')}`,

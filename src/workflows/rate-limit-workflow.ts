@@ -40,6 +40,10 @@ export const DEFAULT_MESSAGES_PER_RUN = 1_000;
 export const HOLDER_IDLE_MS = 10 * 60_000;
 /** With no message for this long the workflow ends; the next worker that asks starts it again. */
 export const LIMITER_IDLE_MS = 15 * 60_000;
+/** A booking is kept this long after its start, so a claim retried meanwhile gets it back. */
+export const BOOKING_KEEP_MS = 10 * 60_000;
+/** At most this many bookings are remembered (the oldest go first). */
+export const MAX_BOOKINGS = 5_000;
 
 export async function rateLimitWorkflow(rawInput: RateLimitWorkflowInput): Promise<void> {
   const input = rateLimitWorkflowInputSchema.parse(rawInput);
@@ -49,6 +53,16 @@ export async function rateLimitWorkflow(rawInput: RateLimitWorkflowInput): Promi
   let rateLimited = carried?.rateLimited ?? 0;
   let lastRateLimitedAt = carried?.lastRateLimitedAt;
   let lastRateLimitedSource = carried?.lastRateLimitedSource;
+  /** `<holder>|<booking>` → workflow ms its call may start (docs/adr/0074). */
+  const bookings: Record<string, number> = { ...carried?.bookings };
+  const pruneBookings = (nowMs: number) => {
+    const keys = Object.keys(bookings);
+    for (const k of keys) if (bookings[k]! < nowMs - BOOKING_KEEP_MS) delete bookings[k];
+    const left = Object.keys(bookings);
+    if (left.length > MAX_BOOKINGS)
+      for (const k of left.sort((a, b) => bookings[a]! - bookings[b]!).slice(0, left.length - MAX_BOOKINGS))
+        delete bookings[k];
+  };
   const messagesPerRun = input.messagesPerRun ?? DEFAULT_MESSAGES_PER_RUN;
   let messages = 0;
 
@@ -62,6 +76,7 @@ export async function rateLimitWorkflow(rawInput: RateLimitWorkflowInput): Promi
   const status = (): RateLimitStatus => {
     const nowMs = Date.now();
     const fullAt = fullRateAtMs(budget, nowMs);
+    const ahead = Object.values(bookings).filter((at) => at > nowMs);
     return {
       key: input.key,
       k8sNamespace: input.k8sNamespace,
@@ -78,9 +93,13 @@ export async function rateLimitWorkflow(rawInput: RateLimitWorkflowInput): Promi
             rows: h.rows,
             waitedMs: Math.round(h.waitedMs),
             waitingMs: Math.max(0, Math.round(h.waitingUntilMs - nowMs)),
+            deferred: h.deferred ?? 0,
+            reused: h.reused ?? 0,
           },
         ]),
       ),
+      bookingsAhead: ahead.length,
+      ...(ahead.length > 0 ? { bookedUntil: new Date(Math.round(Math.max(...ahead))).toISOString() } : {}),
     };
   };
 
@@ -97,7 +116,7 @@ export async function rateLimitWorkflow(rawInput: RateLimitWorkflowInput): Promi
         `- 429s reported: ${s.rateLimited}${lastRateLimitedAt ? ` (last ${lastRateLimitedAt}, ${lastRateLimitedSource ?? 'unknown source'})` : ''}`,
         ...Object.entries(s.holders).map(
           ([name, h]) =>
-            `- ${name}: ${h.grants} calls, ${h.rows} rows, waited ${(h.waitedMs / 1000).toFixed(1)} s${h.waitingMs > 0 ? `, waiting ${(h.waitingMs / 1000).toFixed(1)} s more` : ''}`,
+            `- ${name}: ${h.grants} calls, ${h.rows} rows, waited ${(h.waitedMs / 1000).toFixed(1)} s${h.waitingMs > 0 ? `, waiting ${(h.waitingMs / 1000).toFixed(1)} s more` : ''}${h.deferred > 0 ? `, ${h.deferred} asks deferred (no permit within their claim's wait allowance)` : ''}`,
         ),
       ].join('\n'),
     );
@@ -117,19 +136,42 @@ export async function rateLimitWorkflow(rawInput: RateLimitWorkflowInput): Promi
         rows: before?.rows ?? 0,
         waitedMs: before?.waitedMs ?? 0,
         waitingUntilMs: before?.waitingUntilMs ?? 0,
+        ...(before?.deferred ? { deferred: before.deferred } : {}),
+        ...(before?.reused ? { reused: before.reused } : {}),
       };
+      const h = holders[request.holder]!;
+      messages += 1;
+      const bookingKey = request.booking !== undefined ? `${request.holder}|${request.booking}` : undefined;
+      const booked = bookingKey !== undefined ? bookings[bookingKey] : undefined;
+      if (booked !== undefined) {
+        // A retried claim asks again: its permit is the one it already has, not a second one.
+        h.reused = (h.reused ?? 0) + 1;
+        return {
+          waitMs: Math.max(0, Math.ceil(booked - nowMs)),
+          factor: factorAt(budget, nowMs),
+          granted: true,
+        };
+      }
       const r = reserve(budget, activeLimits(nowMs), nowMs, {
         requests: request.requests,
         rows: request.rows,
       });
+      if (request.maxWaitMs !== undefined && r.waitMs > request.maxWaitMs) {
+        // Due later than the caller can wait: book nothing, so a caller that gives up and asks
+        // again later never leaves a permit behind that nobody uses.
+        h.deferred = (h.deferred ?? 0) + 1;
+        return { waitMs: Math.ceil(r.waitMs), factor: r.factor, granted: false };
+      }
       budget = r.state;
-      const h = holders[request.holder]!;
+      if (bookingKey !== undefined) {
+        bookings[bookingKey] = nowMs + r.waitMs;
+        pruneBookings(nowMs);
+      }
       h.grants += 1;
       h.rows += request.rows;
       h.waitedMs += r.waitMs;
       h.waitingUntilMs = Math.max(h.waitingUntilMs, nowMs + r.waitMs);
-      messages += 1;
-      return { waitMs: Math.ceil(r.waitMs), factor: r.factor };
+      return { waitMs: Math.ceil(r.waitMs), factor: r.factor, granted: true };
     },
     // Rejected before it reaches history: a malformed request never costs an event.
     { validator: (raw) => void acquirePermitRequestSchema.parse(raw) },
@@ -176,6 +218,7 @@ export async function rateLimitWorkflow(rawInput: RateLimitWorkflowInput): Promi
           rateLimited,
           ...(lastRateLimitedAt ? { lastRateLimitedAt } : {}),
           ...(lastRateLimitedSource ? { lastRateLimitedSource } : {}),
+          ...(Object.keys(bookings).length > 0 ? { bookings: (pruneBookings(nowMs), bookings) } : {}),
         },
         ...(input.messagesPerRun ? { messagesPerRun: input.messagesPerRun } : {}),
       };

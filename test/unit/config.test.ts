@@ -48,6 +48,7 @@ describe('loadConfig defaults', () => {
       store: { url: DEFAULT_STORE_URL },
       api: { port: 8080, host: '127.0.0.1', open: false },
       payloads: { prefix: 'layer-payloads/', thresholdBytes: DEFAULT_PAYLOAD_THRESHOLD_BYTES },
+      push: { maxAnswerBytes: 64 * 1024 * 1024 },
       // Worker pods reach Temporal where this process does unless told otherwise.
       // Outside a pod one process watches; in a pod replicas elect a leader (below).
       operator: {
@@ -227,6 +228,8 @@ describe('loadConfig values', () => {
     [{ LAYER_PAYLOAD_BUCKET: 'layer-payloads' }, 'payloads.bucket', 'layer-payloads'],
     [{ LAYER_PAYLOAD_PREFIX: 'prod/' }, 'payloads.prefix', 'prod/'],
     [{ LAYER_PAYLOAD_THRESHOLD_BYTES: '4096' }, 'payloads.thresholdBytes', 4096],
+    // A push worker's answer may be raised above the 64 MiB default.
+    [{ LAYER_PUSH_MAX_ANSWER_BYTES: '268435456' }, 'push.maxAnswerBytes', 268435456],
   ])('%j sets %s', (env, path, expected) => {
     const c = load(env) as unknown as Record<string, Record<string, unknown>>;
     const [section, key] = path.split('.') as [string, string];
@@ -253,6 +256,8 @@ describe('loadConfig values', () => {
     // S3 bucket names are lowercase.
     [{ LAYER_PAYLOAD_BUCKET: 'My_Bucket' }, 'LAYER_PAYLOAD_BUCKET', 'bucket'],
     [{ LAYER_PAYLOAD_THRESHOLD_BYTES: 'big' }, 'LAYER_PAYLOAD_THRESHOLD_BYTES', 'number'],
+    // Below 1 MiB no batch of real outputs fits.
+    [{ LAYER_PUSH_MAX_ANSWER_BYTES: '100' }, 'LAYER_PUSH_MAX_ANSWER_BYTES', '1 MiB'],
   ])('%j fails naming %s', (env, variable, fragment) => {
     let err: unknown;
     try {

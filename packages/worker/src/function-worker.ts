@@ -20,6 +20,7 @@ import { WorkerEnv, functionTaskQueue } from './contracts/names.js';
 import { ORCHESTRATOR_TASK_QUEUE } from './contracts/function.js';
 import { RateLimitedError, workloadRateLimitGate, type RateLimitGate } from './engine/rate-limit-gate.js';
 import { classified, WorkerCallError } from './engine/failures.js';
+import { truncateErrorText } from './contracts/error-text.js';
 import { runFunctionClaimWith } from './engine/function-batch.js';
 import { createStoreClient, type StoreClient } from './store/client.js';
 import { DEFAULT_WORKER_CONCURRENCY, loadWorkerEnv, type WorkerSettings } from './env.js';
@@ -127,9 +128,13 @@ async function callHandler(
         } catch (err) {
           // The handler's provider said 429: a Quota failure, and a shared rate limit slows down.
           if (err instanceof RateLimitedError)
-            throw new WorkerCallError(`handler rate-limited: ${err.message}`, 'Quota', err.retryAfterMs);
+            throw new WorkerCallError(
+              `handler rate-limited: ${truncateErrorText(err.message)}`,
+              'Quota',
+              err.retryAfterMs,
+            );
           throw new WorkerCallError(
-            `handler failed: ${err instanceof Error ? err.message : String(err)}`,
+            `handler failed: ${truncateErrorText(err instanceof Error ? err.message : String(err))}`,
             true,
           );
         }
@@ -351,9 +356,9 @@ export function createPushServer(
         if (err instanceof RateLimitedError) {
           if (err.retryAfterMs !== undefined)
             res.setHeader('retry-after', String(Math.ceil(err.retryAfterMs / 1000)));
-          return sendJson(res, 429, { error: err.message });
+          return sendJson(res, 429, { error: truncateErrorText(err.message) });
         }
-        sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
+        sendJson(res, 500, { error: truncateErrorText(err instanceof Error ? err.message : String(err)) });
       }
     })();
   });

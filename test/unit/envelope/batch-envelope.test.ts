@@ -333,6 +333,25 @@ describe('systemic failures: degrade, probe, recover — never dead-letter', () 
     expect(e.degraded!.sinceMs).toBe(10_000);
   });
 
+  it('a failure that says when to try again (a rate limit’s next permit) is probed then, not after a backoff', () => {
+    const e = envelope(6, { maxInFlightClaims: 2 });
+    const [first] = e.plan(0, { paused: false, draining: false });
+    if (first?.kind !== 'dispatch') throw new Error('expected a dispatch');
+    e.onClaimReport(
+      {
+        claimId: first.claim.claimId,
+        outcomes: [],
+        systemic: { type: 'RateLimitWait', message: 'next permit in 25 s', retryAfterMs: 25_000 },
+      },
+      10_000,
+    );
+    expect(e.degraded).toMatchObject({ reason: 'RateLimitWait', retryAtMs: 35_000 });
+    expect(e.plan(34_999, { paused: false, draining: false })).toEqual([]);
+    expect(e.plan(35_000, { paused: false, draining: false })).toMatchObject([
+      { kind: 'dispatch', claim: { probe: true } },
+    ]);
+  });
+
   it('a probe that succeeds ends the degraded state and dispatch resumes', () => {
     const { e } = degradedEnvelope();
     const [probe] = e.plan(11_000, { paused: false, draining: false });

@@ -39,6 +39,8 @@ export const FailureType = {
   WorkerUnavailable: 'WorkerUnavailable',
   /** A worker or the store answered 429. */
   Quota: 'Quota',
+  /** A shared rate limit has no permit within the claim's wait allowance (nothing was booked). */
+  RateLimitWait: 'RateLimitWait',
   /** The store refused our credentials (401/403). */
   StoreRejected: 'StoreRejected',
   /** The store refused the request itself (400/422: a filter or schema the store does not accept). */
@@ -93,6 +95,13 @@ export const FAILURE_KINDS: Record<FailureTypeName, FailureKind> = {
     retryable: true,
     hint: 'a rate or concurrency limit was hit; dispatch resumes after backoff',
   },
+  RateLimitWait: {
+    scope: 'systemic',
+    retryable: true,
+    hint:
+      'the shared rate limit (spec.worker.rateLimit) allows no call sooner; dispatch resumes when a permit is due. ' +
+      'Raise requestsPerSecond/rowsPerMinute (or lower maxInFlightBatches) if this is too slow',
+  },
   StoreRejected: {
     scope: 'systemic',
     retryable: false,
@@ -136,4 +145,6 @@ export interface FailureReport {
   message: string;
   /** Row-scoped failures: the rows at fault. */
   rowIds?: (string | number)[];
+  /** Systemic failures that know when trying again makes sense (ms from when it was raised). */
+  retryAfterMs?: number;
 }

@@ -15,6 +15,12 @@ export const rateLimitRuntimeSchema = z.object({
    * workflow when it dispatches (workers do not know it otherwise); absent in the CR.
    */
   limiterTaskQueue: z.string().min(1).optional(),
+  /**
+   * Longest a claim may wait for permits, in ms, on top of its lease (docs/adr/0074). Set by the
+   * workload's workflow, which adds it to the claim's startToCloseTimeout: waiting for a permit
+   * never eats into the time the handler calls have. A permit due later is not booked at all.
+   */
+  maxPermitWaitMs: z.number().nonnegative().optional(),
 });
 export type RateLimitRuntime = z.infer<typeof rateLimitRuntimeSchema>;
 
@@ -40,6 +46,13 @@ export const acquirePermitRequestSchema = z.object({
   }),
   rows: z.number().int().nonnegative(),
   requests: z.number().int().positive().default(1),
+  /**
+   * Names this booking within the holder (e.g. claim/batch). Asking again with the same booking —
+   * a claim retried after its worker died — gets the same permit back, not a second one.
+   */
+  booking: z.string().min(1).max(300).optional(),
+  /** Book only if the call may start within this many ms; otherwise answer `granted: false`. */
+  maxWaitMs: z.number().nonnegative().optional(),
 });
 export type AcquirePermitRequest = z.input<typeof acquirePermitRequestSchema>;
 
@@ -48,6 +61,11 @@ export interface AcquirePermitAnswer {
   waitMs: number;
   /** The AIMD factor that priced it: below 1 after a 429. */
   factor: number;
+  /**
+   * False when the permit would start later than the request's `maxWaitMs`: nothing was booked,
+   * and `waitMs` says when one would be due. Absent (older limiters): granted.
+   */
+  granted?: boolean;
 }
 
 export const reportRateLimitedRequestSchema = z.object({
@@ -74,6 +92,10 @@ export const rateLimitHolderStateSchema = z.object({
   waitedMs: z.number().nonnegative(),
   /** Workflow time until which its latest permit holds it back. */
   waitingUntilMs: z.number(),
+  /** Requests answered `granted: false` (their permit was due beyond their maxWaitMs). */
+  deferred: z.number().int().nonnegative().optional(),
+  /** Requests that got an outstanding booking back (a retried claim) instead of a new one. */
+  reused: z.number().int().nonnegative().optional(),
 });
 export type RateLimitHolderState = z.infer<typeof rateLimitHolderStateSchema>;
 
@@ -94,6 +116,8 @@ export const rateLimitWorkflowInputSchema = z.object({
       rateLimited: z.number().int().nonnegative(),
       lastRateLimitedAt: z.string().optional(),
       lastRateLimitedSource: z.string().optional(),
+      /** Outstanding bookings: `<holder>|<booking>` → workflow ms the call may start. */
+      bookings: z.record(z.string(), z.number()).optional(),
     })
     .optional(),
   /** Tests only: continue-as-new after this many messages instead of the default. */
@@ -118,7 +142,14 @@ export interface RateLimitStatus {
   /** 429s reported so far. */
   rateLimited: number;
   lastRateLimitedAt?: string;
-  holders: Record<string, { grants: number; rows: number; waitedMs: number; waitingMs: number }>;
+  holders: Record<
+    string,
+    { grants: number; rows: number; waitedMs: number; waitingMs: number; deferred: number; reused: number }
+  >;
+  /** Bookings whose call may not start yet: what the budget owes, never more than callers wait for. */
+  bookingsAhead: number;
+  /** When the last booked call may start (absent when nothing is booked ahead). */
+  bookedUntil?: string;
 }
 
 export const rateLimitStatusQuery = defineQuery<RateLimitStatus>('rateLimitStatus');

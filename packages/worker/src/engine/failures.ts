@@ -4,6 +4,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType, failureKind, type FailureReport, type FailureTypeName } from '../contracts/failures.js';
+import { MAX_ERROR_TEXT_CHARS, truncateErrorText } from '../contracts/error-text.js';
 import {
   StoreAuthError,
   StoreBadRequestError,
@@ -39,6 +40,22 @@ export class WorkerCallError extends Error {
   }
 }
 
+/**
+ * The shared rate limit has no permit for this call within the claim's wait allowance
+ * (docs/adr/0074). Nothing was booked; the claim stops (failure type RateLimitWait, systemic) and
+ * the workload dispatches again when a permit is due. Not a 429: the budget is not slowed down.
+ */
+export class PermitDeferredError extends Error {
+  constructor(
+    message: string,
+    /** When a permit would be due, in ms from now. */
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+    this.name = 'PermitDeferredError';
+  }
+}
+
 /** How a push worker's HTTP status classifies (its body is the message). */
 export function pushStatusFailureType(status: number): WorkerFailureType {
   if (status === 429) return FailureType.Quota;
@@ -55,8 +72,16 @@ function storeFailureType(err: StoreError): FailureTypeName {
   return isRetryableStoreError(err) ? FailureType.StoreUnavailable : FailureType.StoreRequestRejected;
 }
 
-/** Classifies anything a batch (or an orchestrator activity) threw. */
+/**
+ * Classifies anything a batch (or an orchestrator activity) threw. The message is bounded
+ * (truncateErrorText): it goes into heartbeats and completions, which gRPC caps at 4 MiB.
+ */
 export function classifyError(err: unknown): FailureReport {
+  const report = classifyUnbounded(err);
+  return { ...report, message: truncateErrorText(report.message) };
+}
+
+function classifyUnbounded(err: unknown): FailureReport {
   if (err instanceof ApplicationFailure) {
     const rowIds = (err.details?.[0] as FailureReport | undefined)?.rowIds;
     return {
@@ -77,6 +102,8 @@ export function classifyError(err: unknown): FailureReport {
     return { type: FailureType.InvalidPipelineOutput, message: err.message };
   if (err instanceof StoreError) return { type: storeFailureType(err), message: err.message };
   if (err instanceof WorkerCallError) return { type: err.type, message: err.message };
+  if (err instanceof PermitDeferredError)
+    return { type: FailureType.RateLimitWait, message: err.message, retryAfterMs: err.retryAfterMs };
   return {
     type: FailureType.HandlerFailed,
     message: err instanceof Error ? err.message : String(err),
@@ -85,7 +112,7 @@ export function classifyError(err: unknown): FailureReport {
 
 /** The ApplicationFailure an activity throws: typed, retryable per the catalogue, report in details. */
 export function toActivityFailure(err: unknown): ApplicationFailure {
-  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof ApplicationFailure && err.message.length <= MAX_ERROR_TEXT_CHARS) return err;
   const report = classifyError(err);
   return ApplicationFailure.create({
     message: report.message,

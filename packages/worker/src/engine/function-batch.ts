@@ -246,9 +246,19 @@ export function runFunctionClaimWith(
   const { rateLimit, ...claimOptions } = options;
   /** Per batch: ms its handler call waited for a permit (reported in its outcome's counts). */
   const waited = new Map<string, number>();
+  // Waits for permits come out of their own allowance, not the lease (docs/adr/0074): from the
+  // attempt's start, at most maxPermitWaitMs in all; a permit due later is not booked.
+  const maxPermitWaitMs = input.spec.worker.rateLimit?.maxPermitWaitMs;
+  let permitWaitLeftMs = maxPermitWaitMs;
   const compute: BatchCompute = rateLimit
     ? async (request) => {
-        waited.set(request.batchId, await rateLimit.acquire(request.rows.length, options.signal));
+        const waitMs = await rateLimit.acquire(request.rows.length, options.signal, {
+          // The claim and batch name the booking: this claim retried gets the same permit back.
+          booking: `${input.claimId}/${request.batchId}`,
+          ...(permitWaitLeftMs !== undefined ? { maxWaitMs: permitWaitLeftMs } : {}),
+        });
+        if (permitWaitLeftMs !== undefined) permitWaitLeftMs = Math.max(0, permitWaitLeftMs - waitMs);
+        waited.set(request.batchId, waitMs);
         return unlimitedCompute(request);
       }
     : unlimitedCompute;

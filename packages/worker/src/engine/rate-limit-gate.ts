@@ -14,7 +14,9 @@ import {
   type RateLimitWorkflowInput,
 } from '../contracts/rate-limit.js';
 import { StoreRateLimitError } from '../store/errors.js';
-import { WorkerCallError } from './failures.js';
+import { PermitDeferredError, WorkerCallError } from './failures.js';
+
+export { PermitDeferredError };
 
 /** The limiter workflow's type (its function name in src/workflows/rate-limit-workflow.ts). */
 export const RATE_LIMIT_WORKFLOW_TYPE = 'rateLimitWorkflow';
@@ -40,9 +42,16 @@ export function rateLimitedBy(err: unknown): { retryAfterMs: number | undefined;
   return null;
 }
 
+export interface AcquireOptions {
+  /** Names the booking (claim and batch): asking again with it reuses the permit it got. */
+  booking?: string | undefined;
+  /** Do not book a permit due later than this (ms); throw PermitDeferredError instead. */
+  maxWaitMs?: number | undefined;
+}
+
 export interface RateLimitGate {
   /** Waits for a permit for one call of `rows` rows; returns the ms waited for it. */
-  acquire(rows: number, signal?: AbortSignal): Promise<number>;
+  acquire(rows: number, signal?: AbortSignal, options?: AcquireOptions): Promise<number>;
   /** Reports a 429 to the limiter if `err` is one (never throws, never waits for the answer). */
   observe(err: unknown): void;
 }
@@ -97,7 +106,8 @@ export function createRateLimitGate(opts: RateLimitGateOptions): RateLimitGate {
   const unreachableAfterMs = opts.unreachableAfterMs ?? 60_000;
 
   return {
-    async acquire(rows, signal) {
+    async acquire(rows, signal, acquireOptions = {}) {
+      const { booking, maxWaitMs } = acquireOptions;
       const startedAt = Date.now();
       let attempt = 0;
       for (;;) {
@@ -105,14 +115,34 @@ export function createRateLimitGate(opts: RateLimitGateOptions): RateLimitGate {
         try {
           const answer = await opts.client.withDeadline(Date.now() + LIMITER_CALL_TIMEOUT_MS, () =>
             opts.client.workflow.executeUpdateWithStart(acquirePermitUpdate, {
-              args: [{ holder: opts.holder, limits, rows, requests: 1 }],
+              args: [
+                {
+                  holder: opts.holder,
+                  limits,
+                  rows,
+                  requests: 1,
+                  ...(booking !== undefined ? { booking } : {}),
+                  // What is left of the allowance when the limiter answers (this ask's own time counts).
+                  ...(maxWaitMs !== undefined
+                    ? { maxWaitMs: Math.max(0, maxWaitMs - (Date.now() - startedAt)) }
+                    : {}),
+                },
+              ],
               startWorkflowOperation: start(),
             }),
           );
+          if (answer.granted === false)
+            throw new PermitDeferredError(
+              `shared rate limit "${key}": the next permit is due in ${(answer.waitMs / 1000).toFixed(1)} s, ` +
+                `beyond this claim's ${((maxWaitMs ?? 0) / 1000).toFixed(1)} s wait allowance; nothing was booked and ` +
+                'the batch is dispatched again when a permit is due (raise requestsPerSecond/rowsPerMinute for more throughput)',
+              answer.waitMs,
+            );
           await sleep(answer.waitMs, signal);
           return Date.now() - startedAt;
         } catch (err) {
           if (signal?.aborted) throw signal.reason ?? err;
+          if (err instanceof PermitDeferredError) throw err;
           // The limiter is between runs (continue-as-new) or the orchestrator restarts: ask again.
           if (Date.now() - startedAt > unreachableAfterMs)
             throw new WorkerCallError(

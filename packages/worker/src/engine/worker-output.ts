@@ -4,6 +4,7 @@
 // Temporal UI (or on the dead-lettered row) knows what to fix.
 import type { BatchRow, FunctionOutputSpec, RowId } from '../contracts/function.js';
 import { FailureType, type FailureReport } from '../contracts/failures.js';
+import { truncateErrorText } from '../contracts/error-text.js';
 import { LayerError } from '../util/errors.js';
 
 /** One row's output does not fit the output spec (row-scoped: that row is dead-lettered). */
@@ -206,7 +207,9 @@ export function rowFailureReports(problems: readonly RowProblem[]): FailureRepor
     if (group.length === 0) continue;
     out.push({
       type: cause === 'invalid' ? FailureType.InvalidWorkerOutput : FailureType.RowRejected,
-      message: cause === 'invalid' ? `invalid worker output: ${summary(group)}` : summary(group),
+      message: truncateErrorText(
+        cause === 'invalid' ? `invalid worker output: ${summary(group)}` : summary(group),
+      ),
       rowIds: group.map((p) => p.id),
     });
   }
