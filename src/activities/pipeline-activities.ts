@@ -12,10 +12,7 @@ import {
   type QueuedItem,
   type S3SourceRef,
 } from '../contracts/pipeline.js';
-import {
-  ensurePipelineSchema,
-  runPipelineClaimWith,
-} from '../engine/pipeline-write.js';
+import { ensurePipelineSchema, runPipelineClaimWith } from '../engine/pipeline-write.js';
 import type { StoreClient } from '../store/client.js';
 import { StoreNotFoundError } from '../store/errors.js';
 import { classified, WorkerCallError } from '../engine/failures.js';

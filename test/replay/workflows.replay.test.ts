@@ -29,7 +29,9 @@ describe('workflow replay (function, pipeline, reconcile)', () => {
     // (systemic) stretch, replayed dead letters, canary, and a chain of continue-as-new runs.
     for (const label of ['claims', 'pause', 'push', 'poison-split', 'degraded', 'poison-replay', 'canary'])
       expect(files.some((f) => f.startsWith(`function-v2-${label}-`))).toBe(true);
-    expect(files.filter((f) => f.startsWith('function-v2-continue-as-new-')).length).toBeGreaterThanOrEqual(2);
+    expect(files.filter((f) => f.startsWith('function-v2-continue-as-new-')).length).toBeGreaterThanOrEqual(
+      2,
+    );
     for (const label of ['push', 'poison-split', 'continue-as-new'])
       expect(files.some((f) => f.startsWith(`pipeline-v2-${label}-`))).toBe(true);
     expect(files.some((f) => f.startsWith('reconcile-'))).toBe(true);
