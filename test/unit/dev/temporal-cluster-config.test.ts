@@ -66,12 +66,25 @@ const input = (over: Partial<ClusterPlanInput> = {}): ClusterPlanInput => ({
   ...over,
 });
 
+/** The parts of the server's config the tests read. */
+interface ServerConfig {
+  persistence: {
+    numHistoryShards: number;
+    visibilityStore: string;
+    datastores: Record<string, { sql: Record<string, unknown> }>;
+  };
+  global: { membership: { broadcastAddress: string } };
+  services: Record<string, { rpc: { grpcPort: number; membershipPort: number; bindOnIP: string } }>;
+  clusterMetadata: { clusterInformation: Record<string, { rpcAddress: string }> };
+  dynamicConfigClient: { filepath: string };
+}
+
 describe('the template rendered for each host of the cluster', () => {
   const template = readFileSync(clusterConfigTemplatePath(), 'utf8');
   const plan = input();
   const hosts = planClusterHosts(plan);
   const configs = hosts.map(
-    (h) => parse(renderConfigTemplate(template, hostTemplateEnv(plan, h))) as Record<string, any>,
+    (h) => parse(renderConfigTemplate(template, hostTemplateEnv(plan, h))) as ServerConfig,
   );
 
   it('puts each host on its own loopback address, broadcast and bound there, with its own ports', () => {
@@ -79,14 +92,14 @@ describe('the template rendered for each host of the cluster', () => {
     for (const [i, c] of configs.entries()) {
       expect(c.global.membership.broadcastAddress).toBe(hosts[i]!.ip);
       for (const svc of ['frontend', 'history', 'matching', 'worker'])
-        expect(c.services[svc].rpc.bindOnIP).toBe(hosts[i]!.ip);
+        expect(c.services[svc]!.rpc.bindOnIP).toBe(hosts[i]!.ip);
     }
-    expect(configs[0]!.services.frontend.rpc.grpcPort).toBe(20_000);
-    expect(configs[1]!.services.frontend.rpc.grpcPort).toBe(20_000 + PORTS_PER_HOST);
+    expect(configs[0]!.services.frontend!.rpc.grpcPort).toBe(20_000);
+    expect(configs[1]!.services.frontend!.rpc.grpcPort).toBe(20_000 + PORTS_PER_HOST);
     const all = configs.flatMap((c) =>
       ['frontend', 'history', 'matching', 'worker'].flatMap((s) => [
-        c.services[s].rpc.grpcPort,
-        c.services[s].rpc.membershipPort,
+        c.services[s]!.rpc.grpcPort,
+        c.services[s]!.rpc.membershipPort,
       ]),
     );
     expect(new Set(all).size).toBe(all.length);
@@ -95,18 +108,18 @@ describe('the template rendered for each host of the cluster', () => {
   it('uses SQL persistence and SQL visibility (postgres12) with the configured shards and databases', () => {
     const c = configs[0]!;
     expect(c.persistence.numHistoryShards).toBe(16);
-    expect(c.persistence.datastores.default.sql).toMatchObject({
+    expect(c.persistence.datastores.default!.sql).toMatchObject({
       pluginName: 'postgres12',
       databaseName: 'layer_temporal',
       connectAddr: '127.0.0.1:5432',
       user: 'postgres',
       password: '',
     });
-    expect(c.persistence.datastores[c.persistence.visibilityStore].sql).toMatchObject({
+    expect(c.persistence.datastores[c.persistence.visibilityStore]!.sql).toMatchObject({
       pluginName: 'postgres12',
       databaseName: 'layer_temporal_visibility',
     });
-    expect(c.clusterMetadata.clusterInformation.active.rpcAddress).toBe('127.0.0.1:7233');
+    expect(c.clusterMetadata.clusterInformation.active!.rpcAddress).toBe('127.0.0.1:7233');
     expect(c.dynamicConfigClient.filepath).toBe('/x/dynamicconfig.yaml');
     expect(
       parse(renderConfigTemplate(template, hostTemplateEnv(input({ numHistoryShards: 512 }), hosts[0]!)))
@@ -115,10 +128,10 @@ describe('the template rendered for each host of the cluster', () => {
   });
 
   it('renders with no environment at all to the defaults docker-compose relies on', () => {
-    const c = parse(renderConfigTemplate(template, {})) as Record<string, any>;
+    const c = parse(renderConfigTemplate(template, {})) as ServerConfig;
     expect(c.persistence.numHistoryShards).toBe(16);
-    expect(c.services.frontend.rpc.grpcPort).toBe(7233);
-    expect(c.persistence.datastores.default.sql.databaseName).toBe('temporal');
+    expect(c.services.frontend!.rpc.grpcPort).toBe(7233);
+    expect(c.persistence.datastores.default!.sql.databaseName).toBe('temporal');
   });
 
   it('runs all four services in each process', () => {
@@ -243,5 +256,47 @@ describe('resolveToolModule', () => {
     ).rejects.toThrow(
       /temporal-server: TEMPORAL_SERVER=\/nope is not an executable file; unset it or point it at/,
     );
+  });
+});
+
+describe('startTcpForwarder over real sockets', () => {
+  it('alternates between live backends and skips one that refuses (a dead host)', async () => {
+    const { createServer, createConnection } = await import('node:net');
+    const { startTcpForwarder } = await import('../../../src/dev/tcp-forwarder.js');
+    const echo = (tag: string) =>
+      new Promise<{ port: number; close: () => void }>((resolve) => {
+        const s = createServer((c) => c.end(tag));
+        s.listen(0, '127.0.0.1', () =>
+          resolve({ port: (s.address() as { port: number }).port, close: () => s.close() }),
+        );
+      });
+    const a = await echo('a');
+    const b = await echo('b');
+    const fwd = await startTcpForwarder({
+      backends: [
+        { host: '127.0.0.1', port: a.port },
+        { host: '127.0.0.1', port: b.port },
+      ],
+    });
+    const ask = () =>
+      new Promise<string>((resolve, reject) => {
+        let out = '';
+        const c = createConnection({ host: '127.0.0.1', port: fwd.port });
+        c.on('data', (d) => (out += d.toString()));
+        c.on('close', () => resolve(out));
+        c.on('error', reject);
+      });
+    try {
+      expect([await ask(), await ask(), await ask(), await ask()]).toEqual(['a', 'b', 'a', 'b']);
+      b.close();
+      expect([await ask(), await ask(), await ask()]).toEqual(['a', 'a', 'a']);
+      a.close();
+      // No backend left: the client's connection is closed without data.
+      expect(await ask()).toBe('');
+    } finally {
+      await fwd.close();
+      a.close();
+      b.close();
+    }
   });
 });
