@@ -134,7 +134,7 @@ export interface ClusterPlanInput {
   visibilityDatabase: string;
   dynamicConfigPath: string;
   logLevel?: string;
-  /** PostgreSQL connections per process (persistence; visibility gets a quarter, at least 2). */
+  /** PostgreSQL connections per service pool (default 5; visibility gets a quarter, at least 2). */
   maxConns?: number;
 }
 
@@ -186,7 +186,9 @@ export function planClusterHosts(input: ClusterPlanInput): ClusterHost[] {
 
 /** The environment the template renders from for one host (the same names docker-compose sets). */
 export function hostTemplateEnv(input: ClusterPlanInput, host: ClusterHost): Record<string, string> {
-  const maxConns = input.maxConns ?? 10;
+  // Each of the four services of a process opens its own pools: 2 hosts × 4 × (5 + 2) stays well
+  // under PostgreSQL's default max_connections of 100.
+  const maxConns = input.maxConns ?? 5;
   return {
     LOG_LEVEL: input.logLevel ?? 'warn',
     NUM_HISTORY_SHARDS: String(input.numHistoryShards),
