@@ -121,6 +121,13 @@ export interface ClusterHost {
   };
 }
 export const PORTS_PER_HOST = 9;
+/**
+ * The highest port a server process may use: Temporal's SQL schema stores a member's port as a
+ * smallint (cluster_membership.rpc_port), so 32768 and up — Linux's whole ephemeral range, where
+ * "any free port" lands — make every host fail at start with `value "38115" is out of range for
+ * type smallint`.
+ */
+export const MAX_MEMBERSHIP_PORT = 32_767;
 
 export interface ClusterPlanInput {
   hosts: number;
@@ -163,6 +170,12 @@ export function planClusterHosts(input: ClusterPlanInput): ClusterHost[] {
     throw new ClusterConfigError(
       'ports',
       `${input.ports.length} ports for ${input.hosts} hosts; need ${input.hosts * PORTS_PER_HOST}`,
+    );
+  const high = input.ports.find((port) => port > MAX_MEMBERSHIP_PORT);
+  if (high !== undefined)
+    throw new ClusterConfigError(
+      'ports',
+      `${high} is above ${MAX_MEMBERSHIP_PORT}: Temporal's PostgreSQL schema keeps a host's ports in cluster_membership.rpc_port, a smallint, and membership fails with "out of range for type smallint"; pick server ports below ${MAX_MEMBERSHIP_PORT + 1}`,
     );
   return Array.from({ length: input.hosts }, (_, i) => {
     const p = input.ports.slice(i * PORTS_PER_HOST, (i + 1) * PORTS_PER_HOST) as number[];

@@ -8,6 +8,7 @@
 // on its own, and reports its CPU time, for the chaos tests and benchmarks.
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
@@ -26,6 +27,8 @@ import {
   parsePostgresUrl,
   planClusterHosts,
   PORTS_PER_HOST,
+  MAX_MEMBERSHIP_PORT,
+  hostIp,
   renderConfigTemplate,
   schemaSteps,
   serverArgs,
@@ -253,9 +256,12 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
   ]);
   await setUpSchema(bins.sqlTool.path, postgres, database, visibilityDatabase, log);
 
-  const ports = await freePorts(hostsCount * PORTS_PER_HOST + 2);
-  const clientPort = opts.port ?? ports[hostsCount * PORTS_PER_HOST]!;
-  const uiPort = ports[hostsCount * PORTS_PER_HOST + 1]!;
+  const ports: number[] = [];
+  for (let i = 0; i < hostsCount; i++)
+    ports.push(...(await freeServerPorts(hostIp(i), PORTS_PER_HOST, ports)));
+  // The client and UI ports are never stored by Temporal: any free port.
+  const [clientFree, uiPort] = (await freePorts(2)) as [number, number];
+  const clientPort = opts.port ?? clientFree;
   const address = `127.0.0.1:${clientPort}`;
   const plan: ClusterPlanInput = {
     hosts: hostsCount,
@@ -411,6 +417,35 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
     await stop();
     throw new ProvisionError('temporal cluster', (err as Error).message);
   }
+}
+
+/** Whether `port` can be bound on `ip` right now. */
+function canBind(ip: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, ip, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `count` ports free on `ip` at or below MAX_MEMBERSHIP_PORT (Temporal stores them in a smallint),
+ * from a random start in 15000–30000 so clusters of several checkouts rarely collide.
+ */
+async function freeServerPorts(ip: string, count: number, taken: readonly number[]): Promise<number[]> {
+  const out: number[] = [];
+  let port = 15_000 + Math.floor(Math.random() * 15_000);
+  for (let tries = 0; out.length < count && tries < 5_000; tries++, port++) {
+    if (port > MAX_MEMBERSHIP_PORT) port = 15_000;
+    if (taken.includes(port) || out.includes(port)) continue;
+    if (await canBind(ip, port)) out.push(port);
+  }
+  if (out.length < count)
+    throw new ProvisionError(
+      'temporal cluster',
+      `no ${count} free ports below ${MAX_MEMBERSHIP_PORT + 1} on ${ip}`,
+    );
+  return out;
 }
 
 /** Whether a frontend answers GetSystemInfo (it serves once membership and persistence are up). */

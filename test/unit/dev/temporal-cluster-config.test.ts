@@ -156,6 +156,11 @@ describe('the template rendered for each host of the cluster', () => {
     [{ numHistoryShards: 0 }, /numHistoryShards: 0 .* fixed when the database is first set up/],
     [{ numHistoryShards: 1.5 }, /numHistoryShards: 1.5/],
     [{ hosts: 3 }, /ports: 18 ports for 3 hosts; need 27/],
+    // Linux hands out "any free port" from 32768 up; Temporal's schema keeps them in a smallint.
+    [
+      { ports: Array.from({ length: 2 * PORTS_PER_HOST }, (_, i) => 32_760 + i) },
+      /ports: 32768 is above 32767: .*rpc_port, a smallint/,
+    ],
   ])('refuses %j', (over, message) => {
     expect(() => planClusterHosts(input(over))).toThrow(message);
   });
