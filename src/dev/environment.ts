@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { startKubeApiServer } from './kube-apiserver.js';
 import { isOurProcess, processStartMarker, stopOurProcess, type ProcessIdentity } from './process.js';
 import { startTemporalDevServer } from './temporal-server.js';
+import { startTemporalCluster } from './temporal-cluster.js';
 import type { Logger } from './binaries.js';
 
 const DevStateSchema = z.object({
@@ -16,6 +17,16 @@ const DevStateSchema = z.object({
     uiUrl: z.string(),
     pid: z.number(),
     logFile: z.string(),
+    /** `--temporal cluster`: the server processes and helpers; `pid` above is the first host. */
+    cluster: z
+      .object({
+        hosts: z.array(z.object({ name: z.string(), address: z.string(), pid: z.number() })),
+        forwarderPid: z.number(),
+        uiPid: z.number().optional(),
+        database: z.string(),
+        numHistoryShards: z.number(),
+      })
+      .optional(),
   }),
   kube: z
     .object({
@@ -57,11 +68,15 @@ function stateFile(stateDir: string): string {
   return join(stateDir, 'state.json');
 }
 
-type Role = 'temporal' | 'etcd' | 'kube-apiserver' | 'store';
+type Role =
+  'temporal' | 'etcd' | 'kube-apiserver' | 'store' | 'temporal-server' | 'forwarder' | 'temporal-ui';
 
 /** For state files without start markers: what each role's command line contains. */
 const COMMAND_PATTERNS: Record<Role, RegExp> = {
   temporal: /\btemporal\b.*\bserver\b/,
+  'temporal-server': /\btemporal-server\b/,
+  forwarder: /\bdev\b.*\bforward\b/,
+  'temporal-ui': /\btemporal-ui-server\b/,
   etcd: /\betcd\b/,
   'kube-apiserver': /\bkube-apiserver\b/,
   store: /\bstore\b/,
@@ -76,7 +91,15 @@ function pidsOf(state: DevState): [Role, number][] {
           ['etcd', state.kube.pids.etcd] as [Role, number],
         ]
       : []),
-    ['temporal', state.temporal.pid],
+    ...(state.temporal.cluster
+      ? [
+          ...(state.temporal.cluster.uiPid !== undefined
+            ? [['temporal-ui', state.temporal.cluster.uiPid] as [Role, number]]
+            : []),
+          ['forwarder', state.temporal.cluster.forwarderPid] as [Role, number],
+          ...state.temporal.cluster.hosts.map((h) => ['temporal-server', h.pid] as [Role, number]),
+        ]
+      : [['temporal', state.temporal.pid] as [Role, number]]),
   ];
 }
 
@@ -95,7 +118,12 @@ export function readDevState(stateDir: string): DevState | undefined {
   if (!existsSync(file)) return undefined;
   const parsed = DevStateSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
   if (!parsed.success) return undefined;
-  return isRunning(parsed.data, 'temporal', parsed.data.temporal.pid) ? parsed.data : undefined;
+  const t = parsed.data.temporal;
+  const alive = t.cluster
+    ? isRunning(parsed.data, 'forwarder', t.cluster.forwarderPid) &&
+      t.cluster.hosts.some((h) => isRunning(parsed.data, 'temporal-server', h.pid))
+    : isRunning(parsed.data, 'temporal', t.pid);
+  return alive ? parsed.data : undefined;
 }
 
 function writeDevState(stateDir: string, state: DevState): void {
@@ -110,6 +138,10 @@ function writeDevState(stateDir: string, state: DevState): void {
 export interface DevUpOptions {
   stateDir: string;
   kube: boolean;
+  /** `dev` (default): the Temporal CLI's dev server; `cluster`: temporal-server processes on PostgreSQL. */
+  temporal?: 'dev' | 'cluster';
+  /** For `cluster`: server processes, history shards, database name. */
+  cluster?: { hosts?: number; numHistoryShards?: number; database?: string };
   log: Logger;
   /** Starts the embedded store and returns its coordinates (wired by the store module). */
   startStore?: (stateDir: string) => Promise<DevState['store']>;
@@ -118,7 +150,37 @@ export interface DevUpOptions {
 export async function devUp(opts: DevUpOptions): Promise<DevState> {
   mkdirSync(opts.stateDir, { recursive: true });
   let state = readDevState(opts.stateDir);
-  if (!state) {
+  if (state && (opts.temporal ?? 'dev') !== (state.temporal.cluster ? 'cluster' : 'dev')) {
+    throw new Error(
+      `temporal: a ${state.temporal.cluster ? 'cluster' : 'dev server'} from an earlier \`layer dev up\` is running at ${state.temporal.address}; run \`layer dev down\` first to switch to --temporal ${opts.temporal ?? 'dev'}`,
+    );
+  }
+  if (!state && opts.temporal === 'cluster') {
+    const cluster = await startTemporalCluster({
+      log: opts.log,
+      stateDir: join(opts.stateDir, 'temporal-cluster'),
+      detached: true,
+      ui: true,
+      ...opts.cluster,
+    });
+    state = {
+      temporal: {
+        address: cluster.address,
+        namespace: cluster.namespace,
+        uiUrl: cluster.uiUrl ?? '',
+        pid: cluster.hosts[0]!.pid(),
+        logFile: cluster.hosts[0]!.logFile,
+        cluster: {
+          hosts: cluster.hosts.map((h) => ({ name: h.name, address: h.frontendAddress, pid: h.pid() })),
+          forwarderPid: cluster.helperPids.forwarder!,
+          ...(cluster.helperPids.ui !== undefined ? { uiPid: cluster.helperPids.ui } : {}),
+          database: cluster.database,
+          numHistoryShards: opts.cluster?.numHistoryShards ?? 16,
+        },
+      },
+    };
+    writeDevState(opts.stateDir, state);
+  } else if (!state) {
     const temporal = await startTemporalDevServer({
       log: opts.log,
       dbFile: join(opts.stateDir, 'temporal.sqlite'),
@@ -138,7 +200,9 @@ export async function devUp(opts: DevUpOptions): Promise<DevState> {
     };
     writeDevState(opts.stateDir, state);
   } else {
-    opts.log(`temporal dev server already running at ${state.temporal.address}`);
+    opts.log(
+      `temporal ${state.temporal.cluster ? 'cluster' : 'dev server'} already running at ${state.temporal.address}`,
+    );
   }
   if (opts.kube && !(state.kube && isRunning(state, 'kube-apiserver', state.kube.pids.apiserver))) {
     const kube = await startKubeApiServer({

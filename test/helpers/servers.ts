@@ -19,12 +19,24 @@ declare module 'vitest' {
   }
 }
 
+/** Set by a test file that runs on its own Temporal (test/helpers/temporal-cluster.ts). */
+let override: { address: string; namespace: string } | undefined;
+
+/**
+ * Points every helper of this test file (the Function and Pipeline harnesses read
+ * temporalAddress()/temporalNamespace()) at another Temporal, e.g. the local cluster; undefined
+ * goes back to the run's dev server. Each test file runs in its own process, so no other file sees it.
+ */
+export function useTemporal(target: { address: string; namespace: string } | undefined): void {
+  override = target;
+}
+
 export function temporalAddress(): string {
-  return inject('temporalAddress');
+  return override?.address ?? inject('temporalAddress');
 }
 
 export function temporalNamespace(): string {
-  return inject('temporalNamespace');
+  return override?.namespace ?? inject('temporalNamespace');
 }
 
 /** Admin credentials on the test kube-apiserver. */

@@ -7,6 +7,11 @@ import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { SEARCH_ATTRIBUTES } from '../../src/contracts/search-attributes.js';
+import {
+  clusterConfigTemplatePath,
+  serverArgs,
+  TEMPORAL_SERVER_VERSION,
+} from '../../src/dev/temporal-cluster-config.js';
 
 const require = createRequire(import.meta.url);
 // The published schema names its draft as "http://…/2019-09/schema#", a spelling Ajv does not
@@ -32,8 +37,14 @@ interface Service {
   entrypoint?: string[];
   depends_on?: Record<string, { condition?: string }> | string[];
 }
-const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8')) as {
-  services: Record<string, Service>;
+// Compose resolves YAML merge keys (`<<: *anchor`), as the cluster hosts use them.
+const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), {
+  merge: true,
+}) as {
+  services: Record<
+    string,
+    Service & { environment?: Record<string, string>; volumes?: string[]; profiles?: string[] }
+  >;
 };
 
 describe('docker-compose.yml', () => {
@@ -46,7 +57,8 @@ describe('docker-compose.yml', () => {
     const ok = validate(compose);
     expect(validate.errors ?? []).toEqual([]);
     expect(ok).toBe(true);
-  });
+    // Compiling the Compose schema takes seconds on a loaded 2-core machine.
+  }, 60_000);
 
   it('runs Temporal on PostgreSQL with the UI', () => {
     expect(Object.keys(compose.services)).toEqual(
@@ -94,9 +106,52 @@ describe('docker-compose.yml', () => {
 
   it("builds our services from the repository's production Dockerfile and the worker from the example's", () => {
     const ours = Object.entries(compose.services).filter(([, s]) => s.build === '.');
-    expect(ours.map(([name]) => name).sort()).toEqual(['orchestrator', 'store']);
+    // temporal-lb: the cluster profile's load balancer is `layer dev forward` of the same image.
+    expect(ours.map(([name]) => name).sort()).toEqual(['orchestrator', 'store', 'temporal-lb']);
     expect(new Set(ours.map(([, s]) => s.image)).size).toBe(1);
     // The example's Dockerfile builds from its own folder, as a user's worker image would.
     expect(compose.services['tag-products-worker']?.build).toBe('examples/tag-products');
+  });
+
+  describe('profile cluster', () => {
+    const template = readFileSync(clusterConfigTemplatePath(), 'utf8');
+    const templateVars = new Set([...template.matchAll(/\.Env\.([A-Z_]+)/g)].map((m) => m[1]));
+    const hosts = Object.entries(compose.services).filter(([name]) => /^temporal-host-\d+$/.test(name));
+
+    it('runs two server hosts of TEMPORAL_SERVER_VERSION from deploy/temporal/config-template.yaml', () => {
+      expect(hosts).toHaveLength(2);
+      for (const [, s] of hosts) {
+        expect(s.profiles).toEqual(['cluster']);
+        expect(s.image).toBe(`temporalio/server:${TEMPORAL_SERVER_VERSION.slice(1)}`);
+        expect(s.volumes).toContain('./deploy/temporal:/etc/temporal/layer:ro');
+        expect(s.entrypoint).toEqual([
+          'temporal-server',
+          ...serverArgs('/etc/temporal/layer/config-template.yaml'),
+        ]);
+        // Every variable set is one the template reads (a typo would silently fall back to a default).
+        for (const key of Object.keys(s.environment ?? {})) expect(templateVars).toContain(key);
+        expect(s.environment?.BIND_ON_IP).toBe(s.environment?.TEMPORAL_BROADCAST_ADDRESS);
+      }
+      expect(new Set(hosts.map(([, s]) => s.environment?.TEMPORAL_BROADCAST_ADDRESS)).size).toBe(2);
+      // The default stack runs the same release, and every schema job matches it.
+      expect(compose.services.temporal?.image).toBe(`temporalio/server:${TEMPORAL_SERVER_VERSION.slice(1)}`);
+      for (const s of Object.values(compose.services).filter((x) =>
+        x.image?.startsWith('temporalio/admin-tools'),
+      ))
+        expect(s.image).toBe(`temporalio/admin-tools:${TEMPORAL_SERVER_VERSION.slice(1)}`);
+    });
+
+    it('sets up the schema with the steps the local cluster runs, and registers every search attribute', () => {
+      const schema = (compose.services['temporal-cluster-schema']?.command ?? []).join(' ');
+      for (const step of [
+        'create-database',
+        'setup-schema -v 0.0',
+        'update-schema --schema-name postgresql/v12/$$schema',
+      ])
+        expect(schema).toContain(step);
+      const script = (compose.services['temporal-cluster-search-attributes']?.command ?? []).join(' ');
+      for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
+        expect(script).toContain(`--name ${name} --type ${type}`);
+    });
   });
 });
