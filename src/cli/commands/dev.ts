@@ -15,12 +15,18 @@ export function registerDevCommands(program: Command): void {
     .command('up')
     .description('start the local servers in the background and print where they are')
     .option('--kube', 'also start a local kube-apiserver + etcd')
+    .option(
+      '--controllers',
+      'with --kube: also kube-controller-manager, kube-scheduler, kwok nodes shaped like the stock pools, and KEDA',
+    )
     .option('--json', 'print one JSON object with the endpoints')
     .option('--state-dir <dir>', 'where state, data and logs live', devStateDir())
-    .action(async (opts: { kube?: boolean; json?: boolean; stateDir: string }) => {
+    .action(async (opts: { kube?: boolean; controllers?: boolean; json?: boolean; stateDir: string }) => {
+      if (opts.controllers && !opts.kube) throw new Error('--controllers needs --kube');
       const state = await devUp({
         stateDir: opts.stateDir,
         kube: Boolean(opts.kube),
+        controllers: Boolean(opts.controllers),
         log,
         startStore: startStoreProcess,
       });
