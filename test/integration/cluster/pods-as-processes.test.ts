@@ -69,6 +69,8 @@ function plannedDeployment(name: string, pool: string, replicas: number): V1Depl
   const plan = planWorkload({ workload, infraRules: helmRules() }, settings);
   const d = plan.apply.find((o) => o.kind === 'Deployment') as PlannedDeployment | undefined;
   if (!d) throw new Error('no Deployment planned');
+  // No Function CR exists here: an owner reference to one would have the garbage collector delete it.
+  delete d.metadata.ownerReferences;
   return d as V1Deployment;
 }
 
@@ -176,7 +178,7 @@ describe('pods as worker processes on a cluster where controllers act', () => {
     } finally {
       await connection.close();
     }
-  });
+  }, 300_000);
 
   it('scaling the Deployment in sends SIGTERM and the pod stays Terminating until the process exits', async () => {
     const name = workloadObjectName('Function', 'tag-gpu');
@@ -200,7 +202,7 @@ describe('pods as worker processes on a cluster where controllers act', () => {
       expect(done.killed).toBeFalsy();
       log(`SIGTERM → exit: ${done.exitedAt! - done.terminatingAt!} ms (${done.pod})`);
     }
-  });
+  }, 300_000);
 
   it('a wrong variable in the rendered Deployment crash-loops the pod, reported in its status', async () => {
     const d = plannedDeployment('tag-bad-env', 'cpu', 1);
@@ -219,7 +221,7 @@ describe('pods as worker processes on a cluster where controllers act', () => {
     const run = runner.runs().find((r) => r.pod === `${NS}/${pod.metadata!.name}`)!;
     expect(run.exitCode).not.toBe(0);
     expect(logTail(run.logFile)).toMatch(/LAYER_DISPATCH/);
-  });
+  }, 300_000);
 
   it('a missing Secret is CreateContainerConfigError and no process starts', async () => {
     const d = plannedDeployment('tag-no-secret', 'cpu', 1);
@@ -240,7 +242,7 @@ describe('pods as worker processes on a cluster where controllers act', () => {
     ).toMatch(/no-such-secret/);
     const prefix = `${NS}/${workloadObjectName('Function', 'tag-no-secret')}-`;
     expect(runner.runs().filter((r) => r.pod.startsWith(prefix))).toHaveLength(0);
-  });
+  }, 300_000);
 
   it('an image that crash-loops (kwok stage) reports CrashLoopBackOff', async () => {
     const d = plannedDeployment('tag-crash', 'cpu', 1);
@@ -252,5 +254,5 @@ describe('pods as worker processes on a cluster where controllers act', () => {
         'CrashLoopBackOff',
       );
     }, 90_000);
-  });
+  }, 300_000);
 });
