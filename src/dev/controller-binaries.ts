@@ -186,6 +186,7 @@ export function controllerToolBuilds(): ToolBuild[] {
 export async function resolveControllerBinaries(
   log: Logger,
   env: NodeJS.ProcessEnv = process.env,
+  opts: { keda?: boolean } = {},
 ): Promise<ControllerBinaries> {
   const names = CONTROLLER_BINARY_NAMES;
   if (env.LAYER_CONTROLLER_ASSETS) {
@@ -199,14 +200,20 @@ export async function resolveControllerBinaries(
       );
     return { ...mapNames((n) => join(dir, n)), kedaCrdDir: join(dir, KEDA_CRD_FOLDER) };
   }
-  const [k8s, kwok, keda] = await Promise.all(controllerToolBuilds().map((b) => buildTool(b, log, env)));
+  // Without KEDA its build (the longest) is skipped; its paths then point into an empty cache folder.
+  const builds = controllerToolBuilds().filter(
+    (b) => opts.keda !== false || !b.cacheName.startsWith('keda-'),
+  );
+  const [k8s, kwok, keda = join(binCacheDir(env), `keda-${KEDA_VERSION}`)] = await Promise.all(
+    builds.map((b) => buildTool(b, log, env)),
+  );
   const bins: ControllerBinaries = {
-    kedaCrdDir: join(keda!, KEDA_CRD_FOLDER),
+    kedaCrdDir: join(keda, KEDA_CRD_FOLDER),
     controllerManager: join(k8s!, names.controllerManager),
     scheduler: join(k8s!, names.scheduler),
     kwok: join(kwok!, names.kwok),
-    kedaOperator: join(keda!, names.kedaOperator),
-    kedaAdapter: join(keda!, names.kedaAdapter),
+    kedaOperator: join(keda, names.kedaOperator),
+    kedaAdapter: join(keda, names.kedaAdapter),
   };
   log(`controllers: ${Object.values(bins).join(', ')}`);
   return bins;

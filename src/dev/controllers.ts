@@ -42,6 +42,8 @@ export interface ControlledClusterOptions {
   pools?: ComputePool[];
   /** kwok nodes per distinct pool nodeSelector (default 2). */
   nodesPerGroup?: number;
+  /** Also KEDA and the external metrics APIService (default true). */
+  keda?: boolean;
   /** How often the HPA controller re-reads metrics (kube default 15 s; here 5 s). */
   hpaSyncPeriodSeconds?: number;
 }
@@ -50,6 +52,7 @@ export interface ControllerPids {
   controllerManager: number;
   scheduler: number;
   kwok: number;
+  /** 0 when started without KEDA. */
   kedaOperator: number;
   kedaAdapter: number;
 }
@@ -144,7 +147,8 @@ export async function startControlledCluster(opts: ControlledClusterOptions): Pr
   const dir = opts.stateDir;
   mkdirSync(dir, { recursive: true });
   const pki = await ensureAggregationPki(join(dir, 'pki'));
-  const binsP = resolveControllerBinaries(opts.log, env);
+  const withKeda = opts.keda !== false;
+  const binsP = resolveControllerBinaries(opts.log, env, { keda: withKeda });
   binsP.catch(() => undefined);
   const kube = await startKubeApiServer({
     log: opts.log,
@@ -228,56 +232,10 @@ export async function startControlledCluster(opts: ControlledClusterOptions): Pr
       ],
       logs.kwok,
     );
-    // KEDA: its namespace and CRDs first (the operator watches all of them at start).
     const core = kc.makeApiClient(CoreV1Api);
-    await core.createNamespace({ body: { metadata: { name: KEDA_NAMESPACE } } }).catch((err: unknown) => {
-      if ((err as { code?: number }).code !== 409) throw err;
-    });
-    await installKedaCrds(kc, bins.kedaCrdDir);
-    const kedaEnv = {
-      KUBECONFIG: kcfg,
-      WATCH_NAMESPACE: '',
-      POD_NAMESPACE: KEDA_NAMESPACE,
-      KEDA_CLUSTER_OBJECT_NAMESPACE: KEDA_NAMESPACE,
-    };
-    const kedaOperator = run(
-      'keda-operator',
-      bins.kedaOperator,
-      [
-        `--metrics-bind-address=127.0.0.1:${opMetricsPort}`,
-        `--health-probe-bind-address=127.0.0.1:${opProbePort}`,
-        `--metrics-service-bind-address=127.0.0.1:${grpcPort}`,
-        `--cert-dir=${pki.kedaCertDir}`,
-        `--ca-dir=${pki.kedaCertDir}`,
-        '--enable-cert-rotation=false',
-        '--leader-elect=false',
-        '--zap-log-level=info',
-      ],
-      logs.kedaOperator,
-      kedaEnv,
-    );
-    const kedaAdapter = run(
-      'keda-adapter',
-      bins.kedaAdapter,
-      [
-        `--secure-port=${adapterPort}`,
-        '--bind-address=127.0.0.1',
-        `--cert-dir=${pki.kedaCertDir}`,
-        `--tls-cert-file=${join(pki.kedaCertDir, 'tls.crt')}`,
-        `--tls-private-key-file=${join(pki.kedaCertDir, 'tls.key')}`,
-        `--lister-kubeconfig=${kcfg}`,
-        `--authentication-kubeconfig=${kcfg}`,
-        `--authorization-kubeconfig=${kcfg}`,
-        `--metrics-service-address=127.0.0.1:${grpcPort}`,
-        `--port=${adapterMetricsPort}`,
-        '--zap-log-level=info',
-      ],
-      logs.kedaAdapter,
-      kedaEnv,
-    );
     // Nodes shaped like the pools; kwok makes them Ready.
     await apply(kc, poolNodes(opts.pools ?? helmDefaultComputePools(), opts.nodesPerGroup ?? 2));
-    await apply(kc, externalMetricsApiObjects(adapterPort, readFileSync(pki.ca.cert, 'utf8')));
+    const keda = withKeda ? await startKeda() : undefined;
     const token = { Authorization: `Bearer ${kube.adminToken}` };
     await Promise.all([
       waitFor('kube-controller-manager', () => httpsOk(`https://127.0.0.1:${kcmPort}/healthz`), {
@@ -301,30 +259,87 @@ export async function startControlledCluster(opts: ControlledClusterOptions): Pr
         },
         { timeoutMs: 120_000, isAlive: kwok.exitReason },
       ),
-      waitFor('keda-operator', async () => (await fetch(`http://127.0.0.1:${opProbePort}/readyz`)).ok, {
-        timeoutMs: 180_000,
-        isAlive: kedaOperator.exitReason,
-      }),
-      // Through the aggregator: the APIService is available only when the apiserver reaches KEDA.
-      waitFor(
-        'external.metrics.k8s.io through the aggregation layer',
-        () => httpsOk(`${kube.serverUrl}/apis/external.metrics.k8s.io/v1beta1`, token, kube.caData),
-        { timeoutMs: 180_000, intervalMs: 500, isAlive: kedaAdapter.exitReason },
-      ),
+      ...(keda
+        ? [
+            waitFor('keda-operator', async () => (await fetch(`http://127.0.0.1:${opProbePort}/readyz`)).ok, {
+              timeoutMs: 180_000,
+              isAlive: keda.operator.exitReason,
+            }),
+            // Through the aggregator: the APIService is available only when the apiserver reaches KEDA.
+            waitFor(
+              'external.metrics.k8s.io through the aggregation layer',
+              () => httpsOk(`${kube.serverUrl}/apis/external.metrics.k8s.io/v1beta1`, token, kube.caData),
+              { timeoutMs: 180_000, intervalMs: 500, isAlive: keda.adapter.exitReason },
+            ),
+          ]
+        : []),
     ]);
-    opts.log(`controllers ready: kube-controller-manager, kube-scheduler, kwok, KEDA (logs in ${dir})`);
+    opts.log(
+      `controllers ready: kube-controller-manager, kube-scheduler, kwok${keda ? ', KEDA' : ''} (logs in ${dir})`,
+    );
     return {
       kube,
       pids: {
         controllerManager: kcm.pid,
         scheduler: scheduler.pid,
         kwok: kwok.pid,
-        kedaOperator: kedaOperator.pid,
-        kedaAdapter: kedaAdapter.pid,
+        kedaOperator: keda?.operator.pid ?? 0,
+        kedaAdapter: keda?.adapter.pid ?? 0,
       },
       logs,
       stop,
     };
+
+    /** KEDA: its namespace and CRDs first (the operator watches all of them at start). */
+    async function startKeda(): Promise<{ operator: ManagedProcess; adapter: ManagedProcess }> {
+      await core.createNamespace({ body: { metadata: { name: KEDA_NAMESPACE } } }).catch((err: unknown) => {
+        if ((err as { code?: number }).code !== 409) throw err;
+      });
+      await installKedaCrds(kc, bins.kedaCrdDir);
+      const kedaEnv = {
+        KUBECONFIG: kcfg,
+        WATCH_NAMESPACE: '',
+        POD_NAMESPACE: KEDA_NAMESPACE,
+        KEDA_CLUSTER_OBJECT_NAMESPACE: KEDA_NAMESPACE,
+      };
+      const kedaOperator = run(
+        'keda-operator',
+        bins.kedaOperator,
+        [
+          `--metrics-bind-address=127.0.0.1:${opMetricsPort}`,
+          `--health-probe-bind-address=127.0.0.1:${opProbePort}`,
+          `--metrics-service-bind-address=127.0.0.1:${grpcPort}`,
+          `--cert-dir=${pki.kedaCertDir}`,
+          `--ca-dir=${pki.kedaCertDir}`,
+          '--enable-cert-rotation=false',
+          '--leader-elect=false',
+          '--zap-log-level=info',
+        ],
+        logs.kedaOperator,
+        kedaEnv,
+      );
+      const kedaAdapter = run(
+        'keda-adapter',
+        bins.kedaAdapter,
+        [
+          `--secure-port=${adapterPort}`,
+          '--bind-address=127.0.0.1',
+          `--cert-dir=${pki.kedaCertDir}`,
+          `--tls-cert-file=${join(pki.kedaCertDir, 'tls.crt')}`,
+          `--tls-private-key-file=${join(pki.kedaCertDir, 'tls.key')}`,
+          `--lister-kubeconfig=${kcfg}`,
+          `--authentication-kubeconfig=${kcfg}`,
+          `--authorization-kubeconfig=${kcfg}`,
+          `--metrics-service-address=127.0.0.1:${grpcPort}`,
+          `--port=${adapterMetricsPort}`,
+          '--zap-log-level=info',
+        ],
+        logs.kedaAdapter,
+        kedaEnv,
+      );
+      await apply(kc, externalMetricsApiObjects(adapterPort, readFileSync(pki.ca.cert, 'utf8')));
+      return { operator: kedaOperator, adapter: kedaAdapter };
+    }
   } catch (err) {
     await stop();
     throw err instanceof ProvisionError ? err : new ProvisionError('controllers', (err as Error).message);

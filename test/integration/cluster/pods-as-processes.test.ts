@@ -96,7 +96,13 @@ async function podsOf(fnName: string): Promise<V1Pod[]> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'layer-cluster-'));
-  cluster = await startControlledCluster({ log, stateDir: join(dir, 'cluster'), fastEtcd: true });
+  // KEDA is not needed here (the autoscale test starts it); without it its build is skipped too.
+  cluster = await startControlledCluster({
+    log,
+    stateDir: join(dir, 'cluster'),
+    fastEtcd: true,
+    keda: false,
+  });
   admin = cluster.kube.adminKubeConfig();
   core = admin.makeApiClient(CoreV1Api);
   apps = admin.makeApiClient(AppsV1Api);
