@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { startControlledCluster } from './controllers.js';
 import { startKubeApiServer } from './kube-apiserver.js';
 import { isOurProcess, processStartMarker, stopOurProcess, type ProcessIdentity } from './process.js';
 import { startTemporalDevServer } from './temporal-server.js';
@@ -33,6 +34,16 @@ const DevStateSchema = z.object({
       serverUrl: z.string(),
       kubeconfigPath: z.string(),
       pids: z.object({ etcd: z.number(), apiserver: z.number() }),
+      /** `--controllers`: kube-controller-manager, kube-scheduler, kwok and KEDA. */
+      controllers: z
+        .object({
+          controllerManager: z.number(),
+          scheduler: z.number(),
+          kwok: z.number(),
+          kedaOperator: z.number(),
+          kedaAdapter: z.number(),
+        })
+        .optional(),
     })
     .optional(),
   store: z.object({ url: z.string(), pid: z.number(), dataDir: z.string(), logFile: z.string() }).optional(),
@@ -69,7 +80,18 @@ function stateFile(stateDir: string): string {
 }
 
 type Role =
-  'temporal' | 'etcd' | 'kube-apiserver' | 'store' | 'temporal-server' | 'forwarder' | 'temporal-ui';
+  | 'temporal'
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'store'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kwok'
+  | 'keda-operator'
+  | 'keda-adapter'
+  | 'temporal-server'
+  | 'forwarder'
+  | 'temporal-ui';
 
 /** For state files without start markers: what each role's command line contains. */
 const COMMAND_PATTERNS: Record<Role, RegExp> = {
@@ -80,11 +102,25 @@ const COMMAND_PATTERNS: Record<Role, RegExp> = {
   etcd: /\betcd\b/,
   'kube-apiserver': /\bkube-apiserver\b/,
   store: /\bstore\b/,
+  'kube-controller-manager': /\bkube-controller-manager\b/,
+  'kube-scheduler': /\bkube-scheduler\b/,
+  kwok: /\bkwok\b/,
+  'keda-operator': /\bkeda-operator\b/,
+  'keda-adapter': /\bkeda-adapter\b/,
 };
 
 function pidsOf(state: DevState): [Role, number][] {
   return [
     ...(state.store ? [['store', state.store.pid] as [Role, number]] : []),
+    ...(state.kube?.controllers
+      ? ([
+          ['keda-adapter', state.kube.controllers.kedaAdapter],
+          ['keda-operator', state.kube.controllers.kedaOperator],
+          ['kwok', state.kube.controllers.kwok],
+          ['kube-scheduler', state.kube.controllers.scheduler],
+          ['kube-controller-manager', state.kube.controllers.controllerManager],
+        ] as [Role, number][])
+      : []),
     ...(state.kube
       ? [
           ['kube-apiserver', state.kube.pids.apiserver] as [Role, number],
@@ -142,6 +178,8 @@ export interface DevUpOptions {
   temporal?: 'dev' | 'cluster';
   /** For `cluster`: server processes, history shards, database name. */
   cluster?: { hosts?: number; numHistoryShards?: number; database?: string };
+  /** With kube: also the controllers, kwok nodes and KEDA (src/dev/controllers.ts). */
+  controllers?: boolean;
   log: Logger;
   /** Starts the embedded store and returns its coordinates (wired by the store module). */
   startStore?: (stateDir: string) => Promise<DevState['store']>;
@@ -204,16 +242,39 @@ export async function devUp(opts: DevUpOptions): Promise<DevState> {
       `temporal ${state.temporal.cluster ? 'cluster' : 'dev server'} already running at ${state.temporal.address}`,
     );
   }
-  if (opts.kube && !(state.kube && isRunning(state, 'kube-apiserver', state.kube.pids.apiserver))) {
-    const kube = await startKubeApiServer({
-      log: opts.log,
-      stateDir: join(opts.stateDir, 'kube'),
-      detached: true,
-    });
-    state = {
-      ...state,
-      kube: { serverUrl: kube.serverUrl, kubeconfigPath: kube.kubeconfigPath, pids: kube.pids },
-    };
+  const kubeUp = state.kube && isRunning(state, 'kube-apiserver', state.kube.pids.apiserver);
+  if (opts.kube && kubeUp && opts.controllers && !state.kube?.controllers)
+    throw new Error(
+      'a kube-apiserver without controllers is already running: `layer dev down` first, then `layer dev up --kube --controllers`',
+    );
+  if (opts.kube && !kubeUp) {
+    if (opts.controllers) {
+      const cluster = await startControlledCluster({
+        log: opts.log,
+        stateDir: join(opts.stateDir, 'cluster'),
+        detached: true,
+      });
+      const kube = cluster.kube;
+      state = {
+        ...state,
+        kube: {
+          serverUrl: kube.serverUrl,
+          kubeconfigPath: kube.kubeconfigPath,
+          pids: kube.pids,
+          controllers: cluster.pids,
+        },
+      };
+    } else {
+      const kube = await startKubeApiServer({
+        log: opts.log,
+        stateDir: join(opts.stateDir, 'kube'),
+        detached: true,
+      });
+      state = {
+        ...state,
+        kube: { serverUrl: kube.serverUrl, kubeconfigPath: kube.kubeconfigPath, pids: kube.pids },
+      };
+    }
     writeDevState(opts.stateDir, state);
   }
   if (opts.startStore && !(state.store && isRunning(state, 'store', state.store.pid))) {

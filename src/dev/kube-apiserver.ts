@@ -1,7 +1,8 @@
 // A real Kubernetes control plane for tests and `layer dev up --kube`: etcd plus kube-apiserver
 // on free loopback ports, RBAC on, a static admin token, and service-account tokens for any
 // ClusterRole so a test can run the operator under exactly its own permissions. No scheduler,
-// controller-manager or kubelet: objects are stored and validated, nothing runs (envtest-style).
+// controller-manager or kubelet: objects are stored and validated, nothing runs (envtest-style);
+// src/dev/controllers.ts adds those to a server started with `aggregation`.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -10,6 +11,7 @@ import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/clien
 import { stringify } from 'yaml';
 import { resolveKubeBinaries, ProvisionError, type Logger } from './binaries.js';
 import { freePorts, waitFor } from './net.js';
+import { FRONT_PROXY_CLIENT_CN, type AggregationPki } from './pki.js';
 import { startProcess, type ManagedProcess } from './process.js';
 
 export interface KubeApiServerOptions {
@@ -21,6 +23,11 @@ export interface KubeApiServerOptions {
   /** Skip fsync in etcd: much faster, loses data on a machine crash (fine for tests). */
   fastEtcd?: boolean;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Turn on the aggregation layer with these certificates (requestheader client CA and the front
+   * proxy's client certificate), so an APIService can send external.metrics.k8s.io to KEDA.
+   */
+  aggregation?: AggregationPki;
 }
 
 export interface KubeApiServer {
@@ -29,6 +36,10 @@ export interface KubeApiServer {
   caData: string;
   /** A kubeconfig file with admin credentials (group system:masters). */
   kubeconfigPath: string;
+  /** The apiserver's self-signed serving certificate (PEM file): the cluster's root CA. */
+  caFile: string;
+  /** Private key that signs service-account tokens (the controller-manager's token controller needs it). */
+  serviceAccountKeyFile: string;
   pids: { etcd: number; apiserver: number };
   adminKubeConfig(): KubeConfig;
   stop(): Promise<void>;
@@ -114,6 +125,20 @@ function httpsGetOk(url: string, token: string, ca: string): Promise<boolean> {
   });
 }
 
+/** The apiserver flags of the aggregation layer (none without certificates). */
+export function aggregationFlags(pki: AggregationPki | undefined): string[] {
+  if (!pki) return [];
+  return [
+    `--requestheader-client-ca-file=${pki.ca.cert}`,
+    `--requestheader-allowed-names=${FRONT_PROXY_CLIENT_CN}`,
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-username-headers=X-Remote-User',
+    `--proxy-client-cert-file=${pki.proxyClient.cert}`,
+    `--proxy-client-key-file=${pki.proxyClient.key}`,
+  ];
+}
+
 export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<KubeApiServer> {
   const env = opts.env ?? process.env;
   const bins = await resolveKubeBinaries(opts.log, env);
@@ -173,6 +198,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
         // Nothing here creates pods, and flow control only slows a single-user test server.
         '--disable-admission-plugins=ServiceAccount',
         '--enable-priority-and-fairness=false',
+        ...aggregationFlags(opts.aggregation),
         '--v=0',
       ],
       logFile: join(dir, 'kube-apiserver.log'),
@@ -202,6 +228,8 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
       adminToken: admin.token,
       caData,
       kubeconfigPath,
+      caFile: certFile,
+      serviceAccountKeyFile: sa.key,
       pids: { etcd: etcd.pid, apiserver: apiserver.pid },
       adminKubeConfig: () => kubeConfigFor(serverUrl, caData, 'layer-admin', admin.token),
       stop: stopAll,

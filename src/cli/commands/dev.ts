@@ -25,6 +25,10 @@ export function registerDevCommands(program: Command): void {
     .description('start the local servers in the background and print where they are')
     .option('--kube', 'also start a local kube-apiserver + etcd')
     .option(
+      '--controllers',
+      'with --kube: also kube-controller-manager, kube-scheduler, kwok nodes shaped like the stock pools, and KEDA',
+    )
+    .option(
       '--temporal <kind>',
       'dev: the Temporal CLI dev server; cluster: temporal-server processes on PostgreSQL (LAYER_TEMPORAL_POSTGRES_URL)',
       'dev',
@@ -45,6 +49,7 @@ export function registerDevCommands(program: Command): void {
     .action(
       async (opts: {
         kube?: boolean;
+        controllers?: boolean;
         json?: boolean;
         stateDir: string;
         temporal: string;
@@ -52,10 +57,12 @@ export function registerDevCommands(program: Command): void {
         historyShards: string;
         temporalDb: string;
       }) => {
+        if (opts.controllers && !opts.kube) throw new Error('--controllers needs --kube');
         const temporal = parseTemporalKind(opts.temporal);
         const state = await devUp({
           stateDir: opts.stateDir,
           kube: Boolean(opts.kube),
+          controllers: Boolean(opts.controllers),
           log,
           startStore: startStoreProcess,
           temporal,

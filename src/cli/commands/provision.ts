@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { resolveKubeBinaries, resolveTemporalCli } from '../../dev/binaries.js';
+import { resolveControllerBinaries } from '../../dev/controller-binaries.js';
 import { resolveHelm } from '../../dev/helm.js';
 import { resolveMinio } from '../../dev/s3-server.js';
 import { resolveTemporalServer, resolveTemporalUiServer } from '../../dev/temporal-cluster-binaries.js';
@@ -9,7 +10,7 @@ export function registerProvisionCommand(dev: Command): void {
   dev
     .command('provision')
     .description(
-      'find or build the Temporal CLI (with --kube kube-apiserver + etcd, with --s3 MinIO, with --helm helm, with --temporal-cluster the Temporal server, SQL tool and UI server) into the cache',
+      'find or build the Temporal CLI (with --kube kube-apiserver + etcd, with --s3 MinIO, with --helm helm, with --temporal-cluster the Temporal server, SQL tool and UI server, with --controllers the controllers, kwok and KEDA) into the cache, all at once',
     )
     .option('--kube', 'also kube-apiserver and etcd')
     .option('--s3', 'also MinIO (the S3-compatible server the tests use)')
@@ -18,13 +19,33 @@ export function registerProvisionCommand(dev: Command): void {
       '--temporal-cluster',
       'also temporal-server, temporal-sql-tool and the Temporal UI server (`layer dev up --temporal cluster`)',
     )
-    .action(async (opts: { kube?: boolean; s3?: boolean; helm?: boolean; temporalCluster?: boolean }) => {
-      const log = (line: string) => process.stderr.write(`${line}\n`);
-      // Throws ProvisionError naming why neither the download nor the Go build worked.
-      await resolveTemporalCli(log);
-      if (opts.kube) await resolveKubeBinaries(log);
-      if (opts.s3) await resolveMinio(log);
-      if (opts.helm) await resolveHelm(log);
-      if (opts.temporalCluster) await Promise.all([resolveTemporalServer(log), resolveTemporalUiServer(log)]);
-    });
+    .option(
+      '--controllers',
+      'also kube-controller-manager, kube-scheduler, kwok and KEDA (`dev up --kube --controllers`, the cluster tests)',
+    )
+    .action(
+      async (opts: {
+        kube?: boolean;
+        s3?: boolean;
+        helm?: boolean;
+        temporalCluster?: boolean;
+        controllers?: boolean;
+      }) => {
+        const log = (line: string) => process.stderr.write(`${line}\n`);
+        // Every requested binary at once: on a cold cache each is a Go build of many minutes, and
+        // Go shares its module and build caches between them (ADR 0001). allSettled so one failure
+        // does not leave the other builds orphaned mid-way; the first failure is then thrown
+        // (a ProvisionError naming why neither the download nor the Go build worked).
+        const results = await Promise.allSettled([
+          resolveTemporalCli(log),
+          ...(opts.kube ? [resolveKubeBinaries(log)] : []),
+          ...(opts.s3 ? [resolveMinio(log)] : []),
+          ...(opts.helm ? [resolveHelm(log)] : []),
+          ...(opts.temporalCluster ? [resolveTemporalServer(log), resolveTemporalUiServer(log)] : []),
+          ...(opts.controllers ? [resolveControllerBinaries(log)] : []),
+        ]);
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      },
+    );
 }
