@@ -11,6 +11,7 @@ import {
   isVectorType,
   operandKind,
   parseDatetime,
+  type Row,
   type Schema,
   type Value,
 } from './schema.js';
@@ -18,8 +19,6 @@ import { globToRegExp } from './glob.js';
 import { Analyzer } from './fts/analyzer.js';
 import type { FtsIndex } from './fts/bm25.js';
 import { ftsConfig } from './fts/config.js';
-
-export type Row = Record<string, Value>;
 
 /** The document a conditional write would produce; `null` row for delete conditions. */
 export interface RefNew {

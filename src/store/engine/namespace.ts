@@ -5,7 +5,8 @@
 // leaves a half-applied change behind.
 import { compareIds, type Id } from './ids.js';
 import { SortedIds } from './sorted-ids.js';
-import { conjuncts, type FilterNode, type Row } from './filter.js';
+import { conjuncts, type FilterNode } from './filter.js';
+import type { Row } from './schema.js';
 import { elementType, isVectorType, vectorDims, type Schema, type Value } from './schema.js';
 import { FtsIndex } from './fts/bm25.js';
 import { MemoryRows, type RowTable } from './rows.js';

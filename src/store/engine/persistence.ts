@@ -20,7 +20,7 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LayerError } from '../../util/errors.js';
 import type { Id } from './ids.js';
-import type { Row } from './filter.js';
+import type { Row } from './schema.js';
 import { NamespaceState, type NamespaceMeta } from './namespace.js';
 import type { AttrSchema } from './schema.js';
 import { SegmentRows } from './rows.js';

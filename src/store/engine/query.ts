@@ -5,7 +5,8 @@
 // what makes `id > afterId` paging cost proportional to the page.
 import { compareIds, type Id } from './ids.js';
 import { badRequest, unprocessable } from './errors.js';
-import { compileFilter, type FilterNode, type Row } from './filter.js';
+import { compileFilter, type FilterNode } from './filter.js';
+import type { Row } from './schema.js';
 import {
   elementType,
   encodeBase64Vector,

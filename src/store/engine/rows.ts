@@ -14,7 +14,7 @@
 // segment is cut back to the length the last checkpoint recorded and the log is replayed.
 import { closeSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Id } from './ids.js';
-import type { Row } from './filter.js';
+import type { Row } from './schema.js';
 
 export interface RowTable extends Iterable<[Id, Row]> {
   readonly size: number;

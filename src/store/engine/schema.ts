@@ -22,6 +22,9 @@ export type Schema = Map<string, AttrSchema>;
 
 export type Value = string | number | boolean | Value[] | null;
 
+/** A row as the store holds it: attribute name → value (`id` included). */
+export type Row = Record<string, Value>;
+
 const SCALARS = new Set(['string', 'int', 'uint', 'float', 'uuid', 'datetime', 'bool']);
 const VECTOR_RE = /^\[(\d+)\](f32|f16|i8)$/;
 

@@ -4,7 +4,8 @@
 // plan that validated completely is logged and applied, so a failing request changes nothing.
 import { parseId, type Id } from './ids.js';
 import { badRequest, namespaceNotFound, unprocessable } from './errors.js';
-import { compileFilter, type FilterNode, type RefNew, type Row } from './filter.js';
+import { compileFilter, type FilterNode, type RefNew } from './filter.js';
+import type { Row } from './schema.js';
 import {
   attributeCount,
   checkAttributeCount,

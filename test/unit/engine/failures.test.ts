@@ -11,8 +11,11 @@ import {
   toActivityFailure,
   WorkerCallError,
 } from '../../../src/engine/failures.js';
-import { InvalidPipelineOutputError } from '../../../src/engine/pipeline-write.js';
-import { InvalidWorkerAnswerError, InvalidWorkerOutputError } from '../../../src/engine/worker-output.js';
+import {
+  InvalidPipelineOutputError,
+  InvalidWorkerAnswerError,
+  InvalidWorkerOutputError,
+} from '../../../packages/worker/src/engine/errors.js';
 import { workerConcurrencyFromEnv } from '../../../src/sdk/function-worker.js';
 import {
   StoreAuthError,

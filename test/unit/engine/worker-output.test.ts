@@ -2,11 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchRow, FunctionOutputSpec } from '../../../src/contracts/function.js';
 import {
-  InvalidWorkerAnswerError,
   MAX_OUTPUT_VALUE_BYTES,
   outputValueProblem,
   validateWorkerOutputs,
 } from '../../../src/engine/worker-output.js';
+import { InvalidWorkerAnswerError } from '../../../packages/worker/src/engine/errors.js';
 
 const tags: FunctionOutputSpec = { attribute: 'tags', kind: 'tags', version: 'v1' };
 const rows: BatchRow[] = [1, 2, 3].map((id) => ({ id, inputs: {} }));

@@ -9,7 +9,8 @@ import {
   pipelineQueueDepth,
   type QueuedItem,
 } from '../../../src/contracts/pipeline.js';
-import { chunkId, InvalidPipelineOutputError, planDocuments } from '../../../src/engine/pipeline-write.js';
+import { chunkId, planDocuments } from '../../../src/engine/pipeline-write.js';
+import { InvalidPipelineOutputError } from '../../../packages/worker/src/engine/errors.js';
 
 const item = (key: string, version = 'v1'): QueuedItem => ({ key, version });
 

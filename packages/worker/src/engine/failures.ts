@@ -13,8 +13,7 @@ import {
   StoreRateLimitError,
   isRetryableStoreError,
 } from '../store/errors.js';
-import { InvalidWorkerAnswerError, InvalidWorkerOutputError } from './worker-output.js';
-import { InvalidPipelineOutputError } from './pipeline-write.js';
+import { InvalidPipelineOutputError, InvalidWorkerAnswerError, InvalidWorkerOutputError } from './errors.js';
 
 type WorkerFailureType = Extract<
   FailureTypeName,

@@ -27,16 +27,10 @@ import type { ClaimReport } from '../contracts/claims.js';
 import type { RateLimitGate } from './rate-limit-gate.js';
 import { runClaim, type ClaimRunOptions } from './claim-runner.js';
 import { StoreBadRequestError } from '../store/errors.js';
+import { InvalidPipelineOutputError } from './errors.js';
 
 /** Largest `In` list per query (the store caps filter sizes; stay well below). */
 const IN_LIMIT = 1000;
-
-export class InvalidPipelineOutputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidPipelineOutputError';
-  }
-}
 
 export interface ChunkRow {
   id: string;

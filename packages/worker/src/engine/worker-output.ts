@@ -5,24 +5,7 @@
 import type { BatchRow, FunctionOutputSpec, RowId } from '../contracts/function.js';
 import { FailureType, type FailureReport } from '../contracts/failures.js';
 import { truncateErrorText } from '../contracts/error-text.js';
-import { LayerError } from '../util/errors.js';
-
-/** One row's output does not fit the output spec (row-scoped: that row is dead-lettered). */
-export class InvalidWorkerOutputError extends LayerError {
-  constructor(
-    message: string,
-    readonly rowId?: RowId,
-  ) {
-    super(message, 'fix the worker so each row gets a value of output.kind (and output.dim)');
-  }
-}
-
-/** The answer as a whole is malformed (not an array; missing, extra or duplicate ids). */
-export class InvalidWorkerAnswerError extends LayerError {
-  constructor(message: string) {
-    super(message, 'fix the worker so it returns exactly one valid output per input row id');
-  }
-}
+import { InvalidWorkerAnswerError } from './errors.js';
 
 export interface ValidatedOutput {
   id: RowId;

@@ -10,7 +10,7 @@
 // N counts the documents that hold the attribute, n_t those holding term t, |d| is the
 // document's token count after analysis (stopwords removed) and avgdl its mean over N.
 import type { Id } from '../ids.js';
-import type { Row } from '../filter.js';
+import type { Row } from '../schema.js';
 import { Analyzer } from './analyzer.js';
 import { ftsConfig, type FtsConfig } from './config.js';
 

@@ -3,30 +3,7 @@
 // fixture; see docs/adr/0041): BM25 k1 1.2, b 0.75, k3 8, tokenizer word_v4, english, no
 // stemming, no stopword removal, case-insensitive, no ASCII folding, tokens up to 39 bytes.
 import { badRequest, unprocessable } from '../errors.js';
-import { LUNR_STOPWORD_LANGUAGES } from './languages.js';
-
-export const LANGUAGES = [
-  'arabic',
-  'danish',
-  'dutch',
-  'english',
-  'finnish',
-  'french',
-  'german',
-  'greek',
-  'hungarian',
-  'italian',
-  'norwegian',
-  'portuguese',
-  'romanian',
-  'russian',
-  'spanish',
-  'swedish',
-  'tamil',
-  'turkish',
-] as const;
-
-export type Language = (typeof LANGUAGES)[number];
+import { LANGUAGES, LUNR_STOPWORD_LANGUAGES, type Language } from './languages.js';
 
 export const TOKENIZERS = [
   'pre_tokenized_array',

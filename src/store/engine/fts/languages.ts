@@ -6,7 +6,30 @@
 // (stopwords.ts): lunr's built-in English list is a different one. Each language file is loaded
 // on first use. See docs/adr/0045-fts-languages.md.
 import { createRequire } from 'node:module';
-import type { Language } from './config.js';
+
+/** The languages the service's full-text search accepts (`full_text_search.language`). */
+export const LANGUAGES = [
+  'arabic',
+  'danish',
+  'dutch',
+  'english',
+  'finnish',
+  'french',
+  'german',
+  'greek',
+  'hungarian',
+  'italian',
+  'norwegian',
+  'portuguese',
+  'romanian',
+  'russian',
+  'spanish',
+  'swedish',
+  'tamil',
+  'turkish',
+] as const;
+
+export type Language = (typeof LANGUAGES)[number];
 
 /** lunr-languages file code per language it supplies a Snowball stop list for. */
 const STOPWORD_CODES: Partial<Record<Language, string>> = {
