@@ -11,7 +11,8 @@
 //
 // Two things differ from a cluster, both because everything runs on loopback: KEDA reaches the
 // operator's API at 127.0.0.1 (operator.extraEnv sets LAYER_OPERATOR_API_URL; a pod would use the
-// chart's Service DNS name), and the workers reach the store at its local URL (workers.storeUrl).
+// chart's Service DNS name), and the workers reach the store at its local URL (workers.storeUrl)
+// with the worker key, where a cluster has layer-gateway.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -132,7 +133,10 @@ beforeAll(async () => {
   admin = cluster.kube.adminKubeConfig();
   [apiPort = 0] = await freePorts(1);
   await registerTemporalNamespace(temporalNs);
-  store = await startStoreServer({ memory: true, apiKeys: [STORE_KEY] });
+  // The store stands in for the gateway too (workers.storeUrl points at it): worker pods send the
+  // inbound worker key there (LAYER_STORE_API_KEY from the release Secret), as they would to
+  // layer-gateway, so it accepts that key beside the operator's store credential.
+  store = await startStoreServer({ memory: true, apiKeys: [STORE_KEY, WORKER_KEY] });
   storeClient = createStoreClient({ baseUrl: store.url, apiKey: STORE_KEY });
   runner = await startPodRunner({
     kubeConfig: admin,
