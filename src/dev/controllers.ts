@@ -16,7 +16,6 @@ import {
   type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
 import { helmDefaultComputePools } from '../api/defaults.js';
 import type { ComputePool } from '../api/infra-rules.js';
 import { ProvisionError, type Logger } from './binaries.js';
@@ -87,12 +86,6 @@ async function apply(kc: KubeConfig, objects: KubernetesObject[]): Promise<void>
   for (const obj of objects) {
     await client.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
   }
-}
-
-function yamlObjects(text: string): KubernetesObject[] {
-  return parseAllDocuments(text)
-    .map((d) => d.toJS() as KubernetesObject | null)
-    .filter((o): o is KubernetesObject => o !== null && typeof o === 'object' && 'kind' in o);
 }
 
 /**
