@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import {
   CoreV1Api,
   KubernetesObjectApi,
+  loadAllYaml,
   PatchStrategy,
   type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
 import { helmDefaultComputePools } from '../api/defaults.js';
 import type { ComputePool } from '../api/infra-rules.js';
 import { ProvisionError, type Logger } from './binaries.js';
@@ -88,17 +88,23 @@ async function apply(kc: KubeConfig, objects: KubernetesObject[]): Promise<void>
   }
 }
 
-function yamlObjects(text: string): KubernetesObject[] {
-  return parseAllDocuments(text)
-    .map((d) => d.toJS() as KubernetesObject | null)
-    .filter((o): o is KubernetesObject => o !== null && typeof o === 'object' && 'kind' in o);
+/**
+ * KEDA's CRDs, installed and Established. Loaded into the client's typed models (loadAllYaml):
+ * KubernetesObjectApi serializes a known kind through its model, so plain YAML objects would lose
+ * every field whose wire name differs from the model's (`x-kubernetes-int-or-string` →
+ * `xKubernetesIntOrString`) and the apiserver would reject ScaledObject's `tolerance` schema.
+ */
+export function kedaCrdObjects(dir: string): KubernetesObject[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .flatMap((f) => loadAllYaml(readFileSync(join(dir, f), 'utf8')) as KubernetesObject[])
+    .filter((o) => o !== null && typeof o === 'object' && 'kind' in o);
 }
 
 /** KEDA's CRDs, installed and Established. */
 async function installKedaCrds(kc: KubeConfig, dir: string): Promise<void> {
-  const crds = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    .flatMap((f) => yamlObjects(readFileSync(join(dir, f), 'utf8')));
+  const crds = kedaCrdObjects(dir);
   await apply(kc, crds);
   const client = KubernetesObjectApi.makeApiClient(kc);
   for (const crd of crds) {

@@ -315,9 +315,11 @@ export async function startOperatorProcess(
   /** When the process counts as started (default: informers started and the API listening). */
   startedWhen: (log: string) => boolean = (log) =>
     log.includes('informers started') && apiBaseOf(log) !== undefined,
+  /** HTTP API port (default 0: any free one); fixed when something must reach it at a known URL. */
+  port = 0,
 ): Promise<OperatorProcess> {
   const bin = fileURLToPath(new URL('../../../bin/layer.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'operator', '--port', '0'], {
+  const child = spawn(process.execPath, [bin, 'operator', '--port', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LAYER_FROM_SOURCE: '1', ...env },
   });
