@@ -59,6 +59,12 @@ export interface KubernetesActivitiesDeps {
   storeProbeTimeoutMs?: number;
   /** Exact counts of the rows a Function would process per namespace (status.plan of a paused Function). */
   planRows?: (spec: FunctionRuntimeSpec) => Promise<Record<string, number>>;
+  /**
+   * The Kubernetes namespaces this operator reconciles (LAYER_WATCH_NAMESPACES), read at each
+   * pass; unset: every namespace. Output ownership (ADR 0070) is decided among the Functions in
+   * scope: an operator never refuses a Function over one it does not govern.
+   */
+  watchNamespaces?: readonly string[] | undefined;
 }
 
 const KEDA_GROUP = 'keda.sh';
@@ -212,7 +218,9 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
             },
             spec: o.spec,
           });
-          observed.functions = (await listCr('Function')).map(slim);
+          const inScope = (o: RawObject) =>
+            deps.watchNamespaces === undefined || deps.watchNamespaces.includes(o.metadata?.namespace ?? '');
+          observed.functions = (await listCr('Function')).filter(inScope).map(slim);
           if (
             observed.functions.some((f) => (f.spec as { indexSelector?: unknown } | undefined)?.indexSelector)
           )

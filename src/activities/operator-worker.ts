@@ -22,6 +22,8 @@ export interface OperatorWorkerDeps {
   engine?: WorkloadEngine;
   /** The store of a Turbopuffer namespace, for status.plan of paused Functions. */
   storeFor?: (namespace: string) => StoreClient;
+  /** LAYER_WATCH_NAMESPACES: the scope output ownership is decided in. */
+  watchNamespaces?: readonly string[] | undefined;
 }
 
 /**
@@ -37,6 +39,7 @@ export function createOperatorWorkerParts(deps: OperatorWorkerDeps): { activitie
         deps.engine ??
         createTemporalWorkloadEngine(deps.client, deps.taskQueue ? { taskQueue: deps.taskQueue } : {}),
       settings: deps.settings ?? operatorSettings(),
+      ...(deps.watchNamespaces ? { watchNamespaces: deps.watchNamespaces } : {}),
       ...(deps.defaultVectorStore ? { defaultVectorStore: deps.defaultVectorStore } : {}),
       ...(deps.storeFor
         ? { planRows: (spec: FunctionRuntimeSpec) => countPlannedRows(deps.storeFor!, spec) }

@@ -109,6 +109,7 @@ export function operatorWorkerDeps(
     settings: operatorSettings(operatorSettingsInput(config)),
     taskQueue: config.temporal.taskQueue,
     ...(config.api.vectorStore ? { defaultVectorStore: config.api.vectorStore } : {}),
+    ...(config.operator.watchNamespaces ? { watchNamespaces: config.operator.watchNamespaces } : {}),
   };
 }
 

@@ -173,6 +173,7 @@ export async function startHarness(
       settings: operatorSettings(opts.settings ?? { inboundAuth: { mode: 'open' } }),
       ...(opts.defaultVectorStore ? { defaultVectorStore: opts.defaultVectorStore } : {}),
       ...(opts.planRows ? { planRows: opts.planRows } : {}),
+      watchNamespaces: namespacesOfThisFile,
     }),
   });
   const running = worker.run();
@@ -206,8 +207,16 @@ export async function startHarness(
 }
 
 /** A fresh namespace for one test. */
+/**
+ * The namespaces this test file created: the harness's operator is scoped to them, as a
+ * LAYER_WATCH_NAMESPACES operator is, so Functions of test files running at the same time on the
+ * shared apiserver never take part in its output-ownership decisions (ADR 0070).
+ */
+const namespacesOfThisFile: string[] = [];
+
 export async function testNamespace(admin: KubeConfig, prefix = 'op'): Promise<string> {
   const name = `${prefix}-${randomUUID().slice(0, 8)}`;
+  namespacesOfThisFile.push(name);
   await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
   return name;
 }
