@@ -14,7 +14,17 @@
 // measuring script: it asserts no timing. Run it with nothing else on the machine; it prints the
 // 1-minute load average around each phase. Human-readable figures first; the last line is JSON.
 //
+// Every no-op phase also reports what it cost Temporal (bench/temporal-costs.ts): history events,
+// payload bytes per 1,000 rows, billable Temporal Cloud actions per 1M rows, and the server's CPU
+// per 1M rows. `--uuid-rows N` adds a no-op phase over a namespace keyed by UUIDs
+// (history_bytes_per_1k_rows_uuid). `--temporal cluster` then runs the no-op phase (integer and
+// UUID ids) again on the production-shaped cluster (two temporal-server hosts on PostgreSQL, started
+// for this run on databases of its own): the plain keys are then the cluster's figures, the dev
+// server's carry a dev_ prefix, plus PostgreSQL's commits and rows written per 1,000 rows and
+// cluster_vs_dev_noop. Without --temporal the phases and keys of before are unchanged.
+//
 // Usage: npm run bench:function [-- --rows N] [--slow-rows N] [--noop-in-flight N] [--timeout-s S]
+//                               [--uuid-rows N] [--temporal dev|cluster]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -39,6 +49,15 @@ import { runFunctionWorker, type FunctionHandler } from '../src/sdk/function-wor
 import { runFunctionBatchWith } from '../packages/worker/src/engine/function-batch.js';
 import { createStoreClient, type StoreClient } from '../src/store/client.js';
 import { seedProducts } from '../src/store/seed.js';
+import { parseTemporalKind } from '../src/cli/commands/dev.js';
+import {
+  dropClusterDatabases,
+  startTemporalCluster,
+  type TemporalCluster,
+} from '../src/dev/temporal-cluster.js';
+import { resolveTemporalServer } from '../src/dev/temporal-cluster-binaries.js';
+import { postgresWriteCounters, writeCountersDelta } from '../src/dev/temporal-cluster-pg.js';
+import { costKeys, temporalCosts, type TemporalCosts } from './temporal-costs.js';
 import { bundleOrchestratorWorkflows } from '../src/workers/orchestrator-worker.js';
 import { cpuSeconds, procStatusMb } from './proc.js';
 import { arg } from './args.js';
@@ -59,6 +78,15 @@ const DIRECT_BATCH = 64;
 const PHASE_TIMEOUT_S = arg('timeout-s', 900);
 const OUTPUT_VERSION = 'bench-v1';
 const TEMPORAL_NAMESPACE = 'default';
+const TEMPORAL_KIND = parseTemporalKind(
+  process.argv.includes('--temporal') ? (process.argv[process.argv.indexOf('--temporal') + 1] ?? '') : 'dev',
+);
+/** Rows of the UUID-keyed no-op phase: only with --uuid-rows or --temporal cluster. */
+const UUID_ROWS = process.argv.includes('--uuid-rows')
+  ? arg('uuid-rows', 0)
+  : TEMPORAL_KIND === 'cluster'
+    ? Math.min(ROWS, 10_000)
+    : 0;
 const RUN_TAG = Date.now().toString(36);
 
 const log = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -370,6 +398,11 @@ const slowHandler: FunctionHandler = async (rows) => {
 };
 
 interface TemporalPhaseResult {
+  /** Status queries issued (billable actions not in history). */
+  queries: number;
+  /** CPU seconds of every Temporal server process over the phase. */
+  serverCpuS: number;
+  costs: TemporalCosts;
   rows: number;
   seconds: number;
   rowsPerS: number;
@@ -388,6 +421,8 @@ async function runTemporalPhase(opts: {
   handler: FunctionHandler;
   workerConcurrency: number;
   cpuProbes: CpuProbe[];
+  /** CPU seconds so far of every Temporal server process (the dev server, or each cluster host). */
+  serverCpu: () => number;
 }): Promise<TemporalPhaseResult> {
   const { spec, client } = opts;
   const ref = { k8sNamespace: spec.k8sNamespace, name: spec.name };
@@ -405,6 +440,9 @@ async function runTemporalPhase(opts: {
   await sleep(500);
   log(`  ${opts.label}: machine load average ${loadText()} at start`);
   const cpuBefore = cpuSnapshot(opts.cpuProbes);
+  const serverCpuBefore = opts.serverCpu();
+  let serverCpuS = 0;
+  let queries = 0;
   const started = performance.now();
   let status: FunctionStatus | undefined;
   let finished = false;
@@ -414,6 +452,7 @@ async function runTemporalPhase(opts: {
     const deadline = started + PHASE_TIMEOUT_S * 1000;
     while (performance.now() < deadline) {
       try {
+        queries += 1;
         status = await getFunctionStatus(client, ref);
       } catch {
         // The first workflow task may not have run yet.
@@ -433,6 +472,7 @@ async function runTemporalPhase(opts: {
     }
   } finally {
     const seconds = (performance.now() - started) / 1000;
+    serverCpuS = opts.serverCpu() - serverCpuBefore;
     log(`  ${opts.label}: ${cpuReport(opts.cpuProbes, cpuBefore, seconds)}; load average ${loadText()}`);
     await client.workflow
       .getHandle(functionWorkflowId(spec.k8sNamespace, spec.name))
@@ -447,7 +487,11 @@ async function runTemporalPhase(opts: {
   if (!finished)
     log(`  ${opts.label}: NOT FINISHED after ${PHASE_TIMEOUT_S} s (${processed}/${opts.rows} rows)`);
   const history = await historyStats(client, functionWorkflowId(spec.k8sNamespace, spec.name));
+  const costs = await temporalCosts(client, functionWorkflowId(spec.k8sNamespace, spec.name));
   return {
+    queries,
+    serverCpuS,
+    costs,
     rows: processed,
     seconds,
     rowsPerS: processed / seconds,
@@ -500,6 +544,118 @@ async function runDirectLoop(
   log(`  direct: ${cpuReport(cpuProbes, cpuBefore, seconds)}; load average ${loadText()}`);
   log(`  direct: store calls (mean latency): ${formatTimings(timings)}`);
   return { rows: written, seconds, rowsPerS: written / seconds, batches };
+}
+
+// ---- Temporal cost keys and the cluster phases ------------------------------------------------
+
+/** The per-row Temporal cost keys of a no-op phase (and the UUID one's history bytes). */
+function temporalKeys(
+  noop: TemporalPhaseResult,
+  uuid: TemporalPhaseResult | undefined,
+): Record<string, number> {
+  return {
+    rows_per_s: round(noop.rowsPerS),
+    temporal_server_cpu_s_per_1m_rows: round((noop.serverCpuS / Math.max(1, noop.rows)) * 1e6, 1),
+    ...costKeys(noop.costs, noop.rows, { queries: noop.queries }),
+    ...(uuid
+      ? {
+          history_bytes_per_1k_rows_uuid: costKeys(uuid.costs, uuid.rows, { queries: uuid.queries })
+            .history_bytes_per_1k_rows!,
+        }
+      : {}),
+    temporal_queries: noop.queries,
+    ...Object.fromEntries(Object.entries(noop.costs.actionsByKind).map(([k, v]) => [`actions_${k}`, v])),
+  };
+}
+
+/**
+ * Phase 4 (--temporal cluster): a cluster of its own (fresh databases, dropped after), an
+ * orchestrator child pointed at it, and the no-op phase over integer and UUID ids, with the
+ * servers' CPU from /proc and PostgreSQL's write counters around the integer phase.
+ */
+async function runClusterPhases(ctx: {
+  workDir: string;
+  bundleFile: string;
+  storeUrl: string;
+  store: StoreClient;
+  closers: (() => Promise<void>)[];
+}): Promise<Record<string, number>> {
+  const tcluster: TemporalCluster = await startTemporalCluster({
+    log: (s) => log(`  ${s}`),
+    stateDir: join(ctx.workDir, 'temporal-cluster'),
+    database: `layer_bench_${RUN_TAG}`,
+    hosts: 2,
+    numHistoryShards: 16,
+  });
+  ctx.closers.push(async () => {
+    await tcluster.stop();
+    const { sqlTool } = await resolveTemporalServer(() => undefined);
+    await dropClusterDatabases(
+      sqlTool.path,
+      tcluster.postgres,
+      tcluster.database,
+      tcluster.visibilityDatabase,
+    );
+  });
+  const orchestrator = await startOrchestrator(tcluster.address, ctx.storeUrl, ctx.bundleFile);
+  ctx.closers.push(() => stopChild(orchestrator.child));
+  const connection = await Connection.connect({
+    address: tcluster.address,
+    channelArgs: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
+  });
+  ctx.closers.push(() => connection.close());
+  const client = new Client({ connection, namespace: TEMPORAL_NAMESPACE });
+  const workerConnection = await NativeConnection.connect({ address: tcluster.address });
+  ctx.closers.push(() => workerConnection.close());
+  const serverCpu = () => tcluster.hosts.reduce((sum, h) => sum + h.cpuSeconds(), 0);
+  const cpuProbes: CpuProbe[] = [
+    { name: 'orchestrator', read: () => cpuSeconds(orchestrator.child.pid) },
+    { name: 'temporal cluster', read: serverCpu },
+  ];
+  const ns = `bench-fn-cluster-${RUN_TAG}`;
+  await seedProducts(ctx.store, { namespace: ns, rows: ROWS });
+  const databases = [tcluster.database, tcluster.visibilityDatabase];
+  const pgBefore = await postgresWriteCounters(tcluster.postgres, databases);
+  const noop = await runTemporalPhase({
+    label: 'cluster-noop',
+    client,
+    workerConnection,
+    store: ctx.store,
+    spec: benchSpec(`cluster-noop-${RUN_TAG}`, ns, NOOP_BATCH, NOOP_IN_FLIGHT),
+    rows: ROWS,
+    handler: noopHandler,
+    workerConcurrency: NOOP_IN_FLIGHT,
+    cpuProbes,
+    serverCpu,
+  });
+  // PostgreSQL publishes a backend's statistics within about a second of its last commit.
+  await sleep(2_000);
+  const pg = writeCountersDelta(pgBefore, await postgresWriteCounters(tcluster.postgres, databases));
+  let uuid: TemporalPhaseResult | undefined;
+  if (UUID_ROWS > 0) {
+    const uuidNs = `bench-fn-cluster-uuid-${RUN_TAG}`;
+    await seedProducts(ctx.store, { namespace: uuidNs, rows: UUID_ROWS, idKind: 'uuid' });
+    uuid = await runTemporalPhase({
+      label: 'cluster-noop-uuid',
+      client,
+      workerConnection,
+      store: ctx.store,
+      spec: benchSpec(`cluster-noop-uuid-${RUN_TAG}`, uuidNs, NOOP_BATCH, NOOP_IN_FLIGHT),
+      rows: UUID_ROWS,
+      handler: noopHandler,
+      workerConcurrency: NOOP_IN_FLIGHT,
+      cpuProbes,
+      serverCpu,
+    });
+  }
+  const keys = {
+    ...temporalKeys(noop, uuid),
+    postgres_commits_per_1k_rows: round((pg.commits / Math.max(1, noop.rows)) * 1000, 1),
+    postgres_rows_written_per_1k_rows: round((pg.rowsWritten / Math.max(1, noop.rows)) * 1000, 1),
+    cluster_hosts: tcluster.hosts.length,
+  };
+  log(`  cluster: ${noop.rows} rows at ${round(noop.rowsPerS)} rows/s; ${JSON.stringify(keys)}`);
+  return keys;
 }
 
 // ---- main -----------------------------------------------------------------------------------
@@ -588,6 +744,7 @@ async function main(): Promise<void> {
       handler: noopHandler,
       workerConcurrency: NOOP_IN_FLIGHT,
       cpuProbes,
+      serverCpu: () => cpuSeconds(server.pid),
     });
     const rssAfterNoop = procStatusMb(orchestratorPid, 'VmHWM');
     const noopEventsPerBatch = noop.history.events / Math.max(1, noop.history.handlerBatches);
@@ -625,6 +782,7 @@ async function main(): Promise<void> {
       handler: slowHandler,
       workerConcurrency: SLOW_IN_FLIGHT,
       cpuProbes,
+      serverCpu: () => cpuSeconds(server.pid),
     });
     const efficiency = slow.rowsPerS / IDEAL_SLOW_ROWS_PER_S;
     const slowEventsPerBatch = slow.history.events / Math.max(1, slow.history.handlerBatches);
@@ -647,6 +805,26 @@ async function main(): Promise<void> {
     log(`  history events by type (all runs):`);
     for (const line of formatBreakdown(slow.history)) log(line);
 
+    // The same no-op work over UUID-keyed rows: what id size does to history bytes.
+    let uuidPhase: TemporalPhaseResult | undefined;
+    if (UUID_ROWS > 0) {
+      log(`\nphase 2b: no-op pull worker over ${UUID_ROWS} UUID-keyed rows`);
+      const uuidNs = `bench-fn-uuid-${RUN_TAG}`;
+      await seedProducts(store, { namespace: uuidNs, rows: UUID_ROWS, idKind: 'uuid' });
+      uuidPhase = await runTemporalPhase({
+        label: 'noop-uuid',
+        client,
+        workerConnection,
+        store,
+        spec: benchSpec(`noop-uuid-${RUN_TAG}`, uuidNs, NOOP_BATCH, NOOP_IN_FLIGHT),
+        rows: UUID_ROWS,
+        handler: noopHandler,
+        workerConcurrency: NOOP_IN_FLIGHT,
+        cpuProbes,
+        serverCpu: () => cpuSeconds(server.pid),
+      });
+    }
+
     const orchestratorPeakMb = procStatusMb(orchestratorPid, 'VmHWM');
     await stopChild(orchestrator.child);
     const childReport = await orchestrator.finalLine;
@@ -664,6 +842,25 @@ async function main(): Promise<void> {
       `  direct: ${direct.rows} rows in ${round(direct.seconds, 1)} s = ${round(direct.rowsPerS)} rows/s ` +
         `(${direct.batches} batches, ${round((direct.seconds * 1000) / Math.max(1, direct.batches), 1)} ms each)`,
     );
+
+    const devKeys = temporalKeys(noop, uuidPhase);
+    log(`  dev server costs: ${JSON.stringify(devKeys)}`);
+    let targetKeys: Record<string, number | boolean> = devKeys;
+    if (TEMPORAL_KIND === 'cluster') {
+      log(`\nphase 4: the no-op phase again on a two-host Temporal cluster on PostgreSQL`);
+      const clusterKeys = await runClusterPhases({
+        workDir,
+        bundleFile,
+        storeUrl: storeProc.url,
+        store,
+        closers,
+      });
+      targetKeys = {
+        ...clusterKeys,
+        ...Object.fromEntries(Object.entries(devKeys).map(([k, v]) => [`dev_${k}`, v])),
+        cluster_vs_dev_noop: round(Number(clusterKeys.rows_per_s) / Math.max(1e-9, noop.rowsPerS), 3),
+      };
+    }
 
     const noopVsDirect = noop.rowsPerS / direct.rowsPerS;
     log(
@@ -703,6 +900,8 @@ async function main(): Promise<void> {
         rows_per_dispatch: round(rowsPerDispatch),
         orchestrator_peak_rss_mb: orchestratorPeakMb,
         ...(ROWS >= 1_000_000 ? { orchestrator_rss_1m_mb: orchestratorPeakMb } : {}),
+        ...targetKeys,
+        temporal: TEMPORAL_KIND,
         cpus: availableParallelism(),
         load_avg_1m_end: round(loadavg()[0] ?? 0, 2),
       }),

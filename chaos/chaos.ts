@@ -14,8 +14,13 @@
 // Pipeline document has exactly its current chunks. Exits non-zero on any difference. The last
 // line is JSON. Re-run a failing schedule with --seed.
 //
+// With --temporal cluster the run is on the production-shaped Temporal cluster (two temporal-server
+// processes on PostgreSQL, src/dev/temporal-cluster.ts) instead of the dev server, and the schedule's
+// Temporal faults become SIGKILL of one server process (started again after 1–10 s) and a
+// PostgreSQL connection reset (pg_terminate_backend on every connection to the cluster's databases).
+//
 // Usage: npm run chaos [-- --seed N] [--rows N] [--docs N] [--fault-rate R] [--kill-every-s S]
-//                      [--timeout-min M] [--skip-fault-free]
+//                      [--timeout-min M] [--skip-fault-free] [--temporal dev|cluster]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +37,14 @@ import type { PipelineItem, PipelineRuntimeSpec } from '../src/contracts/pipelin
 import { freePorts, waitFor } from '../src/dev/net.js';
 import { startProcess, type ManagedProcess } from '../src/dev/process.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/temporal-server.js';
+import {
+  dropClusterDatabases,
+  startTemporalCluster,
+  type TemporalCluster,
+} from '../src/dev/temporal-cluster.js';
+import { resolveTemporalServer } from '../src/dev/temporal-cluster-binaries.js';
+import { terminateConnections } from '../src/dev/temporal-cluster-pg.js';
+import { parseTemporalKind } from '../src/cli/commands/dev.js';
 import { createStoreClient, type StoreClient } from '../src/store/client.js';
 import { findRegressions, seededRandom, startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import {
@@ -63,6 +76,9 @@ const FAULT_RATE = arg('fault-rate', 0.05);
 const KILL_EVERY_S = arg('kill-every-s', 8);
 const TIMEOUT_MS = arg('timeout-min', 30) * 60_000;
 const SKIP_FAULT_FREE = process.argv.includes('--skip-fault-free');
+const TEMPORAL_KIND = parseTemporalKind(
+  process.argv.includes('--temporal') ? (process.argv[process.argv.indexOf('--temporal') + 1] ?? '') : 'dev',
+);
 const REVISED_DOCS = Math.floor(DOCS / 10);
 const FINAL_VERSION = 'v2';
 
@@ -91,9 +107,18 @@ async function retrying<T>(what: string, fn: () => Promise<T>, deadlineMs = 5 * 
 
 // ---- the servers and processes -----------------------------------------------------------------
 
+/** The Temporal under test: the dev server, or the multi-host cluster on PostgreSQL. */
+interface TemporalTarget {
+  address: string;
+  namespace: string;
+  stop(): Promise<void>;
+}
+
 interface Cluster {
   dir: string;
-  temporal: TemporalDevServer;
+  temporal: TemporalTarget;
+  /** Set with --temporal cluster: its hosts are kill targets, its databases get connection resets. */
+  tcluster?: TemporalCluster;
   temporalPorts: [number, number];
   client: Client;
   connection: Connection;
@@ -105,6 +130,8 @@ interface Cluster {
   procs: Map<string, ManagedProcess>;
   starters: Map<string, () => ManagedProcess>;
   kills: number;
+  /** PostgreSQL connection resets (part of `kills`). */
+  pgResets: number;
   /** Processes that ended on their own and were started again (as a Deployment would). */
   restarts: number;
   /** Set while the kill schedule is restarting a target, so the watchdog leaves it alone. */
@@ -156,7 +183,8 @@ async function startCluster(): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'layer-chaos-'));
   const [tPort, uiPort, storePort] = await freePorts(3);
   const temporalPorts: [number, number] = [tPort!, uiPort!];
-  const temporal = await startTemporal(dir, temporalPorts);
+  const tcluster = TEMPORAL_KIND === 'cluster' ? await startChaosTemporalCluster(dir) : undefined;
+  const temporal: TemporalTarget = tcluster ?? (await startTemporal(dir, temporalPorts));
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection, namespace: temporal.namespace });
   const store = startStore(dir, storePort!);
@@ -222,6 +250,7 @@ async function startCluster(): Promise<Cluster> {
   return {
     dir,
     temporal,
+    ...(tcluster ? { tcluster } : {}),
     temporalPorts,
     client,
     connection,
@@ -232,6 +261,7 @@ async function startCluster(): Promise<Cluster> {
     procs,
     starters,
     kills: 0,
+    pgResets: 0,
     restarts: 0,
     restarting: new Set(),
   };
@@ -268,12 +298,32 @@ function startTemporal(dir: string, [port, uiPort]: [number, number]): Promise<T
   });
 }
 
+/** Two temporal-server hosts on PostgreSQL, on databases of their own (dropped at the end). */
+async function startChaosTemporalCluster(dir: string): Promise<TemporalCluster> {
+  return startTemporalCluster({
+    log: (line) => log(line),
+    stateDir: join(dir, 'temporal-cluster'),
+    database: `layer_chaos_${SEED}`,
+    hosts: 2,
+    numHistoryShards: 16,
+  });
+}
+
 async function stopCluster(c: Cluster): Promise<void> {
   for (const p of c.procs.values()) await p.stop(5_000);
   await c.proxy.close();
   await c.store.stop(5_000);
   await c.connection.close();
   await c.temporal.stop();
+  if (c.tcluster) {
+    const { sqlTool } = await resolveTemporalServer(() => undefined);
+    await dropClusterDatabases(
+      sqlTool.path,
+      c.tcluster.postgres,
+      c.tcluster.database,
+      c.tcluster.visibilityDatabase,
+    );
+  }
 }
 
 /** Until every queue has a poller: the processes are up (tsx compiled, workflows bundled). */
@@ -314,7 +364,10 @@ function shuffled<T>(items: readonly T[], random: () => number): T[] {
 /** Kills one target at a time, on a seeded schedule, until stopped; every kill is restarted. */
 function startKilling(c: Cluster, random: () => number): { stop(): Promise<void> } {
   let running = true;
-  const targets = [...c.starters.keys(), 'store', 'temporal'];
+  const temporalTargets = c.tcluster
+    ? [...c.tcluster.hosts.map((h) => `temporal-${h.name}`), 'postgres-connections']
+    : ['temporal'];
+  const targets = [...c.starters.keys(), 'store', ...temporalTargets];
   let round: string[] = [];
   const loop = (async () => {
     while (running) {
@@ -323,12 +376,30 @@ function startKilling(c: Cluster, random: () => number): { stop(): Promise<void>
       // Every target once per round, in a seeded order, so no process escapes the schedule.
       if (round.length === 0) round = shuffled(targets, random);
       const target = round.pop()!;
-      const downMs = 500 + Math.floor(random() * 4_500);
+      const host = c.tcluster?.hosts.find((h) => target === `temporal-${h.name}`);
+      // A Temporal server host stays down 1–10 s (issue 22); everything else 0.5–5 s.
+      const downMs = host ? 1_000 + Math.floor(random() * 9_000) : 500 + Math.floor(random() * 4_500);
       c.kills += 1;
+      if (target === 'postgres-connections') {
+        const ended = await terminateConnections(c.tcluster!.postgres, [
+          c.tcluster!.database,
+          c.tcluster!.visibilityDatabase,
+        ]).catch((err: Error) => {
+          log(`pg_terminate_backend failed: ${err.message}`);
+          return 0;
+        });
+        c.pgResets += 1;
+        log(`kill #${c.kills}: reset ${ended} PostgreSQL connections to ${c.tcluster!.database}*`);
+        continue;
+      }
       log(`kill #${c.kills}: ${target} (back in ${downMs} ms)`);
       c.restarting.add(target);
       try {
-        if (target === 'temporal') {
+        if (host) {
+          await host.kill('SIGKILL');
+          await sleep(downMs);
+          await host.restart();
+        } else if (target === 'temporal') {
           await c.temporal.stop();
           await sleep(downMs);
           c.temporal = await startTemporal(c.dir, c.temporalPorts);
@@ -655,7 +726,8 @@ try {
       `fault-free:          ${faultFree ? `${faultFree.seconds.toFixed(1)} s` : 'skipped'}`,
       `with faults:         ${chaos.seconds.toFixed(1)} s (${faultFree ? (chaos.seconds / faultFree.seconds).toFixed(2) : '-'}×)`,
       `proxy faults:        ${faultsInjected} of ${faultsInjected + faults.none} store requests (429 ${faults.quota}, 500 before ${faults['error-before']}, 500 after ${faults['error-after']}, reset ${faults.reset}, stall ${faults.stall})`,
-      `process kills:       ${cluster.kills} (and ${cluster.restarts} restarts of processes that ended on their own)`,
+      `process kills:       ${cluster.kills} (${cluster.pgResets} of them PostgreSQL connection resets; and ${cluster.restarts} restarts of processes that ended on their own)`,
+      `temporal:            ${cluster.tcluster ? `cluster of ${cluster.tcluster.hosts.length} hosts on PostgreSQL` : 'dev server'}`,
       `rows:                ${chaos.rows}: ${chaos.rows_wrong} wrong, ${chaos.rows_missing} missing, ${chaos.regressions} regressions`,
       `dead letters:        ${chaos.dead_letters_actual} of ${chaos.dead_letters_expected} expected (${chaos.dead_letters_wrong} wrong)`,
       `documents:           ${chaos.docs}: ${chaos.docs_wrong} wrong`,
@@ -671,6 +743,8 @@ try {
       seed: SEED,
       faults_injected: faultsInjected,
       kills: cluster.kills,
+      postgres_resets: cluster.pgResets,
+      temporal: TEMPORAL_KIND,
       restarts: cluster.restarts,
       rows: chaos.rows,
       rows_wrong: chaos.rows_wrong,

@@ -89,6 +89,21 @@ function mix(seed: number, id: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/**
+ * A UUID (version-4 shaped, lower-case) derived from an integer id and the seed: the same
+ * catalogue keyed the way many real namespaces are, for figures that depend on id size.
+ */
+export function uuidForId(id: number, seed = 1): string {
+  const hex = [1, 2, 3, 4]
+    .map((k) =>
+      mix(seed + k, id)
+        .toString(16)
+        .padStart(8, '0'),
+    )
+    .join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 /** The product with this id in the catalogue for `seed`. */
 export function productRow(id: number, seed = 1): Product {
   const r = rng(mix(seed, id));
@@ -120,6 +135,8 @@ export interface SeedOptions {
   namespace: string;
   rows: number;
   seed?: number;
+  /** integer ids 1…rows (default), or UUID strings derived from them (uuidForId). */
+  idKind?: 'integer' | 'uuid';
   batchSize?: number;
   onBatch?: (written: number) => void;
 }
@@ -130,7 +147,13 @@ export async function seedProducts(client: StoreClient, opts: SeedOptions): Prom
   let written = 0;
   for (let start = 1; start <= opts.rows; start += batch) {
     const n = Math.min(batch, opts.rows - start + 1);
-    await client.upsertRows(opts.namespace, generateProducts(n, opts.seed ?? 1, start));
+    const rows = generateProducts(n, opts.seed ?? 1, start);
+    await client.upsertRows(
+      opts.namespace,
+      opts.idKind === 'uuid'
+        ? rows.map((r) => ({ ...r, id: uuidForId(r.id as number, opts.seed ?? 1) }))
+        : rows,
+    );
     written += n;
     opts.onBatch?.(written);
   }
