@@ -278,7 +278,11 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
   };
   opts.signal?.addEventListener('abort', stop, { once: true });
   try {
-    await worker.run();
+    const running = worker.run();
+    // An abort while Worker.create was still connecting fired before the listener existed
+    // (`layer start` Ctrl-C'd while starting: the run then never ended). run() is RUNNING now.
+    if (opts.signal?.aborted) stop();
+    await running;
   } finally {
     opts.signal?.removeEventListener('abort', stop);
     if (!opts.temporal?.connection) await connection.close();

@@ -328,7 +328,10 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
         throw err;
       });
     }
-    await Promise.all([worker.run(), sourceLoop]);
+    const running = worker.run();
+    // An abort before the listener existed (see function-worker.ts) stops it now.
+    if (opts.signal?.aborted) stop();
+    await Promise.all([running, sourceLoop]);
   } finally {
     opts.signal?.removeEventListener('abort', stop);
     await ownConnection?.close();
