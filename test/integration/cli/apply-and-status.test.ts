@@ -236,6 +236,15 @@ describe('layer apply and layer function status (subprocesses)', () => {
     await expect(
       functionHandle(client, { k8sNamespace: 'team-b', name: second }).describe(),
     ).rejects.toThrow();
+    // Replay with a filter naming an attribute the rows lack shows the store's reason and the
+    // fix, not the SDK's "Activity task failed" (issue 28 item 13).
+    const replay = await layer('function', 'replay', name, '--filter', '["no_such_attr","Eq","x"]');
+    expect(replay.code).not.toBe(0);
+    expect(replay.stderr).toMatch(new RegExp(`function local/${name}: .*no_such_attr`));
+    expect(replay.stderr).not.toContain('Activity task failed');
+    expect(replay.stderr).toMatch(
+      /fix: check --filter: it may only name attributes the target namespaces have/,
+    );
     // Re-applying the owner itself is never refused; another store namespace is free.
     expect((await layer('apply', '-f', owner, '--json')).code).toBe(0);
     const elsewhere = join(dir, 'elsewhere.yaml');
