@@ -117,6 +117,31 @@ async function postBatch(
   return (answer as { outputs?: unknown } | null)?.outputs;
 }
 
+/** A literal for a store Glob pattern (globset dialect: `\\x` is a literal x). */
+function globLiteral(text: string): string {
+  return text.replace(/[\\*?[\]{},]/g, '\\$&');
+}
+
+/**
+ * Rows that carry this rollout's canary: `<a>__canary_v` is its version, or `<a>__canary_error`
+ * was written at it (the dead-letter JSON holds `"version":…,"at":`). Never every row with a
+ * canary attribute: a canary of another version — or of another Function misconfigured onto the
+ * same attribute (ADR 0070, 0087) — is not this rollout's to remove.
+ */
+export function canaryRowsOf(canary: Pick<FunctionOutputSpec, 'attribute' | 'version'>): unknown[] {
+  return [
+    'Or',
+    [
+      [versionAttribute(canary), 'Eq', canary.version],
+      [
+        errorAttribute(canary),
+        'Glob',
+        `*${globLiteral(`"version":${JSON.stringify(canary.version)},"at":`)}*`,
+      ],
+    ],
+  ];
+}
+
 /** Sort key of a row in the canary sample: a hash, so the sample is spread over the ids. */
 function sampleRank(seed: string, namespace: string, id: RowId): string {
   return createHash('sha256')
@@ -316,7 +341,7 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
       });
     },
 
-    /** Removes the canary's side attributes from every row that has them (promote, abort). */
+    /** Removes this rollout's canary side attributes from the rows it wrote them to (promote, abort). */
     async clearCanary(input: ClearCanaryInput): Promise<number> {
       return classified(async () => {
         let cleared = 0;
@@ -327,13 +352,7 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
           for (;;) {
             const res = await store.write(ns, {
               patch_by_filter: {
-                filters: [
-                  'Or',
-                  [
-                    [versionAttribute(c), 'NotEq', null],
-                    [errorAttribute(c), 'NotEq', null],
-                  ],
-                ],
+                filters: canaryRowsOf(c),
                 patch: { [c.attribute]: null, [versionAttribute(c)]: null, [errorAttribute(c)]: null },
               },
               patch_by_filter_allow_partial: true,

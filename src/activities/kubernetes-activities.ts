@@ -239,6 +239,41 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
   }
 
   /**
+   * keys mode: workers and KEDA send the bearer in `inboundAuth.workerSecretName` (blank: the
+   * release Secret) key `workerSecretKey`; without it every worker pod fails to start or is refused,
+   * so the VectorStore is not Ready. Other modes: undefined (no such key). Never reads the value out.
+   */
+  async function probeWorkerKey(store: VectorStore): Promise<StoreProbe['workerKey']> {
+    const auth = store.spec.inboundAuth;
+    if (auth.mode !== 'keys') return undefined;
+    const ns = store.metadata.namespace ?? 'default';
+    const name = auth.workerSecretName || deps.settings.releaseSecretName;
+    const key = auth.workerSecretKey;
+    const type = OperatorConditionType.WorkerKeyResolved;
+    const secret = await kubeCall(() => orNull(() => core.readNamespacedSecret({ name, namespace: ns })));
+    if (secret === null)
+      return {
+        type,
+        status: 'False',
+        reason: OperatorReason.SecretNotFound,
+        message: `keys mode: the worker bearer Secret ${ns}/${name} does not exist; create it with key ${key} (or set inboundAuth.workerSecretName)`,
+      };
+    if (secret.data?.[key] === undefined)
+      return {
+        type,
+        status: 'False',
+        reason: OperatorReason.SecretKeyMissing,
+        message: `keys mode: Secret ${ns}/${name} has no key ${key}, the bearer workers and KEDA send; add it (or set inboundAuth.workerSecretKey)`,
+      };
+    return {
+      type,
+      status: 'True',
+      reason: OperatorReason.SecretFound,
+      message: `Secret ${ns}/${name} key ${key}`,
+    };
+  }
+
+  /**
    * Resolve a VectorStore's credential Secret and make one cheap store call with it. Returns
    * conditions only: the key never leaves this function.
    */
@@ -293,6 +328,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
       };
     }
     const apiKey = Buffer.from(encoded, 'base64').toString('utf8');
+    const workerKey = await probeWorkerKey(store);
     const credential = {
       type: OperatorConditionType.CredentialResolved,
       status: 'True' as const,
@@ -309,6 +345,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
       await client.raw.namespaces({ page_size: 1 });
       return {
         credential,
+        ...(workerKey ? { workerKey } : {}),
         endpoint: {
           type: OperatorConditionType.EndpointReachable,
           status: 'True',
@@ -321,6 +358,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
       const message = scrub(`${store.spec.endpoint.url}: ${e.message}`, apiKey);
       return {
         credential,
+        ...(workerKey ? { workerKey } : {}),
         endpoint: {
           type: OperatorConditionType.EndpointReachable,
           status: 'False',

@@ -19,6 +19,8 @@ export const OperatorConditionType = {
   CredentialResolved: 'CredentialResolved',
   /** VectorStore: a cheap call to the upstream store succeeded with the credential. */
   EndpointReachable: 'EndpointReachable',
+  /** VectorStore in keys mode: the worker bearer's Secret and key exist (workers and KEDA send it). */
+  WorkerKeyResolved: 'WorkerKeyResolved',
   /** Index: backend.storeRef names an existing VectorStore. */
   StoreResolved: 'StoreResolved',
   /** Index: no other Index claims the same Turbopuffer namespace. */

@@ -419,6 +419,7 @@ function planVectorStore(observed: ObservedState, probe: StoreProbe | undefined)
       valid(),
       probe?.credential ?? notChecked(OperatorConditionType.CredentialResolved),
       probe?.endpoint ?? notChecked(OperatorConditionType.EndpointReachable),
+      ...(probe?.workerKey ? [probe.workerKey] : []),
     ],
     `${store.spec.endpoint.url} reachable; inbound auth ${store.spec.inboundAuth.mode}`,
   );

@@ -54,6 +54,8 @@ export interface ObservedState {
 export interface StoreProbe {
   credential: ConditionInput;
   endpoint: ConditionInput;
+  /** keys mode only: the Secret key workers and KEDA send as their bearer exists. */
+  workerKey?: ConditionInput;
 }
 
 /** What to tell the workload engine. */

@@ -168,6 +168,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       specFingerprint: specFingerprint(desired),
       phase,
       outputVersion: spec.output.version,
+      outputAttribute: spec.output.attribute,
       targetNamespaces: spec.targetNamespaces,
       pendingRows: Object.values(byNs).reduce((a, b) => a + b, 0),
       pendingRowsByNamespace: byNs,

@@ -14,6 +14,7 @@ import { runtimeSpecProblems, toFunctionRuntimeSpec } from '../../operator/runti
 import { InvalidInputError, LayerError } from '../../util/errors.js';
 import { connectTemporalClient, temporalUiWorkflowUrl } from '../temporal-connect.js';
 import { isDeadlineExceeded } from '../errors.js';
+import { assertOwnsOutput, runningOutputClaims } from '../local-output-ownership.js';
 
 /** Kubernetes namespace a Function without metadata.namespace gets in local mode. */
 export const LOCAL_K8S_NAMESPACE = 'local';
@@ -195,16 +196,32 @@ export async function applyFiles(opts: ApplyOptions, config: Config): Promise<Ap
   if (files.length === 0)
     throw new InvalidInputError('-f', 'no file given', 'pass -f FILE (repeatable), or -f - for stdin');
   const specs: FunctionRuntimeSpec[] = [];
+  const sources: string[] = [];
   for (const file of files) {
     const text = await readInput(file, process.stdin);
     for (const doc of parseFunctionDocuments(text, file === '-' ? '<stdin>' : file)) {
       specs.push(toLocalRuntimeSpec(doc, opts.pushUrl ? { pushUrl: opts.pushUrl } : {}));
+      sources.push(doc.source);
     }
   }
   if (specs.length === 0)
     throw new LayerError('no Function found in the input', 'give a file with at least one Function document');
   const temporal = await connectTemporalClient(config);
   try {
+    // One owner per output attribute and store namespace, as the operator's SpecValid (ADR 0070):
+    // every Function is checked before any is applied, against the running ones and those before it.
+    const claims = await runningOutputClaims(temporal.client, temporal.connection, config.temporal.taskQueue);
+    specs.forEach((spec, i) => {
+      assertOwnsOutput(spec, claims, sources[i]!);
+      if (!claims.some((c) => c.namespace === spec.k8sNamespace && c.name === spec.name))
+        claims.push({
+          namespace: spec.k8sNamespace,
+          name: spec.name,
+          creationTimestamp: new Date().toISOString(),
+          storeNamespaces: spec.targetNamespaces,
+          attribute: spec.output.attribute,
+        });
+    });
     const applied: AppliedFunction[] = [];
     for (const spec of specs) {
       const ref = { k8sNamespace: spec.k8sNamespace, name: spec.name };

@@ -2,7 +2,7 @@
 // Function's workflow through the engine's client API. The workflow is found by its
 // deterministic ID (function/<namespace>/<name>); a missing one says how to create it.
 import type { Command } from 'commander';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ActivityFailure, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   abortFunctionRollout,
   discoverFunctionNow,
@@ -165,6 +165,8 @@ async function withFunction<T>(
   name: string,
   flags: FunctionFlags,
   fn: (t: TemporalClient, ref: FunctionRef, config: Config) => Promise<T>,
+  /** The fix to print when an activity the request ran failed (its cause is printed). */
+  activityHint?: string,
 ): Promise<T> {
   const config = loadConfig();
   const timeoutMs = callTimeoutMs(); // a bad LAYER_CLI_TIMEOUT_SECONDS fails before any connection
@@ -174,7 +176,7 @@ async function withFunction<T>(
   try {
     return await t.connection.withDeadline(deadline, () => fn(t, ref, config));
   } catch (err) {
-    throw explain(err, ref, config, Date.now() >= deadline);
+    throw explain(err, ref, config, Date.now() >= deadline, activityHint);
   } finally {
     await t.close();
   }
@@ -185,12 +187,27 @@ async function withFunction<T>(
  * call failed — gRPC then reports DEADLINE_EXCEEDED or, depending on timing, CANCELLED ("Call
  * cancelled", "Failed to query Workflow"); both mean nobody answered in time.
  */
-function explain(err: unknown, ref: FunctionRef, config: Config, pastDeadline = false): unknown {
+function explain(
+  err: unknown,
+  ref: FunctionRef,
+  config: Config,
+  pastDeadline = false,
+  activityHint?: string,
+): unknown {
   if (
     err instanceof WorkflowNotFoundError ||
     (err instanceof Error && /workflow not found|not found for ID/i.test(err.message))
   ) {
     return new FunctionNotFoundError(functionWorkflowId(ref.k8sNamespace, ref.name), config);
+  }
+  // An activity the request ran failed (replay's store write, …): "Activity task failed" says
+  // nothing, its cause (e.g. `store 400: unknown attribute …`) says what to change.
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ActivityFailure) {
+    return new LayerError(
+      `function ${ref.k8sNamespace}/${ref.name}: ${rootCause(err.cause).message}`,
+      activityHint ?? `\`layer function status ${ref.name} -n ${ref.k8sNamespace}\` shows its phase`,
+      { cause: err },
+    );
   }
   // The workflow refused the request (promote with nothing to promote, …): its reason, not the SDK's.
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof Error) {
@@ -208,6 +225,13 @@ function explain(err: unknown, ref: FunctionRef, config: Config, pastDeadline = 
     );
   }
   return err;
+}
+
+/** The innermost cause of a failure chain (what the store or worker said). */
+function rootCause(err: Error): Error {
+  let e = err;
+  for (let depth = 0; e.cause instanceof Error && depth < 10; depth++) e = e.cause;
+  return e;
 }
 
 async function watchStatus(
@@ -342,8 +366,13 @@ export function registerFunctionCommands(program: Command): void {
     .option('--filter <json>', 'Turbopuffer filter (JSON) limiting which dead-lettered rows are replayed')
     .action(async (name: string, flags: FunctionFlags & { filter?: string }) => {
       const filter = parseFilterFlag(flags.filter);
-      const cleared = await withFunction(name, flags, (t, ref) =>
-        replayFunctionDeadLetters(t.client, ref, filter),
+      const cleared = await withFunction(
+        name,
+        flags,
+        (t, ref) => replayFunctionDeadLetters(t.client, ref, filter),
+        filter === undefined
+          ? undefined
+          : 'check --filter: it may only name attributes the target namespaces have, e.g. \'["category","Eq","shoes"]\'',
       );
       process.stdout.write(
         `function ${flags.namespace}/${name}: ${fmt.format(cleared)} dead-lettered rows cleared for replay\n`,

@@ -211,6 +211,53 @@ describe('layer apply and layer function status (subprocesses)', () => {
     expect(human.stdout).toContain('Confirmed by the orchestrator on task queue');
   });
 
+  it('refuses a second Function writing the same output attribute to the same store namespace (ADR 0070)', async () => {
+    // The owner runs (applied in the first test or here); a second Function, in another
+    // namespace and with a companion as its output, claims tags_v in the same store namespace.
+    const owner = join(dir, 'owner.yaml');
+    writeFileSync(owner, functionYaml());
+    expect((await layer('apply', '-f', owner, '--json')).code).toBe(0);
+    const second = `cli-second-${id}`;
+    const file = join(dir, 'second.yaml');
+    writeFileSync(
+      file,
+      functionYaml({ output: { attribute: 'tags_v', kind: 'tags', version: 'v1' } }).replace(
+        `name: ${name}`,
+        `name: ${second}\n  namespace: team-b`,
+      ),
+    );
+    const refused = await layer('apply', '-f', file);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(
+      `${file}: Function team-b/${second}: output.attribute tags_v in store namespace ${namespace} is already written by Function local/${name}`,
+    );
+    expect(refused.stderr).toMatch(/fix: change spec.output.attribute or spec.targetNamespaces/);
+    // Nothing was started for it.
+    await expect(
+      functionHandle(client, { k8sNamespace: 'team-b', name: second }).describe(),
+    ).rejects.toThrow();
+    // Replay with a filter naming an attribute the rows lack shows the store's reason and the
+    // fix, not the SDK's "Activity task failed" (issue 28 item 13).
+    const replay = await layer('function', 'replay', name, '--filter', '["no_such_attr","Eq","x"]');
+    expect(replay.code).not.toBe(0);
+    expect(replay.stderr).toMatch(new RegExp(`function local/${name}: .*no_such_attr`));
+    expect(replay.stderr).not.toContain('Activity task failed');
+    expect(replay.stderr).toMatch(
+      /fix: check --filter: it may only name attributes the target namespaces have/,
+    );
+    // Re-applying the owner itself is never refused; another store namespace is free.
+    expect((await layer('apply', '-f', owner, '--json')).code).toBe(0);
+    const elsewhere = join(dir, 'elsewhere.yaml');
+    writeFileSync(
+      elsewhere,
+      functionYaml({ targetNamespaces: [`${namespace}-other`] }).replace(`name: ${name}`, `name: ${second}`),
+    );
+    const free = await layer('apply', '-f', elsewhere, '--json');
+    expect(free.stderr).toBe('');
+    expect(free.code).toBe(0);
+    await functionHandle(client, { k8sNamespace: 'local', name: second }).terminate('test done');
+  });
+
   it('without an orchestrator worker, apply and status stop waiting and say what to start', async () => {
     const lonelyQueue = `layer-orchestrator-nobody-${id}`;
     const lonely = `cli-lonely-${id}`;

@@ -98,6 +98,48 @@ describe('VectorStore', () => {
   });
 });
 
+describe('VectorStore in keys mode', () => {
+  it('the worker bearer key missing from its Secret → not Ready, naming the key; present → Ready (issue 28 item 13)', async () => {
+    const keysStore = (name: string, workerSecretName: string) => ({
+      ...vectorStore(name, 'store-credential'),
+      spec: {
+        ...vectorStore(name, 'store-credential').spec,
+        inboundAuth: {
+          mode: 'keys',
+          keys: [{ name: 'ops', apiKey: 'k-ops', scopes: ['admin'] }],
+          workerSecretName,
+          workerSecretKey: 'worker-api-key',
+        },
+      },
+    });
+    // The release Secret exists but lacks the worker key.
+    await h.core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'release-no-worker-key' }, stringData: { other: 'x' } },
+    });
+    await h.core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'release-with-worker-key' }, stringData: { 'worker-api-key': 'w' } },
+    });
+    await applyCr(h.custom, keysStore('keys-missing', 'release-no-worker-key'));
+    await applyCr(h.custom, keysStore('keys-ok', 'release-with-worker-key'));
+    await reconcile({ kind: 'VectorStore', namespace: ns, name: 'keys-missing' });
+    await reconcile({ kind: 'VectorStore', namespace: ns, name: 'keys-ok' });
+    const missing = await readCr(h.custom, 'VectorStore', ns, 'keys-missing');
+    expect(condition(missing, 'WorkerKeyResolved')).toMatchObject({
+      status: 'False',
+      reason: 'SecretKeyMissing',
+    });
+    expect(condition(missing, 'WorkerKeyResolved')?.message).toContain(
+      `Secret ${ns}/release-no-worker-key has no key worker-api-key`,
+    );
+    expect(condition(missing, 'Ready')).toMatchObject({ status: 'False', reason: 'SecretKeyMissing' });
+    const ok = await readCr(h.custom, 'VectorStore', ns, 'keys-ok');
+    expect(condition(ok, 'WorkerKeyResolved')).toMatchObject({ status: 'True', reason: 'SecretFound' });
+    expect(condition(ok, 'Ready')).toMatchObject({ status: 'True' });
+  });
+});
+
 describe('Index', () => {
   it('one Index per namespace; storeRef must exist', async () => {
     await applyCr(

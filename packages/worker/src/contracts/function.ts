@@ -186,6 +186,11 @@ export interface FunctionStatus {
   specFingerprint?: string;
   phase: FunctionPhase;
   outputVersion: string;
+  /**
+   * The output attribute the workflow writes (its companions are derived): `layer apply` reads it
+   * to refuse a second writer (docs/adr/0070). Absent from workflows started before it existed.
+   */
+  outputAttribute?: string;
   targetNamespaces: string[];
   /** Rows still to do per the last count (matching the filter, not dead-lettered, not in flight excluded). */
   pendingRows: number;
