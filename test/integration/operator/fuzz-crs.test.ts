@@ -406,6 +406,14 @@ describe('fuzzed custom resources against the running operator', () => {
       const ours = parseResource(asApplied);
       const specValid = condition(live, 'SpecValid')!;
       o.operatorValid = specValid.status === 'True';
+      // Valid Functions may still collide: the fuzz gives many of them the seed's output attribute
+      // and target, and only the oldest owns it (ADR 0070) — the others are refused naming it.
+      if (ours.ok && specValid.reason === 'OutputConflict') {
+        expect(specValid.message).toMatch(
+          /is already written by Function .+; one Function per output attribute/,
+        );
+        continue;
+      }
       expect(specValid.status, `${o.kind} ${o.name}: ${specValid.message}`).toBe(ours.ok ? 'True' : 'False');
       if (!ours.ok) {
         expect(specValid.reason).toBe('SchemaInvalid');

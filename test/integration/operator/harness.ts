@@ -2,6 +2,7 @@
 // minted from deploy/operator's ClusterRole, a Temporal Worker running the reconcile workflow with
 // the real Kubernetes activities and a recording fake engine, and small helpers.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { beforeEach } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -213,6 +214,11 @@ export async function startHarness(
  * shared apiserver never take part in its output-ownership decisions (ADR 0070).
  */
 const namespacesOfThisFile: string[] = [];
+// Per test, in fact: tests of one file reuse the seed's `tag-products` (output `tags` into
+// `products`) in a namespace each, and an earlier test's Function would own the attribute.
+beforeEach(() => {
+  namespacesOfThisFile.length = 0;
+});
 
 export async function testNamespace(admin: KubeConfig, prefix = 'op'): Promise<string> {
   const name = `${prefix}-${randomUUID().slice(0, 8)}`;

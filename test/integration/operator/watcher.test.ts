@@ -131,7 +131,15 @@ describe('operator watcher', () => {
     );
     await watcher.stop();
     // While the operator is down: a new Function, and an edit of the existing one.
-    await applyCr(h.custom, fn(ns, 'during'));
+    // Its own output attribute: 'before' owns the seed's (ADR 0070).
+    const during = fn(ns, 'during');
+    await applyCr(h.custom, {
+      ...during,
+      spec: {
+        ...during.spec,
+        output: { ...(during.spec as { output: object }).output, attribute: 'tags_during' },
+      },
+    });
     await applyCr(h.custom, { ...fn(ns, 'before'), spec: { ...fn(ns, 'before').spec, paused: true } });
     await watcher.start();
     await eventually('missed Function reconciled', async () =>
