@@ -440,7 +440,16 @@ describe('fuzzed custom resources against the running operator', () => {
     }
 
     // Not wedged: a valid Function applied now still reconciles, and the process is alive.
-    const sentinel = { ...loadSeed('function'), metadata: { name: 'fz-sentinel', namespace: ns } };
+    // Its own output attribute: a fuzzed Function may own the seed's (ADR 0070).
+    const seed = loadSeed('function');
+    const sentinel = {
+      ...seed,
+      metadata: { name: 'fz-sentinel', namespace: ns },
+      spec: {
+        ...seed.spec,
+        output: { ...(seed.spec as { output: object }).output, attribute: 'tags_sentinel' },
+      },
+    };
     await applyCr(custom, sentinel);
     const live = await eventually(
       'the sentinel Function reconciled',
