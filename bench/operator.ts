@@ -90,13 +90,18 @@ function functionCr(namespace: string, name: string): object {
   const seed = parse(
     readFileSync(new URL('test/fixtures/seeds/function-tag-products.yaml', ROOT), 'utf8'),
   ) as {
-    spec: object;
+    spec: { output: object };
   };
   return {
     apiVersion: `${GROUP}/${VERSION}`,
     kind: 'Function',
     metadata: { name, namespace },
-    spec: seed.spec,
+    // Each its own output attribute: one Function per attribute and store namespace (ADR 0070),
+    // so the seed's `tags` would leave every Function but the first refused.
+    spec: {
+      ...seed.spec,
+      output: { ...seed.spec.output, attribute: `tags_${name.replace(/[^A-Za-z0-9_]/g, '_')}` },
+    },
   };
 }
 
