@@ -2,15 +2,27 @@
 // dependencies: the worker wires the real store client and fetch, tests may wire others.
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
-import type {
-  CanaryComparison,
-  FunctionClaimInput,
-  FunctionOutputSpec,
-  RowId,
-  RunBatchRequest,
+import {
+  claimProgressFrom,
+  packClaimReport,
+  type ClaimReport,
+  type PackedClaimReport,
+} from '../contracts/claims.js';
+import { ClaimSpecCache, claimSpecLookupVia } from '../../packages/worker/src/engine/claim-spec.js';
+import {
+  claimBatches,
+  type CanaryComparison,
+  type FunctionClaimInput,
+  type FunctionOutputSpec,
+  type RowId,
+  type RunBatchRequest,
 } from '../contracts/function.js';
 import { runFunctionClaimWith } from '../engine/function-batch.js';
+import {
+  MAX_DISCOVERY_PAGE,
+  cutRanges,
+  type DiscoveryPage,
+} from '../envelope/function-discovery.js';
 import {
   candidateFilter,
   deadLetterFilter,
@@ -47,13 +59,15 @@ export interface DiscoverRowsInput {
   limit: number;
   /** The Function's inputs: with output.inputFingerprint the scan hashes them (runs before it lack it). */
   inputs?: string[];
+  /**
+   * Answer with range cuts of this many rows instead of ids (docs/adr/0100). Functions with
+   * inputFingerprint still get ids: their work is decided per row from its inputs.
+   */
+  batchSize?: number;
 }
 
-export interface DiscoverRowsResult {
-  ids: RowId[];
-  /** null: the scan reached the end of the namespace. */
-  nextAfterId: RowId | null;
-}
+/** A page of discovery; null nextAfterId: the scan reached the end of the namespace. */
+export type DiscoverRowsResult = DiscoveryPage;
 
 export interface CountPendingInput {
   namespaces: string[];
@@ -149,9 +163,46 @@ function sampleRank(seed: string, namespace: string, id: RowId): string {
     .digest('hex');
 }
 
+/** Nothing to do in this namespace, in the form the caller asked for. */
+function emptyPage(input: DiscoverRowsInput): DiscoverRowsResult {
+  return input.batchSize !== undefined && !input.output.inputFingerprint
+    ? { cuts: cutRanges(input.afterId, [], input.batchSize), nextAfterId: null }
+    : { ids: [], nextAfterId: null };
+}
+
+/**
+ * Range discovery: pages through the rows matching the candidate filter (ids only) up to `limit`
+ * rows and answers with their cuts every `batchSize` rows, so the answer holds one id per batch.
+ */
+async function scanRanges(
+  store: StoreClient,
+  input: DiscoverRowsInput,
+  batchSize: number,
+): Promise<DiscoverRowsResult> {
+  const ids: RowId[] = [];
+  let afterId = input.afterId;
+  let nextAfterId: RowId | null = input.afterId;
+  while (ids.length < input.limit) {
+    const limit = Math.min(MAX_DISCOVERY_PAGE, input.limit - ids.length);
+    const page = await store.scanPage({
+      namespace: input.namespace,
+      filter: candidateFilter(input.output, input.filter) as never,
+      afterId,
+      limit,
+      attributes: false,
+    });
+    for (const row of page.rows) ids.push(row.id as RowId);
+    nextAfterId = page.nextAfterId as RowId | null;
+    if (nextAfterId === null) break;
+    afterId = nextAfterId;
+  }
+  return { cuts: cutRanges(input.afterId, ids, batchSize), nextAfterId };
+}
+
 export function createFunctionActivities(deps: FunctionActivityDeps) {
   const fetchFn = deps.fetch ?? fetch;
   const now = deps.now ?? (() => new Date());
+  const claimSpecs = new ClaimSpecCache();
 
   // Declared once per namespace and process (see declareEngineAttributes).
   const declared = new Set<string>();
@@ -179,8 +230,10 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
         try {
           // A namespace that does not exist (yet) has nothing to do.
           if (!(await ensureEngineAttributes(store, input.namespace, input.output)))
-            return { ids: [], nextAfterId: null };
+            return emptyPage(input);
           const byFingerprint = input.output.inputFingerprint === true && input.inputs !== undefined;
+          if (input.batchSize !== undefined && !input.output.inputFingerprint)
+            return await scanRanges(store, input, input.batchSize);
           const page = await store.scanPage({
             namespace: input.namespace,
             filter: candidateFilter(input.output, input.filter) as never,
@@ -195,7 +248,7 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
             : page.rows;
           return { ids: rows.map((r) => r.id as RowId), nextAfterId: page.nextAfterId as RowId | null };
         } catch (err) {
-          if (err instanceof StoreNotFoundError) return { ids: [], nextAfterId: null };
+          if (err instanceof StoreNotFoundError) return emptyPage(input);
           forgetOnBadRequest(err, input.namespace, input.output);
           throw err;
         }
@@ -222,13 +275,19 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
     },
 
     /** Push dispatch of a claim: each batch POSTed to the worker's /run and written back in turn. */
-    async runPushClaim(input: FunctionClaimInput): Promise<ClaimReport> {
+    async runPushClaim(claim: FunctionClaimInput): Promise<ClaimReport | PackedClaimReport> {
       return classified(async () => {
+        const ctx = Context.current();
+        // The spec comes by fingerprint from the workflow that scheduled the claim (docs/adr/0100).
+        const input = await claimSpecs.resolve(
+          claim,
+          ctx.info.workflowExecution?.workflowId,
+          (workflowId, fingerprint) => claimSpecLookupVia(ctx.client)(workflowId, fingerprint),
+        );
         const baseUrl = input.spec.worker.pushUrl;
         if (!baseUrl)
           throw new WorkerCallError('push dispatch needs worker.pushUrl (the worker Service URL)', false);
-        const ctx = Context.current();
-        return runFunctionClaimWith(
+        const report = await runFunctionClaimWith(
           (ns) => deps.storeFor(ns),
           input,
           (request) =>
@@ -242,6 +301,7 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
             rateLimit: functionRateLimitGate(deps.rateLimitClient, input.spec, ctx.info.taskQueue),
           },
         );
+        return claim.packedReport ? packClaimReport(report, claimBatches(claim).map((b) => b.batchId)) : report;
       });
     },
 

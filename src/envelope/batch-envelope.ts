@@ -116,6 +116,11 @@ export type EnvelopeCommand<P> =
 export interface PayloadOps<P> {
   /** Two halves of a payload with more than one row. */
   split(payload: P): [P, P];
+  /**
+   * A payload pinned to the rows a failed attempt resolved (FailureReport.batchRowIds): a range
+   * batch retries and splits on exactly those rows (docs/adr/0100). Absent: payloads are explicit.
+   */
+  resolve?(payload: P, rowIds: readonly (string | number)[]): P;
 }
 
 export interface BatchIn<P> {
@@ -324,6 +329,13 @@ export class BatchEnvelope<P> {
     }
     if (kind.scope === 'row' && failure.rowIds && failure.rowIds.length > 0) {
       return [{ kind: 'deadLetter', batch, rowIds: failure.rowIds, failure, attempts: batch.attempts + 1 }];
+    }
+    if (failure.batchRowIds && this.ops.resolve) {
+      const resolved = this.ops.resolve(batch.payload, failure.batchRowIds);
+      if (resolved !== batch.payload) {
+        batch.payload = resolved;
+        batch.rows = failure.batchRowIds.length;
+      }
     }
     batch.attempts += 1;
     if (kind.retryable && batch.attempts < batch.maxAttempts) {

@@ -2,11 +2,45 @@
 // at most `maxConcurrentScans` scans at once, and a read-ahead bounded in rows, so the workflow
 // holds at most about 2 × (claims in flight × rows per claim) ids whatever the namespace size.
 // The workflow runs the scans it is told to and feeds the pages back.
-import type { FunctionBatchPayload, RowId } from '../contracts/function.js';
-import type { BatchIn } from './batch-envelope.js';
+import { isRangePayload, type FunctionBatchPayload, type RowId } from '../contracts/function.js';
+import type { BatchIn, PayloadOps } from './batch-envelope.js';
 
-/** Largest discovery page, whatever the free read-ahead. */
+/** Largest discovery page of ids, whatever the free read-ahead. */
 export const MAX_DISCOVERY_PAGE = 10_000;
+/**
+ * Largest discovery page that comes back as range cuts (docs/adr/0100): the answer holds one id
+ * per batch, not per row, so a scan may cover many more rows (fewer activities per row).
+ */
+export const MAX_RANGE_DISCOVERY_PAGE = 65_536;
+/** Read-ahead of range discovery in rows: what waits is one range per batch, not one id per row. */
+export const RANGE_READ_AHEAD_ROWS = 2 * MAX_RANGE_DISCOVERY_PAGE;
+
+/**
+ * A page of discovery cut into consecutive ranges: batch i is (i === 0 ? afterId : lastIds[i-1],
+ * lastIds[i]], each holding batchSize rows but the last (`rows` in all).
+ */
+export interface RangeCuts {
+  afterId: RowId | null;
+  lastIds: RowId[];
+  rows: number;
+  batchSize: number;
+}
+
+/** A discovery page: ids (older runs, input fingerprints), or range cuts. */
+export type DiscoveryPage = { ids: RowId[]; nextAfterId: RowId | null } | { cuts: RangeCuts; nextAfterId: RowId | null };
+
+/** Cuts an id-ordered list of row ids into ranges of `batchSize` rows. */
+export function cutRanges(afterId: RowId | null, ids: readonly RowId[], batchSize: number): RangeCuts {
+  const lastIds: RowId[] = [];
+  for (let i = batchSize - 1; i < ids.length + batchSize - 1; i += batchSize)
+    lastIds.push(ids[Math.min(i, ids.length - 1)]!);
+  return { afterId, lastIds, rows: ids.length, batchSize };
+}
+
+/** Rows of range i of a cut. */
+export function rowsOfCut(cuts: RangeCuts, i: number): number {
+  return Math.max(0, Math.min(cuts.batchSize, cuts.rows - i * cuts.batchSize));
+}
 
 export interface ScanCursor {
   afterId: RowId | null;
@@ -57,7 +91,13 @@ export class FunctionDiscovery {
    * Scans to start now. `heldRows` are rows already waiting or out; the read-ahead is topped up
    * to `readAheadRows` once at least half of it is free, so each scan fetches many batches.
    */
-  scansToStart(opts: { heldRows: number; readAheadRows: number; maxConcurrentScans: number }): ScanRequest[] {
+  scansToStart(opts: {
+    heldRows: number;
+    readAheadRows: number;
+    maxConcurrentScans: number;
+    /** Largest page (MAX_RANGE_DISCOVERY_PAGE when the scan answers with range cuts). */
+    maxPage?: number;
+  }): ScanRequest[] {
     if (!this.passActive) return [];
     const out: ScanRequest[] = [];
     const idle = Object.entries(this.cursors).filter(([, c]) => !c.exhausted && !c.scanning);
@@ -67,7 +107,7 @@ export class FunctionDiscovery {
       if (running >= opts.maxConcurrentScans || free < Math.max(1, opts.readAheadRows / 2)) break;
       // Share the free rows among the scans that may still start now.
       const startable = Math.min(idle.length - i, opts.maxConcurrentScans - running);
-      const limit = Math.max(1, Math.min(MAX_DISCOVERY_PAGE, Math.floor(free / startable)));
+      const limit = Math.max(1, Math.min(opts.maxPage ?? MAX_DISCOVERY_PAGE, Math.floor(free / startable)));
       cursor.scanning = true;
       cursor.reservedRows = limit;
       out.push({ namespace, afterId: cursor.afterId, limit });
@@ -82,7 +122,7 @@ export class FunctionDiscovery {
   onPage(
     namespace: string,
     passCursors: Record<string, ScanCursor>,
-    page: { ids: RowId[]; nextAfterId: RowId | null },
+    page: DiscoveryPage,
     held: ReadonlySet<string>,
     batchSize: number,
   ): BatchIn<FunctionBatchPayload>[] {
@@ -94,6 +134,17 @@ export class FunctionDiscovery {
     if (passCursors !== this.cursors || !cursor) return [];
     cursor.afterId = page.nextAfterId;
     cursor.exhausted = page.nextAfterId === null;
+    if ('cuts' in page) {
+      // Ranges: a pass starts only when no range-born work is held (the workflow's rule), so
+      // nothing held can lie inside them (docs/adr/0100).
+      let afterId = page.cuts.afterId;
+      return page.cuts.lastIds.map((lastId, i) => {
+        this.batchSeq += 1;
+        const payload: FunctionBatchPayload = { namespace, afterId, lastId };
+        afterId = lastId;
+        return { batchId: `${this.batchPrefix}-${this.batchSeq}`, rows: rowsOfCut(page.cuts, i), payload };
+      });
+    }
     // Rows waiting or leased are not discovered twice.
     const fresh = page.ids.filter((id) => !held.has(idKey(namespace, id)));
     const batches: BatchIn<FunctionBatchPayload>[] = [];
@@ -124,13 +175,30 @@ export class FunctionDiscovery {
   }
 }
 
-/** Splits a Function batch payload in halves (the envelope isolates failing rows this way). */
-export const functionPayloadOps = {
-  split(payload: FunctionBatchPayload): [FunctionBatchPayload, FunctionBatchPayload] {
+/** True for work a new range pass could overlap: a range, or an id list cut from one. */
+export function rangeBorn(payload: FunctionBatchPayload): boolean {
+  return isRangePayload(payload) || payload.fromRange === true;
+}
+
+/**
+ * How the envelope splits a Function batch (isolating failing rows) and pins a failed range to
+ * the rows it resolved, so retries and splits run on exactly those (docs/adr/0100).
+ */
+export const functionPayloadOps: PayloadOps<FunctionBatchPayload> = {
+  split(payload) {
+    if (isRangePayload(payload)) {
+      // Its rows are unknown (its read kept failing): the range stays whole, the other half is empty.
+      return [payload, { namespace: payload.namespace, ids: [], fromRange: true }];
+    }
     const mid = Math.ceil(payload.ids.length / 2);
+    const from = payload.fromRange ? { fromRange: true as const } : {};
     return [
-      { namespace: payload.namespace, ids: payload.ids.slice(0, mid) },
-      { namespace: payload.namespace, ids: payload.ids.slice(mid) },
+      { namespace: payload.namespace, ids: payload.ids.slice(0, mid), ...from },
+      { namespace: payload.namespace, ids: payload.ids.slice(mid), ...from },
     ];
+  },
+  resolve(payload, rowIds) {
+    if (!isRangePayload(payload)) return payload;
+    return { namespace: payload.namespace, ids: [...rowIds], fromRange: true };
   },
 };

@@ -10,6 +10,7 @@ import {
   isCancellation,
   log,
   deprecatePatch,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -18,11 +19,20 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
-import { claimProgressFrom, type BatchOutcome, type ClaimReport } from '../contracts/claims.js';
+import {
+  claimProgressFrom,
+  unpackClaimReport,
+  type BatchOutcome,
+  type ClaimReport,
+  type PackedClaimReport,
+} from '../contracts/claims.js';
 import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failures.js';
 import {
   RUN_FUNCTION_CLAIM_ACTIVITY,
   abortRolloutUpdate,
+  claimParts,
+  claimSpecFingerprint,
+  claimSpecQuery,
   discoverNowSignal,
   promoteRolloutUpdate,
   functionCarriedStateSchema,
@@ -34,6 +44,7 @@ import {
   updateSpecUpdate,
   type FunctionBatchPayload,
   type FunctionClaimInput,
+  type FunctionClaimSpec,
   type FunctionPhase,
   type FunctionRuntimeSpec,
   type FunctionStatus,
@@ -55,7 +66,14 @@ import {
   type EnvelopeCommand,
   type EnvelopeSettings,
 } from '../envelope/batch-envelope.js';
-import { FunctionDiscovery, functionPayloadOps, idKey } from '../envelope/function-discovery.js';
+import {
+  FunctionDiscovery,
+  MAX_RANGE_DISCOVERY_PAGE,
+  RANGE_READ_AHEAD_ROWS,
+  functionPayloadOps,
+  idKey,
+  rangeBorn,
+} from '../envelope/function-discovery.js';
 import {
   carriedEnvelope,
   claimActivityOptions,
@@ -83,6 +101,11 @@ import {
 export const DEFAULT_CLAIMS_PER_RUN = 500;
 /** The patch that once chose between the v1 and v2 engines; deprecated (ADR 0067). */
 export const ENGINE_V2_PATCH = 'engine-v2';
+/**
+ * Runs started with it send claims as id ranges with the spec by fingerprint and packed results
+ * (docs/adr/0100); runs recorded before it keep id lists and inline specs until they continue-as-new.
+ */
+export const RANGE_CLAIMS_PATCH = 'range-claims';
 
 type FunctionActivities = ReturnType<typeof activities.createFunctionActivities>;
 
@@ -120,6 +143,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
   // Runs recorded while v1 still existed carry this marker; deprecated, they replay without the
   // v1 code. Removed in the release after next (ADR 0067).
   deprecatePatch(ENGINE_V2_PATCH);
+  const rangeClaims = patched(RANGE_CLAIMS_PATCH);
   // Parse, don't trust: after continue-as-new the input is JSON from the previous run.
   const input = functionWorkflowInputSchema.parse(rawInput);
   const state = functionCarriedStateSchema.parse(input.state ?? {});
@@ -206,6 +230,10 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
 
   // ---- messages -------------------------------------------------------------------------
   setHandler(statusQuery, status);
+  // A claim carries its spec by fingerprint: its worker asks here, once per fingerprint
+  // (docs/adr/0100). Every spec an in-flight claim uses is known, the canary's side spec too.
+  const claimSpecs = new Map<string, { spec: FunctionClaimSpec; claims: number }>();
+  setHandler(claimSpecQuery, (fingerprint) => claimSpecs.get(fingerprint)?.spec ?? null);
   setHandler(
     updateSpecUpdate,
     (next) => {
@@ -412,9 +440,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     maxAttempts: number,
     output = spec.output,
   ): Promise<ClaimReport> => {
-    const claimInput: FunctionClaimInput = {
-      claimId: claim.claimId,
-      spec: {
+    const claimSpec: FunctionClaimSpec = {
         k8sNamespace: spec.k8sNamespace,
         name: spec.name,
         inputs: spec.inputs,
@@ -431,13 +457,19 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
               },
             }
           : spec.worker,
-      },
-      batches: claim.batches.map((b) => ({
-        batchId: b.batchId,
-        namespace: b.payload.namespace,
-        ids: b.payload.ids,
-      })),
     };
+    const fingerprint = rangeClaims ? claimSpecFingerprint(claimSpec) : undefined;
+    const claimInput: FunctionClaimInput = fingerprint
+      ? { claimId: claim.claimId, specFingerprint: fingerprint, parts: claimParts(claim.batches), packedReport: true }
+      : {
+          claimId: claim.claimId,
+          spec: claimSpec,
+          batches: claim.batches.map((b) => ({
+            batchId: b.batchId,
+            namespace: b.payload.namespace,
+            ids: 'ids' in b.payload ? b.payload.ids : [],
+          })),
+        };
     const options = claimActivityOptions(claim, {
       leaseSeconds: spec.schedule.leaseSeconds,
       ...(spec.worker.rateLimit ? { permitWaitMs: claimPermitWaitMs(spec.schedule.leaseSeconds) } : {}),
@@ -445,13 +477,28 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       maxAttempts,
       what: `${claim.batches.reduce((n, b) => n + b.rows, 0)} rows from ns ${[...new Set(claim.batches.map((b) => b.payload.namespace))].join(', ')}`,
     });
-    if (spec.worker.dispatch === 'push')
-      return proxyActivities<FunctionActivities>(options).runPushClaim(claimInput);
-    const pull = proxyActivities<Record<string, (i: FunctionClaimInput) => Promise<ClaimReport>>>({
-      ...options,
-      taskQueue: spec.worker.taskQueue ?? functionTaskQueue(spec.k8sNamespace, spec.name),
-    });
-    return pull[RUN_FUNCTION_CLAIM_ACTIVITY]!(claimInput);
+    if (fingerprint) {
+      const known = claimSpecs.get(fingerprint);
+      if (known) known.claims += 1;
+      else claimSpecs.set(fingerprint, { spec: claimSpec, claims: 1 });
+    }
+    const batchIds = claim.batches.map((b) => b.batchId);
+    const run =
+      spec.worker.dispatch === 'push'
+        ? proxyActivities<FunctionActivities>(options).runPushClaim(claimInput)
+        : proxyActivities<
+            Record<string, (i: FunctionClaimInput) => Promise<ClaimReport | PackedClaimReport>>
+          >({
+            ...options,
+            taskQueue: spec.worker.taskQueue ?? functionTaskQueue(spec.k8sNamespace, spec.name),
+          })[RUN_FUNCTION_CLAIM_ACTIVITY]!(claimInput);
+    return run
+      .then((result) => unpackClaimReport(result, batchIds))
+      .finally(() => {
+        // The spec is forgotten with the last claim that uses it.
+        const known = fingerprint !== undefined ? claimSpecs.get(fingerprint) : undefined;
+        if (known && --known.claims === 0) claimSpecs.delete(fingerprint!);
+      });
   };
 
   const count = (outcomes: readonly BatchOutcome[]) => {
@@ -546,13 +593,17 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
 
   const deadLetter = (command: Extract<EnvelopeCommand<FunctionBatchPayload>, { kind: 'deadLetter' }>) => {
     deadLettersRunning += 1;
-    const rows = command.rowIds?.length ?? command.batch.payload.ids.length;
+    const payload = command.batch.payload;
+    // A range is pinned to its resolved ids once it fails (docs/adr/0100): one that never
+    // resolved names no row, and the next pass tries it again.
+    const ids = command.rowIds ?? ('ids' in payload ? payload.ids : []);
+    const rows = ids.length;
     orchestrator(
       `dead-letter ${rows} ${rows === 1 ? 'row' : 'rows'} in ns ${command.batch.payload.namespace} (${command.failure.type} after ${command.attempts} ${command.attempts === 1 ? 'attempt' : 'attempts'})`,
     )
       .deadLetterRows({
         namespace: command.batch.payload.namespace,
-        ids: command.rowIds ?? command.batch.payload.ids,
+        ids,
         output: spec.output,
         message: command.failure.message,
         attempts: command.attempts,
@@ -599,12 +650,17 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
 
   const startScans = () => {
     const rowsPerClaim = envelope.targetBatchesPerClaim() * spec.worker.batchSize;
+    // Range cuts (docs/adr/0100); a Function with input fingerprints decides per row: ids.
+    const ranges = rangeClaims && !spec.output.inputFingerprint;
+    // One window out and one waiting, so a finished claim is replaced without a scan.
+    const readAheadRows =
+      2 * spec.schedule.maxInFlightBatches * Math.min(rowsPerClaim, DEFAULT_CLAIM_SIZING.maxRowsPerClaim);
     const scans = discovery.scansToStart({
       heldRows: envelope.waitingRows + envelope.rowsInFlight,
-      // One window out and one waiting, so a finished claim is replaced without a scan.
-      readAheadRows:
-        2 * spec.schedule.maxInFlightBatches * Math.min(rowsPerClaim, DEFAULT_CLAIM_SIZING.maxRowsPerClaim),
+      // What waits is one range per batch: read far ahead, so scans are few per row.
+      readAheadRows: ranges ? Math.max(readAheadRows, RANGE_READ_AHEAD_ROWS) : readAheadRows,
       maxConcurrentScans: spec.schedule.maxConcurrentScans,
+      ...(ranges ? { maxPage: MAX_RANGE_DISCOVERY_PAGE } : {}),
     });
     const passCursors = discovery.cursors;
     for (const scan of scans) {
@@ -618,10 +674,11 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
           afterId: scan.afterId,
           limit: scan.limit,
           inputs: spec.inputs,
+          ...(ranges ? { batchSize: spec.worker.batchSize } : {}),
         })
         .then((page) => {
           const held = new Set(
-            envelope.heldPayloads().flatMap((p) => p.ids.map((id) => idKey(p.namespace, id))),
+            envelope.heldPayloads().flatMap((p) => ('ids' in p ? p.ids : []).map((id) => idKey(p.namespace, id))),
           );
           envelope.add(discovery.onPage(scan.namespace, passCursors, page, held, spec.worker.batchSize));
         })
@@ -650,7 +707,13 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     if (state.rollout?.stage === 'canary' && !canaryRunning && !spec.paused && !draining)
       runCanary(state.rollout);
     if (!holding && !draining) {
-      if (!discovery.passActive && (state.discoveryRequested || now >= nextPassAtMs)) {
+      if (
+        !discovery.passActive &&
+        (state.discoveryRequested || now >= nextPassAtMs) &&
+        // Ranges cannot exclude held rows: a pass starts when no range-born work is held (after
+        // a reset or a hand-over, the claims and batches of before end first; docs/adr/0100).
+        !(rangeClaims && envelope.heldPayloads().some(rangeBorn))
+      ) {
         discovery.startPass(spec.targetNamespaces);
         state.discoveryRequested = false;
         state.counters.discoveries += 1;

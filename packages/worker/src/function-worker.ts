@@ -7,9 +7,17 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { Client } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import type { DataConverter } from '@temporalio/common';
-import { WORKER_SHUTDOWN_FORCE_TIME, claimProgressFrom, type ClaimReport } from './contracts/claims.js';
+import {
+  WORKER_SHUTDOWN_FORCE_TIME,
+  claimProgressFrom,
+  packClaimReport,
+  type ClaimReport,
+  type PackedClaimReport,
+} from './contracts/claims.js';
 import {
   RUN_FUNCTION_CLAIM_ACTIVITY,
+  claimBatches,
+  type FunctionClaimSpec,
   runBatchRequestSchema,
   type FunctionClaimInput,
   type BatchRow,
@@ -22,6 +30,7 @@ import { RateLimitedError, workloadRateLimitGate, type RateLimitGate } from './e
 import { classified, WorkerCallError } from './engine/failures.js';
 import { truncateErrorText } from './contracts/error-text.js';
 import { runFunctionClaimWith } from './engine/function-batch.js';
+import { ClaimSpecCache, claimSpecLookupVia } from './engine/claim-spec.js';
 import { createStoreClient, type StoreClient } from './store/client.js';
 import { DEFAULT_WORKER_CONCURRENCY, loadWorkerEnv, type WorkerSettings } from './env.js';
 import {
@@ -175,10 +184,17 @@ export function createFunctionClaimActivity(
   /** A Temporal client for the Function's shared rate limit (spec.worker.rateLimit), if any. */
   rateLimitClient?: Client,
 ) {
-  return async (input: FunctionClaimInput): Promise<ClaimReport> =>
-    classified(() => {
+  const specs = new ClaimSpecCache();
+  return async (claim: FunctionClaimInput): Promise<ClaimReport | PackedClaimReport> =>
+    classified(async () => {
       const ctx = currentContext();
-      return runFunctionClaimWith(
+      // The spec comes by fingerprint from the workflow, through the activity's own client.
+      const input = await specs.resolve(
+        claim,
+        ctx?.info.workflowExecution?.workflowId,
+        ctx ? (workflowId, fingerprint) => claimSpecLookupVia(ctx.client)(workflowId, fingerprint) : undefined,
+      );
+      const report = await runFunctionClaimWith(
         store,
         input,
         handlerCompute(handler, input.spec.worker.timeoutSeconds, ctx?.cancellationSignal),
@@ -190,13 +206,14 @@ export function createFunctionClaimActivity(
           rateLimit: functionRateLimitGate(rateLimitClient, input.spec, ORCHESTRATOR_TASK_QUEUE),
         },
       );
+      return claim.packedReport ? packClaimReport(report, claimBatches(claim).map((b) => b.batchId)) : report;
     });
 }
 
 /** The gate of a Function's shared rate limit, when it declares one (and a client is at hand). */
 export function functionRateLimitGate(
   client: Client | undefined,
-  spec: FunctionClaimInput['spec'],
+  spec: FunctionClaimSpec,
   defaultTaskQueue: string,
 ): RateLimitGate | undefined {
   return workloadRateLimitGate(

@@ -5,11 +5,16 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time.js';
-import type { ClaimReport } from '../../../src/contracts/claims.js';
-import type {
-  FunctionClaimInput,
-  FunctionRuntimeSpec,
-  FunctionStatus,
+import {
+  unpackClaimReport,
+  type ClaimReport,
+  type PackedClaimReport,
+} from '../../../src/contracts/claims.js';
+import {
+  claimBatches,
+  type FunctionClaimInput,
+  type FunctionRuntimeSpec,
+  type FunctionStatus,
 } from '../../../src/contracts/function.js';
 import { functionTaskQueue } from '../../../src/contracts/names.js';
 import {
@@ -243,6 +248,7 @@ export async function claimHistory(
   const claims: ClaimInHistory[] = [];
   let workflowTasks = 0;
   let runId: string | undefined;
+  const claimBatchIds = new Map<ClaimInHistory, string[]>();
   for (;;) {
     const history = await h.client.workflow.getHandle(workflowId, runId).fetchHistory();
     const bySchedule = new Map<string, ClaimInHistory>();
@@ -252,11 +258,14 @@ export async function claimHistory(
       const sched = e.activityTaskScheduledEventAttributes;
       if (sched && /Claim$/.test(sched.activityType?.name ?? '')) {
         const input = jsonPayload<FunctionClaimInput>(sched.input?.payloads?.[0]?.data);
+        // Current claims carry `parts` (range chains) and come back packed (docs/adr/0100).
+        const batchIds = claimBatches(input!).map((b) => b.batchId);
         const claim: ClaimInHistory = {
           claimId: input!.claimId,
-          batches: input!.batches.length,
+          batches: batchIds.length,
           scheduledAtMs: at,
         };
+        claimBatchIds.set(claim, batchIds);
         bySchedule.set(String(e.eventId), claim);
         claims.push(claim);
       }
@@ -270,7 +279,8 @@ export async function claimHistory(
       const claimDone = done && bySchedule.get(String(done.scheduledEventId));
       if (done && claimDone) {
         claimDone.completedAtMs = at;
-        claimDone.result = jsonPayload<ClaimReport>(done.result?.payloads?.[0]?.data);
+        const result = jsonPayload<ClaimReport | PackedClaimReport>(done.result?.payloads?.[0]?.data);
+        claimDone.result = result && unpackClaimReport(result, claimBatchIds.get(claimDone) ?? []);
       }
     }
     const previous = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;

@@ -45,6 +45,82 @@ export interface ClaimReport {
   attempt?: number;
 }
 
+/**
+ * A claim's result packed for history (docs/adr/0100). Outcomes are always a prefix of the claim's
+ * batches in claim order, so they are columns by position: `ms[i]` and each count `counts[k][i]`
+ * (a count that is zero in every batch is left out); a failed batch's failure is under its
+ * position in `failed`, row failures of a done batch under its position in `rowFailures`.
+ */
+export interface PackedClaimReport {
+  claimId: string;
+  /** The first `n` batches of the claim have outcomes. */
+  n: number;
+  ms: number[];
+  counts?: Record<string, number[]>;
+  failed?: Record<string, FailureReport>;
+  rowFailures?: Record<string, FailureReport[]>;
+  systemic?: FailureReport;
+  attempt?: number;
+}
+
+/** Packs a report whose outcomes are a prefix of `batchIds` (in order); else returns it as it is. */
+export function packClaimReport(report: ClaimReport, batchIds: readonly string[]): PackedClaimReport | ClaimReport {
+  const { outcomes } = report;
+  if (outcomes.some((o, i) => o.batchId !== batchIds[i])) return report;
+  const counts: Record<string, number[]> = {};
+  const failed: Record<string, FailureReport> = {};
+  const rowFailures: Record<string, FailureReport[]> = {};
+  for (const [i, o] of outcomes.entries()) {
+    if (o.status === 'failed') {
+      failed[i] = o.failure;
+      continue;
+    }
+    for (const [k, v] of Object.entries(o.counts ?? {})) {
+      if (v === 0) continue;
+      (counts[k] ??= new Array<number>(outcomes.length).fill(0))[i] = v;
+    }
+    if (o.rowFailures && o.rowFailures.length > 0) rowFailures[i] = o.rowFailures;
+  }
+  return {
+    claimId: report.claimId,
+    n: outcomes.length,
+    ms: outcomes.map((o) => o.ms),
+    ...(Object.keys(counts).length > 0 ? { counts } : {}),
+    ...(Object.keys(failed).length > 0 ? { failed } : {}),
+    ...(Object.keys(rowFailures).length > 0 ? { rowFailures } : {}),
+    ...(report.systemic ? { systemic: report.systemic } : {}),
+    ...(report.attempt !== undefined ? { attempt: report.attempt } : {}),
+  };
+}
+
+/** A claim's result as the workflow uses it, packed or not; `batchIds` are the claim's, in order. */
+export function unpackClaimReport(
+  result: PackedClaimReport | ClaimReport,
+  batchIds: readonly string[],
+): ClaimReport {
+  if ('outcomes' in result) return result;
+  const outcomes: BatchOutcome[] = [];
+  for (let i = 0; i < result.n; i++) {
+    const batchId = batchIds[i] ?? `#${i}`;
+    const ms = result.ms[i] ?? 0;
+    const failure = result.failed?.[i];
+    if (failure) {
+      outcomes.push({ batchId, status: 'failed', ms, failure });
+      continue;
+    }
+    const counts: Record<string, number> = {};
+    for (const [k, column] of Object.entries(result.counts ?? {})) counts[k] = column[i] ?? 0;
+    const rowFailures = result.rowFailures?.[i];
+    outcomes.push({ batchId, status: 'done', ms, counts, ...(rowFailures ? { rowFailures } : {}) });
+  }
+  return {
+    claimId: result.claimId,
+    outcomes,
+    ...(result.systemic ? { systemic: result.systemic } : {}),
+    ...(result.attempt !== undefined ? { attempt: result.attempt } : {}),
+  };
+}
+
 /** Heartbeat interval of a claim, and the heartbeat timeout that detects a dead claimant. */
 export const CLAIM_HEARTBEAT_TIMEOUT_MS = 10_000;
 export const CLAIM_HEARTBEAT_EVERY_MS = 2_000;

@@ -145,6 +145,11 @@ export interface FailureReport {
   message: string;
   /** Row-scoped failures: the rows at fault. */
   rowIds?: (string | number)[];
+  /**
+   * A range batch that failed as a whole: the ids it resolved, so its retries and splits run on
+   * exactly those rows (docs/adr/0100). Failure path only.
+   */
+  batchRowIds?: (string | number)[];
   /** Systemic failures that know when trying again makes sense (ms from when it was raised). */
   retryAfterMs?: number;
 }

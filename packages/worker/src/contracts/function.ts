@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { envelopeCarriedSchema } from './claims.js';
+import { canonicalJson, stableHash } from './pipeline.js';
 import { rateLimitRuntimeSchema } from './rate-limit.js';
 import type { BatchOutcome, ClaimReport, DegradedStatus } from './claims.js';
 import { workloadObservationsSchema, type WorkloadObservations } from './observations.js';
@@ -126,12 +127,41 @@ export const functionCountersSchema = z.object({
 });
 export type FunctionCounters = z.infer<typeof functionCountersSchema>;
 
-/** A Function batch as the envelope holds it: ids of one store namespace. */
-export const functionBatchPayloadSchema = z.object({
+/** A Function batch as an explicit list of ids of one store namespace (canary, split halves, older runs). */
+export const functionIdListPayloadSchema = z.object({
   namespace: z.string(),
   ids: z.array(rowIdSchema),
+  /** Cut from a range batch (its resolved rows): held like a range, so no new pass overlaps it. */
+  fromRange: z.literal(true).optional(),
 });
+export type FunctionIdListPayload = z.infer<typeof functionIdListPayloadSchema>;
+
+/**
+ * A Function batch as an id range (docs/adr/0100): the rows in (afterId, lastId] that still match
+ * the Function's candidate filter, resolved by the worker. afterId null: from the first id.
+ */
+export const functionRangePayloadSchema = z.object({
+  namespace: z.string(),
+  afterId: rowIdSchema.nullable(),
+  lastId: rowIdSchema,
+});
+export type FunctionRangePayload = z.infer<typeof functionRangePayloadSchema>;
+
+/** A Function batch as the envelope holds it: an id range, or an explicit id list (older runs' only kind). */
+export const functionBatchPayloadSchema = z.union([functionIdListPayloadSchema, functionRangePayloadSchema]);
 export type FunctionBatchPayload = z.infer<typeof functionBatchPayloadSchema>;
+
+export function isRangePayload(p: FunctionBatchPayload): p is FunctionRangePayload {
+  return 'lastId' in p;
+}
+
+/**
+ * How many rows a range batch may resolve: rows inserted into the range after discovery are work
+ * too, but past this bound they wait for the next pass (the batch stays about batchSize).
+ */
+export function rangeResolveLimit(rows: number): number {
+  return Math.max(1, 2 * rows);
+}
 
 /** What a Function workflow carries from one run to the next (plain JSON, bounded). */
 export const functionCarriedStateSchema = z.object({
@@ -263,20 +293,118 @@ export const runBatchResponseSchema = z.object({
 });
 export type RunBatchResponse = z.infer<typeof runBatchResponseSchema>;
 
-/** Input of one batch activity (pull or push): ids only; inputs are read inside the activity. */
-export interface FunctionBatchInput {
-  batchId: string;
-  spec: Pick<FunctionRuntimeSpec, 'k8sNamespace' | 'name' | 'inputs' | 'output' | 'filter' | 'worker'>;
+/** What a claim's worker needs of the Function (the claim carries it by fingerprint, docs/adr/0100). */
+export type FunctionClaimSpec = Pick<
+  FunctionRuntimeSpec,
+  'k8sNamespace' | 'name' | 'inputs' | 'output' | 'filter' | 'worker'
+>;
+
+/** One batch of a claim as the worker runs it: an id list, or a range it resolves itself. */
+export type FunctionClaimBatch =
+  | { batchId: string; namespace: string; ids: RowId[]; rows?: undefined; range?: undefined }
+  | {
+      batchId: string;
+      namespace: string;
+      range: { afterId: RowId | null; lastId: RowId };
+      /** Rows discovery counted in the range (the resolve is bounded by rangeResolveLimit). */
+      rows: number;
+      ids?: undefined;
+    };
+
+/** Input of one batch (pull or push): ids or a range only; inputs are read by the worker. */
+export type FunctionBatchInput = FunctionClaimBatch & { spec: FunctionClaimSpec };
+
+/**
+ * Consecutive range batches of one namespace, each starting where the previous ended: batch i is
+ * (i === 0 ? afterId : lastIds[i-1], lastIds[i]] with rows[i] rows. Ids appear once (docs/adr/0100).
+ */
+export interface FunctionRangeChain {
   namespace: string;
-  ids: RowId[];
+  afterId: RowId | null;
+  batchIds: string[];
+  lastIds: RowId[];
+  rows: number[];
 }
 
-/** Input of one claim activity (pull: on the Function's task queue; push: on the orchestrator's). */
+/**
+ * Input of one claim activity (pull: on the Function's task queue; push: on the orchestrator's).
+ * Current orchestrators send `specFingerprint` (the worker asks the workflow for the spec with the
+ * claimSpec query) and the batches as `parts`; older ones sent `spec` and `batches` inline, which
+ * workers still run.
+ */
 export interface FunctionClaimInput {
   claimId: string;
-  spec: FunctionBatchInput['spec'];
-  batches: { batchId: string; namespace: string; ids: RowId[] }[];
+  spec?: FunctionClaimSpec;
+  specFingerprint?: string;
+  batches?: { batchId: string; namespace: string; ids: RowId[] }[];
+  /** The batches in claim order: id lists as they are, runs of ranges as chains. */
+  parts?: ({ batchId: string; namespace: string; ids: RowId[] } | FunctionRangeChain)[];
+  /** The result comes back packed (packClaimReport): the workflow unpacks it with its claim. */
+  packedReport?: true;
 }
+
+/** The claim's batches in order, from either form of the input. */
+export function claimBatches(input: FunctionClaimInput): FunctionClaimBatch[] {
+  if (!input.parts) return input.batches ?? [];
+  const out: FunctionClaimBatch[] = [];
+  for (const part of input.parts) {
+    if (!('lastIds' in part)) {
+      out.push(part);
+      continue;
+    }
+    let afterId = part.afterId;
+    for (const [i, lastId] of part.lastIds.entries()) {
+      out.push({
+        batchId: part.batchIds[i]!,
+        namespace: part.namespace,
+        range: { afterId, lastId },
+        rows: part.rows[i] ?? 0,
+      });
+      afterId = lastId;
+    }
+  }
+  return out;
+}
+
+/** Claim batches as `parts`: consecutive ranges of one namespace share one chain. */
+export function claimParts(
+  batches: readonly { batchId: string; rows: number; payload: FunctionBatchPayload }[],
+): NonNullable<FunctionClaimInput['parts']> {
+  const parts: NonNullable<FunctionClaimInput['parts']> = [];
+  for (const { batchId, rows, payload } of batches) {
+    if (!isRangePayload(payload)) {
+      parts.push({ batchId, namespace: payload.namespace, ids: payload.ids });
+      continue;
+    }
+    const last = parts[parts.length - 1];
+    if (
+      last &&
+      'lastIds' in last &&
+      last.namespace === payload.namespace &&
+      payload.afterId !== null &&
+      sameId(last.lastIds[last.lastIds.length - 1]!, payload.afterId)
+    ) {
+      last.batchIds.push(batchId);
+      last.lastIds.push(payload.lastId);
+      last.rows.push(rows);
+    } else
+      parts.push({
+        namespace: payload.namespace,
+        afterId: payload.afterId,
+        batchIds: [batchId],
+        lastIds: [payload.lastId],
+        rows: [rows],
+      });
+  }
+  return parts;
+}
+
+function sameId(a: RowId, b: RowId): boolean {
+  return typeof a === typeof b && a === b;
+}
+
+/** The workflow's answer to a worker asking for a claim's spec by its fingerprint (null: not one of its claims'). */
+export const claimSpecQuery = defineQuery<FunctionClaimSpec | null, [string]>('claimSpec');
 
 /** Counters a Function batch reports in its outcome. */
 export interface FunctionBatchCounts extends Record<string, number> {
@@ -297,4 +425,9 @@ export interface FunctionBatchResult {
   skipped: number;
   /** Rows a newer version had already been written to (the conditional write refused them). */
   superseded: number;
+}
+
+/** The fingerprint a claim carries for its spec: equal for specs equal as JSON, whatever their key order. */
+export function claimSpecFingerprint(spec: FunctionClaimSpec): string {
+  return stableHash(canonicalJson(spec));
 }

@@ -26,6 +26,8 @@ export interface BatchStages<B, R, C> {
   prepare(batch: B): Promise<R>;
   compute(batch: B, prepared: R): Promise<C>;
   finish(batch: B, prepared: R, computed: C): Promise<BatchRunResult>;
+  /** What a failure of a prepared batch adds to its report (a range batch: the rows it resolved). */
+  failureDetails?(batch: B, prepared: R): Partial<FailureReport>;
 }
 
 export interface ClaimRunOptions {
@@ -70,7 +72,7 @@ export async function runClaim<B extends { batchId: string }, R, C>(
 
   let systemic: FailureReport | undefined;
   /** Records a batch's end, or stops the claim on a systemic failure (the batch is then unrun). */
-  const record = (batch: B, ms: number, result: Settled<BatchRunResult>) => {
+  const record = (batch: B, ms: number, result: Settled<BatchRunResult>, prepared?: { value: R }) => {
     if (systemic) return;
     if (result.ok) {
       const { counts, rowFailures } = result.value;
@@ -88,7 +90,8 @@ export async function runClaim<B extends { batchId: string }, R, C>(
         systemic = failure;
         return;
       }
-      progress.outcomes.push({ batchId: batch.batchId, status: 'failed', ms, failure });
+      const details = prepared && stages.failureDetails ? stages.failureDetails(batch, prepared.value) : {};
+      progress.outcomes.push({ batchId: batch.batchId, status: 'failed', ms, failure: { ...failure, ...details } });
     }
     beat();
   };
@@ -118,12 +121,12 @@ export async function runClaim<B extends { batchId: string }, R, C>(
       await finishing;
       if (systemic) break;
       if (!computed.ok) {
-        record(batch, ms, computed);
+        record(batch, ms, computed, prepared);
         if (systemic) break;
         continue;
       }
       finishing = settle(stages.finish(batch, prepared.value, computed.value)).then((result) =>
-        record(batch, ms, result),
+        record(batch, ms, result, prepared),
       );
     }
     await finishing;

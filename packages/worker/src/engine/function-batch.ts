@@ -4,13 +4,17 @@
 // worker is the user's handler), so both paths have identical read, validation and write rules.
 import type { ClaimReport } from '../contracts/claims.js';
 import { runClaim, type ClaimRunOptions } from './claim-runner.js';
-import type {
-  BatchRow,
-  FunctionClaimInput,
-  FunctionBatchInput,
-  FunctionBatchResult,
-  RowId,
-  RunBatchRequest,
+import {
+  claimBatches,
+  rangeResolveLimit,
+  type BatchRow,
+  type FunctionClaimBatch,
+  type FunctionClaimInput,
+  type FunctionClaimSpec,
+  type FunctionBatchInput,
+  type FunctionBatchResult,
+  type RowId,
+  type RunBatchRequest,
 } from '../contracts/function.js';
 import type { StoreClient } from '../store/client.js';
 import { candidateFilter, versionAttribute } from './function-filters.js';
@@ -47,12 +51,23 @@ async function readBatchRows(
   fingerprints: Map<RowId, string>;
   doneSinceDiscovery: number;
 }> {
-  const { spec, namespace, ids } = input;
+  const { spec, namespace } = input;
   const vAttr = versionAttribute(spec.output);
+  // A range is resolved here, by the same predicate discovery used, in id order and bounded
+  // (docs/adr/0100): rows inserted since discovery are work too, up to the bound.
+  const selection: { filter: unknown[]; limit: number } = input.range
+    ? {
+        filter: [
+          ...(input.range.afterId !== null ? [['id', 'Gt', input.range.afterId]] : []),
+          ['id', 'Lte', input.range.lastId],
+        ],
+        limit: rangeResolveLimit(input.rows),
+      }
+    : { filter: [['id', 'In', input.ids!]], limit: input.ids!.length };
   const res = await store.query(namespace, {
-    filters: ['And', [['id', 'In', ids], candidateFilter(spec.output, spec.filter)]] as never,
+    filters: ['And', [...selection.filter, candidateFilter(spec.output, spec.filter)]] as never,
     rank_by: ['id', 'asc'],
-    limit: ids.length,
+    limit: selection.limit,
     include_attributes: attributesToDecide(spec.output, spec.inputs),
   });
   const rows: BatchRow[] = [];
@@ -83,6 +98,7 @@ async function countAlreadyWritten(
   input: FunctionBatchInput,
   read: BatchRow[],
 ): Promise<number> {
+  if (!input.ids) return 0;
   const found = new Set(read.map((r) => `${typeof r.id}:${r.id}`));
   const missing = input.ids.filter((id) => !found.has(`${typeof id}:${id}`));
   const vAttr = versionAttribute(input.spec.output);
@@ -167,7 +183,19 @@ export function functionBatchStages(store: StoreClient, compute: BatchCompute) {
   return {
     async prepare(input: FunctionBatchInput): Promise<PreparedBatch> {
       const { rows, observedVersion, fingerprints, doneSinceDiscovery } = await readBatchRows(store, input);
-      const missing = input.ids.length - rows.length - doneSinceDiscovery;
+      if (input.range) {
+        // A range cannot tell rows an earlier attempt wrote from rows that were never work: rows
+        // discovery counted and the read no longer found are skipped (docs/adr/0100).
+        return {
+          input,
+          rows,
+          observedVersion,
+          fingerprints,
+          skipped: Math.max(0, input.rows - rows.length),
+          alreadyWritten: 0,
+        };
+      }
+      const missing = input.ids!.length - rows.length - doneSinceDiscovery;
       // Rows that gained this version since discovery were written by an earlier attempt of this
       // very batch (its worker died before its heartbeat said so): count them as written, once.
       // With inputFingerprint the read returned those rows itself (doneSinceDiscovery), and a
@@ -235,7 +263,8 @@ export async function runFunctionBatchWith(
  */
 export function runFunctionClaimWith(
   store: StoreClient | ((namespace: string) => StoreClient),
-  input: FunctionClaimInput,
+  /** The claim, with its spec resolved (resolveClaimSpec, when it came by fingerprint). */
+  input: FunctionClaimInput & { spec: FunctionClaimSpec },
   unlimitedCompute: BatchCompute,
   options: ClaimRunOptions & {
     /** The Function's shared rate limit: a permit before each handler call (docs/adr/0051). */
@@ -248,7 +277,8 @@ export function runFunctionClaimWith(
   const waited = new Map<string, number>();
   // Waits for permits come out of their own allowance, not the lease (docs/adr/0074): from the
   // attempt's start, at most maxPermitWaitMs in all; a permit due later is not booked.
-  const maxPermitWaitMs = input.spec.worker.rateLimit?.maxPermitWaitMs;
+  const spec = input.spec;
+  const maxPermitWaitMs = spec.worker.rateLimit?.maxPermitWaitMs;
   let permitWaitLeftMs = maxPermitWaitMs;
   const compute: BatchCompute = rateLimit
     ? async (request) => {
@@ -263,17 +293,15 @@ export function runFunctionClaimWith(
       }
     : unlimitedCompute;
   const stagesFor = (namespace: string) => functionBatchStages(storeFor(namespace), compute);
-  const batchInput = (b: FunctionClaimInput['batches'][number]): FunctionBatchInput => ({
-    batchId: b.batchId,
-    namespace: b.namespace,
-    ids: b.ids,
-    spec: input.spec,
-  });
+  const batchInput = (b: FunctionClaimBatch): FunctionBatchInput => ({ ...b, spec });
   return runClaim(
     input.claimId,
-    input.batches,
+    claimBatches(input),
     {
       prepare: (b) => stagesFor(b.namespace).prepare(batchInput(b)),
+      // A range that failed as a whole names the rows it resolved: its retries and splits run
+      // on exactly those (docs/adr/0100).
+      failureDetails: (b, prepared) => (b.range ? { batchRowIds: prepared.rows.map((r) => r.id) } : {}),
       compute: (b, prepared) => stagesFor(b.namespace).compute(prepared),
       finish: async (b, prepared, raw) => {
         const res = await stagesFor(b.namespace).finish(prepared, raw);
