@@ -1,0 +1,234 @@
+// Range claims (docs/adr/0100): discovery cuts, the claim input's chains, packed claim results,
+// the envelope pinning a failed range to its rows, and what a claim puts in history per row.
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { packClaimReport, unpackClaimReport, type ClaimReport } from '../../../src/contracts/claims.js';
+import {
+  claimBatches,
+  claimParts,
+  claimSpecFingerprint,
+  type FunctionBatchPayload,
+  type FunctionClaimInput,
+  type FunctionClaimSpec,
+  type RowId,
+} from '../../../src/contracts/function.js';
+import { BatchEnvelope, DEFAULT_CLAIM_SIZING } from '../../../src/envelope/batch-envelope.js';
+import {
+  FunctionDiscovery,
+  cutRanges,
+  functionPayloadOps,
+  rangeBorn,
+  rowsOfCut,
+} from '../../../src/envelope/function-discovery.js';
+
+const ints = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+
+describe('cutRanges', () => {
+  it.each([
+    { n: 0, cuts: [] as number[], last: 0 },
+    { n: 1, cuts: [1], last: 1 },
+    { n: 64, cuts: [64], last: 64 },
+    { n: 65, cuts: [64, 65], last: 1 },
+    { n: 130, cuts: [64, 128, 130], last: 2 },
+  ])('$n rows cut at 64: last ids $cuts', ({ n, cuts, last }) => {
+    const c = cutRanges(null, ints(1, n), 64);
+    expect(c.lastIds).toEqual(cuts);
+    expect(c.rows).toBe(n);
+    if (cuts.length > 0) expect(rowsOfCut(c, cuts.length - 1)).toBe(last);
+    expect(cuts.reduce((sum, _, i) => sum + rowsOfCut(c, i), 0)).toBe(n);
+  });
+});
+
+describe('FunctionDiscovery with range cuts', () => {
+  it('turns a page of cuts into consecutive range batches and advances the cursor', () => {
+    const d = new FunctionDiscovery('run');
+    d.startPass(['ns']);
+    const [scan] = d.scansToStart({ heldRows: 0, readAheadRows: 200_000, maxConcurrentScans: 1, maxPage: 65_536 });
+    expect(scan!.limit).toBe(65_536);
+    const cursors = d.cursors;
+    const batches = d.onPage(
+      'ns',
+      cursors,
+      { cuts: cutRanges(10, ints(11, 100), 40), nextAfterId: 110 },
+      new Set(),
+      40,
+    );
+    expect(batches.map((b) => [b.payload, b.rows])).toEqual([
+      [{ namespace: 'ns', afterId: 10, lastId: 50 }, 40],
+      [{ namespace: 'ns', afterId: 50, lastId: 90 }, 40],
+      [{ namespace: 'ns', afterId: 90, lastId: 110 }, 20],
+    ]);
+    expect(d.cursors.ns).toMatchObject({ afterId: 110, exhausted: false });
+  });
+});
+
+describe('functionPayloadOps', () => {
+  it('pins a failed range to the ids it resolved, and splits those', () => {
+    const range: FunctionBatchPayload = { namespace: 'ns', afterId: 0, lastId: 9 };
+    const pinned = functionPayloadOps.resolve!(range, [2, 3, 5]);
+    expect(pinned).toEqual({ namespace: 'ns', ids: [2, 3, 5], fromRange: true });
+    expect(functionPayloadOps.split(pinned)).toEqual([
+      { namespace: 'ns', ids: [2, 3], fromRange: true },
+      { namespace: 'ns', ids: [5], fromRange: true },
+    ]);
+    // Explicit lists stay as they are (canary, older runs).
+    const list: FunctionBatchPayload = { namespace: 'ns', ids: [1, 2] };
+    expect(functionPayloadOps.resolve!(list, [1])).toBe(list);
+    expect(functionPayloadOps.split(list)).toEqual([
+      { namespace: 'ns', ids: [1] },
+      { namespace: 'ns', ids: [2] },
+    ]);
+    expect([range, pinned, list].map(rangeBorn)).toEqual([true, true, false]);
+  });
+
+  it('the envelope retries a failed range on exactly its resolved rows, then isolates the poison row', () => {
+    const env = new BatchEnvelope<FunctionBatchPayload>(
+      functionPayloadOps,
+      {
+        maxInFlightClaims: 1,
+        retry: { maxAttempts: 1, initialBackoffSeconds: 0, maxBackoffSeconds: 0 },
+        ...DEFAULT_CLAIM_SIZING,
+      },
+      'run',
+    );
+    env.add([{ batchId: 'b1', rows: 4, payload: { namespace: 'ns', afterId: 0, lastId: 10 } }]);
+    const [dispatch] = env.plan(0, { paused: false, draining: false });
+    if (dispatch?.kind !== 'dispatch') throw new Error('expected a dispatch');
+    const commands = env.onClaimReport(
+      {
+        claimId: dispatch.claim.claimId,
+        outcomes: [
+          {
+            batchId: 'b1',
+            status: 'failed',
+            ms: 5,
+            failure: { type: 'HandlerFailed', message: 'boom', batchRowIds: [2, 4, 6, 8] },
+          },
+        ],
+      },
+      1,
+    );
+    expect(commands.map((c) => c.kind)).toEqual(['split']);
+    expect(env.state.waiting.map((b) => [b.payload, b.rows])).toEqual([
+      [{ namespace: 'ns', ids: [2, 4], fromRange: true }, 2],
+      [{ namespace: 'ns', ids: [6, 8], fromRange: true }, 2],
+    ]);
+  });
+});
+
+describe('claim inputs and results', () => {
+  const spec: FunctionClaimSpec = {
+    k8sNamespace: 'default',
+    name: 'tagger',
+    inputs: ['id', 'title'],
+    output: { attribute: 'tags', kind: 'tags', version: 'v1' },
+    filter: ['Or', [['tags_v', 'NotEq', 'v1'], ['tags_v', 'Eq', null]]],
+    worker: { dispatch: 'pull', batchSize: 64, timeoutSeconds: 30 },
+  };
+
+  /** A claim of `n` consecutive range batches of 64 rows over `ids`, as the workflow sends it. */
+  function rangeClaim(ids: RowId[], n: number): FunctionClaimInput {
+    const cuts = cutRanges(null, ids.slice(0, n * 64), 64);
+    let afterId: RowId | null = null;
+    const batches = cuts.lastIds.map((lastId, i) => {
+      const payload: FunctionBatchPayload = { namespace: 'products-uuid', afterId, lastId };
+      afterId = lastId;
+      return { batchId: `a1b2c3d4-${1000 + i}`, rows: rowsOfCut(cuts, i), payload };
+    });
+    return {
+      claimId: 'a1b2c3d4-c77',
+      specFingerprint: claimSpecFingerprint(spec),
+      parts: claimParts(batches),
+      packedReport: true,
+    };
+  }
+
+  it('chains consecutive ranges (each id once) and reads them back batch by batch', () => {
+    const input = rangeClaim(ints(1, 200), 4);
+    expect(input.parts).toHaveLength(1);
+    expect(claimBatches(input).map((b) => [b.batchId, b.range, b.rows])).toEqual([
+      ['a1b2c3d4-1000', { afterId: null, lastId: 64 }, 64],
+      ['a1b2c3d4-1001', { afterId: 64, lastId: 128 }, 64],
+      ['a1b2c3d4-1002', { afterId: 128, lastId: 192 }, 64],
+      ['a1b2c3d4-1003', { afterId: 192, lastId: 200 }, 8],
+    ]);
+    // An id list in between breaks the chain; old inputs (batches) still read.
+    const mixed = claimParts([
+      { batchId: 'x1', rows: 2, payload: { namespace: 'ns', afterId: 0, lastId: 5 } },
+      { batchId: 'x2', rows: 2, payload: { namespace: 'ns', ids: [7, 9] } },
+      { batchId: 'x3', rows: 2, payload: { namespace: 'ns', afterId: 5, lastId: 9 } },
+    ]);
+    expect(mixed).toHaveLength(3);
+    expect(claimBatches({ claimId: 'c', batches: [{ batchId: 'b', namespace: 'ns', ids: [1] }] })).toEqual([
+      { batchId: 'b', namespace: 'ns', ids: [1] },
+    ]);
+  });
+
+  it("keeps a claim's input and result under ~1 KB per 1,000 rows with UUID ids, whatever the claim's row ids", () => {
+    const uuids = Array.from({ length: 1024 }, () => randomUUID()).sort();
+    const input = rangeClaim(uuids, 16);
+    const inputBytes = JSON.stringify(input).length;
+    const report: ClaimReport = {
+      claimId: input.claimId,
+      outcomes: claimBatches(input).map((b) => ({
+        batchId: b.batchId,
+        status: 'done' as const,
+        ms: 31,
+        counts: { written: 64, skipped: 0, superseded: 0 },
+      })),
+    };
+    const resultBytes = JSON.stringify(packClaimReport(report, claimBatches(input).map((b) => b.batchId))).length;
+    // 16 batches of 64 rows: one UUID per batch in, one column entry per batch out.
+    expect(inputBytes).toBeLessThan(1_100);
+    expect(resultBytes).toBeLessThan(200);
+    // The same claim as id lists with the spec inline, as before: about 40 bytes per UUID row.
+    const asLists = JSON.stringify({
+      claimId: input.claimId,
+      spec,
+      batches: claimBatches(input).map((b, i) => ({
+        batchId: b.batchId,
+        namespace: b.namespace,
+        ids: uuids.slice(i * 64, (i + 1) * 64),
+      })),
+    }).length;
+    expect(asLists).toBeGreaterThan(40 * 1024);
+  });
+
+  it('packs a report by position and unpacks it exactly, failures and row failures included', () => {
+    const report: ClaimReport = {
+      claimId: 'c1',
+      outcomes: [
+        { batchId: 'b1', status: 'done', ms: 10, counts: { written: 3, skipped: 1, superseded: 0 } },
+        {
+          batchId: 'b2',
+          status: 'done',
+          ms: 12,
+          counts: { written: 2, skipped: 0, superseded: 0 },
+          rowFailures: [{ type: 'RowRejected', message: 'no', rowIds: [7] }],
+        },
+        { batchId: 'b3', status: 'failed', ms: 4, failure: { type: 'HandlerFailed', message: 'x', batchRowIds: [9] } },
+      ],
+      attempt: 2,
+    };
+    const packed = packClaimReport(report, ['b1', 'b2', 'b3', 'b4']);
+    expect(packed).not.toHaveProperty('outcomes');
+    const back = unpackClaimReport(packed, ['b1', 'b2', 'b3', 'b4']);
+    expect(back).toEqual({
+      ...report,
+      outcomes: [
+        { batchId: 'b1', status: 'done', ms: 10, counts: { written: 3, skipped: 1 } },
+        {
+          batchId: 'b2',
+          status: 'done',
+          ms: 12,
+          counts: { written: 2, skipped: 0 },
+          rowFailures: [{ type: 'RowRejected', message: 'no', rowIds: [7] }],
+        },
+        report.outcomes[2],
+      ],
+    });
+    // Outcomes that are not a prefix of the claim in order stay unpacked.
+    expect(packClaimReport(report, ['b2', 'b1', 'b3'])).toBe(report);
+    expect(unpackClaimReport(report, [])).toBe(report);
+  });
+});
