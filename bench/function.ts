@@ -564,6 +564,8 @@ function temporalKeys(
         }
       : {}),
     temporal_queries: noop.queries,
+    // Billed, not in history: bounded from the claims' durations (bench/temporal-costs.ts).
+    actions_heartbeats_at_most: noop.costs.heartbeats,
     ...Object.fromEntries(Object.entries(noop.costs.actionsByKind).map(([k, v]) => [`actions_${k}`, v])),
   };
 }

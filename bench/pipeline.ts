@@ -144,6 +144,7 @@ async function temporalCostPhase(
         temporal_server_cpu_s_per_1m_rows: round((serverCpuS / Math.max(1, done)) * 1e6),
         ...costKeys(costs, done, { queries }),
         temporal_queries: queries,
+        actions_heartbeats_at_most: costs.heartbeats,
         ...Object.fromEntries(Object.entries(costs.actionsByKind).map(([k, v]) => [`actions_${k}`, v])),
       },
     };

@@ -19,8 +19,12 @@
 //   UpsertWorkflowSearchAttributes             1   StartChildWorkflowExecutionInitiated     1
 //   MarkerRecorded (local activities)          1 per workflow task that recorded any
 // Not in history, so counted by the caller where it issues them: queries (the benches' status
-// polls) and activity heartbeats (the claim activities' heartbeat calls, when the caller counts
-// them; reported separately as `heartbeats`, since heartbeats are billed as actions too).
+// polls, and the workers' claimSpec queries — one per worker process and spec, docs/adr/0100).
+// Heartbeats are billed too and are not in history either; they are bounded from it
+// (`claimHeartbeats`): the Core SDK sends an activity's first heartbeat at once and then at most one
+// per throttle interval, 0.8 × its heartbeatTimeout (the scheduled event's), so an attempt that ran
+// d ms sends at most 1 + ⌊d / throttle⌋; an attempt before the last one (its started event is not
+// in history) is counted as 1. Activities scheduled without a heartbeat timeout never heartbeat.
 import type { Client } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 
@@ -34,6 +38,49 @@ export interface TemporalCosts {
   actionsByKind: Record<string, number>;
   /** Σ over every payload in every event: data bytes + metadata keys and values. */
   payloadBytes: number;
+  /** Upper bound of the heartbeats that reached the server (see the table above). */
+  heartbeats: number;
+}
+
+const ms = (t: unknown): number | undefined => {
+  const ts = t as { seconds?: { toNumber?: () => number } | number | string; nanos?: number } | null | undefined;
+  if (!ts) return undefined;
+  const seconds = typeof ts.seconds === 'object' ? (ts.seconds?.toNumber?.() ?? 0) : Number(ts.seconds ?? 0);
+  return seconds * 1000 + (ts.nanos ?? 0) / 1e6;
+};
+
+/** Upper bound of the heartbeats of one run's activities that reached the server. */
+export function claimHeartbeats(events: readonly HistoryEvent[]): number {
+  const throttleMs = new Map<string, number>();
+  const started = new Map<string, { atMs: number; attempt: number }>();
+  let beats = 0;
+  for (const e of events) {
+    const id = String(e.eventId);
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled) {
+      const timeoutMs = ms(scheduled.heartbeatTimeout);
+      if (timeoutMs) throttleMs.set(id, 0.8 * timeoutMs);
+      continue;
+    }
+    const start = e.activityTaskStartedEventAttributes;
+    if (start) {
+      started.set(String(start.scheduledEventId), { atMs: ms(e.eventTime) ?? 0, attempt: start.attempt ?? 1 });
+      continue;
+    }
+    const closed =
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskTimedOutEventAttributes ??
+      e.activityTaskCanceledEventAttributes;
+    if (!closed) continue;
+    const scheduledId = String(closed.scheduledEventId);
+    const throttle = throttleMs.get(scheduledId);
+    const run = started.get(scheduledId);
+    if (throttle === undefined || !run) continue;
+    const durationMs = Math.max(0, (ms(e.eventTime) ?? run.atMs) - run.atMs);
+    beats += run.attempt - 1 + 1 + Math.floor(durationMs / throttle);
+  }
+  return beats;
 }
 
 /** Sum of the encoded size of every Payload ({metadata, data}) anywhere in an event. */
@@ -85,7 +132,14 @@ export function historyActions(events: readonly HistoryEvent[], byKind: Record<s
 
 /** Every run of `workflowId` (following continue-as-new back from the latest run). */
 export async function temporalCosts(client: Client, workflowId: string): Promise<TemporalCosts> {
-  const costs: TemporalCosts = { runs: 0, events: 0, historyActions: 0, actionsByKind: {}, payloadBytes: 0 };
+  const costs: TemporalCosts = {
+    runs: 0,
+    events: 0,
+    historyActions: 0,
+    actionsByKind: {},
+    payloadBytes: 0,
+    heartbeats: 0,
+  };
   let runId: string | undefined;
   const seen = new Set<string>();
   for (;;) {
@@ -98,6 +152,7 @@ export async function temporalCosts(client: Client, workflowId: string): Promise
     costs.runs += 1;
     costs.events += events.length;
     historyActions(events, costs.actionsByKind);
+    costs.heartbeats += claimHeartbeats(events);
     for (const e of events) costs.payloadBytes += payloadBytes(e);
     const previous: string | null | undefined = started?.continuedExecutionRunId;
     if (!previous) break;
@@ -113,10 +168,10 @@ const r = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits
 export function costKeys(
   costs: TemporalCosts,
   rows: number,
-  extra: { queries: number; heartbeats?: number },
+  extra: { queries: number },
 ): Record<string, number> {
   const per = Math.max(1, rows);
-  const actions = costs.historyActions + extra.queries + (extra.heartbeats ?? 0);
+  const actions = costs.historyActions + extra.queries + costs.heartbeats;
   return {
     history_events_per_1k_rows: r((costs.events / per) * 1000),
     history_bytes_per_1k_rows: r((costs.payloadBytes / per) * 1000),

@@ -1,7 +1,7 @@
 // How the benches count billable Temporal Cloud actions and payload bytes from a history
 // (bench/temporal-costs.ts), PostgreSQL's psql output and the UUID ids of the seed.
 import { describe, expect, it } from 'vitest';
-import { historyActions, payloadBytes } from '../../../bench/temporal-costs.js';
+import { claimHeartbeats, historyActions, payloadBytes } from '../../../bench/temporal-costs.js';
 import { parsePsqlRows } from '../../../src/dev/temporal-cluster-pg.js';
 import { uuidForId } from '../../../src/store/seed.js';
 
@@ -90,5 +90,33 @@ describe('uuidForId', () => {
       expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(new Set(ids).size).toBe(1000);
     expect(uuidForId(7)).toBe(uuidForId(7));
+  });
+});
+
+describe('claimHeartbeats', () => {
+  const at = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
+  it.each([
+    // why: the first heartbeat goes out at once; a 3 s claim under an 8 s throttle sends one
+    ['a short claim', 3_000, 1, 1],
+    // why: after the first, at most one per 0.8 × heartbeatTimeout (8 s for 10 s)
+    ['a 20 s claim', 20_000, 1, 3],
+    // why: earlier attempts (not in history) count one each
+    ['a claim on its third attempt', 1_000, 3, 3],
+  ])('%s', (_name, durationMs, attempt, expected) => {
+    const events = [
+      { eventId: 5, activityTaskScheduledEventAttributes: { heartbeatTimeout: { seconds: 10 } } },
+      { eventId: 6, eventTime: at(1_000), activityTaskStartedEventAttributes: { scheduledEventId: 5, attempt } },
+      { eventId: 7, eventTime: at(1_000 + durationMs), activityTaskCompletedEventAttributes: { scheduledEventId: 5 } },
+    ];
+    expect(claimHeartbeats(events as never)).toBe(expected);
+  });
+
+  it('counts nothing for activities without a heartbeat timeout', () => {
+    const events = [
+      { eventId: 5, activityTaskScheduledEventAttributes: {} },
+      { eventId: 6, eventTime: at(0), activityTaskStartedEventAttributes: { scheduledEventId: 5 } },
+      { eventId: 7, eventTime: at(30_000), activityTaskCompletedEventAttributes: { scheduledEventId: 5 } },
+    ];
+    expect(claimHeartbeats(events as never)).toBe(0);
   });
 });
