@@ -321,7 +321,8 @@ export type FunctionBatchInput = FunctionClaimBatch & { spec: FunctionClaimSpec 
 export interface FunctionRangeChain {
   namespace: string;
   afterId: RowId | null;
-  batchIds: string[];
+  /** The batch ids, or `{prefix, from}` for `${prefix}${from}`, `${prefix}${from + 1}`, … (discovery's). */
+  batchIds: string[] | { prefix: string; from: number };
   lastIds: RowId[];
   rows: number[];
 }
@@ -353,9 +354,10 @@ export function claimBatches(input: FunctionClaimInput): FunctionClaimBatch[] {
       continue;
     }
     let afterId = part.afterId;
+    const ids = part.batchIds;
     for (const [i, lastId] of part.lastIds.entries()) {
       out.push({
-        batchId: part.batchIds[i]!,
+        batchId: Array.isArray(ids) ? ids[i]! : `${ids.prefix}${ids.from + i}`,
         namespace: part.namespace,
         range: { afterId, lastId },
         rows: part.rows[i] ?? 0,
@@ -384,7 +386,7 @@ export function claimParts(
       payload.afterId !== null &&
       sameId(last.lastIds[last.lastIds.length - 1]!, payload.afterId)
     ) {
-      last.batchIds.push(batchId);
+      (last.batchIds as string[]).push(batchId);
       last.lastIds.push(payload.lastId);
       last.rows.push(rows);
     } else
@@ -396,7 +398,17 @@ export function claimParts(
         rows: [rows],
       });
   }
+  // Discovery numbers its batches in order: a run of them is a prefix and the first number.
+  for (const part of parts) if ('lastIds' in part) part.batchIds = numberedRun(part.batchIds as string[]);
   return parts;
+}
+
+function numberedRun(ids: string[]): FunctionRangeChain['batchIds'] {
+  const m = /^(.*?)(\d+)$/.exec(ids[0] ?? '');
+  if (!m || ids.length < 2 || (m[2]!.length > 1 && m[2]!.startsWith('0'))) return ids;
+  const prefix = m[1]!;
+  const from = Number(m[2]);
+  return ids.every((id, i) => id === `${prefix}${from + i}`) ? { prefix, from } : ids;
 }
 
 function sameId(a: RowId, b: RowId): boolean {
