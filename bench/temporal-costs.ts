@@ -43,7 +43,8 @@ export interface TemporalCosts {
 }
 
 const ms = (t: unknown): number | undefined => {
-  const ts = t as { seconds?: { toNumber?: () => number } | number | string; nanos?: number } | null | undefined;
+  const ts = t as
+    { seconds?: { toNumber?: () => number } | number | string; nanos?: number } | null | undefined;
   if (!ts) return undefined;
   const seconds = typeof ts.seconds === 'object' ? (ts.seconds?.toNumber?.() ?? 0) : Number(ts.seconds ?? 0);
   return seconds * 1000 + (ts.nanos ?? 0) / 1e6;
@@ -64,7 +65,10 @@ export function claimHeartbeats(events: readonly HistoryEvent[]): number {
     }
     const start = e.activityTaskStartedEventAttributes;
     if (start) {
-      started.set(String(start.scheduledEventId), { atMs: ms(e.eventTime) ?? 0, attempt: start.attempt ?? 1 });
+      started.set(String(start.scheduledEventId), {
+        atMs: ms(e.eventTime) ?? 0,
+        attempt: start.attempt ?? 1,
+      });
       continue;
     }
     const closed =

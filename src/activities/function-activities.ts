@@ -18,11 +18,7 @@ import {
   type RunBatchRequest,
 } from '../contracts/function.js';
 import { runFunctionClaimWith } from '../engine/function-batch.js';
-import {
-  MAX_DISCOVERY_PAGE,
-  cutRanges,
-  type DiscoveryPage,
-} from '../envelope/function-discovery.js';
+import { MAX_DISCOVERY_PAGE, cutRanges, type DiscoveryPage } from '../envelope/function-discovery.js';
 import {
   candidateFilter,
   deadLetterFilter,
@@ -229,8 +225,7 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
         const store = deps.storeFor(input.namespace);
         try {
           // A namespace that does not exist (yet) has nothing to do.
-          if (!(await ensureEngineAttributes(store, input.namespace, input.output)))
-            return emptyPage(input);
+          if (!(await ensureEngineAttributes(store, input.namespace, input.output))) return emptyPage(input);
           const byFingerprint = input.output.inputFingerprint === true && input.inputs !== undefined;
           if (input.batchSize !== undefined && !input.output.inputFingerprint)
             return await scanRanges(store, input, input.batchSize);
@@ -301,7 +296,12 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
             rateLimit: functionRateLimitGate(deps.rateLimitClient, input.spec, ctx.info.taskQueue),
           },
         );
-        return claim.packedReport ? packClaimReport(report, claimBatches(claim).map((b) => b.batchId)) : report;
+        return claim.packedReport
+          ? packClaimReport(
+              report,
+              claimBatches(claim).map((b) => b.batchId),
+            )
+          : report;
       });
     },
 

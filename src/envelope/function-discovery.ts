@@ -27,7 +27,8 @@ export interface RangeCuts {
 }
 
 /** A discovery page: ids (older runs, input fingerprints), or range cuts. */
-export type DiscoveryPage = { ids: RowId[]; nextAfterId: RowId | null } | { cuts: RangeCuts; nextAfterId: RowId | null };
+export type DiscoveryPage =
+  { ids: RowId[]; nextAfterId: RowId | null } | { cuts: RangeCuts; nextAfterId: RowId | null };
 
 /** Cuts an id-ordered list of row ids into ranges of `batchSize` rows. */
 export function cutRanges(afterId: RowId | null, ids: readonly RowId[], batchSize: number): RangeCuts {

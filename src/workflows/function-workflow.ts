@@ -441,26 +441,31 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     output = spec.output,
   ): Promise<ClaimReport> => {
     const claimSpec: FunctionClaimSpec = {
-        k8sNamespace: spec.k8sNamespace,
-        name: spec.name,
-        inputs: spec.inputs,
-        output,
-        filter: spec.filter,
-        // A shared rate limit's limiter runs on this workflow's task queue (workers can't know it).
-        worker: spec.worker.rateLimit
-          ? {
-              ...spec.worker,
-              rateLimit: {
-                ...spec.worker.rateLimit,
-                limiterTaskQueue: workflowInfo().taskQueue,
-                maxPermitWaitMs: claimPermitWaitMs(spec.schedule.leaseSeconds),
-              },
-            }
-          : spec.worker,
+      k8sNamespace: spec.k8sNamespace,
+      name: spec.name,
+      inputs: spec.inputs,
+      output,
+      filter: spec.filter,
+      // A shared rate limit's limiter runs on this workflow's task queue (workers can't know it).
+      worker: spec.worker.rateLimit
+        ? {
+            ...spec.worker,
+            rateLimit: {
+              ...spec.worker.rateLimit,
+              limiterTaskQueue: workflowInfo().taskQueue,
+              maxPermitWaitMs: claimPermitWaitMs(spec.schedule.leaseSeconds),
+            },
+          }
+        : spec.worker,
     };
     const fingerprint = rangeClaims ? claimSpecFingerprint(claimSpec) : undefined;
     const claimInput: FunctionClaimInput = fingerprint
-      ? { claimId: claim.claimId, specFingerprint: fingerprint, parts: claimParts(claim.batches), packedReport: true }
+      ? {
+          claimId: claim.claimId,
+          specFingerprint: fingerprint,
+          parts: claimParts(claim.batches),
+          packedReport: true,
+        }
       : {
           claimId: claim.claimId,
           spec: claimSpec,
@@ -678,7 +683,9 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         })
         .then((page) => {
           const held = new Set(
-            envelope.heldPayloads().flatMap((p) => ('ids' in p ? p.ids : []).map((id) => idKey(p.namespace, id))),
+            envelope
+              .heldPayloads()
+              .flatMap((p) => ('ids' in p ? p.ids : []).map((id) => idKey(p.namespace, id))),
           );
           envelope.add(discovery.onPage(scan.namespace, passCursors, page, held, spec.worker.batchSize));
         })

@@ -192,7 +192,9 @@ export function createFunctionClaimActivity(
       const input = await specs.resolve(
         claim,
         ctx?.info.workflowExecution?.workflowId,
-        ctx ? (workflowId, fingerprint) => claimSpecLookupVia(ctx.client)(workflowId, fingerprint) : undefined,
+        ctx
+          ? (workflowId, fingerprint) => claimSpecLookupVia(ctx.client)(workflowId, fingerprint)
+          : undefined,
       );
       const report = await runFunctionClaimWith(
         store,
@@ -206,7 +208,12 @@ export function createFunctionClaimActivity(
           rateLimit: functionRateLimitGate(rateLimitClient, input.spec, ORCHESTRATOR_TASK_QUEUE),
         },
       );
-      return claim.packedReport ? packClaimReport(report, claimBatches(claim).map((b) => b.batchId)) : report;
+      return claim.packedReport
+        ? packClaimReport(
+            report,
+            claimBatches(claim).map((b) => b.batchId),
+          )
+        : report;
     });
 }
 

@@ -105,8 +105,16 @@ describe('claimHeartbeats', () => {
   ])('%s', (_name, durationMs, attempt, expected) => {
     const events = [
       { eventId: 5, activityTaskScheduledEventAttributes: { heartbeatTimeout: { seconds: 10 } } },
-      { eventId: 6, eventTime: at(1_000), activityTaskStartedEventAttributes: { scheduledEventId: 5, attempt } },
-      { eventId: 7, eventTime: at(1_000 + durationMs), activityTaskCompletedEventAttributes: { scheduledEventId: 5 } },
+      {
+        eventId: 6,
+        eventTime: at(1_000),
+        activityTaskStartedEventAttributes: { scheduledEventId: 5, attempt },
+      },
+      {
+        eventId: 7,
+        eventTime: at(1_000 + durationMs),
+        activityTaskCompletedEventAttributes: { scheduledEventId: 5 },
+      },
     ];
     expect(claimHeartbeats(events as never)).toBe(expected);
   });

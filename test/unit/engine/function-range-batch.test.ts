@@ -83,8 +83,18 @@ describe('range batches on the worker', () => {
       [5, 6, 7, 8, 20, 21, 22, 23],
     ]);
     expect(report.outcomes).toEqual([
-      { batchId: 'b1', status: 'done', ms: expect.any(Number), counts: { written: 2, skipped: 2, superseded: 0 } },
-      { batchId: 'b2', status: 'done', ms: expect.any(Number), counts: { written: 8, skipped: 0, superseded: 0 } },
+      {
+        batchId: 'b1',
+        status: 'done',
+        ms: expect.any(Number),
+        counts: { written: 2, skipped: 2, superseded: 0 },
+      },
+      {
+        batchId: 'b2',
+        status: 'done',
+        ms: expect.any(Number),
+        counts: { written: 8, skipped: 0, superseded: 0 },
+      },
     ]);
     // The rest of the inserted rows wait for the next pass.
     const left = await store.countRows(ns, ['tags_v', 'Eq', null] as never);

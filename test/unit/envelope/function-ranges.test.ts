@@ -43,7 +43,12 @@ describe('FunctionDiscovery with range cuts', () => {
   it('turns a page of cuts into consecutive range batches and advances the cursor', () => {
     const d = new FunctionDiscovery('run');
     d.startPass(['ns']);
-    const [scan] = d.scansToStart({ heldRows: 0, readAheadRows: 200_000, maxConcurrentScans: 1, maxPage: 65_536 });
+    const [scan] = d.scansToStart({
+      heldRows: 0,
+      readAheadRows: 200_000,
+      maxConcurrentScans: 1,
+      maxPage: 65_536,
+    });
     expect(scan!.limit).toBe(65_536);
     const cursors = d.cursors;
     const batches = d.onPage(
@@ -122,7 +127,13 @@ describe('claim inputs and results', () => {
     name: 'tagger',
     inputs: ['id', 'title'],
     output: { attribute: 'tags', kind: 'tags', version: 'v1' },
-    filter: ['Or', [['tags_v', 'NotEq', 'v1'], ['tags_v', 'Eq', null]]],
+    filter: [
+      'Or',
+      [
+        ['tags_v', 'NotEq', 'v1'],
+        ['tags_v', 'Eq', null],
+      ],
+    ],
     worker: { dispatch: 'pull', batchSize: 64, timeoutSeconds: 30 },
   };
 
@@ -147,7 +158,10 @@ describe('claim inputs and results', () => {
     const input = rangeClaim(ints(1, 200), 4);
     expect(input.parts).toHaveLength(1);
     // Discovery's numbered batch ids travel as a prefix and the first number.
-    expect(input.parts![0]).toMatchObject({ batchIds: { prefix: 'a1b2c3d4-', from: 1000 }, lastIds: [64, 128, 192, 200] });
+    expect(input.parts![0]).toMatchObject({
+      batchIds: { prefix: 'a1b2c3d4-', from: 1000 },
+      lastIds: [64, 128, 192, 200],
+    });
     expect(claimBatches(input).map((b) => [b.batchId, b.range, b.rows])).toEqual([
       ['a1b2c3d4-1000', { afterId: null, lastId: 64 }, 64],
       ['a1b2c3d4-1001', { afterId: 64, lastId: 128 }, 64],
@@ -179,7 +193,12 @@ describe('claim inputs and results', () => {
         counts: { written: 64, skipped: 0, superseded: 0 },
       })),
     };
-    const resultBytes = JSON.stringify(packClaimReport(report, claimBatches(input).map((b) => b.batchId))).length;
+    const resultBytes = JSON.stringify(
+      packClaimReport(
+        report,
+        claimBatches(input).map((b) => b.batchId),
+      ),
+    ).length;
     // 16 batches of 64 rows: one UUID per batch in, one column entry per batch out.
     expect(inputBytes).toBeLessThan(900);
     expect(resultBytes).toBeLessThan(200);
@@ -208,7 +227,12 @@ describe('claim inputs and results', () => {
           counts: { written: 2, skipped: 0, superseded: 0 },
           rowFailures: [{ type: 'RowRejected', message: 'no', rowIds: [7] }],
         },
-        { batchId: 'b3', status: 'failed', ms: 4, failure: { type: 'HandlerFailed', message: 'x', batchRowIds: [9] } },
+        {
+          batchId: 'b3',
+          status: 'failed',
+          ms: 4,
+          failure: { type: 'HandlerFailed', message: 'x', batchRowIds: [9] },
+        },
       ],
       attempt: 2,
     };

@@ -64,7 +64,10 @@ export interface PackedClaimReport {
 }
 
 /** Packs a report whose outcomes are a prefix of `batchIds` (in order); else returns it as it is. */
-export function packClaimReport(report: ClaimReport, batchIds: readonly string[]): PackedClaimReport | ClaimReport {
+export function packClaimReport(
+  report: ClaimReport,
+  batchIds: readonly string[],
+): PackedClaimReport | ClaimReport {
   const { outcomes } = report;
   if (outcomes.some((o, i) => o.batchId !== batchIds[i])) return report;
   const counts: Record<string, number[]> = {};

@@ -91,7 +91,12 @@ export async function runClaim<B extends { batchId: string }, R, C>(
         return;
       }
       const details = prepared && stages.failureDetails ? stages.failureDetails(batch, prepared.value) : {};
-      progress.outcomes.push({ batchId: batch.batchId, status: 'failed', ms, failure: { ...failure, ...details } });
+      progress.outcomes.push({
+        batchId: batch.batchId,
+        status: 'failed',
+        ms,
+        failure: { ...failure, ...details },
+      });
     }
     beat();
   };

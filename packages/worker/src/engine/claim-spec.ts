@@ -17,7 +17,8 @@ const MAX_CACHED_SPECS = 256;
 
 /** The lookup over a Temporal client (the activity Context's, pull or push). */
 export function claimSpecLookupVia(client: Client): ClaimSpecLookup {
-  return (workflowId, fingerprint) => client.workflow.getHandle(workflowId).query(claimSpecQuery, fingerprint);
+  return (workflowId, fingerprint) =>
+    client.workflow.getHandle(workflowId).query(claimSpecQuery, fingerprint);
 }
 
 export class ClaimSpecCache {
