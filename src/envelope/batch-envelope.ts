@@ -299,7 +299,18 @@ export class BatchEnvelope<P> {
     const suspect = claim.batches.find((b) => !finished.has(b.batchId));
     if (suspect) {
       suspect.attempts = suspect.maxAttempts - 1; // the claim used the whole policy on it
-      report.outcomes = [...report.outcomes, { batchId: suspect.batchId, status: 'failed', ms: 0, failure }];
+      // A retried claim named the rows of the batch it computed first: pin the suspect to them.
+      const running = progress?.running;
+      const rows = running?.batchId === suspect.batchId ? running.batchRowIds : undefined;
+      report.outcomes = [
+        ...report.outcomes,
+        {
+          batchId: suspect.batchId,
+          status: 'failed',
+          ms: 0,
+          failure: rows ? { ...failure, batchRowIds: rows } : failure,
+        },
+      ];
     }
     return this.onClaimReport(report, nowMs);
   }

@@ -101,6 +101,29 @@ describe('range batches on the worker', () => {
     expect(left).toBe(3); // 3 (left the filter), 24, 25
   });
 
+  it('a retried claim counts the rows its earlier attempt wrote as written, once, and names the batch it computes first', async () => {
+    const ns = `ranges-rerun-${Date.now()}`;
+    await seed(ns, [1, 2, 3, 4, 5, 6, 7, 8]);
+    // The first attempt wrote 1..4 and died before its heartbeat said so.
+    await store.patchRows(ns, [1, 2, 3, 4].map((id) => ({ id, tags: ['tag'], tags_v: 'v1' })) as never);
+    const beats: unknown[] = [];
+    const report = await runFunctionClaimWith(
+      store,
+      claimOf(ns, [
+        { afterId: null, lastId: 4, rows: 4 },
+        { afterId: 4, lastId: 8, rows: 4 },
+      ]),
+      async (req: RunBatchRequest) => req.rows.map((r) => ({ id: r.id, value: ['tag'] })),
+      { attempt: 2, heartbeat: (p) => beats.push(p) },
+    );
+    expect(report.outcomes.map((o) => (o.status === 'done' ? o.counts : o))).toEqual([
+      { written: 4, skipped: 0, superseded: 0 },
+      { written: 4, skipped: 0, superseded: 0 },
+    ]);
+    // Its first heartbeat names the batch it computes first, with the rows resolved (none left).
+    expect(beats[0]).toEqual({ claimId: 'c1', outcomes: [], running: { batchId: 'b1', batchRowIds: [] } });
+  });
+
   it('a range that fails as a whole names the rows it resolved', async () => {
     const ns = `ranges-fail-${Date.now()}`;
     await seed(ns, [1, 2, 3, 4, 5]);

@@ -121,6 +121,38 @@ describe('functionPayloadOps', () => {
   });
 });
 
+describe('a claim that dies on a range batch', () => {
+  it('pins the suspect range to the rows its retried attempt said it computes, so a crashing row is isolated', () => {
+    const env = new BatchEnvelope<FunctionBatchPayload>(
+      functionPayloadOps,
+      {
+        maxInFlightClaims: 1,
+        retry: { maxAttempts: 2, initialBackoffSeconds: 0, maxBackoffSeconds: 0 },
+        ...DEFAULT_CLAIM_SIZING,
+      },
+      'run',
+    );
+    env.add([
+      { batchId: 'b1', rows: 2, payload: { namespace: 'ns', afterId: null, lastId: 2 } },
+      { batchId: 'b2', rows: 3, payload: { namespace: 'ns', afterId: 2, lastId: 9 } },
+    ]);
+    const [dispatch] = env.plan(0, { paused: false, draining: false });
+    if (dispatch?.kind !== 'dispatch') throw new Error('expected a dispatch');
+    expect(dispatch.claim.batches).toHaveLength(1);
+    const commands = env.onClaimFailed(
+      dispatch.claim.claimId,
+      { type: 'ClaimLost', message: 'heartbeat timeout' },
+      { claimId: dispatch.claim.claimId, outcomes: [], running: { batchId: 'b1', batchRowIds: [1, 2] } },
+      1,
+    );
+    expect(commands.map((c) => c.kind)).toEqual(['split']);
+    expect(env.state.waiting.slice(0, 2).map((b) => b.payload)).toEqual([
+      { namespace: 'ns', ids: [1], fromRange: true },
+      { namespace: 'ns', ids: [2], fromRange: true },
+    ]);
+  });
+});
+
 describe('claim inputs and results', () => {
   const spec: FunctionClaimSpec = {
     k8sNamespace: 'default',

@@ -43,6 +43,12 @@ export interface ClaimReport {
    * heartbeat timeout, mostly) and Temporal retried the claim (the workflow counts them, ADR 0060).
    */
   attempt?: number;
+  /**
+   * Heartbeats of a retried claim only: the batch it computes first and, for a range batch, the
+   * rows it resolved — so a claim that dies on it (a row that crashes the worker) still pins that
+   * batch to its rows and the envelope can isolate them (docs/adr/0100).
+   */
+  running?: { batchId: string; batchRowIds?: (string | number)[] };
 }
 
 /**
@@ -133,7 +139,8 @@ export function claimProgressFrom(details: unknown, claimId: string): ClaimRepor
   if (!details || typeof details !== 'object') return undefined;
   const d = details as Partial<ClaimReport>;
   if (d.claimId !== claimId || !Array.isArray(d.outcomes)) return undefined;
-  return { claimId, outcomes: d.outcomes };
+  const running = d.running && typeof d.running.batchId === 'string' ? { running: d.running } : {};
+  return { claimId, outcomes: d.outcomes, ...running };
 }
 
 /**

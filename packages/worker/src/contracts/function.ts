@@ -309,6 +309,12 @@ export type FunctionClaimBatch =
       /** Rows discovery counted in the range (the resolve is bounded by rangeResolveLimit). */
       rows: number;
       ids?: undefined;
+      /**
+       * The claim ran before (a retried attempt): rows of the range that no longer need work were
+       * most likely written by that attempt and count as written (only this Function writes its
+       * attribute, ADR 0070, and no other batch of the pass holds the range).
+       */
+      rerun?: boolean;
     };
 
 /** Input of one batch (pull or push): ids or a range only; inputs are read by the worker. */

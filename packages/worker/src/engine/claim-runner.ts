@@ -102,6 +102,8 @@ export async function runClaim<B extends { batchId: string }, R, C>(
   };
 
   let preparing = todo[0] ? settle(stages.prepare(todo[0])) : undefined;
+  /** A retried claim says which batch it computes first, with its rows (ClaimReport.running). */
+  let announce = (options.attempt ?? 1) > 1 && stages.failureDetails !== undefined;
   /** The previous batch's write: outcomes are recorded in claim order, one write at a time. */
   let finishing: Promise<void> = Promise.resolve();
   /** When the handler slot became free: a batch's `ms` is the slot time it took. */
@@ -118,6 +120,18 @@ export async function runClaim<B extends { batchId: string }, R, C>(
         slotFreeAt = now();
         if (systemic) break;
         continue;
+      }
+      if (announce) {
+        announce = false;
+        const details = stages.failureDetails!(batch, prepared.value);
+        options.heartbeat?.({
+          claimId,
+          outcomes: [...progress.outcomes],
+          running: {
+            batchId: batch.batchId,
+            ...(details.batchRowIds ? { batchRowIds: details.batchRowIds } : {}),
+          },
+        });
       }
       const computed = await settle(stages.compute(batch, prepared.value));
       const ms = Math.round(now() - slotFreeAt);

@@ -184,15 +184,17 @@ export function functionBatchStages(store: StoreClient, compute: BatchCompute) {
     async prepare(input: FunctionBatchInput): Promise<PreparedBatch> {
       const { rows, observedVersion, fingerprints, doneSinceDiscovery } = await readBatchRows(store, input);
       if (input.range) {
-        // A range cannot tell rows an earlier attempt wrote from rows that were never work: rows
-        // discovery counted and the read no longer found are skipped (docs/adr/0100).
+        // Rows discovery counted that no longer need work: in a retried claim, written by its
+        // earlier attempt (counted once, as the id-list path counts them); else done or gone
+        // meanwhile, skipped (docs/adr/0100).
+        const gone = Math.max(0, input.rows - rows.length);
         return {
           input,
           rows,
           observedVersion,
           fingerprints,
-          skipped: Math.max(0, input.rows - rows.length),
-          alreadyWritten: 0,
+          skipped: input.rerun ? 0 : gone,
+          alreadyWritten: input.rerun ? gone : 0,
         };
       }
       const missing = input.ids!.length - rows.length - doneSinceDiscovery;
@@ -293,7 +295,9 @@ export function runFunctionClaimWith(
       }
     : unlimitedCompute;
   const stagesFor = (namespace: string) => functionBatchStages(storeFor(namespace), compute);
-  const batchInput = (b: FunctionClaimBatch): FunctionBatchInput => ({ ...b, spec });
+  const rerun = (options.attempt ?? 1) > 1;
+  const batchInput = (b: FunctionClaimBatch): FunctionBatchInput =>
+    b.range && rerun ? { ...b, rerun, spec } : { ...b, spec };
   return runClaim(
     input.claimId,
     claimBatches(input),
