@@ -33,6 +33,7 @@ import {
   claimParts,
   claimSpecFingerprint,
   claimSpecQuery,
+  isRangePayload,
   discoverNowSignal,
   promoteRolloutUpdate,
   functionCarriedStateSchema,
@@ -63,6 +64,7 @@ import {
   BatchEnvelope,
   DEFAULT_CLAIM_SIZING,
   type Claim,
+  type EnvelopeBatch,
   type EnvelopeCommand,
   type EnvelopeSettings,
 } from '../envelope/batch-envelope.js';
@@ -765,13 +767,18 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       cleanupsRunning === 0
     ) {
       await condition(allHandlersFinished);
+      // Untouched range batches are not carried: their rows still match, and the next run's pass
+      // finds them again — the hand-over stays small whatever the read-ahead (docs/adr/0100).
+      const carried = carriedEnvelope(envelope);
+      const waiting = carried.waiting.filter((b) => !freshRange(b));
       const next: FunctionWorkflowInput = {
         spec: desired,
         state: {
           ...state,
-          envelope: carriedEnvelope(envelope),
+          envelope: { ...carried, waiting },
           // A pass cut short by the hand-over resumes at once in the next run.
-          discoveryRequested: state.discoveryRequested || discovery.passActive,
+          discoveryRequested:
+            state.discoveryRequested || discovery.passActive || waiting.length < carried.waiting.length,
         },
         batchesPerRun: input.batchesPerRun,
       };
@@ -784,6 +791,11 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       [!discovery.passActive && !holding && !draining ? nextPassAtMs : undefined, envelope.nextWakeAtMs(now)],
     );
   }
+}
+
+/** A range batch as discovery cut it: never dispatched and failed, split or delayed. */
+function freshRange(b: EnvelopeBatch<FunctionBatchPayload>): boolean {
+  return isRangePayload(b.payload) && b.attempts === 0 && b.splitDepth === 0 && b.notBeforeMs === undefined;
 }
 
 /** An update validator's refusal: the reason reaches the caller, nothing reaches history. */
