@@ -2,7 +2,14 @@
 // at most `maxConcurrentScans` scans at once, and a read-ahead bounded in rows, so the workflow
 // holds at most about 2 × (claims in flight × rows per claim) ids whatever the namespace size.
 // The workflow runs the scans it is told to and feeds the pages back.
-import { isRangePayload, type FunctionBatchPayload, type RowId } from '../contracts/function.js';
+import {
+  isRangePayload,
+  packRowIds,
+  unpackRowIds,
+  type FunctionBatchPayload,
+  type PackedRowIds,
+  type RowId,
+} from '../contracts/function.js';
 import type { BatchIn, PayloadOps } from './batch-envelope.js';
 
 /** Largest discovery page of ids, whatever the free read-ahead. */
@@ -21,7 +28,7 @@ export const RANGE_READ_AHEAD_ROWS = 2 * MAX_RANGE_DISCOVERY_PAGE;
  */
 export interface RangeCuts {
   afterId: RowId | null;
-  lastIds: RowId[];
+  lastIds: PackedRowIds;
   rows: number;
   batchSize: number;
 }
@@ -35,7 +42,7 @@ export function cutRanges(afterId: RowId | null, ids: readonly RowId[], batchSiz
   const lastIds: RowId[] = [];
   for (let i = batchSize - 1; i < ids.length + batchSize - 1; i += batchSize)
     lastIds.push(ids[Math.min(i, ids.length - 1)]!);
-  return { afterId, lastIds, rows: ids.length, batchSize };
+  return { afterId, lastIds: packRowIds(lastIds), rows: ids.length, batchSize };
 }
 
 /** Rows of range i of a cut. */
@@ -139,7 +146,7 @@ export class FunctionDiscovery {
       // Ranges: a pass starts only when no range-born work is held (the workflow's rule), so
       // nothing held can lie inside them (docs/adr/0100).
       let afterId = page.cuts.afterId;
-      return page.cuts.lastIds.map((lastId, i) => {
+      return unpackRowIds(page.cuts.lastIds).map((lastId, i) => {
         this.batchSeq += 1;
         const payload: FunctionBatchPayload = { namespace, afterId, lastId };
         afterId = lastId;

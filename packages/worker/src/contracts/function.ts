@@ -321,6 +321,61 @@ export type FunctionClaimBatch =
 export type FunctionBatchInput = FunctionClaimBatch & { spec: FunctionClaimSpec };
 
 /**
+ * Row ids in history's shortest form: canonical lowercase UUIDs as 22 base64url characters each,
+ * back to back (36 + 3 bytes of JSON each otherwise); any other ids as they are.
+ */
+export type PackedRowIds = RowId[] | { uuids: string };
+
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+export function packRowIds(ids: readonly RowId[]): PackedRowIds {
+  if (ids.length === 0 || !ids.every((id) => typeof id === 'string' && CANONICAL_UUID.test(id)))
+    return [...ids];
+  let out = '';
+  for (const id of ids as string[]) {
+    const hex = id.replace(/-/g, '');
+    // 128 bits as 22 six-bit digits: 21 full ones, then the last 2 bits padded with zeros.
+    let bits = 0;
+    let acc = 0;
+    for (const ch of hex) {
+      acc = (acc << 4) | parseInt(ch, 16);
+      bits += 4;
+      if (bits >= 6) {
+        bits -= 6;
+        out += BASE64URL[(acc >> bits) & 63];
+        acc &= (1 << bits) - 1;
+      }
+    }
+    out += BASE64URL[(acc << (6 - bits)) & 63];
+  }
+  return { uuids: out };
+}
+
+export function unpackRowIds(packed: PackedRowIds): RowId[] {
+  if (Array.isArray(packed)) return packed;
+  const ids: RowId[] = [];
+  for (let at = 0; at + 22 <= packed.uuids.length; at += 22) {
+    let hex = '';
+    let bits = 0;
+    let acc = 0;
+    for (const ch of packed.uuids.slice(at, at + 22)) {
+      acc = (acc << 6) | BASE64URL.indexOf(ch);
+      bits += 6;
+      while (bits >= 4 && hex.length < 32) {
+        bits -= 4;
+        hex += ((acc >> bits) & 15).toString(16);
+        acc &= (1 << bits) - 1;
+      }
+    }
+    ids.push(
+      `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
+    );
+  }
+  return ids;
+}
+
+/**
  * Consecutive range batches of one namespace, each starting where the previous ended: batch i is
  * (i === 0 ? afterId : lastIds[i-1], lastIds[i]] with rows[i] rows. Ids appear once (docs/adr/0100).
  */
@@ -329,8 +384,9 @@ export interface FunctionRangeChain {
   afterId: RowId | null;
   /** The batch ids, or `{prefix, from}` for `${prefix}${from}`, `${prefix}${from + 1}`, … (discovery's). */
   batchIds: string[] | { prefix: string; from: number };
-  lastIds: RowId[];
-  rows: number[];
+  lastIds: PackedRowIds;
+  /** Rows per batch; one number when every batch has as many. */
+  rows: number | number[];
 }
 
 /**
@@ -361,12 +417,12 @@ export function claimBatches(input: FunctionClaimInput): FunctionClaimBatch[] {
     }
     let afterId = part.afterId;
     const ids = part.batchIds;
-    for (const [i, lastId] of part.lastIds.entries()) {
+    for (const [i, lastId] of unpackRowIds(part.lastIds).entries()) {
       out.push({
         batchId: Array.isArray(ids) ? ids[i]! : `${ids.prefix}${ids.from + i}`,
         namespace: part.namespace,
         range: { afterId, lastId },
-        rows: part.rows[i] ?? 0,
+        rows: typeof part.rows === 'number' ? part.rows : (part.rows[i] ?? 0),
       });
       afterId = lastId;
     }
@@ -378,7 +434,14 @@ export function claimBatches(input: FunctionClaimInput): FunctionClaimBatch[] {
 export function claimParts(
   batches: readonly { batchId: string; rows: number; payload: FunctionBatchPayload }[],
 ): NonNullable<FunctionClaimInput['parts']> {
-  const parts: NonNullable<FunctionClaimInput['parts']> = [];
+  type Open = {
+    namespace: string;
+    afterId: RowId | null;
+    batchIds: string[];
+    lastIds: RowId[];
+    rows: number[];
+  };
+  const parts: ({ batchId: string; namespace: string; ids: RowId[] } | Open)[] = [];
   for (const { batchId, rows, payload } of batches) {
     if (!isRangePayload(payload)) {
       parts.push({ batchId, namespace: payload.namespace, ids: payload.ids });
@@ -392,7 +455,7 @@ export function claimParts(
       payload.afterId !== null &&
       sameId(last.lastIds[last.lastIds.length - 1]!, payload.afterId)
     ) {
-      (last.batchIds as string[]).push(batchId);
+      last.batchIds.push(batchId);
       last.lastIds.push(payload.lastId);
       last.rows.push(rows);
     } else
@@ -404,9 +467,18 @@ export function claimParts(
         rows: [rows],
       });
   }
-  // Discovery numbers its batches in order: a run of them is a prefix and the first number.
-  for (const part of parts) if ('lastIds' in part) part.batchIds = numberedRun(part.batchIds as string[]);
-  return parts;
+  // Discovery numbers its batches in order: a run of them is a prefix and the first number; UUIDs
+  // travel packed, and rows once when every batch has as many.
+  return parts.map((part) =>
+    'lastIds' in part
+      ? {
+          ...part,
+          batchIds: numberedRun(part.batchIds),
+          lastIds: packRowIds(part.lastIds),
+          rows: part.rows.every((n) => n === part.rows[0]) ? part.rows[0]! : part.rows,
+        }
+      : part,
+  );
 }
 
 function numberedRun(ids: string[]): FunctionRangeChain['batchIds'] {
