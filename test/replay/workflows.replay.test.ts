@@ -27,7 +27,17 @@ describe('workflow replay (function, pipeline, reconcile)', () => {
     // copies; a history is re-recorded when the code it was recorded from is replaced).
     // Function: claims, pause, push dispatch, a poison split inside a multi-batch claim, a degraded
     // (systemic) stretch, replayed dead letters, canary, and a chain of continue-as-new runs.
-    for (const label of ['claims', 'pause', 'push', 'poison-split', 'degraded', 'poison-replay', 'canary'])
+    // Range claims with the spec by fingerprint (docs/adr/0100): the `range-claims` patch's new path.
+    for (const label of [
+      'claims',
+      'pause',
+      'push',
+      'poison-split',
+      'degraded',
+      'poison-replay',
+      'canary',
+      'ranges',
+    ])
       expect(files.some((f) => f.startsWith(`function-v2-${label}-`))).toBe(true);
     expect(files.filter((f) => f.startsWith('function-v2-continue-as-new-')).length).toBeGreaterThanOrEqual(
       2,
