@@ -35,7 +35,7 @@ import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { getFunctionStatus, startOrUpdateFunction } from '../src/client/function-client.js';
-import type { ClaimReport } from '../src/contracts/claims.js';
+import type { ClaimReport, PackedClaimReport } from '../src/contracts/claims.js';
 import {
   ORCHESTRATOR_TASK_QUEUE,
   RUN_FUNCTION_CLAIM_ACTIVITY,
@@ -247,10 +247,10 @@ type HistoryEvent = NonNullable<History['events']>[number];
 const CLAIM_ACTIVITY = RUN_FUNCTION_CLAIM_ACTIVITY;
 
 /** A claim's result payload (JSON) from history. */
-function claimResult(data: Uint8Array | null | undefined): ClaimReport | undefined {
+function claimResult(data: Uint8Array | null | undefined): ClaimReport | PackedClaimReport | undefined {
   if (!data) return undefined;
   try {
-    return JSON.parse(Buffer.from(data).toString('utf8')) as ClaimReport;
+    return JSON.parse(Buffer.from(data).toString('utf8')) as ClaimReport | PackedClaimReport;
   } catch {
     return undefined;
   }
@@ -320,9 +320,12 @@ async function historyStats(client: Client, workflowId: string): Promise<History
           scheduleToStart += st - s.at;
           startToClose += at - st;
           const result = claimResult(event.activityTaskCompletedEventAttributes.result?.payloads?.[0]?.data);
-          for (const o of result?.outcomes ?? []) {
+          // Current claims come back packed (docs/adr/0100): one ms per finished batch.
+          const batchMs =
+            result && 'outcomes' in result ? result.outcomes.map((o) => o.ms) : (result?.ms ?? []);
+          for (const ms of batchMs) {
             stats.handlerBatches += 1;
-            stats.batchWorkMs += o.ms;
+            stats.batchWorkMs += ms;
           }
         } else if (s?.type === 'discoverRows') {
           discoverTotal += at - s.at;
