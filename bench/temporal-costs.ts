@@ -22,10 +22,14 @@
 // polls, and the workers' claimSpec queries — one per worker process and spec, docs/adr/0100).
 // Heartbeats are billed too and are not in history either; they are bounded from it
 // (`claimHeartbeats`): the Core SDK sends an activity's first heartbeat at once and then at most one
-// per throttle interval, 0.8 × its heartbeatTimeout (the scheduled event's), so an attempt that ran
-// d ms sends at most 1 + ⌊d / throttle⌋; an attempt before the last one (its started event is not
-// in history) is counted as 1. Activities scheduled without a heartbeat timeout never heartbeat.
+// per throttle interval, 0.8 × its heartbeatTimeout (the scheduled event's); a claim heartbeats
+// first after CLAIM_HEARTBEAT_EVERY_MS (2 s, its quiet time), and a retried attempt once at its
+// start (docs/adr/0100). So an attempt that ran d ms sends at most (retried ? 1 : 0) +
+// (d < 2 s ? 0 : 1 + ⌊(d − 2 s) / throttle⌋); an attempt before the last one (its started event is
+// not in history) counts 1 + ⌊its lease / throttle⌋ at most — here 1, as it is rare and short
+// (lost within the heartbeat timeout). Activities scheduled without a heartbeat timeout never do.
 import type { Client } from '@temporalio/client';
+import { CLAIM_HEARTBEAT_EVERY_MS } from '../src/contracts/claims.js';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 
 type HistoryEvent = NonNullable<History['events']>[number];
@@ -82,7 +86,12 @@ export function claimHeartbeats(events: readonly HistoryEvent[]): number {
     const run = started.get(scheduledId);
     if (throttle === undefined || !run) continue;
     const durationMs = Math.max(0, (ms(e.eventTime) ?? run.atMs) - run.atMs);
-    beats += run.attempt - 1 + 1 + Math.floor(durationMs / throttle);
+    const retried = run.attempt > 1 ? 1 : 0;
+    const afterQuiet =
+      durationMs < CLAIM_HEARTBEAT_EVERY_MS
+        ? 0
+        : 1 + Math.floor((durationMs - CLAIM_HEARTBEAT_EVERY_MS) / throttle);
+    beats += run.attempt - 1 + retried + afterQuiet;
   }
   return beats;
 }

@@ -96,11 +96,14 @@ describe('uuidForId', () => {
 describe('claimHeartbeats', () => {
   const at = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
   it.each([
+    // why: a claim heartbeats first after its 2 s quiet time: a 1.5 s claim sends none
+    ['a claim within its quiet time', 1_500, 1, 0],
     // why: the first heartbeat goes out at once; a 3 s claim under an 8 s throttle sends one
-    ['a short claim', 3_000, 1, 1],
+    ['a 3 s claim', 3_000, 1, 1],
     // why: after the first, at most one per 0.8 × heartbeatTimeout (8 s for 10 s)
     ['a 20 s claim', 20_000, 1, 3],
-    // why: earlier attempts (not in history) count one each
+    // why: earlier attempts (not in history) count one each, and a retried attempt announces its
+    // first batch once
     ['a claim on its third attempt', 1_000, 3, 3],
   ])('%s', (_name, durationMs, attempt, expected) => {
     const events = [

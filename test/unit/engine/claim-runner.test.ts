@@ -93,10 +93,31 @@ describe('runClaim', () => {
     const report = await runClaim('c1', batches(3), s, {
       resumeFrom,
       heartbeat: (p) => beats.push(p.outcomes.length),
+      quietMs: 0,
     });
     expect(log.some((l) => l.endsWith(' b1'))).toBe(false);
     expect(report.outcomes.map((o) => o.batchId)).toEqual(['b1', 'b2', 'b3']);
     expect(beats).toEqual([2, 3]);
+  });
+
+  it('sends no heartbeat in a claim that ends within its quiet time (one billed action, not two)', async () => {
+    const { s } = stages();
+    let clock = 0;
+    const beats: number[] = [];
+    const heartbeat = (p: ClaimReport) => beats.push(p.outcomes.length);
+    // Each batch takes 400 ms of the claim's clock.
+    const timed: typeof s = {
+      ...s,
+      finish: async (b, p, c) => {
+        clock += 400;
+        return s.finish(b, p, c);
+      },
+    };
+    await runClaim('c1', batches(3), timed, { heartbeat, now: () => clock });
+    expect(beats).toEqual([]);
+    // Past the quiet time (2 s by default), progress is reported after each batch again.
+    await runClaim('c2', batches(8), timed, { heartbeat, now: () => clock });
+    expect(beats).toEqual([5, 6, 7, 8]);
   });
 
   it('stops between batches when cancelled', async () => {

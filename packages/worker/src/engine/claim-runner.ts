@@ -35,6 +35,13 @@ export interface ClaimRunOptions {
   resumeFrom?: ClaimReport | undefined;
   heartbeat?: (progress: ClaimReport) => void;
   heartbeatEveryMs?: number;
+  /**
+   * No progress heartbeat in a claim's first this-many ms (default: heartbeatEveryMs). Temporal
+   * bills each heartbeat that reaches the server and sends the first at once, so a claim shorter
+   * than this costs one action instead of two; a retry of it recomputes nothing all the same
+   * (written rows no longer match, and count as written: docs/adr/0100).
+   */
+  quietMs?: number;
   /** The activity attempt running the claim; reported when > 1 (an earlier attempt was lost). */
   attempt?: number | undefined;
   /** Aborted when the claim is cancelled: the run stops between batches and rethrows. */
@@ -64,6 +71,8 @@ export async function runClaim<B extends { batchId: string }, R, C>(
   const finished = new Set(progress.outcomes.map((o) => o.batchId));
   const todo = batches.filter((b) => !finished.has(b.batchId));
   const beat = () => options.heartbeat?.({ claimId, outcomes: [...progress.outcomes] });
+  const startedAt = now();
+  const quietMs = options.quietMs ?? options.heartbeatEveryMs ?? CLAIM_HEARTBEAT_EVERY_MS;
   // A long batch must not look like a dead worker: beat on a timer as well.
   const timer = options.heartbeat
     ? setInterval(beat, options.heartbeatEveryMs ?? CLAIM_HEARTBEAT_EVERY_MS)
@@ -98,7 +107,7 @@ export async function runClaim<B extends { batchId: string }, R, C>(
         failure: { ...failure, ...details },
       });
     }
-    beat();
+    if (now() - startedAt >= quietMs) beat();
   };
 
   let preparing = todo[0] ? settle(stages.prepare(todo[0])) : undefined;
