@@ -23,8 +23,13 @@
 // server's carry a dev_ prefix, plus PostgreSQL's commits and rows written per 1,000 rows and
 // cluster_vs_dev_noop. Without --temporal the phases and keys of before are unchanged.
 //
+// `--store-lag` starts the store with the lag profile (src/store/lag-profile.ts, ADR 0098): writes
+// past a small outstanding-write budget stay invisible until a slow indexer reaches them. Each
+// seed is waited on until indexed, so only the Function's own writes lag; the JSON line gains
+// `store_lag: true`. Without it the store, the phases and the keys are those of before.
+//
 // Usage: npm run bench:function [-- --rows N] [--slow-rows N] [--noop-in-flight N] [--timeout-s S]
-//                               [--uuid-rows N] [--temporal dev|cluster]
+//                               [--uuid-rows N] [--temporal dev|cluster] [--store-lag]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -48,7 +53,8 @@ import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/tempo
 import { runFunctionWorker, type FunctionHandler } from '../src/sdk/function-worker.js';
 import { runFunctionBatchWith } from '../packages/worker/src/engine/function-batch.js';
 import { createStoreClient, type StoreClient } from '../src/store/client.js';
-import { seedProducts } from '../src/store/seed.js';
+import { seedProducts, type SeedOptions } from '../src/store/seed.js';
+import { storeLagArgs, waitUntilIndexed } from '../src/store/lag-profile.js';
 import { parseTemporalKind } from '../src/cli/commands/dev.js';
 import {
   dropClusterDatabases,
@@ -64,6 +70,8 @@ import { arg } from './args.js';
 import { startStoreChild, waitForPollers } from './servers.js';
 
 const ROWS = arg('rows', 100_000);
+/** Start the store with the index-lag profile (--store-lag). */
+const STORE_LAG = process.argv.includes('--store-lag');
 /** The slow phase runs at ~1,280 rows/s: 100k rows is enough to measure it, at any --rows. */
 const SLOW_ROWS = arg('slow-rows', Math.min(ROWS, 100_000));
 const NOOP_BATCH = 64;
@@ -118,6 +126,12 @@ function track(child: ChildProcess, name: string): ChildProcess {
   return child;
 }
 
+/** Seeds a namespace; under --store-lag also waits until the store has indexed the seed. */
+async function seed(store: StoreClient, opts: SeedOptions): Promise<void> {
+  await seedProducts(store, opts);
+  if (STORE_LAG) await waitUntilIndexed(store, opts.namespace);
+}
+
 async function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -128,7 +142,9 @@ async function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<void>
 }
 
 async function startStore(): Promise<{ url: string; child: ChildProcess }> {
-  const store = await startStoreChild(['--memory'], { output: 'capture' });
+  const store = await startStoreChild(['--memory', ...(STORE_LAG ? storeLagArgs() : [])], {
+    output: 'capture',
+  });
   track(store.child, 'store');
   return store;
 }
@@ -613,7 +629,7 @@ async function runClusterPhases(ctx: {
     { name: 'temporal cluster', read: serverCpu },
   ];
   const ns = `bench-fn-cluster-${RUN_TAG}`;
-  await seedProducts(ctx.store, { namespace: ns, rows: ROWS });
+  await seed(ctx.store, { namespace: ns, rows: ROWS });
   const databases = [tcluster.database, tcluster.visibilityDatabase];
   const pgBefore = await postgresWriteCounters(tcluster.postgres, databases);
   const noop = await runTemporalPhase({
@@ -634,7 +650,7 @@ async function runClusterPhases(ctx: {
   let uuid: TemporalPhaseResult | undefined;
   if (UUID_ROWS > 0) {
     const uuidNs = `bench-fn-cluster-uuid-${RUN_TAG}`;
-    await seedProducts(ctx.store, { namespace: uuidNs, rows: UUID_ROWS, idKind: 'uuid' });
+    await seed(ctx.store, { namespace: uuidNs, rows: UUID_ROWS, idKind: 'uuid' });
     uuid = await runTemporalPhase({
       label: 'cluster-noop-uuid',
       client,
@@ -694,9 +710,9 @@ async function main(): Promise<void> {
       direct: `bench-fn-direct-${RUN_TAG}`,
     };
     t = performance.now();
-    await seedProducts(store, { namespace: ns.noop, rows: ROWS });
-    await seedProducts(store, { namespace: ns.slow, rows: SLOW_ROWS });
-    await seedProducts(store, { namespace: ns.direct, rows: ROWS });
+    await seed(store, { namespace: ns.noop, rows: ROWS });
+    await seed(store, { namespace: ns.slow, rows: SLOW_ROWS });
+    await seed(store, { namespace: ns.direct, rows: ROWS });
     const seeded = 2 * ROWS + SLOW_ROWS;
     const seedS = (performance.now() - t) / 1000;
     log(`seeded ${seeded} rows in 3 namespaces in ${round(seedS, 1)} s (${round(seeded / seedS)} rows/s)`);
@@ -810,7 +826,7 @@ async function main(): Promise<void> {
     if (UUID_ROWS > 0) {
       log(`\nphase 2b: no-op pull worker over ${UUID_ROWS} UUID-keyed rows`);
       const uuidNs = `bench-fn-uuid-${RUN_TAG}`;
-      await seedProducts(store, { namespace: uuidNs, rows: UUID_ROWS, idKind: 'uuid' });
+      await seed(store, { namespace: uuidNs, rows: UUID_ROWS, idKind: 'uuid' });
       uuidPhase = await runTemporalPhase({
         label: 'noop-uuid',
         client,
@@ -872,6 +888,7 @@ async function main(): Promise<void> {
     log(
       JSON.stringify({
         rows: ROWS,
+        ...(STORE_LAG ? { store_lag: true } : {}),
         slow_rows: SLOW_ROWS,
         noop_batch_size: NOOP_BATCH,
         noop_max_in_flight: NOOP_IN_FLIGHT,

@@ -19,8 +19,13 @@
 // Temporal faults become SIGKILL of one server process (started again after 1–10 s) and a
 // PostgreSQL connection reset (pg_terminate_backend on every connection to the cluster's databases).
 //
+// With --store-lag the store runs the lag profile (src/store/lag-profile.ts, ADR 0098): writes past
+// a small outstanding-write budget stay invisible until a slow indexer reaches them, and a store
+// restart makes everything visible again (the model's state is not durable; its writes are). The
+// seed is waited on until indexed; the JSON line gains `store_lag: true`.
+//
 // Usage: npm run chaos [-- --seed N] [--rows N] [--docs N] [--fault-rate R] [--kill-every-s S]
-//                      [--timeout-min M] [--skip-fault-free] [--temporal dev|cluster]
+//                      [--timeout-min M] [--skip-fault-free] [--temporal dev|cluster] [--store-lag]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +51,7 @@ import { resolveTemporalServer } from '../src/dev/temporal-cluster-binaries.js';
 import { terminateConnections } from '../src/dev/temporal-cluster-pg.js';
 import { parseTemporalKind } from '../src/cli/commands/dev.js';
 import { createStoreClient, type StoreClient } from '../src/store/client.js';
+import { storeLagArgs, waitUntilIndexed } from '../src/store/lag-profile.js';
 import { findRegressions, seededRandom, startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import {
   DIM,
@@ -76,6 +82,8 @@ const FAULT_RATE = arg('fault-rate', 0.05);
 const KILL_EVERY_S = arg('kill-every-s', 8);
 const TIMEOUT_MS = arg('timeout-min', 30) * 60_000;
 const SKIP_FAULT_FREE = process.argv.includes('--skip-fault-free');
+/** Start the store with the index-lag profile. */
+const STORE_LAG = process.argv.includes('--store-lag');
 const TEMPORAL_KIND = parseTemporalKind(
   process.argv.includes('--temporal') ? (process.argv[process.argv.indexOf('--temporal') + 1] ?? '') : 'dev',
 );
@@ -158,7 +166,16 @@ function spawnNode(name: string, args: string[], env: NodeJS.ProcessEnv, dir: st
 function startStore(dir: string, port: number): ManagedProcess {
   return spawnNode(
     'store',
-    [LAYER, 'store', 'serve', '--data', join(dir, 'store'), '--port', String(port)],
+    [
+      LAYER,
+      'store',
+      'serve',
+      '--data',
+      join(dir, 'store'),
+      '--port',
+      String(port),
+      ...(STORE_LAG ? storeLagArgs() : []),
+    ],
     {},
     dir,
   );
@@ -503,6 +520,7 @@ async function runPhase(c: Cluster, label: string, faults: boolean): Promise<Pha
     }));
     await c.direct.upsertRows(fnNamespace, rows as never);
   }
+  if (STORE_LAG) await waitUntilIndexed(c.direct, fnNamespace);
   const started = Date.now();
   const killer = faults ? startKilling(c, random) : undefined;
   if (faults) c.proxy.setRate(FAULT_RATE);
@@ -741,6 +759,7 @@ try {
   process.stdout.write(
     `${JSON.stringify({
       seed: SEED,
+      ...(STORE_LAG ? { store_lag: true } : {}),
       faults_injected: faultsInjected,
       kills: cluster.kills,
       postgres_resets: cluster.pgResets,

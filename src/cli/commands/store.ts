@@ -36,10 +36,7 @@ export function parseByteSize(flag: string, value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
   const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined)
-    throw new InvalidInputError(
-      flag,
-      `expected a size such as 65536, 64KiB, 128MiB or 2GB, got '${value}'`,
-    );
+    throw new InvalidInputError(flag, `expected a size such as 65536, 64KiB, 128MiB or 2GB, got '${value}'`);
   return Math.round(Number(m[1]) * unit);
 }
 
@@ -135,11 +132,26 @@ export function registerStoreCommands(program: Command): void {
       '--index-lag',
       "model the service's indexing lag: writes past the outstanding-write budget stay invisible to queries until indexed, and past the backpressure limit writes get 429",
     )
-    .option('--outstanding-write-budget <size>', 'with --index-lag: unindexed bytes queries still see (default 128MiB)')
-    .option('--backpressure-limit <size>', 'with --index-lag: unindexed bytes past which writes get 429 (default 2GB)')
-    .option('--index-mb-per-sec <n>', 'with --index-lag: indexer throughput per namespace in MB/s, 0 pauses it (default 32)')
-    .option('--write-rows-per-sec <n>', 'per-namespace write limit in rows/s, answered with 429 + Retry-After (service: 10000)')
-    .option('--write-mb-per-sec <n>', 'per-namespace write limit in MB/s, answered with 429 + Retry-After (service: 32)')
+    .option(
+      '--outstanding-write-budget <size>',
+      'with --index-lag: unindexed bytes queries still see (default 128MiB)',
+    )
+    .option(
+      '--backpressure-limit <size>',
+      'with --index-lag: unindexed bytes past which writes get 429 (default 2GB)',
+    )
+    .option(
+      '--index-mb-per-sec <n>',
+      'with --index-lag: indexer throughput per namespace in MB/s, 0 pauses it (default 32)',
+    )
+    .option(
+      '--write-rows-per-sec <n>',
+      'per-namespace write limit in rows/s, answered with 429 + Retry-After (service: 10000)',
+    )
+    .option(
+      '--write-mb-per-sec <n>',
+      'per-namespace write limit in MB/s, answered with 429 + Retry-After (service: 32)',
+    )
     .action(async (opts: StoreServeOptions) => {
       const lag = lagOptionsFromFlags(opts);
       const server = await startStoreServer({

@@ -87,6 +87,10 @@ export function requestRowCount(body: unknown): number {
   const colLen = (v: unknown): number =>
     typeof v === 'object' && v !== null ? len((v as Record<string, unknown>).id) : 0;
   return (
-    len(b.upsert_rows) + colLen(b.upsert_columns) + len(b.patch_rows) + colLen(b.patch_columns) + len(b.deletes)
+    len(b.upsert_rows) +
+    colLen(b.upsert_columns) +
+    len(b.patch_rows) +
+    colLen(b.patch_columns) +
+    len(b.deletes)
   );
 }

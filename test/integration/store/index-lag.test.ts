@@ -35,7 +35,11 @@ describe('with the indexer paused: the outstanding-write budget', () => {
   beforeAll(async () => {
     h = await startHarness({
       memory: true,
-      indexLag: { outstandingWriteBudgetBytes: 50_000, backpressureBytes: 10_000_000, indexBytesPerSecond: 0 },
+      indexLag: {
+        outstandingWriteBudgetBytes: 50_000,
+        backpressureBytes: 10_000_000,
+        indexBytesPerSecond: 0,
+      },
     });
   });
   afterAll(async () => {
@@ -77,7 +81,12 @@ describe('with the indexer paused: the outstanding-write budget', () => {
     expect(await visibleIds(ns)).not.toContain(100);
     // Indexing the first write slides the window over both later ones.
     h.server.store.lag!.index(bodyBytes({ upsert_rows: rows(0, 45) }));
-    const res = await ns.query({ rank_by: ['id', 'asc'], top_k: 1, filters: ['id', 'Eq', 100], include_attributes: ['n'] });
+    const res = await ns.query({
+      rank_by: ['id', 'asc'],
+      top_k: 1,
+      filters: ['id', 'Eq', 100],
+      include_attributes: ['n'],
+    });
     expect(res.rows).toEqual([{ id: 100, n: 7 }]);
   });
 
@@ -114,7 +123,11 @@ describe('with a running indexer', () => {
     h = await startHarness({
       memory: true,
       // 200 KB/s: 150 KB past a 20 KB budget takes well under a second to catch up.
-      indexLag: { outstandingWriteBudgetBytes: 20_000, backpressureBytes: 10_000_000, indexBytesPerSecond: 200_000 },
+      indexLag: {
+        outstandingWriteBudgetBytes: 20_000,
+        backpressureBytes: 10_000_000,
+        indexBytesPerSecond: 200_000,
+      },
     });
   });
   afterAll(async () => {
@@ -214,7 +227,9 @@ describe('write rate limits', () => {
     expect(waitMs).toBeGreaterThan(300);
     expect(waitMs).toBeLessThanOrEqual(500);
     expect(headers.get('retry-after')).toBe('1');
-    expect((err as Error).message).toMatch(/over the namespace's write rate limit \(100 rows\/s\); retry after \d+ ms/);
+    expect((err as Error).message).toMatch(
+      /over the namespace's write rate limit \(100 rows\/s\); retry after \d+ ms/,
+    );
     // Another namespace has its own budget.
     await h.tpuf.namespace(uniqueNamespace('rate-other')).write({ upsert_rows: rows(0, 10, 10) });
     await new Promise((r) => setTimeout(r, waitMs + 50));
