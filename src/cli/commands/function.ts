@@ -484,7 +484,7 @@ export function registerFunctionCommands(program: Command): void {
             doc.fn.spec.worker.dispatch === 'pull'
               ? 'a pull worker cannot be sampled from here: pass --rows-per-second (rows one worker call handles per second)'
               : 'no push worker URL (or no rows to sample): pass --push-url or --rows-per-second';
-          const p = plan.planFromCounts(
+          const p = plan.estimateFromCounts(
             spec,
             doc.fn.spec.scaling?.replicas?.max ?? 1,
             counts,

@@ -1,0 +1,28 @@
+// VectorStore: status only, from the probe activity's conditions (credential, endpoint, and in
+// keys mode the worker bearer). Pure.
+import type { VectorStore } from '../../api/vector-store.js';
+import { OperatorConditionType, OperatorReason, type ConditionInput } from '../reconcile-conditions.js';
+import type { ObservedState, ReconcilePlan, StoreProbe } from '../reconcile-types.js';
+import { parsedOrPlan, statusOnly, valid } from './planner-parts.js';
+
+export function planVectorStorePass(observed: ObservedState, probe: StoreProbe | undefined): ReconcilePlan {
+  const read = parsedOrPlan('VectorStore', observed);
+  if ('plan' in read) return read.plan;
+  const store = read.resource as VectorStore;
+  const notChecked = (type: string): ConditionInput => ({
+    type,
+    status: 'Unknown',
+    reason: OperatorReason.NotChecked,
+    message: 'not checked yet',
+  });
+  return statusOnly(
+    read.obj,
+    [
+      valid(),
+      probe?.credential ?? notChecked(OperatorConditionType.CredentialResolved),
+      probe?.endpoint ?? notChecked(OperatorConditionType.EndpointReachable),
+      ...(probe?.workerKey ? [probe.workerKey] : []),
+    ],
+    `${store.spec.endpoint.url} reachable; inbound auth ${store.spec.inboundAuth.mode}`,
+  );
+}
