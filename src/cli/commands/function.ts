@@ -12,7 +12,8 @@ import {
   setFunctionPaused,
   type FunctionRef,
 } from '../../client/function-client.js';
-import { loadConfig, type Config } from '../../config.js';
+import { type Config } from '../../config.js';
+import { loadCliConfig } from '../config.js';
 import type { FunctionStatus } from '../../contracts/function.js';
 import { functionWorkflowId } from '../../contracts/names.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
@@ -168,7 +169,7 @@ async function withFunction<T>(
   /** The fix to print when an activity the request ran failed (its cause is printed). */
   activityHint?: string,
 ): Promise<T> {
-  const config = loadConfig();
+  const config = loadCliConfig();
   const timeoutMs = callTimeoutMs(); // a bad LAYER_CLI_TIMEOUT_SECONDS fails before any connection
   const ref = { k8sNamespace: flags.namespace, name };
   const t = await connectTemporalClient(config);
@@ -238,7 +239,7 @@ async function watchStatus(
   name: string,
   flags: FunctionFlags & { json?: boolean; intervalMs: number },
 ): Promise<void> {
-  const config = loadConfig();
+  const config = loadCliConfig();
   const ref = { k8sNamespace: flags.namespace, name };
   const t = await connectTemporalClient(config);
   const query = () => {
@@ -439,7 +440,7 @@ export function registerFunctionCommands(program: Command): void {
             'pass the path of a Function manifest with -f',
           );
         }
-        const config = loadConfig();
+        const config = loadCliConfig();
         const store = createStoreClient({
           baseUrl: config.store.url,
           ...(config.store.apiKey ? { apiKey: config.store.apiKey } : {}),

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { getPipelineStatus, submitPipelineItems, type PipelineRef } from '../../client/pipeline-client.js';
-import { loadConfig, type Config } from '../../config.js';
+import { type Config } from '../../config.js';
+import { loadCliConfig } from '../config.js';
 import { pipelineWorkflowId } from '../../contracts/names.js';
 import {
   pipelineItemSchema,
@@ -206,7 +207,7 @@ async function withPipeline<T>(
   timeoutMs: number,
   fn: (t: TemporalClient, ref: PipelineRef) => Promise<T>,
 ): Promise<T> {
-  const config = loadConfig();
+  const config = loadCliConfig();
   const ref = { k8sNamespace: flags.namespace, name };
   const t = await connectTemporalClient(config);
   try {
@@ -222,7 +223,7 @@ async function watchStatus(
   name: string,
   flags: PipelineFlags & { json?: boolean; intervalMs: number },
 ): Promise<void> {
-  const config = loadConfig();
+  const config = loadCliConfig();
   const ref = { k8sNamespace: flags.namespace, name };
   const t = await connectTemporalClient(config);
   const query = () =>
