@@ -4,12 +4,13 @@
 // The steps live in ./kube/: observe, apply, status, store-probe; this file is the pass.
 //
 // Secrets: only the store probe reads one, and it returns conditions, never the value.
+import { ConditionReason, ConditionType } from '../api/conditions.js';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { FunctionRuntimeSpec } from '../contracts/function.js';
 import type { ReconcileRef } from '../contracts/reconcile.js';
 import { setFinalizer } from '../operator/finalizer.js';
-import { OperatorConditionType, OperatorReason } from '../operator/reconcile-conditions.js';
+
 import { planReconcilePass } from '../operator/reconcile/plan-pass.js';
 import type { EngineResult } from '../operator/reconcile-types.js';
 import type { OperatorSettings } from '../operator/settings.js';
@@ -122,9 +123,9 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
       applyFailure !== undefined
         ? {
             condition: {
-              type: OperatorConditionType.WorkflowReady,
+              type: ConditionType.WorkflowReady,
               status: 'Unknown',
-              reason: OperatorReason.ApplyFailed,
+              reason: ConditionReason.ApplyFailed,
               message: `objects could not be applied: ${applyFailure}`,
             },
           }
@@ -146,9 +147,9 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
             conditions: [
               ...plan.status.conditions,
               {
-                type: OperatorConditionType.Applied,
+                type: ConditionType.Applied,
                 status: 'False' as const,
-                reason: OperatorReason.ApplyFailed,
+                reason: ConditionReason.ApplyFailed,
                 message: applyFailure,
               },
             ],
@@ -163,7 +164,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
     if (applyFailure !== undefined) {
       // Reported in status; the watcher's resync (or the next event) tries again. Failing the run
       // makes the problem visible in the Temporal UI too.
-      throw ApplicationFailure.nonRetryable(`apply failed: ${applyFailure}`, OperatorReason.ApplyFailed);
+      throw ApplicationFailure.nonRetryable(`apply failed: ${applyFailure}`, ConditionReason.ApplyFailed);
     }
     // Status says EngineUnavailable; the activity's retries are the pass's retries.
     if (engineFailure !== undefined) throw engineFailure;

@@ -1,5 +1,6 @@
 // The pass's one status write, the Events for the transitions it made, and status.plan of a
 // paused Function. The status itself comes from the pure finalStatus; this file only writes it.
+import { ConditionReason, ConditionType } from '../../api/conditions.js';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Condition } from '../../api/common.js';
 import { pluralOf } from '../../api/crds.js';
@@ -7,7 +8,7 @@ import { GROUP, OPERATOR_FIELD_MANAGER, VERSION } from '../../api/group.js';
 import type { FunctionRuntimeSpec } from '../../contracts/function.js';
 import type { ReconcileRef } from '../../contracts/reconcile.js';
 import { estimateFromCounts, type FunctionPlan } from '../../operator/function-estimate.js';
-import { OperatorConditionType, OperatorReason, statusEvents } from '../../operator/reconcile-conditions.js';
+import { statusEvents } from '../../operator/reconcile-conditions.js';
 import { PLAN_RATE_ANNOTATION } from '../../operator/reconcile/workload-planner.js';
 import { finalStatus } from '../../operator/reconcile/status.js';
 import type { EngineResult, ReconcilePlan, StatusDraft } from '../../operator/reconcile-types.js';
@@ -23,9 +24,9 @@ export interface StatusDeps {
 export function engineUnavailable(message: string): EngineResult {
   return {
     condition: {
-      type: OperatorConditionType.WorkflowReady,
+      type: ConditionType.WorkflowReady,
       status: 'False',
-      reason: OperatorReason.EngineUnavailable,
+      reason: ConditionReason.EngineUnavailable,
       message,
     },
   };

@@ -1,10 +1,11 @@
 // The VectorStore probe: resolve its credential Secret (and in keys mode the worker bearer's),
 // make one cheap store call with it, and return conditions only. The key never leaves this file:
 // store errors are scrubbed of it before they become condition messages.
+import { ConditionReason, ConditionType } from '../../api/conditions.js';
 import type { VectorStore } from '../../api/vector-store.js';
 import { parseKind } from '../../api/parse.js';
 import type { ReconcileRef } from '../../contracts/reconcile.js';
-import { OperatorConditionType, OperatorReason } from '../../operator/reconcile-conditions.js';
+
 import type { StoreProbe } from '../../operator/reconcile-types.js';
 import type { OperatorSettings } from '../../operator/settings.js';
 import { createStoreClient } from '../../store/client.js';
@@ -33,26 +34,26 @@ export function createStoreProbe(clients: KubeClients, deps: StoreProbeDeps) {
     const ns = store.metadata.namespace ?? 'default';
     const name = auth.workerSecretName || deps.settings.releaseSecretName;
     const key = auth.workerSecretKey;
-    const type = OperatorConditionType.WorkerKeyResolved;
+    const type = ConditionType.WorkerKeyResolved;
     const secret = await readSecret(name, ns);
     if (secret === null)
       return {
         type,
         status: 'False',
-        reason: OperatorReason.SecretNotFound,
+        reason: ConditionReason.SecretNotFound,
         message: `keys mode: the worker bearer Secret ${ns}/${name} does not exist; create it with key ${key} (or set inboundAuth.workerSecretName)`,
       };
     if (secret.data?.[key] === undefined)
       return {
         type,
         status: 'False',
-        reason: OperatorReason.SecretKeyMissing,
+        reason: ConditionReason.SecretKeyMissing,
         message: `keys mode: Secret ${ns}/${name} has no key ${key}, the bearer workers and KEDA send; add it (or set inboundAuth.workerSecretKey)`,
       };
     return {
       type,
       status: 'True',
-      reason: OperatorReason.SecretFound,
+      reason: ConditionReason.SecretFound,
       message: `Secret ${ns}/${name} key ${key}`,
     };
   }
@@ -68,45 +69,45 @@ export function createStoreProbe(clients: KubeClients, deps: StoreProbeDeps) {
       const skipped = (type: string) => ({
         type,
         status: 'Unknown' as const,
-        reason: OperatorReason.NotChecked,
+        reason: ConditionReason.NotChecked,
         message: 'spec is not valid',
       });
       return {
-        credential: skipped(OperatorConditionType.CredentialResolved),
-        endpoint: skipped(OperatorConditionType.EndpointReachable),
+        credential: skipped(ConditionType.CredentialResolved),
+        endpoint: skipped(ConditionType.EndpointReachable),
       };
     }
     const store = parsed.resource as VectorStore;
     const ns = store.metadata.namespace ?? 'default';
     const secretRef = store.spec.credential.secretRef;
     const notChecked = {
-      type: OperatorConditionType.EndpointReachable,
+      type: ConditionType.EndpointReachable,
       status: 'Unknown' as const,
-      reason: OperatorReason.NotChecked,
+      reason: ConditionReason.NotChecked,
       message: 'the credential is not resolved',
     };
     const credentialProblem = (reason: string, message: string): StoreProbe => ({
-      credential: { type: OperatorConditionType.CredentialResolved, status: 'False', reason, message },
+      credential: { type: ConditionType.CredentialResolved, status: 'False', reason, message },
       endpoint: notChecked,
     });
     const secret = await readSecret(secretRef.name, ns);
     if (secret === null)
       return credentialProblem(
-        OperatorReason.SecretNotFound,
+        ConditionReason.SecretNotFound,
         `Secret ${ns}/${secretRef.name} does not exist; create it with key ${secretRef.key}`,
       );
     const encoded = secret.data?.[secretRef.key];
     if (encoded === undefined)
       return credentialProblem(
-        OperatorReason.SecretKeyMissing,
+        ConditionReason.SecretKeyMissing,
         `Secret ${ns}/${secretRef.name} has no key ${secretRef.key}`,
       );
     const apiKey = Buffer.from(encoded, 'base64').toString('utf8');
     const workerKey = await probeWorkerKey(store);
     const credential = {
-      type: OperatorConditionType.CredentialResolved,
+      type: ConditionType.CredentialResolved,
       status: 'True' as const,
-      reason: OperatorReason.SecretFound,
+      reason: ConditionReason.SecretFound,
       message: `Secret ${ns}/${secretRef.name} key ${secretRef.key}`,
     };
     const client = createStoreClient({
@@ -123,17 +124,18 @@ export function createStoreProbe(clients: KubeClients, deps: StoreProbeDeps) {
     try {
       await client.raw.namespaces({ page_size: 1 });
       return answered({
-        type: OperatorConditionType.EndpointReachable,
+        type: ConditionType.EndpointReachable,
         status: 'True',
-        reason: OperatorReason.Reachable,
+        reason: ConditionReason.Reachable,
         message: `${store.spec.endpoint.url} answered`,
       });
     } catch (err) {
       const e = toStoreError(err);
       return answered({
-        type: OperatorConditionType.EndpointReachable,
+        type: ConditionType.EndpointReachable,
         status: 'False',
-        reason: e instanceof StoreAuthError ? OperatorReason.CredentialRejected : OperatorReason.Unreachable,
+        reason:
+          e instanceof StoreAuthError ? ConditionReason.CredentialRejected : ConditionReason.Unreachable,
         message: scrub(`${store.spec.endpoint.url}: ${e.message}`, apiKey),
       });
     }

@@ -1,9 +1,10 @@
 // Index: status only — does its VectorStore exist, and is it the one Index managing its store
 // namespace (the oldest claimant wins). Pure.
+import { ConditionReason, ConditionType } from '../../api/conditions.js';
 import type { LayerIndex } from '../../api/index-resource.js';
 import { parseKind } from '../../api/parse.js';
 import { indexNamespace, namespaceOwner } from '../index-selector.js';
-import { OperatorConditionType, OperatorReason, type ConditionInput } from '../reconcile-conditions.js';
+import { type ConditionInput } from '../reconcile-conditions.js';
 import type { ObservedState, ReconcilePlan } from '../reconcile-types.js';
 import { forParsing, parsedOrPlan, statusOnly, valid } from './planner-parts.js';
 
@@ -16,22 +17,22 @@ export function planIndexPass(observed: ObservedState): ReconcilePlan {
   const store: ConditionInput =
     storeRef === undefined
       ? {
-          type: OperatorConditionType.StoreResolved,
+          type: ConditionType.StoreResolved,
           status: 'True',
-          reason: OperatorReason.DefaultStore,
+          reason: ConditionReason.DefaultStore,
           message: 'served by the default VectorStore',
         }
       : (observed.vectorStores ?? []).includes(storeRef)
         ? {
-            type: OperatorConditionType.StoreResolved,
+            type: ConditionType.StoreResolved,
             status: 'True',
-            reason: OperatorReason.StoreFound,
+            reason: ConditionReason.StoreFound,
             message: `served by VectorStore ${k8sNamespace}/${storeRef}`,
           }
         : {
-            type: OperatorConditionType.StoreResolved,
+            type: ConditionType.StoreResolved,
             status: 'False',
-            reason: OperatorReason.StoreNotFound,
+            reason: ConditionReason.StoreNotFound,
             message: `backend.storeRef names VectorStore ${storeRef}, which does not exist in namespace ${k8sNamespace}; create it or fix the name`,
           };
   const storeNamespace = indexNamespace(index);
@@ -47,15 +48,15 @@ export function planIndexPass(observed: ObservedState): ReconcilePlan {
     (owner.metadata.name === index.metadata.name && owner.metadata.namespace === index.metadata.namespace);
   const unique: ConditionInput = mine
     ? {
-        type: OperatorConditionType.NamespaceUnique,
+        type: ConditionType.NamespaceUnique,
         status: 'True',
-        reason: OperatorReason.Unique,
+        reason: ConditionReason.Unique,
         message: `manages namespace ${storeNamespace}`,
       }
     : {
-        type: OperatorConditionType.NamespaceUnique,
+        type: ConditionType.NamespaceUnique,
         status: 'False',
-        reason: OperatorReason.DuplicateNamespace,
+        reason: ConditionReason.DuplicateNamespace,
         message: `namespace ${storeNamespace} is already managed by Index ${owner.metadata.namespace ?? ''}/${owner.metadata.name}; one Index per namespace — delete this one or change spec.namespace`,
       };
   return statusOnly(read.obj, [valid(), store, unique], `manages namespace ${storeNamespace}`);

@@ -1,7 +1,8 @@
 // InfraRules: status only (the schema allows one object, named default; other names get
 // SchemaInvalid quoting why). Pure.
+import { ConditionReason, ConditionType } from '../../api/conditions.js';
 import type { InfraRules } from '../../api/infra-rules.js';
-import { OperatorConditionType, OperatorReason, type ConditionInput } from '../reconcile-conditions.js';
+import { type ConditionInput } from '../reconcile-conditions.js';
 import type { ObservedState, ReconcilePlan } from '../reconcile-types.js';
 import { parsedOrPlan, statusOnly, valid } from './planner-parts.js';
 
@@ -12,15 +13,15 @@ export function planInfraRulesPass(observed: ObservedState): ReconcilePlan {
   const cache = rules.spec.documentCache;
   const cacheCondition: ConditionInput = cache
     ? {
-        type: OperatorConditionType.DocumentCacheValid,
+        type: ConditionType.DocumentCacheValid,
         status: 'True',
-        reason: OperatorReason.CacheValid,
+        reason: ConditionReason.CacheValid,
         message: `documentCache: ${cache.capGiB} GiB, replicationFactor ${cache.replicationFactor}, ${cache.scaling.mode} on ${cache.scaling.nodes.min}..${cache.scaling.nodes.max} nodes`,
       }
     : {
-        type: OperatorConditionType.DocumentCacheValid,
+        type: ConditionType.DocumentCacheValid,
         status: 'True',
-        reason: OperatorReason.NoDocumentCache,
+        reason: ConditionReason.NoDocumentCache,
         message: 'no documentCache declared',
       };
   const pools = rules.spec.computePools.map((p) => p.name);

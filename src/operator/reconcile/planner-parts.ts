@@ -1,8 +1,9 @@
 // Pieces every per-kind planner uses: parsing a raw CR, the SpecValid condition, the status draft
 // of a status-only kind, and what an invalid or deleted object plans. Pure.
+import { ConditionReason, ConditionType } from '../../api/conditions.js';
 import { conditionSchema, type Condition } from '../../api/common.js';
 import { parseKind } from '../../api/parse.js';
-import { OperatorConditionType, OperatorReason, type ConditionInput } from '../reconcile-conditions.js';
+import { type ConditionInput } from '../reconcile-conditions.js';
 import type { ObservedState, RawObject, ReconcilePlan, StatusDraft, StoreProbe } from '../reconcile-types.js';
 import type { OperatorSettings } from '../settings.js';
 
@@ -50,9 +51,9 @@ export function invalidStatus(obj: RawObject, message: string, hint: string): St
     previousConditions: validConditions(obj.status),
     conditions: [
       {
-        type: OperatorConditionType.SpecValid,
+        type: ConditionType.SpecValid,
         status: 'False',
-        reason: OperatorReason.SchemaInvalid,
+        reason: ConditionReason.SchemaInvalid,
         message: full,
       },
     ],
@@ -69,9 +70,9 @@ export function keepFields(status: Record<string, unknown> | undefined): Record<
 
 export function valid(): ConditionInput {
   return {
-    type: OperatorConditionType.SpecValid,
+    type: ConditionType.SpecValid,
     status: 'True',
-    reason: OperatorReason.Valid,
+    reason: ConditionReason.Valid,
     message: 'spec is valid',
   };
 }

@@ -2,14 +2,8 @@
 // Degraded and Ready derived from them, merged with the stored conditions (lastTransitionTime
 // moves only on a flip), and whether anything differs from what is stored. Pure: the clock is an
 // argument.
-import { ConditionType } from '../../api/conditions.js';
-import {
-  mergeConditions,
-  OperatorConditionType,
-  OperatorReason,
-  readySummary,
-  type ConditionInput,
-} from '../reconcile-conditions.js';
+import { ConditionReason, ConditionType } from '../../api/conditions.js';
+import { mergeConditions, readySummary, type ConditionInput } from '../reconcile-conditions.js';
 import type { EngineResult, StatusDraft } from '../reconcile-types.js';
 import { WorkerConditionType, WorkerReason } from '../worker-availability.js';
 
@@ -23,7 +17,7 @@ export function finalStatus(
   now: string,
 ): { status: Record<string, unknown>; changed: boolean } {
   const desired = [...draft.conditions, ...(engine ? [engine.condition] : [])].filter(
-    (c) => c.type !== ConditionType.Ready && c.type !== OperatorConditionType.Degraded,
+    (c) => c.type !== ConditionType.Ready && c.type !== ConditionType.Degraded,
   );
   const fields: Record<string, unknown> = { ...draft.fields };
   const extra: ConditionInput[] = [];
@@ -71,17 +65,17 @@ function degradedCondition(
   const d = engine?.workload?.degraded;
   if (d)
     return {
-      type: OperatorConditionType.Degraded,
+      type: ConditionType.Degraded,
       status: 'True',
       reason: d.reason,
       message: `${d.message} — ${d.hint}`,
     };
   // The engine did not answer: nothing tells whether rows move, so say so rather than Ready.
-  if (engine?.condition.reason === OperatorReason.EngineUnavailable)
+  if (engine?.condition.reason === ConditionReason.EngineUnavailable)
     return {
-      type: OperatorConditionType.Degraded,
+      type: ConditionType.Degraded,
       status: 'True',
-      reason: OperatorReason.EngineUnavailable,
+      reason: ConditionReason.EngineUnavailable,
       message: engine.condition.message,
     };
   const worker = desired.find(
@@ -91,15 +85,15 @@ function degradedCondition(
   );
   if (worker)
     return {
-      type: OperatorConditionType.Degraded,
+      type: ConditionType.Degraded,
       status: 'True',
       reason: worker.reason,
       message: worker.message,
     };
   return {
-    type: OperatorConditionType.Degraded,
+    type: ConditionType.Degraded,
     status: 'False',
-    reason: OperatorReason.NotDegraded,
+    reason: ConditionReason.NotDegraded,
     message: 'no systemic fault and no failing worker pod',
   };
 }

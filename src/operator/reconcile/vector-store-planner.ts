@@ -1,7 +1,8 @@
 // VectorStore: status only, from the probe activity's conditions (credential, endpoint, and in
 // keys mode the worker bearer). Pure.
+import { ConditionReason, ConditionType } from '../../api/conditions.js';
 import type { VectorStore } from '../../api/vector-store.js';
-import { OperatorConditionType, OperatorReason, type ConditionInput } from '../reconcile-conditions.js';
+import { type ConditionInput } from '../reconcile-conditions.js';
 import type { ObservedState, ReconcilePlan, StoreProbe } from '../reconcile-types.js';
 import { parsedOrPlan, statusOnly, valid } from './planner-parts.js';
 
@@ -12,15 +13,15 @@ export function planVectorStorePass(observed: ObservedState, probe: StoreProbe |
   const notChecked = (type: string): ConditionInput => ({
     type,
     status: 'Unknown',
-    reason: OperatorReason.NotChecked,
+    reason: ConditionReason.NotChecked,
     message: 'not checked yet',
   });
   return statusOnly(
     read.obj,
     [
       valid(),
-      probe?.credential ?? notChecked(OperatorConditionType.CredentialResolved),
-      probe?.endpoint ?? notChecked(OperatorConditionType.EndpointReachable),
+      probe?.credential ?? notChecked(ConditionType.CredentialResolved),
+      probe?.endpoint ?? notChecked(ConditionType.EndpointReachable),
       ...(probe?.workerKey ? [probe.workerKey] : []),
     ],
     `${store.spec.endpoint.url} reachable; inbound auth ${store.spec.inboundAuth.mode}`,

@@ -1,5 +1,6 @@
 // Function and Pipeline: the objects to apply and prune, what to tell the engine (sync, stop, or
 // leave it), output ownership (ADR 0070), the worker's availability, and the status draft. Pure.
+import { ConditionReason, ConditionType } from '../../api/conditions.js';
 import type { InfraRules } from '../../api/infra-rules.js';
 import type { LayerIndex } from '../../api/index-resource.js';
 import { parseKind, type Workload } from '../../api/parse.js';
@@ -10,7 +11,7 @@ import { resolveTargetNamespaces } from '../index-selector.js';
 import { conflictMessage, outputConflict, type OutputClaim } from '../output-ownership.js';
 import { planWorkloadObjects } from '../workload-objects.js';
 import type { ObjectRef } from '../plan-types.js';
-import { OperatorConditionType, OperatorReason, type ConditionInput } from '../reconcile-conditions.js';
+import { type ConditionInput } from '../reconcile-conditions.js';
 import type { EngineAction, ObservedState, RawObject, ReconcilePlan } from '../reconcile-types.js';
 import { pipelineRuntimeSpecProblems, toPipelineRuntimeSpec } from '../pipeline-runtime-spec.js';
 import { runtimeSpecProblems, toFunctionRuntimeSpec } from '../runtime-spec.js';
@@ -75,9 +76,9 @@ export function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind):
     conflict === undefined
       ? valid()
       : {
-          type: OperatorConditionType.SpecValid,
+          type: ConditionType.SpecValid,
           status: 'False',
-          reason: OperatorReason.OutputConflict,
+          reason: ConditionReason.OutputConflict,
           message: conflict,
         },
   );
@@ -87,16 +88,16 @@ export function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind):
   if (conflict !== undefined) {
     engine = stop;
     extra.push({
-      type: OperatorConditionType.WorkflowReady,
+      type: ConditionType.WorkflowReady,
       status: 'False',
-      reason: OperatorReason.OutputConflict,
+      reason: ConditionReason.OutputConflict,
       message: 'the workflow is stopped while another Function owns the output attribute',
     });
   } else if (plan.blocked) {
     extra.push({
-      type: OperatorConditionType.WorkflowReady,
+      type: ConditionType.WorkflowReady,
       status: 'Unknown',
-      reason: OperatorReason.WorkflowNotStarted,
+      reason: ConditionReason.WorkflowNotStarted,
       message: 'the workflow is left as it was while the plan is blocked',
     });
   } else if (w.kind === 'Function') {
@@ -104,9 +105,9 @@ export function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind):
     const problems = runtimeSpecProblems(spec);
     if (problems.length > 0) {
       extra.push({
-        type: OperatorConditionType.WorkflowReady,
+        type: ConditionType.WorkflowReady,
         status: 'False',
-        reason: OperatorReason.EngineRejectedSpec,
+        reason: ConditionReason.EngineRejectedSpec,
         message: `the Function engine refuses this spec: ${problems.join('; ')}`,
       });
     } else engine = { action: 'sync', kind: 'Function', spec };
@@ -115,9 +116,9 @@ export function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind):
     const problems = pipelineRuntimeSpecProblems(spec);
     if (problems.length > 0) {
       extra.push({
-        type: OperatorConditionType.WorkflowReady,
+        type: ConditionType.WorkflowReady,
         status: 'False',
-        reason: OperatorReason.EngineRejectedSpec,
+        reason: ConditionReason.EngineRejectedSpec,
         message: `the Pipeline engine refuses this spec: ${problems.join('; ')}`,
       });
     } else engine = { action: 'sync', kind: 'Pipeline', spec };
@@ -224,9 +225,9 @@ function functionTargets(
     return {
       namespaces,
       condition: {
-        type: OperatorConditionType.TargetsResolved,
+        type: ConditionType.TargetsResolved,
         status: 'True',
-        reason: OperatorReason.ExplicitTargets,
+        reason: ConditionReason.ExplicitTargets,
         message: `targetNamespaces: ${namespaces.join(', ')}`,
       },
     };
@@ -241,15 +242,15 @@ function functionTargets(
     condition:
       namespaces.length > 0
         ? {
-            type: OperatorConditionType.TargetsResolved,
+            type: ConditionType.TargetsResolved,
             status: 'True',
-            reason: OperatorReason.TargetsFound,
+            reason: ConditionReason.TargetsFound,
             message: `indexSelector matched namespaces: ${namespaces.join(', ')}`,
           }
         : {
-            type: OperatorConditionType.TargetsResolved,
+            type: ConditionType.TargetsResolved,
             status: 'False',
-            reason: OperatorReason.NoMatchingIndexes,
+            reason: ConditionReason.NoMatchingIndexes,
             message: `indexSelector matches no Index in namespace ${fn.metadata.namespace ?? 'default'}; label an Index to match it`,
           },
   };
