@@ -17,7 +17,8 @@ import { loadCliConfig } from '../config.js';
 import type { FunctionStatus } from '../../contracts/function.js';
 import { functionWorkflowId } from '../../contracts/names.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
-import { createProgressWriter, formatDuration, type ProgressInput } from '../progress.js';
+import { formatDuration, type ProgressInput } from '../progress.js';
+import { watchStatusLoop } from '../watch.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
 import { cliTimeoutMs, isDeadlineExceeded } from '../errors.js';
 import { LOCAL_K8S_NAMESPACE } from './apply.js';
@@ -250,33 +251,15 @@ async function watchStatus(
         throw explain(err, ref, config, Date.now() >= deadline);
       });
   };
-  const stream = process.stderr;
-  const bar = createProgressWriter(stream);
-  let stop!: () => void;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const onSignal = () => stop();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    const first = await query();
-    const w = startWatch(first, Date.now());
-    if (!flags.json)
-      process.stdout.write(`watching ${functionWorkflowId(ref.k8sNamespace, name)} (Ctrl-C to stop)\n`);
-    let last: ProgressInput | undefined;
-    for (;;) {
-      const s = await query();
-      last = watchProgress(w, s, Date.now());
-      if (flags.json) process.stdout.write(JSON.stringify({ ...s, progress: last }) + '\n');
-      else bar.update(last);
-      const tick = new Promise<'tick'>((r) => setTimeout(() => r('tick'), flags.intervalMs));
-      if ((await Promise.race([tick, stopped.then(() => 'stop' as const)])) === 'stop') break;
-    }
-    if (!flags.json) bar.finish(last);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await t.close();
-  }
+  await watchStatusLoop({
+    temporal: t,
+    query,
+    start: startWatch,
+    progress: watchProgress,
+    workflowId: functionWorkflowId(ref.k8sNamespace, name),
+    json: flags.json,
+    intervalMs: flags.intervalMs,
+  });
 }
 
 export function registerFunctionCommands(program: Command): void {
