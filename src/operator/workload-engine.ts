@@ -2,6 +2,7 @@
 // pauses and resumes) and stop. Functions go through the Function engine's client
 // (src/client/function-client.ts), Pipelines through the Pipeline engine's
 // (src/client/pipeline-client.ts). Tests inject a fake.
+import { queueDepthOf } from '../../packages/worker/src/contracts/queue-depth.js';
 import { ConditionReason, ConditionType } from '../api/conditions.js';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import {
@@ -192,10 +193,4 @@ export function functionStatusDepth(
   batchSize: number,
 ): number {
   return queueDepthOf(Math.max(0, s.pendingRows - (s.inFlightRows ?? 0)), batchSize, s.inFlightBatches);
-}
-
-/** Pure: ceil(pendingRows / batchSize) + inFlightBatches, never negative. */
-export function queueDepthOf(pendingRows: number, batchSize: number, inFlightBatches: number): number {
-  const pending = Math.max(0, pendingRows);
-  return Math.ceil(pending / Math.max(1, batchSize)) + Math.max(0, inFlightBatches);
 }

@@ -19,7 +19,8 @@ import {
   rawWorkloadPool,
   workloadsOnPools,
 } from '../../../src/operator/watch-rules.js';
-import { functionStatusDepth, queueDepthOf } from '../../../src/operator/workload-engine.js';
+import { functionStatusDepth } from '../../../src/operator/workload-engine.js';
+import { queueDepthOf } from '../../../packages/worker/src/contracts/queue-depth.js';
 import { authorize, bearerOf } from '../../../src/server/inbound-auth.js';
 import { planReconcilePass } from '../../../src/operator/reconcile/plan-pass.js';
 import { finalStatus } from '../../../src/operator/reconcile/status.js';
