@@ -32,7 +32,7 @@
 //                               [--uuid-rows N] [--temporal dev|cluster] [--store-lag]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -66,7 +66,7 @@ import { postgresWriteCounters, writeCountersDelta } from '../src/dev/temporal-c
 import { costKeys, temporalCosts, type TemporalCosts } from './temporal-costs.js';
 import { bundleOrchestratorWorkflows } from '../src/workers/orchestrator-worker.js';
 import { cpuSeconds, procStatusMb } from './proc.js';
-import { arg } from './args.js';
+import { arg, childProcesses, load1, loadText, textArg } from './harness.js';
 import { startStoreChild, waitForPollers } from './servers.js';
 
 const ROWS = arg('rows', 100_000);
@@ -86,9 +86,7 @@ const DIRECT_BATCH = 64;
 const PHASE_TIMEOUT_S = arg('timeout-s', 900);
 const OUTPUT_VERSION = 'bench-v1';
 const TEMPORAL_NAMESPACE = 'default';
-const TEMPORAL_KIND = parseTemporalKind(
-  process.argv.includes('--temporal') ? (process.argv[process.argv.indexOf('--temporal') + 1] ?? '') : 'dev',
-);
+const TEMPORAL_KIND = parseTemporalKind(textArg('temporal') ?? 'dev');
 /** Rows of the UUID-keyed no-op phase: only with --uuid-rows or --temporal cluster. */
 const UUID_ROWS = process.argv.includes('--uuid-rows')
   ? arg('uuid-rows', 0)
@@ -103,42 +101,13 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---- child processes ------------------------------------------------------------------------
 
-const children = new Set<ChildProcess>();
 let temporal: TemporalDevServer | undefined;
-
-function killChildren(): void {
-  for (const child of children)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
-process.once('exit', killChildren);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`\n${signal}: stopping child processes`);
-    killChildren();
-    void (temporal?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
-  });
-}
-
-function track(child: ChildProcess, name: string): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  child.once('error', (err) => log(`${name}: ${err.message}`));
-  return child;
-}
+const { track, stopChild, killAll: killChildren } = childProcesses(log, async () => temporal?.stop());
 
 /** Seeds a namespace; under --store-lag also waits until the store has indexed the seed. */
 async function seed(store: StoreClient, opts: SeedOptions): Promise<void> {
   await seedProducts(store, opts);
   if (STORE_LAG) await waitUntilIndexed(store, opts.namespace);
-}
-
-async function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  await exited;
-  clearTimeout(timer);
 }
 
 async function startStore(): Promise<{ url: string; child: ChildProcess }> {
@@ -217,13 +186,6 @@ function formatTimings(timings: StoreTimings): string {
 interface CpuProbe {
   name: string;
   read: () => number;
-}
-
-/** 1/5/15-minute load averages: other work on the machine skews every figure here. */
-function loadText(): string {
-  return loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' / ');
 }
 
 function cpuSnapshot(probes: CpuProbe[]): Map<string, number> {
@@ -920,7 +882,7 @@ async function main(): Promise<void> {
         ...targetKeys,
         temporal: TEMPORAL_KIND,
         cpus: availableParallelism(),
-        load_avg_1m_end: round(loadavg()[0] ?? 0, 2),
+        load_avg_1m_end: load1(),
       }),
     );
   } finally {

@@ -27,7 +27,7 @@
 // Usage: npm run chaos [-- --seed N] [--rows N] [--docs N] [--fault-rate R] [--kill-every-s S]
 //                      [--timeout-min M] [--skip-fault-free] [--temporal dev|cluster] [--store-lag]
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -40,6 +40,7 @@ import { startOrUpdateFunction } from '../src/client/function-client.js';
 import type { FunctionRuntimeSpec } from '../src/contracts/function.js';
 import type { PipelineItem, PipelineRuntimeSpec } from '../src/contracts/pipeline.js';
 import { freePorts, waitFor } from '../src/dev/net.js';
+import { arg as harnessArg, loadText } from '../bench/harness.js';
 import { startProcess, type ManagedProcess } from '../src/dev/process.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/temporal-server.js';
 import {
@@ -67,13 +68,8 @@ import {
 
 // ---- arguments ---------------------------------------------------------------------------------
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} expects a non-negative number`);
-  return n;
-}
+/** Every chaos flag is a non-negative number (a fault rate is a fraction). */
+const arg = (name: string, fallback: number) => harnessArg(name, fallback, 0, { integer: false });
 
 const SEED = arg('seed', Math.floor(Math.random() * 2 ** 31));
 const ROWS = arg('rows', 100_000);
@@ -720,9 +716,7 @@ const poisonCheck = poisonIds(ROWS);
 log(
   `seed ${SEED}: ${ROWS} rows (${poisonCheck.length} poison: ${poisonCheck.filter((id) => isThrowingPoison(id, ROWS)).length} throwing, ` +
     `1 wrong dimension), ${DOCS} documents (${REVISED_DOCS} revised), fault rate ${FAULT_RATE}, a kill every ~${KILL_EVERY_S} s; ` +
-    `load average ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
+    `load average ${loadText(' ')}`,
 );
 const cluster = await startCluster();
 const watchdog = startWatchdog(cluster);
@@ -749,9 +743,7 @@ try {
       `rows:                ${chaos.rows}: ${chaos.rows_wrong} wrong, ${chaos.rows_missing} missing, ${chaos.regressions} regressions`,
       `dead letters:        ${chaos.dead_letters_actual} of ${chaos.dead_letters_expected} expected (${chaos.dead_letters_wrong} wrong)`,
       `documents:           ${chaos.docs}: ${chaos.docs_wrong} wrong`,
-      `load average:        ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
+      `load average:        ${loadText(' ')}`,
       `verdict:             ${ok ? 'PASS' : 'FAIL'}`,
       '',
     ].join('\n'),
