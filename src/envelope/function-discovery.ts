@@ -126,6 +126,3 @@ export class FunctionDiscovery {
     return Object.values(this.cursors).every((c) => c.exhausted && !c.scanning);
   }
 }
-
-// Until the Function workflow imports them from their home.
-export { functionPayloadOps, idKey } from './function-payload.js';
