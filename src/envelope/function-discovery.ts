@@ -2,11 +2,25 @@
 // at most `maxConcurrentScans` scans at once, and a read-ahead bounded in rows, so the workflow
 // holds at most about 2 × (claims in flight × rows per claim) ids whatever the namespace size.
 // The workflow runs the scans it is told to and feeds the pages back.
-import type { FunctionBatchPayload, RowId } from '../contracts/function.js';
+import type { FunctionBatchPayload, FunctionRuntimeSpec, RowId } from '../contracts/function.js';
 import type { BatchIn } from './batch-envelope.js';
+import { batchesOfIds, idKey } from './function-payload.js';
 
 /** Largest discovery page, whatever the free read-ahead. */
 export const MAX_DISCOVERY_PAGE = 10_000;
+
+/**
+ * What decides which rows are work: a spec change that changes it drops what was discovered.
+ * With input fingerprints the input list is part of a row's work (its hash).
+ */
+export function workDefinition(spec: FunctionRuntimeSpec): string {
+  return JSON.stringify([
+    spec.targetNamespaces,
+    spec.output,
+    spec.filter,
+    spec.output.inputFingerprint ? spec.inputs : null,
+  ]);
+}
 
 export interface ScanCursor {
   afterId: RowId | null;
@@ -20,10 +34,6 @@ export interface ScanRequest {
   namespace: string;
   afterId: RowId | null;
   limit: number;
-}
-
-export function idKey(namespace: string, id: RowId): string {
-  return `${namespace}\u0000${typeof id}:${id}`;
 }
 
 export class FunctionDiscovery {
@@ -96,17 +106,10 @@ export class FunctionDiscovery {
     cursor.exhausted = page.nextAfterId === null;
     // Rows waiting or leased are not discovered twice.
     const fresh = page.ids.filter((id) => !held.has(idKey(namespace, id)));
-    const batches: BatchIn<FunctionBatchPayload>[] = [];
-    for (let i = 0; i < fresh.length; i += batchSize) {
+    return batchesOfIds(namespace, fresh, batchSize, () => {
       this.batchSeq += 1;
-      const ids = fresh.slice(i, i + batchSize);
-      batches.push({
-        batchId: `${this.batchPrefix}-${this.batchSeq}`,
-        rows: ids.length,
-        payload: { namespace, ids },
-      });
-    }
-    return batches;
+      return `${this.batchPrefix}-${this.batchSeq}`;
+    });
   }
 
   /** A scan failed: its namespace is done for this pass (the next pass tries again). */
@@ -123,14 +126,3 @@ export class FunctionDiscovery {
     return Object.values(this.cursors).every((c) => c.exhausted && !c.scanning);
   }
 }
-
-/** Splits a Function batch payload in halves (the envelope isolates failing rows this way). */
-export const functionPayloadOps = {
-  split(payload: FunctionBatchPayload): [FunctionBatchPayload, FunctionBatchPayload] {
-    const mid = Math.ceil(payload.ids.length / 2);
-    return [
-      { namespace: payload.namespace, ids: payload.ids.slice(0, mid) },
-      { namespace: payload.namespace, ids: payload.ids.slice(mid) },
-    ];
-  },
-};

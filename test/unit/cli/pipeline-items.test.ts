@@ -111,6 +111,8 @@ function status(done: number, pending: number, over: Partial<PipelineStatus> = {
       chunksDeleted: 0,
       batches: 3,
       listings: 0,
+      failedBatches: 0,
+      retries: 0,
     },
     runsSoFar: 0,
     ...over,

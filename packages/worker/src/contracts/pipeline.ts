@@ -133,6 +133,10 @@ export const pipelineCountersSchema = z.object({
   chunksDeleted: z.number().int().nonnegative().default(0),
   batches: z.number().int().nonnegative().default(0),
   listings: z.number().int().nonnegative().default(0),
+  /** Batches that failed for good at their size (then split, or dead-lettered when one item). */
+  failedBatches: z.number().int().nonnegative().default(0),
+  /** Batch attempts that failed and were retried after backoff. */
+  retries: z.number().int().nonnegative().default(0),
 });
 export type PipelineCounters = z.infer<typeof pipelineCountersSchema>;
 
