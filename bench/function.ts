@@ -23,11 +23,16 @@
 // server's carry a dev_ prefix, plus PostgreSQL's commits and rows written per 1,000 rows and
 // cluster_vs_dev_noop. Without --temporal the phases and keys of before are unchanged.
 //
+// `--store-lag` starts the store with the lag profile (src/store/lag-profile.ts, ADR 0098): writes
+// past a small outstanding-write budget stay invisible until a slow indexer reaches them. Each
+// seed is waited on until indexed, so only the Function's own writes lag; the JSON line gains
+// `store_lag: true`. Without it the store, the phases and the keys are those of before.
+//
 // Usage: npm run bench:function [-- --rows N] [--slow-rows N] [--noop-in-flight N] [--timeout-s S]
-//                               [--uuid-rows N] [--temporal dev|cluster]
+//                               [--uuid-rows N] [--temporal dev|cluster] [--store-lag]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -48,7 +53,8 @@ import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/tempo
 import { runFunctionWorker, type FunctionHandler } from '../src/sdk/function-worker.js';
 import { runFunctionBatchWith } from '../packages/worker/src/engine/function-batch.js';
 import { createStoreClient, type StoreClient } from '../src/store/client.js';
-import { seedProducts } from '../src/store/seed.js';
+import { seedProducts, type SeedOptions } from '../src/store/seed.js';
+import { storeLagArgs, waitUntilIndexed } from '../src/store/lag-profile.js';
 import { parseTemporalKind } from '../src/cli/commands/dev.js';
 import {
   dropClusterDatabases,
@@ -60,10 +66,12 @@ import { postgresWriteCounters, writeCountersDelta } from '../src/dev/temporal-c
 import { costKeys, temporalCosts, type TemporalCosts } from './temporal-costs.js';
 import { bundleOrchestratorWorkflows } from '../src/workers/orchestrator-worker.js';
 import { cpuSeconds, procStatusMb } from './proc.js';
-import { arg } from './args.js';
+import { arg, childProcesses, load1, loadText, textArg } from './harness.js';
 import { startStoreChild, waitForPollers } from './servers.js';
 
 const ROWS = arg('rows', 100_000);
+/** Start the store with the index-lag profile (--store-lag). */
+const STORE_LAG = process.argv.includes('--store-lag');
 /** The slow phase runs at ~1,280 rows/s: 100k rows is enough to measure it, at any --rows. */
 const SLOW_ROWS = arg('slow-rows', Math.min(ROWS, 100_000));
 const NOOP_BATCH = 64;
@@ -78,9 +86,7 @@ const DIRECT_BATCH = 64;
 const PHASE_TIMEOUT_S = arg('timeout-s', 900);
 const OUTPUT_VERSION = 'bench-v1';
 const TEMPORAL_NAMESPACE = 'default';
-const TEMPORAL_KIND = parseTemporalKind(
-  process.argv.includes('--temporal') ? (process.argv[process.argv.indexOf('--temporal') + 1] ?? '') : 'dev',
-);
+const TEMPORAL_KIND = parseTemporalKind(textArg('temporal') ?? 'dev');
 /** Rows of the UUID-keyed no-op phase: only with --uuid-rows or --temporal cluster. */
 const UUID_ROWS = process.argv.includes('--uuid-rows')
   ? arg('uuid-rows', 0)
@@ -95,40 +101,19 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---- child processes ------------------------------------------------------------------------
 
-const children = new Set<ChildProcess>();
 let temporal: TemporalDevServer | undefined;
+const { track, stopChild, killAll: killChildren } = childProcesses(log, async () => temporal?.stop());
 
-function killChildren(): void {
-  for (const child of children)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
-process.once('exit', killChildren);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`\n${signal}: stopping child processes`);
-    killChildren();
-    void (temporal?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
-  });
-}
-
-function track(child: ChildProcess, name: string): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  child.once('error', (err) => log(`${name}: ${err.message}`));
-  return child;
-}
-
-async function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  await exited;
-  clearTimeout(timer);
+/** Seeds a namespace; under --store-lag also waits until the store has indexed the seed. */
+async function seed(store: StoreClient, opts: SeedOptions): Promise<void> {
+  await seedProducts(store, opts);
+  if (STORE_LAG) await waitUntilIndexed(store, opts.namespace);
 }
 
 async function startStore(): Promise<{ url: string; child: ChildProcess }> {
-  const store = await startStoreChild(['--memory'], { output: 'capture' });
+  const store = await startStoreChild(['--memory', ...(STORE_LAG ? storeLagArgs() : [])], {
+    output: 'capture',
+  });
   track(store.child, 'store');
   return store;
 }
@@ -201,13 +186,6 @@ function formatTimings(timings: StoreTimings): string {
 interface CpuProbe {
   name: string;
   read: () => number;
-}
-
-/** 1/5/15-minute load averages: other work on the machine skews every figure here. */
-function loadText(): string {
-  return loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' / ');
 }
 
 function cpuSnapshot(probes: CpuProbe[]): Map<string, number> {
@@ -618,7 +596,7 @@ async function runClusterPhases(ctx: {
     { name: 'temporal cluster', read: serverCpu },
   ];
   const ns = `bench-fn-cluster-${RUN_TAG}`;
-  await seedProducts(ctx.store, { namespace: ns, rows: ROWS });
+  await seed(ctx.store, { namespace: ns, rows: ROWS });
   const databases = [tcluster.database, tcluster.visibilityDatabase];
   const pgBefore = await postgresWriteCounters(tcluster.postgres, databases);
   const noop = await runTemporalPhase({
@@ -639,7 +617,7 @@ async function runClusterPhases(ctx: {
   let uuid: TemporalPhaseResult | undefined;
   if (UUID_ROWS > 0) {
     const uuidNs = `bench-fn-cluster-uuid-${RUN_TAG}`;
-    await seedProducts(ctx.store, { namespace: uuidNs, rows: UUID_ROWS, idKind: 'uuid' });
+    await seed(ctx.store, { namespace: uuidNs, rows: UUID_ROWS, idKind: 'uuid' });
     uuid = await runTemporalPhase({
       label: 'cluster-noop-uuid',
       client,
@@ -699,9 +677,9 @@ async function main(): Promise<void> {
       direct: `bench-fn-direct-${RUN_TAG}`,
     };
     t = performance.now();
-    await seedProducts(store, { namespace: ns.noop, rows: ROWS });
-    await seedProducts(store, { namespace: ns.slow, rows: SLOW_ROWS });
-    await seedProducts(store, { namespace: ns.direct, rows: ROWS });
+    await seed(store, { namespace: ns.noop, rows: ROWS });
+    await seed(store, { namespace: ns.slow, rows: SLOW_ROWS });
+    await seed(store, { namespace: ns.direct, rows: ROWS });
     const seeded = 2 * ROWS + SLOW_ROWS;
     const seedS = (performance.now() - t) / 1000;
     log(`seeded ${seeded} rows in 3 namespaces in ${round(seedS, 1)} s (${round(seeded / seedS)} rows/s)`);
@@ -815,7 +793,7 @@ async function main(): Promise<void> {
     if (UUID_ROWS > 0) {
       log(`\nphase 2b: no-op pull worker over ${UUID_ROWS} UUID-keyed rows`);
       const uuidNs = `bench-fn-uuid-${RUN_TAG}`;
-      await seedProducts(store, { namespace: uuidNs, rows: UUID_ROWS, idKind: 'uuid' });
+      await seed(store, { namespace: uuidNs, rows: UUID_ROWS, idKind: 'uuid' });
       uuidPhase = await runTemporalPhase({
         label: 'noop-uuid',
         client,
@@ -877,6 +855,7 @@ async function main(): Promise<void> {
     log(
       JSON.stringify({
         rows: ROWS,
+        ...(STORE_LAG ? { store_lag: true } : {}),
         slow_rows: SLOW_ROWS,
         noop_batch_size: NOOP_BATCH,
         noop_max_in_flight: NOOP_IN_FLIGHT,
@@ -908,7 +887,7 @@ async function main(): Promise<void> {
         ...targetKeys,
         temporal: TEMPORAL_KIND,
         cpus: availableParallelism(),
-        load_avg_1m_end: round(loadavg()[0] ?? 0, 2),
+        load_avg_1m_end: load1(),
       }),
     );
   } finally {

@@ -39,7 +39,7 @@ import type { KubeApiServer } from '../src/dev/kube-apiserver.js';
 import { cpuSeconds } from './proc.js';
 import { workloadObjectName } from '../src/operator/names.js';
 import { startStoreServer } from '../src/store/server.js';
-import { arg } from './args.js';
+import { arg } from './harness.js';
 import { LAYER_BIN, waitForHttpOk } from './servers.js';
 import { freePort } from '../src/dev/net.js';
 

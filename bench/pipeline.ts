@@ -44,7 +44,7 @@ import { costKeys, temporalCosts } from './temporal-costs.js';
 import { chunkId, pipelineBatchStages } from '../src/engine/pipeline-write.js';
 import { runPipelineWorker } from '../src/sdk/pipeline-worker.js';
 import { createStoreClient } from '../src/store/client.js';
-import { arg } from './args.js';
+import { arg } from './harness.js';
 import { startStoreChild } from './servers.js';
 
 const DOCUMENTS = arg('documents', 10_000);

@@ -15,7 +15,7 @@ import { createRateLimitGate } from '../src/engine/rate-limit-gate.js';
 import { startTemporalDevServer } from '../src/dev/temporal-server.js';
 import { createStoreClient } from '../src/store/client.js';
 import { bundleOrchestratorWorkflows, createOrchestratorWorker } from '../src/workers/orchestrator-worker.js';
-import { arg, load1 } from './args.js';
+import { arg, load1 } from './harness.js';
 
 const SEQUENTIAL = arg('sequential', 500);
 const CALLERS = arg('callers', 16);

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStoreClient } from '../src/store/client.js';
 import { generateProducts } from '../src/store/seed.js';
-import { arg, load1 } from './args.js';
+import { arg, load1 } from './harness.js';
 import { startStoreChild, type ChildServer } from './servers.js';
 
 const ROWS = arg('scale', arg('rows', 1_000_000));

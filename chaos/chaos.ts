@@ -19,10 +19,15 @@
 // Temporal faults become SIGKILL of one server process (started again after 1–10 s) and a
 // PostgreSQL connection reset (pg_terminate_backend on every connection to the cluster's databases).
 //
+// With --store-lag the store runs the lag profile (src/store/lag-profile.ts, ADR 0098): writes past
+// a small outstanding-write budget stay invisible until a slow indexer reaches them, and a store
+// restart makes everything visible again (the model's state is not durable; its writes are). The
+// seed is waited on until indexed; the JSON line gains `store_lag: true`.
+//
 // Usage: npm run chaos [-- --seed N] [--rows N] [--docs N] [--fault-rate R] [--kill-every-s S]
-//                      [--timeout-min M] [--skip-fault-free] [--temporal dev|cluster]
+//                      [--timeout-min M] [--skip-fault-free] [--temporal dev|cluster] [--store-lag]
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -35,6 +40,7 @@ import { startOrUpdateFunction } from '../src/client/function-client.js';
 import type { FunctionRuntimeSpec } from '../src/contracts/function.js';
 import type { PipelineItem, PipelineRuntimeSpec } from '../src/contracts/pipeline.js';
 import { freePorts, waitFor } from '../src/dev/net.js';
+import { arg as harnessArg, loadText } from '../bench/harness.js';
 import { startProcess, type ManagedProcess } from '../src/dev/process.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/temporal-server.js';
 import {
@@ -46,6 +52,7 @@ import { resolveTemporalServer } from '../src/dev/temporal-cluster-binaries.js';
 import { terminateConnections } from '../src/dev/temporal-cluster-pg.js';
 import { parseTemporalKind } from '../src/cli/commands/dev.js';
 import { createStoreClient, type StoreClient } from '../src/store/client.js';
+import { storeLagArgs, waitUntilIndexed } from '../src/store/lag-profile.js';
 import { findRegressions, seededRandom, startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import {
   DIM,
@@ -61,13 +68,8 @@ import {
 
 // ---- arguments ---------------------------------------------------------------------------------
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} expects a non-negative number`);
-  return n;
-}
+/** Every chaos flag is a non-negative number (a fault rate is a fraction). */
+const arg = (name: string, fallback: number) => harnessArg(name, fallback, 0, { integer: false });
 
 const SEED = arg('seed', Math.floor(Math.random() * 2 ** 31));
 const ROWS = arg('rows', 100_000);
@@ -76,6 +78,8 @@ const FAULT_RATE = arg('fault-rate', 0.05);
 const KILL_EVERY_S = arg('kill-every-s', 8);
 const TIMEOUT_MS = arg('timeout-min', 30) * 60_000;
 const SKIP_FAULT_FREE = process.argv.includes('--skip-fault-free');
+/** Start the store with the index-lag profile. */
+const STORE_LAG = process.argv.includes('--store-lag');
 const TEMPORAL_KIND = parseTemporalKind(
   process.argv.includes('--temporal') ? (process.argv[process.argv.indexOf('--temporal') + 1] ?? '') : 'dev',
 );
@@ -158,7 +162,16 @@ function spawnNode(name: string, args: string[], env: NodeJS.ProcessEnv, dir: st
 function startStore(dir: string, port: number): ManagedProcess {
   return spawnNode(
     'store',
-    [LAYER, 'store', 'serve', '--data', join(dir, 'store'), '--port', String(port)],
+    [
+      LAYER,
+      'store',
+      'serve',
+      '--data',
+      join(dir, 'store'),
+      '--port',
+      String(port),
+      ...(STORE_LAG ? storeLagArgs() : []),
+    ],
     {},
     dir,
   );
@@ -503,6 +516,7 @@ async function runPhase(c: Cluster, label: string, faults: boolean): Promise<Pha
     }));
     await c.direct.upsertRows(fnNamespace, rows as never);
   }
+  if (STORE_LAG) await waitUntilIndexed(c.direct, fnNamespace);
   const started = Date.now();
   const killer = faults ? startKilling(c, random) : undefined;
   if (faults) c.proxy.setRate(FAULT_RATE);
@@ -702,9 +716,7 @@ const poisonCheck = poisonIds(ROWS);
 log(
   `seed ${SEED}: ${ROWS} rows (${poisonCheck.length} poison: ${poisonCheck.filter((id) => isThrowingPoison(id, ROWS)).length} throwing, ` +
     `1 wrong dimension), ${DOCS} documents (${REVISED_DOCS} revised), fault rate ${FAULT_RATE}, a kill every ~${KILL_EVERY_S} s; ` +
-    `load average ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
+    `load average ${loadText(' ')}`,
 );
 const cluster = await startCluster();
 const watchdog = startWatchdog(cluster);
@@ -731,9 +743,7 @@ try {
       `rows:                ${chaos.rows}: ${chaos.rows_wrong} wrong, ${chaos.rows_missing} missing, ${chaos.regressions} regressions`,
       `dead letters:        ${chaos.dead_letters_actual} of ${chaos.dead_letters_expected} expected (${chaos.dead_letters_wrong} wrong)`,
       `documents:           ${chaos.docs}: ${chaos.docs_wrong} wrong`,
-      `load average:        ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
+      `load average:        ${loadText(' ')}`,
       `verdict:             ${ok ? 'PASS' : 'FAIL'}`,
       '',
     ].join('\n'),
@@ -741,6 +751,7 @@ try {
   process.stdout.write(
     `${JSON.stringify({
       seed: SEED,
+      ...(STORE_LAG ? { store_lag: true } : {}),
       faults_injected: faultsInjected,
       kills: cluster.kills,
       postgres_resets: cluster.pgResets,

@@ -7,7 +7,7 @@ import { createTemporalWorkloadEngine, type WorkloadEngine } from '../operator/w
 import { operatorSettings, type OperatorSettings } from '../operator/settings.js';
 import { createKubernetesActivities, type KubernetesActivities } from './kubernetes-activities.js';
 import type { FunctionRuntimeSpec } from '../contracts/function.js';
-import { countPlannedRows } from '../operator/function-plan.js';
+import { countPlannedRows } from '../operator/function-estimate.js';
 import type { StoreClient } from '../store/client.js';
 
 export interface OperatorWorkerDeps {

@@ -15,6 +15,27 @@ export const ConditionType = {
   PoolResolved: 'PoolResolved',
   /** replicas.max is within the pool's maxReplicasPerWorkload. */
   ReplicasWithinLimit: 'ReplicasWithinLimit',
+  // Written by the reconcile pass beyond the planner's (src/operator/reconcile/).
+  /** False when the pass could not apply the planned objects (the message quotes the apiserver). */
+  Applied: 'Applied',
+  /** Workloads, negative polarity: True while the engine is degraded or the worker fails. */
+  Degraded: 'Degraded',
+  /** The workload's Temporal workflow runs the current spec (or is paused as asked). */
+  WorkflowReady: 'WorkflowReady',
+  /** Function indexSelector resolved to Turbopuffer namespaces through Index labels. */
+  TargetsResolved: 'TargetsResolved',
+  /** VectorStore: the credential Secret and key exist. */
+  CredentialResolved: 'CredentialResolved',
+  /** VectorStore: a cheap call to the upstream store succeeded with the credential. */
+  EndpointReachable: 'EndpointReachable',
+  /** VectorStore in keys mode: the worker bearer's Secret and key exist (workers and KEDA send it). */
+  WorkerKeyResolved: 'WorkerKeyResolved',
+  /** Index: backend.storeRef names an existing VectorStore. */
+  StoreResolved: 'StoreResolved',
+  /** Index: no other Index claims the same Turbopuffer namespace. */
+  NamespaceUnique: 'NamespaceUnique',
+  /** InfraRules: documentCache is valid (reported with its envelope). */
+  DocumentCacheValid: 'DocumentCacheValid',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -39,5 +60,45 @@ export const ConditionReason = {
   Paused: 'Paused',
   /** scaling.mode is disabled: the worker is scaled to zero and no ScaledObject exists. */
   ScalingDisabled: 'ScalingDisabled',
+  // Written by the reconcile pass beyond the planner's (src/operator/reconcile/).
+  Valid: 'Valid',
+  /** The CRD admitted the object but the operator's schema refuses it; the message quotes why. */
+  SchemaInvalid: 'SchemaInvalid',
+  WorkflowRunning: 'WorkflowRunning',
+  WorkflowPaused: 'WorkflowPaused',
+  /** The workflow was not started or updated because the plan is blocked. */
+  WorkflowNotStarted: 'WorkflowNotStarted',
+  /**
+   * The engine could not be asked (Temporal refused or timed out, or the workload's workflow did
+   * not answer its status query — no orchestrator worker polls its task queue). Degraded.
+   */
+  EngineUnavailable: 'EngineUnavailable',
+  /** The engine refused the spec (e.g. a value outside the engine's limits). */
+  EngineRejectedSpec: 'EngineRejectedSpec',
+  /** Server-side apply of the planned objects failed after retries. */
+  ApplyFailed: 'ApplyFailed',
+  NotDegraded: 'NotDegraded',
+  TargetsFound: 'TargetsFound',
+  NoMatchingIndexes: 'NoMatchingIndexes',
+  ExplicitTargets: 'ExplicitTargets',
+  SecretFound: 'SecretFound',
+  SecretNotFound: 'SecretNotFound',
+  SecretKeyMissing: 'SecretKeyMissing',
+  Reachable: 'Reachable',
+  Unreachable: 'Unreachable',
+  CredentialRejected: 'CredentialRejected',
+  NotChecked: 'NotChecked',
+  StoreFound: 'StoreFound',
+  StoreNotFound: 'StoreNotFound',
+  DefaultStore: 'DefaultStore',
+  Unique: 'Unique',
+  DuplicateNamespace: 'DuplicateNamespace',
+  /** SpecValid False: an older Function writes this output attribute in a shared store namespace (ADR 0070). */
+  OutputConflict: 'OutputConflict',
+  CacheValid: 'CacheValid',
+  NoDocumentCache: 'NoDocumentCache',
+  /** Summary reasons. */
+  Ready: 'Ready',
+  NotReady: 'NotReady',
 } as const;
 export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];

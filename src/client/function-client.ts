@@ -2,12 +2,8 @@
 // the CLI and the HTTP API call. Start-or-update is a single update-with-start, so a spec
 // change reaches a running workflow without a restart and a missing workflow is created — no
 // read-modify-write race between two callers.
-import {
-  WithStartWorkflowOperation,
-  WorkflowNotFoundError,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { cancelIfRunning } from './stop-workflow.js';
+import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { functionWorkflowId } from '../contracts/names.js';
 import {
   ORCHESTRATOR_TASK_QUEUE,
@@ -129,14 +125,5 @@ export async function getFunctionStatus(client: Client, ref: FunctionRef): Promi
  * finish their writeback or be abandoned cleanly. Returns false when no workflow was running.
  */
 export async function stopFunction(client: Client, ref: FunctionRef): Promise<boolean> {
-  try {
-    const handle = functionHandle(client, ref);
-    const desc = await handle.describe();
-    if (desc.status.name !== 'RUNNING') return false;
-    await handle.cancel();
-    return true;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
-  }
+  return cancelIfRunning(() => functionHandle(client, ref));
 }

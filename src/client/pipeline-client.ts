@@ -1,6 +1,7 @@
 // The one client API for Pipeline workflows: what the operator's reconcile, the CLI
 // (`layer pipeline submit|status`) and the HTTP API call. Start-or-update is a single
 // update-with-start, like Functions.
+import { cancelIfRunning } from './stop-workflow.js';
 import {
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
@@ -120,14 +121,5 @@ export async function listPipelineSourceNow(client: Client, ref: PipelineRef): P
 
 /** Stops the Pipeline's workflow (the Pipeline was deleted). False when none was running. */
 export async function stopPipeline(client: Client, ref: PipelineRef): Promise<boolean> {
-  try {
-    const handle = pipelineHandle(client, ref);
-    const desc = await handle.describe();
-    if (desc.status.name !== 'RUNNING') return false;
-    await handle.cancel();
-    return true;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
-  }
+  return cancelIfRunning(() => pipelineHandle(client, ref));
 }

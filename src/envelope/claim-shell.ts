@@ -1,6 +1,6 @@
-// What the Function and Pipeline workflow shells share around the envelope: how a failed
-// activity becomes a typed report, the claim activity's options, the degraded status, what
-// crosses continue-as-new, and the wait for the next event. Sandbox-safe.
+// What the claim-workflow shell uses around the envelope: how a failed activity becomes a typed
+// report, the claim activity's options, what crosses continue-as-new, and the wait for the next
+// event. Sandbox-safe.
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -8,15 +8,10 @@ import {
   condition,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import { CLAIM_HEARTBEAT_TIMEOUT_MS, type DegradedStatus } from '../contracts/claims.js';
-import {
-  FailureType,
-  NON_RETRYABLE_FAILURE_TYPES,
-  failureKind,
-  type FailureReport,
-} from '../contracts/failures.js';
+import { CLAIM_HEARTBEAT_TIMEOUT_MS } from '../contracts/claims.js';
+import { FailureType, NON_RETRYABLE_FAILURE_TYPES, type FailureReport } from '../contracts/failures.js';
 import { truncateErrorText } from '../contracts/error-text.js';
-import { batchRetryPolicy, type BatchRetrySpec } from '../workflows/batch-retry-policy.js';
+import { batchRetryPolicy, type BatchRetrySpec } from './batch-retry-policy.js';
 import type { BatchEnvelope, Claim } from './batch-envelope.js';
 
 /** A failed activity as a typed report, with a claim's last heartbeat when it has one. */
@@ -96,28 +91,6 @@ export function claimPermitWaitMs(leaseSeconds: number): number {
 export function claimSummary(claim: Claim<unknown>, what: string): string {
   const n = claim.batches.length;
   return `${what} in ${n} ${n === 1 ? 'batch' : 'batches'} · claim ${claim.claimId}${claim.probe ? ' (probe after failures)' : ''}`;
-}
-
-/** The status field of a degraded workload (absent when dispatch is not held back). */
-export function degradedStatus(envelope: BatchEnvelope<unknown>): { degraded?: DegradedStatus } {
-  const d = envelope.degraded;
-  if (!d) return {};
-  return {
-    degraded: {
-      reason: d.reason,
-      message: d.message,
-      hint: failureKind(d.reason).hint,
-      since: new Date(d.sinceMs).toISOString(),
-      retryAt: new Date(d.retryAtMs).toISOString(),
-    },
-  };
-}
-
-/** The Temporal UI line of a degraded workload. */
-export function degradedLines(d: DegradedStatus | undefined): string[] {
-  return d
-    ? [`- **degraded: ${d.reason}** since ${d.since}, next try ${d.retryAt}: ${d.message} — ${d.hint}`]
-    : [];
 }
 
 /** What the envelope carries into the next run (its claims were drained first). */

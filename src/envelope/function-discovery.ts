@@ -3,14 +3,15 @@
 // holds at most about 2 × (claims in flight × rows per claim) ids whatever the namespace size.
 // The workflow runs the scans it is told to and feeds the pages back.
 import {
-  isRangePayload,
   packRowIds,
   unpackRowIds,
   type FunctionBatchPayload,
+  type FunctionRuntimeSpec,
   type PackedRowIds,
   type RowId,
 } from '../contracts/function.js';
-import type { BatchIn, PayloadOps } from './batch-envelope.js';
+import type { BatchIn } from './batch-envelope.js';
+import { batchesOfIds, idKey } from './function-payload.js';
 
 /** Largest discovery page of ids, whatever the free read-ahead. */
 export const MAX_DISCOVERY_PAGE = 10_000;
@@ -50,6 +51,19 @@ export function rowsOfCut(cuts: RangeCuts, i: number): number {
   return Math.max(0, Math.min(cuts.batchSize, cuts.rows - i * cuts.batchSize));
 }
 
+/**
+ * What decides which rows are work: a spec change that changes it drops what was discovered.
+ * With input fingerprints the input list is part of a row's work (its hash).
+ */
+export function workDefinition(spec: FunctionRuntimeSpec): string {
+  return JSON.stringify([
+    spec.targetNamespaces,
+    spec.output,
+    spec.filter,
+    spec.output.inputFingerprint ? spec.inputs : null,
+  ]);
+}
+
 export interface ScanCursor {
   afterId: RowId | null;
   exhausted: boolean;
@@ -62,10 +76,6 @@ export interface ScanRequest {
   namespace: string;
   afterId: RowId | null;
   limit: number;
-}
-
-export function idKey(namespace: string, id: RowId): string {
-  return `${namespace}\u0000${typeof id}:${id}`;
 }
 
 export class FunctionDiscovery {
@@ -143,7 +153,7 @@ export class FunctionDiscovery {
     cursor.afterId = page.nextAfterId;
     cursor.exhausted = page.nextAfterId === null;
     if ('cuts' in page) {
-      // Ranges: a pass starts only when no range-born work is held (the workflow's rule), so
+      // Ranges: a pass starts only when no range-born work is held (FunctionDiscoveryFeed), so
       // nothing held can lie inside them (docs/adr/0100).
       let afterId = page.cuts.afterId;
       return unpackRowIds(page.cuts.lastIds).map((lastId, i) => {
@@ -155,17 +165,10 @@ export class FunctionDiscovery {
     }
     // Rows waiting or leased are not discovered twice.
     const fresh = page.ids.filter((id) => !held.has(idKey(namespace, id)));
-    const batches: BatchIn<FunctionBatchPayload>[] = [];
-    for (let i = 0; i < fresh.length; i += batchSize) {
+    return batchesOfIds(namespace, fresh, batchSize, () => {
       this.batchSeq += 1;
-      const ids = fresh.slice(i, i + batchSize);
-      batches.push({
-        batchId: `${this.batchPrefix}-${this.batchSeq}`,
-        rows: ids.length,
-        payload: { namespace, ids },
-      });
-    }
-    return batches;
+      return `${this.batchPrefix}-${this.batchSeq}`;
+    });
   }
 
   /** A scan failed: its namespace is done for this pass (the next pass tries again). */
@@ -182,31 +185,3 @@ export class FunctionDiscovery {
     return Object.values(this.cursors).every((c) => c.exhausted && !c.scanning);
   }
 }
-
-/** True for work a new range pass could overlap: a range, or an id list cut from one. */
-export function rangeBorn(payload: FunctionBatchPayload): boolean {
-  return isRangePayload(payload) || payload.fromRange === true;
-}
-
-/**
- * How the envelope splits a Function batch (isolating failing rows) and pins a failed range to
- * the rows it resolved, so retries and splits run on exactly those (docs/adr/0100).
- */
-export const functionPayloadOps: PayloadOps<FunctionBatchPayload> = {
-  split(payload) {
-    if (isRangePayload(payload)) {
-      // Its rows are unknown (its read kept failing): the range stays whole, the other half is empty.
-      return [payload, { namespace: payload.namespace, ids: [], fromRange: true }];
-    }
-    const mid = Math.ceil(payload.ids.length / 2);
-    const from = payload.fromRange ? { fromRange: true as const } : {};
-    return [
-      { namespace: payload.namespace, ids: payload.ids.slice(0, mid), ...from },
-      { namespace: payload.namespace, ids: payload.ids.slice(mid), ...from },
-    ];
-  },
-  resolve(payload, rowIds) {
-    if (!isRangePayload(payload)) return payload;
-    return { namespace: payload.namespace, ids: [...rowIds], fromRange: true };
-  },
-};

@@ -1,7 +1,17 @@
 // Canary rollouts of a new output version (spec.rollout.canaryRows, docs/adr/0055-canary-rollouts.md): the rules of
-// which version the engine runs and what a spec change, a promote or an abort does, as pure
-// functions the workflow calls and unit tables test. Sandbox-safe.
-import type { FunctionOutputSpec, FunctionRuntimeSpec, RolloutState } from '../contracts/function.js';
+// which version the engine runs, what a spec change, a promote or an abort does, and how the
+// canary's claim is built and tallied, as pure functions the workflow calls and unit tables test.
+// Sandbox-safe.
+import type { ClaimReport } from '../contracts/claims.js';
+import type {
+  FunctionBatchPayload,
+  FunctionOutputSpec,
+  FunctionRuntimeSpec,
+  RolloutState,
+  RowId,
+} from '../contracts/function.js';
+import type { Claim } from './batch-envelope.js';
+import { batchesOfIds } from './function-payload.js';
 
 export type { CanaryComparison, RolloutState } from '../contracts/function.js';
 
@@ -96,4 +106,68 @@ export function promoted(_rollout: RolloutState): RolloutChange {
 /** Abort: the engine runs the old version again and the side attribute goes. */
 export function aborted(rollout: RolloutState): RolloutChange {
   return { rollout: { ...rollout, stage: 'aborted' }, clearCanary: rollout.stage !== 'aborted' };
+}
+
+// ---- the canary's claim -------------------------------------------------------------------
+// The workflow samples rows, runs them as one claim into the side attribute and reads a few back;
+// these are the rules it applies between those calls.
+
+/** Rows of one namespace the canary sampled. */
+export interface CanarySample {
+  namespace: string;
+  ids: RowId[];
+}
+
+/** Why a canary has nothing to compare (its sample came back empty). */
+export const NOTHING_SAMPLED =
+  'no row matches spec.filter (or every match is dead-lettered): nothing to compare; a filter that names the old version (e.g. tags_v NotEq v1) must name the new one';
+
+/** How many rows the canary sampled, and the error to show when there are none. */
+export function canarySampled(sample: readonly CanarySample[]): { sampled: number; error?: string } {
+  const sampled = sample.reduce((n, s) => n + s.ids.length, 0);
+  return sampled === 0 ? { sampled, error: NOTHING_SAMPLED } : { sampled };
+}
+
+/** The canary's one claim: the sample cut into batches of `batchSize`, named `${runTag}-canary…`. */
+export function canaryClaim(
+  sample: readonly CanarySample[],
+  opts: { runTag: string; batchSize: number; maxAttempts: number; nowMs: number },
+): Claim<FunctionBatchPayload> {
+  let seq = 0;
+  const nextId = () => `${opts.runTag}-canary-${(seq += 1)}`;
+  const batches = sample.flatMap(({ namespace, ids }) =>
+    batchesOfIds(namespace, ids, opts.batchSize, nextId).map((b) => ({
+      ...b,
+      attempts: 0,
+      maxAttempts: opts.maxAttempts,
+      splitDepth: 0,
+    })),
+  );
+  return { claimId: `${opts.runTag}-canary`, batches, sinceMs: opts.nowMs };
+}
+
+/**
+ * What the canary's claim report adds to the rollout: rows written, rows failed (a failed batch
+ * counts all its rows, a written one its row failures), and a systemic failure as the error.
+ */
+export function canaryTally(
+  claim: Claim<FunctionBatchPayload>,
+  report: ClaimReport,
+): { written: number; failed: number; error?: string } {
+  let written = 0;
+  let failed = 0;
+  for (const o of report.outcomes) {
+    if (o.status === 'done') {
+      written += o.counts?.written ?? 0;
+      failed += o.rowFailures?.length ?? 0;
+    } else failed += claim.batches.find((b) => b.batchId === o.batchId)?.rows ?? 0;
+  }
+  return { written, failed, ...(report.systemic ? { error: report.systemic.message } : {}) };
+}
+
+/** The sampled rows read back beside their old values (the first COMPARISON_ROWS). */
+export function canaryShownRows(sample: readonly CanarySample[]): { namespace: string; id: RowId }[] {
+  return sample
+    .flatMap(({ namespace, ids }) => ids.map((id) => ({ namespace, id })))
+    .slice(0, COMPARISON_ROWS);
 }

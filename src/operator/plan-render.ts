@@ -1,6 +1,6 @@
 // What `layer render` shows, as a pure function: for a set of resources (as a person would apply
 // them), every object the operator would create, then each workload with the status it would
-// write. Both come from the operator's own pass (planReconcile + finalStatus), fed what a first
+// write. Both come from the operator's own pass (planReconcilePass + finalStatus), fed what a first
 // pass observes — the workload just applied, no Deployment yet — and an engine that accepts the
 // spec, so render cannot drift from what the operator writes.
 import { helmDefaultInfraRules } from '../api/defaults.js';
@@ -9,7 +9,8 @@ import { isWorkload, type LayerResource, type Workload } from '../api/parse.js';
 import type { VectorStore } from '../api/vector-store.js';
 import { FINALIZER } from './finalizer.js';
 import type { PlannedObject } from './plan-types.js';
-import { finalStatus, planReconcile } from './reconcile-plan.js';
+import { planReconcilePass } from './reconcile/plan-pass.js';
+import { finalStatus } from './reconcile/status.js';
 import type { EngineResult, RawObject } from './reconcile-types.js';
 import type { OperatorSettings } from './settings.js';
 import { workflowRunning } from './workload-engine.js';
@@ -42,7 +43,7 @@ export function renderResources(
       ...(w as unknown as RawObject),
       metadata: { ...w.metadata, generation: w.metadata.generation ?? 1, finalizers: [FINALIZER] },
     };
-    const plan = planReconcile({
+    const plan = planReconcilePass({
       observed: {
         ref: { kind: w.kind, namespace: w.metadata.namespace ?? 'default', name: w.metadata.name },
         object: applied,

@@ -89,7 +89,7 @@ export interface WorkloadPlan {
   taskQueue: string;
 }
 
-/** Inputs to planWorkload. */
+/** Inputs to planWorkloadObjects. */
 export interface PlanInput {
   workload: Workload;
   /** InfraRules/default, or undefined when it does not exist. */

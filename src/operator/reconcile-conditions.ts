@@ -1,77 +1,8 @@
-// Condition types and reasons the reconcile workflow writes beyond the planner's (src/api/
-// conditions.ts). They are public API like those: stable CamelCase words. They live here until
-// they are folded into src/api/conditions.ts (one list of reasons for the whole API).
+// How a pass's conditions become the status's: merged with the stored ones (metav1 rules), the
+// Ready summary, and the Events for transitions. The types and reasons are src/api/conditions.ts.
+import { ConditionReason } from '../api/conditions.js';
 import type { Condition } from '../api/common.js';
 import { setCondition } from './plan-status.js';
-
-export const OperatorConditionType = {
-  /** The object passed the operator's schema (zod), beyond what the CRD admits. */
-  SpecValid: 'SpecValid',
-  /** False when the pass could not apply the planned objects (the message quotes the apiserver). */
-  Applied: 'Applied',
-  /** Workloads, negative polarity: True while the engine is degraded or the worker fails. */
-  Degraded: 'Degraded',
-  /** The workload's Temporal workflow runs the current spec (or is paused as asked). */
-  WorkflowReady: 'WorkflowReady',
-  /** Function indexSelector resolved to Turbopuffer namespaces through Index labels. */
-  TargetsResolved: 'TargetsResolved',
-  /** VectorStore: the credential Secret and key exist. */
-  CredentialResolved: 'CredentialResolved',
-  /** VectorStore: a cheap call to the upstream store succeeded with the credential. */
-  EndpointReachable: 'EndpointReachable',
-  /** VectorStore in keys mode: the worker bearer's Secret and key exist (workers and KEDA send it). */
-  WorkerKeyResolved: 'WorkerKeyResolved',
-  /** Index: backend.storeRef names an existing VectorStore. */
-  StoreResolved: 'StoreResolved',
-  /** Index: no other Index claims the same Turbopuffer namespace. */
-  NamespaceUnique: 'NamespaceUnique',
-  /** InfraRules: documentCache is valid (reported with its envelope). */
-  DocumentCacheValid: 'DocumentCacheValid',
-} as const;
-export type OperatorConditionType = (typeof OperatorConditionType)[keyof typeof OperatorConditionType];
-
-export const OperatorReason = {
-  Valid: 'Valid',
-  /** The CRD admitted the object but the operator's schema refuses it; the message quotes why. */
-  SchemaInvalid: 'SchemaInvalid',
-  WorkflowRunning: 'WorkflowRunning',
-  WorkflowPaused: 'WorkflowPaused',
-  /** The workflow was not started or updated because the plan is blocked. */
-  WorkflowNotStarted: 'WorkflowNotStarted',
-  /**
-   * The engine could not be asked (Temporal refused or timed out, or the workload's workflow did
-   * not answer its status query — no orchestrator worker polls its task queue). Degraded.
-   */
-  EngineUnavailable: 'EngineUnavailable',
-  /** The engine refused the spec (e.g. a value outside the engine's limits). */
-  EngineRejectedSpec: 'EngineRejectedSpec',
-  /** Server-side apply of the planned objects failed after retries. */
-  ApplyFailed: 'ApplyFailed',
-  NotDegraded: 'NotDegraded',
-  TargetsFound: 'TargetsFound',
-  NoMatchingIndexes: 'NoMatchingIndexes',
-  ExplicitTargets: 'ExplicitTargets',
-  SecretFound: 'SecretFound',
-  SecretNotFound: 'SecretNotFound',
-  SecretKeyMissing: 'SecretKeyMissing',
-  Reachable: 'Reachable',
-  Unreachable: 'Unreachable',
-  CredentialRejected: 'CredentialRejected',
-  NotChecked: 'NotChecked',
-  StoreFound: 'StoreFound',
-  StoreNotFound: 'StoreNotFound',
-  DefaultStore: 'DefaultStore',
-  Unique: 'Unique',
-  DuplicateNamespace: 'DuplicateNamespace',
-  /** SpecValid False: an older Function writes this output attribute in a shared store namespace (ADR 0070). */
-  OutputConflict: 'OutputConflict',
-  CacheValid: 'CacheValid',
-  NoDocumentCache: 'NoDocumentCache',
-  /** Summary reasons. */
-  Ready: 'Ready',
-  NotReady: 'NotReady',
-} as const;
-export type OperatorReason = (typeof OperatorReason)[keyof typeof OperatorReason];
 
 /** A condition without its timestamp and generation (added by {@link mergeConditions}). */
 export interface ConditionInput {
@@ -112,7 +43,7 @@ export function readySummary(conditions: readonly ConditionInput[], readyMessage
   if (bad) return { type: 'Ready', status: 'False', reason: bad.reason, message: bad.message };
   const unknown = conditions.find((c) => c.status === 'Unknown');
   if (unknown) return { type: 'Ready', status: 'Unknown', reason: unknown.reason, message: unknown.message };
-  return { type: 'Ready', status: 'True', reason: OperatorReason.Ready, message: readyMessage };
+  return { type: 'Ready', status: 'True', reason: ConditionReason.Ready, message: readyMessage };
 }
 
 /** An Event to record for a status write: what a person should see in `kubectl describe`. */

@@ -3,7 +3,7 @@
 import { STOCK_POOL } from '../api/defaults.js';
 import { ownedAttributes } from '../api/store-names.js';
 import type { ReconcileRef } from '../contracts/reconcile.js';
-import { canonical } from './reconcile-plan.js';
+import { canonical } from './reconcile/status.js';
 import type { RawObject } from './reconcile-types.js';
 import { LABEL } from './labels.js';
 import { labelValue } from './names.js';

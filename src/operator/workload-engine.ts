@@ -2,6 +2,8 @@
 // pauses and resumes) and stop. Functions go through the Function engine's client
 // (src/client/function-client.ts), Pipelines through the Pipeline engine's
 // (src/client/pipeline-client.ts). Tests inject a fake.
+import { queueDepthOf } from '../../packages/worker/src/contracts/queue-depth.js';
+import { ConditionReason, ConditionType } from '../api/conditions.js';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import {
   functionHandle,
@@ -20,7 +22,7 @@ import { specFingerprint } from '../contracts/fingerprint.js';
 import { pipelineRuntimeSpecSchema } from '../contracts/pipeline.js';
 import type { WorkloadKind } from '../contracts/names.js';
 import { pipelineRuntimeSpecProblems } from './pipeline-runtime-spec.js';
-import { OperatorConditionType, OperatorReason } from './reconcile-conditions.js';
+
 import type { EngineAction, EngineResult, EngineWorkloadStatus } from './reconcile-types.js';
 
 export type EngineSync = Extract<EngineAction, { action: 'sync' }>;
@@ -42,15 +44,15 @@ export function workflowRunning(paused: boolean, generation: number): EngineResu
   return {
     condition: paused
       ? {
-          type: OperatorConditionType.WorkflowReady,
+          type: ConditionType.WorkflowReady,
           status: 'True',
-          reason: OperatorReason.WorkflowPaused,
+          reason: ConditionReason.WorkflowPaused,
           message: `workflow paused at generation ${generation}`,
         }
       : {
-          type: OperatorConditionType.WorkflowReady,
+          type: ConditionType.WorkflowReady,
           status: 'True',
-          reason: OperatorReason.WorkflowRunning,
+          reason: ConditionReason.WorkflowRunning,
           message: `workflow runs generation ${generation}`,
         },
   };
@@ -60,9 +62,9 @@ export function workflowRunning(paused: boolean, generation: number): EngineResu
 function rejectedSpec(message: string): EngineResult {
   return {
     condition: {
-      type: OperatorConditionType.WorkflowReady,
+      type: ConditionType.WorkflowReady,
       status: 'False',
-      reason: OperatorReason.EngineRejectedSpec,
+      reason: ConditionReason.EngineRejectedSpec,
       message,
     },
   };
@@ -191,10 +193,4 @@ export function functionStatusDepth(
   batchSize: number,
 ): number {
   return queueDepthOf(Math.max(0, s.pendingRows - (s.inFlightRows ?? 0)), batchSize, s.inFlightBatches);
-}
-
-/** Pure: ceil(pendingRows / batchSize) + inFlightBatches, never negative. */
-export function queueDepthOf(pendingRows: number, batchSize: number, inFlightBatches: number): number {
-  const pending = Math.max(0, pendingRows);
-  return Math.ceil(pending / Math.max(1, batchSize)) + Math.max(0, inFlightBatches);
 }

@@ -9,6 +9,8 @@ import { gunzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { StoreEngineError, badRequest } from './engine/errors.js';
 import { Store, type StoreOptions } from './engine/store.js';
+import type { IndexLagOptions } from './engine/index-lag.js';
+import type { WriteRateLimitOptions } from './engine/write-rate-limit.js';
 import type { NamespaceState } from './engine/namespace.js';
 import { createHeapGovernor } from './heap-governor.js';
 
@@ -40,6 +42,14 @@ export interface StoreServerOptions {
   heapBudgetBytes?: number;
   /** The engine's clock (created_at, updated_at, …), injectable for tests. */
   now?: () => number;
+  /**
+   * Model the service's indexing lag (docs/adr/0098): writes past an outstanding-write budget
+   * stay invisible to queries until a background indexer catches up; past a backpressure limit
+   * writes get 429. Off by default: every write is visible when it returns.
+   */
+  indexLag?: IndexLagOptions;
+  /** Per-namespace write rate limits (rows/s, bytes/s) answered with 429 + Retry-After. Off by default. */
+  writeRateLimit?: WriteRateLimitOptions;
 }
 
 export interface StoreServer {
@@ -69,6 +79,8 @@ export async function startStoreServer(opts: StoreServerOptions = {}): Promise<S
     rowCacheRows: opts.rowCacheRows,
     annThreshold: opts.annThreshold,
     now: opts.now,
+    indexLag: opts.indexLag,
+    writeRateLimit: opts.writeRateLimit,
   };
   if (!opts.memory) storeOpts.dataDir = opts.dataDir;
   const store = await Store.open(storeOpts);
@@ -109,6 +121,11 @@ async function closeServer(server: Server, store: Store): Promise<void> {
 }
 
 async function readBody(req: IncomingMessage, max: number): Promise<unknown> {
+  return (await readSizedBody(req, max)).value;
+}
+
+/** The parsed body and its size in bytes (after gunzip): a write's share of the log. */
+async function readSizedBody(req: IncomingMessage, max: number): Promise<{ value: unknown; bytes: number }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -117,10 +134,10 @@ async function readBody(req: IncomingMessage, max: number): Promise<unknown> {
     chunks.push(chunk as Buffer);
   }
   let buf: Buffer = Buffer.concat(chunks);
-  if (buf.length === 0) return undefined;
+  if (buf.length === 0) return { value: undefined, bytes: 0 };
   if ((req.headers['content-encoding'] ?? '').includes('gzip')) buf = await gunzipBounded(buf, max);
   try {
-    return JSON.parse(buf.toString('utf8'));
+    return { value: JSON.parse(buf.toString('utf8')), bytes: buf.length };
   } catch (e) {
     throw badRequest(`request body is not valid JSON: ${(e as Error).message}`);
   }
@@ -188,7 +205,12 @@ function sendError(req: IncomingMessage, res: ServerResponse, err: unknown): Pro
     process.stderr.write(
       `store: internal error on ${req.method} ${req.url}: ${err instanceof Error ? err.stack : message}\n`,
     );
-  const headers: Record<string, string> = status < 500 ? { 'x-should-retry': 'false' } : {};
+  // A 429 (backpressure, rate limit) is the one 4xx a client should retry: it keeps the
+  // client's retry, and a Retry-After when the error carries one.
+  const headers: Record<string, string> = {
+    ...(status < 500 && status !== 429 ? { 'x-should-retry': 'false' } : {}),
+    ...(err instanceof StoreEngineError ? err.headers : {}),
+  };
   return send(req, res, status, { status: 'error', error: message }, headers);
 }
 
@@ -251,8 +273,8 @@ async function handle(
     switch (route) {
       case 'POST v2 ':
       case 'POST v1 ': {
-        const body = await readBody(req, maxBody);
-        const out = await store.write(name, body ?? {});
+        const body = await readSizedBody(req, maxBody);
+        const out = await store.write(name, body.value ?? {}, body.bytes);
         return await send(req, res, 200, { ...out, performance: performance(started) });
       }
       case 'DELETE v2 ':

@@ -28,7 +28,7 @@ import {
   type LayerPipeline,
   type Workload,
 } from '../../src/api/index.js';
-import { planWorkload } from '../../src/operator/plan.js';
+import { planWorkloadObjects } from '../../src/operator/workload-objects.js';
 import { renderResources } from '../../src/operator/plan-render.js';
 import { operatorSettings } from '../../src/operator/settings.js';
 
@@ -335,7 +335,7 @@ describe('planned objects on a real apiserver', () => {
       kind,
       mergePatch(seed, patch) as Record<string, unknown>,
     );
-    const plan = planWorkload(
+    const plan = planWorkloadObjects(
       { workload: w, infraRules: helmDefaultInfraRules() },
       operatorSettings({ inboundAuth: auth }),
     );

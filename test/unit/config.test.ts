@@ -14,6 +14,7 @@ import {
   DEFAULT_STORE_URL,
   DEFAULT_TEMPORAL_ADDRESS,
 } from '../../src/config.js';
+import { loadCliConfig } from '../../src/cli/config.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../../src/contracts/function.js';
 import type { DevState } from '../../src/dev/environment.js';
 import { InvalidInputError } from '../../src/util/errors.js';
@@ -178,7 +179,7 @@ describe('loadConfig defaults', () => {
     expect(c.kube.kubeconfig).toBe('/k');
   });
 
-  it('reads the dev env from $LAYER_STATE_DIR when none is passed', () => {
+  it('reads the dev env from $LAYER_STATE_DIR for a command a person runs (loadCliConfig); loadConfig reads no dev state', () => {
     const dir = mkdtempSync(join(tmpdir(), 'layer-config-'));
     writeFileSync(
       join(dir, 'state.json'),
@@ -189,8 +190,9 @@ describe('loadConfig defaults', () => {
         startMarkers: { [String(process.pid)]: processStartMarker(process.pid) },
       }),
     );
-    expect(loadConfig({ LAYER_STATE_DIR: dir }).temporal.address).toBe('127.0.0.1:17233');
-    expect(loadConfig({ LAYER_STATE_DIR: join(dir, 'missing') }).temporal.address).toBe(
+    expect(loadCliConfig({ LAYER_STATE_DIR: dir }).temporal.address).toBe('127.0.0.1:17233');
+    expect(loadConfig({ LAYER_STATE_DIR: dir }).temporal.address).toBe(DEFAULT_TEMPORAL_ADDRESS);
+    expect(loadCliConfig({ LAYER_STATE_DIR: join(dir, 'missing') }).temporal.address).toBe(
       DEFAULT_TEMPORAL_ADDRESS,
     );
   });

@@ -7,7 +7,8 @@ import { Option, type Command } from 'commander';
 import { readYamlDocuments } from '../../api/yaml-input.js';
 import { parseResource, type LayerFunction } from '../../api/index.js';
 import { functionHandle, startOrUpdateFunction } from '../../client/function-client.js';
-import { loadConfig, type Config } from '../../config.js';
+import { type Config } from '../../config.js';
+import { loadCliConfig } from '../config.js';
 import type { FunctionRuntimeSpec } from '../../contracts/function.js';
 import { functionWorkflowId } from '../../contracts/names.js';
 import { runtimeSpecProblems, toFunctionRuntimeSpec } from '../../operator/runtime-spec.js';
@@ -292,7 +293,7 @@ export function registerApplyCommand(program: Command): void {
       `how long to wait for an orchestrator worker to confirm each Function (default ${DEFAULT_APPLY_WAIT_SECONDS})`,
     )
     .action(async (opts: ApplyOptions) => {
-      const config = loadConfig();
+      const config = loadCliConfig();
       const applied = await applyFiles(opts, config);
       for (const a of applied) {
         process.stdout.write((opts.json ? JSON.stringify(a) : describeApplied(a, config)) + '\n');

@@ -2,7 +2,7 @@
 // with a rate measured on a push worker's /run (a sample batch, nothing written back) or given.
 import type { FunctionRuntimeSpec } from '../../contracts/function.js';
 import { postToPushWorker } from '../../engine/push-call.js';
-import { planFilter, type FunctionPlan } from '../../operator/function-plan.js';
+import { countableFilter, type FunctionPlan } from '../../operator/function-estimate.js';
 import type { StoreClient } from '../../store/client.js';
 import {
   StoreAuthError,
@@ -12,7 +12,7 @@ import {
 } from '../../store/errors.js';
 import { LayerError } from '../../util/errors.js';
 
-export { countPlannedRows, planFromCounts, type FunctionPlan } from '../../operator/function-plan.js';
+export { countPlannedRows, estimateFromCounts, type FunctionPlan } from '../../operator/function-estimate.js';
 
 /**
  * One sample batch to a push worker's /run, timed: rows per second of one call. The rows are the
@@ -33,7 +33,7 @@ export async function samplePushWorker(
       if (err instanceof StoreNotFoundError) continue;
       throw err;
     }
-    const filter = planFilter(spec, new Set(Object.keys(meta.schema ?? {})));
+    const filter = countableFilter(spec, new Set(Object.keys(meta.schema ?? {})));
     if (filter === false) continue;
     const res = await store.query(ns, {
       rank_by: ['id', 'asc'],

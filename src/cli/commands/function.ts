@@ -12,11 +12,13 @@ import {
   setFunctionPaused,
   type FunctionRef,
 } from '../../client/function-client.js';
-import { loadConfig, type Config } from '../../config.js';
+import { type Config } from '../../config.js';
+import { loadCliConfig } from '../config.js';
 import type { FunctionStatus } from '../../contracts/function.js';
 import { functionWorkflowId } from '../../contracts/names.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
-import { createProgressWriter, formatDuration, type ProgressInput } from '../progress.js';
+import { formatDuration, type ProgressInput } from '../progress.js';
+import { watchStatusLoop } from '../watch.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
 import { cliTimeoutMs, isDeadlineExceeded } from '../errors.js';
 import { LOCAL_K8S_NAMESPACE } from './apply.js';
@@ -168,7 +170,7 @@ async function withFunction<T>(
   /** The fix to print when an activity the request ran failed (its cause is printed). */
   activityHint?: string,
 ): Promise<T> {
-  const config = loadConfig();
+  const config = loadCliConfig();
   const timeoutMs = callTimeoutMs(); // a bad LAYER_CLI_TIMEOUT_SECONDS fails before any connection
   const ref = { k8sNamespace: flags.namespace, name };
   const t = await connectTemporalClient(config);
@@ -238,7 +240,7 @@ async function watchStatus(
   name: string,
   flags: FunctionFlags & { json?: boolean; intervalMs: number },
 ): Promise<void> {
-  const config = loadConfig();
+  const config = loadCliConfig();
   const ref = { k8sNamespace: flags.namespace, name };
   const t = await connectTemporalClient(config);
   const query = () => {
@@ -249,33 +251,15 @@ async function watchStatus(
         throw explain(err, ref, config, Date.now() >= deadline);
       });
   };
-  const stream = process.stderr;
-  const bar = createProgressWriter(stream);
-  let stop!: () => void;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const onSignal = () => stop();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    const first = await query();
-    const w = startWatch(first, Date.now());
-    if (!flags.json)
-      process.stdout.write(`watching ${functionWorkflowId(ref.k8sNamespace, name)} (Ctrl-C to stop)\n`);
-    let last: ProgressInput | undefined;
-    for (;;) {
-      const s = await query();
-      last = watchProgress(w, s, Date.now());
-      if (flags.json) process.stdout.write(JSON.stringify({ ...s, progress: last }) + '\n');
-      else bar.update(last);
-      const tick = new Promise<'tick'>((r) => setTimeout(() => r('tick'), flags.intervalMs));
-      if ((await Promise.race([tick, stopped.then(() => 'stop' as const)])) === 'stop') break;
-    }
-    if (!flags.json) bar.finish(last);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await t.close();
-  }
+  await watchStatusLoop({
+    temporal: t,
+    query,
+    start: startWatch,
+    progress: watchProgress,
+    workflowId: functionWorkflowId(ref.k8sNamespace, name),
+    json: flags.json,
+    intervalMs: flags.intervalMs,
+  });
 }
 
 export function registerFunctionCommands(program: Command): void {
@@ -439,7 +423,7 @@ export function registerFunctionCommands(program: Command): void {
             'pass the path of a Function manifest with -f',
           );
         }
-        const config = loadConfig();
+        const config = loadCliConfig();
         const store = createStoreClient({
           baseUrl: config.store.url,
           ...(config.store.apiKey ? { apiKey: config.store.apiKey } : {}),
@@ -484,7 +468,7 @@ export function registerFunctionCommands(program: Command): void {
             doc.fn.spec.worker.dispatch === 'pull'
               ? 'a pull worker cannot be sampled from here: pass --rows-per-second (rows one worker call handles per second)'
               : 'no push worker URL (or no rows to sample): pass --push-url or --rows-per-second';
-          const p = plan.planFromCounts(
+          const p = plan.estimateFromCounts(
             spec,
             doc.fn.spec.scaling?.replicas?.max ?? 1,
             counts,

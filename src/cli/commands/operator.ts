@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Command } from 'commander';
-import { apiAuthMode, loadConfig } from '../../config.js';
+import { apiAuthMode } from '../../config.js';
+import { loadCliConfig } from '../config.js';
 import type { IndexDiscovery } from '../../operator/index-discovery.js';
 import type { LeaderElector } from '../../operator/leader-election.js';
 import type { OperatorWatcher } from '../../operator/watcher.js';
@@ -92,7 +93,7 @@ export function registerOperatorCommand(program: Command): void {
       const { createOperatorApiDeps } = await import('../../server/operator-api.js');
       const log = roleLogger('operator');
       const roles = operatorRoles(flags);
-      const config = loadConfig();
+      const config = loadCliConfig();
       const port = parsePortFlag(flags.port, config.api.port);
       const kube = loadKubeConfig(config);
       if (!kube) {

@@ -3,7 +3,7 @@
 // against the configured Temporal and store, until SIGINT/SIGTERM.
 import type { NativeConnection } from '@temporalio/worker';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config.js';
+import { loadCliConfig } from '../config.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
 import { startRoleTracing } from '../../observe/tracing.js';
 
@@ -24,7 +24,7 @@ export function registerOrchestratorCommand(program: Command): void {
       } = await import('../roles.js');
       quietTemporalRuntime();
       const log = roleLogger('orchestrator');
-      const config = loadConfig();
+      const config = loadCliConfig();
       const kube = loadKubeConfig(config);
       if (kube)
         log('kubernetes configured; operator activities enabled', { source: kube.source, from: kube.detail });

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { getPipelineStatus, submitPipelineItems, type PipelineRef } from '../../client/pipeline-client.js';
-import { loadConfig, type Config } from '../../config.js';
+import { type Config } from '../../config.js';
+import { loadCliConfig } from '../config.js';
 import { pipelineWorkflowId } from '../../contracts/names.js';
 import {
   pipelineItemSchema,
@@ -14,7 +15,8 @@ import {
   type PipelineStatus,
 } from '../../contracts/pipeline.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
-import { createProgressWriter, formatDuration, type ProgressInput } from '../progress.js';
+import { formatDuration, type ProgressInput } from '../progress.js';
+import { watchStatusLoop } from '../watch.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
 import { cliTimeoutMs, isDeadlineExceeded } from '../errors.js';
 import { LOCAL_K8S_NAMESPACE } from './apply.js';
@@ -206,7 +208,7 @@ async function withPipeline<T>(
   timeoutMs: number,
   fn: (t: TemporalClient, ref: PipelineRef) => Promise<T>,
 ): Promise<T> {
-  const config = loadConfig();
+  const config = loadCliConfig();
   const ref = { k8sNamespace: flags.namespace, name };
   const t = await connectTemporalClient(config);
   try {
@@ -222,7 +224,7 @@ async function watchStatus(
   name: string,
   flags: PipelineFlags & { json?: boolean; intervalMs: number },
 ): Promise<void> {
-  const config = loadConfig();
+  const config = loadCliConfig();
   const ref = { k8sNamespace: flags.namespace, name };
   const t = await connectTemporalClient(config);
   const query = () =>
@@ -231,32 +233,15 @@ async function watchStatus(
       .catch((err: unknown) => {
         throw explain(err, ref, config, callTimeoutMs());
       });
-  const bar = createProgressWriter(process.stderr);
-  let stop!: () => void;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const onSignal = () => stop();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    const first = await query();
-    const w = startPipelineWatch(first, Date.now());
-    if (!flags.json)
-      process.stdout.write(`watching ${pipelineWorkflowId(ref.k8sNamespace, name)} (Ctrl-C to stop)\n`);
-    let last: ProgressInput | undefined;
-    for (;;) {
-      const s = await query();
-      last = pipelineWatchProgress(w, s, Date.now());
-      if (flags.json) process.stdout.write(JSON.stringify({ ...s, progress: last }) + '\n');
-      else bar.update(last);
-      const tick = new Promise<'tick'>((r) => setTimeout(() => r('tick'), flags.intervalMs).unref());
-      if ((await Promise.race([tick, stopped.then(() => 'stop' as const)])) === 'stop') break;
-    }
-    if (!flags.json) bar.finish(last);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await t.close();
-  }
+  await watchStatusLoop({
+    temporal: t,
+    query,
+    start: startPipelineWatch,
+    progress: pipelineWatchProgress,
+    workflowId: pipelineWorkflowId(ref.k8sNamespace, name),
+    json: flags.json,
+    intervalMs: flags.intervalMs,
+  });
 }
 
 export function registerPipelineCommands(program: Command): void {

@@ -8,6 +8,8 @@ export class StoreEngineError extends LayerError {
   constructor(
     readonly status: number,
     message: string,
+    /** Response headers the status needs (Retry-After on a 429). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }

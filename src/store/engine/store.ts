@@ -17,6 +17,9 @@ import {
   parseSchemaInput,
 } from './schema.js';
 import { planWrite } from './write.js';
+import { rowBytes } from './rows.js';
+import { IndexLagModel, type IndexLagOptions } from './index-lag.js';
+import { requestRowCount, WriteRateLimiter, type WriteRateLimitOptions } from './write-rate-limit.js';
 
 type Obj = Record<string, unknown>;
 
@@ -31,6 +34,10 @@ export interface StoreOptions {
   annThreshold?: number;
   /** Clock, injectable for tests. */
   now?: () => number;
+  /** Model the service's indexing lag and write backpressure (index-lag.ts); off by default. */
+  indexLag?: IndexLagOptions;
+  /** Per-namespace write rate limits answered with 429 + Retry-After (write-rate-limit.ts); off by default. */
+  writeRateLimit?: WriteRateLimitOptions;
 }
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -48,6 +55,9 @@ export class Store {
   private readonly locks = new KeyedMutex();
   private readonly now: () => number;
   private readonly annThreshold: number | undefined;
+  /** Present only with `indexLag`: queries then read what the modelled indexer has made visible. */
+  readonly lag: IndexLagModel | undefined;
+  private readonly rateLimit: WriteRateLimiter | undefined;
 
   private constructor(
     private readonly disk: DiskPersistence | undefined,
@@ -55,6 +65,8 @@ export class Store {
   ) {
     this.now = opts.now ?? Date.now;
     this.annThreshold = opts.annThreshold;
+    if (opts.indexLag) this.lag = new IndexLagModel(opts.indexLag);
+    if (opts.writeRateLimit) this.rateLimit = new WriteRateLimiter(opts.writeRateLimit);
   }
 
   static async open(opts: StoreOptions = {}): Promise<Store> {
@@ -73,8 +85,16 @@ export class Store {
     return ns;
   }
 
+  /** The namespace as queries see it: under the lag model, without writes still invisible. */
+  private requireVisible(name: string): NamespaceState {
+    const ns = this.require(name);
+    return this.lag ? this.lag.view(name, ns) : ns;
+  }
+
+  /** The namespace as queries see it (undefined when missing). */
   get(name: string): NamespaceState | undefined {
-    return this.namespaces.get(name);
+    const ns = this.namespaces.get(name);
+    return ns && this.lag ? this.lag.view(name, ns) : ns;
   }
 
   list(
@@ -93,9 +113,16 @@ export class Store {
     return out;
   }
 
-  write(name: string, body: unknown): Promise<Obj> {
+  /**
+   * `bodyBytes`: the request's size as received, the write's share of the log under the lag
+   * model and of the byte rate limit; estimated from the documents written when omitted.
+   */
+  write(name: string, body: unknown, bodyBytes?: number): Promise<Obj> {
     validateNamespaceName(name);
     return this.locks.run(name, async () => {
+      // Refusals first, so a refused write changes nothing and costs nothing.
+      this.lag?.admit(name, body);
+      this.rateLimit?.admit(name, requestRowCount(body), bodyBytes ?? 0);
       const existing = this.namespaces.get(name);
       const plan = planWrite(existing, name, body, { lookup: (n) => this.namespaces.get(n) });
       if (!existing && !plan.creates) return plan.response;
@@ -116,6 +143,7 @@ export class Store {
       const snapshotDue = this.disk ? await this.disk.append(name, rec) : false;
       const meta = { createdAt: at, updatedAt: at, lastWriteAt: at };
       const ns = existing ?? (this.disk ? this.disk.create(name, meta) : new NamespaceState(name, meta));
+      this.lag?.record(name, existing, rec, bodyBytes ?? recordBytes(rec));
       applyRecord(ns, rec);
       this.namespaces.set(name, ns);
       if (snapshotDue) await this.disk!.snapshot(ns);
@@ -124,13 +152,13 @@ export class Store {
   }
 
   query(name: string, body: unknown): QueryOutput & { size: number } {
-    const ns = this.require(name);
+    const ns = this.requireVisible(name);
     const out = runQuery(ns, body as Obj, { annThreshold: this.annThreshold });
     return { ...out, size: ns.rows.size };
   }
 
   multiQuery(name: string, body: Obj): { results: Obj[]; examined: number; size: number } {
-    const ns = this.require(name);
+    const ns = this.requireVisible(name);
     for (const key of Object.keys(body)) {
       if (!['queries', 'consistency', 'vector_encoding', 'rerank_by', 'limit'].includes(key)) {
         throw unprocessable(
@@ -201,6 +229,8 @@ export class Store {
       this.require(name);
       await this.disk?.drop(name);
       this.namespaces.delete(name);
+      this.lag?.forget(name);
+      this.rateLimit?.forget(name);
     });
   }
 
@@ -217,6 +247,8 @@ export class Store {
       checkAttributeCount(schema, attributeCount(ns.schema), 'schema');
       const rec: WalRecord = { at: this.now(), schema: [...schema], put: [], del: [] };
       await this.disk?.append(name, rec);
+      // In log order with the writes, so a view trailing them gets the schema after them.
+      this.lag?.record(name, ns, rec, 0);
       applyRecord(ns, rec);
       return normalizedSchema(ns.schema);
     });
@@ -252,6 +284,7 @@ export class Store {
       // A missing field leaves pinning as it is; null or false removes it.
       if ('pinning' in patch) rec.pinning = pinning ?? null;
       await this.disk?.append(name, rec);
+      this.lag?.record(name, ns, rec, 0);
       applyRecord(ns, rec);
       return this.metadata(name, 'v2');
     });
@@ -259,13 +292,16 @@ export class Store {
 
   metadata(name: string, version: 'v1' | 'v2'): Obj {
     const ns = this.require(name);
+    // Sizes as queries see them; schema and times are the log's (the latest write).
+    const seen = this.requireVisible(name);
     const iso = (ms: number): string => new Date(ms).toISOString();
-    const unindexed = ns.unindexedBytes();
+    // Bytes the modelled indexer has still to fold in, plus any ANN index still being built.
+    const unindexed = (this.lag?.unindexedBytes(name) ?? 0) + ns.unindexedBytes();
     const out: Obj = {
       schema:
         version === 'v2' ? compactSchema(ns.schema, ns.meta.distanceMetric) : normalizedSchema(ns.schema),
-      approx_row_count: ns.rows.size,
-      approx_logical_bytes: ns.logicalBytes,
+      approx_row_count: seen.rows.size,
+      approx_logical_bytes: seen.logicalBytes,
       created_at: iso(ns.meta.createdAt),
       updated_at: iso(ns.meta.updatedAt),
       last_write_at: iso(ns.meta.lastWriteAt),
@@ -282,7 +318,15 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    this.lag?.close();
     await this.locks.idle();
     await this.disk?.close();
   }
+}
+
+/** A logged record's size when the request's own is unknown (a write through the engine API). */
+function recordBytes(rec: WalRecord): number {
+  let n = 0;
+  for (const [id, row] of rec.put) n += rowBytes(id, row);
+  return n + rec.del.length * 8;
 }

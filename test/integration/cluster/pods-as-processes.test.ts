@@ -28,7 +28,7 @@ import { CRASH_LOOP_IMAGE } from '../../../src/dev/kwok-nodes.js';
 import { containerEnvironment } from '../../../src/dev/pod-env.js';
 import { POD_RUNNER_FINALIZER, startPodRunner, type PodRunner } from '../../../src/dev/pod-runner.js';
 import { logTail } from '../../../src/dev/process.js';
-import { planWorkload, type PlannedDeployment } from '../../../src/operator/plan.js';
+import { planWorkloadObjects, type PlannedDeployment } from '../../../src/operator/workload-objects.js';
 import { workloadObjectName } from '../../../src/operator/names.js';
 import { operatorSettings } from '../../../src/operator/settings.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
@@ -66,7 +66,7 @@ function plannedDeployment(name: string, pool: string, replicas: number): V1Depl
     temporal: { address: temporalAddress(), namespace: temporalNamespace() },
     inboundAuth: { mode: 'keys', workerSecretName: 'layer-worker', workerSecretKey: 'key' },
   });
-  const plan = planWorkload({ workload, infraRules: helmRules() }, settings);
+  const plan = planWorkloadObjects({ workload, infraRules: helmRules() }, settings);
   const d = plan.apply.find((o) => o.kind === 'Deployment') as PlannedDeployment | undefined;
   if (!d) throw new Error('no Deployment planned');
   // No Function CR exists here: an owner reference to one would have the garbage collector delete it.

@@ -23,7 +23,7 @@ import {
   type FunctionRef,
 } from '../../../src/client/function-client.js';
 import { runFunctionWorker, type FunctionHandler } from '../../../src/sdk/function-worker.js';
-import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
+import { startStoreServer, type StoreServer, type StoreServerOptions } from '../../../src/store/server.js';
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
 import {
   bundleOrchestratorWorkflows,
@@ -50,12 +50,20 @@ export interface EngineHarness {
 }
 
 export async function startEngineHarness(
-  /** storeApiKeys: the store accepts only these bearers (the harness's own clients use 'test'). */
-  opts: { dataConverter?: DataConverter; storeApiKeys?: string[] } = {},
+  /**
+   * storeApiKeys: the store accepts only these bearers (the harness's own clients use 'test').
+   * storeLag: the store models the service's indexing lag and write limits (ADR 0098).
+   */
+  opts: {
+    dataConverter?: DataConverter;
+    storeApiKeys?: string[];
+    storeLag?: Pick<StoreServerOptions, 'indexLag' | 'writeRateLimit'>;
+  } = {},
 ): Promise<EngineHarness> {
   const storeServer = await startStoreServer({
     memory: true,
     ...(opts.storeApiKeys ? { apiKeys: opts.storeApiKeys } : {}),
+    ...opts.storeLag,
   });
   const store = createStoreClient({ baseUrl: storeServer.url, apiKey: 'test' });
   const connection = await Connection.connect({ address: temporalAddress() });

@@ -4,7 +4,7 @@
 // estimate — written by the real reconcile workflow and activities on the real apiserver.
 // Resumed, the plan goes away.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countPlannedRows } from '../../../src/operator/function-plan.js';
+import { countPlannedRows } from '../../../src/operator/function-estimate.js';
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';

@@ -95,6 +95,9 @@ describe('Pipeline envelope', () => {
       expect(s.deadLetters).toMatchObject([
         { key: 'doc-5', type: 'HandlerFailed', message: 'process failed: cannot parse doc-5' },
       ]);
+      // Counted by the shared claim-workflow shell, as for a Function (they were Function-only).
+      expect(s.counters.failedBatches).toBeGreaterThan(0);
+      expect(s.counters.retries).toBeGreaterThan(0);
       const letters = await h.client.workflow
         .getHandle(pipelineWorkflowId(spec.k8sNamespace, name))
         .query(deadLettersQuery);

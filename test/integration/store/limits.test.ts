@@ -108,3 +108,18 @@ describe('attribute value size', () => {
     ).rejects.toThrow(/attribute 'tags': the value is 10485760 bytes/);
   });
 });
+
+describe('queries per multi-query', () => {
+  it('16 sub-queries are answered; the 17th is refused with a 400 naming the limit', async () => {
+    const ns = h.tpuf.namespace(uniqueNamespace('multi'));
+    await ns.write({ upsert_rows: [{ id: 1, title: 'x' }] });
+    const q = { rank_by: ['id', 'asc'] as ['id', 'asc'], top_k: 1 };
+    const ok = await ns.multiQuery({ queries: Array.from({ length: 16 }, () => q) });
+    expect(ok.results).toHaveLength(16);
+    const err = await ns
+      .multiQuery({ queries: Array.from({ length: 17 }, () => q) })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect((err as Error).message).toMatch(/at most 16 queries per multi-query, got 17/);
+  });
+});

@@ -11,14 +11,16 @@ import {
 import type { PipelineStatus } from '../../../src/contracts/pipeline.js';
 import { InvalidInputError } from '../../../src/util/errors.js';
 
+/** The error fn throws; the assertion is outside the catch, so a call that does not throw fails. */
 function failure(fn: () => unknown): InvalidInputError {
+  let thrown: unknown;
   try {
     fn();
   } catch (err) {
-    expect(err).toBeInstanceOf(InvalidInputError);
-    return err as InvalidInputError;
+    thrown = err;
   }
-  throw new Error('expected an InvalidInputError');
+  expect(thrown).toBeInstanceOf(InvalidInputError);
+  return thrown as InvalidInputError;
 }
 
 describe('parsePipelineItems', () => {
@@ -109,6 +111,8 @@ function status(done: number, pending: number, over: Partial<PipelineStatus> = {
       chunksDeleted: 0,
       batches: 3,
       listings: 0,
+      failedBatches: 0,
+      retries: 0,
     },
     runsSoFar: 0,
     ...over,

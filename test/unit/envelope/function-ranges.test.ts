@@ -15,13 +15,9 @@ import {
   type RowId,
 } from '../../../src/contracts/function.js';
 import { BatchEnvelope, DEFAULT_CLAIM_SIZING } from '../../../src/envelope/batch-envelope.js';
-import {
-  FunctionDiscovery,
-  cutRanges,
-  functionPayloadOps,
-  rangeBorn,
-  rowsOfCut,
-} from '../../../src/envelope/function-discovery.js';
+import { FunctionDiscovery, cutRanges, rowsOfCut } from '../../../src/envelope/function-discovery.js';
+import { freshRange, functionPayloadOps, rangeBorn } from '../../../src/envelope/function-payload.js';
+import { ClaimSpecs } from '../../../src/envelope/claim-specs.js';
 
 const ints = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
@@ -309,5 +305,44 @@ describe('claim inputs and results', () => {
     // Outcomes that are not a prefix of the claim in order stay unpacked.
     expect(packClaimReport(report, ['b2', 'b1', 'b3'])).toBe(report);
     expect(unpackClaimReport(report, [])).toBe(report);
+  });
+});
+
+describe('the hand-over and the claim specs', () => {
+  it('leaves untouched ranges behind and carries retried, split or pinned batches', () => {
+    const range = { namespace: 'ns', afterId: 1, lastId: 9 };
+    const base = { batchId: 'b', rows: 4, attempts: 0, maxAttempts: 3, splitDepth: 0 };
+    expect(
+      [
+        { ...base, payload: range },
+        { ...base, payload: range, attempts: 1 },
+        { ...base, payload: range, splitDepth: 1 },
+        { ...base, payload: range, notBeforeMs: 5 },
+        { ...base, payload: { namespace: 'ns', ids: [2], fromRange: true as const } },
+      ].map(freshRange),
+    ).toEqual([true, false, false, false, false]);
+  });
+
+  it('answers for every spec a claim in flight uses and forgets one with its last claim', () => {
+    const specs = new ClaimSpecs();
+    const spec = {
+      k8sNamespace: 'd',
+      name: 'f',
+      inputs: ['id'],
+      output: { attribute: 'tags', kind: 'tags', version: 'v1' },
+      worker: { dispatch: 'pull' as const, batchSize: 8, timeoutSeconds: 10 },
+    };
+    const side = { ...spec, output: { ...spec.output, attribute: 'tags__canary', version: 'v2' } };
+    const fp = specs.hold('c1', spec);
+    expect(specs.hold('c2', { ...spec })).toBe(fp);
+    const sideFp = specs.hold('canary', side);
+    expect(sideFp).not.toBe(fp);
+    expect([specs.get(fp), specs.get(sideFp)]).toEqual([spec, side]);
+    specs.release('c1');
+    expect(specs.get(fp)).toEqual(spec);
+    specs.release('c2');
+    specs.release('canary');
+    specs.release('never-held');
+    expect([specs.get(fp), specs.get(sideFp), specs.size]).toEqual([null, null, 0]);
   });
 });

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import type { ClaimReport } from '../../../src/contracts/claims.js';
 import {
+  COMPARISON_ROWS,
+  NOTHING_SAMPLED,
   abortRefusal,
   aborted,
+  canaryClaim,
+  canarySampled,
+  canaryShownRows,
+  canaryTally,
   canaryOutput,
   effectiveSpec,
   promoteRefusal,
@@ -164,5 +171,86 @@ describe('promote and abort', () => {
     expect(promoted(rollout('awaitingPromotion'))).toEqual({ rollout: undefined, clearCanary: true });
     expect(aborted(rollout('awaitingPromotion'))).toEqual({ rollout: rollout('aborted'), clearCanary: true });
     expect(aborted(rollout('canary'))).toEqual({ rollout: rollout('aborted'), clearCanary: true });
+  });
+});
+
+describe('the canary claim', () => {
+  const sample = [
+    { namespace: 'products', ids: [1, 2, 3] },
+    { namespace: 'archive', ids: ['x'] },
+  ];
+
+  it.each<[string, { namespace: string; ids: (string | number)[] }[], { sampled: number; error?: string }]>([
+    ['rows sampled: no error', sample, { sampled: 4 }],
+    // An empty sample is usually a filter that names the old version.
+    [
+      'nothing sampled says why',
+      [{ namespace: 'products', ids: [] }],
+      { sampled: 0, error: NOTHING_SAMPLED },
+    ],
+  ])('canarySampled: %s', (_why, s, out) => {
+    expect(canarySampled(s)).toEqual(out);
+  });
+
+  it('cuts the sample into batches per namespace, named after the run', () => {
+    const claim = canaryClaim(sample, { runTag: 'r1', batchSize: 2, maxAttempts: 3, nowMs: 5 });
+    expect(claim.claimId).toBe('r1-canary');
+    expect(claim.sinceMs).toBe(5);
+    expect(claim.batches.map((b) => [b.batchId, b.payload, b.attempts, b.maxAttempts, b.splitDepth])).toEqual(
+      [
+        ['r1-canary-1', { namespace: 'products', ids: [1, 2] }, 0, 3, 0],
+        ['r1-canary-2', { namespace: 'products', ids: [3] }, 0, 3, 0],
+        ['r1-canary-3', { namespace: 'archive', ids: ['x'] }, 0, 3, 0],
+      ],
+    );
+  });
+
+  it.each<[string, ClaimReport, { written: number; failed: number; error?: string }]>([
+    [
+      'written rows and row failures of done batches count',
+      {
+        claimId: 'r1-canary',
+        outcomes: [
+          {
+            batchId: 'r1-canary-1',
+            status: 'done',
+            ms: 1,
+            counts: { written: 1 },
+            rowFailures: [{ type: 'InvalidOutput', message: 'bad' }],
+          },
+        ],
+      },
+      { written: 1, failed: 1 },
+    ],
+    [
+      // A failed batch counts all its rows: none of them has a canary value to compare.
+      'a failed batch counts all its rows as failed',
+      {
+        claimId: 'r1-canary',
+        outcomes: [
+          {
+            batchId: 'r1-canary-1',
+            status: 'failed',
+            ms: 1,
+            failure: { type: 'HandlerFailed', message: 'x' },
+          },
+        ],
+      },
+      { written: 0, failed: 2 },
+    ],
+    [
+      'a systemic failure becomes the error',
+      { claimId: 'r1-canary', outcomes: [], systemic: { type: 'WorkerUnavailable', message: 'worker gone' } },
+      { written: 0, failed: 0, error: 'worker gone' },
+    ],
+  ])('canaryTally: %s', (_why, report, tally) => {
+    const claim = canaryClaim(sample, { runTag: 'r1', batchSize: 2, maxAttempts: 3, nowMs: 5 });
+    expect(canaryTally(claim, report)).toEqual(tally);
+  });
+
+  it(`reads back at most ${COMPARISON_ROWS} rows, in sample order`, () => {
+    const many = [{ namespace: 'p', ids: [1, 2, 3, 4, 5, 6, 7] }];
+    expect(canaryShownRows(many)).toEqual([1, 2, 3, 4, 5].map((id) => ({ namespace: 'p', id })));
+    expect(canaryShownRows(sample)).toHaveLength(4);
   });
 });

@@ -2,7 +2,7 @@
 // condition on a missing attribute replaced by its value on a null (ADR 0077). The expected
 // values follow the store's null semantics in src/store/engine/filter.ts.
 import { describe, expect, it } from 'vitest';
-import { foldAbsentAttributes, planFilter } from '../../../src/operator/function-plan.js';
+import { foldAbsentAttributes, countableFilter } from '../../../src/operator/function-estimate.js';
 
 const declared = new Set(['title', 'category']);
 
@@ -85,7 +85,7 @@ describe('foldAbsentAttributes', () => {
   });
 });
 
-describe('planFilter', () => {
+describe('countableFilter', () => {
   const output = { attribute: 'tags' } as never;
   it("drops the seed's filter on a fresh namespace (every row matches) and keeps it once tags_v exists", () => {
     const filter = [
@@ -95,7 +95,7 @@ describe('planFilter', () => {
         ['tags_v', 'Eq', null],
       ],
     ];
-    expect(planFilter({ output, filter }, new Set(['title']))).toBeUndefined();
-    expect(planFilter({ output, filter: ['tags_v', 'Eq', 'v1'] }, new Set(['title']))).toBe(false);
+    expect(countableFilter({ output, filter }, new Set(['title']))).toBeUndefined();
+    expect(countableFilter({ output, filter: ['tags_v', 'Eq', 'v1'] }, new Set(['title']))).toBe(false);
   });
 });

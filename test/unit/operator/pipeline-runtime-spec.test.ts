@@ -7,7 +7,7 @@ import {
   pipelineRuntimeSpecProblems,
   toPipelineRuntimeSpec,
 } from '../../../src/operator/pipeline-runtime-spec.js';
-import { planReconcile } from '../../../src/operator/reconcile-plan.js';
+import { planReconcilePass } from '../../../src/operator/reconcile/plan-pass.js';
 import { operatorSettings } from '../../../src/operator/settings.js';
 
 describe('toPipelineRuntimeSpec', () => {
@@ -78,7 +78,7 @@ describe('toPipelineRuntimeSpec', () => {
   });
 });
 
-describe('planReconcile for a Pipeline', () => {
+describe('planReconcilePass for a Pipeline', () => {
   const settings = operatorSettings({ inboundAuth: { mode: 'open' } });
   const rules = {
     apiVersion: 'hevlayer.com/v1alpha1',
@@ -98,7 +98,7 @@ describe('planReconcile for a Pipeline', () => {
         finalizers: ['hevlayer.com/finalizer'],
       },
     };
-    const plan = planReconcile({
+    const plan = planReconcilePass({
       settings,
       observed: {
         ref: { kind: 'Pipeline', namespace: 'layer', name: 'p' },

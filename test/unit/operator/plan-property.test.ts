@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parseResource, type InfraRules, type Workload } from '../../../src/api/index.js';
-import { planWorkload } from '../../../src/operator/plan.js';
+import { planWorkloadObjects } from '../../../src/operator/workload-objects.js';
 import { operatorSettings } from '../../../src/operator/settings.js';
 
 const dnsLabel = fc.stringMatching(/^[a-z]([-a-z0-9]{0,10}[a-z0-9])?$/);
@@ -114,14 +114,14 @@ function parsed<T>(doc: unknown): T | undefined {
   return r.ok ? (r.resource as T) : undefined;
 }
 
-describe('planWorkload on schema-valid input', () => {
+describe('planWorkloadObjects on schema-valid input', () => {
   it('never throws and keeps its invariants', () => {
     fc.assert(
       fc.property(fc.oneof(functionDoc, pipelineDoc), rulesDoc, (doc, rulesRaw) => {
         const w = parsed<Workload>(doc);
         const rules = rulesRaw === null ? undefined : parsed<InfraRules>(rulesRaw);
         fc.pre(w !== undefined && (rulesRaw === null || rules !== undefined));
-        const p = planWorkload({ workload: w!, infraRules: rules }, operatorSettings());
+        const p = planWorkloadObjects({ workload: w!, infraRules: rules }, operatorSettings());
         // Ready is the reconcile's summary, never the planner's; a blocked plan says why and applies nothing.
         expect(p.conditions.filter((c) => c.type === 'Ready')).toHaveLength(0);
         if (p.blocked) expect(p.conditions.some((c) => c.status === 'False')).toBe(true);

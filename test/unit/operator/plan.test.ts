@@ -4,11 +4,11 @@ import { ScaledObject as KedaScaledObject } from '@kubernetes-models/keda/keda.s
 import { TriggerAuthentication as KedaTriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
 import { ConditionReason, ConditionType, type InfraRules, type Workload } from '../../../src/api/index.js';
 import {
-  planWorkload,
+  planWorkloadObjects,
   type PlannedDeployment,
   type PlannedObject,
   type WorkloadPlan,
-} from '../../../src/operator/plan.js';
+} from '../../../src/operator/workload-objects.js';
 import { operatorSettings, type OperatorSettings } from '../../../src/operator/settings.js';
 import { fn, helmRules, pipeline, scaling, seedRules } from './builders.js';
 
@@ -20,7 +20,7 @@ function plan(
   rules: InfraRules | null = helmRules(),
   s: OperatorSettings = settings,
 ): WorkloadPlan {
-  return planWorkload({ workload, infraRules: rules ?? undefined }, s);
+  return planWorkloadObjects({ workload, infraRules: rules ?? undefined }, s);
 }
 function kinds(p: WorkloadPlan): string[] {
   return p.apply.map((o) => o.kind);

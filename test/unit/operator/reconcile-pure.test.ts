@@ -19,13 +19,15 @@ import {
   rawWorkloadPool,
   workloadsOnPools,
 } from '../../../src/operator/watch-rules.js';
-import { functionStatusDepth, queueDepthOf } from '../../../src/operator/workload-engine.js';
+import { functionStatusDepth } from '../../../src/operator/workload-engine.js';
+import { queueDepthOf } from '../../../packages/worker/src/contracts/queue-depth.js';
 import { authorize, bearerOf } from '../../../src/server/inbound-auth.js';
-import { finalStatus, planReconcile } from '../../../src/operator/reconcile-plan.js';
+import { planReconcilePass } from '../../../src/operator/reconcile/plan-pass.js';
+import { finalStatus } from '../../../src/operator/reconcile/status.js';
 import { reconcileWorkflowId } from '../../../src/contracts/names.js';
 import { operatorSettings } from '../../../src/operator/settings.js';
 import { engineUnavailable } from '../../../src/activities/kubernetes-activities.js';
-import { planFromCounts } from '../../../src/operator/function-plan.js';
+import { estimateFromCounts } from '../../../src/operator/function-estimate.js';
 
 describe('toFunctionRuntimeSpec', () => {
   it('defaults output.version to v1 and sets the pull task queue', () => {
@@ -184,7 +186,7 @@ describe('inbound auth', () => {
   });
 });
 
-describe('planReconcile and finalStatus', () => {
+describe('planReconcilePass and finalStatus', () => {
   const settings = operatorSettings({ inboundAuth: { mode: 'open' } });
   const fnRaw = (extra: object = {}) => ({
     ...JSON.parse(JSON.stringify(seedFunction())),
@@ -206,7 +208,7 @@ describe('planReconcile and finalStatus', () => {
 
   it('a deleting workload stops its workflow, deletes what it owns and releases the finalizer', () => {
     const owned = [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'layer-fn-f' }];
-    const plan = planReconcile({
+    const plan = planReconcilePass({
       settings,
       observed: {
         ref: { kind: 'Function', namespace: 'layer', name: 'f' },
@@ -243,7 +245,7 @@ describe('planReconcile and finalStatus', () => {
         creationTimestamp: '2026-12-02T00:00:00Z',
       },
     });
-    const plan = planReconcile({
+    const plan = planReconcilePass({
       settings,
       observed: {
         ref: { kind: 'Function', namespace: 'layer', name: 'f' },
@@ -264,7 +266,7 @@ describe('planReconcile and finalStatus', () => {
       }),
     );
     // The owner itself plans normally.
-    const ownerPlan = planReconcile({
+    const ownerPlan = planReconcilePass({
       settings,
       observed: {
         ref: { kind: 'Function', namespace: 'team-a', name: 'first' },
@@ -285,21 +287,21 @@ describe('planReconcile and finalStatus', () => {
       infraRules: rules,
       owned: [],
     };
-    const plan = planReconcile({ settings, observed });
+    const plan = planReconcilePass({ settings, observed });
     expect(plan.outcome).toBe('applied');
     const first = finalStatus(plan.status!, undefined, '2026-01-01T00:00:00Z');
     expect(first.changed).toBe(true);
     expect(
       (first.status.conditions as { observedGeneration: number }[]).every((c) => c.observedGeneration === 3),
     ).toBe(true);
-    const again = planReconcile({
+    const again = planReconcilePass({
       settings,
       observed: { ...observed, object: { ...fnRaw(), status: first.status } },
     });
     expect(finalStatus(again.status!, undefined, '2026-01-02T00:00:00Z').changed).toBe(false);
   });
   it('an engine that cannot be asked makes the workload Degraded=EngineUnavailable and not Ready', () => {
-    const plan = planReconcile({
+    const plan = planReconcilePass({
       settings,
       observed: {
         ref: { kind: 'Function' as const, namespace: 'layer', name: 'f' },
@@ -331,7 +333,7 @@ describe('planReconcile and finalStatus', () => {
   });
 
   it("a paused Function is planned with the annotated rate and its pool's cost hint", () => {
-    const plan = planReconcile({
+    const plan = planReconcilePass({
       settings,
       observed: {
         ref: { kind: 'Function' as const, namespace: 'layer', name: 'f' },
@@ -357,7 +359,7 @@ describe('planReconcile and finalStatus', () => {
     });
     expect(plan.rowPlan).toMatchObject({ rowsPerSecondPerCall: 12.5, costPerHour: 0.5, maxWorkers: 6 });
     // 3,600 rows at 12.5 rows/s per call × 8 in flight = 100 rows/s → 36 s on 6 workers.
-    const p = planFromCounts(
+    const p = estimateFromCounts(
       plan.rowPlan!.spec,
       6,
       { a: 3000, b: 600 },
@@ -371,7 +373,7 @@ describe('planReconcile and finalStatus', () => {
     expect(p.estimate!.cost).toBeCloseTo(p.estimate!.workerHours * 0.5, 2);
     // Not paused: no plan.
     expect(
-      planReconcile({
+      planReconcilePass({
         settings,
         observed: {
           ref: { kind: 'Function' as const, namespace: 'layer', name: 'f' },

@@ -2,7 +2,7 @@
 // follow from it in the one place Ready is computed (finalStatus).
 import { describe, expect, it } from 'vitest';
 import { statusEvents } from '../../../src/operator/reconcile-conditions.js';
-import { finalStatus } from '../../../src/operator/reconcile-plan.js';
+import { finalStatus } from '../../../src/operator/reconcile/status.js';
 import type { StatusDraft } from '../../../src/operator/reconcile-types.js';
 import {
   podProblemsOf,

@@ -3,7 +3,7 @@
 // standard variables work for a worker run by hand.
 import { describe, expect, it } from 'vitest';
 import type { V1EnvVar } from '@kubernetes/client-node';
-import { planWorkload, type PlannedDeployment } from '../../../src/operator/plan.js';
+import { planWorkloadObjects, type PlannedDeployment } from '../../../src/operator/workload-objects.js';
 import { operatorSettings, type OperatorSettingsInput } from '../../../src/operator/settings.js';
 import {
   loadWorkerEnv,
@@ -16,7 +16,7 @@ import type { Workload } from '../../../src/api/index.js';
 
 /** The container env of the planned worker Deployment. */
 function plannedEnv(workload: Workload, input: OperatorSettingsInput): V1EnvVar[] {
-  const plan = planWorkload({ workload, infraRules: helmRules() }, operatorSettings(input));
+  const plan = planWorkloadObjects({ workload, infraRules: helmRules() }, operatorSettings(input));
   const d = plan.apply.find((o) => o.kind === 'Deployment') as PlannedDeployment | undefined;
   if (!d) throw new Error('no Deployment planned');
   return d.spec?.template.spec?.containers[0]?.env ?? [];

@@ -8,6 +8,7 @@ import { workloadObservationsSchema, type WorkloadObservations } from './observa
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { envelopeCarriedSchema, type DegradedStatus } from './claims.js';
 import { FailureType } from './failures.js';
+import { queueDepthOf } from './queue-depth.js';
 
 /** Name of the claim activity a pipeline pull worker registers on the Pipeline's task queue. */
 export const RUN_PIPELINE_CLAIM_ACTIVITY = 'runPipelineClaim';
@@ -132,6 +133,10 @@ export const pipelineCountersSchema = z.object({
   chunksDeleted: z.number().int().nonnegative().default(0),
   batches: z.number().int().nonnegative().default(0),
   listings: z.number().int().nonnegative().default(0),
+  /** Batches that failed for good at their size (then split, or dead-lettered when one item). */
+  failedBatches: z.number().int().nonnegative().default(0),
+  /** Batch attempts that failed and were retried after backoff. */
+  retries: z.number().int().nonnegative().default(0),
 });
 export type PipelineCounters = z.infer<typeof pipelineCountersSchema>;
 
@@ -281,8 +286,7 @@ export function itemIdentity(item: { key: string; version: string }): string {
 export function pipelineQueueDepth(
   status: Pick<PipelineStatus, 'queue' | 'batchSize' | 'inFlightBatches'>,
 ): number {
-  const waiting = Math.ceil(Math.max(0, status.queue.pending) / Math.max(1, status.batchSize));
-  return waiting + Math.max(0, status.inFlightBatches);
+  return queueDepthOf(status.queue.pending, status.batchSize, status.inFlightBatches);
 }
 
 /** A stable, sandbox-safe 53-bit string hash (cyrb53) for item versions derived from payloads. */

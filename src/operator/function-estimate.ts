@@ -43,10 +43,10 @@ export interface RunEstimate {
  * an unknown attribute, and the plan must not declare it (it writes nothing).
  *
  * @example
- * planFilter({ output, filter: ['Or', [['tags_v', 'NotEq', 'v1'], ['tags_v', 'Eq', null]]] }, new Set())
+ * countableFilter({ output, filter: ['Or', [['tags_v', 'NotEq', 'v1'], ['tags_v', 'Eq', null]]] }, new Set())
  * // → undefined: on a namespace without tags_v every row matches
  */
-export function planFilter(
+export function countableFilter(
   spec: Pick<FunctionRuntimeSpec, 'output' | 'filter'>,
   declared: ReadonlySet<string>,
 ): unknown[] | false | undefined {
@@ -133,7 +133,7 @@ function conditionOnNull(op: string, operand: unknown): boolean | undefined {
 }
 
 /** Pure: counts and a per-call rate → the plan's figures. */
-export function planFromCounts(
+export function estimateFromCounts(
   spec: Pick<FunctionRuntimeSpec, 'k8sNamespace' | 'name' | 'worker' | 'schedule'>,
   /** Worker replicas the Function scales to at most (spec.scaling.replicas.max). */
   maxWorkers: number,
@@ -199,7 +199,7 @@ export async function countPlannedRows(
     const store = storeFor(ns);
     try {
       const meta = (await store.metadata(ns)) as { schema?: Record<string, unknown> };
-      const filter = planFilter(spec, new Set(Object.keys(meta.schema ?? {})));
+      const filter = countableFilter(spec, new Set(Object.keys(meta.schema ?? {})));
       counts[ns] = filter === false ? 0 : await store.countRows(ns, filter as never);
     } catch (err) {
       if (err instanceof StoreNotFoundError && opts.missingNamespace !== 'throw') counts[ns] = 0;

@@ -1,7 +1,8 @@
-// The planner: a pure function from a workload (Pipeline or Function), InfraRules/default and the
-// operator settings to the objects that should exist and the conditions to report. No clock, no
-// I/O, no exceptions on schema-valid input; the operator's execute step applies the result with
-// server-side apply and buildStatus turns the conditions into the status write.
+// The Kubernetes objects a workload becomes: a pure function from a workload (Pipeline or
+// Function), InfraRules/default and the operator settings to the objects that should exist and the
+// conditions to report. No clock, no I/O, no exceptions on schema-valid input; the reconcile pass
+// (operator/reconcile/workload-planner.ts) adds them to its plan, the activity applies them with
+// server-side apply, and reconcile/status.ts turns the conditions into the status write.
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import { ConditionReason, ConditionType } from '../api/conditions.js';
 import { API_VERSION, INFRA_RULES_NAME } from '../api/group.js';
@@ -37,10 +38,10 @@ const MANAGED_KINDS: readonly Omit<ObjectRef, 'name'>[] = [
  * Plan one workload.
  *
  * @example
- * const plan = planWorkload({ workload: fn, infraRules }, operatorSettings());
+ * const plan = planWorkloadObjects({ workload: fn, infraRules }, operatorSettings());
  * for (const obj of plan.apply) await apply(obj); // server-side apply, fieldManager layer-operator
  */
-export function planWorkload(input: PlanInput, settings: OperatorSettings): WorkloadPlan {
+export function planWorkloadObjects(input: PlanInput, settings: OperatorSettings): WorkloadPlan {
   const w = input.workload;
   const namespace = w.metadata.namespace ?? 'default';
   const base = {

@@ -1,0 +1,179 @@
+// Observe: read everything one reconcile pass needs into plain state (the CR, and per kind its
+// context), plus the current version of each object the operator owns so apply can skip what
+// nobody changed. Reads only; the planner decides.
+import { INFRA_RULES_NAME } from '../../api/group.js';
+import type { ReconcileRef } from '../../contracts/reconcile.js';
+import type { WorkloadKind } from '../../contracts/names.js';
+import { LABEL, MANAGED_BY } from '../../operator/labels.js';
+import { labelValue, workloadObjectName } from '../../operator/names.js';
+import type { ObjectRef } from '../../operator/plan-types.js';
+import type { ObservedState, RawObject } from '../../operator/reconcile-types.js';
+import { podProblemsOf, type WorkerObservation } from '../../operator/worker-availability.js';
+import { kubeCall, listCr, orNull, readCr, type KubeClients } from './kube-calls.js';
+
+const KEDA_GROUP = 'keda.sh';
+const KEDA_VERSION = 'v1alpha1';
+const KEDA_PLURALS: Record<string, string> = {
+  ScaledObject: 'scaledobjects',
+  TriggerAuthentication: 'triggerauthentications',
+};
+
+export interface ObserveDeps {
+  /** VectorStore whose inbound auth decides the worker bearer (Helm renders one). */
+  defaultVectorStore?: { namespace: string; name: string } | undefined;
+  /** Kubernetes namespaces in scope (output ownership is decided among these); unset: all. */
+  watchNamespaces?: readonly string[] | undefined;
+}
+
+/** Current version of each owned object by objectKey: `g<generation>`, or `rv<resourceVersion>`. */
+export type Versions = Map<string, string>;
+
+export function objectKey(o: {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { namespace?: string; name?: string };
+}) {
+  return `${o.apiVersion ?? ''}/${o.kind ?? ''}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+}
+
+/**
+ * The version an apply can be compared against: the generation moves only on spec changes, so a
+ * controller's status updates do not force a re-apply; kinds without one use resourceVersion.
+ */
+export function versionOf(o: { metadata?: { generation?: number; resourceVersion?: string; uid?: string } }) {
+  const m = o.metadata;
+  if (!m?.uid) return undefined;
+  if (m.generation !== undefined && m.generation > 0) return `${m.uid}/g${m.generation}`;
+  return m.resourceVersion ? `${m.uid}/rv${m.resourceVersion}` : undefined;
+}
+
+export function createObserve(clients: KubeClients, deps: ObserveDeps) {
+  const { custom, apps, core } = clients;
+
+  /**
+   * The operator's objects of a workload (by label), and what its Deployment and pods say about
+   * the worker: one list of each, no GET per object.
+   */
+  async function ownedObjects(
+    kind: WorkloadKind,
+    k8sNamespace: string,
+    name: string,
+  ): Promise<{ owned: ObjectRef[]; worker: WorkerObservation; versions: Versions }> {
+    const labelSelector = `${LABEL.managedBy}=${MANAGED_BY},${LABEL.kind}=${kind},${LABEL.workloadName}=${labelValue(name)}`;
+    const refs = (apiVersion: string, kind: string, items: { metadata?: { name?: string } }[]): ObjectRef[] =>
+      items.flatMap((i) => (i.metadata?.name ? [{ apiVersion, kind, name: i.metadata.name }] : []));
+    const kedaItems: [string, RawObject[]][] = [];
+    const [deployments, services, pods, ...keda] = await Promise.all([
+      apps.listNamespacedDeployment({ namespace: k8sNamespace, labelSelector }),
+      core.listNamespacedService({ namespace: k8sNamespace, labelSelector }),
+      core.listNamespacedPod({ namespace: k8sNamespace, labelSelector }),
+      ...Object.entries(KEDA_PLURALS).map(async ([k, plural]) => {
+        // KEDA may not be installed: then nothing of it can exist.
+        const list = (await orNull(() =>
+          custom.listNamespacedCustomObject({
+            group: KEDA_GROUP,
+            version: KEDA_VERSION,
+            namespace: k8sNamespace,
+            plural,
+            labelSelector,
+          }),
+        )) as { items?: RawObject[] } | null;
+        kedaItems.push([k, list?.items ?? []]);
+        return refs(`${KEDA_GROUP}/${KEDA_VERSION}`, k, list?.items ?? []);
+      }),
+    ]);
+    const deployment = deployments.items.find((d) => d.metadata?.name === workloadObjectName(kind, name));
+    const worker: WorkerObservation = {
+      podProblems: podProblemsOf(pods.items as never),
+      ...(deployment
+        ? {
+            deployment: {
+              desiredReplicas: deployment.spec?.replicas ?? 1,
+              availableReplicas: deployment.status?.availableReplicas ?? 0,
+              progressDeadlineExceeded: (deployment.status?.conditions ?? []).some(
+                (c) =>
+                  c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded',
+              ),
+            },
+          }
+        : {}),
+    };
+    const versions: Versions = new Map();
+    const remember = (apiVersion: string, kind: string, items: RawObject[]) => {
+      for (const item of items) {
+        const version = versionOf(item);
+        if (version !== undefined) versions.set(objectKey({ ...item, apiVersion, kind }), version);
+      }
+    };
+    remember('apps/v1', 'Deployment', deployments.items as RawObject[]);
+    remember('v1', 'Service', services.items as RawObject[]);
+    for (const [k, items] of kedaItems) remember(`${KEDA_GROUP}/${KEDA_VERSION}`, k, items);
+    return {
+      versions,
+      owned: [
+        ...refs('apps/v1', 'Deployment', deployments.items),
+        ...refs('v1', 'Service', services.items),
+        ...keda.flat(),
+      ],
+      worker,
+    };
+  }
+
+  /** Only what output ownership reads goes into the pass's history: metadata basics and spec. */
+  const slim = (o: RawObject): RawObject => ({
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: {
+      name: o.metadata?.name,
+      namespace: o.metadata?.namespace,
+      creationTimestamp: o.metadata?.creationTimestamp,
+      deletionTimestamp: o.metadata?.deletionTimestamp,
+      labels: o.metadata?.labels,
+    },
+    spec: o.spec,
+  });
+  const inScope = (o: RawObject) =>
+    deps.watchNamespaces === undefined || deps.watchNamespaces.includes(o.metadata?.namespace ?? '');
+
+  /** Read everything one pass needs: the object, and per kind its context. */
+  async function observe(ref: ReconcileRef): Promise<{ observed: ObservedState; versions: Versions }> {
+    return kubeCall(async () => {
+      const object = await readCr(custom, ref.kind, ref.namespace, ref.name);
+      const observed: ObservedState = { ref, object };
+      let versions: Versions = new Map();
+      if (ref.kind === 'Function' || ref.kind === 'Pipeline') {
+        const k8sNamespace = ref.namespace ?? 'default';
+        const [infraRules, owned, defaultVectorStore] = await Promise.all([
+          readCr(custom, 'InfraRules', undefined, INFRA_RULES_NAME),
+          ownedObjects(ref.kind, k8sNamespace, ref.name),
+          deps.defaultVectorStore
+            ? readCr(custom, 'VectorStore', deps.defaultVectorStore.namespace, deps.defaultVectorStore.name)
+            : Promise.resolve(null),
+        ]);
+        Object.assign(observed, { infraRules, owned: owned.owned, worker: owned.worker, defaultVectorStore });
+        versions = owned.versions;
+        const selector = (object?.spec as { indexSelector?: unknown } | undefined)?.indexSelector;
+        if (ref.kind === 'Function' && selector !== undefined)
+          observed.indexes = await listCr(custom, 'Index', k8sNamespace);
+        if (ref.kind === 'Function' && object !== null) {
+          // Output ownership (ADR 0070) is cluster-wide: any Function may write the same attribute.
+          observed.functions = (await listCr(custom, 'Function')).filter(inScope).map(slim);
+          if (
+            observed.functions.some((f) => (f.spec as { indexSelector?: unknown } | undefined)?.indexSelector)
+          )
+            observed.allIndexes = (await listCr(custom, 'Index')).map(slim);
+        }
+      } else if (ref.kind === 'Index' && object !== null) {
+        const [indexes, stores] = await Promise.all([
+          listCr(custom, 'Index'),
+          listCr(custom, 'VectorStore', ref.namespace ?? 'default'),
+        ]);
+        observed.indexes = indexes;
+        observed.vectorStores = stores.flatMap((s) => (s.metadata?.name ? [s.metadata.name] : []));
+      }
+      return { observed, versions };
+    });
+  }
+
+  return observe;
+}

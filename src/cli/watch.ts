@@ -1,0 +1,48 @@
+// The `status --watch` loop of `layer function` and `layer pipeline`: poll the workflow's status,
+// print a progress bar (or one JSON object per poll), stop on Ctrl-C or SIGTERM, close the client.
+import { createProgressWriter, type ProgressInput } from './progress.js';
+import type { TemporalClient } from './temporal-connect.js';
+
+export interface WatchLoop<Status, Start> {
+  /** The connected client; closed when the loop ends. */
+  temporal: TemporalClient;
+  /** One status query (with its own deadline and error explanation). */
+  query: () => Promise<Status>;
+  /** What the first answer fixes for the rest of the watch (rates are measured from it). */
+  start: (first: Status, nowMs: number) => Start;
+  progress: (start: Start, status: Status, nowMs: number) => ProgressInput;
+  /** The workflow ID, printed once (not with --json). */
+  workflowId: string;
+  json?: boolean | undefined;
+  intervalMs: number;
+}
+
+export async function watchStatusLoop<Status extends object, Start>(
+  loop: WatchLoop<Status, Start>,
+): Promise<void> {
+  const bar = createProgressWriter(process.stderr);
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const onSignal = () => stop();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const first = await loop.query();
+    const w = loop.start(first, Date.now());
+    if (!loop.json) process.stdout.write(`watching ${loop.workflowId} (Ctrl-C to stop)\n`);
+    let last: ProgressInput | undefined;
+    for (;;) {
+      const s = await loop.query();
+      last = loop.progress(w, s, Date.now());
+      if (loop.json) process.stdout.write(JSON.stringify({ ...s, progress: last }) + '\n');
+      else bar.update(last);
+      const tick = new Promise<'tick'>((r) => setTimeout(() => r('tick'), loop.intervalMs).unref());
+      if ((await Promise.race([tick, stopped.then(() => 'stop' as const)])) === 'stop') break;
+    }
+    if (!loop.json) bar.finish(last);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await loop.temporal.close();
+  }
+}

@@ -1,0 +1,323 @@
+// The Function's side of the claim-workflow shell: how its claims start (pull or push), how their
+// outcomes count, how rows are dead-lettered, and discovery — passes over the target namespaces,
+// scans, pending counts. Payload shapes go through src/envelope/function-payload.ts. Workflow
+// code: deterministic, sandbox-safe. Rows never pass through here — only ids (docs/adr/0010).
+import {
+  isCancellation,
+  log,
+  proxyActivities,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type * as activities from '../activities/index.js';
+import type { BatchOutcome, ClaimReport, PackedClaimReport } from '../contracts/claims.js';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failures.js';
+import {
+  RUN_FUNCTION_CLAIM_ACTIVITY,
+  type FunctionBatchPayload,
+  type FunctionCarriedState,
+  type FunctionClaimInput,
+  type FunctionClaimSpec,
+  type FunctionOutputSpec,
+  type FunctionRuntimeSpec,
+} from '../contracts/function.js';
+import { functionTaskQueue } from '../contracts/names.js';
+import { observeBatch, observeFailure } from '../contracts/observations.js';
+import { DEFAULT_CLAIM_SIZING, type Claim, type EnvelopeSettings } from '../envelope/batch-envelope.js';
+import { claimActivityOptions, claimPermitWaitMs, failureOf } from '../envelope/claim-shell.js';
+import type { ClaimSpecs } from '../envelope/claim-specs.js';
+import {
+  FunctionDiscovery,
+  MAX_RANGE_DISCOVERY_PAGE,
+  RANGE_READ_AHEAD_ROWS,
+} from '../envelope/function-discovery.js';
+import {
+  claimBatches,
+  claimInputParts,
+  deadLetterIds,
+  heldRowKeys,
+  namespacesOf,
+  rangeBorn,
+} from '../envelope/function-payload.js';
+import type { ClaimWorkflowShell, DeadLetterCommand, LoopMode } from './claim-workflow-shell.js';
+
+type FunctionActivities = ReturnType<typeof activities.createFunctionActivities>;
+
+// Orchestrator-side calls are single store requests: a short timeout means an orchestrator that
+// dies mid-call delays the Function by seconds, not minutes (its attempt is re-run).
+const ORCHESTRATOR_CALL: ActivityOptions = {
+  startToCloseTimeout: '15 seconds',
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
+  },
+};
+
+/** Clearing dead letters pages through patch_by_filter requests: allow it minutes. */
+export const REPLAY_CALL: ActivityOptions = { ...ORCHESTRATOR_CALL, startToCloseTimeout: '5 minutes' };
+
+/**
+ * An orchestrator-side call with its line in the Temporal UI (the activity summary), e.g.
+ * "scan products for work after id 40": a person reads what the Function is doing, not only
+ * the activity's type.
+ */
+export const orchestrator = (summary: string, options: ActivityOptions = ORCHESTRATOR_CALL) =>
+  proxyActivities<FunctionActivities>({ ...options, summary });
+
+export function functionEnvelopeSettings(spec: FunctionRuntimeSpec): EnvelopeSettings {
+  return { maxInFlightClaims: spec.schedule.maxInFlightBatches, retry: spec.retry, ...DEFAULT_CLAIM_SIZING };
+}
+
+/** What the Function workflow holds and its handlers replace; the adapters read it live. */
+export interface FunctionRun {
+  /** The CR's spec. */
+  desired: FunctionRuntimeSpec;
+  /** The spec the engine runs: `desired` but for output.version while a canary holds it. */
+  spec: FunctionRuntimeSpec;
+  readonly state: FunctionCarriedState;
+  /** Share of the last reported claim's batch time that went to rate-limit permits. */
+  lastClaimWaitShare: number;
+  /**
+   * Claims carry id ranges and the spec by fingerprint, and come back packed (the range-claims
+   * patch, docs/adr/0100); false in runs recorded before it.
+   */
+  readonly rangeClaims: boolean;
+  /** The specs of the claims in flight, for the claimSpec query (range claims only). */
+  readonly claimSpecs: ClaimSpecs;
+}
+
+/** Range cuts from discovery: current runs, but for input fingerprints (work decided per row). */
+export function discoversRanges(run: FunctionRun): boolean {
+  return run.rangeClaims && !run.spec.output.inputFingerprint;
+}
+
+/**
+ * A Function claim's activity (`output` differs for the canary's side attribute). Not async: see
+ * ClaimWorkflowKind. A range claim's spec is held in `run.claimSpecs` until `claimEnded`.
+ */
+export function startFunctionClaim(
+  run: FunctionRun,
+  claim: Claim<FunctionBatchPayload>,
+  maxAttempts: number,
+  output: FunctionOutputSpec = run.spec.output,
+): Promise<ClaimReport | PackedClaimReport> {
+  const { spec } = run;
+  const permitWaitMs = claimPermitWaitMs(spec.schedule.leaseSeconds);
+  const claimSpec: FunctionClaimSpec = {
+    k8sNamespace: spec.k8sNamespace,
+    name: spec.name,
+    inputs: spec.inputs,
+    output,
+    filter: spec.filter,
+    // A shared rate limit's limiter runs on this workflow's task queue (workers can't know it).
+    worker: spec.worker.rateLimit
+      ? {
+          ...spec.worker,
+          rateLimit: {
+            ...spec.worker.rateLimit,
+            limiterTaskQueue: workflowInfo().taskQueue,
+            maxPermitWaitMs: permitWaitMs,
+          },
+        }
+      : spec.worker,
+  };
+  const claimInput: FunctionClaimInput = run.rangeClaims
+    ? {
+        claimId: claim.claimId,
+        // The worker asks this workflow for the spec once per fingerprint (docs/adr/0100).
+        specFingerprint: run.claimSpecs.hold(claim.claimId, claimSpec),
+        parts: claimInputParts(claim.batches),
+        packedReport: true,
+      }
+    : { claimId: claim.claimId, spec: claimSpec, batches: claimBatches(claim.batches) };
+  const options = claimActivityOptions(claim, {
+    leaseSeconds: spec.schedule.leaseSeconds,
+    ...(spec.worker.rateLimit ? { permitWaitMs } : {}),
+    retry: spec.retry,
+    maxAttempts,
+    what: `${claim.batches.reduce((n, b) => n + b.rows, 0)} rows from ns ${namespacesOf(claim.batches).join(', ')}`,
+  });
+  if (spec.worker.dispatch === 'push')
+    return proxyActivities<FunctionActivities>(options).runPushClaim(claimInput);
+  const pull = proxyActivities<
+    Record<string, (i: FunctionClaimInput) => Promise<ClaimReport | PackedClaimReport>>
+  >({
+    ...options,
+    taskQueue: spec.worker.taskQueue ?? functionTaskQueue(spec.k8sNamespace, spec.name),
+  });
+  return pull[RUN_FUNCTION_CLAIM_ACTIVITY]!(claimInput);
+}
+
+/** Counts finished batches: rows written, superseded, rate-limit waits, failures by type. */
+export function countFunctionOutcomes(run: FunctionRun, outcomes: readonly BatchOutcome[]): void {
+  const { state } = run;
+  let waitedMs = 0;
+  let batchMs = 0;
+  for (const o of outcomes) {
+    waitedMs += (o.status === 'done' ? o.counts?.rateLimitWaitMs : 0) ?? 0;
+    batchMs += o.ms;
+  }
+  if (run.spec.worker.rateLimit) {
+    state.counters.rateLimitWaitMs = (state.counters.rateLimitWaitMs ?? 0) + waitedMs;
+    if (batchMs > 0) run.lastClaimWaitShare = Math.min(1, waitedMs / batchMs);
+  }
+  for (const o of outcomes) {
+    if (o.status === 'done') {
+      const c = o.counts ?? {};
+      state.counters.batches += 1;
+      state.counters.processed += c.written ?? 0;
+      state.counters.superseded += c.superseded ?? 0;
+      observeBatch(state.observations, o.ms, (c.written ?? 0) + (c.skipped ?? 0) + (c.superseded ?? 0));
+    } else {
+      state.lastError = `${o.batchId}: ${o.failure.message}`;
+      observeFailure(state.observations, o.failure.type);
+    }
+  }
+}
+
+/** Marks rows dead-lettered in the store: the side task the shell waits for. */
+export function deadLetterFunctionRows(
+  run: FunctionRun,
+  command: DeadLetterCommand<FunctionBatchPayload>,
+): Promise<unknown> {
+  const { spec, state } = run;
+  const { batch, failure, attempts } = command;
+  const ids = deadLetterIds(batch.payload, command.rowIds);
+  const ns = batch.payload.namespace;
+  return orchestrator(
+    `dead-letter ${ids.length} ${ids.length === 1 ? 'row' : 'rows'} in ns ${ns} (${failure.type} after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'})`,
+  )
+    .deadLetterRows({
+      namespace: ns,
+      ids,
+      output: spec.output,
+      message: failure.message,
+      attempts,
+      type: failure.type,
+    })
+    .then((marked) => {
+      log.warn('rows dead-lettered', {
+        function: `${spec.k8sNamespace}/${spec.name}`,
+        batchId: batch.batchId,
+        namespace: ns,
+        rows: marked,
+        failureType: failure.type,
+        message: failure.message,
+      });
+      state.counters.deadLettered += marked;
+      state.lastError = `${batch.batchId} (${ns}): ${failure.message}`;
+    })
+    .catch((err: unknown) => {
+      if (!isCancellation(err))
+        state.lastError = `dead-lettering ${batch.batchId}: ${failureOf(err).failure.message}`;
+    });
+}
+
+/** Discovery passes over the target namespaces: scans, read-ahead, pending counts. */
+export class FunctionDiscoveryFeed {
+  readonly discovery: FunctionDiscovery;
+  private nextPassAtMs = Date.now();
+
+  constructor(
+    private readonly run: FunctionRun,
+    private readonly shell: ClaimWorkflowShell<FunctionBatchPayload, string>,
+  ) {
+    this.discovery = new FunctionDiscovery(shell.runTag);
+  }
+
+  /** Starts a pass when one is due or requested, tops up the read-ahead, ends an exhausted pass. */
+  feed(now: number): void {
+    const { spec, state } = this.run;
+    const { discovery } = this;
+    if (
+      !discovery.passActive &&
+      (state.discoveryRequested || now >= this.nextPassAtMs) &&
+      // Ranges cannot exclude held rows: a pass starts when no range-born work is held (after a
+      // reset or a hand-over, the claims and batches of before end first; docs/adr/0100).
+      !(this.run.rangeClaims && this.shell.envelope.heldPayloads().some(rangeBorn))
+    ) {
+      discovery.startPass(spec.targetNamespaces);
+      state.discoveryRequested = false;
+      state.counters.discoveries += 1;
+      state.lastDiscoveryAt = new Date(now).toISOString();
+      if (this.shell.envelope.claimsInFlight === 0) state.rateWindow = undefined;
+      this.refreshPendingCounts();
+    }
+    this.startScans();
+    if (discovery.passActive && discovery.exhausted && this.shell.envelope.idle) {
+      discovery.reset();
+      this.nextPassAtMs = now + spec.schedule.discoveryIntervalSeconds * 1000;
+      this.refreshPendingCounts();
+    }
+  }
+
+  /** Filter, version or namespaces changed: what was discovered may no longer be work. */
+  forget(): void {
+    this.shell.envelope.clearWaiting();
+    this.discovery.reset();
+    this.run.state.discoveryRequested = true;
+  }
+
+  nextPassAt(mode: LoopMode): number | undefined {
+    return !this.discovery.passActive && !mode.holding && !mode.draining ? this.nextPassAtMs : undefined;
+  }
+
+  private refreshPendingCounts(): void {
+    const { spec, state } = this.run;
+    this.shell.sideTask(
+      orchestrator(`count pending rows in ns ${spec.targetNamespaces.join(', ')}`)
+        .countPendingRows({ namespaces: spec.targetNamespaces, output: spec.output, filter: spec.filter })
+        .then((counts) => {
+          state.pendingRows = counts;
+        })
+        .catch((err: unknown) => {
+          state.lastError = `counting pending rows: ${failureOf(err).failure.message}`;
+        }),
+    );
+  }
+
+  private startScans(): void {
+    const { spec, state } = this.run;
+    const { envelope } = this.shell;
+    const rowsPerClaim = envelope.targetBatchesPerClaim() * spec.worker.batchSize;
+    // Range cuts (docs/adr/0100); a Function with input fingerprints decides per row: ids.
+    const ranges = discoversRanges(this.run);
+    // One window out and one waiting, so a finished claim is replaced without a scan.
+    const readAheadRows =
+      2 * spec.schedule.maxInFlightBatches * Math.min(rowsPerClaim, DEFAULT_CLAIM_SIZING.maxRowsPerClaim);
+    const scans = this.discovery.scansToStart({
+      heldRows: envelope.waitingRows + envelope.rowsInFlight,
+      // What waits is one range per batch: read far ahead, so scans are few per row.
+      readAheadRows: ranges ? Math.max(readAheadRows, RANGE_READ_AHEAD_ROWS) : readAheadRows,
+      maxConcurrentScans: spec.schedule.maxConcurrentScans,
+      ...(ranges ? { maxPage: MAX_RANGE_DISCOVERY_PAGE } : {}),
+    });
+    const passCursors = this.discovery.cursors;
+    for (const scan of scans) {
+      orchestrator(
+        `scan ns ${scan.namespace} for rows to do${scan.afterId !== null ? ` after id ${String(scan.afterId)}` : ''} (up to ${scan.limit})`,
+      )
+        .discoverRows({
+          namespace: scan.namespace,
+          output: spec.output,
+          filter: spec.filter,
+          afterId: scan.afterId,
+          limit: scan.limit,
+          inputs: spec.inputs,
+          ...(ranges ? { batchSize: spec.worker.batchSize } : {}),
+        })
+        .then((page) => {
+          const held = heldRowKeys(envelope.heldPayloads());
+          envelope.add(
+            this.discovery.onPage(scan.namespace, passCursors, page, held, this.run.spec.worker.batchSize),
+          );
+        })
+        .catch((err: unknown) => {
+          this.discovery.onScanFailed(scan.namespace, passCursors);
+          state.lastError = `discovery in ${scan.namespace}: ${failureOf(err).failure.message}`;
+        })
+        .finally(this.shell.bump);
+    }
+  }
+}
