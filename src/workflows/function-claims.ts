@@ -1,7 +1,8 @@
 // The Function's side of the claim-workflow shell: how its claims start (pull or push), how their
 // outcomes count, how rows are dead-lettered, and discovery — passes over the target namespaces,
 // scans, pending counts. Payload shapes go through src/envelope/function-payload.ts. Workflow
-// code: deterministic, sandbox-safe. Rows never pass through here — only ids (docs/adr/0010).
+// code: deterministic, sandbox-safe. Rows never pass through here — only id ranges and ids, and the
+// spec by fingerprint (docs/adr/0010, 0100).
 import {
   isCancellation,
   log,

@@ -2,7 +2,8 @@
 // phase, hand-over — is the claim-workflow shell (claim-workflow-shell.ts); the rules are pure in
 // src/envelope (the batch envelope, discovery, rollout, status); the Function's activities are in
 // function-claims.ts and function-canary.ts. This file parses the input, answers messages and
-// tells the shell what a Function is. Rows never pass through it — only ids (docs/adr/0010, 0011).
+// tells the shell what a Function is. Rows never pass through it — only id ranges and ids (docs/adr/0010,
+// 0011, 0100).
 import { deprecatePatch, patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import {
   abortRolloutUpdate,
