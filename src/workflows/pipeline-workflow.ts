@@ -67,6 +67,7 @@ import {
 import {
   carriedEnvelope,
   claimActivityOptions,
+  claimPermitWaitMs,
   degradedLines,
   degradedStatus,
   failureOf,
@@ -306,13 +307,21 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
       source: sourceLabel(spec.sourceRef),
       batches: claim.batches.map((b) => ({ batchId: b.batchId, items: b.payload.items })),
       // A shared rate limit's limiter runs on this workflow's task queue (workers can't know it).
+      // Permit waits get their own allowance, added to the claim's timeout (docs/adr/0074).
       ...(spec.worker.rateLimit
-        ? { rateLimit: { ...spec.worker.rateLimit, limiterTaskQueue: workflowInfo().taskQueue } }
+        ? {
+            rateLimit: {
+              ...spec.worker.rateLimit,
+              limiterTaskQueue: workflowInfo().taskQueue,
+              maxPermitWaitMs: claimPermitWaitMs(spec.schedule.leaseSeconds),
+            },
+          }
         : {}),
     };
     const items = claim.batches.reduce((n, b) => n + b.rows, 0);
     const options = claimActivityOptions(claim, {
       leaseSeconds: spec.schedule.leaseSeconds,
+      ...(spec.worker.rateLimit ? { permitWaitMs: claimPermitWaitMs(spec.schedule.leaseSeconds) } : {}),
       retry: spec.retry,
       maxAttempts,
       what: `${items} items for ns ${spec.targetNamespace} (from ${claim.batches[0]?.payload.items[0]?.key ?? ''})`,
