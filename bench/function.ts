@@ -29,7 +29,7 @@
 // `store_lag: true`. Without it the store, the phases and the keys are those of before.
 //
 // Usage: npm run bench:function [-- --rows N] [--slow-rows N] [--noop-in-flight N] [--timeout-s S]
-//                               [--uuid-rows N] [--temporal dev|cluster] [--store-lag]
+//                               [--uuid-rows N] [--temporal dev|cluster] [--median-runs N] [--store-lag]
 //
 // The phases live in bench/function/ (settings, processes, temporal-phase, noop, slow, direct,
 // cluster); this file runs them in order and prints the summary and the JSON line.
@@ -46,6 +46,7 @@ import { cpuSeconds, procStatusMb } from './proc.js';
 import { runClusterPhases, temporalKeys } from './function/cluster.js';
 import { runDirectPhase } from './function/direct.js';
 import type { CpuProbe } from './function/measure.js';
+import { median, runRepeatPairs } from './function/median.js';
 import { runNoopPhase, runUuidPhase } from './function/noop.js';
 import {
   killChildren,
@@ -58,6 +59,7 @@ import {
 import {
   DIRECT_BATCH,
   IDEAL_SLOW_ROWS_PER_S,
+  MEDIAN_RUNS,
   log,
   NOOP_BATCH,
   NOOP_IN_FLIGHT,
@@ -195,6 +197,20 @@ async function main(): Promise<void> {
     }
 
     const noopVsDirect = noop.rowsPerS / direct.rowsPerS;
+    const ratios = await runRepeatPairs({
+      runs: MEDIAN_RUNS,
+      firstRatio: noopVsDirect,
+      target: devServer,
+      cpuProbes,
+      temporalAddress: server.address,
+      storeUrl: storeProc.url,
+      bundleFile,
+    });
+    const noopVsDirectMedian = median(ratios);
+    log(
+      `no-op ÷ direct over ${ratios.length} alternating pairs: ${ratios.map((r) => round(r, 2)).join(', ')} ` +
+        `(median ${round(noopVsDirectMedian, 2)}×)`,
+    );
     log(
       `\nsummary: no-op ${round(noop.rowsPerS)} rows/s vs direct ${round(direct.rowsPerS)} rows/s = ` +
         `${round(noopVsDirect, 2)}×; 100 ms worker at ${round(efficiency * 100, 1)}% of ideal; ` +
@@ -217,6 +233,8 @@ async function main(): Promise<void> {
         noop_finished: noop.finished,
         direct_rows_per_s: round(direct.rowsPerS),
         noop_vs_direct: round(noopVsDirect, 3),
+        noop_vs_direct_median3: round(noopVsDirectMedian, 3),
+        noop_vs_direct_pairs: ratios.map((r) => round(r, 3)),
         slow_rows_per_s: round(slow.rowsPerS),
         slow_ideal_rows_per_s: IDEAL_SLOW_ROWS_PER_S,
         slow_finished: slow.finished,

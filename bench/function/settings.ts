@@ -16,6 +16,8 @@ export const SLOW_IN_FLIGHT = 4;
 export const SLOW_BATCH_MS = 100;
 export const IDEAL_SLOW_ROWS_PER_S = (SLOW_IN_FLIGHT * SLOW_BATCH) / (SLOW_BATCH_MS / 1000);
 export const DIRECT_BATCH = 64;
+/** Alternating no-op/direct pairs whose median ratio is noop_vs_direct_median3 (1: the main pair only). */
+export const MEDIAN_RUNS = arg('median-runs', 3);
 /** Give up on a phase after this long (reported, never silently shortened). */
 export const PHASE_TIMEOUT_S = arg('timeout-s', 900);
 export const OUTPUT_VERSION = 'bench-v1';
