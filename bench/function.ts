@@ -28,8 +28,13 @@
 // seed is waited on until indexed, so only the Function's own writes lag; the JSON line gains
 // `store_lag: true`. Without it the store, the phases and the keys are those of before.
 //
+// Also: an idle Function's cost per discovery pass (idle_actions_per_pass, …: 10,000 Functions at
+// rest are a capacity question of their own), the median of --median-runs alternating no-op/direct
+// pairs (noop_vs_direct_median3), and the orchestrator's, store's and pull worker's CPU per 1M rows
+// beside the server's. docs/scale.md turns these keys into a capacity plan (bench/capacity-plan.ts).
+//
 // Usage: npm run bench:function [-- --rows N] [--slow-rows N] [--noop-in-flight N] [--timeout-s S]
-//                               [--uuid-rows N] [--temporal dev|cluster] [--median-runs N] [--store-lag]
+//                               [--uuid-rows N] [--temporal dev|cluster] [--median-runs N] [--idle-seconds S] [--store-lag]
 //
 // The phases live in bench/function/ (settings, processes, temporal-phase, noop, slow, direct,
 // cluster); this file runs them in order and prints the summary and the JSON line.
@@ -46,6 +51,7 @@ import { cpuSeconds, procStatusMb } from './proc.js';
 import { runClusterPhases, temporalKeys } from './function/cluster.js';
 import { runDirectPhase } from './function/direct.js';
 import type { CpuProbe } from './function/measure.js';
+import { runIdlePhase } from './function/idle.js';
 import { median, runRepeatPairs } from './function/median.js';
 import { runNoopPhase, runUuidPhase } from './function/noop.js';
 import {
@@ -169,6 +175,7 @@ async function main(): Promise<void> {
       workerIdleFraction,
     } = await runSlowPhase(devServer, ns.slow);
     const uuidPhase = await runUuidPhase(devServer);
+    const idle = await runIdlePhase(devServer, ns.noop);
 
     const orchestratorPeakMb = procStatusMb(orchestratorPid, 'VmHWM');
     await stopChild(orchestrator.child);
@@ -186,6 +193,7 @@ async function main(): Promise<void> {
         workDir,
         bundleFile,
         storeUrl: storeProc.url,
+        storePid: storeProc.child.pid,
         store,
         closers,
       });
@@ -234,6 +242,9 @@ async function main(): Promise<void> {
         direct_rows_per_s: round(direct.rowsPerS),
         noop_vs_direct: round(noopVsDirect, 3),
         noop_vs_direct_median3: round(noopVsDirectMedian, 3),
+        idle_actions_per_pass: idle.actionsPerPass,
+        idle_history_events_per_pass: idle.eventsPerPass,
+        idle_history_bytes_per_pass: idle.historyBytesPerPass,
         noop_vs_direct_pairs: ratios.map((r) => round(r, 3)),
         slow_rows_per_s: round(slow.rowsPerS),
         slow_ideal_rows_per_s: IDEAL_SLOW_ROWS_PER_S,

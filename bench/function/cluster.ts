@@ -28,6 +28,13 @@ import {
 } from './settings.js';
 import { benchSpec, noopHandler, runTemporalPhase, type TemporalPhaseResult } from './temporal-phase.js';
 
+/** Probe name → key prefix of the processes whose CPU per 1M rows is printed. */
+const PROCESS_KEYS: Record<string, string> = {
+  orchestrator: 'orchestrator',
+  store: 'store',
+  'bench+pull worker': 'pull_worker',
+};
+
 /** The per-row Temporal cost keys of a no-op phase (and the UUID one's history bytes). */
 export function temporalKeys(
   noop: TemporalPhaseResult,
@@ -36,6 +43,15 @@ export function temporalKeys(
   return {
     rows_per_s: round(noop.rowsPerS),
     temporal_server_cpu_s_per_1m_rows: round((noop.serverCpuS / Math.max(1, noop.rows)) * 1e6, 1),
+    // The other processes' CPU per 1M rows (orchestrator, store, worker: the capacity plan's inputs).
+    ...Object.fromEntries(
+      Object.entries(noop.cpuByProcess)
+        .filter(([name]) => PROCESS_KEYS[name])
+        .map(([name, s]) => [
+          `${PROCESS_KEYS[name]}_cpu_s_per_1m_rows`,
+          round((s / Math.max(1, noop.rows)) * 1e6, 1),
+        ]),
+    ),
     ...costKeys(noop.costs, noop.rows, { queries: noop.queries }),
     ...(uuid
       ? {
@@ -57,6 +73,8 @@ export async function runClusterPhases(ctx: {
   workDir: string;
   bundleFile: string;
   storeUrl: string;
+  /** The store process, whose CPU the plan needs. */
+  storePid: number | undefined;
   store: StoreClient;
   closers: (() => Promise<void>)[];
 }): Promise<Record<string, number>> {
@@ -91,6 +109,14 @@ export async function runClusterPhases(ctx: {
   const cpuProbes: CpuProbe[] = [
     { name: 'orchestrator', read: () => cpuSeconds(orchestrator.child.pid) },
     { name: 'temporal cluster', read: serverCpu },
+    { name: 'store', read: () => cpuSeconds(ctx.storePid) },
+    {
+      name: 'bench+pull worker',
+      read: () => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1e6;
+      },
+    },
   ];
   const ns = `bench-fn-cluster-${RUN_TAG}`;
   await seed(ctx.store, { namespace: ns, rows: ROWS });

@@ -73,6 +73,8 @@ export interface TemporalPhaseResult {
   queries: number;
   /** CPU seconds of every Temporal server process over the phase. */
   serverCpuS: number;
+  /** CPU seconds of each probed process over the phase, by probe name. */
+  cpuByProcess: Record<string, number>;
   costs: TemporalCosts;
   rows: number;
   seconds: number;
@@ -119,6 +121,7 @@ export async function runTemporalPhase(
   const cpuBefore = cpuSnapshot(opts.cpuProbes);
   const serverCpuBefore = opts.serverCpu();
   let serverCpuS = 0;
+  let cpuByProcess: Record<string, number> = {};
   let queries = 0;
   const started = performance.now();
   let status: FunctionStatus | undefined;
@@ -150,6 +153,9 @@ export async function runTemporalPhase(
   } finally {
     const seconds = (performance.now() - started) / 1000;
     serverCpuS = opts.serverCpu() - serverCpuBefore;
+    cpuByProcess = Object.fromEntries(
+      opts.cpuProbes.map((p) => [p.name, p.read() - (cpuBefore.get(p.name) ?? 0)]),
+    );
     log(`  ${opts.label}: ${cpuReport(opts.cpuProbes, cpuBefore, seconds)}; load average ${loadText()}`);
     await client.workflow
       .getHandle(functionWorkflowId(spec.k8sNamespace, spec.name))
@@ -168,6 +174,7 @@ export async function runTemporalPhase(
   return {
     queries,
     serverCpuS,
+    cpuByProcess,
     costs,
     rows: processed,
     seconds,
