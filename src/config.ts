@@ -7,6 +7,9 @@
 // hint; the schema, the Config type, the names (`ConfigEnv`) and the error hints come from the rows
 // (src/util/env-table.ts). The local defaults of `layer dev up` are passed in by the CLI
 // (src/cli/config.ts), so `layer apply` / `layer orchestrator` need no variables at all.
+//
+// Over 400 lines on purpose: the bulk is `configVars`, one row per variable; the rows are the point
+// of the file (one place per variable).
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { DataConverter } from '@temporalio/common';

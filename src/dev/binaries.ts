@@ -3,6 +3,9 @@
 // when the internet answers within seconds, and otherwise built with `go build` from the Go
 // module proxy — this project must also work where only package registries are reachable; see
 // docs/adr/0001-real-servers-from-go-modules.md and docs/adr/0042-production-build-and-images.md.
+//
+// Over 400 lines on purpose: each binary's find → download → `go build` chain shares one build
+// lock, cache layout and version check (the helpers at the top); a file per binary would repeat them.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {

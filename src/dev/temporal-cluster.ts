@@ -6,6 +6,10 @@
 // registered through the API. Used by `layer dev up --temporal cluster` and by the integration
 // tests that ask for it (test/helpers/temporal-cluster.ts). Each host can be killed and restarted
 // on its own, and reports its CPU time, for the chaos tests and benchmarks.
+//
+// Over 400 lines on purpose: startTemporalCluster is one ordered start-up (ports, schema, hosts,
+// forwarder, namespace) that must undo every step it took when a later one fails; split, that
+// cleanup would cross files.
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';

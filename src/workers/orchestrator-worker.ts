@@ -1,6 +1,7 @@
 // The orchestrator's Temporal Worker: every Layer workflow and the orchestrator-side
 // activities, on one task queue. This is the one place that wires real clients into the
 // activity factories.
+import { existsSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, bundleWorkflowCode, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
@@ -62,23 +63,42 @@ export const WORKFLOW_INTERCEPTORS = fileURLToPath(
   new URL(`../workflows/tracing-interceptors${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
 );
 
-/** Bundles the workflows once (webpack, a few seconds); pass the result to several workers. */
+/**
+ * The bundle `npm run build` writes beside the compiled sources (dist/workflow-bundle.js). A
+ * build reads it instead of bundling at start-up: webpack in the orchestrator process cost
+ * ~250 MB of RSS that V8 never hands back — the operator pod's largest allocation, against the
+ * chart's 512Mi limit (issue 22; docs/adr/0107).
+ */
+export const PREBUILT_WORKFLOW_BUNDLE = fileURLToPath(new URL('../../workflow-bundle.js', import.meta.url));
+
+/** Runs webpack over the workflows (a few seconds, and ~250 MB of RSS kept by the process). */
+export function buildOrchestratorWorkflowBundle(): Promise<{ code: string }> {
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_ENTRY,
+    workflowInterceptorModules: [WORKFLOW_INTERCEPTORS],
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
+  });
+}
+
+/**
+ * The workflow bundle for a worker; pass the result to several workers. A build (dist/) reads
+ * the one `npm run build` wrote; the sources (tests, `npm start`) use a disk cache keyed by
+ * their content (workflow-bundle-cache.ts); either falls back to bundling now.
+ */
 export async function bundleOrchestratorWorkflows(): Promise<{ code: string }> {
-  const build = () =>
-    bundleWorkflowCode({
-      workflowsPath: WORKFLOWS_ENTRY,
-      workflowInterceptorModules: [WORKFLOW_INTERCEPTORS],
-      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
-    });
-  // Only from the sources (tests, `npm start`): see workflow-bundle-cache.ts.
   const fromSources = WORKFLOWS_ENTRY.endsWith('.ts');
-  if (!fromSources || process.env.LAYER_WORKFLOW_BUNDLE_CACHE === '0') return build();
+  if (!fromSources) {
+    if (process.env.LAYER_WORKFLOW_BUNDLE_CACHE !== '0' && existsSync(PREBUILT_WORKFLOW_BUNDLE))
+      return { code: readFileSync(PREBUILT_WORKFLOW_BUNDLE, 'utf8') };
+    return buildOrchestratorWorkflowBundle();
+  }
+  if (process.env.LAYER_WORKFLOW_BUNDLE_CACHE === '0') return buildOrchestratorWorkflowBundle();
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const key = bundleCacheKey(root, [join(root, 'src'), join(root, 'packages/worker/src')], {
     entry: WORKFLOWS_ENTRY,
     interceptors: [WORKFLOW_INTERCEPTORS],
   });
-  return cachedBundle(join(root, '.layer', 'workflow-bundles'), key, build);
+  return cachedBundle(join(root, '.layer', 'workflow-bundles'), key, buildOrchestratorWorkflowBundle);
 }
 
 export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions): Promise<Worker> {

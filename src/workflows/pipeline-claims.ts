@@ -18,7 +18,7 @@ import {
   type PipelineClaimInput,
 } from '../contracts/pipeline.js';
 import { DEFAULT_CLAIM_SIZING, type Claim, type EnvelopeSettings } from '../envelope/batch-envelope.js';
-import { claimActivityOptions, failureOf } from '../envelope/claim-shell.js';
+import { claimActivityOptions, claimPermitWaitMs, failureOf } from '../envelope/claim-shell.js';
 import { heldIdentities, type PipelineQueue } from '../envelope/pipeline-queue.js';
 import type { ClaimWorkflowShell } from './claim-workflow-shell.js';
 
@@ -48,6 +48,8 @@ export function startPipelineClaim(
   claim: Claim<PipelineBatchPayload>,
   maxAttempts: number,
 ): Promise<ClaimReport> {
+  // Permits are waited for outside the lease, up to one lease in all (docs/adr/0074).
+  const permitWaitMs = claimPermitWaitMs(spec.schedule.leaseSeconds);
   const claimInput: PipelineClaimInput = {
     claimId: claim.claimId,
     pipeline: { k8sNamespace: spec.k8sNamespace, name: spec.name },
@@ -58,12 +60,19 @@ export function startPipelineClaim(
     batches: claim.batches.map((b) => ({ batchId: b.batchId, items: b.payload.items })),
     // A shared rate limit's limiter runs on this workflow's task queue (workers can't know it).
     ...(spec.worker.rateLimit
-      ? { rateLimit: { ...spec.worker.rateLimit, limiterTaskQueue: workflowInfo().taskQueue } }
+      ? {
+          rateLimit: {
+            ...spec.worker.rateLimit,
+            limiterTaskQueue: workflowInfo().taskQueue,
+            maxPermitWaitMs: permitWaitMs,
+          },
+        }
       : {}),
   };
   const items = claim.batches.reduce((n, b) => n + b.rows, 0);
   const options = claimActivityOptions(claim, {
     leaseSeconds: spec.schedule.leaseSeconds,
+    ...(spec.worker.rateLimit ? { permitWaitMs } : {}),
     retry: spec.retry,
     maxAttempts,
     what: `${items} items for ns ${spec.targetNamespace} (from ${claim.batches[0]?.payload.items[0]?.key ?? ''})`,

@@ -3,6 +3,10 @@
 // that need an index the attribute lacks) and compiled into a closure tree, so evaluating it
 // per row does no parsing. `{"$ref_new": "attr"}` operands (conditional writes) are resolved
 // at evaluation time from the document being written.
+//
+// Over 400 lines on purpose: compileCond is the one table of every operator's operand check and row
+// test, read side by side with the service's filter reference; split by operator, the grammar would
+// have no single place.
 import { compareIds, canonicalUuid, isUuid, type Id } from './ids.js';
 import { badRequest, unprocessable } from './errors.js';
 import {

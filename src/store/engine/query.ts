@@ -3,6 +3,10 @@
 // in-memory namespace, so a query — and every sub-query of a multi-query — sees one consistent
 // snapshot. Id-ordered queries pull candidates lazily and stop after `limit` matches, which is
 // what makes `id > afterId` paging cost proportional to the page.
+//
+// Over 400 lines on purpose: runQuery and aggregate read one parsed query against one namespace
+// snapshot, top to bottom in the service's order (filter, rank, limit, project); their helpers are
+// private to them.
 import { compareIds, type Id } from './ids.js';
 import { badRequest, unprocessable } from './errors.js';
 import { compileFilter, type FilterNode } from './filter.js';

@@ -12,6 +12,9 @@
 // The segment is not fsync'd per write: the write-ahead log (persistence.ts) is what makes a
 // write durable, and a checkpoint fsyncs the segment before the log is truncated. On open the
 // segment is cut back to the length the last checkpoint recorded and the log is replayed.
+//
+// Over 400 lines on purpose: SegmentRows is the segment format's reader, writer and compaction,
+// which must agree byte for byte on the frame layout above.
 import { closeSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Id } from './ids.js';
 import type { Row } from './schema.js';

@@ -2,6 +2,9 @@
 // value validated, conditions evaluated, filter-based writes resolved to ids. The plan is the
 // list of whole documents to put and ids to remove, plus the schema after the write. Only a
 // plan that validated completely is logged and applied, so a failing request changes nothing.
+//
+// Over 400 lines on purpose: planWrite is one validation pass over every field of a write request
+// in the service's documented order, and nothing is applied until all of it passes.
 import { parseId, type Id } from './ids.js';
 import { badRequest, namespaceNotFound, unprocessable } from './errors.js';
 import { compileFilter, type FilterNode, type RefNew } from './filter.js';

@@ -53,6 +53,7 @@ beforeAll(async () => {
     'src',
     'examples',
     'packages',
+    'scripts',
   ]) {
     if (existsSync(join(repo, entry)))
       cpSync(join(repo, entry), join(src, entry), { recursive: true, filter: withoutDeps });
@@ -181,10 +182,39 @@ describe('the production install (Dockerfile runtime stage)', () => {
     }
   });
 
-  it('bundles the workflows from the compiled JavaScript (the orchestrator worker’s entry)', async () => {
+  it('ships the workflow bundle the build wrote and never runs webpack at start-up', async () => {
+    // Webpack in the orchestrator process cost ~250 MB of RSS it never gave back (docs/adr/0107):
+    // a build must read dist/workflow-bundle.js instead, without loading webpack's compiler.
+    expect(existsSync(join(app, 'dist', 'workflow-bundle.js'))).toBe(true);
     const script = [
+      "import { createRequire } from 'node:module';",
       "const m = await import('./dist/src/workers/orchestrator-worker.js');",
       'const bundle = await m.bundleOrchestratorWorkflows();',
+      "const cache = createRequire(process.cwd() + '/').cache;",
+      "const webpack = Object.keys(cache).some((k) => k.endsWith('/webpack/lib/webpack.js'));",
+      'console.log(JSON.stringify({ entry: m.WORKFLOWS_ENTRY, prebuilt: m.PREBUILT_WORKFLOW_BUNDLE, bytes: bundle.code.length, webpack }));',
+    ].join('\n');
+    const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: app,
+      env: runEnv,
+      timeout: 90_000,
+    });
+    const result = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as {
+      entry: string;
+      prebuilt: string;
+      bytes: number;
+      webpack: boolean;
+    };
+    expect(result.entry).toBe(join(app, 'dist', 'src', 'workflows', 'index.js'));
+    expect(result.prebuilt).toBe(join(app, 'dist', 'workflow-bundle.js'));
+    expect(result.bytes).toBe(readFileSync(join(app, 'dist', 'workflow-bundle.js'), 'utf8').length);
+    expect(result.webpack).toBe(false);
+  }, 90_000);
+
+  it('bundles the workflows from the compiled JavaScript when the build has no bundle', async () => {
+    const script = [
+      "const m = await import('./dist/src/workers/orchestrator-worker.js');",
+      'const bundle = await m.buildOrchestratorWorkflowBundle();',
       'console.log(JSON.stringify({ entry: m.WORKFLOWS_ENTRY, bytes: bundle.code.length }));',
     ].join('\n');
     const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], {

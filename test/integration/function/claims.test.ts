@@ -1,10 +1,11 @@
 // Engine v2 on the real Temporal dev server and the embedded store: multi-batch claims (a busy
 // worker's next batch is in hand before its current one completes, with no workflow task
 // between them), the lease bound across worker slots, a claim resumed after its worker is
-// SIGKILLed, poison rows isolated inside a multi-batch claim, and a systemic failure (a pull
-// worker with a wrong store key) that dead-letters nothing and recovers once the key is fixed.
+// SIGKILLed, and a systemic failure (a pull worker with a wrong store key) that dead-letters
+// nothing and recovers once the key is fixed. Poison rows inside a multi-batch claim:
+// function-engine.test.ts, with their dead letters and replay.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionTaskQueue, functionWorkflowId } from '../../../src/contracts/names.js';
+import { functionTaskQueue } from '../../../src/contracts/names.js';
 import { createStoreClient } from '../../../src/store/client.js';
 import { functionBatchStages } from '../../../src/engine/function-batch.js';
 import { declareEngineAttributes } from '../../../src/engine/engine-attributes.js';
@@ -16,12 +17,17 @@ import {
   range,
   readAll,
   recordHistories,
+  seededFunction,
   seedRows,
+  startAndWaitProcessed,
   startEngineHarness,
   startFunction,
   startPullWorker,
   statusOf,
+  statusWhen,
+  statusWhenProcessed,
   taggingHandler,
+  testFunction,
   uniqueName,
   type EngineHarness,
 } from './harness.js';
@@ -40,19 +46,19 @@ afterAll(async () => {
   await h?.close();
 });
 
+/** The schedule these tests share: one scan, and discovery only when the workflow asks for it. */
+const oneScan = (leaseSeconds: number, maxInFlightBatches: number) => ({
+  discoveryIntervalSeconds: 60,
+  leaseSeconds,
+  maxInFlightBatches,
+  maxConcurrentScans: 1,
+});
+
 describe('Function claims (engine v2)', () => {
   it('runs several batches per claim back to back: fewer dispatches and workflow tasks than batches, never more leased than maxInFlightBatches', async () => {
-    const ns = uniqueName('products');
-    const name = uniqueName('claims');
-    await seedRows(h.store, ns, range(1, 481));
-    const spec = baseSpec(name, ns, {
+    const fn = await seededFunction(h, 'claims', 480, {
       worker: { dispatch: 'pull', batchSize: 8, timeoutSeconds: 10 },
-      schedule: {
-        discoveryIntervalSeconds: 60,
-        leaseSeconds: 30,
-        maxInFlightBatches: 2,
-        maxConcurrentScans: 1,
-      },
+      schedule: oneScan(30, 2),
     });
     const seen = new Map<string, number>();
     const inner = taggingHandler(seen);
@@ -61,7 +67,7 @@ describe('Function claims (engine v2)', () => {
     // Six worker slots, but the workflow lets out two claims: at most two handler calls at once.
     const worker = startPullWorker(
       h,
-      spec,
+      fn.spec,
       async (rows, ctx) => {
         running += 1;
         maxRunning = Math.max(maxRunning, running);
@@ -71,22 +77,15 @@ describe('Function claims (engine v2)', () => {
       },
       6,
     );
-    const ref = { k8sNamespace: spec.k8sNamespace, name };
     try {
-      await startFunction(h, spec);
-      const s = await eventually(
-        () => statusOf(h, ref),
-        (x) => x.counters.processed === 480,
-        90_000,
-        '480 rows',
-      );
+      const s = await startAndWaitProcessed(h, fn, 480, { timeoutMs: 90_000 });
       expect(s.counters.batches).toBe(60);
       expect(maxRunning).toBe(2);
       expect([...seen.values()].every((n) => n === 1)).toBe(true);
-      const rows = await readAll(h.store, ns, ['tags', 'tags_v']);
+      const rows = await readAll(h.store, fn.storeNamespace, ['tags', 'tags_v']);
       expect(rows.map((r) => r.tags)).toEqual(range(1, 481).map(titleTags));
 
-      const { claims, workflowTasks } = await claimHistory(h, functionWorkflowId(spec.k8sNamespace, name));
+      const { claims, workflowTasks } = await claimHistory(h, fn.workflowId);
       const batchesRun = claims.reduce((n, c) => n + (c.result?.outcomes.length ?? 0), 0);
       expect(batchesRun).toBe(60);
       // Claims grew past one batch once batch time was measured: in those, each next batch was
@@ -98,38 +97,29 @@ describe('Function claims (engine v2)', () => {
       expect(workflowTasks).toBeLessThan(60);
       // Every claim was scheduled before its last batch completed (completion = the claim's end).
       for (const c of claims) expect(c.scheduledAtMs).toBeLessThanOrEqual(c.completedAtMs!);
-      await recordHistories(h, functionWorkflowId(spec.k8sNamespace, name), 'function-v2-claims');
+      await recordHistories(h, fn.workflowId, 'function-v2-claims');
     } finally {
       await worker.stop();
     }
   });
 
   it('resumes a claim whose worker was SIGKILLed after its last finished batch, within the heartbeat timeout, losing and recomputing nothing', async () => {
-    const ns = uniqueName('products');
-    const name = uniqueName('kill');
-    await seedRows(h.store, ns, range(1, 41));
     // A long lease: a claim found again quickly was found by its heartbeat, not the lease.
-    const spec = baseSpec(name, ns, {
+    const fn = await seededFunction(h, 'kill', 40, {
       worker: { dispatch: 'pull', batchSize: 4, timeoutSeconds: 10 },
-      schedule: {
-        discoveryIntervalSeconds: 60,
-        leaseSeconds: 120,
-        maxInFlightBatches: 1,
-        maxConcurrentScans: 1,
-      },
+      schedule: oneScan(120, 1),
     });
-    const ref = { k8sNamespace: spec.k8sNamespace, name };
     const doomed = spawnFixture('pull-worker-process.ts', {
       HANDLER: 'slow',
       SLOW_MS: '150',
-      LAYER_TASK_QUEUE: functionTaskQueue(spec.k8sNamespace, name),
+      LAYER_TASK_QUEUE: functionTaskQueue(fn.spec.k8sNamespace, fn.spec.name),
       LAYER_TEMPORAL_ADDRESS: temporalAddress(),
       LAYER_TEMPORAL_NAMESPACE: temporalNamespace(),
       LAYER_STORE_URL: h.storeServer.url,
     });
     let survivor: { stop(): Promise<void> } | undefined;
     try {
-      await startFunction(h, spec);
+      await startFunction(h, fn.spec);
       // The first two claims hold one batch each (nothing measured, then only one discovered);
       // the third holds rows 9..40. Kill the worker while it computes its fourth batch (21..24).
       await doomed.waitForLine(/^BATCH 21,/);
@@ -137,16 +127,11 @@ describe('Function claims (engine v2)', () => {
       const killedAtMs = Date.now();
       const childBatches = doomed.lines.filter((l) => l.startsWith('BATCH ')).length;
       const seen = new Map<string, number>();
-      survivor = startPullWorker(h, spec, taggingHandler(seen));
-      const s = await eventually(
-        () => statusOf(h, ref),
-        (x) => x.counters.processed === 40,
-        60_000,
-        '40 rows',
-      );
+      survivor = startPullWorker(h, fn.spec, taggingHandler(seen));
+      const s = await statusWhenProcessed(h, fn, 40);
       expect(s.counters.deadLettered).toBe(0);
       // Rows the child finished keep its value; the rest got the survivor's, each computed once.
-      const rows = await readAll(h.store, ns, ['tags', 'tags_v', 'tags_error']);
+      const rows = await readAll(h.store, fn.storeNamespace, ['tags', 'tags_v', 'tags_error']);
       const byChild = rows.filter((r) => JSON.stringify(r.tags) === '["from-child"]').map((r) => r.id);
       // Rows 1..16 were written before the kill; 17..20 were being written while 21..24 computed.
       expect(byChild.length).toBeGreaterThanOrEqual(16);
@@ -161,7 +146,7 @@ describe('Function claims (engine v2)', () => {
       );
       expect([...seen.values()].every((n) => n === 1)).toBe(true);
 
-      const { claims } = await claimHistory(h, functionWorkflowId(spec.k8sNamespace, name));
+      const { claims } = await claimHistory(h, fn.workflowId);
       const retried = claims.find((c) => (c.attempt ?? 1) >= 2);
       expect(retried).toBeDefined();
       // The retried claim resumed from its first attempt's heartbeat: that attempt's first batch
@@ -174,7 +159,7 @@ describe('Function claims (engine v2)', () => {
       expect(written).toBe(40);
       const reclaimedAfterMs = retried!.startedAtMs! - killedAtMs;
       // Claimed again by heartbeat timeout (10 s), far inside the 120 s lease.
-      expect(reclaimedAfterMs).toBeLessThan(spec.schedule.leaseSeconds * 1000);
+      expect(reclaimedAfterMs).toBeLessThan(fn.spec.schedule.leaseSeconds * 1000);
       process.stderr.write(`[claims] SIGKILL → claim started again after ${reclaimedAfterMs} ms (history)\n`);
     } finally {
       await doomed.kill();
@@ -182,84 +167,13 @@ describe('Function claims (engine v2)', () => {
     }
   });
 
-  it('isolates poison rows inside a multi-batch claim and writes every other row', async () => {
-    const ns = uniqueName('products');
-    const name = uniqueName('poison');
-    await seedRows(h.store, ns, range(1, 201));
-    const poison = new Set([37, 150]);
-    const spec = baseSpec(name, ns, {
-      worker: { dispatch: 'pull', batchSize: 8, timeoutSeconds: 10 },
-      schedule: {
-        discoveryIntervalSeconds: 60,
-        leaseSeconds: 30,
-        maxInFlightBatches: 2,
-        maxConcurrentScans: 1,
-      },
-      retry: { maxAttempts: 2, initialBackoffSeconds: 0, maxBackoffSeconds: 1 },
-    });
-    const inner = taggingHandler();
-    const worker = startPullWorker(h, spec, async (rows, ctx) => {
-      await sleep(5);
-      const bad = rows.find((r) => poison.has(Number(r.id)));
-      if (bad) throw new Error(`cannot tag row ${String(bad.id)}`);
-      return inner(rows, ctx);
-    });
-    const ref = { k8sNamespace: spec.k8sNamespace, name };
-    try {
-      await startFunction(h, spec);
-      const s = await eventually(
-        () => statusOf(h, ref),
-        (x) => x.counters.processed === 198 && x.counters.deadLettered === 2,
-        90_000,
-        '198 rows written, 2 dead-lettered',
-      );
-      expect(s.counters.processed).toBe(198);
-      const rows = await readAll(h.store, ns, ['tags', 'tags_v', 'tags_error']);
-      for (const r of rows) {
-        const id = Number(r.id);
-        if (poison.has(id)) {
-          expect(r.tags_v ?? null).toBeNull();
-          expect(JSON.parse(String(r.tags_error))).toMatchObject({
-            message: `handler failed: cannot tag row ${id}`,
-          });
-        } else {
-          expect(r.tags).toEqual(titleTags(id));
-          expect(r.tags_error ?? null).toBeNull();
-        }
-      }
-      const { claims } = await claimHistory(h, functionWorkflowId(spec.k8sNamespace, name));
-      // A poison batch failed inside a claim that carried other batches, which were written.
-      const shared = claims.filter(
-        (c) =>
-          (c.result?.outcomes.length ?? 0) >= 2 &&
-          c.result!.outcomes.some((o) => o.status === 'failed') &&
-          c.result!.outcomes.some((o) => o.status === 'done'),
-      );
-      expect(shared.length).toBeGreaterThan(0);
-      await recordHistories(h, functionWorkflowId(spec.k8sNamespace, name), 'function-v2-poison-split');
-    } finally {
-      await worker.stop();
-    }
-  });
-
   it('a pull worker with a wrong store key dead-letters nothing, shows Degraded: StoreRejected, and resumes when the key is fixed', async () => {
-    const ns = uniqueName('products');
-    const name = uniqueName('badkey');
-    await seedRows(h.store, ns, range(1, 33));
-    const spec = baseSpec(name, ns, {
-      schedule: {
-        discoveryIntervalSeconds: 60,
-        leaseSeconds: 30,
-        maxInFlightBatches: 2,
-        maxConcurrentScans: 1,
-      },
-    });
-    const ref = { k8sNamespace: spec.k8sNamespace, name };
+    const fn = await seededFunction(h, 'badkey', 32, { schedule: oneScan(30, 2) });
     let calls = 0;
     const wrongKey = createStoreClient({ baseUrl: h.storeServer.url, apiKey: 'not-the-key' });
     const bad = startPullWorker(
       h,
-      spec,
+      fn.spec,
       () => {
         calls += 1;
         return [];
@@ -270,9 +184,10 @@ describe('Function claims (engine v2)', () => {
     );
     let good: { stop(): Promise<void> } | undefined;
     try {
-      await startFunction(h, spec);
-      const degraded = await eventually(
-        () => statusOf(h, ref),
+      await startFunction(h, fn.spec);
+      const degraded = await statusWhen(
+        h,
+        fn,
         (x) => x.phase === 'degraded' && x.counters.failedBatches === 0,
         60_000,
         'degraded',
@@ -282,32 +197,29 @@ describe('Function claims (engine v2)', () => {
       expect(degraded.degraded!.hint).toContain('LAYER_STORE_API_KEY');
       // Let it probe a few times: still nothing dead-lettered, nothing computed.
       await eventually(
-        () => claimHistory(h, functionWorkflowId(spec.k8sNamespace, name)),
+        () => claimHistory(h, fn.workflowId),
         (x) => x.claims.filter((c) => c.result?.systemic).length >= 3,
         60_000,
         'three claims refused',
       );
-      const held = await statusOf(h, ref);
+      const held = await statusOf(h, fn.ref);
       expect(held.phase).toBe('degraded');
       expect(held.counters.deadLettered).toBe(0);
       expect(calls).toBe(0);
-      expect((await readAll(h.store, ns, ['tags_error'])).every((r) => r.tags_error == null)).toBe(true);
+      expect(
+        (await readAll(h.store, fn.storeNamespace, ['tags_error'])).every((r) => r.tags_error == null),
+      ).toBe(true);
 
       // The key is fixed (the worker restarts with the right Secret).
       await bad.stop();
-      good = startPullWorker(h, spec, taggingHandler());
-      const s = await eventually(
-        () => statusOf(h, ref),
-        (x) => x.counters.processed === 32 && x.phase !== 'degraded',
-        60_000,
-        'recovered',
-      );
+      good = startPullWorker(h, fn.spec, taggingHandler());
+      const s = await statusWhenProcessed(h, fn, 32, { also: (x) => x.phase !== 'degraded' });
       expect(s.counters.deadLettered).toBe(0);
       expect(s.degraded).toBeUndefined();
-      const rows = await readAll(h.store, ns, ['tags', 'tags_v', 'tags_error']);
+      const rows = await readAll(h.store, fn.storeNamespace, ['tags', 'tags_v', 'tags_error']);
       expect(rows.map((r) => r.tags)).toEqual(range(1, 33).map(titleTags));
       expect(rows.every((r) => r.tags_error == null)).toBe(true);
-      await recordHistories(h, functionWorkflowId(spec.k8sNamespace, name), 'function-v2-degraded');
+      await recordHistories(h, fn.workflowId, 'function-v2-degraded');
     } finally {
       await bad.stop();
       await good?.stop();
@@ -346,26 +258,20 @@ describe('version guard and several namespaces', () => {
   it('runs a Function over three namespaces with two scans at once, every row its value', async () => {
     const namespaces = [uniqueName('a'), uniqueName('b'), uniqueName('c')];
     for (const [i, ns] of namespaces.entries()) await seedRows(h.store, ns, range(1, 41 + i * 20));
-    const name = uniqueName('multi');
-    const spec = baseSpec(name, namespaces[0]!, {
-      targetNamespaces: namespaces,
-      schedule: {
-        discoveryIntervalSeconds: 60,
-        leaseSeconds: 30,
-        maxInFlightBatches: 4,
-        maxConcurrentScans: 2,
-      },
-    });
-    const worker = startPullWorker(h, spec, taggingHandler());
-    const ref = { k8sNamespace: spec.k8sNamespace, name };
+    const fn = testFunction(
+      baseSpec(uniqueName('multi'), namespaces[0]!, {
+        targetNamespaces: namespaces,
+        schedule: {
+          discoveryIntervalSeconds: 60,
+          leaseSeconds: 30,
+          maxInFlightBatches: 4,
+          maxConcurrentScans: 2,
+        },
+      }),
+    );
+    const worker = startPullWorker(h, fn.spec, taggingHandler());
     try {
-      await startFunction(h, spec);
-      const s = await eventually(
-        () => statusOf(h, ref),
-        (x) => x.counters.processed === 40 + 60 + 80,
-        60_000,
-        '180 rows',
-      );
+      const s = await startAndWaitProcessed(h, fn, 40 + 60 + 80);
       expect(s.counters.deadLettered).toBe(0);
       for (const [i, ns] of namespaces.entries()) {
         const rows = await readAll(h.store, ns, ['tags', 'tags_v']);
@@ -373,12 +279,8 @@ describe('version guard and several namespaces', () => {
           range(1, 41 + i * 20).map((id) => ['v1', titleTags(id)]),
         );
       }
-      await eventually(
-        () => statusOf(h, ref),
-        (x) => x.phase === 'idle' && x.pendingRows === 0,
-        30_000,
-        'idle',
-      );
+      // Idle only once every namespace's scan is done, not the first one's.
+      await statusWhen(h, fn, (x) => x.phase === 'idle' && x.pendingRows === 0, 30_000, 'idle');
     } finally {
       await worker.stop();
     }

@@ -16,7 +16,7 @@ import {
   type FunctionRuntimeSpec,
   type FunctionStatus,
 } from '../../../src/contracts/function.js';
-import { functionTaskQueue } from '../../../src/contracts/names.js';
+import { functionTaskQueue, functionWorkflowId } from '../../../src/contracts/names.js';
 import {
   getFunctionStatus,
   startOrUpdateFunction,
@@ -31,6 +31,7 @@ import {
 } from '../../../src/workers/orchestrator-worker.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import { recordHistories as recordClientHistories } from '../../helpers/history-json.js';
+import { eventually } from '../../helpers/eventually.js';
 
 export interface EngineHarness {
   /** This file's own orchestrator task queue (workers of other test files never poll it). */
@@ -202,10 +203,83 @@ export function startPullWorker(
   };
 }
 
-export { eventually } from '../../helpers/eventually.js';
+export { eventually };
 
 export function statusOf(h: EngineHarness, ref: FunctionRef): Promise<FunctionStatus> {
   return getFunctionStatus(h.client, ref);
+}
+
+/** One Function under test: its spec and every name a test reaches it by. */
+export interface TestFunction {
+  spec: FunctionRuntimeSpec;
+  /** The store namespace its rows were seeded in (the first target namespace). */
+  storeNamespace: string;
+  ref: FunctionRef;
+  /** The Function workflow's id: for its claim history and recorded histories. */
+  workflowId: string;
+}
+
+export function testFunction(spec: FunctionRuntimeSpec): TestFunction {
+  return {
+    spec,
+    storeNamespace: spec.targetNamespaces[0]!,
+    ref: { k8sNamespace: spec.k8sNamespace, name: spec.name },
+    workflowId: functionWorkflowId(spec.k8sNamespace, spec.name),
+  };
+}
+
+/**
+ * A Function named `<prefix>-<random>` over rows 1..rows (seedRows) in a fresh store namespace,
+ * its spec baseSpec with the overrides. Not started: workers and handlers come first.
+ */
+export async function seededFunction(
+  h: EngineHarness,
+  prefix: string,
+  rows: number,
+  overrides: Partial<FunctionRuntimeSpec> = {},
+): Promise<TestFunction> {
+  const storeNamespace = uniqueName('products');
+  await seedRows(h.store, storeNamespace, range(1, rows + 1));
+  return testFunction(baseSpec(uniqueName(prefix), storeNamespace, overrides));
+}
+
+/** The Function's status once `done` holds (polled; fails naming `what` after timeoutMs). */
+export function statusWhen(
+  h: EngineHarness,
+  fn: TestFunction,
+  done: (s: FunctionStatus) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<FunctionStatus> {
+  return eventually(() => statusOf(h, fn.ref), done, timeoutMs, what);
+}
+
+/** The Function's status once it has written `processed` rows (and `also` holds). */
+export function statusWhenProcessed(
+  h: EngineHarness,
+  fn: TestFunction,
+  processed: number,
+  opts: { also?: (s: FunctionStatus) => boolean; timeoutMs?: number } = {},
+): Promise<FunctionStatus> {
+  const also = opts.also ?? (() => true);
+  return statusWhen(
+    h,
+    fn,
+    (s) => s.counters.processed === processed && also(s),
+    opts.timeoutMs ?? 60_000,
+    `${processed} rows processed`,
+  );
+}
+
+/** Starts (or updates) the Function and waits until it has written `processed` rows. */
+export async function startAndWaitProcessed(
+  h: EngineHarness,
+  fn: TestFunction,
+  processed: number,
+  opts: { also?: (s: FunctionStatus) => boolean; timeoutMs?: number } = {},
+): Promise<FunctionStatus> {
+  await startFunction(h, fn.spec);
+  return statusWhenProcessed(h, fn, processed, opts);
 }
 
 /**

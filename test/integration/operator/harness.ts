@@ -141,6 +141,8 @@ export async function startHarness(
     defaultVectorStore?: { namespace: string; name: string };
     /** Counts rows for status.plan of paused Functions (the operator process passes its store). */
     planRows?: (spec: FunctionRuntimeSpec) => Promise<Record<string, number>>;
+    /** A real engine (workflows run) instead of the recording fake; `engine` then records nothing. */
+    workloadEngine?: WorkloadEngine;
   } = {},
 ): Promise<OperatorHarness> {
   const admin = kubeConfig();
@@ -170,7 +172,7 @@ export async function startHarness(
     workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
     activities: createKubernetesActivities({
       kubeConfig: operatorKc,
-      engine,
+      engine: opts.workloadEngine ?? engine,
       settings: operatorSettings(opts.settings ?? { inboundAuth: { mode: 'open' } }),
       ...(opts.defaultVectorStore ? { defaultVectorStore: opts.defaultVectorStore } : {}),
       ...(opts.planRows ? { planRows: opts.planRows } : {}),

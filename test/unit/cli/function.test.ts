@@ -1,12 +1,8 @@
 // Pure parts of `layer function` and `layer operator`: flag parsing, the status text, and the
 // watch's progress arithmetic.
 import { describe, expect, it } from 'vitest';
-import {
-  formatStatus,
-  parseFilterFlag,
-  startWatch,
-  watchProgress,
-} from '../../../src/cli/commands/function.js';
+import { parseFilterFlag } from '../../../src/cli/commands/function.js';
+import { formatStatus, startWatch, watchProgress } from '../../../src/cli/function-status.js';
 import { operatorRoles, parsePortFlag } from '../../../src/cli/commands/operator.js';
 import type { FunctionStatus } from '../../../src/contracts/function.js';
 import { InvalidInputError } from '../../../src/util/errors.js';

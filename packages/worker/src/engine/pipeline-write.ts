@@ -348,9 +348,17 @@ export function runPipelineClaimWith(
   } = {},
 ): Promise<ClaimReport> {
   const { rateLimit, ...claimOptions } = options;
+  // Waits for permits come out of their own allowance, not the lease (docs/adr/0074): from the
+  // attempt's start, at most maxPermitWaitMs in all; a permit due later is not booked.
+  let permitWaitLeftMs = input.rateLimit?.maxPermitWaitMs;
   const process = rateLimit
     ? async (items: QueuedItem[], batchId: string) => {
-        await rateLimit.acquire(items.length, options.signal);
+        const waitMs = await rateLimit.acquire(items.length, options.signal, {
+          // The claim and batch name the booking: this claim retried gets the same permit back.
+          booking: `${input.claimId}/${batchId}`,
+          ...(permitWaitLeftMs !== undefined ? { maxWaitMs: permitWaitLeftMs } : {}),
+        });
+        if (permitWaitLeftMs !== undefined) permitWaitLeftMs = Math.max(0, permitWaitLeftMs - waitMs);
         return unlimitedProcess(items, batchId);
       }
     : unlimitedProcess;
