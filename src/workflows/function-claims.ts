@@ -86,6 +86,12 @@ export interface FunctionRun {
   readonly rangeClaims: boolean;
   /** The specs of the claims in flight, for the claimSpec query (range claims only). */
   readonly claimSpecs: ClaimSpecs;
+  /**
+   * A pass that finds no work leaves no trace beyond its scan, one count and one timer: no phase
+   * flip to running and back, no second count (the quiet-idle-pass patch; false in runs recorded
+   * before it). 10,000 idle Functions otherwise cost ~8 actions per pass (docs/scale.md).
+   */
+  readonly quietIdlePasses: boolean;
 }
 
 /** Range cuts from discovery: current runs, but for input fingerprints (work decided per row). */
@@ -219,6 +225,8 @@ export function deadLetterFunctionRows(
 export class FunctionDiscoveryFeed {
   readonly discovery: FunctionDiscovery;
   private nextPassAtMs = Date.now();
+  /** The pass under way has found rows to do (a pass that found none ends without a second count). */
+  private passFoundWork = false;
 
   constructor(
     private readonly run: FunctionRun,
@@ -243,13 +251,15 @@ export class FunctionDiscoveryFeed {
       state.counters.discoveries += 1;
       state.lastDiscoveryAt = new Date(now).toISOString();
       if (this.shell.envelope.claimsInFlight === 0) state.rateWindow = undefined;
+      this.passFoundWork = false;
       this.refreshPendingCounts();
     }
     this.startScans();
     if (discovery.passActive && discovery.exhausted && this.shell.envelope.idle) {
       discovery.reset();
       this.nextPassAtMs = now + spec.schedule.discoveryIntervalSeconds * 1000;
-      this.refreshPendingCounts();
+      // The count at the pass's start stands when the pass found nothing to do.
+      if (!this.run.quietIdlePasses || this.passFoundWork) this.refreshPendingCounts();
     }
   }
 
@@ -258,6 +268,13 @@ export class FunctionDiscoveryFeed {
     this.shell.envelope.clearWaiting();
     this.discovery.reset();
     this.run.state.discoveryRequested = true;
+  }
+
+  /** Work found or under way: the phase reads running (a pass that finds nothing stays idle). */
+  busy(): boolean {
+    const { envelope } = this.shell;
+    if (!this.run.quietIdlePasses) return envelope.claimsInFlight > 0 || this.discovery.passActive;
+    return envelope.claimsInFlight > 0 || (this.discovery.passActive && this.passFoundWork);
   }
 
   nextPassAt(mode: LoopMode): number | undefined {
@@ -310,9 +327,15 @@ export class FunctionDiscoveryFeed {
         })
         .then((page) => {
           const held = heldRowKeys(envelope.heldPayloads());
-          envelope.add(
-            this.discovery.onPage(scan.namespace, passCursors, page, held, this.run.spec.worker.batchSize),
+          const found = this.discovery.onPage(
+            scan.namespace,
+            passCursors,
+            page,
+            held,
+            this.run.spec.worker.batchSize,
           );
+          if (found.length > 0) this.passFoundWork = true;
+          envelope.add(found);
         })
         .catch((err: unknown) => {
           this.discovery.onScanFailed(scan.namespace, passCursors);

@@ -56,12 +56,18 @@ export const DEFAULT_CLAIMS_PER_RUN = 500;
  * (docs/adr/0100); runs recorded before it keep id lists and inline specs until they continue-as-new.
  */
 export const RANGE_CLAIMS_PATCH = 'range-claims';
+/**
+ * Runs started with it keep a discovery pass that finds nothing quiet: the phase stays idle and
+ * the pass ends without a second count (function-claims.ts FunctionDiscoveryFeed).
+ */
+export const QUIET_IDLE_PASS_PATCH = 'quiet-idle-pass';
 
 export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise<void> {
   // Runs recorded while v1 still existed carry this marker; deprecated, they replay without the
   // v1 code. Removed in the release after next (ADR 0067).
   deprecatePatch(ENGINE_V2_PATCH);
   const rangeClaims = patched(RANGE_CLAIMS_PATCH);
+  const quietIdlePasses = patched(QUIET_IDLE_PASS_PATCH);
   // Parse, don't trust: after continue-as-new the input is JSON from the previous run.
   const input = functionWorkflowInputSchema.parse(rawInput);
   const state = functionCarriedStateSchema.parse(input.state ?? {});
@@ -75,6 +81,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     lastClaimWaitShare: 0,
     rangeClaims,
     claimSpecs: new ClaimSpecs(),
+    quietIdlePasses,
   };
   const shell = new ClaimWorkflowShell<FunctionBatchPayload, FunctionPhase>({
     payloadOps: functionPayloadOps,
@@ -188,7 +195,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         draining,
         rollout: state.rollout,
         degraded: envelope.degraded !== undefined,
-        busy: envelope.claimsInFlight > 0 || feed.discovery.passActive,
+        busy: feed.busy(),
       }),
     details: () => functionDetails(status()),
     nextInput: (carried) => {

@@ -28,6 +28,7 @@ describe('workflow replay (function, pipeline, reconcile)', () => {
     // Function: claims, pause, push dispatch, a poison split inside a multi-batch claim, a degraded
     // (systemic) stretch, replayed dead letters, canary, and a chain of continue-as-new runs.
     // Range claims with the spec by fingerprint (docs/adr/0100): the `range-claims` patch's new path.
+    // Idle passes after the work, on the `quiet-idle-pass` patch's path.
     for (const label of [
       'claims',
       'pause',
@@ -37,6 +38,7 @@ describe('workflow replay (function, pipeline, reconcile)', () => {
       'poison-replay',
       'canary',
       'ranges',
+      'idle',
     ])
       expect(files.some((f) => f.startsWith(`function-v2-${label}-`))).toBe(true);
     expect(files.filter((f) => f.startsWith('function-v2-continue-as-new-')).length).toBeGreaterThanOrEqual(
