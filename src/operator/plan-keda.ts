@@ -77,7 +77,9 @@ export function scaledObject(
       maxReplicaCount: w.spec.scaling.replicas.max,
       pollingInterval: settings.keda.pollingIntervalSeconds,
       cooldownPeriod: settings.keda.cooldownPeriodSeconds,
-      advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleDown: scaleDownBehavior(w, settings) } } },
+      advanced: {
+        horizontalPodAutoscalerConfig: { behavior: { scaleDown: scaleDownBehavior(w, settings) } },
+      },
       triggers: [
         {
           type: 'metrics-api',

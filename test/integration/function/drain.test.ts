@@ -43,7 +43,12 @@ describe('a pull worker told to stop drains', () => {
     // A lease far past the heartbeat timeout: a claim resumed by a lapse would show as attempt 2.
     const spec = baseSpec(name, ns, {
       worker: { dispatch: 'pull', batchSize: 4, timeoutSeconds: 10 },
-      schedule: { discoveryIntervalSeconds: 60, leaseSeconds: 120, maxInFlightBatches: 1, maxConcurrentScans: 1 },
+      schedule: {
+        discoveryIntervalSeconds: 60,
+        leaseSeconds: 120,
+        maxInFlightBatches: 1,
+        maxConcurrentScans: 1,
+      },
     });
     const ref = { k8sNamespace: spec.k8sNamespace, name };
     const stopping = spawnFixture('pull-worker-process.ts', {
@@ -100,9 +105,9 @@ describe('a pull worker told to stop drains', () => {
 
       // No claim lost or retried: the stopped worker's claim ended with a report, not a lapse.
       expect(s.counters.deadLettered).toBe(0);
-      expect(s.observations.claimRetries).toBe(0);
-      expect(s.observations.claimsLost).toBe(0);
-      expect(s.observations.failuresByType).toEqual({});
+      expect(s.observations?.claimRetries).toBe(0);
+      expect(s.observations?.claimsLost).toBe(0);
+      expect(s.observations?.failuresByType).toEqual({});
       const { claims } = await claimHistory(h, functionWorkflowId(spec.k8sNamespace, name));
       expect(claims.every((c) => (c.attempt ?? 1) === 1)).toBe(true);
       // The claim in hand at SIGTERM reported fewer batches than it carried (the rest handed back)…

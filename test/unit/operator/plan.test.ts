@@ -220,17 +220,20 @@ describe('scaling modes', () => {
       window: 300,
       period: 90,
     },
-  ])('autoscale scales in one drained replica at a time, after a cooldown-long low ($row)', ({ patch, window, period }) => {
-    const p = plan(fn(patch));
-    const so = find(p, 'ScaledObject');
-    expect(so?.spec.advanced?.horizontalPodAutoscalerConfig.behavior.scaleDown).toEqual({
-      stabilizationWindowSeconds: window,
-      policies: [{ type: 'Pods', value: 1, periodSeconds: period }],
-    });
-    expect(podSpec(p).terminationGracePeriodSeconds).toBe(period === 1800 ? 3615 : period);
-    // The published KEDA types accept it.
-    expect(() => new KedaScaledObject(so).validate()).not.toThrow();
-  });
+  ])(
+    'autoscale scales in one drained replica at a time, after a cooldown-long low ($row)',
+    ({ patch, window, period }) => {
+      const p = plan(fn(patch));
+      const so = find(p, 'ScaledObject');
+      expect(so?.spec.advanced?.horizontalPodAutoscalerConfig.behavior.scaleDown).toEqual({
+        stabilizationWindowSeconds: window,
+        policies: [{ type: 'Pods', value: 1, periodSeconds: period }],
+      });
+      expect(podSpec(p).terminationGracePeriodSeconds).toBe(period === 1800 ? 3615 : period);
+      // The published KEDA types accept it.
+      expect(() => new KedaScaledObject(so).validate()).not.toThrow();
+    },
+  );
 
   it.each([
     // Paused is a requested zero: the worker is available by definition, so Ready is True.
