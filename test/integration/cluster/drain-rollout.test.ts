@@ -328,11 +328,21 @@ describe('scale-in drains and a rollout, on a cluster where controllers act', ()
       custom,
       functionCr(name, storeNs, { build: 'v2', version: 'v2', scaling: fixed, canaryRows: 20 }),
     );
-    await eventually(
+    const canaryDone = await eventually(
       'the canary computed and awaiting promotion',
-      async () => ((await status(name)).rollout?.stage === 'awaitingPromotion' ? true : undefined),
+      async () => {
+        const s = await status(name);
+        return s.rollout?.stage === 'awaitingPromotion' ? s.rollout : undefined;
+      },
       300_000,
     );
+    expect(canaryDone).toMatchObject({
+      fromVersion: 'v1',
+      toVersion: 'v2',
+      sampled: 20,
+      written: 20,
+      failed: 0,
+    });
     lines = calls();
     const canary = callsPerRow(lines, 'tags__canary', 'v2');
     expect(canary.size).toBe(20);
