@@ -77,11 +77,17 @@ function calls(): CallLogLine[] {
     .map((l) => JSON.parse(l) as CallLogLine);
 }
 
-/** Handler calls per row id for one output attribute and version. */
-function callsPerRow(lines: CallLogLine[], attribute: string, version: string): Map<string, CallLogLine[]> {
+/** Handler calls per row id of one store namespace (one Function), output attribute and version. */
+function callsPerRow(
+  lines: CallLogLine[],
+  namespace: string,
+  attribute: string,
+  version: string,
+): Map<string, CallLogLine[]> {
   const out = new Map<string, CallLogLine[]>();
   for (const l of lines) {
-    if (l.event !== 'call' || l.attribute !== attribute || l.version !== version) continue;
+    if (l.event !== 'call' || l.namespace !== namespace || l.attribute !== attribute || l.version !== version)
+      continue;
     for (const id of l.ids) out.set(String(id), [...(out.get(String(id)) ?? []), l]);
   }
   return out;
@@ -241,7 +247,7 @@ describe('scale-in drains and a rollout, on a cluster where controllers act', ()
     for (const r of done) expect(r.tags, `row ${String(r.id)}`).toEqual(tagsForTitle(r.title));
     const lines = calls();
     // Each row computed exactly once: none the stopped pods had finished was computed again.
-    const perRow = callsPerRow(lines, 'tags', 'v1');
+    const perRow = callsPerRow(lines, storeNs, 'tags', 'v1');
     expect(perRow.size).toBe(ROWS);
     const twice = [...perRow.entries()].filter(([, l]) => l.length > 1);
     expect(twice.map(([id, l]) => `${id}: ${l.map((x) => x.pid).join(',')}`)).toEqual([]);
@@ -312,7 +318,7 @@ describe('scale-in drains and a rollout, on a cluster where controllers act', ()
     ]);
     await eventually('every row at v1', () => allRowsAt(storeNs, 'v1', ROWS), 600_000);
     let lines = calls();
-    const v1 = callsPerRow(lines, 'tags', 'v1');
+    const v1 = callsPerRow(lines, storeNs, 'tags', 'v1');
     expect(v1.size).toBe(ROWS);
     expect([...v1.entries()].filter(([, l]) => l.length > 1).map(([id]) => id)).toEqual([]);
     // Both builds computed part of it: the rollout came mid-run.
@@ -344,16 +350,16 @@ describe('scale-in drains and a rollout, on a cluster where controllers act', ()
       failed: 0,
     });
     lines = calls();
-    const canary = callsPerRow(lines, 'tags__canary', 'v2');
+    const canary = callsPerRow(lines, storeNs, 'tags__canary', 'v2');
     expect(canary.size).toBe(20);
     expect([...canary.values()].every((l) => l.length === 1 && l[0]!.build === 'v2')).toBe(true);
     // Nothing but the sample ran at v2 before promotion.
-    expect(callsPerRow(lines, 'tags', 'v2').size).toBe(0);
+    expect(callsPerRow(lines, storeNs, 'tags', 'v2').size).toBe(0);
     await promoteFunctionRollout(c.temporal, { k8sNamespace: NS, name });
     const done = await eventually('every row at v2', () => allRowsAt(storeNs, 'v2', ROWS), 600_000);
     for (const r of done) expect(r.tags, `row ${String(r.id)}`).toEqual(tagsForTitle(r.title));
     lines = calls();
-    const v2 = callsPerRow(lines, 'tags', 'v2');
+    const v2 = callsPerRow(lines, storeNs, 'tags', 'v2');
     expect(v2.size).toBe(ROWS);
     expect([...v2.values()].every((l) => l.length === 1 && l[0]!.build === 'v2')).toBe(true);
     expectNoLostClaims(await status(name));
