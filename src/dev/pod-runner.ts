@@ -32,6 +32,11 @@ export interface WorkerCommand {
   command: string;
   args: string[];
   cwd?: string;
+  /**
+   * What the image itself sets (its Dockerfile ENV), under the pod's variables: two tags of one
+   * example can be two builds (a build label, a call log) while running the same command.
+   */
+  env?: Record<string, string>;
 }
 
 export interface PodRunnerOptions {
@@ -228,7 +233,7 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
     const fd = openSync(logFile, 'a');
     const child = spawn(cmd.command, cmd.args, {
       cwd: cmd.cwd,
-      env: { ...(opts.baseEnv ?? {}), ...env },
+      env: { ...(opts.baseEnv ?? {}), ...(cmd.env ?? {}), ...env },
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);

@@ -4,6 +4,7 @@
 import type { Workload } from '../api/parse.js';
 import { QUEUE_DEPTH_VALUE_LOCATION, queueDepthMetric, queueDepthUrl } from '../contracts/names.js';
 import type { ObjectMetadata, ScaledObject, TriggerAuthentication } from './plan-types.js';
+import { workerGraceSeconds } from './plan-pod.js';
 import { workerBearerSecret, type OperatorSettings } from './settings.js';
 
 /** metrics-api auth parameter KEDA reads the bearer token from. */
@@ -21,6 +22,29 @@ export function triggerAuthentication(
     kind: 'TriggerAuthentication',
     metadata: meta,
     spec: { secretTargetRef: [{ parameter: BEARER_PARAMETER, name: bearer.name, key: bearer.key }] },
+  };
+}
+
+/** Largest stabilization window and policy period the HPA API accepts. */
+const HPA_MAX_WINDOW_SECONDS = 3600;
+const HPA_MAX_PERIOD_SECONDS = 1800;
+
+/**
+ * How the HPA scales a workload in (docs/adr/0103). The queue depth counts leased batches, so it
+ * cannot read low while claims are out; a low reading must also last as long as KEDA's cooldown
+ * before 1 → 0 (stabilization window), and replicas go one at a time, no faster than a pod's
+ * grace period, so each stopped pod has handed its claims back before the next one stops.
+ */
+export function scaleDownBehavior(w: Workload, settings: OperatorSettings) {
+  return {
+    stabilizationWindowSeconds: Math.min(settings.keda.cooldownPeriodSeconds, HPA_MAX_WINDOW_SECONDS),
+    policies: [
+      {
+        type: 'Pods' as const,
+        value: 1,
+        periodSeconds: Math.max(1, Math.min(workerGraceSeconds(w), HPA_MAX_PERIOD_SECONDS)),
+      },
+    ],
   };
 }
 
@@ -53,6 +77,9 @@ export function scaledObject(
       maxReplicaCount: w.spec.scaling.replicas.max,
       pollingInterval: settings.keda.pollingIntervalSeconds,
       cooldownPeriod: settings.keda.cooldownPeriodSeconds,
+      advanced: {
+        horizontalPodAutoscalerConfig: { behavior: { scaleDown: scaleDownBehavior(w, settings) } },
+      },
       triggers: [
         {
           type: 'metrics-api',

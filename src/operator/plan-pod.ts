@@ -27,6 +27,17 @@ const PIPELINE_DEFAULT_IN_FLIGHT = 8;
 /** Extra seconds past the batch timeout a terminating pod gets to finish its batch. */
 const GRACE_MARGIN_SECONDS = 15;
 
+/**
+ * Seconds a terminating worker pod gets between SIGTERM and SIGKILL: the batch in hand may take
+ * its whole timeout, then it is written and the claim reports (docs/adr/0103). worker.podSpec may
+ * set its own.
+ */
+export function workerGraceSeconds(w: Workload): number {
+  const own = (w.spec.worker.podSpec as { terminationGracePeriodSeconds?: unknown } | undefined)
+    ?.terminationGracePeriodSeconds;
+  return typeof own === 'number' ? own : w.spec.worker.timeoutSeconds + GRACE_MARGIN_SECONDS;
+}
+
 function namespaceOf(w: Workload): string {
   return w.metadata.namespace ?? 'default';
 }
@@ -143,7 +154,7 @@ export function workerPodSpec(w: Workload, pool: ComputePool, settings: Operator
   const base: V1PodSpec = {
     containers: [workerContainer(w, pool, settings)],
     // Let an in-flight batch finish (or time out) before the pod is killed on scale-down.
-    terminationGracePeriodSeconds: w.spec.worker.timeoutSeconds + GRACE_MARGIN_SECONDS,
+    terminationGracePeriodSeconds: workerGraceSeconds(w),
   };
   if (pool.nodeSelector && Object.keys(pool.nodeSelector).length > 0)
     base.nodeSelector = { ...pool.nodeSelector };

@@ -17,6 +17,17 @@ export interface ScaledObject {
     maxReplicaCount: number;
     pollingInterval: number;
     cooldownPeriod: number;
+    /** The HPA KEDA creates: how it scales in (scale-in drains, docs/adr/0103). */
+    advanced?: {
+      horizontalPodAutoscalerConfig: {
+        behavior: {
+          scaleDown: {
+            stabilizationWindowSeconds: number;
+            policies: { type: 'Pods'; value: number; periodSeconds: number }[];
+          };
+        };
+      };
+    };
     triggers: {
       type: 'metrics-api';
       name: string;

@@ -8,7 +8,6 @@ import { Client } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import type { DataConverter } from '@temporalio/common';
 import {
-  WORKER_SHUTDOWN_FORCE_TIME,
   claimProgressFrom,
   packClaimReport,
   type ClaimReport,
@@ -40,6 +39,7 @@ import {
 } from './temporal-connection.js';
 import { listening, type Listening } from './http-listen.js';
 import { tracingWorkerOptions, withSpan } from './observe/tracing.js';
+import { drainShutdownTimes, workerDrain } from './worker-drain.js';
 
 /** The span of one handler call (pull: under the claim activity; push: under the /run POST). */
 export const HANDLER_SPAN = 'FunctionHandler';
@@ -176,13 +176,15 @@ function handlerCompute(handler: FunctionHandler, timeoutSeconds: number, signal
 /**
  * The claim activity a pull worker registers: runs the claim's batches one after another (read
  * rows, run the handler, validate, write back), heartbeating progress so a retried claim resumes
- * after its last finished batch.
+ * after its last finished batch. Once `stopTaking` aborts (the worker is stopping) a claim
+ * finishes the batch in hand and returns what it finished; the rest goes back to the workflow.
  */
 export function createFunctionClaimActivity(
   handler: FunctionHandler,
   store: StoreClient,
   /** A Temporal client for the Function's shared rate limit (spec.worker.rateLimit), if any. */
   rateLimitClient?: Client,
+  stopTaking?: AbortSignal,
 ) {
   const specs = new ClaimSpecCache();
   return async (claim: FunctionClaimInput): Promise<ClaimReport | PackedClaimReport> =>
@@ -205,6 +207,7 @@ export function createFunctionClaimActivity(
           attempt: ctx?.info.attempt,
           heartbeat: (progress) => ctx?.heartbeat(progress),
           signal: ctx?.cancellationSignal,
+          stopTaking,
           rateLimit: functionRateLimitGate(rateLimitClient, input.spec, ORCHESTRATOR_TASK_QUEUE),
         },
       );
@@ -280,12 +283,14 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
     namespace: temporal.namespace,
     ...(dataConverter ? { dataConverter } : {}),
   });
+  // SIGTERM drains: claims finish the batch in hand and hand the rest back (docs/adr/0103).
+  const drain = workerDrain();
   const worker = await Worker.create({
     connection,
     namespace: temporal.namespace,
     taskQueue,
     activities: {
-      [RUN_FUNCTION_CLAIM_ACTIVITY]: createFunctionClaimActivity(opts.handler, store, client),
+      [RUN_FUNCTION_CLAIM_ACTIVITY]: createFunctionClaimActivity(opts.handler, store, client, drain.signal),
     },
     ...(dataConverter ? { dataConverter } : {}),
     // Tracing on (startTracing): each claim runs in a span under the workflow's.
@@ -293,11 +298,16 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
     maxConcurrentActivityTaskExecutions: concurrency,
     // A pull worker only runs activities; its pollers scale with the batches it may hold.
     maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
-    shutdownForceTime: WORKER_SHUTDOWN_FORCE_TIME,
+    // In-flight claims run on for the drain window instead of being cancelled at once.
+    ...drainShutdownTimes(settings.timeoutSeconds),
+  }).catch((err: unknown) => {
+    drain.dispose();
+    throw err;
   });
   // The Temporal runtime's own SIGINT/SIGTERM handler may have started the shutdown already; a
   // second shutdown() throws from inside this event listener and would crash the process.
   const stop = () => {
+    drain.start();
     if (worker.getState() === 'RUNNING') worker.shutdown();
   };
   opts.signal?.addEventListener('abort', stop, { once: true });
@@ -309,6 +319,7 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
     await running;
   } finally {
     opts.signal?.removeEventListener('abort', stop);
+    drain.dispose();
     if (!opts.temporal?.connection) await connection.close();
   }
 }

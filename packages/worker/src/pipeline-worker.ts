@@ -12,7 +12,7 @@ import { Context } from '@temporalio/activity';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { WORKER_SHUTDOWN_FORCE_TIME, claimProgressFrom, type ClaimReport } from './contracts/claims.js';
+import { claimProgressFrom, type ClaimReport } from './contracts/claims.js';
 import {
   RUN_PIPELINE_CLAIM_ACTIVITY,
   type PipelineClaimInput,
@@ -39,6 +39,7 @@ import {
 } from './temporal-connection.js';
 import { listening } from './http-listen.js';
 import { tracingWorkerOptions } from './observe/tracing.js';
+import { drainShutdownTimes, workerDrain } from './worker-drain.js';
 
 export interface ProcessContext {
   batchId: string;
@@ -159,6 +160,8 @@ export function createPipelineClaimActivity(
   s3?: S3Client,
   /** A Temporal client for the Pipeline's shared rate limit (spec.worker.rateLimit), if any. */
   rateLimitClient?: Client,
+  /** Aborted when the worker stops: a claim finishes the batch in hand and hands the rest back. */
+  stopTaking?: AbortSignal,
 ) {
   return async (input: PipelineClaimInput): Promise<ClaimReport> =>
     classified(() => {
@@ -173,6 +176,7 @@ export function createPipelineClaimActivity(
           attempt: ctx?.info.attempt,
           heartbeat: (progress) => ctx?.heartbeat(progress),
           signal: ctx?.cancellationSignal,
+          stopTaking,
           rateLimit: workloadRateLimitGate(
             rateLimitClient,
             { kind: 'Pipeline', ...input.pipeline },
@@ -284,23 +288,36 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
   const limiterClient =
     opts.temporal?.client ??
     new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
+  // SIGTERM drains: claims finish the batch in hand and hand the rest back (docs/adr/0103).
+  const drain = workerDrain();
   const worker = await Worker.create({
     connection,
     namespace,
     taskQueue,
     activities: {
-      [RUN_PIPELINE_CLAIM_ACTIVITY]: createPipelineClaimActivity(opts.process, store, opts.s3, limiterClient),
+      [RUN_PIPELINE_CLAIM_ACTIVITY]: createPipelineClaimActivity(
+        opts.process,
+        store,
+        opts.s3,
+        limiterClient,
+        drain.signal,
+      ),
     },
     maxConcurrentActivityTaskExecutions: concurrency,
     maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
-    shutdownForceTime: WORKER_SHUTDOWN_FORCE_TIME,
+    // In-flight claims run on for the drain window instead of being cancelled at once.
+    ...drainShutdownTimes(settings.timeoutSeconds),
     ...(dataConverter ? { dataConverter } : {}),
     // Tracing on (startTracing): each claim runs in a span under the workflow's.
     ...tracingWorkerOptions({ workflows: false }),
     ...opts.tuning,
+  }).catch((err: unknown) => {
+    drain.dispose();
+    throw err;
   });
   const controller = new AbortController();
   const stop = () => {
+    drain.start();
     controller.abort();
     // The runtime's signal handler may be shutting it down already (see function-worker.ts).
     if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -334,6 +351,7 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
     await Promise.all([running, sourceLoop]);
   } finally {
     opts.signal?.removeEventListener('abort', stop);
+    drain.dispose();
     await ownConnection?.close();
     if (!opts.temporal?.connection) await connection.close();
   }

@@ -208,9 +208,9 @@ async function runStart(
     store,
     signal: stopWorkers.signal,
   });
-  // Stop taking work first: the pull worker stops polling and its claims in flight are
-  // cancelled (they leave quietly as cancellations and run again, from their last heartbeat,
-  // next time); then the orchestrator, whose workflow task records those claims; then the
+  // Stop taking work first: the pull worker stops polling and its claims in flight finish the
+  // batch in hand and hand the rest back (docs/adr/0103), which run next time; then the
+  // orchestrator, whose workflow task records those claims; then the
   // connections. Only then is what is left read — from the store, not from the workflow,
   // whose worker is gone by now.
   const stopAll = async () => {

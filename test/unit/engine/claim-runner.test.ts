@@ -120,6 +120,42 @@ describe('runClaim', () => {
     expect(beats).toEqual([5, 6, 7, 8]);
   });
 
+  it('a worker told to stop finishes and writes the batch it computes, starts no other, and reports the rest unrun', async () => {
+    const { s, log } = stages();
+    const stop = new AbortController();
+    const compute = s.compute.bind(s);
+    // SIGTERM arrives while b2 computes.
+    s.compute = async (b, p) => {
+      if (b.batchId === 'b2') stop.abort();
+      return compute(b, p);
+    };
+    const beats: ClaimReport[] = [];
+    const report = await runClaim('c1', batches(4), s, {
+      stopTaking: stop.signal,
+      heartbeat: (p) => beats.push(p),
+      // Heartbeats from the first batch on (a claim's first 2 s are otherwise quiet).
+      quietMs: 0,
+    });
+    // A normal return (not a throw): b1 and b2 done, b3 and b4 handed back uncomputed.
+    expect(report.outcomes.map((o) => [o.batchId, o.status])).toEqual([
+      ['b1', 'done'],
+      ['b2', 'done'],
+    ]);
+    expect(report.systemic).toBeUndefined();
+    expect(log).toContain('finish b2');
+    expect(log.filter((l) => l.startsWith('compute '))).toEqual(['compute b1', 'compute b2']);
+    expect(beats.at(-1)?.outcomes.map((o) => o.batchId)).toEqual(['b1', 'b2']);
+  });
+
+  it('a worker already stopping when a claim arrives hands the whole claim back', async () => {
+    const { s, log } = stages();
+    const stop = new AbortController();
+    stop.abort();
+    const report = await runClaim('c1', batches(3), s, { stopTaking: stop.signal });
+    expect(report.outcomes).toEqual([]);
+    expect(log.filter((l) => l.startsWith('compute '))).toEqual([]);
+  });
+
   it('stops between batches when cancelled', async () => {
     const { s } = stages();
     const controller = new AbortController();

@@ -209,6 +209,33 @@ describe('scaling modes', () => {
   });
 
   it.each([
+    // The pod's grace: batch timeout 30 s + 15 s; the window: KEDA's cooldown (settings default 300 s).
+    { row: 'defaults', patch: {}, window: 300, period: 45 },
+    // A long batch timeout: one replica per grace period, capped at the HPA's 1800 s.
+    { row: 'long batches', patch: { spec: { worker: { timeoutSeconds: 3600 } } }, window: 300, period: 1800 },
+    // worker.podSpec's own grace period is the one the pod gets.
+    {
+      row: 'podSpec grace',
+      patch: { spec: { worker: { podSpec: { terminationGracePeriodSeconds: 90 } } } },
+      window: 300,
+      period: 90,
+    },
+  ])(
+    'autoscale scales in one drained replica at a time, after a cooldown-long low ($row)',
+    ({ patch, window, period }) => {
+      const p = plan(fn(patch));
+      const so = find(p, 'ScaledObject');
+      expect(so?.spec.advanced?.horizontalPodAutoscalerConfig.behavior.scaleDown).toEqual({
+        stabilizationWindowSeconds: window,
+        policies: [{ type: 'Pods', value: 1, periodSeconds: period }],
+      });
+      expect(podSpec(p).terminationGracePeriodSeconds).toBe(period === 1800 ? 3615 : period);
+      // The published KEDA types accept it.
+      expect(() => new KedaScaledObject(so).validate()).not.toThrow();
+    },
+  );
+
+  it.each([
     // Paused is a requested zero: the worker is available by definition, so Ready is True.
     { row: 'paused', patch: { spec: { paused: true } }, status: 'True', worker: 'Paused' },
     // Disabled likewise.

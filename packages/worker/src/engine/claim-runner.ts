@@ -46,6 +46,12 @@ export interface ClaimRunOptions {
   attempt?: number | undefined;
   /** Aborted when the claim is cancelled: the run stops between batches and rethrows. */
   signal?: AbortSignal | undefined;
+  /**
+   * Aborted when the worker is stopping (SIGTERM: scale-in, rollout, node drain): the batch being
+   * computed still finishes and is written, then the run returns without starting another; the
+   * batches after it are reported unrun, which hands them back (docs/adr/0103).
+   */
+  stopTaking?: AbortSignal | undefined;
   now?: () => number;
   /** Sees every error a stage threw, before classification (a shared rate limit hears 429s). */
   onStageError?: (err: unknown) => void;
@@ -121,6 +127,7 @@ export async function runClaim<B extends { batchId: string }, R, C>(
     for (const [i, batch] of todo.entries()) {
       if (options.signal?.aborted) throw options.signal.reason ?? new Error('claim cancelled');
       const prepared = await preparing!;
+      if (options.stopTaking?.aborted) break;
       const next = todo[i + 1];
       preparing = next && !systemic ? settle(stages.prepare(next)) : undefined;
       if (!prepared.ok) {

@@ -1,0 +1,367 @@
+// Scale-in that drains and a rollout, on a cluster where controllers act (issue 23 items 4 and 5;
+// docs/adr/0103-scale-in-drains.md). The chart is installed, `layer operator` runs as the chart
+// runs it, KEDA and the HPA scale, and each worker pod is a process of the tag-products example
+// (test/integration/cluster/fixtures/logged-tag-products.ts) that logs every handler call, so the
+// test can tell which rows were computed, by which pod and build, and how often.
+//
+// 1. A busy autoscaled Function at 4 replicas is cut to 1 (spec.scaling.replicas.max, as a user
+//    would): the HPA removes three pods; each gets SIGTERM, finishes the batch its handler is
+//    computing, hands its claims' other batches back and exits inside its grace period. Every row
+//    is exact, no row is computed twice (so none the stopped pods finished), and no claim waited
+//    for its heartbeat timeout (no claim retries, nothing lost).
+// 2. Changing the worker image (tag v1 → v2, a second build of the example) mid-run rolls the
+//    Deployment through the Deployment controller's real RollingUpdate; old pods drain as in 1 and
+//    no row is lost or computed twice. Then a new output version with spec.rollout.canaryRows runs
+//    its canary on the new build, waits for promotion, and after `promote` every row carries the
+//    new version, each computed once, by the new build.
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getFunctionStatus, promoteFunctionRollout } from '../../../src/client/function-client.js';
+import type { FunctionStatus } from '../../../src/contracts/function.js';
+import type { WorkerRun } from '../../../src/dev/pod-runner.js';
+import { workloadObjectName } from '../../../src/operator/names.js';
+import { tagsForTitle } from '../../../examples/tag-products/handler.js';
+import { loadSeed } from '../../fixtures/seeds.js';
+import { range, readAll, seedRows } from '../function/harness.js';
+import { applyCr, eventually } from '../operator/harness.js';
+import type { CallLogLine } from './fixtures/logged-tag-products.js';
+import { NS, ROOT, startOperatorCluster, type OperatorCluster } from './operator-cluster.js';
+
+const IMAGE = 'ghcr.io/hev/tag-products';
+const BUILDS = ['v1', 'v2'] as const;
+/** Per batch on top of the handler, so scale-in and the rollout meet busy workers. */
+const SLOW_MS = 1500;
+const TIMEOUT_SECONDS = 10;
+/** The pod's grace (plan-pod.ts: batch timeout + 15 s). */
+const GRACE_SECONDS = TIMEOUT_SECONDS + 15;
+const log = (line: string) => process.stderr.write(`[drain-rollout] ${line}\n`);
+const callLog = join(tmpdir(), `layer-calls-${randomUUID()}.jsonl`);
+
+let c: OperatorCluster;
+
+beforeAll(async () => {
+  c = await startOperatorCluster({
+    label: 'drain',
+    log,
+    // Two tags, two builds of the same example; the build label and the call log are the image's ENV.
+    commandFor: (image) => {
+      const build = BUILDS.find((b) => image === `${IMAGE}:${b}`);
+      if (!build) return undefined;
+      return {
+        command: process.execPath,
+        args: ['--import', 'tsx', 'test/integration/cluster/fixtures/logged-tag-products.ts'],
+        cwd: ROOT,
+        env: {
+          TAG_PRODUCTS_BUILD: build,
+          TAG_PRODUCTS_CALL_LOG: callLog,
+          TAG_PRODUCTS_SLOW_MS: String(SLOW_MS),
+        },
+      };
+    },
+  });
+}, 60 * 60_000);
+
+afterAll(async () => {
+  await c?.stop();
+});
+
+function calls(): CallLogLine[] {
+  if (!existsSync(callLog)) return [];
+  return readFileSync(callLog, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as CallLogLine);
+}
+
+/** Handler calls per row id of one store namespace (one Function), output attribute and version. */
+function callsPerRow(
+  lines: CallLogLine[],
+  namespace: string,
+  attribute: string,
+  version: string,
+): Map<string, CallLogLine[]> {
+  const out = new Map<string, CallLogLine[]>();
+  for (const l of lines) {
+    if (l.event !== 'call' || l.namespace !== namespace || l.attribute !== attribute || l.version !== version)
+      continue;
+    for (const id of l.ids) out.set(String(id), [...(out.get(String(id)) ?? []), l]);
+  }
+  return out;
+}
+
+/** The seed Function with this test's name, store namespace, image, version and scaling. */
+function functionCr(
+  name: string,
+  storeNs: string,
+  o: { build: string; version: string; scaling: Record<string, unknown>; canaryRows?: number },
+) {
+  const seed = loadSeed('function');
+  return {
+    ...seed,
+    metadata: { name, namespace: NS },
+    spec: {
+      ...seed.spec,
+      targetNamespaces: [storeNs],
+      output: { ...seed.spec.output, version: o.version },
+      filter: [
+        'Or',
+        [
+          ['tags_v', 'NotEq', o.version],
+          ['tags_v', 'Eq', null],
+        ],
+      ],
+      worker: {
+        ...seed.spec.worker,
+        image: `${IMAGE}:${o.build}`,
+        batchSize: 20,
+        timeoutSeconds: TIMEOUT_SECONDS,
+      },
+      schedule: {
+        ...seed.spec.schedule,
+        discoveryIntervalSeconds: 2,
+        leaseSeconds: 120,
+        maxInFlightBatches: 8,
+      },
+      scaling: o.scaling,
+      ...(o.canaryRows ? { rollout: { canaryRows: o.canaryRows } } : {}),
+    },
+  };
+}
+
+async function runningPods(name: string): Promise<V1Pod[]> {
+  const core = c.admin.makeApiClient(CoreV1Api);
+  const deployment = workloadObjectName('Function', name);
+  return (await core.listNamespacedPod({ namespace: NS })).items.filter(
+    (p) =>
+      p.metadata?.generateName?.startsWith(`${deployment}-`) &&
+      p.status?.phase === 'Running' &&
+      !p.metadata.deletionTimestamp,
+  );
+}
+
+const runsOf = (name: string): WorkerRun[] =>
+  c.runner.runs().filter((r) => r.pod.startsWith(`${NS}/${workloadObjectName('Function', name)}-`));
+
+const status = (name: string): Promise<FunctionStatus> =>
+  getFunctionStatus(c.temporal, { k8sNamespace: NS, name });
+
+/** Every row at `version` with exactly the value the example computes. */
+async function allRowsAt(storeNs: string, version: string, rows: number) {
+  const all = await readAll(c.storeClient, storeNs, ['title', 'tags', 'tags_v']);
+  return all.length === rows && all.every((r) => r.tags_v === version) ? all : undefined;
+}
+
+/** No claim lost, retried or failed: nothing waited for a heartbeat timeout. */
+function expectNoLostClaims(s: FunctionStatus) {
+  expect(s.observations?.claimRetries).toBe(0);
+  expect(s.observations?.claimsLost).toBe(0);
+  expect(s.observations?.failuresByType).toEqual({});
+  expect(s.counters.deadLettered).toBe(0);
+}
+
+/** What the stopped pods did around their SIGTERM, for the assertions and the report. */
+function stoppedRuns(name: string, since: number): WorkerRun[] {
+  return runsOf(name).filter((r) => r.terminatingAt !== undefined && r.terminatingAt >= since);
+}
+
+function expectDrained(stopped: WorkerRun[], lines: CallLogLine[]) {
+  for (const r of stopped) {
+    const drainMs = r.exitedAt! - r.terminatingAt!;
+    log(`${r.pod}: SIGTERM → exit ${drainMs} ms (grace ${GRACE_SECONDS} s)`);
+    expect(r.killed, r.logFile).toBeFalsy();
+    expect(r.exitCode).toBe(0);
+    expect(drainMs).toBeLessThan(GRACE_SECONDS * 1000);
+    // Every call it started returned: the batch in hand at SIGTERM was finished, not dropped.
+    const mine = lines.filter((l) => l.pid === r.pid);
+    expect(mine.filter((l) => l.event === 'call').length).toBe(
+      mine.filter((l) => l.event === 'return').length,
+    );
+  }
+  // At least one stopped pod was computing when told to stop: the drain had work to finish.
+  const busyAtStop = stopped.filter((r) =>
+    lines.some((l) => l.pid === r.pid && l.event === 'return' && l.at > r.terminatingAt!),
+  );
+  expect(busyAtStop.length).toBeGreaterThan(0);
+}
+
+describe('scale-in drains and a rollout, on a cluster where controllers act', () => {
+  it('a busy Function cut from 4 replicas to 1 mid-run: every row exact, none computed twice, no claim lost', async () => {
+    const name = 'tag-drain';
+    const storeNs = `drain-${randomUUID().slice(0, 8)}`;
+    const ROWS = 6000;
+    const custom = c.admin.makeApiClient(CustomObjectsApi);
+    const autoscale = (max: number) => ({ pool: 'cpu', mode: 'autoscale', replicas: { min: 0, max } });
+    await seedRows(c.storeClient, storeNs, range(1, ROWS + 1));
+    await applyCr(custom, functionCr(name, storeNs, { build: 'v1', version: 'v1', scaling: autoscale(4) }));
+
+    // KEDA wakes it, the HPA scales out on queue depth; wait until all four pods compute.
+    await eventually(
+      'four worker pods, each computing batches',
+      async () => {
+        const pods = await runningPods(name);
+        const since = Date.now() - 6_000;
+        const busy = new Set(
+          calls()
+            .filter((l) => l.event === 'call' && l.at > since)
+            .map((l) => l.pid),
+        );
+        const live = runsOf(name).filter((r) => r.exitedAt === undefined);
+        log(`pods ${pods.length}, processes ${live.length}, computing ${busy.size}`);
+        return pods.length === 4 && live.filter((r) => busy.has(r.pid)).length === 4 ? true : undefined;
+      },
+      300_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${c.logs()}`);
+    });
+    const before = (await status(name)).counters.processed;
+    expect(before, 'the cut must come mid-run').toBeLessThan(ROWS);
+
+    const cutAt = Date.now();
+    log(`cutting max to 1 with ${before} of ${ROWS} rows written`);
+    await applyCr(custom, functionCr(name, storeNs, { build: 'v1', version: 'v1', scaling: autoscale(1) }));
+    const apps = c.admin.makeApiClient(AppsV1Api);
+    // The three pods the cut stopped (the last one stops later, when KEDA scales to zero).
+    const stopped = await eventually(
+      'the Deployment at 1 replica, three pods stopped',
+      async () => {
+        const d = await apps.readNamespacedDeployment({
+          namespace: NS,
+          name: workloadObjectName('Function', name),
+        });
+        const stopped = stoppedRuns(name, cutAt);
+        return d.spec?.replicas === 1 && stopped.length === 3 && stopped.every((r) => r.exitedAt)
+          ? stopped
+          : undefined;
+      },
+      180_000,
+    );
+    const left = (await status(name)).counters.processed;
+    log(`three pods drained and exited; ${left} of ${ROWS} rows written by then`);
+    expect(left, 'the pods must have stopped mid-run').toBeLessThan(ROWS);
+    const done = await eventually('every row written', () => allRowsAt(storeNs, 'v1', ROWS), 600_000);
+
+    for (const r of done) expect(r.tags, `row ${String(r.id)}`).toEqual(tagsForTitle(r.title));
+    const lines = calls();
+    // Each row computed exactly once: none the stopped pods had finished was computed again.
+    const perRow = callsPerRow(lines, storeNs, 'tags', 'v1');
+    expect(perRow.size).toBe(ROWS);
+    const twice = [...perRow.entries()].filter(([, l]) => l.length > 1);
+    expect(twice.map(([id, l]) => `${id}: ${l.map((x) => x.pid).join(',')}`)).toEqual([]);
+    expectDrained(stopped, lines);
+    expectNoLostClaims(await status(name));
+  }, 1_200_000);
+
+  it('a new worker image rolls the Deployment mid-run with nothing lost or computed twice; a canary then runs on the new build', async () => {
+    const name = 'tag-rollout';
+    const storeNs = `rollout-${randomUUID().slice(0, 8)}`;
+    const ROWS = 3000;
+    const custom = c.admin.makeApiClient(CustomObjectsApi);
+    const fixed = { pool: 'cpu', mode: 'fixed', replicas: { min: 2, max: 2 } };
+    const deploymentName = workloadObjectName('Function', name);
+    const apps = c.admin.makeApiClient(AppsV1Api);
+    await seedRows(c.storeClient, storeNs, range(1, ROWS + 1));
+    await applyCr(
+      custom,
+      functionCr(name, storeNs, { build: 'v1', version: 'v1', scaling: fixed, canaryRows: 20 }),
+    );
+    await eventually(
+      'two v1 pods computing',
+      async () => {
+        const live = runsOf(name).filter((r) => r.exitedAt === undefined);
+        const busy = new Set(
+          calls()
+            .filter((l) => l.event === 'call' && l.build === 'v1')
+            .map((l) => l.pid),
+        );
+        return live.filter((r) => busy.has(r.pid)).length === 2 ? true : undefined;
+      },
+      300_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${c.logs()}`);
+    });
+
+    // The new build: only the image changes, so the Deployment controller rolls it out.
+    const rolloutAt = Date.now();
+    const written = (await status(name)).counters.processed;
+    log(`image v1 → v2 with ${written} of ${ROWS} rows written`);
+    expect(written).toBeLessThan(ROWS);
+    await applyCr(
+      custom,
+      functionCr(name, storeNs, { build: 'v2', version: 'v1', scaling: fixed, canaryRows: 20 }),
+    );
+    await eventually(
+      'the rollout complete: two ready v2 pods, the old ReplicaSet at zero, its pods exited',
+      async () => {
+        const d = await apps.readNamespacedDeployment({ namespace: NS, name: deploymentName });
+        const pods = await runningPods(name);
+        const stopped = stoppedRuns(name, rolloutAt);
+        const complete =
+          d.status?.updatedReplicas === 2 &&
+          d.status.readyReplicas === 2 &&
+          (d.status.replicas ?? 0) === 2 &&
+          pods.every((p) => p.spec?.containers[0]?.image === `${IMAGE}:v2`) &&
+          stopped.length === 2 &&
+          stopped.every((r) => r.exitedAt);
+        return complete ? true : undefined;
+      },
+      300_000,
+    );
+    const rs = await apps.listNamespacedReplicaSet({ namespace: NS });
+    const mine = rs.items.filter((r) => r.metadata?.ownerReferences?.some((o) => o.name === deploymentName));
+    expect(mine.map((r) => [r.spec?.template?.spec?.containers[0]?.image, r.spec?.replicas]).sort()).toEqual([
+      [`${IMAGE}:v1`, 0],
+      [`${IMAGE}:v2`, 2],
+    ]);
+    await eventually('every row at v1', () => allRowsAt(storeNs, 'v1', ROWS), 600_000);
+    let lines = calls();
+    const v1 = callsPerRow(lines, storeNs, 'tags', 'v1');
+    expect(v1.size).toBe(ROWS);
+    expect([...v1.entries()].filter(([, l]) => l.length > 1).map(([id]) => id)).toEqual([]);
+    // Both builds computed part of it: the rollout came mid-run.
+    const byBuild = (b: string) => [...v1.values()].filter((l) => l[0]!.build === b).length;
+    log(`rows computed by build v1: ${byBuild('v1')}, by v2: ${byBuild('v2')}`);
+    expect(byBuild('v1')).toBeGreaterThan(0);
+    expect(byBuild('v2')).toBeGreaterThan(0);
+    expectDrained(stoppedRuns(name, rolloutAt), lines);
+    expectNoLostClaims(await status(name));
+
+    // A new output version with canaryRows on the new build: the sample runs first, then waits.
+    await applyCr(
+      custom,
+      functionCr(name, storeNs, { build: 'v2', version: 'v2', scaling: fixed, canaryRows: 20 }),
+    );
+    const canaryDone = await eventually(
+      'the canary computed and awaiting promotion',
+      async () => {
+        const s = await status(name);
+        return s.rollout?.stage === 'awaitingPromotion' ? s.rollout : undefined;
+      },
+      300_000,
+    );
+    expect(canaryDone).toMatchObject({
+      fromVersion: 'v1',
+      toVersion: 'v2',
+      sampled: 20,
+      written: 20,
+      failed: 0,
+    });
+    lines = calls();
+    const canary = callsPerRow(lines, storeNs, 'tags__canary', 'v2');
+    expect(canary.size).toBe(20);
+    expect([...canary.values()].every((l) => l.length === 1 && l[0]!.build === 'v2')).toBe(true);
+    // Nothing but the sample ran at v2 before promotion.
+    expect(callsPerRow(lines, storeNs, 'tags', 'v2').size).toBe(0);
+    await promoteFunctionRollout(c.temporal, { k8sNamespace: NS, name });
+    const done = await eventually('every row at v2', () => allRowsAt(storeNs, 'v2', ROWS), 600_000);
+    for (const r of done) expect(r.tags, `row ${String(r.id)}`).toEqual(tagsForTitle(r.title));
+    lines = calls();
+    const v2 = callsPerRow(lines, storeNs, 'tags', 'v2');
+    expect(v2.size).toBe(ROWS);
+    expect([...v2.values()].every((l) => l.length === 1 && l[0]!.build === 'v2')).toBe(true);
+    expectNoLostClaims(await status(name));
+  }, 1_800_000);
+});
