@@ -33,8 +33,12 @@ import {
   startOrUpdatePipeline,
   submitPipelineItems,
 } from '../src/client/pipeline-client.js';
-import { ChunkAttr, type PipelineRuntimeSpec, type QueuedItem } from '../src/contracts/pipeline.js';
-import { pipelineTaskQueue, pipelineWorkflowId } from '../src/contracts/names.js';
+import {
+  ChunkAttr,
+  type PipelineRuntimeSpec,
+  type QueuedItem,
+} from '../packages/worker/src/contracts/pipeline.js';
+import { pipelineTaskQueue, pipelineWorkflowId } from '../packages/worker/src/contracts/names.js';
 import { startTemporalDevServer } from '../src/dev/temporal-server.js';
 import { parseTemporalKind } from '../src/cli/commands/dev.js';
 import { dropClusterDatabases, startTemporalCluster } from '../src/dev/temporal-cluster.js';
@@ -44,8 +48,8 @@ import { uuidForId } from '../src/store/seed.js';
 import type { StoreClient } from '../src/store/client.js';
 import { cpuSeconds } from './proc.js';
 import { costKeys, temporalCosts } from './temporal-costs.js';
-import { chunkId, pipelineBatchStages } from '../src/engine/pipeline-write.js';
-import { runPipelineWorker } from '../src/sdk/pipeline-worker.js';
+import { chunkId, pipelineBatchStages } from '../packages/worker/src/engine/pipeline-write.js';
+import { runPipelineWorker } from '../packages/worker/src/pipeline-worker.js';
 import { createStoreClient } from '../src/store/client.js';
 import { arg } from './harness.js';
 import { startStoreChild } from './servers.js';

@@ -10,8 +10,8 @@
 // Usage: npx tsx bench/rate-limit.ts [--sequential N] [--callers N] [--seconds S]
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { rateLimitWorkflowId } from '../src/contracts/rate-limit.js';
-import { createRateLimitGate } from '../src/engine/rate-limit-gate.js';
+import { rateLimitWorkflowId } from '../packages/worker/src/contracts/rate-limit.js';
+import { createRateLimitGate } from '../packages/worker/src/engine/rate-limit-gate.js';
 import { startTemporalDevServer } from '../src/dev/temporal-server.js';
 import { createStoreClient } from '../src/store/client.js';
 import { bundleOrchestratorWorkflows, createOrchestratorWorker } from '../src/workers/orchestrator-worker.js';

@@ -29,7 +29,7 @@
 // not in history) counts 1 + ⌊its lease / throttle⌋ at most — here 1, as it is rare and short
 // (lost within the heartbeat timeout). Activities scheduled without a heartbeat timeout never do.
 import type { Client } from '@temporalio/client';
-import { CLAIM_HEARTBEAT_EVERY_MS } from '../src/contracts/claims.js';
+import { CLAIM_HEARTBEAT_EVERY_MS } from '../packages/worker/src/contracts/claims.js';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 
 type HistoryEvent = NonNullable<History['events']>[number];

@@ -3,7 +3,7 @@
 // the wrong dimension for the wrong-dimension row. Configured by the SDK's own variables
 // (LAYER_TEMPORAL_ADDRESS, LAYER_TASK_QUEUE, LAYER_STORE_URL) plus CHAOS_ROWS.
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { runFunctionWorker } from '../src/sdk/function-worker.js';
+import { runFunctionWorker } from '../packages/worker/src/function-worker.js';
 import { DIM, functionValue, isThrowingPoison, isWrongDimension } from './work.js';
 
 const rows = Number(process.env.CHAOS_ROWS);

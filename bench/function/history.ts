@@ -3,8 +3,8 @@
 import type { Client } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { tsToMs } from '@temporalio/common/lib/time.js';
-import type { ClaimReport, PackedClaimReport } from '../../src/contracts/claims.js';
-import { RUN_FUNCTION_CLAIM_ACTIVITY } from '../../src/contracts/function.js';
+import type { ClaimReport, PackedClaimReport } from '../../packages/worker/src/contracts/claims.js';
+import { RUN_FUNCTION_CLAIM_ACTIVITY } from '../../packages/worker/src/contracts/function.js';
 import { round } from './settings.js';
 
 export interface HistoryStats {

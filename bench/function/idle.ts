@@ -5,7 +5,7 @@
 // 1 s discovery interval runs for --idle-seconds (default 20); its history gives billable actions,
 // events and payload bytes per discovery pass.
 import { getFunctionStatus, startOrUpdateFunction } from '../../src/client/function-client.js';
-import { functionWorkflowId } from '../../src/contracts/names.js';
+import { functionWorkflowId } from '../../packages/worker/src/contracts/names.js';
 import { temporalCosts } from '../temporal-costs.js';
 import { arg } from '../harness.js';
 import { log, round, RUN_TAG, sleep } from './settings.js';

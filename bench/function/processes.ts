@@ -2,7 +2,7 @@
 // child, tracked by bench/harness.ts so nothing outlives the run), and the seeding of namespaces.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ORCHESTRATOR_TASK_QUEUE } from '../../src/contracts/function.js';
+import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
 import type { TemporalDevServer } from '../../src/dev/temporal-server.js';
 import type { StoreClient } from '../../src/store/client.js';
 import { seedProducts, type SeedOptions } from '../../src/store/seed.js';

@@ -7,7 +7,7 @@ import {
   packClaimReport,
   type ClaimReport,
   type PackedClaimReport,
-} from '../contracts/claims.js';
+} from '../../packages/worker/src/contracts/claims.js';
 import { ClaimSpecCache, claimSpecLookupVia } from '../../packages/worker/src/engine/claim-spec.js';
 import {
   claimBatches,
@@ -16,8 +16,8 @@ import {
   type FunctionOutputSpec,
   type RowId,
   type RunBatchRequest,
-} from '../contracts/function.js';
-import { runFunctionClaimWith } from '../engine/function-batch.js';
+} from '../../packages/worker/src/contracts/function.js';
+import { runFunctionClaimWith } from '../../packages/worker/src/engine/function-batch.js';
 import { MAX_DISCOVERY_PAGE, cutRanges, type DiscoveryPage } from '../envelope/function-discovery.js';
 import {
   candidateFilter,
@@ -25,16 +25,16 @@ import {
   errorAttribute,
   versionAttribute,
   workFilter,
-} from '../engine/function-filters.js';
+} from '../../packages/worker/src/engine/function-filters.js';
 import { attributesToDecide, rowNeedsWork } from '../../packages/worker/src/engine/input-fingerprint.js';
 import type { StoreClient } from '../store/client.js';
 import { StoreBadRequestError, StoreNotFoundError } from '../store/errors.js';
 import { declareEngineAttributes } from '../engine/engine-attributes.js';
-import { classified, WorkerCallError } from '../engine/failures.js';
+import { classified, WorkerCallError } from '../../packages/worker/src/engine/failures.js';
 import { postToPushWorker, pushAnswerLimitBytes } from '../engine/push-call.js';
-import { truncateErrorText } from '../contracts/error-text.js';
+import { truncateErrorText } from '../../packages/worker/src/contracts/error-text.js';
 import type { Client } from '@temporalio/client';
-import { functionRateLimitGate } from '../sdk/function-worker.js';
+import { functionRateLimitGate } from '../../packages/worker/src/function-worker.js';
 
 export interface FunctionActivityDeps {
   /** The store that holds a Turbopuffer namespace (one store, or routed per Index). */
@@ -77,7 +77,7 @@ export interface DeadLetterInput {
   output: FunctionOutputSpec;
   message: string;
   attempts: number;
-  /** The failure's classification (src/contracts/failures.ts), kept on the row beside the message. */
+  /** The failure's classification (packages/worker/src/contracts/failures.ts), kept on the row beside the message. */
   type?: string;
 }
 

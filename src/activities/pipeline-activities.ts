@@ -11,15 +11,18 @@ import {
   type PipelineClaimInput,
   type QueuedItem,
   type S3SourceRef,
-} from '../contracts/pipeline.js';
-import { ensurePipelineSchema, runPipelineClaimWith } from '../engine/pipeline-write.js';
+} from '../../packages/worker/src/contracts/pipeline.js';
+import {
+  ensurePipelineSchema,
+  runPipelineClaimWith,
+} from '../../packages/worker/src/engine/pipeline-write.js';
 import type { StoreClient } from '../store/client.js';
 import { StoreNotFoundError } from '../store/errors.js';
-import { classified, WorkerCallError } from '../engine/failures.js';
+import { classified, WorkerCallError } from '../../packages/worker/src/engine/failures.js';
 import { postToPushWorker, pushAnswerLimitBytes } from '../engine/push-call.js';
 import type { Client } from '@temporalio/client';
-import { workloadRateLimitGate } from '../engine/rate-limit-gate.js';
-import { claimProgressFrom, type ClaimReport } from '../contracts/claims.js';
+import { workloadRateLimitGate } from '../../packages/worker/src/engine/rate-limit-gate.js';
+import { claimProgressFrom, type ClaimReport } from '../../packages/worker/src/contracts/claims.js';
 
 export interface PipelineActivityDeps {
   storeFor(namespace: string): StoreClient;

@@ -4,7 +4,7 @@
 // read-modify-write race between two callers.
 import { cancelIfRunning } from './stop-workflow.js';
 import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
-import { functionWorkflowId } from '../contracts/names.js';
+import { functionWorkflowId } from '../../packages/worker/src/contracts/names.js';
 import {
   ORCHESTRATOR_TASK_QUEUE,
   abortRolloutUpdate,
@@ -16,7 +16,7 @@ import {
   updateSpecUpdate,
   type FunctionRuntimeSpec,
   type FunctionStatus,
-} from '../contracts/function.js';
+} from '../../packages/worker/src/contracts/function.js';
 import {
   LayerK8sNamespaceKey,
   LayerKindKey,

@@ -8,8 +8,8 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { pipelineWorkflowId } from '../contracts/names.js';
-import { ORCHESTRATOR_TASK_QUEUE } from '../contracts/function.js';
+import { pipelineWorkflowId } from '../../packages/worker/src/contracts/names.js';
+import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
 import {
   listSourceNowSignal,
   pipelineQueueDepth,
@@ -19,7 +19,7 @@ import {
   updatePipelineSpecUpdate,
   type PipelineRuntimeSpec,
   type PipelineStatus,
-} from '../contracts/pipeline.js';
+} from '../../packages/worker/src/contracts/pipeline.js';
 import {
   LayerK8sNamespaceKey,
   LayerKindKey,

@@ -2,7 +2,7 @@
 // signal the watcher sends with signal-with-start. Sandbox-safe: plain types and
 // @temporalio/workflow definitions only. See docs/adr/0020-reconcile-as-workflow.md.
 import { defineSignal } from '@temporalio/workflow';
-import type { ReconcileKind } from './names.js';
+import type { ReconcileKind } from '../../packages/worker/src/contracts/names.js';
 
 /** The object a reconcile workflow owns: one per kind/namespace/name. */
 export interface ReconcileRef {

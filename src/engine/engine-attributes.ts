@@ -1,9 +1,9 @@
 // Turbopuffer answers 400 to a filter on an attribute the namespace has never seen, and the
 // engine's filters name <attribute>_v and <attribute>_error before the first row has them. So
 // the engine declares both (as strings) before it filters; a schema write is idempotent.
-import type { FunctionOutputSpec } from '../contracts/function.js';
+import type { FunctionOutputSpec } from '../../packages/worker/src/contracts/function.js';
 import type { StoreClient } from '../store/client.js';
-import { errorAttribute, versionAttribute } from './function-filters.js';
+import { errorAttribute, versionAttribute } from '../../packages/worker/src/engine/function-filters.js';
 
 /** Declares the engine's attributes in `namespace`; false when the namespace does not exist. */
 export async function declareEngineAttributes(

@@ -6,10 +6,10 @@
 // is streamed and refused past a size limit (one answer must not OOM the shared orchestrator),
 // and a 200 that is not JSON (an ingress's HTML error page) is the environment's fault, not the
 // rows'.
-import { pushStatusFailureType, WorkerCallError } from './failures.js';
-import { retryAfterMsOf } from './rate-limit-gate.js';
+import { pushStatusFailureType, WorkerCallError } from '../../packages/worker/src/engine/failures.js';
+import { retryAfterMsOf } from '../../packages/worker/src/engine/rate-limit-gate.js';
 import { traceHeaders } from '../observe/tracing.js';
-import { truncateErrorText } from '../contracts/error-text.js';
+import { truncateErrorText } from '../../packages/worker/src/contracts/error-text.js';
 
 /** The store's largest attribute value (the Turbopuffer service's limit): one row's output fits it. */
 export const STORE_MAX_ATTRIBUTE_VALUE_BYTES = 8 * 1024 * 1024;

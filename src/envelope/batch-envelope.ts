@@ -17,8 +17,8 @@
 //   failure dead-letters nothing: its batches go back to the front of the queue and dispatch
 //   stops until a backoff ends; then one single-batch probe claim goes out, and its success ends
 //   the degraded state.
-import type { BatchOutcome, ClaimReport } from '../contracts/claims.js';
-import { failureKind, type FailureReport } from '../contracts/failures.js';
+import type { BatchOutcome, ClaimReport } from '../../packages/worker/src/contracts/claims.js';
+import { failureKind, type FailureReport } from '../../packages/worker/src/contracts/failures.js';
 
 /** Attempts of each half of a batch that failed for good: the whole batch already used the policy. */
 export const SPLIT_MAX_ATTEMPTS = 2;

@@ -8,9 +8,13 @@ import {
   condition,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import { CLAIM_HEARTBEAT_TIMEOUT_MS } from '../contracts/claims.js';
-import { FailureType, NON_RETRYABLE_FAILURE_TYPES, type FailureReport } from '../contracts/failures.js';
-import { truncateErrorText } from '../contracts/error-text.js';
+import { CLAIM_HEARTBEAT_TIMEOUT_MS } from '../../packages/worker/src/contracts/claims.js';
+import {
+  FailureType,
+  NON_RETRYABLE_FAILURE_TYPES,
+  type FailureReport,
+} from '../../packages/worker/src/contracts/failures.js';
+import { truncateErrorText } from '../../packages/worker/src/contracts/error-text.js';
 import { batchRetryPolicy, type BatchRetrySpec } from './batch-retry-policy.js';
 import type { BatchEnvelope, Claim } from './batch-envelope.js';
 

@@ -2,7 +2,10 @@
 // fingerprint, its worker asks the workflow once per fingerprint (the claimSpec query), and the
 // workflow knows every spec an in-flight claim uses — the canary's side spec too — forgetting one
 // when its last claim ends. Pure, sandbox-safe.
-import { claimSpecFingerprint, type FunctionClaimSpec } from '../contracts/function.js';
+import {
+  claimSpecFingerprint,
+  type FunctionClaimSpec,
+} from '../../packages/worker/src/contracts/function.js';
 
 export class ClaimSpecs {
   private readonly specs = new Map<string, { spec: FunctionClaimSpec; claims: Set<string> }>();

@@ -9,7 +9,7 @@ import {
   type FunctionRuntimeSpec,
   type PackedRowIds,
   type RowId,
-} from '../contracts/function.js';
+} from '../../packages/worker/src/contracts/function.js';
 import type { BatchIn } from './batch-envelope.js';
 import { batchesOfIds, idKey } from './function-payload.js';
 

@@ -10,7 +10,7 @@ import {
   type FunctionBatchPayload,
   type FunctionClaimInput,
   type RowId,
-} from '../contracts/function.js';
+} from '../../packages/worker/src/contracts/function.js';
 import type { BatchIn, EnvelopeBatch, PayloadOps } from './batch-envelope.js';
 
 /** A row's identity among held work: namespace and id, typed (1 and "1" are different rows). */

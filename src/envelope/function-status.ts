@@ -1,7 +1,7 @@
 // A Function workflow's answer to the status query, its phase and its text in the Temporal UI
 // (current details), as pure functions of what the workflow holds. The workflow calls them on
 // every loop and query; unit tables test them without a server. Sandbox-safe.
-import { FailureType } from '../contracts/failures.js';
+import { FailureType } from '../../packages/worker/src/contracts/failures.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
 import type {
   FunctionBatchPayload,
@@ -10,7 +10,7 @@ import type {
   FunctionRuntimeSpec,
   FunctionStatus,
   RolloutState,
-} from '../contracts/function.js';
+} from '../../packages/worker/src/contracts/function.js';
 import { namespacesOf } from './function-payload.js';
 import { degradedLines, degradedStatus, type EnvelopeView } from './workload-status.js';
 

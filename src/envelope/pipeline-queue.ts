@@ -10,7 +10,7 @@ import {
   type PipelineCarriedState,
   type PipelineDeadLetter,
   type QueuedItem,
-} from '../contracts/pipeline.js';
+} from '../../packages/worker/src/contracts/pipeline.js';
 import type { BatchIn, EnvelopeState, PayloadOps } from './batch-envelope.js';
 
 /** Finished identities remembered (status of recent items, cheap duplicate detection). */

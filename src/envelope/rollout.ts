@@ -2,18 +2,18 @@
 // which version the engine runs, what a spec change, a promote or an abort does, and how the
 // canary's claim is built and tallied, as pure functions the workflow calls and unit tables test.
 // Sandbox-safe.
-import type { ClaimReport } from '../contracts/claims.js';
+import type { ClaimReport } from '../../packages/worker/src/contracts/claims.js';
 import type {
   FunctionBatchPayload,
   FunctionOutputSpec,
   FunctionRuntimeSpec,
   RolloutState,
   RowId,
-} from '../contracts/function.js';
+} from '../../packages/worker/src/contracts/function.js';
 import type { Claim } from './batch-envelope.js';
 import { batchesOfIds } from './function-payload.js';
 
-export type { CanaryComparison, RolloutState } from '../contracts/function.js';
+export type { CanaryComparison, RolloutState } from '../../packages/worker/src/contracts/function.js';
 
 /** Rows of the comparison kept in status (a few, to read, not to audit). */
 export const COMPARISON_ROWS = 5;

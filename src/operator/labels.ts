@@ -1,6 +1,6 @@
 // Labels on every object the operator plans. The selector subset is immutable on a Deployment, so
 // it holds only what never changes for a workload: its kind and name.
-import type { WorkloadKind } from '../contracts/names.js';
+import type { WorkloadKind } from '../../packages/worker/src/contracts/names.js';
 import { labelValue } from './names.js';
 
 export const LABEL = {

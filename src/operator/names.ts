@@ -4,7 +4,7 @@
 // (63 chars). Names that would break a limit are truncated and suffixed with a hash of the full
 // input, so two long names that share a prefix still get different objects.
 import { createHash } from 'node:crypto';
-import type { WorkloadKind } from '../contracts/names.js';
+import type { WorkloadKind } from '../../packages/worker/src/contracts/names.js';
 
 /** Longest DNS label / label value / Service name. */
 export const MAX_NAME_LENGTH = 63;

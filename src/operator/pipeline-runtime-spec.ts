@@ -4,8 +4,11 @@
 // credential. Schedule and retry are not on the CR, so the engine's schema defaults apply; the
 // engine validates the spec again with the same schema.
 import type { LayerPipeline } from '../api/pipeline.js';
-import { pipelineTaskQueue } from '../contracts/names.js';
-import { pipelineRuntimeSpecSchema, type PipelineRuntimeSpec } from '../contracts/pipeline.js';
+import { pipelineTaskQueue } from '../../packages/worker/src/contracts/names.js';
+import {
+  pipelineRuntimeSpecSchema,
+  type PipelineRuntimeSpec,
+} from '../../packages/worker/src/contracts/pipeline.js';
 import { workloadObjectName } from './names.js';
 
 /**

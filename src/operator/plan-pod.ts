@@ -11,7 +11,7 @@ import { NVIDIA_GPU_RESOURCE, NVIDIA_TOLERATION } from '../api/defaults.js';
 import type { Quantity } from '../api/common.js';
 import type { ComputePool } from '../api/infra-rules.js';
 import type { Workload } from '../api/parse.js';
-import { WorkerEnv, workloadTaskQueue } from '../contracts/names.js';
+import { WorkerEnv, workloadTaskQueue } from '../../packages/worker/src/contracts/names.js';
 import { PayloadEnv, TemporalEnv } from '../../packages/worker/src/env.js';
 import { selectorLabels } from './labels.js';
 import { mergePatch } from './merge-patch.js';
@@ -22,7 +22,7 @@ import { workerBearerSecret, type OperatorSettings } from './settings.js';
 export const WORKER_CONTAINER = 'worker';
 /** Named container port of push workers; the Service and readiness probe refer to it. */
 export const HTTP_PORT_NAME = 'http';
-/** Claims a Pipeline workflow lets out at once (src/contracts/pipeline.ts schedule default). */
+/** Claims a Pipeline workflow lets out at once (packages/worker/src/contracts/pipeline.ts schedule default). */
 const PIPELINE_DEFAULT_IN_FLIGHT = 8;
 /** Extra seconds past the batch timeout a terminating pod gets to finish its batch. */
 const GRACE_MARGIN_SECONDS = 15;

@@ -4,7 +4,7 @@ import type { V1Deployment, V1OwnerReference, V1Service } from '@kubernetes/clie
 import type { ComputePool } from '../api/infra-rules.js';
 import type { Workload } from '../api/parse.js';
 import type { ConditionReason, ConditionType } from '../api/conditions.js';
-import type { WorkloadKind } from '../contracts/names.js';
+import type { WorkloadKind } from '../../packages/worker/src/contracts/names.js';
 
 /** KEDA ScaledObject (keda.sh/v1alpha1), only the fields we set. */
 export interface ScaledObject {

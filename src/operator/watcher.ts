@@ -18,8 +18,8 @@ import {
 import type { Client } from '@temporalio/client';
 import { GROUP, INFRA_RULES_NAME, KINDS, VERSION, type LayerKind } from '../api/group.js';
 import { pluralOf } from '../api/crds.js';
-import { ORCHESTRATOR_TASK_QUEUE } from '../contracts/function.js';
-import { reconcileWorkflowId } from '../contracts/names.js';
+import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
+import { reconcileWorkflowId } from '../../packages/worker/src/contracts/names.js';
 import {
   RESYNC_REASON,
   reconcileSignal,

@@ -17,10 +17,10 @@ import {
   startOrUpdatePipeline,
   stopPipeline,
 } from '../client/pipeline-client.js';
-import { functionRuntimeSpecSchema } from '../contracts/function.js';
+import { functionRuntimeSpecSchema } from '../../packages/worker/src/contracts/function.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
-import { pipelineRuntimeSpecSchema } from '../contracts/pipeline.js';
-import type { WorkloadKind } from '../contracts/names.js';
+import { pipelineRuntimeSpecSchema } from '../../packages/worker/src/contracts/pipeline.js';
+import type { WorkloadKind } from '../../packages/worker/src/contracts/names.js';
 import { pipelineRuntimeSpecProblems } from './pipeline-runtime-spec.js';
 
 import type { EngineAction, EngineResult, EngineWorkloadStatus } from './reconcile-types.js';

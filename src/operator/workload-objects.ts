@@ -9,7 +9,7 @@ import { API_VERSION, INFRA_RULES_NAME } from '../api/group.js';
 import type { ComputePool } from '../api/infra-rules.js';
 import type { Workload } from '../api/parse.js';
 import { STOCK_POOL } from '../api/defaults.js';
-import { workloadTaskQueue } from '../contracts/names.js';
+import { workloadTaskQueue } from '../../packages/worker/src/contracts/names.js';
 import { workloadLabels } from './labels.js';
 import { workloadObjectName } from './names.js';
 import { workerDeployment, workerService } from './plan-pod.js';

@@ -25,13 +25,13 @@ import {
   type BatchOutcome,
   type ClaimReport,
   type PackedClaimReport,
-} from '../contracts/claims.js';
+} from '../../packages/worker/src/contracts/claims.js';
 import {
   observeClaimAttempt,
   observeFailure,
   observeRetry,
   type WorkloadObservations,
-} from '../contracts/observations.js';
+} from '../../packages/worker/src/contracts/observations.js';
 import { LayerPhaseKey } from '../contracts/search-attributes.js';
 import {
   BatchEnvelope,

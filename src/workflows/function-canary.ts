@@ -4,8 +4,8 @@
 // which version runs, how the claim is cut and tallied — are pure in src/envelope/rollout.ts.
 // Workflow code: deterministic, sandbox-safe.
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
-import { unpackClaimReport } from '../contracts/claims.js';
-import type { FunctionBatchPayload } from '../contracts/function.js';
+import { unpackClaimReport } from '../../packages/worker/src/contracts/claims.js';
+import type { FunctionBatchPayload } from '../../packages/worker/src/contracts/function.js';
 import { failureOf } from '../envelope/claim-shell.js';
 import {
   canaryClaim,

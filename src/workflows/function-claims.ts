@@ -11,8 +11,12 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
-import type { BatchOutcome, ClaimReport, PackedClaimReport } from '../contracts/claims.js';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failures.js';
+import type {
+  BatchOutcome,
+  ClaimReport,
+  PackedClaimReport,
+} from '../../packages/worker/src/contracts/claims.js';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../../packages/worker/src/contracts/failures.js';
 import {
   RUN_FUNCTION_CLAIM_ACTIVITY,
   type FunctionBatchPayload,
@@ -21,9 +25,9 @@ import {
   type FunctionClaimSpec,
   type FunctionOutputSpec,
   type FunctionRuntimeSpec,
-} from '../contracts/function.js';
-import { functionTaskQueue } from '../contracts/names.js';
-import { observeBatch, observeFailure } from '../contracts/observations.js';
+} from '../../packages/worker/src/contracts/function.js';
+import { functionTaskQueue } from '../../packages/worker/src/contracts/names.js';
+import { observeBatch, observeFailure } from '../../packages/worker/src/contracts/observations.js';
 import { DEFAULT_CLAIM_SIZING, type Claim, type EnvelopeSettings } from '../envelope/batch-envelope.js';
 import { claimActivityOptions, claimPermitWaitMs, failureOf } from '../envelope/claim-shell.js';
 import type { ClaimSpecs } from '../envelope/claim-specs.js';

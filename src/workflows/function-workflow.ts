@@ -20,7 +20,7 @@ import {
   type FunctionBatchPayload,
   type FunctionPhase,
   type FunctionWorkflowInput,
-} from '../contracts/function.js';
+} from '../../packages/worker/src/contracts/function.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
 import { LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
 import { workDefinition } from '../envelope/function-discovery.js';

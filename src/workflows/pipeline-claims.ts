@@ -3,10 +3,10 @@
 // are pure in src/envelope/pipeline-queue.ts. Workflow code: deterministic, sandbox-safe.
 import { isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createPipelineActivities } from '../activities/pipeline-activities.js';
-import type { BatchOutcome, ClaimReport } from '../contracts/claims.js';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failures.js';
-import { pipelineTaskQueue } from '../contracts/names.js';
-import { observeBatch, observeFailure } from '../contracts/observations.js';
+import type { BatchOutcome, ClaimReport } from '../../packages/worker/src/contracts/claims.js';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../../packages/worker/src/contracts/failures.js';
+import { pipelineTaskQueue } from '../../packages/worker/src/contracts/names.js';
+import { observeBatch, observeFailure } from '../../packages/worker/src/contracts/observations.js';
 import {
   RUN_PIPELINE_CLAIM_ACTIVITY,
   itemIdentity,
@@ -16,7 +16,7 @@ import {
   type PipelineBatchPayload,
   type PipelineCarriedState,
   type PipelineClaimInput,
-} from '../contracts/pipeline.js';
+} from '../../packages/worker/src/contracts/pipeline.js';
 import { DEFAULT_CLAIM_SIZING, type Claim, type EnvelopeSettings } from '../envelope/batch-envelope.js';
 import { claimActivityOptions, claimPermitWaitMs, failureOf } from '../envelope/claim-shell.js';
 import { heldIdentities, type PipelineQueue } from '../envelope/pipeline-queue.js';

@@ -7,7 +7,7 @@
 // can never overwrite a newer one (docs/adr/0030). The queue's rules are pure in
 // src/envelope/pipeline-queue.ts; this file parses the input, answers messages and wires.
 import { ApplicationFailure, deprecatePatch, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { FailureType } from '../contracts/failures.js';
+import { FailureType } from '../../packages/worker/src/contracts/failures.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
 import {
   deadLettersQuery,
@@ -26,7 +26,7 @@ import {
   type PipelineBatchPayload,
   type PipelinePhase,
   type PipelineWorkflowInput,
-} from '../contracts/pipeline.js';
+} from '../../packages/worker/src/contracts/pipeline.js';
 import { LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
 import {
   PipelineQueue,

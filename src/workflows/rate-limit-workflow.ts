@@ -2,7 +2,7 @@
 // AIMD factor and answers workers' `acquirePermit` updates with "start now" or "start in w ms".
 // Every worker of every workload under the key asks it before each handler call, so one budget
 // holds across workloads, workers and replicas with nothing but Temporal. The arithmetic is
-// pure (src/contracts/rate-budget.ts); this file only keeps the state, answers messages, and
+// pure (packages/worker/src/contracts/rate-budget.ts); this file only keeps the state, answers messages, and
 // continues-as-new before its history grows large. Started by the first worker that asks
 // (update-with-start); ends itself after a quiet spell and is started again on demand.
 import {
@@ -21,7 +21,7 @@ import {
   reserve,
   strictestLimits,
   type BudgetState,
-} from '../contracts/rate-budget.js';
+} from '../../packages/worker/src/contracts/rate-budget.js';
 import {
   acquirePermitRequestSchema,
   acquirePermitUpdate,
@@ -32,7 +32,7 @@ import {
   type RateLimitHolderState,
   type RateLimitStatus,
   type RateLimitWorkflowInput,
-} from '../contracts/rate-limit.js';
+} from '../../packages/worker/src/contracts/rate-limit.js';
 
 /** Messages per run before continue-as-new (each is a few history events). */
 export const DEFAULT_MESSAGES_PER_RUN = 1_000;

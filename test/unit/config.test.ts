@@ -15,7 +15,7 @@ import {
   DEFAULT_TEMPORAL_ADDRESS,
 } from '../../src/config.js';
 import { loadCliConfig } from '../../src/cli/config.js';
-import { ORCHESTRATOR_TASK_QUEUE } from '../../src/contracts/function.js';
+import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
 import type { DevState } from '../../src/dev/environment.js';
 import { InvalidInputError } from '../../src/util/errors.js';
 

@@ -3,7 +3,7 @@
 // nobody changed. Reads only; the planner decides.
 import { INFRA_RULES_NAME } from '../../api/group.js';
 import type { ReconcileRef } from '../../contracts/reconcile.js';
-import type { WorkloadKind } from '../../contracts/names.js';
+import type { WorkloadKind } from '../../../packages/worker/src/contracts/names.js';
 import { LABEL, MANAGED_BY } from '../../operator/labels.js';
 import { labelValue, workloadObjectName } from '../../operator/names.js';
 import type { ObjectRef } from '../../operator/plan-types.js';

@@ -14,7 +14,7 @@ import {
 } from '../../client/function-client.js';
 import { type Config } from '../../config.js';
 import { loadCliConfig } from '../config.js';
-import { functionWorkflowId } from '../../contracts/names.js';
+import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
 import { formatStatus, startWatch, watchProgress } from '../function-status.js';
 import { watchStatusLoop } from '../watch.js';

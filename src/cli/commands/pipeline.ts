@@ -7,13 +7,13 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { getPipelineStatus, submitPipelineItems, type PipelineRef } from '../../client/pipeline-client.js';
 import { type Config } from '../../config.js';
 import { loadCliConfig } from '../config.js';
-import { pipelineWorkflowId } from '../../contracts/names.js';
+import { pipelineWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import {
   pipelineItemSchema,
   pipelineQueueDepth,
   type PipelineItem,
   type PipelineStatus,
-} from '../../contracts/pipeline.js';
+} from '../../../packages/worker/src/contracts/pipeline.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';
 import { formatDuration, type ProgressInput } from '../progress.js';
 import { watchStatusLoop } from '../watch.js';

@@ -14,14 +14,14 @@ import {
   getFunctionStatus,
   startOrUpdateFunction,
 } from '../../client/function-client.js';
-import type { FunctionStatus } from '../../contracts/function.js';
-import { functionTaskQueue } from '../../contracts/names.js';
+import type { FunctionStatus } from '../../../packages/worker/src/contracts/function.js';
+import { functionTaskQueue } from '../../../packages/worker/src/contracts/names.js';
 import { devUp, endpointsOf } from '../../dev/environment.js';
 import { devStateDir, packageRoot } from '../../dev/paths.js';
 import { startStoreProcess } from '../../dev/store-process.js';
-import { workFilter } from '../../engine/function-filters.js';
+import { workFilter } from '../../../packages/worker/src/engine/function-filters.js';
 import { declareEngineAttributes } from '../../engine/engine-attributes.js';
-import { runFunctionWorker } from '../../sdk/function-worker.js';
+import { runFunctionWorker } from '../../../packages/worker/src/function-worker.js';
 import { createStoreClient, type StoreClient } from '../../store/client.js';
 import { generateProducts } from '../../store/seed.js';
 import { createOrchestratorWorker } from '../../workers/orchestrator-worker.js';

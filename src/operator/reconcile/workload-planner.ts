@@ -5,7 +5,7 @@ import type { InfraRules } from '../../api/infra-rules.js';
 import type { LayerIndex } from '../../api/index-resource.js';
 import { parseKind, type Workload } from '../../api/parse.js';
 import type { VectorStore } from '../../api/vector-store.js';
-import type { WorkloadKind } from '../../contracts/names.js';
+import type { WorkloadKind } from '../../../packages/worker/src/contracts/names.js';
 import { hasFinalizer } from '../finalizer.js';
 import { resolveTargetNamespaces } from '../index-selector.js';
 import { conflictMessage, outputConflict, type OutputClaim } from '../output-ownership.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPushServer } from '../../../src/sdk/index.js';
+import { createPushServer } from '../../../packages/worker/src/index.js';
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';

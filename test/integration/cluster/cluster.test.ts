@@ -7,8 +7,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
-import { createPushServer } from '../../../src/sdk/function-worker.js';
-import { functionWorkflowId } from '../../../src/contracts/names.js';
+import { createPushServer } from '../../../packages/worker/src/function-worker.js';
+import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { submitPipelineItems } from '../../../src/client/pipeline-client.js';
 import { startClusterForFile, type ClusterForFile } from '../../helpers/temporal-cluster.js';
 import {

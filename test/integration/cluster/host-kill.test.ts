@@ -6,7 +6,7 @@
 // are killed so the one owning the Function workflow's shard is hit whichever it is. The cluster
 // is this file's own (test/helpers/temporal-cluster.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FunctionHandler } from '../../../src/sdk/function-worker.js';
+import type { FunctionHandler } from '../../../packages/worker/src/function-worker.js';
 import { startClusterForFile, type ClusterForFile } from '../../helpers/temporal-cluster.js';
 import {
   baseSpec,

@@ -4,7 +4,7 @@
 // The activity runs against the embedded store over HTTP through the official client.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFunctionActivities } from '../../../src/activities/function-activities.js';
-import type { FunctionOutputSpec } from '../../../src/contracts/function.js';
+import type { FunctionOutputSpec } from '../../../packages/worker/src/contracts/function.js';
 import { canaryOutput } from '../../../src/envelope/rollout.js';
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';

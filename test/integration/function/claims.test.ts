@@ -5,9 +5,9 @@
 // nothing and recovers once the key is fixed. Poison rows inside a multi-batch claim:
 // function-engine.test.ts, with their dead letters and replay.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionTaskQueue } from '../../../src/contracts/names.js';
+import { functionTaskQueue } from '../../../packages/worker/src/contracts/names.js';
 import { createStoreClient } from '../../../src/store/client.js';
-import { functionBatchStages } from '../../../src/engine/function-batch.js';
+import { functionBatchStages } from '../../../packages/worker/src/engine/function-batch.js';
 import { declareEngineAttributes } from '../../../src/engine/engine-attributes.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import {

@@ -6,8 +6,8 @@
 // heartbeat timeout. (The cluster test, test/integration/cluster/drain-rollout.test.ts, does the
 // same through KEDA and real pods.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionTaskQueue, functionWorkflowId } from '../../../src/contracts/names.js';
-import { CLAIM_HEARTBEAT_TIMEOUT_MS } from '../../../src/contracts/claims.js';
+import { functionTaskQueue, functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
+import { CLAIM_HEARTBEAT_TIMEOUT_MS } from '../../../packages/worker/src/contracts/claims.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import {
   baseSpec,

@@ -2,8 +2,8 @@
 // another worker; the orchestrator process killed mid-run resumes to the exact final state; a
 // push worker serves /run end to end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPushServer } from '../../../src/sdk/function-worker.js';
-import { functionTaskQueue, functionWorkflowId } from '../../../src/contracts/names.js';
+import { createPushServer } from '../../../packages/worker/src/function-worker.js';
+import { functionTaskQueue, functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { recordHistories } from '../../helpers/history-json.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import {

@@ -9,20 +9,20 @@ import {
   unpackClaimReport,
   type ClaimReport,
   type PackedClaimReport,
-} from '../../../src/contracts/claims.js';
+} from '../../../packages/worker/src/contracts/claims.js';
 import {
   claimBatches,
   type FunctionClaimInput,
   type FunctionRuntimeSpec,
   type FunctionStatus,
-} from '../../../src/contracts/function.js';
-import { functionTaskQueue, functionWorkflowId } from '../../../src/contracts/names.js';
+} from '../../../packages/worker/src/contracts/function.js';
+import { functionTaskQueue, functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import {
   getFunctionStatus,
   startOrUpdateFunction,
   type FunctionRef,
 } from '../../../src/client/function-client.js';
-import { runFunctionWorker, type FunctionHandler } from '../../../src/sdk/function-worker.js';
+import { runFunctionWorker, type FunctionHandler } from '../../../packages/worker/src/function-worker.js';
 import { startStoreServer, type StoreServer, type StoreServerOptions } from '../../../src/store/server.js';
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
 import {

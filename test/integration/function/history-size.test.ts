@@ -3,8 +3,8 @@
 // whole grows with its rows' ids — checked in bytes (bench/temporal-costs.ts counts them), on a
 // UUID-keyed namespace, with every value checked too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimBatches, type FunctionClaimInput } from '../../../src/contracts/function.js';
-import { functionWorkflowId } from '../../../src/contracts/names.js';
+import { claimBatches, type FunctionClaimInput } from '../../../packages/worker/src/contracts/function.js';
+import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { seedProducts } from '../../../src/store/seed.js';
 import { payloadBytes, temporalCosts } from '../../../bench/temporal-costs.js';
 import {

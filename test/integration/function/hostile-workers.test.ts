@@ -5,9 +5,9 @@
 // carries exactly the value the handler computes, and a write log of every patch the worker sent
 // proves nothing partial or wrong ever reached the store.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchRow } from '../../../src/contracts/function.js';
-import { FailureType } from '../../../src/contracts/failures.js';
-import type { FunctionHandler } from '../../../src/sdk/function-worker.js';
+import type { BatchRow } from '../../../packages/worker/src/contracts/function.js';
+import { FailureType } from '../../../packages/worker/src/contracts/failures.js';
+import type { FunctionHandler } from '../../../packages/worker/src/function-worker.js';
 import type { StoreClient } from '../../../src/store/client.js';
 import {
   baseSpec,

@@ -5,9 +5,9 @@
 // says (HandlerFailed: retried, bisected, then dead-lettered) with the text cut and its length
 // noted, the other rows are written, and status stays small.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FailureType } from '../../../src/contracts/failures.js';
-import { MAX_ERROR_TEXT_CHARS } from '../../../src/contracts/error-text.js';
-import type { FunctionHandler } from '../../../src/sdk/function-worker.js';
+import { FailureType } from '../../../packages/worker/src/contracts/failures.js';
+import { MAX_ERROR_TEXT_CHARS } from '../../../packages/worker/src/contracts/error-text.js';
+import type { FunctionHandler } from '../../../packages/worker/src/function-worker.js';
 import {
   baseSpec,
   eventually,

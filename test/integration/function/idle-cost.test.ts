@@ -2,7 +2,7 @@
 // 10,000 installed Functions pay it every interval, so an idle pass must leave only its scan, one
 // count and its timer in history — no phase flip to running and back, no second count.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionWorkflowId } from '../../../src/contracts/names.js';
+import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { temporalCosts } from '../../../bench/temporal-costs.js';
 import {
   baseSpec,

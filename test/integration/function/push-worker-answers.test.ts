@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunBatchRequest } from '../../../src/contracts/function.js';
+import type { RunBatchRequest } from '../../../packages/worker/src/contracts/function.js';
 import {
   baseSpec,
   eventually,

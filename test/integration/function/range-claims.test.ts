@@ -2,7 +2,7 @@
 // of what is work while range claims are out (here the filter widens) starts the new pass only
 // once they ended, so no row is computed twice — a range cannot exclude the rows held elsewhere.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FunctionHandler } from '../../../src/sdk/function-worker.js';
+import type { FunctionHandler } from '../../../packages/worker/src/function-worker.js';
 import {
   baseSpec,
   eventually,

@@ -5,24 +5,24 @@
 // pauses its key for the Retry-After and halves the rate, which then climbs back to the budget.
 // Both scenarios run at once (different keys) to keep the file's wall time to one of them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPushServer, type FunctionHandler } from '../../../src/sdk/function-worker.js';
-import { RateLimitedError } from '../../../src/engine/rate-limit-gate.js';
+import { createPushServer, type FunctionHandler } from '../../../packages/worker/src/function-worker.js';
+import { RateLimitedError } from '../../../packages/worker/src/engine/rate-limit-gate.js';
 import {
   rateLimitStatusQuery,
   rateLimitWorkflowId,
   type RateLimitStatus,
-} from '../../../src/contracts/rate-limit.js';
-import type { FunctionRuntimeSpec, FunctionStatus } from '../../../src/contracts/function.js';
-import type { PipelineRuntimeSpec } from '../../../src/contracts/pipeline.js';
-import { runPipelineWorker } from '../../../src/sdk/pipeline-worker.js';
+} from '../../../packages/worker/src/contracts/rate-limit.js';
+import type { FunctionRuntimeSpec, FunctionStatus } from '../../../packages/worker/src/contracts/function.js';
+import type { PipelineRuntimeSpec } from '../../../packages/worker/src/contracts/pipeline.js';
+import { runPipelineWorker } from '../../../packages/worker/src/pipeline-worker.js';
 import {
   getPipelineStatus,
   startOrUpdatePipeline,
   submitPipelineItems,
 } from '../../../src/client/pipeline-client.js';
 import { temporalNamespace } from '../../helpers/servers.js';
-import { functionWorkflowId } from '../../../src/contracts/names.js';
-import { createRateLimitGate } from '../../../src/engine/rate-limit-gate.js';
+import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
+import { createRateLimitGate } from '../../../packages/worker/src/engine/rate-limit-gate.js';
 import {
   baseSpec,
   eventually,

@@ -6,14 +6,17 @@
 // RateLimitWait and dispatches again when one is due) and a retried claim gets its own booking
 // back, so bookings never exceed the calls made plus the ones in flight, and every row is done.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FunctionHandler } from '../../../src/sdk/function-worker.js';
-import { createRateLimitGate, PermitDeferredError } from '../../../src/engine/rate-limit-gate.js';
+import type { FunctionHandler } from '../../../packages/worker/src/function-worker.js';
+import {
+  createRateLimitGate,
+  PermitDeferredError,
+} from '../../../packages/worker/src/engine/rate-limit-gate.js';
 import {
   rateLimitStatusQuery,
   rateLimitWorkflowId,
   type RateLimitStatus,
-} from '../../../src/contracts/rate-limit.js';
-import type { FunctionStatus } from '../../../src/contracts/function.js';
+} from '../../../packages/worker/src/contracts/rate-limit.js';
+import type { FunctionStatus } from '../../../packages/worker/src/contracts/function.js';
 import {
   baseSpec,
   eventually,

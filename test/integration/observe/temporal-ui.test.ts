@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { functionWorkflowId } from '../../../src/contracts/names.js';
+import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { temporalNamespace } from '../../helpers/servers.js';
 import {
   baseSpec,

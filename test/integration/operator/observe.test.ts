@@ -12,10 +12,10 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3DataConverter } from '../../../src/codec/s3-payload-codec.js';
-import { functionTaskQueue } from '../../../src/contracts/names.js';
+import { functionTaskQueue } from '../../../packages/worker/src/contracts/names.js';
 import { resolvePromlint } from '../../../src/dev/binaries.js';
 import { TEMPORAL_SDK_METRICS } from '../../../src/observe/metrics.js';
-import { runFunctionWorker } from '../../../src/sdk/function-worker.js';
+import { runFunctionWorker } from '../../../packages/worker/src/function-worker.js';
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';

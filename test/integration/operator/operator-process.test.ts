@@ -19,9 +19,9 @@ import {
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionTaskQueue, functionWorkflowId } from '../../../src/contracts/names.js';
+import { functionTaskQueue, functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { workloadObjectName } from '../../../src/operator/names.js';
-import { runFunctionWorker } from '../../../src/sdk/function-worker.js';
+import { runFunctionWorker } from '../../../packages/worker/src/function-worker.js';
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';

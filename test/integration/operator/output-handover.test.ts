@@ -11,7 +11,7 @@ import { loadSeed } from '../../fixtures/seeds.js';
 import { createOperatorWatcher, type OperatorWatcher } from '../../../src/operator/watcher.js';
 import { createTemporalWorkloadEngine } from '../../../src/operator/workload-engine.js';
 import { functionHandle } from '../../../src/client/function-client.js';
-import { reconcileWorkflowId } from '../../../src/contracts/names.js';
+import { reconcileWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { FINALIZER } from '../../../src/operator/finalizer.js';
 import {
   baseSpec,

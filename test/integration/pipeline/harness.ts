@@ -15,8 +15,8 @@ import type {
   PipelineRuntimeSpec,
   PipelineStatus,
   QueuedItem,
-} from '../../../src/contracts/pipeline.js';
-import { ChunkAttr } from '../../../src/contracts/pipeline.js';
+} from '../../../packages/worker/src/contracts/pipeline.js';
+import { ChunkAttr } from '../../../packages/worker/src/contracts/pipeline.js';
 import {
   getPipelineStatus,
   startOrUpdatePipeline,
@@ -26,7 +26,7 @@ import {
   runPipelineWorker,
   type ProcessFn,
   type RunPipelineWorkerOptions,
-} from '../../../src/sdk/pipeline-worker.js';
+} from '../../../packages/worker/src/pipeline-worker.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
 import { s3Server, temporalAddress, temporalNamespace } from '../../helpers/servers.js';

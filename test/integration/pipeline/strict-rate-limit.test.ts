@@ -11,8 +11,8 @@ import {
   rateLimitStatusQuery,
   rateLimitWorkflowId,
   type RateLimitStatus,
-} from '../../../src/contracts/rate-limit.js';
-import type { PipelineStatus } from '../../../src/contracts/pipeline.js';
+} from '../../../packages/worker/src/contracts/rate-limit.js';
+import type { PipelineStatus } from '../../../packages/worker/src/contracts/pipeline.js';
 import {
   byDocument,
   chunker,

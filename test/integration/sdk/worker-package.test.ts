@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionTaskQueue } from '../../../src/contracts/names.js';
+import { functionTaskQueue } from '../../../packages/worker/src/contracts/names.js';
 import { tagsForTitle } from '../../../examples/tag-products/handler.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import {

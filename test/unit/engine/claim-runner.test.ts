@@ -2,9 +2,9 @@
 // recorded, where a claim stops and where a retried claim resumes. No server.
 import { describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ClaimReport } from '../../../src/contracts/claims.js';
-import { runClaim, type BatchStages } from '../../../src/engine/claim-runner.js';
-import { WorkerCallError } from '../../../src/engine/failures.js';
+import type { ClaimReport } from '../../../packages/worker/src/contracts/claims.js';
+import { runClaim, type BatchStages } from '../../../packages/worker/src/engine/claim-runner.js';
+import { WorkerCallError } from '../../../packages/worker/src/engine/failures.js';
 import { StoreAuthError } from '../../../src/store/errors.js';
 
 type B = { batchId: string };

@@ -1,9 +1,16 @@
 // Error text is bounded wherever it enters a payload (docs/adr/0075): the pure pieces.
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { MAX_ERROR_TEXT_CHARS, truncateErrorText } from '../../../src/contracts/error-text.js';
-import { classifyError, toActivityFailure, WorkerCallError } from '../../../src/engine/failures.js';
-import { PermitDeferredError } from '../../../src/engine/rate-limit-gate.js';
+import {
+  MAX_ERROR_TEXT_CHARS,
+  truncateErrorText,
+} from '../../../packages/worker/src/contracts/error-text.js';
+import {
+  classifyError,
+  toActivityFailure,
+  WorkerCallError,
+} from '../../../packages/worker/src/engine/failures.js';
+import { PermitDeferredError } from '../../../packages/worker/src/engine/rate-limit-gate.js';
 import { pushAnswerLimitBytes, STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../../src/engine/push-call.js';
 
 const HUGE = 'e'.repeat(20 * 1024 * 1024);

@@ -3,20 +3,24 @@ import { describe, expect, it } from 'vitest';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { FAILURE_KINDS, NON_RETRYABLE_FAILURE_TYPES, failureKind } from '../../../src/contracts/failures.js';
+import {
+  FAILURE_KINDS,
+  NON_RETRYABLE_FAILURE_TYPES,
+  failureKind,
+} from '../../../packages/worker/src/contracts/failures.js';
 import {
   classified,
   classifyError,
   pushStatusFailureType,
   toActivityFailure,
   WorkerCallError,
-} from '../../../src/engine/failures.js';
+} from '../../../packages/worker/src/engine/failures.js';
 import {
   InvalidPipelineOutputError,
   InvalidWorkerAnswerError,
   InvalidWorkerOutputError,
 } from '../../../packages/worker/src/engine/errors.js';
-import { workerConcurrencyFromEnv } from '../../../src/sdk/function-worker.js';
+import { workerConcurrencyFromEnv } from '../../../packages/worker/src/function-worker.js';
 import {
   StoreAuthError,
   StoreBadRequestError,

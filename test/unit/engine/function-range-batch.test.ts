@@ -10,7 +10,7 @@ import {
   type FunctionClaimInput,
   type FunctionClaimSpec,
   type RunBatchRequest,
-} from '../../../src/contracts/function.js';
+} from '../../../packages/worker/src/contracts/function.js';
 import { runFunctionClaimWith } from '../../../packages/worker/src/engine/function-batch.js';
 import { ClaimSpecCache } from '../../../packages/worker/src/engine/claim-spec.js';
 import { declareEngineAttributes } from '../../../src/engine/engine-attributes.js';

@@ -6,7 +6,7 @@ import {
   rowNeedsWork,
 } from '../../../packages/worker/src/engine/input-fingerprint.js';
 import { candidateFilter, workFilter } from '../../../packages/worker/src/engine/function-filters.js';
-import type { FunctionOutputSpec } from '../../../src/contracts/function.js';
+import type { FunctionOutputSpec } from '../../../packages/worker/src/contracts/function.js';
 
 const output: FunctionOutputSpec = { attribute: 'tags', kind: 'tags', version: 'v2', inputFingerprint: true };
 const inputs = ['id', 'title', 'meta'];

@@ -4,14 +4,14 @@
 // claim as RateLimitWait with the batches after it unrun. The store and the gate are recording
 // fakes here; test/integration/pipeline/strict-rate-limit.test.ts runs the real limiter.
 import { describe, expect, it } from 'vitest';
-import type { PipelineClaimInput, QueuedItem } from '../../../src/contracts/pipeline.js';
+import type { PipelineClaimInput, QueuedItem } from '../../../packages/worker/src/contracts/pipeline.js';
 import type { StoreClient } from '../../../src/store/client.js';
-import { runPipelineClaimWith } from '../../../src/engine/pipeline-write.js';
+import { runPipelineClaimWith } from '../../../packages/worker/src/engine/pipeline-write.js';
 import {
   PermitDeferredError,
   type AcquireOptions,
   type RateLimitGate,
-} from '../../../src/engine/rate-limit-gate.js';
+} from '../../../packages/worker/src/engine/rate-limit-gate.js';
 
 /** A store with nothing written yet that accepts every write. */
 function emptyStore(): StoreClient {

@@ -1,4 +1,4 @@
-// The shared rate limit's arithmetic (src/contracts/rate-budget.ts): reservations, the window
+// The shared rate limit's arithmetic (packages/worker/src/contracts/rate-budget.ts): reservations, the window
 // bound every sequence of calls keeps, AIMD on 429, strictest-of-holders, Retry-After parsing.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -13,7 +13,7 @@ import {
   strictestLimits,
   type BudgetState,
   type RateLimits,
-} from '../../../src/contracts/rate-budget.js';
+} from '../../../packages/worker/src/contracts/rate-budget.js';
 
 /** Runs calls (at time, rows) in order; returns each call's start time. */
 function starts(

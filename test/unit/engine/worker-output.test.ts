@@ -1,11 +1,11 @@
 // Table tests for the check every worker answer passes before anything is written.
 import { describe, expect, it } from 'vitest';
-import type { BatchRow, FunctionOutputSpec } from '../../../src/contracts/function.js';
+import type { BatchRow, FunctionOutputSpec } from '../../../packages/worker/src/contracts/function.js';
 import {
   MAX_OUTPUT_VALUE_BYTES,
   outputValueProblem,
   validateWorkerOutputs,
-} from '../../../src/engine/worker-output.js';
+} from '../../../packages/worker/src/engine/worker-output.js';
 import { InvalidWorkerAnswerError } from '../../../packages/worker/src/engine/errors.js';
 
 const tags: FunctionOutputSpec = { attribute: 'tags', kind: 'tags', version: 'v1' };

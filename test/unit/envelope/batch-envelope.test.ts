@@ -1,7 +1,7 @@
 // The batch envelope's rules, by table: events in, commands out, no server. Each row says why.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { ClaimReport } from '../../../src/contracts/claims.js';
+import type { ClaimReport } from '../../../packages/worker/src/contracts/claims.js';
 import {
   BatchEnvelope,
   SPLIT_MAX_ATTEMPTS,

@@ -1,6 +1,6 @@
 // The one module that knows a Function payload's shape (src/envelope/function-payload.ts).
 import { describe, expect, it } from 'vitest';
-import type { RowId } from '../../../src/contracts/function.js';
+import type { RowId } from '../../../packages/worker/src/contracts/function.js';
 import {
   batchesOfIds,
   claimBatches,

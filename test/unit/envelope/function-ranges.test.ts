@@ -2,7 +2,11 @@
 // the envelope pinning a failed range to its rows, and what a claim puts in history per row.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { packClaimReport, unpackClaimReport, type ClaimReport } from '../../../src/contracts/claims.js';
+import {
+  packClaimReport,
+  unpackClaimReport,
+  type ClaimReport,
+} from '../../../packages/worker/src/contracts/claims.js';
 import {
   claimBatches,
   claimParts,
@@ -13,7 +17,7 @@ import {
   type FunctionClaimInput,
   type FunctionClaimSpec,
   type RowId,
-} from '../../../src/contracts/function.js';
+} from '../../../packages/worker/src/contracts/function.js';
 import { BatchEnvelope, DEFAULT_CLAIM_SIZING } from '../../../src/envelope/batch-envelope.js';
 import { FunctionDiscovery, cutRanges, rowsOfCut } from '../../../src/envelope/function-discovery.js';
 import { freshRange, functionPayloadOps, rangeBorn } from '../../../src/envelope/function-payload.js';

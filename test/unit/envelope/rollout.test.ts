@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ClaimReport } from '../../../src/contracts/claims.js';
+import type { ClaimReport } from '../../../packages/worker/src/contracts/claims.js';
 import {
   COMPARISON_ROWS,
   NOTHING_SAMPLED,
@@ -17,7 +17,7 @@ import {
   rolloutOnSpecChange,
   type RolloutState,
 } from '../../../src/envelope/rollout.js';
-import type { FunctionRuntimeSpec } from '../../../src/contracts/function.js';
+import type { FunctionRuntimeSpec } from '../../../packages/worker/src/contracts/function.js';
 
 const NOW = '2026-11-30T12:00:00.000Z';
 

@@ -17,7 +17,7 @@ import {
   tracingWorkerOptions,
   withSpan,
 } from '../../../src/observe/tracing.js';
-import { HANDLER_SPAN, createPushServer } from '../../../src/sdk/function-worker.js';
+import { HANDLER_SPAN, createPushServer } from '../../../packages/worker/src/function-worker.js';
 
 afterEach(async () => {
   await stopTracing();

@@ -10,7 +10,7 @@ import {
   pipelineWorkflowId,
   queueDepthPath,
   queueDepthUrl,
-} from '../../../src/contracts/names.js';
+} from '../../../packages/worker/src/contracts/names.js';
 
 const DNS_1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;

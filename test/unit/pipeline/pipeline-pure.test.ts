@@ -8,8 +8,8 @@ import {
   itemVersion,
   pipelineQueueDepth,
   type QueuedItem,
-} from '../../../src/contracts/pipeline.js';
-import { chunkId, planDocuments } from '../../../src/engine/pipeline-write.js';
+} from '../../../packages/worker/src/contracts/pipeline.js';
+import { chunkId, planDocuments } from '../../../packages/worker/src/engine/pipeline-write.js';
 import { InvalidPipelineOutputError } from '../../../packages/worker/src/engine/errors.js';
 
 const item = (key: string, version = 'v1'): QueuedItem => ({ key, version });
