@@ -337,8 +337,20 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
     await forwarderProc?.stop();
     await Promise.all([...processes.values()].map((p) => p.stop(20_000)));
   };
+  const hostServes = (h: (typeof hosts)[number]) =>
+    waitFor(`${h.name} frontend on ${h.frontendAddress}`, () => frontendServes(h.frontendAddress), {
+      timeoutMs: 180_000,
+      intervalMs: 500,
+      isAlive: processes.get(h.name)!.exitReason,
+    });
   try {
-    for (const h of hosts) spawnHost(h, h.configFile, h.logFile);
+    // The first host alone on a fresh database: each host writes the cluster's metadata record at
+    // start-up, and two doing it at once lose the race with `duplicate key … cluster_metadata_info_pkey`
+    // and exit. Once one serves, the record exists and the others only read it.
+    const [first, ...others] = hosts;
+    spawnHost(first!, first!.configFile, first!.logFile);
+    await hostServes(first!);
+    for (const h of others) spawnHost(h, h.configFile, h.logFile);
     const backends = hosts.map((h) => ({ host: h.ip, port: h.ports.frontendGrpc }));
     if (opts.detached) {
       forwarderProc = startProcess({
@@ -359,14 +371,7 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
     } else {
       forwarder = await startTcpForwarder({ listenPort: clientPort, backends });
     }
-    for (const h of hosts) {
-      const proc = processes.get(h.name)!;
-      await waitFor(`${h.name} frontend on ${h.frontendAddress}`, () => frontendServes(h.frontendAddress), {
-        timeoutMs: 180_000,
-        intervalMs: 500,
-        isAlive: proc.exitReason,
-      });
-    }
+    for (const h of others) await hostServes(h);
     await waitFor('the cluster through the load balancer', () => frontendServes(address), {
       timeoutMs: 60_000,
       isAlive: forwarderProc?.exitReason,
