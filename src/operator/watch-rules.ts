@@ -155,14 +155,30 @@ export function functionsSelectingIndexes(
 export function functionsSharingOutput(fn: RawObject, functions: readonly RawObject[]): ReconcileRef[] {
   const attributeOf = (f: RawObject) =>
     (f.spec as { output?: { attribute?: unknown } } | undefined)?.output?.attribute;
+  // Explicit store namespaces; undefined for a Function that selects Indexes (its namespaces are
+  // only known to its reconcile pass, so it counts as sharing any).
+  const targetsOf = (f: RawObject) => {
+    const t = (f.spec as { targetNamespaces?: unknown } | undefined)?.targetNamespaces;
+    return Array.isArray(t) ? new Set(t.filter((n): n is string => typeof n === 'string')) : undefined;
+  };
   const mine = attributeOf(fn);
   if (typeof mine !== 'string') return [];
   const owned = new Set(ownedAttributes(mine));
+  const myTargets = targetsOf(fn);
+  // An attribute is owned per store namespace (ADR 0070): Functions writing `embedding` into
+  // different namespaces never conflict, and requeueing them all on every change would cost a
+  // fleet of N such Functions N passes per edit.
+  const overlaps = (f: RawObject) => {
+    const theirs = targetsOf(f);
+    return !myTargets || !theirs || [...theirs].some((n) => myTargets.has(n));
+  };
   return functions
     .filter((f) => {
       const other = attributeOf(f);
       const same = f.metadata?.namespace === fn.metadata?.namespace && f.metadata?.name === fn.metadata?.name;
-      return !same && typeof other === 'string' && ownedAttributes(other).some((a) => owned.has(a));
+      return (
+        !same && typeof other === 'string' && ownedAttributes(other).some((a) => owned.has(a)) && overlaps(f)
+      );
     })
     .map((f) => refOf({ ...f, kind: 'Function' }));
 }

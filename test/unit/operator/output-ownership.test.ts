@@ -99,7 +99,7 @@ describe('functionsSharingOutput', () => {
     const fn = (ns: string, name: string, attribute: string) => ({
       kind: 'Function',
       metadata: { namespace: ns, name },
-      spec: { output: { attribute } },
+      spec: { output: { attribute }, targetNamespaces: ['products'] },
     });
     expect(
       functionsSharingOutput(fn('a', 'tag', 'tags'), [
@@ -112,5 +112,28 @@ describe('functionsSharingOutput', () => {
       { kind: 'Function', namespace: 'b', name: 'tag' },
       { kind: 'Function', namespace: 'c', name: 'v' },
     ]);
+  });
+
+  it('leaves alone the writers of the same attribute in other store namespaces', () => {
+    const fn = (name: string, targets?: string[], selector = false) => ({
+      kind: 'Function',
+      metadata: { namespace: 'a', name },
+      spec: {
+        output: { attribute: 'embedding' },
+        ...(targets ? { targetNamespaces: targets } : {}),
+        ...(selector ? { indexSelector: { matchLabels: { team: 'x' } } } : {}),
+      },
+    });
+    expect(
+      functionsSharingOutput(fn('me', ['docs-1']), [
+        fn('other-ns', ['docs-2']),
+        fn('overlap', ['docs-2', 'docs-1']),
+        fn('by-selector', undefined, true),
+      ]).map((r) => r.name),
+    ).toEqual(['overlap', 'by-selector']);
+    // A Function that selects Indexes may write anywhere: it requeues every writer.
+    expect(
+      functionsSharingOutput(fn('sel', undefined, true), [fn('x', ['docs-9'])]).map((r) => r.name),
+    ).toEqual(['x']);
   });
 });
