@@ -238,9 +238,28 @@ export function registerOperatorCommand(program: Command): void {
         }
         await worker?.stop();
         await connection?.close();
+        ignoreClosedChannelOnExit();
         await temporal?.close();
         await stopTracing();
         log('stopped');
       }
     });
+}
+
+let closing = false;
+/**
+ * Past this point every part of the operator has stopped and the process is exiting. A Temporal
+ * client call still in its retry backoff (the SDK's gRPC retry interceptor runs on a timer) starts
+ * on the closed channel and throws `Channel has been shut down` from that timer: an uncaught
+ * exception that printed a stack on a clean stop (seen in the observe test's child process). That
+ * one error is the shutdown itself; any other is reported as Node would (stack, exit code 1).
+ */
+function ignoreClosedChannelOnExit(): void {
+  if (closing) return;
+  closing = true;
+  process.on('uncaughtException', (err: unknown) => {
+    if (err instanceof Error && err.message === 'Channel has been shut down') return;
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
 }
