@@ -1,6 +1,6 @@
 // Operator benchmark (issue 6 item 10), on a real kube-apiserver + etcd and a real Temporal dev
 // server, with the real `layer operator` process (watcher, orchestrator Worker with the operator
-// activities and the real Temporal WorkloadEngine, HTTP API) and an embedded store:
+// activities and the real Temporal WorkloadWorkflows, HTTP API) and an embedded store:
 //   1. latency: Functions applied a few at a time; for each, the time from the create call
 //      until both its Deployment and its KEDA ScaledObject exist (p50 / p95),
 //   2. settle: a burst of Functions created as fast as the apiserver takes them; the time until
@@ -568,7 +568,7 @@ async function main(): Promise<void> {
     }
 
     const result = {
-      engine: 'real (Temporal WorkloadEngine; Function workflows started)',
+      engine: 'real (Temporal WorkloadWorkflows; Function workflows started)',
       latency_functions: LATENCY_FUNCTIONS,
       latency_concurrency: CONCURRENCY,
       apply_to_objects_p50_ms: Math.round(percentile(latencies, 50)),

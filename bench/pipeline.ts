@@ -48,7 +48,7 @@ import { uuidForId } from '../src/store/seed.js';
 import type { StoreClient } from '../src/store/client.js';
 import { cpuSeconds } from './proc.js';
 import { costKeys, temporalCosts } from './temporal-costs.js';
-import { chunkId, pipelineBatchStages } from '../packages/worker/src/engine/pipeline-write.js';
+import { chunkId, pipelineBatchStages } from '../packages/worker/src/claim-execution/pipeline-write.js';
 import { runPipelineWorker } from '../packages/worker/src/pipeline-worker.js';
 import { createStoreClient } from '../src/store/client.js';
 import { arg } from './harness.js';

@@ -11,7 +11,7 @@
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { rateLimitWorkflowId } from '../packages/worker/src/contracts/rate-limit.js';
-import { createRateLimitGate } from '../packages/worker/src/engine/rate-limit-gate.js';
+import { createRateLimitGate } from '../packages/worker/src/claim-execution/rate-limit-gate.js';
 import { startTemporalDevServer } from '../src/dev/temporal-server.js';
 import { createStoreClient } from '../src/store/client.js';
 import { bundleOrchestratorWorkflows, createOrchestratorWorker } from '../src/workers/orchestrator-worker.js';

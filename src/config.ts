@@ -16,7 +16,7 @@ import type { DataConverter } from '@temporalio/common';
 import { DEFAULT_PAYLOAD_PREFIX, PayloadEnv, TemporalEnv } from '../packages/worker/src/env.js';
 import { s3DataConverter } from './codec/s3-payload-codec.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../packages/worker/src/contracts/function.js';
-import { DEFAULT_PUSH_MAX_ANSWER_BYTES, PUSH_MAX_ANSWER_BYTES_ENV } from './engine/push-call.js';
+import { DEFAULT_PUSH_MAX_ANSWER_BYTES, PUSH_MAX_ANSWER_BYTES_ENV } from './activities/push-call.js';
 import type { OperatorSettingsInput } from './operator/settings.js';
 import { envTable, type EnvContext, type EnvRow } from './util/env-table.js';
 

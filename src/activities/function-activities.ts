@@ -8,7 +8,7 @@ import {
   type ClaimReport,
   type PackedClaimReport,
 } from '../../packages/worker/src/contracts/claims.js';
-import { ClaimSpecCache, claimSpecLookupVia } from '../../packages/worker/src/engine/claim-spec.js';
+import { ClaimSpecCache, claimSpecLookupVia } from '../../packages/worker/src/claim-execution/claim-spec.js';
 import {
   claimBatches,
   type CanaryComparison,
@@ -17,7 +17,7 @@ import {
   type RowId,
   type RunBatchRequest,
 } from '../../packages/worker/src/contracts/function.js';
-import { runFunctionClaimWith } from '../../packages/worker/src/engine/function-batch.js';
+import { runFunctionClaimWith } from '../../packages/worker/src/claim-execution/function-batch.js';
 import { MAX_DISCOVERY_PAGE, cutRanges, type DiscoveryPage } from '../envelope/function-discovery.js';
 import {
   candidateFilter,
@@ -25,13 +25,16 @@ import {
   errorAttribute,
   versionAttribute,
   workFilter,
-} from '../../packages/worker/src/engine/function-filters.js';
-import { attributesToDecide, rowNeedsWork } from '../../packages/worker/src/engine/input-fingerprint.js';
+} from '../../packages/worker/src/claim-execution/function-filters.js';
+import {
+  attributesToDecide,
+  rowNeedsWork,
+} from '../../packages/worker/src/claim-execution/input-fingerprint.js';
 import type { StoreClient } from '../store/client.js';
 import { StoreBadRequestError, StoreNotFoundError } from '../store/errors.js';
-import { declareEngineAttributes } from '../engine/engine-attributes.js';
-import { classified, WorkerCallError } from '../../packages/worker/src/engine/failures.js';
-import { postToPushWorker, pushAnswerLimitBytes } from '../engine/push-call.js';
+import { declareEngineAttributes } from './output-attributes.js';
+import { classified, WorkerCallError } from '../../packages/worker/src/claim-execution/failures.js';
+import { postToPushWorker, pushAnswerLimitBytes } from './push-call.js';
 import { truncateErrorText } from '../../packages/worker/src/contracts/error-text.js';
 import type { Client } from '@temporalio/client';
 import { functionRateLimitGate } from '../../packages/worker/src/function-worker.js';

@@ -14,7 +14,7 @@ import { setFinalizer } from '../operator/finalizer.js';
 import { planReconcilePass } from '../operator/reconcile/plan-pass.js';
 import type { EngineResult } from '../operator/reconcile-types.js';
 import type { OperatorSettings } from '../operator/settings.js';
-import type { WorkloadEngine } from '../operator/workload-engine.js';
+import type { WorkloadWorkflows } from '../operator/workload-workflows.js';
 import { createApply } from './kube/apply.js';
 import { failureMessage, kubeCall, makeKubeClients } from './kube/kube-calls.js';
 import { createObserve } from './kube/observe.js';
@@ -27,7 +27,7 @@ export { engineUnavailable };
 export interface KubernetesActivitiesDeps {
   /** Credentials the operator runs with (deploy/operator ClusterRole). */
   kubeConfig: KubeConfig;
-  engine: WorkloadEngine;
+  engine: WorkloadWorkflows;
   settings: OperatorSettings;
   /** VectorStore whose inbound auth decides the worker bearer (Helm renders one). */
   defaultVectorStore?: { namespace: string; name: string };

@@ -3,7 +3,7 @@
 // Worker, whose workflow bundle (src/workflows/index.ts) exports reconcileWorkflow.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
-import { createTemporalWorkloadEngine, type WorkloadEngine } from '../operator/workload-engine.js';
+import { createTemporalWorkloadWorkflows, type WorkloadWorkflows } from '../operator/workload-workflows.js';
 import { operatorSettings, type OperatorSettings } from '../operator/settings.js';
 import { createKubernetesActivities, type KubernetesActivities } from './kubernetes-activities.js';
 import type { FunctionRuntimeSpec } from '../../packages/worker/src/contracts/function.js';
@@ -19,7 +19,7 @@ export interface OperatorWorkerDeps {
   /** Task queue of the workload workflows the engine starts (the orchestrator's own). */
   taskQueue?: string;
   /** Tests: replace the Temporal-backed engines. */
-  engine?: WorkloadEngine;
+  engine?: WorkloadWorkflows;
   /** The store of a Turbopuffer namespace, for status.plan of paused Functions. */
   storeFor?: (namespace: string) => StoreClient;
   /** LAYER_WATCH_NAMESPACES: the scope output ownership is decided in. */
@@ -37,7 +37,7 @@ export function createOperatorWorkerParts(deps: OperatorWorkerDeps): { activitie
       kubeConfig: deps.kubeConfig,
       engine:
         deps.engine ??
-        createTemporalWorkloadEngine(deps.client, deps.taskQueue ? { taskQueue: deps.taskQueue } : {}),
+        createTemporalWorkloadWorkflows(deps.client, deps.taskQueue ? { taskQueue: deps.taskQueue } : {}),
       settings: deps.settings ?? operatorSettings(),
       ...(deps.watchNamespaces ? { watchNamespaces: deps.watchNamespaces } : {}),
       ...(deps.defaultVectorStore ? { defaultVectorStore: deps.defaultVectorStore } : {}),

@@ -15,13 +15,13 @@ import {
 import {
   ensurePipelineSchema,
   runPipelineClaimWith,
-} from '../../packages/worker/src/engine/pipeline-write.js';
+} from '../../packages/worker/src/claim-execution/pipeline-write.js';
 import type { StoreClient } from '../store/client.js';
 import { StoreNotFoundError } from '../store/errors.js';
-import { classified, WorkerCallError } from '../../packages/worker/src/engine/failures.js';
-import { postToPushWorker, pushAnswerLimitBytes } from '../engine/push-call.js';
+import { classified, WorkerCallError } from '../../packages/worker/src/claim-execution/failures.js';
+import { postToPushWorker, pushAnswerLimitBytes } from './push-call.js';
 import type { Client } from '@temporalio/client';
-import { workloadRateLimitGate } from '../../packages/worker/src/engine/rate-limit-gate.js';
+import { workloadRateLimitGate } from '../../packages/worker/src/claim-execution/rate-limit-gate.js';
 import { claimProgressFrom, type ClaimReport } from '../../packages/worker/src/contracts/claims.js';
 
 export interface PipelineActivityDeps {

@@ -2,10 +2,10 @@
 // attribute with the companions the engine derives from it (docs/adr/0070-output-ownership.md).
 // Sandbox-safe (no Node built-ins): the workflow bundle and the operator both import it.
 
-/** The store's namespace names: `[A-Za-z0-9-_.]{1,128}`, never `.` or `..` (src/store/engine/store.ts). */
+/** The store's namespace names: `[A-Za-z0-9-_.]{1,128}`, never `.` or `..` (src/store/storage/store.ts). */
 export const STORE_NAMESPACE_RE = /^[A-Za-z0-9_.-]{1,128}$/;
 
-/** The store's attribute names: at most 128 UTF-8 bytes (src/store/engine/schema.ts). */
+/** The store's attribute names: at most 128 UTF-8 bytes (src/store/storage/schema.ts). */
 export const STORE_ATTRIBUTE_MAX_BYTES = 128;
 
 /**

@@ -15,7 +15,7 @@ import {
   PIPELINE_QUEUE_DEPTH_METRIC,
 } from '../../packages/worker/src/contracts/names.js';
 import { pipelineQueueDepth, type PipelineStatus } from '../../packages/worker/src/contracts/pipeline.js';
-import { functionStatusDepth } from '../operator/workload-engine.js';
+import { functionStatusDepth } from '../operator/workload-workflows.js';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 

@@ -9,7 +9,7 @@ import {
   errorAttribute,
   needsVersionFilter,
   versionAttribute,
-} from '../../packages/worker/src/engine/function-filters.js';
+} from '../../packages/worker/src/claim-execution/function-filters.js';
 import type { StoreClient } from '../store/client.js';
 import { StoreNotFoundError } from '../store/errors.js';
 

@@ -13,7 +13,7 @@ import { planReconcilePass } from './reconcile/plan-pass.js';
 import { finalStatus } from './reconcile/status.js';
 import type { EngineResult, RawObject } from './reconcile-types.js';
 import type { OperatorSettings } from './settings.js';
-import { workflowRunning } from './workload-engine.js';
+import { workflowRunning } from './workload-workflows.js';
 
 export interface RenderResult {
   /** Objects to apply, workload by workload, in apply order. */

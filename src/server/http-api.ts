@@ -12,7 +12,7 @@ import {
   type WorkloadKind,
 } from '../../packages/worker/src/contracts/names.js';
 import { renderFamilies, workloadFamilies } from '../observe/workload-metrics.js';
-import { functionStatusDepth } from '../operator/workload-engine.js';
+import { functionStatusDepth } from '../operator/workload-workflows.js';
 import { authorize, type ResolvedInboundAuth, type Scope } from './inbound-auth.js';
 
 export interface WorkloadKey {

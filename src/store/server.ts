@@ -7,11 +7,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gunzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { StoreEngineError, badRequest } from './engine/errors.js';
-import { Store, type StoreOptions } from './engine/store.js';
-import type { IndexLagOptions } from './engine/index-lag.js';
-import type { WriteRateLimitOptions } from './engine/write-rate-limit.js';
-import type { NamespaceState } from './engine/namespace.js';
+import { StoreEngineError, badRequest } from './storage/errors.js';
+import { Store, type StoreOptions } from './storage/store.js';
+import type { IndexLagOptions } from './storage/index-lag.js';
+import type { WriteRateLimitOptions } from './storage/write-rate-limit.js';
+import type { NamespaceState } from './storage/namespace.js';
 import { createHeapGovernor } from './heap-governor.js';
 
 const gunzipAsync = promisify(gunzip);

@@ -25,11 +25,15 @@ import {
 } from './contracts/function.js';
 import { WorkerEnv, functionTaskQueue } from './contracts/names.js';
 import { ORCHESTRATOR_TASK_QUEUE } from './contracts/function.js';
-import { RateLimitedError, workloadRateLimitGate, type RateLimitGate } from './engine/rate-limit-gate.js';
-import { classified, WorkerCallError } from './engine/failures.js';
+import {
+  RateLimitedError,
+  workloadRateLimitGate,
+  type RateLimitGate,
+} from './claim-execution/rate-limit-gate.js';
+import { classified, WorkerCallError } from './claim-execution/failures.js';
 import { truncateErrorText } from './contracts/error-text.js';
-import { runFunctionClaimWith } from './engine/function-batch.js';
-import { ClaimSpecCache, claimSpecLookupVia } from './engine/claim-spec.js';
+import { runFunctionClaimWith } from './claim-execution/function-batch.js';
+import { ClaimSpecCache, claimSpecLookupVia } from './claim-execution/claim-spec.js';
 import { createStoreClient, type StoreClient } from './store/client.js';
 import { DEFAULT_WORKER_CONCURRENCY, loadWorkerEnv, type WorkerSettings } from './env.js';
 import {

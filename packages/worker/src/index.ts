@@ -44,5 +44,5 @@ export {
 export { nativeConnectionOptions, workerDataConverter } from './temporal-connection.js';
 export { S3PayloadCodec, s3DataConverter, s3PayloadCodecConfigSchema } from './codec/s3-payload-codec.js';
 export { createStoreClient, type StoreClient } from './store/client.js';
-export { RateLimitedError } from './engine/rate-limit-gate.js';
+export { RateLimitedError } from './claim-execution/rate-limit-gate.js';
 export { startTracing, stopTracing, tracingEnabled, type StartTracingOptions } from './observe/tracing.js';

@@ -24,10 +24,10 @@ import {
   type QueuedItem,
 } from './contracts/pipeline.js';
 import { WorkerEnv, pipelineTaskQueue } from './contracts/names.js';
-import { classified, WorkerCallError } from './engine/failures.js';
-import { RateLimitedError, workloadRateLimitGate } from './engine/rate-limit-gate.js';
+import { classified, WorkerCallError } from './claim-execution/failures.js';
+import { RateLimitedError, workloadRateLimitGate } from './claim-execution/rate-limit-gate.js';
 import { ORCHESTRATOR_TASK_QUEUE } from './contracts/function.js';
-import { runPipelineClaimWith } from './engine/pipeline-write.js';
+import { runPipelineClaimWith } from './claim-execution/pipeline-write.js';
 import { getPipelineItemStates, submitPipelineItems, type PipelineRef } from './pipeline-submit.js';
 import type { StoreClient } from './store/client.js';
 import { resolveStore } from './function-worker.js';

@@ -19,8 +19,8 @@ import { functionTaskQueue } from '../../../packages/worker/src/contracts/names.
 import { devUp, endpointsOf } from '../../dev/environment.js';
 import { devStateDir, packageRoot } from '../../dev/paths.js';
 import { startStoreProcess } from '../../dev/store-process.js';
-import { workFilter } from '../../../packages/worker/src/engine/function-filters.js';
-import { declareEngineAttributes } from '../../engine/engine-attributes.js';
+import { workFilter } from '../../../packages/worker/src/claim-execution/function-filters.js';
+import { declareEngineAttributes } from '../../activities/output-attributes.js';
 import { runFunctionWorker } from '../../../packages/worker/src/function-worker.js';
 import { createStoreClient, type StoreClient } from '../../store/client.js';
 import { generateProducts } from '../../store/seed.js';

@@ -6,8 +6,8 @@ import { InvalidInputError } from '../../util/errors.js';
 import { createStoreClient } from '../../store/client.js';
 import { seedProducts } from '../../store/seed.js';
 import { startStoreServer } from '../../store/server.js';
-import { SERVICE_INDEX_LAG, type IndexLagOptions } from '../../store/engine/index-lag.js';
-import type { WriteRateLimitOptions } from '../../store/engine/write-rate-limit.js';
+import { SERVICE_INDEX_LAG, type IndexLagOptions } from '../../store/storage/index-lag.js';
+import type { WriteRateLimitOptions } from '../../store/storage/write-rate-limit.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionTaskQueue } from '../../../packages/worker/src/contracts/names.js';
 import { createStoreClient } from '../../../src/store/client.js';
-import { functionBatchStages } from '../../../packages/worker/src/engine/function-batch.js';
-import { declareEngineAttributes } from '../../../src/engine/engine-attributes.js';
+import { functionBatchStages } from '../../../packages/worker/src/claim-execution/function-batch.js';
+import { declareEngineAttributes } from '../../../src/activities/output-attributes.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import {
   baseSpec,

@@ -12,7 +12,7 @@ import {
 } from '../../../src/client/function-client.js';
 import type { FunctionRuntimeSpec } from '../../../packages/worker/src/contracts/function.js';
 import type { FunctionHandler } from '../../../packages/worker/src/function-worker.js';
-import { inputFingerprint } from '../../../packages/worker/src/engine/input-fingerprint.js';
+import { inputFingerprint } from '../../../packages/worker/src/claim-execution/input-fingerprint.js';
 import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { LayerPhaseKey } from '../../../src/contracts/search-attributes.js';
 import { runLayer } from '../../helpers/layer-cli.js';

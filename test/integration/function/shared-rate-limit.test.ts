@@ -6,7 +6,7 @@
 // Both scenarios run at once (different keys) to keep the file's wall time to one of them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPushServer, type FunctionHandler } from '../../../packages/worker/src/function-worker.js';
-import { RateLimitedError } from '../../../packages/worker/src/engine/rate-limit-gate.js';
+import { RateLimitedError } from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
 import {
   rateLimitStatusQuery,
   rateLimitWorkflowId,
@@ -22,7 +22,7 @@ import {
 } from '../../../src/client/pipeline-client.js';
 import { temporalNamespace } from '../../helpers/servers.js';
 import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
-import { createRateLimitGate } from '../../../packages/worker/src/engine/rate-limit-gate.js';
+import { createRateLimitGate } from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
 import {
   baseSpec,
   eventually,

@@ -10,7 +10,7 @@ import type { FunctionHandler } from '../../../packages/worker/src/function-work
 import {
   createRateLimitGate,
   PermitDeferredError,
-} from '../../../packages/worker/src/engine/rate-limit-gate.js';
+} from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
 import {
   rateLimitStatusQuery,
   rateLimitWorkflowId,

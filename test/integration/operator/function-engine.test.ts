@@ -8,7 +8,10 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { parseKind, type LayerFunction } from '../../../src/api/index.js';
 import { functionHandle } from '../../../src/client/function-client.js';
 import { toFunctionRuntimeSpec } from '../../../src/operator/runtime-spec.js';
-import { createTemporalWorkloadEngine, type WorkloadEngine } from '../../../src/operator/workload-engine.js';
+import {
+  createTemporalWorkloadWorkflows,
+  type WorkloadWorkflows,
+} from '../../../src/operator/workload-workflows.js';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { kubeConfig } from '../../helpers/servers.js';
 import {
@@ -29,7 +32,7 @@ import { applyCr, installOperatorPrerequisites, readCr, testNamespace } from './
 let h: EngineHarness;
 let admin: KubeConfig;
 let custom: CustomObjectsApi;
-let engine: WorkloadEngine;
+let engine: WorkloadWorkflows;
 let ns: string;
 
 beforeAll(async () => {
@@ -38,7 +41,7 @@ beforeAll(async () => {
   custom = admin.makeApiClient(CustomObjectsApi);
   ns = await testNamespace(admin, 'opfn');
   h = await startEngineHarness();
-  engine = createTemporalWorkloadEngine(h.client, { taskQueue: h.taskQueue });
+  engine = createTemporalWorkloadWorkflows(h.client, { taskQueue: h.taskQueue });
 });
 
 afterAll(async () => {

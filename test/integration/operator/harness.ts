@@ -28,8 +28,8 @@ import { reconcileSignal, type ReconcileRef } from '../../../src/contracts/recon
 import type { FunctionRuntimeSpec } from '../../../packages/worker/src/contracts/function.js';
 import { reconcileWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { operatorSettings, type OperatorSettingsInput } from '../../../src/operator/settings.js';
-import type { EngineRef, EngineSync, WorkloadEngine } from '../../../src/operator/workload-engine.js';
-import { workflowRunning } from '../../../src/operator/workload-engine.js';
+import type { EngineRef, EngineSync, WorkloadWorkflows } from '../../../src/operator/workload-workflows.js';
+import { workflowRunning } from '../../../src/operator/workload-workflows.js';
 import { mintServiceAccountCredentials } from '../../../src/dev/kube-apiserver.js';
 import { reconcileWorkflow } from '../../../src/workflows/reconcile-workflow.js';
 import { kubeConfig, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
@@ -103,7 +103,7 @@ export async function installOperatorPrerequisites(admin: KubeConfig): Promise<v
 }
 
 /** Records every engine call; behaves like a healthy Function and Pipeline engine. */
-export class FakeEngine implements WorkloadEngine {
+export class FakeEngine implements WorkloadWorkflows {
   readonly syncs: EngineSync[] = [];
   readonly stops: EngineRef[] = [];
   async sync(action: EngineSync) {
@@ -142,7 +142,7 @@ export async function startHarness(
     /** Counts rows for status.plan of paused Functions (the operator process passes its store). */
     planRows?: (spec: FunctionRuntimeSpec) => Promise<Record<string, number>>;
     /** A real engine (workflows run) instead of the recording fake; `engine` then records nothing. */
-    workloadEngine?: WorkloadEngine;
+    workloadEngine?: WorkloadWorkflows;
   } = {},
 ): Promise<OperatorHarness> {
   const admin = kubeConfig();

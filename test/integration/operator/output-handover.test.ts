@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { createOperatorWatcher, type OperatorWatcher } from '../../../src/operator/watcher.js';
-import { createTemporalWorkloadEngine } from '../../../src/operator/workload-engine.js';
+import { createTemporalWorkloadWorkflows } from '../../../src/operator/workload-workflows.js';
 import { functionHandle } from '../../../src/client/function-client.js';
 import { reconcileWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { FINALIZER } from '../../../src/operator/finalizer.js';
@@ -61,7 +61,7 @@ async function setPool(pools: object[]): Promise<void> {
 beforeAll(async () => {
   engineHarness = await startEngineHarness();
   h = await startHarness({
-    workloadEngine: createTemporalWorkloadEngine(engineHarness.client, {
+    workloadEngine: createTemporalWorkloadWorkflows(engineHarness.client, {
       taskQueue: engineHarness.taskQueue,
     }),
   });

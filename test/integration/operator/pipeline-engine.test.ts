@@ -11,7 +11,10 @@ import {
   submitPipelineItems,
 } from '../../../src/client/pipeline-client.js';
 import { toPipelineRuntimeSpec } from '../../../src/operator/pipeline-runtime-spec.js';
-import { createTemporalWorkloadEngine, type WorkloadEngine } from '../../../src/operator/workload-engine.js';
+import {
+  createTemporalWorkloadWorkflows,
+  type WorkloadWorkflows,
+} from '../../../src/operator/workload-workflows.js';
 import { createHttpApi, type HttpApi } from '../../../src/server/http-api.js';
 import { createOperatorApiDeps } from '../../../src/server/operator-api.js';
 import { loadSeed } from '../../fixtures/seeds.js';
@@ -22,7 +25,7 @@ import { applyCr, installOperatorPrerequisites, readCr, testNamespace } from './
 let h: PipelineHarness;
 let admin: KubeConfig;
 let custom: CustomObjectsApi;
-let engine: WorkloadEngine;
+let engine: WorkloadWorkflows;
 let api: HttpApi;
 let base: string;
 let ns: string;
@@ -33,7 +36,7 @@ beforeAll(async () => {
   custom = admin.makeApiClient(CustomObjectsApi);
   ns = await testNamespace(admin, 'oppl');
   h = await startPipelineHarness();
-  engine = createTemporalWorkloadEngine(h.client, { taskQueue: h.taskQueue });
+  engine = createTemporalWorkloadWorkflows(h.client, { taskQueue: h.taskQueue });
   api = createHttpApi(createOperatorApiDeps({ kubeConfig: admin, client: h.client, ready: () => true }));
   base = await api.listen();
 });

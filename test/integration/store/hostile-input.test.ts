@@ -3,7 +3,7 @@
 // official client would refuse to send most of these.
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MAX_FILTER_DEPTH } from '../../../src/store/engine/filter.js';
+import { MAX_FILTER_DEPTH } from '../../../src/store/storage/filter.js';
 import { startHarness, uniqueNamespace, type Harness } from './harness.js';
 
 let h: Harness;

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClaimReport } from '../../../packages/worker/src/contracts/claims.js';
-import { runClaim, type BatchStages } from '../../../packages/worker/src/engine/claim-runner.js';
-import { WorkerCallError } from '../../../packages/worker/src/engine/failures.js';
+import { runClaim, type BatchStages } from '../../../packages/worker/src/claim-execution/claim-runner.js';
+import { WorkerCallError } from '../../../packages/worker/src/claim-execution/failures.js';
 import { StoreAuthError } from '../../../src/store/errors.js';
 
 type B = { batchId: string };

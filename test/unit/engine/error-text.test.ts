@@ -9,9 +9,9 @@ import {
   classifyError,
   toActivityFailure,
   WorkerCallError,
-} from '../../../packages/worker/src/engine/failures.js';
-import { PermitDeferredError } from '../../../packages/worker/src/engine/rate-limit-gate.js';
-import { pushAnswerLimitBytes, STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../../src/engine/push-call.js';
+} from '../../../packages/worker/src/claim-execution/failures.js';
+import { PermitDeferredError } from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
+import { pushAnswerLimitBytes, STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../../src/activities/push-call.js';
 
 const HUGE = 'e'.repeat(20 * 1024 * 1024);
 

@@ -14,12 +14,12 @@ import {
   pushStatusFailureType,
   toActivityFailure,
   WorkerCallError,
-} from '../../../packages/worker/src/engine/failures.js';
+} from '../../../packages/worker/src/claim-execution/failures.js';
 import {
   InvalidPipelineOutputError,
   InvalidWorkerAnswerError,
   InvalidWorkerOutputError,
-} from '../../../packages/worker/src/engine/errors.js';
+} from '../../../packages/worker/src/claim-execution/errors.js';
 import { workerConcurrencyFromEnv } from '../../../packages/worker/src/function-worker.js';
 import {
   StoreAuthError,

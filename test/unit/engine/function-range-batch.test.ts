@@ -11,9 +11,9 @@ import {
   type FunctionClaimSpec,
   type RunBatchRequest,
 } from '../../../packages/worker/src/contracts/function.js';
-import { runFunctionClaimWith } from '../../../packages/worker/src/engine/function-batch.js';
-import { ClaimSpecCache } from '../../../packages/worker/src/engine/claim-spec.js';
-import { declareEngineAttributes } from '../../../src/engine/engine-attributes.js';
+import { runFunctionClaimWith } from '../../../packages/worker/src/claim-execution/function-batch.js';
+import { ClaimSpecCache } from '../../../packages/worker/src/claim-execution/claim-spec.js';
+import { declareEngineAttributes } from '../../../src/activities/output-attributes.js';
 
 let server: StoreServer;
 let store: StoreClient;

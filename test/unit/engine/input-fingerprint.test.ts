@@ -4,8 +4,11 @@ import {
   fingerprintAttribute,
   inputFingerprint,
   rowNeedsWork,
-} from '../../../packages/worker/src/engine/input-fingerprint.js';
-import { candidateFilter, workFilter } from '../../../packages/worker/src/engine/function-filters.js';
+} from '../../../packages/worker/src/claim-execution/input-fingerprint.js';
+import {
+  candidateFilter,
+  workFilter,
+} from '../../../packages/worker/src/claim-execution/function-filters.js';
 import type { FunctionOutputSpec } from '../../../packages/worker/src/contracts/function.js';
 
 const output: FunctionOutputSpec = { attribute: 'tags', kind: 'tags', version: 'v2', inputFingerprint: true };

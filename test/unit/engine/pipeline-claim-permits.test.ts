@@ -6,12 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import type { PipelineClaimInput, QueuedItem } from '../../../packages/worker/src/contracts/pipeline.js';
 import type { StoreClient } from '../../../src/store/client.js';
-import { runPipelineClaimWith } from '../../../packages/worker/src/engine/pipeline-write.js';
+import { runPipelineClaimWith } from '../../../packages/worker/src/claim-execution/pipeline-write.js';
 import {
   PermitDeferredError,
   type AcquireOptions,
   type RateLimitGate,
-} from '../../../packages/worker/src/engine/rate-limit-gate.js';
+} from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
 
 /** A store with nothing written yet that accepts every write. */
 function emptyStore(): StoreClient {

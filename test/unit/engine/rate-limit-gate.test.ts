@@ -1,4 +1,4 @@
-// The worker side of a shared rate limit (packages/worker/src/engine/rate-limit-gate.ts) as pure logic: which
+// The worker side of a shared rate limit (packages/worker/src/claim-execution/rate-limit-gate.ts) as pure logic: which
 // errors count as a 429 and with what Retry-After, what the gate sends the limiter, that it
 // sleeps the wait it is told, retries a limiter between runs, and fails closed (as
 // WorkerUnavailable) when the limiter stays unreachable. The Temporal client is a recording fake
@@ -10,8 +10,11 @@ import {
   rateLimitedBy,
   RateLimitedError,
   RATE_LIMIT_WORKFLOW_TYPE,
-} from '../../../packages/worker/src/engine/rate-limit-gate.js';
-import { WorkerCallError, pushStatusFailureType } from '../../../packages/worker/src/engine/failures.js';
+} from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
+import {
+  WorkerCallError,
+  pushStatusFailureType,
+} from '../../../packages/worker/src/claim-execution/failures.js';
 import { StoreRateLimitError, StoreServerError } from '../../../src/store/errors.js';
 
 interface Sent {

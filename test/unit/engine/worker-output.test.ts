@@ -5,8 +5,8 @@ import {
   MAX_OUTPUT_VALUE_BYTES,
   outputValueProblem,
   validateWorkerOutputs,
-} from '../../../packages/worker/src/engine/worker-output.js';
-import { InvalidWorkerAnswerError } from '../../../packages/worker/src/engine/errors.js';
+} from '../../../packages/worker/src/claim-execution/worker-output.js';
+import { InvalidWorkerAnswerError } from '../../../packages/worker/src/claim-execution/errors.js';
 
 const tags: FunctionOutputSpec = { attribute: 'tags', kind: 'tags', version: 'v1' };
 const rows: BatchRow[] = [1, 2, 3].map((id) => ({ id, inputs: {} }));

@@ -5,7 +5,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
-import { postToPushWorker } from '../../../src/engine/push-call.js';
+import { postToPushWorker } from '../../../src/activities/push-call.js';
 import {
   otlpTracesUrl,
   startTracing,

@@ -1,6 +1,6 @@
 // foldAbsentAttributes: a filter on a namespace that lacks some of its attributes, with each
 // condition on a missing attribute replaced by its value on a null (ADR 0077). The expected
-// values follow the store's null semantics in src/store/engine/filter.ts.
+// values follow the store's null semantics in src/store/storage/filter.ts.
 import { describe, expect, it } from 'vitest';
 import { foldAbsentAttributes, countableFilter } from '../../../src/operator/function-estimate.js';
 

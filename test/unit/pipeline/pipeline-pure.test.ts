@@ -9,8 +9,8 @@ import {
   pipelineQueueDepth,
   type QueuedItem,
 } from '../../../packages/worker/src/contracts/pipeline.js';
-import { chunkId, planDocuments } from '../../../packages/worker/src/engine/pipeline-write.js';
-import { InvalidPipelineOutputError } from '../../../packages/worker/src/engine/errors.js';
+import { chunkId, planDocuments } from '../../../packages/worker/src/claim-execution/pipeline-write.js';
+import { InvalidPipelineOutputError } from '../../../packages/worker/src/claim-execution/errors.js';
 
 const item = (key: string, version = 'v1'): QueuedItem => ({ key, version });
 

@@ -1,7 +1,7 @@
 // The HNSW index on its own: recall@10 against exact search on seeded data for both metrics,
 // deletes and replacements never returned, and the index does less work than a full scan.
 import { describe, expect, it } from 'vitest';
-import { HnswIndex, type AnnMetric } from '../../../src/store/engine/ann.js';
+import { HnswIndex, type AnnMetric } from '../../../src/store/storage/ann.js';
 
 function rng(seed: number): () => number {
   let x = seed;

@@ -1,10 +1,10 @@
 // The filter compiler in isolation: semantics per operator on hand-made rows, and the
 // validation messages a person sees when a filter is wrong.
 import { describe, expect, it } from 'vitest';
-import { compileFilter } from '../../../src/store/engine/filter.js';
-import type { Row } from '../../../src/store/engine/schema.js';
-import { globToRegExp } from '../../../src/store/engine/glob.js';
-import type { Schema } from '../../../src/store/engine/schema.js';
+import { compileFilter } from '../../../src/store/storage/filter.js';
+import type { Row } from '../../../src/store/storage/schema.js';
+import { globToRegExp } from '../../../src/store/storage/glob.js';
+import type { Schema } from '../../../src/store/storage/schema.js';
 
 const schema: Schema = new Map([
   ['id', { type: 'uint' }],

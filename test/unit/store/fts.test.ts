@@ -1,15 +1,15 @@
 // The pure parts of full-text search: tokenizers, the analyzer's filters, the BM25 formula,
 // the index's bookkeeping and the validation of full_text_search settings.
 import { describe, expect, it } from 'vitest';
-import { Analyzer, asciiFold, splitWords } from '../../../src/store/engine/fts/analyzer.js';
-import { bm25Idf, bm25Tf, FtsIndex, queryTermWeight } from '../../../src/store/engine/fts/bm25.js';
+import { Analyzer, asciiFold, splitWords } from '../../../src/store/storage/fts/analyzer.js';
+import { bm25Idf, bm25Tf, FtsIndex, queryTermWeight } from '../../../src/store/storage/fts/bm25.js';
 import {
   FTS_DEFAULTS,
   ftsConfig,
   normalizedFts,
   parseFtsSetting,
   type FtsConfig,
-} from '../../../src/store/engine/fts/config.js';
+} from '../../../src/store/storage/fts/config.js';
 
 const analyzer = (cfg: Partial<FtsConfig> = {}): Analyzer => new Analyzer({ ...FTS_DEFAULTS, ...cfg });
 

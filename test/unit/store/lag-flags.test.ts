@@ -2,7 +2,7 @@
 // left out, and a clear refusal for a threshold given without --index-lag (it would do nothing).
 import { describe, expect, it } from 'vitest';
 import { lagOptionsFromFlags, parseByteSize } from '../../../src/cli/commands/store.js';
-import { SERVICE_INDEX_LAG } from '../../../src/store/engine/index-lag.js';
+import { SERVICE_INDEX_LAG } from '../../../src/store/storage/index-lag.js';
 import { storeLagArgs } from '../../../src/store/lag-profile.js';
 
 describe('parseByteSize', () => {

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryRows, rowBytes, SegmentRows } from '../../../src/store/engine/rows.js';
-import { NamespaceState } from '../../../src/store/engine/namespace.js';
+import { MemoryRows, rowBytes, SegmentRows } from '../../../src/store/storage/rows.js';
+import { NamespaceState } from '../../../src/store/storage/namespace.js';
 
 const dirs: string[] = [];
 function tmp(): string {

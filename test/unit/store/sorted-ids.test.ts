@@ -1,8 +1,8 @@
 // The ordered id set against a plain sorted array as the model, under random inserts/deletes.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SortedIds } from '../../../src/store/engine/sorted-ids.js';
-import { compareIds, type Id } from '../../../src/store/engine/ids.js';
+import { SortedIds } from '../../../src/store/storage/sorted-ids.js';
+import { compareIds, type Id } from '../../../src/store/storage/ids.js';
 
 const idArb = fc.oneof(fc.integer({ min: 0, max: 3000 }), fc.string({ maxLength: 4 }));
 

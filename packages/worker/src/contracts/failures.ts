@@ -1,6 +1,6 @@
 // Every failure type the engine raises or reacts to, named once, with the decision it drives.
 // Sandbox-safe (no imports): workflows read this table to decide what a failed batch means;
-// activities and the worker SDK use it (through src/engine/failures.ts) to classify errors.
+// activities and the worker SDK use it (through src/claim-execution/failures.ts) to classify errors.
 //
 // Scope is the decision:
 // - `row`      the rows named in the failure's details are bad (bad output for a row, a row the

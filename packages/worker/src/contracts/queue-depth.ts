@@ -1,6 +1,6 @@
 // Queue depth, the one figure KEDA scales every workload's workers on: batches waiting for a
 // worker plus batches a worker holds. Pure and sandbox-safe; each kind turns its status into the
-// three numbers (src/operator/workload-engine.ts for Functions, pipeline.ts for Pipelines).
+// three numbers (src/operator/workload-workflows.ts for Functions, pipeline.ts for Pipelines).
 
 /**
  * ceil(pendingRows / batchSize) + inFlightBatches, never negative.

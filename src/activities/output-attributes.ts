@@ -3,7 +3,10 @@
 // the engine declares both (as strings) before it filters; a schema write is idempotent.
 import type { FunctionOutputSpec } from '../../packages/worker/src/contracts/function.js';
 import type { StoreClient } from '../store/client.js';
-import { errorAttribute, versionAttribute } from '../../packages/worker/src/engine/function-filters.js';
+import {
+  errorAttribute,
+  versionAttribute,
+} from '../../packages/worker/src/claim-execution/function-filters.js';
 
 /** Declares the engine's attributes in `namespace`; false when the namespace does not exist. */
 export async function declareEngineAttributes(

@@ -6,8 +6,11 @@
 // is streamed and refused past a size limit (one answer must not OOM the shared orchestrator),
 // and a 200 that is not JSON (an ingress's HTML error page) is the environment's fault, not the
 // rows'.
-import { pushStatusFailureType, WorkerCallError } from '../../packages/worker/src/engine/failures.js';
-import { retryAfterMsOf } from '../../packages/worker/src/engine/rate-limit-gate.js';
+import {
+  pushStatusFailureType,
+  WorkerCallError,
+} from '../../packages/worker/src/claim-execution/failures.js';
+import { retryAfterMsOf } from '../../packages/worker/src/claim-execution/rate-limit-gate.js';
 import { traceHeaders } from '../observe/tracing.js';
 import { truncateErrorText } from '../../packages/worker/src/contracts/error-text.js';
 

@@ -177,7 +177,7 @@ interface PreparedBatch {
 
 /**
  * A Function batch in three stages, so a claim can read the next batch and write the previous
- * one while the handler computes (src/engine/claim-runner.ts): read → compute → validate + write.
+ * one while the handler computes (claim-runner.ts): read → compute → validate + write.
  */
 export function functionBatchStages(store: StoreClient, compute: BatchCompute) {
   return {
@@ -260,7 +260,7 @@ export async function runFunctionBatchWith(
 
 /**
  * Runs a Function claim: its batches through the three stages, the next batch read and the
- * previous one written while the handler computes (see src/engine/claim-runner.ts for
+ * previous one written while the handler computes (see claim-runner.ts for
  * resumption, heartbeats and failure handling).
  */
 export function runFunctionClaimWith(

@@ -32,7 +32,7 @@ export interface EngineRef {
   name: string;
 }
 
-export interface WorkloadEngine {
+export interface WorkloadWorkflows {
   /** Start the workload's workflow, or hand the running one this spec (incl. paused). Idempotent. */
   sync(action: EngineSync): Promise<EngineResult>;
   /** Stop the workload's workflow; false when none was running. */
@@ -70,7 +70,7 @@ function rejectedSpec(message: string): EngineResult {
   };
 }
 
-export interface TemporalWorkloadEngineOptions {
+export interface TemporalWorkloadWorkflowsOptions {
   /** Task queue the orchestrator worker polls for workload workflows (tests run their own). */
   taskQueue?: string;
 }
@@ -81,13 +81,13 @@ export interface TemporalWorkloadEngineOptions {
  * nothing); stop cancels it.
  *
  * @example
- * const engine = createTemporalWorkloadEngine(client);
+ * const engine = createTemporalWorkloadWorkflows(client);
  * await engine.sync({ action: 'sync', kind: 'Function', spec });
  */
-export function createTemporalWorkloadEngine(
+export function createTemporalWorkloadWorkflows(
   client: Client,
-  options: TemporalWorkloadEngineOptions = {},
-): WorkloadEngine {
+  options: TemporalWorkloadWorkflowsOptions = {},
+): WorkloadWorkflows {
   const startOptions = options.taskQueue ? { taskQueue: options.taskQueue } : {};
   /**
    * The fingerprint of the spec the workload's workflow runs, when it runs: a describe (server

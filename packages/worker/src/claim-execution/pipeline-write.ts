@@ -337,7 +337,7 @@ export function pipelineBatchStages(
   };
 }
 
-/** Runs a Pipeline claim: its batches through the three stages (src/engine/claim-runner.ts). */
+/** Runs a Pipeline claim: its batches through the three stages (claim-runner.ts). */
 export function runPipelineClaimWith(
   store: StoreClient,
   input: PipelineClaimInput,
