@@ -39,6 +39,7 @@ export const functionPayloadOps: PayloadOps<FunctionBatchPayload> = {
     if (!isRangePayload(payload)) return payload;
     return { namespace: payload.namespace, ids: [...rowIds], fromRange: true };
   },
+  listedRows: (payload) => (isRangePayload(payload) ? 0 : payload.ids.length),
 };
 
 /** True for work a new range pass could overlap: a range, or an id list cut from one. */

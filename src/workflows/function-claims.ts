@@ -70,8 +70,17 @@ export const REPLAY_CALL: ActivityOptions = { ...ORCHESTRATOR_CALL, startToClose
 export const orchestrator = (summary: string, options: ActivityOptions = ORCHESTRATOR_CALL) =>
   proxyActivities<FunctionActivities>({ ...options, summary });
 
-export function functionEnvelopeSettings(spec: FunctionRuntimeSpec): EnvelopeSettings {
-  return { maxInFlightClaims: spec.schedule.maxInFlightBatches, retry: spec.retry, ...DEFAULT_CLAIM_SIZING };
+/** `claimsSizedByTime`: a range claim is bounded by time and batches, not rows (CLAIMS_SIZED_BY_TIME_PATCH). */
+export function functionEnvelopeSettings(
+  spec: FunctionRuntimeSpec,
+  claimsSizedByTime = false,
+): EnvelopeSettings {
+  return {
+    maxInFlightClaims: spec.schedule.maxInFlightBatches,
+    retry: spec.retry,
+    ...DEFAULT_CLAIM_SIZING,
+    rowCap: claimsSizedByTime ? 'listed' : 'rows',
+  };
 }
 
 /** What the Function workflow holds and its handlers replace; the adapters read it live. */

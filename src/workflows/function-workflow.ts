@@ -61,6 +61,11 @@ export const RANGE_CLAIMS_PATCH = 'range-claims';
  * the pass ends without a second count (function-claims.ts FunctionDiscoveryFeed).
  */
 export const QUIET_IDLE_PASS_PATCH = 'quiet-idle-pass';
+/**
+ * Runs started with it cap a claim's rows only where its payloads list ids: a range claim grows
+ * to the claim time target (up to 64 batches) instead of 1,024 rows (docs/adr/0117).
+ */
+export const CLAIMS_SIZED_BY_TIME_PATCH = 'claims-sized-by-time';
 
 export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise<void> {
   // Runs recorded while v1 still existed carry this marker; deprecated, they replay without the
@@ -68,6 +73,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
   deprecatePatch(ENGINE_V2_PATCH);
   const rangeClaims = patched(RANGE_CLAIMS_PATCH);
   const quietIdlePasses = patched(QUIET_IDLE_PASS_PATCH);
+  const claimsSizedByTime = patched(CLAIMS_SIZED_BY_TIME_PATCH);
   // Parse, don't trust: after continue-as-new the input is JSON from the previous run.
   const input = functionWorkflowInputSchema.parse(rawInput);
   const state = functionCarriedStateSchema.parse(input.state ?? {});
@@ -85,7 +91,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
   };
   const shell = new ClaimWorkflowShell<FunctionBatchPayload, FunctionPhase>({
     payloadOps: functionPayloadOps,
-    settings: functionEnvelopeSettings(run.spec),
+    settings: functionEnvelopeSettings(run.spec, claimsSizedByTime),
     carried: state.envelope,
     state,
     claimsPerRun: input.batchesPerRun ?? DEFAULT_CLAIMS_PER_RUN,
@@ -116,7 +122,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
       if (next.targetNamespaces.join('\u0000') !== run.spec.targetNamespaces.join('\u0000'))
         upsertSearchAttributes([{ key: LayerTargetNamespaceKey, value: next.targetNamespaces }]);
       run.spec = next;
-      envelope.settings = functionEnvelopeSettings(next);
+      envelope.settings = functionEnvelopeSettings(next, claimsSizedByTime);
       if (workChanged) feed.forget();
       bump();
       return { generation: next.generation };

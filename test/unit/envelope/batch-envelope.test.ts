@@ -101,6 +101,40 @@ describe('plan: claims out', () => {
     expect(dispatches(e.plan(0, { paused: false, draining: false }))).toEqual([['b1', 'b2']]);
   });
 
+  // A range names no ids, so under rowCap 'listed' it weighs nothing against maxRowsPerClaim and
+  // claims grow to the batch and time caps; a payload listing ids still counts every row.
+  it.each([
+    {
+      row: "rowCap 'rows' caps ranges by rows too (runs before the patch)",
+      rowCap: 'rows' as const,
+      ranges: true,
+      want: 2,
+    },
+    {
+      row: "rowCap 'listed': ranges grow to maxBatchesPerClaim",
+      rowCap: 'listed' as const,
+      ranges: true,
+      want: 8,
+    },
+    {
+      row: "rowCap 'listed': id lists still capped by rows",
+      rowCap: 'listed' as const,
+      ranges: false,
+      want: 2,
+    },
+  ])('$row', ({ rowCap, ranges, want }) => {
+    const listed = { ...ops, listedRows: (p: P) => (ranges ? 0 : p.ids.length) };
+    const e = new BatchEnvelope<P>(
+      listed,
+      settings({ maxInFlightClaims: 1, maxRowsPerClaim: 10, rowCap }),
+      'run',
+    );
+    e.add(batches(10, 4));
+    e.state.batchMsAverage = 1;
+    const [claim] = dispatches(e.plan(0, { paused: false, draining: false }));
+    expect(claim).toHaveLength(want);
+  });
+
   it('never has more claims out than maxInFlightClaims, whatever the events', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 6 }), fc.array(fc.nat(3), { maxLength: 30 }), (slots, steps) => {
