@@ -43,6 +43,23 @@ process.stdin.on('end', stop);
 process.stdin.on('close', stop);
 process.stdin.resume();
 
+// Where the peak sits: V8's heap, memory outside it (the native bridge's buffers, ArrayBuffers),
+// or neither (code, the Rust runtime): sampled each second, kept at the highest RSS seen.
+const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+let atPeak = { rss_mb: 0, heap_used_mb: 0, heap_total_mb: 0, external_mb: 0, array_buffers_mb: 0 };
+const sampler = setInterval(() => {
+  const m = process.memoryUsage();
+  if (mb(m.rss) > atPeak.rss_mb)
+    atPeak = {
+      rss_mb: mb(m.rss),
+      heap_used_mb: mb(m.heapUsed),
+      heap_total_mb: mb(m.heapTotal),
+      external_mb: mb(m.external),
+      array_buffers_mb: mb(m.arrayBuffers),
+    };
+}, 1_000);
+sampler.unref();
+
 const run = worker.run();
 process.stdout.write('orchestrator ready\n');
 try {
@@ -50,7 +67,7 @@ try {
 } finally {
   await connection.close();
   process.stdout.write(
-    `${JSON.stringify({ max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
+    `${JSON.stringify({ max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), at_peak: atPeak })}\n`,
   );
   process.stdin.destroy();
 }

@@ -55,8 +55,9 @@ export async function startOrchestrator(
         '--bundle',
         bundleFile,
       ],
-      // stdin stays open: the child stops itself when it closes (the bench died).
-      { stdio: ['pipe', 'pipe', 'inherit'] },
+      // stdin stays open: the child stops itself when it closes (the bench died). The glibc
+      // arena cap is the image's (Dockerfile, docs/adr/0118): the memory figure is the image's.
+      { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } },
     ),
     'orchestrator',
   );

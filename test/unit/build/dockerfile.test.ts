@@ -67,6 +67,8 @@ describe('Dockerfile', () => {
     const env = runtime.filter((i) => i.startsWith('ENV ')).join(' ');
     expect(env).toMatch(/HOME=\/tmp\b/);
     expect(env).toMatch(/NODE_ENV=production/);
+    // The orchestrator's memory figure (bench:function, docs/scale.md) is measured with it (ADR 0118).
+    expect(env).toMatch(/MALLOC_ARENA_MAX=2\b/);
   });
 
   it('keeps node_modules, dist and local state out of the build context', () => {
