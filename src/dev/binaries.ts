@@ -143,6 +143,9 @@ export async function withBuildLock<T>(dir: string, fn: () => Promise<T>, log: L
   }
 }
 
+/** One Go build's limit: the slowest (KEDA, temporal-server) take ~45 min cold on 2 busy cores. */
+export const GO_BUILD_TIMEOUT_MS = 60 * 60_000;
+
 export async function goBuild(
   component: string,
   go: string,
@@ -158,10 +161,19 @@ export async function goBuild(
       cwd,
       env: { ...env, CGO_ENABLED: '0' },
       maxBuffer: 64 * 1024 * 1024,
-      timeout: 60 * 60_000,
+      timeout: GO_BUILD_TIMEOUT_MS,
     });
   } catch (err) {
-    const e = err as { stderr?: string; message: string };
+    const e = err as { stderr?: string; message: string; killed?: boolean; signal?: string | null };
+    // A build stopped by the timeout ends mid-download with no error of its own: say so, or the
+    // message is 15 "go: downloading" lines and no reason.
+    if (e.killed || e.signal)
+      throw new ProvisionError(
+        component,
+        `go build stopped by ${e.signal ?? 'a signal'} after ${((Date.now() - started) / 60_000).toFixed(0)} min ` +
+          `(the limit is ${GO_BUILD_TIMEOUT_MS / 60_000} min; a machine this busy builds slowly). Run the same ` +
+          `command again: finished binaries stay in the cache and Go's build cache keeps the compiled packages.`,
+      );
     throw new ProvisionError(
       component,
       `go build failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-15).join('\n')}`,

@@ -91,7 +91,18 @@ export function createStoreClient(opts: StoreClientOptions): StoreClient {
     maxRetries: opts.maxRetries ?? 2,
     ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
   });
-  const ns = (name: string) => raw.namespace(name);
+  // raw.namespace() builds a whole client (options, logger, encoder) per call; a worker talks to
+  // a few namespaces, so keep each one's handle (bounded, for a process that walks many).
+  const handles = new Map<string, ReturnType<Turbopuffer['namespace']>>();
+  const ns = (name: string) => {
+    let handle = handles.get(name);
+    if (!handle) {
+      if (handles.size >= 256) handles.clear();
+      handle = raw.namespace(name);
+      handles.set(name, handle);
+    }
+    return handle;
+  };
   const call = async <T>(namespace: string | undefined, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
