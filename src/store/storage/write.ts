@@ -12,6 +12,7 @@ import type { Row } from './schema.js';
 import {
   attributeCount,
   checkAttributeCount,
+  checkDocumentSize,
   convertValue,
   isVectorType,
   mergeSchema,
@@ -312,6 +313,12 @@ export function planWrite(
     affected.deleted.push(id);
   }
 
+  // Documents this write creates or changes stay within the document size limit.
+  for (const ids of [affected.upserted, affected.patched])
+    for (const id of ids) {
+      const row = changes.get(id);
+      if (row) checkDocumentSize(id, row);
+    }
   checkAttributeCount(schema, ns ? attributeCount(ns.schema) : 0, 'write');
   const usesVectors = [...schema.values()].some((e) => isVectorType(e.type));
   if (usesVectors && !distanceMetric && changes.size > 0) {
