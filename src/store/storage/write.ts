@@ -58,6 +58,8 @@ export interface WritePlan {
   distanceMetric: string | undefined;
   /** Final state per touched id: the whole document, or null to delete it. */
   changes: Map<Id, Row | null>;
+  /** Rows `patch_by_filter` changed, when the write had one (the request audit records it). */
+  patchedByFilter?: number;
   response: Record<string, unknown>;
 }
 
@@ -220,6 +222,7 @@ export function planWrite(
   }
 
   // 2. patch_by_filter.
+  let patchedByFilter: number | undefined;
   if (req.patch_by_filter != null) {
     if (req.patch_condition != null)
       throw badRequest('patch_condition does not apply to patch_by_filter; put the condition in the filter');
@@ -249,6 +252,7 @@ export function planWrite(
     }
     for (const id of ids) changes.set(id, applyPatch(state(id)!, converted));
     affected.patched.push(...ids);
+    patchedByFilter = ids.length;
     queried = true;
   }
 
@@ -347,6 +351,7 @@ export function planWrite(
   response.billing = billing;
   const plan: WritePlan = { creates, schema, distanceMetric, changes, response };
   if (sharding && creates) plan.sharding = sharding;
+  if (patchedByFilter !== undefined) plan.patchedByFilter = patchedByFilter;
   return plan;
 }
 

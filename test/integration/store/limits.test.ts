@@ -183,7 +183,7 @@ describe('document size', () => {
 
   it('a document over 64 MiB is refused with a 400 and nothing is written; 64 MiB fits', async () => {
     const ns = h.tpuf.namespace(uniqueNamespace('doc'));
-    const row: { id: number } & Record<string, number[]> = { id: 1 };
+    const row: { id: number; [attr: string]: number | number[] } = { id: 1 };
     for (let i = 0; i < 9; i++) row[`v${i}`] = eightMiBOfNumbers();
     const err = await ns.write({ upsert_rows: [row] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
@@ -192,7 +192,7 @@ describe('document size', () => {
     );
     await expect(ns.query({ rank_by: ['id', 'asc'], top_k: 1 })).rejects.toMatchObject({ status: 404 });
     // Seven full attributes and a smaller eighth stay under it; a patch that grows it past is refused.
-    const fits: { id: number } & Record<string, number[]> = { id: 1 };
+    const fits: { id: number; [attr: string]: number | number[] } = { id: 1 };
     for (let i = 0; i < 7; i++) fits[`v${i}`] = eightMiBOfNumbers();
     fits.v7 = new Array<number>(MiB - 64).fill(0);
     await ns.write({ upsert_rows: [fits] });
