@@ -35,7 +35,7 @@ import { StoreBadRequestError, StoreNotFoundError } from '../store/errors.js';
 import { declareEngineAttributes } from './output-attributes.js';
 import { classified, WorkerCallError } from '../../packages/worker/src/claim-execution/failures.js';
 import { postToPushWorker, pushAnswerLimitBytes } from './push-call.js';
-import { truncateErrorText } from '../../packages/worker/src/contracts/error-text.js';
+import { deadLetterValue, deadLetterRowsPerWrite } from './dead-letter-value.js';
 import type { Client } from '@temporalio/client';
 import { functionRateLimitGate } from '../../packages/worker/src/function-worker.js';
 
@@ -209,10 +209,11 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
     store: StoreClient,
     namespace: string,
     output: FunctionOutputSpec,
+    userFilter?: unknown,
   ): Promise<boolean> => {
     const key = `${namespace}\u0000${output.attribute}`;
     if (declared.has(key)) return true;
-    if (!(await declareEngineAttributes(store, namespace, output))) return false;
+    if (!(await declareEngineAttributes(store, namespace, output, userFilter))) return false;
     declared.add(key);
     return true;
   };
@@ -228,7 +229,8 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
         const store = deps.storeFor(input.namespace);
         try {
           // A namespace that does not exist (yet) has nothing to do.
-          if (!(await ensureEngineAttributes(store, input.namespace, input.output))) return emptyPage(input);
+          if (!(await ensureEngineAttributes(store, input.namespace, input.output, input.filter)))
+            return emptyPage(input);
           const byFingerprint = input.output.inputFingerprint === true && input.inputs !== undefined;
           if (input.batchSize !== undefined && !input.output.inputFingerprint)
             return await scanRanges(store, input, input.batchSize);
@@ -260,7 +262,7 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
         for (const ns of input.namespaces) {
           const store = deps.storeFor(ns);
           try {
-            counts[ns] = (await ensureEngineAttributes(store, ns, input.output))
+            counts[ns] = (await ensureEngineAttributes(store, ns, input.output, input.filter))
               ? await store.countRows(ns, workFilter(input.output, input.filter) as never)
               : 0;
           } catch (err) {
@@ -311,20 +313,24 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
     /** Marks rows that failed on their own as dead letters: `<attribute>_error` holds why. */
     async deadLetterRows(input: DeadLetterInput): Promise<number> {
       return classified(async () => {
-        const error = JSON.stringify({
+        const error = deadLetterValue({
           ...(input.type ? { type: input.type } : {}),
-          message: truncateErrorText(input.message, 2000),
+          message: input.message,
           attempts: input.attempts,
           version: input.output.version,
           at: now().toISOString(),
         });
-        const res = await deps
-          .storeFor(input.namespace)
-          .patchRows(
-            input.namespace,
-            input.ids.map((id) => ({ id, [errorAttribute(input.output)]: error })) as never,
-          );
-        return Number((res as { rows_patched?: number }).rows_patched ?? res.rows_affected ?? 0);
+        const store = deps.storeFor(input.namespace);
+        let patched = 0;
+        const perWrite = deadLetterRowsPerWrite(error);
+        for (let i = 0; i < input.ids.length; i += perWrite) {
+          const rows = input.ids
+            .slice(i, i + perWrite)
+            .map((id) => ({ id, [errorAttribute(input.output)]: error }));
+          const res = await store.patchRows(input.namespace, rows as never);
+          patched += Number((res as { rows_patched?: number }).rows_patched ?? res.rows_affected ?? 0);
+        }
+        return patched;
       });
     },
 
@@ -339,7 +345,7 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
         const ranked: { namespace: string; id: RowId; rank: string }[] = [];
         for (const ns of input.namespaces) {
           const store = deps.storeFor(ns);
-          if (!(await ensureEngineAttributes(store, ns, input.output))) continue;
+          if (!(await ensureEngineAttributes(store, ns, input.output, input.filter))) continue;
           await ensureEngineAttributes(store, ns, input.canaryOutput);
           let afterId: RowId | null = null;
           let seen = 0;
@@ -434,7 +440,7 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
         let cleared = 0;
         for (const ns of input.namespaces) {
           const store = deps.storeFor(ns);
-          if (!(await ensureEngineAttributes(store, ns, input.output))) continue;
+          if (!(await ensureEngineAttributes(store, ns, input.output, input.filter))) continue;
           // patch_by_filter is bounded per request by the service; loop until nothing remains.
           for (;;) {
             const res = await store.write(ns, {

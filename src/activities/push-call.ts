@@ -13,9 +13,9 @@ import {
 import { retryAfterMsOf } from '../../packages/worker/src/claim-execution/rate-limit-gate.js';
 import { traceHeaders } from '../observe/tracing.js';
 import { truncateErrorText } from '../../packages/worker/src/contracts/error-text.js';
+// One row's output fits the store's largest attribute value (the service's limit).
+import { STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../packages/worker/src/store/limits.js';
 
-/** The store's largest attribute value (the Turbopuffer service's limit): one row's output fits it. */
-export const STORE_MAX_ATTRIBUTE_VALUE_BYTES = 8 * 1024 * 1024;
 /** Room for the answer's JSON around the values (ids, keys, errors). */
 const ANSWER_OVERHEAD_BYTES = 64 * 1024;
 /** Default ceiling of one push answer, whatever the batch size (LAYER_PUSH_MAX_ANSWER_BYTES). */

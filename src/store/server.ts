@@ -13,6 +13,7 @@ import type { IndexLagOptions } from './storage/index-lag.js';
 import type { WriteRateLimitOptions } from './storage/write-rate-limit.js';
 import type { NamespaceState } from './storage/namespace.js';
 import { createHeapGovernor } from './heap-governor.js';
+import type { RequestAudit } from './storage/request-audit.js';
 
 const gunzipAsync = promisify(gunzip);
 const gzipAsync = promisify(gzip);
@@ -50,6 +51,11 @@ export interface StoreServerOptions {
   indexLag?: IndexLagOptions;
   /** Per-namespace write rate limits (rows/s, bytes/s) answered with 429 + Retry-After. Off by default. */
   writeRateLimit?: WriteRateLimitOptions;
+  /**
+   * Record the largest request of each kind (body bytes, rows per write, top_k, patch_by_filter
+   * rows, filter bytes) and refusals by status, in `store.audit` (docs/adr/0112). Off by default.
+   */
+  auditRequests?: boolean;
 }
 
 export interface StoreServer {
@@ -81,6 +87,7 @@ export async function startStoreServer(opts: StoreServerOptions = {}): Promise<S
     now: opts.now,
     indexLag: opts.indexLag,
     writeRateLimit: opts.writeRateLimit,
+    auditRequests: opts.auditRequests,
   };
   if (!opts.memory) storeOpts.dataDir = opts.dataDir;
   const store = await Store.open(storeOpts);
@@ -120,8 +127,11 @@ async function closeServer(server: Server, store: Store): Promise<void> {
   await store.close();
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<unknown> {
-  return (await readSizedBody(req, max)).value;
+/** The parsed body; its size goes to the request audit when there is one. */
+async function readBody(req: IncomingMessage, max: number, audit?: RequestAudit): Promise<unknown> {
+  const body = await readSizedBody(req, max);
+  audit?.body(body.bytes);
+  return body.value;
 }
 
 /** The parsed body and its size in bytes (after gunzip): a write's share of the log. */
@@ -192,7 +202,12 @@ async function send(
   res.end(payload);
 }
 
-function sendError(req: IncomingMessage, res: ServerResponse, err: unknown): Promise<void> {
+function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: unknown,
+  audit: RequestAudit | undefined,
+): Promise<void> {
   let status = err instanceof StoreEngineError ? err.status : 500;
   let message = err instanceof Error ? err.message : String(err);
   if (isStackOverflow(err)) {
@@ -201,6 +216,7 @@ function sendError(req: IncomingMessage, res: ServerResponse, err: unknown): Pro
     status = 400;
     message = 'request is nested too deeply to evaluate; flatten the filter or value';
   }
+  audit?.refusal(status);
   if (status >= 500)
     process.stderr.write(
       `store: internal error on ${req.method} ${req.url}: ${err instanceof Error ? err.stack : message}\n`,
@@ -274,6 +290,7 @@ async function handle(
       case 'POST v2 ':
       case 'POST v1 ': {
         const body = await readSizedBody(req, maxBody);
+        store.audit?.body(body.bytes);
         const out = await store.write(name, body.value ?? {}, body.bytes);
         return await send(req, res, 200, { ...out, performance: performance(started) });
       }
@@ -283,7 +300,7 @@ async function handle(
         return await send(req, res, 200, { status: 'OK' });
       case 'POST v2 query':
       case 'POST v1 query': {
-        const body = ((await readBody(req, maxBody)) ?? {}) as Obj;
+        const body = ((await readBody(req, maxBody, store.audit)) ?? {}) as Obj;
         const t0 = process.hrtime.bigint();
         if (typeof body === 'object' && body !== null && 'queries' in body) {
           const out = store.multiQuery(name, body);
@@ -303,7 +320,7 @@ async function handle(
         return await send(req, res, 200, response);
       }
       case 'POST v2 explain_query': {
-        const body = await readBody(req, maxBody);
+        const body = await readBody(req, maxBody, store.audit);
         return await send(req, res, 200, { plan_text: store.explain(name, body ?? {}) });
       }
       case 'GET v1 metadata':
@@ -311,7 +328,7 @@ async function handle(
         return await send(req, res, 200, store.metadata(name, version));
       case 'PATCH v1 metadata':
       case 'PATCH v2 metadata': {
-        const body = await readBody(req, maxBody);
+        const body = await readBody(req, maxBody, store.audit);
         return await send(req, res, 200, await store.updateMetadata(name, body ?? {}));
       }
       case 'GET v1 schema':
@@ -319,7 +336,7 @@ async function handle(
         return await send(req, res, 200, store.schema(name));
       case 'POST v1 schema':
       case 'POST v2 schema': {
-        const body = await readBody(req, maxBody);
+        const body = await readBody(req, maxBody, store.audit);
         return await send(req, res, 200, await store.updateSchema(name, body ?? {}));
       }
       case 'GET v1 hint_cache_warm':
@@ -327,7 +344,7 @@ async function handle(
         store.metadata(name, 'v2'); // 404 for a missing namespace
         return await send(req, res, 202, { status: 'ACCEPTED', message: 'cache warm hint accepted' });
       case 'POST v1 _debug': {
-        const body = ((await readBody(req, maxBody)) ?? {}) as Obj;
+        const body = ((await readBody(req, maxBody, store.audit)) ?? {}) as Obj;
         const topK = typeof body.top_k === 'number' ? body.top_k : 10;
         const count = Math.min(topK, store.get(name)?.rows.size ?? 0);
         store.metadata(name, 'v2');
@@ -342,7 +359,7 @@ async function handle(
     }
   } catch (err) {
     try {
-      await sendError(req, res, err);
+      await sendError(req, res, err, store.audit);
     } catch {
       res.destroy();
     }

@@ -178,7 +178,7 @@ async function runStart(
   await ensureCatalogue(store, namespace, rows, log, interrupt);
 
   // Counted before any worker starts, so a store problem fails fast with nothing to clean up.
-  await declareEngineAttributes(store, namespace, spec.output);
+  await declareEngineAttributes(store, namespace, spec.output, spec.filter);
   const total = await store.countRows(namespace);
   const pendingAtStart = await store.countRows(namespace, workFilter(spec.output, spec.filter) as never);
   if (interrupt.aborted)

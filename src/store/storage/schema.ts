@@ -4,7 +4,7 @@
 // (the only way to get uint, uuid, datetime, or a vector under another name). Values are
 // converted to an internal form on write: datetimes become epoch milliseconds, UUIDs their
 // canonical string, base64 vectors plain number arrays.
-import { canonicalUuid, isUuid } from './ids.js';
+import { canonicalUuid, isUuid, type Id } from './ids.js';
 import { badRequest, unprocessable } from './errors.js';
 import { normalizedFts, parseFtsSetting } from './fts/config.js';
 
@@ -138,6 +138,13 @@ export function mergeSchema(
 export const MAX_ATTRIBUTES_PER_NAMESPACE = 1024;
 /** Largest attribute value, in bytes (turbopuffer.md §10: "attribute value 8 MiB"). */
 export const MAX_ATTRIBUTE_VALUE_BYTES = 8 * 1024 * 1024;
+/**
+ * Largest value of a filterable attribute, in bytes; for an array, of any one element (limits
+ * page: "Max filterable value size 4 KiB"). Strings are filterable unless declared otherwise.
+ */
+export const MAX_FILTERABLE_VALUE_BYTES = 4 * 1024;
+/** Largest document: its id, attribute names and values (limits page: "Max document size 64 MiB"). */
+export const MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;
 
 /**
  * Refuses a schema that grew past the service's attribute-name limit. A namespace already over
@@ -159,7 +166,7 @@ export function attributeCount(schema: Schema): number {
 }
 
 /** Bytes a written value occupies: UTF-8 strings, 8 bytes per number or boolean, arrays summed. */
-function valueBytes(v: unknown): number {
+export function valueBytes(v: unknown): number {
   if (typeof v === 'string') return Buffer.byteLength(v);
   if (Array.isArray(v)) {
     let n = 0;
@@ -242,10 +249,64 @@ export function parseDatetime(s: string): number | undefined {
 }
 
 /**
+ * Refuses a string over 4 KiB (for an array, any string element over it) in a filterable
+ * attribute. A UTF-8 string is at most 3 bytes per UTF-16 unit, so short strings skip the count.
+ */
+function checkFilterableValue(entry: AttrSchema | undefined, attr: string, v: Value): void {
+  if (entry === undefined || !isFilterable(entry)) return;
+  const over = (s: unknown): number | undefined => {
+    if (typeof s !== 'string' || s.length * 3 <= MAX_FILTERABLE_VALUE_BYTES) return undefined;
+    const bytes = Buffer.byteLength(s);
+    return bytes > MAX_FILTERABLE_VALUE_BYTES ? bytes : undefined;
+  };
+  let bytes = over(v);
+  let what = 'the value';
+  if (bytes === undefined && Array.isArray(v)) {
+    for (const x of v) if ((bytes = over(x)) !== undefined) break;
+    what = 'an element of the value';
+  }
+  if (bytes === undefined) return;
+  throw badRequest(
+    `attribute '${attr}': ${what} is ${bytes} bytes; a filterable attribute value is limited to 4 KiB (${MAX_FILTERABLE_VALUE_BYTES} bytes). ` +
+      `Declare the attribute non-filterable to store longer values: "schema": {"${attr}": {"type": "${entry.type}", "filterable": false}}`,
+  );
+}
+
+/**
+ * Refuses a document over 64 MiB (id, attribute names and values). Counting is skipped when an
+ * upper bound (3 bytes per UTF-16 unit, 8 per number) already fits.
+ */
+export function checkDocumentSize(id: Id, row: Row): void {
+  let bound = typeof id === 'number' ? 8 : id.length * 3;
+  for (const k in row) {
+    const v = row[k];
+    bound += k.length * 3;
+    if (typeof v === 'string') bound += v.length * 3;
+    else if (Array.isArray(v)) for (const x of v) bound += typeof x === 'string' ? x.length * 3 : 8;
+    else bound += 8;
+  }
+  if (bound <= MAX_DOCUMENT_BYTES) return;
+  let bytes = typeof id === 'number' ? 8 : Buffer.byteLength(id);
+  for (const k in row) bytes += Buffer.byteLength(k) + valueBytes(row[k]);
+  if (bytes > MAX_DOCUMENT_BYTES)
+    throw badRequest(
+      `document ${JSON.stringify(id)}: ${bytes} bytes (id, attribute names and values); the limit is 64 MiB (${MAX_DOCUMENT_BYTES} bytes) per document. ` +
+        'Store large content elsewhere (object storage) and keep a reference in the row',
+    );
+}
+
+/**
  * Converts one written value to its stored form against the working schema, inferring (and
  * recording) the type of an attribute seen for the first time. `null` clears the attribute.
+ * A value past the attribute value or filterable value limit is refused (400).
  */
 export function convertValue(schema: Schema, attr: string, v: unknown): Value {
+  const out = convertUnchecked(schema, attr, v);
+  if (out !== null) checkFilterableValue(schema.get(attr), attr, out);
+  return out;
+}
+
+function convertUnchecked(schema: Schema, attr: string, v: unknown): Value {
   if (v === null || v === undefined) return null;
   if ((typeof v === 'string' && v.length > MAX_ATTRIBUTE_VALUE_BYTES / 3) || Array.isArray(v)) {
     const bytes = valueBytes(v);
@@ -282,7 +343,7 @@ export function convertValue(schema: Schema, attr: string, v: unknown): Value {
       const elType =
         el === 'int' && v.some((x) => typeof x === 'number' && !Number.isInteger(x)) ? 'float' : el;
       schema.set(attr, { type: `[]${elType}` });
-      return convertValue(schema, attr, v);
+      return convertUnchecked(schema, attr, v);
     }
     const t = inferScalar(v);
     if (!t)
@@ -306,7 +367,7 @@ export function convertValue(schema: Schema, attr: string, v: unknown): Value {
       throw badRequest(`${where}: expected an array of ${el}, got ${JSON.stringify(v)?.slice(0, 80)}`);
     if (el === 'int' && v.some((x) => typeof x === 'number' && !Number.isInteger(x))) {
       schema.set(attr, { ...entry, type: '[]float' });
-      return convertValue(schema, attr, v);
+      return convertUnchecked(schema, attr, v);
     }
     return v.map((x) => convertScalar(el, x, attr));
   }

@@ -20,6 +20,7 @@ import { planWrite } from './write.js';
 import { rowBytes } from './rows.js';
 import { IndexLagModel, type IndexLagOptions } from './index-lag.js';
 import { requestRowCount, WriteRateLimiter, type WriteRateLimitOptions } from './write-rate-limit.js';
+import { RequestAudit } from './request-audit.js';
 
 type Obj = Record<string, unknown>;
 
@@ -38,6 +39,8 @@ export interface StoreOptions {
   indexLag?: IndexLagOptions;
   /** Per-namespace write rate limits answered with 429 + Retry-After (write-rate-limit.ts); off by default. */
   writeRateLimit?: WriteRateLimitOptions;
+  /** Record the largest request of each kind (request-audit.ts); off by default. */
+  auditRequests?: boolean;
 }
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -58,6 +61,8 @@ export class Store {
   /** Present only with `indexLag`: queries then read what the modelled indexer has made visible. */
   readonly lag: IndexLagModel | undefined;
   private readonly rateLimit: WriteRateLimiter | undefined;
+  /** Present only with `auditRequests`: the largest request of each kind seen. */
+  readonly audit: RequestAudit | undefined;
 
   private constructor(
     private readonly disk: DiskPersistence | undefined,
@@ -67,6 +72,7 @@ export class Store {
     this.annThreshold = opts.annThreshold;
     if (opts.indexLag) this.lag = new IndexLagModel(opts.indexLag);
     if (opts.writeRateLimit) this.rateLimit = new WriteRateLimiter(opts.writeRateLimit);
+    if (opts.auditRequests) this.audit = new RequestAudit();
   }
 
   static async open(opts: StoreOptions = {}): Promise<Store> {
@@ -119,12 +125,14 @@ export class Store {
    */
   write(name: string, body: unknown, bodyBytes?: number): Promise<Obj> {
     validateNamespaceName(name);
+    this.audit?.write(body);
     return this.locks.run(name, async () => {
       // Refusals first, so a refused write changes nothing and costs nothing.
       this.lag?.admit(name, body);
       this.rateLimit?.admit(name, requestRowCount(body), bodyBytes ?? 0);
       const existing = this.namespaces.get(name);
       const plan = planWrite(existing, name, body, { lookup: (n) => this.namespaces.get(n) });
+      if (plan.patchedByFilter !== undefined) this.audit?.patchedByFilter(plan.patchedByFilter);
       if (!existing && !plan.creates) return plan.response;
       const at = this.now();
       const rec: WalRecord = {
@@ -152,12 +160,14 @@ export class Store {
   }
 
   query(name: string, body: unknown): QueryOutput & { size: number } {
+    this.audit?.query(body);
     const ns = this.requireVisible(name);
     const out = runQuery(ns, body as Obj, { annThreshold: this.annThreshold });
     return { ...out, size: ns.rows.size };
   }
 
   multiQuery(name: string, body: Obj): { results: Obj[]; examined: number; size: number } {
+    this.audit?.query(body);
     const ns = this.requireVisible(name);
     for (const key of Object.keys(body)) {
       if (!['queries', 'consistency', 'vector_encoding', 'rerank_by', 'limit'].includes(key)) {

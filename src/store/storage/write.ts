@@ -12,6 +12,7 @@ import type { Row } from './schema.js';
 import {
   attributeCount,
   checkAttributeCount,
+  checkDocumentSize,
   convertValue,
   isVectorType,
   mergeSchema,
@@ -57,6 +58,8 @@ export interface WritePlan {
   distanceMetric: string | undefined;
   /** Final state per touched id: the whole document, or null to delete it. */
   changes: Map<Id, Row | null>;
+  /** Rows `patch_by_filter` changed, when the write had one (the request audit records it). */
+  patchedByFilter?: number;
   response: Record<string, unknown>;
 }
 
@@ -219,6 +222,7 @@ export function planWrite(
   }
 
   // 2. patch_by_filter.
+  let patchedByFilter: number | undefined;
   if (req.patch_by_filter != null) {
     if (req.patch_condition != null)
       throw badRequest('patch_condition does not apply to patch_by_filter; put the condition in the filter');
@@ -248,6 +252,7 @@ export function planWrite(
     }
     for (const id of ids) changes.set(id, applyPatch(state(id)!, converted));
     affected.patched.push(...ids);
+    patchedByFilter = ids.length;
     queried = true;
   }
 
@@ -312,6 +317,12 @@ export function planWrite(
     affected.deleted.push(id);
   }
 
+  // Documents this write creates or changes stay within the document size limit.
+  for (const ids of [affected.upserted, affected.patched])
+    for (const id of ids) {
+      const row = changes.get(id);
+      if (row) checkDocumentSize(id, row);
+    }
   checkAttributeCount(schema, ns ? attributeCount(ns.schema) : 0, 'write');
   const usesVectors = [...schema.values()].some((e) => isVectorType(e.type));
   if (usesVectors && !distanceMetric && changes.size > 0) {
@@ -340,6 +351,7 @@ export function planWrite(
   response.billing = billing;
   const plan: WritePlan = { creates, schema, distanceMetric, changes, response };
   if (sharding && creates) plan.sharding = sharding;
+  if (patchedByFilter !== undefined) plan.patchedByFilter = patchedByFilter;
   return plan;
 }
 

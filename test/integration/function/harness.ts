@@ -54,17 +54,20 @@ export async function startEngineHarness(
   /**
    * storeApiKeys: the store accepts only these bearers (the harness's own clients use 'test').
    * storeLag: the store models the service's indexing lag and write limits (ADR 0098).
+   * storeAudit: the store records the largest request of each kind (storeServer.store.audit, ADR 0112).
    */
   opts: {
     dataConverter?: DataConverter;
     storeApiKeys?: string[];
     storeLag?: Pick<StoreServerOptions, 'indexLag' | 'writeRateLimit'>;
+    storeAudit?: boolean;
   } = {},
 ): Promise<EngineHarness> {
   const storeServer = await startStoreServer({
     memory: true,
     ...(opts.storeApiKeys ? { apiKeys: opts.storeApiKeys } : {}),
     ...opts.storeLag,
+    ...(opts.storeAudit ? { auditRequests: true } : {}),
   });
   const store = createStoreClient({ baseUrl: storeServer.url, apiKey: 'test' });
   const connection = await Connection.connect({ address: temporalAddress() });

@@ -19,7 +19,7 @@ import {
   uniqueName,
   type EngineHarness,
 } from './harness.js';
-import { STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../../src/activities/push-call.js';
+import { STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../../packages/worker/src/store/limits.js';
 
 let h: EngineHarness;
 beforeAll(async () => {

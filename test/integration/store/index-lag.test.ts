@@ -74,7 +74,11 @@ describe('with the indexer paused: the outstanding-write budget', () => {
   it('writes plan against the log, not the view: a patch to an invisible row applies once it is visible', async () => {
     const ns = h.tpuf.namespace(uniqueNamespace('lag-patch'));
     await ns.write({ upsert_rows: rows(0, 45) }); // ~46 KB visible
-    await ns.write({ upsert_rows: [{ id: 100, body: 'y'.repeat(10_000) }] }); // past the budget
+    // Past the budget (a value over 4 KiB, so its attribute is declared non-filterable).
+    await ns.write({
+      upsert_rows: [{ id: 100, body: 'y'.repeat(10_000) }],
+      schema: { body: { type: 'string', filterable: false } },
+    });
     // The row is invisible, yet a patch finds it (the service's conditional writes read the log).
     const patched = await ns.write({ patch_rows: [{ id: 100, n: 7 }] });
     expect(patched).toMatchObject({ rows_patched: 1 });

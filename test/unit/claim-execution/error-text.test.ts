@@ -11,7 +11,8 @@ import {
   WorkerCallError,
 } from '../../../packages/worker/src/claim-execution/failures.js';
 import { PermitDeferredError } from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
-import { pushAnswerLimitBytes, STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../../src/activities/push-call.js';
+import { pushAnswerLimitBytes } from '../../../src/activities/push-call.js';
+import { STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../../packages/worker/src/store/limits.js';
 
 const HUGE = 'e'.repeat(20 * 1024 * 1024);
 

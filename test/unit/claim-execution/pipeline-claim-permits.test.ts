@@ -18,6 +18,7 @@ function emptyStore(): StoreClient {
   return {
     query: async () => ({ rows: [], aggregation_groups: [] }),
     write: async () => ({ rows_affected: 0 }),
+    schema: async () => null,
   } as unknown as StoreClient;
 }
 

@@ -52,9 +52,31 @@ describe('outputValueProblem', () => {
     [[1], 'must be an array of strings for kind tags, got an array of 1'],
     // Over the store's 8 MiB attribute value limit: refused here, before any write.
     [['x'.repeat(MAX_OUTPUT_VALUE_BYTES)], /over the store's 8\.0 MiB limit for one attribute value/],
-    [['x'.repeat(MAX_OUTPUT_VALUE_BYTES - 16)], undefined],
+    // Just under it in tags of at most 4 KiB each (the filterable value limit).
+    [Array.from({ length: 2_000 }, () => 'x'.repeat(4_000)), undefined],
+    [['ok', 'x'.repeat(4_097)], /has a tag of 4097 bytes, over the store's 4 KiB \(4096 bytes\) limit/],
+    [['€'.repeat(1_366)], /has a tag of 4098 bytes/],
   ])('%#', (value, expected) => {
     const problem = outputValueProblem(value, tags);
+    if (expected instanceof RegExp) expect(problem).toMatch(expected);
+    else expect(problem).toBe(expected);
+  });
+});
+
+describe('outputValueProblem: strings and the 4 KiB filterable limit', () => {
+  const spec = (kind: string): FunctionOutputSpec => ({ attribute: 'out', kind, version: 'v1' });
+  it.each([
+    ['string', 'x'.repeat(4_096), undefined],
+    [
+      'string',
+      'x'.repeat(4_097),
+      /is 4097 bytes, over the store's 4 KiB .* use output\.kind text for longer text/,
+    ],
+    // A text output is declared non-filterable (output-attributes.ts): up to 8 MiB.
+    ['text', 'x'.repeat(100_000), undefined],
+    ['text', 42, 'must be a string for kind text, got number'],
+  ])('kind %s, %#', (kind, value, expected) => {
+    const problem = outputValueProblem(value, spec(kind));
     if (expected instanceof RegExp) expect(problem).toMatch(expected);
     else expect(problem).toBe(expected);
   });

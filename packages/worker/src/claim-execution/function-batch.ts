@@ -27,6 +27,8 @@ import {
 import type { FailureReport } from '../contracts/failures.js';
 import { rowFailureReports, validateWorkerOutputs, type ValidatedOutput } from './worker-output.js';
 import type { RateLimitGate } from './rate-limit-gate.js';
+import { ENGINE_WRITE_REQUEST_BUDGET_BYTES } from '../store/limits.js';
+import { chunkByBytes, jsonBytesUpTo } from '../store/write-chunks.js';
 
 /** Computes outputs for a batch: the user's handler (pull) or an HTTP call (push). */
 export type BatchCompute = (request: RunBatchRequest) => Promise<unknown>;
@@ -115,7 +117,8 @@ async function countAlreadyWritten(
  * Writes outputs with compare-and-set on the version attribute: a row is patched only if its
  * version is still the one read before computing, or already ours (a re-delivered batch writes
  * the same values). A newer version written meanwhile is never overwritten by a stale batch.
- * Rows are grouped by observed version — one patch per group, nearly always one per batch.
+ * Rows are grouped by observed version — one patch per group, nearly always one per batch —
+ * and a group is cut into several patches when its rows pass the engine's write budget.
  */
 async function writeOutputs(
   store: StoreClient,
@@ -154,8 +157,11 @@ async function writeOutputs(
               [vAttr, 'Eq', spec.output.version],
             ],
           ];
-    const res = await store.patchRows(namespace, rows as never, condition as never);
-    written += Number((res as { rows_patched?: number }).rows_patched ?? res.rows_affected ?? 0);
+    // Cut by bytes as well as rows: a batch of large outputs must not outgrow a write request.
+    for (const part of chunkByBytes(rows, (r) => jsonBytesUpTo(r), ENGINE_WRITE_REQUEST_BUDGET_BYTES)) {
+      const res = await store.patchRows(namespace, part as never, condition as never);
+      written += Number((res as { rows_patched?: number }).rows_patched ?? res.rows_affected ?? 0);
+    }
   }
   return { written, superseded: outputs.length - written };
 }

@@ -150,8 +150,13 @@ const SCHEMA = {
   [ChunkAttr.sourceKey]: 'string',
   [ChunkAttr.sourceVersion]: 'string',
   [ChunkAttr.source]: 'string',
-  [ChunkAttr.text]: 'string',
 };
+/**
+ * Chunk text may pass the service's 4 KiB limit for a filterable value, and nothing filters on
+ * it: declared non-filterable when the namespace does not have it yet (an existing `text`, e.g.
+ * one configured for full-text search, is left as it is; docs/adr/0112).
+ */
+const TEXT_SCHEMA = { type: 'string', filterable: false };
 
 function chunks<T>(list: T[], size: number): T[][] {
   const out: T[][] = [];
@@ -165,7 +170,9 @@ export async function ensurePipelineSchema(store: StoreClient, namespace: string
   let set = declared.get(store);
   if (!set) declared.set(store, (set = new Set()));
   if (set.has(namespace)) return;
-  await store.write(namespace, { schema: SCHEMA } as never);
+  const current = await store.schema(namespace);
+  const schema = current?.[ChunkAttr.text] ? SCHEMA : { ...SCHEMA, [ChunkAttr.text]: TEXT_SCHEMA };
+  await store.write(namespace, { schema } as never);
   set.add(namespace);
 }
 

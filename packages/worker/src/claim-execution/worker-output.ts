@@ -6,6 +6,8 @@ import type { BatchRow, FunctionOutputSpec, RowId } from '../contracts/function.
 import { FailureType, type FailureReport } from '../contracts/failures.js';
 import { truncateErrorText } from '../contracts/error-text.js';
 import { InvalidWorkerAnswerError } from './errors.js';
+import { STORE_MAX_ATTRIBUTE_VALUE_BYTES, STORE_MAX_FILTERABLE_VALUE_BYTES } from '../store/limits.js';
+import { jsonBytesUpTo } from '../store/write-chunks.js';
 
 export interface ValidatedOutput {
   id: RowId;
@@ -23,45 +25,38 @@ function describe(value: unknown): string {
  * refused by the store after the rest of its batch was sent; it is refused here instead, as that
  * row's fault, so the other rows of the batch are written and nothing partial reaches the store.
  */
-export const MAX_OUTPUT_VALUE_BYTES = 8 * 1024 * 1024;
-
-/** Encoded size of a value as it goes over the wire (JSON), stopping early once past `limit`. */
-function encodedSizeOver(value: unknown, limit: number): number | undefined {
-  let size = 0;
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'string') size += Buffer.byteLength(v, 'utf8') + 2;
-    else if (Array.isArray(v)) {
-      size += 2 + v.length;
-      for (const item of v) stack.push(item);
-    } else if (v !== null && typeof v === 'object') {
-      for (const [k, item] of Object.entries(v)) {
-        size += Buffer.byteLength(k, 'utf8') + 4;
-        stack.push(item);
-      }
-    } else size += String(v).length;
-    if (size > limit) return size;
-  }
-  return undefined;
-}
+export const MAX_OUTPUT_VALUE_BYTES = STORE_MAX_ATTRIBUTE_VALUE_BYTES;
 
 function megabytes(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
+/** UTF-8 bytes of `s` when over the filterable value limit (4 KiB), else undefined. */
+function filterableOversize(s: string): number | undefined {
+  if (s.length * 3 <= STORE_MAX_FILTERABLE_VALUE_BYTES) return undefined;
+  const bytes = Buffer.byteLength(s, 'utf8');
+  return bytes > STORE_MAX_FILTERABLE_VALUE_BYTES ? bytes : undefined;
+}
+
 /** Checks one value against the output kind; returns the problem, or undefined when it fits. */
 export function outputValueProblem(value: unknown, output: FunctionOutputSpec): string | undefined {
   if (value === undefined || value === null) return `is ${describe(value)}; return a value for every row`;
-  const oversize = encodedSizeOver(value, MAX_OUTPUT_VALUE_BYTES);
-  if (oversize !== undefined)
+  const oversize = jsonBytesUpTo(value, MAX_OUTPUT_VALUE_BYTES);
+  if (oversize > MAX_OUTPUT_VALUE_BYTES)
     return `is more than ${megabytes(oversize)} encoded, over the store's ${megabytes(MAX_OUTPUT_VALUE_BYTES)} limit for one attribute value`;
   switch (output.kind) {
-    case 'tags':
+    case 'tags': {
       if (!Array.isArray(value) || value.some((t) => typeof t !== 'string')) {
         return `must be an array of strings for kind tags, got ${describe(value)}`;
       }
+      // Tags are filterable (consumers filter by them): the store takes at most 4 KiB per tag.
+      for (const tag of value as string[]) {
+        const bytes = filterableOversize(tag);
+        if (bytes !== undefined)
+          return `has a tag of ${bytes} bytes, over the store's 4 KiB (${STORE_MAX_FILTERABLE_VALUE_BYTES} bytes) limit for a filterable value`;
+      }
       return undefined;
+    }
     case 'embedding': {
       if (!Array.isArray(value) || value.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
         return `must be an array of finite numbers for kind embedding, got ${describe(value)}`;
@@ -72,10 +67,15 @@ export function outputValueProblem(value: unknown, output: FunctionOutputSpec): 
       return undefined;
     }
     case 'text':
-    case 'string':
-      return typeof value === 'string'
+      // The engine declares a text output non-filterable (output-attributes.ts): up to 8 MiB.
+      return typeof value === 'string' ? undefined : `must be a string for kind text, got ${describe(value)}`;
+    case 'string': {
+      if (typeof value !== 'string') return `must be a string for kind string, got ${describe(value)}`;
+      const bytes = filterableOversize(value);
+      return bytes === undefined
         ? undefined
-        : `must be a string for kind ${output.kind}, got ${describe(value)}`;
+        : `is ${bytes} bytes, over the store's 4 KiB (${STORE_MAX_FILTERABLE_VALUE_BYTES} bytes) limit for a filterable value; use output.kind text for longer text (stored non-filterable)`;
+    }
     case 'number':
     case 'float':
     case 'int':

@@ -9,6 +9,7 @@ import { canonicalJson, stableHash } from './pipeline.js';
 import { rateLimitRuntimeSchema } from './rate-limit.js';
 import type { BatchOutcome, ClaimReport, DegradedStatus } from './claims.js';
 import { workloadObservationsSchema, type WorkloadObservations } from './observations.js';
+import { STORE_MAX_TOP_K } from '../store/limits.js';
 
 /** Task queue of the orchestrator's own Worker (workflows and orchestrator-side activities). */
 export const ORCHESTRATOR_TASK_QUEUE = 'layer-orchestrator';
@@ -157,10 +158,11 @@ export function isRangePayload(p: FunctionBatchPayload): p is FunctionRangePaylo
 
 /**
  * How many rows a range batch may resolve: rows inserted into the range after discovery are work
- * too, but past this bound they wait for the next pass (the batch stays about batchSize).
+ * too, but past this bound they wait for the next pass (the batch stays about batchSize). Never
+ * more than one query may return (the service's top_k limit, 10,000).
  */
 export function rangeResolveLimit(rows: number): number {
-  return Math.max(1, 2 * rows);
+  return Math.min(STORE_MAX_TOP_K, Math.max(1, 2 * rows));
 }
 
 /** What a Function workflow carries from one run to the next (plain JSON, bounded). */

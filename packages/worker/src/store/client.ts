@@ -68,6 +68,8 @@ export interface StoreClient {
   /** Rows matching `filter` (all rows when omitted), via aggregate_by Count. */
   countRows(namespace: string, filter?: Filter): Promise<number>;
   metadata(namespace: string): Promise<NamespaceMetadata>;
+  /** The namespace's attribute schema (name → config with `type`, `filterable`, …); null when it does not exist. */
+  schema(namespace: string): Promise<Record<string, { type?: string; filterable?: boolean | null }> | null>;
   exists(namespace: string): Promise<boolean>;
   /** Deletes a namespace; a missing one is fine when `ignoreMissing` (the default). */
   deleteNamespace(namespace: string, options?: { ignoreMissing?: boolean }): Promise<void>;
@@ -153,6 +155,17 @@ export function createStoreClient(opts: StoreClientOptions): StoreClient {
       return Number(res.aggregations?.count ?? 0);
     },
     metadata: (namespace) => call(namespace, () => ns(namespace).metadata()),
+    async schema(namespace) {
+      try {
+        return (await call(namespace, () => ns(namespace).schema())) as Record<
+          string,
+          { type?: string; filterable?: boolean | null }
+        >;
+      } catch (err) {
+        if (err instanceof StoreNotFoundError) return null;
+        throw err;
+      }
+    },
     exists: (namespace) => call(namespace, () => ns(namespace).exists()),
     async deleteNamespace(namespace, options = {}) {
       try {

@@ -121,6 +121,7 @@ export class Analyzer {
    * `what` names the place for the error, e.g. `rank_by field "content"`.
    */
   queryTokens(operand: unknown, what: string): string[] {
+    checkQueryLength(operand, what);
     if (this.preTokenized) {
       if (!Array.isArray(operand) || !operand.every((t) => typeof t === 'string'))
         throw badRequest(`invalid input ${showOperand(operand)} for ${what}, expecting []string`);
@@ -133,6 +134,26 @@ export class Analyzer {
     }
     throw badRequest(`invalid input ${showOperand(operand)} for ${what}, expecting string`);
   }
+}
+
+/**
+ * The service's limit on a full-text query (limits page: "Max full-text query length 1,024";
+ * 8,192 is the figure it lists as observed), in UTF-8 bytes; a token array counts as its
+ * tokens joined by spaces. It holds for BM25 ranking and the token filters alike.
+ */
+export const MAX_QUERY_BYTES = 1_024;
+
+function checkQueryLength(operand: unknown, what: string): void {
+  let bytes = 0;
+  if (typeof operand === 'string') bytes = Buffer.byteLength(operand);
+  else if (Array.isArray(operand))
+    operand.forEach(
+      (t, i) => (bytes += (i > 0 ? 1 : 0) + (typeof t === 'string' ? Buffer.byteLength(t) : 0)),
+    );
+  if (bytes > MAX_QUERY_BYTES)
+    throw badRequest(
+      `${what}: the full-text query is ${bytes} bytes; the limit is ${MAX_QUERY_BYTES} bytes per query. Shorten the query to its most distinctive terms`,
+    );
 }
 
 function showOperand(v: unknown): string {

@@ -15,9 +15,6 @@ export type RankNode =
   | { kind: 'product'; weight: number; child: RankNode }
   | { kind: 'filter'; filter: FilterNode };
 
-/** The service's limit on a full-text query's length. */
-export const MAX_QUERY_BYTES = 8_192;
-
 const UNSUPPORTED = new Set(['Attribute', 'Saturate', 'Decay', 'Dist']);
 const NOT_TEXT = new Set(['asc', 'desc', 'ANN', 'kNN', 'SparseKNN']);
 
@@ -82,14 +79,6 @@ export function parseRank(ns: NamespaceState, input: unknown, path = 'rank_by', 
       throw badRequest(
         `${path}: attribute '${head}' is not configured for full-text search (set full_text_search in its schema)`,
       );
-    const length =
-      typeof third === 'string'
-        ? Buffer.byteLength(third)
-        : Array.isArray(third)
-          ? third.join(' ').length
-          : 0;
-    if (length > MAX_QUERY_BYTES)
-      throw badRequest(`${path}: the full-text query is ${length} bytes; the limit is ${MAX_QUERY_BYTES}`);
     const index = ns.ftsIndex(head)!;
     const tokens = index.analyzer.queryTokens(third, `rank_by field "${head}"`);
     let prefix = false;
