@@ -25,7 +25,11 @@ import { specFingerprint } from '../contracts/fingerprint.js';
 import { LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
 import { workDefinition } from '../envelope/function-discovery.js';
 import { ClaimSpecs } from '../envelope/claim-specs.js';
-import { freshRange, functionPayloadOps } from '../envelope/function-payload.js';
+import {
+  freshRange,
+  functionPayloadOps,
+  functionPayloadOpsByNamespace,
+} from '../envelope/function-payload.js';
 import { outputKey } from '../envelope/unindexed-writes.js';
 import { functionDetails, functionPhase, functionStatus } from '../envelope/function-status.js';
 import {
@@ -94,7 +98,8 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     claimOutputs: new Map(),
   };
   const shell = new ClaimWorkflowShell<FunctionBatchPayload, FunctionPhase>({
-    payloadOps: functionPayloadOps,
+    // Runs of the unindexed-writes patch slow down per namespace on a store's 429 (docs/adr/0111).
+    payloadOps: recordsWrites ? functionPayloadOpsByNamespace : functionPayloadOps,
     settings: functionEnvelopeSettings(run.spec),
     carried: state.envelope,
     state,
