@@ -5,17 +5,26 @@
 // handler's call log), every value is exact, and the pending count never goes up while no row
 // is added. The store, Temporal and the workers are real; nothing is mocked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FunctionStatus } from '../../../packages/worker/src/contracts/function.js';
+import type {
+  FunctionOutputSpec,
+  FunctionStatus,
+  WrittenSpan,
+} from '../../../packages/worker/src/contracts/function.js';
+import { createFunctionActivities } from '../../../src/activities/function-activities.js';
+import { unpackRowIds } from '../../../packages/worker/src/contracts/function.js';
 import {
   eventually,
   indexWritesSoFar,
+  range,
   readAll,
+  seedRows,
   seededFunction,
   startEngineHarness,
   startFunction,
   startPullWorker,
   statusOf,
   taggingHandler,
+  uniqueName,
   type EngineHarness,
 } from './harness.js';
 
@@ -129,4 +138,70 @@ describe('a Function whose writes run far ahead of the indexer', () => {
 
     await h.client.workflow.getHandle(fn.workflowId).terminate('test over');
   }, 300_000);
+});
+
+describe('discovery and the pending count leave written spans out (the activities, on the real store)', () => {
+  const output: FunctionOutputSpec = { attribute: 'tags', kind: 'tags', version: 'v1' };
+  // Rows 1..100 lack the output; the Function "wrote" (…10], [20, 30] and (50, 60].
+  const skip: WrittenSpan[] = [
+    { after: null, last: 10 },
+    { from: 20, last: 30 },
+    { after: 50, last: 60 },
+  ];
+  let ns: string;
+  const activities = () => createFunctionActivities({ storeFor: () => h.store });
+  beforeAll(async () => {
+    ns = uniqueName('spans');
+    await seedRows(h.store, ns, range(1, 101));
+    indexWritesSoFar(h);
+  });
+
+  it.each([
+    // From the start: (…10] is jumped, the cut ends before [20, 30], the next scan starts after it.
+    { from: null, limit: 1000, cutsAfter: 10, ids: range(11, 20), next: 30 },
+    { from: 30, limit: 1000, cutsAfter: 30, ids: range(31, 51), next: 60 },
+    { from: 60, limit: 1000, cutsAfter: 60, ids: range(61, 101), next: null },
+    // A full page before a span ends where the page ends.
+    { from: 30, limit: 5, cutsAfter: 30, ids: range(31, 36), next: 35 },
+    // A cursor inside a span jumps to its end first.
+    { from: 25, limit: 1000, cutsAfter: 30, ids: range(31, 51), next: 60 },
+  ])('a scan from $from (limit $limit) cuts $ids.length rows after $cutsAfter, next $next', async (c) => {
+    const page = await activities().discoverRows({
+      namespace: ns,
+      output,
+      afterId: c.from,
+      limit: c.limit,
+      batchSize: 4,
+      skip,
+    });
+    if (!('cuts' in page)) throw new Error('expected range cuts');
+    expect(page.cuts.afterId).toBe(c.cutsAfter);
+    expect(page.cuts.rows).toBe(c.ids.length);
+    // Cut every 4 rows, the last at the last row found: no range reaches into a span.
+    expect(unpackRowIds(page.cuts.lastIds).at(-1)).toBe(c.ids.at(-1));
+    expect(page.nextAfterId).toBe(c.next);
+  });
+
+  it('a scan of ids (input fingerprints) drops the rows of the spans', async () => {
+    const page = await activities().discoverRows({
+      namespace: ns,
+      output: { ...output, inputFingerprint: true },
+      inputs: ['title'],
+      afterId: null,
+      limit: 1000,
+      skip,
+    });
+    if (!('ids' in page)) throw new Error('expected ids');
+    expect(page.ids).toEqual([...range(11, 20), ...range(31, 51), ...range(61, 101)]);
+  });
+
+  it('the pending count leaves the spans out and says whether the namespace is indexed', async () => {
+    const a = activities();
+    expect(await a.countPendingRows({ namespaces: [ns], output })).toEqual({ [ns]: 100 });
+    indexWritesSoFar(h); // the attributes discovery declared are a write too
+    expect(await a.countPendingRows({ namespaces: [ns], output, skip: { [ns]: skip } })).toEqual({
+      counts: { [ns]: 100 - 10 - 11 - 10 },
+      indexed: { [ns]: true },
+    });
+  });
 });
