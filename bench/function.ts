@@ -26,7 +26,11 @@
 // `--store-lag` starts the store with the lag profile (src/store/lag-profile.ts, ADR 0098): writes
 // past a small outstanding-write budget stay invisible until a slow indexer reaches them. Each
 // seed is waited on until indexed, so only the Function's own writes lag; the JSON line gains
-// `store_lag: true`. Without it the store, the phases and the keys are those of before.
+// `store_lag: true` and phase 6 (bench/function/lag.ts, ADR 0110): the same Function with passes
+// every 2 s against a store without lag and against the lag store, run until indexed —
+// rows_per_s_lag and rows_per_s_no_lag, duplicate_handler_calls (rows the handler computed more
+// than once, target 0) and unindexed_writes_max_bytes (the largest record of unindexed writes the
+// workflow carried). Without it the store, the phases and the keys are those of before.
 //
 // Also: an idle Function's cost per discovery pass (idle_actions_per_pass, …: 10,000 Functions at
 // rest are a capacity question of their own), the median of --median-runs alternating no-op/direct
@@ -52,6 +56,7 @@ import { runClusterPhases, temporalKeys } from './function/cluster.js';
 import { runDirectPhase } from './function/direct.js';
 import type { CpuProbe } from './function/measure.js';
 import { runIdlePhase } from './function/idle.js';
+import { runLagComparison } from './function/lag.js';
 import { median, runRepeatPairs } from './function/median.js';
 import { runNoopPhase, runUuidPhase } from './function/noop.js';
 import {
@@ -215,6 +220,14 @@ async function main(): Promise<void> {
       bundleFile,
     });
     const noopVsDirectMedian = median(ratios);
+    const lagKeys = STORE_LAG
+      ? await runLagComparison({
+          target: devServer,
+          storeUrl: storeProc.url,
+          temporalAddress: server.address,
+          bundleFile,
+        })
+      : {};
     log(
       `no-op ÷ direct over ${ratios.length} alternating pairs: ${ratios.map((r) => round(r, 2)).join(', ')} ` +
         `(median ${round(noopVsDirectMedian, 2)}×)`,
@@ -228,7 +241,7 @@ async function main(): Promise<void> {
     log(
       JSON.stringify({
         rows: ROWS,
-        ...(STORE_LAG ? { store_lag: true } : {}),
+        ...(STORE_LAG ? { store_lag: true, ...lagKeys } : {}),
         slow_rows: SLOW_ROWS,
         noop_batch_size: NOOP_BATCH,
         noop_max_in_flight: NOOP_IN_FLIGHT,

@@ -22,7 +22,13 @@
 // With --store-lag the store runs the lag profile (src/store/lag-profile.ts, ADR 0098): writes past
 // a small outstanding-write budget stay invisible until a slow indexer reaches them, and a store
 // restart makes everything visible again (the model's state is not durable; its writes are). The
-// seed is waited on until indexed; the JSON line gains `store_lag: true`.
+// seed is waited on until indexed, and the verdict reads once the Function's writes are; the JSON
+// line gains `store_lag: true`.
+//
+// Every run counts the rows the Function's handler computed more than once at the same version
+// (`duplicate_handler_calls`; call-log.ts): the verdict does not depend on it — kills and injected
+// faults force some recomputation — but under --store-lag it shows whether discovery handed out
+// rows the store did not show yet (docs/adr/0110).
 //
 // Usage: npm run chaos [-- --seed N] [--rows N] [--docs N] [--fault-rate R] [--kill-every-s S]
 //                      [--timeout-min M] [--skip-fault-free] [--temporal dev|cluster] [--store-lag]
@@ -80,6 +86,7 @@ try {
       `rows:                ${chaos.rows}: ${chaos.rows_wrong} wrong, ${chaos.rows_missing} missing, ${chaos.regressions} regressions`,
       `dead letters:        ${chaos.dead_letters_actual} of ${chaos.dead_letters_expected} expected (${chaos.dead_letters_wrong} wrong)`,
       `documents:           ${chaos.docs}: ${chaos.docs_wrong} wrong`,
+      `handler calls:       ${chaos.handler_calls} rows, ${chaos.duplicate_handler_calls} computed again at the same version${faultFree ? ` (fault-free: ${faultFree.handler_calls} rows, ${faultFree.duplicate_handler_calls} again)` : ''}`,
       `load average:        ${loadText(' ')}`,
       `verdict:             ${ok ? 'PASS' : 'FAIL'}`,
       '',
@@ -102,6 +109,9 @@ try {
       regressions: chaos.regressions,
       docs: chaos.docs,
       docs_wrong: chaos.docs_wrong,
+      handler_calls: chaos.handler_calls,
+      duplicate_handler_calls: chaos.duplicate_handler_calls,
+      duplicate_handler_calls_fault_free: faultFree ? faultFree.duplicate_handler_calls : null,
       seconds: Math.round(chaos.seconds * 10) / 10,
       seconds_fault_free: faultFree ? Math.round(faultFree.seconds * 10) / 10 : null,
       passed: ok,

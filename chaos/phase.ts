@@ -144,6 +144,8 @@ export async function runPhase(c: Cluster, label: string, faults: boolean): Prom
     await killer?.stop();
   }
   const seconds = (Date.now() - started) / 1000;
+  // Queries show what is indexed (and the outstanding-write budget beyond): verify what is written.
+  if (STORE_LAG) await retrying('wait until indexed', () => waitUntilIndexed(c.direct, fnNamespace));
   log(`${label}: work finished in ${seconds.toFixed(1)} s; verifying`);
   return { seconds, ...(await verdict(c, fnNamespace, docNamespace, poison, revision)) };
 }

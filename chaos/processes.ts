@@ -79,6 +79,11 @@ function spawnNode(name: string, args: string[], env: NodeJS.ProcessEnv, dir: st
   });
 }
 
+/** Where the Function workers log their handler calls (call-log.ts). */
+export function callLogDir(dir: string): string {
+  return join(dir, 'handler-calls');
+}
+
 export function startStore(dir: string, port: number): ManagedProcess {
   return spawnNode(
     'store',
@@ -163,6 +168,7 @@ export async function startCluster(): Promise<Cluster> {
                 LAYER_TASK_QUEUE: FUNCTION_QUEUE,
                 LAYER_WORKER_CONCURRENCY: '4',
                 CHAOS_ROWS: String(ROWS),
+                CHAOS_CALL_LOG_DIR: callLogDir(dir),
               },
               dir,
             ),

@@ -1,10 +1,11 @@
 // The chaos run's verdict on one phase: values compared, not counts — every non-poison row at
 // the final version with exactly the handler's value, dead letters exactly the poison rows with
 // their error type, no write at a lower version after a higher one, every document exactly its
-// current chunks.
+// current chunks. Beside the verdict (not part of it): how many rows the handler computed twice.
 import type { StoreClient } from '../src/store/client.js';
 import { findRegressions } from './fault-proxy.js';
-import type { Cluster } from './processes.js';
+import { countHandlerCalls, readHandlerCallLines } from './call-log.js';
+import { callLogDir, type Cluster } from './processes.js';
 import { FINAL_VERSION, retrying, ROWS } from './settings.js';
 import { chunksOf, functionValue, isWrongDimension, itemText, OUTPUT, versionNumber } from './work.js';
 
@@ -19,6 +20,10 @@ export interface PhaseResult {
   regressions: number;
   docs: number;
   docs_wrong: number;
+  /** Rows passed to successful handler calls (call-log.ts). */
+  handler_calls: number;
+  /** Of those, calls of a row at a version it had already been computed at. */
+  duplicate_handler_calls: number;
   problems: string[];
 }
 
@@ -89,6 +94,7 @@ export async function verdict(
       );
     }
   }
+  const calls = countHandlerCalls(readHandlerCallLines(callLogDir(c.dir)), fnNamespace);
   const regressions = findRegressions(
     c.proxy.writes.filter((w) => w.namespace === fnNamespace),
     versionNumber,
@@ -128,6 +134,8 @@ export async function verdict(
     regressions,
     docs: revision.size,
     docs_wrong: docsWrong,
+    handler_calls: calls.calls,
+    duplicate_handler_calls: calls.duplicates,
     problems,
   };
 }

@@ -101,6 +101,13 @@ export async function runTemporalPhase(
     rows: number;
     handler: FunctionHandler;
     workerConcurrency: number;
+    /**
+     * After every row is written, keep the Function running until this holds (rows/s still counts
+     * to the last row): the --store-lag phases wait for the store to index and a few passes more.
+     */
+    settle?: (status: FunctionStatus) => Promise<boolean>;
+    /** Sees every status polled (the --store-lag phases track the record of unindexed writes). */
+    onStatus?: (status: FunctionStatus) => void;
   },
 ): Promise<TemporalPhaseResult> {
   const { spec, client } = opts;
@@ -126,6 +133,8 @@ export async function runTemporalPhase(
   const started = performance.now();
   let status: FunctionStatus | undefined;
   let finished = false;
+  let finishedAt: number | undefined;
+  let processedAtFinish: number | undefined;
   let lastReport = started;
   try {
     await startOrUpdateFunction(client, spec);
@@ -137,9 +146,14 @@ export async function runTemporalPhase(
       } catch {
         // The first workflow task may not have run yet.
       }
+      if (status) opts.onStatus?.(status);
       if (status && status.counters.processed >= opts.rows) {
         finished = true;
-        break;
+        if (finishedAt === undefined) {
+          finishedAt = performance.now();
+          processedAtFinish = status.counters.processed;
+        }
+        if (!opts.settle || (await opts.settle(status))) break;
       }
       if (performance.now() - lastReport >= 10_000) {
         lastReport = performance.now();
@@ -165,8 +179,8 @@ export async function runTemporalPhase(
     await workerRun;
     log(`  ${opts.label}: pull worker's store calls (mean latency): ${formatTimings(timings)}`);
   }
-  const seconds = (performance.now() - started) / 1000;
-  const processed = status?.counters.processed ?? 0;
+  const seconds = ((finishedAt ?? performance.now()) - started) / 1000;
+  const processed = processedAtFinish ?? status?.counters.processed ?? 0;
   if (!finished)
     log(`  ${opts.label}: NOT FINISHED after ${PHASE_TIMEOUT_S} s (${processed}/${opts.rows} rows)`);
   const history = await historyStats(client, functionWorkflowId(spec.k8sNamespace, spec.name));

@@ -16,6 +16,7 @@ import {
   type FunctionOutputSpec,
   type RowId,
   type RunBatchRequest,
+  type WrittenSpan,
 } from '../../packages/worker/src/contracts/function.js';
 import { runFunctionClaimWith } from '../../packages/worker/src/claim-execution/function-batch.js';
 import { MAX_DISCOVERY_PAGE, cutRanges, type DiscoveryPage } from '../envelope/function-discovery.js';
@@ -23,9 +24,11 @@ import {
   candidateFilter,
   deadLetterFilter,
   errorAttribute,
+  outsideSpans,
   versionAttribute,
   workFilter,
 } from '../../packages/worker/src/claim-execution/function-filters.js';
+import { compareRowIds, spanCoversAfter, spanHolds } from '../envelope/unindexed-writes.js';
 import {
   attributesToDecide,
   rowNeedsWork,
@@ -63,6 +66,11 @@ export interface DiscoverRowsInput {
    * inputFingerprint still get ids: their work is decided per row from its inputs.
    */
   batchSize?: number;
+  /**
+   * Spans of rows the Function wrote that the store may not show yet (docs/adr/0110): left out,
+   * and no range cut spans one (the worker resolves a range from what the store shows).
+   */
+  skip?: WrittenSpan[];
 }
 
 /** A page of discovery; null nextAfterId: the scan reached the end of the namespace. */
@@ -72,6 +80,18 @@ export interface CountPendingInput {
   namespaces: string[];
   output: FunctionOutputSpec;
   filter?: unknown;
+  /**
+   * Per namespace, spans of rows the Function wrote that the store may not show yet
+   * (docs/adr/0110): not counted, and the answer says which of these namespaces are indexed.
+   */
+  skip?: Record<string, WrittenSpan[]>;
+}
+
+/** The count with `skip`: which of its namespaces the store has indexed every write of. */
+export interface PendingCounts {
+  counts: Record<string, number>;
+  /** `index.status` up-to-date at the time of the count (namespaces of `skip` only). */
+  indexed: Record<string, boolean>;
 }
 
 export interface DeadLetterInput {
@@ -162,6 +182,19 @@ function sampleRank(seed: string, namespace: string, id: RowId): string {
     .digest('hex');
 }
 
+/**
+ * Whether the store has indexed every write to the namespace (metadata `index.status`
+ * up-to-date; a namespace that does not exist has nothing unindexed).
+ */
+async function indexUpToDate(store: StoreClient, namespace: string): Promise<boolean> {
+  try {
+    return (await store.metadata(namespace)).index?.status !== 'updating';
+  } catch (err) {
+    if (err instanceof StoreNotFoundError) return true;
+    throw err;
+  }
+}
+
 /** Nothing to do in this namespace, in the form the caller asked for. */
 function emptyPage(input: DiscoverRowsInput): DiscoverRowsResult {
   return input.batchSize !== undefined && !input.output.inputFingerprint
@@ -179,23 +212,54 @@ async function scanRanges(
   batchSize: number,
 ): Promise<DiscoverRowsResult> {
   const ids: RowId[] = [];
+  const skip = input.skip ?? [];
+  // Where the cuts start: moves over written spans met before the first row found.
+  let cutsAfter = input.afterId;
   let afterId = input.afterId;
   let nextAfterId: RowId | null = input.afterId;
   while (ids.length < input.limit) {
+    // A written span right after the cursor is jumped; one further on bounds this scan, since a
+    // range cut across it would hand its rows to the worker again (docs/adr/0110).
+    const covering = skip.find((span) => spanCoversAfter(span, afterId));
+    if (covering) {
+      afterId = nextAfterId = covering.last;
+      if (ids.length > 0) break;
+      cutsAfter = afterId;
+      continue;
+    }
+    const ahead = nextSpanAfter(skip, afterId);
     const limit = Math.min(MAX_DISCOVERY_PAGE, input.limit - ids.length);
+    const candidates = candidateFilter(input.output, input.filter);
     const page = await store.scanPage({
       namespace: input.namespace,
-      filter: candidateFilter(input.output, input.filter) as never,
+      filter: (ahead ? ['And', [candidates, belowSpan(ahead)]] : candidates) as never,
       afterId,
       limit,
       attributes: false,
     });
     for (const row of page.rows) ids.push(row.id as RowId);
     nextAfterId = page.nextAfterId as RowId | null;
-    if (nextAfterId === null) break;
-    afterId = nextAfterId;
+    if (nextAfterId !== null) {
+      afterId = nextAfterId;
+      continue;
+    }
+    if (!ahead) break;
+    // Nothing more before the span: the next scan (or this one, with no row yet) goes on after it.
+    afterId = nextAfterId = ahead.last;
+    if (ids.length > 0) break;
+    cutsAfter = afterId;
   }
-  return { cuts: cutRanges(input.afterId, ids, batchSize), nextAfterId };
+  return { cuts: cutRanges(cutsAfter, ids, batchSize), nextAfterId };
+}
+
+/** The first written span that ends after `cursor` (spans are ordered). */
+function nextSpanAfter(spans: readonly WrittenSpan[], cursor: RowId | null): WrittenSpan | undefined {
+  return spans.find((span) => cursor === null || compareRowIds(span.last, cursor) > 0);
+}
+
+/** Rows before a span's first id. */
+function belowSpan(span: WrittenSpan): unknown[] {
+  return span.from !== undefined ? ['id', 'Lt', span.from] : ['id', 'Lte', span.after];
 }
 
 export function createFunctionActivities(deps: FunctionActivityDeps) {
@@ -234,6 +298,7 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
           const byFingerprint = input.output.inputFingerprint === true && input.inputs !== undefined;
           if (input.batchSize !== undefined && !input.output.inputFingerprint)
             return await scanRanges(store, input, input.batchSize);
+          const skip = input.skip ?? [];
           const page = await store.scanPage({
             namespace: input.namespace,
             filter: candidateFilter(input.output, input.filter) as never,
@@ -243,9 +308,13 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
             // in the same request (no round trip per row) and the rows still done are dropped.
             attributes: byFingerprint ? attributesToDecide(input.output, input.inputs!) : false,
           });
-          const rows = byFingerprint
-            ? page.rows.filter((r) => rowNeedsWork(input.output, input.inputs!, r as Record<string, unknown>))
-            : page.rows;
+          const rows = (
+            byFingerprint
+              ? page.rows.filter((r) =>
+                  rowNeedsWork(input.output, input.inputs!, r as Record<string, unknown>),
+                )
+              : page.rows
+          ).filter((r) => !skip.some((span) => spanHolds(span, r.id as RowId)));
           return { ids: rows.map((r) => r.id as RowId), nextAfterId: page.nextAfterId as RowId | null };
         } catch (err) {
           if (err instanceof StoreNotFoundError) return emptyPage(input);
@@ -255,22 +324,33 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
       });
     },
 
-    /** Exact count of rows still to do, per namespace (aggregate Count on the work filter). */
-    async countPendingRows(input: CountPendingInput): Promise<Record<string, number>> {
+    /**
+     * Exact count of rows still to do, per namespace (aggregate Count on the work filter). With
+     * `skip`, rows the Function wrote that the store may not show yet are not counted, and the
+     * answer says which of those namespaces are indexed (docs/adr/0110).
+     */
+    async countPendingRows(input: CountPendingInput): Promise<Record<string, number> | PendingCounts> {
       return classified(async () => {
         const counts: Record<string, number> = {};
+        const indexed: Record<string, boolean> = {};
         for (const ns of input.namespaces) {
           const store = deps.storeFor(ns);
+          const skip = input.skip?.[ns];
           try {
+            // Indexed before the count reads: every write acknowledged before this call is visible.
+            if (skip) indexed[ns] = await indexUpToDate(store, ns);
             counts[ns] = (await ensureEngineAttributes(store, ns, input.output, input.filter))
-              ? await store.countRows(ns, workFilter(input.output, input.filter) as never)
+              ? await store.countRows(
+                  ns,
+                  outsideSpans(workFilter(input.output, input.filter), skip ?? []) as never,
+                )
               : 0;
           } catch (err) {
             forgetOnBadRequest(err, ns, input.output);
             throw err;
           }
         }
-        return counts;
+        return input.skip ? { counts, indexed } : counts;
       });
     },
 

@@ -16,7 +16,9 @@
 //   dead-lettered. A row-scoped failure dead-letters exactly the rows it names. A systemic
 //   failure dead-letters nothing: its batches go back to the front of the queue and dispatch
 //   stops until a backoff ends; then one single-batch probe claim goes out, and its success ends
-//   the degraded state.
+//   the degraded state. A systemic failure that names its scope (a store namespace that answered
+//   429, when the kind knows its payloads' scopes) holds back only that scope's batches; the
+//   others go on as before (docs/adr/0111).
 import type { BatchOutcome, ClaimReport } from '../../packages/worker/src/contracts/claims.js';
 import { failureKind, type FailureReport } from '../../packages/worker/src/contracts/failures.js';
 
@@ -81,6 +83,8 @@ export interface Claim<P> {
 export interface DegradedState {
   /** The failure type (StoreRejected, WorkerUnavailable, …). */
   reason: string;
+  /** Only batches of this scope (a store namespace) are held back; absent: every batch. */
+  scope?: string;
   message: string;
   sinceMs: number;
   retryAtMs: number;
@@ -131,6 +135,12 @@ export interface PayloadOps<P> {
   resolve?(payload: P, rowIds: readonly (string | number)[]): P;
   /** Rows the payload names one by one (its weight in history); absent: all of its rows. */
   listedRows?(payload: P): number;
+  /**
+   * The scope a payload belongs to (its store namespace): a systemic failure naming a scope
+   * (FailureReport.namespace) then holds back that scope alone. Absent: every systemic failure
+   * holds back every batch.
+   */
+  scopeOf?(payload: P): string;
 }
 
 export interface BatchIn<P> {
@@ -208,8 +218,9 @@ export class BatchEnvelope<P> {
   /** Earliest workflow time at which `plan` may dispatch something it cannot dispatch now. */
   nextWakeAtMs(nowMs: number): number | undefined {
     const d = this.state.degraded;
-    if (d) return d.probing || d.retryAtMs <= nowMs ? undefined : d.retryAtMs;
-    let earliest: number | undefined;
+    const probeAt = !d || d.probing || d.retryAtMs <= nowMs ? undefined : d.retryAtMs;
+    if (d && d.scope === undefined) return probeAt;
+    let earliest = probeAt;
     for (const b of this.state.waiting) {
       if (b.notBeforeMs !== undefined && b.notBeforeMs > nowMs)
         earliest = earliest === undefined ? b.notBeforeMs : Math.min(earliest, b.notBeforeMs);
@@ -248,23 +259,33 @@ export class BatchEnvelope<P> {
     if (mode.paused) return [];
     const out: EnvelopeCommand<P>[] = [];
     const d = this.state.degraded;
-    if (d) {
-      if (d.probing || nowMs < d.retryAtMs) return [];
-      const [probe] = this.takeReady(nowMs, 1, 1);
-      if (!probe) return [];
-      d.probing = true;
-      out.push(this.claimOf([probe], nowMs, true));
-      return out;
+    // Held back: every batch, or only the degraded scope's (the rest go on as before).
+    const held = (b: EnvelopeBatch<P>) =>
+      d !== undefined && (d.scope === undefined || this.scopeOf(b) === d.scope);
+    // A scoped probe takes a free slot; an unscoped one goes out beside the claims still out.
+    const slot = d?.scope === undefined || this.state.claims.length < this.settings.maxInFlightClaims;
+    if (d && !d.probing && nowMs >= d.retryAtMs && slot) {
+      const [probe] = this.takeReady(nowMs, 1, 1, held);
+      if (probe) {
+        d.probing = true;
+        out.push(this.claimOf([probe], nowMs, true));
+      }
     }
+    if (d && d.scope === undefined) return out;
+    const free = (b: EnvelopeBatch<P>) => !held(b);
     while (this.state.claims.length < this.settings.maxInFlightClaims) {
-      const free = this.settings.maxInFlightClaims - this.state.claims.length;
-      const ready = this.state.waiting.filter((b) => (b.notBeforeMs ?? 0) <= nowMs).length;
+      const slots = this.settings.maxInFlightClaims - this.state.claims.length;
+      const ready = this.state.waiting.filter((b) => (b.notBeforeMs ?? 0) <= nowMs && free(b)).length;
       if (ready === 0) break;
-      const size = Math.max(1, Math.min(this.targetBatchesPerClaim(), Math.ceil(ready / free)));
-      const batches = this.takeReady(nowMs, size, this.settings.maxRowsPerClaim);
+      const size = Math.max(1, Math.min(this.targetBatchesPerClaim(), Math.ceil(ready / slots)));
+      const batches = this.takeReady(nowMs, size, this.settings.maxRowsPerClaim, free);
       out.push(this.claimOf(batches, nowMs, false));
     }
     return out;
+  }
+
+  private scopeOf(b: EnvelopeBatch<P>): string | undefined {
+    return this.ops.scopeOf?.(b.payload);
   }
 
   /** A claim ended (its activity completed): apply each batch's outcome. */
@@ -387,6 +408,9 @@ export class BatchEnvelope<P> {
     const first = Math.max(1_000, retry.initialBackoffSeconds * 1000);
     const cap = Math.max(first, retry.maxBackoffSeconds * 1000);
     const previous = this.state.degraded;
+    // A scope only when the kind knows scopes; a second fault elsewhere holds back everything.
+    const named = this.ops.scopeOf ? failure.namespace : undefined;
+    const scope = previous && previous.scope !== named ? undefined : named;
     const backoffMs = previous ? Math.min(cap, previous.backoffMs * 2) : first;
     // A failure that knows when to try again (a shared rate limit's next permit) is tried then,
     // not after a doubling backoff: the wait is the budget's, not a fault's.
@@ -396,6 +420,7 @@ export class BatchEnvelope<P> {
         : backoffMs;
     this.state.degraded = {
       reason: failure.type,
+      ...(scope !== undefined ? { scope } : {}),
       message: failure.message,
       sinceMs: previous?.sinceMs ?? nowMs,
       retryAtMs: nowMs + retryInMs,
@@ -405,15 +430,20 @@ export class BatchEnvelope<P> {
     return { kind: 'degraded', degraded: { ...this.state.degraded } };
   }
 
-  /** Up to `maxBatches` ready batches (FIFO) within `maxRows` (at least one). */
-  private takeReady(nowMs: number, maxBatches: number, maxRows: number): EnvelopeBatch<P>[] {
+  /** Up to `maxBatches` ready batches (FIFO) within `maxRows` (at least one), of those `eligible`. */
+  private takeReady(
+    nowMs: number,
+    maxBatches: number,
+    maxRows: number,
+    eligible: (b: EnvelopeBatch<P>) => boolean = () => true,
+  ): EnvelopeBatch<P>[] {
     const taken: EnvelopeBatch<P>[] = [];
     const kept: EnvelopeBatch<P>[] = [];
     let rows = 0;
     const weightOf = (b: EnvelopeBatch<P>): number =>
       this.settings.rowCap === 'listed' && this.ops.listedRows ? this.ops.listedRows(b.payload) : b.rows;
     for (const b of this.state.waiting) {
-      const ready = (b.notBeforeMs ?? 0) <= nowMs;
+      const ready = (b.notBeforeMs ?? 0) <= nowMs && eligible(b);
       const weight = weightOf(b);
       const fits = taken.length === 0 || (taken.length < maxBatches && rows + weight <= maxRows);
       if (ready && fits) {

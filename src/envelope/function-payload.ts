@@ -42,6 +42,15 @@ export const functionPayloadOps: PayloadOps<FunctionBatchPayload> = {
   listedRows: (payload) => (isRangePayload(payload) ? 0 : payload.ids.length),
 };
 
+/**
+ * The same, with each batch scoped to its store namespace: a 429 from one namespace's write limits
+ * holds back that namespace's batches alone (docs/adr/0111; runs of the unindexed-writes patch).
+ */
+export const functionPayloadOpsByNamespace: PayloadOps<FunctionBatchPayload> = {
+  ...functionPayloadOps,
+  scopeOf: (payload) => payload.namespace,
+};
+
 /** True for work a new range pass could overlap: a range, or an id list cut from one. */
 export function rangeBorn(payload: FunctionBatchPayload): boolean {
   return isRangePayload(payload) || payload.fromRange === true;

@@ -12,6 +12,7 @@ import type {
   RolloutState,
 } from '../../packages/worker/src/contracts/function.js';
 import { namespacesOf } from './function-payload.js';
+import { writesRecordSize } from './unindexed-writes.js';
 import { degradedLines, degradedStatus, type EnvelopeView } from './workload-status.js';
 
 /** Claims listed one by one in status (the counts cover the rest). */
@@ -37,6 +38,7 @@ export function functionStatus(i: FunctionStatusInput): FunctionStatus {
   for (const ns of spec.targetNamespaces) byNs[ns] = state.pendingRows[ns] ?? 0;
   const elapsedMs = state.rateWindow ? i.nowMs - state.rateWindow.startedAtMs : 0;
   const done = state.rateWindow ? state.counters.processed - state.rateWindow.processedAtStart : 0;
+  const recorded = writesRecordSize(state.unindexedWrites);
   return {
     name: spec.name,
     k8sNamespace: spec.k8sNamespace,
@@ -77,6 +79,7 @@ export function functionStatus(i: FunctionStatusInput): FunctionStatus {
       : {}),
     ...(state.rollout ? { rollout: state.rollout } : {}),
     observations: state.observations,
+    ...(recorded.spans > 0 ? { unindexedWrites: recorded } : {}),
   };
 }
 
@@ -127,6 +130,11 @@ export function functionDetails(s: FunctionStatus): string {
     ...(s.rateLimit
       ? [
           `- shared rate limit \`${s.rateLimit.key}\`: ${s.rateLimit.waiting ? '**waiting on the shared budget** — ' : ''}${Math.round(s.rateLimit.lastClaimWaitShare * 100)}% of the last claim's time went to permits; ${s.rateLimit.waitedSeconds} s in all`,
+        ]
+      : []),
+    ...(s.unindexedWrites
+      ? [
+          `- written, not yet shown by the store: ${s.unindexedWrites.spans} id ${s.unindexedWrites.spans === 1 ? 'span' : 'spans'} recorded (${s.unindexedWrites.bytes} bytes); discovery and the pending count leave them out`,
         ]
       : []),
     ...(s.lastError ? [`- last error: ${s.lastError}`] : []),

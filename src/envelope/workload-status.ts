@@ -19,6 +19,7 @@ export function degradedStatus(envelope: Pick<EnvelopeView<unknown>, 'degraded'>
   return {
     degraded: {
       reason: d.reason,
+      ...(d.scope !== undefined ? { namespace: d.scope } : {}),
       message: d.message,
       hint: failureKind(d.reason).hint,
       since: new Date(d.sinceMs).toISOString(),
@@ -30,6 +31,8 @@ export function degradedStatus(envelope: Pick<EnvelopeView<unknown>, 'degraded'>
 /** The Temporal UI line of a degraded workload. */
 export function degradedLines(d: DegradedStatus | undefined): string[] {
   return d
-    ? [`- **degraded: ${d.reason}** since ${d.since}, next try ${d.retryAt}: ${d.message} — ${d.hint}`]
+    ? [
+        `- **degraded: ${d.reason}**${d.namespace !== undefined ? ` (ns ${d.namespace} only)` : ''} since ${d.since}, next try ${d.retryAt}: ${d.message} — ${d.hint}`,
+      ]
     : [];
 }

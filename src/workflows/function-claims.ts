@@ -25,12 +25,23 @@ import {
   type FunctionClaimSpec,
   type FunctionOutputSpec,
   type FunctionRuntimeSpec,
+  type UnindexedWrites,
+  type WrittenSpan,
 } from '../../packages/worker/src/contracts/function.js';
 import { functionTaskQueue } from '../../packages/worker/src/contracts/names.js';
 import { observeBatch, observeFailure } from '../../packages/worker/src/contracts/observations.js';
 import { DEFAULT_CLAIM_SIZING, type Claim, type EnvelopeSettings } from '../envelope/batch-envelope.js';
 import { claimActivityOptions, claimPermitWaitMs, failureOf } from '../envelope/claim-shell.js';
 import type { ClaimSpecs } from '../envelope/claim-specs.js';
+import {
+  dropIndexed,
+  outputKey,
+  recordWritten,
+  spanOfBatch,
+  spansToSkip,
+  startIndexCheck,
+  writesRecordFor,
+} from '../envelope/unindexed-writes.js';
 import {
   FunctionDiscovery,
   MAX_RANGE_DISCOVERY_PAGE,
@@ -105,6 +116,36 @@ export interface FunctionRun {
    * before it). 10,000 idle Functions otherwise cost ~8 actions per pass (docs/scale.md).
    */
   readonly quietIdlePasses: boolean;
+  /**
+   * Rows written are recorded until the store shows them, and discovery and the pending count
+   * leave them out (the unindexed-writes patch, docs/adr/0110; false in runs recorded before it).
+   */
+  readonly recordsWrites: boolean;
+  /** The output each claim in flight writes (`attribute@version`): a claim of another output records nothing. */
+  readonly claimOutputs: Map<string, string>;
+}
+
+/** The record of rows written that the store may not show yet, for the output the engine runs. */
+export function writesRecord(run: FunctionRun): UnindexedWrites {
+  const record = writesRecordFor(run.state.unindexedWrites, run.spec.output, run.spec.targetNamespaces);
+  run.state.unindexedWrites = record;
+  return record;
+}
+
+/** A claim's finished batches join the record of writes the store may not show yet (docs/adr/0110). */
+export function recordFinishedBatches(
+  run: FunctionRun,
+  claim: Claim<FunctionBatchPayload>,
+  outcomes: readonly BatchOutcome[],
+): void {
+  if (!run.recordsWrites || run.claimOutputs.get(claim.claimId) !== outputKey(run.spec.output)) return;
+  const record = writesRecord(run);
+  const batches = new Map(claim.batches.map((b) => [b.batchId, b]));
+  for (const o of outcomes) {
+    const batch = o.status === 'done' ? batches.get(o.batchId) : undefined;
+    const span = batch && spanOfBatch(batch.payload);
+    if (span) recordWritten(record, batch.payload.namespace, span);
+  }
 }
 
 /** Range cuts from discovery: current runs, but for input fingerprints (work decided per row). */
@@ -205,6 +246,7 @@ export function deadLetterFunctionRows(
   const { batch, failure, attempts } = command;
   const ids = deadLetterIds(batch.payload, command.rowIds);
   const ns = batch.payload.namespace;
+  const output = outputKey(spec.output);
   return orchestrator(
     `dead-letter ${ids.length} ${ids.length === 1 ? 'row' : 'rows'} in ns ${ns} (${failure.type} after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'})`,
   )
@@ -227,6 +269,11 @@ export function deadLetterFunctionRows(
       });
       state.counters.deadLettered += marked;
       state.lastError = `${batch.batchId} (${ns}): ${failure.message}`;
+      // Marked rows leave discovery once the store shows the mark; until then the record does.
+      if (run.recordsWrites && output === outputKey(run.spec.output)) {
+        const record = writesRecord(run);
+        for (const id of ids) recordWritten(record, ns, { from: id, last: id });
+      }
     })
     .catch((err: unknown) => {
       if (!isCancellation(err))
@@ -240,6 +287,9 @@ export class FunctionDiscoveryFeed {
   private nextPassAtMs = Date.now();
   /** The pass under way has found rows to do (a pass that found none ends without a second count). */
   private passFoundWork = false;
+  /** Counts run as side tasks and may end out of order: only a later one replaces pendingRows. */
+  private countsStarted = 0;
+  private countShown = 0;
 
   constructor(
     private readonly run: FunctionRun,
@@ -296,11 +346,31 @@ export class FunctionDiscoveryFeed {
 
   private refreshPendingCounts(): void {
     const { spec, state } = this.run;
+    const seq = (this.countsStarted += 1);
+    // Rows written that the store may not show yet are not pending; the count also checks
+    // whether the store has indexed them meanwhile (docs/adr/0110).
+    const record = this.run.recordsWrites ? writesRecord(this.run) : undefined;
+    const skip: Record<string, WrittenSpan[]> = {};
+    for (const ns of spec.targetNamespaces) {
+      const spans = spansToSkip(record, ns);
+      if (spans.length > 0) skip[ns] = spans;
+    }
+    const checking = record && Object.keys(skip).length > 0 ? startIndexCheck(record) : undefined;
     this.shell.sideTask(
       orchestrator(`count pending rows in ns ${spec.targetNamespaces.join(', ')}`)
-        .countPendingRows({ namespaces: spec.targetNamespaces, output: spec.output, filter: spec.filter })
-        .then((counts) => {
-          state.pendingRows = counts;
+        .countPendingRows({
+          namespaces: spec.targetNamespaces,
+          output: spec.output,
+          filter: spec.filter,
+          ...(checking !== undefined ? { skip } : {}),
+        })
+        .then((answer) => {
+          const { counts, indexed } = 'counts' in answer ? answer : { counts: answer, indexed: {} };
+          if (record && checking !== undefined)
+            for (const [ns, done] of Object.entries(indexed)) if (done) dropIndexed(record, ns, checking);
+          if (seq < this.countShown) return;
+          this.countShown = seq;
+          state.pendingRows = counts as Record<string, number>;
         })
         .catch((err: unknown) => {
           state.lastError = `counting pending rows: ${failureOf(err).failure.message}`;
@@ -325,7 +395,10 @@ export class FunctionDiscoveryFeed {
       ...(ranges ? { maxPage: MAX_RANGE_DISCOVERY_PAGE } : {}),
     });
     const passCursors = this.discovery.cursors;
+    const record = this.run.recordsWrites ? writesRecord(this.run) : undefined;
     for (const scan of scans) {
+      // Rows written that the store may not show yet are not found again (docs/adr/0110).
+      const skip = spansToSkip(record, scan.namespace);
       orchestrator(
         `scan ns ${scan.namespace} for rows to do${scan.afterId !== null ? ` after id ${String(scan.afterId)}` : ''} (up to ${scan.limit})`,
       )
@@ -337,6 +410,7 @@ export class FunctionDiscoveryFeed {
           limit: scan.limit,
           inputs: spec.inputs,
           ...(ranges ? { batchSize: spec.worker.batchSize } : {}),
+          ...(skip.length > 0 ? { skip } : {}),
         })
         .then((page) => {
           const held = heldRowKeys(envelope.heldPayloads());

@@ -25,7 +25,12 @@ import { specFingerprint } from '../contracts/fingerprint.js';
 import { LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
 import { workDefinition } from '../envelope/function-discovery.js';
 import { ClaimSpecs } from '../envelope/claim-specs.js';
-import { freshRange, functionPayloadOps } from '../envelope/function-payload.js';
+import {
+  freshRange,
+  functionPayloadOps,
+  functionPayloadOpsByNamespace,
+} from '../envelope/function-payload.js';
+import { outputKey } from '../envelope/unindexed-writes.js';
 import { functionDetails, functionPhase, functionStatus } from '../envelope/function-status.js';
 import {
   abortRefusal,
@@ -44,6 +49,7 @@ import {
   countFunctionOutcomes,
   deadLetterFunctionRows,
   functionEnvelopeSettings,
+  recordFinishedBatches,
   orchestrator,
   startFunctionClaim,
   type FunctionRun,
@@ -66,6 +72,11 @@ export const QUIET_IDLE_PASS_PATCH = 'quiet-idle-pass';
  * to the claim time target (up to 64 batches) instead of 1,024 rows (docs/adr/0117).
  */
 export const CLAIMS_SIZED_BY_TIME_PATCH = 'claims-sized-by-time';
+/**
+ * Runs started with it record the rows they write until the store has indexed them, and leave
+ * those rows out of discovery and the pending count (docs/adr/0110, function-claims.ts).
+ */
+export const UNINDEXED_WRITES_PATCH = 'unindexed-writes';
 
 export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise<void> {
   // Runs recorded while v1 still existed carry this marker; deprecated, they replay without the
@@ -74,6 +85,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
   const rangeClaims = patched(RANGE_CLAIMS_PATCH);
   const quietIdlePasses = patched(QUIET_IDLE_PASS_PATCH);
   const claimsSizedByTime = patched(CLAIMS_SIZED_BY_TIME_PATCH);
+  const recordsWrites = patched(UNINDEXED_WRITES_PATCH);
   // Parse, don't trust: after continue-as-new the input is JSON from the previous run.
   const input = functionWorkflowInputSchema.parse(rawInput);
   const state = functionCarriedStateSchema.parse(input.state ?? {});
@@ -88,9 +100,12 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     rangeClaims,
     claimSpecs: new ClaimSpecs(),
     quietIdlePasses,
+    recordsWrites,
+    claimOutputs: new Map(),
   };
   const shell = new ClaimWorkflowShell<FunctionBatchPayload, FunctionPhase>({
-    payloadOps: functionPayloadOps,
+    // Runs of the unindexed-writes patch slow down per namespace on a store's 429 (docs/adr/0111).
+    payloadOps: recordsWrites ? functionPayloadOpsByNamespace : functionPayloadOps,
     settings: functionEnvelopeSettings(run.spec, claimsSizedByTime),
     carried: state.envelope,
     state,
@@ -180,11 +195,18 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
   await shell.run<FunctionWorkflowInput>({
     logFields: () => ({ function: `${run.spec.k8sNamespace}/${run.spec.name}` }),
     startClaim: (claim, maxAttempts) => startFunctionClaim(run, claim, maxAttempts),
-    claimEnded: (claim) => run.claimSpecs.release(claim.claimId),
-    onDispatch: () => {
-      state.rateWindow ??= { startedAtMs: Date.now(), processedAtStart: state.counters.processed };
+    claimEnded: (claim) => {
+      run.claimSpecs.release(claim.claimId);
+      run.claimOutputs.delete(claim.claimId);
     },
-    count: (_claim, outcomes) => countFunctionOutcomes(run, outcomes),
+    onDispatch: (claim) => {
+      state.rateWindow ??= { startedAtMs: Date.now(), processedAtStart: state.counters.processed };
+      run.claimOutputs.set(claim.claimId, outputKey(run.spec.output));
+    },
+    count: (claim, outcomes) => {
+      countFunctionOutcomes(run, outcomes);
+      recordFinishedBatches(run, claim, outcomes);
+    },
     deadLetter: (command) => deadLetterFunctionRows(run, command),
     // A canary rollout holds normal dispatch like a pause (claims already out finish).
     holding: () => run.spec.paused || rolloutHolds(state.rollout),

@@ -29,6 +29,8 @@ describe('workflow replay (function, pipeline, reconcile)', () => {
     // (systemic) stretch, replayed dead letters, canary, and a chain of continue-as-new runs.
     // Range claims with the spec by fingerprint (docs/adr/0100): the `range-claims` patch's new path.
     // Idle passes after the work, on the `quiet-idle-pass` patch's path.
+    // A run under the store's lag model on the `unindexed-writes` patch's path (docs/adr/0110,
+    // 0111): written spans skipped and dropped once indexed, a 429 degrading one namespace.
     for (const label of [
       'claims',
       'pause',
@@ -39,6 +41,7 @@ describe('workflow replay (function, pipeline, reconcile)', () => {
       'canary',
       'ranges',
       'idle',
+      'lag',
     ])
       expect(files.some((f) => f.startsWith(`function-v2-${label}-`))).toBe(true);
     expect(files.filter((f) => f.startsWith('function-v2-continue-as-new-')).length).toBeGreaterThanOrEqual(

@@ -132,6 +132,16 @@ export async function seedRows(
     await store.upsertRows(namespace, rows.slice(i, i + 5000) as never);
 }
 
+/**
+ * Under `storeLag`, folds every write so far into the store's index at once (the seed), so only
+ * the Function's own writes lag behind the indexer (ADR 0098).
+ */
+export function indexWritesSoFar(h: EngineHarness): void {
+  const lag = h.storeServer.store.lag;
+  if (!lag) throw new Error('indexWritesSoFar needs a harness started with storeLag');
+  lag.index(Number.MAX_SAFE_INTEGER);
+}
+
 export function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }

@@ -106,6 +106,13 @@ describe('classifyError', () => {
     expect(failure).toMatchObject({ type: 'InvalidWorkerOutput', nonRetryable: true });
     expect(classifyError(failure).rowIds).toEqual(['a']);
   });
+
+  it("a store 429 names its namespace and the store's Retry-After: only that namespace slows down (ADR 0111)", () => {
+    const limited = store(StoreRateLimitError, 429);
+    expect(classifyError(limited)).toEqual({ type: 'Quota', message: 'store said no', namespace: 'ns' });
+    limited.retryAfterMs = 1_500;
+    expect(classifyError(limited)).toMatchObject({ namespace: 'ns', retryAfterMs: 1_500 });
+  });
 });
 
 describe('pushStatusFailureType', () => {

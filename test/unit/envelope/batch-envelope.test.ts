@@ -414,6 +414,82 @@ describe('systemic failures: degrade, probe, recover — never dead-letter', () 
   });
 });
 
+describe('a systemic failure scoped to one namespace (a store 429, docs/adr/0111)', () => {
+  type N = { ns: string; ids: number[] };
+  const scoped = {
+    split: (p: N): [N, N] => [p, { ns: p.ns, ids: [] }],
+    scopeOf: (p: N) => p.ns,
+  };
+  /** Batches alternating between namespaces a and b; a claim of a's first batch hit a 429. */
+  function throttled(opts: { slots?: number; scopeOf?: boolean } = {}) {
+    const e = new BatchEnvelope<N>(
+      opts.scopeOf === false ? { split: scoped.split } : scoped,
+      settings({ maxInFlightClaims: opts.slots ?? 2, maxBatchesPerClaim: 1 }),
+      'run',
+      undefined,
+    );
+    e.add(
+      Array.from({ length: 6 }, (_, i) => ({
+        batchId: `${i % 2 ? 'b' : 'a'}${i}`,
+        rows: 1,
+        payload: { ns: i % 2 ? 'b' : 'a', ids: [i] },
+      })),
+    );
+    const [first, second] = e.plan(0, { paused: false, draining: false });
+    if (first?.kind !== 'dispatch' || second?.kind !== 'dispatch') throw new Error('expected two dispatches');
+    const cmds = e.onClaimReport(
+      {
+        claimId: first.claim.claimId,
+        outcomes: [],
+        systemic: { type: 'Quota', message: 'store 429: indexing is behind', namespace: 'a' },
+      },
+      10_000,
+    );
+    return { e, cmds, other: second.claim.claimId };
+  }
+  const nsOf = (cmds: EnvelopeCommand<N>[]) =>
+    cmds.flatMap((c) => (c.kind === 'dispatch' ? c.claim.batches.map((b) => b.payload.ns) : []));
+
+  it('holds back only that namespace: the others go on dispatching', () => {
+    const { e, cmds } = throttled();
+    expect(cmds).toMatchObject([{ kind: 'degraded', degraded: { reason: 'Quota', scope: 'a' } }]);
+    expect(nsOf(e.plan(10_500, { paused: false, draining: false }))).toEqual(['b']);
+  });
+
+  it('probes the namespace once its backoff ends, in a free slot, and its success ends the degraded state', () => {
+    const { e, other } = throttled();
+    e.plan(10_500, { paused: false, draining: false }); // b fills the free slot
+    // Both slots busy with b: the probe waits for one.
+    expect(e.plan(11_000, { paused: false, draining: false })).toEqual([]);
+    e.onClaimReport({ claimId: other, outcomes: [{ batchId: 'b1', status: 'done', ms: 10 }] }, 11_100);
+    const [probe] = e.plan(11_200, { paused: false, draining: false });
+    expect(probe).toMatchObject({
+      kind: 'dispatch',
+      claim: { probe: true, batches: [{ payload: { ns: 'a' } }] },
+    });
+    if (probe?.kind !== 'dispatch') throw new Error('expected a probe');
+    const [back] = e.onClaimReport(done(probe.claim.claimId, [probe.claim.batches[0]!.batchId]), 11_300);
+    expect(back).toEqual({ kind: 'recovered', reason: 'Quota' });
+    expect(e.degraded).toBeUndefined();
+  });
+
+  it('a second systemic failure elsewhere holds back every namespace', () => {
+    const { e, other } = throttled();
+    e.onClaimReport(
+      { claimId: other, outcomes: [], systemic: { type: 'StoreUnavailable', message: 'store down' } },
+      10_100,
+    );
+    expect(e.degraded?.scope).toBeUndefined();
+    expect(e.plan(10_500, { paused: false, draining: false })).toEqual([]);
+  });
+
+  it('a kind that knows no scopes holds back everything, as before', () => {
+    const { e } = throttled({ scopeOf: false });
+    expect(e.degraded?.scope).toBeUndefined();
+    expect(e.plan(10_500, { paused: false, draining: false })).toEqual([]);
+  });
+});
+
 describe('onClaimFailed: a claim that kept dying', () => {
   it('keeps finished batches, charges the first unfinished one, requeues the rest uncharged', () => {
     const e = envelope(3, { maxInFlightClaims: 1 });

@@ -99,6 +99,15 @@ function classifyUnbounded(err: unknown): FailureReport {
     return { type: FailureType.InvalidWorkerAnswer, message: err.message };
   if (err instanceof InvalidPipelineOutputError)
     return { type: FailureType.InvalidPipelineOutput, message: err.message };
+  // A 429 is a per-namespace write limit (backpressure or rate): it names the namespace, and
+  // when the store said when to come back (Retry-After), that too (docs/adr/0111).
+  if (err instanceof StoreRateLimitError)
+    return {
+      type: FailureType.Quota,
+      message: err.message,
+      ...(err.namespace !== undefined ? { namespace: err.namespace } : {}),
+      ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+    };
   if (err instanceof StoreError) return { type: storeFailureType(err), message: err.message };
   if (err instanceof WorkerCallError) return { type: err.type, message: err.message };
   if (err instanceof PermitDeferredError)

@@ -1,7 +1,7 @@
 // The filters the Function engine evaluates, built in one place so discovery, counting, the
 // batch re-check and dead-letter replay agree on what "a row that still needs work" means.
 // Pure and sandbox-safe (the workflow never evaluates them; activities and the CLI do).
-import type { FunctionOutputSpec } from '../contracts/function.js';
+import type { FunctionOutputSpec, WrittenSpan } from '../contracts/function.js';
 
 export type Filter = unknown[];
 
@@ -58,4 +58,18 @@ export function candidateFilter(output: FunctionOutputSpec, userFilter: unknown)
 export function deadLetterFilter(output: FunctionOutputSpec, narrow?: unknown): Filter {
   const dead: Filter = [errorAttribute(output), 'NotEq', null];
   return narrow === undefined || narrow === null ? dead : ['And', [dead, narrow]];
+}
+
+/** The rows of one span of ids (docs/adr/0110): (after, last] or [from, last]. */
+export function spanFilter(span: WrittenSpan): Filter {
+  const upper = ['id', 'Lte', span.last];
+  if (span.from !== undefined) return ['And', [['id', 'Gte', span.from], upper]];
+  if (span.after === null || span.after === undefined) return upper;
+  return ['And', [['id', 'Gt', span.after], upper]];
+}
+
+/** `filter` without the rows of `spans` (rows written that the store may not show yet). */
+export function outsideSpans(filter: Filter, spans: readonly WrittenSpan[]): Filter {
+  if (spans.length === 0) return filter;
+  return ['And', [filter, ['Not', ['Or', spans.map(spanFilter)]]]];
 }

@@ -23,6 +23,8 @@ export type BatchOutcome =
 export interface DegradedStatus {
   /** The failure type: StoreRejected, StoreUnavailable, WorkerUnavailable, Quota, … */
   reason: string;
+  /** Only this store namespace's batches are held back (a 429 from its write limits); absent: all. */
+  namespace?: string;
   message: string;
   /** What to do about it. */
   hint: string;
@@ -167,6 +169,7 @@ export function envelopeCarriedSchema<P extends z.ZodType>(payload: P) {
     degraded: z
       .object({
         reason: z.string(),
+        scope: z.string().optional(),
         message: z.string(),
         sinceMs: z.number(),
         retryAtMs: z.number(),

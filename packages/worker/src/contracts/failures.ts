@@ -152,4 +152,9 @@ export interface FailureReport {
   batchRowIds?: (string | number)[];
   /** Systemic failures that know when trying again makes sense (ms from when it was raised). */
   retryAfterMs?: number;
+  /**
+   * The store namespace that refused a write with 429 (its write backpressure or rate limit):
+   * a per-namespace limit, so only that namespace's dispatch slows down (docs/adr/0111).
+   */
+  namespace?: string;
 }

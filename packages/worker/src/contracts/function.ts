@@ -165,6 +165,33 @@ export function rangeResolveLimit(rows: number): number {
   return Math.min(STORE_MAX_TOP_K, Math.max(1, 2 * rows));
 }
 
+/**
+ * Ids a Function wrote (or dead-lettered) at its current output that the store may not show yet
+ * (docs/adr/0110): the rows in (after, last] — after null: from the first id — for a range, or in
+ * [from, last] for an id list. Discovery and the pending count leave them out.
+ */
+export const writtenSpanSchema = z.object({
+  after: rowIdSchema.nullable().optional(),
+  from: rowIdSchema.optional(),
+  last: rowIdSchema,
+});
+export type WrittenSpan = z.infer<typeof writtenSpanSchema>;
+
+/**
+ * The record of recent writes (docs/adr/0110): spans per store namespace, each tagged with the
+ * record's epoch when written; an index check started at a later epoch that finds the namespace
+ * indexed drops them. Bounded: MAX_WRITTEN_SPANS (src/envelope/unindexed-writes.ts).
+ */
+export const unindexedWritesSchema = z.object({
+  /** The output the spans were written at (`attribute@version`): another output starts afresh. */
+  output: z.string(),
+  epoch: z.number().int().nonnegative().default(0),
+  spans: z
+    .record(z.string(), z.array(writtenSpanSchema.extend({ epoch: z.number().int().nonnegative() })))
+    .default({}),
+});
+export type UnindexedWrites = z.infer<typeof unindexedWritesSchema>;
+
 /** What a Function workflow carries from one run to the next (plain JSON, bounded). */
 export const functionCarriedStateSchema = z.object({
   /** Batches discovered and not yet dispatched, and the envelope's measurements (engine v2). */
@@ -183,6 +210,8 @@ export const functionCarriedStateSchema = z.object({
   rollout: rolloutStateSchema.optional(),
   /** What /metrics exports beyond the counters (failures by type, batch histograms). */
   observations: workloadObservationsSchema.prefault({}),
+  /** Rows written that the store may not show yet (docs/adr/0110; runs of the unindexed-writes patch). */
+  unindexedWrites: unindexedWritesSchema.optional(),
 });
 export type FunctionCarriedState = z.infer<typeof functionCarriedStateSchema>;
 
@@ -246,6 +275,11 @@ export interface FunctionStatus {
   rollout?: RolloutState;
   /** Absent from runs of engine v1 (no measurements there). */
   observations?: WorkloadObservations;
+  /**
+   * The record of writes the store may not show yet (docs/adr/0110): spans held and their size
+   * as carried across continue-as-new. Absent when empty.
+   */
+  unindexedWrites?: { spans: number; bytes: number };
 }
 
 export interface FunctionRateLimitStatus {
