@@ -33,11 +33,8 @@ import {
   startOrUpdatePipeline,
   submitPipelineItems,
 } from '../src/client/pipeline-client.js';
-import {
-  ChunkAttr,
-  type PipelineRuntimeSpec,
-  type QueuedItem,
-} from '../packages/worker/src/contracts/pipeline.js';
+import { ChunkAttr, type QueuedItem } from '../packages/worker/src/contracts/pipeline.js';
+import { type PipelineRuntimeSpec } from '../src/contracts/pipeline.js';
 import { pipelineTaskQueue, pipelineWorkflowId } from '../packages/worker/src/contracts/names.js';
 import { startTemporalDevServer } from '../src/dev/temporal-server.js';
 import { parseTemporalKind } from '../src/cli/commands/dev.js';

@@ -11,12 +11,12 @@ import {
 import { ClaimSpecCache, claimSpecLookupVia } from '../../packages/worker/src/claim-execution/claim-spec.js';
 import {
   claimBatches,
-  type CanaryComparison,
   type FunctionClaimInput,
   type FunctionOutputSpec,
   type RowId,
   type RunBatchRequest,
 } from '../../packages/worker/src/contracts/function.js';
+import { type CanaryComparison } from '../contracts/function.js';
 import { runFunctionClaimWith } from '../../packages/worker/src/claim-execution/function-batch.js';
 import { MAX_DISCOVERY_PAGE, cutRanges, type DiscoveryPage } from '../envelope/function-discovery.js';
 import {

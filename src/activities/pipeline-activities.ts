@@ -5,13 +5,11 @@ import { Context, heartbeat } from '@temporalio/activity';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import {
   ChunkAttr,
-  s3SourceRefSchema,
-  sourceLabel,
   type PipelineBatchInput,
   type PipelineClaimInput,
   type QueuedItem,
-  type S3SourceRef,
 } from '../../packages/worker/src/contracts/pipeline.js';
+import { s3SourceRefSchema, sourceLabel, type S3SourceRef } from '../contracts/pipeline.js';
 import {
   ensurePipelineSchema,
   runPipelineClaimWith,

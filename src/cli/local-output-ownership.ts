@@ -4,7 +4,7 @@
 // each one's output attribute from its status query) and applies the operator's own rule,
 // `outputConflict`, so `layer apply` refuses what the operator would.
 import type { Client, Connection } from '@temporalio/client';
-import { statusQuery, type FunctionRuntimeSpec } from '../../packages/worker/src/contracts/function.js';
+import { statusQuery, type FunctionRuntimeSpec } from '../contracts/function.js';
 import { functionWorkflowId } from '../../packages/worker/src/contracts/names.js';
 import {
   LayerK8sNamespaceKey,

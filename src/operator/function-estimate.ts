@@ -4,7 +4,7 @@
 // Shared by `layer function plan` and the operator (status.plan of a paused Function). Counting
 // writes nothing: attributes the engine has not declared yet are left out of the filter rather
 // than declared, since no row can carry them.
-import type { FunctionRuntimeSpec } from '../../packages/worker/src/contracts/function.js';
+import type { FunctionRuntimeSpec } from '../contracts/function.js';
 import {
   errorAttribute,
   needsVersionFilter,

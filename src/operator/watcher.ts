@@ -19,8 +19,8 @@ import type { Client } from '@temporalio/client';
 import { GROUP, INFRA_RULES_NAME, KINDS, VERSION, type LayerKind } from '../api/group.js';
 import { pluralOf } from '../api/crds.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
-import { reconcileWorkflowId } from '../../packages/worker/src/contracts/names.js';
 import {
+  reconcileWorkflowId,
   RESYNC_REASON,
   reconcileSignal,
   type ReconcileRef,

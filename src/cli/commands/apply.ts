@@ -9,7 +9,7 @@ import { parseResource, type LayerFunction } from '../../api/index.js';
 import { functionHandle, startOrUpdateFunction } from '../../client/function-client.js';
 import { type Config } from '../../config.js';
 import { loadCliConfig } from '../config.js';
-import type { FunctionRuntimeSpec } from '../../../packages/worker/src/contracts/function.js';
+import type { FunctionRuntimeSpec } from '../../contracts/function.js';
 import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { runtimeSpecProblems, toFunctionRuntimeSpec } from '../../operator/runtime-spec.js';
 import { InvalidInputError, LayerError } from '../../util/errors.js';

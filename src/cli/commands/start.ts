@@ -14,7 +14,7 @@ import {
   getFunctionStatus,
   startOrUpdateFunction,
 } from '../../client/function-client.js';
-import type { FunctionStatus } from '../../../packages/worker/src/contracts/function.js';
+import type { FunctionStatus } from '../../contracts/function.js';
 import { functionTaskQueue } from '../../../packages/worker/src/contracts/names.js';
 import { devUp, endpointsOf } from '../../dev/environment.js';
 import { devStateDir, packageRoot } from '../../dev/paths.js';

@@ -10,7 +10,7 @@ import {
   discoverFunctionNow,
   type FunctionRef,
 } from '../../../src/client/function-client.js';
-import type { FunctionRuntimeSpec } from '../../../packages/worker/src/contracts/function.js';
+import type { FunctionRuntimeSpec } from '../../../src/contracts/function.js';
 import type { FunctionHandler } from '../../../packages/worker/src/function-worker.js';
 import { inputFingerprint } from '../../../packages/worker/src/claim-execution/input-fingerprint.js';
 import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';

@@ -10,12 +10,8 @@ import {
   type ClaimReport,
   type PackedClaimReport,
 } from '../../../packages/worker/src/contracts/claims.js';
-import {
-  claimBatches,
-  type FunctionClaimInput,
-  type FunctionRuntimeSpec,
-  type FunctionStatus,
-} from '../../../packages/worker/src/contracts/function.js';
+import { claimBatches, type FunctionClaimInput } from '../../../packages/worker/src/contracts/function.js';
+import { type FunctionRuntimeSpec, type FunctionStatus } from '../../../src/contracts/function.js';
 import { functionTaskQueue, functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import {
   getFunctionStatus,

@@ -6,14 +6,14 @@
 // Both scenarios run at once (different keys) to keep the file's wall time to one of them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPushServer, type FunctionHandler } from '../../../packages/worker/src/function-worker.js';
-import { RateLimitedError } from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
 import {
-  rateLimitStatusQuery,
-  rateLimitWorkflowId,
-  type RateLimitStatus,
-} from '../../../packages/worker/src/contracts/rate-limit.js';
-import type { FunctionRuntimeSpec, FunctionStatus } from '../../../packages/worker/src/contracts/function.js';
-import type { PipelineRuntimeSpec } from '../../../packages/worker/src/contracts/pipeline.js';
+  RateLimitedError,
+  createRateLimitGate,
+} from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
+import { rateLimitWorkflowId } from '../../../packages/worker/src/contracts/rate-limit.js';
+import { rateLimitStatusQuery, type RateLimitStatus } from '../../../src/contracts/rate-limit.js';
+import type { FunctionRuntimeSpec, FunctionStatus } from '../../../src/contracts/function.js';
+import type { PipelineRuntimeSpec } from '../../../src/contracts/pipeline.js';
 import { runPipelineWorker } from '../../../packages/worker/src/pipeline-worker.js';
 import {
   getPipelineStatus,
@@ -22,7 +22,6 @@ import {
 } from '../../../src/client/pipeline-client.js';
 import { temporalNamespace } from '../../helpers/servers.js';
 import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
-import { createRateLimitGate } from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
 import {
   baseSpec,
   eventually,

@@ -11,12 +11,9 @@ import {
   createRateLimitGate,
   PermitDeferredError,
 } from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
-import {
-  rateLimitStatusQuery,
-  rateLimitWorkflowId,
-  type RateLimitStatus,
-} from '../../../packages/worker/src/contracts/rate-limit.js';
-import type { FunctionStatus } from '../../../packages/worker/src/contracts/function.js';
+import { rateLimitWorkflowId } from '../../../packages/worker/src/contracts/rate-limit.js';
+import { rateLimitStatusQuery, type RateLimitStatus } from '../../../src/contracts/rate-limit.js';
+import type { FunctionStatus } from '../../../src/contracts/function.js';
 import {
   baseSpec,
   eventually,

@@ -13,11 +13,8 @@ import { createOperatorWorkerParts } from '../../../src/activities/operator-work
 import { connectTemporalClient, type TemporalClient } from '../../../src/cli/temporal-connect.js';
 import { loadConfig } from '../../../src/config.js';
 import { LayerKindKey, LayerNameKey } from '../../../src/contracts/search-attributes.js';
-import {
-  functionTaskQueue,
-  functionWorkflowId,
-  reconcileWorkflowId,
-} from '../../../packages/worker/src/contracts/names.js';
+import { functionTaskQueue, functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
+import { reconcileWorkflowId } from '../../../src/contracts/reconcile.js';
 import { startTracing, stopTracing } from '../../../src/observe/tracing.js';
 import { operatorSettings } from '../../../src/operator/settings.js';
 import { createOperatorWatcher, type OperatorWatcher } from '../../../src/operator/watcher.js';

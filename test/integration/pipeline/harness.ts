@@ -10,12 +10,8 @@ import {
   bundleOrchestratorWorkflows,
   createOrchestratorWorker,
 } from '../../../src/workers/orchestrator-worker.js';
-import type {
-  PipelineItem,
-  PipelineRuntimeSpec,
-  PipelineStatus,
-  QueuedItem,
-} from '../../../packages/worker/src/contracts/pipeline.js';
+import type { PipelineItem, QueuedItem } from '../../../packages/worker/src/contracts/pipeline.js';
+import type { PipelineRuntimeSpec, PipelineStatus } from '../../../src/contracts/pipeline.js';
 import { ChunkAttr } from '../../../packages/worker/src/contracts/pipeline.js';
 import {
   getPipelineStatus,

@@ -3,7 +3,7 @@
 // at the source, idempotent submissions, status counts and queue depth.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { pipelineQueueDepth } from '../../../packages/worker/src/contracts/pipeline.js';
+import { pipelineQueueDepth } from '../../../src/contracts/queue-depth.js';
 import {
   getPipelineQueueDepth,
   listPipelineSourceNow,

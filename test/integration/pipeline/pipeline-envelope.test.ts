@@ -2,7 +2,7 @@
 // /run, and continue-as-new with the queue and counters carried to the next run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isQueueFull, submitPipelineItems } from '../../../src/client/pipeline-client.js';
-import { deadLettersQuery } from '../../../packages/worker/src/contracts/pipeline.js';
+import { deadLettersQuery } from '../../../src/contracts/pipeline.js';
 import { createPipelinePushServer } from '../../../packages/worker/src/pipeline-worker.js';
 import { pipelineWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { recordHistories } from '../../helpers/history-json.js';

@@ -7,12 +7,9 @@
 // never exceed the calls made plus the ones in flight, and every item is done.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitPipelineItems } from '../../../src/client/pipeline-client.js';
-import {
-  rateLimitStatusQuery,
-  rateLimitWorkflowId,
-  type RateLimitStatus,
-} from '../../../packages/worker/src/contracts/rate-limit.js';
-import type { PipelineStatus } from '../../../packages/worker/src/contracts/pipeline.js';
+import { rateLimitWorkflowId } from '../../../packages/worker/src/contracts/rate-limit.js';
+import { rateLimitStatusQuery, type RateLimitStatus } from '../../../src/contracts/rate-limit.js';
+import type { PipelineStatus } from '../../../src/contracts/pipeline.js';
 import {
   byDocument,
   chunker,

@@ -8,7 +8,7 @@ import {
   readPipelineItemsFile,
   startPipelineWatch,
 } from '../../../src/cli/commands/pipeline.js';
-import type { PipelineStatus } from '../../../packages/worker/src/contracts/pipeline.js';
+import type { PipelineStatus } from '../../../src/contracts/pipeline.js';
 import { InvalidInputError } from '../../../src/util/errors.js';
 
 /** The error fn throws; the assertion is outside the catch, so a call that does not throw fails. */
