@@ -4,7 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   abortFunctionRollout,
   discoverFunctionNow,
@@ -24,24 +24,16 @@ import {
   readAll,
   recordHistories,
   seedRows,
-  startEngineHarness,
+  engineHarnessPerFile,
   startFunction,
   startPullWorker,
   statusOf,
   uniqueName,
-  type EngineHarness,
   type RunningPullWorker,
 } from './harness.js';
 
-let h: EngineHarness;
+const h = engineHarnessPerFile();
 const dir = mkdtempSync(join(tmpdir(), 'layer-features-'));
-
-beforeAll(async () => {
-  h = await startEngineHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
 
 /** Tags a row with its title's words and the version that computed them; counts calls per id. */
 function versionedTagger(calls: Map<number, number>): FunctionHandler {

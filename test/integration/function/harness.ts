@@ -28,6 +28,7 @@ import {
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import { recordHistories as recordClientHistories } from '../../helpers/history-json.js';
 import { eventually } from '../../helpers/eventually.js';
+import { perFile } from '../../helpers/per-file.js';
 
 export interface EngineHarness {
   /** This file's own orchestrator task queue (workers of other test files never poll it). */
@@ -46,17 +47,20 @@ export interface EngineHarness {
   close(): Promise<void>;
 }
 
-export async function startEngineHarness(
-  /**
-   * storeApiKeys: the store accepts only these bearers (the harness's own clients use 'test').
-   * storeLag: the store models the service's indexing lag and write limits (ADR 0098).
-   */
-  opts: {
-    dataConverter?: DataConverter;
-    storeApiKeys?: string[];
-    storeLag?: Pick<StoreServerOptions, 'indexLag' | 'writeRateLimit'>;
-  } = {},
-): Promise<EngineHarness> {
+export interface EngineHarnessOptions {
+  dataConverter?: DataConverter;
+  /** The store accepts only these bearers (the harness's own clients use 'test'). */
+  storeApiKeys?: string[];
+  /** The store models the service's indexing lag and write limits (ADR 0098). */
+  storeLag?: Pick<StoreServerOptions, 'indexLag' | 'writeRateLimit'>;
+}
+
+/** One engine harness for the test file: started before its first test, closed after its last. */
+export function engineHarnessPerFile(opts: EngineHarnessOptions = {}): EngineHarness {
+  return perFile(() => startEngineHarness(opts));
+}
+
+export async function startEngineHarness(opts: EngineHarnessOptions = {}): Promise<EngineHarness> {
   const storeServer = await startStoreServer({
     memory: true,
     ...(opts.storeApiKeys ? { apiKeys: opts.storeApiKeys } : {}),

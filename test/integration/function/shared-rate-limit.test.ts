@@ -4,7 +4,7 @@
 // make progress, and the limiter counts exactly the calls each made. A push worker answering 429 with Retry-After
 // pauses its key for the Retry-After and halves the rate, which then climbs back to the budget.
 // Both scenarios run at once (different keys) to keep the file's wall time to one of them.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPushServer, type FunctionHandler } from '../../../packages/worker/src/function-worker.js';
 import {
   RateLimitedError,
@@ -28,12 +28,11 @@ import {
   recordHistories,
   range,
   seedRows,
-  startEngineHarness,
+  engineHarnessPerFile,
   startFunction,
   startPullWorker,
   statusOf,
   uniqueName,
-  type EngineHarness,
 } from './harness.js';
 
 interface Call {
@@ -42,14 +41,7 @@ interface Call {
   rows: number;
 }
 
-let h: EngineHarness;
-
-beforeAll(async () => {
-  h = await startEngineHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = engineHarnessPerFile();
 
 /** A handler that logs each call (time, rows) and tags the rows. */
 function loggingHandler(fn: string, log: Call[], before?: (call: number) => void): FunctionHandler {

@@ -5,7 +5,7 @@
 // Now a permit due beyond a claim's wait allowance is not booked (the Function shows
 // RateLimitWait and dispatches again when one is due) and a retried claim gets its own booking
 // back, so bookings never exceed the calls made plus the ones in flight, and every row is done.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FunctionHandler } from '../../../packages/worker/src/function-worker.js';
 import {
   createRateLimitGate,
@@ -20,21 +20,14 @@ import {
   range,
   readAll,
   seedRows,
-  startEngineHarness,
+  engineHarnessPerFile,
   startFunction,
   startPullWorker,
   statusOf,
   uniqueName,
-  type EngineHarness,
 } from './harness.js';
 
-let h: EngineHarness;
-beforeAll(async () => {
-  h = await startEngineHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = engineHarnessPerFile();
 
 function limiterStatus(key: string): Promise<RateLimitStatus> {
   return h.client.workflow.getHandle(rateLimitWorkflowId('test', key)).query(rateLimitStatusQuery);

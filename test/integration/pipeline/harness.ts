@@ -27,6 +27,7 @@ import { startStoreServer, type StoreServer } from '../../../src/store/server.js
 import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
 import { s3Server, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import { eventually as pollUntil } from '../../helpers/eventually.js';
+import { perFile } from '../../helpers/per-file.js';
 
 export interface PipelineHarness {
   taskQueue: string;
@@ -52,6 +53,11 @@ export function newS3Client(): S3Client {
 
 export async function createBucket(s3: S3Client, bucket: string): Promise<void> {
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+}
+
+/** One pipeline harness for the test file: started before its first test, closed after its last. */
+export function pipelineHarnessPerFile(opts: { dataConverter?: DataConverter } = {}): PipelineHarness {
+  return perFile(() => startPipelineHarness(opts));
 }
 
 export async function startPipelineHarness(
