@@ -42,12 +42,12 @@ import { dropClusterDatabases, startTemporalCluster } from '../src/dev/temporal-
 import { resolveTemporalServer } from '../src/dev/temporal-cluster-binaries.js';
 import { postgresWriteCounters, writeCountersDelta } from '../src/dev/temporal-cluster-pg.js';
 import { uuidForId } from '../src/store/seed.js';
-import type { StoreClient } from '../src/store/client.js';
+import type { StoreClient } from '../packages/worker/src/store/client.js';
 import { cpuSeconds } from './proc.js';
 import { costKeys, temporalCosts } from './temporal-costs.js';
 import { chunkId, pipelineBatchStages } from '../packages/worker/src/claim-execution/pipeline-write.js';
 import { runPipelineWorker } from '../packages/worker/src/pipeline-worker.js';
-import { createStoreClient } from '../src/store/client.js';
+import { createStoreClient } from '../packages/worker/src/store/client.js';
 import { arg } from './harness.js';
 import { startStoreChild } from './servers.js';
 

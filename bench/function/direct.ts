@@ -3,7 +3,7 @@
 import { runFunctionBatchWith } from '../../packages/worker/src/claim-execution/function-batch.js';
 import type { FunctionRuntimeSpec } from '../../src/contracts/function.js';
 import { workFilter } from '../../packages/worker/src/claim-execution/function-filters.js';
-import type { StoreClient } from '../../src/store/client.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 import { loadText } from '../harness.js';
 import {
   cpuReport,

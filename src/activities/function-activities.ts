@@ -30,8 +30,8 @@ import {
   attributesToDecide,
   rowNeedsWork,
 } from '../../packages/worker/src/claim-execution/input-fingerprint.js';
-import type { StoreClient } from '../store/client.js';
-import { StoreBadRequestError, StoreNotFoundError } from '../store/errors.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
+import { StoreBadRequestError, StoreNotFoundError } from '../../packages/worker/src/store/errors.js';
 import { declareEngineAttributes } from './output-attributes.js';
 import { classified, WorkerCallError } from '../../packages/worker/src/claim-execution/failures.js';
 import { postToPushWorker, pushAnswerLimitBytes } from './push-call.js';

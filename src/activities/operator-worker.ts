@@ -8,7 +8,7 @@ import { operatorSettings, type OperatorSettings } from '../operator/settings.js
 import { createKubernetesActivities, type KubernetesActivities } from './kubernetes-activities.js';
 import type { FunctionRuntimeSpec } from '../contracts/function.js';
 import { countPlannedRows } from '../operator/function-estimate.js';
-import type { StoreClient } from '../store/client.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 
 export interface OperatorWorkerDeps {
   kubeConfig: KubeConfig;

@@ -2,7 +2,7 @@
 // engine's filters name <attribute>_v and <attribute>_error before the first row has them. So
 // the engine declares both (as strings) before it filters; a schema write is idempotent.
 import type { FunctionOutputSpec } from '../../packages/worker/src/contracts/function.js';
-import type { StoreClient } from '../store/client.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 import {
   errorAttribute,
   versionAttribute,

@@ -14,8 +14,8 @@ import {
   ensurePipelineSchema,
   runPipelineClaimWith,
 } from '../../packages/worker/src/claim-execution/pipeline-write.js';
-import type { StoreClient } from '../store/client.js';
-import { StoreNotFoundError } from '../store/errors.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
+import { StoreNotFoundError } from '../../packages/worker/src/store/errors.js';
 import { classified, WorkerCallError } from '../../packages/worker/src/claim-execution/failures.js';
 import { postToPushWorker, pushAnswerLimitBytes } from './push-call.js';
 import type { Client } from '@temporalio/client';

@@ -11,7 +11,7 @@ import {
   WorkerCallError,
 } from '../../packages/worker/src/claim-execution/failures.js';
 import { retryAfterMsOf } from '../../packages/worker/src/claim-execution/rate-limit-gate.js';
-import { traceHeaders } from '../observe/tracing.js';
+import { traceHeaders } from '../../packages/worker/src/observe/tracing.js';
 import { truncateErrorText } from '../../packages/worker/src/contracts/error-text.js';
 
 /** The store's largest attribute value (the Turbopuffer service's limit): one row's output fits it. */

@@ -12,7 +12,7 @@ import {
   LayerTargetNamespaceKey,
 } from '../contracts/search-attributes.js';
 import { conflictMessage, outputConflict, type OutputClaim } from '../operator/output-ownership.js';
-import { LayerError } from '../util/errors.js';
+import { LayerError } from '../../packages/worker/src/util/errors.js';
 
 /** How long reading one running Function's output attribute may take. */
 const READ_CLAIM_TIMEOUT_MS = 5_000;

@@ -10,8 +10,8 @@ import {
   needsVersionFilter,
   versionAttribute,
 } from '../../packages/worker/src/claim-execution/function-filters.js';
-import type { StoreClient } from '../store/client.js';
-import { StoreNotFoundError } from '../store/errors.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
+import { StoreNotFoundError } from '../../packages/worker/src/store/errors.js';
 
 export interface FunctionPlan {
   function: { namespace: string; name: string };

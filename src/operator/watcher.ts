@@ -27,7 +27,7 @@ import {
   type ReconcileSignalArgs,
 } from '../contracts/reconcile.js';
 import type { reconcileWorkflow } from '../workflows/reconcile-workflow.js';
-import { withSpan } from '../observe/tracing.js';
+import { withSpan } from '../../packages/worker/src/observe/tracing.js';
 import { LayerK8sNamespaceKey, LayerKindKey, LayerNameKey } from '../contracts/search-attributes.js';
 import { LABEL, MANAGED_BY } from './labels.js';
 import type { RawObject } from './reconcile-types.js';

@@ -12,9 +12,9 @@ import { Client } from '@temporalio/client';
 import { createFunctionActivities } from '../activities/function-activities.js';
 import { createPipelineActivities } from '../activities/pipeline-activities.js';
 import type { S3SourceRef } from '../contracts/pipeline.js';
-import type { StoreClient } from '../store/client.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 import { bundleCacheKey, cachedBundle } from './workflow-bundle-cache.js';
-import { tracingWorkerOptions } from '../observe/tracing.js';
+import { tracingWorkerOptions } from '../../packages/worker/src/observe/tracing.js';
 import {
   instrumentActivities,
   instrumentStore,

@@ -12,7 +12,7 @@ import { loadCliConfig } from '../config.js';
 import type { FunctionRuntimeSpec } from '../../contracts/function.js';
 import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { runtimeSpecProblems, toFunctionRuntimeSpec } from '../../operator/runtime-spec.js';
-import { InvalidInputError, LayerError } from '../../util/errors.js';
+import { InvalidInputError, LayerError } from '../../../packages/worker/src/util/errors.js';
 import { connectTemporalClient, temporalUiWorkflowUrl } from '../temporal-connect.js';
 import { isDeadlineExceeded } from '../errors.js';
 import { assertOwnsOutput, runningOutputClaims } from '../local-output-ownership.js';

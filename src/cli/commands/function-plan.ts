@@ -3,14 +3,14 @@
 import type { FunctionRuntimeSpec } from '../../contracts/function.js';
 import { postToPushWorker } from '../../activities/push-call.js';
 import { countableFilter, type FunctionPlan } from '../../operator/function-estimate.js';
-import type { StoreClient } from '../../store/client.js';
+import type { StoreClient } from '../../../packages/worker/src/store/client.js';
 import {
   StoreAuthError,
   StoreConnectionError,
   StoreNotFoundError,
   StoreServerError,
-} from '../../store/errors.js';
-import { LayerError } from '../../util/errors.js';
+} from '../../../packages/worker/src/store/errors.js';
+import { LayerError } from '../../../packages/worker/src/util/errors.js';
 
 export { countPlannedRows, estimateFromCounts, type FunctionPlan } from '../../operator/function-estimate.js';
 

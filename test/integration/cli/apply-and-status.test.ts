@@ -14,7 +14,7 @@ import { functionHandle, getFunctionStatus } from '../../../src/client/function-
 import type { FunctionStatus } from '../../../src/contracts/function.js';
 import { functionTaskQueue, functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { runFunctionWorker } from '../../../packages/worker/src/function-worker.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import {
   bundleOrchestratorWorkflows,

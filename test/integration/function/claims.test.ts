@@ -6,7 +6,7 @@
 // function-engine.test.ts, with their dead letters and replay.
 import { describe, expect, it } from 'vitest';
 import { functionTaskQueue } from '../../../packages/worker/src/contracts/names.js';
-import { createStoreClient } from '../../../src/store/client.js';
+import { createStoreClient } from '../../../packages/worker/src/store/client.js';
 import { functionBatchStages } from '../../../packages/worker/src/claim-execution/function-batch.js';
 import { declareEngineAttributes } from '../../../src/activities/output-attributes.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';

@@ -20,7 +20,7 @@ import {
 } from '../../../src/client/function-client.js';
 import { runFunctionWorker, type FunctionHandler } from '../../../packages/worker/src/function-worker.js';
 import { startStoreServer, type StoreServer, type StoreServerOptions } from '../../../src/store/server.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import {
   bundleOrchestratorWorkflows,
   createOrchestratorWorker,

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { BatchRow } from '../../../packages/worker/src/contracts/function.js';
 import { FailureType } from '../../../packages/worker/src/contracts/failures.js';
 import type { FunctionHandler } from '../../../packages/worker/src/function-worker.js';
-import type { StoreClient } from '../../../src/store/client.js';
+import type { StoreClient } from '../../../packages/worker/src/store/client.js';
 import {
   engineHarnessPerFile,
   range,

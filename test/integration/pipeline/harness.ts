@@ -24,7 +24,7 @@ import {
   type RunPipelineWorkerOptions,
 } from '../../../packages/worker/src/pipeline-worker.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { s3Server, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import { eventually as pollUntil } from '../../helpers/eventually.js';
 import { perFile } from '../../helpers/per-file.js';
