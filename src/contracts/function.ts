@@ -98,7 +98,6 @@ export const functionIdListPayloadSchema = z.object({
   /** Cut from a range batch (its resolved rows): held like a range, so no new pass overlaps it. */
   fromRange: z.literal(true).optional(),
 });
-export type FunctionIdListPayload = z.infer<typeof functionIdListPayloadSchema>;
 
 /**
  * A Function batch as an id range (docs/adr/0100): the rows in (afterId, lastId] that still match
