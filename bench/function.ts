@@ -48,7 +48,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { startTemporalDevServer } from '../src/dev/temporal-server.js';
-import { createStoreClient } from '../src/store/client.js';
+import { createStoreClient } from '../packages/worker/src/store/client.js';
 import { bundleOrchestratorWorkflows } from '../src/workers/orchestrator-worker.js';
 import { load1 } from './harness.js';
 import { cpuSeconds, procStatusMb } from './proc.js';

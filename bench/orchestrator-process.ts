@@ -8,7 +8,7 @@
 // bench died) it shuts the Worker down and prints one JSON line `{"max_rss_mb": …}`.
 import { readFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { createStoreClient } from '../src/store/client.js';
+import { createStoreClient } from '../packages/worker/src/store/client.js';
 import { createOrchestratorWorker } from '../src/workers/orchestrator-worker.js';
 
 function flag(name: string): string {

@@ -33,11 +33,8 @@ import {
   startOrUpdatePipeline,
   submitPipelineItems,
 } from '../src/client/pipeline-client.js';
-import {
-  ChunkAttr,
-  type PipelineRuntimeSpec,
-  type QueuedItem,
-} from '../packages/worker/src/contracts/pipeline.js';
+import { ChunkAttr, type QueuedItem } from '../packages/worker/src/contracts/pipeline.js';
+import { type PipelineRuntimeSpec } from '../src/contracts/pipeline.js';
 import { pipelineTaskQueue, pipelineWorkflowId } from '../packages/worker/src/contracts/names.js';
 import { startTemporalDevServer } from '../src/dev/temporal-server.js';
 import { parseTemporalKind } from '../src/cli/commands/dev.js';
@@ -45,12 +42,12 @@ import { dropClusterDatabases, startTemporalCluster } from '../src/dev/temporal-
 import { resolveTemporalServer } from '../src/dev/temporal-cluster-binaries.js';
 import { postgresWriteCounters, writeCountersDelta } from '../src/dev/temporal-cluster-pg.js';
 import { uuidForId } from '../src/store/seed.js';
-import type { StoreClient } from '../src/store/client.js';
+import type { StoreClient } from '../packages/worker/src/store/client.js';
 import { cpuSeconds } from './proc.js';
 import { costKeys, temporalCosts } from './temporal-costs.js';
 import { chunkId, pipelineBatchStages } from '../packages/worker/src/claim-execution/pipeline-write.js';
 import { runPipelineWorker } from '../packages/worker/src/pipeline-worker.js';
-import { createStoreClient } from '../src/store/client.js';
+import { createStoreClient } from '../packages/worker/src/store/client.js';
 import { arg } from './harness.js';
 import { startStoreChild } from './servers.js';
 

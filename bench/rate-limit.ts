@@ -13,7 +13,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { rateLimitWorkflowId } from '../packages/worker/src/contracts/rate-limit.js';
 import { createRateLimitGate } from '../packages/worker/src/claim-execution/rate-limit-gate.js';
 import { startTemporalDevServer } from '../src/dev/temporal-server.js';
-import { createStoreClient } from '../src/store/client.js';
+import { createStoreClient } from '../packages/worker/src/store/client.js';
 import { bundleOrchestratorWorkflows, createOrchestratorWorker } from '../src/workers/orchestrator-worker.js';
 import { arg, load1 } from './harness.js';
 

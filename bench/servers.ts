@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { freePort, waitFor } from '../src/dev/net.js';
-import { createStoreClient } from '../src/store/client.js';
+import { createStoreClient } from '../packages/worker/src/store/client.js';
 
 export const LAYER_BIN = fileURLToPath(new URL('../bin/layer.js', import.meta.url));
 

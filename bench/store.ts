@@ -13,7 +13,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createStoreClient } from '../src/store/client.js';
+import { createStoreClient } from '../packages/worker/src/store/client.js';
 import { generateProducts } from '../src/store/seed.js';
 import { arg, load1 } from './harness.js';
 import { startStoreChild, type ChildServer } from './servers.js';

@@ -7,8 +7,9 @@ import {
   submitPipelineItems,
 } from '../src/client/pipeline-client.js';
 import { startOrUpdateFunction } from '../src/client/function-client.js';
-import type { FunctionRuntimeSpec } from '../packages/worker/src/contracts/function.js';
-import type { PipelineItem, PipelineRuntimeSpec } from '../packages/worker/src/contracts/pipeline.js';
+import type { FunctionRuntimeSpec } from '../src/contracts/function.js';
+import type { PipelineItem } from '../packages/worker/src/contracts/pipeline.js';
+import type { PipelineRuntimeSpec } from '../src/contracts/pipeline.js';
 import { waitUntilIndexed } from '../src/store/lag-profile.js';
 import { seededRandom } from './fault-proxy.js';
 import type { Cluster } from './processes.js';

@@ -14,7 +14,7 @@ import {
   type TemporalCluster,
 } from '../src/dev/temporal-cluster.js';
 import { resolveTemporalServer } from '../src/dev/temporal-cluster-binaries.js';
-import { createStoreClient, type StoreClient } from '../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../packages/worker/src/store/client.js';
 import { storeLagArgs } from '../src/store/lag-profile.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import {

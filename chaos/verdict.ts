@@ -2,7 +2,7 @@
 // the final version with exactly the handler's value, dead letters exactly the poison rows with
 // their error type, no write at a lower version after a higher one, every document exactly its
 // current chunks. Beside the verdict (not part of it): how many rows the handler computed twice.
-import type { StoreClient } from '../src/store/client.js';
+import type { StoreClient } from '../packages/worker/src/store/client.js';
 import { findRegressions } from './fault-proxy.js';
 import { countHandlerCalls, readHandlerCallLines } from './call-log.js';
 import { callLogDir, type Cluster } from './processes.js';

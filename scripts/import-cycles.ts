@@ -2,10 +2,12 @@
 // A cycle means two modules cannot be understood, tested or moved apart, and in ESM it can hand a
 // module an export that is still undefined at import time. eslint-plugin-import's no-cycle needs a
 // TypeScript resolver and is slow on a tree this size; relative imports are all this project uses
-// between its own files, so resolving them is a few lines.
+// between its own files, so resolving them is a few lines. It also fails when the worker package
+// imports a file outside itself: the package is the wire contract, the orchestrator builds on it
+// and never the other way (docs/adr/0116).
 //   node --import tsx scripts/import-cycles.ts src packages/worker/src
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /** Relative module specifiers of `import`/`export … from` and `import('…')`; `import type` too. */
 const IMPORT =
@@ -107,9 +109,27 @@ export function moduleGraphOf(roots: string[]): ModuleGraph {
   return new Map(files.map((f) => [f, relativeImports(f, readFileSync(f, 'utf8'), (p) => known.has(p))]));
 }
 
+/** Imports from a file under `root` to a file outside it, as [importer, imported]. */
+export function importsLeaving(graph: ModuleGraph, root: string): [string, string][] {
+  const inside = (f: string) => f.startsWith(root + sep);
+  return [...graph].flatMap(([f, deps]) =>
+    inside(f) ? deps.filter((d) => !inside(d)).map((d): [string, string] => [f, d]) : [],
+  );
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const roots = process.argv.slice(2);
-  const cycles = findImportCycles(moduleGraphOf(roots.length > 0 ? roots : ['src', 'packages/worker/src']));
+  const graph = moduleGraphOf(roots.length > 0 ? roots : ['src', 'packages/worker/src']);
+  const leaving = importsLeaving(graph, resolve('packages/worker/src'));
+  for (const [from, to] of leaving)
+    process.stderr.write(
+      `worker package imports outside itself: ${relative('.', from)} → ${relative('.', to)}\n`,
+    );
+  if (leaving.length > 0) {
+    process.stderr.write('move what both need into packages/worker/src (the wire contract, docs/adr/0116)\n');
+    process.exit(1);
+  }
+  const cycles = findImportCycles(graph);
   for (const cycle of cycles) {
     const names = cycle.map((f) => relative(process.cwd(), f));
     process.stderr.write(`import cycle: ${[...names, names[0]].join(' → ')}\n`);

@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { DataConverter } from '@temporalio/common';
 import { DEFAULT_PAYLOAD_PREFIX, PayloadEnv, TemporalEnv } from '../packages/worker/src/env.js';
-import { s3DataConverter } from './codec/s3-payload-codec.js';
+import { s3DataConverter } from '../packages/worker/src/codec/s3-payload-codec.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../packages/worker/src/contracts/function.js';
 import { DEFAULT_PUSH_MAX_ANSWER_BYTES, PUSH_MAX_ANSWER_BYTES_ENV } from './activities/push-call.js';
 import type { OperatorSettingsInput } from './operator/settings.js';

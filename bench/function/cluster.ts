@@ -10,7 +10,7 @@ import {
 } from '../../src/dev/temporal-cluster.js';
 import { resolveTemporalServer } from '../../src/dev/temporal-cluster-binaries.js';
 import { postgresWriteCounters, writeCountersDelta } from '../../src/dev/temporal-cluster-pg.js';
-import type { StoreClient } from '../../src/store/client.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 import { cpuSeconds } from '../proc.js';
 import { costKeys } from '../temporal-costs.js';
 import type { CpuProbe } from './measure.js';

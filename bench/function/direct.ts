@@ -1,9 +1,9 @@
 // bench:function phase 3: the no-op work of phase 1 without Temporal — a direct loop scan page →
 // handler → patch through the same store client and the pull SDK's batch function, batch 64.
 import { runFunctionBatchWith } from '../../packages/worker/src/claim-execution/function-batch.js';
-import type { FunctionRuntimeSpec } from '../../packages/worker/src/contracts/function.js';
+import type { FunctionRuntimeSpec } from '../../src/contracts/function.js';
 import { workFilter } from '../../packages/worker/src/claim-execution/function-filters.js';
-import type { StoreClient } from '../../src/store/client.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 import { loadText } from '../harness.js';
 import {
   cpuReport,

@@ -5,9 +5,9 @@
 // more passes have found nothing: that is when rows the store did not show yet would be handed out
 // again. A counting no-op handler gives the handler calls per row; the Function's status gives the
 // largest record of unindexed writes it carried.
-import type { FunctionStatus } from '../../packages/worker/src/contracts/function.js';
+import type { FunctionStatus } from '../../src/contracts/function.js';
 import type { FunctionHandler } from '../../packages/worker/src/function-worker.js';
-import { createStoreClient, type StoreClient } from '../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../packages/worker/src/store/client.js';
 import { startStoreChild } from '../servers.js';
 import { seed, startOrchestrator, stopChild, track } from './processes.js';
 import { log, NOOP_BATCH, NOOP_IN_FLIGHT, round, ROWS, RUN_TAG } from './settings.js';

@@ -1,6 +1,6 @@
 // bench:function's measuring tools: store calls counted and timed by method, and CPU seconds of
 // each process over a phase.
-import type { StoreClient } from '../../src/store/client.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 import { round } from './settings.js';
 
 /** Per store method: how many calls and their total latency. */

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
 import type { TemporalDevServer } from '../../src/dev/temporal-server.js';
-import type { StoreClient } from '../../src/store/client.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 import { seedProducts, type SeedOptions } from '../../src/store/seed.js';
 import { storeLagArgs, waitUntilIndexed } from '../../src/store/lag-profile.js';
 import { childProcesses } from '../harness.js';

@@ -3,10 +3,10 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { getFunctionStatus, startOrUpdateFunction } from '../../src/client/function-client.js';
-import type { FunctionRuntimeSpec, FunctionStatus } from '../../packages/worker/src/contracts/function.js';
+import type { FunctionRuntimeSpec, FunctionStatus } from '../../src/contracts/function.js';
 import { functionTaskQueue, functionWorkflowId } from '../../packages/worker/src/contracts/names.js';
 import { runFunctionWorker, type FunctionHandler } from '../../packages/worker/src/function-worker.js';
-import type { StoreClient } from '../../src/store/client.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 import { temporalCosts, type TemporalCosts } from '../temporal-costs.js';
 import { loadText } from '../harness.js';
 import { historyStats, type HistoryStats } from './history.js';

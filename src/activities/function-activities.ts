@@ -11,13 +11,13 @@ import {
 import { ClaimSpecCache, claimSpecLookupVia } from '../../packages/worker/src/claim-execution/claim-spec.js';
 import {
   claimBatches,
-  type CanaryComparison,
   type FunctionClaimInput,
   type FunctionOutputSpec,
   type RowId,
   type RunBatchRequest,
   type WrittenSpan,
 } from '../../packages/worker/src/contracts/function.js';
+import { type CanaryComparison } from '../contracts/function.js';
 import { runFunctionClaimWith } from '../../packages/worker/src/claim-execution/function-batch.js';
 import { MAX_DISCOVERY_PAGE, cutRanges, type DiscoveryPage } from '../envelope/function-discovery.js';
 import {
@@ -33,8 +33,8 @@ import {
   attributesToDecide,
   rowNeedsWork,
 } from '../../packages/worker/src/claim-execution/input-fingerprint.js';
-import type { StoreClient } from '../store/client.js';
-import { StoreBadRequestError, StoreNotFoundError } from '../store/errors.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
+import { StoreBadRequestError, StoreNotFoundError } from '../../packages/worker/src/store/errors.js';
 import { declareEngineAttributes } from './output-attributes.js';
 import { classified, WorkerCallError } from '../../packages/worker/src/claim-execution/failures.js';
 import { postToPushWorker, pushAnswerLimitBytes } from './push-call.js';

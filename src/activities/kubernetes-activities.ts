@@ -7,7 +7,7 @@
 import { ConditionReason, ConditionType } from '../api/conditions.js';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { FunctionRuntimeSpec } from '../../packages/worker/src/contracts/function.js';
+import type { FunctionRuntimeSpec } from '../contracts/function.js';
 import type { ReconcileRef } from '../contracts/reconcile.js';
 import { setFinalizer } from '../operator/finalizer.js';
 

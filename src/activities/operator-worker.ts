@@ -6,9 +6,9 @@ import type { Client } from '@temporalio/client';
 import { createTemporalWorkloadWorkflows, type WorkloadWorkflows } from '../operator/workload-workflows.js';
 import { operatorSettings, type OperatorSettings } from '../operator/settings.js';
 import { createKubernetesActivities, type KubernetesActivities } from './kubernetes-activities.js';
-import type { FunctionRuntimeSpec } from '../../packages/worker/src/contracts/function.js';
+import type { FunctionRuntimeSpec } from '../contracts/function.js';
 import { countPlannedRows } from '../operator/function-estimate.js';
-import type { StoreClient } from '../store/client.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 
 export interface OperatorWorkerDeps {
   kubeConfig: KubeConfig;

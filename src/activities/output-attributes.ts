@@ -6,7 +6,7 @@
 // An attribute the namespace already has is left as its owner configured it, and so is one the
 // Function's own filter names (a filter on a non-filterable attribute is refused).
 import type { FunctionOutputSpec } from '../../packages/worker/src/contracts/function.js';
-import type { StoreClient } from '../store/client.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 import {
   errorAttribute,
   versionAttribute,

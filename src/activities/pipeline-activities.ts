@@ -5,19 +5,17 @@ import { Context, heartbeat } from '@temporalio/activity';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import {
   ChunkAttr,
-  s3SourceRefSchema,
-  sourceLabel,
   type PipelineBatchInput,
   type PipelineClaimInput,
   type QueuedItem,
-  type S3SourceRef,
 } from '../../packages/worker/src/contracts/pipeline.js';
+import { s3SourceRefSchema, sourceLabel, type S3SourceRef } from '../contracts/pipeline.js';
 import {
   ensurePipelineSchema,
   runPipelineClaimWith,
 } from '../../packages/worker/src/claim-execution/pipeline-write.js';
-import type { StoreClient } from '../store/client.js';
-import { StoreNotFoundError } from '../store/errors.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
+import { StoreNotFoundError } from '../../packages/worker/src/store/errors.js';
 import { classified, WorkerCallError } from '../../packages/worker/src/claim-execution/failures.js';
 import { postToPushWorker, pushAnswerLimitBytes } from './push-call.js';
 import type { Client } from '@temporalio/client';

@@ -11,7 +11,7 @@ import {
   WorkerCallError,
 } from '../../packages/worker/src/claim-execution/failures.js';
 import { retryAfterMsOf } from '../../packages/worker/src/claim-execution/rate-limit-gate.js';
-import { traceHeaders } from '../observe/tracing.js';
+import { traceHeaders } from '../../packages/worker/src/observe/tracing.js';
 import { truncateErrorText } from '../../packages/worker/src/contracts/error-text.js';
 // One row's output fits the store's largest attribute value (the service's limit).
 import { STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../packages/worker/src/store/limits.js';

@@ -1,7 +1,7 @@
 // One entry point that turns untyped input (a YAML document, an object from the apiserver) into a
 // typed, defaulted resource — or an error that names every bad field and how to fix it.
 import type { z } from 'zod';
-import { InvalidInputError } from '../util/errors.js';
+import { InvalidInputError } from '../../packages/worker/src/util/errors.js';
 import { API_VERSION, KINDS, type LayerKind } from './group.js';
 import { functionSchema, type LayerFunction } from './function.js';
 import { indexSchema, type LayerIndex } from './index-resource.js';

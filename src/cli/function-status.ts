@@ -1,7 +1,7 @@
 // The pure side of `layer function status` and `--watch`: a status query's answer as text (the
 // canary's stage and sample values included), and the watch's progress arithmetic. The command
 // wiring that prints them is src/cli/commands/function.ts.
-import type { FunctionStatus } from '../../packages/worker/src/contracts/function.js';
+import type { FunctionStatus } from '../contracts/function.js';
 import { formatDuration, type ProgressInput } from './progress.js';
 
 const fmt = new Intl.NumberFormat('en-US');

@@ -4,7 +4,7 @@
 // each one's output attribute from its status query) and applies the operator's own rule,
 // `outputConflict`, so `layer apply` refuses what the operator would.
 import type { Client, Connection } from '@temporalio/client';
-import { statusQuery, type FunctionRuntimeSpec } from '../../packages/worker/src/contracts/function.js';
+import { statusQuery, type FunctionRuntimeSpec } from '../contracts/function.js';
 import { functionWorkflowId } from '../../packages/worker/src/contracts/names.js';
 import {
   LayerK8sNamespaceKey,
@@ -12,7 +12,7 @@ import {
   LayerTargetNamespaceKey,
 } from '../contracts/search-attributes.js';
 import { conflictMessage, outputConflict, type OutputClaim } from '../operator/output-ownership.js';
-import { LayerError } from '../util/errors.js';
+import { LayerError } from '../../packages/worker/src/util/errors.js';
 
 /** How long reading one running Function's output attribute may take. */
 const READ_CLAIM_TIMEOUT_MS = 5_000;

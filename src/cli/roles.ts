@@ -13,8 +13,8 @@ import { operatorSettingsInput, payloadDataConverter, type Config } from '../con
 import { operatorSettings } from '../operator/settings.js';
 import { withKeepAlive } from '../operator/kube-keep-alive.js';
 import { createStoreRouter } from '../operator/store-router.js';
-import { createStoreClient } from '../store/client.js';
-import { LayerError } from '../util/errors.js';
+import { createStoreClient } from '../../packages/worker/src/store/client.js';
+import { LayerError } from '../../packages/worker/src/util/errors.js';
 import {
   logFn,
   observeProcess,

@@ -5,8 +5,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { payloadDataConverter, type Config } from '../config.js';
 import { nativeConnectionOptions } from '../../packages/worker/src/temporal-connection.js';
-import { LayerError } from '../util/errors.js';
-import { tracingClientOptions } from '../observe/tracing.js';
+import { LayerError } from '../../packages/worker/src/util/errors.js';
+import { tracingClientOptions } from '../../packages/worker/src/observe/tracing.js';
 
 /** Temporal is not reachable at the configured address. */
 export class TemporalUnreachableError extends LayerError {

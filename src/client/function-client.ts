@@ -5,8 +5,8 @@
 import { cancelIfRunning } from './stop-workflow.js';
 import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { functionWorkflowId } from '../../packages/worker/src/contracts/names.js';
+import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
 import {
-  ORCHESTRATOR_TASK_QUEUE,
   abortRolloutUpdate,
   discoverNowSignal,
   promoteRolloutUpdate,
@@ -16,7 +16,7 @@ import {
   updateSpecUpdate,
   type FunctionRuntimeSpec,
   type FunctionStatus,
-} from '../../packages/worker/src/contracts/function.js';
+} from '../contracts/function.js';
 import {
   LayerK8sNamespaceKey,
   LayerKindKey,

@@ -12,14 +12,14 @@ import { pipelineWorkflowId } from '../../packages/worker/src/contracts/names.js
 import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
 import {
   listSourceNowSignal,
-  pipelineQueueDepth,
   pipelineRuntimeSpecSchema,
   pipelineStatusQuery,
   setPipelinePausedUpdate,
   updatePipelineSpecUpdate,
   type PipelineRuntimeSpec,
   type PipelineStatus,
-} from '../../packages/worker/src/contracts/pipeline.js';
+} from '../contracts/pipeline.js';
+import { pipelineQueueDepth } from '../contracts/queue-depth.js';
 import {
   LayerK8sNamespaceKey,
   LayerKindKey,

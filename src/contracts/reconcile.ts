@@ -2,7 +2,6 @@
 // signal the watcher sends with signal-with-start. Sandbox-safe: plain types and
 // @temporalio/workflow definitions only. See docs/adr/0020-reconcile-as-workflow.md.
 import { defineSignal } from '@temporalio/workflow';
-import type { ReconcileKind } from '../../packages/worker/src/contracts/names.js';
 
 /** The object a reconcile workflow owns: one per kind/namespace/name. */
 export interface ReconcileRef {
@@ -39,3 +38,27 @@ export interface ReconcileSignalArgs {
 
 /** Event reason the watcher uses for periodic resyncs. */
 export const RESYNC_REASON = 'resync';
+
+// Reconcile workflows (docs/adr/0020-reconcile-as-workflow.md). One ID per resource: every event
+// for the same object signals-with-start the same workflow, so a burst collapses into one pass
+// and two operator replicas can never reconcile one object concurrently.
+
+/** The five kinds the operator reconciles (mirrors src/api/group.ts KINDS, sandbox-safe). */
+export type ReconcileKind = 'VectorStore' | 'Index' | 'InfraRules' | 'Pipeline' | 'Function';
+
+/** Namespace segment used for cluster-scoped objects (no Kubernetes namespace can be `-`). */
+const CLUSTER_SCOPE_SEGMENT = '-';
+
+/**
+ * ID of the reconcile workflow of one resource.
+ *
+ * @example reconcileWorkflowId('Function', 'layer', 'tag-products') // 'reconcile/Function/layer/tag-products'
+ * @example reconcileWorkflowId('InfraRules', undefined, 'default') // 'reconcile/InfraRules/-/default'
+ */
+export function reconcileWorkflowId(
+  kind: ReconcileKind,
+  k8sNamespace: string | undefined,
+  name: string,
+): string {
+  return `reconcile/${kind}/${k8sNamespace || CLUSTER_SCOPE_SEGMENT}/${name}`;
+}

@@ -17,8 +17,6 @@ export const SEARCH_ATTRIBUTES = {
   LayerPhase: 'Keyword',
 } as const;
 
-export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
-
 export const LayerKindKey = defineSearchAttributeKey('LayerKind', SearchAttributeType.KEYWORD);
 export const LayerNameKey = defineSearchAttributeKey('LayerName', SearchAttributeType.KEYWORD);
 export const LayerK8sNamespaceKey = defineSearchAttributeKey(

@@ -6,7 +6,6 @@
 // is an ExternalName `localhost` (Endpoints may not hold loopback addresses; the aggregator dials
 // an ExternalName's host as is). See docs/adr/0084-controllers-from-go-modules.md.
 import { readdirSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import {
   CoreV1Api,
@@ -22,7 +21,7 @@ import { ProvisionError, type Logger } from './binaries.js';
 import { resolveControllerBinaries, type ControllerBinaries } from './controller-binaries.js';
 import { startKubeApiServer, type KubeApiServer } from './kube-apiserver.js';
 import { KWOK_NODE_SELECTOR, kwokStagesYaml, poolNodes } from './kwok-nodes.js';
-import { freePorts, waitFor } from './net.js';
+import { freePorts, httpsOk, waitFor } from './net.js';
 import { ensureAggregationPki } from './pki.js';
 import { startProcess, type ManagedProcess } from './process.js';
 
@@ -63,22 +62,6 @@ export interface ControlledCluster {
   /** Log files by component, for a test to quote when something does not happen. */
   logs: Record<keyof ControllerPids, string>;
   stop(): Promise<void>;
-}
-
-function httpsOk(url: string, headers: Record<string, string> = {}, ca?: string): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      url,
-      { headers, timeout: 2_000, ...(ca ? { ca } : { rejectUnauthorized: false }) },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      },
-    );
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end();
-  });
 }
 
 async function apply(kc: KubeConfig, objects: KubernetesObject[]): Promise<void> {
@@ -242,7 +225,6 @@ export async function startControlledCluster(opts: ControlledClusterOptions): Pr
     // Nodes shaped like the pools; kwok makes them Ready.
     await apply(kc, poolNodes(opts.pools ?? helmDefaultComputePools(), opts.nodesPerGroup ?? 2));
     const keda = withKeda ? await startKeda() : undefined;
-    const token = { Authorization: `Bearer ${kube.adminToken}` };
     await Promise.all([
       waitFor('kube-controller-manager', () => httpsOk(`https://127.0.0.1:${kcmPort}/healthz`), {
         timeoutMs: 120_000,
@@ -274,7 +256,11 @@ export async function startControlledCluster(opts: ControlledClusterOptions): Pr
             // Through the aggregator: the APIService is available only when the apiserver reaches KEDA.
             waitFor(
               'external.metrics.k8s.io through the aggregation layer',
-              () => httpsOk(`${kube.serverUrl}/apis/external.metrics.k8s.io/v1beta1`, token, kube.caData),
+              () =>
+                httpsOk(`${kube.serverUrl}/apis/external.metrics.k8s.io/v1beta1`, {
+                  token: kube.adminToken,
+                  ca: kube.caData,
+                }),
               { timeoutMs: 180_000, intervalMs: 500, isAlive: keda.adapter.exitReason },
             ),
           ]

@@ -5,12 +5,11 @@
 // src/dev/controllers.ts adds those to a server started with `aggregation`.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { resolveKubeBinaries, ProvisionError, type Logger } from './binaries.js';
-import { freePorts, waitFor } from './net.js';
+import { freePorts, httpsOk, waitFor } from './net.js';
 import { FRONT_PROXY_CLIENT_CN, type AggregationPki } from './pki.js';
 import { startProcess, type ManagedProcess } from './process.js';
 
@@ -109,22 +108,6 @@ async function httpGetOk(url: string): Promise<boolean> {
   return res.ok;
 }
 
-function httpsGetOk(url: string, token: string, ca: string): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      url,
-      { headers: { Authorization: `Bearer ${token}` }, ca, timeout: 2_000 },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      },
-    );
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end();
-  });
-}
-
 /** The apiserver flags of the aggregation layer (none without certificates). */
 export function aggregationFlags(pki: AggregationPki | undefined): string[] {
   if (!pki) return [];
@@ -213,11 +196,15 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
       isAlive: apiserver.exitReason,
     });
     const caData = readFileSync(certFile, 'utf8');
-    await waitFor('kube-apiserver', () => httpsGetOk(`${serverUrl}/readyz`, admin.token, caData), {
-      timeoutMs: 120_000,
-      intervalMs: 250,
-      isAlive: apiserver.exitReason,
-    });
+    await waitFor(
+      'kube-apiserver',
+      () => httpsOk(`${serverUrl}/readyz`, { token: admin.token, ca: caData }),
+      {
+        timeoutMs: 120_000,
+        intervalMs: 250,
+        isAlive: apiserver.exitReason,
+      },
+    );
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfigYaml(serverUrl, caData, 'layer-admin', admin.token), {
       mode: 0o600,

@@ -1,3 +1,4 @@
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
@@ -45,4 +46,22 @@ export async function waitFor(
   }
   const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
   throw new Error(`${what} was not ready after ${timeoutMs} ms${detail}`);
+}
+
+/**
+ * Whether an HTTPS GET of `url` answers 200 within 2 s: with `ca`, the server's certificate must
+ * chain to it; without, any certificate is taken (a health port's self-signed one).
+ */
+export function httpsOk(url: string, opts: { token?: string; ca?: string } = {}): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const headers = opts.token ? { Authorization: `Bearer ${opts.token}` } : {};
+    const tls = opts.ca ? { ca: opts.ca } : { rejectUnauthorized: false };
+    const req = httpsRequest(url, { headers, timeout: 2_000, ...tls }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
 }

@@ -2,7 +2,7 @@
 // the state directory so a re-run finds the same data.
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { createStoreClient } from '../store/client.js';
+import { createStoreClient } from '../../packages/worker/src/store/client.js';
 import { freePort, waitFor } from './net.js';
 import { packageRoot } from './paths.js';
 import { startProcess } from './process.js';

@@ -5,11 +5,10 @@
 import {
   packRowIds,
   unpackRowIds,
-  type FunctionBatchPayload,
-  type FunctionRuntimeSpec,
   type PackedRowIds,
   type RowId,
 } from '../../packages/worker/src/contracts/function.js';
+import { type FunctionBatchPayload, type FunctionRuntimeSpec } from '../contracts/function.js';
 import type { BatchIn } from './batch-envelope.js';
 import { batchesOfIds, idKey } from './function-payload.js';
 

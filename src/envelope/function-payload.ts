@@ -4,13 +4,8 @@
 // activity receives, which rows a dead letter marks, and how held work is recognised so discovery
 // does not find it twice. The workflow and its claim adapter go through these and nothing else.
 // Pure, sandbox-safe.
-import {
-  claimParts,
-  isRangePayload,
-  type FunctionBatchPayload,
-  type FunctionClaimInput,
-  type RowId,
-} from '../../packages/worker/src/contracts/function.js';
+import { type FunctionClaimInput, type RowId } from '../../packages/worker/src/contracts/function.js';
+import { claimParts, isRangePayload, type FunctionBatchPayload } from '../contracts/function.js';
 import type { BatchIn, EnvelopeBatch, PayloadOps } from './batch-envelope.js';
 
 /** A row's identity among held work: namespace and id, typed (1 and "1" are different rows). */

@@ -10,7 +10,7 @@ import type {
   FunctionRuntimeSpec,
   FunctionStatus,
   RolloutState,
-} from '../../packages/worker/src/contracts/function.js';
+} from '../contracts/function.js';
 import { namespacesOf } from './function-payload.js';
 import { writesRecordSize } from './unindexed-writes.js';
 import { degradedLines, degradedStatus, type EnvelopeView } from './workload-status.js';

@@ -3,14 +3,16 @@
 // by `key@version`, a newer version of a queued key replaces the older one, and two versions of
 // one key are never held at once (docs/adr/0030). Plain JSON across continue-as-new. Sandbox-safe.
 import {
-  DEAD_LETTER_LIMIT,
   itemIdentity,
   type ItemState,
+  type QueuedItem,
+} from '../../packages/worker/src/contracts/pipeline.js';
+import {
+  DEAD_LETTER_LIMIT,
   type PipelineBatchPayload,
   type PipelineCarriedState,
   type PipelineDeadLetter,
-  type QueuedItem,
-} from '../../packages/worker/src/contracts/pipeline.js';
+} from '../contracts/pipeline.js';
 import type { BatchIn, EnvelopeState, PayloadOps } from './batch-envelope.js';
 
 /** Finished identities remembered (status of recent items, cheap duplicate detection). */

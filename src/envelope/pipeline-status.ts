@@ -6,7 +6,7 @@ import type {
   PipelineCarriedState,
   PipelinePhase,
   PipelineStatus,
-} from '../../packages/worker/src/contracts/pipeline.js';
+} from '../contracts/pipeline.js';
 import { degradedLines, degradedStatus, type EnvelopeView } from './workload-status.js';
 
 /** Dead letters shown in status (the `deadLetters` query has them all). */

@@ -3,17 +3,10 @@
 // canary's claim is built and tallied, as pure functions the workflow calls and unit tables test.
 // Sandbox-safe.
 import type { ClaimReport } from '../../packages/worker/src/contracts/claims.js';
-import type {
-  FunctionBatchPayload,
-  FunctionOutputSpec,
-  FunctionRuntimeSpec,
-  RolloutState,
-  RowId,
-} from '../../packages/worker/src/contracts/function.js';
+import type { FunctionOutputSpec, RowId } from '../../packages/worker/src/contracts/function.js';
+import type { FunctionBatchPayload, FunctionRuntimeSpec, RolloutState } from '../contracts/function.js';
 import type { Claim } from './batch-envelope.js';
 import { batchesOfIds } from './function-payload.js';
-
-export type { CanaryComparison, RolloutState } from '../../packages/worker/src/contracts/function.js';
 
 /** Rows of the comparison kept in status (a few, to read, not to audit). */
 export const COMPARISON_ROWS = 5;

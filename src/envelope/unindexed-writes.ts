@@ -12,13 +12,11 @@
 // catches up — a delay, never a row computed twice. Plain JSON, carried across continue-as-new.
 // Pure and sandbox-safe.
 import {
-  isRangePayload,
-  type FunctionBatchPayload,
   type FunctionOutputSpec,
   type RowId,
-  type UnindexedWrites,
   type WrittenSpan,
 } from '../../packages/worker/src/contracts/function.js';
+import { isRangePayload, type FunctionBatchPayload, type UnindexedWrites } from '../contracts/function.js';
 
 /** Spans per namespace before the closest two merge. */
 export const MAX_WRITTEN_SPANS_PER_NAMESPACE = 64;

@@ -1,6 +1,6 @@
 // What the Function and Pipeline statuses share: the degraded block and its line in the Temporal
 // UI, read from the envelope. Pure and sandbox-safe: the workflows call it, unit tables test it.
-import type { DegradedStatus } from '../../packages/worker/src/contracts/claims.js';
+import type { DegradedStatus } from '../contracts/envelope-state.js';
 import { failureKind } from '../../packages/worker/src/contracts/failures.js';
 import type { BatchEnvelope } from './batch-envelope.js';
 

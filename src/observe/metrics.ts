@@ -6,7 +6,7 @@
 // kind, outcome, failure reason, HTTP status — never a row id or a store namespace.
 import { Context } from '@temporalio/activity';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { StoreClient } from '../store/client.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 import { WORKLOAD_FAMILIES } from './workload-metrics.js';
 
 const MISNAMED_DEFAULT_METRICS = [

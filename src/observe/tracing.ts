@@ -3,8 +3,6 @@
 // roles call. See docs/adr/0064-tracing.md.
 import { OTLP_ENDPOINT_ENV, startTracing, stopTracing } from '../../packages/worker/src/observe/tracing.js';
 
-export * from '../../packages/worker/src/observe/tracing.js';
-
 /**
  * Starts tracing for a role when OTEL_EXPORTER_OTLP_ENDPOINT asks for it, logging where spans
  * go; returns the function that flushes them at shutdown (a no-op when tracing is off).

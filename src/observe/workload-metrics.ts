@@ -3,18 +3,19 @@
 // batch histograms) are exported from its status, as the queue depth always was, so one scrape of
 // the HTTP API covers pull and push workers without a metrics port on either
 // (docs/adr/0060-metrics-where-measured.md). Pure: statuses in, Prometheus text out.
-import type { FunctionPhase, FunctionStatus } from '../../packages/worker/src/contracts/function.js';
+import type { FunctionPhase, FunctionStatus } from '../contracts/function.js';
 import {
   BATCH_ROWS_PER_SECOND_BUCKETS,
   BATCH_SECONDS_BUCKETS,
   type HistogramState,
   type WorkloadObservations,
-} from '../../packages/worker/src/contracts/observations.js';
+} from '../contracts/observations.js';
 import {
   FUNCTION_QUEUE_DEPTH_METRIC,
   PIPELINE_QUEUE_DEPTH_METRIC,
-} from '../../packages/worker/src/contracts/names.js';
-import { pipelineQueueDepth, type PipelineStatus } from '../../packages/worker/src/contracts/pipeline.js';
+  pipelineQueueDepth,
+} from '../contracts/queue-depth.js';
+import { type PipelineStatus } from '../contracts/pipeline.js';
 import { functionStatusDepth } from '../operator/workload-workflows.js';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';

@@ -4,14 +4,14 @@
 // Shared by `layer function plan` and the operator (status.plan of a paused Function). Counting
 // writes nothing: attributes the engine has not declared yet are left out of the filter rather
 // than declared, since no row can carry them.
-import type { FunctionRuntimeSpec } from '../../packages/worker/src/contracts/function.js';
+import type { FunctionRuntimeSpec } from '../contracts/function.js';
 import {
   errorAttribute,
   needsVersionFilter,
   versionAttribute,
 } from '../../packages/worker/src/claim-execution/function-filters.js';
-import type { StoreClient } from '../store/client.js';
-import { StoreNotFoundError } from '../store/errors.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
+import { StoreNotFoundError } from '../../packages/worker/src/store/errors.js';
 
 export interface FunctionPlan {
   function: { namespace: string; name: string };

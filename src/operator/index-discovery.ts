@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../api/group.js';
-import type { StoreClient } from '../store/client.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 import { MANAGED_BY, LABEL } from './labels.js';
 import type { RawObject } from './reconcile-types.js';
 

@@ -5,10 +5,7 @@
 // engine validates the spec again with the same schema.
 import type { LayerPipeline } from '../api/pipeline.js';
 import { pipelineTaskQueue } from '../../packages/worker/src/contracts/names.js';
-import {
-  pipelineRuntimeSpecSchema,
-  type PipelineRuntimeSpec,
-} from '../../packages/worker/src/contracts/pipeline.js';
+import { pipelineRuntimeSpecSchema, type PipelineRuntimeSpec } from '../contracts/pipeline.js';
 import { workloadObjectName } from './names.js';
 
 /**

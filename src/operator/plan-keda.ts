@@ -2,11 +2,7 @@
 // orchestrator's queue-depth endpoint (no Prometheus needed), and a TriggerAuthentication carrying
 // the worker bearer Secret when the API requires one. Contract: docs/adr/0003-keda-metrics-api-contract.md.
 import type { Workload } from '../api/parse.js';
-import {
-  QUEUE_DEPTH_VALUE_LOCATION,
-  queueDepthMetric,
-  queueDepthUrl,
-} from '../../packages/worker/src/contracts/names.js';
+import { QUEUE_DEPTH_VALUE_LOCATION, queueDepthMetric, queueDepthUrl } from '../contracts/queue-depth.js';
 import type { ObjectMetadata, ScaledObject, TriggerAuthentication } from './plan-types.js';
 import { workerGraceSeconds } from './plan-pod.js';
 import { workerBearerSecret, type OperatorSettings } from './settings.js';

@@ -22,7 +22,7 @@ import { workerBearerSecret, type OperatorSettings } from './settings.js';
 export const WORKER_CONTAINER = 'worker';
 /** Named container port of push workers; the Service and readiness probe refer to it. */
 export const HTTP_PORT_NAME = 'http';
-/** Claims a Pipeline workflow lets out at once (packages/worker/src/contracts/pipeline.ts schedule default). */
+/** Claims a Pipeline workflow lets out at once (src/contracts/pipeline.ts schedule default). */
 const PIPELINE_DEFAULT_IN_FLIGHT = 8;
 /** Extra seconds past the batch timeout a terminating pod gets to finish its batch. */
 const GRACE_MARGIN_SECONDS = 15;

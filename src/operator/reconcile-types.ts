@@ -2,8 +2,8 @@
 // Temporal history). None of them may carry a credential: Secrets are read inside activities and
 // only their existence and the outcome of a store call leave them.
 import type { Condition } from '../api/common.js';
-import type { FunctionRuntimeSpec } from '../../packages/worker/src/contracts/function.js';
-import type { PipelineRuntimeSpec } from '../../packages/worker/src/contracts/pipeline.js';
+import type { FunctionRuntimeSpec } from '../contracts/function.js';
+import type { PipelineRuntimeSpec } from '../contracts/pipeline.js';
 import type { ReconcileRef } from '../contracts/reconcile.js';
 import type { WorkloadKind } from '../../packages/worker/src/contracts/names.js';
 import type { ObjectRef, PlannedObject } from './plan-types.js';

@@ -2,10 +2,7 @@
 // hands the engine exactly what the CR says (defaults applied, namespaces resolved) and nothing
 // else — in particular no credential. The engine validates it again with the same schema.
 import type { LayerFunction } from '../api/function.js';
-import {
-  functionRuntimeSpecSchema,
-  type FunctionRuntimeSpec,
-} from '../../packages/worker/src/contracts/function.js';
+import { functionRuntimeSpecSchema, type FunctionRuntimeSpec } from '../contracts/function.js';
 import { functionTaskQueue } from '../../packages/worker/src/contracts/names.js';
 import { workloadObjectName } from './names.js';
 

@@ -5,7 +5,7 @@
 // enter workflow inputs or history. The table is rebuilt periodically.
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION, parseKind, type LayerIndex, type VectorStore } from '../api/index.js';
-import { createStoreClient, type StoreClient } from '../store/client.js';
+import { createStoreClient, type StoreClient } from '../../packages/worker/src/store/client.js';
 
 export interface StoreRouter {
   storeFor(namespace: string): StoreClient;

@@ -19,15 +19,15 @@ import type { Client } from '@temporalio/client';
 import { GROUP, INFRA_RULES_NAME, KINDS, VERSION, type LayerKind } from '../api/group.js';
 import { pluralOf } from '../api/crds.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
-import { reconcileWorkflowId } from '../../packages/worker/src/contracts/names.js';
 import {
+  reconcileWorkflowId,
   RESYNC_REASON,
   reconcileSignal,
   type ReconcileRef,
   type ReconcileSignalArgs,
 } from '../contracts/reconcile.js';
 import type { reconcileWorkflow } from '../workflows/reconcile-workflow.js';
-import { withSpan } from '../observe/tracing.js';
+import { withSpan } from '../../packages/worker/src/observe/tracing.js';
 import { LayerK8sNamespaceKey, LayerKindKey, LayerNameKey } from '../contracts/search-attributes.js';
 import { LABEL, MANAGED_BY } from './labels.js';
 import type { RawObject } from './reconcile-types.js';

@@ -2,7 +2,7 @@
 // pauses and resumes) and stop. Functions go through the Function engine's client
 // (src/client/function-client.ts), Pipelines through the Pipeline engine's
 // (src/client/pipeline-client.ts). Tests inject a fake.
-import { queueDepthOf } from '../../packages/worker/src/contracts/queue-depth.js';
+import { queueDepthOf } from '../contracts/queue-depth.js';
 import { ConditionReason, ConditionType } from '../api/conditions.js';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import {
@@ -17,9 +17,9 @@ import {
   startOrUpdatePipeline,
   stopPipeline,
 } from '../client/pipeline-client.js';
-import { functionRuntimeSpecSchema } from '../../packages/worker/src/contracts/function.js';
+import { functionRuntimeSpecSchema } from '../contracts/function.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
-import { pipelineRuntimeSpecSchema } from '../../packages/worker/src/contracts/pipeline.js';
+import { pipelineRuntimeSpecSchema } from '../contracts/pipeline.js';
 import type { WorkloadKind } from '../../packages/worker/src/contracts/names.js';
 import { pipelineRuntimeSpecProblems } from './pipeline-runtime-spec.js';
 

@@ -4,13 +4,10 @@
 // inbound auth; refusals are 401/403 with a fixed body that leaks nothing.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FunctionStatus } from '../../packages/worker/src/contracts/function.js';
-import { pipelineQueueDepth, type PipelineStatus } from '../../packages/worker/src/contracts/pipeline.js';
-import {
-  queueDepthMetric,
-  type QueueDepthResponse,
-  type WorkloadKind,
-} from '../../packages/worker/src/contracts/names.js';
+import type { FunctionStatus } from '../contracts/function.js';
+import { pipelineQueueDepth, queueDepthMetric, type QueueDepthResponse } from '../contracts/queue-depth.js';
+import { type PipelineStatus } from '../contracts/pipeline.js';
+import { type WorkloadKind } from '../../packages/worker/src/contracts/names.js';
 import { renderFamilies, workloadFamilies } from '../observe/workload-metrics.js';
 import { functionStatusDepth } from '../operator/workload-workflows.js';
 import { authorize, type ResolvedInboundAuth, type Scope } from './inbound-auth.js';

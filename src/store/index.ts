@@ -1,20 +1,5 @@
-// Public surface of the store module: the client everything else uses, its errors, the
-// embedded server and the sample data generator.
-export { createStoreClient } from './client.js';
-export type { StoreClient, StoreClientOptions, ScanPage, ScanPageInput, Filter, ID, Row } from './client.js';
-export {
-  StoreError,
-  StoreBadRequestError,
-  StoreAuthError,
-  StoreNotFoundError,
-  StoreConflictError,
-  StoreRateLimitError,
-  StoreServerError,
-  StoreConnectionError,
-  StoreAbortedError,
-  toStoreError,
-  isRetryableStoreError,
-} from './errors.js';
+// Public surface of the store module: the embedded server and the sample data generator (the
+// client everything uses, and its errors, are packages/worker/src/store/).
 export { startStoreServer } from './server.js';
 export type { StoreServer, StoreServerOptions } from './server.js';
 export { productRow, generateProducts, seedProducts, CATEGORIES } from './seed.js';

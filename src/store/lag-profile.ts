@@ -3,7 +3,7 @@
 // feels it — writes outrun a slow indexer, pass the outstanding-write budget within seconds
 // and stay invisible for a while. The seed is written through the same path, so a run waits
 // for it to be indexed before starting its Function: the lag it measures is the Function's own.
-import type { StoreClient } from './client.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 
 /** `layer store serve` flags of the profile. Scaled from the service's 128 MiB / 2 GB; indexer rate ours. */
 export const STORE_LAG_PROFILE = {

@@ -1,7 +1,7 @@
 // A deterministic sample product catalogue for the `npm start` demo, tests and benchmarks.
 // Each row depends only on (seed, id), so any id range can be generated independently and the
 // same seed always gives the same catalogue.
-import type { StoreClient } from './client.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 
 export interface Product {
   id: number;

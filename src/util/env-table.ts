@@ -3,7 +3,7 @@
 // its TypeScript type, the variable-of-path map for error messages and the hints are all derived
 // from the rows, so adding a variable is adding a row (src/config.ts is the one table).
 import { z } from 'zod';
-import { InvalidInputError } from './errors.js';
+import { InvalidInputError } from '../../packages/worker/src/util/errors.js';
 
 /** What a row's default may look at: other rows' values, and whatever the caller adds. */
 export interface EnvContext<Key extends string> {

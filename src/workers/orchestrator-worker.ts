@@ -5,23 +5,30 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, bundleWorkflowCode, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
-import { WORKER_SHUTDOWN_FORCE_TIME } from '../../packages/worker/src/contracts/claims.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DataConverter } from '@temporalio/common';
 import { Client } from '@temporalio/client';
 import { createFunctionActivities } from '../activities/function-activities.js';
 import { createPipelineActivities } from '../activities/pipeline-activities.js';
-import type { S3SourceRef } from '../../packages/worker/src/contracts/pipeline.js';
-import type { StoreClient } from '../store/client.js';
+import type { S3SourceRef } from '../contracts/pipeline.js';
+import type { StoreClient } from '../../packages/worker/src/store/client.js';
 import { bundleCacheKey, cachedBundle } from './workflow-bundle-cache.js';
-import { tracingWorkerOptions } from '../observe/tracing.js';
+import { tracingWorkerOptions } from '../../packages/worker/src/observe/tracing.js';
 import {
   instrumentActivities,
   instrumentStore,
   processLayerMetrics,
   type LayerMetrics,
 } from '../observe/index.js';
+
+/**
+ * How long shutdown waits for in-flight activities that ignore cancellation (a call stuck on a
+ * dead connection) before it gives up on them. Their claims are noticed by the heartbeat timeout
+ * and resume elsewhere, so giving up loses nothing; waiting forever would wedge a rollout or a
+ * test teardown.
+ */
+const WORKER_SHUTDOWN_FORCE_TIME = '20s';
 
 /**
  * The workflow bundle's entry, next to this module: `index.ts` when running the sources (tsx),

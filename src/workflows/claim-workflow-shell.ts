@@ -31,7 +31,7 @@ import {
   observeFailure,
   observeRetry,
   type WorkloadObservations,
-} from '../../packages/worker/src/contracts/observations.js';
+} from '../contracts/observations.js';
 import { LayerPhaseKey } from '../contracts/search-attributes.js';
 import {
   BatchEnvelope,

@@ -5,7 +5,7 @@
 // Workflow code: deterministic, sandbox-safe.
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import { unpackClaimReport } from '../../packages/worker/src/contracts/claims.js';
-import type { FunctionBatchPayload } from '../../packages/worker/src/contracts/function.js';
+import type { FunctionBatchPayload, RolloutState } from '../contracts/function.js';
 import { failureOf } from '../envelope/claim-shell.js';
 import {
   canaryClaim,
@@ -14,7 +14,6 @@ import {
   canaryShownRows,
   canaryTally,
   type RolloutChange,
-  type RolloutState,
 } from '../envelope/rollout.js';
 import type { ClaimWorkflowShell } from './claim-workflow-shell.js';
 import { REPLAY_CALL, orchestrator, startFunctionClaim, type FunctionRun } from './function-claims.js';

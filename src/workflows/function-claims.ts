@@ -19,17 +19,19 @@ import type {
 import { NON_RETRYABLE_FAILURE_TYPES } from '../../packages/worker/src/contracts/failures.js';
 import {
   RUN_FUNCTION_CLAIM_ACTIVITY,
-  type FunctionBatchPayload,
-  type FunctionCarriedState,
   type FunctionClaimInput,
   type FunctionClaimSpec,
   type FunctionOutputSpec,
-  type FunctionRuntimeSpec,
-  type UnindexedWrites,
   type WrittenSpan,
 } from '../../packages/worker/src/contracts/function.js';
+import {
+  type FunctionBatchPayload,
+  type FunctionCarriedState,
+  type FunctionRuntimeSpec,
+  type UnindexedWrites,
+} from '../contracts/function.js';
 import { functionTaskQueue } from '../../packages/worker/src/contracts/names.js';
-import { observeBatch, observeFailure } from '../../packages/worker/src/contracts/observations.js';
+import { observeBatch, observeFailure } from '../contracts/observations.js';
 import { DEFAULT_CLAIM_SIZING, type Claim, type EnvelopeSettings } from '../envelope/batch-envelope.js';
 import { claimActivityOptions, claimPermitWaitMs, failureOf } from '../envelope/claim-shell.js';
 import type { ClaimSpecs } from '../envelope/claim-specs.js';

@@ -5,9 +5,9 @@
 // tells the shell what a Function is. Rows never pass through it — only id ranges and ids (docs/adr/0010,
 // 0011, 0100).
 import { deprecatePatch, patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { claimSpecQuery } from '../../packages/worker/src/contracts/function.js';
 import {
   abortRolloutUpdate,
-  claimSpecQuery,
   discoverNowSignal,
   functionCarriedStateSchema,
   functionRuntimeSpecSchema,
@@ -20,7 +20,7 @@ import {
   type FunctionBatchPayload,
   type FunctionPhase,
   type FunctionWorkflowInput,
-} from '../../packages/worker/src/contracts/function.js';
+} from '../contracts/function.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
 import { LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
 import { workDefinition } from '../envelope/function-discovery.js';

@@ -6,17 +6,19 @@ import type { createPipelineActivities } from '../activities/pipeline-activities
 import type { BatchOutcome, ClaimReport } from '../../packages/worker/src/contracts/claims.js';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../../packages/worker/src/contracts/failures.js';
 import { pipelineTaskQueue } from '../../packages/worker/src/contracts/names.js';
-import { observeBatch, observeFailure } from '../../packages/worker/src/contracts/observations.js';
+import { observeBatch, observeFailure } from '../contracts/observations.js';
 import {
   RUN_PIPELINE_CLAIM_ACTIVITY,
   itemIdentity,
+  type PipelineClaimInput,
+} from '../../packages/worker/src/contracts/pipeline.js';
+import {
   s3SourceRefSchema,
   sourceLabel,
   type ParsedPipelineSpec,
   type PipelineBatchPayload,
   type PipelineCarriedState,
-  type PipelineClaimInput,
-} from '../../packages/worker/src/contracts/pipeline.js';
+} from '../contracts/pipeline.js';
 import { DEFAULT_CLAIM_SIZING, type Claim, type EnvelopeSettings } from '../envelope/batch-envelope.js';
 import { claimActivityOptions, claimPermitWaitMs, failureOf } from '../envelope/claim-shell.js';
 import { heldIdentities, type PipelineQueue } from '../envelope/pipeline-queue.js';

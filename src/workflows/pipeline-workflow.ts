@@ -10,23 +10,25 @@ import { ApplicationFailure, deprecatePatch, setHandler, upsertSearchAttributes 
 import { FailureType } from '../../packages/worker/src/contracts/failures.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
 import {
-  deadLettersQuery,
   itemIdentity,
   itemStatesQuery,
   itemVersion,
+  pipelineItemSchema,
+  submitItemsUpdate,
+} from '../../packages/worker/src/contracts/pipeline.js';
+import {
+  deadLettersQuery,
   listSourceNowSignal,
   pipelineCarriedStateSchema,
-  pipelineItemSchema,
   pipelineRuntimeSpecSchema,
   pipelineStatusQuery,
   pipelineWorkflowInputSchema,
   setPipelinePausedUpdate,
-  submitItemsUpdate,
   updatePipelineSpecUpdate,
   type PipelineBatchPayload,
   type PipelinePhase,
   type PipelineWorkflowInput,
-} from '../../packages/worker/src/contracts/pipeline.js';
+} from '../contracts/pipeline.js';
 import { LayerTargetNamespaceKey } from '../contracts/search-attributes.js';
 import {
   PipelineQueue,

@@ -2,7 +2,7 @@
 // AIMD factor and answers workers' `acquirePermit` updates with "start now" or "start in w ms".
 // Every worker of every workload under the key asks it before each handler call, so one budget
 // holds across workloads, workers and replicas with nothing but Temporal. The arithmetic is
-// pure (packages/worker/src/contracts/rate-budget.ts); this file only keeps the state, answers messages, and
+// pure (src/envelope/rate-budget.ts); this file only keeps the state, answers messages, and
 // continues-as-new before its history grows large. Started by the first worker that asks
 // (update-with-start); ends itself after a quiet spell and is started again on demand.
 import {
@@ -21,18 +21,20 @@ import {
   reserve,
   strictestLimits,
   type BudgetState,
-} from '../../packages/worker/src/contracts/rate-budget.js';
+} from '../envelope/rate-budget.js';
 import {
   acquirePermitRequestSchema,
   acquirePermitUpdate,
-  rateLimitStatusQuery,
-  rateLimitWorkflowInputSchema,
   reportRateLimitedRequestSchema,
   reportRateLimitedUpdate,
+} from '../../packages/worker/src/contracts/rate-limit.js';
+import {
+  rateLimitStatusQuery,
+  rateLimitWorkflowInputSchema,
   type RateLimitHolderState,
   type RateLimitStatus,
   type RateLimitWorkflowInput,
-} from '../../packages/worker/src/contracts/rate-limit.js';
+} from '../contracts/rate-limit.js';
 
 /** Messages per run before continue-as-new (each is a few history events). */
 export const DEFAULT_MESSAGES_PER_RUN = 1_000;

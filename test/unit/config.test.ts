@@ -17,7 +17,7 @@ import {
 import { loadCliConfig } from '../../src/cli/config.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
 import type { DevState } from '../../src/dev/environment.js';
-import { InvalidInputError } from '../../src/util/errors.js';
+import { InvalidInputError } from '../../packages/worker/src/util/errors.js';
 
 const devState: DevState = {
   temporal: {

@@ -1,7 +1,7 @@
 // What a Function's worker image imports. Pull: `runFunctionWorker({ handler })` polls the
 // Function's task queue and runs batches through the handler. Push: `createPushServer(handler)`
 // serves POST /run and GET /healthz. Either way the handler sees `{ id, inputs }` rows and
-// returns one `{ id, value }` per row; the batch contract is src/contracts/function.ts.
+// returns one `{ id, value }` per row; the batch contract is contracts/function.ts.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Client } from '@temporalio/client';

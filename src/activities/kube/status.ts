@@ -5,7 +5,7 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Condition } from '../../api/common.js';
 import { pluralOf } from '../../api/crds.js';
 import { GROUP, OPERATOR_FIELD_MANAGER, VERSION } from '../../api/group.js';
-import type { FunctionRuntimeSpec } from '../../../packages/worker/src/contracts/function.js';
+import type { FunctionRuntimeSpec } from '../../contracts/function.js';
 import type { ReconcileRef } from '../../contracts/reconcile.js';
 import { estimateFromCounts, type FunctionPlan } from '../../operator/function-estimate.js';
 import { statusEvents } from '../../operator/reconcile-conditions.js';

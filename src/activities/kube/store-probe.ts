@@ -8,8 +8,8 @@ import type { ReconcileRef } from '../../contracts/reconcile.js';
 
 import type { StoreProbe } from '../../operator/reconcile-types.js';
 import type { OperatorSettings } from '../../operator/settings.js';
-import { createStoreClient } from '../../store/client.js';
-import { StoreAuthError, toStoreError } from '../../store/errors.js';
+import { createStoreClient } from '../../../packages/worker/src/store/client.js';
+import { StoreAuthError, toStoreError } from '../../../packages/worker/src/store/errors.js';
 import { kubeCall, orNull, readCr, type KubeClients } from './kube-calls.js';
 
 export interface StoreProbeDeps {

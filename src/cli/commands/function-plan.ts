@@ -1,16 +1,16 @@
 // `layer function plan -f function.yaml`: the plan of src/operator/function-plan.ts for a manifest,
 // with a rate measured on a push worker's /run (a sample batch, nothing written back) or given.
-import type { FunctionRuntimeSpec } from '../../../packages/worker/src/contracts/function.js';
+import type { FunctionRuntimeSpec } from '../../contracts/function.js';
 import { postToPushWorker } from '../../activities/push-call.js';
 import { countableFilter, type FunctionPlan } from '../../operator/function-estimate.js';
-import type { StoreClient } from '../../store/client.js';
+import type { StoreClient } from '../../../packages/worker/src/store/client.js';
 import {
   StoreAuthError,
   StoreConnectionError,
   StoreNotFoundError,
   StoreServerError,
-} from '../../store/errors.js';
-import { LayerError } from '../../util/errors.js';
+} from '../../../packages/worker/src/store/errors.js';
+import { LayerError } from '../../../packages/worker/src/util/errors.js';
 
 export { countPlannedRows, estimateFromCounts, type FunctionPlan } from '../../operator/function-estimate.js';
 

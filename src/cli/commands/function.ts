@@ -15,7 +15,7 @@ import {
 import { type Config } from '../../config.js';
 import { loadCliConfig } from '../config.js';
 import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
-import { InvalidInputError, LayerError } from '../../util/errors.js';
+import { InvalidInputError, LayerError } from '../../../packages/worker/src/util/errors.js';
 import { formatStatus, startWatch, watchProgress } from '../function-status.js';
 import { watchStatusLoop } from '../watch.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
@@ -290,7 +290,7 @@ export function registerFunctionCommands(program: Command): void {
         const { readFile } = await import('node:fs/promises');
         const { parseFunctionDocuments, toLocalRuntimeSpec, PUSH_URL_ANNOTATION } =
           await import('./apply.js');
-        const { createStoreClient } = await import('../../store/client.js');
+        const { createStoreClient } = await import('../../../packages/worker/src/store/client.js');
         const plan = await import('./function-plan.js');
         const given = flags.rowsPerSecond === undefined ? undefined : Number(flags.rowsPerSecond);
         if (given !== undefined && !(Number.isFinite(given) && given > 0))

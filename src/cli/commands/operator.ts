@@ -12,7 +12,7 @@ import type { IndexDiscovery } from '../../operator/index-discovery.js';
 import type { LeaderElector } from '../../operator/leader-election.js';
 import type { OperatorWatcher } from '../../operator/watcher.js';
 import type { HttpApi } from '../../server/http-api.js';
-import { InvalidInputError, LayerError } from '../../util/errors.js';
+import { InvalidInputError, LayerError } from '../../../packages/worker/src/util/errors.js';
 import type { RunningWorker } from '../roles.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
 import { ensureSearchAttributes } from '../search-attributes.js';
@@ -148,7 +148,7 @@ export function registerOperatorCommand(program: Command): void {
           const discoveryConfig = config.operator.indexDiscovery;
           if (discoveryConfig.enabled) {
             const { createIndexDiscovery } = await import('../../operator/index-discovery.js');
-            const { createStoreClient } = await import('../../store/client.js');
+            const { createStoreClient } = await import('../../../packages/worker/src/store/client.js');
             discovery = createIndexDiscovery({
               kubeConfig: kube.kubeConfig,
               store: createStoreClient({

@@ -8,13 +8,10 @@ import { getPipelineStatus, submitPipelineItems, type PipelineRef } from '../../
 import { type Config } from '../../config.js';
 import { loadCliConfig } from '../config.js';
 import { pipelineWorkflowId } from '../../../packages/worker/src/contracts/names.js';
-import {
-  pipelineItemSchema,
-  pipelineQueueDepth,
-  type PipelineItem,
-  type PipelineStatus,
-} from '../../../packages/worker/src/contracts/pipeline.js';
-import { InvalidInputError, LayerError } from '../../util/errors.js';
+import { pipelineItemSchema, type PipelineItem } from '../../../packages/worker/src/contracts/pipeline.js';
+import { pipelineQueueDepth } from '../../contracts/queue-depth.js';
+import { type PipelineStatus } from '../../contracts/pipeline.js';
+import { InvalidInputError, LayerError } from '../../../packages/worker/src/util/errors.js';
 import { formatDuration, type ProgressInput } from '../progress.js';
 import { watchStatusLoop } from '../watch.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';

@@ -15,7 +15,7 @@ import { parseResource, type FieldIssue, type LayerResource } from '../../api/pa
 import { readYamlDocuments } from '../../api/yaml-input.js';
 import { renderResources } from '../../operator/plan-render.js';
 import { operatorSettings } from '../../operator/settings.js';
-import { InvalidInputError, LayerError } from '../../util/errors.js';
+import { InvalidInputError, LayerError } from '../../../packages/worker/src/util/errors.js';
 
 /** `layer render` found problems in its input; lists every one with its location and fix. */
 export class RenderInputError extends InvalidInputError {

@@ -14,7 +14,7 @@ import {
   getFunctionStatus,
   startOrUpdateFunction,
 } from '../../client/function-client.js';
-import type { FunctionStatus } from '../../../packages/worker/src/contracts/function.js';
+import type { FunctionStatus } from '../../contracts/function.js';
 import { functionTaskQueue } from '../../../packages/worker/src/contracts/names.js';
 import { devUp, endpointsOf } from '../../dev/environment.js';
 import { devStateDir, packageRoot } from '../../dev/paths.js';
@@ -22,12 +22,13 @@ import { startStoreProcess } from '../../dev/store-process.js';
 import { workFilter } from '../../../packages/worker/src/claim-execution/function-filters.js';
 import { declareEngineAttributes } from '../../activities/output-attributes.js';
 import { runFunctionWorker } from '../../../packages/worker/src/function-worker.js';
-import { createStoreClient, type StoreClient } from '../../store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { generateProducts } from '../../store/seed.js';
 import { createOrchestratorWorker } from '../../workers/orchestrator-worker.js';
 import { tagProducts } from '../../../examples/tag-products/handler.js';
-import { InvalidInputError } from '../../util/errors.js';
-import { startRoleTracing, tracingClientOptions } from '../../observe/tracing.js';
+import { InvalidInputError } from '../../../packages/worker/src/util/errors.js';
+import { startRoleTracing } from '../../observe/tracing.js';
+import { tracingClientOptions } from '../../../packages/worker/src/observe/tracing.js';
 import { createProgressWriter } from '../progress.js';
 import { parseFunctionDocuments, toLocalRuntimeSpec } from './apply.js';
 

@@ -2,8 +2,8 @@
 // `layer store seed` fills a namespace with the deterministic product catalogue through the
 // store client (so it works against any Turbopuffer-compatible URL).
 import type { Command } from 'commander';
-import { InvalidInputError } from '../../util/errors.js';
-import { createStoreClient } from '../../store/client.js';
+import { InvalidInputError } from '../../../packages/worker/src/util/errors.js';
+import { createStoreClient } from '../../../packages/worker/src/store/client.js';
 import { seedProducts } from '../../store/seed.js';
 import { startStoreServer } from '../../store/server.js';
 import { SERVICE_INDEX_LAG, type IndexLagOptions } from '../../store/storage/index-lag.js';

@@ -2,7 +2,7 @@
 // status the real Turbopuffer service uses for the same mistake, so the server maps them 1:1:
 // 400 for a request that is well-formed JSON but wrong (unknown attribute, duplicate id, bad
 // filter), 422 for a body whose shape cannot be deserialized, 404 for a missing namespace.
-import { LayerError } from '../../util/errors.js';
+import { LayerError } from '../../../packages/worker/src/util/errors.js';
 
 export class StoreEngineError extends LayerError {
   constructor(

@@ -18,11 +18,10 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { LayerError } from '../../util/errors.js';
+import { LayerError } from '../../../packages/worker/src/util/errors.js';
 import type { Id } from './ids.js';
-import type { Row } from './schema.js';
+import type { Row, AttrSchema } from './schema.js';
 import { NamespaceState, type NamespaceMeta } from './namespace.js';
-import type { AttrSchema } from './schema.js';
 import { SegmentRows } from './rows.js';
 
 export interface WalRecord {

@@ -11,10 +11,10 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { functionHandle, getFunctionStatus } from '../../../src/client/function-client.js';
-import type { FunctionStatus } from '../../../packages/worker/src/contracts/function.js';
+import type { FunctionStatus } from '../../../src/contracts/function.js';
 import { functionTaskQueue, functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { runFunctionWorker } from '../../../packages/worker/src/function-worker.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import {
   bundleOrchestratorWorkflows,

@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createPushServer } from '../../../packages/worker/src/index.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { runLayer, type LayerRun } from '../../helpers/layer-cli.js';

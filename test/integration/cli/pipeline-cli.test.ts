@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerPipelineCommands } from '../../../src/cli/commands/pipeline.js';
 import { getPipelineStatus } from '../../../src/client/pipeline-client.js';
-import { InvalidInputError } from '../../../src/util/errors.js';
+import { InvalidInputError } from '../../../packages/worker/src/util/errors.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import {
   pipelineSpec,

@@ -37,7 +37,7 @@ import { freePorts } from '../../../src/dev/net.js';
 import { startPodRunner, type PodRunner } from '../../../src/dev/pod-runner.js';
 import { logTail } from '../../../src/dev/process.js';
 import { workloadObjectName } from '../../../src/operator/names.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { tagsForTitle } from '../../../examples/tag-products/handler.js';
 import { loadSeed } from '../../fixtures/seeds.js';

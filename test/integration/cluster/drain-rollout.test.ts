@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getFunctionStatus, promoteFunctionRollout } from '../../../src/client/function-client.js';
-import type { FunctionStatus } from '../../../packages/worker/src/contracts/function.js';
+import type { FunctionStatus } from '../../../src/contracts/function.js';
 import type { WorkerRun } from '../../../src/dev/pod-runner.js';
 import { workloadObjectName } from '../../../src/operator/names.js';
 import { tagsForTitle } from '../../../examples/tag-products/handler.js';

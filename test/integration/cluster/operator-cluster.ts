@@ -17,7 +17,7 @@ import { kubeConfigFor } from '../../../src/dev/kube-apiserver.js';
 import { freePorts } from '../../../src/dev/net.js';
 import { startPodRunner, type PodRunner, type WorkerCommand } from '../../../src/dev/pod-runner.js';
 import { logTail } from '../../../src/dev/process.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { temporalAddress } from '../../helpers/servers.js';

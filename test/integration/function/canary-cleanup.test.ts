@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFunctionActivities } from '../../../src/activities/function-activities.js';
 import type { FunctionOutputSpec } from '../../../packages/worker/src/contracts/function.js';
 import { canaryOutput } from '../../../src/envelope/rollout.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 
 const ns = `canary-cleanup-${Date.now().toString(36)}`;

@@ -4,9 +4,9 @@
 // SIGKILLed, and a systemic failure (a pull worker with a wrong store key) that dead-letters
 // nothing and recovers once the key is fixed. Poison rows inside a multi-batch claim:
 // function-engine.test.ts, with their dead letters and replay.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { functionTaskQueue } from '../../../packages/worker/src/contracts/names.js';
-import { createStoreClient } from '../../../src/store/client.js';
+import { createStoreClient } from '../../../packages/worker/src/store/client.js';
 import { functionBatchStages } from '../../../packages/worker/src/claim-execution/function-batch.js';
 import { declareEngineAttributes } from '../../../src/activities/output-attributes.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
@@ -20,7 +20,7 @@ import {
   seededFunction,
   seedRows,
   startAndWaitProcessed,
-  startEngineHarness,
+  engineHarnessPerFile,
   startFunction,
   startPullWorker,
   statusOf,
@@ -29,22 +29,14 @@ import {
   taggingHandler,
   testFunction,
   uniqueName,
-  type EngineHarness,
 } from './harness.js';
 import { spawnFixture } from './fixtures/spawn.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const titleTags = (id: number) => ['product', 'number', String(id), 'deluxe'];
 
-let h: EngineHarness;
-
-beforeAll(async () => {
-  // The store accepts only the harness's key, so a worker with another key is refused (401).
-  h = await startEngineHarness({ storeApiKeys: ['test'] });
-});
-afterAll(async () => {
-  await h?.close();
-});
+// The store accepts only the harness's key, so a worker with another key is refused (401).
+const h = engineHarnessPerFile({ storeApiKeys: ['test'] });
 
 /** The schedule these tests share: one scan, and discovery only when the workflow asks for it. */
 const oneScan = (leaseSeconds: number, maxInFlightBatches: number) => ({

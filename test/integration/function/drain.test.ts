@@ -5,43 +5,29 @@
 // at once. Nothing the stopped worker computed is computed again and no claim waits for its
 // heartbeat timeout. (The cluster test, test/integration/cluster/drain-rollout.test.ts, does the
 // same through KEDA and real pods.)
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionTaskQueue, functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
+import { describe, expect, it } from 'vitest';
+import { functionTaskQueue } from '../../../packages/worker/src/contracts/names.js';
 import { CLAIM_HEARTBEAT_TIMEOUT_MS } from '../../../packages/worker/src/contracts/claims.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import {
-  baseSpec,
   claimHistory,
-  eventually,
+  engineHarnessPerFile,
   range,
   readAll,
-  seedRows,
-  startEngineHarness,
+  seededFunction,
   startFunction,
   startPullWorker,
-  statusOf,
+  statusWhen,
   taggingHandler,
-  uniqueName,
-  type EngineHarness,
 } from './harness.js';
 import { spawnFixture } from './fixtures/spawn.js';
 
-let h: EngineHarness;
-
-beforeAll(async () => {
-  h = await startEngineHarness({ storeApiKeys: ['test'] });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = engineHarnessPerFile({ storeApiKeys: ['test'] });
 
 describe('a pull worker told to stop drains', () => {
   it('SIGTERM mid-claim: the batch in hand is finished and written, the rest handed back at once, nothing computed twice', async () => {
-    const ns = uniqueName('products');
-    const name = uniqueName('drain');
-    await seedRows(h.store, ns, range(1, 61));
     // A lease far past the heartbeat timeout: a claim resumed by a lapse would show as attempt 2.
-    const spec = baseSpec(name, ns, {
+    const fn = await seededFunction(h, 'drain', 60, {
       worker: { dispatch: 'pull', batchSize: 4, timeoutSeconds: 10 },
       schedule: {
         discoveryIntervalSeconds: 60,
@@ -50,15 +36,14 @@ describe('a pull worker told to stop drains', () => {
         maxConcurrentScans: 1,
       },
     });
-    const ref = { k8sNamespace: spec.k8sNamespace, name };
     const stopping = spawnFixture('pull-worker-process.ts', {
       HANDLER: 'slow',
       SLOW_MS: '1000',
-      LAYER_TASK_QUEUE: functionTaskQueue(spec.k8sNamespace, name),
+      LAYER_TASK_QUEUE: functionTaskQueue(fn.spec.k8sNamespace, fn.spec.name),
       LAYER_TEMPORAL_ADDRESS: temporalAddress(),
       LAYER_TEMPORAL_NAMESPACE: temporalNamespace(),
       LAYER_STORE_URL: h.storeServer.url,
-      LAYER_TIMEOUT_SECONDS: String(spec.worker.timeoutSeconds),
+      LAYER_TIMEOUT_SECONDS: String(fn.spec.worker.timeoutSeconds),
     });
     const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
       stopping.process.once('exit', (code) => resolve({ code, at: Date.now() })),
@@ -66,32 +51,27 @@ describe('a pull worker told to stop drains', () => {
     const seen = new Map<string, number>();
     let survivor: { stop(): Promise<void> } | undefined;
     try {
-      await startFunction(h, spec);
+      await startFunction(h, fn.spec);
       // The first claims hold one batch each (nothing measured yet); a later one holds several.
       // Stop the worker while its handler computes rows 13..16, in the middle of such a claim.
       await stopping.waitForLine(/^BATCH 13,/);
       const sigtermAt = Date.now();
       stopping.process.kill('SIGTERM');
-      survivor = startPullWorker(h, spec, taggingHandler(seen), 1);
+      survivor = startPullWorker(h, fn.spec, taggingHandler(seen), 1);
       const exit = await exited;
       const drainMs = exit.at - sigtermAt;
       process.stderr.write(`[drain] SIGTERM → exit ${drainMs} ms (handler takes 1000 ms a batch)\n`);
       expect(exit.code).toBe(0);
       // Within the drain window (batch timeout + write margin), long before a SIGKILL would come.
-      expect(drainMs).toBeLessThan((spec.worker.timeoutSeconds + 5) * 1000);
+      expect(drainMs).toBeLessThan((fn.spec.worker.timeoutSeconds + 5) * 1000);
 
-      const s = await eventually(
-        () => statusOf(h, ref),
-        (x) => x.counters.processed === 60,
-        60_000,
-        '60 rows',
-      );
+      const s = await statusWhen(h, fn, (x) => x.counters.processed === 60, 60_000, '60 rows');
       // Every batch the stopped worker started was finished and written by it: rows 13..16 too.
       const announced = stopping.lines
         .filter((l) => l.startsWith('BATCH '))
         .flatMap((l) => l.slice(6).split(',').map(Number));
       expect(announced).toContain(16);
-      const rows = await readAll(h.store, ns, ['tags', 'tags_v']);
+      const rows = await readAll(h.store, fn.storeNamespace, ['tags', 'tags_v']);
       const byStopped = rows.filter((r) => JSON.stringify(r.tags) === '["from-child"]').map((r) => r.id);
       expect([...byStopped].sort((a, b) => Number(a) - Number(b))).toEqual(
         [...announced].sort((a, b) => a - b),
@@ -108,7 +88,7 @@ describe('a pull worker told to stop drains', () => {
       expect(s.observations?.claimRetries).toBe(0);
       expect(s.observations?.claimsLost).toBe(0);
       expect(s.observations?.failuresByType).toEqual({});
-      const { claims } = await claimHistory(h, functionWorkflowId(spec.k8sNamespace, name));
+      const { claims } = await claimHistory(h, fn.workflowId);
       expect(claims.every((c) => (c.attempt ?? 1) === 1)).toBe(true);
       // The claim in hand at SIGTERM reported fewer batches than it carried (the rest handed back)…
       const handedBack = claims.find(

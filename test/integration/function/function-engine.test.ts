@@ -1,7 +1,7 @@
 // The Function engine end to end on the real Temporal dev server and the embedded store over
 // HTTP, with pull workers built from the SDK: discovery, batching, retries, dead letters (poison
 // rows split out of a multi-batch claim, then replayed), pause/resume and continue-as-new.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   discoverFunctionNow,
   replayFunctionDeadLetters,
@@ -16,27 +16,19 @@ import {
   seededFunction,
   seedRows,
   startAndWaitProcessed,
-  startEngineHarness,
+  engineHarnessPerFile,
   startFunction,
   startPullWorker,
   statusOf,
   statusWhen,
   statusWhenProcessed,
   taggingHandler,
-  type EngineHarness,
 } from './harness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const titleTags = (id: number) => ['product', 'number', String(id), 'deluxe'];
 
-let h: EngineHarness;
-
-beforeAll(async () => {
-  h = await startEngineHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = engineHarnessPerFile();
 
 describe('Function engine (pull workers)', () => {
   it('writes every matching row once, skips rows already at the version, and picks up rows added later', async () => {

@@ -1,44 +1,32 @@
 // Crashes and the push path: a worker killed mid-batch loses its lease and the batch goes to
 // another worker; the orchestrator process killed mid-run resumes to the exact final state; a
 // push worker serves /run end to end.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPushServer } from '../../../packages/worker/src/function-worker.js';
-import { functionTaskQueue, functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
+import { functionTaskQueue } from '../../../packages/worker/src/contracts/names.js';
 import { recordHistories } from '../../helpers/history-json.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import {
-  baseSpec,
   claimHistory,
+  engineHarnessPerFile,
   eventually,
   range,
   readAll,
-  seedRows,
-  startEngineHarness,
+  seededFunction,
   startFunction,
   startPullWorker,
   statusOf,
+  statusWhen,
   taggingHandler,
-  uniqueName,
-  type EngineHarness,
 } from './harness.js';
 import { spawnFixture } from './fixtures/spawn.js';
 
-let h: EngineHarness;
-
-beforeAll(async () => {
-  h = await startEngineHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = engineHarnessPerFile();
 
 describe('Function engine under failure', () => {
   it('re-dispatches a batch whose worker was killed once its lease lapses', async () => {
-    const ns = uniqueName('products');
-    const name = uniqueName('lease');
-    await seedRows(h.store, ns, range(1, 9));
     // One batch of 8 rows; a 3 s lease.
-    const spec = baseSpec(name, ns, {
+    const fn = await seededFunction(h, 'lease', 8, {
       schedule: {
         discoveryIntervalSeconds: 60,
         leaseSeconds: 3,
@@ -46,41 +34,35 @@ describe('Function engine under failure', () => {
         maxConcurrentScans: 1,
       },
     });
-    const ref = { k8sNamespace: spec.k8sNamespace, name };
     const doomed = spawnFixture('pull-worker-process.ts', {
       HANDLER: 'hang',
-      LAYER_TASK_QUEUE: functionTaskQueue(spec.k8sNamespace, name),
+      LAYER_TASK_QUEUE: functionTaskQueue(fn.spec.k8sNamespace, fn.spec.name),
       LAYER_TEMPORAL_ADDRESS: temporalAddress(),
       LAYER_TEMPORAL_NAMESPACE: temporalNamespace(),
       LAYER_STORE_URL: h.storeServer.url,
     });
     let survivor: { stop(): Promise<void> } | undefined;
     try {
-      await startFunction(h, spec);
+      await startFunction(h, fn.spec);
       await doomed.waitForLine(/^BATCH /);
       await doomed.kill();
       // While leased, the rows stay with the dead worker: nothing is written or re-dispatched.
-      const leased = await statusOf(h, ref);
+      const leased = await statusOf(h, fn.ref);
       expect(leased.inFlightBatches).toBe(1);
       expect(leased.counters.processed).toBe(0);
       const seen = new Map<string, number>();
-      survivor = startPullWorker(h, spec, taggingHandler(seen));
-      const s = await eventually(
-        () => statusOf(h, ref),
-        (x) => x.counters.processed === 8,
-        30_000,
-        'batch re-dispatched',
-      );
+      survivor = startPullWorker(h, fn.spec, taggingHandler(seen));
+      const s = await statusWhen(h, fn, (x) => x.counters.processed === 8, 30_000, 'batch re-dispatched');
       expect(s.counters.batches).toBe(1); // the same batch, a second attempt — not a new one
       expect(s.counters.deadLettered).toBe(0);
       expect(seen.size).toBe(8);
       // History says so too: one claim, whose recorded start is its second attempt.
-      const { claims } = await claimHistory(h, functionWorkflowId(spec.k8sNamespace, name));
+      const { claims } = await claimHistory(h, fn.workflowId);
       expect(claims).toHaveLength(1);
       expect(claims[0]!.attempt).toBeGreaterThanOrEqual(2);
       // …which the claim's report carries, so /metrics counts the lapsed attempts.
       expect(s.observations).toMatchObject({ claimRetries: (claims[0]!.attempt ?? 0) - 1, claimsLost: 0 });
-      const rows = await readAll(h.store, ns, ['tags', 'tags_v']);
+      const rows = await readAll(h.store, fn.storeNamespace, ['tags', 'tags_v']);
       expect(rows.map((r) => [r.tags_v, r.tags])).toEqual(
         range(1, 9).map((id) => ['v1', ['product', 'number', String(id), 'deluxe']]),
       );
@@ -91,11 +73,9 @@ describe('Function engine under failure', () => {
   });
 
   it('resumes to the exact final state after the orchestrator process is killed mid-run', async () => {
-    const ns = uniqueName('products');
-    const name = uniqueName('crash');
-    await seedRows(h.store, ns, range(1, 401));
-    const spec = baseSpec(name, ns, { worker: { dispatch: 'pull', batchSize: 10, timeoutSeconds: 10 } });
-    const ref = { k8sNamespace: spec.k8sNamespace, name };
+    const fn = await seededFunction(h, 'crash', 400, {
+      worker: { dispatch: 'pull', batchSize: 10, timeoutSeconds: 10 },
+    });
     const seen = new Map<string, number>();
     const inner = taggingHandler(seen);
     // The handler holds every batch after the tenth until the orchestrator has been killed and
@@ -103,7 +83,7 @@ describe('Function engine under failure', () => {
     let calls = 0;
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
-    const worker = startPullWorker(h, spec, async (rows, ctx) => {
+    const worker = startPullWorker(h, fn.spec, async (rows, ctx) => {
       calls += 1;
       if (calls > 10) await gate;
       return inner(rows, ctx);
@@ -118,27 +98,30 @@ describe('Function engine under failure', () => {
     });
     try {
       await orchestrator.waitForLine(/^READY$/);
-      await startFunction(h, spec);
+      await startFunction(h, fn.spec);
       await eventually(
-        () => readAll(h.store, ns, ['tags_v']),
+        () => readAll(h.store, fn.storeNamespace, ['tags_v']),
         (rows) => rows.filter((r) => r.tags_v === 'v1').length >= 60,
         60_000,
         'some rows written before the crash',
       );
       await orchestrator.kill();
-      const atCrash = (await readAll(h.store, ns, ['tags_v'])).filter((r) => r.tags_v === 'v1').length;
+      const atCrash = (await readAll(h.store, fn.storeNamespace, ['tags_v'])).filter(
+        (r) => r.tags_v === 'v1',
+      ).length;
       expect(atCrash).toBeLessThanOrEqual(100); // ten batches of ten, then the gate
       await h.startOrchestrator();
       release();
-      const s = await eventually(
-        () => statusOf(h, ref),
+      const s = await statusWhen(
+        h,
+        fn,
         (x) => x.counters.processed === 400 && x.phase === 'idle',
         90_000,
         'all 400 after restart',
       );
       expect(s.counters.deadLettered).toBe(0);
       // The exact final state: every row carries the value the handler computes for it.
-      const rows = await readAll(h.store, ns, ['tags', 'tags_v', 'tags_error']);
+      const rows = await readAll(h.store, fn.storeNamespace, ['tags', 'tags_v', 'tags_error']);
       expect(rows.map((r) => [r.id, r.tags_v, r.tags, r.tags_error ?? null])).toEqual(
         range(1, 401).map((id) => [id, 'v1', ['product', 'number', String(id), 'deluxe'], null]),
       );
@@ -154,9 +137,6 @@ describe('Function engine under failure', () => {
   });
 
   it('runs push dispatch end to end through a worker serving /run', async () => {
-    const ns = uniqueName('products');
-    const name = uniqueName('push');
-    await seedRows(h.store, ns, range(1, 51));
     const requests: number[] = [];
     const server = createPushServer(async (rows) => {
       requests.push(rows.length);
@@ -166,21 +146,16 @@ describe('Function engine under failure', () => {
     try {
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
-      const spec = baseSpec(name, ns, {
+      const fn = await seededFunction(h, 'push', 50, {
         worker: { dispatch: 'push', batchSize: 16, timeoutSeconds: 5, pushUrl: `http://127.0.0.1:${port}` },
       });
-      await startFunction(h, spec);
-      const s = await eventually(
-        () => statusOf(h, { k8sNamespace: spec.k8sNamespace, name }),
-        (x) => x.counters.processed === 50,
-        60_000,
-        '50 rows via push',
-      );
+      await startFunction(h, fn.spec);
+      const s = await statusWhen(h, fn, (x) => x.counters.processed === 50, 60_000, '50 rows via push');
       expect(s.counters.batches).toBe(4);
       expect(requests.sort((a, b) => a - b)).toEqual([2, 16, 16, 16]);
-      const rows = await readAll(h.store, ns, ['tags', 'tags_v']);
+      const rows = await readAll(h.store, fn.storeNamespace, ['tags', 'tags_v']);
       expect(rows.find((r) => r.id === 42)?.tags).toEqual(['pushed', '42']);
-      await recordHistories(h.client, functionWorkflowId(spec.k8sNamespace, name), 'function-v2-push');
+      await recordHistories(h.client, fn.workflowId, 'function-v2-push');
       // A malformed /run request is refused with the field named.
       const bad = await fetch(`http://127.0.0.1:${port}/run`, {
         method: 'POST',

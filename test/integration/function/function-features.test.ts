@@ -4,13 +4,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   abortFunctionRollout,
   discoverFunctionNow,
   type FunctionRef,
 } from '../../../src/client/function-client.js';
-import type { FunctionRuntimeSpec } from '../../../packages/worker/src/contracts/function.js';
+import type { FunctionRuntimeSpec } from '../../../src/contracts/function.js';
 import type { FunctionHandler } from '../../../packages/worker/src/function-worker.js';
 import { inputFingerprint } from '../../../packages/worker/src/claim-execution/input-fingerprint.js';
 import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
@@ -24,24 +24,16 @@ import {
   readAll,
   recordHistories,
   seedRows,
-  startEngineHarness,
+  engineHarnessPerFile,
   startFunction,
   startPullWorker,
   statusOf,
   uniqueName,
-  type EngineHarness,
   type RunningPullWorker,
 } from './harness.js';
 
-let h: EngineHarness;
+const h = engineHarnessPerFile();
 const dir = mkdtempSync(join(tmpdir(), 'layer-features-'));
-
-beforeAll(async () => {
-  h = await startEngineHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
 
 /** Tags a row with its title's words and the version that computed them; counts calls per id. */
 function versionedTagger(calls: Map<number, number>): FunctionHandler {

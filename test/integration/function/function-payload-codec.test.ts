@@ -3,7 +3,7 @@
 // (here, a large filter) are stored in the bucket and the history holds only references.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payloadsIn } from '../../helpers/history-payloads.js';
-import { S3PayloadCodec, isS3Reference } from '../../../src/codec/s3-payload-codec.js';
+import { S3PayloadCodec, isS3Reference } from '../../../packages/worker/src/codec/s3-payload-codec.js';
 import { functionHandle } from '../../../src/client/function-client.js';
 import { newS3Client } from '../pipeline/harness.js';
 import {

@@ -10,12 +10,8 @@ import {
   type ClaimReport,
   type PackedClaimReport,
 } from '../../../packages/worker/src/contracts/claims.js';
-import {
-  claimBatches,
-  type FunctionClaimInput,
-  type FunctionRuntimeSpec,
-  type FunctionStatus,
-} from '../../../packages/worker/src/contracts/function.js';
+import { claimBatches, type FunctionClaimInput } from '../../../packages/worker/src/contracts/function.js';
+import { type FunctionRuntimeSpec, type FunctionStatus } from '../../../src/contracts/function.js';
 import { functionTaskQueue, functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import {
   getFunctionStatus,
@@ -24,7 +20,7 @@ import {
 } from '../../../src/client/function-client.js';
 import { runFunctionWorker, type FunctionHandler } from '../../../packages/worker/src/function-worker.js';
 import { startStoreServer, type StoreServer, type StoreServerOptions } from '../../../src/store/server.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import {
   bundleOrchestratorWorkflows,
   createOrchestratorWorker,
@@ -32,6 +28,7 @@ import {
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import { recordHistories as recordClientHistories } from '../../helpers/history-json.js';
 import { eventually } from '../../helpers/eventually.js';
+import { perFile } from '../../helpers/per-file.js';
 
 export interface EngineHarness {
   /** This file's own orchestrator task queue (workers of other test files never poll it). */
@@ -50,19 +47,22 @@ export interface EngineHarness {
   close(): Promise<void>;
 }
 
-export async function startEngineHarness(
-  /**
-   * storeApiKeys: the store accepts only these bearers (the harness's own clients use 'test').
-   * storeLag: the store models the service's indexing lag and write limits (ADR 0098).
-   * storeAudit: the store records the largest request of each kind (storeServer.store.audit, ADR 0112).
-   */
-  opts: {
-    dataConverter?: DataConverter;
-    storeApiKeys?: string[];
-    storeLag?: Pick<StoreServerOptions, 'indexLag' | 'writeRateLimit'>;
-    storeAudit?: boolean;
-  } = {},
-): Promise<EngineHarness> {
+export interface EngineHarnessOptions {
+  dataConverter?: DataConverter;
+  /** The store accepts only these bearers (the harness's own clients use 'test'). */
+  storeApiKeys?: string[];
+  /** The store models the service's indexing lag and write limits (ADR 0098). */
+  storeLag?: Pick<StoreServerOptions, 'indexLag' | 'writeRateLimit'>;
+  /** The store records the largest request of each kind (storeServer.store.audit, ADR 0112). */
+  storeAudit?: boolean;
+}
+
+/** One engine harness for the test file: started before its first test, closed after its last. */
+export function engineHarnessPerFile(opts: EngineHarnessOptions = {}): EngineHarness {
+  return perFile(() => startEngineHarness(opts));
+}
+
+export async function startEngineHarness(opts: EngineHarnessOptions = {}): Promise<EngineHarness> {
   const storeServer = await startStoreServer({
     memory: true,
     ...(opts.storeApiKeys ? { apiKeys: opts.storeApiKeys } : {}),

@@ -2,7 +2,7 @@
 // ranges and the spec by fingerprint, so neither a claim's scheduled input nor the history as a
 // whole grows with its rows' ids — checked in bytes (bench/temporal-costs.ts counts them), on a
 // UUID-keyed namespace, with every value checked too.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { claimBatches, type FunctionClaimInput } from '../../../packages/worker/src/contracts/function.js';
 import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { seedProducts } from '../../../src/store/seed.js';
@@ -12,24 +12,17 @@ import {
   eventually,
   readAll,
   recordHistories,
-  startEngineHarness,
+  engineHarnessPerFile,
   startFunction,
   startPullWorker,
   statusOf,
   taggingHandler,
   uniqueName,
-  type EngineHarness,
 } from './harness.js';
 
 const ROWS = 8_192;
 
-let h: EngineHarness;
-beforeAll(async () => {
-  h = await startEngineHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = engineHarnessPerFile();
 
 describe('Function history per row', () => {
   it('keeps claims and the whole history under 2 KB per 1,000 UUID rows, every value written', async () => {

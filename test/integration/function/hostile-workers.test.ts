@@ -4,23 +4,19 @@
 // on the dead-lettered row (or none, when the late answer is simply ignored), every other row
 // carries exactly the value the handler computes, and a write log of every patch the worker sent
 // proves nothing partial or wrong ever reached the store.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BatchRow } from '../../../packages/worker/src/contracts/function.js';
 import { FailureType } from '../../../packages/worker/src/contracts/failures.js';
 import type { FunctionHandler } from '../../../packages/worker/src/function-worker.js';
-import type { StoreClient } from '../../../src/store/client.js';
+import type { StoreClient } from '../../../packages/worker/src/store/client.js';
 import {
-  baseSpec,
-  eventually,
+  engineHarnessPerFile,
   range,
   readAll,
-  seedRows,
-  startEngineHarness,
+  seededFunction,
   startFunction,
   startPullWorker,
-  statusOf,
-  uniqueName,
-  type EngineHarness,
+  statusWhen,
 } from './harness.js';
 
 const ROWS = 24;
@@ -28,13 +24,7 @@ const ROWS = 24;
 const TRIGGER = 13;
 const EXTRA_ID = 9_999;
 
-let h: EngineHarness;
-beforeAll(async () => {
-  h = await startEngineHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = engineHarnessPerFile();
 
 /** What the handler computes for a row: the words of its title (see seedRows). */
 function expectedTags(id: number): string[] {
@@ -143,27 +133,24 @@ const CASES: HostileCase[] = [
 
 describe('hostile pull workers', () => {
   it.concurrent.each(CASES)('$title', async (c) => {
-    const ns = uniqueName('hostile');
-    const name = uniqueName('hostile-fn');
-    await seedRows(h.store, ns, range(1, ROWS + 1));
-    const spec = baseSpec(name, ns, {
+    const fn = await seededFunction(h, 'hostile-fn', ROWS, {
       worker: { dispatch: 'pull', batchSize: 8, timeoutSeconds: c.timeoutSeconds ?? 10 },
       retry: { maxAttempts: 2, initialBackoffSeconds: 0, maxBackoffSeconds: 1 },
     });
     const writes: Record<string, unknown>[] = [];
-    const worker = startPullWorker(h, spec, c.handler, 4, undefined, loggingStore(h.store, writes));
-    const ref = { k8sNamespace: spec.k8sNamespace, name };
+    const worker = startPullWorker(h, fn.spec, c.handler, 4, undefined, loggingStore(h.store, writes));
     const deadLetters = c.deadLetter ? 1 : 0;
     try {
-      await startFunction(h, spec);
-      await eventually(
-        () => statusOf(h, ref),
+      await startFunction(h, fn.spec);
+      await statusWhen(
+        h,
+        fn,
         (s) => s.counters.processed === ROWS - deadLetters && s.counters.deadLettered === deadLetters,
         90_000,
         `${ROWS - deadLetters} written, ${deadLetters} dead-lettered`,
       );
       await c.settled;
-      const rows = await readAll(h.store, ns, ['tags', 'tags_v', 'tags_error']);
+      const rows = await readAll(h.store, fn.storeNamespace, ['tags', 'tags_v', 'tags_error']);
       // The extra id never became a row; every row is there once.
       expect(rows.map((r) => Number(r.id))).toEqual(range(1, ROWS + 1));
       for (const row of rows) {

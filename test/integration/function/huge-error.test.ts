@@ -4,40 +4,26 @@
 // real pull worker on the real Temporal dev server: the row is dead-lettered as the catalogue
 // says (HandlerFailed: retried, bisected, then dead-lettered) with the text cut and its length
 // noted, the other rows are written, and status stays small.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FailureType } from '../../../packages/worker/src/contracts/failures.js';
 import { MAX_ERROR_TEXT_CHARS } from '../../../packages/worker/src/contracts/error-text.js';
 import type { FunctionHandler } from '../../../packages/worker/src/function-worker.js';
 import {
-  baseSpec,
-  eventually,
-  range,
+  engineHarnessPerFile,
   readAll,
-  seedRows,
-  startEngineHarness,
+  seededFunction,
   startFunction,
   startPullWorker,
-  statusOf,
-  uniqueName,
-  type EngineHarness,
+  statusWhen,
 } from './harness.js';
 
 const TRIGGER = 5;
 const HUGE = 20 * 1024 * 1024;
 
-let h: EngineHarness;
-beforeAll(async () => {
-  h = await startEngineHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = engineHarnessPerFile();
 
 describe('a handler error of tens of MiB', () => {
   it('dead-letters its row with the text truncated and its length noted; no claim loops', async () => {
-    const ns = uniqueName('products');
-    const name = uniqueName('huge-error');
-    await seedRows(h.store, ns, range(1, 9));
     const huge = `boom ${'e'.repeat(HUGE)}`;
     let calls = 0;
     const handler: FunctionHandler = async (rows) => {
@@ -45,23 +31,23 @@ describe('a handler error of tens of MiB', () => {
       if (rows.some((r) => Number(r.id) === TRIGGER)) throw new Error(huge);
       return rows.map((r) => ({ id: r.id, value: String(r.inputs.title).toLowerCase().split(/\s+/) }));
     };
-    const spec = baseSpec(name, ns, {
+    const fn = await seededFunction(h, 'huge-error', 8, {
       worker: { dispatch: 'pull', batchSize: 4, timeoutSeconds: 10 },
       retry: { maxAttempts: 2, initialBackoffSeconds: 0, maxBackoffSeconds: 1 },
     });
-    const worker = startPullWorker(h, spec, handler);
+    const worker = startPullWorker(h, fn.spec, handler);
     try {
-      await startFunction(h, spec);
-      const ref = { k8sNamespace: spec.k8sNamespace, name };
-      const s = await eventually(
-        () => statusOf(h, ref),
+      await startFunction(h, fn.spec);
+      const s = await statusWhen(
+        h,
+        fn,
         (x) => x.counters.processed === 7 && x.counters.deadLettered === 1,
         60_000,
         '7 written, 1 dead-lettered',
       );
       expect(JSON.stringify(s).length).toBeLessThan(64 * 1024);
       expect(s.lastError).toMatch(/truncated: \d+ characters in all/);
-      const rows = await readAll(h.store, ns, ['tags', 'tags_error']);
+      const rows = await readAll(h.store, fn.storeNamespace, ['tags', 'tags_error']);
       const dead = rows.find((r) => r.id === TRIGGER)!;
       const error = JSON.parse(String(dead.tags_error)) as { type: string; message: string };
       expect(error.type).toBe(FailureType.HandlerFailed);

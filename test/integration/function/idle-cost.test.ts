@@ -1,56 +1,39 @@
 // What a Function with nothing to do costs Temporal per discovery pass (issue 22, docs/scale.md):
 // 10,000 installed Functions pay it every interval, so an idle pass must leave only its scan, one
 // count and its timer in history — no phase flip to running and back, no second count.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
+import { describe, expect, it } from 'vitest';
 import { temporalCosts } from '../../../bench/temporal-costs.js';
 import {
-  baseSpec,
-  eventually,
+  engineHarnessPerFile,
   recordHistories,
-  seedRows,
-  startEngineHarness,
+  seededFunction,
   startFunction,
   startPullWorker,
-  statusOf,
+  statusWhen,
   taggingHandler,
-  uniqueName,
-  type EngineHarness,
 } from './harness.js';
 
-let h: EngineHarness;
-beforeAll(async () => {
-  h = await startEngineHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = engineHarnessPerFile();
 
 describe('an idle Function', () => {
   it('leaves one scan, one count and one timer per discovery pass once its rows are done', async () => {
-    const ns = uniqueName('idle');
-    const name = uniqueName('idle');
-    await seedRows(
-      h.store,
-      ns,
-      Array.from({ length: 40 }, (_, i) => i + 1),
-    );
-    const spec = baseSpec(name, ns); // discovery every second
-    const ref = { k8sNamespace: spec.k8sNamespace, name };
-    const worker = startPullWorker(h, spec, taggingHandler(new Map()));
+    const fn = await seededFunction(h, 'idle', 40); // discovery every second
+    const worker = startPullWorker(h, fn.spec, taggingHandler(new Map()));
     let passesAtDone = 0;
     let passes = 0;
     try {
-      await startFunction(h, spec);
-      const done = await eventually(
-        () => statusOf(h, ref),
+      await startFunction(h, fn.spec);
+      const done = await statusWhen(
+        h,
+        fn,
         (s) => s.counters.processed === 40 && s.phase === 'idle',
         60_000,
         'the 40 rows written',
       );
       passesAtDone = done.counters.discoveries;
-      const idle = await eventually(
-        () => statusOf(h, ref),
+      const idle = await statusWhen(
+        h,
+        fn,
         (s) => s.counters.discoveries >= passesAtDone + 4,
         60_000,
         'four idle passes',
@@ -59,7 +42,7 @@ describe('an idle Function', () => {
     } finally {
       await worker.stop();
     }
-    const workflowId = functionWorkflowId(spec.k8sNamespace, name);
+    const { workflowId } = fn;
     await h.client.workflow.getHandle(workflowId).terminate('test over');
     await recordHistories(h, workflowId, 'function-v2-idle');
     const history = await h.client.workflow.getHandle(workflowId).fetchHistory();

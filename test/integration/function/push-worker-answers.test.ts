@@ -5,29 +5,20 @@
 // degrades the Function like an unreachable worker instead of dead-lettering its rows.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunBatchRequest } from '../../../packages/worker/src/contracts/function.js';
 import {
-  baseSpec,
-  eventually,
+  engineHarnessPerFile,
   range,
   readAll,
-  seedRows,
-  startEngineHarness,
+  seededFunction,
   startFunction,
   statusOf,
-  uniqueName,
-  type EngineHarness,
+  statusWhen,
 } from './harness.js';
 import { STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../../packages/worker/src/store/limits.js';
 
-let h: EngineHarness;
-beforeAll(async () => {
-  h = await startEngineHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = engineHarnessPerFile();
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 
@@ -65,9 +56,6 @@ function rightAnswer(body: string): string {
 
 describe('what a push worker answers', () => {
   it('stops reading an endless answer at its limit and fails the batch as the worker’s, naming the limit', async () => {
-    const ns = uniqueName('products');
-    const name = uniqueName('huge');
-    await seedRows(h.store, ns, range(1, 3));
     /** Bytes each request got out before the orchestrator hung up. */
     const sent: number[] = [];
     const chunk = Buffer.alloc(1024 * 1024, 'x');
@@ -89,18 +77,13 @@ describe('what a push worker answers', () => {
       pump();
     });
     try {
-      const spec = baseSpec(name, ns, {
+      const fn = await seededFunction(h, 'huge', 2, {
         worker: { dispatch: 'push', batchSize: 1, timeoutSeconds: 30, pushUrl: worker.url },
         retry: { maxAttempts: 2, initialBackoffSeconds: 0, maxBackoffSeconds: 1 },
       });
-      await startFunction(h, spec);
-      await eventually(
-        () => statusOf(h, { k8sNamespace: spec.k8sNamespace, name }),
-        (s) => s.counters.deadLettered === 2,
-        60_000,
-        'both rows dead-lettered',
-      );
-      const rows = await readAll(h.store, ns, ['tags', 'tags_error']);
+      await startFunction(h, fn.spec);
+      await statusWhen(h, fn, (s) => s.counters.deadLettered === 2, 60_000, 'both rows dead-lettered');
+      const rows = await readAll(h.store, fn.storeNamespace, ['tags', 'tags_error']);
       for (const row of rows) {
         expect(row.tags ?? null).toBeNull();
         expect(String(row.tags_error)).toMatch(/answered more than \d+ bytes/);
@@ -117,9 +100,6 @@ describe('what a push worker answers', () => {
   });
 
   it('never follows a redirect: the Function degrades naming the Location, which receives nothing', async () => {
-    const ns = uniqueName('products');
-    const name = uniqueName('redirect');
-    await seedRows(h.store, ns, range(1, 5));
     let elsewhereRequests = 0;
     const elsewhere = await httpServer((_req, body, res) => {
       elsewhereRequests += 1;
@@ -131,12 +111,13 @@ describe('what a push worker answers', () => {
       res.writeHead(307, { location: `${elsewhere.url}/run` }).end();
     });
     try {
-      const spec = baseSpec(name, ns, {
+      const fn = await seededFunction(h, 'redirect', 4, {
         worker: { dispatch: 'push', batchSize: 2, timeoutSeconds: 5, pushUrl: worker.url },
       });
-      await startFunction(h, spec);
-      const s = await eventually(
-        () => statusOf(h, { k8sNamespace: spec.k8sNamespace, name }),
+      await startFunction(h, fn.spec);
+      const s = await statusWhen(
+        h,
+        fn,
         (x) => x.degraded !== undefined && redirects >= 2,
         30_000,
         'degraded after redirects',
@@ -145,7 +126,7 @@ describe('what a push worker answers', () => {
       expect(s.degraded?.message).toContain(`redirecting to ${elsewhere.url}/run`);
       expect(s.counters.deadLettered).toBe(0);
       expect(elsewhereRequests).toBe(0);
-      const rows = await readAll(h.store, ns, ['tags_error']);
+      const rows = await readAll(h.store, fn.storeNamespace, ['tags_error']);
       expect(rows.every((r) => (r.tags_error ?? null) === null)).toBe(true);
     } finally {
       await worker.close();
@@ -154,9 +135,6 @@ describe('what a push worker answers', () => {
   });
 
   it('degrades on a 200 that is not JSON (an HTML page) without dead-lettering, and recovers', async () => {
-    const ns = uniqueName('products');
-    const name = uniqueName('html');
-    await seedRows(h.store, ns, range(1, 9));
     let healthy = false;
     let htmlAnswers = 0;
     const worker = await httpServer((_req, body, res) => {
@@ -166,14 +144,14 @@ describe('what a push worker answers', () => {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway</body></html>');
     });
     try {
-      const spec = baseSpec(name, ns, {
+      const fn = await seededFunction(h, 'html', 8, {
         worker: { dispatch: 'push', batchSize: 2, timeoutSeconds: 5, pushUrl: worker.url },
         retry: { maxAttempts: 2, initialBackoffSeconds: 0, maxBackoffSeconds: 1 },
       });
-      await startFunction(h, spec);
-      const ref = { k8sNamespace: spec.k8sNamespace, name };
-      const degraded = await eventually(
-        () => statusOf(h, ref),
+      await startFunction(h, fn.spec);
+      const degraded = await statusWhen(
+        h,
+        fn,
         (x) => x.degraded !== undefined && htmlAnswers >= 3,
         30_000,
         'degraded on HTML answers',
@@ -181,22 +159,18 @@ describe('what a push worker answers', () => {
       expect(degraded.degraded?.reason).toBe('WorkerUnavailable');
       expect(degraded.degraded?.message).toMatch(/not JSON \(content-type text\/html\)/);
       // Several probes later still nothing is dead-lettered: it is not the rows' fault.
-      await eventually(
-        () => statusOf(h, ref),
-        () => htmlAnswers >= 5,
-        30_000,
-        'more HTML answers',
-      );
-      expect((await statusOf(h, ref)).counters.deadLettered).toBe(0);
+      await statusWhen(h, fn, () => htmlAnswers >= 5, 30_000, 'more HTML answers');
+      expect((await statusOf(h, fn.ref)).counters.deadLettered).toBe(0);
       healthy = true;
-      const done = await eventually(
-        () => statusOf(h, ref),
+      const done = await statusWhen(
+        h,
+        fn,
         (x) => x.counters.processed === 8 && x.degraded === undefined,
         60_000,
         'recovered',
       );
       expect(done.counters.deadLettered).toBe(0);
-      const rows = await readAll(h.store, ns, ['tags', 'tags_error']);
+      const rows = await readAll(h.store, fn.storeNamespace, ['tags', 'tags_error']);
       expect(rows.map((r) => [r.id, r.tags, r.tags_error ?? null])).toEqual(
         range(1, 9).map((id) => [id, ['product', 'number', String(id), 'deluxe'], null]),
       );

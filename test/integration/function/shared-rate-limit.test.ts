@@ -4,16 +4,16 @@
 // make progress, and the limiter counts exactly the calls each made. A push worker answering 429 with Retry-After
 // pauses its key for the Retry-After and halves the rate, which then climbs back to the budget.
 // Both scenarios run at once (different keys) to keep the file's wall time to one of them.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPushServer, type FunctionHandler } from '../../../packages/worker/src/function-worker.js';
-import { RateLimitedError } from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
 import {
-  rateLimitStatusQuery,
-  rateLimitWorkflowId,
-  type RateLimitStatus,
-} from '../../../packages/worker/src/contracts/rate-limit.js';
-import type { FunctionRuntimeSpec, FunctionStatus } from '../../../packages/worker/src/contracts/function.js';
-import type { PipelineRuntimeSpec } from '../../../packages/worker/src/contracts/pipeline.js';
+  RateLimitedError,
+  createRateLimitGate,
+} from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
+import { rateLimitWorkflowId } from '../../../packages/worker/src/contracts/rate-limit.js';
+import { rateLimitStatusQuery, type RateLimitStatus } from '../../../src/contracts/rate-limit.js';
+import type { FunctionRuntimeSpec, FunctionStatus } from '../../../src/contracts/function.js';
+import type { PipelineRuntimeSpec } from '../../../src/contracts/pipeline.js';
 import { runPipelineWorker } from '../../../packages/worker/src/pipeline-worker.js';
 import {
   getPipelineStatus,
@@ -22,19 +22,17 @@ import {
 } from '../../../src/client/pipeline-client.js';
 import { temporalNamespace } from '../../helpers/servers.js';
 import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
-import { createRateLimitGate } from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
 import {
   baseSpec,
   eventually,
   recordHistories,
   range,
   seedRows,
-  startEngineHarness,
+  engineHarnessPerFile,
   startFunction,
   startPullWorker,
   statusOf,
   uniqueName,
-  type EngineHarness,
 } from './harness.js';
 
 interface Call {
@@ -43,14 +41,7 @@ interface Call {
   rows: number;
 }
 
-let h: EngineHarness;
-
-beforeAll(async () => {
-  h = await startEngineHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = engineHarnessPerFile();
 
 /** A handler that logs each call (time, rows) and tags the rows. */
 function loggingHandler(fn: string, log: Call[], before?: (call: number) => void): FunctionHandler {

@@ -4,7 +4,7 @@
 // 429 must slow that namespace's dispatch (degraded, Quota, naming the namespace) and never
 // dead-letter a row; once the store catches up the Function recovers and every value is exact.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FunctionStatus } from '../../../packages/worker/src/contracts/function.js';
+import type { FunctionStatus } from '../../../src/contracts/function.js';
 import { waitUntilIndexed } from '../../../src/store/lag-profile.js';
 import {
   eventually,

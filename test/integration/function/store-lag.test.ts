@@ -5,11 +5,8 @@
 // handler's call log), every value is exact, and the pending count never goes up while no row
 // is added. The store, Temporal and the workers are real; nothing is mocked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type {
-  FunctionOutputSpec,
-  FunctionStatus,
-  WrittenSpan,
-} from '../../../packages/worker/src/contracts/function.js';
+import type { FunctionOutputSpec, WrittenSpan } from '../../../packages/worker/src/contracts/function.js';
+import type { FunctionStatus } from '../../../src/contracts/function.js';
 import { createFunctionActivities } from '../../../src/activities/function-activities.js';
 import { unpackRowIds } from '../../../packages/worker/src/contracts/function.js';
 import {

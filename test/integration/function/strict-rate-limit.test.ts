@@ -5,39 +5,29 @@
 // Now a permit due beyond a claim's wait allowance is not booked (the Function shows
 // RateLimitWait and dispatches again when one is due) and a retried claim gets its own booking
 // back, so bookings never exceed the calls made plus the ones in flight, and every row is done.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FunctionHandler } from '../../../packages/worker/src/function-worker.js';
 import {
   createRateLimitGate,
   PermitDeferredError,
 } from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
-import {
-  rateLimitStatusQuery,
-  rateLimitWorkflowId,
-  type RateLimitStatus,
-} from '../../../packages/worker/src/contracts/rate-limit.js';
-import type { FunctionStatus } from '../../../packages/worker/src/contracts/function.js';
+import { rateLimitWorkflowId } from '../../../packages/worker/src/contracts/rate-limit.js';
+import { rateLimitStatusQuery, type RateLimitStatus } from '../../../src/contracts/rate-limit.js';
+import type { FunctionStatus } from '../../../src/contracts/function.js';
 import {
   baseSpec,
   eventually,
   range,
   readAll,
   seedRows,
-  startEngineHarness,
+  engineHarnessPerFile,
   startFunction,
   startPullWorker,
   statusOf,
   uniqueName,
-  type EngineHarness,
 } from './harness.js';
 
-let h: EngineHarness;
-beforeAll(async () => {
-  h = await startEngineHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = engineHarnessPerFile();
 
 function limiterStatus(key: string): Promise<RateLimitStatus> {
   return h.client.workflow.getHandle(rateLimitWorkflowId('test', key)).query(rateLimitStatusQuery);

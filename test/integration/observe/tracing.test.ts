@@ -13,16 +13,13 @@ import { createOperatorWorkerParts } from '../../../src/activities/operator-work
 import { connectTemporalClient, type TemporalClient } from '../../../src/cli/temporal-connect.js';
 import { loadConfig } from '../../../src/config.js';
 import { LayerKindKey, LayerNameKey } from '../../../src/contracts/search-attributes.js';
-import {
-  functionTaskQueue,
-  functionWorkflowId,
-  reconcileWorkflowId,
-} from '../../../packages/worker/src/contracts/names.js';
-import { startTracing, stopTracing } from '../../../src/observe/tracing.js';
+import { functionTaskQueue, functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
+import { reconcileWorkflowId } from '../../../src/contracts/reconcile.js';
+import { startTracing, stopTracing } from '../../../packages/worker/src/observe/tracing.js';
 import { operatorSettings } from '../../../src/operator/settings.js';
 import { createOperatorWatcher, type OperatorWatcher } from '../../../src/operator/watcher.js';
 import { HANDLER_SPAN, runFunctionWorker } from '../../../packages/worker/src/function-worker.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import {
   bundleOrchestratorWorkflows,

@@ -2,7 +2,7 @@
 // the kube-apiserver: start, a spec change the running workflow follows without a restart
 // (same run, new output version recomputed), pause, and stop.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionRuntimeSpecSchema } from '../../../packages/worker/src/contracts/function.js';
+import { functionRuntimeSpecSchema } from '../../../src/contracts/function.js';
 import { specFingerprint } from '../../../src/contracts/fingerprint.js';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { parseKind, type LayerFunction } from '../../../src/api/index.js';

@@ -5,7 +5,7 @@
 // Resumed, the plan goes away.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countPlannedRows } from '../../../src/operator/function-estimate.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { applyCr, readCr, startHarness, testNamespace, type OperatorHarness } from './harness.js';

@@ -7,14 +7,8 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubern
 import { createHttpApi, type HttpApi, type HttpApiDeps } from '../../../src/server/http-api.js';
 import { createKubeInboundAuthResolver } from '../../../src/server/inbound-auth.js';
 import { mintServiceAccountCredentials } from '../../../src/dev/kube-apiserver.js';
-import {
-  functionCountersSchema,
-  type FunctionStatus,
-} from '../../../packages/worker/src/contracts/function.js';
-import {
-  pipelineCountersSchema,
-  type PipelineStatus,
-} from '../../../packages/worker/src/contracts/pipeline.js';
+import { functionCountersSchema, type FunctionStatus } from '../../../src/contracts/function.js';
+import { pipelineCountersSchema, type PipelineStatus } from '../../../src/contracts/pipeline.js';
 import { kubeConfig } from '../../helpers/servers.js';
 import {
   applyCr,

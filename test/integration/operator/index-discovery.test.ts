@@ -9,7 +9,7 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintServiceAccountCredentials } from '../../../src/dev/kube-apiserver.js';
 import { DISCOVERED_LABEL, createIndexDiscovery } from '../../../src/operator/index-discovery.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { kubeConfig, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import {

@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionTaskQueue, functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { workloadObjectName } from '../../../src/operator/names.js';
 import { runFunctionWorker } from '../../../packages/worker/src/function-worker.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';

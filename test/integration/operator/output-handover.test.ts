@@ -11,7 +11,7 @@ import { loadSeed } from '../../fixtures/seeds.js';
 import { createOperatorWatcher, type OperatorWatcher } from '../../../src/operator/watcher.js';
 import { createTemporalWorkloadWorkflows } from '../../../src/operator/workload-workflows.js';
 import { functionHandle } from '../../../src/client/function-client.js';
-import { reconcileWorkflowId } from '../../../packages/worker/src/contracts/names.js';
+import { reconcileWorkflowId } from '../../../src/contracts/reconcile.js';
 import { FINALIZER } from '../../../src/operator/finalizer.js';
 import {
   baseSpec,

@@ -4,7 +4,7 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { FINALIZER } from '../../../src/operator/finalizer.js';
-import { reconcileWorkflowId } from '../../../packages/worker/src/contracts/names.js';
+import { reconcileWorkflowId } from '../../../src/contracts/reconcile.js';
 import { recordHistories } from '../../helpers/history-json.js';
 import {
   applyCr,

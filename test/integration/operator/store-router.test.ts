@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { createStoreRouter } from '../../../src/operator/store-router.js';
-import { createStoreClient } from '../../../src/store/client.js';
+import { createStoreClient } from '../../../packages/worker/src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { kubeConfig } from '../../helpers/servers.js';
 import { applyCr, installOperatorPrerequisites, testNamespace } from './harness.js';

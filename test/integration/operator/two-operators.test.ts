@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AppsV1Api, CoordinationV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reconcileWorkflowId } from '../../../packages/worker/src/contracts/names.js';
+import { reconcileWorkflowId } from '../../../src/contracts/reconcile.js';
 import { workloadObjectName } from '../../../src/operator/names.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';

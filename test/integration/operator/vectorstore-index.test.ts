@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStoreServer, type StoreServer } from '../../../src/store/index.js';
-import { reconcileWorkflowId } from '../../../packages/worker/src/contracts/names.js';
+import { reconcileWorkflowId } from '../../../src/contracts/reconcile.js';
 import type { ReconcileRef } from '../../../src/contracts/reconcile.js';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { applyCr, condition, readCr, startHarness, testNamespace, type OperatorHarness } from './harness.js';

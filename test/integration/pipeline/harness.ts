@@ -10,12 +10,8 @@ import {
   bundleOrchestratorWorkflows,
   createOrchestratorWorker,
 } from '../../../src/workers/orchestrator-worker.js';
-import type {
-  PipelineItem,
-  PipelineRuntimeSpec,
-  PipelineStatus,
-  QueuedItem,
-} from '../../../packages/worker/src/contracts/pipeline.js';
+import type { PipelineItem, QueuedItem } from '../../../packages/worker/src/contracts/pipeline.js';
+import type { PipelineRuntimeSpec, PipelineStatus } from '../../../src/contracts/pipeline.js';
 import { ChunkAttr } from '../../../packages/worker/src/contracts/pipeline.js';
 import {
   getPipelineStatus,
@@ -28,9 +24,10 @@ import {
   type RunPipelineWorkerOptions,
 } from '../../../packages/worker/src/pipeline-worker.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { s3Server, temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import { eventually as pollUntil } from '../../helpers/eventually.js';
+import { perFile } from '../../helpers/per-file.js';
 
 export interface PipelineHarness {
   taskQueue: string;
@@ -56,6 +53,11 @@ export function newS3Client(): S3Client {
 
 export async function createBucket(s3: S3Client, bucket: string): Promise<void> {
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+}
+
+/** One pipeline harness for the test file: started before its first test, closed after its last. */
+export function pipelineHarnessPerFile(opts: { dataConverter?: DataConverter } = {}): PipelineHarness {
+  return perFile(() => startPipelineHarness(opts));
 }
 
 export async function startPipelineHarness(

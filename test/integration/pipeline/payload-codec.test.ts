@@ -4,7 +4,11 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payloadsIn } from '../../helpers/history-payloads.js';
 import { temporalNamespace } from '../../helpers/servers.js';
-import { S3PayloadCodec, isS3Reference, readS3Reference } from '../../../src/codec/s3-payload-codec.js';
+import {
+  S3PayloadCodec,
+  isS3Reference,
+  readS3Reference,
+} from '../../../packages/worker/src/codec/s3-payload-codec.js';
 import { pipelineHandle, submitPipelineItems } from '../../../src/client/pipeline-client.js';
 import {
   byDocument,

@@ -1,9 +1,9 @@
 // The Pipeline engine end to end on the real Temporal dev server, the embedded store and a real
 // S3-compatible server (MinIO): S3 folder ingestion, re-ingest of a changed document, deletion
 // at the source, idempotent submissions, status counts and queue depth.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { pipelineQueueDepth } from '../../../packages/worker/src/contracts/pipeline.js';
+import { pipelineQueueDepth } from '../../../src/contracts/queue-depth.js';
 import {
   getPipelineQueueDepth,
   listPipelineSourceNow,
@@ -15,25 +15,16 @@ import {
   createBucket,
   eventually,
   paragraphs,
+  pipelineHarnessPerFile,
   pipelineSpec,
   readChunks,
   startPipeline,
-  startPipelineHarness,
   startWorker,
   statusOf,
   uniqueName,
-  type PipelineHarness,
 } from './harness.js';
 
-let h: PipelineHarness;
-
-beforeAll(async () => {
-  h = await startPipelineHarness();
-});
-
-afterAll(async () => {
-  await h?.close();
-});
+const h = pipelineHarnessPerFile();
 
 const doc = (title: string, n: number) =>
   Array.from({ length: n }, (_, i) => `${title} paragraph ${i + 1}: ${'lorem ipsum '.repeat(3 + i)}`).join(

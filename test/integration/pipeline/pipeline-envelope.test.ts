@@ -1,8 +1,8 @@
 // The envelope Pipelines share with Functions: push dispatch through an HTTP worker serving
 // /run, and continue-as-new with the queue and counters carried to the next run.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isQueueFull, submitPipelineItems } from '../../../src/client/pipeline-client.js';
-import { deadLettersQuery } from '../../../packages/worker/src/contracts/pipeline.js';
+import { deadLettersQuery } from '../../../src/contracts/pipeline.js';
 import { createPipelinePushServer } from '../../../packages/worker/src/pipeline-worker.js';
 import { pipelineWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { recordHistories } from '../../helpers/history-json.js';
@@ -11,25 +11,16 @@ import {
   chunker,
   eventually,
   paragraphs,
+  pipelineHarnessPerFile,
   pipelineSpec,
   readChunks,
   startPipeline,
-  startPipelineHarness,
   startWorker,
   statusOf,
   uniqueName,
-  type PipelineHarness,
 } from './harness.js';
 
-let h: PipelineHarness;
-
-beforeAll(async () => {
-  h = await startPipelineHarness();
-});
-
-afterAll(async () => {
-  await h?.close();
-});
+const h = pipelineHarnessPerFile();
 
 const items = (n: number) =>
   Array.from({ length: n }, (_, i) => ({

@@ -5,35 +5,25 @@
 // permit due beyond a claim's wait allowance is not booked (the Pipeline shows RateLimitWait and
 // dispatches again when one is due) and a retried claim gets its own booking back, so bookings
 // never exceed the calls made plus the ones in flight, and every item is done.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { submitPipelineItems } from '../../../src/client/pipeline-client.js';
-import {
-  rateLimitStatusQuery,
-  rateLimitWorkflowId,
-  type RateLimitStatus,
-} from '../../../packages/worker/src/contracts/rate-limit.js';
-import type { PipelineStatus } from '../../../packages/worker/src/contracts/pipeline.js';
+import { rateLimitWorkflowId } from '../../../packages/worker/src/contracts/rate-limit.js';
+import { rateLimitStatusQuery, type RateLimitStatus } from '../../../src/contracts/rate-limit.js';
+import type { PipelineStatus } from '../../../src/contracts/pipeline.js';
 import {
   byDocument,
   chunker,
   eventually,
+  pipelineHarnessPerFile,
   pipelineSpec,
   readChunks,
   startPipeline,
-  startPipelineHarness,
   startWorker,
   statusOf,
   uniqueName,
-  type PipelineHarness,
 } from './harness.js';
 
-let h: PipelineHarness;
-beforeAll(async () => {
-  h = await startPipelineHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = pipelineHarnessPerFile();
 
 function limiterStatus(key: string): Promise<RateLimitStatus> {
   return h.client.workflow.getHandle(rateLimitWorkflowId('test', key)).query(rateLimitStatusQuery);

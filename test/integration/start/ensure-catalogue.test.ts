@@ -2,7 +2,7 @@
 // tagged) and the log says why the run reports more rows than asked, and how to start over.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCatalogue } from '../../../src/cli/commands/start.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 
 let server: StoreServer;

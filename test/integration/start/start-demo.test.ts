@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readDevState } from '../../../src/dev/environment.js';
-import { createStoreClient } from '../../../src/store/client.js';
+import { createStoreClient } from '../../../packages/worker/src/store/client.js';
 
 const exec = promisify(execFile);
 const bin = new URL('../../../bin/layer.js', import.meta.url).pathname;

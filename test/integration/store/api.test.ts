@@ -8,8 +8,8 @@ import {
   StoreBadRequestError,
   StoreConnectionError,
   StoreNotFoundError,
-} from '../../../src/store/errors.js';
-import { createStoreClient } from '../../../src/store/client.js';
+} from '../../../packages/worker/src/store/errors.js';
+import { createStoreClient } from '../../../packages/worker/src/store/client.js';
 import { startHarness, uniqueNamespace, type Harness } from './harness.js';
 
 let h: Harness;

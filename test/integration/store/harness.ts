@@ -2,7 +2,7 @@
 // official client (and the project's store client built on it).
 import { Turbopuffer } from '@turbopuffer/turbopuffer';
 import { startStoreServer, type StoreServer, type StoreServerOptions } from '../../../src/store/server.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 
 export interface Harness {
   server: StoreServer;

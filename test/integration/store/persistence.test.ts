@@ -14,7 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createStoreClient } from '../../../src/store/client.js';
+import { createStoreClient } from '../../../packages/worker/src/store/client.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHarness, uniqueNamespace, type Harness } from './harness.js';
 

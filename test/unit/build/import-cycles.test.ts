@@ -2,9 +2,14 @@
 // graph walk, a deliberate cycle written to disk, and the project's own tree.
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findImportCycles, moduleGraphOf, relativeImports } from '../../../scripts/import-cycles.js';
+import {
+  findImportCycles,
+  importsLeaving,
+  moduleGraphOf,
+  relativeImports,
+} from '../../../scripts/import-cycles.js';
 
 describe('findImportCycles', () => {
   it.each([
@@ -77,5 +82,18 @@ describe('the lint step', () => {
     expect(
       findImportCycles(moduleGraphOf(['src', 'packages/worker/src', 'scripts', 'bench', 'chaos'])),
     ).toEqual([]);
+  });
+
+  it('names an import from the worker package to the orchestrator, and finds none in the project', () => {
+    const graph = new Map([
+      ['/p/packages/worker/src/a.ts', ['/p/packages/worker/src/b.ts', '/p/src/contracts/function.ts']],
+      ['/p/packages/worker/src/b.ts', []],
+      ['/p/src/contracts/function.ts', ['/p/packages/worker/src/a.ts']],
+    ]);
+    expect(importsLeaving(graph, '/p/packages/worker/src')).toEqual([
+      ['/p/packages/worker/src/a.ts', '/p/src/contracts/function.ts'],
+    ]);
+    const root = resolve('packages/worker/src');
+    expect(importsLeaving(moduleGraphOf(['src', 'packages/worker/src']), root)).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ClaimReport } from '../../../packages/worker/src/contracts/claims.js';
 import { runClaim, type BatchStages } from '../../../packages/worker/src/claim-execution/claim-runner.js';
 import { WorkerCallError } from '../../../packages/worker/src/claim-execution/failures.js';
-import { StoreAuthError } from '../../../src/store/errors.js';
+import { StoreAuthError } from '../../../packages/worker/src/store/errors.js';
 
 type B = { batchId: string };
 const batches = (n: number): B[] => Array.from({ length: n }, (_, i) => ({ batchId: `b${i + 1}` }));

@@ -27,7 +27,7 @@ import {
   StoreConnectionError,
   StoreRateLimitError,
   StoreServerError,
-} from '../../../src/store/errors.js';
+} from '../../../packages/worker/src/store/errors.js';
 
 const store = <T>(
   C: new (m: string, s: number | undefined, n: string, h: boolean | undefined) => T,

@@ -3,7 +3,7 @@
 // inserted since discovery are work too; a failed range names the rows it resolved; the spec
 // comes once per fingerprint.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import {
   claimSpecFingerprint,

@@ -5,7 +5,7 @@
 // fakes here; test/integration/pipeline/strict-rate-limit.test.ts runs the real limiter.
 import { describe, expect, it } from 'vitest';
 import type { PipelineClaimInput, QueuedItem } from '../../../packages/worker/src/contracts/pipeline.js';
-import type { StoreClient } from '../../../src/store/client.js';
+import type { StoreClient } from '../../../packages/worker/src/store/client.js';
 import { runPipelineClaimWith } from '../../../packages/worker/src/claim-execution/pipeline-write.js';
 import {
   PermitDeferredError,

@@ -15,7 +15,7 @@ import {
   WorkerCallError,
   pushStatusFailureType,
 } from '../../../packages/worker/src/claim-execution/failures.js';
-import { StoreRateLimitError, StoreServerError } from '../../../src/store/errors.js';
+import { StoreRateLimitError, StoreServerError } from '../../../packages/worker/src/store/errors.js';
 
 interface Sent {
   update: string;

@@ -17,7 +17,7 @@ import {
 } from '../../../packages/worker/src/contracts/function.js';
 import { runFunctionClaimWith } from '../../../packages/worker/src/claim-execution/function-batch.js';
 import { declareEngineAttributes } from '../../../src/activities/output-attributes.js';
-import { createStoreClient, type StoreClient } from '../../../src/store/client.js';
+import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 
 const MiB = 1024 * 1024;

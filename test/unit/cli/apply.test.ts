@@ -9,7 +9,7 @@ import {
   PUSH_URL_ANNOTATION,
 } from '../../../src/cli/commands/apply.js';
 import { formatCliError } from '../../../src/cli/errors.js';
-import { LayerError } from '../../../src/util/errors.js';
+import { LayerError } from '../../../packages/worker/src/util/errors.js';
 
 const seedText = readFileSync(
   new URL('../../fixtures/seeds/function-tag-products.yaml', import.meta.url),

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseFilterFlag } from '../../../src/cli/commands/function.js';
 import { formatStatus, startWatch, watchProgress } from '../../../src/cli/function-status.js';
 import { operatorRoles, parsePortFlag } from '../../../src/cli/commands/operator.js';
-import type { FunctionStatus } from '../../../packages/worker/src/contracts/function.js';
-import { InvalidInputError } from '../../../src/util/errors.js';
+import type { FunctionStatus } from '../../../src/contracts/function.js';
+import { InvalidInputError } from '../../../packages/worker/src/util/errors.js';
 
 function status(processed: number, pendingRows: number, over: Partial<FunctionStatus> = {}): FunctionStatus {
   return {

@@ -9,15 +9,14 @@ import {
 } from '../../../packages/worker/src/contracts/claims.js';
 import {
   claimBatches,
-  claimParts,
   claimSpecFingerprint,
   packRowIds,
   unpackRowIds,
-  type FunctionBatchPayload,
   type FunctionClaimInput,
   type FunctionClaimSpec,
   type RowId,
 } from '../../../packages/worker/src/contracts/function.js';
+import { claimParts, type FunctionBatchPayload } from '../../../src/contracts/function.js';
 import { BatchEnvelope, DEFAULT_CLAIM_SIZING } from '../../../src/envelope/batch-envelope.js';
 import { FunctionDiscovery, cutRanges, rowsOfCut } from '../../../src/envelope/function-discovery.js';
 import { freshRange, functionPayloadOps, rangeBorn } from '../../../src/envelope/function-payload.js';

@@ -8,7 +8,7 @@ import {
   type FunctionRuntimeSpec,
   type FunctionStatus,
   type RolloutState,
-} from '../../../packages/worker/src/contracts/function.js';
+} from '../../../src/contracts/function.js';
 import { FailureType } from '../../../packages/worker/src/contracts/failures.js';
 import { specFingerprint } from '../../../src/contracts/fingerprint.js';
 import type { Claim, DegradedState } from '../../../src/envelope/batch-envelope.js';

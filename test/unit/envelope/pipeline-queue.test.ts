@@ -1,7 +1,8 @@
 // The Pipeline's queue rules (src/envelope/pipeline-queue.ts): idempotent by key@version, a newer
 // version replaces a queued older one, two versions of one key never held at once (ADR 0030).
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_LIMIT, type QueuedItem } from '../../../packages/worker/src/contracts/pipeline.js';
+import { type QueuedItem } from '../../../packages/worker/src/contracts/pipeline.js';
+import { DEAD_LETTER_LIMIT } from '../../../src/contracts/pipeline.js';
 import {
   PipelineQueue,
   RECENT_LIMIT,

@@ -6,7 +6,7 @@ import {
   type PipelineBatchPayload,
   type PipelineDeadLetter,
   type PipelineStatus,
-} from '../../../packages/worker/src/contracts/pipeline.js';
+} from '../../../src/contracts/pipeline.js';
 import {
   pipelineDetails,
   pipelinePhase,

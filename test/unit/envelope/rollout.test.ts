@@ -15,9 +15,8 @@ import {
   promoted,
   rolloutHolds,
   rolloutOnSpecChange,
-  type RolloutState,
 } from '../../../src/envelope/rollout.js';
-import type { FunctionRuntimeSpec } from '../../../packages/worker/src/contracts/function.js';
+import type { FunctionRuntimeSpec, RolloutState } from '../../../src/contracts/function.js';
 
 const NOW = '2026-11-30T12:00:00.000Z';
 

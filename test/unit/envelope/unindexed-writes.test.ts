@@ -2,7 +2,8 @@
 // merge where batches chain, stay within their bound, and leave only after an index check that
 // started after them found the namespace indexed.
 import { describe, expect, it } from 'vitest';
-import type { RowId, UnindexedWrites, WrittenSpan } from '../../../packages/worker/src/contracts/function.js';
+import type { RowId, WrittenSpan } from '../../../packages/worker/src/contracts/function.js';
+import type { UnindexedWrites } from '../../../src/contracts/function.js';
 import { outsideSpans, spanFilter } from '../../../packages/worker/src/claim-execution/function-filters.js';
 import {
   MAX_WRITTEN_SPANS,

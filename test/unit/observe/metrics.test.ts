@@ -10,8 +10,8 @@ import {
   instrumentActivities,
   instrumentStore,
 } from '../../../src/observe/metrics.js';
-import { StoreAuthError } from '../../../src/store/errors.js';
-import type { StoreClient } from '../../../src/store/client.js';
+import { StoreAuthError } from '../../../packages/worker/src/store/errors.js';
+import type { StoreClient } from '../../../packages/worker/src/store/client.js';
 
 async function value(
   m: ReturnType<typeof createLayerMetrics>,

@@ -16,7 +16,7 @@ import {
   tracingRequested,
   tracingWorkerOptions,
   withSpan,
-} from '../../../src/observe/tracing.js';
+} from '../../../packages/worker/src/observe/tracing.js';
 import { HANDLER_SPAN, createPushServer } from '../../../packages/worker/src/function-worker.js';
 
 afterEach(async () => {

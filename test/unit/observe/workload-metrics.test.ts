@@ -1,10 +1,7 @@
 // The families /metrics derives from workflow statuses: exact text for a known status, bounded
 // failure-type labels, cumulative histogram buckets, and a Function whose status did not answer.
 import { describe, expect, it } from 'vitest';
-import {
-  functionCountersSchema,
-  type FunctionStatus,
-} from '../../../packages/worker/src/contracts/function.js';
+import { functionCountersSchema, type FunctionStatus } from '../../../src/contracts/function.js';
 import {
   BATCH_SECONDS_BUCKETS,
   failureTypeLabel,
@@ -13,11 +10,8 @@ import {
   observeFailure,
   observeRetry,
   workloadObservationsSchema,
-} from '../../../packages/worker/src/contracts/observations.js';
-import {
-  pipelineCountersSchema,
-  type PipelineStatus,
-} from '../../../packages/worker/src/contracts/pipeline.js';
+} from '../../../src/contracts/observations.js';
+import { pipelineCountersSchema, type PipelineStatus } from '../../../src/contracts/pipeline.js';
 import {
   histogramSamples,
   renderFamilies,

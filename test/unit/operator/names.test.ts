@@ -8,9 +8,8 @@ import {
   functionWorkflowId,
   pipelineTaskQueue,
   pipelineWorkflowId,
-  queueDepthPath,
-  queueDepthUrl,
 } from '../../../packages/worker/src/contracts/names.js';
+import { queueDepthPath, queueDepthUrl } from '../../../src/contracts/queue-depth.js';
 
 const DNS_1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;

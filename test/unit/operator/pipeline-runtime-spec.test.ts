@@ -1,7 +1,7 @@
 // From a Pipeline CR to the Pipeline engine's spec, and the reconcile plan handing it to the engine.
 import { describe, expect, it } from 'vitest';
 import { seedPipeline } from '../../fixtures/seeds.js';
-import { pipelineRuntimeSpecSchema } from '../../../packages/worker/src/contracts/pipeline.js';
+import { pipelineRuntimeSpecSchema } from '../../../src/contracts/pipeline.js';
 import {
   pipelinePushUrl,
   pipelineRuntimeSpecProblems,

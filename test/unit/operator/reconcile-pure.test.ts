@@ -20,11 +20,11 @@ import {
   workloadsOnPools,
 } from '../../../src/operator/watch-rules.js';
 import { functionStatusDepth } from '../../../src/operator/workload-workflows.js';
-import { queueDepthOf } from '../../../packages/worker/src/contracts/queue-depth.js';
+import { queueDepthOf } from '../../../src/contracts/queue-depth.js';
 import { authorize, bearerOf } from '../../../src/server/inbound-auth.js';
 import { planReconcilePass } from '../../../src/operator/reconcile/plan-pass.js';
 import { finalStatus } from '../../../src/operator/reconcile/status.js';
-import { reconcileWorkflowId } from '../../../packages/worker/src/contracts/names.js';
+import { reconcileWorkflowId } from '../../../src/contracts/reconcile.js';
 import { operatorSettings } from '../../../src/operator/settings.js';
 import { engineUnavailable } from '../../../src/activities/kubernetes-activities.js';
 import { estimateFromCounts } from '../../../src/operator/function-estimate.js';

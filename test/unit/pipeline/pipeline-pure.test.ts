@@ -6,9 +6,9 @@ import {
   canonicalJson,
   itemIdentity,
   itemVersion,
-  pipelineQueueDepth,
   type QueuedItem,
 } from '../../../packages/worker/src/contracts/pipeline.js';
+import { pipelineQueueDepth } from '../../../src/contracts/queue-depth.js';
 import { chunkId, planDocuments } from '../../../packages/worker/src/claim-execution/pipeline-write.js';
 import { InvalidPipelineOutputError } from '../../../packages/worker/src/claim-execution/errors.js';
 

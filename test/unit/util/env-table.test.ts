@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { envTable } from '../../../src/util/env-table.js';
-import { InvalidInputError } from '../../../src/util/errors.js';
+import { InvalidInputError } from '../../../packages/worker/src/util/errors.js';
 
 const table = envTable(
   {

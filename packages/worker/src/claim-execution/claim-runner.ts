@@ -57,6 +57,21 @@ export interface ClaimRunOptions {
   onStageError?: (err: unknown) => void;
 }
 
+/** `options` with `observer` also hearing every stage error (a shared rate limit hears a 429 anywhere). */
+export function alsoObserving(
+  options: ClaimRunOptions,
+  observer: { observe(err: unknown): void } | undefined,
+): ClaimRunOptions {
+  if (!observer) return options;
+  return {
+    ...options,
+    onStageError: (err) => {
+      observer.observe(err);
+      options.onStageError?.(err);
+    },
+  };
+}
+
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 function settle<T>(p: Promise<T>): Promise<Settled<T>> {

@@ -3,7 +3,7 @@
 // dispatch: the worker is an HTTP /run endpoint) and inside the worker SDK (pull dispatch: the
 // worker is the user's handler), so both paths have identical read, validation and write rules.
 import type { ClaimReport } from '../contracts/claims.js';
-import { runClaim, type ClaimRunOptions } from './claim-runner.js';
+import { alsoObserving, runClaim, type ClaimRunOptions } from './claim-runner.js';
 import {
   claimBatches,
   rangeResolveLimit,
@@ -328,14 +328,6 @@ export function runFunctionClaimWith(
         };
       },
     },
-    rateLimit
-      ? {
-          ...claimOptions,
-          onStageError: (err) => {
-            rateLimit.observe(err);
-            claimOptions.onStageError?.(err);
-          },
-        }
-      : claimOptions,
+    alsoObserving(claimOptions, rateLimit),
   );
 }

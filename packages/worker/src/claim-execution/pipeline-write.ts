@@ -25,7 +25,7 @@ import {
 import type { Filter, Row, StoreClient } from '../store/client.js';
 import type { ClaimReport } from '../contracts/claims.js';
 import type { RateLimitGate } from './rate-limit-gate.js';
-import { runClaim, type ClaimRunOptions } from './claim-runner.js';
+import { alsoObserving, runClaim, type ClaimRunOptions } from './claim-runner.js';
 import { StoreBadRequestError } from '../store/errors.js';
 import { InvalidPipelineOutputError } from './errors.js';
 
@@ -386,14 +386,6 @@ export function runPipelineClaimWith(
         },
       }),
     },
-    rateLimit
-      ? {
-          ...claimOptions,
-          onStageError: (err) => {
-            rateLimit.observe(err);
-            claimOptions.onStageError?.(err);
-          },
-        }
-      : claimOptions,
+    alsoObserving(claimOptions, rateLimit),
   );
 }

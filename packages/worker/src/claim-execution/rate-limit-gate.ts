@@ -4,14 +4,14 @@
 // (the handler, a push worker, the store) is reported so the whole key slows down. Used by the
 // pull worker SDK and by the orchestrator's push activities alike.
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
-import { parseRetryAfter } from '../contracts/rate-budget.js';
 import {
+  parseRetryAfter,
   rateLimitHolder,
   acquirePermitUpdate,
   rateLimitWorkflowId,
   reportRateLimitedUpdate,
   type RateLimitRuntime,
-  type RateLimitWorkflowInput,
+  type RateLimitWorkflowStart,
 } from '../contracts/rate-limit.js';
 import { StoreRateLimitError } from '../store/errors.js';
 import { PermitDeferredError, WorkerCallError } from './failures.js';
@@ -100,7 +100,7 @@ export function createRateLimitGate(opts: RateLimitGateOptions): RateLimitGate {
     new WithStartWorkflowOperation(RATE_LIMIT_WORKFLOW_TYPE, {
       workflowId,
       taskQueue: opts.rateLimit.limiterTaskQueue ?? opts.defaultTaskQueue,
-      args: [{ k8sNamespace: opts.k8sNamespace, key } satisfies RateLimitWorkflowInput],
+      args: [{ k8sNamespace: opts.k8sNamespace, key } satisfies RateLimitWorkflowStart],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
   const unreachableAfterMs = opts.unreachableAfterMs ?? 60_000;

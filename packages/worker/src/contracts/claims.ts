@@ -3,7 +3,6 @@
 // time), writes each back as it finishes and heartbeats its progress, so a retried claim resumes
 // after its last finished batch and the next batch of a busy worker never waits for a workflow
 // task (docs/adr/0011). Sandbox-safe: the workflows parse these shapes.
-import { z } from 'zod';
 import type { FailureReport } from './failures.js';
 
 /** What happened to one batch of a claim. `counts` are the kind's own counters (rows written…). */
@@ -18,20 +17,6 @@ export type BatchOutcome =
       rowFailures?: FailureReport[];
     }
   | { batchId: string; status: 'failed'; ms: number; failure: FailureReport };
-
-/** Why dispatch is held back, while a workload's phase is `degraded` (status field). */
-export interface DegradedStatus {
-  /** The failure type: StoreRejected, StoreUnavailable, WorkerUnavailable, Quota, … */
-  reason: string;
-  /** Only this store namespace's batches are held back (a 429 from its write limits); absent: all. */
-  namespace?: string;
-  message: string;
-  /** What to do about it. */
-  hint: string;
-  since: string;
-  /** When the next probe claim goes out. */
-  retryAt: string;
-}
 
 /** Progress of a claim: what its heartbeat carries, and what it returns when it ends. */
 export interface ClaimReport {
@@ -144,46 +129,3 @@ export function claimProgressFrom(details: unknown, claimId: string): ClaimRepor
   const running = d.running && typeof d.running.batchId === 'string' ? { running: d.running } : {};
   return { claimId, outcomes: d.outcomes, ...running };
 }
-
-/**
- * What the envelope carries across continue-as-new (src/envelope/batch-envelope.ts
- * EnvelopeState without the claims, which a run drains first), parsed like the rest of the input.
- */
-export function envelopeCarriedSchema<P extends z.ZodType>(payload: P) {
-  return z.object({
-    waiting: z
-      .array(
-        z.object({
-          batchId: z.string(),
-          rows: z.number().int().nonnegative(),
-          payload,
-          attempts: z.number().int().nonnegative(),
-          maxAttempts: z.number().int().positive(),
-          splitDepth: z.number().int().nonnegative(),
-          notBeforeMs: z.number().optional(),
-        }),
-      )
-      .default([]),
-    claimSeq: z.number().int().nonnegative().default(0),
-    batchMsAverage: z.number().nonnegative().optional(),
-    degraded: z
-      .object({
-        reason: z.string(),
-        scope: z.string().optional(),
-        message: z.string(),
-        sinceMs: z.number(),
-        retryAtMs: z.number(),
-        backoffMs: z.number(),
-        probing: z.boolean(),
-      })
-      .optional(),
-  });
-}
-
-/**
- * How long a worker's shutdown waits for in-flight activities that ignore cancellation (a user
- * handler that never looks at its AbortSignal, a call stuck on a dead connection) before it gives
- * up on them. Their claims are noticed by the heartbeat timeout and resume elsewhere, so giving up
- * loses nothing; waiting forever would wedge a rollout or a test teardown.
- */
-export const WORKER_SHUTDOWN_FORCE_TIME = '20s';

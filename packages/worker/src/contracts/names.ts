@@ -1,7 +1,8 @@
-// Names shared by the operator, the orchestrator's workflows and worker containers. Pure string
-// helpers with no imports, so workflow code (Temporal sandbox), the operator and the SDK can all
-// use them; every place that needs a task queue, workflow ID or queue-depth URL gets it from here
-// instead of repeating a template string.
+// Names a worker pod and the orchestrator both use: task queues, workflow IDs and the worker
+// container's environment. Pure string helpers with no imports, so workflow code (Temporal
+// sandbox), the operator and the SDK can all use them; every place that needs a task queue or
+// workflow ID gets it from here instead of repeating a template string. The queue-depth names KEDA
+// polls are in src/contracts/queue-depth.ts, reconcile workflow IDs in src/contracts/reconcile.ts.
 
 /** The two workload kinds the operator turns into worker Deployments. */
 export type WorkloadKind = 'Function' | 'Pipeline';
@@ -50,63 +51,6 @@ export function pipelineWorkflowId(k8sNamespace: string, name: string): string {
   return `pipeline/${k8sNamespace}/${name}`;
 }
 
-/** Workflow ID for either workload kind. */
-export function workloadWorkflowId(kind: WorkloadKind, k8sNamespace: string, name: string): string {
-  return kind === 'Function'
-    ? functionWorkflowId(k8sNamespace, name)
-    : pipelineWorkflowId(k8sNamespace, name);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Queue depth: the contract between KEDA's metrics-api trigger and the orchestrator HTTP API.
-// See docs/adr/0003-keda-metrics-api-contract.md. Changing any of these breaks running
-// ScaledObjects until the operator re-applies them.
-
-/** Metric a Function's ScaledObject scales on (the trigger's name). */
-export const FUNCTION_QUEUE_DEPTH_METRIC = 'layer_udf_queue_depth';
-/** Metric a Pipeline's ScaledObject scales on (the trigger's name). */
-export const PIPELINE_QUEUE_DEPTH_METRIC = 'layer_pipeline_queue_depth';
-/** GJSON path KEDA reads from the response body (`valueLocation`). */
-export const QUEUE_DEPTH_VALUE_LOCATION = 'queueDepth';
-
-/** Body of `GET /v1/queue-depth/{functions|pipelines}/<ns>/<name>`. */
-export interface QueueDepthResponse {
-  /** Batches waiting for or held by a worker of this workload (never negative). */
-  queueDepth: number;
-  /** FUNCTION_QUEUE_DEPTH_METRIC or PIPELINE_QUEUE_DEPTH_METRIC. */
-  metric: string;
-  kind: WorkloadKind;
-  namespace: string;
-  name: string;
-}
-
-/**
- * Path (relative to the orchestrator API base URL) KEDA polls for one workload's queue depth.
- * Segments are URI-encoded; Kubernetes names never need it, but the helper stays total.
- *
- * @example queueDepthPath('Function', 'layer', 'tag-products')
- * // '/v1/queue-depth/functions/layer/tag-products'
- */
-export function queueDepthPath(kind: WorkloadKind, k8sNamespace: string, name: string): string {
-  const collection = kind === 'Function' ? 'functions' : 'pipelines';
-  return `/v1/queue-depth/${collection}/${encodeURIComponent(k8sNamespace)}/${encodeURIComponent(name)}`;
-}
-
-/** Full queue-depth URL for an API base such as `http://layer-orchestrator.layer.svc:8080`. */
-export function queueDepthUrl(
-  apiBaseUrl: string,
-  kind: WorkloadKind,
-  k8sNamespace: string,
-  name: string,
-): string {
-  return `${apiBaseUrl.replace(/\/+$/, '')}${queueDepthPath(kind, k8sNamespace, name)}`;
-}
-
-/** Queue-depth metric name for a workload kind. */
-export function queueDepthMetric(kind: WorkloadKind): string {
-  return kind === 'Function' ? FUNCTION_QUEUE_DEPTH_METRIC : PIPELINE_QUEUE_DEPTH_METRIC;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Environment of a worker container, set by the operator and read by the worker SDK. Values are
 // plain strings (Kubernetes env); numbers are decimal.
@@ -152,28 +96,3 @@ export const WorkerEnv = {
   /** Pipeline only: spec.sourceRef as JSON, exactly as written. */
   sourceRef: 'LAYER_SOURCE_REF',
 } as const;
-
-// ---------------------------------------------------------------------------------------------
-// Reconcile workflows (docs/adr/0020-reconcile-as-workflow.md). One ID per resource: every event
-// for the same object signals-with-start the same workflow, so a burst collapses into one pass
-// and two operator replicas can never reconcile one object concurrently.
-
-/** The five kinds the operator reconciles (mirrors src/api/group.ts KINDS, sandbox-safe). */
-export type ReconcileKind = 'VectorStore' | 'Index' | 'InfraRules' | 'Pipeline' | 'Function';
-
-/** Namespace segment used for cluster-scoped objects (no Kubernetes namespace can be `-`). */
-export const CLUSTER_SCOPE_SEGMENT = '-';
-
-/**
- * ID of the reconcile workflow of one resource.
- *
- * @example reconcileWorkflowId('Function', 'layer', 'tag-products') // 'reconcile/Function/layer/tag-products'
- * @example reconcileWorkflowId('InfraRules', undefined, 'default') // 'reconcile/InfraRules/-/default'
- */
-export function reconcileWorkflowId(
-  kind: ReconcileKind,
-  k8sNamespace: string | undefined,
-  name: string,
-): string {
-  return `reconcile/${kind}/${k8sNamespace || CLUSTER_SCOPE_SEGMENT}/${name}`;
-}

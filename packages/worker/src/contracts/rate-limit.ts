@@ -1,9 +1,9 @@
-// The shared rate limit's wire contract (docs/adr/0051): the runtime spec a workload carries,
-// the limiter workflow's ID, input, messages and status. Sandbox-safe (zod and
-// @temporalio/workflow only): the limiter workflow parses its own input with these schemas.
+// The shared rate limit's wire contract (docs/adr/0051): the runtime spec a workload carries, the
+// budget it declares, and what a worker sends the limiter workflow (its ID, start input and the
+// two updates). The limiter's carried state and status are the orchestrator's
+// (src/contracts/rate-limit.ts). Sandbox-safe (zod and @temporalio/workflow only).
 import { z } from 'zod';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { RateLimits } from './rate-budget.js';
+import { defineUpdate } from '@temporalio/workflow';
 
 /** spec.worker.rateLimit as the engine carries it (the CRD's own schema is src/api/workload.ts). */
 export const rateLimitRuntimeSchema = z.object({
@@ -24,6 +24,12 @@ export const rateLimitRuntimeSchema = z.object({
 });
 export type RateLimitRuntime = z.infer<typeof rateLimitRuntimeSchema>;
 
+/** A budget as a workload declares it (spec.worker.rateLimit without the key). */
+export interface RateLimits {
+  requestsPerSecond?: number | undefined;
+  rowsPerMinute?: number | undefined;
+}
+
 /**
  * ID of the limiter workflow of one key. Keys are scoped to the Kubernetes namespace, so two
  * teams' "openai" keys are two budgets.
@@ -34,8 +40,15 @@ export function rateLimitWorkflowId(k8sNamespace: string, key: string): string {
   return `ratelimit/${k8sNamespace}/${key}`;
 }
 
+/** What a worker starts the limiter workflow with (update-with-start); the limiter's own input adds its carried state. */
+export const rateLimitWorkflowStartSchema = z.object({
+  k8sNamespace: z.string().min(1),
+  key: z.string().min(1),
+});
+export type RateLimitWorkflowStart = z.infer<typeof rateLimitWorkflowStartSchema>;
+
 /** Who asks: a workload, by kind and name ("Function layer/tag-products"). */
-export const rateLimitHolderSchema = z.string().min(1).max(300);
+const rateLimitHolderSchema = z.string().min(1).max(300);
 
 export const acquirePermitRequestSchema = z.object({
   holder: rateLimitHolderSchema,
@@ -82,79 +95,19 @@ export const reportRateLimitedUpdate = defineUpdate<{ factor: number }, [ReportR
   'reportRateLimited',
 );
 
-/** One holder as the limiter last saw it (plain JSON, pruned when idle). */
-export const rateLimitHolderStateSchema = z.object({
-  limits: acquirePermitRequestSchema.shape.limits,
-  lastSeenMs: z.number(),
-  grants: z.number().int().nonnegative(),
-  rows: z.number().int().nonnegative(),
-  /** Sum of the waits it was told to make. */
-  waitedMs: z.number().nonnegative(),
-  /** Workflow time until which its latest permit holds it back. */
-  waitingUntilMs: z.number(),
-  /** Requests answered `granted: false` (their permit was due beyond their maxWaitMs). */
-  deferred: z.number().int().nonnegative().optional(),
-  /** Requests that got an outstanding booking back (a retried claim) instead of a new one. */
-  reused: z.number().int().nonnegative().optional(),
-});
-export type RateLimitHolderState = z.infer<typeof rateLimitHolderStateSchema>;
-
-export const rateLimitWorkflowInputSchema = z.object({
-  k8sNamespace: z.string().min(1),
-  key: z.string().min(1),
-  /** Carried across continue-as-new (absent on the first run). */
-  state: z
-    .object({
-      budget: z.object({
-        requestsTat: z.number(),
-        rowsTat: z.number(),
-        factor: z.number(),
-        factorAtMs: z.number(),
-        holdDecreaseUntilMs: z.number(),
-      }),
-      holders: z.record(z.string(), rateLimitHolderStateSchema),
-      rateLimited: z.number().int().nonnegative(),
-      lastRateLimitedAt: z.string().optional(),
-      lastRateLimitedSource: z.string().optional(),
-      /** Outstanding bookings: `<holder>|<booking>` → workflow ms the call may start. */
-      bookings: z.record(z.string(), z.number()).optional(),
-    })
-    .optional(),
-  /** Tests only: continue-as-new after this many messages instead of the default. */
-  messagesPerRun: z.number().int().positive().optional(),
-});
-export type RateLimitWorkflowInput = z.infer<typeof rateLimitWorkflowInputSchema>;
-
-/** Answer of the limiter's status query. */
-export interface RateLimitStatus {
-  key: string;
-  k8sNamespace: string;
-  /** The budget enforced now: the strictest of the active holders' declarations. */
-  limits: RateLimits;
-  /**
-   * AIMD factor (1: the full budget). A query answers as of the limiter's last message
-   * (workflow time stands still between messages), so an idle limiter shows the factor it had
-   * then; `fullRateAt` says when it is back to 1 regardless.
-   */
-  factor: number;
-  /** When the factor is back to 1 (absent when it is 1 already). */
-  fullRateAt?: string;
-  /** 429s reported so far. */
-  rateLimited: number;
-  lastRateLimitedAt?: string;
-  holders: Record<
-    string,
-    { grants: number; rows: number; waitedMs: number; waitingMs: number; deferred: number; reused: number }
-  >;
-  /** Bookings whose call may not start yet: what the budget owes, never more than callers wait for. */
-  bookingsAhead: number;
-  /** When the last booked call may start (absent when nothing is booked ahead). */
-  bookedUntil?: string;
-}
-
-export const rateLimitStatusQuery = defineQuery<RateLimitStatus>('rateLimitStatus');
-
 /** The holder name a workload uses. */
 export function rateLimitHolder(kind: 'Function' | 'Pipeline', k8sNamespace: string, name: string): string {
   return `${kind} ${k8sNamespace}/${name}`;
+}
+
+/**
+ * Parses an HTTP Retry-After value (delta-seconds or an HTTP date) into milliseconds from
+ * `nowMs`; undefined when absent or unreadable.
+ */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
+  if (value === null || value === undefined || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }

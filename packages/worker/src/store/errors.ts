@@ -10,7 +10,7 @@ import {
   APIUserAbortError,
 } from '@turbopuffer/turbopuffer';
 import { LayerError } from '../util/errors.js';
-import { parseRetryAfter } from '../contracts/rate-budget.js';
+import { parseRetryAfter } from '../contracts/rate-limit.js';
 
 /** Base class: a store call failed. `status` is the HTTP status, when there was a response. */
 export class StoreError extends LayerError {

@@ -10,12 +10,7 @@
 // in the order they asked. No burst beyond one call is allowed: started calls are spaced by
 // their cost, so in any window of W seconds the units started are at most r·W plus the last
 // call's own units (the bound the tests check).
-
-/** A budget as a workload declares it (spec.worker.rateLimit without the key). */
-export interface RateLimits {
-  requestsPerSecond?: number | undefined;
-  rowsPerMinute?: number | undefined;
-}
+import type { RateLimits } from '../../packages/worker/src/contracts/rate-limit.js';
 
 /** What one handler call costs. */
 export interface RateCost {
@@ -150,16 +145,4 @@ export function strictestLimits(all: readonly RateLimits[]): RateLimits {
     ...(requestsPerSecond !== undefined ? { requestsPerSecond } : {}),
     ...(rowsPerMinute !== undefined ? { rowsPerMinute } : {}),
   };
-}
-
-/**
- * Parses an HTTP Retry-After value (delta-seconds or an HTTP date) into milliseconds from
- * `nowMs`; undefined when absent or unreadable.
- */
-export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
-  if (value === null || value === undefined || value.trim() === '') return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }

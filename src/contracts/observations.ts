@@ -4,7 +4,7 @@
 // they survive continue-as-new and cover pull and push workers alike; the HTTP API exports them
 // from the status query (docs/adr/0060-metrics-where-measured.md). Sandbox-safe: zod only.
 import { z } from 'zod';
-import { FailureType } from './failures.js';
+import { FailureType } from '../../packages/worker/src/contracts/failures.js';
 
 /**
  * Upper bounds of the batch-duration buckets, seconds. Part of the carried state's meaning: a

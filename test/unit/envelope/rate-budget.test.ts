@@ -1,5 +1,6 @@
-// The shared rate limit's arithmetic (packages/worker/src/contracts/rate-budget.ts): reservations, the window
-// bound every sequence of calls keeps, AIMD on 429, strictest-of-holders, Retry-After parsing.
+// The shared rate limit's arithmetic (src/envelope/rate-budget.ts): reservations, the window
+// bound every sequence of calls keeps, AIMD on 429, strictest-of-holders; and Retry-After parsing
+// (packages/worker/src/contracts/rate-limit.ts).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
@@ -8,12 +9,11 @@ import {
   fullRateAtMs,
   initialBudgetState,
   onRateLimited,
-  parseRetryAfter,
   reserve,
   strictestLimits,
   type BudgetState,
-  type RateLimits,
-} from '../../../packages/worker/src/contracts/rate-budget.js';
+} from '../../../src/envelope/rate-budget.js';
+import { parseRetryAfter, type RateLimits } from '../../../packages/worker/src/contracts/rate-limit.js';
 
 /** Runs calls (at time, rows) in order; returns each call's start time. */
 function starts(

@@ -1,2 +1,0 @@
-// Moved to the worker SDK package (@hevlayer/worker); the orchestrator shares this module with it.
-export * from '../../packages/worker/src/store/errors.js';
