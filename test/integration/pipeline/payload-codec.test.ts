@@ -8,10 +8,8 @@ import { S3PayloadCodec, isS3Reference, readS3Reference } from '../../../src/cod
 import { pipelineHandle, submitPipelineItems } from '../../../src/client/pipeline-client.js';
 import {
   byDocument,
-  chunker,
   eventually,
   newS3Client,
-  paragraphs,
   pipelineSpec,
   readChunks,
   startPipeline,
@@ -21,6 +19,7 @@ import {
   uniqueName,
   type PipelineHarness,
 } from './harness.js';
+import { chunker, paragraphs } from './chunker.js';
 
 const THRESHOLD = 4 * 1024;
 const bucket = uniqueName('payloads').toLowerCase();

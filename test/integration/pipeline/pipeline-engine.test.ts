@@ -11,10 +11,8 @@ import {
 } from '../../../src/client/pipeline-client.js';
 import {
   byDocument,
-  chunker,
   createBucket,
   eventually,
-  paragraphs,
   pipelineSpec,
   readChunks,
   startPipeline,
@@ -24,6 +22,7 @@ import {
   uniqueName,
   type PipelineHarness,
 } from './harness.js';
+import { chunker, paragraphs } from './chunker.js';
 
 let h: PipelineHarness;
 

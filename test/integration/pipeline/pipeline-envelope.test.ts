@@ -8,9 +8,7 @@ import { pipelineWorkflowId } from '../../../packages/worker/src/contracts/names
 import { recordHistories } from '../../helpers/history-json.js';
 import {
   byDocument,
-  chunker,
   eventually,
-  paragraphs,
   pipelineSpec,
   readChunks,
   startPipeline,
@@ -20,6 +18,7 @@ import {
   uniqueName,
   type PipelineHarness,
 } from './harness.js';
+import { chunker, paragraphs } from './chunker.js';
 
 let h: PipelineHarness;
 

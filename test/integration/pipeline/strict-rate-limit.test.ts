@@ -15,7 +15,6 @@ import {
 import type { PipelineStatus } from '../../../packages/worker/src/contracts/pipeline.js';
 import {
   byDocument,
-  chunker,
   eventually,
   pipelineSpec,
   readChunks,
@@ -26,6 +25,7 @@ import {
   uniqueName,
   type PipelineHarness,
 } from './harness.js';
+import { chunker } from './chunker.js';
 
 let h: PipelineHarness;
 beforeAll(async () => {
