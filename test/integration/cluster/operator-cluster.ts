@@ -332,15 +332,21 @@ export function callsPerRow(
 type WorkloadKind = 'Function' | 'Pipeline';
 
 /** Whether a pod belongs to the workload's Deployment (its ReplicaSets name pods after it). */
-const podOf = (kind: WorkloadKind, name: string) => (p: V1Pod) =>
-  p.metadata?.generateName?.startsWith(`${workloadObjectName(kind, name)}-`) ?? false;
+export const isPodOf =
+  (name: string, kind: WorkloadKind = 'Function') =>
+  (p: V1Pod) =>
+    p.metadata?.generateName?.startsWith(`${workloadObjectName(kind, name)}-`) ?? false;
+
+/** Of `pods`, the workload's that are Running and not being deleted. */
+export const runningOf = (pods: V1Pod[], name: string, kind: WorkloadKind = 'Function') =>
+  pods.filter(
+    (p) => isPodOf(name, kind)(p) && p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp,
+  );
 
 /** The workload's pods that are Running and not being deleted. */
 export async function runningPods(c: OperatorCluster, name: string, kind: WorkloadKind = 'Function') {
   const pods = await c.admin.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: NS });
-  return pods.items.filter(
-    (p) => podOf(kind, name)(p) && p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp,
-  );
+  return runningOf(pods.items, name, kind);
 }
 
 /** The worker processes the pod runner started for the workload's pods. */
