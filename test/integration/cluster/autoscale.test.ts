@@ -209,8 +209,8 @@ const steps = <T>(xs: T[]) => xs.filter((x, i) => i === 0 || x !== xs[i - 1]);
 function expectColumnsOfObject(row: PrintedRow) {
   const o = row.object;
   expect(row.columns).toMatchObject({
-    Ready: condition(o, 'Ready')?.status,
-    Reason: condition(o, 'Ready')?.reason,
+    Ready: condition(o, 'Ready')?.status ?? null,
+    Reason: condition(o, 'Ready')?.reason ?? null,
     Phase: o.status?.phase ?? null,
     Pending: o.status?.pendingRows ?? null,
     Pool: o.status?.pool ?? null,
