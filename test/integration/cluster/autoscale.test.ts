@@ -198,6 +198,9 @@ const brief = (s: Sample) =>
   `${PAUSED}: ${reason(s.paused, 'WorkerAvailable')} | ${PIPELINE}: ${reason(s.pipeline, 'WorkerAvailable')} ` +
   `Phase=${s.pipeline?.columns.Phase} Pending=${s.pipeline?.columns.Pending}`;
 
+/** Whether anything but the clock differs between two samples (the log shows only changes). */
+const changed = (a: Sample, b: Sample) => brief(a).replace(/^\S+/, '') !== brief(b).replace(/^\S+/, '');
+
 /** The WorkerAvailable reason the Function's Deployment calls for (worker-availability.ts). */
 const expectedWorkerReason = (s: Sample) =>
   s.available >= 1 ? 'DeploymentAvailable' : s.replicas === 0 ? 'ScaledToZero' : 'ReplicasStarting';
@@ -294,7 +297,7 @@ describe('autoscale end to end: helm install, layer operator, KEDA, HPA, pods as
       'KEDA idles the Function at zero, the paused one paused, the Pipeline available; each CR says so',
       async () => {
         const s = await sample(started);
-        if (timeline.length === 0 || brief(s) !== brief(timeline.at(-1)!)) log(brief(s));
+        if (timeline.length === 0 || changed(timeline.at(-1)!, s)) log(brief(s));
         timeline.push(s);
         const settled =
           s.replicas === 0 &&
@@ -369,7 +372,7 @@ describe('autoscale end to end: helm install, layer operator, KEDA, HPA, pods as
       'every row written, the queue at 0 and KEDA back at zero replicas',
       async () => {
         const s = await sample(started);
-        if (brief(s) !== (timeline.length ? brief(timeline.at(-1)!) : '')) log(brief(s));
+        if (timeline.length === 0 || changed(timeline.at(-1)!, s)) log(brief(s));
         timeline.push(s);
         const woke = timeline.some((x) => (x.replicas ?? 0) >= 1);
         if (!woke || s.replicas !== 0 || s.available !== 0 || s.queueDepth !== 0) return undefined;
