@@ -27,8 +27,6 @@ import {
 } from '../function/harness.js';
 import {
   byDocument,
-  chunker,
-  paragraphs,
   pipelineSpec,
   readChunks,
   startPipeline,
@@ -37,6 +35,7 @@ import {
   statusOf as pipelineStatusOf,
   type PipelineHarness,
 } from '../pipeline/harness.js';
+import { chunker, paragraphs } from '../pipeline/chunker.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '../../../.layer/artifacts/temporal-cluster');

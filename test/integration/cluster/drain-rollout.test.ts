@@ -15,29 +15,38 @@
 //    its canary on the new build, waits for promotion, and after `promote` every row carries the
 //    new version, each computed once, by the new build.
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getFunctionStatus, promoteFunctionRollout } from '../../../src/client/function-client.js';
 import type { FunctionStatus } from '../../../src/contracts/function.js';
 import type { WorkerRun } from '../../../src/dev/pod-runner.js';
 import { workloadObjectName } from '../../../src/operator/names.js';
 import { tagsForTitle } from '../../../examples/tag-products/handler.js';
-import { loadSeed } from '../../fixtures/seeds.js';
 import { range, readAll, seedRows } from '../function/harness.js';
 import { applyCr, eventually } from '../operator/harness.js';
 import type { CallLogLine } from './fixtures/logged-tag-products.js';
-import { NS, ROOT, startOperatorCluster, type OperatorCluster } from './operator-cluster.js';
+import {
+  callsPerRow,
+  fixtureCommand,
+  functionCr as seedFunctionCr,
+  NS,
+  readCallLog,
+  runningPods,
+  runsOf as runsOfIn,
+  startOperatorCluster,
+  WORKER_TIMEOUT_SECONDS,
+  type OperatorCluster,
+} from './operator-cluster.js';
 
 const IMAGE = 'ghcr.io/hev/tag-products';
 const BUILDS = ['v1', 'v2'] as const;
 /** Per batch on top of the handler, so scale-in and the rollout meet busy workers. */
 const SLOW_MS = 1500;
-const TIMEOUT_SECONDS = 10;
 /** The pod's grace (plan-pod.ts: batch timeout + 15 s). */
-const GRACE_SECONDS = TIMEOUT_SECONDS + 15;
+const GRACE_SECONDS = WORKER_TIMEOUT_SECONDS + 15;
 const log = (line: string) => process.stderr.write(`[drain-rollout] ${line}\n`);
 const callLog = join(tmpdir(), `layer-calls-${randomUUID()}.jsonl`);
 
@@ -51,100 +60,30 @@ beforeAll(async () => {
     commandFor: (image) => {
       const build = BUILDS.find((b) => image === `${IMAGE}:${b}`);
       if (!build) return undefined;
-      return {
-        command: process.execPath,
-        args: ['--import', 'tsx', 'test/integration/cluster/fixtures/logged-tag-products.ts'],
-        cwd: ROOT,
-        env: {
-          TAG_PRODUCTS_BUILD: build,
-          TAG_PRODUCTS_CALL_LOG: callLog,
-          TAG_PRODUCTS_SLOW_MS: String(SLOW_MS),
-        },
-      };
+      return fixtureCommand('logged-tag-products.ts', {
+        TAG_PRODUCTS_BUILD: build,
+        TAG_PRODUCTS_CALL_LOG: callLog,
+        TAG_PRODUCTS_SLOW_MS: String(SLOW_MS),
+      });
     },
   });
 }, 60 * 60_000);
 
 afterAll(async () => {
   await c?.stop();
+  rmSync(callLog, { force: true });
 });
 
-function calls(): CallLogLine[] {
-  if (!existsSync(callLog)) return [];
-  return readFileSync(callLog, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as CallLogLine);
-}
+const calls = (): CallLogLine[] => readCallLog(callLog);
 
-/** Handler calls per row id of one store namespace (one Function), output attribute and version. */
-function callsPerRow(
-  lines: CallLogLine[],
-  namespace: string,
-  attribute: string,
-  version: string,
-): Map<string, CallLogLine[]> {
-  const out = new Map<string, CallLogLine[]>();
-  for (const l of lines) {
-    if (l.event !== 'call' || l.namespace !== namespace || l.attribute !== attribute || l.version !== version)
-      continue;
-    for (const id of l.ids) out.set(String(id), [...(out.get(String(id)) ?? []), l]);
-  }
-  return out;
-}
-
-/** The seed Function with this test's name, store namespace, image, version and scaling. */
-function functionCr(
+/** The seed Function at one build of the example. */
+const functionCr = (
   name: string,
   storeNs: string,
   o: { build: string; version: string; scaling: Record<string, unknown>; canaryRows?: number },
-) {
-  const seed = loadSeed('function');
-  return {
-    ...seed,
-    metadata: { name, namespace: NS },
-    spec: {
-      ...seed.spec,
-      targetNamespaces: [storeNs],
-      output: { ...seed.spec.output, version: o.version },
-      filter: [
-        'Or',
-        [
-          ['tags_v', 'NotEq', o.version],
-          ['tags_v', 'Eq', null],
-        ],
-      ],
-      worker: {
-        ...seed.spec.worker,
-        image: `${IMAGE}:${o.build}`,
-        batchSize: 20,
-        timeoutSeconds: TIMEOUT_SECONDS,
-      },
-      schedule: {
-        ...seed.spec.schedule,
-        discoveryIntervalSeconds: 2,
-        leaseSeconds: 120,
-        maxInFlightBatches: 8,
-      },
-      scaling: o.scaling,
-      ...(o.canaryRows ? { rollout: { canaryRows: o.canaryRows } } : {}),
-    },
-  };
-}
+) => seedFunctionCr(name, storeNs, { ...o, image: `${IMAGE}:${o.build}` });
 
-async function runningPods(name: string): Promise<V1Pod[]> {
-  const core = c.admin.makeApiClient(CoreV1Api);
-  const deployment = workloadObjectName('Function', name);
-  return (await core.listNamespacedPod({ namespace: NS })).items.filter(
-    (p) =>
-      p.metadata?.generateName?.startsWith(`${deployment}-`) &&
-      p.status?.phase === 'Running' &&
-      !p.metadata.deletionTimestamp,
-  );
-}
-
-const runsOf = (name: string): WorkerRun[] =>
-  c.runner.runs().filter((r) => r.pod.startsWith(`${NS}/${workloadObjectName('Function', name)}-`));
+const runsOf = (name: string): WorkerRun[] => runsOfIn(c, name);
 
 const status = (name: string): Promise<FunctionStatus> =>
   getFunctionStatus(c.temporal, { k8sNamespace: NS, name });
@@ -202,7 +141,7 @@ describe('scale-in drains and a rollout, on a cluster where controllers act', ()
     await eventually(
       'four worker pods, each computing batches',
       async () => {
-        const pods = await runningPods(name);
+        const pods = await runningPods(c, name);
         const since = Date.now() - 6_000;
         const busy = new Set(
           calls()
@@ -297,7 +236,7 @@ describe('scale-in drains and a rollout, on a cluster where controllers act', ()
       'the rollout complete: two ready v2 pods, the old ReplicaSet at zero, its pods exited',
       async () => {
         const d = await apps.readNamespacedDeployment({ namespace: NS, name: deploymentName });
-        const pods = await runningPods(name);
+        const pods = await runningPods(c, name);
         const stopped = stoppedRuns(name, rolloutAt);
         const complete =
           d.status?.updatedReplicas === 2 &&

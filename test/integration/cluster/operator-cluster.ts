@@ -1,22 +1,30 @@
 // A controlled cluster with the chart installed and `layer operator` running as the chart runs it,
-// for the cluster tests that need the operator, KEDA and worker pods together (drain and rollout;
-// autoscale.test.ts builds the same setup inline). Everything runs on loopback: KEDA reaches the
+// for the cluster tests that need the operator, KEDA and worker pods together (autoscale end to
+// end, drain and rollout), and what those tests read back: the workloads' pods and worker
+// processes, the example worker's call log, and the CRs as `kubectl get` prints them (the CRDs'
+// printer columns, evaluated by the apiserver). Everything runs on loopback: KEDA reaches the
 // operator's API at 127.0.0.1 (operator.extraEnv) and workers reach the store at its local URL
 // (workers.storeUrl) with the worker key, where a cluster has layer-gateway (docs/adr/0091).
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common';
 import { stringify } from 'yaml';
 import { startControlledCluster, type ControlledCluster } from '../../../src/dev/controllers.js';
 import { kubeConfigFor } from '../../../src/dev/kube-apiserver.js';
 import { freePorts } from '../../../src/dev/net.js';
-import { startPodRunner, type PodRunner, type WorkerCommand } from '../../../src/dev/pod-runner.js';
+import {
+  startPodRunner,
+  type PodRunner,
+  type WorkerCommand,
+  type WorkerRun,
+} from '../../../src/dev/pod-runner.js';
 import { logTail } from '../../../src/dev/process.js';
+import { workloadObjectName } from '../../../src/operator/names.js';
 import { createStoreClient, type StoreClient } from '../../../packages/worker/src/store/client.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';
@@ -24,7 +32,16 @@ import { temporalAddress } from '../../helpers/servers.js';
 import { chartPath } from '../../unit/helm/chart-files.js';
 import { findObject, manifestObjects, startHelm } from '../helm/helm.js';
 import { kubeRequest, readObject } from '../helm/kube.js';
-import { eventually, startOperatorProcess, type Live, type OperatorProcess } from '../operator/harness.js';
+import {
+  eventually,
+  GROUP,
+  pluralFor,
+  startOperatorProcess,
+  VERSION,
+  type Live,
+  type OperatorProcess,
+} from '../operator/harness.js';
+import type { CallLogLine } from './fixtures/logged-tag-products.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** Namespace of the release and of the workloads the tests apply. */
@@ -218,4 +235,151 @@ async function startIn(
       for (const stop of started.reverse()) await stop();
     },
   };
+}
+
+/** The command of a worker image whose process is one of ./fixtures, with what its image sets. */
+export function fixtureCommand(
+  file: 'logged-tag-products.ts' | 'chunk-documents.ts',
+  env: Record<string, string> = {},
+): WorkerCommand {
+  return {
+    command: process.execPath,
+    args: ['--import', 'tsx', `test/integration/cluster/fixtures/${file}`],
+    cwd: ROOT,
+    env,
+  };
+}
+
+/** spec.worker.timeoutSeconds of functionCr; a worker pod's grace is this + 15 s (plan-pod.ts). */
+export const WORKER_TIMEOUT_SECONDS = 10;
+
+/**
+ * The seed Function with a test's name, store namespace, image, output version and scaling:
+ * small batches, discovery every 2 s, and a filter that selects rows not yet at the version.
+ */
+export function functionCr(
+  name: string,
+  storeNs: string,
+  o: {
+    image: string;
+    scaling: Record<string, unknown>;
+    version?: string;
+    batchSize?: number;
+    canaryRows?: number;
+    paused?: boolean;
+  },
+) {
+  const seed = loadSeed('function');
+  const version = o.version ?? 'v1';
+  return {
+    ...seed,
+    metadata: { name, namespace: NS },
+    spec: {
+      ...seed.spec,
+      targetNamespaces: [storeNs],
+      output: { ...seed.spec.output, version },
+      filter: [
+        'Or',
+        [
+          ['tags_v', 'NotEq', version],
+          ['tags_v', 'Eq', null],
+        ],
+      ],
+      worker: {
+        ...seed.spec.worker,
+        image: o.image,
+        batchSize: o.batchSize ?? 20,
+        timeoutSeconds: WORKER_TIMEOUT_SECONDS,
+      },
+      schedule: {
+        ...seed.spec.schedule,
+        discoveryIntervalSeconds: 2,
+        leaseSeconds: 120,
+        maxInFlightBatches: 8,
+      },
+      scaling: o.scaling,
+      ...(o.canaryRows ? { rollout: { canaryRows: o.canaryRows } } : {}),
+      ...(o.paused ? { paused: true } : {}),
+    },
+  };
+}
+
+/** The call log the logged example worker writes (every handler call and return), oldest first. */
+export function readCallLog(file: string): CallLogLine[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as CallLogLine);
+}
+
+/** Handler calls per row id of one store namespace (one Function), output attribute and version. */
+export function callsPerRow(
+  lines: CallLogLine[],
+  namespace: string,
+  attribute: string,
+  version: string,
+): Map<string, CallLogLine[]> {
+  const out = new Map<string, CallLogLine[]>();
+  for (const l of lines) {
+    if (l.event !== 'call' || l.namespace !== namespace || l.attribute !== attribute || l.version !== version)
+      continue;
+    for (const id of l.ids) out.set(String(id), [...(out.get(String(id)) ?? []), l]);
+  }
+  return out;
+}
+
+type WorkloadKind = 'Function' | 'Pipeline';
+
+/** Whether a pod belongs to the workload's Deployment (its ReplicaSets name pods after it). */
+export const isPodOf =
+  (name: string, kind: WorkloadKind = 'Function') =>
+  (p: V1Pod) =>
+    p.metadata?.generateName?.startsWith(`${workloadObjectName(kind, name)}-`) ?? false;
+
+/** Of `pods`, the workload's that are Running and not being deleted. */
+export const runningOf = (pods: V1Pod[], name: string, kind: WorkloadKind = 'Function') =>
+  pods.filter(
+    (p) => isPodOf(name, kind)(p) && p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp,
+  );
+
+/** The workload's pods that are Running and not being deleted. */
+export async function runningPods(c: OperatorCluster, name: string, kind: WorkloadKind = 'Function') {
+  const pods = await c.admin.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: NS });
+  return runningOf(pods.items, name, kind);
+}
+
+/** The worker processes the pod runner started for the workload's pods. */
+export const runsOf = (c: OperatorCluster, name: string, kind: WorkloadKind = 'Function'): WorkerRun[] =>
+  c.runner.runs().filter((r) => r.pod.startsWith(`${NS}/${workloadObjectName(kind, name)}-`));
+
+/** One CR as `kubectl get` prints it: the printer columns by name, and the object they came from. */
+export interface PrintedRow {
+  columns: Record<string, unknown>;
+  object: Live;
+}
+
+/**
+ * The CRs of one kind in NS as a Table (what `kubectl get` asks for): the apiserver evaluates the
+ * CRD's additionalPrinterColumns JSONPaths, all priorities included; each row carries its whole
+ * object, so columns and conditions come from one read.
+ */
+export async function printedRows(admin: KubeConfig, kind: WorkloadKind): Promise<Map<string, PrintedRow>> {
+  const r = await kubeRequest(
+    admin,
+    'GET',
+    `/apis/${GROUP}/${VERSION}/namespaces/${NS}/${pluralFor(kind)}?includeObject=Object`,
+    undefined,
+    undefined,
+    'application/json;as=Table;v=v1;g=meta.k8s.io',
+  );
+  if (r.status !== 200 || r.body.kind !== 'Table')
+    throw new Error(`GET ${kind} as Table: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+  const names = (r.body.columnDefinitions as { name: string }[]).map((d) => d.name);
+  return new Map(
+    (r.body.rows as { cells: unknown[]; object: Live }[]).map((row) => [
+      row.object.metadata.name as string,
+      { columns: Object.fromEntries(names.map((n, i) => [n, row.cells[i]])), object: row.object },
+    ]),
+  );
 }

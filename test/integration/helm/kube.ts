@@ -42,16 +42,20 @@ export function restPath(apiVersion: string, kind: string, namespace?: string, n
   return `${base}${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`;
 }
 
-/** One REST call; a 429 (the apiserver's storage for a kind still initialising) is retried. */
+/**
+ * One REST call; a 429 (the apiserver's storage for a kind still initialising) is retried.
+ * `accept` asks for another representation (a Table: what `kubectl get` prints).
+ */
 export async function kubeRequest(
   kc: KubeConfig,
   method: string,
   path: string,
   body?: unknown,
   contentType = 'application/json',
+  accept = 'application/json',
 ): Promise<ApiResult> {
   for (let attempt = 1; ; attempt++) {
-    const r = await kubeRequestOnce(kc, method, path, body, contentType);
+    const r = await kubeRequestOnce(kc, method, path, body, contentType, accept);
     if (r.status !== 429 || attempt >= 30) return r;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -61,8 +65,9 @@ async function kubeRequestOnce(
   kc: KubeConfig,
   method: string,
   path: string,
-  body?: unknown,
-  contentType = 'application/json',
+  body: unknown,
+  contentType: string,
+  accept: string,
 ): Promise<ApiResult> {
   const server = new URL(kc.getCurrentCluster()!.server);
   const opts: RequestOptions = {
@@ -70,7 +75,7 @@ async function kubeRequestOnce(
     hostname: server.hostname,
     port: server.port,
     path,
-    headers: { Accept: 'application/json', ...(body ? { 'Content-Type': contentType } : {}) },
+    headers: { Accept: accept, ...(body ? { 'Content-Type': contentType } : {}) },
   };
   await kc.applyToHTTPSOptions(opts);
   return new Promise((resolve, reject) => {

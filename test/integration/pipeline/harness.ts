@@ -20,7 +20,6 @@ import {
 } from '../../../src/client/pipeline-client.js';
 import {
   runPipelineWorker,
-  type ProcessFn,
   type RunPipelineWorkerOptions,
 } from '../../../packages/worker/src/pipeline-worker.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
@@ -129,32 +128,6 @@ export function pipelineSpec(
 
 export function startPipeline(h: PipelineHarness, spec: PipelineRuntimeSpec, batchesPerRun?: number) {
   return startOrUpdatePipeline(h.client, spec, { taskQueue: h.taskQueue, batchesPerRun });
-}
-
-/** Paragraphs (blank-line separated) become chunks, in order. */
-export function paragraphs(text: string): string[] {
-  return text
-    .split(/\n\s*\n/)
-    .map((p) => p.trim())
-    .filter(Boolean);
-}
-
-/** A chunking process: text from the S3 object or `payload.text`; counts calls per item identity. */
-export function chunker(calls: Map<string, number> = new Map()): ProcessFn {
-  return async (items: QueuedItem[], ctx) => {
-    const docs = [];
-    for (const item of items) {
-      calls.set(item.key, (calls.get(item.key) ?? 0) + 1);
-      const text = item.s3
-        ? (await ctx.readObject(item)).toString('utf8')
-        : String((item.payload as { text?: string } | undefined)?.text ?? '');
-      docs.push({
-        itemKey: item.key,
-        chunks: paragraphs(text).map((p) => ({ text: p, attributes: { words: p.split(/\s+/).length } })),
-      });
-    }
-    return docs;
-  };
 }
 
 export interface RunningWorker {

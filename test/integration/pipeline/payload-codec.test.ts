@@ -12,10 +12,8 @@ import {
 import { pipelineHandle, submitPipelineItems } from '../../../src/client/pipeline-client.js';
 import {
   byDocument,
-  chunker,
   eventually,
   newS3Client,
-  paragraphs,
   pipelineSpec,
   readChunks,
   startPipeline,
@@ -25,6 +23,7 @@ import {
   uniqueName,
   type PipelineHarness,
 } from './harness.js';
+import { chunker, paragraphs } from './chunker.js';
 
 const THRESHOLD = 4 * 1024;
 const bucket = uniqueName('payloads').toLowerCase();

@@ -11,10 +11,8 @@ import {
 } from '../../../src/client/pipeline-client.js';
 import {
   byDocument,
-  chunker,
   createBucket,
   eventually,
-  paragraphs,
   pipelineHarnessPerFile,
   pipelineSpec,
   readChunks,
@@ -23,6 +21,7 @@ import {
   statusOf,
   uniqueName,
 } from './harness.js';
+import { chunker, paragraphs } from './chunker.js';
 
 const h = pipelineHarnessPerFile();
 

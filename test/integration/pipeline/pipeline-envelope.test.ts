@@ -8,9 +8,7 @@ import { pipelineWorkflowId } from '../../../packages/worker/src/contracts/names
 import { recordHistories } from '../../helpers/history-json.js';
 import {
   byDocument,
-  chunker,
   eventually,
-  paragraphs,
   pipelineHarnessPerFile,
   pipelineSpec,
   readChunks,
@@ -19,6 +17,7 @@ import {
   statusOf,
   uniqueName,
 } from './harness.js';
+import { chunker, paragraphs } from './chunker.js';
 
 const h = pipelineHarnessPerFile();
 

@@ -12,7 +12,6 @@ import { rateLimitStatusQuery, type RateLimitStatus } from '../../../src/contrac
 import type { PipelineStatus } from '../../../src/contracts/pipeline.js';
 import {
   byDocument,
-  chunker,
   eventually,
   pipelineHarnessPerFile,
   pipelineSpec,
@@ -22,6 +21,7 @@ import {
   statusOf,
   uniqueName,
 } from './harness.js';
+import { chunker } from './chunker.js';
 
 const h = pipelineHarnessPerFile();
 
