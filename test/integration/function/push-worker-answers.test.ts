@@ -19,7 +19,7 @@ import {
   uniqueName,
   type EngineHarness,
 } from './harness.js';
-import { STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../../packages/worker/src/store/limits.js';
+import { STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../../packages/worker/src/contracts/store-limits.js';
 
 let h: EngineHarness;
 beforeAll(async () => {

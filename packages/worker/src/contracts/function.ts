@@ -9,7 +9,7 @@ import { canonicalJson, stableHash } from './pipeline.js';
 import { rateLimitRuntimeSchema } from './rate-limit.js';
 import type { BatchOutcome, ClaimReport, DegradedStatus } from './claims.js';
 import { workloadObservationsSchema, type WorkloadObservations } from './observations.js';
-import { STORE_MAX_TOP_K } from '../store/limits.js';
+import { STORE_MAX_TOP_K } from './store-limits.js';
 
 /** Task queue of the orchestrator's own Worker (workflows and orchestrator-side activities). */
 export const ORCHESTRATOR_TASK_QUEUE = 'layer-orchestrator';
