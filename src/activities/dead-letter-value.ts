@@ -6,7 +6,7 @@ import { truncateErrorText } from '../../packages/worker/src/contracts/error-tex
 import {
   ENGINE_WRITE_REQUEST_BUDGET_BYTES,
   STORE_MAX_FILTERABLE_VALUE_BYTES,
-} from '../../packages/worker/src/store/limits.js';
+} from '../../packages/worker/src/contracts/store-limits.js';
 
 /** Longest message kept on a dead-lettered row, in characters (bytes permitting). */
 const DEAD_LETTER_MESSAGE_CHARS = 2000;

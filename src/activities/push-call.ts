@@ -14,7 +14,7 @@ import { retryAfterMsOf } from '../../packages/worker/src/claim-execution/rate-l
 import { traceHeaders } from '../../packages/worker/src/observe/tracing.js';
 import { truncateErrorText } from '../../packages/worker/src/contracts/error-text.js';
 // One row's output fits the store's largest attribute value (the service's limit).
-import { STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../packages/worker/src/store/limits.js';
+import { STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../packages/worker/src/contracts/store-limits.js';
 
 /** Room for the answer's JSON around the values (ids, keys, errors). */
 const ANSWER_OVERHEAD_BYTES = 64 * 1024;

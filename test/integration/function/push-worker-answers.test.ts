@@ -16,7 +16,7 @@ import {
   statusOf,
   statusWhen,
 } from './harness.js';
-import { STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../../packages/worker/src/store/limits.js';
+import { STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../../packages/worker/src/contracts/store-limits.js';
 
 const h = engineHarnessPerFile();
 

@@ -13,7 +13,7 @@ import {
   STORE_MAX_PATCH_BY_FILTER_ROWS,
   STORE_MAX_TOP_K,
   STORE_MAX_WRITE_REQUEST_BYTES,
-} from '../../../packages/worker/src/store/limits.js';
+} from '../../../packages/worker/src/contracts/store-limits.js';
 import type { FunctionHandler } from '../../../packages/worker/src/function-worker.js';
 import {
   baseSpec,

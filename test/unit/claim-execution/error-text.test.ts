@@ -12,7 +12,7 @@ import {
 } from '../../../packages/worker/src/claim-execution/failures.js';
 import { PermitDeferredError } from '../../../packages/worker/src/claim-execution/rate-limit-gate.js';
 import { pushAnswerLimitBytes } from '../../../src/activities/push-call.js';
-import { STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../../packages/worker/src/store/limits.js';
+import { STORE_MAX_ATTRIBUTE_VALUE_BYTES } from '../../../packages/worker/src/contracts/store-limits.js';
 
 const HUGE = 'e'.repeat(20 * 1024 * 1024);
 

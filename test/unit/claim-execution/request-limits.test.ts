@@ -8,7 +8,7 @@ import {
   ENGINE_WRITE_REQUEST_BUDGET_BYTES,
   STORE_MAX_FILTERABLE_VALUE_BYTES,
   STORE_MAX_TOP_K,
-} from '../../../packages/worker/src/store/limits.js';
+} from '../../../packages/worker/src/contracts/store-limits.js';
 import { deadLetterRowsPerWrite, deadLetterValue } from '../../../src/activities/dead-letter-value.js';
 import {
   rangeResolveLimit,

@@ -27,7 +27,7 @@ import {
 import type { FailureReport } from '../contracts/failures.js';
 import { rowFailureReports, validateWorkerOutputs, type ValidatedOutput } from './worker-output.js';
 import type { RateLimitGate } from './rate-limit-gate.js';
-import { ENGINE_WRITE_REQUEST_BUDGET_BYTES } from '../store/limits.js';
+import { ENGINE_WRITE_REQUEST_BUDGET_BYTES } from '../contracts/store-limits.js';
 import { chunkByBytes, jsonBytesUpTo } from '../store/write-chunks.js';
 
 /** Computes outputs for a batch: the user's handler (pull) or an HTTP call (push). */

@@ -6,7 +6,10 @@ import type { BatchRow, FunctionOutputSpec, RowId } from '../contracts/function.
 import { FailureType, type FailureReport } from '../contracts/failures.js';
 import { truncateErrorText } from '../contracts/error-text.js';
 import { InvalidWorkerAnswerError } from './errors.js';
-import { STORE_MAX_ATTRIBUTE_VALUE_BYTES, STORE_MAX_FILTERABLE_VALUE_BYTES } from '../store/limits.js';
+import {
+  STORE_MAX_ATTRIBUTE_VALUE_BYTES,
+  STORE_MAX_FILTERABLE_VALUE_BYTES,
+} from '../contracts/store-limits.js';
 import { jsonBytesUpTo } from '../store/write-chunks.js';
 
 export interface ValidatedOutput {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { defineQuery } from '@temporalio/workflow';
 import { canonicalJson, stableHash } from './pipeline.js';
 import { rateLimitRuntimeSchema } from './rate-limit.js';
-import { STORE_MAX_TOP_K } from '../store/limits.js';
+import { STORE_MAX_TOP_K } from './store-limits.js';
 
 /** Task queue of the orchestrator's own Worker (workflows and orchestrator-side activities). */
 export const ORCHESTRATOR_TASK_QUEUE = 'layer-orchestrator';
