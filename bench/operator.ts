@@ -12,9 +12,17 @@
 //      (settle_all_s), then spec changes to single Functions among the N, one at a time, until
 //      each status is current again (p50 / p95); CPU seconds of the operator, apiserver, etcd and
 //      Temporal server over the burst, and the reconcile passes it took (from the histories).
+//   4. `--controllers` (issue 23 item 6): the same on a cluster where controllers act
+//      (src/dev/controllers.ts: kube-controller-manager, kube-scheduler, kwok nodes shaped like the
+//      stock pools, KEDA), fleet mode with 1,000 Functions unless --functions says otherwise. Pods
+//      are kwok's; per Function also the time from its create call until a pod of it runs (p50 /
+//      p95), the CPU of every controller per pass, and KEDA's reaction on a sample of Functions
+//      whose pods are real worker processes (bench/operator-keda.ts).
 // Prints progress on stderr; the last line on stdout is one JSON object.
 // Usage: npm run bench:operator [-- --latency 100 --settle 500 --concurrency 4]
 //        npm run bench:operator -- --functions 500 [--spec-changes 20]
+//        npm run bench:operator -- --controllers [--functions 1000 --keda-sample 10 --keda-rows 200
+//          --keda-polling-s 15 --keda-cooldown-s 30 --keda-discovery-s 2]
 //
 // Over 400 lines on purpose: one measuring script read top to bottom; its phases share the
 // apiserver, operator process and CRD set-up in main.
@@ -33,16 +41,29 @@ import {
   type KubeConfig,
   type KubernetesObject,
   type V1CustomResourceDefinition,
+  type V1Deployment,
+  type V1Pod,
 } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { parse } from 'yaml';
+import { startControlledCluster } from '../src/dev/controllers.js';
 import { startKubeApiServer } from '../src/dev/kube-apiserver.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/temporal-server.js';
 import type { KubeApiServer } from '../src/dev/kube-apiserver.js';
-import { cpuSeconds } from './proc.js';
-import { workloadObjectName } from '../src/operator/names.js';
+import { cpuSeconds, procStatusMb } from './proc.js';
+import { labelValue, workloadObjectName } from '../src/operator/names.js';
+import { LABEL } from '../src/operator/labels.js';
+import { createStoreClient } from '../src/store/client.js';
 import { startStoreServer } from '../src/store/server.js';
-import { arg } from './harness.js';
+import { DEFAULT_RELEASE_SECRET_NAME, DEFAULT_STORE_CREDENTIAL_KEY } from '../src/operator/settings.js';
+import { arg, loadText } from './harness.js';
+import {
+  KWOK_ONLY_IMAGE,
+  kedaReaction,
+  sampleSpec,
+  startSampleRunner,
+  type KedaSettings,
+} from './operator-keda.js';
 import { LAYER_BIN, waitForHttpOk } from './servers.js';
 import { freePort } from '../src/dev/net.js';
 
@@ -50,8 +71,18 @@ const LATENCY_FUNCTIONS = arg('latency', 100);
 const SETTLE_FUNCTIONS = arg('settle', 500);
 const CONCURRENCY = arg('concurrency', 4);
 const SETTLE_TIMEOUT_MS = arg('settle-timeout-s', 900) * 1000;
-const FLEET_FUNCTIONS = arg('functions', 0, 0);
+const CONTROLLERS = process.argv.includes('--controllers');
+const FLEET_FUNCTIONS = arg('functions', CONTROLLERS ? 1000 : 0, 0);
+const KEDA: KedaSettings = {
+  sample: CONTROLLERS ? Math.min(arg('keda-sample', 10, 0), FLEET_FUNCTIONS) : 0,
+  rows: arg('keda-rows', 200),
+  // The chart's polling interval; a cooldown short enough to wait for.
+  pollingS: arg('keda-polling-s', 15),
+  cooldownS: arg('keda-cooldown-s', 30, 0),
+  discoveryS: arg('keda-discovery-s', 2),
+};
 const SPEC_CHANGES = arg('spec-changes', 20, 0);
+const FLEET_NAMESPACE = 'bench-fleet';
 const GROUP = 'hevlayer.com';
 const VERSION = 'v1alpha1';
 const ROOT = new URL('../', import.meta.url);
@@ -72,7 +103,12 @@ function percentile(sorted: number[], p: number): number {
 
 async function installCrds(kc: KubeConfig): Promise<void> {
   const ext = kc.makeApiClient(ApiextensionsV1Api);
-  for (const dir of [new URL('deploy/crds/', ROOT), new URL('test/fixtures/keda/', ROOT)]) {
+  // On the controlled cluster KEDA's own CRDs are installed already (src/dev/controllers.ts).
+  const dirs = [
+    new URL('deploy/crds/', ROOT),
+    ...(CONTROLLERS ? [] : [new URL('test/fixtures/keda/', ROOT)]),
+  ];
+  for (const dir of dirs) {
     for (const f of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
       const crd = parse(readFileSync(new URL(f, dir), 'utf8')) as V1CustomResourceDefinition;
       const name = crd.metadata!.name!;
@@ -89,33 +125,37 @@ async function installCrds(kc: KubeConfig): Promise<void> {
   }
 }
 
-function functionCr(namespace: string, name: string): object {
+function functionCr(namespace: string, name: string, opts: { kedaSample?: boolean } = {}): object {
   const seed = parse(
     readFileSync(new URL('test/fixtures/seeds/function-tag-products.yaml', ROOT), 'utf8'),
   ) as {
-    spec: { output: object };
+    spec: { output: object; worker: object };
+  };
+  const spec = {
+    ...seed.spec,
+    // Each its own output attribute: one Function per attribute and store namespace (ADR 0070),
+    // so the seed's `tags` would leave every Function but the first refused.
+    output: { ...seed.spec.output, attribute: outputAttribute(name) },
+    // With controllers, a pod the pod runner does not know is kwok's alone (no process).
+    ...(CONTROLLERS ? { worker: { ...seed.spec.worker, image: KWOK_ONLY_IMAGE } } : {}),
   };
   return {
     apiVersion: `${GROUP}/${VERSION}`,
     kind: 'Function',
     metadata: { name, namespace },
-    // Each its own output attribute: one Function per attribute and store namespace (ADR 0070),
-    // so the seed's `tags` would leave every Function but the first refused.
-    spec: {
-      ...seed.spec,
-      output: { ...seed.spec.output, attribute: `tags_${name.replace(/[^A-Za-z0-9_]/g, '_')}` },
-    },
+    spec: opts.kedaSample ? sampleSpec(name, KEDA, spec) : spec,
   };
 }
+
+const outputAttribute = (name: string) => `tags_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
 
 /**
  * `layer operator` as shipped, configured only through its environment; ready when its
  * /readyz says so (the informers have listed) — what a kubelet's readiness probe waits for.
  */
-async function startOperator(env: Record<string, string>): Promise<ChildProcess> {
+async function startOperator(port: number, env: Record<string, string>): Promise<ChildProcess> {
   // e.g. LAYER_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the operator.
   const nodeArgs = (process.env.LAYER_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, LAYER_BIN, 'operator', '--port', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -200,11 +240,19 @@ interface FunctionObject extends KubernetesObject {
   status?: { observedGeneration?: number };
 }
 
-async function fleet(
-  kc: KubeConfig,
-  servers: { kube: KubeApiServer; temporal: TemporalDevServer; operator: ChildProcess },
-): Promise<Record<string, unknown>> {
-  const ns = 'bench-fleet';
+interface FleetServers {
+  kube: KubeApiServer;
+  temporal: TemporalDevServer;
+  operator: ChildProcess;
+  /** The operator's HTTP API (the queue-depth endpoint KEDA polls). */
+  apiUrl: string;
+  storeUrl: string;
+  /** With --controllers: their pids, and the sample's call log (bench/operator-keda.ts). */
+  controllers?: { pids: Record<string, number>; callLog: string };
+}
+
+async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<string, unknown>> {
+  const ns = FLEET_NAMESPACE;
   const custom = kc.makeApiClient(CustomObjectsApi);
   const apps = kc.makeApiClient(AppsV1Api);
   const keda = { group: 'keda.sh', version: 'v1alpha1', plural: 'scaledobjects', namespace: ns };
@@ -229,33 +277,52 @@ async function fleet(
         current.set(f.metadata!.name!, { generation, at: performance.now() });
     }
   });
-  for (const w of [deployments, scaledObjects, functions]) await w.informer.start();
+  /** Deployment name → spec.replicas as last seen (KEDA's decisions). */
+  const replicas = new Map<string, number | undefined>();
+  deployments.on((obj) => replicas.set(obj.metadata!.name!, (obj as V1Deployment).spec?.replicas));
+  // With controllers: when a pod of each Function first runs (its workload-name label).
+  const pods = servers.controllers
+    ? firstSeen(kc, `/api/v1/namespaces/${ns}/pods`, () =>
+        kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns }),
+      )
+    : undefined;
+  const podRunning = new Map<string, number>();
+  pods?.on((obj) => {
+    const workload = obj.metadata?.labels?.[LABEL.workloadName];
+    if (workload && (obj as V1Pod).status?.phase === 'Running' && !podRunning.has(workload))
+      podRunning.set(workload, performance.now());
+  });
+  const watches = [deployments, scaledObjects, functions, ...(pods ? [pods] : [])];
+  for (const w of watches) await w.informer.start();
 
-  const pids = {
+  const pids: Record<string, number | undefined> = {
     operator: servers.operator.pid,
     apiserver: servers.kube.pids.apiserver,
     etcd: servers.kube.pids.etcd,
     temporal: servers.temporal.pid,
+    ...servers.controllers?.pids,
   };
   const cpu = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
   const names = Array.from({ length: FLEET_FUNCTIONS }, (_, i) => `fleet-${i}`);
   const createdAt = new Map<string, number>();
 
   log(`fleet: ${FLEET_FUNCTIONS} Functions created at once; ${load()}`);
+  const loadStart = loadText();
   const cpu0 = cpu();
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: 16 }, async () => {
       while (next < names.length) {
-        const name = names[next++]!;
+        const i = next++;
+        const name = names[i]!;
         createdAt.set(name, performance.now());
         await custom.createNamespacedCustomObject({
           group: GROUP,
           version: VERSION,
           plural: 'functions',
           namespace: ns,
-          body: functionCr(ns, name),
+          body: functionCr(ns, name, { kedaSample: i < KEDA.sample }),
         });
       }
     }),
@@ -287,6 +354,11 @@ async function fleet(
     await sleep(100);
   }
   const cpu1 = cpu();
+  const burstWindow = { from: Date.now() - (performance.now() - t0), to: Date.now() };
+  const operatorMb = {
+    operator_rss_mb_end_of_burst: procStatusMb(servers.operator.pid, 'VmRSS'),
+    operator_rss_mb_peak: procStatusMb(servers.operator.pid, 'VmHWM'),
+  };
   const applyToObjects = names
     .filter(hasObjects)
     .map(
@@ -296,6 +368,16 @@ async function fleet(
     )
     .sort((a, b) => a - b);
   log(`  settled in ${Number.isNaN(settledMs) ? 'timeout' : (settledMs / 1000).toFixed(1)} s; ${load()}`);
+  if (pods) {
+    // A pod may run after the status is current (the scheduler and kwok act on their own time).
+    const deadline = performance.now() + 120_000;
+    while (names.some((n) => !podRunning.has(labelValue(n))) && performance.now() < deadline)
+      await sleep(200);
+  }
+  const applyToPodRunning = names
+    .filter((n) => podRunning.has(labelValue(n)))
+    .map((n) => podRunning.get(labelValue(n))! - createdAt.get(n)!)
+    .sort((a, b) => a - b);
 
   // Spec changes to single Functions among the N, one at a time (nothing else in flight).
   const specChangeMs: number[] = [];
@@ -345,9 +427,24 @@ async function fleet(
     log(`  spec change ${k + 1}: ${name} settled in ${Math.round(done.at - t)} ms`);
   }
   specChangeMs.sort((a, b) => a - b);
-  for (const w of [deployments, scaledObjects, functions]) await w.informer.stop();
 
-  // Passes the burst took, from the reconcile workflows' histories (after the measurement).
+  const kedaKeys =
+    servers.controllers && KEDA.sample > 0
+      ? await kedaReaction({
+          names: names.slice(0, KEDA.sample),
+          k8sNamespace: ns,
+          keda: KEDA,
+          attribute: outputAttribute,
+          replicas: (n) => replicas.get(objectName(n)),
+          apiUrl: servers.apiUrl,
+          store: createStoreClient({ baseUrl: servers.storeUrl }),
+          callLog: servers.controllers.callLog,
+          log,
+        })
+      : {};
+  for (const w of watches) await w.informer.stop();
+
+  // Passes during the burst (the CPU window), from the reconcile workflows' histories.
   const connection = await Connection.connect({ address: servers.temporal.address });
   let passes = 0;
   let runs = 0;
@@ -365,8 +462,11 @@ async function fleet(
         while (i < ids.length) {
           const { workflowId, runId } = ids[i++]!;
           const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-          for (const e of history.events ?? [])
-            if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'reconcilePass') passes++;
+          for (const e of history.events ?? []) {
+            if (e.activityTaskScheduledEventAttributes?.activityType?.name !== 'reconcilePass') continue;
+            const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+            if (at >= burstWindow.from && at <= burstWindow.to) passes++;
+          }
         }
       }),
     );
@@ -378,17 +478,25 @@ async function fleet(
   );
   const round = (ms: number) => Math.round(ms);
   const result = {
-    mode: 'fleet',
+    mode: servers.controllers ? 'fleet with controllers' : 'fleet',
     functions: FLEET_FUNCTIONS,
     create_seconds: Math.round(createdMs / 100) / 10,
     settle_all_s: Number.isNaN(settledMs) ? null : Math.round(settledMs / 100) / 10,
     apply_to_objects_p50_ms: round(percentile(applyToObjects, 50)),
     apply_to_objects_p95_ms: round(percentile(applyToObjects, 95)),
     apply_to_objects_max_ms: round(applyToObjects.at(-1) ?? 0),
+    ...(pods
+      ? {
+          apply_to_pod_running_p50_ms: round(percentile(applyToPodRunning, 50)),
+          apply_to_pod_running_p95_ms: round(percentile(applyToPodRunning, 95)),
+          pods_never_running: names.length - applyToPodRunning.length,
+        }
+      : {}),
     spec_changes: specChangeMs.length,
     spec_changes_unsettled: specChangeFailures,
     spec_change_p50_ms: round(percentile(specChangeMs, 50)),
     spec_change_p95_ms: round(percentile(specChangeMs, 95)),
+    // Over the burst: from the first create until settled; passes scheduled in that window.
     cpu_seconds: cpuUsed,
     reconcile_runs: runs,
     reconcile_passes: passes,
@@ -396,6 +504,10 @@ async function fleet(
     cpu_ms_per_pass: Object.fromEntries(
       Object.entries(cpuUsed).map(([k, v]) => [k, passes > 0 ? Math.round((v * 1000) / passes) : null]),
     ),
+    ...operatorMb,
+    ...kedaKeys,
+    load_avg_start: loadStart,
+    load_avg_end: loadText(),
     load_avg_1m_end: Math.round((loadavg()[0] ?? 0) * 100) / 100,
   };
   log(
@@ -407,10 +519,22 @@ async function fleet(
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'layer-bench-operator-'));
-  const kube = await startKubeApiServer({ log, stateDir: join(dir, 'kube'), fastEtcd: true });
+  // Every worker pod of the fleet lands on a cpu node: 110 pods a node, so enough of them.
+  const cluster = CONTROLLERS
+    ? await startControlledCluster({
+        log,
+        stateDir: join(dir, 'cluster'),
+        fastEtcd: true,
+        keda: true,
+        nodesPerGroup: Math.max(2, Math.ceil(FLEET_FUNCTIONS / 100) + 1),
+      })
+    : undefined;
+  const kube =
+    cluster?.kube ?? (await startKubeApiServer({ log, stateDir: join(dir, 'kube'), fastEtcd: true }));
   const temporal = await startTemporalDevServer({ log, logFile: join(dir, 'temporal.log') });
   const store = await startStoreServer({ memory: true });
   let operator: ChildProcess | undefined;
+  let runner: { stop(): Promise<void> } | undefined;
   try {
     const kc = kube.adminKubeConfig();
     await installCrds(kc);
@@ -426,18 +550,49 @@ async function main(): Promise<void> {
       plural: 'infrarules',
       body: infra,
     });
-    for (const ns of ['bench-latency', 'bench-settle', 'bench-fleet'])
+    for (const ns of ['bench-latency', 'bench-settle', FLEET_NAMESPACE])
       await core.createNamespace({ body: { metadata: { name: ns } } });
 
-    operator = await startOperator({
+    const port = await freePort();
+    const apiUrl = `http://127.0.0.1:${port}`;
+    let controllers: FleetServers['controllers'];
+    if (cluster) {
+      // The worker bearer the rendered pods and KEDA's TriggerAuthentication read (the store is
+      // open, so any value does); the sample's pods become worker processes.
+      for (const namespace of ['bench-latency', 'bench-settle', FLEET_NAMESPACE])
+        await core.createNamespacedSecret({
+          namespace,
+          body: {
+            metadata: { name: DEFAULT_RELEASE_SECRET_NAME },
+            stringData: { [DEFAULT_STORE_CREDENTIAL_KEY]: 'bench-open-store' },
+          },
+        });
+      const sample = await startSampleRunner(kc, dir, log);
+      runner = sample.runner;
+      controllers = {
+        pids: Object.fromEntries(Object.entries(cluster.pids).filter(([, pid]) => pid > 0)),
+        callLog: sample.callLog,
+      };
+    }
+    operator = await startOperator(port, {
       KUBECONFIG: kube.kubeconfigPath,
       TEMPORAL_ADDRESS: temporal.address,
       LAYER_STORE_URL: store.url,
       LAYER_STATE_DIR: join(dir, 'no-dev-env'),
+      ...(cluster
+        ? {
+            // KEDA runs on loopback (docs/adr/0091): it and the worker processes reach the API
+            // and the store at their local addresses.
+            LAYER_OPERATOR_API_URL: apiUrl,
+            LAYER_WORKER_STORE_URL: store.url,
+            LAYER_KEDA_POLLING_INTERVAL_SECONDS: String(KEDA.pollingS),
+            LAYER_KEDA_COOLDOWN_PERIOD_SECONDS: String(KEDA.cooldownS),
+          }
+        : {}),
     });
 
     if (FLEET_FUNCTIONS > 0) {
-      const result = await fleet(kc, { kube, temporal, operator });
+      const result = await fleet(kc, { kube, temporal, operator, apiUrl, storeUrl: store.url, controllers });
       process.stdout.write(JSON.stringify(result) + '\n');
       return;
     }
@@ -596,9 +751,11 @@ async function main(): Promise<void> {
       await exited;
       clearTimeout(kill);
     }
+    await runner?.stop();
     await store.close();
     await temporal.stop();
-    await kube.stop();
+    if (cluster) await cluster.stop();
+    else await kube.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

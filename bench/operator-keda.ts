@@ -1,0 +1,182 @@
+// bench:operator --controllers, KEDA's reaction (issue 23 item 6). A few Functions of the fleet
+// (the sample) run the tag-products example as real worker processes (src/dev/pod-runner.ts, with
+// bench/operator-worker.ts logging each handler call); every other pod is kwok's alone. Once the
+// fleet has settled and KEDA has scaled each sample Function to zero, rows are written into the
+// sample's own store namespace and, per Function, the bench times
+//   rows appear → first worker processing   (the write returned → the first handler call),
+//   queue drained → scaled to zero          (the operator's queue-depth endpoint, the one KEDA
+//                                            polls, first says 0 → the Deployment's replicas are 0).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { startPodRunner, type PodRunner } from '../src/dev/pod-runner.js';
+import { generateProducts } from '../src/store/seed.js';
+import type { StoreClient } from '../src/store/client.js';
+
+/** The sample's worker image: the pod runner runs bench/operator-worker.ts for it. */
+export const SAMPLE_IMAGE = 'ghcr.io/hev/tag-products:latest';
+/** Every other Function's image: no process, kwok only pretends the container runs. */
+export const KWOK_ONLY_IMAGE = 'bench.invalid/kwok-only:latest';
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+export interface KedaSettings {
+  /** Sample Functions (the first of the fleet). */
+  sample: number;
+  rows: number;
+  pollingS: number;
+  cooldownS: number;
+  /** The sample's discovery interval: new rows are found by discovery scans. */
+  discoveryS: number;
+}
+
+/** The store namespace of sample Function `name` (its own, so its rows are its alone). */
+export const sampleStoreNamespace = (name: string) => `bench-keda-${name}`;
+
+/** What a sample Function's spec changes from the fleet's (image, targets, discovery). */
+export function sampleSpec(name: string, keda: KedaSettings, spec: Record<string, unknown>): object {
+  const schedule = spec.schedule as Record<string, unknown>;
+  const worker = spec.worker as Record<string, unknown>;
+  return {
+    ...spec,
+    targetNamespaces: [sampleStoreNamespace(name)],
+    worker: { ...worker, image: SAMPLE_IMAGE },
+    schedule: { ...schedule, discoveryIntervalSeconds: keda.discoveryS },
+    scaling: { pool: 'cpu', mode: 'autoscale', replicas: { min: 0, max: 2 } },
+  };
+}
+
+/** The pod runner for the sample's pods; each handler call is a line in `callLog`. */
+export async function startSampleRunner(
+  kubeConfig: KubeConfig,
+  dir: string,
+  log: (line: string) => void,
+): Promise<{ runner: PodRunner; callLog: string }> {
+  const callLog = join(dir, 'calls.jsonl');
+  const runner = await startPodRunner({
+    kubeConfig,
+    log,
+    logDir: join(dir, 'workers'),
+    baseEnv: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+    commandFor: (image) =>
+      image === SAMPLE_IMAGE
+        ? {
+            command: process.execPath,
+            args: ['--import', 'tsx', 'bench/operator-worker.ts'],
+            cwd: ROOT,
+            env: { LAYER_BENCH_CALL_LOG: callLog },
+          }
+        : undefined,
+  });
+  return { runner, callLog };
+}
+
+/** First handler call per store namespace (epoch ms), from the call log. */
+function firstCalls(callLog: string): Map<string, number> {
+  const first = new Map<string, number>();
+  if (!existsSync(callLog)) return first;
+  for (const line of readFileSync(callLog, 'utf8').split('\n')) {
+    if (!line) continue;
+    const { namespace, at } = JSON.parse(line) as { namespace: string; at: number };
+    if (!first.has(namespace) || first.get(namespace)! > at) first.set(namespace, at);
+  }
+  return first;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/**
+ * Times KEDA's reaction for each sample Function. `replicas(name)` is the Function's Deployment's
+ * spec.replicas as last seen by the bench's watch (undefined before it is seen).
+ */
+export async function kedaReaction(opts: {
+  names: string[];
+  k8sNamespace: string;
+  keda: KedaSettings;
+  /** The Function's output attribute (its `<attribute>_v` counts the rows written). */
+  attribute: (name: string) => string;
+  replicas: (name: string) => number | undefined;
+  apiUrl: string;
+  store: StoreClient;
+  callLog: string;
+  log: (line: string) => void;
+}): Promise<Record<string, unknown>> {
+  const { names, keda, log } = opts;
+  const idleDeadline = Date.now() + (keda.cooldownS + 180) * 1000;
+  log(`keda: waiting for ${names.length} sample Functions to idle at zero replicas`);
+  while (names.some((n) => opts.replicas(n) !== 0)) {
+    if (Date.now() > idleDeadline) {
+      const busy = names.filter((n) => opts.replicas(n) !== 0);
+      throw new Error(`KEDA did not scale ${busy.join(', ')} to zero within cooldown + 180 s`);
+    }
+    await sleep(200);
+  }
+
+  const rowsAt = new Map<string, number>();
+  await Promise.all(
+    names.map(async (name) => {
+      await opts.store.upsertRows(sampleStoreNamespace(name), generateProducts(keda.rows, 7));
+      rowsAt.set(name, Date.now());
+    }),
+  );
+  log(`keda: ${keda.rows} rows written for each; waiting for workers, drain and scale to zero`);
+
+  const drainedAt = new Map<string, number>();
+  const zeroAt = new Map<string, number>();
+  const deadline = Date.now() + (keda.cooldownS + keda.discoveryS + 600) * 1000;
+  let lastReport = 0;
+  while (zeroAt.size < names.length && Date.now() < deadline) {
+    const first = firstCalls(opts.callLog);
+    await Promise.all(
+      names.map(async (name) => {
+        const started = first.get(sampleStoreNamespace(name));
+        if (started === undefined || started < rowsAt.get(name)!) return;
+        if (!drainedAt.has(name)) {
+          const res = await fetch(`${opts.apiUrl}/v1/queue-depth/functions/${opts.k8sNamespace}/${name}`);
+          const depth = res.ok ? ((await res.json()) as { queueDepth: number }).queueDepth : undefined;
+          if (depth === 0) drainedAt.set(name, Date.now());
+        } else if (!zeroAt.has(name) && opts.replicas(name) === 0) zeroAt.set(name, Date.now());
+      }),
+    );
+    if (Date.now() - lastReport > 5000) {
+      lastReport = Date.now();
+      log(`  keda: ${first.size} processing, ${drainedAt.size} drained, ${zeroAt.size} back at zero`);
+    }
+    await sleep(250);
+  }
+
+  const first = firstCalls(opts.callLog);
+  const toFirst = names
+    .flatMap((n) => {
+      const f = first.get(sampleStoreNamespace(n));
+      return f !== undefined && f >= rowsAt.get(n)! ? [f - rowsAt.get(n)!] : [];
+    })
+    .sort((a, b) => a - b);
+  const toZero = names
+    .flatMap((n) => (zeroAt.has(n) ? [zeroAt.get(n)! - drainedAt.get(n)!] : []))
+    .sort((a, b) => a - b);
+  const written = await Promise.all(
+    names.map((n) => opts.store.countRows(sampleStoreNamespace(n), [`${opts.attribute(n)}_v`, 'Eq', 'v1'])),
+  );
+  const s = (ms: number) => Math.round(ms / 100) / 10;
+  return {
+    keda_sample_functions: names.length,
+    keda_rows_per_function: keda.rows,
+    keda_polling_interval_s: keda.pollingS,
+    keda_cooldown_s: keda.cooldownS,
+    keda_discovery_interval_s: keda.discoveryS,
+    rows_to_first_processing_p50_s: s(percentile(toFirst, 50)),
+    rows_to_first_processing_p95_s: s(percentile(toFirst, 95)),
+    drained_to_zero_p50_s: s(percentile(toZero, 50)),
+    drained_to_zero_p95_s: s(percentile(toZero, 95)),
+    // Functions that never processed or never went back to zero are missing from the figures.
+    keda_never_processed: names.length - toFirst.length,
+    keda_never_back_to_zero: names.length - toZero.length,
+    keda_rows_written_exactly: written.every((w) => w === keda.rows),
+  };
+}
