@@ -26,6 +26,30 @@ export function finalizerPatch(obj: RawObject, want: 'add' | 'remove'): Record<s
 }
 
 /**
+ * The merge patch that puts the finalizer and `labels` on a live object, guarded by its
+ * resourceVersion, or undefined when it carries them already. A Function's first pass sends it
+ * before it lists other Functions (their output claims, ADR 0070), in place of the finalizer's
+ * own read and patch.
+ */
+export function claimPatch(
+  obj: RawObject,
+  labels: Record<string, string>,
+): Record<string, unknown> | undefined {
+  const finalizers = obj.metadata?.finalizers ?? [];
+  const current = obj.metadata?.labels ?? {};
+  const missing = Object.entries(labels).filter(([k, v]) => current[k] !== v);
+  const hasIt = finalizers.includes(FINALIZER);
+  if (hasIt && missing.length === 0) return undefined;
+  return {
+    metadata: {
+      resourceVersion: obj.metadata?.resourceVersion,
+      ...(hasIt ? {} : { finalizers: [...finalizers, FINALIZER] }),
+      ...(missing.length > 0 ? { labels: Object.fromEntries(missing) } : {}),
+    },
+  };
+}
+
+/**
  * Add or remove the finalizer on the live object (read fresh). Returns false when the object is
  * gone or already as wanted.
  */

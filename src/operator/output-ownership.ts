@@ -4,7 +4,50 @@
 // each other's rows forever and erase each other's canaries. The owner is the oldest Function
 // (creationTimestamp), then the smallest `<k8s-namespace>/<name>`, so every replica and every
 // pass picks the same one; any other claimant is refused. Pure.
-import { ownedAttributes } from '../api/store-names.js';
+//
+// Every Function carries OUTPUT_CLAIM_LABEL (a hash of its output attribute), so a pass lists only
+// the Functions that may conflict with it (claimSelector) instead of every Function in the cluster
+// (docs/adr/0114-operator-fleet-costs.md).
+import { OUTPUT_COMPANION_SUFFIXES, ownedAttributes } from '../api/store-names.js';
+import { shortHash } from './names.js';
+
+/** The label the operator keeps on every Function: which output attribute it claims. */
+export const OUTPUT_CLAIM_LABEL = 'hevlayer.com/output';
+
+/**
+ * OUTPUT_CLAIM_LABEL's value for an attribute: a hash, because a label value must start and end
+ * with a letter or digit and be at most 63 characters, and an attribute need not (`_tags`).
+ */
+export function outputClaimLabel(attribute: string): string {
+  return shortHash(`output-attribute/${attribute}`);
+}
+
+/**
+ * Every output attribute whose owned attributes meet `attribute`'s (itself included): `b` with
+ * `attribute + s1 === b + s2` for companion suffixes s1, s2 (or none) — `tags_v` and `tags`,
+ * `tags__canary` and `tags` — so exactly the Functions that can conflict.
+ */
+export function conflictingAttributes(attribute: string): string[] {
+  const suffixes = ['', ...OUTPUT_COMPANION_SUFFIXES];
+  const out = new Set<string>();
+  for (const s1 of suffixes) {
+    const joined = attribute + s1;
+    for (const s2 of suffixes)
+      if (joined.endsWith(s2) && joined.length > s2.length)
+        out.add(joined.slice(0, joined.length - s2.length));
+  }
+  return [...out].sort();
+}
+
+/**
+ * Label selectors that together list every Function that may conflict with a Function writing
+ * `attribute`: those claiming a conflicting attribute, and those not labelled yet (created
+ * before their first pass, or before this label existed) — a list never misses a claimant.
+ */
+export function claimSelectors(attribute: string): [claimants: string, unlabelled: string] {
+  const values = [...new Set(conflictingAttributes(attribute).map(outputClaimLabel))].sort();
+  return [`${OUTPUT_CLAIM_LABEL} in (${values.join(',')})`, `!${OUTPUT_CLAIM_LABEL}`];
+}
 
 /** What one Function writes, and where. */
 export interface OutputClaim {

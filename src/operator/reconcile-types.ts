@@ -40,7 +40,7 @@ export interface ObservedState {
   worker?: WorkerObservation;
   /** Index CRs: the Function's namespace (indexSelector), or the whole cluster (Index uniqueness). */
   indexes?: RawObject[];
-  /** Function: every Function in the cluster (output ownership, ADR 0070). */
+  /** Function: every Function in the cluster that may write its output attribute (ADR 0070, 0114). */
   functions?: RawObject[];
   /** Function: every Index in the cluster, when another Function selects its targets by label. */
   allIndexes?: RawObject[];

@@ -4,19 +4,26 @@ import { STOCK_POOL } from '../api/defaults.js';
 import { ownedAttributes } from '../api/store-names.js';
 import type { ReconcileRef } from '../contracts/reconcile.js';
 import { canonical } from './reconcile/status.js';
+import { FINALIZER } from './finalizer.js';
+import { OUTPUT_CLAIM_LABEL } from './output-ownership.js';
 import type { RawObject } from './reconcile-types.js';
 import { LABEL } from './labels.js';
 import { labelValue } from './names.js';
 import { podProblemsOf } from './worker-availability.js';
 
-/** What of an object, when it changes, can change a reconcile's outcome (status cannot). */
+/**
+ * What of an object, when it changes, can change a reconcile's outcome. Not its status, and not
+ * what the pass itself puts on it — the finalizer and the output claim label (ADR 0114): the pass
+ * that wrote them has done everything a second pass would, so their echo starts none.
+ */
 export function fingerprint(obj: RawObject): string {
   const m = obj.metadata ?? {};
+  const { [OUTPUT_CLAIM_LABEL]: _claim, ...labels } = m.labels ?? {};
   return canonical({
     generation: m.generation,
     deletionTimestamp: m.deletionTimestamp,
-    finalizers: m.finalizers ?? [],
-    labels: m.labels ?? {},
+    finalizers: (m.finalizers ?? []).filter((f) => f !== FINALIZER),
+    labels,
     // Objects without generation tracking (or spec-less kinds) fall back to their spec.
     spec: m.generation === undefined ? obj.spec : undefined,
   });

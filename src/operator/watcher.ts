@@ -30,6 +30,7 @@ import type { reconcileWorkflow } from '../workflows/reconcile-workflow.js';
 import { withSpan } from '../../packages/worker/src/observe/tracing.js';
 import { LayerK8sNamespaceKey, LayerKindKey, LayerNameKey } from '../contracts/search-attributes.js';
 import { LABEL, MANAGED_BY } from './labels.js';
+import { OUTPUT_CLAIM_LABEL } from './output-ownership.js';
 import type { RawObject } from './reconcile-types.js';
 import {
   changedPools,
@@ -129,6 +130,7 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
   const watched: Watched[] = [];
   const crInformers = new Map<LayerKind, Cached>();
   const seen = new Map<string, string>(); // workflow ID → fingerprint
+  const claims = new Map<string, string>(); // workflow ID → output claim label (Functions)
   const ownedSeen = new Map<string, string>(); // owned object → ownedFingerprint
   const podSeen = new Map<string, string>(); // worker pod → podFingerprint
   let infraPools: Record<string, string> | undefined;
@@ -182,11 +184,24 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
   function onCr(kind: LayerKind, verb: 'add' | 'update' | 'delete', obj: RawObject): void {
     const ref = refOf({ ...obj, kind });
     const id = reconcileWorkflowId(kind, ref.namespace, ref.name);
-    if (verb === 'delete') seen.delete(id);
-    else {
+    const claim = obj.metadata?.labels?.[OUTPUT_CLAIM_LABEL];
+    if (verb === 'delete') {
+      seen.delete(id);
+      claims.delete(id);
+    } else {
       const fp = fingerprint(obj);
-      // Status-only updates (our own status writes) cannot change the outcome.
-      if (verb === 'update' && seen.get(id) === fp) return;
+      const claimBefore = claims.get(id);
+      if (claim === undefined) claims.delete(id);
+      else claims.set(id, claim);
+      // Status-only updates (our own status writes) cannot change the outcome, nor can the
+      // finalizer and claim label a pass puts on its own object — but other writers of the
+      // attribute listed Functions by that label, so a new claim is news to them (ADR 0114).
+      if (verb === 'update' && seen.get(id) === fp) {
+        if (kind === 'Function' && claim !== claimBefore)
+          for (const f of functionsSharingOutput(obj, cached('Function')))
+            enqueue(f, 'a Function writing its output claimed it');
+        return;
+      }
       seen.set(id, fp);
     }
     enqueue(ref, `${kind} ${verb}`);

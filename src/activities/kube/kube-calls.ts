@@ -51,13 +51,22 @@ export async function readCr(
   ) as Promise<RawObject | null>;
 }
 
-/** Our CRs of a kind in one Kubernetes namespace, or in all of them when k8sNamespace is undefined. */
+/**
+ * Our CRs of a kind in one Kubernetes namespace, or in all of them when k8sNamespace is undefined;
+ * only those matching labelSelector when one is given.
+ */
 export async function listCr(
   custom: CustomObjectsApi,
   kind: ReconcileRef['kind'],
   k8sNamespace?: string,
+  labelSelector?: string,
 ): Promise<RawObject[]> {
-  const target = { group: GROUP, version: VERSION, plural: pluralOf(kind) };
+  const target = {
+    group: GROUP,
+    version: VERSION,
+    plural: pluralOf(kind),
+    ...(labelSelector !== undefined ? { labelSelector } : {}),
+  };
   const list = (
     k8sNamespace
       ? await custom.listNamespacedCustomObject({ ...target, namespace: k8sNamespace })

@@ -1,7 +1,12 @@
 // Observe: read everything one reconcile pass needs into plain state (the CR, and per kind its
 // context), plus the current version of each object the operator owns so apply can skip what
-// nobody changed. Reads only; the planner decides.
-import { INFRA_RULES_NAME } from '../../api/group.js';
+// nobody changed. Reads only — but for one write: a live Function gets the finalizer and its output
+// claim label (one patch) before the Functions that may conflict with it are listed by that label
+// (output-ownership.ts); the planner decides everything else.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { GROUP, INFRA_RULES_NAME, VERSION } from '../../api/group.js';
+import { claimPatch } from '../../operator/finalizer.js';
+import { claimSelectors, OUTPUT_CLAIM_LABEL, outputClaimLabel } from '../../operator/output-ownership.js';
 import type { ReconcileRef } from '../../contracts/reconcile.js';
 import type { WorkloadKind } from '../../../packages/worker/src/contracts/names.js';
 import { LABEL, MANAGED_BY } from '../../operator/labels.js';
@@ -135,10 +140,53 @@ export function createObserve(clients: KubeClients, deps: ObserveDeps) {
   const inScope = (o: RawObject) =>
     deps.watchNamespaces === undefined || deps.watchNamespaces.includes(o.metadata?.namespace ?? '');
 
+  /**
+   * A live Function with the finalizer and its output claim label, patched (guarded by its
+   * resourceVersion: a concurrent writer fails the pass, whose retry reads again) when either is
+   * missing; null when it went away meanwhile.
+   */
+  async function claimed(ref: ReconcileRef, object: RawObject): Promise<RawObject | null> {
+    const attribute = (object.spec as { output?: { attribute?: unknown } } | undefined)?.output?.attribute;
+    if (object.metadata?.deletionTimestamp) return object;
+    const body = claimPatch(
+      object,
+      typeof attribute === 'string' ? { [OUTPUT_CLAIM_LABEL]: outputClaimLabel(attribute) } : {},
+    );
+    if (body === undefined) return object;
+    return (await orNull(() =>
+      custom.patchNamespacedCustomObject(
+        {
+          group: GROUP,
+          version: VERSION,
+          plural: 'functions',
+          namespace: ref.namespace ?? 'default',
+          name: ref.name,
+          body,
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    )) as RawObject | null;
+  }
+
+  /**
+   * The Functions that may write what this one writes: those claiming a conflicting attribute and
+   * those not labelled yet — not every Function in the cluster (ADR 0114).
+   */
+  async function claimants(object: RawObject): Promise<RawObject[]> {
+    const attribute = (object.spec as { output?: { attribute?: unknown } } | undefined)?.output?.attribute;
+    // A Function without one is refused by the planner before ownership is asked.
+    if (typeof attribute !== 'string') return [];
+    const lists = await Promise.all(
+      claimSelectors(attribute).map((selector) => listCr(custom, 'Function', undefined, selector)),
+    );
+    return lists.flat();
+  }
+
   /** Read everything one pass needs: the object, and per kind its context. */
   async function observe(ref: ReconcileRef): Promise<{ observed: ObservedState; versions: Versions }> {
     return kubeCall(async () => {
-      const object = await readCr(custom, ref.kind, ref.namespace, ref.name);
+      const read = await readCr(custom, ref.kind, ref.namespace, ref.name);
+      const object = ref.kind === 'Function' && read !== null ? await claimed(ref, read) : read;
       const observed: ObservedState = { ref, object };
       let versions: Versions = new Map();
       if (ref.kind === 'Function' || ref.kind === 'Pipeline') {
@@ -156,8 +204,9 @@ export function createObserve(clients: KubeClients, deps: ObserveDeps) {
         if (ref.kind === 'Function' && selector !== undefined)
           observed.indexes = await listCr(custom, 'Index', k8sNamespace);
         if (ref.kind === 'Function' && object !== null) {
-          // Output ownership (ADR 0070) is cluster-wide: any Function may write the same attribute.
-          observed.functions = (await listCr(custom, 'Function')).filter(inScope).map(slim);
+          // Output ownership (ADR 0070) is cluster-wide: a Function in any namespace may write the
+          // same attribute.
+          observed.functions = (await claimants(object)).filter(inScope).map(slim);
           if (
             observed.functions.some((f) => (f.spec as { indexSelector?: unknown } | undefined)?.indexSelector)
           )

@@ -1,7 +1,17 @@
 // Output ownership (ADR 0070): one Function per output attribute (with its companions) and store
 // namespace, across Kubernetes namespaces; the oldest owns it, then the smallest namespace/name.
 import { describe, expect, it } from 'vitest';
-import { conflictMessage, outputConflict, type OutputClaim } from '../../../src/operator/output-ownership.js';
+import { OUTPUT_COMPANION_SUFFIXES, ownedAttributes } from '../../../src/api/store-names.js';
+import { claimPatch, FINALIZER } from '../../../src/operator/finalizer.js';
+import {
+  claimSelectors,
+  conflictingAttributes,
+  conflictMessage,
+  OUTPUT_CLAIM_LABEL,
+  outputClaimLabel,
+  outputConflict,
+  type OutputClaim,
+} from '../../../src/operator/output-ownership.js';
 import { functionsSharingOutput } from '../../../src/operator/watch-rules.js';
 
 const T1 = '2026-12-01T00:00:00Z';
@@ -135,5 +145,55 @@ describe('functionsSharingOutput', () => {
     expect(
       functionsSharingOutput(fn('sel', undefined, true), [fn('x', ['docs-9'])]).map((r) => r.name),
     ).toEqual(['x']);
+  });
+});
+
+describe('output claim label (ADR 0114)', () => {
+  const overlap = (a: string, b: string) => ownedAttributes(a).some((x) => ownedAttributes(b).includes(x));
+
+  it('conflictingAttributes names exactly the attributes whose owned sets meet', () => {
+    expect(conflictingAttributes('tags')).toEqual(
+      [
+        'tags',
+        'tags_v',
+        'tags_error',
+        'tags_fp',
+        'tags__canary',
+        'tags__canary_v',
+        'tags__canary_error',
+      ].sort(),
+    );
+    // The other way round too: `tags` owns `tags__canary_v`.
+    expect(conflictingAttributes('tags__canary_v')).toEqual(
+      expect.arrayContaining(['tags', 'tags__canary', 'tags__canary_v']),
+    );
+    // Every attribute built from a stem and suffixes, against every other: listed iff they overlap.
+    const suffixes = ['', ...OUTPUT_COMPANION_SUFFIXES];
+    const names = ['t', 't_v', 'x'].flatMap((stem) => suffixes.map((s) => stem + s));
+    for (const a of names)
+      for (const b of names) expect(conflictingAttributes(a).includes(b), `${a} / ${b}`).toBe(overlap(a, b));
+  });
+
+  it('claimSelectors select the conflicting claims and the Functions not labelled yet', () => {
+    const [claimants, unlabelled] = claimSelectors('tags');
+    expect(unlabelled).toBe(`!${OUTPUT_CLAIM_LABEL}`);
+    expect(claimants).toMatch(new RegExp(`^${OUTPUT_CLAIM_LABEL} in \\([0-9a-f,]+\\)$`));
+    expect(claimants).toContain(outputClaimLabel('tags_v'));
+    expect(claimants).not.toContain(outputClaimLabel('labels'));
+    // A valid label value whatever the attribute (one may start with `_`).
+    expect(outputClaimLabel('_x')).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('claimPatch adds what is missing under the resourceVersion, and nothing when all is there', () => {
+    const obj = { metadata: { resourceVersion: '7', finalizers: ['other/f'], labels: { team: 'x' } } };
+    const label = { [OUTPUT_CLAIM_LABEL]: 'abc' };
+    expect(claimPatch(obj, label)).toEqual({
+      metadata: { resourceVersion: '7', finalizers: ['other/f', FINALIZER], labels: label },
+    });
+    const done = { metadata: { ...obj.metadata, finalizers: [FINALIZER], labels: { ...label } } };
+    expect(claimPatch(done, label)).toBeUndefined();
+    expect(claimPatch(done, { [OUTPUT_CLAIM_LABEL]: 'def' })).toEqual({
+      metadata: { resourceVersion: '7', labels: { [OUTPUT_CLAIM_LABEL]: 'def' } },
+    });
   });
 });

@@ -12,6 +12,8 @@ import {
   namespaceOwner,
   resolveTargetNamespaces,
 } from '../../../src/operator/index-selector.js';
+import { FINALIZER } from '../../../src/operator/finalizer.js';
+import { OUTPUT_CLAIM_LABEL, outputClaimLabel } from '../../../src/operator/output-ownership.js';
 import {
   changedPools,
   fingerprint,
@@ -108,6 +110,22 @@ describe('watcher rules', () => {
     const a = { metadata: { generation: 1, labels: {} }, spec: {}, status: { x: 1 } };
     expect(fingerprint(a)).toBe(fingerprint({ ...a, status: { x: 2 } }));
     expect(fingerprint(a)).not.toBe(fingerprint({ ...a, metadata: { ...a.metadata, generation: 2 } }));
+  });
+  it('the finalizer and claim label a pass writes keep the fingerprint; anyone else’s change it', () => {
+    const a = { metadata: { generation: 1, labels: { team: 'x' }, finalizers: ['other/f'] }, spec: {} };
+    const withOurs = {
+      ...a,
+      metadata: {
+        ...a.metadata,
+        labels: { ...a.metadata.labels, [OUTPUT_CLAIM_LABEL]: outputClaimLabel('tags') },
+        finalizers: ['other/f', FINALIZER],
+      },
+    };
+    expect(fingerprint(withOurs)).toBe(fingerprint(a));
+    expect(fingerprint({ ...a, metadata: { ...a.metadata, labels: { team: 'y' } } })).not.toBe(
+      fingerprint(a),
+    );
+    expect(fingerprint({ ...a, metadata: { ...a.metadata, finalizers: [] } })).not.toBe(fingerprint(a));
   });
   it('InfraRules edits requeue only workloads on changed pools', () => {
     const rules = (sel: string) => ({
