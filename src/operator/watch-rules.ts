@@ -1,11 +1,10 @@
 // Pure decisions of the watcher: which events matter and which resources an event should
 // reconcile. Kept apart from the informer plumbing so they are table-tested without a cluster.
 import { STOCK_POOL } from '../api/defaults.js';
-import { ownedAttributes } from '../api/store-names.js';
 import type { ReconcileRef } from '../contracts/reconcile.js';
 import { canonical } from './reconcile/status.js';
 import { FINALIZER } from './finalizer.js';
-import { OUTPUT_CLAIM_LABEL } from './output-ownership.js';
+import { conflictingAttributes, OUTPUT_CLAIM_LABEL } from './output-ownership.js';
 import type { RawObject } from './reconcile-types.js';
 import { LABEL } from './labels.js';
 import { labelValue } from './names.js';
@@ -152,7 +151,7 @@ export function functionsSelectingIndexes(
         f.metadata?.namespace === namespace &&
         (f.spec as { indexSelector?: unknown } | undefined)?.indexSelector !== undefined,
     )
-    .map(refOf);
+    .map((f) => refOf({ ...f, kind: 'Function' }));
 }
 
 /**
@@ -170,7 +169,8 @@ export function functionsSharingOutput(fn: RawObject, functions: readonly RawObj
   };
   const mine = attributeOf(fn);
   if (typeof mine !== 'string') return [];
-  const owned = new Set(ownedAttributes(mine));
+  // Called on every Function event against every cached Function: one set lookup each.
+  const conflicting = new Set(conflictingAttributes(mine));
   const myTargets = targetsOf(fn);
   // An attribute is owned per store namespace (ADR 0070): Functions writing `embedding` into
   // different namespaces never conflict, and requeueing them all on every change would cost a
@@ -183,9 +183,7 @@ export function functionsSharingOutput(fn: RawObject, functions: readonly RawObj
     .filter((f) => {
       const other = attributeOf(f);
       const same = f.metadata?.namespace === fn.metadata?.namespace && f.metadata?.name === fn.metadata?.name;
-      return (
-        !same && typeof other === 'string' && ownedAttributes(other).some((a) => owned.has(a)) && overlaps(f)
-      );
+      return !same && typeof other === 'string' && conflicting.has(other) && overlaps(f);
     })
     .map((f) => refOf({ ...f, kind: 'Function' }));
 }

@@ -225,11 +225,13 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
     }
   }
 
+  /** The informer's cache as is (no copy: this runs on every event, against every object). */
   function cached(kind: LayerKind): RawObject[] {
-    return (crInformers.get(kind)?.list() ?? []).map((o) => ({ ...(o as RawObject), kind }));
+    return (crInformers.get(kind)?.list() ?? []) as RawObject[];
   }
   function workloads(): RawObject[] {
-    return [...cached('Function'), ...cached('Pipeline')];
+    const withKind = (kind: LayerKind) => cached(kind).map((o) => ({ ...o, kind }));
+    return [...withKind('Function'), ...withKind('Pipeline')];
   }
 
   function onOwned(verb: 'add' | 'update' | 'delete', obj: RawObject): void {
@@ -345,7 +347,7 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
   }
 
   function resync(): void {
-    for (const kind of KINDS) for (const obj of cached(kind)) enqueue(refOf(obj), RESYNC_REASON);
+    for (const kind of KINDS) for (const obj of cached(kind)) enqueue(refOf({ ...obj, kind }), RESYNC_REASON);
   }
 
   return {
