@@ -163,6 +163,10 @@ async function startOperator(port: number, env: Record<string, string>): Promise
       HOME: process.env.HOME ?? '',
       LAYER_FROM_SOURCE: '1',
       LAYER_API_HOST: '127.0.0.1',
+      // Tuning under test, from the bench's own environment.
+      ...(process.env.LAYER_MAX_CACHED_WORKFLOWS
+        ? { LAYER_MAX_CACHED_WORKFLOWS: process.env.LAYER_MAX_CACHED_WORKFLOWS }
+        : {}),
       ...env,
     },
   });

@@ -5,10 +5,14 @@ import { rmSync, writeFileSync } from 'node:fs';
 import process from 'node:process';
 
 const worker = await import('../dist/src/workers/orchestrator-worker.js');
-// Never leave a previous build's bundle behind if this one fails.
-rmSync(worker.PREBUILT_WORKFLOW_BUNDLE, { force: true });
-const bundle = await worker.buildOrchestratorWorkflowBundle();
-writeFileSync(worker.PREBUILT_WORKFLOW_BUNDLE, bundle.code);
-process.stdout.write(
-  `workflow bundle: ${worker.PREBUILT_WORKFLOW_BUNDLE} (${Math.round(bundle.code.length / 1024)} KiB)\n`,
-);
+// The orchestrator's bundle, and the reconcile Worker's (the reconcile workflow alone, ADR 0115).
+for (const [file, entry] of [
+  [worker.PREBUILT_WORKFLOW_BUNDLE, worker.WORKFLOWS_ENTRY],
+  [worker.PREBUILT_RECONCILE_BUNDLE, worker.RECONCILE_WORKFLOWS_ENTRY],
+]) {
+  // Never leave a previous build's bundle behind if this one fails.
+  rmSync(file, { force: true });
+  const bundle = await worker.buildOrchestratorWorkflowBundle(entry);
+  writeFileSync(file, bundle.code);
+  process.stdout.write(`workflow bundle: ${file} (${Math.round(bundle.code.length / 1024)} KiB)\n`);
+}

@@ -85,6 +85,18 @@ const configVars = {
     default: () => ORCHESTRATOR_TASK_QUEUE,
     hint: `to a task queue name, or unset it for ${ORCHESTRATOR_TASK_QUEUE}`,
   }),
+  /**
+   * Workflows the orchestrator Worker keeps in memory between tasks; unset: Temporal's default,
+   * from the heap size. Each cached Function or Pipeline workflow is ~1–2 MB of RSS; one that is
+   * not cached replays its history at its next task (ADR 0115).
+   */
+  maxCachedWorkflows: row({
+    env: 'LAYER_MAX_CACHED_WORKFLOWS',
+    path: 'temporal.maxCachedWorkflows',
+    schema: integer.min(2, 'expected at least 2').optional(),
+    default: () => undefined,
+    hint: 'to a number of workflows of at least 2, e.g. 200 (or unset it for the heap-based default)',
+  }),
   /** Temporal Web UI base URL, for links the CLI prints (the dev env's, when running). */
   temporalUiUrl: row({
     env: 'LAYER_TEMPORAL_UI_URL',

@@ -22,7 +22,12 @@ import {
   processLogger,
   registerSecret,
 } from '../observe/index.js';
-import { bundleOrchestratorWorkflows, createOrchestratorWorker } from '../workers/orchestrator-worker.js';
+import {
+  bundleOrchestratorWorkflows,
+  createOrchestratorWorker,
+  createReconcileWorker,
+  reconcileTaskQueue,
+} from '../workers/orchestrator-worker.js';
 import { TemporalUnreachableError, temporalConnectionOptions } from './temporal-connect.js';
 
 /**
@@ -143,6 +148,12 @@ export async function startOrchestratorWorker(opts: {
           opts.log(`store routes not refreshed: ${err instanceof Error ? err.message : String(err)}`),
       })
     : undefined;
+  const operatorActivities = opts.kubeConfig
+    ? createOperatorWorkerParts({
+        ...operatorWorkerDeps(config, opts.kubeConfig, opts.client),
+        storeFor: router ? router.storeFor : () => store,
+      }).activities
+    : undefined;
   const worker = await createOrchestratorWorker({
     connection: opts.connection,
     namespace: config.temporal.namespace,
@@ -151,20 +162,29 @@ export async function startOrchestratorWorker(opts: {
     workflowBundle: await bundleOrchestratorWorkflows(),
     pushMaxAnswerBytes: config.push.maxAnswerBytes,
     ...(dataConverter ? { dataConverter } : {}),
-    ...(opts.kubeConfig
-      ? {
-          extraActivities: createOperatorWorkerParts({
-            ...operatorWorkerDeps(config, opts.kubeConfig, opts.client),
-            storeFor: router ? router.storeFor : () => store,
-          }).activities,
-        }
+    ...(config.temporal.maxCachedWorkflows !== undefined
+      ? { tuning: { maxCachedWorkflows: config.temporal.maxCachedWorkflows } }
       : {}),
+    // Also here: reconcile runs started on this queue before it had its own (ADR 0115).
+    ...(operatorActivities ? { extraActivities: operatorActivities } : {}),
   });
-  const run = worker.run();
+  // With Kubernetes, reconcile workflows run on their own queue, from a bundle of their own.
+  const reconcile = operatorActivities
+    ? await createReconcileWorker({
+        connection: opts.connection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        activities: operatorActivities,
+        ...(dataConverter ? { dataConverter } : {}),
+      })
+    : undefined;
+  const workers = [worker, ...(reconcile ? [reconcile] : [])];
+  const run = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   opts.log('orchestrator worker polling', {
     temporal: config.temporal.address,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    ...(reconcile ? { reconcileTaskQueue: reconcileTaskQueue(config.temporal.taskQueue) } : {}),
     store: config.store.url,
     activities: opts.kubeConfig ? 'function + operator' : 'function only (no kubeconfig)',
   });
@@ -172,7 +192,7 @@ export async function startOrchestratorWorker(opts: {
     worker,
     run,
     stop: async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await run;
     },
   };

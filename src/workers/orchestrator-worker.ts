@@ -70,6 +70,21 @@ export const WORKFLOW_INTERCEPTORS = fileURLToPath(
   new URL(`../workflows/tracing-interceptors${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
 );
 
+/** The reconcile Worker's bundle entry: the reconcile workflow only. */
+export const RECONCILE_WORKFLOWS_ENTRY = fileURLToPath(
+  new URL(`../workflows/reconcile-index${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
+
+/**
+ * The task queue reconcile workflows run on, beside the orchestrator's: its Worker's bundle holds
+ * only the reconcile workflow, so each run starts in a few milliseconds and a few hundred KB
+ * instead of evaluating every workflow module (docs/adr/0115). The orchestrator's own queue keeps
+ * the reconcile workflow and activities too, for runs started there before this queue existed.
+ */
+export function reconcileTaskQueue(orchestratorTaskQueue: string): string {
+  return `${orchestratorTaskQueue}-reconcile`;
+}
+
 /**
  * The bundle `npm run build` writes beside the compiled sources (dist/workflow-bundle.js). A
  * build reads it instead of bundling at start-up: webpack in the orchestrator process cost
@@ -77,11 +92,15 @@ export const WORKFLOW_INTERCEPTORS = fileURLToPath(
  * chart's 512Mi limit (issue 22; docs/adr/0107).
  */
 export const PREBUILT_WORKFLOW_BUNDLE = fileURLToPath(new URL('../../workflow-bundle.js', import.meta.url));
+/** The reconcile Worker's, beside it. */
+export const PREBUILT_RECONCILE_BUNDLE = fileURLToPath(
+  new URL('../../reconcile-workflow-bundle.js', import.meta.url),
+);
 
 /** Runs webpack over the workflows (a few seconds, and ~250 MB of RSS kept by the process). */
-export function buildOrchestratorWorkflowBundle(): Promise<{ code: string }> {
+export function buildOrchestratorWorkflowBundle(entry = WORKFLOWS_ENTRY): Promise<{ code: string }> {
   return bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_ENTRY,
+    workflowsPath: entry,
     workflowInterceptorModules: [WORKFLOW_INTERCEPTORS],
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
   });
@@ -92,20 +111,53 @@ export function buildOrchestratorWorkflowBundle(): Promise<{ code: string }> {
  * the one `npm run build` wrote; the sources (tests, `npm start`) use a disk cache keyed by
  * their content (workflow-bundle-cache.ts); either falls back to bundling now.
  */
-export async function bundleOrchestratorWorkflows(): Promise<{ code: string }> {
-  const fromSources = WORKFLOWS_ENTRY.endsWith('.ts');
+export async function bundleOrchestratorWorkflows(entry = WORKFLOWS_ENTRY): Promise<{ code: string }> {
+  const fromSources = entry.endsWith('.ts');
+  const build = () => buildOrchestratorWorkflowBundle(entry);
   if (!fromSources) {
-    if (process.env.LAYER_WORKFLOW_BUNDLE_CACHE !== '0' && existsSync(PREBUILT_WORKFLOW_BUNDLE))
-      return { code: readFileSync(PREBUILT_WORKFLOW_BUNDLE, 'utf8') };
-    return buildOrchestratorWorkflowBundle();
+    const prebuilt = entry === WORKFLOWS_ENTRY ? PREBUILT_WORKFLOW_BUNDLE : PREBUILT_RECONCILE_BUNDLE;
+    if (process.env.LAYER_WORKFLOW_BUNDLE_CACHE !== '0' && existsSync(prebuilt))
+      return { code: readFileSync(prebuilt, 'utf8') };
+    return build();
   }
-  if (process.env.LAYER_WORKFLOW_BUNDLE_CACHE === '0') return buildOrchestratorWorkflowBundle();
+  if (process.env.LAYER_WORKFLOW_BUNDLE_CACHE === '0') return build();
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const key = bundleCacheKey(root, [join(root, 'src'), join(root, 'packages/worker/src')], {
-    entry: WORKFLOWS_ENTRY,
+    entry,
     interceptors: [WORKFLOW_INTERCEPTORS],
   });
-  return cachedBundle(join(root, '.layer', 'workflow-bundles'), key, buildOrchestratorWorkflowBundle);
+  return cachedBundle(join(root, '.layer', 'workflow-bundles'), key, build);
+}
+
+/** The reconcile Worker's bundle (the reconcile workflow alone), built or cached as above. */
+export function bundleReconcileWorkflows(): Promise<{ code: string }> {
+  return bundleOrchestratorWorkflows(RECONCILE_WORKFLOWS_ENTRY);
+}
+
+/**
+ * The Worker that runs reconcile workflows and their one activity, reconcilePass, on
+ * reconcileTaskQueue(taskQueue).
+ */
+export async function createReconcileWorker(opts: {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: object;
+  workflowBundle?: { code: string };
+  dataConverter?: DataConverter;
+}): Promise<Worker> {
+  const tracing = tracingWorkerOptions({ workflows: true });
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: reconcileTaskQueue(opts.taskQueue),
+    workflowBundle: opts.workflowBundle ?? (await bundleReconcileWorkflows()),
+    interceptors: tracing.interceptors,
+    sinks: tracing.sinks,
+    activities: instrumentActivities({ ...opts.activities }, processLayerMetrics()),
+    shutdownForceTime: WORKER_SHUTDOWN_FORCE_TIME,
+    ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
+  });
 }
 
 export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions): Promise<Worker> {

@@ -232,6 +232,9 @@ describe('loadConfig values', () => {
     [{ LAYER_PAYLOAD_THRESHOLD_BYTES: '4096' }, 'payloads.thresholdBytes', 4096],
     // A push worker's answer may be raised above the 64 MiB default.
     [{ LAYER_PUSH_MAX_ANSWER_BYTES: '268435456' }, 'push.maxAnswerBytes', 268435456],
+    // Unset: Temporal's heap-based default; set: the workflows a Worker keeps in memory.
+    [{}, 'temporal.maxCachedWorkflows', undefined],
+    [{ LAYER_MAX_CACHED_WORKFLOWS: '300' }, 'temporal.maxCachedWorkflows', 300],
   ])('%j sets %s', (env, path, expected) => {
     const c = load(env) as unknown as Record<string, Record<string, unknown>>;
     const [section, key] = path.split('.') as [string, string];
@@ -260,6 +263,7 @@ describe('loadConfig values', () => {
     [{ LAYER_PAYLOAD_THRESHOLD_BYTES: 'big' }, 'LAYER_PAYLOAD_THRESHOLD_BYTES', 'number'],
     // Below 1 MiB no batch of real outputs fits.
     [{ LAYER_PUSH_MAX_ANSWER_BYTES: '100' }, 'LAYER_PUSH_MAX_ANSWER_BYTES', '1 MiB'],
+    [{ LAYER_MAX_CACHED_WORKFLOWS: '1' }, 'LAYER_MAX_CACHED_WORKFLOWS', 'at least 2'],
   ])('%j fails naming %s', (env, variable, fragment) => {
     let err: unknown;
     try {

@@ -6,7 +6,12 @@
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { GROUP, INFRA_RULES_NAME, VERSION } from '../../api/group.js';
 import { claimPatch } from '../../operator/finalizer.js';
-import { claimSelectors, OUTPUT_CLAIM_LABEL, outputClaimLabel } from '../../operator/output-ownership.js';
+import {
+  claimSelectors,
+  conflictingAttributes,
+  OUTPUT_CLAIM_LABEL,
+  outputClaimLabel,
+} from '../../operator/output-ownership.js';
 import type { ReconcileRef } from '../../contracts/reconcile.js';
 import type { WorkloadKind } from '../../../packages/worker/src/contracts/names.js';
 import { LABEL, MANAGED_BY } from '../../operator/labels.js';
@@ -179,7 +184,13 @@ export function createObserve(clients: KubeClients, deps: ObserveDeps) {
     const lists = await Promise.all(
       claimSelectors(attribute).map((selector) => listCr(custom, 'Function', undefined, selector)),
     );
-    return lists.flat();
+    // Only those whose spec writes a conflicting attribute now (a label may lag its spec, and the
+    // unlabelled are anyone): the planner parses each one it is given.
+    const conflicting = new Set(conflictingAttributes(attribute));
+    return lists.flat().filter((f) => {
+      const theirs = (f.spec as { output?: { attribute?: unknown } } | undefined)?.output?.attribute;
+      return typeof theirs === 'string' && conflicting.has(theirs);
+    });
   }
 
   /** Read everything one pass needs: the object, and per kind its context. */

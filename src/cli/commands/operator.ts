@@ -89,6 +89,7 @@ export function registerOperatorCommand(program: Command): void {
       } = await import('../roles.js');
       quietTemporalRuntime();
       const { createOperatorWatcher } = await import('../../operator/watcher.js');
+      const { reconcileTaskQueue } = await import('../../workers/orchestrator-worker.js');
       const { createHttpApi } = await import('../../server/http-api.js');
       const { createOperatorApiDeps } = await import('../../server/operator-api.js');
       const log = roleLogger('operator');
@@ -136,7 +137,8 @@ export function registerOperatorCommand(program: Command): void {
           const w = createOperatorWatcher({
             kubeConfig: kube.kubeConfig,
             client: temporal.client,
-            taskQueue: config.temporal.taskQueue,
+            // Its own queue, polled by every replica's reconcile Worker (ADR 0115).
+            taskQueue: reconcileTaskQueue(config.temporal.taskQueue),
             watchScaledObjects: flags.scaledObjects,
             ...(config.operator.watchNamespaces
               ? { filter: inNamespaces(config.operator.watchNamespaces) }
@@ -167,7 +169,7 @@ export function registerOperatorCommand(program: Command): void {
           const startWatcher = async () => {
             await w.start();
             watcherLog('informers started; reconcile workflows go to the task queue', {
-              taskQueue: config.temporal.taskQueue,
+              taskQueue: reconcileTaskQueue(config.temporal.taskQueue),
             });
             d?.start();
           };
