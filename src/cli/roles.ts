@@ -179,7 +179,10 @@ export async function startOrchestratorWorker(opts: {
       })
     : undefined;
   const workers = [worker, ...(reconcile ? [reconcile] : [])];
-  const run = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  const runs = workers.map((w) => w.run());
+  // Either Worker failing fails the role (the process exits and is restarted); stop waits for both.
+  const run = Promise.all(runs).then(() => undefined);
+  run.catch(() => undefined);
   opts.log('orchestrator worker polling', {
     temporal: config.temporal.address,
     namespace: config.temporal.namespace,
@@ -193,7 +196,8 @@ export async function startOrchestratorWorker(opts: {
     run,
     stop: async () => {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-      await run;
+      const failed = (await Promise.allSettled(runs)).find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
     },
   };
 }
