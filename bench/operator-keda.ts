@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { startPodRunner, type PodRunner } from '../src/dev/pod-runner.js';
 import { generateProducts } from '../src/store/seed.js';
-import type { StoreClient } from '../src/store/client.js';
+import type { StoreClient } from '../packages/worker/src/store/client.js';
 
 /** The sample's worker image: the pod runner runs bench/operator-worker.ts for it. */
 export const SAMPLE_IMAGE = 'ghcr.io/hev/tag-products:latest';

@@ -53,7 +53,7 @@ import type { KubeApiServer } from '../src/dev/kube-apiserver.js';
 import { cpuSeconds, procStatusMb } from './proc.js';
 import { labelValue, workloadObjectName } from '../src/operator/names.js';
 import { LABEL } from '../src/operator/labels.js';
-import { createStoreClient } from '../src/store/client.js';
+import { createStoreClient } from '../packages/worker/src/store/client.js';
 import { startStoreServer } from '../src/store/server.js';
 import { DEFAULT_RELEASE_SECRET_NAME, DEFAULT_STORE_CREDENTIAL_KEY } from '../src/operator/settings.js';
 import { arg, loadText } from './harness.js';
