@@ -106,7 +106,14 @@ export async function runLagComparison(opts: {
   } finally {
     await stopChild(plainChild.child);
   }
-  const lag = await runSettledPhase(opts.target, 'lag', opts.storeUrl, opts.temporalAddress, opts.bundleFile);
+  // CPU is not reported here: the run's probes watch the first orchestrator child, not these.
+  const lag = await runSettledPhase(
+    { ...opts.target, cpuProbes: [] },
+    'lag',
+    opts.storeUrl,
+    opts.temporalAddress,
+    opts.bundleFile,
+  );
   log(
     `  without lag: ${round(noLag.rowsPerS)} rows/s, ${noLag.duplicateHandlerCalls} rows computed twice; ` +
       `with lag: ${round(lag.rowsPerS)} rows/s, ${lag.duplicateHandlerCalls} rows computed twice, ` +

@@ -62,11 +62,18 @@ export async function startOrchestrator(
     'orchestrator',
   );
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => void (out += d.toString()));
+  let saidReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (saidReady = resolve));
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('orchestrator ready')) saidReady();
+  });
   const finalLine = new Promise<string>((resolve) =>
     child.once('exit', () => resolve(out.trim().split('\n').pop() ?? '')),
   );
-  // Ready when Temporal sees it poll (not when it says so on stdout).
+  // Ready when Temporal sees it poll (not when it says so on stdout) — and when it says so: a
+  // second orchestrator's queue still lists the first one's pollers for a while.
   await waitForPollers(address, TEMPORAL_NAMESPACE, ORCHESTRATOR_TASK_QUEUE, child, 'orchestrator');
+  await Promise.race([ready, finalLine]);
   return { child, finalLine };
 }

@@ -123,8 +123,14 @@ export interface FunctionRun {
    * leave them out (the unindexed-writes patch, docs/adr/0110; false in runs recorded before it).
    */
   readonly recordsWrites: boolean;
-  /** The output each claim in flight writes (`attribute@version`): a claim of another output records nothing. */
-  readonly claimOutputs: Map<string, string>;
+  /**
+   * Bumped when what is work changes (filter, version, namespaces: FunctionDiscoveryFeed.forget):
+   * a range written under another definition covers rows it did not write, so the record starts
+   * afresh and claims dispatched before record nothing.
+   */
+  workEpoch: number;
+  /** The workEpoch each claim in flight was dispatched at. */
+  readonly claimWorkEpochs: Map<string, number>;
 }
 
 /** The record of rows written that the store may not show yet, for the output the engine runs. */
@@ -140,7 +146,7 @@ export function recordFinishedBatches(
   claim: Claim<FunctionBatchPayload>,
   outcomes: readonly BatchOutcome[],
 ): void {
-  if (!run.recordsWrites || run.claimOutputs.get(claim.claimId) !== outputKey(run.spec.output)) return;
+  if (!run.recordsWrites || run.claimWorkEpochs.get(claim.claimId) !== run.workEpoch) return;
   const record = writesRecord(run);
   const batches = new Map(claim.batches.map((b) => [b.batchId, b]));
   for (const o of outcomes) {
@@ -333,6 +339,11 @@ export class FunctionDiscoveryFeed {
     this.shell.envelope.clearWaiting();
     this.discovery.reset();
     this.run.state.discoveryRequested = true;
+    if (this.run.recordsWrites) {
+      // A span holds the rows the old definition chose; the rest of it may be work now.
+      this.run.workEpoch += 1;
+      delete this.run.state.unindexedWrites;
+    }
   }
 
   /** Work found or under way: the phase reads running (a pass that finds nothing stays idle). */

@@ -30,7 +30,6 @@ import {
   functionPayloadOps,
   functionPayloadOpsByNamespace,
 } from '../envelope/function-payload.js';
-import { outputKey } from '../envelope/unindexed-writes.js';
 import { functionDetails, functionPhase, functionStatus } from '../envelope/function-status.js';
 import {
   abortRefusal,
@@ -101,7 +100,8 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     claimSpecs: new ClaimSpecs(),
     quietIdlePasses,
     recordsWrites,
-    claimOutputs: new Map(),
+    workEpoch: 0,
+    claimWorkEpochs: new Map(),
   };
   const shell = new ClaimWorkflowShell<FunctionBatchPayload, FunctionPhase>({
     // Runs of the unindexed-writes patch slow down per namespace on a store's 429 (docs/adr/0111).
@@ -197,11 +197,11 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     startClaim: (claim, maxAttempts) => startFunctionClaim(run, claim, maxAttempts),
     claimEnded: (claim) => {
       run.claimSpecs.release(claim.claimId);
-      run.claimOutputs.delete(claim.claimId);
+      run.claimWorkEpochs.delete(claim.claimId);
     },
     onDispatch: (claim) => {
       state.rateWindow ??= { startedAtMs: Date.now(), processedAtStart: state.counters.processed };
-      run.claimOutputs.set(claim.claimId, outputKey(run.spec.output));
+      run.claimWorkEpochs.set(claim.claimId, run.workEpoch);
     },
     count: (claim, outcomes) => {
       countFunctionOutcomes(run, outcomes);

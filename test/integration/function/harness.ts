@@ -146,6 +146,17 @@ export function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
 
+/**
+ * Spec overrides of the lag-model tests: a pass every second (passes meet writes the store does not
+ * show yet), a 30 s lease and timeout, `batchSize` rows a batch and `maxInFlightBatches` claims out.
+ */
+export function passEverySecond(batchSize: number, maxInFlightBatches: number): Partial<FunctionRuntimeSpec> {
+  return {
+    worker: { dispatch: 'pull', batchSize, timeoutSeconds: 30 },
+    schedule: { discoveryIntervalSeconds: 1, leaseSeconds: 30, maxInFlightBatches, maxConcurrentScans: 1 },
+  };
+}
+
 export function baseSpec(
   name: string,
   namespace: string,
@@ -183,7 +194,7 @@ export function taggingHandler(seen: Map<string, number> = new Map()): FunctionH
   return async (rows) =>
     rows.map((r) => {
       seen.set(String(r.id), (seen.get(String(r.id)) ?? 0) + 1);
-      return { id: r.id, value: String(r.inputs.title).toLowerCase().split(/\s+/) };
+      return { id: r.id, value: tagsOfTitle(r.inputs.title) };
     });
 }
 
@@ -301,6 +312,30 @@ export async function startAndWaitProcessed(
  */
 export async function recordHistories(h: EngineHarness, workflowId: string, label: string): Promise<void> {
   await recordClientHistories(h.client, workflowId, label);
+}
+
+/** The tags taggingHandler gives a row: the words of its title. */
+export function tagsOfTitle(title: unknown): string[] {
+  return String(title).toLowerCase().split(/\s+/);
+}
+
+/**
+ * The rows of a namespace not tagged exactly as taggingHandler tags them at `version` (or
+ * dead-lettered): `{ rows, wrong }` with the first few wrong rows, for one equality assertion.
+ */
+export async function mistaggedRows(
+  store: StoreClient,
+  namespace: string,
+  version = 'v1',
+): Promise<{ rows: number; wrong: Record<string, unknown>[] }> {
+  const rows = await readAll(store, namespace, ['title', 'tags', 'tags_v', 'tags_error']);
+  const wrong = rows.filter(
+    (r) =>
+      r.tags_v !== version ||
+      r.tags_error != null ||
+      JSON.stringify(r.tags) !== JSON.stringify(tagsOfTitle(r.title)),
+  );
+  return { rows: rows.length, wrong: wrong.slice(0, 3) };
 }
 
 /** Every row of a namespace with the given attributes, ordered by id. */
