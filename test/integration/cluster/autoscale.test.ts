@@ -270,6 +270,36 @@ async function expectOnPoolNodes(pods: V1Pod[], pool: string, nodeRole: string) 
   }
 }
 
+/**
+ * Samples the cluster until stopped, one look after another (each a handful of reads), logging
+ * the samples in which something changed.
+ */
+function follow(): { timeline: Sample[]; stop(): Promise<void> } {
+  const started = Date.now();
+  const timeline: Sample[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const s = await sample(started).catch((err: unknown) => {
+        log(`sample skipped: ${String(err)}`);
+        return undefined;
+      });
+      if (s) {
+        if (timeline.length === 0 || changed(timeline.at(-1)!, s)) log(brief(s));
+        timeline.push(s);
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  })();
+  return {
+    timeline,
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
 const timedOut = (timeline: Sample[]) => (err: unknown) => {
   throw new Error(`${String(err)}\n${timeline.map(brief).join('\n')}\n${c.logs()}`);
 };
@@ -363,26 +393,35 @@ describe('autoscale end to end: helm install, layer operator, KEDA, HPA, pods as
   }, 600_000);
 
   it('20,000 rows arrive: KEDA wakes it, the HPA scales out on queue depth onto cpu nodes, every row exact, back to zero; the Pipeline and the paused Function ride along', async () => {
-    await seedRows(c.storeClient, storeNs, range(1, ROWS + 1));
-    const submitted = await submitPipelineItems(c.temporal, { k8sNamespace: NS, name: PIPELINE }, documents);
-    expect(submitted).toEqual({ accepted: DOCUMENTS, duplicates: 0 });
-    const started = Date.now();
-    const timeline: Sample[] = [];
-    const done = await eventually(
-      'every row written, the queue at 0 and KEDA back at zero replicas',
-      async () => {
-        const s = await sample(started);
-        if (timeline.length === 0 || changed(timeline.at(-1)!, s)) log(brief(s));
-        timeline.push(s);
-        const woke = timeline.some((x) => (x.replicas ?? 0) >= 1);
-        if (!woke || s.replicas !== 0 || s.available !== 0 || s.queueDepth !== 0) return undefined;
-        if (reason(s.fn, 'WorkerAvailable') !== 'ScaledToZero' || s.fn.columns.Phase !== 'idle')
-          return undefined;
-        const rows = await readAll(c.storeClient, storeNs, ['title', 'tags', 'tags_v']);
-        return rows.every((r) => r.tags_v === 'v1') ? rows : undefined;
-      },
-      900_000,
-    ).catch(timedOut(timeline));
+    // Followed from before the rows arrive, so the first step is the idle one KEDA wakes from.
+    const followed = follow();
+    const { timeline } = followed;
+    let done: Record<string, unknown>[];
+    try {
+      await eventually('the idle state sampled', async () => (timeline.length > 0 ? true : undefined));
+      await seedRows(c.storeClient, storeNs, range(1, ROWS + 1));
+      const submitted = await submitPipelineItems(
+        c.temporal,
+        { k8sNamespace: NS, name: PIPELINE },
+        documents,
+      );
+      expect(submitted).toEqual({ accepted: DOCUMENTS, duplicates: 0 });
+      done = await eventually(
+        'every row written, the queue at 0 and KEDA back at zero replicas',
+        async () => {
+          const s = timeline.at(-1);
+          const woke = timeline.some((x) => (x.replicas ?? 0) >= 1);
+          if (!s || !woke || s.replicas !== 0 || s.available !== 0 || s.queueDepth !== 0) return undefined;
+          if (reason(s.fn, 'WorkerAvailable') !== 'ScaledToZero' || s.fn.columns.Phase !== 'idle')
+            return undefined;
+          const rows = await readAll(c.storeClient, storeNs, ['title', 'tags', 'tags_v']);
+          return rows.every((r) => r.tags_v === 'v1') ? rows : undefined;
+        },
+        900_000,
+      ).catch(timedOut(timeline));
+    } finally {
+      await followed.stop();
+    }
     const story = timeline.map(brief).join('\n');
 
     // Every row, with exactly the value the example's handler computes (row 0 untouched) ...
