@@ -163,10 +163,13 @@ async function startOperator(port: number, env: Record<string, string>): Promise
       HOME: process.env.HOME ?? '',
       LAYER_FROM_SOURCE: '1',
       LAYER_API_HOST: '127.0.0.1',
-      // Tuning under test, from the bench's own environment.
-      ...(process.env.LAYER_MAX_CACHED_WORKFLOWS
-        ? { LAYER_MAX_CACHED_WORKFLOWS: process.env.LAYER_MAX_CACHED_WORKFLOWS }
-        : {}),
+      // Tuning under test, e.g. LAYER_BENCH_OPERATOR_ENV="LAYER_MAX_CACHED_WORKFLOWS=100 MALLOC_ARENA_MAX=2".
+      ...Object.fromEntries(
+        (process.env.LAYER_BENCH_OPERATOR_ENV ?? '')
+          .split(' ')
+          .filter((kv) => kv.includes('='))
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      ),
       ...env,
     },
   });
