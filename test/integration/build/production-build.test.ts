@@ -186,13 +186,16 @@ describe('the production install (Dockerfile runtime stage)', () => {
     // Webpack in the orchestrator process cost ~250 MB of RSS it never gave back (docs/adr/0107):
     // a build must read dist/workflow-bundle.js instead, without loading webpack's compiler.
     expect(existsSync(join(app, 'dist', 'workflow-bundle.js'))).toBe(true);
+    // And the reconcile Worker's, which holds the reconcile workflow alone (docs/adr/0115).
+    expect(existsSync(join(app, 'dist', 'reconcile-workflow-bundle.js'))).toBe(true);
     const script = [
       "import { createRequire } from 'node:module';",
       "const m = await import('./dist/src/workers/orchestrator-worker.js');",
       'const bundle = await m.bundleOrchestratorWorkflows();',
+      'const reconcile = await m.bundleReconcileWorkflows();',
       "const cache = createRequire(process.cwd() + '/').cache;",
       "const webpack = Object.keys(cache).some((k) => k.endsWith('/webpack/lib/webpack.js'));",
-      'console.log(JSON.stringify({ entry: m.WORKFLOWS_ENTRY, prebuilt: m.PREBUILT_WORKFLOW_BUNDLE, bytes: bundle.code.length, webpack }));',
+      'console.log(JSON.stringify({ entry: m.WORKFLOWS_ENTRY, prebuilt: m.PREBUILT_WORKFLOW_BUNDLE, bytes: bundle.code.length, reconcileBytes: reconcile.code.length, webpack }));',
     ].join('\n');
     const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], {
       cwd: app,
@@ -203,11 +206,16 @@ describe('the production install (Dockerfile runtime stage)', () => {
       entry: string;
       prebuilt: string;
       bytes: number;
+      reconcileBytes: number;
       webpack: boolean;
     };
     expect(result.entry).toBe(join(app, 'dist', 'src', 'workflows', 'index.js'));
     expect(result.prebuilt).toBe(join(app, 'dist', 'workflow-bundle.js'));
     expect(result.bytes).toBe(readFileSync(join(app, 'dist', 'workflow-bundle.js'), 'utf8').length);
+    expect(result.reconcileBytes).toBe(
+      readFileSync(join(app, 'dist', 'reconcile-workflow-bundle.js'), 'utf8').length,
+    );
+    expect(result.reconcileBytes).toBeLessThan(result.bytes);
     expect(result.webpack).toBe(false);
   }, 90_000);
 
