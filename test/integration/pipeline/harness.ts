@@ -10,7 +10,7 @@ import {
   bundleOrchestratorWorkflows,
   createOrchestratorWorker,
 } from '../../../src/workers/orchestrator-worker.js';
-import type { PipelineItem, QueuedItem } from '../../../packages/worker/src/contracts/pipeline.js';
+import type { PipelineItem } from '../../../packages/worker/src/contracts/pipeline.js';
 import type { PipelineRuntimeSpec, PipelineStatus } from '../../../src/contracts/pipeline.js';
 import { ChunkAttr } from '../../../packages/worker/src/contracts/pipeline.js';
 import {
