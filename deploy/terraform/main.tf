@@ -4,7 +4,6 @@
 # existing cluster instead and skips network, eks, karpenter and efs.
 
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
@@ -62,6 +61,7 @@ module "network" {
   availability_zones         = var.availability_zones
   workers_in_private_subnets = var.workers_in_private_subnets
   interface_endpoints        = var.interface_endpoints
+  region                     = var.region
 }
 
 module "karpenter" {
@@ -69,6 +69,7 @@ module "karpenter" {
   count  = var.create_cluster && var.karpenter.enabled ? 1 : 0
 
   cluster_name = var.name
+  region       = var.region
 }
 
 module "eks" {
@@ -196,7 +197,7 @@ module "helm_values" {
 
   install_name             = var.name
   bucket_name              = module.s3.bucket_name
-  region                   = data.aws_region.current.region
+  region                   = var.region
   operator_role_arn        = module.gateway_role.role_arn
   operator_service_account = var.service_accounts.operator
   image_repository         = module.ecr.repository_urls["operator"]

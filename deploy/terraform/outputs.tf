@@ -8,7 +8,7 @@ output "helm_values" {
 
 output "region" {
   description = "AWS region of the install (s3.region)."
-  value       = data.aws_region.current.region
+  value       = var.region
 }
 
 output "bucket_name" {
@@ -77,7 +77,7 @@ output "oidc_provider_arn" {
 
 output "kubeconfig_command" {
   description = "Points kubectl and helm at the cluster."
-  value       = "aws eks update-kubeconfig --region ${data.aws_region.current.region} --name ${local.cluster_name}"
+  value       = "aws eks update-kubeconfig --region ${var.region} --name ${local.cluster_name}"
 }
 
 output "vpc_id" {

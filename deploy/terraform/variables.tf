@@ -40,9 +40,9 @@ variable "create_cluster" {
 variable "existing_cluster" {
   description = "The EKS cluster to bind to when create_cluster = false: its name, the ARN and issuer URL of its IAM OIDC provider (IRSA), and optionally the IAM role name of nodes Karpenter launches (workerKarpenter.nodeRole). Read from variables rather than looked up so a plan needs no AWS call."
   type = object({
-    name                    = string
-    oidc_provider_arn       = string
-    oidc_issuer_url         = string
+    name                = string
+    oidc_provider_arn   = string
+    oidc_issuer_url     = string
     karpenter_node_role = optional(string, "")
   })
   default = null
@@ -247,11 +247,11 @@ variable "bucket_name" {
 variable "bucket" {
   description = "Retention and protection of the bucket: days history/ objects live, days noncurrent versions are kept, the KMS key for SSE-KMS (blank: SSE-S3), and force_destroy (lets `destroy` empty the bucket; keep false in production)."
   type = object({
-    history_expiration_days    = optional(number, 90)
+    history_expiration_days     = optional(number, 90)
     clickstream_expiration_days = optional(number, 365)
-    noncurrent_expiration_days = optional(number, 30)
-    kms_key_arn                = optional(string, "")
-    force_destroy              = optional(bool, false)
+    noncurrent_expiration_days  = optional(number, 30)
+    kms_key_arn                 = optional(string, "")
+    force_destroy               = optional(bool, false)
   })
   default = {}
 

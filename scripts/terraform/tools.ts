@@ -111,7 +111,8 @@ export async function resolveTofu(
             ...prefix,
             'build',
             '-trimpath',
-            '-ldflags=-s -w',
+            // What OpenTofu's release build stamps: without it `tofu version` says v1.12.6-dev.
+            '-ldflags=-s -w -X github.com/opentofu/opentofu/version.dev=no',
             '-o',
             join(tmp, 'tofu'),
             'github.com/opentofu/opentofu/cmd/tofu',
@@ -190,14 +191,25 @@ export async function resolveAwsProvider(
       try {
         log(`resolving ${AWS_PROVIDER_MODULE}@${AWS_PROVIDER_COMMIT} through the Go module proxy`);
         const { cmd, prefix } = nicedGo(go, env);
-        await goBuild(
-          'terraform-provider-aws (go get)',
-          cmd,
-          [...prefix, 'get', `${AWS_PROVIDER_MODULE}@${AWS_PROVIDER_COMMIT}`],
-          work,
-          env,
-          log,
-        );
+        try {
+          await goBuild(
+            'terraform-provider-aws (go get)',
+            cmd,
+            [...prefix, 'get', `${AWS_PROVIDER_MODULE}@${AWS_PROVIDER_COMMIT}`],
+            work,
+            env,
+            log,
+          );
+        } catch (err) {
+          // The proxy's answer is the whole story here (e.g. 403 for a module version it will not
+          // serve); say what it was and the way around it.
+          throw new ProvisionError(
+            'terraform-provider-aws',
+            `the Go module proxy did not resolve ${AWS_PROVIDER_MODULE}@${AWS_PROVIDER_COMMIT}: ` +
+              `${(err as Error).message.replace(/^.*?go build failed: /s, '')}\n` +
+              'Set LAYER_TERRAFORM_PROVIDER_AWS to a terraform-provider-aws 6.x binary (or put one on PATH) to run the provider steps.',
+          );
+        }
         await goBuild(
           `terraform-provider-aws ${AWS_PROVIDER_VERSION}`,
           cmd,

@@ -6,11 +6,10 @@
 # kubernetes.io/cluster/<name>=owned tag Karpenter puts on what it creates.
 
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.region
+  region    = var.region
   owned_tag = "kubernetes.io/cluster/${var.cluster_name}"
 }
 
@@ -324,9 +323,9 @@ data "aws_iam_policy_document" "controller" {
   }
 
   statement {
-    sid     = "ScopedInstanceProfileActions"
-    effect  = "Allow"
-    actions = ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"]
+    sid       = "ScopedInstanceProfileActions"
+    effect    = "Allow"
+    actions   = ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"]
     resources = ["arn:${local.partition}:iam::*:instance-profile/*"]
     condition {
       test     = "StringEquals"

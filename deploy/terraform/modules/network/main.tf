@@ -12,8 +12,6 @@ locals {
   karpenter_tag = { "karpenter.sh/discovery" = var.cluster_name }
 }
 
-data "aws_region" "current" {}
-
 resource "aws_vpc" "this" {
   cidr_block           = var.vpc_cidr
   enable_dns_support   = true
@@ -116,7 +114,7 @@ resource "aws_route" "private_nat" {
 
 resource "aws_vpc_endpoint" "s3" {
   vpc_id            = aws_vpc.this.id
-  service_name      = "com.amazonaws.${data.aws_region.current.region}.s3"
+  service_name      = "com.amazonaws.${var.region}.s3"
   vpc_endpoint_type = "Gateway"
   route_table_ids   = [aws_route_table.public.id, aws_route_table.private.id]
   tags              = { Name = "${var.cluster_name}-s3" }
@@ -143,7 +141,7 @@ resource "aws_vpc_endpoint" "interface" {
   for_each = toset(var.interface_endpoints)
 
   vpc_id              = aws_vpc.this.id
-  service_name        = "com.amazonaws.${data.aws_region.current.region}.${each.key}"
+  service_name        = "com.amazonaws.${var.region}.${each.key}"
   vpc_endpoint_type   = "Interface"
   private_dns_enabled = true
   subnet_ids          = aws_subnet.private[*].id

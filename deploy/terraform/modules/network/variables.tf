@@ -1,3 +1,8 @@
+variable "region" {
+  description = "The provider's region (endpoint service names are per region)."
+  type        = string
+}
+
 variable "cluster_name" {
   type = string
 }
