@@ -335,7 +335,7 @@ module "s3" {
   name_prefix          = "layer-check"
   bucket_name          = "${bucket}"
   force_destroy        = true
-  aws_account_controls = false
+  aws_only_features    = false
 }
 
 output "bucket_name" {

@@ -33,10 +33,10 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   }
 }
 
-# AWS-only controls: S3-compatible stores (the MinIO of `npm run check:terraform`) lack these
+# AWS-only features: S3-compatible stores (the MinIO of `npm run check:terraform`) lack these
 # APIs, so the check turns them off; on AWS they stay on.
 resource "aws_s3_bucket_public_access_block" "this" {
-  count  = var.aws_account_controls ? 1 : 0
+  count  = var.aws_only_features ? 1 : 0
   bucket = aws_s3_bucket.this.id
 
   block_public_acls       = true
@@ -46,7 +46,7 @@ resource "aws_s3_bucket_public_access_block" "this" {
 }
 
 resource "aws_s3_bucket_ownership_controls" "this" {
-  count  = var.aws_account_controls ? 1 : 0
+  count  = var.aws_only_features ? 1 : 0
   bucket = aws_s3_bucket.this.id
 
   rule {
@@ -86,8 +86,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     noncurrent_version_expiration {
       noncurrent_days = var.noncurrent_expiration_days
     }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
+    # MinIO drops this action (it stores only what it implements), which would read back as drift.
+    dynamic "abort_incomplete_multipart_upload" {
+      for_each = var.aws_only_features ? [7] : []
+      content {
+        days_after_initiation = abort_incomplete_multipart_upload.value
+      }
     }
   }
 

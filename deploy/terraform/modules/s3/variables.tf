@@ -47,8 +47,8 @@ variable "force_destroy" {
   default = false
 }
 
-variable "aws_account_controls" {
-  description = "The public access block and BucketOwnerEnforced ownership. Keep true on AWS; false only for an S3-compatible store without those APIs."
+variable "aws_only_features" {
+  description = "The public access block, BucketOwnerEnforced ownership and the lifecycle's abort of stale multipart uploads. Keep true on AWS; false only for an S3-compatible store without them (the MinIO apply of npm run check:terraform)."
   type        = bool
   default     = true
 }
