@@ -51,6 +51,7 @@ import {
   checkRendered,
   checkResources,
   hardCodedProblems,
+  isMinioLifecycleWait,
   policyProblems,
   WILDCARD_RESOURCE_SIDS,
   type K8sObject,
@@ -289,6 +290,19 @@ async function planAndCheck(
   ];
 }
 
+const LIFECYCLE_ADDRESS = 'module.s3.aws_s3_bucket_lifecycle_configuration.this';
+
+/**
+ * After PutBucketLifecycleConfiguration the AWS provider (6.x) polls until the configuration it
+ * reads back equals the one it sent, including the x-amz-transition-default-minimum-object-size
+ * header, which MinIO does not implement, and an empty filter's Prefix "" (MinIO returns no
+ * Prefix). MinIO stores the rules, and the check reads them back with the AWS SDK, but the
+ * provider's wait ends in its create timeout. That error, and only it, is accepted.
+ */
+const MINIO_LIFECYCLE_GAP =
+  "the provider's wait for the lifecycle read-back timed out (MinIO returns no " +
+  'transition-default-minimum-object-size); the rules are read back with the AWS SDK below';
+
 /** MinIO's SSE-S3 needs a KMS key; a static one (name:base64 of 32 bytes) is enough for a check. */
 const MINIO_KMS_SECRET_KEY = `layer-check:${Buffer.alloc(32, 7).toString('base64')}`;
 
@@ -346,8 +360,21 @@ ${helmValuesModule('module.s3.bucket_name', '../root/modules')}`,
     );
     const env = tofuEnv(work, cliConfig);
     await ok(tofu.path, ['init', '-input=false'], { cwd: dir, env });
-    await ok(tofu.path, ['apply', '-input=false', '-auto-approve'], { cwd: dir, env });
     const problems: string[] = [];
+    const applied = await run(tofu.path, ['apply', '-input=false', '-auto-approve', '-no-color'], {
+      cwd: dir,
+      env,
+    });
+    const lifecycleInState = applied.code === 0;
+    if (applied.code !== 0) {
+      const out = `${applied.stdout}\n${applied.stderr}`;
+      // The one failure MinIO is known to cause (see MINIO_LIFECYCLE_GAP); anything else fails the step.
+      if (!isMinioLifecycleWait(out))
+        throw new Error(
+          `tofu apply against MinIO exited ${applied.code}:\n${out.trim().split('\n').slice(-30).join('\n')}`,
+        );
+      log(`   known MinIO gap: ${MINIO_LIFECYCLE_GAP}`);
+    }
 
     const client = new S3Client({
       endpoint: s3.endpoint,
@@ -378,12 +405,22 @@ ${helmValuesModule('module.s3.bucket_name', '../root/modules')}`,
       client.destroy();
     }
 
-    // What was applied reads back the same: a second plan has nothing to do (exit code 0).
-    const again = await run(tofu.path, ['plan', '-input=false', '-detailed-exitcode'], { cwd: dir, env });
+    // What was applied reads back the same: a second plan has nothing to do (exit code 0). A
+    // lifecycle the provider gave up waiting for is not in the state; leave it out (-exclude is
+    // OpenTofu's, fine here: this is the check, not the configuration).
+    const skip = lifecycleInState ? [] : [`-exclude=${LIFECYCLE_ADDRESS}`];
+    const again = await run(tofu.path, ['plan', '-input=false', '-detailed-exitcode', '-no-color', ...skip], {
+      cwd: dir,
+      env,
+    });
     if (again.code !== 0)
       problems.push(
         `a second plan against MinIO is not empty (exit ${again.code}):\n${again.stdout.split('\n').slice(-30).join('\n')}`,
       );
+    if (!lifecycleInState) {
+      // Records the outputs a failed apply may not have written; nothing else is left to do.
+      await ok(tofu.path, ['apply', '-input=false', '-auto-approve', ...skip], { cwd: dir, env });
+    }
 
     if (helm) {
       const fragment = await ok(tofu.path, ['output', '-raw', 'helm_values'], { cwd: dir, env });

@@ -261,3 +261,18 @@ export function hardCodedProblems(file: string, source: string): string[] {
   });
   return problems;
 }
+
+/**
+ * Whether a failed `tofu apply` against MinIO failed only in the AWS provider's wait for the
+ * lifecycle configuration to read back as sent (MinIO lacks the
+ * x-amz-transition-default-minimum-object-size header the provider compares): exactly one error,
+ * and it is that one.
+ */
+export function isMinioLifecycleWait(output: string): boolean {
+  const errors = output.split('\n').filter((l) => /^\s*│?\s*Error: /.test(l) || /^Error: /.test(l));
+  return (
+    errors.length === 1 &&
+    /creating S3 Bucket \(\S+\) Lifecycle Configuration/.test(output) &&
+    /While waiting/.test(output)
+  );
+}

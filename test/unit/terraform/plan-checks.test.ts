@@ -12,6 +12,7 @@ import {
   checkRendered,
   checkResources,
   hardCodedProblems,
+  isMinioLifecycleWait,
   pathSteps,
   policyProblems,
   WILDCARD_RESOURCE_SIDS,
@@ -274,5 +275,29 @@ describe('hardCodedProblems', () => {
     const all = files(dir);
     expect(all.length).toBeGreaterThan(20);
     expect(all.flatMap((f) => hardCodedProblems(relative(dir, f), readFileSync(f, 'utf8')))).toEqual([]);
+  });
+});
+
+describe('isMinioLifecycleWait', () => {
+  const waitError = [
+    'module.s3.aws_s3_bucket_lifecycle_configuration.this: Still creating... [2m50s elapsed]',
+    '╷',
+    '│ Error: creating S3 Bucket (layer-check-minio) Lifecycle Configuration',
+    '│',
+    "│ While waiting: timeout while waiting for state to become 'true' (last state: 'false', timeout: 3m0s)",
+    '╵',
+  ].join('\n');
+
+  it.each([
+    // the known gap alone: accepted
+    [waitError, true],
+    // the same resource failing for another reason: not accepted
+    ['│ Error: creating S3 Bucket (b) Lifecycle Configuration\n│ api error NotImplemented', false],
+    // the known gap plus any other error: not accepted
+    [`${waitError}\n│ Error: putting S3 Bucket (b) Policy: AccessDenied`, false],
+    // an unrelated failure
+    ['│ Error: creating S3 Bucket (b): BucketAlreadyExists', false],
+  ])('%#', (output, accepted) => {
+    expect(isMinioLifecycleWait(output)).toBe(accepted);
   });
 });
