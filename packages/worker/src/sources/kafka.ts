@@ -153,9 +153,9 @@ export function createKafkaSource(
     // Kafka has no dead-letter queue: a message that is no item is logged and committed past,
     // or its partition would stop here for good.
     reject: commit,
+    // Read without joining the group (OffsetFetch needs no membership), so a lag probe never
+    // takes partitions from the members that consume.
     async lag() {
-      const s = await started();
-      void s;
       const ends = await consumer.listOffsets({ topics: [ref.topic] });
       const endOffsets = ends.get(ref.topic) ?? [];
       const committed = await consumer.listCommittedOffsets({
