@@ -373,7 +373,9 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
         throw err;
       });
     }
-    const running = worker.run();
+    // SIGTERM reaches the Temporal worker through the runtime, not through stop(): the source
+    // loop stops receiving with it, or the process would poll its source with no one to process.
+    const running = worker.run().finally(() => controller.abort());
     // An abort before the listener existed (see function-worker.ts) stops it now.
     if (opts.signal?.aborted) stop();
     await Promise.all([running, sourceLoop]);
