@@ -66,6 +66,12 @@ export function lastPerPartition<M extends { topic: string; partition: number; o
   return [...last.values()];
 }
 
+/** The broker's GROUP_ID_NOT_FOUND, possibly inside the client's AggregateError. */
+function isGroupNotFound(err: unknown): boolean {
+  const errors = err instanceof AggregateError ? err.errors : [err];
+  return errors.some((e) => (e as { apiId?: string } | null)?.apiId === 'GROUP_ID_NOT_FOUND');
+}
+
 /**
  * The Kafka source.
  *
@@ -158,9 +164,13 @@ export function createKafkaSource(
     async lag() {
       const ends = await consumer.listOffsets({ topics: [ref.topic] });
       const endOffsets = ends.get(ref.topic) ?? [];
-      const committed = await consumer.listCommittedOffsets({
-        topics: [{ topic: ref.topic, partitions: endOffsets.map((_, p) => p) }],
-      });
+      const committed = await consumer
+        .listCommittedOffsets({ topics: [{ topic: ref.topic, partitions: endOffsets.map((_, p) => p) }] })
+        .catch((err: unknown) => {
+          // A group no member has joined yet has committed nothing: all of the topic is lag.
+          if (isGroupNotFound(err)) return new Map<string, bigint[]>();
+          throw err;
+        });
       const done = committed.get(ref.topic) ?? [];
       return endOffsets.reduce((sum, end, p) => {
         const at = done[p] ?? -1n;
