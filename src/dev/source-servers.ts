@@ -46,11 +46,14 @@ const goaws: ToolBinary = {
   target: 'github.com/Admiral-Piett/goaws/app/cmd',
 };
 
+/** Bumped with test/kafka-bin/main.go, so a cached broker built from an older main is rebuilt. */
+const KFAKE_MAIN_REVISION = 1;
+
 const kfake: ToolBinary = {
   component: 'kfake',
   name: 'kfake',
   envVar: 'LAYER_KFAKE',
-  version: KFAKE_VERSION,
+  version: `${KFAKE_VERSION}-main${KFAKE_MAIN_REVISION}`,
   moduleDir: join(packageRoot(), 'test', 'kafka-bin'),
   target: '.',
 };

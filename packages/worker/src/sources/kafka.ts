@@ -28,6 +28,8 @@ export const kafkaSourceRefSchema = z.object({
   clientId: z.string().min(1).optional(),
   /** Session timeout: how long a dead member keeps its partitions before a rebalance. */
   sessionTimeoutMs: z.number().int().positive().default(10_000),
+  /** A member that reads nothing this long while its partitions have lag restarts its consumer. */
+  stallRestartMs: z.number().int().positive().default(10_000),
 });
 export type KafkaSourceRef = z.input<typeof kafkaSourceRefSchema>;
 
@@ -83,30 +85,73 @@ export function createKafkaSource(
   options: KafkaSourceOptions = {},
 ): PipelineSource<KafkaMessage> {
   const ref = parseKafkaSourceRef(refInput);
-  const consumer = new Consumer({
-    groupId: ref.groupId,
-    clientId: ref.clientId ?? `layer-${ref.groupId}`,
-    bootstrapBrokers: ref.brokers,
-    sessionTimeout: ref.sessionTimeoutMs,
-    heartbeatInterval: Math.max(100, Math.floor(ref.sessionTimeoutMs / 5)),
-    maxWaitTime: ref.maxWaitMs,
-  });
+  const newConsumer = () =>
+    new Consumer({
+      groupId: ref.groupId,
+      clientId: ref.clientId ?? `layer-${ref.groupId}`,
+      bootstrapBrokers: ref.brokers,
+      sessionTimeout: ref.sessionTimeoutMs,
+      heartbeatInterval: Math.max(100, Math.floor(ref.sessionTimeoutMs / 5)),
+      maxWaitTime: ref.maxWaitMs,
+    });
+  let consumer = newConsumer();
+  // Lag is read by a client that never joins the group, so a probe takes no partitions.
+  let probe: Consumer | undefined;
   const toItem =
     options.toItem ??
     ((m: KafkaMessage) =>
       itemFromBody(m.value?.toString('utf8'), m.key?.length ? m.key.toString('utf8') : kafkaMessageId(m)));
   let stream: Promise<MessagesStream<Buffer, Buffer, Buffer, Buffer>> | undefined;
+  // A stream that failed reads nothing more: the next receive throws, and the worker restarts.
+  let failed: unknown;
   const started = () =>
-    (stream ??= consumer.consume({
-      topics: [ref.topic],
-      // Start where the group committed; a new group starts at the beginning (nothing skipped).
-      mode: 'committed',
-      fallbackMode: 'earliest',
-      autocommit: false,
-      highWaterMark: ref.highWaterMark,
-      sessionTimeout: ref.sessionTimeoutMs,
-      heartbeatInterval: Math.max(100, Math.floor(ref.sessionTimeoutMs / 5)),
-    }));
+    (stream ??= consumer
+      .consume({
+        topics: [ref.topic],
+        // Start where the group committed; a new group starts at the beginning (nothing skipped).
+        mode: 'committed',
+        fallbackMode: 'earliest',
+        autocommit: false,
+        highWaterMark: ref.highWaterMark,
+        sessionTimeout: ref.sessionTimeoutMs,
+        heartbeatInterval: Math.max(100, Math.floor(ref.sessionTimeoutMs / 5)),
+      })
+      .then((s) => s.on('error', (err: unknown) => (failed ??= err))));
+  /** Committed offset and end offset of `partitions`, read without joining the group. */
+  const offsets = async (partitions?: number[]) => {
+    probe ??= newConsumer();
+    const end = (await probe.listOffsets({ topics: [ref.topic] })).get(ref.topic) ?? [];
+    const wanted = partitions ?? end.map((_, p) => p);
+    const committed = await probe
+      .listCommittedOffsets({ topics: [{ topic: ref.topic, partitions: wanted }] })
+      .catch((err: unknown) => {
+        // A group no member has joined yet has committed nothing: all of the topic is lag.
+        if (isGroupNotFound(err)) return new Map<string, bigint[]>();
+        throw err;
+      });
+    const done = committed.get(ref.topic) ?? [];
+    return wanted.map((p) => ({ end: end[p] ?? 0n, at: (done[p] ?? -1n) < 0n ? 0n : done[p]! }));
+  };
+  // The watchdog: a member that reads nothing for stallRestartMs while its own partitions have
+  // records past the group's commit restarts its consumer, which rejoins and fetches from the
+  // commit. Seen against kfake after rebalances (docs/adr/0121): a partition's fetch stopped
+  // returning new records. Safe because nothing is committed before acceptance.
+  let lastProgressAt = Date.now();
+  const restartIfStalled = async () => {
+    if (Date.now() - lastProgressAt < ref.stallRestartMs) return;
+    lastProgressAt = Date.now();
+    const owned = (consumer.assignments ?? [])
+      .filter((a) => a.topic === ref.topic)
+      .flatMap((a) => a.partitions);
+    if (owned.length === 0) return;
+    if (!(await offsets(owned)).some((o) => o.end > o.at)) return;
+    console.warn(`kafka: ${ref.topic} has records past the commit but none arrived; restarting the consumer`);
+    const old = stream;
+    stream = undefined;
+    await (await old)?.close().catch(() => undefined);
+    await consumer.close(true).catch(() => undefined);
+    consumer = newConsumer();
+  };
   const toMessage = (m: KafkaMessage): SourceMessage<KafkaMessage> => {
     try {
       const item = toItem(m);
@@ -131,6 +176,7 @@ export function createKafkaSource(
     kind: 'kafka',
     async receive(max, signal) {
       const s = await started();
+      if (failed) throw failed;
       const out: SourceMessage<KafkaMessage>[] = [];
       const deadline = Date.now() + ref.maxWaitMs;
       while (out.length < max && !signal.aborted) {
@@ -153,33 +199,21 @@ export function createKafkaSource(
           signal.addEventListener('abort', done, { once: true });
         });
       }
+      if (out.length > 0) lastProgressAt = Date.now();
+      else if (!signal.aborted) await restartIfStalled();
       return out;
     },
     ack: commit,
     // Kafka has no dead-letter queue: a message that is no item is logged and committed past,
     // or its partition would stop here for good.
     reject: commit,
-    // Read without joining the group (OffsetFetch needs no membership), so a lag probe never
-    // takes partitions from the members that consume.
     async lag() {
-      const ends = await consumer.listOffsets({ topics: [ref.topic] });
-      const endOffsets = ends.get(ref.topic) ?? [];
-      const committed = await consumer
-        .listCommittedOffsets({ topics: [{ topic: ref.topic, partitions: endOffsets.map((_, p) => p) }] })
-        .catch((err: unknown) => {
-          // A group no member has joined yet has committed nothing: all of the topic is lag.
-          if (isGroupNotFound(err)) return new Map<string, bigint[]>();
-          throw err;
-        });
-      const done = committed.get(ref.topic) ?? [];
-      return endOffsets.reduce((sum, end, p) => {
-        const at = done[p] ?? -1n;
-        return sum + Number(end - (at < 0n ? 0n : at));
-      }, 0);
+      return (await offsets()).reduce((sum, o) => sum + Number(o.end - o.at), 0);
     },
     async close() {
       if (stream) await (await stream).close().catch(() => undefined);
       await consumer.close(true).catch(() => undefined);
+      await probe?.close(true).catch(() => undefined);
     },
   };
 }
