@@ -1,6 +1,10 @@
 // The source-lag KEDA trigger (ADR 0123): which sourceRefs get one, and what KEDA reads.
 import { describe, expect, it } from 'vitest';
+import { ScaledObject as KedaScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { sourceLagTrigger } from '../../../src/operator/plan-source-lag.js';
+import { planWorkloadObjects } from '../../../src/operator/workload-objects.js';
+import { operatorSettings } from '../../../src/operator/settings.js';
+import { helmRules, pipeline } from './builders.js';
 
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789/docs';
 
@@ -102,5 +106,28 @@ describe('sourceLagTrigger', () => {
     ],
   ])('%s', (_why, ref, want) => {
     expect(sourceLagTrigger(ref as Record<string, unknown> | undefined)).toEqual(want);
+  });
+});
+
+describe('the rendered ScaledObject of a source-fed Pipeline', () => {
+  const triggersOf = (sourceRef: Record<string, unknown>) => {
+    const w = pipeline({ spec: { sourceRef } });
+    const p = planWorkloadObjects({ workload: w, infraRules: helmRules() }, operatorSettings());
+    const so = p.apply.find((o) => o.kind === 'ScaledObject');
+    expect(so).toBeDefined();
+    // The published KEDA types accept the second trigger.
+    expect(() => new KedaScaledObject(so).validate()).not.toThrow();
+    return so!.kind === 'ScaledObject' ? so!.spec.triggers.map((t) => t.type) : [];
+  };
+
+  it('has the queue depth alone without kedaLag (the seed)', () => {
+    expect(triggersOf({ kind: 'sqs', queueUrl: QUEUE })).toEqual(['metrics-api']);
+  });
+
+  it('adds the source backlog with kedaLag', () => {
+    expect(triggersOf({ kind: 'sqs', queueUrl: QUEUE, kedaLag: true })).toEqual([
+      'metrics-api',
+      'aws-sqs-queue',
+    ]);
   });
 });
