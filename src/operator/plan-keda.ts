@@ -6,6 +6,7 @@ import { QUEUE_DEPTH_VALUE_LOCATION, queueDepthMetric, queueDepthUrl } from '../
 import type { ObjectMetadata, ScaledObject, TriggerAuthentication } from './plan-types.js';
 import { workerGraceSeconds } from './plan-pod.js';
 import { workerBearerSecret, type OperatorSettings } from './settings.js';
+import { sourceLagTrigger } from './plan-source-lag.js';
 
 /** metrics-api auth parameter KEDA reads the bearer token from. */
 export const BEARER_PARAMETER = 'bearerToken';
@@ -90,6 +91,8 @@ export function scaledObject(
             ? { authenticationRef: { name: auth.metadata.name, kind: 'TriggerAuthentication' as const } }
             : {}),
         },
+        // A source-fed Pipeline's backlog in its source, when sourceRef.kedaLag asks (ADR 0123).
+        ...(w.kind === 'Pipeline' ? [sourceLagTrigger(w.spec.sourceRef)].filter((t) => t !== undefined) : []),
       ],
     },
   };

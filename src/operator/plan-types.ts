@@ -28,15 +28,18 @@ export interface ScaledObject {
         };
       };
     };
-    triggers: {
-      type: 'metrics-api';
-      name: string;
-      metricType: 'AverageValue';
-      /** KEDA trigger metadata values are all strings. */
-      metadata: Record<string, string>;
-      authenticationRef?: { name: string; kind: 'TriggerAuthentication' };
-    }[];
+    triggers: ScaledObjectTrigger[];
   };
+}
+
+/** One KEDA trigger: the orchestrator's queue depth, or a source's backlog (src/operator/plan-source-lag.ts). */
+export interface ScaledObjectTrigger {
+  type: 'metrics-api' | 'aws-sqs-queue' | 'kafka';
+  name: string;
+  metricType: 'AverageValue';
+  /** KEDA trigger metadata values are all strings. */
+  metadata: Record<string, string>;
+  authenticationRef?: { name: string; kind: 'TriggerAuthentication' };
 }
 
 /** KEDA TriggerAuthentication: the bearer Secret for the metrics-api trigger. */

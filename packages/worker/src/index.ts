@@ -31,6 +31,14 @@ export {
 } from './pipeline-worker.js';
 export type { PipelineItem, PipelineDocument, QueuedItem, PipelineBatchInput } from './contracts/pipeline.js';
 export type { PipelineRef } from './pipeline-submit.js';
+export type { PipelineSource, SourceMessage, SourceHooks } from './sources/source.js';
+export { SourceRefError } from './sources/source.js';
+export { runSource, holdReason, pipelineSink, type RunSourceOptions } from './sources/run-source.js';
+export { sourceFromRef, builtInSources, type SourceFactory } from './sources/from-source-ref.js';
+export { createSqsSource, sqsSourceRefSchema, type SqsSourceRef } from './sources/sqs.js';
+export { createKafkaSource, kafkaSourceRefSchema, type KafkaSourceRef } from './sources/kafka.js';
+export { createS3EventsSource, itemsFromS3Event, type S3EventsSourceRef } from './sources/s3-events.js';
+export { itemFromBody } from './sources/message-item.js';
 export {
   loadWorkerEnv,
   workerEnvSchema,

@@ -40,6 +40,9 @@ import {
 import { listening } from './http-listen.js';
 import { tracingWorkerOptions } from './observe/tracing.js';
 import { drainShutdownTimes, workerDrain } from './worker-drain.js';
+import type { PipelineSource, SourceHooks } from './sources/source.js';
+import { sourceFromRef, type SourceFactory } from './sources/from-source-ref.js';
+import { pipelineSink, runSource } from './sources/run-source.js';
 
 export interface ProcessContext {
   batchId: string;
@@ -71,6 +74,16 @@ export interface RunPipelineWorkerOptions<T extends PipelineItem = PipelineItem>
   ack?: (items: T[]) => Promise<void> | void;
   /** Called with pulled items the Pipeline gave up on (failed after retries). */
   nack?: (items: T[]) => Promise<void> | void;
+  /**
+   * The worker's source (docs/adr/0121): acknowledged once the Pipeline durably accepted its items.
+   * Default: the one $LAYER_SOURCE_REF names by kind (sqs, kafka, s3-events, or a kind in
+   * `sources`); none for s3 and submit. `false`: no source even when the sourceRef names one.
+   */
+  source?: PipelineSource | false;
+  /** More source kinds, by sourceRef.kind (e.g. a partner API). */
+  sources?: Record<string, SourceFactory>;
+  /** Called at each step of the source loop (metrics, tests). */
+  sourceHooks?: SourceHooks;
   /** The Pipeline (for submitting pulled items). Default: $LAYER_WORKLOAD_NAMESPACE/$LAYER_WORKLOAD_NAME. */
   pipeline?: PipelineRef;
   taskQueue?: string;
@@ -324,11 +337,18 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
   };
   opts.signal?.addEventListener('abort', stop, { once: true });
   let ownConnection: Connection | undefined;
+  // A built-in or named source is built only when there is no pull function of the caller's own.
+  const source =
+    opts.pull || opts.source === false
+      ? undefined
+      : (opts.source ?? sourceFromRef(settings.sourceRef, opts.sources));
   try {
     let sourceLoop: Promise<void> = Promise.resolve();
-    if (opts.pull) {
+    if (opts.pull || source) {
       if (!ref)
-        throw new Error('a worker with pull needs options.pipeline (or the workload env) to submit to');
+        throw new Error(
+          'a worker with a source or pull needs options.pipeline (or the workload env) to submit to',
+        );
       let client = opts.temporal?.client;
       if (!client) {
         ownConnection = await Connection.connect(nativeConnectionOptions(temporal));
@@ -339,19 +359,30 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
         });
       }
       const batchSize = opts.batchSize ?? settings.batchSize ?? 64;
-      sourceLoop = runSourceLoop(opts, client, ref, batchSize, controller.signal).catch((err: unknown) => {
+      const loop = source
+        ? runSource(source, {
+            ...pipelineSink(client, ref),
+            batchSize,
+            signal: controller.signal,
+            ...(opts.sourceHooks ? { hooks: opts.sourceHooks } : {}),
+          })
+        : runSourceLoop(opts, client, ref, batchSize, controller.signal);
+      sourceLoop = loop.catch((err: unknown) => {
         // A broken source stops the worker: the Deployment restarts it, un-acked items come back.
         stop();
         throw err;
       });
     }
-    const running = worker.run();
+    // SIGTERM reaches the Temporal worker through the runtime, not through stop(): the source
+    // loop stops receiving with it, or the process would poll its source with no one to process.
+    const running = worker.run().finally(() => controller.abort());
     // An abort before the listener existed (see function-worker.ts) stops it now.
     if (opts.signal?.aborted) stop();
     await Promise.all([running, sourceLoop]);
   } finally {
     opts.signal?.removeEventListener('abort', stop);
     drain.dispose();
+    await source?.close();
     await ownConnection?.close();
     if (!opts.temporal?.connection) await connection.close();
   }

@@ -3,6 +3,7 @@ import { resolveKubeBinaries, resolveTemporalCli } from '../../dev/binaries.js';
 import { resolveControllerBinaries } from '../../dev/controller-binaries.js';
 import { resolveHelm } from '../../dev/helm.js';
 import { resolveMinio } from '../../dev/s3-server.js';
+import { resolveGoaws, resolveKfake } from '../../dev/source-servers.js';
 import { resolveTemporalServer, resolveTemporalUiServer } from '../../dev/temporal-cluster-binaries.js';
 
 /** `layer dev provision`: find or build the server binaries into the cache, start nothing. */
@@ -10,11 +11,12 @@ export function registerProvisionCommand(dev: Command): void {
   dev
     .command('provision')
     .description(
-      'find or build the Temporal CLI (with --kube kube-apiserver + etcd, with --s3 MinIO, with --helm helm, with --temporal-cluster the Temporal server, SQL tool and UI server, with --controllers the controllers, kwok and KEDA) into the cache, all at once',
+      'find or build the Temporal CLI (with --kube kube-apiserver + etcd, with --s3 MinIO, with --helm helm, with --temporal-cluster the Temporal server, SQL tool and UI server, with --controllers the controllers, kwok and KEDA, with --sources goaws and kfake) into the cache, all at once',
     )
     .option('--kube', 'also kube-apiserver and etcd')
     .option('--s3', 'also MinIO (the S3-compatible server the tests use)')
     .option('--helm', 'also the helm CLI (the Helm chart tests use it)')
+    .option('--sources', 'also goaws (SQS) and kfake (Kafka), the Pipeline source tests’ servers')
     .option(
       '--temporal-cluster',
       'also temporal-server, temporal-sql-tool and the Temporal UI server (`layer dev up --temporal cluster`)',
@@ -30,6 +32,7 @@ export function registerProvisionCommand(dev: Command): void {
         helm?: boolean;
         temporalCluster?: boolean;
         controllers?: boolean;
+        sources?: boolean;
       }) => {
         const log = (line: string) => process.stderr.write(`${line}\n`);
         // Every requested binary at once: on a cold cache each is a Go build of many minutes, and
@@ -43,6 +46,7 @@ export function registerProvisionCommand(dev: Command): void {
           ...(opts.helm ? [resolveHelm(log)] : []),
           ...(opts.temporalCluster ? [resolveTemporalServer(log), resolveTemporalUiServer(log)] : []),
           ...(opts.controllers ? [resolveControllerBinaries(log)] : []),
+          ...(opts.sources ? [resolveGoaws(log), resolveKfake(log)] : []),
         ]);
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
