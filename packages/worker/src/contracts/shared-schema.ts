@@ -1,0 +1,48 @@
+// Schemas built once per workflow thread instead of once per workflow (docs/adr/0114).
+//
+// A Temporal Worker runs every cached workflow in one reusable V8 context per thread, but gives
+// each workflow its own instance of every module the bundle loads after start-up: a module-level
+// `const s = z.object(…)` is built again for each workflow, and the contracts' few hundred zod
+// schemas were most of a cached workflow's ~2 MB (a 500-Function operator kept 500 of them).
+// The orchestrator's bundles preload this module (src/workers/orchestrator-worker.ts,
+// SHARED_SCHEMA_MODULE): the SDK evaluates it once per thread, before any workflow, and every
+// workflow then gets this one instance — its `built` map and the zod it imports. A schema is a
+// pure function of its definition, so one built by an earlier workflow parses exactly as a fresh
+// one would: replay is unaffected. Outside a workflow (activities, the CLI) the module is
+// evaluated once anyway and the cache changes nothing.
+//
+// The SDK deep-freezes what a preloaded module exports, and zod memoizes on its schema objects as
+// they parse: the schemas therefore live in this module's closure (never exported), not frozen.
+import { z } from 'zod';
+
+// zod sets its defaults (error messages, the memoizer) in a global config object on the first
+// schema it builds; after the SDK froze this module's world that write would throw. One schema
+// built here, during the preload, sets them first.
+z.object({ warm: z.string() });
+
+const built = new Map<string, { source: string; schema: unknown }>();
+
+/**
+ * The schema `build` makes, built the first time `key` is asked for in this thread and the same
+ * object after. `build` receives the thread's zod: use it rather than an import, so every shared
+ * schema is made of one zod. Keys are `<module>.<name>`; two different builders under one key
+ * throw (their source differs) rather than answer each other's schema.
+ *
+ * @example
+ * export const rowIdSchema = sharedSchema('function.rowId', (z) =>
+ *   z.union([z.number().int().nonnegative(), z.string().min(1)]),
+ * );
+ */
+export function sharedSchema<T>(key: string, build: (zod: typeof z) => T): T {
+  // Equal for the same builder evaluated by another workflow's instance of its module.
+  const source = build.toString();
+  const hit = built.get(key);
+  if (hit) {
+    if (hit.source !== source)
+      throw new Error(`sharedSchema: two different schemas use the key '${key}'; give each its own key`);
+    return hit.schema as T;
+  }
+  const schema = build(z);
+  built.set(key, { source, schema });
+  return schema;
+}
