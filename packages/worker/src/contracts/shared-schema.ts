@@ -2,8 +2,9 @@
 //
 // A Temporal Worker runs every cached workflow in one reusable V8 context per thread, but gives
 // each workflow its own instance of every module the bundle loads after start-up: a module-level
-// `const s = z.object(…)` is built again for each workflow, and the contracts' few hundred zod
-// schemas were most of a cached workflow's ~2 MB (a 500-Function operator kept 500 of them).
+// `const s = z.object(…)` is built again for each workflow, and the contracts' zod schemas (some
+// 800 objects with zod's own) were most of a cached workflow's heap — an operator caches one
+// Function workflow per Function.
 // The orchestrator's bundles preload this module (src/workers/orchestrator-worker.ts,
 // SHARED_SCHEMA_MODULE): the SDK evaluates it once per thread, before any workflow, and every
 // workflow then gets this one instance — its `built` map and the zod it imports. A schema is a
