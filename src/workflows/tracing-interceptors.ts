@@ -9,8 +9,8 @@
 // docs/adr/0064-tracing.md.
 //
 // The OpenTelemetry modules (some 120 of them) are loaded by the first traced call of a run, not
-// imported: a Worker gives every cached workflow its own instance of
-// each module the bundle loads after start-up, and most runs are untraced (docs/adr/0114).
+// imported: a Worker gives every cached workflow its own instance of each module the bundle loads
+// after start-up, and most runs are untraced (docs/adr/0114).
 // Loading them is what patches the sandbox for OpenTelemetry (its runtime module defines
 // `performance` and `window`); no Layer workflow reads either, so an untraced run behaves alike.
 import type * as OtelWorkflow from '@temporalio/interceptors-opentelemetry/lib/workflow/index.js';
