@@ -3,7 +3,7 @@
 // batch and claim contract) is packages/worker/src/contracts/function.ts. Sandbox-safe (zod and
 // @temporalio/workflow only): the workflow parses its own input with these schemas after
 // continue-as-new.
-import type { z } from 'zod';
+import { z } from 'zod';
 import { sharedSchema } from '../../packages/worker/src/contracts/shared-schema.js';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import {
@@ -22,7 +22,7 @@ import { workloadObservationsSchema, type WorkloadObservations } from './observa
  * Everything the engine needs from a Function, normalised: namespaces already resolved (from
  * targetNamespaces or, by the operator, from indexSelector), defaults applied.
  */
-export const functionRuntimeSpecSchema = sharedSchema('function.functionRuntimeSpec', (z) =>
+export const functionRuntimeSpecSchema = sharedSchema('function.functionRuntimeSpec', () =>
   functionClaimSpecSchema.extend({
     /** metadata.generation of the CR this spec came from (0 in local mode). */
     generation: z.number().int().nonnegative().default(0),
@@ -46,7 +46,7 @@ export const functionRuntimeSpecSchema = sharedSchema('function.functionRuntimeS
 export type FunctionRuntimeSpec = z.infer<typeof functionRuntimeSpecSchema>;
 
 /** Canary rollouts (src/envelope/rollout.ts). One sampled row: its current value at the old version beside the canary's value. */
-export const canaryComparisonSchema = sharedSchema('function.canaryComparison', (z) =>
+export const canaryComparisonSchema = sharedSchema('function.canaryComparison', () =>
   z.object({
     namespace: z.string(),
     id: z.union([z.number(), z.string()]),
@@ -59,7 +59,7 @@ export const canaryComparisonSchema = sharedSchema('function.canaryComparison', 
 );
 export type CanaryComparison = z.infer<typeof canaryComparisonSchema>;
 
-export const rolloutStateSchema = sharedSchema('function.rolloutState', (z) =>
+export const rolloutStateSchema = sharedSchema('function.rolloutState', () =>
   z.object({
     /** The version the rows carry and the engine keeps running until promotion. */
     fromVersion: z.string(),
@@ -83,7 +83,7 @@ export const rolloutStateSchema = sharedSchema('function.rolloutState', (z) =>
 export type RolloutState = z.infer<typeof rolloutStateSchema>;
 
 /** Counters that survive continue-as-new. */
-export const functionCountersSchema = sharedSchema('function.functionCounters', (z) =>
+export const functionCountersSchema = sharedSchema('function.functionCounters', () =>
   z.object({
     processed: z.number().int().nonnegative().default(0),
     /** Rows skipped at writeback because a newer version was already there. */
@@ -102,7 +102,7 @@ export const functionCountersSchema = sharedSchema('function.functionCounters', 
 export type FunctionCounters = z.infer<typeof functionCountersSchema>;
 
 /** A Function batch as an explicit list of ids of one store namespace (canary, split halves, older runs). */
-export const functionIdListPayloadSchema = sharedSchema('function.functionIdListPayload', (z) =>
+export const functionIdListPayloadSchema = sharedSchema('function.functionIdListPayload', () =>
   z.object({
     namespace: z.string(),
     ids: z.array(rowIdSchema),
@@ -115,7 +115,7 @@ export const functionIdListPayloadSchema = sharedSchema('function.functionIdList
  * A Function batch as an id range (docs/adr/0100): the rows in (afterId, lastId] that still match
  * the Function's candidate filter, resolved by the worker. afterId null: from the first id.
  */
-export const functionRangePayloadSchema = sharedSchema('function.functionRangePayload', (z) =>
+export const functionRangePayloadSchema = sharedSchema('function.functionRangePayload', () =>
   z.object({
     namespace: z.string(),
     afterId: rowIdSchema.nullable(),
@@ -125,7 +125,7 @@ export const functionRangePayloadSchema = sharedSchema('function.functionRangePa
 export type FunctionRangePayload = z.infer<typeof functionRangePayloadSchema>;
 
 /** A Function batch as the envelope holds it: an id range, or an explicit id list (older runs' only kind). */
-export const functionBatchPayloadSchema = sharedSchema('function.functionBatchPayload', (z) =>
+export const functionBatchPayloadSchema = sharedSchema('function.functionBatchPayload', () =>
   z.union([functionIdListPayloadSchema, functionRangePayloadSchema]),
 );
 export type FunctionBatchPayload = z.infer<typeof functionBatchPayloadSchema>;
@@ -139,7 +139,7 @@ export function isRangePayload(p: FunctionBatchPayload): p is FunctionRangePaylo
  * record's epoch when written; an index check started at a later epoch that finds the namespace
  * indexed drops them. Bounded: MAX_WRITTEN_SPANS (src/envelope/unindexed-writes.ts).
  */
-export const unindexedWritesSchema = sharedSchema('function.unindexedWrites', (z) =>
+export const unindexedWritesSchema = sharedSchema('function.unindexedWrites', () =>
   z.object({
     /** The output the spans were written at (`attribute@version`): another output starts afresh. */
     output: z.string(),
@@ -152,7 +152,7 @@ export const unindexedWritesSchema = sharedSchema('function.unindexedWrites', (z
 export type UnindexedWrites = z.infer<typeof unindexedWritesSchema>;
 
 /** What a Function workflow carries from one run to the next (plain JSON, bounded). */
-export const functionCarriedStateSchema = sharedSchema('function.functionCarriedState', (z) =>
+export const functionCarriedStateSchema = sharedSchema('function.functionCarriedState', () =>
   z.object({
     /** Batches discovered and not yet dispatched, and the envelope's measurements (engine v2). */
     envelope: envelopeCarriedSchema(functionBatchPayloadSchema).optional(),
@@ -176,7 +176,7 @@ export const functionCarriedStateSchema = sharedSchema('function.functionCarried
 );
 export type FunctionCarriedState = z.infer<typeof functionCarriedStateSchema>;
 
-export const functionWorkflowInputSchema = sharedSchema('function.functionWorkflowInput', (z) =>
+export const functionWorkflowInputSchema = sharedSchema('function.functionWorkflowInput', () =>
   z.object({
     spec: functionRuntimeSpecSchema,
     state: functionCarriedStateSchema.optional(),

@@ -3,7 +3,7 @@
 // the `ms` and counts every worker already reports in a batch outcome. Held in workflow state so
 // they survive continue-as-new and cover pull and push workers alike; the HTTP API exports them
 // from the status query (docs/adr/0060-metrics-where-measured.md). Sandbox-safe: zod only.
-import type { z } from 'zod';
+import { z } from 'zod';
 import { sharedSchema } from '../../packages/worker/src/contracts/shared-schema.js';
 import { FailureType } from '../../packages/worker/src/contracts/failures.js';
 
@@ -18,7 +18,7 @@ export const BATCH_ROWS_PER_SECOND_BUCKETS = [
 ] as const;
 
 /** Per-bucket (not cumulative) counts, the last one for values above every bound (+Inf). */
-export const histogramStateSchema = sharedSchema('observations.histogramState', (z) =>
+export const histogramStateSchema = sharedSchema('observations.histogramState', () =>
   z.object({
     counts: z.array(z.number().int().nonnegative()).default([]),
     sum: z.number().nonnegative().default(0),
@@ -27,7 +27,7 @@ export const histogramStateSchema = sharedSchema('observations.histogramState', 
 );
 export type HistogramState = z.infer<typeof histogramStateSchema>;
 
-export const workloadObservationsSchema = sharedSchema('observations.workloadObservations', (z) =>
+export const workloadObservationsSchema = sharedSchema('observations.workloadObservations', () =>
   z.object({
     /** Batch attempts that failed and were scheduled again, by failure type. */
     retriesByType: z.record(z.string(), z.number().int().nonnegative()).default({}),

@@ -2,7 +2,7 @@
 // its status and its messages. What a worker reads (items, documents, the batch and claim
 // contract, submission) is packages/worker/src/contracts/pipeline.ts. Sandbox-safe (zod and
 // @temporalio/workflow only): the workflow parses its own input with these schemas.
-import type { z } from 'zod';
+import { z } from 'zod';
 import { sharedSchema } from '../../packages/worker/src/contracts/shared-schema.js';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { rateLimitRuntimeSchema } from '../../packages/worker/src/contracts/rate-limit.js';
@@ -10,7 +10,7 @@ import { pipelineItemSchema } from '../../packages/worker/src/contracts/pipeline
 import { envelopeCarriedSchema, type DegradedStatus } from './envelope-state.js';
 import { workloadObservationsSchema, type WorkloadObservations } from './observations.js';
 
-const runtimeWorkerSchema = sharedSchema('pipeline.runtimeWorker', (z) =>
+const runtimeWorkerSchema = sharedSchema('pipeline.runtimeWorker', () =>
   z.object({
     dispatch: z.enum(['pull', 'push']).default('pull'),
     batchSize: z.number().int().positive(),
@@ -23,7 +23,7 @@ const runtimeWorkerSchema = sharedSchema('pipeline.runtimeWorker', (z) =>
 );
 
 /** The built-in S3 source (`sourceRef.kind: s3`). */
-export const s3SourceRefSchema = sharedSchema('pipeline.s3SourceRef', (z) =>
+export const s3SourceRefSchema = sharedSchema('pipeline.s3SourceRef', () =>
   z.object({
     kind: z.literal('s3'),
     bucket: z.string().min(1),
@@ -34,7 +34,7 @@ export const s3SourceRefSchema = sharedSchema('pipeline.s3SourceRef', (z) =>
 );
 export type S3SourceRef = z.infer<typeof s3SourceRefSchema>;
 
-export const pipelineRuntimeSpecSchema = sharedSchema('pipeline.pipelineRuntimeSpec', (z) =>
+export const pipelineRuntimeSpecSchema = sharedSchema('pipeline.pipelineRuntimeSpec', () =>
   z.object({
     k8sNamespace: z.string().min(1),
     name: z.string().min(1),
@@ -64,7 +64,7 @@ export const pipelineRuntimeSpecSchema = sharedSchema('pipeline.pipelineRuntimeS
 export type PipelineRuntimeSpec = z.input<typeof pipelineRuntimeSpecSchema>;
 export type ParsedPipelineSpec = z.output<typeof pipelineRuntimeSpecSchema>;
 
-export const pipelineCountersSchema = sharedSchema('pipeline.pipelineCounters', (z) =>
+export const pipelineCountersSchema = sharedSchema('pipeline.pipelineCounters', () =>
   z.object({
     submitted: z.number().int().nonnegative().default(0),
     duplicates: z.number().int().nonnegative().default(0),
@@ -86,12 +86,12 @@ export const pipelineCountersSchema = sharedSchema('pipeline.pipelineCounters', 
 );
 export type PipelineCounters = z.infer<typeof pipelineCountersSchema>;
 
-const queuedItemSchema = sharedSchema('pipeline.queuedItem', (z) =>
+const queuedItemSchema = sharedSchema('pipeline.queuedItem', () =>
   pipelineItemSchema.extend({ version: z.string().min(1) }),
 );
 
 /** A Pipeline batch as the envelope holds it: the items, in queue order. */
-export const pipelineBatchPayloadSchema = sharedSchema('pipeline.pipelineBatchPayload', (z) =>
+export const pipelineBatchPayloadSchema = sharedSchema('pipeline.pipelineBatchPayload', () =>
   z.object({ items: z.array(queuedItemSchema) }),
 );
 export type PipelineBatchPayload = z.infer<typeof pipelineBatchPayloadSchema>;
@@ -100,7 +100,7 @@ export type PipelineBatchPayload = z.infer<typeof pipelineBatchPayloadSchema>;
 export const DEAD_LETTER_LIMIT = 1_000;
 
 /** An item the Pipeline gave up on, and why. */
-export const pipelineDeadLetterSchema = sharedSchema('pipeline.pipelineDeadLetter', (z) =>
+export const pipelineDeadLetterSchema = sharedSchema('pipeline.pipelineDeadLetter', () =>
   z.object({
     key: z.string(),
     version: z.string(),
@@ -113,7 +113,7 @@ export const pipelineDeadLetterSchema = sharedSchema('pipeline.pipelineDeadLette
 );
 export type PipelineDeadLetter = z.infer<typeof pipelineDeadLetterSchema>;
 
-export const pipelineCarriedStateSchema = sharedSchema('pipeline.pipelineCarriedState', (z) =>
+export const pipelineCarriedStateSchema = sharedSchema('pipeline.pipelineCarriedState', () =>
   z.object({
     /** Batches cut and not yet dispatched, and the envelope's measurements (engine v2). */
     envelope: envelopeCarriedSchema(pipelineBatchPayloadSchema).optional(),
@@ -135,7 +135,7 @@ export const pipelineCarriedStateSchema = sharedSchema('pipeline.pipelineCarried
 );
 export type PipelineCarriedState = z.infer<typeof pipelineCarriedStateSchema>;
 
-export const pipelineWorkflowInputSchema = sharedSchema('pipeline.pipelineWorkflowInput', (z) =>
+export const pipelineWorkflowInputSchema = sharedSchema('pipeline.pipelineWorkflowInput', () =>
   z.object({
     spec: pipelineRuntimeSpecSchema,
     state: pipelineCarriedStateSchema.optional(),

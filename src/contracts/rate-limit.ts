@@ -2,7 +2,7 @@
 // across continue-as-new, and its status query. What a worker sends it is
 // packages/worker/src/contracts/rate-limit.ts. Sandbox-safe (zod and @temporalio/workflow only):
 // the limiter workflow parses its own input with these schemas.
-import type { z } from 'zod';
+import { z } from 'zod';
 import { sharedSchema } from '../../packages/worker/src/contracts/shared-schema.js';
 import { defineQuery } from '@temporalio/workflow';
 import {
@@ -12,7 +12,7 @@ import {
 } from '../../packages/worker/src/contracts/rate-limit.js';
 
 /** One holder as the limiter last saw it (plain JSON, pruned when idle). */
-export const rateLimitHolderStateSchema = sharedSchema('rate-limit.rateLimitHolderState', (z) =>
+export const rateLimitHolderStateSchema = sharedSchema('rate-limit.rateLimitHolderState', () =>
   z.object({
     limits: acquirePermitRequestSchema.shape.limits,
     lastSeenMs: z.number(),
@@ -30,7 +30,7 @@ export const rateLimitHolderStateSchema = sharedSchema('rate-limit.rateLimitHold
 );
 export type RateLimitHolderState = z.infer<typeof rateLimitHolderStateSchema>;
 
-export const rateLimitWorkflowInputSchema = sharedSchema('rate-limit.rateLimitWorkflowInput', (z) =>
+export const rateLimitWorkflowInputSchema = sharedSchema('rate-limit.rateLimitWorkflowInput', () =>
   rateLimitWorkflowStartSchema.extend({
     /** Carried across continue-as-new (absent on the first run). */
     state: z

@@ -40,9 +40,9 @@ export const interceptors = (): WorkflowInterceptors => {
   let traced = false;
   let otel:
     | {
-        inbound: OpenTelemetryInboundInterceptor;
-        outbound: OpenTelemetryOutboundInterceptor;
-        internals: OpenTelemetryInternalsInterceptor;
+        inbound: OtelWorkflow.OpenTelemetryInboundInterceptor;
+        outbound: OtelWorkflow.OpenTelemetryOutboundInterceptor;
+        internals: OtelWorkflow.OpenTelemetryInternalsInterceptor;
       }
     | undefined;
   // Built on first use in a traced run: an untraced run never loads OpenTelemetry.

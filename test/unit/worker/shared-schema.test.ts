@@ -1,13 +1,14 @@
 // sharedSchema (docs/adr/0114): one schema per key and thread; a second builder under a key it
 // does not own is a programming error that must not quietly answer the first one's schema.
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { sharedSchema } from '../../../packages/worker/src/contracts/shared-schema.js';
 
 describe('sharedSchema', () => {
   it('builds once per key and answers the same object after', () => {
     let builds = 0;
     const make = () =>
-      sharedSchema('test/shared-schema.once', (z) => {
+      sharedSchema('test/shared-schema.once', () => {
         builds++;
         return z.object({ a: z.string() });
       });
@@ -20,8 +21,8 @@ describe('sharedSchema', () => {
   });
 
   it('refuses a different builder under a key already taken, naming the key', () => {
-    sharedSchema('test/shared-schema.taken', (z) => z.string());
-    expect(() => sharedSchema('test/shared-schema.taken', (z) => z.number())).toThrow(
+    sharedSchema('test/shared-schema.taken', () => z.string());
+    expect(() => sharedSchema('test/shared-schema.taken', () => z.number())).toThrow(
       /two different schemas use the key 'test\/shared-schema.taken'/,
     );
   });

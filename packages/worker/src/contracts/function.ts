@@ -2,7 +2,7 @@
 // activity and a push worker's /run, the claim input and its spec by fingerprint. The workflow's
 // own input, carried state, status and messages are the orchestrator's (src/contracts/function.ts).
 // Sandbox-safe (zod and @temporalio/workflow only): the workflow builds claims from these shapes.
-import type { z } from 'zod';
+import { z } from 'zod';
 import { sharedSchema } from './shared-schema.js';
 import { defineQuery } from '@temporalio/workflow';
 import { canonicalJson, stableHash } from './pipeline.js';
@@ -19,12 +19,12 @@ export const ORCHESTRATOR_TASK_QUEUE = 'layer-orchestrator';
 export const RUN_FUNCTION_CLAIM_ACTIVITY = 'runFunctionClaim';
 
 /** A row id as Turbopuffer allows it: unsigned integer or string (UUIDs are strings on the wire). */
-export const rowIdSchema = sharedSchema('worker/function.rowId', (z) =>
+export const rowIdSchema = sharedSchema('worker/function.rowId', () =>
   z.union([z.number().int().nonnegative(), z.string().min(1)]),
 );
 export type RowId = z.infer<typeof rowIdSchema>;
 
-export const functionOutputSpecSchema = sharedSchema('worker/function.functionOutputSpec', (z) =>
+export const functionOutputSpecSchema = sharedSchema('worker/function.functionOutputSpec', () =>
   z.object({
     attribute: z.string().min(1),
     kind: z.string().min(1),
@@ -41,7 +41,7 @@ export type FunctionOutputSpec = z.infer<typeof functionOutputSpecSchema>;
  * the orchestrator's runtime spec (src/contracts/function.ts) is this plus scheduling. Contains no
  * secret: store and worker credentials are read by activities from their own configuration.
  */
-export const functionClaimSpecSchema = sharedSchema('worker/function.functionClaimSpec', (z) =>
+export const functionClaimSpecSchema = sharedSchema('worker/function.functionClaimSpec', () =>
   z.object({
     /** Kubernetes namespace of the Function CR ("local" for `layer apply` without Kubernetes). */
     k8sNamespace: z.string().min(1),
@@ -70,7 +70,7 @@ export type FunctionClaimSpec = z.infer<typeof functionClaimSpecSchema>;
  * (docs/adr/0110): the rows in (after, last] — after null: from the first id — for a range, or in
  * [from, last] for an id list. Discovery and the pending count leave them out.
  */
-export const writtenSpanSchema = sharedSchema('worker/function.writtenSpan', (z) =>
+export const writtenSpanSchema = sharedSchema('worker/function.writtenSpan', () =>
   z.object({
     after: rowIdSchema.nullable().optional(),
     from: rowIdSchema.optional(),
@@ -91,7 +91,7 @@ export function rangeResolveLimit(rows: number): number {
 // ---------------------------------------------------------------------------------------------
 // The batch contract: the same JSON for a pull worker's activity and a push worker's /run.
 
-export const batchRowSchema = sharedSchema('worker/function.batchRow', (z) =>
+export const batchRowSchema = sharedSchema('worker/function.batchRow', () =>
   z.object({
     id: rowIdSchema,
     /** The Function's `inputs` attributes of this row (missing ones are null). */
@@ -101,7 +101,7 @@ export const batchRowSchema = sharedSchema('worker/function.batchRow', (z) =>
 export type BatchRow = z.infer<typeof batchRowSchema>;
 
 /** What the orchestrator sends a worker: POST /run body, and the rows a pull handler receives. */
-export const runBatchRequestSchema = sharedSchema('worker/function.runBatchRequest', (z) =>
+export const runBatchRequestSchema = sharedSchema('worker/function.runBatchRequest', () =>
   z.object({
     batchId: z.string(),
     function: z.object({ k8sNamespace: z.string(), name: z.string() }),
@@ -113,7 +113,7 @@ export const runBatchRequestSchema = sharedSchema('worker/function.runBatchReque
 export type RunBatchRequest = z.infer<typeof runBatchRequestSchema>;
 
 /** What a worker answers: one output per row id. */
-export const runBatchResponseSchema = sharedSchema('worker/function.runBatchResponse', (z) =>
+export const runBatchResponseSchema = sharedSchema('worker/function.runBatchResponse', () =>
   z.object({
     outputs: z.array(z.object({ id: rowIdSchema, value: z.unknown() })),
   }),

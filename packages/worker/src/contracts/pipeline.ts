@@ -2,7 +2,7 @@
 // submit), and the batch and claim contract shared by pull workers (Temporal activity) and push
 // workers (HTTP /process). The workflow's own input, carried state, status and messages are the
 // orchestrator's (src/contracts/pipeline.ts). Sandbox-safe (zod and @temporalio/workflow only).
-import type { z } from 'zod';
+import { z } from 'zod';
 import { sharedSchema } from './shared-schema.js';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { RateLimitRuntime } from './rate-limit.js';
@@ -30,7 +30,7 @@ export const ChunkAttr = {
  * One unit of work. `key` identifies it (idempotency: the same key and version is processed once);
  * `deleted` asks for the key's documents to be removed.
  */
-export const pipelineItemSchema = sharedSchema('worker/pipeline.pipelineItem', (z) =>
+export const pipelineItemSchema = sharedSchema('worker/pipeline.pipelineItem', () =>
   z.object({
     key: z.string().min(1).max(1024),
     /** Absent on submit: the workflow derives one from the payload (a stable hash). */
@@ -48,7 +48,7 @@ export type PipelineItem = z.infer<typeof pipelineItemSchema>;
 /** An item as queued: always versioned. */
 export type QueuedItem = PipelineItem & { version: string };
 
-const chunkSchema = sharedSchema('worker/pipeline.chunk', (z) =>
+const chunkSchema = sharedSchema('worker/pipeline.chunk', () =>
   z.object({
     /** Optional: derived from the document id and the chunk's content hash when absent. */
     id: z.string().min(1).optional(),
@@ -58,7 +58,7 @@ const chunkSchema = sharedSchema('worker/pipeline.chunk', (z) =>
   }),
 );
 
-export const pipelineDocumentSchema = sharedSchema('worker/pipeline.pipelineDocument', (z) =>
+export const pipelineDocumentSchema = sharedSchema('worker/pipeline.pipelineDocument', () =>
   z.object({
     /** Document id; defaults to the item key. */
     id: z.string().min(1).optional(),

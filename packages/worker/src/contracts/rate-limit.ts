@@ -2,12 +2,12 @@
 // budget it declares, and what a worker sends the limiter workflow (its ID, start input and the
 // two updates). The limiter's carried state and status are the orchestrator's
 // (src/contracts/rate-limit.ts). Sandbox-safe (zod and @temporalio/workflow only).
-import type { z } from 'zod';
+import { z } from 'zod';
 import { sharedSchema } from './shared-schema.js';
 import { defineUpdate } from '@temporalio/workflow';
 
 /** spec.worker.rateLimit as the engine carries it (the CRD's own schema is src/api/workload.ts). */
-export const rateLimitRuntimeSchema = sharedSchema('worker/rate-limit.rateLimitRuntime', (z) =>
+export const rateLimitRuntimeSchema = sharedSchema('worker/rate-limit.rateLimitRuntime', () =>
   z.object({
     key: z.string().min(1),
     requestsPerSecond: z.number().positive().optional(),
@@ -44,7 +44,7 @@ export function rateLimitWorkflowId(k8sNamespace: string, key: string): string {
 }
 
 /** What a worker starts the limiter workflow with (update-with-start); the limiter's own input adds its carried state. */
-export const rateLimitWorkflowStartSchema = sharedSchema('worker/rate-limit.rateLimitWorkflowStart', (z) =>
+export const rateLimitWorkflowStartSchema = sharedSchema('worker/rate-limit.rateLimitWorkflowStart', () =>
   z.object({
     k8sNamespace: z.string().min(1),
     key: z.string().min(1),
@@ -53,11 +53,11 @@ export const rateLimitWorkflowStartSchema = sharedSchema('worker/rate-limit.rate
 export type RateLimitWorkflowStart = z.infer<typeof rateLimitWorkflowStartSchema>;
 
 /** Who asks: a workload, by kind and name ("Function layer/tag-products"). */
-const rateLimitHolderSchema = sharedSchema('worker/rate-limit.rateLimitHolder', (z) =>
+const rateLimitHolderSchema = sharedSchema('worker/rate-limit.rateLimitHolder', () =>
   z.string().min(1).max(300),
 );
 
-export const acquirePermitRequestSchema = sharedSchema('worker/rate-limit.acquirePermitRequest', (z) =>
+export const acquirePermitRequestSchema = sharedSchema('worker/rate-limit.acquirePermitRequest', () =>
   z.object({
     holder: rateLimitHolderSchema,
     /** The budget this holder declares; the limiter enforces the strictest one of its holders. */
@@ -90,16 +90,14 @@ export interface AcquirePermitAnswer {
   granted?: boolean;
 }
 
-export const reportRateLimitedRequestSchema = sharedSchema(
-  'worker/rate-limit.reportRateLimitedRequest',
-  (z) =>
-    z.object({
-      holder: rateLimitHolderSchema,
-      /** The Retry-After the provider or store sent, in ms (absent: the default pause). */
-      retryAfterMs: z.number().nonnegative().optional(),
-      /** What answered 429, for status: "handler", "push worker", "store". */
-      source: z.string().max(100).optional(),
-    }),
+export const reportRateLimitedRequestSchema = sharedSchema('worker/rate-limit.reportRateLimitedRequest', () =>
+  z.object({
+    holder: rateLimitHolderSchema,
+    /** The Retry-After the provider or store sent, in ms (absent: the default pause). */
+    retryAfterMs: z.number().nonnegative().optional(),
+    /** What answered 429, for status: "handler", "push worker", "store". */
+    source: z.string().max(100).optional(),
+  }),
 );
 export type ReportRateLimitedRequest = z.input<typeof reportRateLimitedRequestSchema>;
 

@@ -5,36 +5,38 @@
 // `const s = z.object(…)` is built again for each workflow, and the contracts' zod schemas (some
 // 800 objects with zod's own) were most of a cached workflow's heap — an operator caches one
 // Function workflow per Function.
-// The orchestrator's bundles preload this module (src/workers/orchestrator-worker.ts,
-// SHARED_SCHEMA_MODULE): the SDK evaluates it once per thread, before any workflow, and every
-// workflow then gets this one instance — its `built` map and the zod it imports. A schema is a
-// pure function of its definition, so one built by an earlier workflow parses exactly as a fresh
-// one would: replay is unaffected. Outside a workflow (activities, the CLI) the module is
-// evaluated once anyway and the cache changes nothing.
+//
+// The orchestrator's bundle preloads this module (src/workers/orchestrator-worker.ts,
+// SHARED_SCHEMA_MODULE): the SDK evaluates it, and the zod modules it imports, once per thread
+// before any workflow, and every workflow then gets these instances — this module's `built` map,
+// and the zod every contract module imports. A schema is a pure function of its definition, so
+// one an earlier workflow built parses exactly as a fresh one would: replay is unaffected.
+// Outside a workflow (activities, the CLI) modules are evaluated once anyway and the cache
+// changes nothing.
 //
 // The SDK deep-freezes what a preloaded module exports, and zod memoizes on its schema objects as
 // they parse: the schemas therefore live in this module's closure (never exported), not frozen.
 import { z } from 'zod';
 
-// zod sets its defaults (error messages, the memoizer) in a global config object on the first
-// schema it builds; after the SDK froze this module's world that write would throw. One schema
-// built here, during the preload, sets them first.
+// zod sets its defaults (error messages, the memoizer objects use) in a global config object when
+// it builds its first schema of a kind; once the SDK has frozen the preloaded modules, that write
+// would throw. A string inside an object, built here during the preload, sets both first.
 z.object({ warm: z.string() });
 
 const built = new Map<string, { source: string; schema: unknown }>();
 
 /**
  * The schema `build` makes, built the first time `key` is asked for in this thread and the same
- * object after. `build` receives the thread's zod: use it rather than an import, so every shared
- * schema is made of one zod. Keys are `<module>.<name>`; two different builders under one key
- * throw (their source differs) rather than answer each other's schema.
+ * object after. Keys are `<module>.<name>`; two different builders under one key throw (their
+ * source differs) rather than answer each other's schema. A builder uses its module's own `z`
+ * import (the bundle resolves it to the preloaded zod) and other shared schemas only.
  *
  * @example
- * export const rowIdSchema = sharedSchema('function.rowId', (z) =>
+ * export const rowIdSchema = sharedSchema('worker/function.rowId', () =>
  *   z.union([z.number().int().nonnegative(), z.string().min(1)]),
  * );
  */
-export function sharedSchema<T>(key: string, build: (zod: typeof z) => T): T {
+export function sharedSchema<T>(key: string, build: () => T): T {
   // Equal for the same builder evaluated by another workflow's instance of its module.
   const source = build.toString();
   const hit = built.get(key);
@@ -43,7 +45,7 @@ export function sharedSchema<T>(key: string, build: (zod: typeof z) => T): T {
       throw new Error(`sharedSchema: two different schemas use the key '${key}'; give each its own key`);
     return hit.schema as T;
   }
-  const schema = build(z);
+  const schema = build();
   built.set(key, { source, schema });
   return schema;
 }
