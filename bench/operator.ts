@@ -149,6 +149,12 @@ function functionCr(namespace: string, name: string, opts: { kedaSample?: boolea
 
 const outputAttribute = (name: string) => `tags_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
 
+/** What the image and the chart set in the operator's environment (Dockerfile, _pod.tpl). */
+const OPERATOR_POD_ENV = {
+  MALLOC_ARENA_MAX: '2',
+  NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=2',
+};
+
 /**
  * `layer operator` as shipped, configured only through its environment; ready when its
  * /readyz says so (the informers have listed) — what a kubelet's readiness probe waits for.
@@ -163,6 +169,10 @@ async function startOperator(port: number, env: Record<string, string>): Promise
       HOME: process.env.HOME ?? '',
       LAYER_FROM_SOURCE: '1',
       LAYER_API_HOST: '127.0.0.1',
+      // As the chart's pods run it (the image's MALLOC_ARENA_MAX, the chart's NODE_OPTIONS,
+      // docs/adr/0118 and 0114), so operator_rss_mb_* is the pod's figure. The build as the image
+      // ships it: LAYER_BENCH_OPERATOR_ENV="LAYER_FROM_SOURCE=0" after `npm run build`.
+      ...OPERATOR_POD_ENV,
       // Tuning under test, e.g. LAYER_BENCH_OPERATOR_ENV="LAYER_MAX_CACHED_WORKFLOWS=100 MALLOC_ARENA_MAX=2".
       ...Object.fromEntries(
         (process.env.LAYER_BENCH_OPERATOR_ENV ?? '')
@@ -742,6 +752,8 @@ async function main(): Promise<void> {
       settle_objects_seconds: Number.isNaN(objectsMs) ? null : Math.round(objectsMs / 100) / 10,
       settle_seconds: Number.isNaN(settledMs) ? null : Math.round(settledMs / 100) / 10,
       ...(Number.isNaN(settledMs) ? { unsettled_examples: unsettled } : {}),
+      operator_rss_mb_end: procStatusMb(operator.pid, 'VmRSS'),
+      operator_rss_mb_peak: procStatusMb(operator.pid, 'VmHWM'),
       load_avg_1m_end: Math.round((loadavg()[0] ?? 0) * 100) / 100,
     };
     log(

@@ -4,6 +4,7 @@
 // they survive continue-as-new and cover pull and push workers alike; the HTTP API exports them
 // from the status query (docs/adr/0060-metrics-where-measured.md). Sandbox-safe: zod only.
 import { z } from 'zod';
+import { sharedSchema } from '../../packages/worker/src/contracts/shared-schema.js';
 import { FailureType } from '../../packages/worker/src/contracts/failures.js';
 
 /**
@@ -17,29 +18,33 @@ export const BATCH_ROWS_PER_SECOND_BUCKETS = [
 ] as const;
 
 /** Per-bucket (not cumulative) counts, the last one for values above every bound (+Inf). */
-export const histogramStateSchema = z.object({
-  counts: z.array(z.number().int().nonnegative()).default([]),
-  sum: z.number().nonnegative().default(0),
-  count: z.number().int().nonnegative().default(0),
-});
+export const histogramStateSchema = sharedSchema('observations.histogramState', () =>
+  z.object({
+    counts: z.array(z.number().int().nonnegative()).default([]),
+    sum: z.number().nonnegative().default(0),
+    count: z.number().int().nonnegative().default(0),
+  }),
+);
 export type HistogramState = z.infer<typeof histogramStateSchema>;
 
-export const workloadObservationsSchema = z.object({
-  /** Batch attempts that failed and were scheduled again, by failure type. */
-  retriesByType: z.record(z.string(), z.number().int().nonnegative()).default({}),
-  /** Failed batch outcomes and failed claims, by failure type (retried or not). */
-  failuresByType: z.record(z.string(), z.number().int().nonnegative()).default({}),
-  /**
-   * Claims that ended lost (FailureType.ClaimLost: heartbeat or lease timeout) once Temporal's
-   * retries of the claim activity were used up. A lapse that a retry of the same claim recovers
-   * is not seen by the workflow (it shows as the claim's attempt count in the Temporal UI).
-   */
-  claimsLost: z.number().int().nonnegative().default(0),
-  /** Claim attempts after the first that Temporal ran (an earlier attempt's lease lapsed, mostly). */
-  claimRetries: z.number().int().nonnegative().default(0),
-  batchSeconds: histogramStateSchema.prefault({}),
-  batchRowsPerSecond: histogramStateSchema.prefault({}),
-});
+export const workloadObservationsSchema = sharedSchema('observations.workloadObservations', () =>
+  z.object({
+    /** Batch attempts that failed and were scheduled again, by failure type. */
+    retriesByType: z.record(z.string(), z.number().int().nonnegative()).default({}),
+    /** Failed batch outcomes and failed claims, by failure type (retried or not). */
+    failuresByType: z.record(z.string(), z.number().int().nonnegative()).default({}),
+    /**
+     * Claims that ended lost (FailureType.ClaimLost: heartbeat or lease timeout) once Temporal's
+     * retries of the claim activity were used up. A lapse that a retry of the same claim recovers
+     * is not seen by the workflow (it shows as the claim's attempt count in the Temporal UI).
+     */
+    claimsLost: z.number().int().nonnegative().default(0),
+    /** Claim attempts after the first that Temporal ran (an earlier attempt's lease lapsed, mostly). */
+    claimRetries: z.number().int().nonnegative().default(0),
+    batchSeconds: histogramStateSchema.prefault({}),
+    batchRowsPerSecond: histogramStateSchema.prefault({}),
+  }),
+);
 export type WorkloadObservations = z.infer<typeof workloadObservationsSchema>;
 
 const KNOWN_FAILURE_TYPES = new Set<string>(Object.values(FailureType));

@@ -3,6 +3,7 @@
 // packages/worker/src/contracts/rate-limit.ts. Sandbox-safe (zod and @temporalio/workflow only):
 // the limiter workflow parses its own input with these schemas.
 import { z } from 'zod';
+import { sharedSchema } from '../../packages/worker/src/contracts/shared-schema.js';
 import { defineQuery } from '@temporalio/workflow';
 import {
   acquirePermitRequestSchema,
@@ -11,44 +12,48 @@ import {
 } from '../../packages/worker/src/contracts/rate-limit.js';
 
 /** One holder as the limiter last saw it (plain JSON, pruned when idle). */
-export const rateLimitHolderStateSchema = z.object({
-  limits: acquirePermitRequestSchema.shape.limits,
-  lastSeenMs: z.number(),
-  grants: z.number().int().nonnegative(),
-  rows: z.number().int().nonnegative(),
-  /** Sum of the waits it was told to make. */
-  waitedMs: z.number().nonnegative(),
-  /** Workflow time until which its latest permit holds it back. */
-  waitingUntilMs: z.number(),
-  /** Requests answered `granted: false` (their permit was due beyond their maxWaitMs). */
-  deferred: z.number().int().nonnegative().optional(),
-  /** Requests that got an outstanding booking back (a retried claim) instead of a new one. */
-  reused: z.number().int().nonnegative().optional(),
-});
+export const rateLimitHolderStateSchema = sharedSchema('rate-limit.rateLimitHolderState', () =>
+  z.object({
+    limits: acquirePermitRequestSchema.shape.limits,
+    lastSeenMs: z.number(),
+    grants: z.number().int().nonnegative(),
+    rows: z.number().int().nonnegative(),
+    /** Sum of the waits it was told to make. */
+    waitedMs: z.number().nonnegative(),
+    /** Workflow time until which its latest permit holds it back. */
+    waitingUntilMs: z.number(),
+    /** Requests answered `granted: false` (their permit was due beyond their maxWaitMs). */
+    deferred: z.number().int().nonnegative().optional(),
+    /** Requests that got an outstanding booking back (a retried claim) instead of a new one. */
+    reused: z.number().int().nonnegative().optional(),
+  }),
+);
 export type RateLimitHolderState = z.infer<typeof rateLimitHolderStateSchema>;
 
-export const rateLimitWorkflowInputSchema = rateLimitWorkflowStartSchema.extend({
-  /** Carried across continue-as-new (absent on the first run). */
-  state: z
-    .object({
-      budget: z.object({
-        requestsTat: z.number(),
-        rowsTat: z.number(),
-        factor: z.number(),
-        factorAtMs: z.number(),
-        holdDecreaseUntilMs: z.number(),
-      }),
-      holders: z.record(z.string(), rateLimitHolderStateSchema),
-      rateLimited: z.number().int().nonnegative(),
-      lastRateLimitedAt: z.string().optional(),
-      lastRateLimitedSource: z.string().optional(),
-      /** Outstanding bookings: `<holder>|<booking>` → workflow ms the call may start. */
-      bookings: z.record(z.string(), z.number()).optional(),
-    })
-    .optional(),
-  /** Tests only: continue-as-new after this many messages instead of the default. */
-  messagesPerRun: z.number().int().positive().optional(),
-});
+export const rateLimitWorkflowInputSchema = sharedSchema('rate-limit.rateLimitWorkflowInput', () =>
+  rateLimitWorkflowStartSchema.extend({
+    /** Carried across continue-as-new (absent on the first run). */
+    state: z
+      .object({
+        budget: z.object({
+          requestsTat: z.number(),
+          rowsTat: z.number(),
+          factor: z.number(),
+          factorAtMs: z.number(),
+          holdDecreaseUntilMs: z.number(),
+        }),
+        holders: z.record(z.string(), rateLimitHolderStateSchema),
+        rateLimited: z.number().int().nonnegative(),
+        lastRateLimitedAt: z.string().optional(),
+        lastRateLimitedSource: z.string().optional(),
+        /** Outstanding bookings: `<holder>|<booking>` → workflow ms the call may start. */
+        bookings: z.record(z.string(), z.number()).optional(),
+      })
+      .optional(),
+    /** Tests only: continue-as-new after this many messages instead of the default. */
+    messagesPerRun: z.number().int().positive().optional(),
+  }),
+);
 export type RateLimitWorkflowInput = z.infer<typeof rateLimitWorkflowInputSchema>;
 
 /** Answer of the limiter's status query. */

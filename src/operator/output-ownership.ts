@@ -39,6 +39,9 @@ export function conflictingAttributes(attribute: string): string[] {
   return [...out].sort();
 }
 
+/** The Functions not labelled yet (whatever their attribute): the second of claimSelectors. */
+export const UNLABELLED_SELECTOR = `!${OUTPUT_CLAIM_LABEL}`;
+
 /**
  * Label selectors that together list every Function that may conflict with a Function writing
  * `attribute`: those claiming a conflicting attribute, and those not labelled yet (created
@@ -46,7 +49,7 @@ export function conflictingAttributes(attribute: string): string[] {
  */
 export function claimSelectors(attribute: string): [claimants: string, unlabelled: string] {
   const values = [...new Set(conflictingAttributes(attribute).map(outputClaimLabel))].sort();
-  return [`${OUTPUT_CLAIM_LABEL} in (${values.join(',')})`, `!${OUTPUT_CLAIM_LABEL}`];
+  return [`${OUTPUT_CLAIM_LABEL} in (${values.join(',')})`, UNLABELLED_SELECTOR];
 }
 
 /** What one Function writes, and where. */

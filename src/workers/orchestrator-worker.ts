@@ -97,11 +97,28 @@ export const PREBUILT_RECONCILE_BUNDLE = fileURLToPath(
   new URL('../../reconcile-workflow-bundle.js', import.meta.url),
 );
 
+/**
+ * Evaluated once per workflow thread rather than once per workflow (the SDK's `preloadModules`):
+ * the cache every contract schema is built through, and the zod it imports (docs/adr/0114).
+ */
+export const SHARED_SCHEMA_MODULE = fileURLToPath(
+  new URL(
+    `../../packages/worker/src/contracts/shared-schema${extname(fileURLToPath(import.meta.url))}`,
+    import.meta.url,
+  ),
+);
+
+/** What the bundler preloads for an entry: the reconcile bundle holds no schema, so nothing. */
+function preloadModules(entry: string): string[] {
+  return entry === RECONCILE_WORKFLOWS_ENTRY ? [] : [SHARED_SCHEMA_MODULE];
+}
+
 /** Runs webpack over the workflows (a few seconds, and ~250 MB of RSS kept by the process). */
 export function buildOrchestratorWorkflowBundle(entry = WORKFLOWS_ENTRY): Promise<{ code: string }> {
   return bundleWorkflowCode({
     workflowsPath: entry,
     workflowInterceptorModules: [WORKFLOW_INTERCEPTORS],
+    preloadModules: preloadModules(entry),
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
   });
 }
@@ -125,6 +142,7 @@ export async function bundleOrchestratorWorkflows(entry = WORKFLOWS_ENTRY): Prom
   const key = bundleCacheKey(root, [join(root, 'src'), join(root, 'packages/worker/src')], {
     entry,
     interceptors: [WORKFLOW_INTERCEPTORS],
+    preload: preloadModules(entry),
   });
   return cachedBundle(join(root, '.layer', 'workflow-bundles'), key, build);
 }

@@ -7,11 +7,13 @@
 // recorded runs make their commands (a recorded pipeline run fails to replay with them). An
 // untraced run goes straight to `next` (no await, so no extra microtask turn). See
 // docs/adr/0064-tracing.md.
-import {
-  OpenTelemetryInboundInterceptor,
-  OpenTelemetryInternalsInterceptor,
-  OpenTelemetryOutboundInterceptor,
-} from '@temporalio/interceptors-opentelemetry/lib/workflow/index.js';
+//
+// The OpenTelemetry modules (some 120 of them) are loaded by the first traced call of a run, not
+// imported: a Worker gives every cached workflow its own instance of each module the bundle loads
+// after start-up, and most runs are untraced (docs/adr/0114).
+// Loading them is what patches the sandbox for OpenTelemetry (its runtime module defines
+// `performance` and `window`); no Layer workflow reads either, so an untraced run behaves alike.
+import type * as OtelWorkflow from '@temporalio/interceptors-opentelemetry/lib/workflow/index.js';
 import type {
   WorkflowInboundCallsInterceptor,
   WorkflowInterceptors,
@@ -22,23 +24,38 @@ import type {
 /** The header the OpenTelemetry client interceptor puts the caller's trace context in. */
 export const TRACE_HEADER = '_tracer-data';
 
+/**
+ * The OpenTelemetry workflow interceptors' module, evaluated on the first call in this workflow.
+ * A CommonJS require on purpose: webpack puts the module in the bundle and evaluates it only
+ * here, synchronously (an `import()` would resolve a microtask later and change when a traced
+ * run's first command is made).
+ */
+function loadOpenTelemetry(): typeof OtelWorkflow {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
+  return require('@temporalio/interceptors-opentelemetry/lib/workflow/index.js') as typeof OtelWorkflow;
+}
+
 export const interceptors = (): WorkflowInterceptors => {
   // One closure per workflow run: the decision and the OpenTelemetry interceptors are its own.
   let traced = false;
   let otel:
     | {
-        inbound: OpenTelemetryInboundInterceptor;
-        outbound: OpenTelemetryOutboundInterceptor;
-        internals: OpenTelemetryInternalsInterceptor;
+        inbound: OtelWorkflow.OpenTelemetryInboundInterceptor;
+        outbound: OtelWorkflow.OpenTelemetryOutboundInterceptor;
+        internals: OtelWorkflow.OpenTelemetryInternalsInterceptor;
       }
     | undefined;
-  // Built on first use in a traced run: an untraced run never starts a tracer.
-  const o = () =>
-    (otel ??= {
-      inbound: new OpenTelemetryInboundInterceptor(),
-      outbound: new OpenTelemetryOutboundInterceptor(),
-      internals: new OpenTelemetryInternalsInterceptor(),
-    });
+  // Built on first use in a traced run: an untraced run never loads OpenTelemetry.
+  const o = () => {
+    if (otel) return otel;
+    const m = loadOpenTelemetry();
+    otel = {
+      inbound: new m.OpenTelemetryInboundInterceptor(),
+      outbound: new m.OpenTelemetryOutboundInterceptor(),
+      internals: new m.OpenTelemetryInternalsInterceptor(),
+    };
+    return otel;
+  };
 
   const inbound: WorkflowInboundCallsInterceptor = {
     execute(input, next) {

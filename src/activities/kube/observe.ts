@@ -11,6 +11,7 @@ import {
   conflictingAttributes,
   OUTPUT_CLAIM_LABEL,
   outputClaimLabel,
+  UNLABELLED_SELECTOR,
 } from '../../operator/output-ownership.js';
 import type { ReconcileRef } from '../../contracts/reconcile.js';
 import type { WorkloadKind } from '../../../packages/worker/src/contracts/names.js';
@@ -20,6 +21,7 @@ import type { ObjectRef } from '../../operator/plan-types.js';
 import type { ObservedState, RawObject } from '../../operator/reconcile-types.js';
 import { podProblemsOf, type WorkerObservation } from '../../operator/worker-availability.js';
 import { kubeCall, listCr, orNull, readCr, type KubeClients } from './kube-calls.js';
+import { readAfterCall } from './read-after-call.js';
 
 const KEDA_GROUP = 'keda.sh';
 const KEDA_VERSION = 'v1alpha1';
@@ -173,17 +175,21 @@ export function createObserve(clients: KubeClients, deps: ObserveDeps) {
     )) as RawObject | null;
   }
 
+  // The Functions not labelled yet are the same list for every pass: concurrent passes share one
+  // begun after their own label patch, instead of each holding a copy (ADR 0114).
+  const unlabelled = readAfterCall(() => listCr(custom, 'Function', undefined, UNLABELLED_SELECTOR));
+
   /**
    * The Functions that may write what this one writes: those claiming a conflicting attribute and
-   * those not labelled yet — not every Function in the cluster (ADR 0114).
+   * those not labelled yet — not every Function in the cluster (ADR 0114). Called after the pass's
+   * own label patch (claimed), so the lists see every label written before it.
    */
   async function claimants(object: RawObject): Promise<RawObject[]> {
     const attribute = (object.spec as { output?: { attribute?: unknown } } | undefined)?.output?.attribute;
     // A Function without one is refused by the planner before ownership is asked.
     if (typeof attribute !== 'string') return [];
-    const lists = await Promise.all(
-      claimSelectors(attribute).map((selector) => listCr(custom, 'Function', undefined, selector)),
-    );
+    const [labelled] = claimSelectors(attribute);
+    const lists = await Promise.all([listCr(custom, 'Function', undefined, labelled), unlabelled()]);
     // Only those whose spec writes a conflicting attribute now (a label may lag its spec, and the
     // unlabelled are anyone): the planner parses each one it is given.
     const conflicting = new Set(conflictingAttributes(attribute));

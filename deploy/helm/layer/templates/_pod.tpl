@@ -172,6 +172,12 @@ spec:
             - name: AWS_REGION
               value: {{ . | quote }}
             {{- end }}
+            {{- /* V8's young generation capped at 2 MB semi-spaces (its default let each of the
+                   process's three heaps idle at several times what they hold); the image's
+                   --enable-source-maps kept. extraEnv, below, may set NODE_OPTIONS again: the
+                   later entry wins. docs/adr/0114. */}}
+            - name: NODE_OPTIONS
+              value: "--enable-source-maps --max-semi-space-size=2"
             {{- with $v.operator.extraEnv }}
             {{- toYaml . | nindent 12 }}
             {{- end }}

@@ -3,6 +3,7 @@
 // own input, carried state, status and messages are the orchestrator's (src/contracts/function.ts).
 // Sandbox-safe (zod and @temporalio/workflow only): the workflow builds claims from these shapes.
 import { z } from 'zod';
+import { sharedSchema } from './shared-schema.js';
 import { defineQuery } from '@temporalio/workflow';
 import { canonicalJson, stableHash } from './pipeline.js';
 import { rateLimitRuntimeSchema } from './rate-limit.js';
@@ -18,17 +19,21 @@ export const ORCHESTRATOR_TASK_QUEUE = 'layer-orchestrator';
 export const RUN_FUNCTION_CLAIM_ACTIVITY = 'runFunctionClaim';
 
 /** A row id as Turbopuffer allows it: unsigned integer or string (UUIDs are strings on the wire). */
-export const rowIdSchema = z.union([z.number().int().nonnegative(), z.string().min(1)]);
+export const rowIdSchema = sharedSchema('worker/function.rowId', () =>
+  z.union([z.number().int().nonnegative(), z.string().min(1)]),
+);
 export type RowId = z.infer<typeof rowIdSchema>;
 
-export const functionOutputSpecSchema = z.object({
-  attribute: z.string().min(1),
-  kind: z.string().min(1),
-  version: z.string().min(1),
-  dim: z.number().int().positive().optional(),
-  /** Write `<attribute>_fp` and re-run rows whose inputs changed since (see input-fingerprint.ts). */
-  inputFingerprint: z.boolean().optional(),
-});
+export const functionOutputSpecSchema = sharedSchema('worker/function.functionOutputSpec', () =>
+  z.object({
+    attribute: z.string().min(1),
+    kind: z.string().min(1),
+    version: z.string().min(1),
+    dim: z.number().int().positive().optional(),
+    /** Write `<attribute>_fp` and re-run rows whose inputs changed since (see input-fingerprint.ts). */
+    inputFingerprint: z.boolean().optional(),
+  }),
+);
 export type FunctionOutputSpec = z.infer<typeof functionOutputSpecSchema>;
 
 /**
@@ -36,26 +41,28 @@ export type FunctionOutputSpec = z.infer<typeof functionOutputSpecSchema>;
  * the orchestrator's runtime spec (src/contracts/function.ts) is this plus scheduling. Contains no
  * secret: store and worker credentials are read by activities from their own configuration.
  */
-export const functionClaimSpecSchema = z.object({
-  /** Kubernetes namespace of the Function CR ("local" for `layer apply` without Kubernetes). */
-  k8sNamespace: z.string().min(1),
-  name: z.string().min(1),
-  inputs: z.array(z.string().min(1)).min(1),
-  output: functionOutputSpecSchema,
-  /** Turbopuffer filter exactly as written in the CR (absent: every row lacking this version). */
-  filter: z.unknown().optional(),
-  worker: z.object({
-    dispatch: z.enum(['pull', 'push']),
-    batchSize: z.number().int().positive(),
-    timeoutSeconds: z.number().int().positive(),
-    /** Push only: base URL of the worker (its Service, or a URL given in local mode). */
-    pushUrl: z.string().url().optional(),
-    /** Pull only: task queue the worker SDK polls (defaults to functionTaskQueue). */
-    taskQueue: z.string().min(1).optional(),
-    /** A budget shared with every workload under the same key (docs/adr/0051). */
-    rateLimit: rateLimitRuntimeSchema.optional(),
+export const functionClaimSpecSchema = sharedSchema('worker/function.functionClaimSpec', () =>
+  z.object({
+    /** Kubernetes namespace of the Function CR ("local" for `layer apply` without Kubernetes). */
+    k8sNamespace: z.string().min(1),
+    name: z.string().min(1),
+    inputs: z.array(z.string().min(1)).min(1),
+    output: functionOutputSpecSchema,
+    /** Turbopuffer filter exactly as written in the CR (absent: every row lacking this version). */
+    filter: z.unknown().optional(),
+    worker: z.object({
+      dispatch: z.enum(['pull', 'push']),
+      batchSize: z.number().int().positive(),
+      timeoutSeconds: z.number().int().positive(),
+      /** Push only: base URL of the worker (its Service, or a URL given in local mode). */
+      pushUrl: z.string().url().optional(),
+      /** Pull only: task queue the worker SDK polls (defaults to functionTaskQueue). */
+      taskQueue: z.string().min(1).optional(),
+      /** A budget shared with every workload under the same key (docs/adr/0051). */
+      rateLimit: rateLimitRuntimeSchema.optional(),
+    }),
   }),
-});
+);
 export type FunctionClaimSpec = z.infer<typeof functionClaimSpecSchema>;
 
 /**
@@ -63,11 +70,13 @@ export type FunctionClaimSpec = z.infer<typeof functionClaimSpecSchema>;
  * (docs/adr/0110): the rows in (after, last] — after null: from the first id — for a range, or in
  * [from, last] for an id list. Discovery and the pending count leave them out.
  */
-export const writtenSpanSchema = z.object({
-  after: rowIdSchema.nullable().optional(),
-  from: rowIdSchema.optional(),
-  last: rowIdSchema,
-});
+export const writtenSpanSchema = sharedSchema('worker/function.writtenSpan', () =>
+  z.object({
+    after: rowIdSchema.nullable().optional(),
+    from: rowIdSchema.optional(),
+    last: rowIdSchema,
+  }),
+);
 export type WrittenSpan = z.infer<typeof writtenSpanSchema>;
 
 /**
@@ -82,27 +91,33 @@ export function rangeResolveLimit(rows: number): number {
 // ---------------------------------------------------------------------------------------------
 // The batch contract: the same JSON for a pull worker's activity and a push worker's /run.
 
-export const batchRowSchema = z.object({
-  id: rowIdSchema,
-  /** The Function's `inputs` attributes of this row (missing ones are null). */
-  inputs: z.record(z.string(), z.unknown()),
-});
+export const batchRowSchema = sharedSchema('worker/function.batchRow', () =>
+  z.object({
+    id: rowIdSchema,
+    /** The Function's `inputs` attributes of this row (missing ones are null). */
+    inputs: z.record(z.string(), z.unknown()),
+  }),
+);
 export type BatchRow = z.infer<typeof batchRowSchema>;
 
 /** What the orchestrator sends a worker: POST /run body, and the rows a pull handler receives. */
-export const runBatchRequestSchema = z.object({
-  batchId: z.string(),
-  function: z.object({ k8sNamespace: z.string(), name: z.string() }),
-  namespace: z.string(),
-  output: functionOutputSpecSchema,
-  rows: z.array(batchRowSchema),
-});
+export const runBatchRequestSchema = sharedSchema('worker/function.runBatchRequest', () =>
+  z.object({
+    batchId: z.string(),
+    function: z.object({ k8sNamespace: z.string(), name: z.string() }),
+    namespace: z.string(),
+    output: functionOutputSpecSchema,
+    rows: z.array(batchRowSchema),
+  }),
+);
 export type RunBatchRequest = z.infer<typeof runBatchRequestSchema>;
 
 /** What a worker answers: one output per row id. */
-export const runBatchResponseSchema = z.object({
-  outputs: z.array(z.object({ id: rowIdSchema, value: z.unknown() })),
-});
+export const runBatchResponseSchema = sharedSchema('worker/function.runBatchResponse', () =>
+  z.object({
+    outputs: z.array(z.object({ id: rowIdSchema, value: z.unknown() })),
+  }),
+);
 export type RunBatchResponse = z.infer<typeof runBatchResponseSchema>;
 
 /** One batch of a claim as the worker runs it: an id list, or a range it resolves itself. */

@@ -3,6 +3,7 @@
 // workers (HTTP /process). The workflow's own input, carried state, status and messages are the
 // orchestrator's (src/contracts/pipeline.ts). Sandbox-safe (zod and @temporalio/workflow only).
 import { z } from 'zod';
+import { sharedSchema } from './shared-schema.js';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { RateLimitRuntime } from './rate-limit.js';
 
@@ -29,39 +30,45 @@ export const ChunkAttr = {
  * One unit of work. `key` identifies it (idempotency: the same key and version is processed once);
  * `deleted` asks for the key's documents to be removed.
  */
-export const pipelineItemSchema = z.object({
-  key: z.string().min(1).max(1024),
-  /** Absent on submit: the workflow derives one from the payload (a stable hash). */
-  version: z.string().min(1).max(256).optional(),
-  payload: z.unknown().optional(),
-  deleted: z.boolean().optional(),
-  /** Set by the built-in S3 source: where to read the object. */
-  s3: z
-    .object({ bucket: z.string(), key: z.string(), etag: z.string(), size: z.number().nonnegative() })
-    .optional(),
-});
+export const pipelineItemSchema = sharedSchema('worker/pipeline.pipelineItem', () =>
+  z.object({
+    key: z.string().min(1).max(1024),
+    /** Absent on submit: the workflow derives one from the payload (a stable hash). */
+    version: z.string().min(1).max(256).optional(),
+    payload: z.unknown().optional(),
+    deleted: z.boolean().optional(),
+    /** Set by the built-in S3 source: where to read the object. */
+    s3: z
+      .object({ bucket: z.string(), key: z.string(), etag: z.string(), size: z.number().nonnegative() })
+      .optional(),
+  }),
+);
 export type PipelineItem = z.infer<typeof pipelineItemSchema>;
 
 /** An item as queued: always versioned. */
 export type QueuedItem = PipelineItem & { version: string };
 
-const chunkSchema = z.object({
-  /** Optional: derived from the document id and the chunk's content hash when absent. */
-  id: z.string().min(1).optional(),
-  text: z.string(),
-  vector: z.array(z.number()).optional(),
-  attributes: z.record(z.string(), z.unknown()).optional(),
-});
+const chunkSchema = sharedSchema('worker/pipeline.chunk', () =>
+  z.object({
+    /** Optional: derived from the document id and the chunk's content hash when absent. */
+    id: z.string().min(1).optional(),
+    text: z.string(),
+    vector: z.array(z.number()).optional(),
+    attributes: z.record(z.string(), z.unknown()).optional(),
+  }),
+);
 
-export const pipelineDocumentSchema = z.object({
-  /** Document id; defaults to the item key. */
-  id: z.string().min(1).optional(),
-  /** The item this document came from; defaults to the only item of a one-item batch. */
-  itemKey: z.string().min(1).optional(),
-  chunks: z.array(chunkSchema),
-  /** Remove this document's chunks instead of writing. */
-  deleted: z.boolean().optional(),
-});
+export const pipelineDocumentSchema = sharedSchema('worker/pipeline.pipelineDocument', () =>
+  z.object({
+    /** Document id; defaults to the item key. */
+    id: z.string().min(1).optional(),
+    /** The item this document came from; defaults to the only item of a one-item batch. */
+    itemKey: z.string().min(1).optional(),
+    chunks: z.array(chunkSchema),
+    /** Remove this document's chunks instead of writing. */
+    deleted: z.boolean().optional(),
+  }),
+);
 export type PipelineDocument = z.infer<typeof pipelineDocumentSchema>;
 
 export type ItemState = 'pending' | 'inFlight' | 'done' | 'failed' | 'unknown';
