@@ -31,12 +31,30 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          exclude: ['test/integration/cluster/**'],
           globalSetup: ['test/helpers/global-setup.ts'],
           setupFiles: ['test/helpers/setup-integration.ts'],
           pool: 'forks',
           testTimeout: 120_000,
           // A cold cache builds the servers from Go modules inside the global setup (.ci/run
           // provisions first, so there this is only the start-up).
+          hookTimeout: 45 * 60_000,
+        },
+      },
+      {
+        test: {
+          // The files that bring their own cluster (controllers + KEDA + kwok, or a multi-host
+          // Temporal on PostgreSQL). Vitest gives each pool kind one queue of (CPUs − 1) workers,
+          // which is one on these 2-core machines, so every forks file ran after the other; in
+          // the vmForks pool these run beside the rest (a child process each, as with forks: the
+          // native Temporal Workers stay out of worker threads). They mostly wait on controllers,
+          // KEDA and kills, so overlapping them saves minutes of the run.
+          name: 'cluster',
+          include: ['test/integration/cluster/**/*.test.ts'],
+          globalSetup: ['test/helpers/global-setup.ts'],
+          setupFiles: ['test/helpers/setup-integration.ts'],
+          pool: 'vmForks',
+          testTimeout: 120_000,
           hookTimeout: 45 * 60_000,
         },
       },
