@@ -43,6 +43,9 @@ const PENDING_ENV = [
   'AWS_REGION',
 ];
 
+/** Env names read by the runtime, not by our code: Node's own flags (the pod's smaller young generation, ADR 0114). */
+const RUNTIME_ENV = ['NODE_OPTIONS'];
+
 const STORE_KEY = `tpuf_${randomUUID()}`;
 const WORKER_KEY = `layer_worker_${randomUUID()}`;
 
@@ -267,7 +270,7 @@ describe('helm template', () => {
   });
 
   it('sets only environment variables the code reads', async () => {
-    const known = new Set<string>([...Object.values(ConfigEnv), ...PENDING_ENV]);
+    const known = new Set<string>([...Object.values(ConfigEnv), ...PENDING_ENV, ...RUNTIME_ENV]);
     for (const c of cases) {
       for (const container of containers(await render(c.args))) {
         const names = (container.env as Json[]).map((e) => e.name as string);

@@ -78,12 +78,17 @@ describe('@hevlayer/worker packed and installed like a user would', () => {
     ) as { dependencies: Record<string, string> };
     expect(Object.keys(installed.dependencies).sort()).toEqual([
       '@aws-sdk/client-s3',
+      // Pipeline sources (docs/adr/0121): SQS, and @aws-sdk/core for the query protocol of
+      // SQS-compatible servers (ADR 0122); Kafka through @platformatic/kafka below.
+      '@aws-sdk/client-sqs',
+      '@aws-sdk/core',
       // Tracing (started only when OTEL_EXPORTER_OTLP_ENDPOINT is set, docs/adr/0064).
       '@opentelemetry/api',
       '@opentelemetry/context-async-hooks',
       '@opentelemetry/exporter-trace-otlp-proto',
       '@opentelemetry/resources',
       '@opentelemetry/sdk-trace-base',
+      '@platformatic/kafka',
       '@temporalio/activity',
       '@temporalio/client',
       '@temporalio/common',
