@@ -15,6 +15,7 @@ import {
   goBuild,
   isExecutable,
   ProvisionError,
+  resolveGoToolBinary,
   withBuildLock,
   type Logger,
   type ResolvedBinary,
@@ -62,74 +63,33 @@ async function versionLine(path: string, args: string[]): Promise<string> {
   }
 }
 
-/** OpenTofu: $LAYER_TOFU → `tofu` on PATH → the cache → `go build` of test/tofu-bin. */
+/** OpenTofu: $LAYER_TOFU → `tofu` on PATH → the cache → `go build` of test/tofu-bin (niced: a long build). */
 export async function resolveTofu(
   log: Logger,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ResolvedBinary> {
-  if (env.LAYER_TOFU) {
-    if (!isExecutable(env.LAYER_TOFU))
-      throw new ProvisionError(
-        'tofu',
-        `LAYER_TOFU=${env.LAYER_TOFU} is not an executable file; unset it or point it at tofu`,
-      );
-    const version = await versionLine(env.LAYER_TOFU, ['version']);
-    log(`tofu: ${env.LAYER_TOFU} (from LAYER_TOFU, ${version})`);
-    return { path: env.LAYER_TOFU, source: 'env', version };
-  }
-  const onPath = findOnPath('tofu', env);
-  if (onPath) {
-    const version = await versionLine(onPath, ['version']);
-    log(`tofu: ${onPath} (on PATH, ${version})`);
-    return { path: onPath, source: 'path', version };
-  }
-  const dir = join(binCacheDir(env), `tofu-${TOFU_VERSION}`);
-  const cached = join(dir, 'tofu');
-  if (isExecutable(cached)) {
-    log(`tofu: ${cached} (cache)`);
-    return { path: cached, source: 'cache', version: TOFU_VERSION };
-  }
-  const go = await goAvailable(env);
-  if (!go)
-    throw new ProvisionError(
-      'tofu',
-      'no tofu found and no Go toolchain to build it: install Go >= 1.26.6, put tofu on PATH or set LAYER_TOFU',
-    );
-  const moduleDir = join(packageRoot(), 'test', 'tofu-bin');
-  await withBuildLock(
-    dir,
-    async () => {
-      if (isExecutable(cached)) return;
-      const tmp = join(dir, `tmp-${process.pid}`);
-      mkdirSync(tmp, { recursive: true });
-      try {
-        const { cmd, prefix } = nicedGo(go, env);
-        await goBuild(
-          `tofu ${TOFU_VERSION}`,
-          cmd,
-          [
-            ...prefix,
-            'build',
-            '-trimpath',
-            // What OpenTofu's release build stamps: without it `tofu version` says v1.12.6-dev.
-            '-ldflags=-s -w -X github.com/opentofu/opentofu/version.dev=no',
-            '-o',
-            join(tmp, 'tofu'),
-            'github.com/opentofu/opentofu/cmd/tofu',
-          ],
-          moduleDir,
-          env,
-          log,
-        );
-        renameSync(join(tmp, 'tofu'), cached);
-      } finally {
-        rmSync(tmp, { recursive: true, force: true });
-      }
+  const tofu = await resolveGoToolBinary(
+    {
+      component: 'tofu',
+      name: 'tofu',
+      envVar: 'LAYER_TOFU',
+      version: TOFU_VERSION,
+      moduleDir: join(packageRoot(), 'test', 'tofu-bin'),
+      target: 'github.com/opentofu/opentofu/cmd/tofu',
+      // What OpenTofu's release build stamps: without it `tofu version` says v1.12.6-dev.
+      ldflags: '-X github.com/opentofu/opentofu/version.dev=no',
+      nice: true,
     },
     log,
+    env,
   );
-  log(`tofu: ${cached} (built from test/tofu-bin)`);
-  return { path: cached, source: 'built', version: TOFU_VERSION };
+  // A tofu of the user's own says which version it is.
+  if (tofu.source === 'env' || tofu.source === 'path') {
+    const version = await versionLine(tofu.path, ['version']);
+    log(`tofu: ${version}`);
+    return { ...tofu, version };
+  }
+  return tofu;
 }
 
 /** Where the built provider lives in the cache. */

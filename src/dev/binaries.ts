@@ -201,6 +201,106 @@ export async function goBuild(
   log(`built ${component} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
+/**
+ * One binary built with `go build` from a tool module of this repository (test/*-bin): what
+ * `resolveGoToolBinary` needs to find it or build it.
+ */
+export interface GoToolBinary {
+  /** Name in errors and log lines. */
+  component: string;
+  /** File name in the cache and on PATH. */
+  name: string;
+  /** Variable that points at a binary of the user's own. */
+  envVar: string;
+  /** Cache key: a new version builds afresh. */
+  version: string;
+  /** The tool module (holds go.mod and go.sum). */
+  moduleDir: string;
+  /** What `go build` builds, from moduleDir. */
+  target: string;
+  /** Linker flags beyond `-s -w` (version stamps). */
+  ldflags?: string;
+  /** Build behind `nice -n 19`: for builds long enough to starve the machine's other work. */
+  nice?: boolean;
+  /** Extra environment for the build (e.g. GOFLAGS). */
+  buildEnv?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The one resolution order of the project's binaries (ADR 0001): $envVar → `name` on PATH → the
+ * binary cache → `go build` of the tool module into the cache, serialised across processes by the
+ * cache's build lock; the choice is logged.
+ */
+export async function resolveGoToolBinary(
+  tool: GoToolBinary,
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ResolvedBinary> {
+  const fromEnv = env[tool.envVar];
+  if (fromEnv) {
+    if (!isExecutable(fromEnv))
+      throw new ProvisionError(
+        tool.component,
+        `${tool.envVar}=${fromEnv} is not an executable file; unset it or point it at ${tool.name}`,
+      );
+    log(`${tool.component}: ${fromEnv} (from ${tool.envVar})`);
+    return { path: fromEnv, source: 'env', version: 'unknown' };
+  }
+  const onPath = findOnPath(tool.name, env);
+  if (onPath) {
+    log(`${tool.component}: ${onPath} (on PATH)`);
+    return { path: onPath, source: 'path', version: 'unknown' };
+  }
+  const dir = join(binCacheDir(env), `${tool.name}-${tool.version}`);
+  const cached = join(dir, tool.name);
+  if (isExecutable(cached)) {
+    log(`${tool.component}: ${cached} (cache; ${tool.version})`);
+    return { path: cached, source: 'cache', version: tool.version };
+  }
+  const go = await goAvailable(env);
+  if (!go)
+    throw new ProvisionError(
+      tool.component,
+      `no cached ${tool.name} and no Go toolchain to build it: install Go >= 1.26, put ${tool.name} on PATH or set ${tool.envVar}`,
+    );
+  if (!existsSync(join(tool.moduleDir, 'go.mod')))
+    throw new ProvisionError(tool.component, `tool module missing at ${tool.moduleDir}`);
+  const nice = tool.nice ? findOnPath('nice', env) : undefined;
+  await withBuildLock(
+    dir,
+    async () => {
+      if (isExecutable(cached)) return;
+      const tmp = join(dir, `tmp-${process.pid}`);
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      try {
+        const build = [
+          'build',
+          '-trimpath',
+          `-ldflags=-s -w${tool.ldflags ? ` ${tool.ldflags}` : ''}`,
+          '-o',
+          join(tmp, tool.name),
+          tool.target,
+        ];
+        await goBuild(
+          `${tool.name} ${tool.version}`,
+          nice ?? go,
+          nice ? ['-n', '19', go, ...build] : build,
+          tool.moduleDir,
+          { ...env, ...tool.buildEnv },
+          log,
+        );
+        renameSync(join(tmp, tool.name), cached);
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    },
+    log,
+  );
+  log(`${tool.component}: ${cached} (built; ${tool.version})`);
+  return { path: cached, source: 'built', version: tool.version };
+}
+
 /** Where the Temporal CLI's release archives live (goreleaser: `temporal_cli_<v>_<os>_<arch>.tar.gz`). */
 export const TEMPORAL_CLI_DOWNLOAD_BASE = 'https://github.com/temporalio/cli/releases/download';
 /** How long the release server gets to answer before the Go build is used instead. */

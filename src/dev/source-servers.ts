@@ -1,24 +1,21 @@
 // The real servers behind the Pipeline sources (docs/adr/0122-source-servers-from-go-modules.md):
 // an SQS-compatible server (goaws, built from the tool module in test/sqs-bin) and a
-// Kafka-protocol broker (franz-go's kfake behind the tiny main in test/kafka-bin). Resolution
-// follows src/dev/binaries.ts: $LAYER_GOAWS / $LAYER_KFAKE → `goaws` / `kfake` on PATH → the
-// cache → `go build` into the cache, serialised across processes by the cache's build lock.
+// Kafka-protocol broker (franz-go's kfake behind the tiny main in test/kafka-bin), each resolved
+// by resolveGoToolBinary (src/dev/binaries.ts): $LAYER_GOAWS / $LAYER_KFAKE → `goaws` / `kfake`
+// on PATH → the cache → `go build` into the cache.
 import { connect } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  findOnPath,
-  goAvailable,
-  goBuild,
-  isExecutable,
   ProvisionError,
-  withBuildLock,
+  resolveGoToolBinary,
+  type GoToolBinary,
   type Logger,
   type ResolvedBinary,
 } from './binaries.js';
 import { freePort, waitFor } from './net.js';
-import { binCacheDir, packageRoot } from './paths.js';
+import { packageRoot } from './paths.js';
 import { startProcess } from './process.js';
 
 /** goaws release pinned in test/sqs-bin/go.mod (the newest on the module proxy). */
@@ -26,89 +23,37 @@ export const GOAWS_VERSION = 'v0.4.5';
 /** kfake pseudo-version pinned in test/kafka-bin/go.mod (kfake is tagged only with franz-go). */
 export const KFAKE_VERSION = 'v0.0.0-20260918054303-01f206a7e32c';
 
-interface ToolBinary {
-  component: string;
-  /** File name in the cache and on PATH. */
-  name: string;
-  envVar: string;
-  version: string;
-  moduleDir: string;
-  /** What `go build` builds, from moduleDir. */
-  target: string;
-}
-
-const goaws: ToolBinary = {
+const goaws: GoToolBinary = {
   component: 'goaws',
   name: 'goaws',
   envVar: 'LAYER_GOAWS',
   version: GOAWS_VERSION,
   moduleDir: join(packageRoot(), 'test', 'sqs-bin'),
   target: 'github.com/Admiral-Piett/goaws/app/cmd',
+  buildEnv: { GOFLAGS: '-mod=mod' },
 };
 
 /** Bumped with test/kafka-bin/main.go, so a cached broker built from an older main is rebuilt. */
 const KFAKE_MAIN_REVISION = 1;
 
-const kfake: ToolBinary = {
+const kfake: GoToolBinary = {
   component: 'kfake',
   name: 'kfake',
   envVar: 'LAYER_KFAKE',
   version: `${KFAKE_VERSION}-main${KFAKE_MAIN_REVISION}`,
   moduleDir: join(packageRoot(), 'test', 'kafka-bin'),
   target: '.',
+  buildEnv: { GOFLAGS: '-mod=mod' },
 };
-
-async function resolveTool(t: ToolBinary, log: Logger, env: NodeJS.ProcessEnv): Promise<ResolvedBinary> {
-  const fromEnv = env[t.envVar];
-  if (fromEnv) {
-    if (!isExecutable(fromEnv))
-      throw new ProvisionError(t.component, `${t.envVar}=${fromEnv} is not an executable file`);
-    return { path: fromEnv, source: 'env', version: 'unknown' };
-  }
-  const onPath = findOnPath(t.name, env);
-  if (onPath) return { path: onPath, source: 'path', version: 'unknown' };
-  const dir = join(binCacheDir(env), `${t.name}-${t.version}`);
-  const cached = join(dir, t.name);
-  if (isExecutable(cached)) return { path: cached, source: 'cache', version: t.version };
-  const go = await goAvailable(env);
-  if (!go)
-    throw new ProvisionError(
-      t.component,
-      `no cached ${t.name} and no Go toolchain to build it: install Go >= 1.26 or set ${t.envVar}`,
-    );
-  if (!existsSync(join(t.moduleDir, 'go.mod')))
-    throw new ProvisionError(t.component, `tool module missing at ${t.moduleDir}`);
-  await withBuildLock(
-    dir,
-    async () => {
-      if (isExecutable(cached)) return;
-      const tmp = join(dir, `tmp-${process.pid}`);
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true });
-      await goBuild(
-        `${t.name} ${t.version}`,
-        go,
-        ['build', '-trimpath', '-ldflags=-s -w', '-o', join(tmp, t.name), t.target],
-        t.moduleDir,
-        { ...env, GOFLAGS: '-mod=mod' },
-        log,
-      );
-      renameSync(join(tmp, t.name), cached);
-      rmSync(tmp, { recursive: true, force: true });
-    },
-    log,
-  );
-  return { path: cached, source: 'built', version: t.version };
-}
 
 /** goaws, in order: $LAYER_GOAWS → `goaws` on PATH → the cache → `go build` of test/sqs-bin. */
 export function resolveGoaws(log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedBinary> {
-  return resolveTool(goaws, log, env);
+  return resolveGoToolBinary(goaws, log, env);
 }
 
 /** kfake, in order: $LAYER_KFAKE → `kfake` on PATH → the cache → `go build` of test/kafka-bin. */
 export function resolveKfake(log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedBinary> {
-  return resolveTool(kfake, log, env);
+  return resolveGoToolBinary(kfake, log, env);
 }
 
 export interface SourceServerOptions {
