@@ -24,11 +24,11 @@ import { envTable, type EnvContext, type EnvRow } from './util/env-table.js';
 export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
 /** The embedded store's default address (`layer store serve`). */
 export const DEFAULT_STORE_URL = 'http://127.0.0.1:8787';
-export const DEFAULT_API_PORT = 8080;
+const DEFAULT_API_PORT = 8080;
 /** Service-account files Kubernetes mounts into every pod (in-cluster configuration). */
-export const IN_CLUSTER_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+const IN_CLUSTER_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 /** The pod's namespace, as Kubernetes mounts it beside the service account token. */
-export const IN_CLUSTER_NAMESPACE_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+const IN_CLUSTER_NAMESPACE_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 /** Payloads above this size go to S3 when a payload bucket is configured (Temporal warns at 256 KiB). */
 export const DEFAULT_PAYLOAD_THRESHOLD_BYTES = 128 * 1024;
 

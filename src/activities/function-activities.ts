@@ -128,7 +128,7 @@ export interface ClearCanaryInput {
 }
 
 /** Rows per namespace the canary sample is drawn from (the first ones by id beyond that). */
-export const CANARY_SAMPLE_SCAN_LIMIT = 100_000;
+const CANARY_SAMPLE_SCAN_LIMIT = 100_000;
 
 export interface ClearDeadLettersInput {
   namespaces: string[];
@@ -161,7 +161,7 @@ function globLiteral(text: string): string {
  * canary attribute: a canary of another version — or of another Function misconfigured onto the
  * same attribute (ADR 0070, 0087) — is not this rollout's to remove.
  */
-export function canaryRowsOf(canary: Pick<FunctionOutputSpec, 'attribute' | 'version'>): unknown[] {
+function canaryRowsOf(canary: Pick<FunctionOutputSpec, 'attribute' | 'version'>): unknown[] {
   return [
     'Or',
     [

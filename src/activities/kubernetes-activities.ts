@@ -21,7 +21,6 @@ import { createObserve } from './kube/observe.js';
 import { createStatus, engineUnavailable } from './kube/status.js';
 import { createStoreProbe } from './kube/store-probe.js';
 
-export { KUBERNETES_REJECTED } from './kube/kube-calls.js';
 export { engineUnavailable };
 
 export interface KubernetesActivitiesDeps {

@@ -14,9 +14,9 @@ import { z } from 'zod';
 /** RFC 1123 DNS label: namespaces, Service names, pool names. */
 export const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** RFC 1123 DNS subdomain: names of most Kubernetes objects, including our CRs. */
-export const DNS_SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** Kubernetes quantity (`500m`, `1Gi`, `2`); the same pattern controller-gen emits. */
-export const QUANTITY_RE =
+const QUANTITY_RE =
   /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
 
 /** A resource quantity: a string such as `500m` / `512Mi`, or a whole number. */

@@ -12,7 +12,7 @@ import {
 } from './store-names.js';
 
 /** Defaults the Function seed implies (its example values). */
-export const FUNCTION_DEFAULTS = {
+const FUNCTION_DEFAULTS = {
   schedule: {
     discoveryIntervalSeconds: 300,
     leaseSeconds: 120,
@@ -23,7 +23,7 @@ export const FUNCTION_DEFAULTS = {
   triggers: ['discovery'],
 } as const;
 
-export const functionOutputSchema = z
+const functionOutputSchema = z
   .strictObject({
     attribute: z.string().min(1).max(128).describe('Row attribute the worker output is patched onto.'),
     kind: z
@@ -81,7 +81,7 @@ export const functionOutputSchema = z
   })
   .describe('Where and what the function writes.');
 
-export const functionScheduleSchema = z
+const functionScheduleSchema = z
   .strictObject({
     discoveryIntervalSeconds: z
       .int()
@@ -106,7 +106,7 @@ export const functionScheduleSchema = z
   })
   .describe('Discovery and batching cadence.');
 
-export const functionRetrySchema = z
+const functionRetrySchema = z
   .strictObject({
     maxAttempts: z
       .int()
@@ -144,7 +144,7 @@ export const functionRetrySchema = z
   })
   .describe('Retry policy for failed batches.');
 
-export const functionRolloutSchema = z
+const functionRolloutSchema = z
   .strictObject({
     canaryRows: z
       .int()
@@ -157,7 +157,7 @@ export const functionRolloutSchema = z
   })
   .describe('How a new output.version is rolled out. Absent: over every row at once.');
 
-export const functionTriggerSchema = z
+const functionTriggerSchema = z
   .enum(['discovery'])
   .describe('discovery: periodic scans find rows that match filter.');
 
@@ -251,7 +251,7 @@ export const functionSpecSchema = z
   .describe('Desired state of a Function.');
 export type FunctionSpec = z.infer<typeof functionSpecSchema>;
 
-export const functionPlanStatusSchema = z
+const functionPlanStatusSchema = z
   .strictObject({
     rows: z
       .int()

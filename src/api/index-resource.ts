@@ -46,7 +46,6 @@ export const indexSpecSchema = z
       .describe('Scan policy.'),
   })
   .describe('Desired state of an Index.');
-export type IndexSpec = z.infer<typeof indexSpecSchema>;
 
 export const indexStatusSchema = z
   .strictObject({

@@ -57,7 +57,7 @@ export const computePoolSchema = z
   .describe('A class of worker capacity workloads choose with spec.scaling.pool.');
 export type ComputePool = z.infer<typeof computePoolSchema>;
 
-export const documentCacheSchema = z
+const documentCacheSchema = z
   .strictObject({
     capGiB: z.int().min(1).describe('Cache capacity in GiB.'),
     replicationFactor: z.int().min(1).max(8).default(1).describe('Copies of each cached document.'),
@@ -108,7 +108,6 @@ export const infraRulesSpecSchema = z
     documentCache: documentCacheSchema.optional(),
   })
   .describe('Cluster-wide compute pools and document cache rules.');
-export type InfraRulesSpec = z.infer<typeof infraRulesSpecSchema>;
 
 export const infraRulesStatusSchema = z
   .strictObject({

@@ -94,13 +94,6 @@ export function parseResource(input: unknown): ParseResult {
   return fail(label, parsed.error.issues.map(toFieldIssue));
 }
 
-/** parseResource that throws ResourceValidationError. */
-export function parseResourceOrThrow(input: unknown): LayerResource {
-  const r = parseResource(input);
-  if (!r.ok) throw r.error;
-  return r.resource;
-}
-
 /** Parse a resource that must be of one kind (e.g. the operator reading Functions). */
 export function parseKind<K extends LayerKind>(
   kind: K,
@@ -141,7 +134,7 @@ function describeDocument(obj: Record<string, unknown>): string {
 }
 
 /** `spec.computePools[0].name` from zod's `['spec', 'computePools', 0, 'name']`. */
-export function formatPath(path: readonly PropertyKey[]): string {
+function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(root)';
   return path
     .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))

@@ -3,10 +3,10 @@
 // Sandbox-safe (no Node built-ins): the workflow bundle and the operator both import it.
 
 /** The store's namespace names: `[A-Za-z0-9-_.]{1,128}`, never `.` or `..` (src/store/storage/store.ts). */
-export const STORE_NAMESPACE_RE = /^[A-Za-z0-9_.-]{1,128}$/;
+const STORE_NAMESPACE_RE = /^[A-Za-z0-9_.-]{1,128}$/;
 
 /** The store's attribute names: at most 128 UTF-8 bytes (src/store/storage/schema.ts). */
-export const STORE_ATTRIBUTE_MAX_BYTES = 128;
+const STORE_ATTRIBUTE_MAX_BYTES = 128;
 
 /**
  * What the engine writes beside `<attribute>`: its version, its error, its input fingerprint and
@@ -22,7 +22,7 @@ export const OUTPUT_COMPANION_SUFFIXES = [
 ] as const;
 
 /** Longest output attribute whose every companion still fits the store's 128 bytes. */
-export const OUTPUT_ATTRIBUTE_MAX_LENGTH =
+const OUTPUT_ATTRIBUTE_MAX_LENGTH =
   STORE_ATTRIBUTE_MAX_BYTES - Math.max(...OUTPUT_COMPANION_SUFFIXES.map((s) => s.length));
 
 /**
@@ -30,7 +30,7 @@ export const OUTPUT_ATTRIBUTE_MAX_LENGTH =
  * ASCII letters, digits, `_` and `-`, starting with a letter or `_`: no `$` (the store's
  * reserved prefix, e.g. `$dist`), no `/`, no unicode.
  */
-export const OUTPUT_ATTRIBUTE_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const OUTPUT_ATTRIBUTE_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 /** Every attribute a Function with this output attribute writes: the attribute and its companions. */
 export function ownedAttributes(attribute: string): string[] {

@@ -23,7 +23,7 @@ export const inboundAuthModeSchema = z
   );
 export type InboundAuthMode = z.infer<typeof inboundAuthModeSchema>;
 
-export const inboundKeySchema = z
+const inboundKeySchema = z
   .strictObject({
     name: z.string().min(1).max(63).describe('Key name, e.g. worker.'),
     scopes: z
@@ -129,7 +129,6 @@ export const vectorStoreSpecSchema = z
     }),
   })
   .describe('Desired state of a VectorStore.');
-export type VectorStoreSpec = z.infer<typeof vectorStoreSpecSchema>;
 
 export const vectorStoreStatusSchema = z
   .strictObject({

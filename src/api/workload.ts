@@ -11,16 +11,16 @@ import {
 
 /** Defaults the seeds imply (the Function seed's values); documented on each field. */
 export const WORKER_DEFAULTS = { dispatch: 'pull', port: 8080, batchSize: 32, timeoutSeconds: 30 } as const;
-export const SCALING_DEFAULTS = { mode: 'autoscale', min: 0, max: 1 } as const;
+const SCALING_DEFAULTS = { mode: 'autoscale', min: 0, max: 1 } as const;
 
-export const computeClassSchema = z
+const computeClassSchema = z
   .enum(['cpu', 'gpu'])
   .describe(
     'Stock pool class used when scaling.pool is empty: cpu selects the stock cpu pool, gpu the stock gpu pool. ' +
       'With neither set the workload runs on the cpu pool.',
   );
 
-export const rateLimitSchema = z
+const rateLimitSchema = z
   .strictObject({
     key: z
       .string()
@@ -66,7 +66,6 @@ export const rateLimitSchema = z
       '(Retry-After honoured) slows the shared budget down, recovering gradually. The workloads under one key ' +
       'get the strictest budget any of them declares.',
   );
-export type RateLimit = z.infer<typeof rateLimitSchema>;
 
 export const workerSchema = z
   .strictObject({
@@ -108,7 +107,7 @@ export const workerSchema = z
   .describe('The worker the operator runs for this workload.');
 export type Worker = z.infer<typeof workerSchema>;
 
-export const scalingModeSchema = z
+const scalingModeSchema = z
   .enum(['autoscale', 'fixed', 'disabled'])
   .describe(
     'autoscale: a KEDA ScaledObject scales the Deployment between replicas.min and replicas.max on queue depth. ' +
@@ -116,7 +115,7 @@ export const scalingModeSchema = z
   );
 export type ScalingMode = z.infer<typeof scalingModeSchema>;
 
-export const replicasSchema = z
+const replicasSchema = z
   .strictObject({
     min: z
       .int()
@@ -169,7 +168,7 @@ export const pausedSchema = z
   .default(false)
   .describe('true scales the worker to zero and removes its ScaledObject until set back to false.');
 
-export const managedObjectSchema = z
+const managedObjectSchema = z
   .strictObject({
     apiVersion: z.string().describe('API version of the object.'),
     kind: z.string().describe('Kind of the object.'),

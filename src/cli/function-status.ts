@@ -40,7 +40,7 @@ export function formatStatus(s: FunctionStatus, now: Date = new Date()): string 
 }
 
 /** The rollout lines of a status: the canary's stage and a few old → new values. */
-export function formatRollout(s: FunctionStatus): string[] {
+function formatRollout(s: FunctionStatus): string[] {
   const r = s.rollout;
   if (!r) return [];
   const stage =

@@ -102,7 +102,7 @@ export const functionCountersSchema = sharedSchema('function.functionCounters', 
 export type FunctionCounters = z.infer<typeof functionCountersSchema>;
 
 /** A Function batch as an explicit list of ids of one store namespace (canary, split halves, older runs). */
-export const functionIdListPayloadSchema = sharedSchema('function.functionIdListPayload', () =>
+const functionIdListPayloadSchema = sharedSchema('function.functionIdListPayload', () =>
   z.object({
     namespace: z.string(),
     ids: z.array(rowIdSchema),
@@ -115,7 +115,7 @@ export const functionIdListPayloadSchema = sharedSchema('function.functionIdList
  * A Function batch as an id range (docs/adr/0100): the rows in (afterId, lastId] that still match
  * the Function's candidate filter, resolved by the worker. afterId null: from the first id.
  */
-export const functionRangePayloadSchema = sharedSchema('function.functionRangePayload', () =>
+const functionRangePayloadSchema = sharedSchema('function.functionRangePayload', () =>
   z.object({
     namespace: z.string(),
     afterId: rowIdSchema.nullable(),

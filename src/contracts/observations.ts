@@ -58,7 +58,7 @@ export function failureTypeLabel(type: string | undefined): string {
 }
 
 /** Adds one value to a fixed-bucket histogram (in place). */
-export function observeHistogram(h: HistogramState, bounds: readonly number[], value: number): void {
+function observeHistogram(h: HistogramState, bounds: readonly number[], value: number): void {
   if (!Number.isFinite(value) || value < 0) return;
   if (h.counts.length !== bounds.length + 1) h.counts = Array.from({ length: bounds.length + 1 }, () => 0);
   let i = bounds.findIndex((b) => value <= b);

@@ -302,9 +302,9 @@ export async function resolveGoToolBinary(
 }
 
 /** Where the Temporal CLI's release archives live (goreleaser: `temporal_cli_<v>_<os>_<arch>.tar.gz`). */
-export const TEMPORAL_CLI_DOWNLOAD_BASE = 'https://github.com/temporalio/cli/releases/download';
+const TEMPORAL_CLI_DOWNLOAD_BASE = 'https://github.com/temporalio/cli/releases/download';
 /** How long the release server gets to answer before the Go build is used instead. */
-export const TEMPORAL_CLI_DOWNLOAD_TIMEOUT_MS = 15_000;
+const TEMPORAL_CLI_DOWNLOAD_TIMEOUT_MS = 15_000;
 
 /** The release archive for this machine, or undefined where the release has none we can unpack. */
 export function temporalCliAsset(
@@ -377,7 +377,7 @@ async function fetchWithDeadline(
  * Download the release archive of the pinned Temporal CLI, check it against the release's
  * checksums.txt and write `temporal` to `dest`. Throws with the reason when anything fails.
  */
-export async function downloadTemporalCli(
+async function downloadTemporalCli(
   dest: string,
   env: NodeJS.ProcessEnv,
   fetchImpl: typeof globalThis.fetch = globalThis.fetch,
@@ -497,7 +497,7 @@ export interface KubeBinaries {
 }
 
 /** Where the tool module that builds kube-apiserver and etcd lives. */
-export function k8sToolModuleDir(): string {
+function k8sToolModuleDir(): string {
   return join(packageRoot(), 'test', 'k8s-bin');
 }
 
@@ -604,7 +604,7 @@ export async function resolveKubeBinaries(
 }
 
 /** client_golang release whose promlint the tool module in test/promlint-bin builds. */
-export const PROMLINT_VERSION = 'v1.23.2';
+const PROMLINT_VERSION = 'v1.23.2';
 
 /**
  * promlint — the check `promtool check metrics` runs, built from test/promlint-bin (client_golang

@@ -20,7 +20,7 @@ import {
 import { binCacheDir, packageRoot } from './paths.js';
 
 /** kwok release test/kwok-bin pins (its go.mod requires k8s.io/* v0.36, hence its own module). */
-export const KWOK_VERSION = 'v0.8.0';
+const KWOK_VERSION = 'v0.8.0';
 /**
  * KEDA release test/keda-bin pins. v2.21.1 declares `go 1.27.4`, newer than the Go this project
  * builds with, so v2.21.0 (`go 1.26.0`) it is.
@@ -30,7 +30,7 @@ export const KEDA_VERSION = 'v2.21.0';
 const exec = promisify(execFile);
 
 /** Folder beside keda-operator holding KEDA's own CRDs (config/crd/bases of the pinned release). */
-export const KEDA_CRD_FOLDER = 'keda-crds';
+const KEDA_CRD_FOLDER = 'keda-crds';
 
 export interface ControllerBinaries {
   /** KEDA's CRD YAML files. */
@@ -43,7 +43,7 @@ export interface ControllerBinaries {
 }
 
 /** The file names under $LAYER_CONTROLLER_ASSETS (and in the cache). */
-export const CONTROLLER_BINARY_NAMES: Record<Exclude<keyof ControllerBinaries, 'kedaCrdDir'>, string> = {
+const CONTROLLER_BINARY_NAMES: Record<Exclude<keyof ControllerBinaries, 'kedaCrdDir'>, string> = {
   controllerManager: 'kube-controller-manager',
   scheduler: 'kube-scheduler',
   kwok: 'kwok',
@@ -114,7 +114,7 @@ async function buildTool(spec: ToolBuild, log: Logger, env: NodeJS.ProcessEnv): 
 }
 
 /** The three tool builds (exported for `layer dev provision` to report each). */
-export function controllerToolBuilds(): ToolBuild[] {
+function controllerToolBuilds(): ToolBuild[] {
   const root = packageRoot();
   return [
     {

@@ -26,7 +26,7 @@ import { ensureAggregationPki } from './pki.js';
 import { startProcess, type ManagedProcess } from './process.js';
 
 /** Namespace KEDA keeps its cluster objects in (KEDA_CLUSTER_OBJECT_NAMESPACE). */
-export const KEDA_NAMESPACE = 'keda';
+const KEDA_NAMESPACE = 'keda';
 /** The APIService KEDA's metrics server answers. */
 export const EXTERNAL_METRICS_API_SERVICE = 'v1beta1.external.metrics.k8s.io';
 const FIELD_MANAGER = 'layer-dev';
@@ -77,7 +77,7 @@ async function apply(kc: KubeConfig, objects: KubernetesObject[]): Promise<void>
  * every field whose wire name differs from the model's (`x-kubernetes-int-or-string` →
  * `xKubernetesIntOrString`) and the apiserver would reject ScaledObject's `tolerance` schema.
  */
-export function kedaCrdObjects(dir: string): KubernetesObject[] {
+function kedaCrdObjects(dir: string): KubernetesObject[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
     .sort()

@@ -22,7 +22,7 @@ import { binCacheDir } from './paths.js';
 const exec = promisify(execFile);
 
 /** Helm release built from the Go module proxy. */
-export const HELM_VERSION = 'v3.22.0';
+const HELM_VERSION = 'v3.22.0';
 /**
  * The Kubernetes version helm assumes for `.Capabilities.KubeVersion` when it renders without a
  * cluster (`helm template`, `helm lint`); helm's own Makefile stamps the client-go minor of its

@@ -16,7 +16,7 @@ export const KWOK_NODE_SELECTOR = `${KWOK_NODE_ANNOTATION}=fake`;
 /** A worker image that never starts: kwok's crash-loop stage matches it. */
 export const CRASH_LOOP_IMAGE = 'layer.invalid/crash-loop:latest';
 /** GPUs each simulated gpu node advertises. */
-export const GPUS_PER_NODE = 4;
+const GPUS_PER_NODE = 4;
 
 /** One node group: the pools that share a nodeSelector land on the same nodes. */
 export interface NodeGroup {

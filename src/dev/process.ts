@@ -81,7 +81,7 @@ export function startProcess(opts: StartProcessOptions): ManagedProcess {
 }
 
 /** Stop a process known only by pid (a detached server from an earlier `layer dev up`). */
-export async function stopPid(pid: number, timeoutMs = 10_000): Promise<boolean> {
+async function stopPid(pid: number, timeoutMs = 10_000): Promise<boolean> {
   if (!isAlive(pid)) return false;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;
@@ -125,7 +125,7 @@ export function processStartMarker(pid: number): string | undefined {
 }
 
 /** The command line of a running process, or undefined (no such process, or not Linux). */
-export function processCommandLine(pid: number): string | undefined {
+function processCommandLine(pid: number): string | undefined {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
   } catch {

@@ -20,7 +20,7 @@ import { binCacheDir, packageRoot } from './paths.js';
 import { startProcess } from './process.js';
 
 /** MinIO module version pinned in test/s3-bin/go.mod (MinIO tags are RELEASE.*; this is its pseudo-version). */
-export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
+const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
 
 export interface S3ServerOptions {
   log: Logger;
@@ -43,7 +43,7 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
-export function s3ToolModuleDir(): string {
+function s3ToolModuleDir(): string {
   return join(packageRoot(), 'test', 's3-bin');
 }
 

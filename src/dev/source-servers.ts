@@ -19,9 +19,9 @@ import { packageRoot } from './paths.js';
 import { startProcess } from './process.js';
 
 /** goaws release pinned in test/sqs-bin/go.mod (the newest on the module proxy). */
-export const GOAWS_VERSION = 'v0.4.5';
+const GOAWS_VERSION = 'v0.4.5';
 /** kfake pseudo-version pinned in test/kafka-bin/go.mod (kfake is tagged only with franz-go). */
-export const KFAKE_VERSION = 'v0.0.0-20260918054303-01f206a7e32c';
+const KFAKE_VERSION = 'v0.0.0-20260918054303-01f206a7e32c';
 
 const goaws: GoToolBinary = {
   component: 'goaws',
@@ -75,7 +75,7 @@ export interface SqsServer {
 }
 
 /** goaws's configuration: one environment, no queues (tests create their own). */
-export function goawsConfig(port: number): string {
+function goawsConfig(port: number): string {
   return [
     'Local:',
     '  Host: 127.0.0.1',

@@ -56,7 +56,7 @@ export const TEMPORAL_SERVER_MODULE: ToolModule = {
   ],
 };
 
-export const TEMPORAL_UI_MODULE: ToolModule = {
+const TEMPORAL_UI_MODULE: ToolModule = {
   component: 'temporal-ui-server',
   version: TEMPORAL_UI_SERVER_VERSION,
   moduleDir: 'temporal-ui-bin',

@@ -71,7 +71,7 @@ export interface PostgresTarget {
   password: string;
 }
 
-export const DEFAULT_TEMPORAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432';
+const DEFAULT_TEMPORAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432';
 
 export function parsePostgresUrl(raw: string | undefined): PostgresTarget {
   const value = raw === undefined || raw === '' ? DEFAULT_TEMPORAL_POSTGRES_URL : raw;

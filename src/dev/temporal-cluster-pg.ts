@@ -23,7 +23,7 @@ function assertIdentifier(db: string): string {
 }
 
 /** Runs one query with psql and returns its rows as arrays of fields (unaligned, tab-separated). */
-export async function psqlRows(pg: PostgresTarget, database: string, sql: string): Promise<string[][]> {
+async function psqlRows(pg: PostgresTarget, database: string, sql: string): Promise<string[][]> {
   const { stdout } = await exec(
     'psql',
     [

@@ -110,7 +110,7 @@ export function processCpuSeconds(pid: number, clockTicks = 100): number {
 }
 
 /** Runs the idempotent temporal-sql-tool steps; a step that finds its work done counts as done. */
-export async function setUpSchema(
+async function setUpSchema(
   sqlTool: string,
   pg: PostgresTarget,
   database: string,

@@ -35,7 +35,7 @@ export interface TemporalDevServer {
   stop(): Promise<void>;
 }
 
-export function searchAttributeArgs(): string[] {
+function searchAttributeArgs(): string[] {
   return Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => [
     '--search-attribute',
     `${name}=${type}`,

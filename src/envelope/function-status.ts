@@ -16,7 +16,7 @@ import { writesRecordSize } from './unindexed-writes.js';
 import { degradedLines, degradedStatus, type EnvelopeView } from './workload-status.js';
 
 /** Claims listed one by one in status (the counts cover the rest). */
-export const STATUS_IN_FLIGHT_CLAIMS = 50;
+const STATUS_IN_FLIGHT_CLAIMS = 50;
 
 export interface FunctionStatusInput {
   /** The CR's spec: its fingerprint is what the operator compares. */

@@ -12,7 +12,7 @@ import { degradedLines, degradedStatus, type EnvelopeView } from './workload-sta
 /** Dead letters shown in status (the `deadLetters` query has them all). */
 export const STATUS_DEAD_LETTERS = 20;
 /** Dead letters named in the Temporal UI. */
-export const DETAILS_DEAD_LETTERS = 3;
+const DETAILS_DEAD_LETTERS = 3;
 
 export interface PipelineStatusInput {
   spec: ParsedPipelineSpec;

@@ -46,7 +46,7 @@ export function spanOfBatch(payload: FunctionBatchPayload): WrittenSpan | undefi
 }
 
 /** [min, max] of a list of ids (undefined when empty). */
-export function spanOfIds(ids: readonly RowId[]): WrittenSpan | undefined {
+function spanOfIds(ids: readonly RowId[]): WrittenSpan | undefined {
   if (ids.length === 0) return undefined;
   let min = ids[0]!;
   let max = ids[0]!;

@@ -12,7 +12,7 @@ import { ConfigEnv } from '../config.js';
 import { processLayerMetrics } from './metrics.js';
 import { installTemporalRuntime, temporalMetricsText } from './temporal-runtime.js';
 
-export { processLogger, registerSecret, logFn, type Logger, type LogFn } from './logger.js';
+export { processLogger, registerSecret, logFn } from './logger.js';
 export { processLayerMetrics, instrumentActivities, instrumentStore, type LayerMetrics } from './metrics.js';
 
 /** Environment variables that hold secrets whatever reads them (SDKs read some directly). */

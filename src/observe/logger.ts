@@ -7,7 +7,7 @@ import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 
 
 export type { Logger } from 'pino';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Keys whose values are never logged, at any depth pino redaction reaches (two levels). */
@@ -38,7 +38,7 @@ export function clearSecrets(): void {
   secrets.clear();
 }
 
-export function scrubSecrets(line: string): string {
+function scrubSecrets(line: string): string {
   let out = line;
   for (const s of secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
   // A JSON-escaped form (a secret with quotes or backslashes inside a JSON string).

@@ -181,7 +181,7 @@ export const WORKLOAD_FAMILIES = {
 } as const satisfies Record<string, FamilyDef>;
 
 /** Every FunctionPhase (a new phase must be added here or the type check fails). */
-export const FUNCTION_PHASES = [
+const FUNCTION_PHASES = [
   'running',
   'idle',
   'paused',

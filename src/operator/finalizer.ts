@@ -17,7 +17,7 @@ export function hasFinalizer(obj: RawObject): boolean {
 }
 
 /** The merge patch that adds or removes the finalizer, or undefined when nothing changes. */
-export function finalizerPatch(obj: RawObject, want: 'add' | 'remove'): Record<string, unknown> | undefined {
+function finalizerPatch(obj: RawObject, want: 'add' | 'remove'): Record<string, unknown> | undefined {
   const current = obj.metadata?.finalizers ?? [];
   const has = current.includes(FINALIZER);
   if ((want === 'add') === has) return undefined;

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { WorkloadKind } from '../../packages/worker/src/contracts/names.js';
 
 /** Longest DNS label / label value / Service name. */
-export const MAX_NAME_LENGTH = 63;
+const MAX_NAME_LENGTH = 63;
 const HASH_LENGTH = 16;
 
 /**

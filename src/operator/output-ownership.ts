@@ -75,7 +75,7 @@ function orderKey(c: OutputClaim): string {
 }
 
 /** Whether `a` owns before `b` (older, then smaller namespace/name). */
-export function ownsBefore(a: OutputClaim, b: OutputClaim): boolean {
+function ownsBefore(a: OutputClaim, b: OutputClaim): boolean {
   return orderKey(a) < orderKey(b);
 }
 

@@ -9,7 +9,7 @@ import { workerBearerSecret, type OperatorSettings } from './settings.js';
 import { sourceLagTrigger } from './plan-source-lag.js';
 
 /** metrics-api auth parameter KEDA reads the bearer token from. */
-export const BEARER_PARAMETER = 'bearerToken';
+const BEARER_PARAMETER = 'bearerToken';
 
 /** TriggerAuthentication for the bearer, or undefined when inbound auth is open. */
 export function triggerAuthentication(
@@ -36,7 +36,7 @@ const HPA_MAX_PERIOD_SECONDS = 1800;
  * before 1 → 0 (stabilization window), and replicas go one at a time, no faster than a pod's
  * grace period, so each stopped pod has handed its claims back before the next one stops.
  */
-export function scaleDownBehavior(w: Workload, settings: OperatorSettings) {
+function scaleDownBehavior(w: Workload, settings: OperatorSettings) {
   return {
     stabilizationWindowSeconds: Math.min(settings.keda.cooldownPeriodSeconds, HPA_MAX_WINDOW_SECONDS),
     policies: [

@@ -19,9 +19,9 @@ import type { ObjectMetadata, PlannedDeployment, PlannedService } from './plan-t
 import { workerBearerSecret, type OperatorSettings } from './settings.js';
 
 /** Name of the worker container (the one a podSpec patch must keep when it replaces containers). */
-export const WORKER_CONTAINER = 'worker';
+const WORKER_CONTAINER = 'worker';
 /** Named container port of push workers; the Service and readiness probe refer to it. */
-export const HTTP_PORT_NAME = 'http';
+const HTTP_PORT_NAME = 'http';
 /** Claims a Pipeline workflow lets out at once (src/contracts/pipeline.ts schedule default). */
 const PIPELINE_DEFAULT_IN_FLIGHT = 8;
 /** Extra seconds past the batch timeout a terminating pod gets to finish its batch. */
@@ -111,7 +111,7 @@ function resourceList(list: Record<string, Quantity> | undefined): Record<string
  * The pool's container resources; a gpu pool always asks for one NVIDIA GPU unless it names its own
  * count. Extended resources must be in limits (requests default to them), so both get the value.
  */
-export function poolResources(pool: ComputePool): V1ResourceRequirements {
+function poolResources(pool: ComputePool): V1ResourceRequirements {
   const requests = resourceList(pool.resources?.requests);
   const limits = resourceList(pool.resources?.limits);
   if (pool.kind !== 'gpu') return compact({ requests, limits });
@@ -123,7 +123,7 @@ export function poolResources(pool: ComputePool): V1ResourceRequirements {
 }
 
 /** The pool's tolerations; a gpu pool also tolerates the standard NVIDIA taint. */
-export function poolTolerations(pool: ComputePool): V1Toleration[] {
+function poolTolerations(pool: ComputePool): V1Toleration[] {
   const tolerations: V1Toleration[] = (pool.tolerations ?? []).map((t) => ({ ...t }));
   const toleratesGpu = tolerations.some(
     (t) => t.key === NVIDIA_GPU_RESOURCE || (t.key === undefined && t.operator === 'Exists'),
@@ -150,7 +150,7 @@ function workerContainer(w: Workload, pool: ComputePool, settings: OperatorSetti
 }
 
 /** The PodSpec the operator builds, with worker.podSpec merged in last (RFC 7386). */
-export function workerPodSpec(w: Workload, pool: ComputePool, settings: OperatorSettings): V1PodSpec {
+function workerPodSpec(w: Workload, pool: ComputePool, settings: OperatorSettings): V1PodSpec {
   const base: V1PodSpec = {
     containers: [workerContainer(w, pool, settings)],
     // Let an in-flight batch finish (or time out) before the pod is killed on scale-down.

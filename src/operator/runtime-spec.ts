@@ -7,7 +7,7 @@ import { functionTaskQueue } from '../../packages/worker/src/contracts/names.js'
 import { workloadObjectName } from './names.js';
 
 /** Output version the engine uses when the CR omits spec.output.version. */
-export const DEFAULT_OUTPUT_VERSION = 'v1';
+const DEFAULT_OUTPUT_VERSION = 'v1';
 
 /**
  * In-cluster URL of a push worker: the Service the planner creates for it, on worker.port.

@@ -79,7 +79,7 @@ export interface OperatorWatcher {
 type Cached = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
 
 /** The span the operator opens when it reacts to a change of one resource. */
-export const OPERATOR_EVENT_SPAN = (kind: string) => `OperatorEvent:${kind}`;
+const OPERATOR_EVENT_SPAN = (kind: string) => `OperatorEvent:${kind}`;
 
 function operatorEventAttributes(ref: ReconcileRef, reason: string) {
   return {

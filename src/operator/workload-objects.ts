@@ -91,7 +91,7 @@ export function resolvePoolName(w: Workload): string {
 }
 
 /** How many replicas the Deployment declares; undefined when KEDA owns spec.replicas. */
-export function deploymentReplicas(w: Workload): number | undefined {
+function deploymentReplicas(w: Workload): number | undefined {
   if (w.spec.paused) return 0;
   switch (w.spec.scaling.mode) {
     case 'disabled':
@@ -105,7 +105,7 @@ export function deploymentReplicas(w: Workload): number | undefined {
 }
 
 /** Whether a ScaledObject (and its TriggerAuthentication) should exist. */
-export function isAutoscaled(w: Workload): boolean {
+function isAutoscaled(w: Workload): boolean {
   return !w.spec.paused && w.spec.scaling.mode === 'autoscale';
 }
 
@@ -127,7 +127,7 @@ function desiredObjects(
 }
 
 /** Metadata shared by every object of a workload: one name, labels, and the owner reference. */
-export function objectMetadata(w: Workload, namespace: string): ObjectMetadata {
+function objectMetadata(w: Workload, namespace: string): ObjectMetadata {
   const meta: ObjectMetadata = {
     name: workloadObjectName(w.kind, w.metadata.name),
     namespace,

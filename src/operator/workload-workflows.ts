@@ -172,17 +172,6 @@ function workloadStatus(
   };
 }
 
-/** Queue depth of a Function for KEDA: pending rows in batches (rounded up) plus batches in flight. */
-export async function functionQueueDepth(
-  client: Client,
-  namespace: string,
-  name: string,
-  batchSize: number,
-): Promise<number> {
-  const s = await getFunctionStatus(client, { k8sNamespace: namespace, name });
-  return functionStatusDepth(s, batchSize);
-}
-
 /**
  * A Function's queue depth from its status. `pendingRows` is the last count of rows lacking the
  * version, which includes the rows already leased in claims; those are counted once, as the

@@ -196,7 +196,7 @@ const ROUTES: Route[] = [
  * (queue depth, rows processed, failures…; src/observe/workload-metrics.ts), then this process's
  * own metrics and the Temporal SDK's (deps.processMetrics).
  */
-export async function metricsText(deps: HttpApiDeps): Promise<string> {
+async function metricsText(deps: HttpApiDeps): Promise<string> {
   const timeoutMs = deps.statusTimeoutMs ?? 2_000;
   const [functions, pipelines] = await Promise.all([deps.functions.list(), deps.pipelines.list()]);
   // Every workload at once (a bounded number in flight), each query bounded: one workflow whose

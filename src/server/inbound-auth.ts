@@ -36,7 +36,7 @@ function digest(s: string): Buffer {
 }
 
 /** Constant-time string equality. */
-export function safeEqual(a: string, b: string): boolean {
+function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
 

@@ -6,7 +6,7 @@
 import type { StoreClient } from '../../packages/worker/src/store/client.js';
 
 /** `layer store serve` flags of the profile. Scaled from the service's 128 MiB / 2 GB; indexer rate ours. */
-export const STORE_LAG_PROFILE = {
+const STORE_LAG_PROFILE = {
   outstandingWriteBudget: '256KiB',
   backpressureLimit: '32MiB',
   indexMbPerSec: '0.5',

@@ -16,7 +16,7 @@ export interface Product {
   [key: string]: unknown;
 }
 
-export const CATEGORIES = [
+const CATEGORIES = [
   'books',
   'electronics',
   'garden',
@@ -105,7 +105,7 @@ export function uuidForId(id: number, seed = 1): string {
 }
 
 /** The product with this id in the catalogue for `seed`. */
-export function productRow(id: number, seed = 1): Product {
+function productRow(id: number, seed = 1): Product {
   const r = rng(mix(seed, id));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const category = pick(CATEGORIES);

@@ -62,7 +62,7 @@ type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) exten
 type Expand<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]: Expand<T[K]> } : T;
 
 /** An env var's value, with blank treated as unset (Kubernetes renders absent values as ""). */
-export function readEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+function readEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const v = env[name]?.trim();
   return v ? v : undefined;
 }

@@ -66,7 +66,7 @@ export interface OrchestratorWorkerOptions {
  * The workflow interceptors every bundle carries: OpenTelemetry for runs started traced, a
  * pass-through for the others (src/workflows/tracing-interceptors.ts).
  */
-export const WORKFLOW_INTERCEPTORS = fileURLToPath(
+const WORKFLOW_INTERCEPTORS = fileURLToPath(
   new URL(`../workflows/tracing-interceptors${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
 );
 

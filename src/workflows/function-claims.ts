@@ -134,7 +134,7 @@ export interface FunctionRun {
 }
 
 /** The record of rows written that the store may not show yet, for the output the engine runs. */
-export function writesRecord(run: FunctionRun): UnindexedWrites {
+function writesRecord(run: FunctionRun): UnindexedWrites {
   const record = writesRecordFor(run.state.unindexedWrites, run.spec.output, run.spec.targetNamespaces);
   run.state.unindexedWrites = record;
   return record;
@@ -157,7 +157,7 @@ export function recordFinishedBatches(
 }
 
 /** Range cuts from discovery: current runs, but for input fingerprints (work decided per row). */
-export function discoversRanges(run: FunctionRun): boolean {
+function discoversRanges(run: FunctionRun): boolean {
   return run.rangeClaims && !run.spec.output.inputFingerprint;
 }
 

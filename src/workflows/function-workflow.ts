@@ -55,17 +55,17 @@ import {
 } from './function-claims.js';
 
 /** Claims per run before continue-as-new even if the server has not suggested it yet. */
-export const DEFAULT_CLAIMS_PER_RUN = 500;
+const DEFAULT_CLAIMS_PER_RUN = 500;
 /**
  * Runs started with it send claims as id ranges with the spec by fingerprint and packed results
  * (docs/adr/0100); runs recorded before it keep id lists and inline specs until they continue-as-new.
  */
-export const RANGE_CLAIMS_PATCH = 'range-claims';
+const RANGE_CLAIMS_PATCH = 'range-claims';
 /**
  * Runs started with it keep a discovery pass that finds nothing quiet: the phase stays idle and
  * the pass ends without a second count (function-claims.ts FunctionDiscoveryFeed).
  */
-export const QUIET_IDLE_PASS_PATCH = 'quiet-idle-pass';
+const QUIET_IDLE_PASS_PATCH = 'quiet-idle-pass';
 /**
  * Runs started with it cap a claim's rows only where its payloads list ids: a range claim grows
  * to the claim time target (up to 64 batches) instead of 1,024 rows (docs/adr/0117).
@@ -75,7 +75,7 @@ export const CLAIMS_SIZED_BY_TIME_PATCH = 'claims-sized-by-time';
  * Runs started with it record the rows they write until the store has indexed them, and leave
  * those rows out of discovery and the pending count (docs/adr/0110, function-claims.ts).
  */
-export const UNINDEXED_WRITES_PATCH = 'unindexed-writes';
+const UNINDEXED_WRITES_PATCH = 'unindexed-writes';
 
 export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise<void> {
   // Runs recorded while v1 still existed carry this marker; deprecated, they replay without the

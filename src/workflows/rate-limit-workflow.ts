@@ -37,15 +37,15 @@ import {
 } from '../contracts/rate-limit.js';
 
 /** Messages per run before continue-as-new (each is a few history events). */
-export const DEFAULT_MESSAGES_PER_RUN = 1_000;
+const DEFAULT_MESSAGES_PER_RUN = 1_000;
 /** A holder not heard from this long no longer shapes the budget (its declaration is dropped). */
-export const HOLDER_IDLE_MS = 10 * 60_000;
+const HOLDER_IDLE_MS = 10 * 60_000;
 /** With no message for this long the workflow ends; the next worker that asks starts it again. */
-export const LIMITER_IDLE_MS = 15 * 60_000;
+const LIMITER_IDLE_MS = 15 * 60_000;
 /** A booking is kept this long after its start, so a claim retried meanwhile gets it back. */
-export const BOOKING_KEEP_MS = 10 * 60_000;
+const BOOKING_KEEP_MS = 10 * 60_000;
 /** At most this many bookings are remembered (the oldest go first). */
-export const MAX_BOOKINGS = 5_000;
+const MAX_BOOKINGS = 5_000;
 
 export async function rateLimitWorkflow(rawInput: RateLimitWorkflowInput): Promise<void> {
   const input = rateLimitWorkflowInputSchema.parse(rawInput);

@@ -12,7 +12,7 @@ import { Runtime } from '@temporalio/worker';
  * claim's report. The pod gets the batch timeout plus 15 s (src/operator/plan-pod.ts), so the
  * drain window and then the forced stop below both end before the kubelet's SIGKILL.
  */
-export const DRAIN_WRITE_SECONDS = 5;
+const DRAIN_WRITE_SECONDS = 5;
 /** Batch timeout assumed when the environment names none (the CRD default, worker.timeoutSeconds). */
 const DEFAULT_BATCH_TIMEOUT_SECONDS = 30;
 

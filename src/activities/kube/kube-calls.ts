@@ -16,7 +16,7 @@ import type { ReconcileRef } from '../../contracts/reconcile.js';
 import type { RawObject } from '../../operator/reconcile-types.js';
 
 /** Failure type of a Kubernetes request the apiserver refused for good (retrying cannot help). */
-export const KUBERNETES_REJECTED = 'KubernetesRejected';
+const KUBERNETES_REJECTED = 'KubernetesRejected';
 
 export interface KubeClients {
   kc: KubeConfig;

@@ -134,7 +134,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 /** How long apply waits for the orchestrator to confirm a spec before saying what is missing. */
-export const DEFAULT_APPLY_WAIT_SECONDS = 15;
+const DEFAULT_APPLY_WAIT_SECONDS = 15;
 
 function parseWaitSeconds(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_APPLY_WAIT_SECONDS;
@@ -191,7 +191,7 @@ export interface AppliedFunction {
 }
 
 /** Validate every document first, then start or update each Function (all-or-nothing on input). */
-export async function applyFiles(opts: ApplyOptions, config: Config): Promise<AppliedFunction[]> {
+async function applyFiles(opts: ApplyOptions, config: Config): Promise<AppliedFunction[]> {
   const files = [...opts.filename, ...(opts.file ?? [])];
   const waitMs = parseWaitSeconds(opts.timeout) * 1000;
   if (files.length === 0)

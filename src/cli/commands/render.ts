@@ -68,7 +68,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 /** Generate the CRDs into `dir`, replacing stale generated files; returns the paths written. */
-export async function writeCrds(dir: string): Promise<string[]> {
+async function writeCrds(dir: string): Promise<string[]> {
   const crds = buildAllCrds();
   for (const crd of crds) assertStructural(crd);
   await mkdir(dir, { recursive: true });
@@ -133,7 +133,7 @@ export async function renderFiles(
 }
 
 /** Parse a multi-document YAML text into resources; problems carry `<source>#<doc>` locations. */
-export function parseYamlResources(
+function parseYamlResources(
   text: string,
   source: string,
 ): { resources: LayerResource[]; problems: FieldIssue[] } {
@@ -158,7 +158,7 @@ export function parseYamlResources(
 }
 
 /** Documents as one YAML stream. */
-export function yamlStream(docs: readonly unknown[]): string {
+function yamlStream(docs: readonly unknown[]): string {
   return docs.map((d) => stringify(d, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }
 

@@ -63,7 +63,7 @@ export function invalidStatus(obj: RawObject, message: string, hint: string): St
 }
 
 /** Status fields other than conditions/observedGeneration survive an invalid pass unchanged. */
-export function keepFields(status: Record<string, unknown> | undefined): Record<string, unknown> {
+function keepFields(status: Record<string, unknown> | undefined): Record<string, unknown> {
   const { conditions: _c, observedGeneration: _g, ...rest } = status ?? {};
   return rest;
 }

@@ -23,8 +23,8 @@ import {
 import type { NamespaceState } from './namespace.js';
 import { describeRank, evalRank, isTextRank, parseRank } from './fts/rank.js';
 
-export const MAX_TOP_K = 10_000;
-export const DEFAULT_TOP_K = 10;
+const MAX_TOP_K = 10_000;
+const DEFAULT_TOP_K = 10;
 export const MAX_SUBQUERIES = 16;
 
 const QUERY_FIELDS = new Set([
@@ -51,12 +51,12 @@ export interface QueryOptions {
 }
 
 /** Default ANN threshold: below it exact search is fast enough and exact. */
-export const DEFAULT_ANN_THRESHOLD = 10_000;
+const DEFAULT_ANN_THRESHOLD = 10_000;
 /**
  * HNSW beam width for queries (at least the number of rows wanted). 256 measured recall@10
  * 0.97 on 20k clustered 64-d vectors (cosine), where 128 gave 0.86; see docs/adr/0046.
  */
-export const ANN_EF = 256;
+const ANN_EF = 256;
 
 export interface QueryOutput {
   rows?: Obj[];

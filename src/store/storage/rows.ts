@@ -83,7 +83,7 @@ const TOMB_STR = 4;
 /** Bytes read ahead when reads walk the file forwards (id-ordered scans of a compacted segment). */
 const READ_AHEAD = 256 * 1024;
 const SCAN_CHUNK = 4 * 1024 * 1024;
-export const DEFAULT_ROW_CACHE = 16_384;
+const DEFAULT_ROW_CACHE = 16_384;
 
 export class CorruptSegmentError extends Error {}
 

@@ -42,7 +42,7 @@ export function elementType(type: string): string | undefined {
   return type.startsWith('[]') ? type.slice(2) : undefined;
 }
 
-export function isKnownType(type: string): boolean {
+function isKnownType(type: string): boolean {
   if (SCALARS.has(type) || isVectorType(type)) return true;
   const el = elementType(type);
   return el !== undefined && SCALARS.has(el);
@@ -137,14 +137,14 @@ export function mergeSchema(
 /** Attribute names a namespace may hold besides `id` (turbopuffer.md §10; older docs said 256). */
 export const MAX_ATTRIBUTES_PER_NAMESPACE = 1024;
 /** Largest attribute value, in bytes (turbopuffer.md §10: "attribute value 8 MiB"). */
-export const MAX_ATTRIBUTE_VALUE_BYTES = 8 * 1024 * 1024;
+const MAX_ATTRIBUTE_VALUE_BYTES = 8 * 1024 * 1024;
 /**
  * Largest value of a filterable attribute, in bytes; for an array, of any one element (limits
  * page: "Max filterable value size 4 KiB"). Strings are filterable unless declared otherwise.
  */
-export const MAX_FILTERABLE_VALUE_BYTES = 4 * 1024;
+const MAX_FILTERABLE_VALUE_BYTES = 4 * 1024;
 /** Largest document: its id, attribute names and values (limits page: "Max document size 64 MiB"). */
-export const MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;
+const MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;
 
 /**
  * Refuses a schema that grew past the service's attribute-name limit. A namespace already over

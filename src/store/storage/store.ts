@@ -45,7 +45,7 @@ export interface StoreOptions {
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/;
 
-export function validateNamespaceName(name: string): void {
+function validateNamespaceName(name: string): void {
   if (!NAME_RE.test(name) || name === '.' || name === '..') {
     throw badRequest(
       `invalid namespace name '${name.slice(0, 140)}': use 1-128 characters from [A-Za-z0-9-_.]`,

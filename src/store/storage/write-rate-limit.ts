@@ -13,12 +13,6 @@ export interface WriteRateLimitOptions {
   bytesPerSecond?: number;
 }
 
-/** The service's documented per-namespace write limits. */
-export const SERVICE_WRITE_RATE_LIMIT: Required<WriteRateLimitOptions> = {
-  rowsPerSecond: 10_000,
-  bytesPerSecond: 32_000_000,
-};
-
 interface Bucket {
   rows: number;
   bytes: number;

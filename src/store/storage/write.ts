@@ -22,8 +22,8 @@ import {
 } from './schema.js';
 import type { NamespaceState } from './namespace.js';
 
-export const PATCH_BY_FILTER_LIMIT = 50_000;
-export const DELETE_BY_FILTER_LIMIT = 5_000_000;
+const PATCH_BY_FILTER_LIMIT = 50_000;
+const DELETE_BY_FILTER_LIMIT = 5_000_000;
 
 const WRITE_FIELDS = new Set([
   'upsert_rows',
@@ -364,7 +364,7 @@ const KMS_KEY =
  * a customer-managed key (v2 `{mode: "customer-managed", key_name}` or v1 `{cmek: {key_name}}`)
  * is refused, with the service's text for a malformed key, instead of being accepted and ignored.
  */
-export function checkEncryption(enc: unknown, field = 'encryption'): void {
+function checkEncryption(enc: unknown, field = 'encryption'): void {
   if (enc === undefined || enc === null) return;
   if (typeof enc !== 'object' || Array.isArray(enc))
     throw unprocessable(

@@ -19,7 +19,7 @@ import { msToTs } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { kubeConfigFor, startKubeApiServer, type KubeApiServer } from '../../../src/dev/kube-apiserver.js';
-import { startStoreServer, type StoreServer } from '../../../src/store/index.js';
+import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { temporalAddress } from '../../helpers/servers.js';
 import {

@@ -4,7 +4,7 @@
 // no Secret value anywhere in the reconcile workflows' histories.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStoreServer, type StoreServer } from '../../../src/store/index.js';
+import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { reconcileWorkflowId } from '../../../src/contracts/reconcile.js';
 import type { ReconcileRef } from '../../../src/contracts/reconcile.js';
 import { loadSeed } from '../../fixtures/seeds.js';

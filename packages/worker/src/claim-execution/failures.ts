@@ -138,7 +138,7 @@ export function toActivityFailure(err: unknown): ApplicationFailure {
  * shutdown, from the last heartbeat) and logs it at debug; an ApplicationFailure would be logged
  * as "Activity failed" with its stack, once per claim in flight, on every Ctrl-C.
  */
-export function activityCancellation(err: unknown): CancelledFailure | undefined {
+function activityCancellation(err: unknown): CancelledFailure | undefined {
   let signal: AbortSignal;
   try {
     signal = Context.current().cancellationSignal;

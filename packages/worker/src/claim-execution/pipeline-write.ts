@@ -63,7 +63,7 @@ export function chunkId(
 }
 
 /** The document's version: a hash of its ordered chunk ids (changes whenever any chunk does). */
-export function documentVersion(chunkIds: string[]): string {
+function documentVersion(chunkIds: string[]): string {
   return sha(chunkIds.join('\n')).slice(0, 16);
 }
 
@@ -177,7 +177,7 @@ export async function ensurePipelineSchema(store: StoreClient, namespace: string
 }
 
 /** Forget a declaration the store no longer has (namespace deleted and recreated). */
-export function forgetPipelineSchema(store: StoreClient, namespace: string): void {
+function forgetPipelineSchema(store: StoreClient, namespace: string): void {
   declared.get(store)?.delete(namespace);
 }
 
@@ -235,7 +235,7 @@ export type WriteCounts = Pick<
 >;
 
 /** One atomic write: new chunks in, kept chunks patched, every other chunk of these documents and items out. */
-export async function writeDocuments(input: WriteDocumentsInput): Promise<WriteCounts> {
+async function writeDocuments(input: WriteDocumentsInput): Promise<WriteCounts> {
   const { store, namespace } = input;
   try {
     await ensurePipelineSchema(store, namespace);

@@ -15,7 +15,7 @@ import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
 
 /** `metadata.encoding` of a reference payload. */
-export const S3_REFERENCE_ENCODING = 'binary/layer-s3-ref';
+const S3_REFERENCE_ENCODING = 'binary/layer-s3-ref';
 
 /** Configuration (parsed by the entry point's loadConfig; units in names). */
 export const s3PayloadCodecConfigSchema = z.object({

@@ -38,7 +38,7 @@ export interface KafkaSourceOptions {
   toItem?: (message: KafkaMessage) => PipelineItem | undefined;
 }
 
-export function parseKafkaSourceRef(ref: unknown): z.output<typeof kafkaSourceRefSchema> {
+function parseKafkaSourceRef(ref: unknown): z.output<typeof kafkaSourceRefSchema> {
   const parsed = kafkaSourceRefSchema.safeParse(ref);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -51,7 +51,7 @@ export function parseKafkaSourceRef(ref: unknown): z.output<typeof kafkaSourceRe
 }
 
 /** `topic/partition/offset`: a message's place, its fallback key. */
-export function kafkaMessageId(m: { topic: string; partition: number; offset: bigint }): string {
+function kafkaMessageId(m: { topic: string; partition: number; offset: bigint }): string {
   return `${m.topic}/${m.partition}/${m.offset}`;
 }
 

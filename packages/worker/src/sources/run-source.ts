@@ -22,7 +22,7 @@ export interface PipelineHoldStatus {
   degraded?: unknown;
 }
 /** The orchestrator's `pipelineStatus` query, read narrowly (src/contracts/pipeline.ts has the full shape). */
-export const pipelineHoldStatusQuery = defineQuery<PipelineHoldStatus>('pipelineStatus');
+const pipelineHoldStatusQuery = defineQuery<PipelineHoldStatus>('pipelineStatus');
 
 /**
  * Why a source must not receive now, or undefined. Paused: the operator or a person asked; degraded:

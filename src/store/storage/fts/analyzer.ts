@@ -141,7 +141,7 @@ export class Analyzer {
  * 8,192 is the figure it lists as observed), in UTF-8 bytes; a token array counts as its
  * tokens joined by spaces. It holds for BM25 ranking and the token filters alike.
  */
-export const MAX_QUERY_BYTES = 1_024;
+const MAX_QUERY_BYTES = 1_024;
 
 function checkQueryLength(operand: unknown, what: string): void {
   let bytes = 0;

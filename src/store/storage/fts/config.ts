@@ -5,14 +5,7 @@
 import { badRequest, unprocessable } from '../errors.js';
 import { LANGUAGES, LUNR_STOPWORD_LANGUAGES, type Language } from './languages.js';
 
-export const TOKENIZERS = [
-  'pre_tokenized_array',
-  'word_v0',
-  'word_v1',
-  'word_v2',
-  'word_v3',
-  'word_v4',
-] as const;
+const TOKENIZERS = ['pre_tokenized_array', 'word_v0', 'word_v1', 'word_v2', 'word_v3', 'word_v4'] as const;
 
 export type Tokenizer = (typeof TOKENIZERS)[number];
 
@@ -169,7 +162,7 @@ function checkCombination(where: string, type: string, cfg: Obj): void {
  * from fts/stopwords.ts, the others from lunr-languages, fts/languages.ts). The service refuses
  * the rest with this same message.
  */
-export const STOPWORD_LANGUAGES = new Set<Language>(['english', ...LUNR_STOPWORD_LANGUAGES]);
+const STOPWORD_LANGUAGES = new Set<Language>(['english', ...LUNR_STOPWORD_LANGUAGES]);
 
 /** Languages the store can stem: snowball-stemmers' 17, and Greek from lunr-languages. */
-export const STEMMING_LANGUAGES = new Set<Language>(LANGUAGES);
+const STEMMING_LANGUAGES = new Set<Language>(LANGUAGES);
