@@ -1,8 +1,10 @@
-// Finding (or fetching) the real server binaries the project runs locally: the Temporal CLI
-// (its dev server) and kube-apiserver + etcd. The Temporal CLI is downloaded from its release
-// when the internet answers within seconds, and otherwise built with `go build` from the Go
-// module proxy — this project must also work where only package registries are reachable; see
-// docs/adr/0001-real-servers-from-go-modules.md and docs/adr/0042-production-build-and-images.md.
+// Finding (or fetching) the real server binaries the project runs locally. findOrBuildGoTool is
+// the one env var → PATH → cache → `go build` order of every binary built from Go modules (helm,
+// MinIO, the Temporal cluster, goaws, kfake, OpenTofu, promlint and kube-apiserver + etcd here).
+// The Temporal CLI is downloaded from its release when the internet answers within seconds, and
+// otherwise built with `go install` from the Go module proxy — this project must also work where
+// only package registries are reachable; see docs/adr/0001-real-servers-from-go-modules.md and
+// docs/adr/0042-production-build-and-images.md.
 //
 // Over 400 lines on purpose: each binary's find → download → `go build` chain shares one build
 // lock, cache layout and version check (the helpers at the top); a file per binary would repeat them.
@@ -70,7 +72,8 @@ export function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undef
   return undefined;
 }
 
-async function versionOf(path: string, args: string[]): Promise<string> {
+/** The first line a binary prints for `args` (its version), or why it printed none. */
+export async function versionOf(path: string, args: string[]): Promise<string> {
   try {
     const { stdout, stderr } = await exec(path, args, { timeout: 30_000 });
     return (stdout || stderr).trim().split('\n')[0] ?? 'unknown';
@@ -201,104 +204,178 @@ export async function goBuild(
   log(`built ${component} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
-/**
- * One binary built with `go build` from a tool module of this repository (test/*-bin): what
- * `resolveGoToolBinary` needs to find it or build it.
- */
-export interface GoToolBinary {
-  /** Name in errors and log lines. */
-  component: string;
+/** One main package of a Go tool: the file it becomes and the variable that can point elsewhere. */
+export interface GoToolMain {
   /** File name in the cache and on PATH. */
   name: string;
   /** Variable that points at a binary of the user's own. */
   envVar: string;
+  /** What `go build` builds, from the tool module (or `pkg@version` for `go install`). */
+  target: string;
+}
+
+/**
+ * Binaries of one Go tool, built together: what `findOrBuildGoTool` needs to find them or build
+ * them. Built with `go build` from a tool module of this repository (test/*-bin: versions pinned in
+ * go.mod, every dependency in go.sum), or without one with `go install pkg@version` when the
+ * tool's own go.mod has no `replace` (helm).
+ */
+export interface GoTool {
+  /** Name in errors and log lines. */
+  component: string;
   /** Cache key: a new version builds afresh. */
   version: string;
-  /** The tool module (holds go.mod and go.sum). */
-  moduleDir: string;
-  /** What `go build` builds, from moduleDir. */
-  target: string;
+  /** The cache folder's name; default `<first main's name>-<version>`. */
+  cacheName?: string;
+  /** The tool module (holds go.mod and go.sum); absent: `go install` of each target. */
+  moduleDir?: string;
+  mains: readonly GoToolMain[];
   /** Linker flags beyond `-s -w` (version stamps). */
   ldflags?: string;
   /** Build behind `nice -n 19`: for builds long enough to starve the machine's other work. */
   nice?: boolean;
   /** Extra environment for the build (e.g. GOFLAGS). */
   buildEnv?: NodeJS.ProcessEnv;
+  /**
+   * Build with the installed Go only (GOTOOLCHAIN=local unless the environment sets it): an older
+   * Go than the module's `go` line fails with Go's own message rather than fetching another.
+   */
+  localToolchain?: boolean;
+  /** False: never take a binary from PATH (one there is likely another release). */
+  fromPath?: boolean;
+}
+
+/** A GoTool of one main, described in one object. */
+export type GoToolBinary = Omit<GoTool, 'mains'> & GoToolMain;
+
+/** Where a binary was found, before its caller decides what version to call it. */
+export type FoundBinary = Omit<ResolvedBinary, 'version'>;
+
+/** The name `go build -o dir/` and `go install` give a main: its package's last element, less a /vN suffix. */
+export function goBinaryName(target: string): string {
+  const parts = target.replace(/@.*$/, '').split('/');
+  const last = parts.pop() ?? '';
+  return /^v\d+$/.test(last) && parts.length > 0 ? parts.pop()! : last;
+}
+
+/** The `go` line of a module's go.mod (the oldest Go that builds it), or undefined. */
+function goModGoVersion(moduleDir: string): string | undefined {
+  try {
+    return /^go (\S+)$/m.exec(readFileSync(join(moduleDir, 'go.mod'), 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cache folder `tool`'s binaries are built into. */
+export function goToolCacheDir(tool: GoTool, env: NodeJS.ProcessEnv = process.env): string {
+  return join(binCacheDir(env), tool.cacheName ?? `${tool.mains[0]!.name}-${tool.version}`);
 }
 
 /**
- * The one resolution order of the project's binaries (ADR 0001): $envVar → `name` on PATH → the
- * binary cache → `go build` of the tool module into the cache, serialised across processes by the
- * cache's build lock; the choice is logged.
+ * The one resolution order of the project's binaries (ADR 0001), for every main of `tool`: its
+ * $envVar → `name` on PATH → the binary cache; whatever is still missing is built together (one
+ * `go build` shares the compile of common packages) into the cache, serialised across processes by
+ * the cache's build lock. Logs only the build; callers log the choice in their own words. Throws
+ * ProvisionError naming the fix when an env var is wrong or nothing can build.
  */
-export async function resolveGoToolBinary(
-  tool: GoToolBinary,
+export async function findOrBuildGoTool(
+  tool: GoTool,
   log: Logger,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<ResolvedBinary> {
-  const fromEnv = env[tool.envVar];
-  if (fromEnv) {
-    if (!isExecutable(fromEnv))
-      throw new ProvisionError(
-        tool.component,
-        `${tool.envVar}=${fromEnv} is not an executable file; unset it or point it at ${tool.name}`,
-      );
-    log(`${tool.component}: ${fromEnv} (from ${tool.envVar})`);
-    return { path: fromEnv, source: 'env', version: 'unknown' };
+): Promise<Record<string, FoundBinary>> {
+  const dir = goToolCacheDir(tool, env);
+  const found: Record<string, FoundBinary> = {};
+  const missing: GoToolMain[] = [];
+  for (const m of tool.mains) {
+    const fromEnv = env[m.envVar];
+    if (fromEnv) {
+      if (!isExecutable(fromEnv))
+        throw new ProvisionError(
+          tool.component,
+          `${m.envVar}=${fromEnv} is not an executable file; unset it or point it at ${m.name} ${tool.version}`,
+        );
+      found[m.name] = { path: fromEnv, source: 'env' };
+      continue;
+    }
+    const onPath = tool.fromPath === false ? undefined : findOnPath(m.name, env);
+    const cached = join(dir, m.name);
+    if (onPath) found[m.name] = { path: onPath, source: 'path' };
+    else if (isExecutable(cached)) found[m.name] = { path: cached, source: 'cache' };
+    else missing.push(m);
   }
-  const onPath = findOnPath(tool.name, env);
-  if (onPath) {
-    log(`${tool.component}: ${onPath} (on PATH)`);
-    return { path: onPath, source: 'path', version: 'unknown' };
-  }
-  const dir = join(binCacheDir(env), `${tool.name}-${tool.version}`);
-  const cached = join(dir, tool.name);
-  if (isExecutable(cached)) {
-    log(`${tool.component}: ${cached} (cache; ${tool.version})`);
-    return { path: cached, source: 'cache', version: tool.version };
-  }
+  if (missing.length === 0) return found;
   const go = await goAvailable(env);
-  if (!go)
+  const names = (ms: readonly GoToolMain[]) => ms.map((m) => m.name).join(' + ');
+  if (!go) {
+    const needs = tool.moduleDir && goModGoVersion(tool.moduleDir);
     throw new ProvisionError(
       tool.component,
-      `no cached ${tool.name} and no Go toolchain to build it: install Go >= 1.26, put ${tool.name} on PATH or set ${tool.envVar}`,
+      `${names(missing)} not found and no Go toolchain to build ${tool.version}: install Go${needs ? ` >= ${needs}` : ''}, ` +
+        `${tool.fromPath === false ? '' : `put ${names(missing)} on PATH `}or set ${missing.map((m) => m.envVar).join(' / ')}`,
     );
-  if (!existsSync(join(tool.moduleDir, 'go.mod')))
+  }
+  if (tool.moduleDir !== undefined && !existsSync(join(tool.moduleDir, 'go.mod')))
     throw new ProvisionError(tool.component, `tool module missing at ${tool.moduleDir}`);
   const nice = tool.nice ? findOnPath('nice', env) : undefined;
   await withBuildLock(
     dir,
     async () => {
-      if (isExecutable(cached)) return;
+      const still = missing.filter((m) => !isExecutable(join(dir, m.name)));
+      if (still.length === 0) return;
       const tmp = join(dir, `tmp-${process.pid}`);
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(tmp, { recursive: true });
       try {
-        const build = [
-          'build',
-          '-trimpath',
-          `-ldflags=-s -w${tool.ldflags ? ` ${tool.ldflags}` : ''}`,
-          '-o',
-          join(tmp, tool.name),
-          tool.target,
-        ];
+        // One main built from the module is written under its name; several (and `go install`)
+        // come out under their packages' names, and two mains named alike need two tools.
+        const named = tool.moduleDir !== undefined && still.length === 1;
+        const flags = ['-trimpath', `-ldflags=-s -w${tool.ldflags ? ` ${tool.ldflags}` : ''}`];
+        const targets = still.map((m) => m.target);
+        const args =
+          tool.moduleDir === undefined
+            ? ['install', ...flags, ...targets]
+            : ['build', ...flags, '-o', named ? join(tmp, still[0]!.name) : tmp + '/', ...targets];
         await goBuild(
-          `${tool.name} ${tool.version}`,
+          `${names(still)} ${tool.version}`,
           nice ?? go,
-          nice ? ['-n', '19', go, ...build] : build,
-          tool.moduleDir,
-          { ...env, ...tool.buildEnv },
+          nice ? ['-n', '19', go, ...args] : args,
+          tool.moduleDir ?? tmp,
+          {
+            ...env,
+            ...tool.buildEnv,
+            ...(tool.moduleDir === undefined ? { GOBIN: tmp } : {}),
+            ...(tool.localToolchain ? { GOTOOLCHAIN: env.GOTOOLCHAIN ?? 'local' } : {}),
+          },
           log,
         );
-        renameSync(join(tmp, tool.name), cached);
+        for (const m of still)
+          renameSync(join(tmp, named ? m.name : goBinaryName(m.target)), join(dir, m.name));
       } finally {
         rmSync(tmp, { recursive: true, force: true });
       }
     },
     log,
   );
-  log(`${tool.component}: ${cached} (built; ${tool.version})`);
-  return { path: cached, source: 'built', version: tool.version };
+  for (const m of missing) found[m.name] = { path: join(dir, m.name), source: 'built' };
+  return found;
+}
+
+/**
+ * One binary by findOrBuildGoTool's order, logging the choice: a binary of the user's own
+ * (env var, PATH) has version 'unknown', a cached or built one the tool's version.
+ */
+export async function resolveGoToolBinary(
+  tool: GoToolBinary,
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ResolvedBinary> {
+  const found = (await findOrBuildGoTool({ ...tool, mains: [tool] }, log, env))[tool.name]!;
+  const own = found.source === 'env' || found.source === 'path';
+  const where =
+    found.source === 'env' ? `from ${tool.envVar}` : own ? 'on PATH' : `${found.source}; ${tool.version}`;
+  log(`${tool.component}: ${found.path} (${where})`);
+  return { ...found, version: own ? 'unknown' : tool.version };
 }
 
 /** Where the Temporal CLI's release archives live (goreleaser: `temporal_cli_<v>_<os>_<arch>.tar.gz`). */
@@ -496,11 +573,6 @@ export interface KubeBinaries {
   etcd: ResolvedBinary;
 }
 
-/** Where the tool module that builds kube-apiserver and etcd lives. */
-function k8sToolModuleDir(): string {
-  return join(packageRoot(), 'test', 'k8s-bin');
-}
-
 /**
  * kube-apiserver and etcd, in order: $KUBE_APISERVER and $ETCD → $LAYER_KUBE_ASSETS/{kube-apiserver,etcd}
  * → the cache → `go build` of the tool module into the cache. Throws ProvisionError when
@@ -510,22 +582,13 @@ export async function resolveKubeBinaries(
   log: Logger,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<KubeBinaries> {
-  const describe = async (path: string, source: ResolvedBinary['source'], versionArgs: string[]) => ({
-    path,
-    source,
-    version: await versionOf(path, versionArgs),
-  });
-  const pick = async (
-    apiserver: string,
-    etcd: string,
-    source: ResolvedBinary['source'],
-  ): Promise<KubeBinaries> => {
+  const pick = async (apiserver: FoundBinary, etcd: FoundBinary): Promise<KubeBinaries> => {
     const bins = {
-      apiserver: await describe(apiserver, source, ['--version']),
-      etcd: await describe(etcd, source, ['--version']),
+      apiserver: { ...apiserver, version: await versionOf(apiserver.path, ['--version']) },
+      etcd: { ...etcd, version: await versionOf(etcd.path, ['--version']) },
     };
     log(
-      `kube-apiserver: ${apiserver} (${source}; ${bins.apiserver.version}); etcd: ${etcd} (${bins.etcd.version})`,
+      `kube-apiserver: ${apiserver.path} (${apiserver.source}; ${bins.apiserver.version}); etcd: ${etcd.path} (${bins.etcd.version})`,
     );
     return bins;
   };
@@ -536,7 +599,7 @@ export async function resolveKubeBinaries(
         'set both KUBE_APISERVER and ETCD to executable files, or neither',
       );
     }
-    return pick(env.KUBE_APISERVER, env.ETCD, 'env');
+    return pick({ path: env.KUBE_APISERVER, source: 'env' }, { path: env.ETCD, source: 'env' });
   }
   if (env.LAYER_KUBE_ASSETS) {
     const a = join(env.LAYER_KUBE_ASSETS, 'kube-apiserver');
@@ -547,60 +610,30 @@ export async function resolveKubeBinaries(
         `LAYER_KUBE_ASSETS=${env.LAYER_KUBE_ASSETS} must hold executable kube-apiserver and etcd`,
       );
     }
-    return pick(a, e, 'env');
+    return pick({ path: a, source: 'env' }, { path: e, source: 'env' });
   }
-  const dir = join(binCacheDir(env), `kubernetes-${KUBERNETES_VERSION}`);
-  const apiserver = join(dir, 'kube-apiserver');
-  const etcd = join(dir, 'etcd');
-  if (isExecutable(apiserver) && isExecutable(etcd)) return pick(apiserver, etcd, 'cache');
-  const go = await goAvailable(env);
-  if (!go) {
-    throw new ProvisionError(
-      'kube-apiserver',
-      'no cached kube-apiserver/etcd and no Go toolchain to build them: install Go >= 1.25, or set LAYER_KUBE_ASSETS to a folder holding kube-apiserver and etcd',
-    );
-  }
-  const moduleDir = k8sToolModuleDir();
-  if (!existsSync(join(moduleDir, 'go.mod')))
-    throw new ProvisionError('kube-apiserver', `tool module missing at ${moduleDir}`);
-  await withBuildLock(
-    dir,
-    async () => {
-      if (isExecutable(apiserver) && isExecutable(etcd)) return;
-      const tmp = join(dir, `tmp-${process.pid}`);
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true });
-      const ldflags = [
-        '-s',
-        '-w',
+  const found = await findOrBuildGoTool(
+    {
+      component: 'kube-apiserver',
+      version: KUBERNETES_VERSION,
+      cacheName: `kubernetes-${KUBERNETES_VERSION}`,
+      moduleDir: join(packageRoot(), 'test', 'k8s-bin'),
+      // One `go build` of both mains shares the compile of their common packages.
+      mains: [
+        { name: 'kube-apiserver', envVar: 'KUBE_APISERVER', target: 'k8s.io/kubernetes/cmd/kube-apiserver' },
+        { name: 'etcd', envVar: 'ETCD', target: 'go.etcd.io/etcd/server/v3' },
+      ],
+      ldflags: [
         `-X k8s.io/component-base/version.gitVersion=${KUBERNETES_VERSION}`,
         `-X k8s.io/client-go/pkg/version.gitVersion=${KUBERNETES_VERSION}`,
-      ].join(' ');
-      // One `go build` of both mains shares the compile of their common packages.
-      await goBuild(
-        'kube-apiserver + etcd',
-        go,
-        [
-          'build',
-          '-trimpath',
-          `-ldflags=${ldflags}`,
-          '-o',
-          tmp + '/',
-          'k8s.io/kubernetes/cmd/kube-apiserver',
-          'go.etcd.io/etcd/server/v3',
-        ],
-        moduleDir,
-        { ...env, GOFLAGS: '-mod=mod' },
-        log,
-      );
-      renameSync(join(tmp, 'kube-apiserver'), apiserver);
-      // Go names the binary of module path go.etcd.io/etcd/server/v3 after its last non-version element.
-      renameSync(join(tmp, 'server'), etcd);
-      rmSync(tmp, { recursive: true, force: true });
+      ].join(' '),
+      buildEnv: { GOFLAGS: '-mod=mod' },
+      fromPath: false,
     },
     log,
+    env,
   );
-  return pick(apiserver, etcd, 'built');
+  return pick(found['kube-apiserver']!, found.etcd!);
 }
 
 /** client_golang release whose promlint the tool module in test/promlint-bin builds. */
@@ -612,37 +645,14 @@ const PROMLINT_VERSION = 'v1.23.2';
  * cache → `go build` into the cache. Throws ProvisionError without Go.
  */
 export async function resolvePromlint(log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  if (env.PROMLINT) {
-    if (!isExecutable(env.PROMLINT))
-      throw new ProvisionError('promlint', `PROMLINT=${env.PROMLINT} is not executable`);
-    return env.PROMLINT;
-  }
-  const dir = join(binCacheDir(env), `promlint-${PROMLINT_VERSION}`);
-  const bin = join(dir, 'promlint');
-  if (isExecutable(bin)) return bin;
-  const go = await goAvailable(env);
-  if (!go)
-    throw new ProvisionError(
-      'promlint',
-      'no cached promlint and no Go toolchain to build it: install Go, or set PROMLINT',
-    );
-  const moduleDir = join(packageRoot(), 'test', 'promlint-bin');
-  await withBuildLock(
-    dir,
-    async () => {
-      if (isExecutable(bin)) return;
-      const tmp = join(dir, `tmp-${process.pid}`);
-      await goBuild(
-        'promlint',
-        go,
-        ['build', '-trimpath', '-ldflags=-s -w', '-o', tmp, '.'],
-        moduleDir,
-        env,
-        log,
-      );
-      renameSync(tmp, bin);
-    },
-    log,
-  );
-  return bin;
+  const promlint: GoToolBinary = {
+    component: 'promlint',
+    name: 'promlint',
+    envVar: 'PROMLINT',
+    version: PROMLINT_VERSION,
+    moduleDir: join(packageRoot(), 'test', 'promlint-bin'),
+    target: '.',
+    fromPath: false,
+  };
+  return (await resolveGoToolBinary(promlint, log, env)).path;
 }

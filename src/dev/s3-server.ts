@@ -3,20 +3,18 @@
 // source, S3 payload codec), benchmarks and `layer dev provision`. Resolution follows
 // src/dev/binaries.ts: $LAYER_MINIO → the cache → `go build` into the cache, serialised across
 // processes by a lock directory; nothing is downloaded prebuilt.
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  goAvailable,
-  goBuild,
-  isExecutable,
   ProvisionError,
-  withBuildLock,
+  resolveGoToolBinary,
+  type GoToolBinary,
   type Logger,
   type ResolvedBinary,
 } from './binaries.js';
 import { freePorts, waitFor } from './net.js';
-import { binCacheDir, packageRoot } from './paths.js';
+import { packageRoot } from './paths.js';
 import { startProcess } from './process.js';
 
 /** MinIO module version pinned in test/s3-bin/go.mod (MinIO tags are RELEASE.*; this is its pseudo-version). */
@@ -43,53 +41,22 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
-function s3ToolModuleDir(): string {
-  return join(packageRoot(), 'test', 's3-bin');
-}
-
-/** MinIO, in order: $LAYER_MINIO → the cache → `go build` of test/s3-bin into the cache. */
-export async function resolveMinio(
-  log: Logger,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<ResolvedBinary> {
-  if (env.LAYER_MINIO) {
-    if (!isExecutable(env.LAYER_MINIO))
-      throw new ProvisionError('minio', `LAYER_MINIO=${env.LAYER_MINIO} is not an executable file`);
-    return { path: env.LAYER_MINIO, source: 'env', version: 'unknown' };
-  }
-  const dir = join(binCacheDir(env), `minio-${MINIO_VERSION}`);
-  const cached = join(dir, 'minio');
-  if (isExecutable(cached)) return { path: cached, source: 'cache', version: MINIO_VERSION };
-  const go = await goAvailable(env);
-  if (!go)
-    throw new ProvisionError(
-      'minio',
-      'no cached MinIO and no Go toolchain to build it: install Go >= 1.25 or set LAYER_MINIO',
-    );
-  const moduleDir = s3ToolModuleDir();
-  if (!existsSync(join(moduleDir, 'go.mod')))
-    throw new ProvisionError('minio', `tool module missing at ${moduleDir}`);
-  await withBuildLock(
-    dir,
-    async () => {
-      if (isExecutable(cached)) return;
-      const tmp = join(dir, `tmp-${process.pid}`);
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true });
-      await goBuild(
-        `minio ${MINIO_VERSION}`,
-        go,
-        ['build', '-trimpath', '-ldflags=-s -w', '-o', join(tmp, 'minio'), 'github.com/minio/minio'],
-        moduleDir,
-        { ...env, GOFLAGS: '-mod=mod' },
-        log,
-      );
-      renameSync(join(tmp, 'minio'), cached);
-      rmSync(tmp, { recursive: true, force: true });
-    },
-    log,
-  );
-  return { path: cached, source: 'built', version: MINIO_VERSION };
+/**
+ * MinIO, in order: $LAYER_MINIO → the cache → `go build` of test/s3-bin into the cache; never
+ * from PATH (the order ADR 0031 set).
+ */
+export function resolveMinio(log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedBinary> {
+  const minio: GoToolBinary = {
+    component: 'minio',
+    name: 'minio',
+    envVar: 'LAYER_MINIO',
+    version: MINIO_VERSION,
+    moduleDir: join(packageRoot(), 'test', 's3-bin'),
+    target: 'github.com/minio/minio',
+    buildEnv: { GOFLAGS: '-mod=mod' },
+    fromPath: false,
+  };
+  return resolveGoToolBinary(minio, log, env);
 }
 
 /**

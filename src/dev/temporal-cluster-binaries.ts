@@ -1,154 +1,63 @@
 // The binaries of the local Temporal cluster — temporal-server, temporal-sql-tool and the Temporal
-// UI server — resolved like the Temporal CLI: $ENV_VAR → PATH → the binary cache → `go build` of
-// a tool module (test/temporal-server-bin, test/temporal-ui-bin: versions pinned in go.mod, every
-// dependency in go.sum) into the cache. Each path is logged with where it came from.
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+// UI server — resolved by findOrBuildGoTool (src/dev/binaries.ts): $ENV_VAR → PATH → the binary
+// cache → `go build` of a tool module (test/temporal-server-bin, test/temporal-ui-bin: versions
+// pinned in go.mod, every dependency in go.sum) into the cache. Each path is logged with where it
+// came from.
 import { join } from 'node:path';
-import {
-  findOnPath,
-  goAvailable,
-  goBuild,
-  isExecutable,
-  ProvisionError,
-  withBuildLock,
-  type Logger,
-  type ResolvedBinary,
-} from './binaries.js';
-import { binCacheDir, packageRoot } from './paths.js';
+import { findOrBuildGoTool, type GoTool, type Logger, type ResolvedBinary } from './binaries.js';
+import { packageRoot } from './paths.js';
 import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from './temporal-cluster-config.js';
 
-export interface ToolBinary {
-  /** File name in the cache and on PATH. */
-  name: string;
-  /** Environment variable that names a prebuilt binary. */
-  envVar: string;
-  /** Go package of its main. */
-  pkg: string;
-  /** What `go build -o dir/` names it (the package's last path element). */
-  builtAs: string;
-}
+/**
+ * The tool module pins the release; a newer Go than its `go` line is fine, an older one must fail
+ * with Go's own message rather than fetch another toolchain.
+ */
+const TOOL_MODULE_BUILD = { buildEnv: { GOFLAGS: '-mod=mod' }, localToolchain: true } as const;
 
-export interface ToolModule {
-  component: string;
-  version: string;
-  /** Folder under test/ holding go.mod/go.sum. */
-  moduleDir: string;
-  binaries: readonly ToolBinary[];
-}
-
-export const TEMPORAL_SERVER_MODULE: ToolModule = {
+export const TEMPORAL_SERVER_MODULE: GoTool = {
   component: 'temporal-server',
   version: TEMPORAL_SERVER_VERSION,
-  moduleDir: 'temporal-server-bin',
-  binaries: [
-    {
-      name: 'temporal-server',
-      envVar: 'TEMPORAL_SERVER',
-      pkg: 'go.temporal.io/server/cmd/server',
-      builtAs: 'server',
-    },
-    {
-      name: 'temporal-sql-tool',
-      envVar: 'TEMPORAL_SQL_TOOL',
-      pkg: 'go.temporal.io/server/cmd/tools/sql',
-      builtAs: 'sql',
-    },
+  moduleDir: join(packageRoot(), 'test', 'temporal-server-bin'),
+  mains: [
+    { name: 'temporal-server', envVar: 'TEMPORAL_SERVER', target: 'go.temporal.io/server/cmd/server' },
+    { name: 'temporal-sql-tool', envVar: 'TEMPORAL_SQL_TOOL', target: 'go.temporal.io/server/cmd/tools/sql' },
   ],
+  ...TOOL_MODULE_BUILD,
 };
 
-const TEMPORAL_UI_MODULE: ToolModule = {
+// Its own tool module: its main is named `server` too, and two mains named alike cannot share
+// one `go build -o dir/`.
+const TEMPORAL_UI_MODULE: GoTool = {
   component: 'temporal-ui-server',
   version: TEMPORAL_UI_SERVER_VERSION,
-  moduleDir: 'temporal-ui-bin',
-  binaries: [
+  moduleDir: join(packageRoot(), 'test', 'temporal-ui-bin'),
+  mains: [
     {
       name: 'temporal-ui-server',
       envVar: 'TEMPORAL_UI_SERVER',
-      pkg: 'github.com/temporalio/ui-server/v2/cmd/server',
-      builtAs: 'server',
+      target: 'github.com/temporalio/ui-server/v2/cmd/server',
     },
   ],
+  ...TOOL_MODULE_BUILD,
 };
 
 /**
- * Every binary of `mod`: each from its env var, else PATH, else the cache; whatever is still
- * missing is built together (one `go build` shares the compile of common packages) into the cache.
- * Throws ProvisionError naming the fix when an env var is wrong or nothing can build.
+ * Every binary of `mod` by findOrBuildGoTool's order, each logged with where it came from and
+ * its version: the module's, or "as installed" for one found on PATH.
  */
 export async function resolveToolModule(
-  mod: ToolModule,
+  mod: GoTool,
   log: Logger,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Record<string, ResolvedBinary>> {
-  const dir = join(binCacheDir(env), `${mod.component}-${mod.version}`);
-  const found: Record<string, ResolvedBinary> = {};
-  const missing: ToolBinary[] = [];
-  for (const b of mod.binaries) {
-    const fromEnv = env[b.envVar];
-    if (fromEnv) {
-      if (!isExecutable(fromEnv))
-        throw new ProvisionError(
-          b.name,
-          `${b.envVar}=${fromEnv} is not an executable file; unset it or point it at ${b.name} ${mod.version}`,
-        );
-      found[b.name] = { path: fromEnv, source: 'env', version: mod.version };
-      continue;
-    }
-    const onPath = findOnPath(b.name, env);
-    if (onPath) {
-      found[b.name] = { path: onPath, source: 'path', version: 'as installed' };
-      continue;
-    }
-    const cached = join(dir, b.name);
-    if (isExecutable(cached)) found[b.name] = { path: cached, source: 'cache', version: mod.version };
-    else missing.push(b);
+  const found = await findOrBuildGoTool(mod, log, env);
+  const resolved: Record<string, ResolvedBinary> = {};
+  for (const { name } of mod.mains) {
+    const f = found[name]!;
+    resolved[name] = { ...f, version: f.source === 'path' ? 'as installed' : mod.version };
+    log(`${name}: ${f.path} (${f.source}; ${resolved[name].version})`);
   }
-  if (missing.length > 0) {
-    const go = await goAvailable(env);
-    const names = missing.map((b) => b.name).join(' + ');
-    if (!go)
-      throw new ProvisionError(
-        mod.component,
-        `${names} not found and no Go toolchain to build ${mod.version}: install Go >= 1.26.8, or set ${missing.map((b) => b.envVar).join(' / ')} to prebuilt binaries`,
-      );
-    const moduleDir = join(packageRoot(), 'test', mod.moduleDir);
-    if (!existsSync(join(moduleDir, 'go.mod')))
-      throw new ProvisionError(mod.component, `tool module missing at ${moduleDir}`);
-    await withBuildLock(
-      dir,
-      async () => {
-        const still = missing.filter((b) => !isExecutable(join(dir, b.name)));
-        if (still.length === 0) return;
-        const tmp = join(dir, `tmp-${process.pid}`);
-        rmSync(tmp, { recursive: true, force: true });
-        mkdirSync(tmp, { recursive: true });
-        try {
-          await goBuild(
-            `${still.map((b) => b.name).join(' + ')} ${mod.version}`,
-            go,
-            ['build', '-trimpath', '-ldflags=-s -w', '-o', tmp + '/', ...still.map((b) => b.pkg)],
-            moduleDir,
-            // The tool module pins the release; a newer Go than its `go` line is fine, an older one
-            // must fail with Go's own message rather than fetch another toolchain.
-            { ...env, GOFLAGS: '-mod=mod', GOTOOLCHAIN: env.GOTOOLCHAIN ?? 'local' },
-            log,
-          );
-          // Two mains named `server` cannot share one -o folder, so each module builds its own.
-          for (const b of still) renameSync(join(tmp, b.builtAs), join(dir, b.name));
-        } finally {
-          rmSync(tmp, { recursive: true, force: true });
-        }
-      },
-      log,
-    );
-    for (const b of missing)
-      found[b.name] = { path: join(dir, b.name), source: 'built', version: mod.version };
-  }
-  for (const b of mod.binaries) {
-    const r = found[b.name]!;
-    log(`${b.name}: ${r.path} (${r.source}; ${r.version})`);
-  }
-  return found;
+  return resolved;
 }
 
 export interface TemporalServerBinaries {
