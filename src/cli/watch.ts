@@ -1,7 +1,36 @@
 // The `status --watch` loop of `layer function` and `layer pipeline`: poll the workflow's status,
 // print a progress bar (or one JSON object per poll), stop on Ctrl-C or SIGTERM, close the client.
+import type { Command } from 'commander';
+import { InvalidInputError } from '../../packages/worker/src/util/errors.js';
 import { createProgressWriter, type ProgressInput } from './progress.js';
 import type { TemporalClient } from './temporal-connect.js';
+
+/** The flags watchOptions adds to a `status` command. */
+export interface WatchFlags {
+  watch?: boolean;
+  json?: boolean;
+  interval: string;
+}
+
+/** Adds --watch, --json and --interval to a `status` command; `units` is what the bar counts. */
+export function watchOptions(status: Command, units: string): Command {
+  return status
+    .option('-w, --watch', `redraw a progress bar with ${units}/s and ETA until Ctrl-C`)
+    .option('--json', 'print the status as JSON (one object per poll with --watch)')
+    .option('--interval <seconds>', 'seconds between polls with --watch', '1');
+}
+
+/** --interval in milliseconds; anything but a positive number of seconds is refused, naming the flag. */
+export function watchIntervalMs(interval: string): number {
+  const seconds = Number(interval);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new InvalidInputError(
+      '--interval',
+      `expected a positive number, got '${interval}'`,
+      'e.g. --interval 2',
+    );
+  return seconds * 1000;
+}
 
 export interface WatchLoop<Status, Start> {
   /** The connected client; closed when the loop ends. */

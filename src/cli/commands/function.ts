@@ -17,7 +17,7 @@ import { loadCliConfig } from '../config.js';
 import { functionWorkflowId } from '../../../packages/worker/src/contracts/names.js';
 import { InvalidInputError, LayerError } from '../../../packages/worker/src/util/errors.js';
 import { formatStatus, startWatch, watchProgress } from '../function-status.js';
-import { watchStatusLoop } from '../watch.js';
+import { watchIntervalMs, watchOptions, watchStatusLoop, type WatchFlags } from '../watch.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
 import { cliTimeoutMs, isDeadlineExceeded } from '../errors.js';
 import { LOCAL_K8S_NAMESPACE } from './apply.js';
@@ -169,29 +169,16 @@ export function registerFunctionCommands(program: Command): void {
     LOCAL_K8S_NAMESPACE,
   ] as const;
 
-  fn.command('status')
+  const status = fn
+    .command('status')
     .description('phase, pending rows, in-flight batches and counters; --watch shows a live progress bar')
     .argument('<name>', 'Function name')
-    .option(...nsOption)
-    .option('-w, --watch', 'redraw a progress bar with rows/s and ETA until Ctrl-C')
-    .option('--json', 'print the status as JSON (one object per poll with --watch)')
-    .option('--interval <seconds>', 'seconds between polls with --watch', '1')
-    .action(
-      async (name: string, flags: FunctionFlags & { watch?: boolean; json?: boolean; interval: string }) => {
-        if (flags.watch) {
-          const seconds = Number(flags.interval);
-          if (!Number.isFinite(seconds) || seconds <= 0)
-            throw new InvalidInputError(
-              '--interval',
-              `expected a positive number, got '${flags.interval}'`,
-              'e.g. --interval 2',
-            );
-          return watchStatus(name, { ...flags, intervalMs: seconds * 1000 });
-        }
-        const s = await withFunction(name, flags, (t, ref) => getFunctionStatus(t.client, ref));
-        process.stdout.write((flags.json ? JSON.stringify(s) : formatStatus(s)) + '\n');
-      },
-    );
+    .option(...nsOption);
+  watchOptions(status, 'rows').action(async (name: string, flags: FunctionFlags & WatchFlags) => {
+    if (flags.watch) return watchStatus(name, { ...flags, intervalMs: watchIntervalMs(flags.interval) });
+    const s = await withFunction(name, flags, (t, ref) => getFunctionStatus(t.client, ref));
+    process.stdout.write((flags.json ? JSON.stringify(s) : formatStatus(s)) + '\n');
+  });
 
   fn.command('pause')
     .description('stop dispatching batches (in-flight batches finish)')

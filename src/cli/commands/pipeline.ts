@@ -13,7 +13,7 @@ import { pipelineQueueDepth } from '../../contracts/queue-depth.js';
 import { type PipelineStatus } from '../../contracts/pipeline.js';
 import { InvalidInputError, LayerError } from '../../../packages/worker/src/util/errors.js';
 import { formatDuration, type ProgressInput } from '../progress.js';
-import { watchStatusLoop } from '../watch.js';
+import { watchIntervalMs, watchOptions, watchStatusLoop, type WatchFlags } from '../watch.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
 import { cliTimeoutMs, isDeadlineExceeded } from '../errors.js';
 import { LOCAL_K8S_NAMESPACE } from './apply.js';
@@ -266,29 +266,14 @@ export function registerPipelineCommands(program: Command): void {
       );
     });
 
-  pl.command('status')
+  const status = pl
+    .command('status')
     .description('phase, queue, counters; --watch shows a live progress bar')
     .argument('<name>', 'Pipeline name')
-    .option(...nsOption)
-    .option('-w, --watch', 'redraw a progress bar with items/s and ETA until Ctrl-C')
-    .option('--json', 'print the status as JSON (one object per poll with --watch)')
-    .option('--interval <seconds>', 'seconds between polls with --watch', '1')
-    .action(
-      async (name: string, flags: PipelineFlags & { watch?: boolean; json?: boolean; interval: string }) => {
-        if (flags.watch) {
-          const seconds = Number(flags.interval);
-          if (!Number.isFinite(seconds) || seconds <= 0)
-            throw new InvalidInputError(
-              '--interval',
-              `expected a positive number, got '${flags.interval}'`,
-              'e.g. --interval 2',
-            );
-          return watchStatus(name, { ...flags, intervalMs: seconds * 1000 });
-        }
-        const s = await withPipeline(name, flags, callTimeoutMs(), (t, ref) =>
-          getPipelineStatus(t.client, ref),
-        );
-        process.stdout.write((flags.json ? JSON.stringify(s) : formatPipelineStatus(s)) + '\n');
-      },
-    );
+    .option(...nsOption);
+  watchOptions(status, 'items').action(async (name: string, flags: PipelineFlags & WatchFlags) => {
+    if (flags.watch) return watchStatus(name, { ...flags, intervalMs: watchIntervalMs(flags.interval) });
+    const s = await withPipeline(name, flags, callTimeoutMs(), (t, ref) => getPipelineStatus(t.client, ref));
+    process.stdout.write((flags.json ? JSON.stringify(s) : formatPipelineStatus(s)) + '\n');
+  });
 }
