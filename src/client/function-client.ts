@@ -17,13 +17,7 @@ import {
   type FunctionRuntimeSpec,
   type FunctionStatus,
 } from '../contracts/function.js';
-import {
-  LayerK8sNamespaceKey,
-  LayerKindKey,
-  LayerNameKey,
-  LayerPhaseKey,
-  LayerTargetNamespaceKey,
-} from '../contracts/search-attributes.js';
+import { workloadSearchAttributes } from '../contracts/search-attributes.js';
 import type { functionWorkflow } from '../workflows/function-workflow.js';
 
 export interface FunctionRef {
@@ -68,13 +62,7 @@ export async function startOrUpdateFunction(
     workflowIdConflictPolicy: 'USE_EXISTING',
     staticSummary: `Function ${spec.k8sNamespace}/${spec.name} → ${spec.output.attribute}@${spec.output.version}`,
     staticDetails: staticDetails(spec),
-    typedSearchAttributes: [
-      { key: LayerKindKey, value: 'Function' },
-      { key: LayerNameKey, value: spec.name },
-      { key: LayerK8sNamespaceKey, value: spec.k8sNamespace },
-      { key: LayerTargetNamespaceKey, value: spec.targetNamespaces },
-      { key: LayerPhaseKey, value: spec.paused ? 'paused' : 'running' },
-    ],
+    typedSearchAttributes: workloadSearchAttributes('Function', spec, spec.targetNamespaces),
   });
   const result = await client.workflow.executeUpdateWithStart(updateSpecUpdate, {
     args: [spec],

@@ -20,13 +20,7 @@ import {
   type PipelineStatus,
 } from '../contracts/pipeline.js';
 import { pipelineQueueDepth } from '../contracts/queue-depth.js';
-import {
-  LayerK8sNamespaceKey,
-  LayerKindKey,
-  LayerNameKey,
-  LayerPhaseKey,
-  LayerTargetNamespaceKey,
-} from '../contracts/search-attributes.js';
+import { workloadSearchAttributes } from '../contracts/search-attributes.js';
 import type { pipelineWorkflow } from '../workflows/pipeline-workflow.js';
 
 export {
@@ -77,13 +71,7 @@ export async function startOrUpdatePipeline(
     workflowIdConflictPolicy: 'USE_EXISTING',
     staticSummary: `Pipeline ${spec.k8sNamespace}/${spec.name} → ${spec.targetNamespace}`,
     staticDetails: staticDetails(spec),
-    typedSearchAttributes: [
-      { key: LayerKindKey, value: 'Pipeline' },
-      { key: LayerNameKey, value: spec.name },
-      { key: LayerK8sNamespaceKey, value: spec.k8sNamespace },
-      { key: LayerTargetNamespaceKey, value: [spec.targetNamespace] },
-      { key: LayerPhaseKey, value: spec.paused ? 'paused' : 'running' },
-    ],
+    typedSearchAttributes: workloadSearchAttributes('Pipeline', spec, [spec.targetNamespace]),
   });
   const result = await client.workflow.executeUpdateWithStart(updatePipelineSpecUpdate, {
     args: [spec],

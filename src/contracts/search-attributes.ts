@@ -2,7 +2,7 @@
 // UI by kind, name or target namespace. The dev-server harness registers exactly this list;
 // a production namespace needs the same (`temporal operator search-attribute create`, see
 // docker-compose.yml). Sandbox-safe: imported by workflows.
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 
 export const SEARCH_ATTRIBUTES = {
   /** Function | Pipeline | Reconcile */
@@ -28,3 +28,18 @@ export const LayerTargetNamespaceKey = defineSearchAttributeKey(
   SearchAttributeType.KEYWORD_LIST,
 );
 export const LayerPhaseKey = defineSearchAttributeKey('LayerPhase', SearchAttributeType.KEYWORD);
+
+/** What a Function or Pipeline workflow starts with (its phase then moves on in the workflow). */
+export function workloadSearchAttributes(
+  kind: 'Function' | 'Pipeline',
+  spec: { name: string; k8sNamespace: string; paused?: boolean },
+  targetNamespaces: string[],
+): SearchAttributePair[] {
+  return [
+    { key: LayerKindKey, value: kind },
+    { key: LayerNameKey, value: spec.name },
+    { key: LayerK8sNamespaceKey, value: spec.k8sNamespace },
+    { key: LayerTargetNamespaceKey, value: targetNamespaces },
+    { key: LayerPhaseKey, value: spec.paused ? 'paused' : 'running' },
+  ];
+}
