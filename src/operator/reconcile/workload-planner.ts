@@ -100,28 +100,21 @@ export function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind):
       reason: ConditionReason.WorkflowNotStarted,
       message: 'the workflow is left as it was while the plan is blocked',
     });
-  } else if (w.kind === 'Function') {
-    const spec = toFunctionRuntimeSpec(w, targets);
-    const problems = runtimeSpecProblems(spec);
-    if (problems.length > 0) {
-      extra.push({
-        type: ConditionType.WorkflowReady,
-        status: 'False',
-        reason: ConditionReason.EngineRejectedSpec,
-        message: `the Function engine refuses this spec: ${problems.join('; ')}`,
-      });
-    } else engine = { action: 'sync', kind: 'Function', spec };
   } else {
-    const spec = toPipelineRuntimeSpec(w);
-    const problems = pipelineRuntimeSpecProblems(spec);
+    const sync: Extract<EngineAction, { action: 'sync' }> =
+      w.kind === 'Function'
+        ? { action: 'sync', kind: 'Function', spec: toFunctionRuntimeSpec(w, targets) }
+        : { action: 'sync', kind: 'Pipeline', spec: toPipelineRuntimeSpec(w) };
+    const problems =
+      sync.kind === 'Function' ? runtimeSpecProblems(sync.spec) : pipelineRuntimeSpecProblems(sync.spec);
     if (problems.length > 0) {
       extra.push({
         type: ConditionType.WorkflowReady,
         status: 'False',
         reason: ConditionReason.EngineRejectedSpec,
-        message: `the Pipeline engine refuses this spec: ${problems.join('; ')}`,
+        message: `the ${sync.kind} engine refuses this spec: ${problems.join('; ')}`,
       });
-    } else engine = { action: 'sync', kind: 'Pipeline', spec };
+    } else engine = sync;
   }
 
   const previous = obj.status;

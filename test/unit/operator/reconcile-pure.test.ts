@@ -248,6 +248,23 @@ describe('planReconcilePass and finalStatus', () => {
       engine: { action: 'stop' },
     });
   });
+  it('a Function spec the engine refuses is a WorkflowReady condition, and the engine is not synced', () => {
+    const raw = fnRaw();
+    raw.spec.schedule.maxInFlightBatches = 5000;
+    const plan = planReconcilePass({
+      settings,
+      observed: { ref: { kind: 'Function', namespace: 'layer', name: 'f' }, object: raw, infraRules: rules },
+    });
+    expect(plan.engine).toEqual({ action: 'none' });
+    expect(plan.status?.conditions).toContainEqual(
+      expect.objectContaining({
+        type: 'WorkflowReady',
+        status: 'False',
+        reason: 'EngineRejectedSpec',
+        message: expect.stringContaining('the Function engine refuses this spec: ') as unknown,
+      }),
+    );
+  });
   it('a Function writing an output attribute an older Function owns is refused and its workflow stopped', () => {
     const other = {
       ...JSON.parse(JSON.stringify(seedFunction())),
