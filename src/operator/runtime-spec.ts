@@ -1,21 +1,62 @@
 // From a Function CR to the engine's FunctionRuntimeSpec: a pure helper, so the reconcile workflow
 // hands the engine exactly what the CR says (defaults applied, namespaces resolved) and nothing
 // else — in particular no credential. The engine validates it again with the same schema.
+import type { z } from 'zod';
 import type { LayerFunction } from '../api/function.js';
+import type { Worker } from '../api/workload.js';
 import { functionRuntimeSpecSchema, type FunctionRuntimeSpec } from '../contracts/function.js';
-import { functionTaskQueue } from '../../packages/worker/src/contracts/names.js';
+import type { PipelineRuntimeSpec } from '../contracts/pipeline.js';
+import { workloadTaskQueue, type WorkloadKind } from '../../packages/worker/src/contracts/names.js';
 import { workloadObjectName } from './names.js';
 
 /** Output version the engine uses when the CR omits spec.output.version. */
 const DEFAULT_OUTPUT_VERSION = 'v1';
 
 /**
- * In-cluster URL of a push worker: the Service the planner creates for it, on worker.port.
+ * In-cluster base URL of a push worker: the Service the planner creates for it, on worker.port
+ * (the engine POSTs batches under it).
  *
- * @example functionPushUrl('layer', 'tag-products', 8080) // 'http://layer-fn-tag-products.layer.svc:8080'
+ * @example workloadPushUrl('Function', 'layer', 'tag-products', 8080) // 'http://layer-fn-tag-products.layer.svc:8080'
  */
-export function functionPushUrl(k8sNamespace: string, name: string, port: number): string {
-  return `http://${workloadObjectName('Function', name)}.${k8sNamespace}.svc:${port}`;
+export function workloadPushUrl(
+  kind: WorkloadKind,
+  k8sNamespace: string,
+  name: string,
+  port: number,
+): string {
+  return `http://${workloadObjectName(kind, name)}.${k8sNamespace}.svc:${port}`;
+}
+
+/**
+ * The engine's worker block of a Function or Pipeline: its pace as written, and how the engine
+ * reaches it (a push worker's Service, or the task queue a pull worker polls).
+ */
+export function runtimeWorker(
+  kind: WorkloadKind,
+  k8sNamespace: string,
+  name: string,
+  w: Worker,
+): FunctionRuntimeSpec['worker'] & PipelineRuntimeSpec['worker'] {
+  return {
+    dispatch: w.dispatch,
+    batchSize: w.batchSize,
+    timeoutSeconds: w.timeoutSeconds,
+    ...(w.rateLimit ? { rateLimit: { ...w.rateLimit } } : {}),
+    ...(w.dispatch === 'push'
+      ? { pushUrl: workloadPushUrl(kind, k8sNamespace, name, w.port) }
+      : { taskQueue: workloadTaskQueue(kind, k8sNamespace, name) }),
+  };
+}
+
+/**
+ * Problems the engine's schema would refuse, as `spec.path: message` strings; empty when the spec
+ * is acceptable. The reconcile turns them into a condition instead of retrying a call that cannot
+ * succeed until the spec changes.
+ */
+export function schemaProblems(schema: z.ZodType, spec: unknown): string[] {
+  const r = schema.safeParse(spec);
+  if (r.success) return [];
+  return r.error.issues.map((i) => `spec.${i.path.map(String).join('.')}: ${i.message}`);
 }
 
 /**
@@ -32,14 +73,6 @@ export function toFunctionRuntimeSpec(
 ): FunctionRuntimeSpec {
   const ns = fn.metadata.namespace ?? 'default';
   const s = fn.spec;
-  const worker: FunctionRuntimeSpec['worker'] = {
-    dispatch: s.worker.dispatch,
-    batchSize: s.worker.batchSize,
-    timeoutSeconds: s.worker.timeoutSeconds,
-  };
-  if (s.worker.rateLimit) worker.rateLimit = { ...s.worker.rateLimit };
-  if (s.worker.dispatch === 'push') worker.pushUrl = functionPushUrl(ns, fn.metadata.name, s.worker.port);
-  else worker.taskQueue = functionTaskQueue(ns, fn.metadata.name);
   const spec: FunctionRuntimeSpec = {
     k8sNamespace: ns,
     name: fn.metadata.name,
@@ -53,7 +86,7 @@ export function toFunctionRuntimeSpec(
       ...(s.output.dim !== undefined ? { dim: s.output.dim } : {}),
       ...(s.output.inputFingerprint ? { inputFingerprint: true } : {}),
     },
-    worker,
+    worker: runtimeWorker('Function', ns, fn.metadata.name, s.worker),
     schedule: { ...s.schedule },
     retry: { ...s.retry },
     paused: s.paused,
@@ -63,13 +96,7 @@ export function toFunctionRuntimeSpec(
   return spec;
 }
 
-/**
- * Problems the engine's schema would refuse (e.g. maxInFlightBatches above the engine's 500), as
- * `path: message` strings; empty when the spec is acceptable. The reconcile turns them into a
- * condition instead of retrying a call that cannot succeed until the spec changes.
- */
+/** schemaProblems of a Function's engine spec (e.g. maxInFlightBatches above the engine's 500). */
 export function runtimeSpecProblems(spec: FunctionRuntimeSpec): string[] {
-  const r = functionRuntimeSpecSchema.safeParse(spec);
-  if (r.success) return [];
-  return r.error.issues.map((i) => `spec.${i.path.map(String).join('.')}: ${i.message}`);
+  return schemaProblems(functionRuntimeSpecSchema, spec);
 }

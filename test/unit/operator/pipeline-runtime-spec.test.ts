@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { seedPipeline } from '../../fixtures/seeds.js';
 import { pipelineRuntimeSpecSchema } from '../../../src/contracts/pipeline.js';
 import {
-  pipelinePushUrl,
   pipelineRuntimeSpecProblems,
   toPipelineRuntimeSpec,
 } from '../../../src/operator/pipeline-runtime-spec.js';
+import { workloadPushUrl } from '../../../src/operator/runtime-spec.js';
 import { planReconcilePass } from '../../../src/operator/reconcile/plan-pass.js';
 import { operatorSettings } from '../../../src/operator/settings.js';
 
@@ -59,7 +59,7 @@ describe('toPipelineRuntimeSpec', () => {
       timeoutSeconds: 60,
       pushUrl: 'http://layer-pl-product-images.layer.svc:9000',
     });
-    expect(pipelinePushUrl('layer', 'product-images', 9000)).toBe(spec.worker.pushUrl);
+    expect(workloadPushUrl('Pipeline', 'layer', 'product-images', 9000)).toBe(spec.worker.pushUrl);
     expect(spec).toMatchObject({ paused: true, generation: 0 });
     expect(spec).not.toHaveProperty('sourceRef');
   });

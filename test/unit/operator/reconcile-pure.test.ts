@@ -5,7 +5,7 @@ import { seedFunction } from '../../fixtures/seeds.js';
 import {
   toFunctionRuntimeSpec,
   runtimeSpecProblems,
-  functionPushUrl,
+  workloadPushUrl,
 } from '../../../src/operator/runtime-spec.js';
 import {
   matchesSelector,
@@ -48,7 +48,9 @@ describe('toFunctionRuntimeSpec', () => {
   it('push workers get the planner Service URL', () => {
     const fn = seedFunction();
     fn.spec.worker.dispatch = 'push';
-    expect(toFunctionRuntimeSpec(fn, []).worker.pushUrl).toBe(functionPushUrl('layer', 'tag-products', 8080));
+    expect(toFunctionRuntimeSpec(fn, []).worker.pushUrl).toBe(
+      workloadPushUrl('Function', 'layer', 'tag-products', 8080),
+    );
   });
   it('carries spec.worker.rateLimit to the engine as written', () => {
     const fn = seedFunction();
