@@ -24,6 +24,21 @@ import type { NamespaceState } from './namespace.js';
 
 const PATCH_BY_FILTER_LIMIT = 50_000;
 const DELETE_BY_FILTER_LIMIT = 5_000_000;
+const BY_FILTER_LIMIT = { patch_by_filter: PATCH_BY_FILTER_LIMIT, delete_by_filter: DELETE_BY_FILTER_LIMIT };
+
+/**
+ * The rows a patch_by_filter or delete_by_filter may touch: all it matched up to its limit. More
+ * is refused unless the request sets `<op>_allow_partial`; then the first `limit` are touched and
+ * the response says rows_remaining.
+ */
+function withinLimit(op: keyof typeof BY_FILTER_LIMIT, ids: Id[], req: Obj, response: Obj): Id[] {
+  const limit = BY_FILTER_LIMIT[op];
+  if (ids.length <= limit) return ids;
+  if (req[`${op}_allow_partial`] !== true)
+    throw badRequest(`${op} matches more than ${limit} rows; narrow the filter or set ${op}_allow_partial`);
+  response.rows_remaining = true;
+  return ids.slice(0, limit);
+}
 
 const WRITE_FIELDS = new Set([
   'upsert_rows',
@@ -206,16 +221,7 @@ export function planWrite(
         'delete_condition does not apply to delete_by_filter; put the condition in the filter',
       );
     const f = compile(req.delete_by_filter, 'delete_by_filter', false);
-    const ids = matching(ns, f, DELETE_BY_FILTER_LIMIT + 1);
-    if (ids.length > DELETE_BY_FILTER_LIMIT) {
-      if (req.delete_by_filter_allow_partial !== true) {
-        throw badRequest(
-          `delete_by_filter matches more than ${DELETE_BY_FILTER_LIMIT} rows; narrow the filter or set delete_by_filter_allow_partial`,
-        );
-      }
-      ids.length = DELETE_BY_FILTER_LIMIT;
-      response.rows_remaining = true;
-    }
+    const ids = withinLimit('delete_by_filter', matching(ns, f, DELETE_BY_FILTER_LIMIT + 1), req, response);
     for (const id of ids) changes.set(id, null);
     affected.deleted.push(...ids);
     queried = true;
@@ -240,16 +246,8 @@ export function planWrite(
     const patch = pbf.patch as Obj;
     if ('id' in patch) throw badRequest('patch_by_filter.patch: the id cannot be patched');
     const converted = convertPatch(schema, patch, 'patch_by_filter.patch');
-    const ids = matching(ns, f, PATCH_BY_FILTER_LIMIT + 1).filter((id) => changes.get(id) !== null);
-    if (ids.length > PATCH_BY_FILTER_LIMIT) {
-      if (req.patch_by_filter_allow_partial !== true) {
-        throw badRequest(
-          `patch_by_filter matches more than ${PATCH_BY_FILTER_LIMIT} rows; narrow the filter or set patch_by_filter_allow_partial`,
-        );
-      }
-      ids.length = PATCH_BY_FILTER_LIMIT;
-      response.rows_remaining = true;
-    }
+    const matched = matching(ns, f, PATCH_BY_FILTER_LIMIT + 1).filter((id) => changes.get(id) !== null);
+    const ids = withinLimit('patch_by_filter', matched, req, response);
     for (const id of ids) changes.set(id, applyPatch(state(id)!, converted));
     affected.patched.push(...ids);
     patchedByFilter = ids.length;
