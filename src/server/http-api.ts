@@ -3,7 +3,7 @@
 // Function / Pipeline status. Every /v1 route and /metrics is authenticated per the VectorStore's
 // inbound auth; refusals are 401/403 with a fixed body that leaks nothing.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listening } from '../../packages/worker/src/http-listen.js';
 import type { FunctionStatus } from '../contracts/function.js';
 import { pipelineQueueDepth, queueDepthMetric, type QueueDepthResponse } from '../contracts/queue-depth.js';
 import { type PipelineStatus } from '../contracts/pipeline.js';
@@ -319,16 +319,11 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
       else res.end();
     });
   });
+  const { listen } = listening(server);
   return {
     server,
-    listen: (port = 0, host = '127.0.0.1') =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          const a = server.address() as AddressInfo;
-          resolve(`http://${host.includes(':') ? `[${host}]` : host}:${a.port}`);
-        });
-      }),
+    listen: async (port = 0, host = '127.0.0.1') =>
+      `http://${host.includes(':') ? `[${host}]` : host}:${await listen(port, host)}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
