@@ -169,21 +169,7 @@ phase: Running
       weight: 10,
       next: {
         statusTemplate: `{{ $now := Now }}
-conditions:
-- lastTransitionTime: {{ $now | Quote }}
-  status: "True"
-  type: Initialized
-- lastTransitionTime: {{ $now | Quote }}
-  status: "True"
-  type: PodScheduled
-- lastTransitionTime: {{ $now | Quote }}
-  status: "False"
-  reason: ContainersNotReady
-  type: Ready
-- lastTransitionTime: {{ $now | Quote }}
-  status: "False"
-  reason: ContainersNotReady
-  type: ContainersReady
+${podConditions(false)}
 containerStatuses:
 {{ range .spec.containers }}
 - image: {{ .image | Quote }}
@@ -218,19 +204,7 @@ startTime: {{ $now | Quote }}
       weight: 1,
       next: {
         statusTemplate: `{{ $now := Now }}
-conditions:
-- lastTransitionTime: {{ $now | Quote }}
-  status: "True"
-  type: Initialized
-- lastTransitionTime: {{ $now | Quote }}
-  status: "True"
-  type: PodScheduled
-- lastTransitionTime: {{ $now | Quote }}
-  status: "True"
-  type: Ready
-- lastTransitionTime: {{ $now | Quote }}
-  status: "True"
-  type: ContainersReady
+${podConditions(true)}
 containerStatuses:
 {{ range .spec.containers }}
 - image: {{ .image | Quote }}
@@ -265,6 +239,20 @@ startTime: {{ $now | Quote }}
       next: { delete: true },
     }),
   ];
+}
+
+/** The Pod conditions a kubelet writes: initialized and scheduled, Ready and ContainersReady as `ready` says. */
+function podConditions(ready: boolean): string {
+  const condition = (type: string, ok: boolean) =>
+    `- lastTransitionTime: {{ $now | Quote }}\n  status: "${ok ? 'True' : 'False'}"\n` +
+    `${ok ? '' : '  reason: ContainersNotReady\n'}  type: ${type}`;
+  const types: [string, boolean][] = [
+    ['Initialized', true],
+    ['PodScheduled', true],
+    ['Ready', ready],
+    ['ContainersReady', ready],
+  ];
+  return ['conditions:', ...types.map(([type, ok]) => condition(type, ok))].join('\n');
 }
 
 /** kwokStages() as the YAML file kwok reads with --config. */
