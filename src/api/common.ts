@@ -39,7 +39,6 @@ export const resourceRequirementsSchema = z
       .describe('Maximum resources the container may use, by resource name.'),
   })
   .describe('Container resources (core/v1 ResourceRequirements: requests and limits).');
-export type ResourceRequirements = z.infer<typeof resourceRequirementsSchema>;
 
 export const tolerationSchema = z
   .strictObject({
@@ -175,7 +174,6 @@ export const objectMetaSchema = z.looseObject({
   labels: z.record(z.string(), z.string()).optional(),
   annotations: z.record(z.string(), z.string()).optional(),
 });
-export type ObjectMeta = z.infer<typeof objectMetaSchema>;
 
 /**
  * Report a cross-field rule from a superRefine, with the fix `parseResource` shows next to it.

@@ -249,7 +249,6 @@ export const functionSpecSchema = z
     }
   })
   .describe('Desired state of a Function.');
-export type FunctionSpec = z.infer<typeof functionSpecSchema>;
 
 const functionPlanStatusSchema = z
   .strictObject({
@@ -285,7 +284,6 @@ const functionPlanStatusSchema = z
 export const functionStatusSchema = workloadStatusSchema.extend({
   plan: functionPlanStatusSchema.optional(),
 });
-export type FunctionStatus = z.infer<typeof functionStatusSchema>;
 
 export const functionSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),

@@ -22,10 +22,8 @@ export const pipelineSpecSchema = z
     paused: pausedSchema,
   })
   .describe('Desired state of a Pipeline.');
-export type PipelineSpec = z.infer<typeof pipelineSpecSchema>;
 
 export const pipelineStatusSchema = workloadStatusSchema;
-export type PipelineStatus = z.infer<typeof pipelineStatusSchema>;
 
 export const pipelineSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),

@@ -21,7 +21,6 @@ export const inboundAuthModeSchema = z
     'deriveFromStore: clients send the upstream store credential as the gateway bearer (single-tenant default). ' +
       'keys: gateway-only bearer keys with scopes. open: no inbound auth.',
   );
-export type InboundAuthMode = z.infer<typeof inboundAuthModeSchema>;
 
 const inboundKeySchema = z
   .strictObject({
@@ -104,7 +103,6 @@ export const inboundAuthSchema = z
     }
   })
   .describe('How the gateway authenticates its clients.');
-export type InboundAuth = z.infer<typeof inboundAuthSchema>;
 
 export const vectorStoreSpecSchema = z
   .strictObject({

@@ -113,7 +113,6 @@ const scalingModeSchema = z
     'autoscale: a KEDA ScaledObject scales the Deployment between replicas.min and replicas.max on queue depth. ' +
       'fixed: replicas.min replicas, no ScaledObject. disabled: 0 replicas, no ScaledObject.',
   );
-export type ScalingMode = z.infer<typeof scalingModeSchema>;
 
 const replicasSchema = z
   .strictObject({
@@ -161,7 +160,6 @@ export const scalingSchema = z
     replicas: replicasSchema.prefault({ min: SCALING_DEFAULTS.min, max: SCALING_DEFAULTS.max }),
   })
   .describe('How many workers run and where (inline; there is no separate autoscaling resource).');
-export type Scaling = z.infer<typeof scalingSchema>;
 
 export const pausedSchema = z
   .boolean()
@@ -175,7 +173,6 @@ const managedObjectSchema = z
     name: z.string().describe('Name of the object, in the workload namespace.'),
   })
   .describe('An object the operator created for this workload.');
-export type ManagedObject = z.infer<typeof managedObjectSchema>;
 
 export const workloadStatusSchema = z
   .strictObject({
@@ -201,4 +198,3 @@ export const workloadStatusSchema = z
       .describe('Objects the operator manages for this workload (deleted with it by garbage collection).'),
   })
   .describe('Observed state, written by the operator.');
-export type WorkloadStatus = z.infer<typeof workloadStatusSchema>;
