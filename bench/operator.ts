@@ -57,6 +57,7 @@ import { createStoreClient } from '../packages/worker/src/store/client.js';
 import { startStoreServer } from '../src/store/server.js';
 import { DEFAULT_RELEASE_SECRET_NAME, DEFAULT_STORE_CREDENTIAL_KEY } from '../src/operator/settings.js';
 import { arg, loadText } from './harness.js';
+import { apiserverRequestCounts, requestsPerPass } from './apiserver-requests.js';
 import {
   KWOK_ONLY_IMAGE,
   kedaReaction,
@@ -326,6 +327,7 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
   log(`fleet: ${FLEET_FUNCTIONS} Functions created at once; ${load()}`);
   const loadStart = loadText();
   const cpu0 = cpu();
+  const requests0 = await apiserverRequestCounts(kc);
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
@@ -371,6 +373,7 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
     await sleep(100);
   }
   const cpu1 = cpu();
+  const requests1 = await apiserverRequestCounts(kc);
   const burstWindow = { from: Date.now() - (performance.now() - t0), to: Date.now() };
   const operatorMb = {
     operator_rss_mb_end_of_burst: procStatusMb(servers.operator.pid, 'VmRSS'),
@@ -521,6 +524,9 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
     cpu_ms_per_pass: Object.fromEntries(
       Object.entries(cpuUsed).map(([k, v]) => [k, passes > 0 ? Math.round((v * 1000) / passes) : null]),
     ),
+    // Which calls the apiserver served per pass over the burst (all clients: operator, bench
+    // watches, controllers), the apiserver's share of cpu_ms_per_pass by verb and resource.
+    apiserver_requests_per_pass: requestsPerPass(requests0, requests1, passes),
     ...operatorMb,
     ...kedaKeys,
     load_avg_start: loadStart,
