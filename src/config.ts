@@ -97,6 +97,17 @@ const configVars = {
     default: () => undefined,
     hint: 'to a number of workflows of at least 2, e.g. 200 (or unset it for the heap-based default)',
   }),
+  /**
+   * The SDK's per-call watchdog in the workflow threads (a 5 s limit on one synchronous run of
+   * workflow code): off by default, as each call paid for a thread of its own (ADR 0125).
+   */
+  workflowWatchdog: row({
+    env: 'LAYER_WORKFLOW_WATCHDOG',
+    path: 'temporal.workflowWatchdog',
+    schema: flag,
+    default: () => 'false',
+    hint: 'to true (the SDK detects a workflow stuck in a loop, at ~120 µs of CPU per call into it) or false',
+  }),
   /** Temporal Web UI base URL, for links the CLI prints (the dev env's, when running). */
   temporalUiUrl: row({
     env: 'LAYER_TEMPORAL_UI_URL',

@@ -161,6 +161,7 @@ export async function startOrchestratorWorker(opts: {
     storeFor: router ? router.storeFor : () => store,
     workflowBundle: await bundleOrchestratorWorkflows(),
     pushMaxAnswerBytes: config.push.maxAnswerBytes,
+    workflowWatchdog: config.temporal.workflowWatchdog,
     ...(dataConverter ? { dataConverter } : {}),
     ...(config.temporal.maxCachedWorkflows !== undefined
       ? { tuning: { maxCachedWorkflows: config.temporal.maxCachedWorkflows } }
@@ -175,6 +176,7 @@ export async function startOrchestratorWorker(opts: {
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
         activities: operatorActivities,
+        workflowWatchdog: config.temporal.workflowWatchdog,
         ...(dataConverter ? { dataConverter } : {}),
       })
     : undefined;

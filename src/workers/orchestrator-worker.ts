@@ -14,6 +14,7 @@ import { createPipelineActivities } from '../activities/pipeline-activities.js';
 import type { S3SourceRef } from '../contracts/pipeline.js';
 import type { StoreClient } from '../../packages/worker/src/store/client.js';
 import { bundleCacheKey, cachedBundle } from './workflow-bundle-cache.js';
+import { dropWorkflowThreadWatchdog } from './workflow-thread-watchdog.js';
 import { tracingWorkerOptions } from '../../packages/worker/src/observe/tracing.js';
 import {
   instrumentActivities,
@@ -60,6 +61,8 @@ export interface OrchestratorWorkerOptions {
     WorkerOptions,
     'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'
   >;
+  /** Keep the SDK's per-call watchdog in the workflow threads (config LAYER_WORKFLOW_WATCHDOG; ADR 0125). */
+  workflowWatchdog?: boolean;
 }
 
 /**
@@ -163,7 +166,10 @@ export async function createReconcileWorker(opts: {
   activities: object;
   workflowBundle?: { code: string };
   dataConverter?: DataConverter;
+  /** As OrchestratorWorkerOptions.workflowWatchdog. */
+  workflowWatchdog?: boolean;
 }): Promise<Worker> {
+  if (!opts.workflowWatchdog) dropWorkflowThreadWatchdog();
   const tracing = tracingWorkerOptions({ workflows: true });
   return Worker.create({
     connection: opts.connection,
@@ -179,6 +185,7 @@ export async function createReconcileWorker(opts: {
 }
 
 export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions): Promise<Worker> {
+  if (!opts.workflowWatchdog) dropWorkflowThreadWatchdog();
   // Without an explicit client, S3 sources use the AWS SDK's default chain (AWS_REGION,
   // AWS_ENDPOINT_URL_S3, credentials from env, profile or IRSA), created on first use.
   let defaultS3: S3Client | undefined;

@@ -45,6 +45,7 @@ describe('loadConfig defaults', () => {
         address: DEFAULT_TEMPORAL_ADDRESS,
         namespace: 'default',
         taskQueue: ORCHESTRATOR_TASK_QUEUE,
+        workflowWatchdog: false,
       },
       store: { url: DEFAULT_STORE_URL },
       api: { port: 8080, host: '127.0.0.1', open: false },
@@ -174,6 +175,7 @@ describe('loadConfig defaults', () => {
       address: 'temporal.example:7233',
       namespace: 'default',
       taskQueue: ORCHESTRATOR_TASK_QUEUE,
+      workflowWatchdog: false,
     });
     expect(c.store.url).toBe('https://store.example');
     expect(c.kube.kubeconfig).toBe('/k');
@@ -207,6 +209,7 @@ describe('loadConfig values', () => {
     [{ TEMPORAL_NAMESPACE: 'prod' }, 'temporal.namespace', 'prod'],
     // Tests and parallel environments use their own orchestrator queue.
     [{ LAYER_ORCHESTRATOR_TASK_QUEUE: 'q-1' }, 'temporal.taskQueue', 'q-1'],
+    [{ LAYER_WORKFLOW_WATCHDOG: 'true' }, 'temporal.workflowWatchdog', true],
     [{ LAYER_STORE_URL: 'http://gw:8080' }, 'store.url', 'http://gw:8080'],
     [{ LAYER_STORE_API_KEY: 'k' }, 'store.apiKey', 'k'],
     // Env strings become numbers for the port.
