@@ -9,7 +9,12 @@ export type RequestCounts = Map<string, number>;
 /** Reads apiserver_request_total once (the admin kubeconfig may read /metrics). */
 export async function apiserverRequestCounts(kc: KubeConfig): Promise<RequestCounts> {
   const server = new URL(kc.getCurrentCluster()!.server);
-  const opts: RequestOptions = { method: 'GET', hostname: server.hostname, port: server.port, path: '/metrics' };
+  const opts: RequestOptions = {
+    method: 'GET',
+    hostname: server.hostname,
+    port: server.port,
+    path: '/metrics',
+  };
   await kc.applyToHTTPSOptions(opts);
   const text = await new Promise<string>((resolve, reject) => {
     const req = request(opts, (res) => {
@@ -39,7 +44,11 @@ export function parseRequestCounts(metrics: string): RequestCounts {
 }
 
 /** Requests per pass between two readings, largest first (WATCH counts opened watches). */
-export function requestsPerPass(before: RequestCounts, after: RequestCounts, passes: number): Record<string, number> {
+export function requestsPerPass(
+  before: RequestCounts,
+  after: RequestCounts,
+  passes: number,
+): Record<string, number> {
   const out: [string, number][] = [];
   for (const [key, n] of after) {
     const d = n - (before.get(key) ?? 0);

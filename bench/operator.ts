@@ -23,6 +23,8 @@
 //        npm run bench:operator -- --functions 500 [--spec-changes 20]
 //        npm run bench:operator -- --controllers [--functions 1000 --keda-sample 10 --keda-rows 200
 //          --keda-polling-s 15 --keda-cooldown-s 30 --keda-discovery-s 2]
+//        any mode: --operator-memory-limit-mib 512 (default, the chart's limit; 0 for none): the
+//          operator runs in a memory cgroup of that size, as in its pod (bench/memory-cgroup.ts)
 //
 // Over 400 lines on purpose: one measuring script read top to bottom; its phases share the
 // apiserver, operator process and CRD set-up in main.
@@ -58,6 +60,7 @@ import { startStoreServer } from '../src/store/server.js';
 import { DEFAULT_RELEASE_SECRET_NAME, DEFAULT_STORE_CREDENTIAL_KEY } from '../src/operator/settings.js';
 import { arg, loadText } from './harness.js';
 import { apiserverRequestCounts, requestsPerPass } from './apiserver-requests.js';
+import { memoryCgroup, type MemoryCgroup } from './memory-cgroup.js';
 import {
   KWOK_ONLY_IMAGE,
   kedaReaction,
@@ -83,6 +86,8 @@ const KEDA: KedaSettings = {
   discoveryS: arg('keda-discovery-s', 2),
 };
 const SPEC_CHANGES = arg('spec-changes', 20, 0);
+/** The operator runs in a memory cgroup with the chart's pod limit (0: none, as before). */
+const OPERATOR_MEMORY_LIMIT_MIB = arg('operator-memory-limit-mib', 512, 0);
 const FLEET_NAMESPACE = 'bench-fleet';
 const GROUP = 'hevlayer.com';
 const VERSION = 'v1alpha1';
@@ -160,10 +165,27 @@ const OPERATOR_POD_ENV = {
  * `layer operator` as shipped, configured only through its environment; ready when its
  * /readyz says so (the informers have listed) — what a kubelet's readiness probe waits for.
  */
+let operatorCgroup: MemoryCgroup | undefined;
+
+/** The pod's figures from the cgroup: its limit, peak charge and OOM kills (none without one). */
+function cgroupKeys(): Record<string, number | string | undefined> {
+  if (!operatorCgroup) return { operator_memory_limit_mib: 'none' };
+  return {
+    operator_memory_limit_mib: operatorCgroup.limitMib,
+    operator_cgroup_peak_mib: operatorCgroup.peakMib(),
+    operator_oom_kills: operatorCgroup.oomKills(),
+  };
+}
+
 async function startOperator(port: number, env: Record<string, string>): Promise<ChildProcess> {
   // e.g. LAYER_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the operator.
   const nodeArgs = (process.env.LAYER_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, LAYER_BIN, 'operator', '--port', String(port)], {
+  const command = [process.execPath, ...nodeArgs, LAYER_BIN, 'operator', '--port', String(port)];
+  // In the pod's memory cgroup, joined before exec so Node sizes its heap from the limit.
+  const [file, ...args] = operatorCgroup
+    ? ['sh', '-c', 'echo $$ > "$0" && exec "$@"', operatorCgroup.procsFile, ...command]
+    : command;
+  const child = spawn(file!, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       PATH: process.env.PATH ?? '',
@@ -528,6 +550,7 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
     // watches, controllers), the apiserver's share of cpu_ms_per_pass by verb and resource.
     apiserver_requests_per_pass: requestsPerPass(requests0, requests1, passes),
     ...operatorMb,
+    ...cgroupKeys(),
     ...kedaKeys,
     load_avg_start: loadStart,
     load_avg_end: loadText(),
@@ -596,6 +619,14 @@ async function main(): Promise<void> {
         pids: Object.fromEntries(Object.entries(cluster.pids).filter(([, pid]) => pid > 0)),
         callLog: sample.callLog,
       };
+    }
+    if (OPERATOR_MEMORY_LIMIT_MIB > 0) {
+      const group = memoryCgroup(`layer-bench-operator-${process.pid}`, OPERATOR_MEMORY_LIMIT_MIB);
+      if ('unavailable' in group) log(`operator without a memory limit: ${group.unavailable}`);
+      else {
+        operatorCgroup = group;
+        log(`operator in a memory cgroup of ${OPERATOR_MEMORY_LIMIT_MIB} MiB (the chart's pod limit)`);
+      }
     }
     operator = await startOperator(port, {
       KUBECONFIG: kube.kubeconfigPath,
@@ -760,6 +791,7 @@ async function main(): Promise<void> {
       ...(Number.isNaN(settledMs) ? { unsettled_examples: unsettled } : {}),
       operator_rss_mb_end: procStatusMb(operator.pid, 'VmRSS'),
       operator_rss_mb_peak: procStatusMb(operator.pid, 'VmHWM'),
+      ...cgroupKeys(),
       load_avg_1m_end: Math.round((loadavg()[0] ?? 0) * 100) / 100,
     };
     log(
@@ -777,6 +809,7 @@ async function main(): Promise<void> {
       clearTimeout(kill);
     }
     await runner?.stop();
+    operatorCgroup?.remove();
     await store.close();
     await temporal.stop();
     if (cluster) await cluster.stop();
