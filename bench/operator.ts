@@ -421,6 +421,14 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
     .map((n) => podRunning.get(labelValue(n))! - createdAt.get(n)!)
     .sort((a, b) => a - b);
 
+  // The fleet's idle CPU (Function workflows' timers and discovery), so the spec-change passes'
+  // own CPU can be told apart from it.
+  const IDLE_WINDOW_MS = 10_000;
+  const idle0 = cpu();
+  await sleep(IDLE_WINDOW_MS);
+  const idle1 = cpu();
+  const specCpu0 = cpu();
+  const specFrom = Date.now();
   // Spec changes to single Functions among the N, one at a time (nothing else in flight).
   const specChangeMs: number[] = [];
   let specChangeFailures = 0;
@@ -469,6 +477,8 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
     log(`  spec change ${k + 1}: ${name} settled in ${Math.round(done.at - t)} ms`);
   }
   specChangeMs.sort((a, b) => a - b);
+  const specCpu1 = cpu();
+  const specWindow = { from: specFrom, to: Date.now() };
 
   const kedaKeys =
     servers.controllers && KEDA.sample > 0
@@ -489,6 +499,7 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
   // Passes during the burst (the CPU window), from the reconcile workflows' histories.
   const connection = await Connection.connect({ address: servers.temporal.address });
   let passes = 0;
+  let specPasses = 0;
   let runs = 0;
   try {
     const client = new Client({ connection, namespace: servers.temporal.namespace });
@@ -508,6 +519,7 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
             if (e.activityTaskScheduledEventAttributes?.activityType?.name !== 'reconcilePass') continue;
             const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
             if (at >= burstWindow.from && at <= burstWindow.to) passes++;
+            if (at >= specWindow.from && at <= specWindow.to) specPasses++;
           }
         }
       }),
@@ -549,6 +561,16 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
     // Which calls the apiserver served per pass over the burst (all clients: operator, bench
     // watches, controllers), the apiserver's share of cpu_ms_per_pass by verb and resource.
     apiserver_requests_per_pass: requestsPerPass(requests0, requests1, passes),
+    // A pass in steady state (a spec change to one Function of N; no workflow starts): each
+    // process's CPU over the spec changes, less its idle rate over as long, per pass.
+    spec_change_passes: specPasses,
+    spec_change_cpu_ms_per_pass: Object.fromEntries(
+      Object.keys(pids).map((k) => {
+        const idleRate = ((idle1[k] ?? 0) - (idle0[k] ?? 0)) / IDLE_WINDOW_MS;
+        const used = (specCpu1[k] ?? 0) - (specCpu0[k] ?? 0) - idleRate * (specWindow.to - specWindow.from);
+        return [k, specPasses > 0 ? Math.max(0, Math.round((used * 1000) / specPasses)) : null];
+      }),
+    ),
     ...operatorMb,
     ...cgroupKeys(),
     ...kedaKeys,
