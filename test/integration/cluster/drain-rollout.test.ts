@@ -14,6 +14,9 @@
 //    no row is lost or computed twice. Then a new output version with spec.rollout.canaryRows runs
 //    its canary on the new build, waits for promotion, and after `promote` every row carries the
 //    new version, each computed once, by the new build.
+// 3. The image and the output version (with canaryRows) changed in ONE apply mid-run: the new
+//    version waits until the rollout leaves no pod of the old build (docs/adr/0124), so the canary
+//    and every row at the new version are computed by the new build, each once.
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -303,4 +306,127 @@ describe('scale-in drains and a rollout, on a cluster where controllers act', ()
     expect([...v2.values()].every((l) => l.length === 1 && l[0]!.build === 'v2')).toBe(true);
     expectNoLostClaims(await status(name));
   }, 1_800_000);
+
+  it('a new image and a new output version with canaryRows in one apply mid-run: the version waits for the rollout, only the new build computes it', async () => {
+    const name = 'tag-one-apply';
+    const storeNs = `one-apply-${randomUUID().slice(0, 8)}`;
+    const ROWS = 3000;
+    const custom = c.admin.makeApiClient(CustomObjectsApi);
+    const fixed = { pool: 'cpu', mode: 'fixed', replicas: { min: 2, max: 2 } };
+    await seedRows(c.storeClient, storeNs, range(1, ROWS + 1));
+    await applyCr(
+      custom,
+      functionCr(name, storeNs, { build: 'v1', version: 'v1', scaling: fixed, canaryRows: 20 }),
+    );
+    await eventually(
+      'two v1 pods computing',
+      async () => {
+        const live = runsOf(name).filter((r) => r.exitedAt === undefined);
+        const busy = new Set(
+          calls()
+            .filter((l) => l.event === 'call' && l.build === 'v1' && l.namespace === storeNs)
+            .map((l) => l.pid),
+        );
+        return live.filter((r) => busy.has(r.pid)).length === 2 ? true : undefined;
+      },
+      300_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${c.logs()}`);
+    });
+
+    // What the Function's status says meanwhile, read beside the run (asserted last, so a run
+    // without the hold fails on what the builds computed).
+    const held: { at: number; message: string | undefined }[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const fn = (await custom
+          .getNamespacedCustomObject({
+            group: 'hevlayer.com',
+            version: 'v1alpha1',
+            namespace: NS,
+            plural: 'functions',
+            name,
+          })
+          .catch(() => undefined)) as
+          | { status?: { pendingOutputVersion?: string; conditions?: { type: string; message: string }[] } }
+          | undefined;
+        if (fn?.status?.pendingOutputVersion === 'v2')
+          held.push({
+            at: Date.now(),
+            message: fn.status.conditions?.find((x) => x.type === 'WorkflowReady')?.message,
+          });
+        await new Promise((r) => setTimeout(r, 150));
+      }
+    })();
+
+    const applyAt = Date.now();
+    const written = (await status(name)).counters.processed;
+    log(`image v1 → v2 and output.version v1 → v2 in one apply, with ${written} of ${ROWS} rows written`);
+    expect(written).toBeLessThan(ROWS);
+    await applyCr(
+      custom,
+      functionCr(name, storeNs, { build: 'v2', version: 'v2', scaling: fixed, canaryRows: 20 }),
+    );
+    const canaryDone = await eventually(
+      'the canary computed and awaiting promotion',
+      async () => {
+        const s = await status(name);
+        return s.rollout?.stage === 'awaitingPromotion' ? s.rollout : undefined;
+      },
+      300_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${c.logs()}`);
+    });
+    watching = false;
+    await watcher;
+    expect(canaryDone).toMatchObject({
+      fromVersion: 'v1',
+      toVersion: 'v2',
+      sampled: 20,
+      written: 20,
+      failed: 0,
+    });
+    const stopped = stoppedRuns(name, applyAt);
+    const lastStop = Math.max(...stopped.map((r) => r.terminatingAt!));
+    log(
+      `old pods told to stop ${stopped.map((r) => r.terminatingAt! - applyAt).join(', ')} ms after the apply; ` +
+        `the canary started ${Date.parse(canaryDone.startedAt) - lastStop} ms after the last of them`,
+    );
+    let lines = calls();
+    // Every canary row computed once, by the new build: no old pod took the canary's claim.
+    const canary = callsPerRow(lines, storeNs, 'tags__canary', 'v2');
+    log(`canary rows by build: ${JSON.stringify(countBy([...canary.values()].flat(), (l) => l.build))}`);
+    expect(canary.size).toBe(20);
+    expect([...canary.entries()].filter(([, l]) => l.length !== 1 || l[0]!.build !== 'v2')).toEqual([]);
+    // Nothing but the sample ran at v2 before promotion.
+    expect(callsPerRow(lines, storeNs, 'tags', 'v2').size).toBe(0);
+    // While the version waited, the workflow kept v1 (and its filter): no row computed twice at v1.
+    const v1 = callsPerRow(lines, storeNs, 'tags', 'v1');
+    expect([...v1.entries()].filter(([, l]) => l.length > 1).map(([id]) => id)).toEqual([]);
+    log(`rows at v1 before the canary: ${v1.size}`);
+
+    await promoteFunctionRollout(c.temporal, { k8sNamespace: NS, name });
+    const done = await eventually('every row at v2', () => allRowsAt(storeNs, 'v2', ROWS), 600_000);
+    for (const r of done) expect(r.tags, `row ${String(r.id)}`).toEqual(tagsForTitle(r.title));
+    lines = calls();
+    const v2 = callsPerRow(lines, storeNs, 'tags', 'v2');
+    log(`rows at v2 by build: ${JSON.stringify(countBy([...v2.values()].flat(), (l) => l.build))}`);
+    expect(v2.size).toBe(ROWS);
+    expect(
+      [...v2.entries()].filter(([, l]) => l.length !== 1 || l[0]!.build !== 'v2').map(([id]) => id),
+    ).toEqual([]);
+    // The old pods drained (none killed) and the hold was visible on the Function while they ran.
+    for (const r of stopped) expect(r.killed, r.logFile).toBeFalsy();
+    log(`status said v2 waits for ${held.length} reads, first: ${held[0]?.message ?? 'never'}`);
+    expect(held.length).toBeGreaterThan(0);
+    expect(held[0]!.message).toContain('waits for the worker rollout');
+    expectNoLostClaims(await status(name));
+  }, 1_800_000);
 });
+
+function countBy<T>(items: readonly T[], key: (t: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of items) out[key(t)] = (out[key(t)] ?? 0) + 1;
+  return out;
+}
