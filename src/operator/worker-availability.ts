@@ -164,7 +164,8 @@ interface ContainerStatusLike {
  * the current spec (observedGeneration), and every pod it counts is of the current template
  * (replicas = updatedReplicas), so no pod of an older ReplicaSet is left. Pods being terminated are
  * not counted; they drain and take no claims (docs/adr/0103). A Deployment at 0 replicas with
- * nothing old left is rolled out.
+ * nothing old left is rolled out, and so is one no controller has ever observed: it has no
+ * ReplicaSet, so no pod (just created, or an apiserver without controllers, `layer dev up --kube`).
  */
 export function deploymentRolledOut(d: {
   metadata?: { generation?: number | undefined } | undefined;
@@ -176,9 +177,12 @@ export function deploymentRolledOut(d: {
       }
     | undefined;
 }): boolean {
-  const generation = d.metadata?.generation ?? 0;
-  const observed = d.status?.observedGeneration ?? 0;
-  return generation <= observed && (d.status?.replicas ?? 0) === (d.status?.updatedReplicas ?? 0);
+  const observed = d.status?.observedGeneration;
+  if (observed === undefined) return true;
+  return (
+    (d.metadata?.generation ?? 0) <= observed &&
+    (d.status?.replicas ?? 0) === (d.status?.updatedReplicas ?? 0)
+  );
 }
 
 /**
