@@ -21,7 +21,13 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getFunctionStatus, promoteFunctionRollout } from '../../../src/client/function-client.js';
 import type { FunctionStatus } from '../../../src/contracts/function.js';
@@ -334,6 +340,16 @@ describe('scale-in drains and a rollout, on a cluster where controllers act', ()
       throw new Error(`${String(err)}\n${c.logs()}`);
     });
 
+    // Pods here are Ready as soon as kwok runs them, so a rollout would be over in a few hundred ms,
+    // before a new worker process even polls; in a cluster, image pulls and readiness keep the old
+    // pods polling for seconds or minutes. minReadySeconds (a Deployment field the operator does
+    // not set, so its server-side apply keeps it) gives the old pods that time here: each new pod
+    // counts as available only after 8 s, and only then is an old pod stopped.
+    const apps = c.admin.makeApiClient(AppsV1Api);
+    await apps.patchNamespacedDeployment(
+      { namespace: NS, name: workloadObjectName('Function', name), body: { spec: { minReadySeconds: 8 } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     const applyAt = Date.now();
     const written = (await status(name)).counters.processed;
     log(`image v1 → v2 and output.version v1 → v2 in one apply, with ${written} of ${ROWS} rows written`);
@@ -362,8 +378,10 @@ describe('scale-in drains and a rollout, on a cluster where controllers act', ()
     const stopped = stoppedRuns(name, applyAt);
     const lastStop = Math.max(...stopped.map((r) => r.terminatingAt!));
     log(
-      `old pods told to stop ${stopped.map((r) => r.terminatingAt! - applyAt).join(', ')} ms after the apply; ` +
-        `the canary started ${Date.parse(canaryDone.startedAt) - lastStop} ms after the last of them`,
+      stopped.length === 0
+        ? 'the canary finished before any old pod was told to stop'
+        : `old pods told to stop ${stopped.map((r) => r.terminatingAt! - applyAt).join(', ')} ms after the apply; ` +
+            `the canary started ${Date.parse(canaryDone.startedAt) - lastStop} ms after the last of them`,
     );
     let lines = calls();
     // Every canary row computed once, by the new build: no old pod took the canary's claim.
@@ -373,6 +391,8 @@ describe('scale-in drains and a rollout, on a cluster where controllers act', ()
     expect([...canary.entries()].filter(([, l]) => l.length !== 1 || l[0]!.build !== 'v2')).toEqual([]);
     // Nothing but the sample ran at v2 before promotion.
     expect(callsPerRow(lines, storeNs, 'tags', 'v2').size).toBe(0);
+    // The canary waited for the rollout: both old pods had been told to stop by the time it finished.
+    expect(stopped.length).toBe(2);
     // While the version waited, the workflow kept v1 (and its filter): no row computed twice at v1.
     const v1 = callsPerRow(lines, storeNs, 'tags', 'v1');
     expect([...v1.entries()].filter(([, l]) => l.length > 1).map(([id]) => id)).toEqual([]);
