@@ -69,6 +69,12 @@ export const ConditionReason = {
   /** The workflow was not started or updated because the plan is blocked. */
   WorkflowNotStarted: 'WorkflowNotStarted',
   /**
+   * A new spec.output.version waits until the worker Deployment runs only pods of the planned
+   * template: until then the workflow keeps the previous spec, so no old build computes the new
+   * version (docs/adr/0124).
+   */
+  WaitingForWorkerRollout: 'WaitingForWorkerRollout',
+  /**
    * The engine could not be asked (Temporal refused or timed out, or the workload's workflow did
    * not answer its status query — no orchestrator worker polls its task queue). Degraded.
    */

@@ -283,6 +283,20 @@ const functionPlanStatusSchema = z
 
 export const functionStatusSchema = workloadStatusSchema.extend({
   plan: functionPlanStatusSchema.optional(),
+  outputVersion: z
+    .string()
+    .max(63)
+    .optional()
+    .describe(
+      'The output.version the workflow was last given. It lags spec.output.version while that waits for the worker rollout.',
+    ),
+  pendingOutputVersion: z
+    .string()
+    .max(63)
+    .optional()
+    .describe(
+      'A new spec.output.version held back until the worker Deployment runs no pod of the old build (condition WorkflowReady, reason WaitingForWorkerRollout).',
+    ),
 });
 
 export const functionSchema = z.strictObject({

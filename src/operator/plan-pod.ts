@@ -19,7 +19,7 @@ import type { ObjectMetadata, PlannedDeployment, PlannedService } from './plan-t
 import { workerBearerSecret, type OperatorSettings } from './settings.js';
 
 /** Name of the worker container (the one a podSpec patch must keep when it replaces containers). */
-const WORKER_CONTAINER = 'worker';
+export const WORKER_CONTAINER = 'worker';
 /** Named container port of push workers; the Service and readiness probe refer to it. */
 const HTTP_PORT_NAME = 'http';
 /** Claims a Pipeline workflow lets out at once (src/contracts/pipeline.ts schedule default). */

@@ -8,7 +8,7 @@ import { conflictingAttributes, OUTPUT_CLAIM_LABEL } from './output-ownership.js
 import type { RawObject } from './reconcile-types.js';
 import { LABEL } from './labels.js';
 import { labelValue } from './names.js';
-import { podProblemsOf } from './worker-availability.js';
+import { deploymentRolledOut, podProblemsOf } from './worker-availability.js';
 
 /**
  * What of an object, when it changes, can change a reconcile's outcome. Not its status, and not
@@ -31,9 +31,11 @@ export function fingerprint(obj: RawObject): string {
 /**
  * What of an object the operator owns (Deployment, Service, ScaledObject, …) can change a pass's
  * outcome: everything a pass restores (all but status and the server's bookkeeping), and of a
- * Deployment's status only what WorkerAvailable reads — whether a replica is available and whether
- * the rollout hit its progress deadline. A Deployment's status changes many times while it
- * scales; those changes alone start no pass, but becoming available (or failing to) does.
+ * Deployment's status only what the planner reads — whether a replica is available, whether the
+ * rollout hit its progress deadline (WorkerAvailable), and whether the rollout is complete (a
+ * new output.version waits for it, ADR 0124). A Deployment's status changes many times while it
+ * scales; those changes alone start no pass, but becoming available (or failing to) and finishing
+ * a rollout do.
  */
 export function ownedFingerprint(obj: RawObject): string {
   const m = (obj.metadata ?? {}) as Record<string, unknown>;
@@ -49,12 +51,18 @@ export function ownedFingerprint(obj: RawObject): string {
   });
 }
 
-function deploymentAvailability(obj: RawObject): { available: boolean; deadlineExceeded: boolean } {
+function deploymentAvailability(obj: RawObject): {
+  available: boolean;
+  deadlineExceeded: boolean;
+  rolledOut: boolean;
+} {
   const status = (obj.status ?? {}) as {
     availableReplicas?: number;
     conditions?: { type?: string; status?: string; reason?: string }[];
   };
   return {
+    // Without it a held output.version would wait for the next resync (minutes).
+    rolledOut: deploymentRolledOut(obj as Parameters<typeof deploymentRolledOut>[0]),
     available: (status.availableReplicas ?? 0) >= 1,
     deadlineExceeded: (status.conditions ?? []).some(
       (c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded',

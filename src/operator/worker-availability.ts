@@ -1,6 +1,7 @@
 // Whether a workload's worker actually runs, from what the apiserver says about its Deployment
 // and pods (there is no other witness: the operator never talks to kubelets). Pure, so the
 // reasons are table-tested; the observe activity gathers the inputs.
+import { WORKER_CONTAINER } from './plan-pod.js';
 import type { ConditionInput } from './reconcile-conditions.js';
 
 /** What the observe activity read about the worker: the Deployment's status and pod problems. */
@@ -12,6 +13,10 @@ export interface WorkerObservation {
     availableReplicas: number;
     /** The Deployment controller reports ProgressDeadlineExceeded: the rollout gave up waiting. */
     progressDeadlineExceeded: boolean;
+    /** The worker container's image in the pod template: what the Deployment's new pods run. */
+    image?: string | undefined;
+    /** No pod of an older pod template is left (deploymentRolledOut). */
+    rolledOut: boolean;
   };
   /** Containers of the workload's pods that are waiting for a reason worth reporting. */
   podProblems: PodProblem[];
@@ -152,4 +157,41 @@ interface ContainerStatusLike {
   name: string;
   state?: { waiting?: { reason?: string; message?: string } };
   lastState?: { terminated?: { exitCode?: number; reason?: string } };
+}
+
+/**
+ * Whether a Deployment's rollout to its current pod template is complete: the controller has seen
+ * the current spec (observedGeneration), and every pod it counts is of the current template
+ * (replicas = updatedReplicas), so no pod of an older ReplicaSet is left. Pods being terminated are
+ * not counted; they drain and take no claims (docs/adr/0103). A Deployment at 0 replicas with
+ * nothing old left is rolled out, and so is one no controller has ever observed: it has no
+ * ReplicaSet, so no pod (just created, or an apiserver without controllers, `layer dev up --kube`).
+ */
+export function deploymentRolledOut(d: {
+  metadata?: { generation?: number | undefined } | undefined;
+  status?:
+    | {
+        observedGeneration?: number | undefined;
+        replicas?: number | undefined;
+        updatedReplicas?: number | undefined;
+      }
+    | undefined;
+}): boolean {
+  const observed = d.status?.observedGeneration;
+  if (observed === undefined) return true;
+  return (
+    (d.metadata?.generation ?? 0) <= observed &&
+    (d.status?.replicas ?? 0) === (d.status?.updatedReplicas ?? 0)
+  );
+}
+
+/**
+ * The worker's image in a pod spec: the container named `worker`, or the first one (a
+ * worker.podSpec patch that replaces the containers list may name it otherwise).
+ */
+export function workerImage(
+  podSpec: { containers?: readonly { name?: string; image?: string | undefined }[] | undefined } | undefined,
+): string | undefined {
+  const containers = podSpec?.containers ?? [];
+  return (containers.find((c) => c.name === WORKER_CONTAINER) ?? containers[0])?.image;
 }

@@ -19,7 +19,12 @@ import { LABEL, MANAGED_BY } from '../../operator/labels.js';
 import { labelValue, workloadObjectName } from '../../operator/names.js';
 import type { ObjectRef } from '../../operator/plan-types.js';
 import type { ObservedState, RawObject } from '../../operator/reconcile-types.js';
-import { podProblemsOf, type WorkerObservation } from '../../operator/worker-availability.js';
+import {
+  deploymentRolledOut,
+  podProblemsOf,
+  workerImage,
+  type WorkerObservation,
+} from '../../operator/worker-availability.js';
 import { kubeCall, listCr, orNull, readCr, type KubeClients } from './kube-calls.js';
 import { readAfterCall } from './read-after-call.js';
 
@@ -106,6 +111,10 @@ export function createObserve(clients: KubeClients, deps: ObserveDeps) {
                 (c) =>
                   c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded',
               ),
+              // What the planner needs to hold a new output.version until no old build polls
+              // (ADR 0124): the image new pods run, and whether any pod of an older template is left.
+              image: workerImage(deployment.spec?.template?.spec),
+              rolledOut: deploymentRolledOut(deployment),
             },
           }
         : {}),

@@ -5,6 +5,7 @@
 import { ConditionReason, ConditionType } from '../../api/conditions.js';
 import { mergeConditions, readySummary, type ConditionInput } from '../reconcile-conditions.js';
 import type { EngineResult, StatusDraft } from '../reconcile-types.js';
+import { keptOutputVersionFields } from '../output-version-hold.js';
 import { WorkerConditionType, WorkerReason } from '../worker-availability.js';
 
 /**
@@ -29,6 +30,12 @@ export function finalStatus(
     const seen = engine?.workload ?? keptWorkloadFields(draft.previous);
     if (seen?.phase !== undefined) fields.phase = seen.phase;
     if (seen?.pendingRows !== undefined) fields.pendingRows = seen.pendingRows;
+    // The workflow still runs the version it ran if it never got this pass's spec (ADR 0124).
+    if ('outputVersion' in draft.fields && specNotTaken(engine)) {
+      delete fields.outputVersion;
+      delete fields.pendingOutputVersion;
+      Object.assign(fields, keptOutputVersionFields(draft.previous));
+    }
   }
   const ready =
     degraded?.status === 'True'
@@ -96,6 +103,16 @@ function degradedCondition(
     reason: ConditionReason.NotDegraded,
     message: 'no systemic fault and no failing worker pod',
   };
+}
+
+/** The engine was not asked (the apply failed), could not be asked, or refused the spec. */
+function specNotTaken(engine: EngineResult | undefined): boolean {
+  const reason = engine?.condition.reason;
+  return (
+    reason === ConditionReason.ApplyFailed ||
+    reason === ConditionReason.EngineUnavailable ||
+    reason === ConditionReason.EngineRejectedSpec
+  );
 }
 
 function keptWorkloadFields(previous: Record<string, unknown> | undefined): {

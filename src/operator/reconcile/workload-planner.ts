@@ -15,7 +15,9 @@ import { type ConditionInput } from '../reconcile-conditions.js';
 import type { EngineAction, ObservedState, RawObject, ReconcilePlan } from '../reconcile-types.js';
 import { pipelineRuntimeSpecProblems, toPipelineRuntimeSpec } from '../pipeline-runtime-spec.js';
 import { runtimeSpecProblems, toFunctionRuntimeSpec } from '../runtime-spec.js';
-import { workerAvailability } from '../worker-availability.js';
+import { outputVersionFields, syncOrHold, type OutputVersionPass } from '../output-version-hold.js';
+import type { FunctionRuntimeSpec } from '../../contracts/function.js';
+import { workerAvailability, workerImage } from '../worker-availability.js';
 import { withVectorStore, type OperatorSettings } from '../settings.js';
 import {
   type PlanReconcileInput,
@@ -85,6 +87,9 @@ export function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind):
   // A refused Function's workflow is stopped: it must not write (or clean up) another's attributes.
   const blocked = plan.blocked || conflict !== undefined;
   let engine: EngineAction = { action: 'none' };
+  // Function: the spec it would run, and what status records of the output version it was given.
+  let functionSpec: FunctionRuntimeSpec | undefined;
+  let versions: OutputVersionPass = 'untouched';
   if (conflict !== undefined) {
     engine = stop;
     extra.push({
@@ -114,6 +119,23 @@ export function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind):
         reason: ConditionReason.EngineRejectedSpec,
         message: `the ${sync.kind} engine refuses this spec: ${problems.join('; ')}`,
       });
+    } else if (sync.kind === 'Function') {
+      functionSpec = sync.spec;
+      versions = syncOrHold(obj.status, {
+        desired: sync.spec.output.version,
+        plannedImage: plannedWorkerImage(plan.apply),
+        deployment: observed.worker?.deployment,
+      });
+      if ('held' in versions) {
+        // The whole spec waits, not only its version: a filter names the version its rows carry
+        // (tags_v NotEq v2), and would make the old version recompute every row (ADR 0124).
+        extra.push({
+          type: ConditionType.WorkflowReady,
+          status: 'Unknown',
+          reason: ConditionReason.WaitingForWorkerRollout,
+          message: versions.message,
+        });
+      } else engine = sync;
     } else engine = sync;
   }
 
@@ -132,6 +154,7 @@ export function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind):
           desiredReplicas: createdReplicas ?? 1,
           availableReplicas: 0,
           progressDeadlineExceeded: false,
+          rolledOut: true,
         },
       }
     : seen;
@@ -139,10 +162,12 @@ export function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind):
     ? []
     : [workerAvailability({ paused: w.spec.paused, scalingMode: w.spec.scaling.mode }, workerSeen)];
   // A paused Function is planned before it runs: the pass counts its rows (status.plan).
+  // Counted from the spec as written even while it waits for a rollout (a paused Function's pods
+  // go within their grace period, so the wait is short).
   const rowPlan =
-    w.kind === 'Function' && w.spec.paused && engine.action === 'sync' && engine.kind === 'Function'
+    w.kind === 'Function' && w.spec.paused && functionSpec
       ? {
-          spec: engine.spec,
+          spec: functionSpec,
           maxWorkers: w.spec.scaling.replicas?.max ?? 1,
           ...rowPlanRate(obj),
           ...costOf(infraRules, plan.pool),
@@ -168,6 +193,7 @@ export function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind):
       fields: {
         pool: plan.pool,
         taskQueue: plan.taskQueue,
+        ...(w.kind === 'Function' ? outputVersionFields(previous, versions) : {}),
         // A blocked plan applies and deletes nothing, so what existed before still exists.
         managedObjects: blocked
           ? ((previous?.managedObjects as unknown[] | undefined) ?? [])
@@ -175,6 +201,14 @@ export function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind):
       },
     },
   };
+}
+
+/** The worker image of the Deployment a plan applies. */
+function plannedWorkerImage(apply: ReconcilePlan['apply']): string | undefined {
+  const d = apply.find((o) => o.kind === 'Deployment');
+  return workerImage(
+    (d?.spec as { template?: { spec?: Parameters<typeof workerImage>[0] } } | undefined)?.template?.spec,
+  );
 }
 
 /** Annotation giving the per-call rate (rows/s) a paused Function's plan estimates with. */

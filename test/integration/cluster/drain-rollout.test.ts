@@ -14,11 +14,20 @@
 //    no row is lost or computed twice. Then a new output version with spec.rollout.canaryRows runs
 //    its canary on the new build, waits for promotion, and after `promote` every row carries the
 //    new version, each computed once, by the new build.
+// 3. The image and the output version (with canaryRows) changed in ONE apply mid-run: the new
+//    version waits until the rollout leaves no pod of the old build (docs/adr/0124), so the canary
+//    and every row at the new version are computed by the new build, each once.
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppsV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getFunctionStatus, promoteFunctionRollout } from '../../../src/client/function-client.js';
 import type { FunctionStatus } from '../../../src/contracts/function.js';
@@ -303,4 +312,119 @@ describe('scale-in drains and a rollout, on a cluster where controllers act', ()
     expect([...v2.values()].every((l) => l.length === 1 && l[0]!.build === 'v2')).toBe(true);
     expectNoLostClaims(await status(name));
   }, 1_800_000);
+
+  it('a new image and a new output version with canaryRows in one apply mid-run: the version waits for the rollout, only the new build computes it', async () => {
+    const name = 'tag-one-apply';
+    const storeNs = `one-apply-${randomUUID().slice(0, 8)}`;
+    const ROWS = 3000;
+    const custom = c.admin.makeApiClient(CustomObjectsApi);
+    const fixed = { pool: 'cpu', mode: 'fixed', replicas: { min: 2, max: 2 } };
+    await seedRows(c.storeClient, storeNs, range(1, ROWS + 1));
+    await applyCr(
+      custom,
+      functionCr(name, storeNs, { build: 'v1', version: 'v1', scaling: fixed, canaryRows: 20 }),
+    );
+    await eventually(
+      'two v1 pods computing',
+      async () => {
+        const live = runsOf(name).filter((r) => r.exitedAt === undefined);
+        const busy = new Set(
+          calls()
+            .filter((l) => l.event === 'call' && l.build === 'v1' && l.namespace === storeNs)
+            .map((l) => l.pid),
+        );
+        return live.filter((r) => busy.has(r.pid)).length === 2 ? true : undefined;
+      },
+      300_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${c.logs()}`);
+    });
+
+    // Pods here are Ready as soon as kwok runs them, so a rollout would be over in a few hundred ms,
+    // before a new worker process even polls; in a cluster, image pulls and readiness keep the old
+    // pods polling for seconds or minutes. minReadySeconds (a Deployment field the operator does
+    // not set, so its server-side apply keeps it) gives the old pods that time here: each new pod
+    // counts as available only after 8 s, and only then is an old pod stopped.
+    const apps = c.admin.makeApiClient(AppsV1Api);
+    await apps.patchNamespacedDeployment(
+      { namespace: NS, name: workloadObjectName('Function', name), body: { spec: { minReadySeconds: 8 } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const applyAt = Date.now();
+    const written = (await status(name)).counters.processed;
+    log(`image v1 → v2 and output.version v1 → v2 in one apply, with ${written} of ${ROWS} rows written`);
+    expect(written).toBeLessThan(ROWS);
+    await applyCr(
+      custom,
+      functionCr(name, storeNs, { build: 'v2', version: 'v2', scaling: fixed, canaryRows: 20 }),
+    );
+    const canaryDone = await eventually(
+      'the canary computed and awaiting promotion',
+      async () => {
+        const s = await status(name);
+        return s.rollout?.stage === 'awaitingPromotion' ? s.rollout : undefined;
+      },
+      300_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${c.logs()}`);
+    });
+    expect(canaryDone).toMatchObject({
+      fromVersion: 'v1',
+      toVersion: 'v2',
+      sampled: 20,
+      written: 20,
+      failed: 0,
+    });
+    const stopped = stoppedRuns(name, applyAt);
+    const lastStop = Math.max(...stopped.map((r) => r.terminatingAt!));
+    log(
+      stopped.length === 0
+        ? 'the canary finished before any old pod was told to stop'
+        : `old pods told to stop ${stopped.map((r) => r.terminatingAt! - applyAt).join(', ')} ms after the apply; ` +
+            `the canary started ${Date.parse(canaryDone.startedAt) - lastStop} ms after the last of them`,
+    );
+    let lines = calls();
+    // Every canary row computed once, by the new build: no old pod took the canary's claim.
+    const canary = callsPerRow(lines, storeNs, 'tags__canary', 'v2');
+    log(`canary rows by build: ${JSON.stringify(countBy([...canary.values()].flat(), (l) => l.build))}`);
+    expect(canary.size).toBe(20);
+    expect([...canary.entries()].filter(([, l]) => l.length !== 1 || l[0]!.build !== 'v2')).toEqual([]);
+    // Nothing but the sample ran at v2 before promotion.
+    expect(callsPerRow(lines, storeNs, 'tags', 'v2').size).toBe(0);
+    // The canary waited for the rollout: both old pods had been told to stop by the time it finished.
+    expect(stopped.length).toBe(2);
+    // While the version waited, the workflow kept v1 (and its filter): no row computed twice at v1.
+    const v1 = callsPerRow(lines, storeNs, 'tags', 'v1');
+    expect([...v1.entries()].filter(([, l]) => l.length > 1).map(([id]) => id)).toEqual([]);
+    log(`rows at v1 before the canary: ${v1.size}`);
+
+    await promoteFunctionRollout(c.temporal, { k8sNamespace: NS, name });
+    const done = await eventually('every row at v2', () => allRowsAt(storeNs, 'v2', ROWS), 600_000);
+    for (const r of done) expect(r.tags, `row ${String(r.id)}`).toEqual(tagsForTitle(r.title));
+    lines = calls();
+    const v2 = callsPerRow(lines, storeNs, 'tags', 'v2');
+    log(`rows at v2 by build: ${JSON.stringify(countBy([...v2.values()].flat(), (l) => l.build))}`);
+    expect(v2.size).toBe(ROWS);
+    expect(
+      [...v2.entries()].filter(([, l]) => l.length !== 1 || l[0]!.build !== 'v2').map(([id]) => id),
+    ).toEqual([]);
+    // The old pods drained (none killed), and the Function said why v2 waited while they ran: its
+    // Ready flipped to WaitingForWorkerRollout (an Event, so a short hold is not missed).
+    for (const r of stopped) expect(r.killed, r.logFile).toBeFalsy();
+    const events = await c.admin.makeApiClient(CoreV1Api).listNamespacedEvent({
+      namespace: NS,
+      fieldSelector: `involvedObject.name=${name},reason=WaitingForWorkerRollout`,
+    });
+    log(`hold events: ${events.items.map((e) => e.message).join(' | ') || 'none'}`);
+    expect(events.items.map((e) => e.message)).toContainEqual(
+      expect.stringContaining('spec.output.version v2 waits for the worker rollout'),
+    );
+    expectNoLostClaims(await status(name));
+  }, 1_800_000);
 });
+
+function countBy<T>(items: readonly T[], key: (t: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of items) out[key(t)] = (out[key(t)] ?? 0) + 1;
+  return out;
+}

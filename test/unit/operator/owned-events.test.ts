@@ -86,6 +86,40 @@ describe('ownedEventMatters', () => {
     expect(ownedEventMatters('update', ownedFingerprint(svc(80)), svc(81))).toBe(true);
   });
 
+  // A new output.version waits for the worker rollout (ADR 0124): the event that finishes it must
+  // start the pass that gives the workflow the version, not leave it to the resync.
+  describe('rollout progress', () => {
+    const rolling = (status: Record<string, unknown>) =>
+      deployment({ generation: 4 }, { availableReplicas: 2, ...status });
+    // Generation 4 seen by the controller, one pod of the new template and two old ones.
+    const midRollout = ownedFingerprint(rolling({ observedGeneration: 4, replicas: 3, updatedReplicas: 1 }));
+    it.each([
+      {
+        row: 'another new pod, old pods still left',
+        obj: rolling({ observedGeneration: 4, replicas: 3, updatedReplicas: 2 }),
+        want: false,
+      },
+      {
+        row: 'the last old pod gone: rollout complete',
+        obj: rolling({ observedGeneration: 4, replicas: 2, updatedReplicas: 2 }),
+        want: true,
+      },
+      // Scaled to 0: nothing old left once the controller has seen the new spec.
+      {
+        row: 'at zero replicas, the controller catches up',
+        obj: rolling({ observedGeneration: 4 }),
+        want: true,
+      },
+    ])('$row → $want', ({ obj, want }) => {
+      expect(ownedEventMatters('update', midRollout, obj)).toBe(want);
+    });
+    it('a rollout complete when seen, and then status churn, start nothing more', () => {
+      const done = rolling({ observedGeneration: 4, replicas: 2, updatedReplicas: 2 });
+      const scaled = rolling({ observedGeneration: 4, replicas: 2, updatedReplicas: 2, readyReplicas: 1 });
+      expect(ownedEventMatters('update', ownedFingerprint(done), scaled)).toBe(false);
+    });
+  });
+
   it('an update seen first (no fingerprint yet) starts a pass', () => {
     expect(ownedEventMatters('update', undefined, deployment())).toBe(true);
   });

@@ -369,6 +369,82 @@ describe('planReconcilePass and finalStatus', () => {
     });
   });
 
+  describe('a new output.version waits for the worker rollout (ADR 0124)', () => {
+    const seed = seedFunction();
+    const image = seed.spec.worker.image;
+    const version = seed.spec.output.version!;
+    const observedWith = (
+      status: Record<string, unknown>,
+      deployment: { image: string; rolledOut: boolean },
+    ) => ({
+      ref: { kind: 'Function' as const, namespace: 'layer', name: 'f' },
+      object: fnRaw({ status }),
+      infraRules: rules,
+      owned: [],
+      worker: {
+        podProblems: [],
+        deployment: {
+          desiredReplicas: 2,
+          availableReplicas: 2,
+          progressDeadlineExceeded: false,
+          ...deployment,
+        },
+      },
+    });
+    const conditionsOf = (status: Record<string, unknown>) =>
+      status.conditions as { type: string; status: string; reason: string; message: string }[];
+
+    it('the pass that rolls a new image holds the whole spec: the workflow is given nothing', () => {
+      const plan = planReconcilePass({
+        settings,
+        observed: observedWith({ outputVersion: 'v0' }, { image: 'old:1', rolledOut: true }),
+      });
+      expect(plan.engine).toEqual({ action: 'none' });
+      // The Deployment is still applied: the rollout is what the spec waits for.
+      expect(plan.apply.map((o) => o.kind)).toContain('Deployment');
+      const { status } = finalStatus(plan.status!, undefined, '2026-01-01T00:00:00Z');
+      expect(status).toMatchObject({ outputVersion: 'v0', pendingOutputVersion: version });
+      expect(conditionsOf(status).find((c) => c.type === 'WorkflowReady')).toMatchObject({
+        status: 'Unknown',
+        reason: 'WaitingForWorkerRollout',
+        message: expect.stringContaining(`runs old:1 and is being rolled to ${image}`) as unknown,
+      });
+      expect(conditionsOf(status).find((c) => c.type === 'Ready')).toMatchObject({
+        status: 'Unknown',
+        reason: 'WaitingForWorkerRollout',
+      });
+    });
+    it('still held while old pods are left; given with its version once none is', () => {
+      const previous = { outputVersion: 'v0', pendingOutputVersion: version };
+      const rolling = planReconcilePass({
+        settings,
+        observed: observedWith(previous, { image, rolledOut: false }),
+      });
+      expect(rolling.engine.action).toBe('none');
+      const done = planReconcilePass({
+        settings,
+        observed: observedWith(previous, { image, rolledOut: true }),
+      });
+      expect(done.engine).toMatchObject({ action: 'sync', spec: { output: { version } } });
+      expect(finalStatus(done.status!, undefined, '2026-01-01T00:00:00Z').status).toMatchObject({
+        outputVersion: version,
+        pendingOutputVersion: null,
+      });
+    });
+    it('a spec the engine did not take leaves status.outputVersion as it was', () => {
+      const plan = planReconcilePass({
+        settings,
+        observed: observedWith(
+          { outputVersion: 'v0', pendingOutputVersion: version },
+          { image, rolledOut: true },
+        ),
+      });
+      expect(plan.engine.action).toBe('sync');
+      const { status } = finalStatus(plan.status!, engineUnavailable('timed out'), '2026-01-01T00:00:00Z');
+      expect(status).toMatchObject({ outputVersion: 'v0', pendingOutputVersion: version });
+    });
+  });
+
   it("a paused Function is planned with the annotated rate and its pool's cost hint", () => {
     const plan = planReconcilePass({
       settings,

@@ -16,7 +16,7 @@ const deployment = (
   availableReplicas: number,
   progressDeadlineExceeded = false,
 ) => ({
-  deployment: { desiredReplicas, availableReplicas, progressDeadlineExceeded },
+  deployment: { desiredReplicas, availableReplicas, progressDeadlineExceeded, rolledOut: true },
 });
 const problem = (reason: string) => ({ pod: 'p-1', container: 'worker', reason, message: 'm' });
 
