@@ -1,5 +1,7 @@
 // Orchestrator-side activities of the Function engine, as a factory over injected
 // dependencies: the worker wires the real store client and fetch, tests may wire others.
+// Over 400 lines on purpose: one factory whose activities share the injected clients, the
+// claim-spec cache and the push limits it closes over.
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import {

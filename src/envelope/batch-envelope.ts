@@ -4,6 +4,8 @@
 // never does I/O and never reads a clock: the workflow passes `nowMs` (workflow time), so the
 // same events give the same commands on replay. Each workload kind supplies only how a batch's
 // payload splits in two; discovery and the write stay with the kind (docs/adr/0011).
+// Over 400 lines on purpose: one state machine whose transitions share its private state, read
+// top to bottom against the rules below.
 //
 // The rules:
 // - A claim carries 1..n batches; its worker runs them one at a time. At most

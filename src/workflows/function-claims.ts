@@ -3,6 +3,8 @@
 // scans, pending counts. Payload shapes go through src/envelope/function-payload.ts. Workflow
 // code: deterministic, sandbox-safe. Rows never pass through here — only id ranges and ids, and the
 // spec by fingerprint (docs/adr/0010, 0100).
+// Over 400 lines on purpose: claims, their outcomes, dead letters and discovery read and change
+// the same workflow state; split, each file would import the other three.
 import {
   isCancellation,
   log,

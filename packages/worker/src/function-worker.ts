@@ -2,6 +2,7 @@
 // Function's task queue and runs batches through the handler. Push: `createPushServer(handler)`
 // serves POST /run and GET /healthz. Either way the handler sees `{ id, inputs }` rows and
 // returns one `{ id, value }` per row; the batch contract is contracts/function.ts.
+// Over 400 lines on purpose: the one module a Function image imports, pull and push together.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Client } from '@temporalio/client';

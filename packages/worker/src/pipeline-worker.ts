@@ -6,6 +6,7 @@
 // and `ack` is called only once the workflow reports them done — after their documents were
 // written. A worker killed at any point therefore loses nothing: un-acked items come back
 // from the source and are deduplicated.
+// Over 400 lines on purpose: the one module a Pipeline image imports, its public entry point.
 import { createServer, type Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { Context } from '@temporalio/activity';

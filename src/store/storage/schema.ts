@@ -4,6 +4,8 @@
 // (the only way to get uint, uuid, datetime, or a vector under another name). Values are
 // converted to an internal form on write: datetimes become epoch milliseconds, UUIDs their
 // canonical string, base64 vectors plain number arrays.
+// Over 400 lines on purpose: inference, declaration and conversion of one set of types, each
+// rule beside the type it is about.
 import { canonicalUuid, isUuid, type Id } from './ids.js';
 import { badRequest, unprocessable } from './errors.js';
 import { normalizedFts, parseFtsSetting } from './fts/config.js';
