@@ -135,13 +135,18 @@ function functionCr(namespace: string, name: string, opts: { kedaSample?: boolea
   const seed = parse(
     readFileSync(new URL('test/fixtures/seeds/function-tag-products.yaml', ROOT), 'utf8'),
   ) as {
-    spec: { output: object; worker: object };
+    spec: { output: object; worker: object; filter: unknown };
   };
   const spec = {
     ...seed.spec,
     // Each its own output attribute: one Function per attribute and store namespace (ADR 0070),
     // so the seed's `tags` would leave every Function but the first refused.
     output: { ...seed.spec.output, attribute: outputAttribute(name) },
+    // The seed's filter names its version attribute (tags_v); with the attribute renamed, a filter
+    // still naming tags_v is refused by the store (unknown attribute) and nothing is discovered.
+    filter: JSON.parse(
+      JSON.stringify(seed.spec.filter).replaceAll('"tags_v"', `"${outputAttribute(name)}_v"`),
+    ),
     // With controllers, a pod the pod runner does not know is kwok's alone (no process).
     ...(CONTROLLERS ? { worker: { ...seed.spec.worker, image: KWOK_ONLY_IMAGE } } : {}),
   };
