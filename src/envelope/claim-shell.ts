@@ -108,12 +108,24 @@ export function carriedEnvelope<P>(envelope: BatchEnvelope<P>) {
   };
 }
 
-/** Waits until `changed()` or the earliest of `wakeAtMs` (workflow time), whichever comes first. */
+/**
+ * Waits until `changed()` or the earliest of `wakeAtMs` (workflow time), whichever comes first,
+ * and resolves with the workflow time the wait reached: when the timer ended it, at least the wake
+ * time. A task that a query rode in on (an evicted workflow's legacy query) was seen to run with
+ * the previous task's clock, so the fired timer's loop found its deadline not yet due, started the
+ * same timer again, and the history no longer replayed (docs/adr/0126). On a correct clock the
+ * result is Date.now(), so recorded runs replay as before.
+ */
 export async function waitForNextEvent(
   changed: () => boolean,
   wakeAtMs: (number | undefined)[],
-): Promise<void> {
+): Promise<number> {
   const times = wakeAtMs.filter((t): t is number => t !== undefined);
-  if (times.length > 0) await condition(changed, Math.max(1, Math.min(...times) - Date.now()));
-  else await condition(changed);
+  if (times.length === 0) {
+    await condition(changed);
+    return Date.now();
+  }
+  const wakeAt = Math.min(...times);
+  const changedFirst = await condition(changed, Math.max(1, wakeAt - Date.now()));
+  return changedFirst ? Date.now() : Math.max(Date.now(), wakeAt);
 }

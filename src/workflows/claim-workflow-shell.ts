@@ -110,6 +110,8 @@ export interface ClaimWorkflowShellOptions<P, Phase extends string> {
 export class ClaimWorkflowShell<P, Phase extends string> {
   /** The run id's prefix: names claims and batches, unique per run. */
   readonly runTag = workflowInfo().runId.slice(0, 8);
+  /** The workflow time the last wait reached (see waitForNextEvent): the loop's clock never runs behind it. */
+  private clockFloor = 0;
   readonly envelope: BatchEnvelope<P>;
   private readonly state: ClaimWorkflowState;
   private readonly claimsPerRun: number;
@@ -155,7 +157,8 @@ export class ClaimWorkflowShell<P, Phase extends string> {
         (workflowInfo().continueAsNewSuggested || this.claimsThisRun >= this.claimsPerRun)
       )
         this.draining = true;
-      const now = Date.now();
+      // Never behind the deadline of a timer that already fired (waitForNextEvent, ADR 0126).
+      const now = Math.max(Date.now(), this.clockFloor);
       const mode: LoopMode = { holding: kind.holding(), draining: this.draining };
       kind.feed(now, mode);
       const commands = this.envelope.plan(now, { paused: mode.holding, draining: mode.draining });
@@ -171,7 +174,7 @@ export class ClaimWorkflowShell<P, Phase extends string> {
       }
 
       const seen = this.wake;
-      await waitForNextEvent(
+      this.clockFloor = await waitForNextEvent(
         () => this.wake !== seen,
         [kind.nextFeedAtMs(mode), this.envelope.nextWakeAtMs(now)],
       );
