@@ -3,7 +3,13 @@
 // change reaches a running workflow without a restart and a missing workflow is created — no
 // read-modify-write race between two callers.
 import { cancelIfRunning } from './stop-workflow.js';
-import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { readEngineSummary } from './engine-summary.js';
 import { functionWorkflowId } from '../../packages/worker/src/contracts/names.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
 import {
@@ -17,6 +23,7 @@ import {
   type FunctionRuntimeSpec,
   type FunctionStatus,
 } from '../contracts/function.js';
+import { functionStatusDepth } from '../contracts/queue-depth.js';
 import { workloadSearchAttributes } from '../contracts/search-attributes.js';
 import type { functionWorkflow } from '../workflows/function-workflow.js';
 
@@ -106,6 +113,23 @@ export async function replayFunctionDeadLetters(
 
 export async function getFunctionStatus(client: Client, ref: FunctionRef): Promise<FunctionStatus> {
   return functionHandle(client, ref).query(statusQuery);
+}
+
+/**
+ * The Function's queue depth, the figure KEDA scales on: from the workflow's memo summary, or from
+ * a status query for a run started before the summary (docs/adr/0127). 0 when no workflow runs.
+ */
+export async function getFunctionQueueDepth(client: Client, ref: FunctionRef, batchSize: number): Promise<number> {
+  const handle = functionHandle(client, ref);
+  const read = await readEngineSummary(handle);
+  if (!read.running) return 0;
+  if (read.summary) return read.summary.queueDepth;
+  try {
+    return functionStatusDepth(await handle.query(statusQuery), batchSize);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 0;
+    throw err;
+  }
 }
 
 /**

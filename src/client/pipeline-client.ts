@@ -1,6 +1,7 @@
 // The one client API for Pipeline workflows: what the operator's reconcile, the CLI
 // (`layer pipeline submit|status`) and the HTTP API call. Start-or-update is a single
 // update-with-start, like Functions.
+import { readEngineSummary } from './engine-summary.js';
 import { cancelIfRunning } from './stop-workflow.js';
 import {
   WithStartWorkflowOperation,
@@ -90,6 +91,9 @@ export async function getPipelineStatus(client: Client, ref: PipelineRef): Promi
 
 /** The queue depth the HTTP API serves KEDA for this Pipeline (0 when no workflow runs). */
 export async function getPipelineQueueDepth(client: Client, ref: PipelineRef): Promise<number> {
+  const read = await readEngineSummary(pipelineHandle(client, ref));
+  if (!read.running) return 0;
+  if (read.summary) return read.summary.queueDepth;
   try {
     return pipelineQueueDepth(await getPipelineStatus(client, ref));
   } catch (err) {

@@ -29,6 +29,18 @@ export function pipelineQueueDepth(
   return queueDepthOf(status.queue.pending, status.batchSize, status.inFlightBatches);
 }
 
+/**
+ * A Function's queue depth from its status. `pendingRows` is the last count of rows lacking the
+ * version, which includes the rows already leased in claims; those are counted once, as the
+ * batches in flight.
+ */
+export function functionStatusDepth(
+  s: { pendingRows: number; inFlightRows?: number; inFlightBatches: number },
+  batchSize: number,
+): number {
+  return queueDepthOf(Math.max(0, s.pendingRows - (s.inFlightRows ?? 0)), batchSize, s.inFlightBatches);
+}
+
 /** Metric a Function's ScaledObject scales on (the trigger's name). */
 export const FUNCTION_QUEUE_DEPTH_METRIC = 'layer_udf_queue_depth';
 /** Metric a Pipeline's ScaledObject scales on (the trigger's name). */

@@ -11,6 +11,8 @@ import type {
   FunctionStatus,
   RolloutState,
 } from '../contracts/function.js';
+import type { EngineSummary } from '../contracts/engine-summary.js';
+import { functionStatusDepth } from '../contracts/queue-depth.js';
 import { namespacesOf } from './function-payload.js';
 import { writesRecordSize } from './unindexed-writes.js';
 import { degradedLines, degradedStatus, type EnvelopeView } from './workload-status.js';
@@ -80,6 +82,19 @@ export function functionStatus(i: FunctionStatusInput): FunctionStatus {
     ...(state.rollout ? { rollout: state.rollout } : {}),
     observations: state.observations,
     ...(recorded.spans > 0 ? { unindexedWrites: recorded } : {}),
+  };
+}
+
+/** The memo's summary (docs/adr/0127): what the operator and KEDA read without a query. */
+export function functionSummary(s: FunctionStatus, batchSize: number): EngineSummary {
+  return {
+    specFingerprint: s.specFingerprint ?? '',
+    phase: s.phase,
+    pendingRows: s.pendingRows,
+    queueDepth: functionStatusDepth(s, batchSize),
+    ...(s.degraded
+      ? { degraded: { reason: s.degraded.reason, message: s.degraded.message, hint: s.degraded.hint } }
+      : {}),
   };
 }
 

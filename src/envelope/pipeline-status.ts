@@ -7,6 +7,9 @@ import type {
   PipelinePhase,
   PipelineStatus,
 } from '../contracts/pipeline.js';
+import type { EngineSummary } from '../contracts/engine-summary.js';
+import { specFingerprint } from '../contracts/fingerprint.js';
+import { pipelineQueueDepth } from '../contracts/queue-depth.js';
 import { degradedLines, degradedStatus, type EnvelopeView } from './workload-status.js';
 
 /** Dead letters shown in status (the `deadLetters` query has them all). */
@@ -29,6 +32,7 @@ export function pipelineStatus(i: PipelineStatusInput): PipelineStatus {
     name: spec.name,
     k8sNamespace: spec.k8sNamespace,
     generation: spec.generation,
+    specFingerprint: specFingerprint(spec),
     targetNamespace: spec.targetNamespace,
     phase: i.phase,
     batchSize: spec.worker.batchSize,
@@ -48,6 +52,19 @@ export function pipelineStatus(i: PipelineStatusInput): PipelineStatus {
     lastError: state.lastError,
     runsSoFar: state.runsSoFar,
     observations: state.observations,
+  };
+}
+
+/** The memo's summary (docs/adr/0127): what the operator and KEDA read without a query. */
+export function pipelineSummary(s: PipelineStatus): EngineSummary {
+  return {
+    specFingerprint: s.specFingerprint ?? '',
+    phase: s.phase,
+    pendingRows: s.queue.pending,
+    queueDepth: pipelineQueueDepth(s),
+    ...(s.degraded
+      ? { degraded: { reason: s.degraded.reason, message: s.degraded.message, hint: s.degraded.hint } }
+      : {}),
   };
 }
 

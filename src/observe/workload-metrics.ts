@@ -12,11 +12,11 @@ import {
 } from '../contracts/observations.js';
 import {
   FUNCTION_QUEUE_DEPTH_METRIC,
+  functionStatusDepth,
   PIPELINE_QUEUE_DEPTH_METRIC,
   pipelineQueueDepth,
 } from '../contracts/queue-depth.js';
 import { type PipelineStatus } from '../contracts/pipeline.js';
-import { functionStatusDepth } from '../operator/workload-workflows.js';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 

@@ -2,7 +2,6 @@
 // pauses and resumes) and stop. Functions go through the Function engine's client
 // (src/client/function-client.ts), Pipelines through the Pipeline engine's
 // (src/client/pipeline-client.ts). Tests inject a fake.
-import { queueDepthOf } from '../contracts/queue-depth.js';
 import { ConditionReason, ConditionType } from '../api/conditions.js';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import {
@@ -18,6 +17,7 @@ import {
   stopPipeline,
 } from '../client/pipeline-client.js';
 import { functionRuntimeSpecSchema } from '../contracts/function.js';
+import { readEngineSummary } from '../client/engine-summary.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
 import { pipelineRuntimeSpecSchema } from '../contracts/pipeline.js';
 import type { WorkloadKind } from '../../packages/worker/src/contracts/names.js';
@@ -90,16 +90,25 @@ export function createTemporalWorkloadWorkflows(
 ): WorkloadWorkflows {
   const startOptions = options.taskQueue ? { taskQueue: options.taskQueue } : {};
   /**
-   * The fingerprint of the spec the workload's workflow runs, when it runs: a describe (server
-   * only) and a status query (no history). Undefined when no workflow runs.
+   * The fingerprint of the spec the workload's workflow runs, when it runs: one describe (served
+   * by the server, no workflow task) whose memo carries the workflow's summary (docs/adr/0127).
+   * A run started before the summary existed has none yet: a status query answers for it.
+   * Undefined when no workflow runs.
    */
   const running = async (
     kind: WorkloadKind,
     ref: { k8sNamespace: string; name: string },
   ): Promise<{ fingerprint?: string; workload: EngineWorkloadStatus } | undefined> => {
     const handle = kind === 'Pipeline' ? pipelineHandle(client, ref) : functionHandle(client, ref);
+    const read = await readEngineSummary(handle);
+    if (!read.running) return undefined;
+    const { summary } = read;
+    if (summary)
+      return {
+        fingerprint: summary.specFingerprint,
+        workload: workloadStatus(summary.phase, summary.pendingRows, summary.degraded),
+      };
     try {
-      if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
       if (kind === 'Pipeline') {
         const s = await getPipelineStatus(client, ref);
         return {
@@ -170,16 +179,4 @@ function workloadStatus(
       ? { degraded: { reason: degraded.reason, message: degraded.message, hint: degraded.hint } }
       : {}),
   };
-}
-
-/**
- * A Function's queue depth from its status. `pendingRows` is the last count of rows lacking the
- * version, which includes the rows already leased in claims; those are counted once, as the
- * batches in flight.
- */
-export function functionStatusDepth(
-  s: { pendingRows: number; inFlightRows?: number; inFlightBatches: number },
-  batchSize: number,
-): number {
-  return queueDepthOf(Math.max(0, s.pendingRows - (s.inFlightRows ?? 0)), batchSize, s.inFlightBatches);
 }

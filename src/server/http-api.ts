@@ -5,11 +5,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { listening } from '../../packages/worker/src/http-listen.js';
 import type { FunctionStatus } from '../contracts/function.js';
-import { pipelineQueueDepth, queueDepthMetric, type QueueDepthResponse } from '../contracts/queue-depth.js';
+import {
+  functionStatusDepth,
+  pipelineQueueDepth,
+  queueDepthMetric,
+  type QueueDepthResponse,
+} from '../contracts/queue-depth.js';
 import { type PipelineStatus } from '../contracts/pipeline.js';
 import { type WorkloadKind } from '../../packages/worker/src/contracts/names.js';
 import { renderFamilies, workloadFamilies } from '../observe/workload-metrics.js';
-import { functionStatusDepth } from '../operator/workload-workflows.js';
 import { authorize, type ResolvedInboundAuth, type Scope } from './inbound-auth.js';
 
 export interface WorkloadKey {
@@ -29,6 +33,11 @@ export interface HttpApiDeps {
     lookup(namespace: string, name: string): Promise<{ batchSize: number } | undefined>;
     /** The engine's status, or undefined when its workflow is not running. */
     status(namespace: string, name: string): Promise<FunctionStatus | undefined>;
+    /**
+     * Queue depth KEDA scales on (function-client `getFunctionQueueDepth`: the workflow's memo, no
+     * workflow task; docs/adr/0127): 0 when no workflow runs.
+     */
+    queueDepth(namespace: string, name: string, batchSize: number): Promise<number>;
     /** Write scope: start a discovery pass now. */
     discoverNow(namespace: string, name: string): Promise<void>;
     /** Admin scope: clear dead letters so their rows are retried. */
@@ -37,7 +46,7 @@ export interface HttpApiDeps {
   pipelines: {
     list(): Promise<WorkloadKey[]>;
     exists(namespace: string, name: string): Promise<boolean>;
-    /** Queue depth KEDA scales on (pipeline-client `getPipelineQueueDepth`): 0 when no workflow runs. */
+    /** Queue depth KEDA scales on (pipeline-client `getPipelineQueueDepth`, as for Functions): 0 when no workflow runs. */
     queueDepth(namespace: string, name: string): Promise<number>;
     /** The engine's status, or undefined when its workflow is not running. */
     status(namespace: string, name: string): Promise<PipelineStatus | undefined>;
@@ -86,8 +95,7 @@ const SEG = '([^/]+)';
 async function functionQueueDepth(deps: HttpApiDeps, ns: string, name: string): Promise<number> {
   const fn = await deps.functions.lookup(ns, name);
   if (fn === undefined) throw NOT_FOUND;
-  const status = await deps.functions.status(ns, name);
-  return status ? functionStatusDepth(status, fn.batchSize) : 0;
+  return deps.functions.queueDepth(ns, name, fn.batchSize);
 }
 
 function depthBody(

@@ -6,6 +6,7 @@ import { GROUP, VERSION } from '../api/group.js';
 import { WORKER_DEFAULTS } from '../api/workload.js';
 import {
   discoverFunctionNow,
+  getFunctionQueueDepth,
   getFunctionStatus,
   replayFunctionDeadLetters,
 } from '../client/function-client.js';
@@ -85,6 +86,7 @@ export function createOperatorApiDeps(opts: {
           throw err;
         }
       },
+      queueDepth: (ns, name, size) => getFunctionQueueDepth(opts.client, ref(ns, name), size),
       discoverNow: (ns, name) => discoverFunctionNow(opts.client, ref(ns, name)),
       replayDeadLetters: (ns, name) => replayFunctionDeadLetters(opts.client, ref(ns, name)),
     },

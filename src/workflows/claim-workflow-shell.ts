@@ -16,6 +16,7 @@ import {
   isCancellation,
   log,
   setCurrentDetails,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -32,6 +33,12 @@ import {
   observeRetry,
   type WorkloadObservations,
 } from '../contracts/observations.js';
+import {
+  ENGINE_SUMMARY_MEMO_KEY,
+  summaryToPublish,
+  type EngineSummary,
+  type PublishedSummary,
+} from '../contracts/engine-summary.js';
 import { LayerPhaseKey } from '../contracts/search-attributes.js';
 import {
   BatchEnvelope,
@@ -45,6 +52,11 @@ import { carriedEnvelope, failureOf, waitForNextEvent } from '../envelope/claim-
 
 /** The patch that once chose between the v1 and v2 engines of both kinds; deprecated (ADR 0067). */
 export const ENGINE_V2_PATCH = 'engine-v2';
+/**
+ * Runs started with it keep a summary in their memo for the operator and KEDA to read without a
+ * query (docs/adr/0127); runs recorded before it answer only queries until they continue-as-new.
+ */
+export const ENGINE_SUMMARY_PATCH = 'engine-summary-memo';
 
 export type DeadLetterCommand<P> = Extract<EnvelopeCommand<P>, { kind: 'deadLetter' }>;
 export type CarriedEnvelope<P> = ReturnType<typeof carriedEnvelope<P>>;
@@ -91,8 +103,11 @@ export interface ClaimWorkflowKind<P, Phase extends string, Input> {
   /** Side work the kind tracks itself (scans, a listing) has ended: the hand-over may go. */
   quiet(): boolean;
   phase(draining: boolean): Phase;
-  /** The Temporal UI details (markdown). */
-  details(): string;
+  /**
+   * What the workflow shows outside, from one status computed per pass: the Temporal UI details
+   * (markdown) and the summary the operator and KEDA read from the memo (docs/adr/0127).
+   */
+  view(): { details: string; summary: EngineSummary };
   /** The next run's input, with what the envelope carries. */
   nextInput(envelope: CarriedEnvelope<P>): Input;
 }
@@ -105,6 +120,8 @@ export interface ClaimWorkflowShellOptions<P, Phase extends string> {
   /** Claims per run before continue-as-new even if the server has not suggested it yet. */
   claimsPerRun: number;
   initialPhase: Phase;
+  /** Runs started with the summary patch write it to the memo; older runs replay without (ADR 0127). */
+  publishSummary: boolean;
 }
 
 export class ClaimWorkflowShell<P, Phase extends string> {
@@ -120,12 +137,15 @@ export class ClaimWorkflowShell<P, Phase extends string> {
   private claimsThisRun = 0;
   private sideTasks = 0;
   private draining = false;
+  private readonly publishesSummary: boolean;
+  private lastSummary: PublishedSummary | undefined;
 
   constructor(opts: ClaimWorkflowShellOptions<P, Phase>) {
     this.envelope = new BatchEnvelope<P>(opts.payloadOps, opts.settings, this.runTag, opts.carried);
     this.state = opts.state;
     this.claimsPerRun = opts.claimsPerRun;
     this.currentPhase = opts.initialPhase;
+    this.publishesSummary = opts.publishSummary;
   }
 
   get phase(): Phase {
@@ -166,7 +186,9 @@ export class ClaimWorkflowShell<P, Phase extends string> {
       this.execute(kind, commands);
 
       this.setPhase(kind.phase(this.draining));
-      setCurrentDetails(kind.details());
+      const view = kind.view();
+      setCurrentDetails(view.details);
+      if (this.publishesSummary) this.publishSummary(view.summary, now);
 
       if (handOver && this.sideTasks === 0 && kind.quiet()) {
         await condition(allHandlersFinished);
@@ -185,6 +207,14 @@ export class ClaimWorkflowShell<P, Phase extends string> {
     if (next === this.currentPhase) return;
     this.currentPhase = next;
     upsertSearchAttributes([{ key: LayerPhaseKey, value: next }]);
+  }
+
+  /** The memo the operator and KEDA read without a workflow task, throttled (ADR 0127). */
+  private publishSummary(next: EngineSummary, nowMs: number): void {
+    const summary = summaryToPublish(this.lastSummary, next, nowMs);
+    if (!summary) return;
+    this.lastSummary = { summary, atMs: nowMs };
+    upsertMemo({ [ENGINE_SUMMARY_MEMO_KEY]: summary });
   }
 
   private execute(kind: ClaimWorkflowKind<P, Phase, unknown>, commands: readonly EnvelopeCommand<P>[]): void {

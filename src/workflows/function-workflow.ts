@@ -30,7 +30,12 @@ import {
   functionPayloadOps,
   functionPayloadOpsByNamespace,
 } from '../envelope/function-payload.js';
-import { functionDetails, functionPhase, functionStatus } from '../envelope/function-status.js';
+import {
+  functionDetails,
+  functionPhase,
+  functionStatus,
+  functionSummary,
+} from '../envelope/function-status.js';
 import {
   abortRefusal,
   aborted,
@@ -40,7 +45,7 @@ import {
   rolloutHolds,
   rolloutOnSpecChange,
 } from '../envelope/rollout.js';
-import { ClaimWorkflowShell, ENGINE_V2_PATCH } from './claim-workflow-shell.js';
+import { ClaimWorkflowShell, ENGINE_SUMMARY_PATCH, ENGINE_V2_PATCH } from './claim-workflow-shell.js';
 import { FunctionCanary } from './function-canary.js';
 import {
   FunctionDiscoveryFeed,
@@ -85,6 +90,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
   const quietIdlePasses = patched(QUIET_IDLE_PASS_PATCH);
   const claimsSizedByTime = patched(CLAIMS_SIZED_BY_TIME_PATCH);
   const recordsWrites = patched(UNINDEXED_WRITES_PATCH);
+  const publishSummary = patched(ENGINE_SUMMARY_PATCH);
   // Parse, don't trust: after continue-as-new the input is JSON from the previous run.
   const input = functionWorkflowInputSchema.parse(rawInput);
   const state = functionCarriedStateSchema.parse(input.state ?? {});
@@ -111,6 +117,7 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
     state,
     claimsPerRun: input.batchesPerRun ?? DEFAULT_CLAIMS_PER_RUN,
     initialPhase: 'idle',
+    publishSummary,
   });
   const { envelope, bump } = shell;
   const feed = new FunctionDiscoveryFeed(run, shell);
@@ -225,7 +232,10 @@ export async function functionWorkflow(rawInput: FunctionWorkflowInput): Promise
         degraded: envelope.degraded !== undefined,
         busy: feed.busy(),
       }),
-    details: () => functionDetails(status()),
+    view: () => {
+      const s = status();
+      return { details: functionDetails(s), summary: functionSummary(s, run.spec.worker.batchSize) };
+    },
     nextInput: (carried) => {
       // Untouched range batches are not carried: their rows still match, and the next run's
       // pass finds them again — the hand-over stays small whatever the read-ahead (ADR 0100).

@@ -6,7 +6,13 @@
 // idempotent by `key@version`; two versions of one key are never out at once, so an older version
 // can never overwrite a newer one (docs/adr/0030). The queue's rules are pure in
 // src/envelope/pipeline-queue.ts; this file parses the input, answers messages and wires.
-import { ApplicationFailure, deprecatePatch, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  deprecatePatch,
+  patched,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import { FailureType } from '../../packages/worker/src/contracts/failures.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
 import {
@@ -37,8 +43,13 @@ import {
   pipelinePayloadOps,
   withDeadLetters,
 } from '../envelope/pipeline-queue.js';
-import { pipelineDetails, pipelinePhase, pipelineStatus } from '../envelope/pipeline-status.js';
-import { ClaimWorkflowShell, ENGINE_V2_PATCH } from './claim-workflow-shell.js';
+import {
+  pipelineDetails,
+  pipelinePhase,
+  pipelineStatus,
+  pipelineSummary,
+} from '../envelope/pipeline-status.js';
+import { ClaimWorkflowShell, ENGINE_SUMMARY_PATCH, ENGINE_V2_PATCH } from './claim-workflow-shell.js';
 import {
   S3ListingFeed,
   countPipelineOutcomes,
@@ -54,6 +65,7 @@ const MAX_SUBMISSION = 5_000;
 export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise<void> {
   // Deprecated: runs recorded while v1 existed carry the marker (ADR 0067).
   deprecatePatch(ENGINE_V2_PATCH);
+  const publishSummary = patched(ENGINE_SUMMARY_PATCH);
   const input = pipelineWorkflowInputSchema.parse(rawInput);
   let spec = input.spec;
   const state = pipelineCarriedStateSchema.parse(input.state ?? {});
@@ -65,6 +77,7 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
     state,
     claimsPerRun: input.batchesPerRun ?? DEFAULT_PIPELINE_CLAIMS_PER_RUN,
     initialPhase: 'idle',
+    publishSummary,
   });
   const { envelope, bump } = shell;
   // Queue: FIFO of items not yet cut into a batch; identities index it. Plain JSON on continue-as-new.
@@ -182,7 +195,10 @@ export async function pipelineWorkflow(rawInput: PipelineWorkflowInput): Promise
         degraded: envelope.degraded !== undefined,
         busy: !envelope.idle || queue.pending.length > 0 || listing.running,
       }),
-    details: () => pipelineDetails(status()),
+    view: () => {
+      const s = status();
+      return { details: pipelineDetails(s), summary: pipelineSummary(s) };
+    },
     nextInput: (carried) => ({
       spec,
       state: { ...state, envelope: carried, ...queue.carried() },

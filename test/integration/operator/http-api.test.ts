@@ -62,6 +62,8 @@ async function startApi(store: string, auth?: HttpApiDeps['auth']): Promise<stri
       list: async () => [{ namespace: 'layer', name: 'tag-products', batchSize: 32 }],
       lookup: async (n, name) => (n === 'layer' && name === 'tag-products' ? { batchSize: 32 } : undefined),
       status: async () => status(100, 2),
+      // ceil(100 / 32) + 2 in flight, as the workflow's summary computes it (the batch size passed in is the CR's)
+      queueDepth: async (_n, _name, batchSize) => (batchSize === 32 ? 6 : -1),
       discoverNow: async () => undefined,
       replayDeadLetters: async () => 3,
     },
@@ -211,6 +213,7 @@ describe('orchestrator HTTP API', () => {
         lookup: async () => ({ batchSize: 32 }),
         // A workflow whose worker is gone: its query never answers.
         status: async (_n, name) => (name === 'stuck' ? new Promise<never>(() => undefined) : status(64, 1)),
+        queueDepth: async () => 3,
         discoverNow: async () => undefined,
         replayDeadLetters: async () => 0,
       },

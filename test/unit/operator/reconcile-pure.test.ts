@@ -21,7 +21,7 @@ import {
   rawWorkloadPool,
   workloadsOnPools,
 } from '../../../src/operator/watch-rules.js';
-import { functionStatusDepth } from '../../../src/operator/workload-workflows.js';
+import { functionStatusDepth } from '../../../src/contracts/queue-depth.js';
 import { queueDepthOf } from '../../../src/contracts/queue-depth.js';
 import { authorize, bearerOf } from '../../../src/server/inbound-auth.js';
 import { planReconcilePass } from '../../../src/operator/reconcile/plan-pass.js';

@@ -1,0 +1,19 @@
+// Reading a workload workflow's summary from its memo (docs/adr/0127): one describe, answered by
+// the server from its own record — no workflow task, so no replay of an evicted workflow and no
+// wait behind a busy orchestrator worker. The same for every kind.
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { engineSummaryFromMemo, type EngineSummary } from '../contracts/engine-summary.js';
+
+/** No workflow runs; or it runs, with its summary (absent for a run started before the summary). */
+export type EngineSummaryRead = { running: false } | { running: true; summary: EngineSummary | undefined };
+
+export async function readEngineSummary(handle: WorkflowHandle): Promise<EngineSummaryRead> {
+  try {
+    const described = await handle.describe();
+    if (described.status.name !== 'RUNNING') return { running: false };
+    return { running: true, summary: engineSummaryFromMemo(described.memo) };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { running: false };
+    throw err;
+  }
+}
