@@ -64,7 +64,7 @@ export interface PassReport {
 export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
   const clients = makeKubeClients(deps.kubeConfig);
   const observe = createObserve(clients, deps);
-  const { applyObjects, deleteObjects } = createApply(clients.objects);
+  const { applyObjects, applyReplicasHandover, deleteObjects } = createApply(clients.objects);
   const { writeStatus, rowPlanField } = createStatus(clients, {
     clock: deps.clock ?? (() => new Date()),
     planRows: deps.planRows,
@@ -111,7 +111,11 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
     let applyFailure: string | undefined;
     try {
       const [applied, removed] = await Promise.all([
-        applyObjects(plan.apply, versions),
+        applyObjects(plan.apply, versions).then(async (done) => {
+          // Only once the operator's apply has declared (or created) the replicas it shares.
+          if (plan.replicasHandover) await applyReplicasHandover(plan.replicasHandover);
+          return done;
+        }),
         plan.remove.length > 0 ? deleteObjects(k8sNamespace, plan.remove) : Promise.resolve(0),
       ]);
       Object.assign(report, applied, { removed });

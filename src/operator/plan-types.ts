@@ -1,5 +1,6 @@
 // Shapes the planner produces. Kubernetes objects are plain JSON (what server-side apply sends),
 // typed with @kubernetes/client-node's interfaces where they exist.
+import type { ObservedReplicas } from './replicas-handover.js';
 import type { V1Deployment, V1OwnerReference, V1Service } from '@kubernetes/client-node';
 import type { ComputePool } from '../api/infra-rules.js';
 import type { Workload } from '../api/parse.js';
@@ -68,6 +69,14 @@ export type PlannedDeployment = V1Deployment & {
 export type PlannedService = V1Service & { apiVersion: 'v1'; kind: 'Service'; metadata: ObjectMetadata };
 export type PlannedObject = PlannedDeployment | PlannedService | ScaledObject | TriggerAuthentication;
 
+/** Only spec.replicas of a Deployment, for the hand-over field manager's apply. */
+export interface ReplicasHandover {
+  apiVersion: 'apps/v1';
+  kind: 'Deployment';
+  metadata: { name: string; namespace: string };
+  spec: { replicas: number };
+}
+
 /** Reference to an object by type and name (namespace is the workload's). */
 export interface ObjectRef {
   apiVersion: string;
@@ -98,6 +107,12 @@ export interface WorkloadPlan {
   conditions: DesiredCondition[];
   /** True when the spec cannot be planned (unknown pool, over the pool ceiling, invalid spec). */
   blocked: boolean;
+  /**
+   * Applied after `apply` by the hand-over field manager: the autoscaled Deployment's replicas,
+   * so the operator can leave the field out next pass without the apiserver resetting it to 1
+   * (src/operator/replicas-handover.ts, docs/adr/0128).
+   */
+  replicasHandover?: ReplicasHandover;
   /** Pool the workload resolved to (or asked for, when missing). */
   pool: string;
   taskQueue: string;
@@ -108,4 +123,6 @@ export interface PlanInput {
   workload: Workload;
   /** InfraRules/default, or undefined when it does not exist. */
   infraRules: { spec: { computePools: ComputePool[] } } | undefined;
+  /** The worker Deployment's replicas and their owners; undefined when it does not exist (yet). */
+  deployment?: ObservedReplicas | undefined;
 }

@@ -6,7 +6,7 @@ import type { FunctionRuntimeSpec } from '../contracts/function.js';
 import type { PipelineRuntimeSpec } from '../contracts/pipeline.js';
 import type { ReconcileRef } from '../contracts/reconcile.js';
 import type { WorkloadKind } from '../../packages/worker/src/contracts/names.js';
-import type { ObjectRef, PlannedObject } from './plan-types.js';
+import type { ObjectRef, PlannedObject, ReplicasHandover } from './plan-types.js';
 import type { ConditionInput } from './reconcile-conditions.js';
 import type { WorkerObservation } from './worker-availability.js';
 
@@ -89,6 +89,8 @@ export interface ReconcilePlan {
   outcome: ReconcileOutcome;
   finalizer: 'add' | 'remove' | 'none';
   apply: PlannedObject[];
+  /** After `apply`, by the hand-over field manager: an autoscaled Deployment's replicas (ADR 0128). */
+  replicasHandover?: ReplicasHandover;
   /** Objects to delete (namespace is the ref's). */
   remove: ObjectRef[];
   engine: EngineAction;

@@ -10,6 +10,8 @@ export interface WorkerObservation {
   deployment?: {
     /** spec.replicas (KEDA writes it; 1 when unset, as the apiserver defaults it). */
     desiredReplicas: number;
+    /** Field managers that own spec.replicas (managedFields): who may change it (docs/adr/0128). */
+    replicasManagers?: string[];
     availableReplicas: number;
     /** The Deployment controller reports ProgressDeadlineExceeded: the rollout gave up waiting. */
     progressDeadlineExceeded: boolean;

@@ -23,6 +23,7 @@ import type {
   WorkloadPlan,
 } from './plan-types.js';
 import type { OperatorSettings } from './settings.js';
+import { autoscaledReplicas, type AutoscaledReplicas, type ObservedReplicas } from './replicas-handover.js';
 
 export type * from './plan-types.js';
 
@@ -57,12 +58,24 @@ export function planWorkloadObjects(input: PlanInput, settings: OperatorSettings
     return { ...base, pool: poolName, apply: [], remove: [], blocked: true, conditions: blockedBy };
   }
   const pool = findPool(poolName, input.infraRules) as ComputePool; // poolProblem proved it exists
-  const apply = desiredObjects(w, pool, namespace, settings);
+  const replicas = deploymentReplicas(w, input.deployment);
+  const apply = desiredObjects(w, pool, namespace, settings, replicas.declare);
+  const objectName = workloadObjectName(w.kind, w.metadata.name);
   return {
     ...base,
     pool: pool.name,
     apply,
-    remove: absentObjects(apply, workloadObjectName(w.kind, w.metadata.name)),
+    ...(replicas.handover !== undefined
+      ? {
+          replicasHandover: {
+            apiVersion: 'apps/v1' as const,
+            kind: 'Deployment' as const,
+            metadata: { name: objectName, namespace },
+            spec: { replicas: replicas.handover },
+          },
+        }
+      : {}),
+    remove: absentObjects(apply, objectName),
     blocked: false,
     conditions: [
       {
@@ -90,17 +103,21 @@ export function resolvePoolName(w: Workload): string {
   return w.spec.worker.computeClass === 'gpu' ? STOCK_POOL.gpu : STOCK_POOL.cpu;
 }
 
-/** How many replicas the Deployment declares; undefined when KEDA owns spec.replicas. */
-function deploymentReplicas(w: Workload): number | undefined {
-  if (w.spec.paused) return 0;
+/**
+ * The replicas the Deployment declares (undefined: left out, KEDA holds them) and, for an
+ * autoscaled one, the hand-over apply that keeps the field when the operator lets go of it.
+ */
+function deploymentReplicas(w: Workload, observed: ObservedReplicas | undefined): AutoscaledReplicas {
+  if (w.spec.paused) return { declare: 0 };
   switch (w.spec.scaling.mode) {
     case 'disabled':
-      return 0;
+      return { declare: 0 };
     case 'fixed':
-      return w.spec.scaling.replicas.min;
+      return { declare: w.spec.scaling.replicas.min };
     case 'autoscale':
-      // Sending replicas while KEDA's HPA also sets it makes the two fight on every reconcile.
-      return undefined;
+      // Declaring replicas while KEDA's HPA also sets them would make the two fight on every
+      // pass; leaving them out the first time would reset them to 1 (docs/adr/0128).
+      return autoscaledReplicas(w.spec.scaling.replicas.min, observed);
   }
 }
 
@@ -114,9 +131,10 @@ function desiredObjects(
   pool: ComputePool,
   namespace: string,
   settings: OperatorSettings,
+  replicas: number | undefined,
 ): PlannedObject[] {
   const meta = objectMetadata(w, namespace);
-  const objects: PlannedObject[] = [workerDeployment(w, meta, deploymentReplicas(w), pool, settings)];
+  const objects: PlannedObject[] = [workerDeployment(w, meta, replicas, pool, settings)];
   if (w.spec.worker.dispatch === 'push') objects.push(workerService(w, cloneMeta(meta)));
   if (isAutoscaled(w)) {
     const auth = triggerAuthentication(cloneMeta(meta), settings);

@@ -4,7 +4,8 @@
 import { PatchStrategy, type KubernetesObject, type KubernetesObjectApi } from '@kubernetes/client-node';
 import { OPERATOR_FIELD_MANAGER } from '../../api/group.js';
 import { specFingerprint } from '../../contracts/fingerprint.js';
-import type { ObjectRef, PlannedObject } from '../../operator/plan-types.js';
+import type { ObjectRef, PlannedObject, ReplicasHandover } from '../../operator/plan-types.js';
+import { REPLICAS_HANDOVER_FIELD_MANAGER } from '../../operator/replicas-handover.js';
 import type { RawObject } from '../../operator/reconcile-types.js';
 import { kubeCall, orNull } from './kube-calls.js';
 import { objectKey, versionOf, type Versions } from './observe.js';
@@ -58,6 +59,24 @@ export function createApply(objects: KubernetesObjectApi) {
     return { applied: work.length - skipped, skipped };
   }
 
+  /**
+   * The hand-over field manager's apply of an autoscaled Deployment's replicas, after the
+   * operator's own (docs/adr/0128). Forced: it only ever writes the value the operator declared
+   * or observed, and KEDA re-scales at its next poll should the two have crossed.
+   */
+  async function applyReplicasHandover(handover: ReplicasHandover): Promise<void> {
+    await kubeCall(() =>
+      objects.patch(
+        handover as KubernetesObject,
+        undefined,
+        undefined,
+        REPLICAS_HANDOVER_FIELD_MANAGER,
+        true,
+        PatchStrategy.ServerSideApply,
+      ),
+    );
+  }
+
   /** Delete operator objects (already-missing ones are fine). No GC runs, so this is the cleanup. */
   async function deleteObjects(k8sNamespace: string, refs: ObjectRef[]): Promise<number> {
     return kubeCall(async () => {
@@ -81,5 +100,5 @@ export function createApply(objects: KubernetesObjectApi) {
     });
   }
 
-  return { applyObjects, deleteObjects };
+  return { applyObjects, applyReplicasHandover, deleteObjects };
 }

@@ -64,6 +64,14 @@ export function versionOf(o: { metadata?: { generation?: number; resourceVersion
   return m.resourceVersion ? `${m.uid}/rv${m.resourceVersion}` : undefined;
 }
 
+/** The managers whose managedFields entry includes spec.replicas (fieldsV1 `f:spec` → `f:replicas`). */
+export function replicasManagersOf(entries: { manager?: string; fieldsV1?: object }[] | undefined): string[] {
+  return (entries ?? []).flatMap((e) => {
+    const spec = (e.fieldsV1 as Record<string, Record<string, unknown> | undefined> | undefined)?.['f:spec'];
+    return e.manager && spec && 'f:replicas' in spec ? [e.manager] : [];
+  });
+}
+
 export function createObserve(clients: KubeClients, deps: ObserveDeps) {
   const { custom, apps, core } = clients;
 
@@ -106,6 +114,7 @@ export function createObserve(clients: KubeClients, deps: ObserveDeps) {
         ? {
             deployment: {
               desiredReplicas: deployment.spec?.replicas ?? 1,
+              replicasManagers: replicasManagersOf(deployment.metadata?.managedFields),
               availableReplicas: deployment.status?.availableReplicas ?? 0,
               progressDeadlineExceeded: (deployment.status?.conditions ?? []).some(
                 (c) =>

@@ -63,7 +63,18 @@ export function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind):
   const w = parsed.resource as Workload;
   const settings = settingsFor(input.settings, observed.defaultVectorStore);
   const infraRules = parseOptional('InfraRules', observed.infraRules) as InfraRules | undefined;
-  const plan = planWorkloadObjects({ workload: w, infraRules }, settings);
+  const seenDeployment = observed.worker?.deployment;
+  const plan = planWorkloadObjects(
+    {
+      workload: w,
+      infraRules,
+      deployment: seenDeployment && {
+        replicas: seenDeployment.desiredReplicas,
+        managers: seenDeployment.replicasManagers ?? [],
+      },
+    },
+    settings,
+  );
 
   const extra: ConditionInput[] = [];
   let targets: string[] = [];
@@ -177,6 +188,7 @@ export function planWorkloadPass(input: PlanReconcileInput, kind: WorkloadKind):
     outcome: blocked ? 'blocked' : 'applied',
     finalizer,
     apply: blocked ? [] : plan.apply,
+    ...(!blocked && plan.replicasHandover ? { replicasHandover: plan.replicasHandover } : {}),
     remove,
     engine,
     ...(rowPlan ? { rowPlan } : {}),

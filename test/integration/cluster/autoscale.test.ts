@@ -320,7 +320,7 @@ describe('autoscale end to end: helm install, layer operator, KEDA, HPA, pods as
     );
     await applyCr(custom(), pipelineCr());
 
-    // The Deployment starts at 1 (KEDA owns replicas); with an empty queue KEDA takes it to 0.
+    // The Deployment is created at min (0) and handed over (ADR 0128): no pod starts before rows do.
     const started = Date.now();
     const timeline: Sample[] = [];
     const idle = await eventually(
@@ -356,6 +356,13 @@ describe('autoscale end to end: helm install, layer operator, KEDA, HPA, pods as
     });
     expect(status(idle.fn, 'Degraded')).toBe('False');
     expect(idle.pods).toHaveLength(0);
+    // Never above zero on the way, and no worker process ran (created at the apiserver's default
+    // of 1, one did, until KEDA's cooldown took it back).
+    expect(
+      timeline.filter((x) => (x.replicas ?? 0) > 0).map(brief),
+      'samples with replicas above zero',
+    ).toEqual([]);
+    expect(runsOf(c, FN)).toEqual([]);
     expectPaused(idle);
     expectPipelineAvailable(idle);
     for (const row of [idle.fn, idle.paused, idle.pipeline]) expectColumnsOfObject(row);

@@ -9,6 +9,8 @@ import {
   type PlannedObject,
   type WorkloadPlan,
 } from '../../../src/operator/workload-objects.js';
+import { replicasManagersOf } from '../../../src/activities/kube/observe.js';
+import { autoscaledReplicas } from '../../../src/operator/replicas-handover.js';
 import { operatorSettings, type OperatorSettings } from '../../../src/operator/settings.js';
 import { fn, helmRules, pipeline, scaling, seedRules } from './builders.js';
 
@@ -165,7 +167,8 @@ describe("replicas.max above the pool's maxReplicasPerWorkload is rejected in st
 
 describe('scaling modes', () => {
   it.each([
-    // autoscale: KEDA owns replicas; the Deployment must not send spec.replicas or they fight.
+    // autoscale, once KEDA holds replicas: the Deployment must not send spec.replicas or they
+    // fight (the hand-over before that: describe 'replicas of an autoscaled Deployment').
     {
       row: 'autoscale',
       patch: scaling({ mode: 'autoscale', replicas: { min: 1, max: 5 } }),
@@ -191,7 +194,10 @@ describe('scaling modes', () => {
       scaled: false,
     },
   ])('$row', ({ patch, replicas, scaled }) => {
-    const p = plan(fn(patch));
+    const p = planWorkloadObjects(
+      { workload: fn(patch), infraRules: helmRules(), deployment: { replicas: 3, managers: ['keda'] } },
+      settings,
+    );
     const d = deployment(p);
     if (replicas === undefined) expect(d.spec).not.toHaveProperty('replicas');
     else expect(d.spec?.replicas).toBe(replicas);
@@ -240,8 +246,16 @@ describe('scaling modes', () => {
     { row: 'paused', patch: { spec: { paused: true } }, status: 'True', worker: 'Paused' },
     // Disabled likewise.
     { row: 'disabled', patch: scaling({ mode: 'disabled' }), status: 'True', worker: 'ScalingDisabled' },
-    // A running workload's first pass creates its Deployment: Unknown until a replica is available.
-    { row: 'running', patch: {}, status: 'Unknown', worker: 'ReplicasStarting' },
+    // An autoscaled min-0 workload's first pass creates its Deployment at zero: KEDA starts a
+    // replica when rows come (ADR 0128), so the worker is available by definition.
+    { row: 'autoscaled at min 0', patch: {}, status: 'True', worker: 'ScaledToZero' },
+    // A fixed one's first pass creates its replicas: Unknown until one is available.
+    {
+      row: 'fixed',
+      patch: scaling({ mode: 'fixed', replicas: { min: 2, max: 2 } }),
+      status: 'Unknown',
+      worker: 'ReplicasStarting',
+    },
   ])('Ready for $row, as the operator writes it on its first pass', async ({ patch, status, worker }) => {
     const { renderResources } = await import('../../../src/operator/plan-render.js');
     const s = renderResources([fn(patch), helmRules()], operatorSettings(), '2025-01-01T00:00:00Z')
@@ -250,6 +264,84 @@ describe('scaling modes', () => {
     expect(byType('WorkerAvailable')?.reason).toBe(worker);
     expect(byType(ConditionType.Ready)?.status).toBe(status);
     expect(byType('Degraded')?.status).toBe('False');
+  });
+});
+
+describe('replicas of an autoscaled Deployment (ADR 0128)', () => {
+  const autoscaled = (min: number) => fn(scaling({ mode: 'autoscale', replicas: { min, max: 4 } }));
+  it.each([
+    // Created now: at min, never at the apiserver's default of 1, and shared with the hand-over manager.
+    { row: 'created, min 0', min: 0, seen: undefined, declare: 0, handover: 0 },
+    { row: 'created, min 2', min: 2, seen: undefined, declare: 2, handover: 2 },
+    // Paused (or fixed) until now: the operator alone holds the field; keep the value and share it.
+    { row: 'unpaused', min: 0, seen: { replicas: 0, managers: ['layer-operator'] }, declare: 0, handover: 0 },
+    // Shared since last pass: the operator lets go, the hand-over manager keeps the value.
+    {
+      row: 'shared',
+      min: 0,
+      seen: { replicas: 0, managers: ['layer-operator', 'layer-operator-replicas'] },
+      declare: undefined,
+      handover: undefined,
+    },
+    // KEDA or the HPA wrote it: theirs.
+    {
+      row: 'held by KEDA',
+      min: 0,
+      seen: { replicas: 3, managers: ['keda'] },
+      declare: undefined,
+      handover: undefined,
+    },
+    // Unknown owners (an observation from before managers were read): left out, as before.
+    {
+      row: 'owners unknown',
+      min: 0,
+      seen: { replicas: 1, managers: [] },
+      declare: undefined,
+      handover: undefined,
+    },
+  ])('$row', ({ min, seen, declare, handover }) => {
+    expect(autoscaledReplicas(min, seen)).toEqual({
+      ...(declare !== undefined ? { declare } : {}),
+      ...(handover !== undefined ? { handover } : {}),
+    });
+    const p = planWorkloadObjects(
+      { workload: autoscaled(min), infraRules: helmRules(), deployment: seen },
+      settings,
+    );
+    expect(deployment(p).spec?.replicas).toBe(declare);
+    expect(p.replicasHandover).toEqual(
+      handover === undefined
+        ? undefined
+        : {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            metadata: { name: 'layer-fn-tag-products', namespace: deployment(p).metadata.namespace },
+            spec: { replicas: handover },
+          },
+    );
+  });
+
+  it('observe reads the owners of spec.replicas from managedFields', () => {
+    expect(
+      replicasManagersOf([
+        { manager: 'layer-operator', fieldsV1: { 'f:spec': { 'f:replicas': {}, 'f:template': {} } } },
+        { manager: 'kube-controller-manager', fieldsV1: { 'f:status': { 'f:replicas': {} } } },
+        { manager: 'keda', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
+        { manager: 'layer-operator-replicas', fieldsV1: { 'f:spec': { 'f:selector': {} } } },
+        { fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
+      ]),
+    ).toEqual(['layer-operator', 'keda']);
+    expect(replicasManagersOf(undefined)).toEqual([]);
+  });
+
+  it.each([
+    { row: 'paused', patch: { spec: { paused: true } } },
+    { row: 'fixed', patch: scaling({ mode: 'fixed', replicas: { min: 2, max: 2 } }) },
+    { row: 'disabled', patch: scaling({ mode: 'disabled' }) },
+  ])('$row: the operator declares replicas itself, no hand-over', ({ patch }) => {
+    expect(
+      planWorkloadObjects({ workload: fn(patch), infraRules: helmRules() }, settings).replicasHandover,
+    ).toBeUndefined();
   });
 });
 
