@@ -15,14 +15,16 @@
 //   4. `--controllers` (issue 23 item 6): the same on a cluster where controllers act
 //      (src/dev/controllers.ts: kube-controller-manager, kube-scheduler, kwok nodes shaped like the
 //      stock pools, KEDA), fleet mode with 1,000 Functions unless --functions says otherwise. Pods
-//      are kwok's; per Function also the time from its create call until a pod of it runs (p50 /
-//      p95), the CPU of every controller per pass, and KEDA's reaction on a sample of Functions
-//      whose pods are real worker processes (bench/operator-keda.ts).
+//      are kwok's. The seed's Functions scale from min 0 and run no pod until rows come (ADR 0128),
+//      so `--pod-functions N` (default 100) of them get `min: 1`: for those, the time from the
+//      create call until a pod of it runs (p50 / p95). Also the CPU of every controller per pass,
+//      and KEDA's reaction on a sample of Functions whose pods are real worker processes
+//      (bench/operator-keda.ts).
 // Prints progress on stderr; the last line on stdout is one JSON object.
 // Usage: npm run bench:operator [-- --latency 100 --settle 500 --concurrency 4]
 //        npm run bench:operator -- --functions 500 [--spec-changes 20]
-//        npm run bench:operator -- --controllers [--functions 1000 --keda-sample 10 --keda-rows 200
-//          --keda-polling-s 15 --keda-cooldown-s 30 --keda-discovery-s 2]
+//        npm run bench:operator -- --controllers [--functions 1000 --pod-functions 100 --keda-sample 10
+//          --keda-rows 200 --keda-polling-s 15 --keda-cooldown-s 30 --keda-discovery-s 2]
 //        any mode: --operator-memory-limit-mib 512 (default, the chart's limit; 0 for none): the
 //          operator runs in a memory cgroup of that size, as in its pod (bench/memory-cgroup.ts)
 //
@@ -85,6 +87,10 @@ const KEDA: KedaSettings = {
   cooldownS: arg('keda-cooldown-s', 30, 0),
   discoveryS: arg('keda-discovery-s', 2),
 };
+/** Fleet Functions after the KEDA sample that keep one pod (min 1): apply → pod running is timed on them. */
+const POD_FUNCTIONS = CONTROLLERS
+  ? Math.min(arg('pod-functions', 100, 0), Math.max(0, FLEET_FUNCTIONS - KEDA.sample))
+  : 0;
 const SPEC_CHANGES = arg('spec-changes', 20, 0);
 /** The operator runs in a memory cgroup with the chart's pod limit (0: none, as before). */
 const OPERATOR_MEMORY_LIMIT_MIB = arg('operator-memory-limit-mib', 512, 0);
@@ -131,7 +137,11 @@ async function installCrds(kc: KubeConfig): Promise<void> {
   }
 }
 
-function functionCr(namespace: string, name: string, opts: { kedaSample?: boolean } = {}): object {
+function functionCr(
+  namespace: string,
+  name: string,
+  opts: { kedaSample?: boolean; keepsPod?: boolean } = {},
+): object {
   const seed = parse(
     readFileSync(new URL('test/fixtures/seeds/function-tag-products.yaml', ROOT), 'utf8'),
   ) as {
@@ -149,6 +159,7 @@ function functionCr(namespace: string, name: string, opts: { kedaSample?: boolea
     ),
     // With controllers, a pod the pod runner does not know is kwok's alone (no process).
     ...(CONTROLLERS ? { worker: { ...seed.spec.worker, image: KWOK_ONLY_IMAGE } } : {}),
+    ...(opts.keepsPod ? { scaling: { pool: 'cpu', mode: 'autoscale', replicas: { min: 1, max: 2 } } } : {}),
   };
   return {
     apiVersion: `${GROUP}/${VERSION}`,
@@ -368,7 +379,10 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
           version: VERSION,
           plural: 'functions',
           namespace: ns,
-          body: functionCr(ns, name, { kedaSample: i < KEDA.sample }),
+          body: functionCr(ns, name, {
+            kedaSample: i < KEDA.sample,
+            keepsPod: i >= KEDA.sample && i < KEDA.sample + POD_FUNCTIONS,
+          }),
         });
       }
     }),
@@ -415,13 +429,14 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
     )
     .sort((a, b) => a - b);
   log(`  settled in ${Number.isNaN(settledMs) ? 'timeout' : (settledMs / 1000).toFixed(1)} s; ${load()}`);
+  const podNames = names.slice(KEDA.sample, KEDA.sample + POD_FUNCTIONS);
   if (pods) {
     // A pod may run after the status is current (the scheduler and kwok act on their own time).
     const deadline = performance.now() + 120_000;
-    while (names.some((n) => !podRunning.has(labelValue(n))) && performance.now() < deadline)
+    while (podNames.some((n) => !podRunning.has(labelValue(n))) && performance.now() < deadline)
       await sleep(200);
   }
-  const applyToPodRunning = names
+  const applyToPodRunning = podNames
     .filter((n) => podRunning.has(labelValue(n)))
     .map((n) => podRunning.get(labelValue(n))! - createdAt.get(n)!)
     .sort((a, b) => a - b);
@@ -546,9 +561,14 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
     apply_to_objects_max_ms: round(applyToObjects.at(-1) ?? 0),
     ...(pods
       ? {
+          pod_functions: podNames.length,
           apply_to_pod_running_p50_ms: round(percentile(applyToPodRunning, 50)),
           apply_to_pod_running_p95_ms: round(percentile(applyToPodRunning, 95)),
-          pods_never_running: names.length - applyToPodRunning.length,
+          pods_never_running: podNames.length - applyToPodRunning.length,
+          // Pods of the min-0 Functions outside the KEDA sample (no row ever comes): ADR 0128 says none.
+          pods_of_idle_min0_functions: names.filter(
+            (n, i) => i >= KEDA.sample + POD_FUNCTIONS && podRunning.has(labelValue(n)),
+          ).length,
         }
       : {}),
     spec_changes: specChangeMs.length,
