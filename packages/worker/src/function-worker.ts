@@ -3,7 +3,6 @@
 // serves POST /run and GET /healthz. Either way the handler sees `{ id, inputs }` rows and
 // returns one `{ id, value }` per row; the batch contract is contracts/function.ts.
 // Over 400 lines on purpose: the one module a Function image imports, pull and push together.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Client } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
@@ -42,7 +41,8 @@ import {
   withTemporalOverrides,
   workerDataConverter,
 } from './temporal-connection.js';
-import { listening, type Listening } from './http-listen.js';
+import type { Listening } from './http-listen.js';
+import { pushServer } from './push-server.js';
 import { tracingWorkerOptions, withSpan } from './observe/tracing.js';
 import { drainShutdownTimes, workerDrain } from './worker-drain.js';
 
@@ -159,7 +159,7 @@ async function callHandler(
   );
 }
 
-function currentContext(): Context | undefined {
+export function currentContext(): Context | undefined {
   try {
     return Context.current();
   } catch {
@@ -335,17 +335,6 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
 /** A push worker's HTTP server, with listen/close. */
 export type PushServer = Listening;
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /**
  * An HTTP push worker: POST /run with a batch → `{ outputs }`; GET /healthz → 200 (the
  * readiness probe). A malformed request gets 400 naming the field; a handler error 500.
@@ -354,57 +343,42 @@ export function createPushServer(
   handler: FunctionHandler,
   options: { timeoutSeconds?: number } = {},
 ): PushServer {
-  const server = createServer((req, res) => {
-    void (async () => {
-      if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz'))
-        return sendJson(res, 200, { status: 'ok' });
-      if (req.method !== 'POST' || req.url !== '/run')
-        return sendJson(res, 404, { error: 'not found: use POST /run or GET /healthz' });
+  return pushServer(
+    '/run',
+    async (body, req, signal) => {
       let parsed;
       try {
-        parsed = runBatchRequestSchema.safeParse(JSON.parse(await readBody(req)));
+        parsed = runBatchRequestSchema.safeParse(JSON.parse(body));
       } catch {
-        return sendJson(res, 400, { error: 'body is not JSON' });
+        return { status: 400, body: { error: 'body is not JSON' } };
       }
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        return sendJson(res, 400, {
-          error: `invalid batch: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
-        });
+        return {
+          status: 400,
+          body: { error: `invalid batch: ${issue?.path.join('.') || '(root)'}: ${issue?.message}` },
+        };
       }
       const batch = parsed.data;
-      const controller = new AbortController();
-      req.on('close', () => controller.abort());
-      try {
-        // Under the orchestrator's span when the POST carries a traceparent.
-        const outputs = await withSpan(
-          HANDLER_SPAN,
-          handlerSpanAttributes(batch.batchId, batch.namespace, batch.rows.length),
-          async () => {
-            const run = handler(batch.rows, {
-              batchId: batch.batchId,
-              namespace: batch.namespace,
-              output: batch.output,
-              signal: controller.signal,
-            });
-            return options.timeoutSeconds
-              ? await withTimeout(async () => run, options.timeoutSeconds * 1000)
-              : await run;
-          },
-          req.headers,
-        );
-        sendJson(res, 200, { outputs });
-      } catch (err) {
-        // The provider's 429 passes through, Retry-After included: the orchestrator then slows
-        // the Function's shared rate limit down (docs/adr/0051).
-        if (err instanceof RateLimitedError) {
-          if (err.retryAfterMs !== undefined)
-            res.setHeader('retry-after', String(Math.ceil(err.retryAfterMs / 1000)));
-          return sendJson(res, 429, { error: truncateErrorText(err.message) });
-        }
-        sendJson(res, 500, { error: truncateErrorText(err instanceof Error ? err.message : String(err)) });
-      }
-    })();
-  });
-  return listening(server);
+      // Under the orchestrator's span when the POST carries a traceparent.
+      const outputs = await withSpan(
+        HANDLER_SPAN,
+        handlerSpanAttributes(batch.batchId, batch.namespace, batch.rows.length),
+        async () => {
+          const run = handler(batch.rows, {
+            batchId: batch.batchId,
+            namespace: batch.namespace,
+            output: batch.output,
+            signal,
+          });
+          return options.timeoutSeconds
+            ? await withTimeout(async () => run, options.timeoutSeconds * 1000)
+            : await run;
+        },
+        req.headers,
+      );
+      return { status: 200, body: { outputs } };
+    },
+    truncateErrorText,
+  );
 }

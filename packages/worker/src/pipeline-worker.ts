@@ -7,9 +7,8 @@
 // written. A worker killed at any point therefore loses nothing: un-acked items come back
 // from the source and are deduplicated.
 // Over 400 lines on purpose: the one module a Pipeline image imports, its public entry point.
-import { createServer, type Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
-import { Context } from '@temporalio/activity';
+import type { Context } from '@temporalio/activity';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -31,14 +30,15 @@ import { ORCHESTRATOR_TASK_QUEUE } from './contracts/function.js';
 import { runPipelineClaimWith } from './claim-execution/pipeline-write.js';
 import { getPipelineItemStates, submitPipelineItems, type PipelineRef } from './pipeline-submit.js';
 import type { StoreClient } from './store/client.js';
-import { resolveStore } from './function-worker.js';
+import { currentContext, resolveStore } from './function-worker.js';
 import { DEFAULT_WORKER_CONCURRENCY, loadWorkerEnv } from './env.js';
 import {
   nativeConnectionOptions,
   withTemporalOverrides,
   workerDataConverter,
 } from './temporal-connection.js';
-import { listening } from './http-listen.js';
+import type { Listening } from './http-listen.js';
+import { pushServer } from './push-server.js';
 import { tracingWorkerOptions } from './observe/tracing.js';
 import { drainShutdownTimes, workerDrain } from './worker-drain.js';
 import type { PipelineSource, SourceHooks } from './sources/source.js';
@@ -153,14 +153,6 @@ function callProcess(
     clearTimeout(timer);
     ctx?.cancellationSignal.removeEventListener('abort', onCancel);
   });
-}
-
-function currentContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined; // outside an activity (a direct loop, a test)
-  }
 }
 
 /**
@@ -393,54 +385,22 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
  * A push worker for Pipelines: POST /process with a batch → `{ documents }`; GET /healthz → 200.
  * The orchestrator writes the documents.
  */
-export function createPipelinePushServer(
-  process: ProcessFn,
-  options: { s3?: S3Client } = {},
-): {
-  server: Server;
-  listen(port?: number, host?: string): Promise<number>;
-  close(): Promise<void>;
-} {
-  const server = createServer((req, res) => {
-    void (async () => {
-      const send = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-      };
-      if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz'))
-        return send(200, { status: 'ok' });
-      if (req.method !== 'POST' || req.url !== '/process')
-        return send(404, { error: 'not found: use POST /process or GET /healthz' });
-      const parts: Buffer[] = [];
-      for await (const c of req) parts.push(c as Buffer);
-      let batch: PipelineBatchInput;
-      try {
-        batch = JSON.parse(Buffer.concat(parts).toString('utf8')) as PipelineBatchInput;
-        if (!Array.isArray(batch.items)) throw new Error('items must be an array');
-      } catch (err) {
-        return send(400, { error: `invalid batch: ${(err as Error).message}` });
-      }
-      const controller = new AbortController();
-      req.on('close', () => controller.abort());
-      try {
-        const documents = await process(batch.items, {
-          batchId: batch.batchId,
-          targetNamespace: batch.targetNamespace,
-          sourceRef: batch.sourceRef,
-          signal: controller.signal,
-          readObject: (item) => readS3(options.s3, item),
-        });
-        send(200, { documents });
-      } catch (err) {
-        // The provider's 429 passes through with its Retry-After (a shared rate limit slows down).
-        if (err instanceof RateLimitedError) {
-          if (err.retryAfterMs !== undefined)
-            res.setHeader('retry-after', String(Math.ceil(err.retryAfterMs / 1000)));
-          return send(429, { error: err.message });
-        }
-        send(500, { error: err instanceof Error ? err.message : String(err) });
-      }
-    })();
+export function createPipelinePushServer(process: ProcessFn, options: { s3?: S3Client } = {}): Listening {
+  return pushServer('/process', async (body, _req, signal) => {
+    let batch: PipelineBatchInput;
+    try {
+      batch = JSON.parse(body) as PipelineBatchInput;
+      if (!Array.isArray(batch.items)) throw new Error('items must be an array');
+    } catch (err) {
+      return { status: 400, body: { error: `invalid batch: ${(err as Error).message}` } };
+    }
+    const documents = await process(batch.items, {
+      batchId: batch.batchId,
+      targetNamespace: batch.targetNamespace,
+      sourceRef: batch.sourceRef,
+      signal,
+      readObject: (item) => readS3(options.s3, item),
+    });
+    return { status: 200, body: { documents } };
   });
-  return listening(server);
 }
