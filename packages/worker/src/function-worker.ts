@@ -3,7 +3,7 @@
 // serves POST /run and GET /healthz. Either way the handler sees `{ id, inputs }` rows and
 // returns one `{ id, value }` per row; the batch contract is contracts/function.ts.
 // Over 400 lines on purpose: the one module a Function image imports, pull and push together.
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { Client } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import type { DataConverter } from '@temporalio/common';
@@ -266,6 +266,59 @@ function resolveTaskQueue(opts: RunFunctionWorkerOptions, settings: WorkerSettin
   );
 }
 
+/** The Temporal options both pull workers take (a Pipeline's may also bring its client). */
+export interface PullWorkerTemporal {
+  address?: string;
+  namespace?: string;
+  connection?: NativeConnection;
+  client?: Client;
+  dataConverter?: DataConverter;
+}
+
+/**
+ * What a pull worker (Function or Pipeline) runs on: its connection (opts.temporal's, else its
+ * own), the client its shared rate limit asks for permits through, and a Worker that polls
+ * `taskQueue` for `activities` and drains on SIGTERM. The caller runs, stops and closes them.
+ */
+export async function createClaimWorker(
+  settings: WorkerSettings,
+  opts: { temporal?: PullWorkerTemporal; concurrency?: number; tuning?: Partial<WorkerOptions> },
+  taskQueue: string,
+  activities: (client: Client, stopTaking: AbortSignal) => WorkerOptions['activities'],
+) {
+  const temporal = withTemporalOverrides(settings.temporal, opts.temporal);
+  const connection =
+    opts.temporal?.connection ?? (await NativeConnection.connect(nativeConnectionOptions(temporal)));
+  const concurrency = opts.concurrency ?? settings.concurrency ?? DEFAULT_WORKER_CONCURRENCY;
+  // The orchestrator's S3 payload codec, when it uses one (same variables as its config).
+  const dataConverter = opts.temporal?.dataConverter ?? workerDataConverter(settings);
+  // Asks a shared rate limit's limiter for permits, over the worker's own connection.
+  const client =
+    opts.temporal?.client ??
+    new Client({ connection, namespace: temporal.namespace, ...(dataConverter ? { dataConverter } : {}) });
+  // SIGTERM drains: claims finish the batch in hand and hand the rest back (docs/adr/0103).
+  const drain = workerDrain();
+  const worker = await Worker.create({
+    connection,
+    namespace: temporal.namespace,
+    taskQueue,
+    activities: activities(client, drain.signal),
+    ...(dataConverter ? { dataConverter } : {}),
+    // Tracing on (startTracing): each claim runs in a span under the workflow's.
+    ...tracingWorkerOptions({ workflows: false }),
+    maxConcurrentActivityTaskExecutions: concurrency,
+    // A pull worker only runs activities; its pollers scale with the batches it may hold.
+    maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
+    // In-flight claims run on for the drain window instead of being cancelled at once.
+    ...drainShutdownTimes(settings.timeoutSeconds),
+    ...opts.tuning,
+  }).catch((err: unknown) => {
+    drain.dispose();
+    throw err;
+  });
+  return { temporal, connection, dataConverter, drain, worker };
+}
+
 /**
  * Runs a pull worker until `signal` aborts or the process gets SIGINT/SIGTERM.
  *
@@ -276,39 +329,14 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
   const settings = loadWorkerEnv(opts.env ?? process.env);
   const store = resolveStore(opts.store, settings);
   const taskQueue = resolveTaskQueue(opts, settings);
-  const temporal = withTemporalOverrides(settings.temporal, opts.temporal);
-  const connection =
-    opts.temporal?.connection ?? (await NativeConnection.connect(nativeConnectionOptions(temporal)));
-  const concurrency = opts.concurrency ?? settings.concurrency ?? DEFAULT_WORKER_CONCURRENCY;
-  // The orchestrator's S3 payload codec, when it uses one (same variables as its config).
-  const dataConverter = opts.temporal?.dataConverter ?? workerDataConverter(settings);
-  // Asks a shared rate limit's limiter for permits, over the worker's own connection.
-  const client = new Client({
-    connection,
-    namespace: temporal.namespace,
-    ...(dataConverter ? { dataConverter } : {}),
-  });
-  // SIGTERM drains: claims finish the batch in hand and hand the rest back (docs/adr/0103).
-  const drain = workerDrain();
-  const worker = await Worker.create({
-    connection,
-    namespace: temporal.namespace,
+  const { connection, drain, worker } = await createClaimWorker(
+    settings,
+    opts,
     taskQueue,
-    activities: {
-      [RUN_FUNCTION_CLAIM_ACTIVITY]: createFunctionClaimActivity(opts.handler, store, client, drain.signal),
-    },
-    ...(dataConverter ? { dataConverter } : {}),
-    // Tracing on (startTracing): each claim runs in a span under the workflow's.
-    ...tracingWorkerOptions({ workflows: false }),
-    maxConcurrentActivityTaskExecutions: concurrency,
-    // A pull worker only runs activities; its pollers scale with the batches it may hold.
-    maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
-    // In-flight claims run on for the drain window instead of being cancelled at once.
-    ...drainShutdownTimes(settings.timeoutSeconds),
-  }).catch((err: unknown) => {
-    drain.dispose();
-    throw err;
-  });
+    (client, stopTaking) => ({
+      [RUN_FUNCTION_CLAIM_ACTIVITY]: createFunctionClaimActivity(opts.handler, store, client, stopTaking),
+    }),
+  );
   // The Temporal runtime's own SIGINT/SIGTERM handler may have started the shutdown already; a
   // second shutdown() throws from inside this event listener and would crash the process.
   const stop = () => {

@@ -9,8 +9,7 @@
 // Over 400 lines on purpose: the one module a Pipeline image imports, its public entry point.
 import { Client, Connection } from '@temporalio/client';
 import type { Context } from '@temporalio/activity';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import type { DataConverter } from '@temporalio/common';
+import type { WorkerOptions } from '@temporalio/worker';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { claimProgressFrom, type ClaimReport } from './contracts/claims.js';
 import {
@@ -30,17 +29,16 @@ import { ORCHESTRATOR_TASK_QUEUE } from './contracts/function.js';
 import { runPipelineClaimWith } from './claim-execution/pipeline-write.js';
 import { getPipelineItemStates, submitPipelineItems, type PipelineRef } from './pipeline-submit.js';
 import type { StoreClient } from './store/client.js';
-import { currentContext, resolveStore } from './function-worker.js';
-import { DEFAULT_WORKER_CONCURRENCY, loadWorkerEnv } from './env.js';
 import {
-  nativeConnectionOptions,
-  withTemporalOverrides,
-  workerDataConverter,
-} from './temporal-connection.js';
+  createClaimWorker,
+  currentContext,
+  resolveStore,
+  type PullWorkerTemporal,
+} from './function-worker.js';
+import { loadWorkerEnv } from './env.js';
+import { nativeConnectionOptions } from './temporal-connection.js';
 import type { Listening } from './http-listen.js';
 import { pushServer } from './push-server.js';
-import { tracingWorkerOptions } from './observe/tracing.js';
-import { drainShutdownTimes, workerDrain } from './worker-drain.js';
 import type { PipelineSource, SourceHooks } from './sources/source.js';
 import { sourceFromRef, type SourceFactory } from './sources/from-source-ref.js';
 import { pipelineSink, runSource } from './sources/run-source.js';
@@ -91,14 +89,8 @@ export interface RunPipelineWorkerOptions<T extends PipelineItem = PipelineItem>
   batchSize?: number;
   /** Claims run at once by this process (default $LAYER_WORKER_CONCURRENCY, else 4). */
   concurrency?: number;
-  temporal?: {
-    address?: string;
-    namespace?: string;
-    connection?: NativeConnection;
-    client?: Client;
-    /** E.g. the S3 payload codec (src/codec/s3-payload-codec.ts). */
-    dataConverter?: DataConverter;
-  };
+  /** dataConverter: e.g. the S3 payload codec (src/codec/s3-payload-codec.ts). */
+  temporal?: PullWorkerTemporal;
   store?: StoreClient | { url: string; apiKey?: string };
   /** For `readObject` of S3-source items. */
   s3?: S3Client;
@@ -283,44 +275,21 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
       `set ${WorkerEnv.taskQueue} (or ${WorkerEnv.workloadNamespace} and ${WorkerEnv.workloadName}), or pass options.pipeline`,
     );
   }
-  const temporal = withTemporalOverrides(settings.temporal, opts.temporal);
-  const namespace = temporal.namespace;
-  const connection =
-    opts.temporal?.connection ?? (await NativeConnection.connect(nativeConnectionOptions(temporal)));
-  const concurrency = opts.concurrency ?? settings.concurrency ?? DEFAULT_WORKER_CONCURRENCY;
-  // The same payload codec as the orchestrator's (LAYER_PAYLOAD_*), or none.
-  const dataConverter = opts.temporal?.dataConverter ?? workerDataConverter(settings);
-  // Asks a shared rate limit's limiter for permits, over the worker's own connection.
-  const limiterClient =
-    opts.temporal?.client ??
-    new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
-  // SIGTERM drains: claims finish the batch in hand and hand the rest back (docs/adr/0103).
-  const drain = workerDrain();
-  const worker = await Worker.create({
-    connection,
-    namespace,
+  const { temporal, connection, dataConverter, drain, worker } = await createClaimWorker(
+    settings,
+    opts,
     taskQueue,
-    activities: {
+    (limiterClient, stopTaking) => ({
       [RUN_PIPELINE_CLAIM_ACTIVITY]: createPipelineClaimActivity(
         opts.process,
         store,
         opts.s3,
         limiterClient,
-        drain.signal,
+        stopTaking,
       ),
-    },
-    maxConcurrentActivityTaskExecutions: concurrency,
-    maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
-    // In-flight claims run on for the drain window instead of being cancelled at once.
-    ...drainShutdownTimes(settings.timeoutSeconds),
-    ...(dataConverter ? { dataConverter } : {}),
-    // Tracing on (startTracing): each claim runs in a span under the workflow's.
-    ...tracingWorkerOptions({ workflows: false }),
-    ...opts.tuning,
-  }).catch((err: unknown) => {
-    drain.dispose();
-    throw err;
-  });
+    }),
+  );
+  const namespace = temporal.namespace;
   const controller = new AbortController();
   const stop = () => {
     drain.start();
