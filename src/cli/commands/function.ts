@@ -141,18 +141,11 @@ async function watchStatus(
 ): Promise<void> {
   const config = loadCliConfig();
   const ref = { k8sNamespace: flags.namespace, name };
-  const t = await connectTemporalClient(config);
-  const query = () => {
-    const deadline = Date.now() + callTimeoutMs();
-    return t.connection
-      .withDeadline(deadline, () => getFunctionStatus(t.client, ref))
-      .catch((err: unknown) => {
-        throw explain(err, ref, config, Date.now() >= deadline);
-      });
-  };
   await watchStatusLoop({
-    temporal: t,
-    query,
+    timeoutMs: callTimeoutMs(), // a bad LAYER_CLI_TIMEOUT_SECONDS fails before any connection
+    temporal: await connectTemporalClient(config),
+    status: (t) => getFunctionStatus(t.client, ref),
+    explain: (err, pastDeadline) => explain(err, ref, config, pastDeadline),
     start: startWatch,
     progress: watchProgress,
     workflowId: functionWorkflowId(ref.k8sNamespace, name),
