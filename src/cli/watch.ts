@@ -35,8 +35,11 @@ export function watchIntervalMs(interval: string): number {
 export interface WatchLoop<Status, Start> {
   /** The connected client; closed when the loop ends. */
   temporal: TemporalClient;
-  /** One status query (with its own deadline and error explanation). */
-  query: () => Promise<Status>;
+  /** One status query; each gets `timeoutMs` to answer. */
+  status: (temporal: TemporalClient) => Promise<Status>;
+  timeoutMs: number;
+  /** A failed query in the user's words; `pastDeadline`: its deadline had passed when it failed. */
+  explain: (err: unknown, pastDeadline: boolean) => unknown;
   /** What the first answer fixes for the rest of the watch (rates are measured from it). */
   start: (first: Status, nowMs: number) => Start;
   progress: (start: Start, status: Status, nowMs: number) => ProgressInput;
@@ -50,18 +53,26 @@ export async function watchStatusLoop<Status extends object, Start>(
   loop: WatchLoop<Status, Start>,
 ): Promise<void> {
   const bar = createProgressWriter(process.stderr);
+  const query = () => {
+    const deadline = Date.now() + loop.timeoutMs;
+    return loop.temporal.connection
+      .withDeadline(deadline, () => loop.status(loop.temporal))
+      .catch((err: unknown) => {
+        throw loop.explain(err, Date.now() >= deadline);
+      });
+  };
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const onSignal = () => stop();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const first = await loop.query();
+    const first = await query();
     const w = loop.start(first, Date.now());
     if (!loop.json) process.stdout.write(`watching ${loop.workflowId} (Ctrl-C to stop)\n`);
     let last: ProgressInput | undefined;
     for (;;) {
-      const s = await loop.query();
+      const s = await query();
       last = loop.progress(w, s, Date.now());
       if (loop.json) process.stdout.write(JSON.stringify({ ...s, progress: last }) + '\n');
       else bar.update(last);

@@ -3,6 +3,8 @@
 // error a person sees on a failed start quotes the tail of that log.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, existsSync } from 'node:fs';
+import { ProvisionError } from './binaries.js';
+import { waitFor } from './net.js';
 
 export interface StartProcessOptions {
   name: string;
@@ -161,4 +163,23 @@ export async function stopOurProcess(
   if (!isAlive(id.pid)) return 'gone';
   if (!isOurProcess(id)) return 'foreign';
   return (await stopPid(id.pid, timeoutMs)) ? 'stopped' : 'gone';
+}
+
+/**
+ * Waits until the server `proc` started answers `check` (its exit ends the wait early); one that
+ * never does is stopped, and the reason is `component`'s ProvisionError.
+ */
+export async function waitServing(
+  proc: ManagedProcess,
+  component: string,
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  try {
+    await waitFor(what, check, { timeoutMs, isAlive: proc.exitReason });
+  } catch (err) {
+    await proc.stop();
+    throw new ProvisionError(component, (err as Error).message);
+  }
 }

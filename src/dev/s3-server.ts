@@ -6,16 +6,10 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ProvisionError,
-  resolveGoToolBinary,
-  type GoToolBinary,
-  type Logger,
-  type ResolvedBinary,
-} from './binaries.js';
-import { freePorts, waitFor } from './net.js';
+import { resolveGoToolBinary, type GoToolBinary, type Logger, type ResolvedBinary } from './binaries.js';
+import { freePorts } from './net.js';
 import { packageRoot } from './paths.js';
-import { startProcess } from './process.js';
+import { startProcess, waitServing } from './process.js';
 
 /** MinIO module version pinned in test/s3-bin/go.mod (MinIO tags are RELEASE.*; this is its pseudo-version). */
 const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
@@ -100,16 +94,13 @@ export async function startS3Server(opts: S3ServerOptions): Promise<S3Server> {
     },
     detached: opts.detached,
   });
-  try {
-    await waitFor(
-      `MinIO on ${endpoint}`,
-      async () => (await fetch(`${endpoint}/minio/health/live`, { signal: AbortSignal.timeout(2_000) })).ok,
-      { timeoutMs: 60_000, isAlive: proc.exitReason },
-    );
-  } catch (err) {
-    await proc.stop();
-    throw new ProvisionError('minio', (err as Error).message);
-  }
+  await waitServing(
+    proc,
+    'minio',
+    `MinIO on ${endpoint}`,
+    async () => (await fetch(`${endpoint}/minio/health/live`, { signal: AbortSignal.timeout(2_000) })).ok,
+    60_000,
+  );
   opts.log(`minio ready at ${endpoint} (${bin.source} ${bin.path}, data ${dataDir}, log ${logFile})`);
   return {
     endpoint,

@@ -7,16 +7,10 @@ import { connect } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ProvisionError,
-  resolveGoToolBinary,
-  type GoToolBinary,
-  type Logger,
-  type ResolvedBinary,
-} from './binaries.js';
-import { freePort, waitFor } from './net.js';
+import { resolveGoToolBinary, type GoToolBinary, type Logger, type ResolvedBinary } from './binaries.js';
+import { freePort } from './net.js';
 import { packageRoot } from './paths.js';
-import { startProcess } from './process.js';
+import { startProcess, waitServing } from './process.js';
 
 /** goaws release pinned in test/sqs-bin/go.mod (the newest on the module proxy). */
 const GOAWS_VERSION = 'v0.4.5';
@@ -112,16 +106,13 @@ export async function startSqsServer(opts: SourceServerOptions): Promise<SqsServ
     logFile: opts.logFile ?? join(dir, 'goaws.log'),
     env,
   });
-  try {
-    await waitFor(
-      `goaws on ${endpoint}`,
-      async () => (await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(2_000) })).ok,
-      { timeoutMs: 30_000, isAlive: proc.exitReason },
-    );
-  } catch (err) {
-    await proc.stop();
-    throw new ProvisionError('goaws', (err as Error).message);
-  }
+  await waitServing(
+    proc,
+    'goaws',
+    `goaws on ${endpoint}`,
+    async () => (await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(2_000) })).ok,
+    30_000,
+  );
   opts.log(`goaws (SQS) ready at ${endpoint} (${bin.source} ${bin.path})`);
   return {
     endpoint,
@@ -166,15 +157,7 @@ export async function startKafkaServer(opts: SourceServerOptions): Promise<Kafka
     logFile,
     env,
   });
-  try {
-    await waitFor(`kfake on 127.0.0.1:${port}`, () => tcpOpen(port), {
-      timeoutMs: 30_000,
-      isAlive: proc.exitReason,
-    });
-  } catch (err) {
-    await proc.stop();
-    throw new ProvisionError('kfake', (err as Error).message);
-  }
+  await waitServing(proc, 'kfake', `kfake on 127.0.0.1:${port}`, () => tcpOpen(port), 30_000);
   opts.log(`kfake (Kafka) ready at 127.0.0.1:${port} (${bin.source} ${bin.path})`);
   return { broker: `127.0.0.1:${port}`, binary: bin.path, pid: proc.pid, stop: () => proc.stop() };
 }

@@ -7,9 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { SEARCH_ATTRIBUTES } from '../contracts/search-attributes.js';
-import { resolveTemporalCli, ProvisionError, type Logger } from './binaries.js';
-import { freePorts, waitFor } from './net.js';
-import { startProcess } from './process.js';
+import { resolveTemporalCli, type Logger } from './binaries.js';
+import { freePorts } from './net.js';
+import { startProcess, waitServing } from './process.js';
 
 export interface TemporalDevServerOptions {
   log: Logger;
@@ -88,15 +88,13 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     env,
     detached: opts.detached,
   });
-  try {
-    await waitFor(`Temporal dev server on ${address}`, () => isServing(address, namespace), {
-      timeoutMs: 60_000,
-      isAlive: proc.exitReason,
-    });
-  } catch (err) {
-    await proc.stop();
-    throw new ProvisionError('temporal', (err as Error).message);
-  }
+  await waitServing(
+    proc,
+    'temporal',
+    `Temporal dev server on ${address}`,
+    () => isServing(address, namespace),
+    60_000,
+  );
   opts.log(`temporal dev server ready at ${address} (UI ${uiUrl}, log ${logFile})`);
   return { address, namespace, uiUrl, cliPath: cli.path, pid: proc.pid, logFile, stop: () => proc.stop() };
 }

@@ -3,8 +3,7 @@
 // serves POST /run and GET /healthz. Either way the handler sees `{ id, inputs }` rows and
 // returns one `{ id, value }` per row; the batch contract is contracts/function.ts.
 // Over 400 lines on purpose: the one module a Function image imports, pull and push together.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { Client } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import type { DataConverter } from '@temporalio/common';
@@ -42,7 +41,8 @@ import {
   withTemporalOverrides,
   workerDataConverter,
 } from './temporal-connection.js';
-import { listening, type Listening } from './http-listen.js';
+import type { Listening } from './http-listen.js';
+import { pushServer } from './push-server.js';
 import { tracingWorkerOptions, withSpan } from './observe/tracing.js';
 import { drainShutdownTimes, workerDrain } from './worker-drain.js';
 
@@ -159,7 +159,7 @@ async function callHandler(
   );
 }
 
-function currentContext(): Context | undefined {
+export function currentContext(): Context | undefined {
   try {
     return Context.current();
   } catch {
@@ -266,6 +266,59 @@ function resolveTaskQueue(opts: RunFunctionWorkerOptions, settings: WorkerSettin
   );
 }
 
+/** The Temporal options both pull workers take (a Pipeline's may also bring its client). */
+export interface PullWorkerTemporal {
+  address?: string;
+  namespace?: string;
+  connection?: NativeConnection;
+  client?: Client;
+  dataConverter?: DataConverter;
+}
+
+/**
+ * What a pull worker (Function or Pipeline) runs on: its connection (opts.temporal's, else its
+ * own), the client its shared rate limit asks for permits through, and a Worker that polls
+ * `taskQueue` for `activities` and drains on SIGTERM. The caller runs, stops and closes them.
+ */
+export async function createClaimWorker(
+  settings: WorkerSettings,
+  opts: { temporal?: PullWorkerTemporal; concurrency?: number; tuning?: Partial<WorkerOptions> },
+  taskQueue: string,
+  activities: (client: Client, stopTaking: AbortSignal) => WorkerOptions['activities'],
+) {
+  const temporal = withTemporalOverrides(settings.temporal, opts.temporal);
+  const connection =
+    opts.temporal?.connection ?? (await NativeConnection.connect(nativeConnectionOptions(temporal)));
+  const concurrency = opts.concurrency ?? settings.concurrency ?? DEFAULT_WORKER_CONCURRENCY;
+  // The orchestrator's S3 payload codec, when it uses one (same variables as its config).
+  const dataConverter = opts.temporal?.dataConverter ?? workerDataConverter(settings);
+  // Asks a shared rate limit's limiter for permits, over the worker's own connection.
+  const client =
+    opts.temporal?.client ??
+    new Client({ connection, namespace: temporal.namespace, ...(dataConverter ? { dataConverter } : {}) });
+  // SIGTERM drains: claims finish the batch in hand and hand the rest back (docs/adr/0103).
+  const drain = workerDrain();
+  const worker = await Worker.create({
+    connection,
+    namespace: temporal.namespace,
+    taskQueue,
+    activities: activities(client, drain.signal),
+    ...(dataConverter ? { dataConverter } : {}),
+    // Tracing on (startTracing): each claim runs in a span under the workflow's.
+    ...tracingWorkerOptions({ workflows: false }),
+    maxConcurrentActivityTaskExecutions: concurrency,
+    // A pull worker only runs activities; its pollers scale with the batches it may hold.
+    maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
+    // In-flight claims run on for the drain window instead of being cancelled at once.
+    ...drainShutdownTimes(settings.timeoutSeconds),
+    ...opts.tuning,
+  }).catch((err: unknown) => {
+    drain.dispose();
+    throw err;
+  });
+  return { temporal, connection, dataConverter, drain, worker };
+}
+
 /**
  * Runs a pull worker until `signal` aborts or the process gets SIGINT/SIGTERM.
  *
@@ -276,39 +329,14 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
   const settings = loadWorkerEnv(opts.env ?? process.env);
   const store = resolveStore(opts.store, settings);
   const taskQueue = resolveTaskQueue(opts, settings);
-  const temporal = withTemporalOverrides(settings.temporal, opts.temporal);
-  const connection =
-    opts.temporal?.connection ?? (await NativeConnection.connect(nativeConnectionOptions(temporal)));
-  const concurrency = opts.concurrency ?? settings.concurrency ?? DEFAULT_WORKER_CONCURRENCY;
-  // The orchestrator's S3 payload codec, when it uses one (same variables as its config).
-  const dataConverter = opts.temporal?.dataConverter ?? workerDataConverter(settings);
-  // Asks a shared rate limit's limiter for permits, over the worker's own connection.
-  const client = new Client({
-    connection,
-    namespace: temporal.namespace,
-    ...(dataConverter ? { dataConverter } : {}),
-  });
-  // SIGTERM drains: claims finish the batch in hand and hand the rest back (docs/adr/0103).
-  const drain = workerDrain();
-  const worker = await Worker.create({
-    connection,
-    namespace: temporal.namespace,
+  const { connection, drain, worker } = await createClaimWorker(
+    settings,
+    opts,
     taskQueue,
-    activities: {
-      [RUN_FUNCTION_CLAIM_ACTIVITY]: createFunctionClaimActivity(opts.handler, store, client, drain.signal),
-    },
-    ...(dataConverter ? { dataConverter } : {}),
-    // Tracing on (startTracing): each claim runs in a span under the workflow's.
-    ...tracingWorkerOptions({ workflows: false }),
-    maxConcurrentActivityTaskExecutions: concurrency,
-    // A pull worker only runs activities; its pollers scale with the batches it may hold.
-    maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
-    // In-flight claims run on for the drain window instead of being cancelled at once.
-    ...drainShutdownTimes(settings.timeoutSeconds),
-  }).catch((err: unknown) => {
-    drain.dispose();
-    throw err;
-  });
+    (client, stopTaking) => ({
+      [RUN_FUNCTION_CLAIM_ACTIVITY]: createFunctionClaimActivity(opts.handler, store, client, stopTaking),
+    }),
+  );
   // The Temporal runtime's own SIGINT/SIGTERM handler may have started the shutdown already; a
   // second shutdown() throws from inside this event listener and would crash the process.
   const stop = () => {
@@ -335,17 +363,6 @@ export async function runFunctionWorker(opts: RunFunctionWorkerOptions): Promise
 /** A push worker's HTTP server, with listen/close. */
 export type PushServer = Listening;
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /**
  * An HTTP push worker: POST /run with a batch → `{ outputs }`; GET /healthz → 200 (the
  * readiness probe). A malformed request gets 400 naming the field; a handler error 500.
@@ -354,57 +371,42 @@ export function createPushServer(
   handler: FunctionHandler,
   options: { timeoutSeconds?: number } = {},
 ): PushServer {
-  const server = createServer((req, res) => {
-    void (async () => {
-      if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz'))
-        return sendJson(res, 200, { status: 'ok' });
-      if (req.method !== 'POST' || req.url !== '/run')
-        return sendJson(res, 404, { error: 'not found: use POST /run or GET /healthz' });
+  return pushServer(
+    '/run',
+    async (body, req, signal) => {
       let parsed;
       try {
-        parsed = runBatchRequestSchema.safeParse(JSON.parse(await readBody(req)));
+        parsed = runBatchRequestSchema.safeParse(JSON.parse(body));
       } catch {
-        return sendJson(res, 400, { error: 'body is not JSON' });
+        return { status: 400, body: { error: 'body is not JSON' } };
       }
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        return sendJson(res, 400, {
-          error: `invalid batch: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
-        });
+        return {
+          status: 400,
+          body: { error: `invalid batch: ${issue?.path.join('.') || '(root)'}: ${issue?.message}` },
+        };
       }
       const batch = parsed.data;
-      const controller = new AbortController();
-      req.on('close', () => controller.abort());
-      try {
-        // Under the orchestrator's span when the POST carries a traceparent.
-        const outputs = await withSpan(
-          HANDLER_SPAN,
-          handlerSpanAttributes(batch.batchId, batch.namespace, batch.rows.length),
-          async () => {
-            const run = handler(batch.rows, {
-              batchId: batch.batchId,
-              namespace: batch.namespace,
-              output: batch.output,
-              signal: controller.signal,
-            });
-            return options.timeoutSeconds
-              ? await withTimeout(async () => run, options.timeoutSeconds * 1000)
-              : await run;
-          },
-          req.headers,
-        );
-        sendJson(res, 200, { outputs });
-      } catch (err) {
-        // The provider's 429 passes through, Retry-After included: the orchestrator then slows
-        // the Function's shared rate limit down (docs/adr/0051).
-        if (err instanceof RateLimitedError) {
-          if (err.retryAfterMs !== undefined)
-            res.setHeader('retry-after', String(Math.ceil(err.retryAfterMs / 1000)));
-          return sendJson(res, 429, { error: truncateErrorText(err.message) });
-        }
-        sendJson(res, 500, { error: truncateErrorText(err instanceof Error ? err.message : String(err)) });
-      }
-    })();
-  });
-  return listening(server);
+      // Under the orchestrator's span when the POST carries a traceparent.
+      const outputs = await withSpan(
+        HANDLER_SPAN,
+        handlerSpanAttributes(batch.batchId, batch.namespace, batch.rows.length),
+        async () => {
+          const run = handler(batch.rows, {
+            batchId: batch.batchId,
+            namespace: batch.namespace,
+            output: batch.output,
+            signal,
+          });
+          return options.timeoutSeconds
+            ? await withTimeout(async () => run, options.timeoutSeconds * 1000)
+            : await run;
+        },
+        req.headers,
+      );
+      return { status: 200, body: { outputs } };
+    },
+    truncateErrorText,
+  );
 }

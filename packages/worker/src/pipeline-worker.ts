@@ -7,11 +7,9 @@
 // written. A worker killed at any point therefore loses nothing: un-acked items come back
 // from the source and are deduplicated.
 // Over 400 lines on purpose: the one module a Pipeline image imports, its public entry point.
-import { createServer, type Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
-import { Context } from '@temporalio/activity';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import type { DataConverter } from '@temporalio/common';
+import type { Context } from '@temporalio/activity';
+import type { WorkerOptions } from '@temporalio/worker';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { claimProgressFrom, type ClaimReport } from './contracts/claims.js';
 import {
@@ -31,16 +29,16 @@ import { ORCHESTRATOR_TASK_QUEUE } from './contracts/function.js';
 import { runPipelineClaimWith } from './claim-execution/pipeline-write.js';
 import { getPipelineItemStates, submitPipelineItems, type PipelineRef } from './pipeline-submit.js';
 import type { StoreClient } from './store/client.js';
-import { resolveStore } from './function-worker.js';
-import { DEFAULT_WORKER_CONCURRENCY, loadWorkerEnv } from './env.js';
 import {
-  nativeConnectionOptions,
-  withTemporalOverrides,
-  workerDataConverter,
-} from './temporal-connection.js';
-import { listening } from './http-listen.js';
-import { tracingWorkerOptions } from './observe/tracing.js';
-import { drainShutdownTimes, workerDrain } from './worker-drain.js';
+  createClaimWorker,
+  currentContext,
+  resolveStore,
+  type PullWorkerTemporal,
+} from './function-worker.js';
+import { loadWorkerEnv } from './env.js';
+import { nativeConnectionOptions } from './temporal-connection.js';
+import type { Listening } from './http-listen.js';
+import { pushServer } from './push-server.js';
 import type { PipelineSource, SourceHooks } from './sources/source.js';
 import { sourceFromRef, type SourceFactory } from './sources/from-source-ref.js';
 import { pipelineSink, runSource } from './sources/run-source.js';
@@ -91,14 +89,8 @@ export interface RunPipelineWorkerOptions<T extends PipelineItem = PipelineItem>
   batchSize?: number;
   /** Claims run at once by this process (default $LAYER_WORKER_CONCURRENCY, else 4). */
   concurrency?: number;
-  temporal?: {
-    address?: string;
-    namespace?: string;
-    connection?: NativeConnection;
-    client?: Client;
-    /** E.g. the S3 payload codec (src/codec/s3-payload-codec.ts). */
-    dataConverter?: DataConverter;
-  };
+  /** dataConverter: e.g. the S3 payload codec (src/codec/s3-payload-codec.ts). */
+  temporal?: PullWorkerTemporal;
   store?: StoreClient | { url: string; apiKey?: string };
   /** For `readObject` of S3-source items. */
   s3?: S3Client;
@@ -153,14 +145,6 @@ function callProcess(
     clearTimeout(timer);
     ctx?.cancellationSignal.removeEventListener('abort', onCancel);
   });
-}
-
-function currentContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined; // outside an activity (a direct loop, a test)
-  }
 }
 
 /**
@@ -291,44 +275,21 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
       `set ${WorkerEnv.taskQueue} (or ${WorkerEnv.workloadNamespace} and ${WorkerEnv.workloadName}), or pass options.pipeline`,
     );
   }
-  const temporal = withTemporalOverrides(settings.temporal, opts.temporal);
-  const namespace = temporal.namespace;
-  const connection =
-    opts.temporal?.connection ?? (await NativeConnection.connect(nativeConnectionOptions(temporal)));
-  const concurrency = opts.concurrency ?? settings.concurrency ?? DEFAULT_WORKER_CONCURRENCY;
-  // The same payload codec as the orchestrator's (LAYER_PAYLOAD_*), or none.
-  const dataConverter = opts.temporal?.dataConverter ?? workerDataConverter(settings);
-  // Asks a shared rate limit's limiter for permits, over the worker's own connection.
-  const limiterClient =
-    opts.temporal?.client ??
-    new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
-  // SIGTERM drains: claims finish the batch in hand and hand the rest back (docs/adr/0103).
-  const drain = workerDrain();
-  const worker = await Worker.create({
-    connection,
-    namespace,
+  const { temporal, connection, dataConverter, drain, worker } = await createClaimWorker(
+    settings,
+    opts,
     taskQueue,
-    activities: {
+    (limiterClient, stopTaking) => ({
       [RUN_PIPELINE_CLAIM_ACTIVITY]: createPipelineClaimActivity(
         opts.process,
         store,
         opts.s3,
         limiterClient,
-        drain.signal,
+        stopTaking,
       ),
-    },
-    maxConcurrentActivityTaskExecutions: concurrency,
-    maxConcurrentActivityTaskPolls: Math.max(2, Math.min(concurrency, 8)),
-    // In-flight claims run on for the drain window instead of being cancelled at once.
-    ...drainShutdownTimes(settings.timeoutSeconds),
-    ...(dataConverter ? { dataConverter } : {}),
-    // Tracing on (startTracing): each claim runs in a span under the workflow's.
-    ...tracingWorkerOptions({ workflows: false }),
-    ...opts.tuning,
-  }).catch((err: unknown) => {
-    drain.dispose();
-    throw err;
-  });
+    }),
+  );
+  const namespace = temporal.namespace;
   const controller = new AbortController();
   const stop = () => {
     drain.start();
@@ -393,54 +354,22 @@ export async function runPipelineWorker<T extends PipelineItem = PipelineItem>(
  * A push worker for Pipelines: POST /process with a batch → `{ documents }`; GET /healthz → 200.
  * The orchestrator writes the documents.
  */
-export function createPipelinePushServer(
-  process: ProcessFn,
-  options: { s3?: S3Client } = {},
-): {
-  server: Server;
-  listen(port?: number, host?: string): Promise<number>;
-  close(): Promise<void>;
-} {
-  const server = createServer((req, res) => {
-    void (async () => {
-      const send = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-      };
-      if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz'))
-        return send(200, { status: 'ok' });
-      if (req.method !== 'POST' || req.url !== '/process')
-        return send(404, { error: 'not found: use POST /process or GET /healthz' });
-      const parts: Buffer[] = [];
-      for await (const c of req) parts.push(c as Buffer);
-      let batch: PipelineBatchInput;
-      try {
-        batch = JSON.parse(Buffer.concat(parts).toString('utf8')) as PipelineBatchInput;
-        if (!Array.isArray(batch.items)) throw new Error('items must be an array');
-      } catch (err) {
-        return send(400, { error: `invalid batch: ${(err as Error).message}` });
-      }
-      const controller = new AbortController();
-      req.on('close', () => controller.abort());
-      try {
-        const documents = await process(batch.items, {
-          batchId: batch.batchId,
-          targetNamespace: batch.targetNamespace,
-          sourceRef: batch.sourceRef,
-          signal: controller.signal,
-          readObject: (item) => readS3(options.s3, item),
-        });
-        send(200, { documents });
-      } catch (err) {
-        // The provider's 429 passes through with its Retry-After (a shared rate limit slows down).
-        if (err instanceof RateLimitedError) {
-          if (err.retryAfterMs !== undefined)
-            res.setHeader('retry-after', String(Math.ceil(err.retryAfterMs / 1000)));
-          return send(429, { error: err.message });
-        }
-        send(500, { error: err instanceof Error ? err.message : String(err) });
-      }
-    })();
+export function createPipelinePushServer(process: ProcessFn, options: { s3?: S3Client } = {}): Listening {
+  return pushServer('/process', async (body, _req, signal) => {
+    let batch: PipelineBatchInput;
+    try {
+      batch = JSON.parse(body) as PipelineBatchInput;
+      if (!Array.isArray(batch.items)) throw new Error('items must be an array');
+    } catch (err) {
+      return { status: 400, body: { error: `invalid batch: ${(err as Error).message}` } };
+    }
+    const documents = await process(batch.items, {
+      batchId: batch.batchId,
+      targetNamespace: batch.targetNamespace,
+      sourceRef: batch.sourceRef,
+      signal,
+      readObject: (item) => readS3(options.s3, item),
+    });
+    return { status: 200, body: { documents } };
   });
-  return listening(server);
 }

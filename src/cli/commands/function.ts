@@ -141,18 +141,11 @@ async function watchStatus(
 ): Promise<void> {
   const config = loadCliConfig();
   const ref = { k8sNamespace: flags.namespace, name };
-  const t = await connectTemporalClient(config);
-  const query = () => {
-    const deadline = Date.now() + callTimeoutMs();
-    return t.connection
-      .withDeadline(deadline, () => getFunctionStatus(t.client, ref))
-      .catch((err: unknown) => {
-        throw explain(err, ref, config, Date.now() >= deadline);
-      });
-  };
   await watchStatusLoop({
-    temporal: t,
-    query,
+    timeoutMs: callTimeoutMs(), // a bad LAYER_CLI_TIMEOUT_SECONDS fails before any connection
+    temporal: await connectTemporalClient(config),
+    status: (t) => getFunctionStatus(t.client, ref),
+    explain: (err, pastDeadline) => explain(err, ref, config, pastDeadline),
     start: startWatch,
     progress: watchProgress,
     workflowId: functionWorkflowId(ref.k8sNamespace, name),
@@ -180,54 +173,41 @@ export function registerFunctionCommands(program: Command): void {
     process.stdout.write((flags.json ? JSON.stringify(s) : formatStatus(s)) + '\n');
   });
 
-  fn.command('pause')
-    .description('stop dispatching batches (in-flight batches finish)')
-    .argument('<name>', 'Function name')
-    .option(...nsOption)
-    .action(async (name: string, flags: FunctionFlags) => {
-      await withFunction(name, flags, (t, ref) => setFunctionPaused(t.client, ref, true));
-      process.stdout.write(`function ${flags.namespace}/${name} paused\n`);
-    });
-
-  fn.command('resume')
-    .description('dispatch again (and run a discovery pass now)')
-    .argument('<name>', 'Function name')
-    .option(...nsOption)
-    .action(async (name: string, flags: FunctionFlags) => {
-      await withFunction(name, flags, (t, ref) => setFunctionPaused(t.client, ref, false));
-      process.stdout.write(`function ${flags.namespace}/${name} resumed\n`);
-    });
-
-  fn.command('promote')
-    .description('continue a canary rollout: backfill every row at the new output version')
-    .argument('<name>', 'Function name')
-    .option(...nsOption)
-    .action(async (name: string, flags: FunctionFlags) => {
-      const version = await withFunction(name, flags, (t, ref) => promoteFunctionRollout(t.client, ref));
-      process.stdout.write(
-        `function ${flags.namespace}/${name}: promoted, running output version ${version}\n`,
-      );
-    });
-
-  fn.command('abort')
-    .description('abort a canary rollout: back to the version the rows carry, canary attribute removed')
-    .argument('<name>', 'Function name')
-    .option(...nsOption)
-    .action(async (name: string, flags: FunctionFlags) => {
-      const version = await withFunction(name, flags, (t, ref) => abortFunctionRollout(t.client, ref));
-      process.stdout.write(
-        `function ${flags.namespace}/${name}: rollout aborted, running output version ${version}\n`,
-      );
-    });
-
-  fn.command('discover-now')
-    .description('start a discovery pass now instead of at the next interval')
-    .argument('<name>', 'Function name')
-    .option(...nsOption)
-    .action(async (name: string, flags: FunctionFlags) => {
-      await withFunction(name, flags, (t, ref) => discoverFunctionNow(t.client, ref));
-      process.stdout.write(`function ${flags.namespace}/${name}: discovery requested\n`);
-    });
+  // The requests that take only the name: each prints what happened after the Function's name.
+  const request = (
+    command: string,
+    description: string,
+    run: (t: TemporalClient, ref: FunctionRef) => Promise<string>,
+  ) =>
+    fn
+      .command(command)
+      .description(description)
+      .argument('<name>', 'Function name')
+      .option(...nsOption)
+      .action(async (name: string, flags: FunctionFlags) => {
+        const happened = await withFunction(name, flags, run);
+        process.stdout.write(`function ${flags.namespace}/${name}${happened}\n`);
+      });
+  request('pause', 'stop dispatching batches (in-flight batches finish)', (t, ref) =>
+    setFunctionPaused(t.client, ref, true).then(() => ' paused'),
+  );
+  request('resume', 'dispatch again (and run a discovery pass now)', (t, ref) =>
+    setFunctionPaused(t.client, ref, false).then(() => ' resumed'),
+  );
+  request(
+    'promote',
+    'continue a canary rollout: backfill every row at the new output version',
+    async (t, ref) => `: promoted, running output version ${await promoteFunctionRollout(t.client, ref)}`,
+  );
+  request(
+    'abort',
+    'abort a canary rollout: back to the version the rows carry, canary attribute removed',
+    async (t, ref) =>
+      `: rollout aborted, running output version ${await abortFunctionRollout(t.client, ref)}`,
+  );
+  request('discover-now', 'start a discovery pass now instead of at the next interval', (t, ref) =>
+    discoverFunctionNow(t.client, ref).then(() => ': discovery requested'),
+  );
 
   fn.command('replay')
     .description('clear dead-lettered rows (optionally only those matching --filter) so they run again')

@@ -14,18 +14,11 @@ export function registerOrchestratorCommand(program: Command): void {
       'run the orchestrator Temporal Worker (workflows, Function activities, operator activities with a kubeconfig)',
     )
     .action(async () => {
-      const {
-        connectTemporalWorker,
-        loadKubeConfig,
-        quietTemporalRuntime,
-        roleLogger,
-        shutdownSignal,
-        startOrchestratorWorker,
-      } = await import('../roles.js');
-      quietTemporalRuntime();
-      const log = roleLogger('orchestrator');
+      const roles = await import('../roles.js');
+      roles.quietTemporalRuntime();
+      const log = roles.roleLogger('orchestrator');
       const config = loadCliConfig();
-      const kube = loadKubeConfig(config);
+      const kube = roles.loadKubeConfig(config);
       if (kube)
         log('kubernetes configured; operator activities enabled', { source: kube.source, from: kube.detail });
       const stopTracing = await startRoleTracing('orchestrator', log);
@@ -33,8 +26,8 @@ export function registerOrchestratorCommand(program: Command): void {
       let connection: NativeConnection | undefined;
       try {
         temporal = await connectTemporalClient(config);
-        connection = await connectTemporalWorker(config);
-        const running = await startOrchestratorWorker({
+        connection = await roles.connectTemporalWorker(config);
+        const running = await roles.startOrchestratorWorker({
           config,
           connection,
           client: temporal.client,
@@ -42,7 +35,7 @@ export function registerOrchestratorCommand(program: Command): void {
           log,
         });
         // The worker may also stop on its own (a fatal poll error): end either way.
-        await Promise.race([shutdownSignal(log), running.run]);
+        await Promise.race([roles.shutdownSignal(log), running.run]);
         await running.stop();
         log('stopped');
       } finally {

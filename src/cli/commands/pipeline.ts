@@ -223,16 +223,11 @@ async function watchStatus(
 ): Promise<void> {
   const config = loadCliConfig();
   const ref = { k8sNamespace: flags.namespace, name };
-  const t = await connectTemporalClient(config);
-  const query = () =>
-    t.connection
-      .withDeadline(Date.now() + callTimeoutMs(), () => getPipelineStatus(t.client, ref))
-      .catch((err: unknown) => {
-        throw explain(err, ref, config, callTimeoutMs());
-      });
   await watchStatusLoop({
-    temporal: t,
-    query,
+    timeoutMs: callTimeoutMs(), // a bad LAYER_CLI_TIMEOUT_SECONDS fails before any connection
+    temporal: await connectTemporalClient(config),
+    status: (t) => getPipelineStatus(t.client, ref),
+    explain: (err) => explain(err, ref, config, callTimeoutMs()),
     start: startPipelineWatch,
     progress: pipelineWatchProgress,
     workflowId: pipelineWorkflowId(ref.k8sNamespace, name),

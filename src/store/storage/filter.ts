@@ -17,7 +17,6 @@ import {
   parseDatetime,
   type Row,
   type Schema,
-  type Value,
 } from './schema.js';
 import { globToRegExp } from './glob.js';
 import { Analyzer } from './fts/analyzer.js';
@@ -332,30 +331,23 @@ function compileCond(
       }, operand);
     }
     case 'Contains':
-    case 'NotContains': {
-      if (!info.isArray)
-        throw badRequest(
-          `invalid filter at ${path}: ${op} needs an array attribute; '${attr}' is ${info.type}, use Eq`,
-        );
-      const operand = scalarOperand(attr, op, info, raw, path);
-      const has = (id: Id, row: Row): boolean => {
-        const v = get(id, row);
-        return Array.isArray(v) && v.includes(operand as Value);
-      };
-      return node(op === 'Contains' ? has : (id, row) => !has(id, row), operand);
-    }
+    case 'NotContains':
     case 'ContainsAny':
     case 'NotContainsAny': {
+      const any = op.endsWith('Any');
       if (!info.isArray)
         throw badRequest(
-          `invalid filter at ${path}: ${op} needs an array attribute; '${attr}' is ${info.type}, use In`,
+          `invalid filter at ${path}: ${op} needs an array attribute; '${attr}' is ${info.type}, use ${any ? 'In' : 'Eq'}`,
         );
-      const set = listOperand(attr, op, info, raw, path);
-      const any = (id: Id, row: Row): boolean => {
+      const operands = any
+        ? [...listOperand(attr, op, info, raw, path)]
+        : [scalarOperand(attr, op, info, raw, path)];
+      const set = new Set<unknown>(operands);
+      const has = (id: Id, row: Row): boolean => {
         const v = get(id, row);
         return Array.isArray(v) && v.some((x) => set.has(x));
       };
-      return node(op === 'ContainsAny' ? any : (id, row) => !any(id, row), [...set]);
+      return node(op.startsWith('Not') ? (id, row) => !has(id, row) : has, any ? operands : operands[0]);
     }
     case 'Glob':
     case 'NotGlob':

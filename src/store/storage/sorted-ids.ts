@@ -31,7 +31,7 @@ export class SortedIds {
     }
     const ci = this.chunkFor(id);
     const chunk = chunks[ci]!;
-    const pos = lowerBound(chunk, id);
+    const pos = bound(chunk, id, false);
     if (pos < chunk.length && compareIds(chunk[pos]!, id) === 0) return false;
     chunk.splice(pos, 0, id);
     this.count++;
@@ -44,7 +44,7 @@ export class SortedIds {
     if (this.chunks.length === 0) return false;
     const ci = this.chunkFor(id);
     const chunk = this.chunks[ci]!;
-    const pos = lowerBound(chunk, id);
+    const pos = bound(chunk, id, false);
     if (pos >= chunk.length || compareIds(chunk[pos]!, id) !== 0) return false;
     chunk.splice(pos, 1);
     this.count--;
@@ -55,7 +55,7 @@ export class SortedIds {
   has(id: Id): boolean {
     if (this.chunks.length === 0) return false;
     const chunk = this.chunks[this.chunkFor(id)]!;
-    const pos = lowerBound(chunk, id);
+    const pos = bound(chunk, id, false);
     return pos < chunk.length && compareIds(chunk[pos]!, id) === 0;
   }
 
@@ -70,7 +70,7 @@ export class SortedIds {
     if (from !== undefined && chunks.length > 0) {
       ci = this.chunkFor(from);
       const chunk = chunks[ci]!;
-      pos = inclusive ? lowerBound(chunk, from) : upperBound(chunk, from);
+      pos = bound(chunk, from, !inclusive);
     }
     for (; ci < chunks.length; ci++, pos = 0) {
       const chunk = chunks[ci]!;
@@ -86,7 +86,7 @@ export class SortedIds {
     if (from !== undefined && chunks.length > 0) {
       ci = this.chunkFor(from);
       const chunk = chunks[ci]!;
-      pos = (inclusive ? upperBound(chunk, from) : lowerBound(chunk, from)) - 1;
+      pos = bound(chunk, from, inclusive) - 1;
     }
     for (; ci >= 0; ci--, pos = ci >= 0 ? chunks[ci]!.length - 1 : -1) {
       const chunk = chunks[ci]!;
@@ -109,23 +109,14 @@ export class SortedIds {
   }
 }
 
-function lowerBound(a: Id[], id: Id): number {
+/** The first index of `a` at or past `id`: its lower bound, or with `upper` its upper bound. */
+function bound(a: Id[], id: Id, upper: boolean): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (compareIds(a[mid]!, id) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function upperBound(a: Id[], id: Id): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareIds(a[mid]!, id) <= 0) lo = mid + 1;
+    const c = compareIds(a[mid]!, id);
+    if (c < 0 || (upper && c === 0)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
