@@ -34,6 +34,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ComputePool } from '../src/api/infra-rules.js';
 import {
   ApiextensionsV1Api,
   AppsV1Api,
@@ -612,13 +613,20 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'layer-bench-operator-'));
-  // Every worker pod of the fleet lands on a cpu node: 110 pods a node, so enough of them.
+  // The seed's InfraRules/default: its pools' nodeSelectors are what the worker pods ask for.
+  const infra = parse(readFileSync(new URL('test/fixtures/seeds/infrarules-default.yaml', ROOT), 'utf8')) as {
+    spec: { computePools: ComputePool[] };
+  };
+  // Every worker pod of the fleet lands on a cpu node: 110 pods a node, so enough of them. The
+  // nodes carry the seed pools' labels (kwok nodes shaped like the chart's pools would match no
+  // pod: they stayed Pending, and no sample Function ever processed a row).
   const cluster = CONTROLLERS
     ? await startControlledCluster({
         log,
         stateDir: join(dir, 'cluster'),
         fastEtcd: true,
         keda: true,
+        pools: infra.spec.computePools,
         nodesPerGroup: Math.max(2, Math.ceil(FLEET_FUNCTIONS / 100) + 1),
       })
     : undefined;
@@ -634,9 +642,6 @@ async function main(): Promise<void> {
     const custom = kc.makeApiClient(CustomObjectsApi);
     const apps = kc.makeApiClient(AppsV1Api);
     const core = kc.makeApiClient(CoreV1Api);
-    const infra = parse(
-      readFileSync(new URL('test/fixtures/seeds/infrarules-default.yaml', ROOT), 'utf8'),
-    ) as object;
     await custom.createClusterCustomObject({
       group: GROUP,
       version: VERSION,
