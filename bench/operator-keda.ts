@@ -3,7 +3,11 @@
 // bench/operator-worker.ts logging each handler call); every other pod is kwok's alone. Once the
 // fleet has settled and KEDA has scaled each sample Function to zero, rows are written into the
 // sample's own store namespace and, per Function, the bench times
-//   rows appear → first worker processing   (the write returned → the first handler call),
+//   rows appear → first worker processing   (the write returned → the first handler call), and
+//                                            its steps: → the queue-depth endpoint above 0
+//                                            (discovery, the memo), → replicas ≥ 1 (KEDA's poll),
+//                                            → a pod Running (controllers, kwok), → the first call
+//                                            (worker process start, claim),
 //   queue drained → scaled to zero          (the operator's queue-depth endpoint, the one KEDA
 //                                            polls, first says 0 → the Deployment's replicas are 0).
 import { existsSync, readFileSync } from 'node:fs';
@@ -101,6 +105,8 @@ export async function kedaReaction(opts: {
   /** The Function's output attribute (its `<attribute>_v` counts the rows written). */
   attribute: (name: string) => string;
   replicas: (name: string) => number | undefined;
+  /** When a pod of the Function was first seen Running (performance.now()), if it was. */
+  podRunningAt: (name: string) => number | undefined;
   apiUrl: string;
   store: StoreClient;
   callLog: string;
@@ -118,28 +124,38 @@ export async function kedaReaction(opts: {
   }
 
   const rowsAt = new Map<string, number>();
+  // The same instant on the performance clock, for the pod watch's timestamps.
+  const rowsAtPerf = new Map<string, number>();
   await Promise.all(
     names.map(async (name) => {
       await opts.store.upsertRows(sampleStoreNamespace(name), generateProducts(keda.rows, 7));
       rowsAt.set(name, Date.now());
+      rowsAtPerf.set(name, performance.now());
     }),
   );
   log(`keda: ${keda.rows} rows written for each; waiting for workers, drain and scale to zero`);
 
   const drainedAt = new Map<string, number>();
   const zeroAt = new Map<string, number>();
+  /** The steps to the first processing: queue depth above 0 seen, replicas ≥ 1 seen (epoch ms). */
+  const depthAt = new Map<string, number>();
+  const activeAt = new Map<string, number>();
+  const depthOf = async (name: string) => {
+    const res = await fetch(`${opts.apiUrl}/v1/queue-depth/functions/${opts.k8sNamespace}/${name}`);
+    return res.ok ? ((await res.json()) as { queueDepth: number }).queueDepth : undefined;
+  };
   const deadline = Date.now() + (keda.cooldownS + keda.discoveryS + 600) * 1000;
   let lastReport = 0;
   while (zeroAt.size < names.length && Date.now() < deadline) {
     const first = firstCalls(opts.callLog);
     await Promise.all(
       names.map(async (name) => {
+        if (!depthAt.has(name) && ((await depthOf(name)) ?? 0) > 0) depthAt.set(name, Date.now());
+        if (!activeAt.has(name) && (opts.replicas(name) ?? 0) >= 1) activeAt.set(name, Date.now());
         const started = first.get(sampleStoreNamespace(name));
         if (started === undefined || started < rowsAt.get(name)!) return;
         if (!drainedAt.has(name)) {
-          const res = await fetch(`${opts.apiUrl}/v1/queue-depth/functions/${opts.k8sNamespace}/${name}`);
-          const depth = res.ok ? ((await res.json()) as { queueDepth: number }).queueDepth : undefined;
-          if (depth === 0) drainedAt.set(name, Date.now());
+          if ((await depthOf(name)) === 0) drainedAt.set(name, Date.now());
         } else if (!zeroAt.has(name) && opts.replicas(name) === 0) zeroAt.set(name, Date.now());
       }),
     );
@@ -157,6 +173,34 @@ export async function kedaReaction(opts: {
       return f !== undefined && f >= rowsAt.get(n)! ? [f - rowsAt.get(n)!] : [];
     })
     .sort((a, b) => a - b);
+  /** Per Function, from `from(name)` to `to(name)` in ms, where both were seen. */
+  const step = (from: (n: string) => number | undefined, to: (n: string) => number | undefined) =>
+    names
+      .flatMap((n) => {
+        const a = from(n);
+        const b = to(n);
+        return a !== undefined && b !== undefined ? [b - a] : [];
+      })
+      .sort((a, b) => a - b);
+  const podAt = (n: string) => {
+    const p = opts.podRunningAt(n);
+    return p === undefined ? undefined : rowsAt.get(n)! + (p - rowsAtPerf.get(n)!);
+  };
+  const steps = {
+    rows_to_queue_depth: step(
+      (n) => rowsAt.get(n),
+      (n) => depthAt.get(n),
+    ),
+    queue_depth_to_replicas: step(
+      (n) => depthAt.get(n),
+      (n) => activeAt.get(n),
+    ),
+    replicas_to_pod_running: step((n) => activeAt.get(n), podAt),
+    pod_running_to_first_call: step(podAt, (n) => {
+      const f = first.get(sampleStoreNamespace(n));
+      return f !== undefined && f >= rowsAt.get(n)! ? f : undefined;
+    }),
+  };
   const toZero = names
     .flatMap((n) => (zeroAt.has(n) ? [zeroAt.get(n)! - drainedAt.get(n)!] : []))
     .sort((a, b) => a - b);
@@ -172,6 +216,13 @@ export async function kedaReaction(opts: {
     keda_discovery_interval_s: keda.discoveryS,
     rows_to_first_processing_p50_s: s(percentile(toFirst, 50)),
     rows_to_first_processing_p95_s: s(percentile(toFirst, 95)),
+    // Where that time went (p50 / p95 of each step, seconds).
+    ...Object.fromEntries(
+      Object.entries(steps).flatMap(([k, v]) => [
+        [`${k}_p50_s`, s(percentile(v, 50))],
+        [`${k}_p95_s`, s(percentile(v, 95))],
+      ]),
+    ),
     drained_to_zero_p50_s: s(percentile(toZero, 50)),
     drained_to_zero_p95_s: s(percentile(toZero, 95)),
     // Functions that never processed or never went back to zero are missing from the figures.

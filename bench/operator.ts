@@ -509,6 +509,7 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
           keda: KEDA,
           attribute: outputAttribute,
           replicas: (n) => replicas.get(objectName(n)),
+          podRunningAt: (n) => podRunning.get(labelValue(n)),
           apiUrl: servers.apiUrl,
           store: createStoreClient({ baseUrl: servers.storeUrl }),
           callLog: servers.controllers.callLog,
