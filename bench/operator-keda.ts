@@ -107,6 +107,8 @@ export async function kedaReaction(opts: {
   replicas: (name: string) => number | undefined;
   /** When a pod of the Function was first seen Running (performance.now()), if it was. */
   podRunningAt: (name: string) => number | undefined;
+  /** That pod's creation and PodScheduled times (epoch ms, whole seconds: the apiserver's stamps). */
+  podSteps: (name: string) => { createdAt: number; scheduledAt: number | undefined } | undefined;
   apiUrl: string;
   store: StoreClient;
   callLog: string;
@@ -196,6 +198,16 @@ export async function kedaReaction(opts: {
       (n) => activeAt.get(n),
     ),
     replicas_to_pod_running: step((n) => activeAt.get(n), podAt),
+    // Its parts, to the second: the Deployment and ReplicaSet controllers, the scheduler, kwok.
+    replicas_to_pod_created: step(
+      (n) => activeAt.get(n),
+      (n) => opts.podSteps(n)?.createdAt,
+    ),
+    pod_created_to_scheduled: step(
+      (n) => opts.podSteps(n)?.createdAt,
+      (n) => opts.podSteps(n)?.scheduledAt,
+    ),
+    pod_scheduled_to_running: step((n) => opts.podSteps(n)?.scheduledAt, podAt),
     pod_running_to_first_call: step(podAt, (n) => {
       const f = first.get(sampleStoreNamespace(n));
       return f !== undefined && f >= rowsAt.get(n)! ? f : undefined;

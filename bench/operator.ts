@@ -344,10 +344,19 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
       )
     : undefined;
   const podRunning = new Map<string, number>();
+  /** The first running pod's creation and scheduling (the apiserver's clock, whole seconds). */
+  const podSteps = new Map<string, { createdAt: number; scheduledAt: number | undefined }>();
   pods?.on((obj) => {
     const workload = obj.metadata?.labels?.[LABEL.workloadName];
-    if (workload && (obj as V1Pod).status?.phase === 'Running' && !podRunning.has(workload))
+    const pod = obj as V1Pod;
+    if (workload && pod.status?.phase === 'Running' && !podRunning.has(workload)) {
       podRunning.set(workload, performance.now());
+      const scheduled = pod.status.conditions?.find((c) => c.type === 'PodScheduled')?.lastTransitionTime;
+      podSteps.set(workload, {
+        createdAt: new Date(pod.metadata!.creationTimestamp!).getTime(),
+        scheduledAt: scheduled ? new Date(scheduled).getTime() : undefined,
+      });
+    }
   });
   const watches = [deployments, scaledObjects, functions, ...(pods ? [pods] : [])];
   for (const w of watches) await w.informer.start();
@@ -510,6 +519,7 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
           attribute: outputAttribute,
           replicas: (n) => replicas.get(objectName(n)),
           podRunningAt: (n) => podRunning.get(labelValue(n)),
+          podSteps: (n) => podSteps.get(labelValue(n)),
           apiUrl: servers.apiUrl,
           store: createStoreClient({ baseUrl: servers.storeUrl }),
           callLog: servers.controllers.callLog,
@@ -867,7 +877,9 @@ async function main(): Promise<void> {
     await temporal.stop();
     if (cluster) await cluster.stop();
     else await kube.stop();
-    rmSync(dir, { recursive: true, force: true });
+    // LAYER_BENCH_KEEP_LOGS=1 keeps the servers' logs (controllers, KEDA, Temporal) for a look after.
+    if (process.env.LAYER_BENCH_KEEP_LOGS === '1') log(`logs kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 
