@@ -29,6 +29,8 @@ import {
   type Workload,
 } from '../../src/api/index.js';
 import { planWorkloadObjects } from '../../src/operator/workload-objects.js';
+import { REPLICAS_HANDOVER_FIELD_MANAGER } from '../../src/operator/replicas-handover.js';
+import { replicasManagersOf } from '../../src/activities/kube/observe.js';
 import { renderResources } from '../../src/operator/plan-render.js';
 import { operatorSettings } from '../../src/operator/settings.js';
 
@@ -340,15 +342,41 @@ describe('planned objects on a real apiserver', () => {
       operatorSettings({ inboundAuth: auth }),
     );
     expect(plan.blocked).toBe(false);
+    const autoscaled = plan.apply.some((o) => o.kind === 'ScaledObject');
+    let deployment: KubernetesObject | undefined;
     for (const obj of plan.apply) {
       const applied = await apply(obj as unknown as KubernetesObject, OPERATOR_FIELD_MANAGER);
       expect(applied.metadata?.ownerReferences?.[0]?.uid).toBe(w.metadata.uid);
-      if (obj.kind === 'Deployment') {
-        // When KEDA manages the Deployment the operator must not own spec.replicas.
-        const mine = applied.metadata?.managedFields?.find((m) => m.manager === OPERATOR_FIELD_MANAGER);
-        const ownsReplicas = JSON.stringify(mine?.fieldsV1 ?? {}).includes('"f:replicas"');
-        expect(ownsReplicas).toBe(plan.apply.some((o) => o.kind === 'ScaledObject') ? false : true);
-      }
+      if (obj.kind === 'Deployment') deployment = applied;
+    }
+    // Created: the operator declares the replicas (fixed, or an autoscaled one's min) and, when
+    // KEDA will manage them, shares them with the hand-over manager (ADR 0128).
+    const owners = (d: KubernetesObject | undefined) =>
+      replicasManagersOf(d?.metadata?.managedFields as { manager?: string; fieldsV1?: object }[]);
+    expect(owners(deployment)).toEqual([OPERATOR_FIELD_MANAGER]);
+    expect(plan.replicasHandover !== undefined).toBe(autoscaled);
+    if (plan.replicasHandover) {
+      const min = (w.spec as { scaling: { replicas: { min: number } } }).scaling.replicas.min;
+      const shared = await apply(
+        plan.replicasHandover as unknown as KubernetesObject,
+        REPLICAS_HANDOVER_FIELD_MANAGER,
+      );
+      // The next pass sees both and leaves replicas out: the apiserver keeps the value (not 1).
+      const next = planWorkloadObjects(
+        {
+          workload: w,
+          infraRules: helmDefaultInfraRules(),
+          deployment: { replicas: min, managers: owners(shared) },
+        },
+        operatorSettings({ inboundAuth: auth }),
+      );
+      expect(next.replicasHandover).toBeUndefined();
+      const after = await apply(
+        next.apply.find((o) => o.kind === 'Deployment') as unknown as KubernetesObject,
+        OPERATOR_FIELD_MANAGER,
+      );
+      expect(owners(after)).toEqual([REPLICAS_HANDOVER_FIELD_MANAGER]);
+      expect((after as { spec?: { replicas?: number } }).spec?.replicas).toBe(min);
     }
     // The status the operator would write (its own pass, as `layer render` shows it) is accepted
     // by the status subresource.

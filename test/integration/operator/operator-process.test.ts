@@ -85,7 +85,13 @@ describe('layer operator (child process)', () => {
     await applyCr(custom, {
       ...seed,
       metadata: { name, namespace: ns },
-      spec: { ...seed.spec, targetNamespaces: [storeNs] },
+      // min 1: created with a replica, so the Deployment status written below is one it could report
+      // (a min-0 Function is created at zero and waits for rows: ADR 0128).
+      spec: {
+        ...seed.spec,
+        targetNamespaces: [storeNs],
+        scaling: { ...seed.spec.scaling, replicas: { min: 1, max: 2 } },
+      },
     });
 
     // The objects, rendered with what this process was configured with.

@@ -132,9 +132,9 @@ describe('reconcile workflow', () => {
       observedGeneration: cr?.metadata.generation,
     });
     expect(condition(cr, 'WorkflowReady')).toMatchObject({ status: 'True', reason: 'WorkflowRunning' });
-    // No kubelet here: the Deployment was just created and no replica is available yet.
-    expect(condition(cr, 'WorkerAvailable')).toMatchObject({ status: 'Unknown', reason: 'ReplicasStarting' });
-    expect(condition(cr, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'ReplicasStarting' });
+    // min 0: created at zero replicas (ADR 0128), so the worker is available by definition.
+    expect(condition(cr, 'WorkerAvailable')).toMatchObject({ status: 'True', reason: 'ScaledToZero' });
+    expect(condition(cr, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
     expect(condition(cr, 'Degraded')).toMatchObject({ status: 'False', reason: 'NotDegraded' });
 
     const sync = h.engine.syncsFor(ns, 'tag-products').at(-1);
@@ -165,7 +165,8 @@ describe('reconcile workflow', () => {
     const ns = await testNamespace(h.admin);
     const name = 'truthful';
     const objectName = `layer-fn-${name}`;
-    await applyCr(h.custom, fn(ns, name));
+    // min 1: created with a replica that is not available yet (no kubelet).
+    await applyCr(h.custom, fn(ns, name, { scaling: { replicas: { min: 1, max: 2 } } }));
     await h.reconcile({ kind: 'Function', namespace: ns, name });
     expect(condition(await readCr(h.custom, 'Function', ns, name), 'Ready')?.status).toBe('Unknown');
 
@@ -282,10 +283,10 @@ describe('reconcile workflow', () => {
       },
     });
     expect(condition(cr, 'WorkflowReady')).toMatchObject({ status: 'True', reason: 'WorkflowRunning' });
-    // Nothing is False any more: Ready waits for the worker Deployment, as for a Function.
-    // No kubelet here: the Deployment was just created and no replica is available yet.
-    expect(condition(cr, 'WorkerAvailable')).toMatchObject({ status: 'Unknown', reason: 'ReplicasStarting' });
-    expect(condition(cr, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'ReplicasStarting' });
+    // Nothing is False any more, and the worker waits at zero for items, as a Function's for rows.
+    // min 0: created at zero replicas (ADR 0128), so the worker is available by definition.
+    expect(condition(cr, 'WorkerAvailable')).toMatchObject({ status: 'True', reason: 'ScaledToZero' });
+    expect(condition(cr, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
     expect(condition(cr, 'Degraded')).toMatchObject({ status: 'False', reason: 'NotDegraded' });
   });
 

@@ -155,14 +155,15 @@ describe('two operator replicas', () => {
       expect(passes, n).toBeGreaterThanOrEqual(1);
       expect(passes, n).toBeLessThanOrEqual(2);
     }
-    // One writer: the operator's field manager, and no conflict in either replica's log.
+    // One writer: the operator's field manager (with the replicas hand-over's, ADR 0128), and no
+    // conflict in either replica's log.
     const apps = admin.makeApiClient(AppsV1Api);
     const deployment = await apps.readNamespacedDeployment({
       namespace: ns,
       name: workloadObjectName('Function', names[0]!),
     });
     expect(new Set((deployment.metadata?.managedFields ?? []).map((m) => m.manager))).toEqual(
-      new Set(['layer-operator']),
+      new Set(['layer-operator', 'layer-operator-replicas']),
     );
     for (const op of [a, b]) expect(op.log()).not.toMatch(/conflict/i);
 
