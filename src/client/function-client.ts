@@ -119,7 +119,11 @@ export async function getFunctionStatus(client: Client, ref: FunctionRef): Promi
  * The Function's queue depth, the figure KEDA scales on: from the workflow's memo summary, or from
  * a status query for a run started before the summary (docs/adr/0127). 0 when no workflow runs.
  */
-export async function getFunctionQueueDepth(client: Client, ref: FunctionRef, batchSize: number): Promise<number> {
+export async function getFunctionQueueDepth(
+  client: Client,
+  ref: FunctionRef,
+  batchSize: number,
+): Promise<number> {
   const handle = functionHandle(client, ref);
   const read = await readEngineSummary(handle);
   if (!read.running) return 0;

@@ -30,7 +30,12 @@ describe('summaryToPublish', () => {
     ['a new spec fingerprint: written at once', { ...base, specFingerprint: 'f2' }, soon, true],
     ['a new phase: written at once', { ...base, phase: 'idle' }, soon, true],
     ['degraded: written at once', { ...base, degraded }, soon, true],
-    ['degraded with another message only: counts rule', { ...base, degraded: { ...degraded, message: 'x' } }, soon, false],
+    [
+      'degraded with another message only: counts rule',
+      { ...base, degraded: { ...degraded, message: 'x' } },
+      soon,
+      false,
+    ],
   ])('%s', (_what, next, nowMs, written) => {
     const prev = _what.startsWith('degraded with') ? { summary: { ...base, degraded }, atMs: T } : last;
     expect(summaryToPublish(prev, next, nowMs)).toEqual(written ? next : undefined);
@@ -86,6 +91,11 @@ describe('each kind’s summary', () => {
       inFlightBatches: 1,
       queue: { pending: 130, inFlight: 64, done: 0, failed: 0 },
     } as unknown as PipelineStatus;
-    expect(pipelineSummary(s)).toEqual({ specFingerprint: 'p1', phase: 'running', pendingRows: 130, queueDepth: 4 });
+    expect(pipelineSummary(s)).toEqual({
+      specFingerprint: 'p1',
+      phase: 'running',
+      pendingRows: 130,
+      queueDepth: 4,
+    });
   });
 });
