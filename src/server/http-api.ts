@@ -38,6 +38,8 @@ export interface HttpApiDeps {
      * workflow task; docs/adr/0127): 0 when no workflow runs.
      */
     queueDepth(namespace: string, name: string, batchSize: number): Promise<number>;
+    /** The status /metrics reads: an idle workload's last one while its memo is unchanged (default: status). */
+    metricsStatus?(namespace: string, name: string): Promise<FunctionStatus | undefined>;
     /** Write scope: start a discovery pass now. */
     discoverNow(namespace: string, name: string): Promise<void>;
     /** Admin scope: clear dead letters so their rows are retried. */
@@ -50,6 +52,8 @@ export interface HttpApiDeps {
     queueDepth(namespace: string, name: string): Promise<number>;
     /** The engine's status, or undefined when its workflow is not running. */
     status(namespace: string, name: string): Promise<PipelineStatus | undefined>;
+    /** As for Functions. */
+    metricsStatus?(namespace: string, name: string): Promise<PipelineStatus | undefined>;
   };
   log?: (line: string, fields?: Record<string, unknown>) => void;
   /** This process's own metrics and the Temporal SDK's, appended to /metrics (src/observe). */
@@ -208,17 +212,24 @@ async function metricsText(deps: HttpApiDeps): Promise<string> {
   const timeoutMs = deps.statusTimeoutMs ?? 2_000;
   const [functions, pipelines] = await Promise.all([deps.functions.list(), deps.pipelines.list()]);
   // Every workload at once (a bounded number in flight), each query bounded: one workflow whose
-  // worker is gone cannot stall the scrape for all the others.
+  // worker is gone cannot stall the scrape for all the others. An idle workload's status comes
+  // from the last scrape while its memo summary is unchanged (src/client/status-cache.ts).
   const functionStatuses = await mapLimited(functions, 16, async (f) => ({
     ...f,
-    status: await withTimeout(deps.functions.status(f.namespace, f.name), timeoutMs).then(
+    status: await withTimeout(
+      (deps.functions.metricsStatus ?? deps.functions.status)(f.namespace, f.name),
+      timeoutMs,
+    ).then(
       (s) => s ?? null,
       () => undefined,
     ),
   }));
   const pipelineStatuses = await mapLimited(pipelines, 16, async (p) => ({
     ...p,
-    status: await withTimeout(deps.pipelines.status(p.namespace, p.name), timeoutMs).then(
+    status: await withTimeout(
+      (deps.pipelines.metricsStatus ?? deps.pipelines.status)(p.namespace, p.name),
+      timeoutMs,
+    ).then(
       (s) => s ?? null,
       () => undefined,
     ),

@@ -6,11 +6,14 @@ import { GROUP, VERSION } from '../api/group.js';
 import { WORKER_DEFAULTS } from '../api/workload.js';
 import {
   discoverFunctionNow,
+  functionHandle,
   getFunctionQueueDepth,
   getFunctionStatus,
   replayFunctionDeadLetters,
 } from '../client/function-client.js';
-import { getPipelineQueueDepth, getPipelineStatus } from '../client/pipeline-client.js';
+import { getPipelineQueueDepth, getPipelineStatus, pipelineHandle } from '../client/pipeline-client.js';
+import { readEngineSummary } from '../client/engine-summary.js';
+import { createStatusCache } from '../client/status-cache.js';
 import { processMetricsText } from '../observe/index.js';
 import type { HttpApiDeps } from './http-api.js';
 import { createKubeInboundAuthResolver, type ResolvedInboundAuth } from './inbound-auth.js';
@@ -63,6 +66,16 @@ export function createOperatorApiDeps(opts: {
   const batchSize = (w: RawWorkload) => w.spec?.worker?.batchSize ?? WORKER_DEFAULTS.batchSize;
   const ref = (namespace: string, name: string) => ({ k8sNamespace: namespace, name });
 
+  // /metrics: an idle workload's last status while its memo summary is unchanged (ADR 0127).
+  const functionMetricsStatus = createStatusCache({
+    summary: (ns, name) => readEngineSummary(functionHandle(opts.client, ref(ns, name))),
+    query: (ns, name) => getFunctionStatus(opts.client, ref(ns, name)),
+  });
+  const pipelineMetricsStatus = createStatusCache({
+    summary: (ns, name) => readEngineSummary(pipelineHandle(opts.client, ref(ns, name))),
+    query: (ns, name) => getPipelineStatus(opts.client, ref(ns, name)),
+  });
+
   return {
     auth:
       opts.auth ??
@@ -87,6 +100,7 @@ export function createOperatorApiDeps(opts: {
         }
       },
       queueDepth: (ns, name, size) => getFunctionQueueDepth(opts.client, ref(ns, name), size),
+      metricsStatus: functionMetricsStatus,
       discoverNow: (ns, name) => discoverFunctionNow(opts.client, ref(ns, name)),
       replayDeadLetters: (ns, name) => replayFunctionDeadLetters(opts.client, ref(ns, name)),
     },
@@ -94,6 +108,7 @@ export function createOperatorApiDeps(opts: {
       list: async () => (await list('pipelines')).map(key),
       exists: async (ns, name) => (await get('pipelines', ns, name)) !== undefined,
       queueDepth: (ns, name) => getPipelineQueueDepth(opts.client, ref(ns, name)),
+      metricsStatus: pipelineMetricsStatus,
       status: async (ns, name) => {
         try {
           return await getPipelineStatus(opts.client, ref(ns, name));

@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { getFunctionQueueDepth } from '../../../src/client/function-client.js';
 import { functionStatusDepth } from '../../../src/contracts/queue-depth.js';
 import { createTemporalWorkloadWorkflows } from '../../../src/operator/workload-workflows.js';
+import { createOperatorApiDeps } from '../../../src/server/operator-api.js';
+import { kubeConfig } from '../../helpers/servers.js';
 import {
   engineHarnessPerFile,
   eventually,
@@ -68,6 +70,37 @@ describe('a Function read from its memo, not by query', () => {
         condition: { type: 'WorkflowReady', status: 'True', reason: 'WorkflowRunning' },
         workload: { phase: 'running', pendingRows: 100 },
       });
+    } finally {
+      await h.startOrchestrator();
+      await h.client.workflow.getHandle(fn.workflowId).terminate('test over');
+    }
+  }, 90_000);
+
+  it('/metrics asks an idle Function once: its status is served again while the memo is unchanged', async () => {
+    const fn = await seededFunction(h, 'idle-metrics', 0, {
+      schedule: {
+        discoveryIntervalSeconds: 60,
+        leaseSeconds: 10,
+        maxInFlightBatches: 4,
+        maxConcurrentScans: 1,
+      },
+    });
+    await startFunction(h, fn.spec);
+    await statusWhen(h, fn, (s) => s.phase === 'idle' && s.lastDiscoveryAt !== undefined, 30_000, 'idle');
+    const deps = createOperatorApiDeps({ kubeConfig: kubeConfig(), client: h.client, ready: () => true });
+    const metricsStatus = deps.functions.metricsStatus!;
+    const ns = fn.ref.k8sNamespace;
+    const first = await eventually(
+      () => metricsStatus(ns, fn.ref.name),
+      (s) => s?.phase === 'idle',
+      20_000,
+      'an idle status through the metrics cache',
+    );
+
+    await h.stopOrchestrator();
+    try {
+      // No worker answers a query now; the cached status still comes back, the same.
+      expect(await answered('metrics status', metricsStatus(ns, fn.ref.name))).toEqual(first);
     } finally {
       await h.startOrchestrator();
       await h.client.workflow.getHandle(fn.workflowId).terminate('test over');
