@@ -48,8 +48,6 @@ interface PendingRecord {
   rec: WalRecord;
   /** The write's size as received (its share of the log). */
   bytes: number;
-  /** Documents the write touched (performance.exhaustive_search_count counts unindexed ones). */
-  rows: number;
   /** Bytes the indexer has still to fold in. */
   remaining: number;
   visible: boolean;
@@ -64,12 +62,6 @@ class NamespaceLag {
     let n = 0;
     for (const p of this.queue) n += p.remaining;
     return Math.ceil(n);
-  }
-
-  unindexedRows(): number {
-    let n = 0;
-    for (const p of this.queue) n += p.rows;
-    return n;
   }
 }
 
@@ -114,13 +106,7 @@ export class IndexLagModel {
   record(name: string, latest: NamespaceState | undefined, rec: WalRecord, bytes: number): void {
     let lag = this.lags.get(name);
     if (!lag) this.lags.set(name, (lag = new NamespaceLag()));
-    const pending: PendingRecord = {
-      rec,
-      bytes,
-      rows: rec.put.length + rec.del.length,
-      remaining: bytes,
-      visible: false,
-    };
+    const pending: PendingRecord = { rec, bytes, remaining: bytes, visible: false };
     lag.queue.push(pending);
     if (!lag.visible && this.windowBytes(lag) <= this.options.outstandingWriteBudgetBytes) {
       pending.visible = true;
@@ -136,10 +122,6 @@ export class IndexLagModel {
 
   unindexedBytes(name: string): number {
     return this.lags.get(name)?.unindexedBytes() ?? 0;
-  }
-
-  unindexedRows(name: string): number {
-    return this.lags.get(name)?.unindexedRows() ?? 0;
   }
 
   forget(name: string): void {

@@ -193,10 +193,6 @@ export class NamespaceState {
     return index.get(value as IndexKey) ?? EMPTY;
   }
 
-  indexedAttributes(): string[] {
-    return [...this.indexes.keys()];
-  }
-
   /**
    * Candidate ids for `filter` in id order, narrowed by what the filter pins down: an id range
    * from top-level `id` comparisons, an explicit id list from `id Eq/In`, or the ordered ids of

@@ -52,13 +52,6 @@ export class SortedIds {
     return true;
   }
 
-  has(id: Id): boolean {
-    if (this.chunks.length === 0) return false;
-    const chunk = this.chunks[this.chunkFor(id)]!;
-    const pos = bound(chunk, id, false);
-    return pos < chunk.length && compareIds(chunk[pos]!, id) === 0;
-  }
-
   /**
    * Ids in ascending order, starting after (or at, when `inclusive`) `from`; all when
    * `from` is undefined.

@@ -34,9 +34,6 @@ export class WorkerCallError extends Error {
     this.name = 'WorkerCallError';
     this.type = type === true ? 'HandlerFailed' : type === false ? 'WorkerRejectedBatch' : type;
   }
-  get retryable(): boolean {
-    return failureKind(this.type).retryable;
-  }
 }
 
 /**
