@@ -17,3 +17,23 @@ export async function readEngineSummary(handle: WorkflowHandle): Promise<EngineS
     throw err;
   }
 }
+
+/**
+ * `pick` of the workflow's summary; for a run started before the summary existed, what `status`
+ * (a status query) answers. Undefined when no workflow runs.
+ */
+export async function fromEngineSummary<T>(
+  handle: WorkflowHandle,
+  pick: (summary: EngineSummary) => T,
+  status: () => Promise<T>,
+): Promise<T | undefined> {
+  const read = await readEngineSummary(handle);
+  if (!read.running) return undefined;
+  if (read.summary) return pick(read.summary);
+  try {
+    return await status();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}

@@ -3,13 +3,8 @@
 // change reaches a running workflow without a restart and a missing workflow is created — no
 // read-modify-write race between two callers.
 import { cancelIfRunning } from './stop-workflow.js';
-import {
-  WithStartWorkflowOperation,
-  WorkflowNotFoundError,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
-import { readEngineSummary } from './engine-summary.js';
+import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
+import { fromEngineSummary } from './engine-summary.js';
 import { functionWorkflowId } from '../../packages/worker/src/contracts/names.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
 import {
@@ -125,15 +120,12 @@ export async function getFunctionQueueDepth(
   batchSize: number,
 ): Promise<number> {
   const handle = functionHandle(client, ref);
-  const read = await readEngineSummary(handle);
-  if (!read.running) return 0;
-  if (read.summary) return read.summary.queueDepth;
-  try {
-    return functionStatusDepth(await handle.query(statusQuery), batchSize);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return 0;
-    throw err;
-  }
+  const depth = await fromEngineSummary(
+    handle,
+    (s) => s.queueDepth,
+    async () => functionStatusDepth(await handle.query(statusQuery), batchSize),
+  );
+  return depth ?? 0;
 }
 
 /**

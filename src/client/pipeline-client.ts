@@ -1,14 +1,9 @@
 // The one client API for Pipeline workflows: what the operator's reconcile, the CLI
 // (`layer pipeline submit|status`) and the HTTP API call. Start-or-update is a single
 // update-with-start, like Functions.
-import { readEngineSummary } from './engine-summary.js';
+import { fromEngineSummary } from './engine-summary.js';
 import { cancelIfRunning } from './stop-workflow.js';
-import {
-  WithStartWorkflowOperation,
-  WorkflowNotFoundError,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { pipelineWorkflowId } from '../../packages/worker/src/contracts/names.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
 import {
@@ -91,15 +86,12 @@ export async function getPipelineStatus(client: Client, ref: PipelineRef): Promi
 
 /** The queue depth the HTTP API serves KEDA for this Pipeline (0 when no workflow runs). */
 export async function getPipelineQueueDepth(client: Client, ref: PipelineRef): Promise<number> {
-  const read = await readEngineSummary(pipelineHandle(client, ref));
-  if (!read.running) return 0;
-  if (read.summary) return read.summary.queueDepth;
-  try {
-    return pipelineQueueDepth(await getPipelineStatus(client, ref));
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return 0;
-    throw err;
-  }
+  const depth = await fromEngineSummary(
+    pipelineHandle(client, ref),
+    (s) => s.queueDepth,
+    async () => pipelineQueueDepth(await getPipelineStatus(client, ref)),
+  );
+  return depth ?? 0;
 }
 
 export async function setPipelinePaused(client: Client, ref: PipelineRef, paused: boolean): Promise<void> {

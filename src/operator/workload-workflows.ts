@@ -3,7 +3,7 @@
 // (src/client/function-client.ts), Pipelines through the Pipeline engine's
 // (src/client/pipeline-client.ts). Tests inject a fake.
 import { ConditionReason, ConditionType } from '../api/conditions.js';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import {
   functionHandle,
   getFunctionStatus,
@@ -17,7 +17,7 @@ import {
   stopPipeline,
 } from '../client/pipeline-client.js';
 import { functionRuntimeSpecSchema } from '../contracts/function.js';
-import { readEngineSummary } from '../client/engine-summary.js';
+import { fromEngineSummary } from '../client/engine-summary.js';
 import { specFingerprint } from '../contracts/fingerprint.js';
 import { pipelineRuntimeSpecSchema } from '../contracts/pipeline.js';
 import type { WorkloadKind } from '../../packages/worker/src/contracts/names.js';
@@ -100,28 +100,20 @@ export function createTemporalWorkloadWorkflows(
     ref: { k8sNamespace: string; name: string },
   ): Promise<{ fingerprint?: string; workload: EngineWorkloadStatus } | undefined> => {
     const handle = kind === 'Pipeline' ? pipelineHandle(client, ref) : functionHandle(client, ref);
-    const read = await readEngineSummary(handle);
-    if (!read.running) return undefined;
-    const { summary } = read;
-    if (summary)
-      return {
-        fingerprint: summary.specFingerprint,
-        workload: workloadStatus(summary.phase, summary.pendingRows, summary.degraded),
-      };
-    try {
-      if (kind === 'Pipeline') {
-        const s = await getPipelineStatus(client, ref);
-        return {
-          fingerprint: s.specFingerprint,
-          workload: workloadStatus(s.phase, s.queue.pending, s.degraded),
-        };
-      }
-      const s = await getFunctionStatus(client, ref);
-      return { fingerprint: s.specFingerprint, workload: workloadStatus(s.phase, s.pendingRows, s.degraded) };
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return undefined;
-      throw err;
-    }
+    const seen = (s: {
+      specFingerprint?: string;
+      phase: string;
+      pendingRows: number;
+      degraded?: Degraded;
+    }) => ({
+      fingerprint: s.specFingerprint,
+      workload: workloadStatus(s.phase, s.pendingRows, s.degraded),
+    });
+    return fromEngineSummary(handle, seen, async () => {
+      if (kind === 'Function') return seen(await getFunctionStatus(client, ref));
+      const s = await getPipelineStatus(client, ref);
+      return seen({ ...s, pendingRows: s.queue.pending });
+    });
   };
   const withWorkload = (result: EngineResult, seen: { workload: EngineWorkloadStatus } | undefined) =>
     seen ? { ...result, workload: seen.workload } : result;
@@ -167,10 +159,12 @@ export function createTemporalWorkloadWorkflows(
   };
 }
 
+type Degraded = { reason: string; message: string; hint: string };
+
 function workloadStatus(
   phase: string,
   pendingRows: number,
-  degraded: { reason: string; message: string; hint: string } | undefined,
+  degraded: Degraded | undefined,
 ): EngineWorkloadStatus {
   return {
     phase,
