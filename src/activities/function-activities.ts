@@ -197,6 +197,19 @@ async function indexUpToDate(store: StoreClient, namespace: string): Promise<boo
   }
 }
 
+/** Patches every row `filters` matches; patch_by_filter is bounded per request, so it loops. */
+async function patchAll(store: StoreClient, ns: string, filters: unknown, patch: object): Promise<number> {
+  let patched = 0;
+  for (;;) {
+    const res = await store.write(ns, {
+      patch_by_filter: { filters, patch },
+      patch_by_filter_allow_partial: true,
+    } as never);
+    patched += Number((res as { rows_patched?: number }).rows_patched ?? 0);
+    if (!(res as { rows_remaining?: boolean }).rows_remaining) return patched;
+  }
+}
+
 /** Nothing to do in this namespace, in the form the caller asked for. */
 function emptyPage(input: DiscoverRowsInput): DiscoverRowsResult {
   return input.batchSize !== undefined && !input.output.inputFingerprint
@@ -478,7 +491,7 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
           });
           for (const row of res.rows ?? []) found.set(`${namespace}\u0000${String(row.id)}`, row as never);
         }
-        const out: CanaryComparison[] = input.rows.map(({ namespace, id }) => {
+        return input.rows.map(({ namespace, id }): CanaryComparison => {
           const row = found.get(`${namespace}\u0000${String(id)}`) ?? {};
           return {
             namespace,
@@ -488,7 +501,6 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
             new: row[input.canaryOutput.attribute] ?? null,
           };
         });
-        return out;
       });
     },
 
@@ -500,17 +512,11 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
         for (const ns of input.namespaces) {
           const store = deps.storeFor(ns);
           if (!(await ensureEngineAttributes(store, ns, c))) continue;
-          for (;;) {
-            const res = await store.write(ns, {
-              patch_by_filter: {
-                filters: canaryRowsOf(c),
-                patch: { [c.attribute]: null, [versionAttribute(c)]: null, [errorAttribute(c)]: null },
-              },
-              patch_by_filter_allow_partial: true,
-            } as never);
-            cleared += Number((res as { rows_patched?: number }).rows_patched ?? 0);
-            if (!(res as { rows_remaining?: boolean }).rows_remaining) break;
-          }
+          cleared += await patchAll(store, ns, canaryRowsOf(c), {
+            [c.attribute]: null,
+            [versionAttribute(c)]: null,
+            [errorAttribute(c)]: null,
+          });
         }
         return cleared;
       });
@@ -523,18 +529,9 @@ export function createFunctionActivities(deps: FunctionActivityDeps) {
         for (const ns of input.namespaces) {
           const store = deps.storeFor(ns);
           if (!(await ensureEngineAttributes(store, ns, input.output, input.filter))) continue;
-          // patch_by_filter is bounded per request by the service; loop until nothing remains.
-          for (;;) {
-            const res = await store.write(ns, {
-              patch_by_filter: {
-                filters: deadLetterFilter(input.output, input.filter),
-                patch: { [errorAttribute(input.output)]: null },
-              },
-              patch_by_filter_allow_partial: true,
-            } as never);
-            cleared += Number((res as { rows_patched?: number }).rows_patched ?? 0);
-            if (!(res as { rows_remaining?: boolean }).rows_remaining) break;
-          }
+          cleared += await patchAll(store, ns, deadLetterFilter(input.output, input.filter), {
+            [errorAttribute(input.output)]: null,
+          });
         }
         return cleared;
       });
