@@ -90,7 +90,6 @@ export interface TemporalCluster {
   visibilityDatabase: string;
   postgres: PostgresTarget;
   uiUrl?: string;
-  serverVersion: string;
   /** Pids of detached helper processes (forwarder, UI) for `dev down`. */
   helperPids: { forwarder?: number; ui?: number };
   forwarder?: TcpForwarder;
@@ -416,7 +415,6 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
       database,
       visibilityDatabase,
       postgres,
-      serverVersion: TEMPORAL_SERVER_VERSION,
       helperPids: { forwarder: forwarderProc?.pid, ui: uiProc?.pid },
       ...(uiUrl ? { uiUrl } : {}),
       ...(forwarder ? { forwarder } : {}),

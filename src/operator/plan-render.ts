@@ -20,8 +20,6 @@ export interface RenderResult {
   objects: PlannedObject[];
   /** Each workload (defaults filled in) with the status the operator would write. */
   workloads: Workload[];
-  /** Which InfraRules was used: the one given or the Helm default. */
-  infraRulesSource: 'input' | 'helm-default';
 }
 
 /**
@@ -33,8 +31,8 @@ export function renderResources(
   settings: OperatorSettings,
   now: string,
 ): RenderResult {
-  const given = resources.find((r): r is InfraRules => r.kind === 'InfraRules');
-  const infraRules = given ?? helmDefaultInfraRules();
+  const infraRules =
+    resources.find((r): r is InfraRules => r.kind === 'InfraRules') ?? helmDefaultInfraRules();
   const store = resources.find((r): r is VectorStore => r.kind === 'VectorStore');
   const objects: PlannedObject[] = [];
   const workloads: Workload[] = [];
@@ -62,5 +60,5 @@ export function renderResources(
     const status = plan.status ? finalStatus(plan.status, engine, now).status : undefined;
     workloads.push({ ...w, ...(status ? { status } : {}) } as Workload);
   }
-  return { objects, workloads, infraRulesSource: given ? 'input' : 'helm-default' };
+  return { objects, workloads };
 }
