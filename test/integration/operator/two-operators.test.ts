@@ -14,6 +14,7 @@ import { workloadObjectName } from '../../../src/operator/names.js';
 import { startStoreServer, type StoreServer } from '../../../src/store/server.js';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { payloadsIn } from '../../helpers/history-payloads.js';
+import { isReconcilePass } from '../../../src/client/reconcile-history.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 import {
   applyCr,
@@ -116,7 +117,7 @@ async function reconcileHistory(name: string): Promise<{ signalsBy: string[]; pa
         const args = JSON.parse(Buffer.from(payload!.data!).toString('utf8')) as { by?: string };
         signalsBy.push(args.by ?? '(none)');
       }
-      if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'reconcilePass') passes++;
+      if (isReconcilePass(e)) passes++;
     }
   }
   return { signalsBy, passes };
