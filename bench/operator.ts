@@ -73,7 +73,6 @@ import {
 } from './operator-keda.js';
 import { LAYER_BIN, waitForHttpOk } from './servers.js';
 import { freePort } from '../src/dev/net.js';
-import { isReconcilePass } from '../src/client/reconcile-history.js';
 
 const LATENCY_FUNCTIONS = arg('latency', 100);
 const SETTLE_FUNCTIONS = arg('settle', 500);
@@ -549,7 +548,7 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
           const { workflowId, runId } = ids[i++]!;
           const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
           for (const e of history.events ?? []) {
-            if (!isReconcilePass(e)) continue;
+            if (e.activityTaskScheduledEventAttributes?.activityType?.name !== 'reconcilePass') continue;
             const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
             if (at >= burstWindow.from && at <= burstWindow.to) passes++;
             if (at >= specWindow.from && at <= specWindow.to) specPasses++;

@@ -1,5 +1,5 @@
-// Reconcile one hevlayer.com resource, level-triggered: each pass is one local activity,
-// reconcilePass (observe → plan → finalizer → apply → prune → engine → one status write). Started (or nudged)
+// Reconcile one hevlayer.com resource, level-triggered: each pass is one activity, reconcilePass
+// (observe → plan → finalizer → apply → prune → engine → one status write). Started (or nudged)
 // by the watcher with signal-with-start under the ID reconcileWorkflowId(kind, ns, name); events that arrive during a pass set `dirty` and cause
 // exactly one more pass, so a burst of events collapses into at most two passes. The run ends
 // when a pass finds nothing new; the next event or resync starts a fresh run.
@@ -8,13 +8,10 @@ import {
   continueAsNew,
   log,
   deprecatePatch,
-  patched,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   workflowInfo,
   type ActivityOptions,
-  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { KubernetesActivities } from '../activities/kubernetes-activities.js';
 import {
@@ -40,29 +37,13 @@ const PASS_OPTIONS: ActivityOptions = {
   },
 };
 
-/**
- * The same pass as a local activity (ADR 0129): it runs in the operator process that runs the
- * workflow, so a pass is one workflow task whose completion records the pass's marker, instead of
- * an activity task matched and dispatched by the server and a second workflow task for its result
- * — about half of what a run cost Temporal in a burst of new resources. A pass longer than the
- * workflow task timeout is kept alive by the SDK's task heartbeats; retries past a minute become
- * timers (the SDK's localRetryThreshold).
- */
-const LOCAL_PASS_OPTIONS: LocalActivityOptions = {
-  startToCloseTimeout: PASS_OPTIONS.startToCloseTimeout!,
-  retry: PASS_OPTIONS.retry!,
-};
-
 /** One pass, named in the Temporal UI by what it reconciles (the activity's summary). */
 function reconcilePass(ref: ReconcileRef, pass: number) {
   const what = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
-  const summary = `pass ${pass}: ${what}`;
-  // Runs recorded before ADR 0129 scheduled the pass as an activity, under a patch of its own
-  // (ADR 0067); a new run records only this one, so one marker per run as before.
-  if (patched('reconcile-pass-local'))
-    return proxyLocalActivities<KubernetesActivities>({ ...LOCAL_PASS_OPTIONS, summary }).reconcilePass(ref);
-  deprecatePatch('reconcile-pass-activity');
-  return proxyActivities<KubernetesActivities>({ ...PASS_OPTIONS, summary }).reconcilePass(ref);
+  return proxyActivities<KubernetesActivities>({
+    ...PASS_OPTIONS,
+    summary: `pass ${pass}: ${what}`,
+  }).reconcilePass(ref);
 }
 
 /** Passes per run before continue-as-new keeps history small during a long burst. */
@@ -78,6 +59,8 @@ export async function reconcileWorkflow(input: ReconcileWorkflowInput): Promise<
   let outcome = 'none';
   while (dirty) {
     dirty = false;
+    // Deprecated: runs recorded while the per-step pass existed carry the marker (ADR 0067).
+    deprecatePatch('reconcile-pass-activity');
     outcome = (await reconcilePass(ref, passes + 1)).outcome;
     passes++;
     if (dirty && passes >= PASSES_PER_RUN) {

@@ -119,9 +119,9 @@ describe('reconcile workflow', () => {
     await recordHistories(
       h.client,
       reconcileWorkflowId('Function', ns, 'tag-products'),
-      // One local activity per pass (patch reconcile-pass-local, ADR 0129);
-      // reconcile-function-pass-1 keeps a run from before it, when the pass was an activity.
-      'reconcile-function-local-pass',
+      // One activity per pass (patch reconcile-pass-activity); reconcile-function-1 keeps a run
+      // from before it, when each step was its own activity.
+      'reconcile-function-pass',
     );
     expect(cr?.metadata.finalizers).toContain(FINALIZER);
     expect(cr?.status.observedGeneration).toBe(cr?.metadata.generation);
