@@ -3,7 +3,7 @@
 // and a watcher stopped and restarted mid-stream misses nothing and duplicates nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeed } from '../../fixtures/seeds.js';
-import { createOperatorWatcher, type OperatorWatcher } from '../../../src/operator/watcher.js';
+import { createOperatorWatcher, slimInformer, type OperatorWatcher } from '../../../src/operator/watcher.js';
 import {
   applyCr,
   condition,
@@ -121,6 +121,38 @@ describe('operator watcher', () => {
         ? true
         : undefined,
     );
+  });
+
+  it("the informers' caches keep objects without managedFields, listed or watched", async () => {
+    const ns = await testNamespace(h.admin, 'opw');
+    await applyCr(h.custom, fn(ns, 'listed'));
+    const managed = (o: { metadata?: { managedFields?: unknown[] } } | undefined) =>
+      (o?.metadata?.managedFields ?? []).length;
+    // The apiserver keeps them (server-side apply): what the cache would hold without the slimming.
+    expect(managed(await readCr(h.custom, 'Function', ns, 'listed'))).toBeGreaterThan(0);
+    const informer = slimInformer(
+      h.operatorKc,
+      '/apis/hevlayer.com/v1alpha1/functions',
+      () =>
+        h.custom.listClusterCustomObject({
+          group: 'hevlayer.com',
+          version: 'v1alpha1',
+          plural: 'functions',
+        }) as never,
+    );
+    await informer.start();
+    try {
+      await applyCr(h.custom, fn(ns, 'watched-later'));
+      const cached = await eventually('both Functions cached', async () => {
+        const listed = informer.get('listed', ns);
+        const watched = informer.get('watched-later', ns);
+        return listed && watched ? [listed, watched] : undefined;
+      });
+      expect(cached.map(managed)).toEqual([0, 0]);
+      expect(cached.map((o) => o.metadata?.name)).toEqual(['listed', 'watched-later']);
+    } finally {
+      await informer.stop();
+    }
   });
 
   it('stopped and restarted mid-stream: nothing missed, nothing duplicated', async () => {
