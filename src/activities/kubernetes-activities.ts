@@ -5,7 +5,6 @@
 //
 // Secrets: only the store probe reads one, and it returns conditions, never the value.
 import { ConditionReason, ConditionType } from '../api/conditions.js';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { FunctionRuntimeSpec } from '../contracts/function.js';
 import type { ReconcileRef } from '../contracts/reconcile.js';
@@ -16,7 +15,7 @@ import type { EngineResult } from '../operator/reconcile-types.js';
 import type { OperatorSettings } from '../operator/settings.js';
 import type { WorkloadWorkflows } from '../operator/workload-workflows.js';
 import { createApply } from './kube/apply.js';
-import { failureMessage, kubeCall, makeKubeClients } from './kube/kube-calls.js';
+import { applyFailureToThrow, failureMessage, kubeCall, makeKubeClients } from './kube/kube-calls.js';
 import { createObserve } from './kube/observe.js';
 import { createStatus, engineUnavailable } from './kube/status.js';
 import { createStoreProbe } from './kube/store-probe.js';
@@ -109,6 +108,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
 
     if (plan.finalizer === 'add') await finalizer(ref, 'add');
     let applyFailure: string | undefined;
+    let applyError: unknown;
     try {
       const [applied, removed] = await Promise.all([
         applyObjects(plan.apply, versions).then(async (done) => {
@@ -120,6 +120,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
       ]);
       Object.assign(report, applied, { removed });
     } catch (err) {
+      applyError = err;
       applyFailure = failureMessage(err);
     }
     let engineResult: EngineResult | undefined =
@@ -164,11 +165,8 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
         ...(engineResult ? { engine: engineResult } : {}),
       });
     }
-    if (applyFailure !== undefined) {
-      // Reported in status; the watcher's resync (or the next event) tries again. Failing the run
-      // makes the problem visible in the Temporal UI too.
-      throw ApplicationFailure.nonRetryable(`apply failed: ${applyFailure}`, ConditionReason.ApplyFailed);
-    }
+    // Reported in status either way; failing the run makes it visible in the Temporal UI too.
+    if (applyFailure !== undefined) throw applyFailureToThrow(applyError, applyFailure);
     // Status says EngineUnavailable; the activity's retries are the pass's retries.
     if (engineFailure !== undefined) throw engineFailure;
     return { ...report, ...elapsed() };

@@ -10,6 +10,7 @@ import {
   KubernetesObjectApi,
   type KubeConfig,
 } from '@kubernetes/client-node';
+import { ConditionReason } from '../../api/conditions.js';
 import { pluralOf } from '../../api/crds.js';
 import { GROUP, VERSION } from '../../api/group.js';
 import type { ReconcileRef } from '../../contracts/reconcile.js';
@@ -108,6 +109,20 @@ export async function kubeCall<T>(fn: () => Promise<T>): Promise<T> {
     }
     throw err;
   }
+}
+
+/**
+ * What a pass whose apply failed ends with, once its status says so: a refusal retrying cannot
+ * fix fails the run for good (the watcher's resync or the next event tries again); anything else
+ * — throttling (a 429 while the apiserver's storage (re)initializes), a conflict, a server error —
+ * is the original error, which the activity's retry policy retries within seconds. Before, every
+ * apply failure was final, and one 429 at a fleet's start left a Function without objects until
+ * the resync.
+ */
+export function applyFailureToThrow(err: unknown, message: string): unknown {
+  if (err instanceof ApplicationFailure && err.nonRetryable)
+    return ApplicationFailure.nonRetryable(`apply failed: ${message}`, ConditionReason.ApplyFailed);
+  return err;
 }
 
 function briefly(err: unknown): string {
