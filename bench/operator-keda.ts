@@ -101,16 +101,40 @@ export async function startSampleRunner(
   return { runner, callLog };
 }
 
+interface CallLogLine {
+  at: number;
+  /** A handler call: the store namespace it processed. */
+  namespace?: string;
+  /** A worker process loaded: the Function it serves. */
+  loaded?: string;
+}
+
+function callLogLines(callLog: string): CallLogLine[] {
+  if (!existsSync(callLog)) return [];
+  return readFileSync(callLog, 'utf8')
+    .split('\n')
+    .flatMap((line) => (line ? [JSON.parse(line) as CallLogLine] : []));
+}
+
 /** First handler call per store namespace (epoch ms), from the call log. */
 function firstCalls(callLog: string): Map<string, number> {
   const first = new Map<string, number>();
-  if (!existsSync(callLog)) return first;
-  for (const line of readFileSync(callLog, 'utf8').split('\n')) {
-    if (!line) continue;
-    const { namespace, at } = JSON.parse(line) as { namespace: string; at: number };
-    if (!first.has(namespace) || first.get(namespace)! > at) first.set(namespace, at);
-  }
+  for (const { namespace, at } of callLogLines(callLog))
+    if (namespace !== undefined && (!first.has(namespace) || first.get(namespace)! > at))
+      first.set(namespace, at);
   return first;
+}
+
+/** When each Function's worker processes had loaded (epoch ms, ascending), from the call log. */
+function loadedAt(callLog: string): Map<string, number[]> {
+  const loaded = new Map<string, number[]>();
+  for (const { loaded: name, at } of callLogLines(callLog))
+    if (name !== undefined)
+      loaded.set(
+        name,
+        [...(loaded.get(name) ?? []), at].sort((a, b) => a - b),
+      );
+  return loaded;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -214,6 +238,16 @@ export async function kedaReaction(opts: {
     const p = opts.podRunningAt(n);
     return p === undefined ? undefined : rowsAt.get(n)! + (p - rowsAtPerf.get(n)!);
   };
+  const firstCallAt = (n: string) => {
+    const f = first.get(sampleStoreNamespace(n));
+    return f !== undefined && f >= rowsAt.get(n)! ? f : undefined;
+  };
+  const loaded = loadedAt(opts.callLog);
+  /** The first worker process of Function n that loaded after its pod was Running. */
+  const workerLoadedAt = (n: string) => {
+    const p = podAt(n);
+    return p === undefined ? undefined : loaded.get(n)?.find((at) => at >= p);
+  };
   const steps = {
     rows_to_queue_depth: step(
       (n) => rowsAt.get(n),
@@ -234,10 +268,11 @@ export async function kedaReaction(opts: {
       (n) => opts.podSteps(n)?.scheduledAt,
     ),
     pod_scheduled_to_running: step((n) => opts.podSteps(n)?.scheduledAt, podAt),
-    pod_running_to_first_call: step(podAt, (n) => {
-      const f = first.get(sampleStoreNamespace(n));
-      return f !== undefined && f >= rowsAt.get(n)! ? f : undefined;
-    }),
+    pod_running_to_first_call: step(podAt, firstCallAt),
+    // Its parts: the process starting and loading its modules (every sample pod starts at once on
+    // this machine's cores; on a cluster each has its own), then connecting, polling and claiming.
+    pod_running_to_worker_loaded: step(podAt, workerLoadedAt),
+    worker_loaded_to_first_call: step(workerLoadedAt, firstCallAt),
   };
   const toZero = names
     .flatMap((n) => (zeroAt.has(n) ? [zeroAt.get(n)! - drainedAt.get(n)!] : []))
