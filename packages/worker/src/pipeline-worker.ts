@@ -10,7 +10,8 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Context } from '@temporalio/activity';
 import type { WorkerOptions } from '@temporalio/worker';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { claimProgressFrom, type ClaimReport } from './contracts/claims.js';
 import {
   RUN_PIPELINE_CLAIM_ACTIVITY,
@@ -39,6 +40,7 @@ import { loadWorkerEnv } from './env.js';
 import { nativeConnectionOptions } from './temporal-connection.js';
 import type { Listening } from './http-listen.js';
 import { pushServer } from './push-server.js';
+import { lazyModule } from './lazy-module.js';
 import type { PipelineSource, SourceHooks } from './sources/source.js';
 import { sourceFromRef, type SourceFactory } from './sources/from-source-ref.js';
 import { pipelineSink, runSource } from './sources/run-source.js';
@@ -101,9 +103,13 @@ export interface RunPipelineWorkerOptions<T extends PipelineItem = PipelineItem>
   tuning?: Pick<WorkerOptions, 'maxConcurrentActivityTaskPolls'>;
 }
 
+/** Loaded by the first readObject: a Pipeline that reads no S3 objects never loads the S3 SDK. */
+const s3Sdk = lazyModule<typeof S3Sdk>('@aws-sdk/client-s3');
+
 async function readS3(s3: S3Client | undefined, item: QueuedItem): Promise<Buffer> {
   if (!item.s3) throw new Error(`item ${item.key} is not from the S3 source`);
   if (!s3) throw new Error('readObject needs options.s3 (an S3Client)');
+  const { GetObjectCommand } = s3Sdk();
   const res = await s3.send(new GetObjectCommand({ Bucket: item.s3.bucket, Key: item.s3.key }));
   return Buffer.from(await res.Body!.transformToByteArray());
 }

@@ -4,15 +4,14 @@
 // (orchestrator and worker images), for Functions and Pipelines alike. Objects are
 // content-addressed (sha256 of the stored bytes), so a retried encode writes the same key.
 import { createHash } from 'node:crypto';
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
+import { lazyModule } from '../lazy-module.js';
+
+/** Loaded when a codec is made: a worker without a payload bucket never loads the S3 SDK. */
+const s3Sdk = lazyModule<typeof S3Sdk>('@aws-sdk/client-s3');
 
 /** `metadata.encoding` of a reference payload. */
 const S3_REFERENCE_ENCODING = 'binary/layer-s3-ref';
@@ -96,6 +95,7 @@ export function readS3Reference(p: Payload): S3Reference {
 export class S3PayloadCodec implements PayloadCodec {
   readonly config: z.output<typeof s3PayloadCodecConfigSchema>;
   readonly s3: S3Client;
+  private readonly sdk = s3Sdk();
   private bucketReady: Promise<void> | undefined;
 
   constructor(config: S3PayloadCodecConfig, s3?: S3Client) {
@@ -103,7 +103,7 @@ export class S3PayloadCodec implements PayloadCodec {
     const c = this.config;
     this.s3 =
       s3 ??
-      new S3Client({
+      new this.sdk.S3Client({
         region: c.region,
         forcePathStyle: c.forcePathStyle,
         ...(c.endpoint ? { endpoint: c.endpoint } : {}),
@@ -117,10 +117,10 @@ export class S3PayloadCodec implements PayloadCodec {
     if (!this.config.createBucket) return Promise.resolve();
     this.bucketReady ??= (async () => {
       try {
-        await this.s3.send(new HeadBucketCommand({ Bucket: this.config.bucket }));
+        await this.s3.send(new this.sdk.HeadBucketCommand({ Bucket: this.config.bucket }));
       } catch {
         try {
-          await this.s3.send(new CreateBucketCommand({ Bucket: this.config.bucket }));
+          await this.s3.send(new this.sdk.CreateBucketCommand({ Bucket: this.config.bucket }));
         } catch (err) {
           const name = (err as { name?: string }).name;
           if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
@@ -147,7 +147,7 @@ export class S3PayloadCodec implements PayloadCodec {
           sha256,
         };
         await this.s3.send(
-          new PutObjectCommand({
+          new this.sdk.PutObjectCommand({
             Bucket: ref.bucket,
             Key: ref.key,
             Body: body,
@@ -169,7 +169,7 @@ export class S3PayloadCodec implements PayloadCodec {
         const ref = readS3Reference(p);
         let bytes: Uint8Array;
         try {
-          const res = await this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+          const res = await this.s3.send(new this.sdk.GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
           bytes = await res.Body!.transformToByteArray();
         } catch (err) {
           throw new PayloadReferenceError(

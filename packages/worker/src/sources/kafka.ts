@@ -6,11 +6,15 @@
 // again there — duplicates the Pipeline drops — and a commit that fails because the partition
 // moved is harmless for the same reason. Backpressure: the stream buffers at most highWaterMark
 // messages and stops fetching while the loop does not read.
-import { Consumer, type Message, type MessagesStream } from '@platformatic/kafka';
+import type * as KafkaClient from '@platformatic/kafka';
+import type { Consumer, Message, MessagesStream } from '@platformatic/kafka';
 import { z } from 'zod';
 import type { PipelineItem } from '../contracts/pipeline.js';
 import { itemFromBody } from './message-item.js';
 import { SourceRefError, type PipelineSource, type SourceMessage } from './source.js';
+import { lazyModule } from '../lazy-module.js';
+
+const kafkaClient = lazyModule<typeof KafkaClient>('@platformatic/kafka');
 
 type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 
@@ -86,7 +90,7 @@ export function createKafkaSource(
 ): PipelineSource<KafkaMessage> {
   const ref = parseKafkaSourceRef(refInput);
   const newConsumer = () =>
-    new Consumer({
+    new (kafkaClient().Consumer)({
       groupId: ref.groupId,
       clientId: ref.clientId ?? `layer-${ref.groupId}`,
       bootstrapBrokers: ref.brokers,

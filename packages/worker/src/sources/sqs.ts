@@ -3,20 +3,17 @@
 // visibility timeout), and deletes them (DeleteMessageBatch) only after the Pipeline durably
 // accepted their items. A message that never becomes an item is left alone: after the queue's
 // maxReceiveCount SQS moves it to the dead-letter queue of its redrive policy.
-import {
-  ChangeMessageVisibilityCommand,
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-  type Message,
-  type SQSClientConfig,
-} from '@aws-sdk/client-sqs';
-import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
+import type * as SqsSdk from '@aws-sdk/client-sqs';
+import type { Message, SQSClient, SQSClientConfig } from '@aws-sdk/client-sqs';
+import type * as AwsProtocols from '@aws-sdk/core/protocols';
 import { z } from 'zod';
 import type { PipelineItem } from '../contracts/pipeline.js';
 import { itemFromBody } from './message-item.js';
 import { SourceRefError, type PipelineSource, type SourceMessage } from './source.js';
+import { lazyModule } from '../lazy-module.js';
+
+const sqsSdk = lazyModule<typeof SqsSdk>('@aws-sdk/client-sqs');
+const awsProtocols = lazyModule<typeof AwsProtocols>('@aws-sdk/core/protocols');
 
 /** SQS's limit on messages per ReceiveMessage and per DeleteMessageBatch. */
 const SQS_BATCH_MAX = 10;
@@ -58,12 +55,13 @@ export function sqsClientFor(
   extra: SQSClientConfig = {},
 ): SQSClient {
   const region = ref.region ?? regionOf(ref.queueUrl) ?? process.env.AWS_REGION ?? 'us-east-1';
+  const { SQSClient } = sqsSdk();
   return new SQSClient({
     region,
     ...(ref.endpoint ? { endpoint: ref.endpoint } : {}),
     ...(ref.protocol === 'query'
       ? {
-          protocol: AwsQueryProtocol,
+          protocol: awsProtocols().AwsQueryProtocol,
           protocolSettings: {
             defaultNamespace: 'com.amazonaws.sqs',
             xmlNamespace: 'http://queue.amazonaws.com/doc/2012-11-05/',
@@ -92,6 +90,8 @@ export function parseSqsSourceRef(ref: unknown): z.output<typeof sqsSourceRefSch
  */
 export function createSqsSource(refInput: unknown, options: SqsSourceOptions = {}): PipelineSource<string> {
   const ref = parseSqsSourceRef(refInput);
+  const { ChangeMessageVisibilityCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand } =
+    sqsSdk();
   const client = options.client ?? sqsClientFor(ref);
   const own = !options.client;
   const toItem = options.toItem ?? ((m: Message) => itemFromBody(m.Body, m.MessageId ?? 'unknown'));
