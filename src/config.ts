@@ -305,6 +305,26 @@ const configVars = {
     schema: integer.min(1).optional(),
     hint: 'to a whole number >= 1, e.g. 1',
   }),
+  /** Operator: host:port of its KEDA external-push scaler as KEDA reaches it (unset: metrics-api polling). */
+  kedaScalerAddress: row({
+    env: 'LAYER_KEDA_SCALER_ADDRESS',
+    path: 'operator.keda.scalerAddress',
+    schema: z
+      .string()
+      .regex(/^[^\s:/]+:\d+$/, 'expected host:port')
+      .optional(),
+    hint: "to the operator's gRPC scaler address as KEDA reaches it, e.g. layer-orchestrator.layer.svc:9090, or unset it",
+  }),
+  /** Operator: port its KEDA external-push scaler listens on (unset: not served; 0: any free port). */
+  kedaScalerPort: row({
+    env: 'LAYER_KEDA_SCALER_PORT',
+    path: 'operator.kedaScalerPort',
+    schema: integer
+      .min(0, 'expected a port number >= 0')
+      .max(65535, 'expected a port number <= 65535')
+      .optional(),
+    hint: 'to a port number 0-65535, e.g. 9090, or unset it',
+  }),
   /** Operator: the orchestrator HTTP API as worker pods and KEDA reach it. */
   operatorApiUrl: row({
     env: 'LAYER_OPERATOR_API_URL',

@@ -85,3 +85,14 @@ export function queueDepthUrl(
 export function queueDepthMetric(kind: WorkloadKind): string {
   return kind === 'Function' ? FUNCTION_QUEUE_DEPTH_METRIC : PIPELINE_QUEUE_DEPTH_METRIC;
 }
+
+/**
+ * Metadata keys of the external-push trigger (docs/adr/0131): the operator renders them into the
+ * ScaledObject and its gRPC scaler reads them back from KEDA's ScaledObjectRef.
+ */
+export const SCALER_METADATA = {
+  kind: 'kind',
+  name: 'name',
+  batchSize: 'batchSize',
+  targetValue: 'targetValue',
+} as const;

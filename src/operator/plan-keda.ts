@@ -2,8 +2,18 @@
 // orchestrator's queue-depth endpoint (no Prometheus needed), and a TriggerAuthentication carrying
 // the worker bearer Secret when the API requires one. Contract: docs/adr/0003-keda-metrics-api-contract.md.
 import type { Workload } from '../api/parse.js';
-import { QUEUE_DEPTH_VALUE_LOCATION, queueDepthMetric, queueDepthUrl } from '../contracts/queue-depth.js';
-import type { ObjectMetadata, ScaledObject, TriggerAuthentication } from './plan-types.js';
+import {
+  QUEUE_DEPTH_VALUE_LOCATION,
+  SCALER_METADATA,
+  queueDepthMetric,
+  queueDepthUrl,
+} from '../contracts/queue-depth.js';
+import type {
+  ObjectMetadata,
+  ScaledObject,
+  ScaledObjectTrigger,
+  TriggerAuthentication,
+} from './plan-types.js';
 import { workerGraceSeconds } from './plan-pod.js';
 import { workerBearerSecret, type OperatorSettings } from './settings.js';
 import { sourceLagTrigger } from './plan-source-lag.js';
@@ -17,7 +27,8 @@ export function triggerAuthentication(
   settings: OperatorSettings,
 ): TriggerAuthentication | undefined {
   const bearer = workerBearerSecret(settings);
-  if (bearer === undefined) return undefined;
+  // The push scaler's gRPC has no bearer: KEDA reaches it inside the cluster (docs/adr/0131).
+  if (bearer === undefined || settings.keda.scalerAddress) return undefined;
   return {
     apiVersion: 'keda.sh/v1alpha1',
     kind: 'TriggerAuthentication',
@@ -49,6 +60,52 @@ function scaleDownBehavior(w: Workload, settings: OperatorSettings) {
   };
 }
 
+/**
+ * The queue-depth trigger: KEDA polls the HTTP API (metrics-api), or, with a scaler address, the
+ * operator's gRPC scaler, which also pushes activations (external-push, docs/adr/0131). Its
+ * metadata names the workload; the push scaler reads it back (src/server/keda-scaler.ts).
+ */
+function queueDepthTrigger(
+  w: Workload,
+  namespace: string,
+  auth: TriggerAuthentication | undefined,
+  settings: OperatorSettings,
+): ScaledObjectTrigger {
+  // KEDA metadata values are strings, even numbers.
+  const targetValue = String(settings.keda.targetQueueDepthPerReplica);
+  if (settings.keda.scalerAddress)
+    return {
+      type: 'external-push',
+      name: queueDepthMetric(w.kind),
+      metricType: 'AverageValue',
+      metadata: {
+        scalerAddress: settings.keda.scalerAddress,
+        [SCALER_METADATA.kind]: w.kind,
+        [SCALER_METADATA.name]: w.metadata.name,
+        [SCALER_METADATA.batchSize]: String(w.spec.worker.batchSize),
+        [SCALER_METADATA.targetValue]: targetValue,
+      },
+    };
+  const metadata: Record<string, string> = {
+    url: queueDepthUrl(settings.apiBaseUrl, w.kind, namespace, w.metadata.name),
+    format: 'json',
+    valueLocation: QUEUE_DEPTH_VALUE_LOCATION,
+    targetValue,
+    // Any queued batch wakes a scaled-to-zero workload.
+    activationTargetValue: '0',
+  };
+  if (auth) metadata.authMode = 'bearer';
+  return {
+    type: 'metrics-api',
+    name: queueDepthMetric(w.kind),
+    metricType: 'AverageValue',
+    metadata,
+    ...(auth
+      ? { authenticationRef: { name: auth.metadata.name, kind: 'TriggerAuthentication' as const } }
+      : {}),
+  };
+}
+
 /** ScaledObject scaling `deploymentName` between replicas.min and replicas.max on queue depth. */
 export function scaledObject(
   w: Workload,
@@ -57,17 +114,6 @@ export function scaledObject(
   auth: TriggerAuthentication | undefined,
   settings: OperatorSettings,
 ): ScaledObject {
-  const ns = meta.namespace;
-  const metadata: Record<string, string> = {
-    url: queueDepthUrl(settings.apiBaseUrl, w.kind, ns, w.metadata.name),
-    format: 'json',
-    valueLocation: QUEUE_DEPTH_VALUE_LOCATION,
-    // KEDA metadata values are strings, even numbers.
-    targetValue: String(settings.keda.targetQueueDepthPerReplica),
-    // Any queued batch wakes a scaled-to-zero workload.
-    activationTargetValue: '0',
-  };
-  if (auth) metadata.authMode = 'bearer';
   return {
     apiVersion: 'keda.sh/v1alpha1',
     kind: 'ScaledObject',
@@ -82,15 +128,7 @@ export function scaledObject(
         horizontalPodAutoscalerConfig: { behavior: { scaleDown: scaleDownBehavior(w, settings) } },
       },
       triggers: [
-        {
-          type: 'metrics-api',
-          name: queueDepthMetric(w.kind),
-          metricType: 'AverageValue',
-          metadata,
-          ...(auth
-            ? { authenticationRef: { name: auth.metadata.name, kind: 'TriggerAuthentication' as const } }
-            : {}),
-        },
+        queueDepthTrigger(w, meta.namespace, auth, settings),
         // A source-fed Pipeline's backlog in its source, when sourceRef.kedaLag asks (ADR 0123).
         ...(w.kind === 'Pipeline' ? [sourceLagTrigger(w.spec.sourceRef)].filter((t) => t !== undefined) : []),
       ],

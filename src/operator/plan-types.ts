@@ -35,7 +35,7 @@ export interface ScaledObject {
 
 /** One KEDA trigger: the orchestrator's queue depth, or a source's backlog (src/operator/plan-source-lag.ts). */
 export interface ScaledObjectTrigger {
-  type: 'metrics-api' | 'aws-sqs-queue' | 'kafka';
+  type: 'metrics-api' | 'external-push' | 'aws-sqs-queue' | 'kafka';
   name: string;
   metricType: 'AverageValue';
   /** KEDA trigger metadata values are all strings. */

@@ -56,8 +56,17 @@ export const operatorSettingsSchema = z.object({
     .object({
       pollingIntervalSeconds: z.int().min(1).default(15),
       cooldownPeriodSeconds: z.int().min(0).default(300),
-      /** Queued batches per replica KEDA aims for (metrics-api targetValue, AverageValue). */
+      /** Queued batches per replica KEDA aims for (the trigger's target, AverageValue). */
       targetQueueDepthPerReplica: z.int().min(1).default(1),
+      /**
+       * host:port of the operator's KEDA external-push scaler as KEDA reaches it: set, the
+       * ScaledObjects use the `external-push` trigger and KEDA activates a workload the moment
+       * its queue depth leaves 0 (docs/adr/0131); unset, the `metrics-api` trigger polls the HTTP API.
+       */
+      scalerAddress: z
+        .string()
+        .regex(/^[^\s:/]+:\d+$/, 'expected host:port, e.g. layer-orchestrator.layer.svc:9090')
+        .optional(),
     })
     .prefault({}),
 });

@@ -12,6 +12,7 @@ import type { IndexDiscovery } from '../../operator/index-discovery.js';
 import type { LeaderElector } from '../../operator/leader-election.js';
 import type { OperatorWatcher } from '../../operator/watcher.js';
 import type { HttpApi } from '../../server/http-api.js';
+import type { KedaScaler } from '../../server/keda-scaler.js';
 import { InvalidInputError, LayerError } from '../../../packages/worker/src/util/errors.js';
 import type { RunningWorker } from '../roles.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal-connect.js';
@@ -118,6 +119,7 @@ export function registerOperatorCommand(program: Command): void {
       let elector: LeaderElector | undefined;
       let discovery: IndexDiscovery | undefined;
       let api: HttpApi | undefined;
+      let kedaScaler: KedaScaler | undefined;
       try {
         temporal = await connectTemporalClient(config);
         await ensureSearchAttributes(temporal.connection, config.temporal.namespace, roleLogger('operator'));
@@ -208,18 +210,17 @@ export function registerOperatorCommand(program: Command): void {
             roleLogger('operator/api')(
               'WARNING: LAYER_API_OPEN=true — anyone who can reach this API may force discovery and replay dead letters',
             );
-          api = createHttpApi(
-            createOperatorApiDeps({
-              kubeConfig: kube.kubeConfig,
-              client: temporal.client,
-              ...(config.api.vectorStore ? { vectorStore: config.api.vectorStore } : {}),
-              ...(authMode === 'readOnly' ? { auth: async () => ({ mode: 'readOnly' as const }) } : {}),
-              // Ready when the informers listed (if this process watches); a standby replica and
-              // API-only replicas are ready at once.
-              ready: () => (w && (!elector || elector.isLeader()) ? w.synced() : true),
-              log: roleLogger('operator/api'),
-            }),
-          );
+          const apiDeps = createOperatorApiDeps({
+            kubeConfig: kube.kubeConfig,
+            client: temporal.client,
+            ...(config.api.vectorStore ? { vectorStore: config.api.vectorStore } : {}),
+            ...(authMode === 'readOnly' ? { auth: async () => ({ mode: 'readOnly' as const }) } : {}),
+            // Ready when the informers listed (if this process watches); a standby replica and
+            // API-only replicas are ready at once.
+            ready: () => (w && (!elector || elector.isLeader()) ? w.synced() : true),
+            log: roleLogger('operator/api'),
+          });
+          api = createHttpApi(apiDeps);
           const url = await api.listen(port, config.api.host);
           roleLogger('operator/api')(`listening on ${url}`, {
             auth: config.api.vectorStore
@@ -228,9 +229,34 @@ export function registerOperatorCommand(program: Command): void {
                 ? 'read-only: control calls refused (set LAYER_VECTOR_STORE, or LAYER_API_OPEN=true for development)'
                 : 'open (LAYER_VECTOR_STORE unset)',
           });
+          if (config.operator.kedaScalerPort !== undefined) {
+            const { startKedaScaler } = await import('../../server/keda-scaler.js');
+            const { activeWorkloadKeys } = await import('../../client/active-workloads.js');
+            const client = temporal.client;
+            kedaScaler = await startKedaScaler(
+              {
+                queueDepth: (wl) =>
+                  wl.kind === 'Function'
+                    ? apiDeps.functions.queueDepth(wl.namespace, wl.name, wl.batchSize)
+                    : apiDeps.pipelines.queueDepth(wl.namespace, wl.name),
+                activeCandidates: () => activeWorkloadKeys(client),
+                log: roleLogger('operator/keda-scaler'),
+              },
+              { port: config.operator.kedaScalerPort, host: config.api.host },
+            );
+            roleLogger('operator/keda-scaler')(
+              `KEDA external-push scaler listening on ${config.api.host}:${kedaScaler.port}`,
+              {
+                scaledObjectsPointAt:
+                  config.operator.keda.scalerAddress ??
+                  'nothing: LAYER_KEDA_SCALER_ADDRESS is unset, so ScaledObjects use metrics-api',
+              },
+            );
+          }
         }
         await Promise.race([shutdownSignal(log), ...(worker ? [worker.run] : [])]);
       } finally {
+        await kedaScaler?.close();
         await api?.close();
         // The elector stops the watcher it started, then releases the Lease for a standby.
         if (elector) await elector.stop();

@@ -57,6 +57,7 @@ const SLOW_MS = 1500;
 /** The pod's grace (plan-pod.ts: batch timeout + 15 s). */
 const GRACE_SECONDS = WORKER_TIMEOUT_SECONDS + 15;
 const log = (line: string) => process.stderr.write(`[drain-rollout] ${line}\n`);
+const KEDA_POLLING_SECONDS = 60;
 const callLog = join(tmpdir(), `layer-calls-${randomUUID()}.jsonl`);
 
 let c: OperatorCluster;
@@ -65,6 +66,10 @@ beforeAll(async () => {
   c = await startOperatorCluster({
     label: 'drain',
     log,
+    // KEDA's push path (ADR 0131): the operator's gRPC scaler serves every trigger and pushes
+    // activations; KEDA polls only once a minute, so a workload that wakes in seconds was pushed.
+    pushScaler: true,
+    keda: { pollingIntervalSeconds: KEDA_POLLING_SECONDS, cooldownPeriodSeconds: 10 },
     // Two tags, two builds of the same example; the build label and the call log are the image's ENV.
     commandFor: (image) => {
       const build = BUILDS.find((b) => image === `${IMAGE}:${b}`);
@@ -137,6 +142,62 @@ function expectDrained(stopped: WorkerRun[], lines: CallLogLine[]) {
 }
 
 describe('scale-in drains and a rollout, on a cluster where controllers act', () => {
+  it("a Function idle at zero wakes on the operator's push, not at KEDA's next poll", async () => {
+    const name = 'tag-push';
+    const storeNs = `push-${randomUUID().slice(0, 8)}`;
+    const custom = c.admin.makeApiClient(CustomObjectsApi);
+    const apps = c.admin.makeApiClient(AppsV1Api);
+    const deployment = workloadObjectName('Function', name);
+    // One row already tagged: the Function starts with nothing to do.
+    await seedRows(c.storeClient, storeNs, range(1, 2));
+    await applyCr(
+      custom,
+      functionCr(name, storeNs, {
+        build: 'v1',
+        version: 'v1',
+        scaling: { pool: 'cpu', mode: 'autoscale', replicas: { min: 0, max: 2 } },
+      }),
+    );
+    await eventually(
+      'every row tagged, the Deployment at 0 replicas',
+      async () => {
+        const rows = await allRowsAt(storeNs, 'v1', 1);
+        const d = await apps
+          .readNamespacedDeployment({ namespace: NS, name: deployment })
+          .catch(() => undefined);
+        return rows && d?.spec?.replicas === 0 ? true : undefined;
+      },
+      300_000,
+    );
+    // KEDA's own check of the new ScaledObject is behind us; its next poll is up to a minute away.
+    await new Promise((r) => setTimeout(r, 5_000));
+
+    const rowsAt = Date.now();
+    await seedRows(c.storeClient, storeNs, range(2, 201));
+    const wokeAfterMs = await eventually(
+      'KEDA scaled the Deployment to 1',
+      async () => {
+        const d = await apps.readNamespacedDeployment({ namespace: NS, name: deployment });
+        return (d.spec?.replicas ?? 0) >= 1 ? Date.now() - rowsAt : undefined;
+      },
+      KEDA_POLLING_SECONDS * 2 * 1000,
+    );
+    log(`rows appear → replicas ≥ 1 in ${wokeAfterMs} ms (KEDA polls every ${KEDA_POLLING_SECONDS} s)`);
+    // The operator pushed it: its scaler logged the activation for exactly this Function.
+    const pushed = c.operator
+      .log()
+      .split('\n')
+      .filter((l) => l.includes('pushed activation to KEDA'));
+    expect(
+      pushed.some((l) => l.includes(`Function/${NS}/${name}`)),
+      pushed.join('\n'),
+    ).toBe(true);
+    // Half a poll interval: a poll could have landed first by chance, never every time.
+    expect(wokeAfterMs).toBeLessThan((KEDA_POLLING_SECONDS / 2) * 1000);
+    const done = await eventually('every row written', () => allRowsAt(storeNs, 'v1', 200), 300_000);
+    for (const r of done) expect(r.tags, `row ${String(r.id)}`).toEqual(tagsForTitle(r.title));
+  });
+
   it('a busy Function cut from 4 replicas to 1 mid-run: every row exact, none computed twice, no claim lost', async () => {
     const name = 'tag-drain';
     const storeNs = `drain-${randomUUID().slice(0, 8)}`;

@@ -101,6 +101,8 @@ export async function startOperatorCluster(opts: {
   log: (line: string) => void;
   commandFor: (image: string) => WorkerCommand | undefined;
   keda?: { pollingIntervalSeconds: number; cooldownPeriodSeconds: number };
+  /** The chart's keda.pushScaler: ScaledObjects use the operator's external-push scaler (ADR 0131). */
+  pushScaler?: boolean;
 }): Promise<OperatorCluster> {
   const dir = mkdtempSync(join(tmpdir(), `layer-${opts.label}-`));
   /** What is running so far, stopped in reverse if a later step fails. */
@@ -127,7 +129,7 @@ async function startIn(
   ]);
   started.push(() => cluster.stop());
   const admin = cluster.kube.adminKubeConfig();
-  const [apiPort = 0] = await freePorts(1);
+  const [apiPort = 0, scalerPort = 0] = await freePorts(2);
   const connection = await Connection.connect({ address: temporalAddress() });
   started.push(() => connection.close());
   await registerTemporalNamespace(connection, temporalNs);
@@ -157,11 +159,16 @@ async function startIn(
   values.keda = {
     installed: true,
     ...(opts.keda ?? { pollingIntervalSeconds: 2, cooldownPeriodSeconds: 10 }),
+    ...(opts.pushScaler ? { pushScaler: { enabled: true, port: scalerPort } } : {}),
   };
   values.workers = { storeUrl: store.url };
   values.operator = {
     apiPort,
-    extraEnv: [{ name: 'LAYER_OPERATOR_API_URL', value: `http://127.0.0.1:${apiPort}` }],
+    // KEDA and the workers reach this operator on loopback, not through the chart's Service name.
+    extraEnv: [
+      { name: 'LAYER_OPERATOR_API_URL', value: `http://127.0.0.1:${apiPort}` },
+      ...(opts.pushScaler ? [{ name: 'LAYER_KEDA_SCALER_ADDRESS', value: `127.0.0.1:${scalerPort}` }] : []),
+    ],
   };
   const valuesFile = join(dir, 'values.yaml');
   writeFileSync(valuesFile, stringify(values));

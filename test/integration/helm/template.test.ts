@@ -74,7 +74,7 @@ const EVERYTHING = {
   },
   operator: { split: { enabled: true }, watchNamespaces: ['layer', 'team-a'] },
   workers: { storeUrl: 'http://gateway.layer.svc:8080' },
-  keda: { installed: false },
+  keda: { installed: false, pushScaler: { enabled: true, port: 9091 } },
   metrics: {
     serviceMonitor: { enabled: true, labels: { release: 'prometheus' } },
     grafanaDashboard: { enabled: true },
@@ -386,6 +386,18 @@ describe('helm template', () => {
         ),
     );
     expect(served.map((d) => d.metadata.name as string)).toEqual(['layer-api']);
+    // KEDA's push scaler: served by the API pods behind the same Service, and what every role
+    // renders into ScaledObjects points there (docs/adr/0131).
+    expect(service.spec.ports).toContainEqual(
+      expect.objectContaining({ name: 'keda-scaler', port: 9091, targetPort: 'keda-scaler' }),
+    );
+    const apiContainer = containers(objects).find((c) => !(c.args as string[]).includes('--no-api'))!;
+    expect(apiContainer.ports).toContainEqual({ name: 'keda-scaler', containerPort: 9091 });
+    for (const c of containers(objects))
+      expect(c.env).toContainEqual({
+        name: 'LAYER_KEDA_SCALER_ADDRESS',
+        value: `${service.metadata.name}.${namespace}.svc:9091`,
+      });
     // The Grafana dashboard, for the sidecar, exactly as deploy/grafana holds it.
     const dashboard = findObject(objects, 'ConfigMap', 'layer-dashboard');
     expect(dashboard.metadata.labels).toMatchObject({ grafana_dashboard: '1' });

@@ -565,6 +565,57 @@ describe('worker container environment', () => {
   });
 });
 
+describe('KEDA external-push trigger when the operator serves the scaler (ADR 0131)', () => {
+  const pushSettings = operatorSettings({ keda: { scalerAddress: 'layer-orchestrator.layer.svc:9090' } });
+  it.each([
+    { row: 'Function', w: fn(), metric: 'layer_udf_queue_depth', kind: 'Function', name: 'tag-products' },
+    {
+      row: 'Pipeline',
+      w: pipeline(),
+      metric: 'layer_pipeline_queue_depth',
+      kind: 'Pipeline',
+      name: 'product-images',
+    },
+  ])(
+    '$row: the trigger names the workload for the scaler, and KEDA accepts it',
+    ({ w, metric, kind, name }) => {
+      const p = plan(w, helmRules(), pushSettings);
+      const so = find(p, 'ScaledObject');
+      const trigger = so?.spec.triggers[0];
+      expect(trigger).toEqual({
+        type: 'external-push',
+        name: metric,
+        metricType: 'AverageValue',
+        metadata: {
+          scalerAddress: 'layer-orchestrator.layer.svc:9090',
+          kind,
+          name,
+          batchSize: String(w.spec.worker.batchSize),
+          targetValue: '1',
+        },
+      });
+      expect(() => new KedaScaledObject(so).validate()).not.toThrow();
+    },
+  );
+
+  it('renders no TriggerAuthentication: the gRPC scaler takes no bearer', () => {
+    const p = plan(
+      fn(),
+      helmRules(),
+      operatorSettings({
+        keda: { scalerAddress: 'op:9090' },
+        inboundAuth: { mode: 'keys', workerSecretName: 'w' },
+      }),
+    );
+    expect(kinds(p)).not.toContain('TriggerAuthentication');
+    expect(find(p, 'ScaledObject')?.spec.triggers[0]).not.toHaveProperty('authenticationRef');
+  });
+
+  it('refuses a scaler address that is not host:port, naming the fix', () => {
+    expect(() => operatorSettings({ keda: { scalerAddress: 'http://op:9090' } })).toThrow(/host:port/);
+  });
+});
+
 describe('KEDA trigger reads queue depth from the orchestrator API', () => {
   it.each([
     // Functions scale on layer_udf_queue_depth from the functions URL.

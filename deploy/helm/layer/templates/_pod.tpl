@@ -119,6 +119,12 @@ spec:
             - name: LAYER_KEDA_TARGET_QUEUE_DEPTH_PER_REPLICA
               value: {{ . | toString | quote }}
             {{- end }}
+            {{- if $v.keda.pushScaler.enabled }}
+            - name: LAYER_KEDA_SCALER_PORT
+              value: {{ $v.keda.pushScaler.port | quote }}
+            - name: LAYER_KEDA_SCALER_ADDRESS
+              value: {{ printf "%s.%s.svc:%v" (include "layer.apiServiceName" $) $.Release.Namespace $v.keda.pushScaler.port | quote }}
+            {{- end }}
             - name: LAYER_API_PORT
               value: {{ $v.operator.apiPort | quote }}
             - name: LAYER_STORE_URL
@@ -185,6 +191,10 @@ spec:
           ports:
             - name: http
               containerPort: {{ $v.operator.apiPort }}
+            {{- if $v.keda.pushScaler.enabled }}
+            - name: keda-scaler
+              containerPort: {{ $v.keda.pushScaler.port }}
+            {{- end }}
           readinessProbe:
             httpGet: { path: /readyz, port: http }
             periodSeconds: 10

@@ -1,0 +1,153 @@
+// The operator's KEDA external-push scaler over real gRPC on loopback, called as KEDA calls it
+// (the service definition of src/server/keda-scaler-service.ts, KEDA's field numbers): the polled
+// calls answer from the queue depth, StreamIsActive carries one `true` per activation, and a
+// ScaledObject the operator did not render gets INVALID_ARGUMENT naming the field. The real KEDA
+// drives it in test/integration/cluster/drain-rollout.test.ts.
+import {
+  credentials,
+  makeGenericClientConstructor,
+  type Client,
+  type ClientReadableStream,
+} from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startKedaScaler, type KedaScaler, type ScaledWorkload } from '../../../src/server/keda-scaler.js';
+import { externalScalerService } from '../../../src/server/keda-scaler-service.js';
+
+type Callback<T> = (err: Error | null, res: T) => void;
+interface ScalerClient extends Client {
+  IsActive(req: object, cb: Callback<{ result: boolean }>): void;
+  GetMetricSpec(req: object, cb: Callback<{ metricSpecs: object[] }>): void;
+  GetMetrics(req: object, cb: Callback<{ metricValues: object[] }>): void;
+  StreamIsActive(req: object): ClientReadableStream<{ result: boolean }>;
+}
+
+const ExternalScalerClient = makeGenericClientConstructor(externalScalerService(), 'ExternalScaler');
+
+/** The ScaledObjectRef KEDA sends for a trigger the operator rendered (src/operator/plan-keda.ts). */
+const refOf = (name: string, extra: Record<string, string> = {}) => ({
+  name: `fn-${name}`,
+  namespace: 'layer',
+  scalerMetadata: {
+    scalerAddress: 'ignored',
+    kind: 'Function',
+    name,
+    batchSize: '32',
+    targetValue: '2',
+    ...extra,
+  },
+});
+
+const call = <T>(fn: (cb: Callback<T>) => void) =>
+  new Promise<T>((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res))));
+
+let scaler: KedaScaler | undefined;
+let client: ScalerClient | undefined;
+afterEach(async () => {
+  client?.close();
+  await scaler?.close();
+  scaler = undefined;
+});
+
+async function start(depths: Map<string, number>, candidates: Set<string>, asked: ScaledWorkload[] = []) {
+  scaler = await startKedaScaler(
+    {
+      queueDepth: async (w) => {
+        asked.push(w);
+        return depths.get(w.name) ?? 0;
+      },
+      activeCandidates: async () => new Set(candidates),
+      pushIntervalMs: 50,
+    },
+    { port: 0, host: '127.0.0.1' },
+  );
+  client = new ExternalScalerClient(
+    `127.0.0.1:${scaler.port}`,
+    credentials.createInsecure(),
+  ) as unknown as ScalerClient;
+  return client;
+}
+
+describe("the operator's KEDA external-push scaler", () => {
+  it('answers the polled calls from the queue depth of the workload the metadata names', async () => {
+    const asked: ScaledWorkload[] = [];
+    const c = await start(new Map([['busy', 5]]), new Set(), asked);
+    expect(await call<{ result: boolean }>((cb) => c.IsActive(refOf('busy'), cb))).toEqual({ result: true });
+    expect(await call<{ result: boolean }>((cb) => c.IsActive(refOf('idle'), cb))).toEqual({ result: false });
+    expect(await call((cb) => c.GetMetricSpec(refOf('busy'), cb))).toEqual({
+      metricSpecs: [{ metricName: 'layer_udf_queue_depth', targetSize: 2, targetSizeFloat: 2 }],
+    });
+    expect(
+      await call((cb) =>
+        c.GetMetrics({ scaledObjectRef: refOf('busy'), metricName: 'layer_udf_queue_depth' }, cb),
+      ),
+    ).toEqual({
+      metricValues: [{ metricName: 'layer_udf_queue_depth', metricValue: 5, metricValueFloat: 5 }],
+    });
+    expect(asked[0]).toEqual({
+      kind: 'Function',
+      namespace: 'layer',
+      name: 'busy',
+      batchSize: 32,
+      targetValue: 2,
+    });
+  });
+
+  it.each([
+    { row: 'unknown kind', extra: { kind: 'Job' }, field: '"kind"' },
+    { row: 'no name', extra: { name: '' }, field: '"name"' },
+    { row: 'bad batch size', extra: { batchSize: 'many' }, field: '"batchSize"' },
+  ])(
+    'refuses a ScaledObject it did not render ($row) with INVALID_ARGUMENT naming the field',
+    async ({ extra, field }) => {
+      const c = await start(new Map(), new Set());
+      const err = await call((cb) => c.IsActive(refOf('x', extra), cb)).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 3 });
+      expect(String((err as Error).message)).toContain(field);
+    },
+  );
+
+  it('pushes true once when a candidate has queued work, and nothing for a candidate without', async () => {
+    const depths = new Map([
+      ['woken', 0],
+      ['scanning', 0],
+    ]);
+    const candidates = new Set<string>();
+    const c = await start(depths, candidates);
+    const woken = c.StreamIsActive(refOf('woken'));
+    const scanning = c.StreamIsActive(refOf('scanning'));
+    const received: Record<string, boolean[]> = { woken: [], scanning: [] };
+    woken.on('data', (m: { result: boolean }) => received.woken!.push(m.result));
+    scanning.on('data', (m: { result: boolean }) => received.scanning!.push(m.result));
+    woken.on('error', () => undefined);
+    scanning.on('error', () => undefined);
+    await until(() => scaler!.streams() === 2);
+
+    // A discovery pass makes both candidates; only one found rows.
+    candidates.add('Function/layer/woken').add('Function/layer/scanning');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(received).toEqual({ woken: [], scanning: [] });
+    depths.set('woken', 3);
+    await until(() => received.woken!.length > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received).toEqual({ woken: [true], scanning: [] });
+
+    // Idle again, then woken again: a second activation is pushed.
+    candidates.delete('Function/layer/woken');
+    await new Promise((r) => setTimeout(r, 200));
+    candidates.add('Function/layer/woken');
+    await until(() => received.woken!.length > 1);
+    expect(received.woken).toEqual([true, true]);
+
+    woken.cancel();
+    await until(() => scaler!.streams() === 1);
+    scanning.cancel();
+  });
+});
+
+async function until(ok: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
