@@ -33,6 +33,8 @@ export interface KedaSettings {
   cooldownS: number;
   /** The sample's discovery interval: new rows are found by discovery scans. */
   discoveryS: number;
+  /** ScaledObjects use the operator's external-push scaler (ADR 0131), not metrics-api polling. */
+  push: boolean;
 }
 
 /** The store namespace of sample Function `name` (its own, so its rows are its alone). */
@@ -285,6 +287,7 @@ export async function kedaReaction(opts: {
     keda_sample_functions: names.length,
     keda_rows_per_function: keda.rows,
     keda_polling_interval_s: keda.pollingS,
+    keda_trigger: keda.push ? 'external-push' : 'metrics-api',
     keda_cooldown_s: keda.cooldownS,
     keda_discovery_interval_s: keda.discoveryS,
     rows_to_first_processing_p50_s: s(percentile(toFirst, 50)),

@@ -24,7 +24,8 @@
 // Usage: npm run bench:operator [-- --latency 100 --settle 500 --concurrency 4]
 //        npm run bench:operator -- --functions 500 [--spec-changes 20]
 //        npm run bench:operator -- --controllers [--functions 1000 --pod-functions 100 --keda-sample 10
-//          --keda-rows 200 --keda-polling-s 15 --keda-cooldown-s 30 --keda-discovery-s 2]
+//          --keda-rows 200 --keda-polling-s 15 --keda-cooldown-s 30 --keda-discovery-s 2 --keda-push]
+//        (--keda-push: the operator is KEDA's external-push scaler, docs/adr/0131)
 //        any mode: --operator-memory-limit-mib 512 (default, the chart's limit; 0 for none): the
 //          operator runs in a memory cgroup of that size, as in its pod (bench/memory-cgroup.ts)
 //
@@ -87,6 +88,8 @@ const KEDA: KedaSettings = {
   pollingS: arg('keda-polling-s', 15),
   cooldownS: arg('keda-cooldown-s', 30, 0),
   discoveryS: arg('keda-discovery-s', 2),
+  // The operator as KEDA's external-push scaler (ADR 0131; --keda-push): activations pushed.
+  push: process.argv.includes('--keda-push'),
 };
 /** Fleet Functions after the KEDA sample that keep one pod (min 1): apply → pod running is timed on them. */
 const POD_FUNCTIONS = CONTROLLERS
@@ -691,6 +694,7 @@ async function main(): Promise<void> {
         log(`operator in a memory cgroup of ${OPERATOR_MEMORY_LIMIT_MIB} MiB (the chart's pod limit)`);
       }
     }
+    const scalerPort = cluster && KEDA.push ? await freePort() : undefined;
     operator = await startOperator(port, {
       KUBECONFIG: kube.kubeconfigPath,
       TEMPORAL_ADDRESS: temporal.address,
@@ -704,6 +708,12 @@ async function main(): Promise<void> {
             LAYER_WORKER_STORE_URL: store.url,
             LAYER_KEDA_POLLING_INTERVAL_SECONDS: String(KEDA.pollingS),
             LAYER_KEDA_COOLDOWN_PERIOD_SECONDS: String(KEDA.cooldownS),
+            ...(scalerPort
+              ? {
+                  LAYER_KEDA_SCALER_PORT: String(scalerPort),
+                  LAYER_KEDA_SCALER_ADDRESS: `127.0.0.1:${scalerPort}`,
+                }
+              : {}),
           }
         : {}),
     });

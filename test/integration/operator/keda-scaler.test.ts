@@ -93,9 +93,9 @@ describe("the operator's KEDA external-push scaler", () => {
   });
 
   it.each([
-    { row: 'unknown kind', extra: { kind: 'Job' }, field: '"kind"' },
-    { row: 'no name', extra: { name: '' }, field: '"name"' },
-    { row: 'bad batch size', extra: { batchSize: 'many' }, field: '"batchSize"' },
+    { row: 'unknown kind', extra: { kind: 'Job' } as Record<string, string>, field: '"kind"' },
+    { row: 'no name', extra: { name: '' } as Record<string, string>, field: '"name"' },
+    { row: 'bad batch size', extra: { batchSize: 'many' } as Record<string, string>, field: '"batchSize"' },
   ])(
     'refuses a ScaledObject it did not render ($row) with INVALID_ARGUMENT naming the field',
     async ({ extra, field }) => {
