@@ -1,7 +1,8 @@
 // The operator as KEDA's external-push scaler (docs/adr/0131). With the metrics-api trigger KEDA
 // learns that a scaled-to-zero workload has work only at its next poll, up to pollingInterval
 // (15 s by default) after the rows appeared. Here KEDA keeps one StreamIsActive stream open per
-// ScaledObject and the operator sends `true` on it as soon as the workload's queue depth leaves 0,
+// ScaledObject and the operator sends `true` on it as soon as the workload's queue depth leaves 0
+// (read for every workload at once, each second, from the memo summaries in one visibility list),
 // which KEDA turns into 0 → 1 at once. Everything else is KEDA's polled path, unchanged in
 // meaning: IsActive is queue depth > 0, GetMetrics the queue depth, GetMetricSpec the target per
 // replica. Only activations are pushed: KEDA ignores pushed `false`, and scale-in stays with its
@@ -39,11 +40,11 @@ export interface KedaScalerDeps {
   /** The workload's queue depth (batches waiting or held), the figure KEDA scales on. */
   queueDepth(w: ScaledWorkload): Promise<number>;
   /**
-   * Workloads that may have work now (`kind/namespace/name` keys): a cheap hint, checked against
-   * queueDepth before anything is pushed.
+   * Workloads with queued work now (`kind/namespace/name` keys), from one read for all of them —
+   * the workflows' memo summaries in a visibility list, not one call per workload.
    */
-  activeCandidates(): Promise<Set<string>>;
-  /** How often candidates are read while a stream is open (default 1 s). */
+  queuedWorkloads(): Promise<Set<string>>;
+  /** How often queued workloads are read while a stream is open (default 1 s). */
   pushIntervalMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -102,7 +103,7 @@ export async function startKedaScaler(
   const server = new Server();
   /** Open streams by workload key; KEDA may briefly hold two for one ScaledObject while it reconnects. */
   const streams = new Map<string, Set<ServerWritableStream<ScaledObjectRef, IsActiveResponse>>>();
-  /** Workloads pushed active that are still candidates: pushed once per activation. */
+  /** Workloads pushed active that still have queued work: pushed once per activation. */
   const pushed = new Set<string>();
   const streamCount = () => [...streams.values()].reduce((n, s) => n + s.size, 0);
 
@@ -166,7 +167,7 @@ export async function startKedaScaler(
     ),
   );
 
-  // One loop reads the candidates while any stream is open; it sleeps otherwise.
+  // One loop reads the queued workloads while any stream is open; it sleeps otherwise.
   let closed = false;
   let running = false;
   const intervalMs = deps.pushIntervalMs ?? 1000;
@@ -189,20 +190,15 @@ export async function startKedaScaler(
   }
 
   async function pushActivations(): Promise<void> {
-    const candidates = await deps.activeCandidates();
-    for (const key of pushed) if (!candidates.has(key)) pushed.delete(key);
-    await Promise.all(
-      [...candidates]
-        .filter((key) => streams.has(key) && !pushed.has(key))
-        .map(async (key) => {
-          const open = streams.get(key)!;
-          const w = scaledWorkloadOf([...open][0]!.request);
-          if ((await deps.queueDepth(w)) <= 0) return;
-          pushed.add(key);
-          for (const call of open) call.write({ result: true });
-          log('pushed activation to KEDA', { workload: key });
-        }),
-    );
+    const queued = await deps.queuedWorkloads();
+    for (const key of pushed) if (!queued.has(key)) pushed.delete(key);
+    for (const key of queued) {
+      const open = streams.get(key);
+      if (!open || pushed.has(key)) continue;
+      pushed.add(key);
+      for (const call of open) call.write({ result: true });
+      log('pushed activation to KEDA', { workload: key });
+    }
   }
 
   return {

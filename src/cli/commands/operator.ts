@@ -231,7 +231,7 @@ export function registerOperatorCommand(program: Command): void {
           });
           if (config.operator.kedaScalerPort !== undefined) {
             const { startKedaScaler } = await import('../../server/keda-scaler.js');
-            const { activeWorkloadKeys } = await import('../../client/active-workloads.js');
+            const { queuedWorkloadKeys } = await import('../../client/queued-workloads.js');
             const client = temporal.client;
             kedaScaler = await startKedaScaler(
               {
@@ -239,7 +239,7 @@ export function registerOperatorCommand(program: Command): void {
                   wl.kind === 'Function'
                     ? apiDeps.functions.queueDepth(wl.namespace, wl.name, wl.batchSize)
                     : apiDeps.pipelines.queueDepth(wl.namespace, wl.name),
-                activeCandidates: () => activeWorkloadKeys(client),
+                queuedWorkloads: () => queuedWorkloadKeys(client),
                 log: roleLogger('operator/keda-scaler'),
               },
               { port: config.operator.kedaScalerPort, host: config.api.host },

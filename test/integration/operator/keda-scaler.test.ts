@@ -48,14 +48,14 @@ afterEach(async () => {
   scaler = undefined;
 });
 
-async function start(depths: Map<string, number>, candidates: Set<string>, asked: ScaledWorkload[] = []) {
+async function start(depths: Map<string, number>, queued: Set<string>, asked: ScaledWorkload[] = []) {
   scaler = await startKedaScaler(
     {
       queueDepth: async (w) => {
         asked.push(w);
         return depths.get(w.name) ?? 0;
       },
-      activeCandidates: async () => new Set(candidates),
+      queuedWorkloads: async () => new Set(queued),
       pushIntervalMs: 50,
     },
     { port: 0, host: '127.0.0.1' },
@@ -106,41 +106,34 @@ describe("the operator's KEDA external-push scaler", () => {
     },
   );
 
-  it('pushes true once when a candidate has queued work, and nothing for a candidate without', async () => {
-    const depths = new Map([
-      ['woken', 0],
-      ['scanning', 0],
-    ]);
-    const candidates = new Set<string>();
-    const c = await start(depths, candidates);
+  it('pushes true once per activation, only on the streams of workloads with queued work', async () => {
+    const queued = new Set<string>();
+    const c = await start(new Map(), queued);
     const woken = c.StreamIsActive(refOf('woken'));
-    const scanning = c.StreamIsActive(refOf('scanning'));
-    const received: Record<string, boolean[]> = { woken: [], scanning: [] };
+    const idle = c.StreamIsActive(refOf('idle'));
+    const received: Record<string, boolean[]> = { woken: [], idle: [] };
     woken.on('data', (m: { result: boolean }) => received.woken!.push(m.result));
-    scanning.on('data', (m: { result: boolean }) => received.scanning!.push(m.result));
+    idle.on('data', (m: { result: boolean }) => received.idle!.push(m.result));
     woken.on('error', () => undefined);
-    scanning.on('error', () => undefined);
+    idle.on('error', () => undefined);
     await until(() => scaler!.streams() === 2);
 
-    // A discovery pass makes both candidates; only one found rows.
-    candidates.add('Function/layer/woken').add('Function/layer/scanning');
-    await new Promise((r) => setTimeout(r, 200));
-    expect(received).toEqual({ woken: [], scanning: [] });
-    depths.set('woken', 3);
+    // Rows arrive for one of them (and for a workload KEDA holds no stream for).
+    queued.add('Function/layer/woken').add('Function/layer/unscaled');
     await until(() => received.woken!.length > 0);
     await new Promise((r) => setTimeout(r, 300));
-    expect(received).toEqual({ woken: [true], scanning: [] });
+    expect(received).toEqual({ woken: [true], idle: [] });
 
-    // Idle again, then woken again: a second activation is pushed.
-    candidates.delete('Function/layer/woken');
+    // Drained, then rows again: a second activation is pushed.
+    queued.delete('Function/layer/woken');
     await new Promise((r) => setTimeout(r, 200));
-    candidates.add('Function/layer/woken');
+    queued.add('Function/layer/woken');
     await until(() => received.woken!.length > 1);
-    expect(received.woken).toEqual([true, true]);
+    expect(received).toEqual({ woken: [true, true], idle: [] });
 
     woken.cancel();
     await until(() => scaler!.streams() === 1);
-    scanning.cancel();
+    idle.cancel();
   });
 });
 
