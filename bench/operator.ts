@@ -873,7 +873,9 @@ async function main(): Promise<void> {
     );
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {
-    if (operator && operator.exitCode === null) {
+    // An operator the cgroup's OOM killer stopped has a signalCode and no exitCode: its 'exit' has
+    // already fired, and waiting for it hung the bench after it printed its figures.
+    if (operator && operator.exitCode === null && operator.signalCode === null) {
       const exited = new Promise((r) => operator!.once('exit', r));
       operator.kill('SIGTERM');
       // Not sleep(): its timer would hold the bench for 15 s after the operator has exited.
