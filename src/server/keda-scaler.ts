@@ -60,6 +60,9 @@ export interface KedaScaler {
 /** Thrown for a ScaledObjectRef this operator did not render; KEDA logs the message. */
 class ScalerMetadataError extends Error {}
 
+/** How long one depth read answers KEDA's calls for the same ScaledObject. */
+const DEPTH_REUSE_MS = 2_000;
+
 const workloadKey = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
 
 /** The workload a ScaledObjectRef's metadata names, or a ScalerMetadataError naming the field. */
@@ -107,6 +110,22 @@ export async function startKedaScaler(
   const pushed = new Set<string>();
   const streamCount = () => [...streams.values()].reduce((n, s) => n + s.size, 0);
 
+  // KEDA's poll of a ScaledObject asks GetMetrics and then IsActive back to back: one read of the
+  // depth answers both, so the push path costs the describes a metrics-api poll does, not twice.
+  const recent = new Map<string, { atMs: number; depth: Promise<number> }>();
+  const depthOf = (w: ScaledWorkload): Promise<number> => {
+    const key = workloadKey(w.kind, w.namespace, w.name);
+    const now = Date.now();
+    const hit = recent.get(key);
+    if (hit && now - hit.atMs < DEPTH_REUSE_MS) return hit.depth;
+    if (recent.size > 2 * Math.max(64, streams.size))
+      for (const [k, v] of recent) if (now - v.atMs >= DEPTH_REUSE_MS) recent.delete(k);
+    const depth = deps.queueDepth(w);
+    recent.set(key, { atMs: now, depth });
+    depth.catch(() => recent.delete(key));
+    return depth;
+  };
+
   const unary =
     <Req, Res>(handle: (req: Req) => Promise<Res>) =>
     (call: { request: Req }, callback: sendUnaryData<Res>) => {
@@ -122,7 +141,7 @@ export async function startKedaScaler(
 
   server.addService(externalScalerService(), {
     IsActive: unary<ScaledObjectRef, IsActiveResponse>(async (ref) => ({
-      result: (await deps.queueDepth(scaledWorkloadOf(ref))) > 0,
+      result: (await depthOf(scaledWorkloadOf(ref))) > 0,
     })),
     GetMetricSpec: unary<ScaledObjectRef, { metricSpecs: MetricSpec[] }>(async (ref) => {
       const w = scaledWorkloadOf(ref);
@@ -134,7 +153,7 @@ export async function startKedaScaler(
     }),
     GetMetrics: unary<GetMetricsRequest, { metricValues: MetricValue[] }>(async (req) => {
       const w = scaledWorkloadOf(req.scaledObjectRef);
-      const depth = await deps.queueDepth(w);
+      const depth = await depthOf(w);
       return { metricValues: [{ metricName: req.metricName, metricValue: depth, metricValueFloat: depth }] };
     }),
     StreamIsActive: (call: ServerWritableStream<ScaledObjectRef, IsActiveResponse>) => {

@@ -90,6 +90,8 @@ describe("the operator's KEDA external-push scaler", () => {
       batchSize: 32,
       targetValue: 2,
     });
+    // KEDA's poll (GetMetrics, then IsActive) costs one depth read per workload, as metrics-api's does.
+    expect(asked.map((w) => w.name)).toEqual(['busy', 'idle']);
   });
 
   it.each([
