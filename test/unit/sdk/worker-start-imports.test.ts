@@ -35,7 +35,8 @@ process.stdout.write(JSON.stringify([...seen]), () => process.exit(0));`,
   return JSON.parse(stdout) as string[];
 }
 
-const fromPackage = (urls: string[], name: string) => urls.filter((u) => u.includes(`/node_modules/${name}/`));
+const fromPackage = (urls: string[], name: string) =>
+  urls.filter((u) => u.includes(`/node_modules/${name}/`));
 
 describe('importing the worker package', () => {
   // Under node_modules so the packages it leaves external resolve from the project.

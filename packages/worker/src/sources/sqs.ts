@@ -90,8 +90,12 @@ export function parseSqsSourceRef(ref: unknown): z.output<typeof sqsSourceRefSch
  */
 export function createSqsSource(refInput: unknown, options: SqsSourceOptions = {}): PipelineSource<string> {
   const ref = parseSqsSourceRef(refInput);
-  const { ChangeMessageVisibilityCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand } =
-    sqsSdk();
+  const {
+    ChangeMessageVisibilityCommand,
+    DeleteMessageBatchCommand,
+    GetQueueAttributesCommand,
+    ReceiveMessageCommand,
+  } = sqsSdk();
   const client = options.client ?? sqsClientFor(ref);
   const own = !options.client;
   const toItem = options.toItem ?? ((m: Message) => itemFromBody(m.Body, m.MessageId ?? 'unknown'));
