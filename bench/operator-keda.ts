@@ -10,7 +10,8 @@
 //                                            (worker process start, claim),
 //   queue drained → scaled to zero          (the operator's queue-depth endpoint, the one KEDA
 //                                            polls, first says 0 → the Deployment's replicas are 0).
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -77,6 +78,25 @@ async function buildSampleWorker(): Promise<string> {
   return outfile;
 }
 
+/**
+ * V8's code cache for the sample worker's modules, written once before any pod starts, as the
+ * worker image writes it at build (examples/tag-products/Dockerfile, docs/adr/0132): each pod
+ * then compiles none of its ~1,100 modules. The warm run exits where the worker first needs its
+ * environment (no store URL), after every module has loaded. Same Node, flags and user as the
+ * pods, or Node would not use the cache. Set LAYER_BENCH_COMPILE_CACHE=0 to measure without it.
+ */
+function warmCompileCache(args: string[]): string | undefined {
+  const directory = join(ROOT, 'node_modules', '.cache', 'layer-bench', 'compile-cache');
+  rmSync(directory, { recursive: true, force: true });
+  if (process.env.LAYER_BENCH_COMPILE_CACHE === '0') return undefined;
+  spawnSync(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_COMPILE_CACHE: directory },
+    stdio: 'ignore',
+  });
+  return directory;
+}
+
 /** The pod runner for the sample's pods; each handler call is a line in `callLog`. */
 export async function startSampleRunner(
   kubeConfig: KubeConfig,
@@ -85,6 +105,8 @@ export async function startSampleRunner(
 ): Promise<{ runner: PodRunner; callLog: string }> {
   const callLog = join(dir, 'calls.jsonl');
   const worker = await buildSampleWorker();
+  const args = ['--enable-source-maps', worker];
+  const compileCache = warmCompileCache(args);
   const runner = await startPodRunner({
     kubeConfig,
     log,
@@ -94,9 +116,12 @@ export async function startSampleRunner(
       image === SAMPLE_IMAGE
         ? {
             command: process.execPath,
-            args: ['--enable-source-maps', worker],
+            args,
             cwd: ROOT,
-            env: { LAYER_BENCH_CALL_LOG: callLog },
+            env: {
+              LAYER_BENCH_CALL_LOG: callLog,
+              ...(compileCache ? { NODE_COMPILE_CACHE: compileCache } : {}),
+            },
           }
         : undefined,
   });

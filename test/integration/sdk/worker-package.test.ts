@@ -3,10 +3,11 @@
 // example there and run it as its own process against the real Temporal dev server. A Function
 // started with the real orchestrator worker gets every row tagged by that process.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { transformSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionTaskQueue } from '../../../packages/worker/src/contracts/names.js';
 import { tagsForTitle } from '../../../examples/tag-products/handler.js';
@@ -144,5 +145,46 @@ describe('@hevlayer/worker packed and installed like a user would', () => {
     const rows = await readAll(h.store, ns, ['title', 'tags']);
     expect(rows).toHaveLength(40);
     for (const row of rows) expect(row.tags).toEqual(tagsForTitle(row.title));
+  });
+
+  it("the image's warm step leaves V8's code cache that the worker's start reads", async () => {
+    // The Dockerfile's build stage (`npm run build`), with esbuild standing in for tsc: the dev
+    // dependencies were left out of this install.
+    const app = join(project, 'app');
+    mkdirSync(join(app, 'dist'), { recursive: true });
+    for (const file of ['main', 'handler']) {
+      const { code } = transformSync(readFileSync(join(app, `${file}.ts`), 'utf8'), {
+        loader: 'ts',
+        format: 'esm',
+      });
+      writeFileSync(join(app, 'dist', `${file}.js`), code);
+    }
+    // The warm step exactly as the Dockerfile runs it (docs/adr/0132).
+    const dockerfile = readFileSync(join(root, 'examples/tag-products/Dockerfile'), 'utf8');
+    const warm = /^RUN node --input-type=module -e "(.+)"$/m.exec(dockerfile)?.[1];
+    expect(warm, 'the Dockerfile warms the compile cache').toBeDefined();
+    const cache = join(project, 'compile-cache');
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_COMPILE_CACHE: cache };
+    await run(process.execPath, ['--input-type=module', '-e', warm!], { cwd: app, env });
+    expect(readdirSync(cache)).not.toHaveLength(0);
+    // The image's CMD, with no environment: it stops where it first needs its settings, after
+    // every module has loaded, and Node says for each module whether the cache was accepted.
+    const started = await run(process.execPath, ['dist/main.js'], {
+      cwd: app,
+      env: { ...env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+    }).catch((err: { stderr: string }) => err);
+    const accepted = started.stderr
+      .split('\n')
+      .filter((line) => line.includes('was accepted'))
+      .map((line) => /for (?:ESM|CommonJS) (\S+)/.exec(line)?.[1] ?? '');
+    for (const module of [
+      '@hevlayer/worker/dist/function-worker.js',
+      '@temporalio/worker/lib/worker.js',
+      'dist/handler.js',
+    ])
+      expect(
+        accepted.some((file) => file.endsWith(module)),
+        `${module} read from the cache`,
+      ).toBe(true);
   });
 });
