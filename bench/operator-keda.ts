@@ -36,6 +36,12 @@ export interface KedaSettings {
   discoveryS: number;
   /** ScaledObjects use the operator's external-push scaler (ADR 0131), not metrics-api polling. */
   push: boolean;
+  /**
+   * Rows reach the sample Functions one at a time, each once the one before has first processed,
+   * so each activation's worker processes start alone, as on a cluster where each pod has CPU of
+   * its own. Off: all at once, up to 2 × sample worker processes starting together on this host.
+   */
+  sequential: boolean;
 }
 
 /** The store namespace of sample Function `name` (its own, so its rows are its alone). */
@@ -205,14 +211,27 @@ export async function kedaReaction(opts: {
   const rowsAt = new Map<string, number>();
   // The same instant on the performance clock, for the pod watch's timestamps.
   const rowsAtPerf = new Map<string, number>();
-  await Promise.all(
-    names.map(async (name) => {
-      await opts.store.upsertRows(sampleStoreNamespace(name), generateProducts(keda.rows, 7));
-      rowsAt.set(name, Date.now());
-      rowsAtPerf.set(name, performance.now());
-    }),
+  const writeRows = async (name: string) => {
+    await opts.store.upsertRows(sampleStoreNamespace(name), generateProducts(keda.rows, 7));
+    rowsAt.set(name, Date.now());
+    rowsAtPerf.set(name, performance.now());
+  };
+  const processedSince = (name: string) =>
+    (firstCalls(opts.callLog).get(sampleStoreNamespace(name)) ?? 0) >= rowsAt.get(name)!;
+  // Sequential: the next Function's rows once this one has processed (or after 120 s).
+  const writing = keda.sequential
+    ? (async () => {
+        for (const name of names) {
+          await writeRows(name);
+          const until = Date.now() + 120_000;
+          while (!processedSince(name) && Date.now() < until) await sleep(100);
+        }
+      })()
+    : Promise.all(names.map(writeRows));
+  if (!keda.sequential) await writing;
+  log(
+    `keda: ${keda.rows} rows ${keda.sequential ? 'go to each Function in turn' : 'written for each'}; waiting for workers, drain and scale to zero`,
   );
-  log(`keda: ${keda.rows} rows written for each; waiting for workers, drain and scale to zero`);
 
   const drainedAt = new Map<string, number>();
   const zeroAt = new Map<string, number>();
@@ -229,6 +248,7 @@ export async function kedaReaction(opts: {
     const first = firstCalls(opts.callLog);
     await Promise.all(
       names.map(async (name) => {
+        if (!rowsAt.has(name)) return; // sequential: not its turn yet
         if (!depthAt.has(name) && ((await depthOf(name)) ?? 0) > 0) depthAt.set(name, Date.now());
         if (!activeAt.has(name) && (opts.replicas(name) ?? 0) >= 1) activeAt.set(name, Date.now());
         const started = first.get(sampleStoreNamespace(name));
@@ -245,6 +265,7 @@ export async function kedaReaction(opts: {
     await sleep(250);
   }
 
+  await writing;
   const first = firstCalls(opts.callLog);
   const toFirst = names
     .flatMap((n) => {
@@ -313,6 +334,7 @@ export async function kedaReaction(opts: {
     keda_rows_per_function: keda.rows,
     keda_polling_interval_s: keda.pollingS,
     keda_trigger: keda.push ? 'external-push' : 'metrics-api',
+    keda_rows_arrive: keda.sequential ? 'one Function at a time' : 'all at once',
     keda_cooldown_s: keda.cooldownS,
     keda_discovery_interval_s: keda.discoveryS,
     rows_to_first_processing_p50_s: s(percentile(toFirst, 50)),

@@ -24,8 +24,11 @@
 // Usage: npm run bench:operator [-- --latency 100 --settle 500 --concurrency 4]
 //        npm run bench:operator -- --functions 500 [--spec-changes 20]
 //        npm run bench:operator -- --controllers [--functions 1000 --pod-functions 100 --keda-sample 10
-//          --keda-rows 200 --keda-polling-s 15 --keda-cooldown-s 30 --keda-discovery-s 2 --keda-push]
-//        (--keda-push: the operator is KEDA's external-push scaler, docs/adr/0131)
+//          --keda-rows 200 --keda-polling-s 15 --keda-cooldown-s 30 --keda-discovery-s 2 --keda-push
+//          --keda-sequential]
+//        (--keda-push: the operator is KEDA's external-push scaler, docs/adr/0131; --keda-sequential:
+//        rows reach one sample Function at a time, each once the one before has processed, so
+//        each activation's workers start alone on this host's 2 cores, as each pod would on its node)
 //        any mode: --operator-memory-limit-mib 512 (default, the chart's limit; 0 for none): the
 //          operator runs in a memory cgroup of that size, as in its pod (bench/memory-cgroup.ts)
 //
@@ -90,6 +93,8 @@ const KEDA: KedaSettings = {
   discoveryS: arg('keda-discovery-s', 2),
   // The operator as KEDA's external-push scaler (ADR 0131; --keda-push): activations pushed.
   push: process.argv.includes('--keda-push'),
+  // Rows to one sample Function at a time (--keda-sequential): each activation starts alone.
+  sequential: process.argv.includes('--keda-sequential'),
 };
 /** Fleet Functions after the KEDA sample that keep one pod (min 1): apply → pod running is timed on them. */
 const POD_FUNCTIONS = CONTROLLERS
