@@ -655,6 +655,36 @@ async function main(): Promise<void> {
   const store = await startStoreServer({ memory: true });
   let operator: ChildProcess | undefined;
   let runner: { stop(): Promise<void> } | undefined;
+  let stopping: Promise<void> | undefined;
+  const teardown = () => (stopping ??= stopEverything());
+  async function stopEverything(): Promise<void> {
+    // An operator the cgroup's OOM killer stopped has a signalCode and no exitCode: its 'exit' has
+    // already fired, and waiting for it hung the bench after it printed its figures.
+    if (operator && operator.exitCode === null && operator.signalCode === null) {
+      const exited = new Promise((r) => operator!.once('exit', r));
+      operator.kill('SIGTERM');
+      // Not sleep(): its timer would hold the bench for 15 s after the operator has exited.
+      const kill = setTimeout(() => operator!.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(kill);
+    }
+    await runner?.stop();
+    operatorCgroup?.remove();
+    await store.close();
+    await temporal.stop();
+    if (cluster) await cluster.stop();
+    else await kube.stop();
+    // LAYER_BENCH_KEEP_LOGS=1 keeps the servers' logs (controllers, KEDA, Temporal) for a look after.
+    if (process.env.LAYER_BENCH_KEEP_LOGS === '1') log(`logs kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+  // Stopped by a signal (Ctrl-C, `timeout`, `kill`), the same teardown: a bench killed mid-run
+  // left the Temporal dev server and the cluster running, busy, under every later run's figures.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      log(`${signal}: stopping the operator, the cluster and the servers`);
+      void teardown().finally(() => process.exit(130));
+    });
   try {
     const kc = kube.adminKubeConfig();
     await installCrds(kc);
@@ -878,25 +908,7 @@ async function main(): Promise<void> {
     );
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {
-    // An operator the cgroup's OOM killer stopped has a signalCode and no exitCode: its 'exit' has
-    // already fired, and waiting for it hung the bench after it printed its figures.
-    if (operator && operator.exitCode === null && operator.signalCode === null) {
-      const exited = new Promise((r) => operator!.once('exit', r));
-      operator.kill('SIGTERM');
-      // Not sleep(): its timer would hold the bench for 15 s after the operator has exited.
-      const kill = setTimeout(() => operator!.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(kill);
-    }
-    await runner?.stop();
-    operatorCgroup?.remove();
-    await store.close();
-    await temporal.stop();
-    if (cluster) await cluster.stop();
-    else await kube.stop();
-    // LAYER_BENCH_KEEP_LOGS=1 keeps the servers' logs (controllers, KEDA, Temporal) for a look after.
-    if (process.env.LAYER_BENCH_KEEP_LOGS === '1') log(`logs kept in ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
+    await teardown();
   }
 }
 
