@@ -216,3 +216,101 @@ export function refOf(obj: RawObject): ReconcileRef {
   const ns = obj.metadata?.namespace;
   return { kind, ...(ns ? { namespace: ns } : {}), name: obj.metadata?.name ?? '' };
 }
+
+/**
+ * What the watcher's informer caches keep of each object: only what the rules above read, so the
+ * operator holds a few hundred bytes per object instead of the apiserver's whole object (issue 23:
+ * the operator's memory with 500 Functions, against the chart's 512Mi). An informer still needs
+ * the keys and resourceVersion it compares; `managedFields`, much of a server-side-applied
+ * object, is never kept.
+ */
+type Meta = NonNullable<RawObject['metadata']> & { ownerReferences?: unknown[] };
+
+const BASE_METADATA = [
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'deletionTimestamp',
+  'labels',
+] as const;
+
+/** The given keys of an object that are set (an absent key stays absent, not `undefined`). */
+function pick<T extends object>(from: T | undefined, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const value = (from as Record<string, unknown> | undefined)?.[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+/** A hevlayer.com resource: metadata and spec, which the fan-out rules read; never its status. */
+export function cachedResource(obj: RawObject): RawObject {
+  return {
+    ...pick(obj, ['apiVersion', 'kind', 'spec']),
+    metadata: pick(obj.metadata, [
+      ...BASE_METADATA,
+      'finalizers',
+      'annotations',
+      'creationTimestamp',
+    ]) as Meta,
+  };
+}
+
+/**
+ * An object the operator owns: what ownedFingerprint and ownerOf read — metadata, the spec of a
+ * kind without generation (a Service's is small), and of a Deployment the status fields behind
+ * its availability. A Deployment's pod template, the bulk of it, is not kept.
+ */
+export function cachedOwned(obj: RawObject): RawObject {
+  const metadata = pick(obj.metadata, [...BASE_METADATA, 'annotations', 'ownerReferences']) as Meta;
+  const kept: RawObject = { ...pick(obj, ['apiVersion', 'kind']), metadata };
+  if (metadata.generation === undefined && obj.spec !== undefined) kept.spec = obj.spec;
+  if (obj.status) {
+    const status = pick(obj.status, [
+      'availableReplicas',
+      'observedGeneration',
+      'replicas',
+      'updatedReplicas',
+    ]);
+    const conditions = obj.status.conditions as Record<string, unknown>[] | undefined;
+    if (conditions) status.conditions = conditions.map((c) => pick(c, ['type', 'status', 'reason']));
+    kept.status = status;
+  }
+  return kept;
+}
+
+interface ContainerState {
+  name: string;
+  state?: { waiting?: { reason?: string; message?: string } };
+  lastState?: { terminated?: { exitCode?: number; reason?: string } };
+}
+
+/** A worker pod: its labels (which workload) and its containers' waiting and last-exit states. */
+export function cachedPod(pod: RawObject): RawObject {
+  const states = (list: ContainerState[] | undefined) =>
+    list?.map((c) => ({
+      name: c.name,
+      ...(c.state?.waiting ? { state: { waiting: pick(c.state.waiting, ['reason', 'message']) } } : {}),
+      ...(c.lastState?.terminated
+        ? { lastState: { terminated: pick(c.lastState.terminated, ['exitCode', 'reason']) } }
+        : {}),
+    }));
+  const kept: RawObject = {
+    ...pick(pod, ['apiVersion', 'kind']),
+    metadata: pick(pod.metadata, BASE_METADATA) as Meta,
+  };
+  const status = pod.status as
+    { containerStatuses?: ContainerState[]; initContainerStatuses?: ContainerState[] } | undefined;
+  if (status)
+    kept.status = pick(
+      {
+        containerStatuses: states(status.containerStatuses),
+        initContainerStatuses: states(status.initContainerStatuses),
+      },
+      ['containerStatuses', 'initContainerStatuses'],
+    );
+  return kept;
+}

@@ -34,6 +34,9 @@ import { LABEL, MANAGED_BY } from './labels.js';
 import { OUTPUT_CLAIM_LABEL } from './output-ownership.js';
 import type { RawObject } from './reconcile-types.js';
 import {
+  cachedOwned,
+  cachedPod,
+  cachedResource,
   changedPools,
   fingerprint,
   functionsSelectingIndexes,
@@ -112,32 +115,44 @@ interface Watched {
   timer?: NodeJS.Timeout;
 }
 
+/** Drop `metadata.managedFields`, which the watcher never reads (the default of slimInformer). */
+function withoutManagedFields(o: RawObject): RawObject {
+  const metadata = o?.metadata as { managedFields?: unknown } | undefined;
+  if (metadata?.managedFields) delete metadata.managedFields;
+  return o;
+}
+
 /**
- * An informer whose cache keeps each object without `metadata.managedFields`, which the watcher
- * never reads: on a server-side-applied object (every Deployment and ScaledObject the operator
- * applies, every CR the operator patches) they are much of its size, and the operator held one
- * copy per object of the fleet (issue 23: the operator's memory with 500 Functions). Dropped
- * from listed items and from each watch event before the cache stores it.
+ * An informer whose cache keeps of each object only `keep(object)`: by default the object without
+ * `metadata.managedFields`, which the watcher never reads — on a server-side-applied object (every
+ * Deployment and ScaledObject the operator applies, every CR the operator patches) they are much
+ * of its size, and the operator held one copy per object of the fleet (issue 23: the operator's
+ * memory with 500 Functions). The watcher passes the projections of watch-rules.ts, which keep
+ * only what its rules read. Applied to listed items and to each watch event before the cache
+ * stores it; an ERROR or BOOKMARK event passes as it came.
  */
 export function slimInformer(
   kc: KubeConfig,
   path: string,
   list: () => Promise<{ items: KubernetesObject[] }>,
   labelSelector?: string,
+  keep: (o: RawObject) => RawObject = withoutManagedFields,
 ): Cached {
-  const slim = <T extends KubernetesObject>(o: T): T => {
-    if (o?.metadata?.managedFields) delete o.metadata.managedFields;
-    return o;
-  };
+  const project = (o: KubernetesObject) => keep(o as RawObject) as KubernetesObject;
   const watch = new Watch(kc);
   const slimWatch = {
     watch: (...[p, query, cb, done]: Parameters<Watch['watch']>) =>
-      watch.watch(p, query, (phase, o, raw) => cb(phase, slim(o as KubernetesObject), raw), done),
+      watch.watch(
+        p,
+        query,
+        (phase, o, raw) =>
+          cb(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? project(o) : o, raw),
+        done,
+      ),
   } as Watch;
   const slimList = async () => {
     const res = await list();
-    res.items.forEach(slim);
-    return res;
+    return { ...res, items: res.items.map(project) };
   };
   return new ListWatch(path, slimWatch, slimList as never, false, labelSelector);
 }
@@ -323,6 +338,8 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
         kc,
         `/apis/${GROUP}/${VERSION}/${plural}`,
         () => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as never,
+        undefined,
+        cachedResource,
       );
       crInformers.set(kind, informer);
       watch(kind, informer, (verb, obj) => onCr(kind, verb, obj));
@@ -334,6 +351,7 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
         '/apis/apps/v1/deployments',
         () => apps.listDeploymentForAllNamespaces({ labelSelector: ownedSelector }) as never,
         ownedSelector,
+        cachedOwned,
       ),
       (verb, obj) => onOwned(verb, { ...obj, kind: 'Deployment' }),
     );
@@ -344,6 +362,7 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
         '/api/v1/pods',
         () => core.listPodForAllNamespaces({ labelSelector: ownedSelector }) as never,
         ownedSelector,
+        cachedPod,
       ),
       onPod,
     );
@@ -354,6 +373,7 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
         '/api/v1/services',
         () => core.listServiceForAllNamespaces({ labelSelector: ownedSelector }) as never,
         ownedSelector,
+        cachedOwned,
       ),
       (verb, obj) => onOwned(verb, { ...obj, kind: 'Service' }),
     );
@@ -371,6 +391,7 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
               labelSelector: ownedSelector,
             }) as never,
           ownedSelector,
+          cachedOwned,
         ),
         onOwned,
       );
