@@ -108,6 +108,8 @@ export async function startKedaScaler(
   const streams = new Map<string, Set<ServerWritableStream<ScaledObjectRef, IsActiveResponse>>>();
   /** Workloads pushed active that still have queued work: pushed once per activation. */
   const pushed = new Set<string>();
+  /** The last IsActive answer per workload (one entry per workload KEDA asked about). */
+  const answered = new Map<string, boolean>();
   const streamCount = () => [...streams.values()].reduce((n, s) => n + s.size, 0);
 
   // KEDA's poll of a ScaledObject asks GetMetrics and then IsActive back to back: one read of the
@@ -140,9 +142,22 @@ export async function startKedaScaler(
     };
 
   server.addService(externalScalerService(), {
-    IsActive: unary<ScaledObjectRef, IsActiveResponse>(async (ref) => ({
-      result: (await depthOf(scaledWorkloadOf(ref))) > 0,
-    })),
+    IsActive: unary<ScaledObjectRef, IsActiveResponse>(async (ref) => {
+      const w = scaledWorkloadOf(ref);
+      const depth = await depthOf(w);
+      const result = depth > 0;
+      // A change of answer is when KEDA may scale to zero (after its cooldown) or wake the
+      // workload: logged, so "why did it scale to zero?" has an answer. Steady answers are not.
+      const key = workloadKey(w.kind, w.namespace, w.name);
+      const before = answered.get(key);
+      answered.set(key, result);
+      if (before !== undefined && before !== result)
+        log(result ? 'answered KEDA: active' : 'answered KEDA: inactive (KEDA may scale to zero)', {
+          workload: key,
+          queueDepth: depth,
+        });
+      return { result };
+    }),
     GetMetricSpec: unary<ScaledObjectRef, { metricSpecs: MetricSpec[] }>(async (ref) => {
       const w = scaledWorkloadOf(ref);
       return {

@@ -18,7 +18,7 @@
 //    version waits until the rollout leaves no pod of the old build (docs/adr/0124), so the canary
 //    and every row at the new version are computed by the new build, each once.
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -233,7 +233,10 @@ describe('scale-in drains and a rollout, on a cluster where controllers act', ()
     log(`cutting max to 1 with ${before} of ${ROWS} rows written`);
     await applyCr(custom, functionCr(name, storeNs, { build: 'v1', version: 'v1', scaling: autoscale(1) }));
     const apps = c.admin.makeApiClient(AppsV1Api);
-    // The three pods the cut stopped (the last one stops later, when KEDA scales to zero).
+    // Each spec.replicas seen after the cut: 4 → 1 is the HPA clamping to the new max; a 0 in
+    // between would be KEDA deactivating the ScaledObject, which must not happen while claims are
+    // leased (ADR 0103). Kept for the failure message with KEDA's lines about this workload.
+    const replicasSeen: string[] = [];
     const stopped = await eventually(
       'the Deployment at 1 replica, three pods stopped',
       async () => {
@@ -241,13 +244,30 @@ describe('scale-in drains and a rollout, on a cluster where controllers act', ()
           namespace: NS,
           name: workloadObjectName('Function', name),
         });
+        const seen = `${String(d.spec?.replicas)} at +${Date.now() - cutAt} ms`;
+        if (replicasSeen.at(-1)?.split(' ')[0] !== String(d.spec?.replicas)) replicasSeen.push(seen);
         const stopped = stoppedRuns(name, cutAt);
         return d.spec?.replicas === 1 && stopped.length === 3 && stopped.every((r) => r.exitedAt)
           ? stopped
           : undefined;
       },
       180_000,
-    );
+    ).catch((err: unknown) => {
+      const keda = readFileSync(c.cluster.logs.kedaOperator, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(workloadObjectName('Function', name)) || l.includes(name));
+      throw new Error(
+        `${String(err)}\nspec.replicas after the cut: ${replicasSeen.join(', ')}\n` +
+          `stopped since the cut: ${stoppedRuns(name, cutAt).length}\n--- KEDA about ${name}\n${keda.slice(-40).join('\n')}\n` +
+          `--- operator's scaler\n${c.operator
+            .log()
+            .split('\n')
+            .filter((l) => l.includes('scaler') || l.includes('KEDA'))
+            .slice(-20)
+            .join('\n')}`,
+      );
+    });
+    log(`spec.replicas after the cut: ${replicasSeen.join(', ')}`);
     const left = (await status(name)).counters.processed;
     log(`three pods drained and exited; ${left} of ${ROWS} rows written by then`);
     expect(left, 'the pods must have stopped mid-run').toBeLessThan(ROWS);

@@ -48,9 +48,15 @@ afterEach(async () => {
   scaler = undefined;
 });
 
-async function start(depths: Map<string, number>, queued: Set<string>, asked: ScaledWorkload[] = []) {
+async function start(
+  depths: Map<string, number>,
+  queued: Set<string>,
+  asked: ScaledWorkload[] = [],
+  logged: string[] = [],
+) {
   scaler = await startKedaScaler(
     {
+      log: (msg, fields) => logged.push(`${msg} ${JSON.stringify(fields)}`),
       queueDepth: async (w) => {
         asked.push(w);
         return depths.get(w.name) ?? 0;
@@ -92,6 +98,27 @@ describe("the operator's KEDA external-push scaler", () => {
     });
     // KEDA's poll (GetMetrics, then IsActive) costs one depth read per workload, as metrics-api's does.
     expect(asked.map((w) => w.name)).toEqual(['busy', 'idle']);
+  });
+
+  it('logs when its IsActive answer for a workload changes, not each steady answer', async () => {
+    const depths = new Map([['w', 3]]);
+    const logged: string[] = [];
+    const c = await start(depths, new Set(), [], logged);
+    const isActive = () => call<{ result: boolean }>((cb) => c.IsActive(refOf('w'), cb));
+    const afterReuse = () => new Promise((r) => setTimeout(r, 2_100)); // past one depth read's reuse
+    expect(await isActive()).toEqual({ result: true });
+    expect(await isActive()).toEqual({ result: true });
+    depths.set('w', 0);
+    await afterReuse();
+    expect(await isActive()).toEqual({ result: false });
+    expect(await isActive()).toEqual({ result: false });
+    depths.set('w', 1);
+    await afterReuse();
+    expect(await isActive()).toEqual({ result: true });
+    expect(logged.filter((l) => l.startsWith('answered KEDA'))).toEqual([
+      'answered KEDA: inactive (KEDA may scale to zero) {"workload":"Function/layer/w","queueDepth":0}',
+      'answered KEDA: active {"workload":"Function/layer/w","queueDepth":1}',
+    ]);
   });
 
   it.each([
