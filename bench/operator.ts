@@ -202,6 +202,27 @@ function cgroupKeys(): Record<string, number | string | undefined> {
   };
 }
 
+/** The operator's V8 heap figures at this moment, from prom-client's default metrics at /metrics. */
+async function operatorHeapMb(apiUrl: string): Promise<Record<string, number>> {
+  const res = await fetch(`${apiUrl}/metrics`).catch(() => undefined);
+  if (!res?.ok) return {};
+  const text = await res.text();
+  const value = (metric: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${metric} `));
+    return line ? Math.round(Number(line.split(' ')[1]) / 1e5) / 10 : undefined;
+  };
+  const out: Record<string, number> = {};
+  for (const [key, metric] of [
+    ['operator_heap_used_mb_end_of_burst', 'nodejs_heap_size_used_bytes'],
+    ['operator_heap_total_mb_end_of_burst', 'nodejs_heap_size_total_bytes'],
+    ['operator_external_mb_end_of_burst', 'nodejs_external_memory_bytes'],
+  ] as const) {
+    const mb = value(metric);
+    if (mb !== undefined) out[key] = mb;
+  }
+  return out;
+}
+
 async function startOperator(port: number, env: Record<string, string>): Promise<ChildProcess> {
   // e.g. LAYER_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the operator.
   const nodeArgs = (process.env.LAYER_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -437,6 +458,9 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
   const operatorMb = {
     operator_rss_mb_end_of_burst: procStatusMb(servers.operator.pid, 'VmRSS'),
     operator_rss_mb_peak: procStatusMb(servers.operator.pid, 'VmHWM'),
+    // Where the RSS is: V8's heap (JS objects: caches, workflow state) against the rest (the
+    // Temporal core, buffers, code), from the operator's own /metrics.
+    ...(await operatorHeapMb(servers.apiUrl)),
   };
   const applyToObjects = names
     .filter(hasObjects)
