@@ -322,6 +322,19 @@ export async function kedaReaction(opts: {
     pod_running_to_worker_loaded: step(podAt, workerLoadedAt),
     worker_loaded_to_first_call: step(workerLoadedAt, firstCallAt),
   };
+  // Each sample's own line, with the wall-clock time its rows arrived: a p95 is one or two of ten
+  // Functions, and this is what finds that one in KEDA's and the operator's logs (kept with
+  // LAYER_BENCH_KEEP_LOGS=1).
+  const secs = (a: number | undefined, b: number | undefined) =>
+    a !== undefined && b !== undefined ? `${Math.round((b - a) / 100) / 10} s` : '-';
+  for (const n of names) {
+    const rows = rowsAt.get(n);
+    log(
+      `  keda: ${n}: rows at ${rows === undefined ? '-' : new Date(rows).toISOString()}; ` +
+        `→ depth ${secs(rows, depthAt.get(n))}, → replicas ${secs(depthAt.get(n), activeAt.get(n))}, ` +
+        `→ pod running ${secs(activeAt.get(n), podAt(n))}, → first call ${secs(podAt(n), firstCallAt(n))}`,
+    );
+  }
   const toZero = names
     .flatMap((n) => (zeroAt.has(n) ? [zeroAt.get(n)! - drainedAt.get(n)!] : []))
     .sort((a, b) => a - b);
