@@ -220,9 +220,9 @@ export function refOf(obj: RawObject): ReconcileRef {
 /**
  * What the watcher's informer caches keep of each object: only what the rules above read, so the
  * operator holds a few hundred bytes per object instead of the apiserver's whole object (issue 23:
- * the operator's memory with 500 Functions, against the chart's 512Mi). An informer still needs
- * the keys and resourceVersion it compares; `managedFields`, much of a server-side-applied
- * object, is never kept.
+ * the operator's memory with 500 Functions, against the chart's 512Mi; docs/adr/0133). An
+ * informer still needs the keys and resourceVersion it compares; `managedFields`, much of a
+ * server-side-applied object, is never kept.
  */
 type Meta = NonNullable<RawObject['metadata']> & { ownerReferences?: unknown[] };
 
