@@ -100,30 +100,86 @@ export const PREBUILT_RECONCILE_BUNDLE = fileURLToPath(
   new URL('../../reconcile-workflow-bundle.js', import.meta.url),
 );
 
+/** A module beside this one, as the tree that runs has it (`.ts` from the sources, `.js` in dist/). */
+function sibling(relativePath: string): string {
+  return fileURLToPath(new URL(`${relativePath}${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+}
+
 /**
  * Evaluated once per workflow thread rather than once per workflow (the SDK's `preloadModules`):
  * the cache every contract schema is built through, and the zod it imports (docs/adr/0114).
  */
-export const SHARED_SCHEMA_MODULE = fileURLToPath(
-  new URL(
-    `../../packages/worker/src/contracts/shared-schema${extname(fileURLToPath(import.meta.url))}`,
-    import.meta.url,
-  ),
+export const SHARED_SCHEMA_MODULE = sibling('../../packages/worker/src/contracts/shared-schema');
+
+/**
+ * Modules every workflow of a thread may share because they keep no state of their own: pure
+ * functions, classes and frozen constants (docs/adr/0134). The SDK evaluates them, and what they
+ * import, once per thread and deep-freezes what they export; each workflow otherwise gets its own
+ * instance (its exports object, getters and closures), which was a fifth of a cached Function
+ * workflow's heap. A module qualifies only if it holds no module-level `let`, Map, Set or array
+ * that code changes, and imports no module that exports a zod schema (zod memoizes on its schema
+ * objects while parsing, which throws once they are frozen):
+ * test/replay/cached-workflows.test.ts checks both.
+ */
+export const THREAD_SHARED_MODULES = [
+  '../envelope/batch-envelope',
+  '../envelope/batch-retry-policy',
+  '../envelope/claim-shell',
+  '../envelope/rate-budget',
+  '../envelope/workload-status',
+  '../contracts/queue-depth',
+  '../contracts/search-attributes',
+  '../../packages/worker/src/contracts/claims',
+  '../../packages/worker/src/contracts/error-text',
+  '../../packages/worker/src/contracts/failures',
+  '../../packages/worker/src/contracts/names',
+  '../../packages/worker/src/contracts/store-limits',
+].map(sibling);
+
+/**
+ * The reconcile bundle's whole workflow side is stateless, so a run evaluates none of it: a
+ * burst of passes starts one reconcile run each (docs/adr/0134).
+ */
+export const RECONCILE_SHARED_MODULES = ['../workflows/reconcile-workflow', '../contracts/reconcile'].map(
+  sibling,
 );
 
-/** What the bundler preloads for an entry: the reconcile bundle holds no schema, so nothing. */
+/** What the bundler preloads for an entry. */
 function preloadModules(entry: string): string[] {
-  return entry === RECONCILE_WORKFLOWS_ENTRY ? [] : [SHARED_SCHEMA_MODULE];
+  return entry === RECONCILE_WORKFLOWS_ENTRY
+    ? RECONCILE_SHARED_MODULES
+    : [SHARED_SCHEMA_MODULE, ...THREAD_SHARED_MODULES];
 }
 
 /** Runs webpack over the workflows (a few seconds, and ~250 MB of RSS kept by the process). */
-export function buildOrchestratorWorkflowBundle(entry = WORKFLOWS_ENTRY): Promise<{ code: string }> {
-  return bundleWorkflowCode({
+export async function buildOrchestratorWorkflowBundle(entry = WORKFLOWS_ENTRY): Promise<{ code: string }> {
+  const bundle = await bundleWorkflowCode({
     workflowsPath: entry,
     workflowInterceptorModules: [WORKFLOW_INTERCEPTORS],
     preloadModules: preloadModules(entry),
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
   });
+  return { code: withoutSourcesContent(bundle.code) };
+}
+
+const INLINE_SOURCE_MAP = '//# sourceMappingURL=data:application/json;charset=utf-8;base64,';
+
+/**
+ * The bundle with its inline source map kept (the SDK requires one, and maps workflow stack
+ * traces through it) but without the sources' text: a third of the bundle, held again by every
+ * workflow thread that parses it, and read only by a Worker with `showStackTraceSources`, which
+ * Layer's never set (docs/adr/0134).
+ */
+export function withoutSourcesContent(code: string): string {
+  const at = code.lastIndexOf(INLINE_SOURCE_MAP);
+  if (at < 0) return code;
+  const map = JSON.parse(
+    Buffer.from(code.slice(at + INLINE_SOURCE_MAP.length).trimEnd(), 'base64').toString(),
+  ) as {
+    sourcesContent?: unknown;
+  };
+  delete map.sourcesContent;
+  return `${code.slice(0, at)}${INLINE_SOURCE_MAP}${Buffer.from(JSON.stringify(map)).toString('base64')}\n`;
 }
 
 /**
