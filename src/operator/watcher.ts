@@ -5,17 +5,7 @@
 // every cached resource (level-triggered safety net for missed or silently stalled watches), and
 // an informer that stops with an error is restarted with exponential backoff.
 // See docs/adr/0020-reconcile-as-workflow.md.
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  ListWatch,
-  Watch,
-  type Informer,
-  type KubeConfig,
-  type KubernetesObject,
-  type ObjectCache,
-} from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { GROUP, INFRA_RULES_NAME, KINDS, VERSION, type LayerKind } from '../api/group.js';
 import { pluralOf } from '../api/crds.js';
@@ -33,6 +23,7 @@ import { LayerK8sNamespaceKey, LayerKindKey, LayerNameKey } from '../contracts/s
 import { LABEL, MANAGED_BY } from './labels.js';
 import { OUTPUT_CLAIM_LABEL } from './output-ownership.js';
 import type { RawObject } from './reconcile-types.js';
+import { slimInformer, type Cached } from './slim-informer.js';
 import {
   cachedOwned,
   cachedPod,
@@ -80,8 +71,6 @@ export interface OperatorWatcher {
   idle(): Promise<void>;
 }
 
-type Cached = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
-
 /** The span the operator opens when it reacts to a change of one resource. */
 const OPERATOR_EVENT_SPAN = (kind: string) => `OperatorEvent:${kind}`;
 
@@ -113,48 +102,6 @@ interface Watched {
   connected: boolean;
   backoffMs: number;
   timer?: NodeJS.Timeout;
-}
-
-/** Drop `metadata.managedFields`, which the watcher never reads (the default of slimInformer). */
-function withoutManagedFields(o: RawObject): RawObject {
-  const metadata = o?.metadata as { managedFields?: unknown } | undefined;
-  if (metadata?.managedFields) delete metadata.managedFields;
-  return o;
-}
-
-/**
- * An informer whose cache keeps of each object only `keep(object)`: by default the object without
- * `metadata.managedFields`, which the watcher never reads — on a server-side-applied object (every
- * Deployment and ScaledObject the operator applies, every CR the operator patches) they are much
- * of its size, and the operator held one copy per object of the fleet (issue 23: the operator's
- * memory with 500 Functions). The watcher passes the projections of watch-rules.ts, which keep
- * only what its rules read. Applied to listed items and to each watch event before the cache
- * stores it; an ERROR or BOOKMARK event passes as it came.
- */
-export function slimInformer(
-  kc: KubeConfig,
-  path: string,
-  list: () => Promise<{ items: KubernetesObject[] }>,
-  labelSelector?: string,
-  keep: (o: RawObject) => RawObject = withoutManagedFields,
-): Cached {
-  const project = (o: KubernetesObject) => keep(o as RawObject) as KubernetesObject;
-  const watch = new Watch(kc);
-  const slimWatch = {
-    watch: (...[p, query, cb, done]: Parameters<Watch['watch']>) =>
-      watch.watch(
-        p,
-        query,
-        (phase, o, raw) =>
-          cb(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? project(o) : o, raw),
-        done,
-      ),
-  } as Watch;
-  const slimList = async () => {
-    const res = await list();
-    return { ...res, items: res.items.map(project) };
-  };
-  return new ListWatch(path, slimWatch, slimList as never, false, labelSelector);
 }
 
 /**

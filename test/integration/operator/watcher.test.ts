@@ -3,7 +3,8 @@
 // and a watcher stopped and restarted mid-stream misses nothing and duplicates nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeed } from '../../fixtures/seeds.js';
-import { createOperatorWatcher, slimInformer, type OperatorWatcher } from '../../../src/operator/watcher.js';
+import { createOperatorWatcher, type OperatorWatcher } from '../../../src/operator/watcher.js';
+import { slimInformer } from '../../../src/operator/slim-informer.js';
 import {
   applyCr,
   condition,
