@@ -12,6 +12,12 @@ export interface MemoryCgroup {
   limitMib: number;
   /** The group's peak charge in MiB (RSS plus page cache the process caused). */
   peakMib(): number | undefined;
+  /**
+   * The kubelet's working set now, in MiB: the charge minus the page cache the kernel may drop
+   * (inactive file), what a pod's memory graph and eviction read. The peak above also counts the
+   * files the process read and wrote, which a node reclaims before it kills.
+   */
+  workingSetMib(): number | undefined;
   /** Processes the kernel killed for going over the limit. */
   oomKills(): number;
   remove(): void;
@@ -64,6 +70,16 @@ export function memoryCgroup(name: string, limitMib: number): MemoryCgroup | { u
     procsFile: join(dir, 'cgroup.procs'),
     limitMib,
     peakMib: () => mib(read(join(dir, h.version === 1 ? 'memory.max_usage_in_bytes' : 'memory.peak'))),
+    workingSetMib: () => {
+      const usage = read(join(dir, h.version === 1 ? 'memory.usage_in_bytes' : 'memory.current'));
+      const stat = read(join(dir, 'memory.stat')) ?? '';
+      const inactive = new RegExp(
+        `^${h.version === 1 ? 'total_inactive_file' : 'inactive_file'} (\\d+)$`,
+        'm',
+      ).exec(stat);
+      if (usage === undefined || !inactive) return undefined;
+      return mib(String(Math.max(0, Number(usage) - Number(inactive[1]))));
+    },
     oomKills: () => {
       const text = read(join(dir, h.version === 1 ? 'memory.oom_control' : 'memory.events')) ?? '';
       return Number(/oom_kill (\d+)/.exec(text)?.[1] ?? 0);

@@ -458,6 +458,7 @@ async function fleet(kc: KubeConfig, servers: FleetServers): Promise<Record<stri
   const operatorMb = {
     operator_rss_mb_end_of_burst: procStatusMb(servers.operator.pid, 'VmRSS'),
     operator_rss_mb_peak: procStatusMb(servers.operator.pid, 'VmHWM'),
+    ...(operatorCgroup ? { operator_working_set_mib_end_of_burst: operatorCgroup.workingSetMib() } : {}),
     // Where the RSS is: V8's heap (JS objects: caches, workflow state) against the rest (the
     // Temporal core, buffers, code), from the operator's own /metrics.
     ...(await operatorHeapMb(servers.apiUrl)),
