@@ -17,6 +17,7 @@ import { DEFAULT_PAYLOAD_PREFIX, PayloadEnv, TemporalEnv } from '../packages/wor
 import { s3DataConverter } from '../packages/worker/src/codec/s3-payload-codec.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../packages/worker/src/contracts/function.js';
 import { DEFAULT_PUSH_MAX_ANSWER_BYTES, PUSH_MAX_ANSWER_BYTES_ENV } from './activities/push-call.js';
+import { DEFAULT_RECONCILE_CONCURRENCY } from './contracts/reconcile.js';
 import type { OperatorSettingsInput } from './operator/settings.js';
 import { envTable, type EnvContext, type EnvRow } from './util/env-table.js';
 
@@ -345,6 +346,18 @@ const configVars = {
     path: 'operator.releaseSecretName',
     schema: secretName.optional(),
     hint: "to the Helm release Secret's name, e.g. layer",
+  }),
+  /**
+   * Operator: reconcile passes one replica runs at once (its reconcile Worker's activity slots).
+   * The watcher's resync signals every resource at once; with the SDK's 100 slots those passes
+   * took the process's CPU from the Function workflows beside them (docs/adr/0135).
+   */
+  reconcileConcurrency: row({
+    env: 'LAYER_RECONCILE_CONCURRENCY',
+    path: 'operator.reconcileConcurrency',
+    schema: integer.min(1, 'expected at least 1').max(1000, 'expected at most 1000'),
+    default: () => DEFAULT_RECONCILE_CONCURRENCY,
+    hint: `to a number of passes from 1 to 1000, e.g. ${DEFAULT_RECONCILE_CONCURRENCY}`,
   }),
   /** Operator: reconcile only resources in these Kubernetes namespaces (comma-separated; default all). */
   watchNamespaces: row({

@@ -176,6 +176,7 @@ export async function startOrchestratorWorker(opts: {
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
         activities: operatorActivities,
+        concurrency: config.operator.reconcileConcurrency,
         workflowWatchdog: config.temporal.workflowWatchdog,
         ...(dataConverter ? { dataConverter } : {}),
       })

@@ -39,6 +39,9 @@ export interface ReconcileSignalArgs {
 /** Event reason the watcher uses for periodic resyncs. */
 export const RESYNC_REASON = 'resync';
 
+/** Reconcile passes one operator replica runs at once, unless LAYER_RECONCILE_CONCURRENCY says (ADR 0135). */
+export const DEFAULT_RECONCILE_CONCURRENCY = 32;
+
 // Reconcile workflows (docs/adr/0020-reconcile-as-workflow.md). One ID per resource: every event
 // for the same object signals-with-start the same workflow, so a burst collapses into one pass
 // and two operator replicas can never reconcile one object concurrently.

@@ -6,6 +6,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, bundleWorkflowCode, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
+import { DEFAULT_RECONCILE_CONCURRENCY } from '../contracts/reconcile.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DataConverter } from '@temporalio/common';
 import { Client } from '@temporalio/client';
@@ -220,6 +221,12 @@ export async function createReconcileWorker(opts: {
   namespace: string;
   taskQueue: string;
   activities: object;
+  /**
+   * Passes run at once (activity slots; default DEFAULT_RECONCILE_CONCURRENCY). A resync signals
+   * every resource together: this bounds the share of the process's CPU those passes take from
+   * the workload workflows it also runs, and the memory of passes in flight (docs/adr/0135).
+   */
+  concurrency?: number;
   workflowBundle?: { code: string };
   dataConverter?: DataConverter;
   /** As OrchestratorWorkerOptions.workflowWatchdog. */
@@ -227,6 +234,7 @@ export async function createReconcileWorker(opts: {
 }): Promise<Worker> {
   if (!opts.workflowWatchdog) dropWorkflowThreadWatchdog();
   const tracing = tracingWorkerOptions({ workflows: true });
+  const concurrency = opts.concurrency ?? DEFAULT_RECONCILE_CONCURRENCY;
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -235,6 +243,9 @@ export async function createReconcileWorker(opts: {
     interceptors: tracing.interceptors,
     sinks: tracing.sinks,
     activities: instrumentActivities({ ...opts.activities }, processLayerMetrics()),
+    maxConcurrentActivityTaskExecutions: concurrency,
+    // A run holds a task only while it schedules its pass or ends: as many as there are passes.
+    maxConcurrentWorkflowTaskExecutions: Math.max(2, concurrency),
     shutdownForceTime: WORKER_SHUTDOWN_FORCE_TIME,
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
   });

@@ -16,6 +16,7 @@ import {
 } from '../../src/config.js';
 import { loadCliConfig } from '../../src/cli/config.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
+import { DEFAULT_RECONCILE_CONCURRENCY } from '../../src/contracts/reconcile.js';
 import type { DevState } from '../../src/dev/environment.js';
 import { InvalidInputError } from '../../packages/worker/src/util/errors.js';
 
@@ -57,6 +58,7 @@ describe('loadConfig defaults', () => {
         workerTemporalAddress: DEFAULT_TEMPORAL_ADDRESS,
         leaderElection: { enabled: false, namespace: 'default', name: 'layer-operator' },
         indexDiscovery: { enabled: false, namespace: 'default', intervalSeconds: 60, gc: false },
+        reconcileConcurrency: DEFAULT_RECONCILE_CONCURRENCY,
         keda: {},
       },
       kube: { inCluster: false, serviceHostWithoutToken: false },
@@ -135,6 +137,15 @@ describe('loadConfig defaults', () => {
     expect(() => load({ LAYER_INDEX_DISCOVERY_INTERVAL_SECONDS: '1' })).toThrow(
       /LAYER_INDEX_DISCOVERY_INTERVAL_SECONDS.*at least 5/s,
     );
+  });
+
+  it('bounds the reconcile passes a replica runs at once (LAYER_RECONCILE_CONCURRENCY)', () => {
+    expect(load({}).operator.reconcileConcurrency).toBe(DEFAULT_RECONCILE_CONCURRENCY);
+    expect(load({ LAYER_RECONCILE_CONCURRENCY: '4' }).operator.reconcileConcurrency).toBe(4);
+    expect(() => load({ LAYER_RECONCILE_CONCURRENCY: '0' })).toThrow(
+      /LAYER_RECONCILE_CONCURRENCY.*at least 1/s,
+    );
+    expect(() => load({ LAYER_RECONCILE_CONCURRENCY: 'many' })).toThrow(/LAYER_RECONCILE_CONCURRENCY/);
   });
 
   it('configures leader election from LAYER_LEADER_ELECT* and names the variable of a bad value', () => {

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { helmDefaultComputePools, parseKind, type LayerKind } from '../../../src/api/index.js';
 import { ConfigEnv } from '../../../src/config.js';
+import { DEFAULT_RECONCILE_CONCURRENCY } from '../../../src/contracts/reconcile.js';
 import { seedPath } from '../../fixtures/seeds.js';
 import { kubeConfig } from '../../helpers/servers.js';
 import { installOperatorPrerequisites, operatorClusterRole } from '../operator/harness.js';
@@ -323,6 +324,7 @@ describe('helm template', () => {
       [ConfigEnv.storeApiKey]: { secretKeyRef: { name: 'layer', key: 'vector-store-api-key' } },
       [ConfigEnv.operatorApiUrl]: `http://layer-orchestrator.${namespace}.svc:8080`,
       [ConfigEnv.releaseSecretName]: 'layer',
+      [ConfigEnv.reconcileConcurrency]: String(DEFAULT_RECONCILE_CONCURRENCY),
     });
   });
 

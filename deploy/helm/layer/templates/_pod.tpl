@@ -162,6 +162,8 @@ spec:
             - name: LAYER_INDEX_GC
               value: {{ $v.gateway.indexGc.enabled | toString | quote }}
             {{- end }}
+            - name: LAYER_RECONCILE_CONCURRENCY
+              value: {{ $v.operator.reconcileConcurrency | default 32 | toString | quote }}
             {{- with $v.operator.watchNamespaces }}
             - name: LAYER_WATCH_NAMESPACES
               value: {{ join "," . | quote }}
