@@ -1,7 +1,7 @@
 // Pure decisions of the watcher: which events matter and which resources an event should
 // reconcile. Kept apart from the informer plumbing so they are table-tested without a cluster.
 import { STOCK_POOL } from '../api/defaults.js';
-import type { ReconcileRef } from '../contracts/reconcile.js';
+import { RESYNC_REASON, type ReconcileRef } from '../contracts/reconcile.js';
 import { canonical } from './reconcile/status.js';
 import { FINALIZER } from './finalizer.js';
 import { conflictingAttributes, OUTPUT_CLAIM_LABEL } from './output-ownership.js';
@@ -313,4 +313,22 @@ export function cachedPod(pod: RawObject): RawObject {
       ['containerStatuses', 'initContainerStatuses'],
     );
   return kept;
+}
+
+/**
+ * Temporal task priority of the reconcile run a signal starts (1 runs first, 5 last; 3 is the
+ * default): a periodic resync re-signals every resource at once, and a change made meanwhile
+ * should not wait behind a thousand passes that will most likely find nothing (ADR 0135).
+ */
+export const RESYNC_PRIORITY_KEY = 5;
+export const CHANGE_PRIORITY_KEY = 3;
+
+export function passPriorityKey(reason: string): number {
+  return reason === RESYNC_REASON ? RESYNC_PRIORITY_KEY : CHANGE_PRIORITY_KEY;
+}
+
+/** Of two reasons to reconcile one resource, the one whose pass should run sooner. */
+export function moreUrgentReason(queued: string | undefined, reason: string): string {
+  if (queued === undefined) return reason;
+  return passPriorityKey(reason) < passPriorityKey(queued) ? reason : queued;
 }

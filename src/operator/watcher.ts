@@ -1,9 +1,9 @@
 // The watcher: informers on the five kinds, on the objects the operator owns and on their worker
-// pods; every event that
-// can change a reconcile's outcome signals-with-start the resource's reconcile workflow (ID from
-// reconcileWorkflowId), so bursts collapse and replicas never race. A periodic resync re-signals
-// every cached resource (level-triggered safety net for missed or silently stalled watches), and
-// an informer that stops with an error is restarted with exponential backoff.
+// pods; every event that can change a reconcile's outcome signals-with-start the resource's
+// reconcile workflow (reconcile-start.ts), so bursts collapse and replicas never race. A periodic
+// resync re-signals every cached resource, a wave at a time and after every change's pass
+// (paced-resync.ts, ADR 0135): the level-triggered safety net for missed or silently stalled
+// watches. An informer that stops with an error is restarted with exponential backoff.
 // See docs/adr/0020-reconcile-as-workflow.md.
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
@@ -11,18 +11,19 @@ import { GROUP, INFRA_RULES_NAME, KINDS, VERSION, type LayerKind } from '../api/
 import { pluralOf } from '../api/crds.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../../packages/worker/src/contracts/function.js';
 import {
+  DEFAULT_RECONCILE_CONCURRENCY,
   reconcileWorkflowId,
   RESYNC_REASON,
-  reconcileSignal,
   type ReconcileRef,
   type ReconcileSignalArgs,
 } from '../contracts/reconcile.js';
 import type { reconcileWorkflow } from '../workflows/reconcile-workflow.js';
 import { withSpan } from '../../packages/worker/src/observe/tracing.js';
-import { LayerK8sNamespaceKey, LayerKindKey, LayerNameKey } from '../contracts/search-attributes.js';
 import { LABEL, MANAGED_BY } from './labels.js';
 import { OUTPUT_CLAIM_LABEL } from './output-ownership.js';
 import type { RawObject } from './reconcile-types.js';
+import { pacedResync } from './paced-resync.js';
+import { reconcileStart } from './reconcile-start.js';
 import { slimInformer, type Cached } from './slim-informer.js';
 import {
   cachedOwned,
@@ -34,6 +35,7 @@ import {
   functionsSharingOutput,
   ownerOf,
   ownedEventMatters,
+  moreUrgentReason,
   ownedFingerprint,
   podFingerprint,
   podOwner,
@@ -49,6 +51,11 @@ export interface WatcherOptions {
   taskQueue?: string;
   /** Re-signal every cached resource this often (default 5 min). */
   resyncIntervalMs?: number;
+  /**
+   * Resources a resync signals at once, the next wave once their runs have ended (default
+   * DEFAULT_RECONCILE_CONCURRENCY: the passes a replica runs at once; docs/adr/0135).
+   */
+  resyncWave?: number;
   /** Restart backoff of a failed informer (default 1 s doubling to 60 s). */
   backoff?: { initialMs: number; maxMs: number };
   /** Only these resources are reconciled (tests scope a watcher to their namespaces). */
@@ -71,6 +78,9 @@ export interface OperatorWatcher {
   idle(): Promise<void>;
 }
 
+/** A resync wave's longest wait for its runs: a pass that keeps failing does not hold the resync. */
+const RESYNC_WAVE_TIMEOUT_MS = 60_000;
+
 /** The span the operator opens when it reacts to a change of one resource. */
 const OPERATOR_EVENT_SPAN = (kind: string) => `OperatorEvent:${kind}`;
 
@@ -82,19 +92,6 @@ function operatorEventAttributes(ref: ReconcileRef, reason: string) {
     'layer.reason': reason,
   };
 }
-
-/** The reconcile workflow's line in the Temporal UI's list and page. */
-export function reconcileSummary(ref: ReconcileRef): string {
-  return `Reconcile ${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
-}
-
-const RECONCILE_DETAILS = [
-  '**Reconcile** one hevlayer.com resource: each pass observes it, plans, applies the owned objects,',
-  'syncs its workflow and writes its status (one `reconcilePass` activity per pass).',
-  '',
-  '- started or signalled by the operator on every change that matters; a burst of changes collapses into at most two passes',
-  '- the run ends when a pass finds nothing new; the next change starts a fresh run',
-].join('\n');
 
 interface Watched {
   name: string;
@@ -129,7 +126,7 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
   let infraPools: Record<string, string> | undefined;
   let infraKnown = false;
   const inFlight = new Map<string, Promise<void>>();
-  const again = new Set<string>();
+  const again = new Map<string, string>(); // workflow ID → the reason of the signal still to send
   let stopped = true;
   let resyncTimer: NodeJS.Timeout | undefined;
 
@@ -137,7 +134,9 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
     if (stopped || !filter(ref)) return;
     const workflowId = reconcileWorkflowId(ref.kind, ref.namespace, ref.name);
     if (inFlight.has(workflowId)) {
-      again.add(workflowId); // one more signal after this one; the workflow coalesces anyway
+      // One more signal after this one (the workflow coalesces anyway), as urgent as the most
+      // urgent reason that asked for it.
+      again.set(workflowId, moreUrgentReason(again.get(workflowId), reason));
       return;
     }
     // Tracing on: the root of the trace that follows this change through the reconcile pass into
@@ -145,21 +144,7 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
     const p = withSpan(OPERATOR_EVENT_SPAN(ref.kind), operatorEventAttributes(ref, reason), () =>
       opts.client.workflow.signalWithStart<typeof reconcileWorkflow, [ReconcileSignalArgs]>(
         'reconcileWorkflow',
-        {
-          workflowId,
-          taskQueue,
-          args: [{ ref }],
-          signal: reconcileSignal,
-          signalArgs: [{ reason, ...(opts.identity ? { by: opts.identity } : {}) }],
-          staticSummary: reconcileSummary(ref),
-          staticDetails: RECONCILE_DETAILS,
-          // So the UI's list finds them: LayerKind = 'Reconcile' AND LayerName = '…'.
-          typedSearchAttributes: [
-            { key: LayerKindKey, value: 'Reconcile' },
-            { key: LayerNameKey, value: ref.name },
-            ...(ref.namespace ? [{ key: LayerK8sNamespaceKey, value: ref.namespace }] : []),
-          ],
-        },
+        reconcileStart(ref, reason, { taskQueue, identity: opts.identity }),
       ),
     )
       .then(
@@ -169,7 +154,11 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
       )
       .finally(() => {
         inFlight.delete(workflowId);
-        if (again.delete(workflowId)) enqueue(ref, reason);
+        const next = again.get(workflowId);
+        if (next !== undefined) {
+          again.delete(workflowId);
+          enqueue(ref, next);
+        }
       });
     inFlight.set(workflowId, p);
   }
@@ -345,8 +334,37 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
     }
   }
 
-  function resync(): void {
-    for (const kind of KINDS) for (const obj of cached(kind)) enqueue(refOf({ ...obj, kind }), RESYNC_REASON);
+  /** One resource's resync signal, resolved when the run it joined or started has ended. */
+  async function resyncOne(ref: ReconcileRef): Promise<void> {
+    if (stopped || !filter(ref)) return;
+    const handle = await opts.client.workflow.signalWithStart<
+      typeof reconcileWorkflow,
+      [ReconcileSignalArgs]
+    >('reconcileWorkflow', reconcileStart(ref, RESYNC_REASON, { taskQueue, identity: opts.identity }));
+    await handle.result();
+  }
+
+  let resyncing = false;
+  let stopWaves: () => void = () => undefined;
+  async function resync(): Promise<void> {
+    // A resync still going when the next is due (a very large fleet) is not doubled.
+    if (resyncing) return;
+    resyncing = true;
+    const refs = KINDS.flatMap((kind) => cached(kind).map((obj) => refOf({ ...obj, kind })));
+    try {
+      await pacedResync(refs, {
+        waveSize: opts.resyncWave ?? DEFAULT_RECONCILE_CONCURRENCY,
+        waveTimeoutMs: RESYNC_WAVE_TIMEOUT_MS,
+        resyncOne: (ref) =>
+          resyncOne(ref).catch((err: unknown) =>
+            log('resync signal failed; the next resync retries', { ref, error: String(err) }),
+          ),
+        stopped: () => stopped,
+        stopping: new Promise<void>((r) => (stopWaves = r)),
+      });
+    } finally {
+      resyncing = false;
+    }
   }
 
   return {
@@ -356,12 +374,13 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
       if (watched.length === 0) build();
       // An informer whose first list fails emits `error` and is restarted by its handler.
       await Promise.all(watched.map((w) => w.informer.start().catch(() => undefined)));
-      resyncTimer = setInterval(resync, opts.resyncIntervalMs ?? 5 * 60_000);
+      resyncTimer = setInterval(() => void resync(), opts.resyncIntervalMs ?? 5 * 60_000);
       resyncTimer.unref();
     },
     async stop() {
       stopped = true;
       if (resyncTimer) clearInterval(resyncTimer);
+      stopWaves();
       for (const w of watched) {
         if (w.timer) clearTimeout(w.timer);
         w.timer = undefined;

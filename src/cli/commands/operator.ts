@@ -141,6 +141,8 @@ export function registerOperatorCommand(program: Command): void {
             client: temporal.client,
             // Its own queue, polled by every replica's reconcile Worker (ADR 0115).
             taskQueue: reconcileTaskQueue(config.temporal.taskQueue),
+            // A resync wave is as many passes as a replica runs at once (ADR 0135).
+            resyncWave: config.operator.reconcileConcurrency,
             watchScaledObjects: flags.scaledObjects,
             ...(config.operator.watchNamespaces
               ? { filter: inNamespaces(config.operator.watchNamespaces) }

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeed } from '../../fixtures/seeds.js';
 import { createOperatorWatcher, type OperatorWatcher } from '../../../src/operator/watcher.js';
 import { slimInformer } from '../../../src/operator/slim-informer.js';
+import { reconcileWorkflowId } from '../../../src/contracts/reconcile.js';
+import { CHANGE_PRIORITY_KEY, RESYNC_PRIORITY_KEY } from '../../../src/operator/watch-rules.js';
 import {
   applyCr,
   condition,
@@ -122,6 +124,22 @@ describe('operator watcher', () => {
         ? true
         : undefined,
     );
+  });
+
+  it("a change's reconcile run has Temporal's default priority, a resync's the lowest (ADR 0135)", async () => {
+    const ns = await testNamespace(h.admin, 'opw');
+    await applyCr(h.custom, fn(ns, 'prio'));
+    const workflowId = reconcileWorkflowId('Function', ns, 'prio');
+    // The file's watcher resyncs every 2 s: its runs join the one the Function's creation started.
+    const runs = await eventually('a run started by the creation and one by a resync', async () => {
+      const keys: (number | undefined)[] = [];
+      for await (const run of h.client.workflow.list({ query: `WorkflowId = "${workflowId}"` }))
+        keys.push(
+          (await h.client.workflow.getHandle(workflowId, run.runId).describe()).priority?.priorityKey,
+        );
+      return keys.includes(CHANGE_PRIORITY_KEY) && keys.includes(RESYNC_PRIORITY_KEY) ? keys : undefined;
+    });
+    expect(new Set(runs)).toEqual(new Set([CHANGE_PRIORITY_KEY, RESYNC_PRIORITY_KEY]));
   });
 
   it("the informers' caches keep objects without managedFields, listed or watched", async () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { claimSummary } from '../../../src/envelope/claim-shell.js';
 import type { Claim } from '../../../src/envelope/batch-envelope.js';
-import { reconcileSummary } from '../../../src/operator/watcher.js';
+import { reconcileSummary } from '../../../src/operator/reconcile-start.js';
 
 const claim = (batches: number, probe?: boolean): Claim<unknown> => ({
   claimId: '01a22e60-c7',

@@ -1,0 +1,87 @@
+// A change's reconcile pass runs before the passes a resync queued earlier (ADR 0135), on the
+// Temporal server the tests run: the watcher's own signal-with-start options and the real reconcile
+// workflow. Without the priority a change waited behind the whole resync (a thousand passes in a
+// fleet of a thousand Functions).
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { RESYNC_REASON, type ReconcileRef } from '../../../src/contracts/reconcile.js';
+import { reconcileStart } from '../../../src/operator/reconcile-start.js';
+import { bundleReconcileWorkflows, reconcileTaskQueue } from '../../../src/workers/orchestrator-worker.js';
+import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
+
+let connection: Connection;
+let nativeConnection: NativeConnection;
+let client: Client;
+
+beforeAll(async () => {
+  connection = await Connection.connect({ address: temporalAddress() });
+  nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
+  client = new Client({ connection, namespace: temporalNamespace() });
+});
+
+afterAll(async () => {
+  await nativeConnection?.close();
+  await connection?.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('reconcile pass priority', () => {
+  it('a change queued after a resync is passed first; every resync pass follows', async () => {
+    const taskQueue = reconcileTaskQueue(`prio-${randomUUID().slice(0, 8)}`);
+    const ns = `prio-${randomUUID().slice(0, 8)}`;
+    const ref = (name: string): ReconcileRef => ({ kind: 'Function', namespace: ns, name });
+    const resynced = Array.from({ length: 12 }, (_, i) => `resync-${i}`);
+    const handles: WorkflowHandle[] = [];
+    // The backlog a resync leaves, then one change.
+    for (const name of resynced)
+      handles.push(
+        await client.workflow.signalWithStart(
+          'reconcileWorkflow',
+          reconcileStart(ref(name), RESYNC_REASON, { taskQueue }),
+        ),
+      );
+    handles.push(
+      await client.workflow.signalWithStart(
+        'reconcileWorkflow',
+        reconcileStart(ref('changed'), 'Function update', { taskQueue }),
+      ),
+    );
+    try {
+      // Every run schedules its pass (workflow tasks only: no activity is taken yet) ...
+      const scheduler = await Worker.create({
+        connection: nativeConnection,
+        namespace: temporalNamespace(),
+        taskQueue,
+        workflowBundle: await bundleReconcileWorkflows(),
+      });
+      await scheduler.runUntil(async () => {
+        for (const h of handles)
+          while (((await h.describe()).raw.pendingActivities ?? []).length === 0) await sleep(100);
+      });
+      // ... then one pass at a time takes them from the backlog, as a busy operator's slots do.
+      const passed: string[] = [];
+      const passer = await Worker.create({
+        connection: nativeConnection,
+        namespace: temporalNamespace(),
+        taskQueue,
+        maxConcurrentActivityTaskExecutions: 1,
+        activities: {
+          async reconcilePass(r: ReconcileRef) {
+            passed.push(r.name);
+            return { outcome: 'unchanged', applied: 0, skipped: 0, removed: 0, statusWritten: false };
+          },
+        },
+      });
+      await passer.runUntil(async () => {
+        while (passed.length < handles.length) await sleep(100);
+      });
+      expect(passed[0]).toBe('changed');
+      expect(passed.slice(1).sort()).toEqual([...resynced].sort());
+    } finally {
+      await Promise.all(handles.map((h) => h.terminate('test over').catch(() => undefined)));
+    }
+  });
+});
