@@ -30,6 +30,7 @@ import {
   cachedPod,
   cachedResource,
   changedPools,
+  editReason,
   fingerprint,
   functionsSelectingIndexes,
   functionsSharingOutput,
@@ -186,7 +187,7 @@ export function createOperatorWatcher(opts: WatcherOptions): OperatorWatcher {
       }
       seen.set(id, fp);
     }
-    enqueue(ref, `${kind} ${verb}`);
+    enqueue(ref, editReason(kind, verb));
     if (kind === 'InfraRules' && ref.name === INFRA_RULES_NAME) {
       const after = verb === 'delete' ? undefined : poolsOf(obj);
       const changed = infraKnown ? changedPools(infraPools, after) : '*';

@@ -1,13 +1,15 @@
-// A change's reconcile pass runs before the passes a resync queued earlier (ADR 0135), on the
-// Temporal server the tests run: the watcher's own signal-with-start options and the real reconcile
-// workflow. Without the priority a change waited behind the whole resync (a thousand passes in a
-// fleet of a thousand Functions).
+// Reconcile passes are served by priority (ADR 0135), on the Temporal server the tests run: an
+// edit's before what followed from a controller, both before the passes a resync queued earlier.
+// The watcher's own signal-with-start options and the real reconcile workflow. Without the
+// priority a change waited behind the whole resync (a thousand passes in a fleet of a thousand
+// Functions), and a spec change behind a burst's owned-object passes.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { RESYNC_REASON, type ReconcileRef } from '../../../src/contracts/reconcile.js';
 import { reconcileStart } from '../../../src/operator/reconcile-start.js';
+import { editReason } from '../../../src/operator/watch-rules.js';
 import { bundleReconcileWorkflows, reconcileTaskQueue } from '../../../src/workers/orchestrator-worker.js';
 import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
 
@@ -29,7 +31,7 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('reconcile pass priority', () => {
-  it('a change queued after a resync is passed first; every resync pass follows', async () => {
+  it('queued after a resync: an edit is passed first, then what followed from a controller, then every resync pass', async () => {
     const taskQueue = reconcileTaskQueue(`prio-${randomUUID().slice(0, 8)}`);
     const ns = `prio-${randomUUID().slice(0, 8)}`;
     const ref = (name: string): ReconcileRef => ({ kind: 'Function', namespace: ns, name });
@@ -43,12 +45,17 @@ describe('reconcile pass priority', () => {
           reconcileStart(ref(name), RESYNC_REASON, { taskQueue }),
         ),
       );
-    handles.push(
-      await client.workflow.signalWithStart(
-        'reconcileWorkflow',
-        reconcileStart(ref('changed'), 'Function update', { taskQueue }),
-      ),
-    );
+    // Then a controller's status on an owned object, and last an edit of a Function.
+    for (const [name, reason] of [
+      ['followed', 'owned object update'],
+      ['edited', editReason('Function', 'update')],
+    ] as const)
+      handles.push(
+        await client.workflow.signalWithStart(
+          'reconcileWorkflow',
+          reconcileStart(ref(name), reason, { taskQueue }),
+        ),
+      );
     try {
       // Every run schedules its pass (workflow tasks only: no activity is taken yet) ...
       const scheduler = await Worker.create({
@@ -78,8 +85,8 @@ describe('reconcile pass priority', () => {
       await passer.runUntil(async () => {
         while (passed.length < handles.length) await sleep(100);
       });
-      expect(passed[0]).toBe('changed');
-      expect(passed.slice(1).sort()).toEqual([...resynced].sort());
+      expect(passed.slice(0, 2)).toEqual(['edited', 'followed']);
+      expect(passed.slice(2).sort()).toEqual([...resynced].sort());
     } finally {
       await Promise.all(handles.map((h) => h.terminate('test over').catch(() => undefined)));
     }

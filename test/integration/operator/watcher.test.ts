@@ -6,7 +6,7 @@ import { loadSeed } from '../../fixtures/seeds.js';
 import { createOperatorWatcher, type OperatorWatcher } from '../../../src/operator/watcher.js';
 import { slimInformer } from '../../../src/operator/slim-informer.js';
 import { reconcileWorkflowId } from '../../../src/contracts/reconcile.js';
-import { CHANGE_PRIORITY_KEY, RESYNC_PRIORITY_KEY } from '../../../src/operator/watch-rules.js';
+import { EDIT_PRIORITY_KEY, RESYNC_PRIORITY_KEY } from '../../../src/operator/watch-rules.js';
 import {
   applyCr,
   condition,
@@ -126,7 +126,7 @@ describe('operator watcher', () => {
     );
   });
 
-  it("a change's reconcile run has Temporal's default priority, a resync's the lowest (ADR 0135)", async () => {
+  it("an edit's reconcile run has a higher Temporal priority than the default, a resync's the lowest (ADR 0135)", async () => {
     const ns = await testNamespace(h.admin, 'opw');
     await applyCr(h.custom, fn(ns, 'prio'));
     const workflowId = reconcileWorkflowId('Function', ns, 'prio');
@@ -137,9 +137,9 @@ describe('operator watcher', () => {
         keys.push(
           (await h.client.workflow.getHandle(workflowId, run.runId).describe()).priority?.priorityKey,
         );
-      return keys.includes(CHANGE_PRIORITY_KEY) && keys.includes(RESYNC_PRIORITY_KEY) ? keys : undefined;
+      return keys.includes(EDIT_PRIORITY_KEY) && keys.includes(RESYNC_PRIORITY_KEY) ? keys : undefined;
     });
-    expect(new Set(runs)).toEqual(new Set([CHANGE_PRIORITY_KEY, RESYNC_PRIORITY_KEY]));
+    expect(new Set(runs)).toEqual(new Set([EDIT_PRIORITY_KEY, RESYNC_PRIORITY_KEY]));
   });
 
   it("the informers' caches keep objects without managedFields, listed or watched", async () => {
