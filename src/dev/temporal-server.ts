@@ -22,6 +22,12 @@ export interface TemporalDevServerOptions {
   logFile?: string;
   namespace?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * `KEY=value` dynamic config settings. The pass-priority test serves tasks by priority, one
+   * partition per queue (ADR 0135); the project's dev server keeps the CLI's defaults: one
+   * partition changed how a Function's claims spread over four worker pods.
+   */
+  dynamicConfig?: readonly string[];
 }
 
 export interface TemporalDevServer {
@@ -77,15 +83,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     namespace,
     '--log-level',
     'warn',
-    // Serve backlogged tasks in priority order, as Temporal Cloud and servers from 1.31 do by
-    // default (this CLI embeds 1.29): a change's reconcile pass overtakes a resync's (ADR 0135).
-    // One partition per task queue, as one process needs: priority holds within a partition, and
-    // with the default four a poll takes the best task of whichever partition it reaches.
-    ...[
-      'matching.useNewMatcher=true',
-      'matching.numTaskqueueReadPartitions=1',
-      'matching.numTaskqueueWritePartitions=1',
-    ].flatMap((v) => ['--dynamic-config-value', v]),
+    ...(opts.dynamicConfig ?? []).flatMap((v) => ['--dynamic-config-value', v]),
     ...searchAttributeArgs(),
     ...(opts.dbFile ? ['--db-filename', opts.dbFile] : []),
   ];

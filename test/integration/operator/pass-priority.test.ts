@@ -1,4 +1,4 @@
-// Reconcile passes are served by priority (ADR 0135), on the Temporal server the tests run: an
+// Reconcile passes are served by priority (ADR 0135), on a Temporal server that serves by priority: an
 // edit's before what followed from a controller, both before the passes a resync queued earlier.
 // The watcher's own signal-with-start options and the real reconcile workflow. Without the
 // priority a change waited behind the whole resync (a thousand passes in a fleet of a thousand
@@ -11,21 +11,35 @@ import { RESYNC_REASON, type ReconcileRef } from '../../../src/contracts/reconci
 import { reconcileStart } from '../../../src/operator/reconcile-start.js';
 import { editReason } from '../../../src/operator/watch-rules.js';
 import { bundleReconcileWorkflows, reconcileTaskQueue } from '../../../src/workers/orchestrator-worker.js';
-import { temporalAddress, temporalNamespace } from '../../helpers/servers.js';
+import { startTemporalDevServer, type TemporalDevServer } from '../../../src/dev/temporal-server.js';
 
 let connection: Connection;
 let nativeConnection: NativeConnection;
 let client: Client;
+let server: TemporalDevServer;
+const NAMESPACE = 'default';
 
+// A dev server of its own that serves tasks by priority, one partition per task queue: as Temporal
+// Cloud and servers from 1.31 do (the CLI's embedded 1.29 needs the matcher turned on), with the
+// reconcile queue in one partition as deploy/temporal/dynamicconfig.yaml gives it.
 beforeAll(async () => {
-  connection = await Connection.connect({ address: temporalAddress() });
-  nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
-  client = new Client({ connection, namespace: temporalNamespace() });
-});
+  server = await startTemporalDevServer({
+    log: () => undefined,
+    dynamicConfig: [
+      'matching.useNewMatcher=true',
+      'matching.numTaskqueueReadPartitions=1',
+      'matching.numTaskqueueWritePartitions=1',
+    ],
+  });
+  connection = await Connection.connect({ address: server.address });
+  nativeConnection = await NativeConnection.connect({ address: server.address });
+  client = new Client({ connection, namespace: NAMESPACE });
+}, 120_000);
 
 afterAll(async () => {
   await nativeConnection?.close();
   await connection?.close();
+  await server?.stop();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,7 +74,7 @@ describe('reconcile pass priority', () => {
       // Every run schedules its pass (workflow tasks only: no activity is taken yet) ...
       const scheduler = await Worker.create({
         connection: nativeConnection,
-        namespace: temporalNamespace(),
+        namespace: NAMESPACE,
         taskQueue,
         workflowBundle: await bundleReconcileWorkflows(),
       });
@@ -72,7 +86,7 @@ describe('reconcile pass priority', () => {
       const passed: string[] = [];
       const passer = await Worker.create({
         connection: nativeConnection,
-        namespace: temporalNamespace(),
+        namespace: NAMESPACE,
         taskQueue,
         maxConcurrentActivityTaskExecutions: 1,
         activities: {
